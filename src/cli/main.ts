@@ -1,0 +1,136 @@
+import { Command, CommanderError, Option } from 'commander';
+import { fileURLToPath } from 'node:url';
+import { evaluateExpectations } from '../metrics/expect.ts';
+import { formatReport } from '../metrics/report.ts';
+import { collectResult } from '../metrics/result.ts';
+import { simulate } from '../model/simulate.ts';
+import { InputError } from '../scenario/errors.ts';
+import { loadScenario, type LoadOptions } from '../scenario/load.ts';
+import { scenarioJsonSchema } from '../scenario/schema.ts';
+import { EXIT_FAILED, EXIT_USAGE, fail, readText, scenarioFiles, writeAtomic } from './io.ts';
+import { rssCommand, type RssOptions } from './rss.ts';
+
+const SCENARIO_DIR = fileURLToPath(new URL('../../sim-scenarios', import.meta.url));
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function integerOption(name: string): (v: string) => number {
+  return (v) => {
+    if (!/^\d+$/.test(v)) throw new InputError(`${name} "${v}"`, 'expected a non-negative integer');
+    return Number(v);
+  };
+}
+
+function positiveNumber(name: string): (v: string) => number {
+  return (v) => {
+    if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0) throw new InputError(`${name} "${v}"`, 'expected a positive number');
+    return Number(v);
+  };
+}
+
+/** Load, validate, apply and run one scenario file; returns the result and the loaded scenario. */
+function runFile(file: string, opts: LoadOptions) {
+  const text = readText(file, 'scenario file');
+  let loaded;
+  try {
+    loaded = loadScenario(text, opts);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${file}: ${e.where}`.replace(/: $/, ''), e.problem);
+    throw e;
+  }
+  const t0 = performance.now();
+  const kernel = simulate(loaded.resolved);
+  const result = collectResult(kernel, performance.now() - t0);
+  return { loaded, result };
+}
+
+const program = new Command();
+program
+  .name('rxsim')
+  .description('Deterministic discrete-event simulator of the Linux network receive path')
+  .showSuggestionAfterError(true)
+  .exitOverride()
+  // One line per error: "rxsim: error: unknown option '--sed' (did you mean one of --seed, --set?)".
+  .configureOutput({
+    writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `rxsim: ${s.replace(/\n\(Did you mean (.*)\)\n?$/s, ' (did you mean $1)\n')}` : s),
+  });
+
+program
+  .command('run')
+  .description('run a scenario and print a report (or the result JSON with --json)')
+  .argument('<scenario>', 'scenario file (*.json)')
+  .option('--seed <n>', 'override the scenario seed', integerOption('--seed'))
+  .option('--duration-ms <ms>', 'override duration_ms', positiveNumber('--duration-ms'))
+  .option('--apply <cmd>', 'apply a command after the scenario\'s own (repeatable), e.g. "ethtool -C eth0 rx-usecs 100"', collect, [])
+  .option('--set <path=value>', 'set a scenario field before validation (repeatable), e.g. nics[0].ring.rx=1024', collect, [])
+  .option('--json', 'print the result JSON instead of the report')
+  .option('--out <file>', 'write the output to a file instead of stdout')
+  .action((file: string, o: { seed?: number; durationMs?: number; apply: string[]; set: string[]; json?: boolean; out?: string }) => {
+    const { loaded, result } = runFile(file, { seed: o.seed, durationMs: o.durationMs, apply: o.apply, set: o.set });
+    const text = o.json ? `${JSON.stringify(result, null, 2)}\n` : formatReport(result, loaded.resolved.description);
+    if (o.out) writeAtomic(o.out, text);
+    else process.stdout.write(text);
+  });
+
+program
+  .command('check')
+  .description('run scenarios and check their expectations (exit 1 if any fails)')
+  .argument('[paths...]', 'scenario files or directories', [SCENARIO_DIR])
+  .action((paths: string[]) => {
+    const files = scenarioFiles(paths);
+    if (files.length === 0) throw new InputError(paths.join(' '), 'no scenario files (*.json) found');
+    let failed = 0;
+    let total = 0;
+    for (const file of files) {
+      const { loaded, result } = runFile(file, {});
+      const outcomes = evaluateExpectations(result, loaded.scenario.expect);
+      process.stdout.write(`${loaded.scenario.name} (${result.sim.wall_ms.toFixed(0)} ms wall, digest ${result.digest.slice(0, 12)})\n`);
+      if (outcomes.length === 0) process.stdout.write('  (no expectations)\n');
+      for (const o of outcomes) {
+        total++;
+        if (!o.pass) failed++;
+        const actual = o.actual === undefined ? 'missing' : String(o.actual);
+        process.stdout.write(`  ${o.pass ? 'PASS' : 'FAIL'}  ${o.metric} = ${actual}, expected ${o.condition}${o.why ? `  — ${o.why}` : ''}\n`);
+      }
+    }
+    process.stdout.write(`${total - failed}/${total} expectations passed in ${files.length} scenario${files.length === 1 ? '' : 's'}\n`);
+    if (failed > 0) process.exitCode = EXIT_FAILED;
+  });
+
+program
+  .command('schema')
+  .description('print the JSON Schema of scenario files')
+  .option('--out <file>', 'write it to a file')
+  .action((o: { out?: string }) => {
+    const text = `${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`;
+    if (o.out) writeAtomic(o.out, text);
+    else process.stdout.write(text);
+  });
+
+program
+  .command('rss')
+  .description('Toeplitz hash, indirection index, RX queue and RPS CPU of a 4-tuple')
+  .requiredOption('--src <ip:port>', 'source address and port (IPv6 as [addr]:port)')
+  .requiredOption('--dst <ip:port>', 'destination address and port')
+  .addOption(new Option('--hkey <hex>', 'RSS key, e.g. 6d:5a:56:…').conflicts('keyMs'))
+  .option('--key-ms', "use Microsoft's verification key")
+  .option('--seed <n>', 'without a key: the netdev_rss_key a scenario with this seed draws', integerOption('--seed'), 1)
+  .option('--queues <n>', 'RX queues (default indirection table i % n)', integerOption('--queues'), 1)
+  .option('--indir-size <n>', 'indirection table entries (power of two)', integerOption('--indir-size'), 128)
+  .option('--rps-cpus <hexmask>', 'rps_cpus of the queue: also print the RPS CPU')
+  .action((o: RssOptions) => {
+    process.stdout.write(rssCommand(o));
+  });
+
+try {
+  if (process.argv.length <= 2) {
+    program.outputHelp();
+    process.exit(EXIT_USAGE);
+  }
+  program.parse(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exit(e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : EXIT_USAGE);
+  }
+  fail(e);
+}

@@ -1,0 +1,124 @@
+import type { Result } from './result.ts';
+
+/**
+ * The human report of `rxsim run`: a summary, then the same numbers in the layouts of the tools
+ * people read on a real machine (mpstat -P ALL, /proc/interrupts, /proc/softirqs,
+ * /proc/net/softnet_stat, ethtool -S).
+ */
+export function formatReport(r: Result, description = ''): string {
+  const out: string[] = [];
+  const ms = (ns: number): string => fmt(ns / 1e6, 3).replace(/\.?0+$/, '');
+  out.push(`rxsim: ${r.scenario} (seed ${r.seed}): ${ms(r.sim.simulated_ns)} ms simulated, window ${ms(r.sim.window_ns)} ms, ${int(r.sim.events)} events, ${fmt(r.sim.wall_ms, 0)} ms wall`);
+  if (description) out.push(`  ${description}`);
+  out.push(`  digest ${r.digest}`);
+  out.push('');
+
+  out.push('Throughput (L2 bytes without FCS, over the window)');
+  out.push(`  offered    ${fmt(r.throughput.offered_gbps, 3).padStart(9)} Gbit/s`);
+  out.push(`  delivered  ${fmt(r.throughput.delivered_gbps, 3).padStart(9)} Gbit/s  ${int(r.throughput.delivered_pps)} pps`);
+  out.push('');
+  const drops = Object.entries(r.packets.dropped)
+    .filter(([, n]) => n > 0)
+    .map(([place, n]) => `${place} ${int(n)}`);
+  out.push('Packets that arrived in the window');
+  out.push(`  offered ${int(r.packets.offered)} = delivered ${int(r.packets.delivered)} + dropped ${int(sum(Object.values(r.packets.dropped)))} + in flight ${int(r.packets.in_flight)}`);
+  out.push(`  dropped by place: ${drops.length ? drops.join(', ') : 'none'}`);
+  out.push('');
+  const l = r.latency_us;
+  out.push('Latency, wire arrival to socket (µs)');
+  out.push(`  p50 ${fmt(l.p50, 2)}  p90 ${fmt(l.p90, 2)}  p99 ${fmt(l.p99, 2)}  p99.9 ${fmt(l.p999, 2)}  max ${fmt(l.max, 2)}  mean ${fmt(l.mean, 2)}  (${int(l.samples)} packets)`);
+  out.push('');
+
+  out.push('Flows');
+  out.push(table(
+    ['flow', 'proto', 'nic', 'rx queues', 'rss hash', 'offered', 'delivered', 'dropped', 'Gbit/s'],
+    r.flows.map((f) => [f.name, f.proto, f.nic, f.rx_queues.join(','), f.rss_hash, int(f.offered), int(f.delivered), int(f.dropped), fmt(f.delivered_gbps, 3)]),
+  ));
+  out.push('');
+
+  out.push(`Interrupts: ${int(r.interrupts.total)} device interrupts, ${int(r.interrupts.per_sec)}/s, ${fmt(r.interrupts.per_packet, 3)} per delivered packet`);
+  for (const nic of r.nics) {
+    out.push(table(
+      ['queue', 'irq', 'cpu', 'ring', 'interrupts', 'itr µs', 'packets', 'drops', 'ring peak'],
+      nic.queues.map((q) => [`${nic.name}/rx-${q.queue}`, String(q.irq), String(q.irq_cpu), String(q.ring_size), int(q.interrupts), fmt(q.itr_usecs, 0), int(q.packets), int(q.drops), String(q.ring_peak)]),
+    ));
+  }
+  out.push('');
+
+  out.push('$ mpstat -P ALL   (averages over the window)');
+  const cols = ['CPU', '%usr', '%nice', '%sys', '%iowait', '%irq', '%soft', '%steal', '%guest', '%gnice', '%idle'];
+  const avg = (k: 'usr' | 'sys' | 'irq' | 'soft' | 'idle'): number => sum(r.cpus.map((c) => c[k])) / Math.max(1, r.cpus.length);
+  const row = (cpu: string, c: { usr: number; sys: number; irq: number; soft: number; idle: number }): string[] => [
+    cpu,
+    fmt(c.usr, 2),
+    '0.00',
+    fmt(c.sys, 2),
+    '0.00',
+    fmt(c.irq, 2),
+    fmt(c.soft, 2),
+    '0.00',
+    '0.00',
+    '0.00',
+    fmt(c.idle, 2),
+  ];
+  out.push(table(cols, [row('all', { usr: avg('usr'), sys: avg('sys'), irq: avg('irq'), soft: avg('soft'), idle: avg('idle') }), ...r.cpus.map((c) => row(String(c.cpu), c))], 'Average:'));
+  out.push('');
+
+  const busy = r.tasks.filter((t) => t.usr_ms + t.sys_ms + t.soft_ms + t.irq_ms > 0 || t.wakeups > 0);
+  if (busy.length) {
+    out.push('Tasks (CPU time in the window; soft/irq = interrupt time charged to the task)');
+    out.push(table(
+      ['PID', 'COMMAND', 'CPU', 'usr ms', 'sys ms', 'soft ms', 'irq ms', 'wait ms', 'wakeups', 'nvcsw', 'nivcsw'],
+      busy.map((t) => [String(t.pid), t.comm, String(t.cpu), fmt(t.usr_ms, 3), fmt(t.sys_ms, 3), fmt(t.soft_ms, 3), fmt(t.irq_ms, 3), fmt(t.wait_ms, 3), int(t.wakeups), int(t.nvcsw), int(t.nivcsw)]),
+    ));
+    out.push('');
+  }
+
+  out.push('$ cat /proc/interrupts');
+  out.push(r.proc.interrupts.replace(/\n$/, ''));
+  out.push('');
+  out.push('$ cat /proc/softirqs   (modelled vectors only)');
+  out.push(r.proc.softirqs.replace(/\n$/, ''));
+  out.push('');
+  out.push('$ cat /proc/net/softnet_stat');
+  out.push(r.proc.softnet_stat.replace(/\n$/, ''));
+  out.push('');
+  for (const [dev, stats] of Object.entries(r.ethtool_S)) {
+    out.push(`$ ethtool -S ${dev}`);
+    out.push('NIC statistics:');
+    for (const [k, v] of Object.entries(stats)) out.push(`     ${k}: ${v}`);
+    out.push('');
+  }
+
+  const h = r.napi.pkts_per_poll;
+  const bucket = (lo: number, hi: number): number => sum(h.slice(lo, hi + 1));
+  out.push(`NAPI: ${int(r.napi.polls)} driver polls; packets per poll: 0: ${int(h[0] ?? 0)}, 1-15: ${int(bucket(1, 15))}, 16-63: ${int(bucket(16, 63))}, 64: ${int(h[64] ?? 0)}`);
+  out.push(`      time_squeeze per CPU: ${r.napi.time_squeeze.join(' ')}`);
+  out.push('');
+  out.push("Queues (Little's law: mean length L = departures/s λ × mean sojourn W)");
+  out.push(table(
+    ['queue', 'L', 'λ (1/s)', 'W (µs)', 'λW', 'peak'],
+    r.queues.filter((q) => q.peak > 0).map((q) => [q.queue, fmt(q.mean_length, 3), int(q.departures_per_sec), fmt(q.mean_sojourn_us, 3), fmt((q.departures_per_sec * q.mean_sojourn_us) / 1e6, 3), String(q.peak)]),
+  ));
+  return out.join('\n') + '\n';
+}
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+function fmt(x: number, digits: number): string {
+  return x.toFixed(digits);
+}
+
+/** Integer with thousands separators (fixed, locale-independent). */
+function int(x: number): string {
+  return Math.round(x).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** Left-aligned first column, right-aligned others. */
+function table(header: string[], rows: string[][], prefix = ''): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => prefix + (prefix ? ' ' : '  ') + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,325 @@
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import canonicalize from 'canonicalize';
+import type { Kernel } from '../model/kernel.ts';
+import { NAPI_POLL_WEIGHT } from '../model/napi.ts';
+import { MODELLED_SOFTIRQS, SOFTIRQ_NAMES } from '../model/softirq.ts';
+import { DROP_PLACES } from '../model/stack.ts';
+import { Acct } from '../model/task.ts';
+import type { PacketQueue } from '../model/packet.ts';
+import { formatInterrupts, formatSoftirqs, formatSoftnetStat } from './procfs.ts';
+
+/**
+ * The result of a run, with stable keys (README, "Result format"). Numbers are rounded so that
+ * the canonical JSON — and so the digest — is the same in Node and in the browser.
+ */
+export interface Result {
+  scenario: string;
+  seed: number;
+  digest: string;
+  sim: { events: number; simulated_ns: number; window_ns: number; wall_ms: number; peak_packets_in_flight: number };
+  packets: { offered: number; delivered: number; in_flight: number; dropped: Record<string, number> };
+  throughput: { offered_gbps: number; delivered_gbps: number; delivered_pps: number };
+  flows: FlowResult[];
+  latency_us: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number; samples: number };
+  cpus: CpuResult[];
+  tasks: TaskResult[];
+  interrupts: { total: number; per_sec: number; per_packet: number };
+  proc: { softnet_stat: string; interrupts: string; softirqs: string };
+  ethtool_S: Record<string, Record<string, number>>;
+  napi: { polls: number; pkts_per_poll: number[]; time_squeeze: number[] };
+  nics: NicResult[];
+  queues: QueueResult[];
+}
+
+export interface FlowResult {
+  name: string;
+  proto: string;
+  nic: string;
+  /** 5-tuples of the flow (more than 1 with port ranges). */
+  tuples: number;
+  /** RX queues its tuples hash to, ascending. */
+  rx_queues: number[];
+  /** RSS hash of its first tuple. */
+  rss_hash: string;
+  offered: number;
+  delivered: number;
+  dropped: number;
+  offered_gbps: number;
+  delivered_gbps: number;
+}
+
+export interface CpuResult {
+  cpu: number;
+  usr: number;
+  sys: number;
+  irq: number;
+  soft: number;
+  idle: number;
+  /** Share of this CPU used by its ksoftirqd thread, percent. */
+  ksoftirqd: number;
+}
+
+export interface TaskResult {
+  pid: number;
+  comm: string;
+  cpu: number;
+  /** CPU time by class (ms): user, system, softirq and hardirq time charged to the task. */
+  usr_ms: number;
+  sys_ms: number;
+  soft_ms: number;
+  irq_ms: number;
+  wait_ms: number;
+  wakeups: number;
+  nvcsw: number;
+  nivcsw: number;
+  migrations: number;
+}
+
+export interface NicResult {
+  name: string;
+  driver: string;
+  queues: {
+    queue: number;
+    irq: number;
+    irq_cpu: number;
+    ring_size: number;
+    interrupts: number;
+    itr_usecs: number;
+    itr_updates: number;
+    packets: number;
+    drops: number;
+    refills: number;
+    ring_peak: number;
+  }[];
+}
+
+/** Little's law inputs for a queue over the window: L (time-average length), λ (departures/s), W (mean sojourn). */
+export interface QueueResult {
+  queue: string;
+  mean_length: number;
+  departures_per_sec: number;
+  mean_sojourn_us: number;
+  peak: number;
+}
+
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+export function collectResult(k: Kernel, wallMs: number): Result {
+  const s = k.scenario;
+  const st = k.stack;
+  const windowNs = k.sim.now - k.windowStart;
+  const windowS = windowNs / 1e9;
+  const ncpus = k.cpus.length;
+  const lat = st.latency;
+
+  const packets = {
+    offered: st.offered,
+    delivered: st.delivered,
+    in_flight: st.inFlight,
+    dropped: Object.fromEntries(DROP_PLACES.map((p) => [p, st.dropped[p]])),
+  };
+  // Rates count L2 bytes without the FCS (what rx_bytes counts), over the window.
+  const gbps = (bytes: number, pkts: number): number => (windowS > 0 ? r3(((bytes - 4 * pkts) * 8) / windowS / 1e9) : 0);
+
+  const flows: FlowResult[] = s.flows.map((f) => {
+    const c = st.flows[f.index]!;
+    const nic = k.nics[f.nic]!;
+    const rss = nic.rss[f.index]!;
+    return {
+      name: f.name,
+      proto: f.proto,
+      nic: nic.cfg.name,
+      tuples: f.tuples,
+      rx_queues: [...new Set(rss.queue)].sort((a, b) => a - b),
+      rss_hash: `0x${rss.hash[0]!.toString(16).padStart(8, '0')}`,
+      offered: c.offered,
+      delivered: c.delivered,
+      dropped: c.dropped,
+      offered_gbps: gbps(c.offeredBytes, c.offered),
+      delivered_gbps: gbps(c.windowDeliveredBytes, c.windowDelivered),
+    };
+  });
+
+  const cpus: CpuResult[] = k.cpus.map((cpu) => {
+    const total = cpu.time.reduce((a, b) => a + b, 0) || 1;
+    const pct = (cls: Acct): number => r2((100 * cpu.time[cls]!) / total);
+    const ks = k.ksoftirqd[cpu.id]!;
+    return {
+      cpu: cpu.id,
+      usr: pct(Acct.USR),
+      sys: pct(Acct.SYS),
+      irq: pct(Acct.IRQ),
+      soft: pct(Acct.SOFT),
+      idle: pct(Acct.IDLE),
+      ksoftirqd: r2((100 * (ks.time[Acct.SOFT]! + ks.time[Acct.SYS]!)) / total),
+    };
+  });
+
+  const ms = (ns: number): number => r3(ns / 1e6);
+  const tasks: TaskResult[] = k.tasks.map((t) => ({
+    pid: t.pid,
+    comm: t.comm,
+    cpu: t.cpu,
+    usr_ms: ms(t.time[Acct.USR]!),
+    sys_ms: ms(t.time[Acct.SYS]!),
+    soft_ms: ms(t.time[Acct.SOFT]!),
+    irq_ms: ms(t.time[Acct.IRQ]!),
+    wait_ms: ms(t.waitNs),
+    wakeups: t.wakeups,
+    nvcsw: t.nvcsw,
+    nivcsw: t.nivcsw,
+    migrations: t.migrations,
+  }));
+
+  let deviceIrqs = 0;
+  for (const nic of k.nics) for (const d of nic.irqDesc) deviceIrqs += k.irqs.descs[d]!.counts.reduce((a, b) => a + b, 0);
+
+  const pollHist = new Array<number>(NAPI_POLL_WEIGHT + 1).fill(0);
+  let polls = 0;
+  for (const nic of k.nics) {
+    for (const n of nic.napis) {
+      polls += n.polls;
+      n.workHist.forEach((c, i) => (pollHist[i]! += c));
+    }
+  }
+
+  const ethtool: Record<string, Record<string, number>> = {};
+  for (const nic of k.nics) {
+    const d = nic.cfg.driver;
+    const e: Record<string, number> = {};
+    e.rx_packets = nic.queues.reduce((a, q) => a + q.packets, 0);
+    e.rx_bytes = nic.queues.reduce((a, q) => a + q.bytes, 0);
+    e[d.noDescriptorCounter] = nic.queues.reduce((a, q) => a + q.noDescDrops, 0);
+    if (d.noDescriptorCounter !== 'rx_missed_errors') e.rx_missed_errors = nic.queues.reduce((a, q) => a + q.missedDrops, 0);
+    else e.rx_missed_errors += nic.queues.reduce((a, q) => a + q.missedDrops, 0);
+    nic.queues.forEach((q) => {
+      e[d.queueStat(q.index, 'packets')] = q.packets;
+      e[d.queueStat(q.index, 'bytes')] = q.bytes;
+    });
+    ethtool[nic.cfg.name] = e;
+  }
+
+  const nics: NicResult[] = k.nics.map((nic) => ({
+    name: nic.cfg.name,
+    driver: nic.cfg.driver.name,
+    queues: nic.queues.map((q, i) => {
+      const desc = k.irqs.descs[nic.irqDesc[i]!]!;
+      const v = nic.vectors[i]!;
+      return {
+        queue: i,
+        irq: desc.irq,
+        irq_cpu: desc.effective,
+        ring_size: q.size,
+        interrupts: v.interrupts,
+        itr_usecs: r3(v.moderation.intervalNs / 1000),
+        itr_updates: v.moderation.updates,
+        packets: q.packets,
+        drops: q.noDescDrops + q.missedDrops,
+        refills: q.refills,
+        ring_peak: q.ring.peak,
+      };
+    }),
+  }));
+
+  const queueResult = (name: string, qs: PacketQueue[]): QueueResult => {
+    const area = qs.reduce((a, q) => a + q.area, 0);
+    const dep = qs[qs.length - 1]!.departures;
+    const soj = qs[qs.length - 1]!.sojournSum;
+    return {
+      queue: name,
+      mean_length: windowNs > 0 ? r3(area / windowNs) : 0,
+      departures_per_sec: windowS > 0 ? r3(dep / windowS) : 0,
+      mean_sojourn_us: dep > 0 ? r3(soj / dep / 1000) : 0,
+      peak: Math.max(...qs.map((q) => q.peak)),
+    };
+  };
+  const queues: QueueResult[] = [];
+  for (const nic of k.nics) for (const q of nic.queues) queues.push(queueResult(`${nic.cfg.name}/rx-${q.index}/ring`, [q.ring]));
+  k.softnet.forEach((sd) => queues.push(queueResult(`cpu${sd.cpu}/backlog`, [sd.inputPktQueue, sd.processQueue])));
+
+  const proc = {
+    softnet_stat: formatSoftnetStat(
+      k.softnet.map((sd) => ({
+        processed: sd.processed,
+        dropped: sd.dropped,
+        timeSqueeze: sd.timeSqueeze,
+        receivedRps: sd.receivedRps,
+        flowLimitCount: sd.flowLimitCount,
+        inputQlen: sd.inputPktQueue.length,
+        processQlen: sd.processQueue.length,
+        cpu: sd.cpu,
+      })),
+    ),
+    interrupts: formatInterrupts(
+      [...k.irqs.descs.filter((d) => d.irq >= 0), ...k.irqs.descs.filter((d) => d.irq < 0)].map((d) => ({
+        irq: d.irq,
+        label: d.label,
+        counts: d.counts,
+        chip: d.chip,
+        hwirq: d.hwirq,
+        name: d.name,
+      })),
+      ncpus,
+      Math.max(0, ...k.irqs.descs.map((d) => d.irq)) + 1,
+    ),
+    softirqs: formatSoftirqs(
+      MODELLED_SOFTIRQS.map((v) => ({ name: SOFTIRQ_NAMES[v]!, counts: k.softirqCounts[v]! })),
+      ncpus,
+    ),
+  };
+
+  const result: Result = {
+    scenario: s.name,
+    seed: s.seed,
+    digest: '',
+    sim: { events: k.sim.dispatched, simulated_ns: k.sim.now, window_ns: windowNs, wall_ms: r3(wallMs), peak_packets_in_flight: k.pool.peak },
+    packets,
+    throughput: {
+      offered_gbps: gbps(st.offeredBytes, st.offered),
+      delivered_gbps: gbps(st.windowDeliveredBytes, st.windowDelivered),
+      delivered_pps: windowS > 0 ? Math.round(st.windowDelivered / windowS) : 0,
+    },
+    flows,
+    latency_us: {
+      p50: r3(lat.quantile(0.5) / 1000),
+      p90: r3(lat.quantile(0.9) / 1000),
+      p99: r3(lat.quantile(0.99) / 1000),
+      p999: r3(lat.quantile(0.999) / 1000),
+      max: r3(lat.max / 1000),
+      mean: r3(lat.mean() / 1000),
+      samples: lat.count,
+    },
+    cpus,
+    tasks,
+    interrupts: {
+      total: deviceIrqs,
+      per_sec: windowS > 0 ? Math.round(deviceIrqs / windowS) : 0,
+      per_packet: st.windowDelivered > 0 ? r3(deviceIrqs / st.windowDelivered) : 0,
+    },
+    proc,
+    ethtool_S: ethtool,
+    napi: { polls, pkts_per_poll: pollHist, time_squeeze: k.softnet.map((sd) => sd.timeSqueeze) },
+    nics,
+    queues,
+  };
+  result.digest = digestOf(result);
+  return result;
+}
+
+/** SHA-256 (hex) of the canonical JSON (RFC 8785) of the result without wall-clock fields and the digest itself. */
+export function digestOf(result: Result): string {
+  const copy = { ...result, digest: undefined, sim: { ...result.sim, wall_ms: undefined } };
+  return bytesToHex(sha256(utf8ToBytes(canonicalize(copy)!)));
+}
+
+/** Read a metric like "throughput.delivered_gbps" or "cpus[2].soft" from a result. */
+export function metricValue(result: unknown, path: string): number | undefined {
+  let cur: unknown = result;
+  for (const part of path.match(/[^.[\]]+/g) ?? []) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return typeof cur === 'number' ? cur : undefined;
+}

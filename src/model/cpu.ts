@@ -1,0 +1,298 @@
+import type { Timer } from '../engine/simulator.ts';
+import type { Kernel } from './kernel.ts';
+import { RunQueue } from './sched.ts';
+import { Acct, COND_RESCHED, SLEEP } from './task.ts';
+
+/**
+ * One CPU. What runs is decided by priority, as on Linux:
+ *
+ *   hardirq  >  softirq (run at irq_exit, "inline")  >  the current task (or idle)
+ *
+ * Every level runs "chunks" of CPU time produced by a generator: `yield ns` means "spend ns of
+ * CPU", and the code after the yield runs once that time has been spent, so kernel functions read
+ * like their C counterparts (see softirq.ts, napi.ts). A hardirq pauses whatever runs; the paused
+ * chunk resumes where it was. Softirqs raised by a hardirq run at irq_exit unless the hardirq
+ * interrupted softirq processing (in_interrupt()); a task runs only when no interrupt work is on
+ * top. Time is accounted per class exactly (busy + idle = elapsed), like /proc/stat.
+ */
+
+/** A hardirq to run: its handler is a generator that yields the handler's cost, then acts. */
+export interface HardirqRequest {
+  /** Index into the kernel's IRQ descriptors (for /proc/interrupts). */
+  desc: number;
+  handler: (cpu: Cpu) => Generator<number, void, void>;
+}
+
+const LEVEL_IDLE = -1;
+const LEVEL_TASK = 0;
+const LEVEL_SOFT = 1;
+const LEVEL_HARD = 2;
+
+export class Cpu {
+  readonly rq: RunQueue;
+  /** NR_SOFTIRQS-bit pending mask (local_softirq_pending()). */
+  softirqPending = 0;
+
+  // Hardirq level.
+  private readonly hardQueue: HardirqRequest[] = [];
+  private hard: Generator<number, void, void> | null = null;
+  private hardRemaining = 0;
+  // Softirq level (handle_softirqs at irq_exit).
+  private soft: Generator<number, void, void> | null = null;
+  private softRemaining = 0;
+  // Task level: the task's own remaining chunk lives in the Task; a context switch costs first.
+  private switchRemaining = 0;
+
+  /** Level whose chunk is in progress. */
+  private level = LEVEL_IDLE;
+  private chunkEnd = 0;
+  private readonly chunkTimer: Timer;
+  private readonly tickTimer: Timer;
+  private dispatching = false;
+  private dirty = false;
+
+  /** ns per Acct class. */
+  readonly time = new Float64Array(5);
+  private lastAccount = 0;
+
+  constructor(
+    readonly id: number,
+    private readonly k: Kernel,
+    baseSliceNs: number,
+  ) {
+    this.rq = new RunQueue(id, baseSliceNs);
+    this.chunkTimer = k.sim.timer(k.cpuChunkEvent, id);
+    this.tickTimer = k.sim.timer(k.cpuTickEvent, id);
+  }
+
+  /** in_interrupt(): in a hardirq or serving softirqs (inline or in ksoftirqd). */
+  inInterrupt(): boolean {
+    return this.hard !== null || this.soft !== null || (this.rq.curr !== null && this.rq.curr.inSoftirq);
+  }
+
+  /** True while the CPU executes its idle task with nothing on top. */
+  isIdle(): boolean {
+    return this.level === LEVEL_IDLE;
+  }
+
+  /** need_resched() of the current task. */
+  needResched(): boolean {
+    return this.rq.needResched;
+  }
+
+  /** A hardirq arrives (device vector, IPI, timer). It runs at once unless a hardirq is running. */
+  raiseHardirq(req: HardirqRequest): void {
+    this.hardQueue.push(req);
+    this.kick();
+  }
+
+  /** Re-evaluate what should run (after a wakeup, a new hardirq, need_resched). */
+  kick(): void {
+    if (this.dispatching) {
+      this.dirty = true;
+      return;
+    }
+    this.dispatch();
+  }
+
+  /** The chunk timer fired: the running level's chunk is done. */
+  onChunkEnd(): void {
+    this.account();
+    if (this.level === LEVEL_HARD) this.hardRemaining = 0;
+    else if (this.level === LEVEL_SOFT) this.softRemaining = 0;
+    else if (this.level === LEVEL_TASK) {
+      if (this.switchRemaining > 0) this.switchRemaining = 0;
+      else this.rq.curr!.remaining = 0;
+    }
+    this.level = LEVEL_IDLE; // nothing in progress until dispatch picks the next chunk
+    this.dispatch();
+  }
+
+  /** Scheduler tick (LOC): runs as a hardirq. */
+  onTick(): void {
+    this.raiseHardirq({ desc: this.k.irqs.LOC, handler: (cpu) => cpu.k.tickHandler(cpu) });
+    this.armTick();
+  }
+
+  /** Charge elapsed time to the class of whatever was running. */
+  account(): void {
+    const now = this.k.sim.now;
+    const dt = now - this.lastAccount;
+    if (dt <= 0) return;
+    this.lastAccount = now;
+    const curr = this.rq.curr;
+    let cls: Acct;
+    if (this.level === LEVEL_HARD) cls = Acct.IRQ;
+    else if (this.level === LEVEL_SOFT) cls = Acct.SOFT;
+    else if (this.level === LEVEL_TASK) cls = this.switchRemaining > 0 ? Acct.SYS : curr!.acct;
+    else cls = curr ? curr.acct : Acct.IDLE; // between chunks of a task: rare, zero-length
+    this.time[cls] += dt;
+    // Interrupt time is charged to the task it interrupted, as the kernel does without
+    // CONFIG_IRQ_TIME_ACCOUNTING (the "Iron" effect): it shows in the task's IRQ/SOFT time.
+    if (curr && cls !== Acct.IDLE) curr.time[cls] += dt;
+  }
+
+  private dispatch(): void {
+    this.dispatching = true;
+    try {
+      do {
+        this.dirty = false;
+        this.dispatchOnce();
+      } while (this.dirty && this.level === LEVEL_IDLE);
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  /** Make the highest-priority level run: resume its paused chunk or ask it for the next one. */
+  private dispatchOnce(): void {
+    for (;;) {
+      let target: number;
+      if (this.hard !== null || this.hardQueue.length > 0) target = LEVEL_HARD;
+      else if (this.soft !== null) target = LEVEL_SOFT;
+      else {
+        // An idle CPU with runnable tasks schedules (the idle loop sees need_resched).
+        if (this.rq.curr === null && this.rq.queued.length > 0) this.schedule(false);
+        target = this.rq.curr !== null ? LEVEL_TASK : LEVEL_IDLE;
+      }
+      if (target === this.level) return; // a chunk of that level is already in progress
+      this.pause();
+      if (target === LEVEL_IDLE) return;
+
+      if (target === LEVEL_HARD) {
+        if (this.hard === null) {
+          const req = this.hardQueue.shift()!;
+          this.k.countIrq(req.desc, this.id);
+          this.hard = req.handler(this);
+          this.hardRemaining = 0;
+        }
+        if (this.hardRemaining > 0) return this.resume(LEVEL_HARD, this.hardRemaining);
+        const r = this.hard.next();
+        if (!r.done) {
+          this.hardRemaining = r.value;
+          if (r.value > 0) return this.resume(LEVEL_HARD, r.value);
+          continue;
+        }
+        this.hard = null;
+        this.irqExit();
+        continue;
+      }
+
+      if (target === LEVEL_SOFT) {
+        if (this.softRemaining > 0) return this.resume(LEVEL_SOFT, this.softRemaining);
+        const r = this.soft!.next();
+        if (!r.done) {
+          this.softRemaining = r.value;
+          if (r.value > 0) return this.resume(LEVEL_SOFT, r.value);
+          continue;
+        }
+        this.soft = null;
+        continue;
+      }
+
+      // Task level. Returning from an interrupt, or between chunks: preempt if asked to
+      // (a task inside handle_softirqs has preemption disabled).
+      const curr = this.rq.curr!;
+      if (this.rq.needResched && !curr.inSoftirq) {
+        this.schedule(false);
+        continue;
+      }
+      if (this.switchRemaining > 0) return this.resume(LEVEL_TASK, this.switchRemaining);
+      if (curr.remaining > 0) return this.resume(LEVEL_TASK, curr.remaining);
+      const r = curr.activity.next();
+      const y = r.done ? SLEEP : r.value;
+      if (y === SLEEP) {
+        curr.state = 'sleeping';
+        this.schedule(true);
+        continue;
+      }
+      if (y === COND_RESCHED) {
+        if (this.rq.needResched) this.schedule(false);
+        continue;
+      }
+      curr.remaining = y;
+      if (y > 0) return this.resume(LEVEL_TASK, y);
+    }
+  }
+
+  /** irq_exit(): run pending softirqs unless we interrupted softirq processing (invoke_softirq). */
+  private irqExit(): void {
+    if (this.hardQueue.length > 0) return; // the next hardirq is taken first
+    if (this.softirqPending === 0 || this.inInterrupt()) return;
+    if (this.k.softirqDefersToKsoftirqd && this.k.ksoftirqdRunnable(this.id)) return; // 4.9–6.4: ksoftirqd_running()
+    this.soft = this.k.handleSoftirqs(this, false);
+    this.softRemaining = 0;
+  }
+
+  /**
+   * __schedule(): put the current task back (or leave it asleep), pick the next with EEVDF,
+   * and switch to it (charging a context switch).
+   */
+  schedule(voluntary: boolean): void {
+    this.account();
+    const rq = this.rq;
+    const prev = rq.curr;
+    const now = this.k.sim.now;
+    if (prev) {
+      rq.charge(now - prev.execStart);
+      prev.execStart = now;
+      if (prev.state === 'sleeping') rq.saveLag(prev, this.k.tickNs);
+    }
+    rq.needResched = false;
+    const next = rq.pick();
+    if (next === prev) return;
+    if (prev) {
+      if (prev.state === 'runnable') {
+        rq.queued.push(prev);
+        prev.waitStart = now;
+        prev.nivcsw++;
+      } else if (voluntary) {
+        prev.nvcsw++;
+      }
+      this.k.trace?.sched(this.id, prev, next);
+    } else {
+      this.k.trace?.sched(this.id, null, next);
+    }
+    rq.setCurr(next);
+    if (next) {
+      next.waitNs += now - next.waitStart;
+      next.execStart = now;
+      if (next.cpu !== this.id) {
+        next.migrations++;
+        next.cpu = this.id;
+      }
+      this.switchRemaining = this.k.costs.context_switch;
+      this.armTick();
+    } else {
+      this.switchRemaining = 0;
+      this.tickTimer.cancel(); // NOHZ idle: no tick while idle
+    }
+  }
+
+  private pause(): void {
+    if (this.level === LEVEL_IDLE) return;
+    this.account();
+    const left = this.chunkEnd - this.k.sim.now;
+    this.chunkTimer.cancel();
+    if (this.level === LEVEL_HARD) this.hardRemaining = left;
+    else if (this.level === LEVEL_SOFT) this.softRemaining = left;
+    else if (this.switchRemaining > 0) this.switchRemaining = left;
+    else this.rq.curr!.remaining = left;
+    this.level = LEVEL_IDLE;
+  }
+
+  private resume(level: number, ns: number): void {
+    this.account();
+    this.level = level;
+    this.chunkEnd = this.k.sim.now + ns;
+    this.chunkTimer.arm(this.chunkEnd);
+  }
+
+  /** Arm the periodic tick at the next jiffy boundary if a task runs and it is not armed. */
+  private armTick(): void {
+    if (this.rq.curr === null) return;
+    const tick = this.k.tickNs;
+    const next = (Math.floor(this.k.sim.now / tick) + 1) * tick;
+    if (!this.tickTimer.armed || this.tickTimer.when !== next) this.tickTimer.arm(next);
+  }
+}

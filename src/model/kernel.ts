@@ -1,0 +1,310 @@
+import { Simulator, type EventKind } from '../engine/simulator.ts';
+import type { ResolvedScenario } from '../scenario/resolve.ts';
+import type { CostTable } from './costs.ts';
+import { Cpu } from './cpu.ts';
+import { IrqTable } from './irq.ts';
+import { napiScheduleOn, napiWatchdog, netRxAction, type Napi } from './napi.ts';
+import type { MsixVector } from './nic/msix.ts';
+import { MIN_NAPI_ID, Nic } from './nic/nic.ts';
+import { PacketPool } from './packet.ts';
+import { baseSliceNs } from './sched.ts';
+import { SoftnetData } from './softnet.ts';
+import { handleSoftirqs, ksoftirqdActivity, NET_RX_SOFTIRQ, SOFTIRQ_NAMES } from './softirq.ts';
+import { Stack } from './stack.ts';
+import { Task } from './task.ts';
+import type { TraceHooks } from './trace-hooks.ts';
+
+/** IPI kinds carried by the ipi event (low 4 bits of its argument; the CPU is the rest). */
+const IPI_RPS = 1;
+const IPI_RESCHED = 2;
+const KICK = 3;
+
+/**
+ * The simulated machine: CPUs, per-CPU softnet_data, ksoftirqd threads, IRQ descriptors, NICs,
+ * the packet pool and the stack. It owns the engine's event kinds and the functions that cross
+ * modules (wakeups, IPIs, raising softirqs). The kernel rules themselves live in the modules
+ * named after them (softirq.ts, napi.ts, softnet.ts, sched.ts, nic/…).
+ */
+export class Kernel {
+  readonly sim = new Simulator();
+  readonly costs: CostTable;
+  readonly hz: number;
+  readonly tickNs: number;
+  readonly seed: number;
+  readonly warmupNs: number;
+  readonly pool = new PacketPool();
+  readonly cpus: Cpu[] = [];
+  readonly softnet: SoftnetData[] = [];
+  readonly ksoftirqd: Task[] = [];
+  readonly tasks: Task[] = [];
+  readonly irqs: IrqTable;
+  readonly nics: Nic[] = [];
+  readonly stack: Stack;
+  /** /proc/softirqs: per vector, per CPU. */
+  readonly softirqCounts: Float64Array[];
+  readonly softirqDefersToKsoftirqd: boolean;
+  trace: TraceHooks | null = null;
+
+  // sysctls as numbers.
+  readonly netdevBudget: number;
+  readonly netdevBudgetUsecs: number;
+  readonly netdevMaxBacklog: number;
+  readonly devRxWeight: number;
+
+  // Event kinds.
+  readonly cpuChunkEvent: EventKind;
+  readonly cpuTickEvent: EventKind;
+  readonly vectorFireEvent: EventKind;
+  readonly vectorWatchEvent: EventKind;
+  readonly napiWatchdogEvent: EventKind;
+  private readonly ipiEvent: EventKind;
+
+  readonly vectorsById: MsixVector[] = [];
+  readonly napisById: Napi[] = [];
+  nicVectorCount = 0;
+  nextPid = 2;
+  /** Start of the measurement window (end of warm-up), ns. */
+  windowStart = 0;
+  /** Per CPU: remote softnet_data whose backlog this CPU must IPI (sd->rps_ipi_list, newest first). */
+  private readonly rpsIpiList: SoftnetData[][] = [];
+
+  constructor(readonly scenario: ResolvedScenario) {
+    const s = scenario;
+    this.costs = s.costs;
+    this.hz = s.hz;
+    this.tickNs = Math.round(1e9 / s.hz);
+    this.seed = s.seed;
+    this.warmupNs = s.warmupNs;
+    this.softirqDefersToKsoftirqd = s.softirqMode === 'defer-to-ksoftirqd';
+    this.netdevBudget = Number(s.sysctl['net.core.netdev_budget']);
+    this.netdevBudgetUsecs = Number(s.sysctl['net.core.netdev_budget_usecs']);
+    this.netdevMaxBacklog = Number(s.sysctl['net.core.netdev_max_backlog']);
+    this.devRxWeight = Number(s.sysctl['net.core.dev_weight']) * Number(s.sysctl['net.core.dev_weight_rx_bias']);
+    this.softirqCounts = SOFTIRQ_NAMES.map(() => new Float64Array(s.cpus));
+    this.irqs = new IrqTable(s.cpus);
+    this.stack = new Stack(this, s.flows.length);
+
+    this.cpuChunkEvent = this.sim.on((cpu) => this.cpus[cpu]!.onChunkEnd());
+    this.cpuTickEvent = this.sim.on((cpu) => this.cpus[cpu]!.onTick());
+    this.vectorFireEvent = this.sim.on((v) => this.vectorsById[v]!.fire());
+    this.vectorWatchEvent = this.sim.on((v) => this.vectorsById[v]!.onWatch());
+    this.napiWatchdogEvent = this.sim.on((n) => this.onNapiTimer(this.napisById[n]!));
+    this.ipiEvent = this.sim.on((arg) => this.onIpi(arg));
+
+    const slice = baseSliceNs(s.cpus);
+    for (let c = 0; c < s.cpus; c++) {
+      this.cpus.push(new Cpu(c, this, slice));
+      this.softnet.push(new SoftnetData(c, this, this.pool));
+      this.rpsIpiList.push([]);
+      const t = new Task(this.nextPid++, `ksoftirqd/${c}`, [c], 0, 'ksoftirqd', null);
+      t.activity = ksoftirqdActivity(this, this.cpus[c]!, t);
+      this.ksoftirqd.push(t);
+      this.addTask(t);
+    }
+    let napiId = MIN_NAPI_ID;
+    for (const nicCfg of s.nics) {
+      const nic = new Nic(this, nicCfg, s.flows, napiId);
+      napiId += nicCfg.queues;
+      if (nicCfg.driver.otherVectorName(nicCfg.name) !== null) this.irqs.reserve();
+      this.nics.push(nic);
+    }
+    // Start every NIC vector watching for its first frame.
+    for (const v of this.vectorsById) v.enable();
+  }
+
+  allCpus(): number[] {
+    return this.cpus.length ? this.cpus.map((c) => c.id) : Array.from({ length: this.scenario.cpus }, (_, i) => i);
+  }
+
+  addTask(t: Task): void {
+    this.tasks.push(t);
+  }
+
+  /** jiffies (the boot value is 0). */
+  jiffies(): number {
+    return Math.floor(this.sim.now / this.tickNs);
+  }
+
+  /** usecs_to_jiffies(): rounded up. */
+  usecsToJiffies(us: number): number {
+    return Math.ceil((us * this.hz) / 1e6);
+  }
+
+  countIrq(desc: number, cpu: number): void {
+    this.irqs.descs[desc]!.counts[cpu]++;
+    this.trace?.irqEntry(cpu, desc);
+  }
+
+  // ---- softirqs ----
+
+  /** __raise_softirq_irqoff(): mark pending; it runs at the next irq_exit, restart or bh-enable. */
+  raiseSoftirqIrqoff(cpu: Cpu, nr: number): void {
+    cpu.softirqPending |= 1 << nr;
+  }
+
+  /** raise_softirq_irqoff(): and wake ksoftirqd if not in interrupt context (nobody else would run it soon). */
+  raiseSoftirq(cpu: Cpu, nr: number): void {
+    this.raiseSoftirqIrqoff(cpu, nr);
+    if (!cpu.inInterrupt()) this.wakeupSoftirqd(cpu.id);
+  }
+
+  handleSoftirqs(cpu: Cpu, ksirqd: boolean): Generator<number, void, void> {
+    return handleSoftirqs(this, cpu, ksirqd);
+  }
+
+  netRxAction(cpu: Cpu): Generator<number, void, void> {
+    return netRxAction(this, cpu);
+  }
+
+  /** wakeup_softirqd(). */
+  wakeupSoftirqd(cpu: number): void {
+    this.wakeUp(this.ksoftirqd[cpu]!, cpu);
+  }
+
+  /** ksoftirqd_running(): the 4.9–6.4 check (runnable counts as running). */
+  ksoftirqdRunnable(cpu: number): boolean {
+    return this.ksoftirqd[cpu]!.state === 'runnable';
+  }
+
+  // ---- NAPI / RPS plumbing ----
+
+  /**
+   * napi_schedule_rps(): the target backlog is local → schedule it here; remote → queue an IPI
+   * for the end of net_rx_action (and raise NET_RX so that there is one).
+   */
+  napiScheduleRps(from: Cpu, sd: SoftnetData): void {
+    if (sd.cpu === from.id) {
+      napiScheduleOn(this, from, sd.backlog);
+      return;
+    }
+    this.rpsIpiList[from.id]!.unshift(sd);
+    const mysd = this.softnet[from.id]!;
+    if (!mysd.inNetRxAction) this.raiseSoftirqIrqoff(from, NET_RX_SOFTIRQ);
+  }
+
+  /** sd_has_rps_ipi_waiting(). */
+  rpsIpiWaiting(cpu: Cpu): boolean {
+    return this.rpsIpiList[cpu.id]!.length > 0;
+  }
+
+  /** net_rps_send_ipi(): one IPI per remote CPU whose backlog this CPU scheduled. */
+  *rpsSendIpis(cpu: Cpu): Generator<number, void, void> {
+    const list = this.rpsIpiList[cpu.id]!;
+    while (list.length > 0) {
+      const sd = list.shift()!;
+      yield this.costs.ipi_send;
+      this.sim.at(this.sim.now, this.ipiEvent, sd.cpu * 16 + IPI_RPS);
+    }
+  }
+
+  private onIpi(arg: number): void {
+    const cpu = this.cpus[arg >> 4]!;
+    const kind = arg & 15;
+    if (kind === KICK) cpu.kick();
+    else if (kind === IPI_RPS) cpu.raiseHardirq({ desc: this.irqs.CAL, handler: (c) => this.rpsTriggerSoftirq(c) });
+    else cpu.raiseHardirq({ desc: this.irqs.RES, handler: (c) => this.schedulerIpi(c) });
+  }
+
+  /** rps_trigger_softirq(): the IPI handler schedules the local backlog NAPI. */
+  private *rpsTriggerSoftirq(cpu: Cpu): Generator<number, void, void> {
+    yield this.costs.hardirq_entry_exit + this.costs.ipi_handler;
+    const sd = this.softnet[cpu.id]!;
+    napiScheduleOn(this, cpu, sd.backlog);
+    sd.receivedRps++;
+  }
+
+  /** scheduler_ipi(): nothing to do but return from the interrupt with need_resched set. */
+  private *schedulerIpi(cpu: Cpu): Generator<number, void, void> {
+    void cpu;
+    yield this.costs.hardirq_entry_exit + this.costs.ipi_handler;
+  }
+
+  private onNapiTimer(n: Napi): void {
+    this.cpus[n.timerCpu]!.raiseHardirq({ desc: this.irqs.LOC, handler: (c) => napiWatchdog(this, c, n) });
+  }
+
+  // ---- scheduler glue ----
+
+  /** The local timer interrupt: scheduler_tick() → update_curr() (may set need_resched). */
+  *tickHandler(cpu: Cpu): Generator<number, void, void> {
+    yield this.costs.hardirq_entry_exit + this.costs.timer_tick;
+    this.updateCurr(cpu);
+  }
+
+  /** update_curr() on a CPU's run queue. */
+  updateCurr(cpu: Cpu): void {
+    const curr = cpu.rq.curr;
+    if (!curr) return;
+    const now = this.sim.now;
+    cpu.rq.charge(now - curr.execStart);
+    curr.execStart = now;
+  }
+
+  /**
+   * try_to_wake_up(): pick a CPU (select_task_rq), enqueue with place_entity(), and preempt the
+   * running task if the woken one should run first (check_preempt_wakeup_fair). Returns false
+   * if the task was already runnable.
+   */
+  wakeUp(task: Task, wakerCpu: number): boolean {
+    if (task.state === 'runnable') return false;
+    const target = this.selectTaskRq(task, wakerCpu);
+    const cpu = this.cpus[target]!;
+    task.state = 'runnable';
+    task.wakeups++;
+    task.waitStart = this.sim.now;
+    if (task.cpu !== target) {
+      task.migrations++;
+      task.cpu = target;
+    }
+    this.updateCurr(cpu);
+    cpu.rq.enqueue(task);
+    this.trace?.wakeup(target, task, wakerCpu);
+    if (cpu.rq.wouldPreempt(task)) this.resched(cpu, wakerCpu);
+    return true;
+  }
+
+  /**
+   * resched_curr(): set need_resched; a remote CPU running a task gets a reschedule IPI, an idle
+   * one notices by itself (it polls need_resched in its idle loop), the local one at its next
+   * return from interrupt or preemption point.
+   */
+  resched(cpu: Cpu, fromCpu: number): void {
+    cpu.rq.needResched = true;
+    if (cpu.id === fromCpu) {
+      cpu.kick();
+      return;
+    }
+    const kind = cpu.rq.curr === null ? KICK : IPI_RESCHED;
+    this.sim.at(this.sim.now, this.ipiEvent, cpu.id * 16 + kind);
+  }
+
+  /**
+   * select_task_rq_fair(), simplified for one LLC: a task bound to one CPU goes there; otherwise
+   * the waker's CPU if idle (wake_affine_idle), else the previous CPU if idle, else the first idle
+   * allowed CPU scanning from the previous one (select_idle_cpu), else the previous CPU.
+   */
+  selectTaskRq(task: Task, wakerCpu: number): number {
+    const allowed = task.allowed;
+    if (allowed.length === 1) return allowed[0]!;
+    const prev = allowed.includes(task.cpu) ? task.cpu : allowed[0]!;
+    if (allowed.includes(wakerCpu) && this.idleCpu(wakerCpu)) return wakerCpu;
+    if (this.idleCpu(prev)) return prev;
+    const n = this.cpus.length;
+    for (let i = 1; i < n; i++) {
+      const c = (prev + i) % n;
+      if (allowed.includes(c) && this.idleCpu(c)) return c;
+    }
+    return prev;
+  }
+
+  /** available_idle_cpu(): running the idle task with nothing queued. */
+  private idleCpu(c: number): boolean {
+    const rq = this.cpus[c]!.rq;
+    return rq.curr === null && rq.queued.length === 0;
+  }
+
+  /** Start the machine: the first CPU with runnable work picks it. */
+  start(): void {
+    for (const cpu of this.cpus) cpu.kick();
+  }
+}

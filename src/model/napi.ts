@@ -1,0 +1,224 @@
+import type { Timer } from '../engine/simulator.ts';
+import type { Cpu } from './cpu.ts';
+import type { Kernel } from './kernel.ts';
+import { handleSoftirqs } from './softirq.ts';
+import { Acct, COND_RESCHED, SLEEP, type Task, type TaskYield } from './task.ts';
+
+/**
+ * NAPI (net/core/dev.c): napi_struct, napi_schedule, net_rx_action, napi_poll,
+ * napi_complete_done with IRQ deferral, the gro_flush_timeout hrtimer, threaded NAPI.
+ * Reference: ../shared/reference/kernel-receive-path.md §1.
+ */
+
+/** NAPI_POLL_WEIGHT (include/linux/netdevice.h): the weight of driver NAPIs. */
+export const NAPI_POLL_WEIGHT = 64;
+
+/** What a NAPI polls: a driver's RX rings, or a CPU's backlog (process_backlog). */
+export interface NapiPoller {
+  /** n->poll(n, budget): yields CPU chunks, returns the work done (<= budget). */
+  poll(cpu: Cpu, budget: number, napi: Napi): Generator<number, number, void>;
+  /** GRO holds packets (gro->bitmask != 0). */
+  groHeld(): boolean;
+  /** gro_flush_normal(gro, flush_old): complete held GRO packets (only those from before this jiffy if flushOld) and deliver the rx list. */
+  groFlush(cpu: Cpu, flushOld: boolean): void;
+}
+
+export class Napi {
+  /** NAPI_STATE_SCHED: owned by a poll list (or its thread) until napi_complete_done. */
+  sched = false;
+  /** NAPI_STATE_MISSED: napi_schedule was called while SCHED was set. */
+  missed = false;
+  /** NAPI_STATE_SCHED_THREADED. */
+  schedThreaded = false;
+  weight: number;
+  /** napi_defer_hard_irqs and gro_flush_timeout (ns) copied from the device. */
+  deferHardIrqs = 0;
+  groFlushTimeout = 0;
+  deferHardIrqsCount = 0;
+  /** The hrtimer armed by napi_complete_done (fires napi_watchdog on `timerCpu`). */
+  timer: Timer | null = null;
+  timerCpu = 0;
+  /** The napi/<dev>-<id> kthread when threaded. */
+  thread: Task | null = null;
+
+  /** Polls, and a histogram of work per poll (0..weight, last bucket = weight). */
+  polls = 0;
+  readonly workHist = new Float64Array(NAPI_POLL_WEIGHT + 1);
+
+  constructor(
+    readonly id: number,
+    /** Device name for traces (`eth0`) or `backlog`. */
+    readonly dev: string,
+    readonly poller: NapiPoller,
+    weight = NAPI_POLL_WEIGHT,
+  ) {
+    this.weight = weight;
+  }
+}
+
+/** napi_schedule_prep(): take ownership, or note that a schedule was missed. */
+export function napiSchedulePrep(n: Napi): boolean {
+  if (n.sched) {
+    n.missed = true;
+    return false;
+  }
+  n.sched = true;
+  return true;
+}
+
+/**
+ * ____napi_schedule(): hand the NAPI to its thread, or append it to this CPU's poll list and
+ * raise NET_RX unless net_rx_action is already running here (it will see the new entry).
+ */
+export function napiScheduleOn(k: Kernel, cpu: Cpu, n: Napi): void {
+  if (n.thread) {
+    n.schedThreaded = true;
+    k.wakeUp(n.thread, cpu.id);
+    return;
+  }
+  const sd = k.softnet[cpu.id]!;
+  sd.pollList.push(n);
+  if (!sd.inNetRxAction) k.raiseSoftirqIrqoff(cpu, 3);
+}
+
+/** napi_schedule() from interrupt context. */
+export function napiSchedule(k: Kernel, cpu: Cpu, n: Napi): void {
+  if (napiSchedulePrep(n)) napiScheduleOn(k, cpu, n);
+}
+
+/**
+ * napi_complete_done(): flush GRO, release the NAPI. Returns true if the driver may re-enable
+ * its interrupt; false if an event arrived during the poll (MISSED: polled again at once) or
+ * if IRQ deferral armed the gro_flush_timeout hrtimer instead.
+ */
+export function napiCompleteDone(k: Kernel, cpu: Cpu, n: Napi, workDone: number): boolean {
+  let timeout = 0;
+  let ret = true;
+  if (workDone > 0) {
+    if (n.poller.groHeld()) timeout = n.groFlushTimeout;
+    n.deferHardIrqsCount = n.deferHardIrqs;
+  }
+  if (n.deferHardIrqsCount > 0) {
+    n.deferHardIrqsCount--;
+    timeout = n.groFlushTimeout;
+    if (timeout > 0) ret = false;
+  }
+  n.poller.groFlush(cpu, timeout > 0);
+  const missed = n.missed;
+  n.missed = false;
+  n.schedThreaded = false;
+  if (missed) {
+    // MISSED keeps SCHED set: poll again right away.
+    napiScheduleOn(k, cpu, n);
+    return false;
+  }
+  n.sched = false;
+  if (timeout > 0) {
+    n.timerCpu = cpu.id;
+    n.timer!.arm(k.sim.now + timeout); // hrtimer_start(&n->timer, timeout, HRTIMER_MODE_REL_PINNED)
+  }
+  return ret;
+}
+
+/** napi_watchdog(): the hrtimer callback, in hardirq context on the CPU that armed it. */
+export function* napiWatchdog(k: Kernel, cpu: Cpu, n: Napi): Generator<number, void, void> {
+  yield k.costs.hardirq_entry_exit + k.costs.hrtimer_handler;
+  if (!n.sched) {
+    n.sched = true;
+    napiScheduleOn(k, cpu, n);
+  }
+}
+
+/**
+ * napi_poll() + __napi_poll(): poll with the NAPI's weight. Work below the weight means the
+ * driver completed; work equal to the weight means the core keeps the NAPI: flush GRO packets
+ * older than this jiffy (HZ >= 1000; all of them below) and put it on `repoll`.
+ */
+export function* napiPoll(k: Kernel, cpu: Cpu, n: Napi, repoll: Napi[]): Generator<number, number, void> {
+  const weight = n.weight;
+  let work = 0;
+  if (n.sched) work = yield* n.poller.poll(cpu, weight, n);
+  n.polls++;
+  n.workHist[Math.min(work, NAPI_POLL_WEIGHT)]++;
+  k.trace?.napiPoll(cpu.id, n, work, weight);
+  if (work < weight) return work;
+  n.poller.groFlush(cpu, k.hz >= 1000);
+  repoll.push(n);
+  return work;
+}
+
+/**
+ * net_rx_action() as in 6.18: splice the poll list, poll each NAPI, subtract its work from
+ * netdev_budget, and stop when the budget is used up or netdev_budget_usecs (in jiffies) has
+ * passed — checked after each poll, so one NAPI can overshoot by up to its weight, and
+ * time_squeeze counts every stop on a limit even if no work is left. NAPIs scheduled meanwhile
+ * (in_net_rx_action set) are picked up by going back to the start. Leftovers go back in the
+ * order: unpolled, newly scheduled, repolled; NET_RX is raised again if any remain. Batched RPS
+ * IPIs are sent at the end.
+ */
+export function* netRxAction(k: Kernel, cpu: Cpu): Generator<number, void, void> {
+  const sd = k.softnet[cpu.id]!;
+  const timeLimit = k.jiffies() + k.usecsToJiffies(k.netdevBudgetUsecs);
+  let budget = k.netdevBudget;
+  const repoll: Napi[] = [];
+  let list: Napi[] = [];
+  yield k.costs.net_rx_action;
+  outer: for (;;) {
+    sd.inNetRxAction = true;
+    list = sd.pollList;
+    sd.pollList = [];
+    for (;;) {
+      if (list.length === 0) {
+        if (repoll.length === 0) {
+          sd.inNetRxAction = false;
+          if (sd.pollList.length > 0) continue outer;
+          if (!k.rpsIpiWaiting(cpu)) return;
+        }
+        break outer;
+      }
+      const n = list.shift()!;
+      budget -= yield* napiPoll(k, cpu, n, repoll);
+      if (budget <= 0 || k.jiffies() >= timeLimit) {
+        sd.timeSqueeze++;
+        break outer;
+      }
+    }
+  }
+  sd.pollList = [...list, ...sd.pollList, ...repoll];
+  if (sd.pollList.length > 0) k.raiseSoftirqIrqoff(cpu, 3);
+  else sd.inNetRxAction = false;
+  yield* k.rpsSendIpis(cpu); // net_rps_action_and_irq_enable
+}
+
+/**
+ * napi_threaded_poll(): the napi/<dev>-<id> kthread. Polls with BH disabled (system time of
+ * the thread, not softirq time), sends RPS IPIs, then local_bh_enable() runs whatever softirqs
+ * became pending, in this task; repolls after cond_resched() while the NAPI keeps its weight's
+ * worth of work, sleeps when napi_complete_done released it.
+ */
+export function* napiThreadActivity(k: Kernel, n: Napi, task: Task): Generator<TaskYield, void, void> {
+  for (;;) {
+    if (!n.schedThreaded) {
+      task.acct = Acct.SYS;
+      yield SLEEP;
+      continue;
+    }
+    for (;;) {
+      const cpu = k.cpus[task.cpu]!;
+      task.acct = Acct.SYS;
+      yield k.costs.kthread_loop;
+      const repoll: Napi[] = [];
+      yield* napiPoll(k, cpu, n, repoll);
+      yield* k.rpsSendIpis(cpu);
+      if (cpu.softirqPending !== 0) {
+        task.inSoftirq = true;
+        task.acct = Acct.SOFT;
+        yield* handleSoftirqs(k, cpu, false);
+        task.inSoftirq = false;
+        task.acct = Acct.SYS;
+      }
+      if (repoll.length === 0) break;
+      yield COND_RESCHED;
+    }
+  }
+}

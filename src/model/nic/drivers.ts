@@ -1,0 +1,154 @@
+/**
+ * Driver profiles: the defaults and limits a real driver enforces, so a scenario is rejected or
+ * adjusted the way `ethtool` on that driver would. Sources: ../shared/reference/kernel-receive-path.md
+ * §6–§8 (ixgbe.h, ixgbe_main.c, ixgbe_ethtool.c, ice_txrx.h, ice.h); values marked UNVERIFIED there
+ * are marked here too.
+ */
+
+export type DriverName = 'ixgbe' | 'ice' | 'generic';
+
+/** How the vector's interrupt rate is limited. */
+export type ModerationKind =
+  /** ixgbe EITR: `rx-usecs` is a minimum interval between interrupts; 1 = adaptive (ixgbe_update_itr). */
+  | 'eitr'
+  /** ice: ITR in 2 µs units, `adaptive-rx` (net_dim) separate from `rx-usecs`. */
+  | 'ice-itr'
+  /** Timer from the first frame (`rx-usecs`) or a frame count (`rx-frames`), whichever comes first. */
+  | 'timer-frames';
+
+export interface DriverProfile {
+  name: DriverName;
+  ring: {
+    default: number;
+    min: number;
+    max: number;
+    /** Requested sizes are rounded up to a multiple of this (IXGBE_REQ_RX_DESCRIPTOR_MULTIPLE, ICE_REQ_DESC_MULTIPLE). */
+    multiple: number;
+    /** ixgbe_set_ringparam clamps a size below the minimum; ice_set_ringparam rejects it. */
+    belowMin: 'clamp' | 'reject';
+    source: string;
+  };
+  /** Most RSS queues (`ethtool -L combined`) the driver offers. */
+  maxQueues: number;
+  /** RSS indirection table entries (RETA). */
+  indirSize: number;
+  /** RSS key length in bytes (`ethtool -X hkey`). */
+  rssKeyBytes: number;
+  /** Largest MTU (`ip link set mtu`). */
+  maxMtu: number;
+  /** Whether UDP is hashed on ports by default (else on addresses only). */
+  udpHashPortsDefault: boolean;
+  moderation: {
+    kind: ModerationKind;
+    rxUsecsDefault: number;
+    rxUsecsMax: number;
+    /** Hardware interval granularity in µs. */
+    granularityUs: number;
+    adaptiveDefault: boolean;
+    /** Whether `ethtool -C rx-frames` is accepted (supported_coalesce_params). */
+    rxFrames: boolean;
+    rxFramesDefault: number;
+    source: string;
+  };
+  /** Descriptors are given back to hardware in batches of this many (IXGBE_RX_BUFFER_WRITE). */
+  refillBatch: number;
+  /** The ethtool -S counter for frames dropped because no descriptor was posted. */
+  noDescriptorCounter: string;
+  /** Per-queue ethtool -S counter names. */
+  queueStat(q: number, what: 'packets' | 'bytes'): string;
+  /** MSI-X vector name as /proc/interrupts shows it. */
+  vectorName(dev: string, q: number): string;
+  /** Name of the non-queue ("other"/misc) vector, if the driver has one. */
+  otherVectorName(dev: string): string | null;
+}
+
+export const DRIVERS: Record<DriverName, DriverProfile> = {
+  ixgbe: {
+    name: 'ixgbe',
+    ring: {
+      default: 512,
+      min: 64,
+      max: 4096,
+      multiple: 8,
+      belowMin: 'clamp',
+      source: 'ixgbe.h IXGBE_DEFAULT_RXD/IXGBE_MIN_RXD/IXGBE_MAX_RXD; ixgbe_set_ringparam',
+    },
+    maxQueues: 16, // IXGBE_MAX_RSS_INDICES (82599; 63 on X550)
+    indirSize: 128, // ixgbe_rss_indir_tbl_entries() for 82598/82599/X540
+    rssKeyBytes: 40, // IXGBE_RSS_KEY_SIZE
+    maxMtu: 9710, // IXGBE_MAX_JUMBO_FRAME_SIZE 9728 - (ETH_HLEN + ETH_FCS_LEN)
+    udpHashPortsDefault: false, // ixgbe_setup_mrqc: UDP 4-tuple only with IXGBE_FLAG2_RSS_FIELD_IPV4_UDP
+    moderation: {
+      kind: 'eitr',
+      rxUsecsDefault: 1, // ixgbe_sw_init: dynamic ITR by default
+      rxUsecsMax: 1022, // IXGBE_MAX_EITR >> 2 (IXGBE_MAX_EITR = 0xFF8 UNVERIFIED)
+      granularityUs: 2, // EITR interval field bits 3..11 (UNVERIFIED, datasheet)
+      adaptiveDefault: true,
+      rxFrames: false, // supported_coalesce_params = USECS | TX_MAX_FRAMES_IRQ
+      rxFramesDefault: 0,
+      source: 'ixgbe_set_coalesce, ixgbe_update_itr (ixgbe_main.c)',
+    },
+    refillBatch: 16, // IXGBE_RX_BUFFER_WRITE
+    noDescriptorCounter: 'rx_no_dma_resources',
+    queueStat: (q, what) => `rx_queue_${q}_${what}`,
+    vectorName: (dev, q) => `${dev}-TxRx-${q}`, // ixgbe_request_msix_irqs
+    otherVectorName: (dev) => dev,
+  },
+  ice: {
+    name: 'ice',
+    ring: {
+      default: 2048, // ICE_DFLT_NUM_RX_DESC
+      min: 64,
+      max: 8160, // ICE_MAX_NUM_DESC (E810)
+      multiple: 32, // ICE_REQ_DESC_MULTIPLE
+      belowMin: 'reject',
+      source: 'ice.h; ice_set_ringparam',
+    },
+    maxQueues: 256,
+    indirSize: 2048, // ICE_LUT_PF_SIZE
+    rssKeyBytes: 52, // 40-byte standard key + 12-byte extended hash key
+    maxMtu: 9702, // ICE_MAX_MTU (UNVERIFIED: 9728 - ICE_ETH_PKT_HDR_PAD)
+    udpHashPortsDefault: true,
+    moderation: {
+      kind: 'ice-itr',
+      rxUsecsDefault: 50, // ICE_DFLT_RX_ITR = ICE_ITR_20K
+      rxUsecsMax: 8160, // ICE_ITR_MAX
+      granularityUs: 2, // ICE_ITR_GRAN_S 1: "ITR granularity is always 2us"
+      adaptiveDefault: true, // itr_mode = ITR_DYNAMIC
+      rxFrames: false,
+      rxFramesDefault: 0,
+      source: 'ice_txrx.h, ice_vsi_alloc_q_vector, ice_set_rc_coalesce',
+    },
+    refillBatch: 16, // ICE_RX_BUF_WRITE in older versions
+    noDescriptorCounter: 'rx_dropped', // UNVERIFIED: VSI rx_discards reported as rx_dropped
+    queueStat: (q, what) => `rx_queue_${q}_${what}`,
+    vectorName: (_dev, q) => `ice-0000:01:00.0-TxRx-${q}`, // "%s-%s-%d", basename, "TxRx", idx
+    otherVectorName: () => 'ice-0000:01:00.0:misc',
+  },
+  generic: {
+    name: 'generic',
+    ring: { default: 1024, min: 64, max: 4096, multiple: 1, belowMin: 'reject', source: 'a generic NAPI driver (no specific hardware)' },
+    maxQueues: 64,
+    indirSize: 128,
+    rssKeyBytes: 40,
+    maxMtu: 9000,
+    udpHashPortsDefault: true,
+    moderation: {
+      kind: 'timer-frames',
+      rxUsecsDefault: 8,
+      rxUsecsMax: 1000,
+      granularityUs: 1,
+      adaptiveDefault: false,
+      rxFrames: true,
+      rxFramesDefault: 128, // like mlx5's CQ moderation defaults (8 µs, 128 packets; UNVERIFIED)
+      source: 'timer-from-first-frame plus frame count, as CQ-moderation NICs do',
+    },
+    refillBatch: 16,
+    noDescriptorCounter: 'rx_missed_errors',
+    queueStat: (q, what) => `rx${q}_${what}`,
+    vectorName: (dev, q) => `${dev}-rx-${q}`,
+    otherVectorName: () => null,
+  },
+};
+
+export const DRIVER_NAMES = Object.keys(DRIVERS) as DriverName[];

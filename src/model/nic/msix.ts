@@ -1,0 +1,116 @@
+import type { Timer } from '../../engine/simulator.ts';
+import type { Moderation } from './moderation.ts';
+import type { RxQueue, WritebackListener } from './rx-queue.ts';
+
+/** What a vector needs from the rest of the machine. */
+export interface VectorHost {
+  now(): number;
+  /** Generate wire arrivals so that `queue` has its next frame (or up to `horizon`); its arrival time or Infinity. */
+  nextArrival(queue: RxQueue, horizon: number): number;
+  /** The interrupt asserts: deliver it to the vector's CPU. */
+  raise(vector: MsixVector): void;
+}
+
+/** How far ahead a waiting vector looks for its next frame before checking again (ns). */
+const WATCH_HORIZON = 100_000;
+
+/**
+ * One MSI-X vector serving one RX queue (ixgbe "TxRx", ice "TxRx").
+ *
+ * The interrupt cause (EICR bit) latches on every descriptor write-back. When the vector is
+ * enabled and a cause is latched, it fires as soon as moderation allows; firing auto-masks it
+ * (EIAM) and clears the cause (EIAC), so write-backs during the NAPI poll only latch a new cause.
+ * The driver re-enables it (EIMS write in ixgbe_irq_enable_queues) after napi_complete_done()
+ * returns true; a cause latched meanwhile then fires at once (moderation permitting) — the
+ * "re-arm" interrupt that arrives with little or no work.
+ *
+ * No event per frame: while enabled with nothing latched, the vector watches for the queue's
+ * next frame arrival and looks at the ring only then.
+ */
+export class MsixVector implements WritebackListener {
+  masked = false;
+  causeLatched = false;
+  lastFire = -Infinity;
+  /** Frames written back since the last interrupt ('timer-frames' count; ready time of the first). */
+  private framesSinceFire = 0;
+  private firstCause = -1;
+  queue!: RxQueue;
+  interrupts = 0;
+
+  constructor(
+    readonly index: number,
+    readonly moderation: Moderation,
+    private readonly host: VectorHost,
+    private readonly fireTimer: Timer,
+    private readonly watchTimer: Timer,
+  ) {}
+
+  /** A descriptor write-back completes at `ready` (called in time order as the ring advances). */
+  onWriteback(ready: number): void {
+    if (ready <= this.lastFire) return; // its cause was cleared by that interrupt
+    if (this.masked) {
+      this.causeLatched = true;
+      return;
+    }
+    const m = this.moderation;
+    if (m.kind === 'timer-frames') {
+      if (this.framesSinceFire++ === 0) {
+        this.firstCause = ready;
+        this.fireTimer.armNoLaterThan(Math.max(ready + m.timerNs, this.host.now()));
+      }
+      if (m.frames > 0 && this.framesSinceFire >= m.frames) this.fireTimer.armNoLaterThan(Math.max(ready, this.host.now()));
+      return;
+    }
+    this.fireTimer.armNoLaterThan(Math.max(ready, m.earliestAfter(this.lastFire), this.host.now()));
+  }
+
+  /** The moderation delay has passed: assert the interrupt. */
+  fire(): void {
+    if (this.masked) return;
+    const now = this.host.now();
+    this.masked = true;
+    this.causeLatched = false;
+    this.lastFire = now;
+    this.framesSinceFire = 0;
+    this.firstCause = -1;
+    this.interrupts++;
+    this.moderation.countInterrupt();
+    this.watchTimer.cancel();
+    this.host.raise(this);
+  }
+
+  /** The driver unmasks the vector (ixgbe_irq_enable_queues). */
+  enable(): void {
+    const now = this.host.now();
+    this.masked = false;
+    this.queue.advanceTo(now);
+    if (this.causeLatched) {
+      this.causeLatched = false;
+      this.onWriteback(now);
+    }
+    this.settle();
+  }
+
+  /** The watch timer fired: a frame should have arrived; look at the ring. */
+  onWatch(): void {
+    this.queue.advanceTo(this.host.now());
+    this.settle();
+  }
+
+  /**
+   * Enabled with nothing scheduled yet: for 'timer-frames', look ahead to see whether the
+   * frame count is reached before the timer; otherwise watch for the next frame.
+   */
+  private settle(): void {
+    if (this.masked) return;
+    const m = this.moderation;
+    if (this.fireTimer.armed) {
+      if (m.kind === 'timer-frames' && m.frames > 0 && this.firstCause >= 0) this.queue.advanceTo(this.fireTimer.when);
+      return;
+    }
+    const now = this.host.now();
+    const next = this.host.nextArrival(this.queue, now + WATCH_HORIZON);
+    if (next === Infinity) this.watchTimer.cancel();
+    else this.watchTimer.arm(Math.max(next, now));
+  }
+}

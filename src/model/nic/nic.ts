@@ -1,0 +1,163 @@
+import type { ResolvedFlow, ResolvedNic } from '../../scenario/resolve.ts';
+import type { Cpu } from '../cpu.ts';
+import type { Kernel } from '../kernel.ts';
+import { Napi, napiSchedule, napiThreadActivity } from '../napi.ts';
+import { NIL } from '../packet.ts';
+import { Task } from '../task.ts';
+import { OpenLoopSource, Wire, type FrameSource, type WireSink } from '../wire.ts';
+import { RxRingPoller } from './driver.ts';
+import { Moderation } from './moderation.ts';
+import { MsixVector, type VectorHost } from './msix.ts';
+import { rssInput, rssQueue, toeplitz } from './rss.ts';
+import { RxQueue } from './rx-queue.ts';
+
+/** The 82599's on-chip RX packet buffer, used when DROP_EN is off (UNVERIFIED size: 512 KB). */
+const PKTBUF_BYTES = 512 * 1024;
+/** The sending switch port's buffer in front of the wire. */
+const UPSTREAM_BUFFER_BYTES = 512 * 1024;
+/** A legacy (pre-NAPI) driver's frames per interrupt. */
+const LEGACY_WORK_LIMIT = 64;
+/** MIN_NAPI_ID = NR_CPUS + 1 with a distribution's NR_CPUS=8192: napi ids (and napi/<dev>-<id> threads) start here. */
+export const MIN_NAPI_ID = 8193;
+
+/**
+ * One network interface: its wire, RSS, RX queues, MSI-X vectors and NAPI instances
+ * ("NAPI instances most often correspond 1:1:1 to interrupts and queue pairs", napi.rst).
+ */
+export class Nic implements WireSink, VectorHost {
+  readonly wire: Wire;
+  readonly queues: RxQueue[] = [];
+  readonly vectors: MsixVector[] = [];
+  readonly pollers: RxRingPoller[] = [];
+  readonly napis: Napi[] = [];
+  /** IRQ descriptor index of each vector. */
+  readonly irqDesc: number[] = [];
+  /** Per flow index (flows of this NIC only): the RSS hash and RX queue of each of its 5-tuples. */
+  readonly rss: ({ hash: Uint32Array; queue: Int32Array } | undefined)[] = [];
+  upstreamDrops = 0;
+
+  constructor(
+    private readonly k: Kernel,
+    readonly cfg: ResolvedNic,
+    flows: ResolvedFlow[],
+    firstNapiId: number,
+  ) {
+    this.wire = new Wire(cfg.speedGbps, UPSTREAM_BUFFER_BYTES, this);
+    for (const f of flows) {
+      if (f.nic !== cfg.index) continue;
+      const hash = new Uint32Array(f.tuples);
+      const queue = new Int32Array(f.tuples);
+      for (let i = 0; i < f.tuples; i++) {
+        hash[i] = this.rssHash(f, i);
+        queue[i] = rssQueue(cfg.indir, hash[i]!);
+      }
+      this.rss[f.index] = { hash, queue };
+      this.wire.add(new OpenLoopSource(f, cfg.speedGbps, k.seed));
+    }
+    // ixgbe_set_rx_drop_en: DROP_EN with more than one RX queue (flow control off); ice and
+    // the generic driver drop when no descriptor is posted.
+    const dropEn = cfg.driver.name !== 'ixgbe' || cfg.queues > 1;
+    for (let q = 0; q < cfg.queues; q++) {
+      const moderation = new Moderation(cfg.driver.moderation.kind, cfg.adaptiveRx, cfg.rxUsecs, cfg.rxFrames);
+      const vi = k.nicVectorCount++;
+      const vector = new MsixVector(q, moderation, this, k.sim.timer(k.vectorFireEvent, vi), k.sim.timer(k.vectorWatchEvent, vi));
+      k.vectorsById.push(vector);
+      const queue = new RxQueue(q, k.pool, cfg.ringSize, cfg.dmaLatencyNs, dropEn, PKTBUF_BYTES, cfg.driver.refillBatch, vector, (row, missed) =>
+        k.stack.drop(row, missed ? 'nic_missed' : 'nic_ring'),
+        (t) => this.wire.generateUntil(t),
+      );
+      vector.queue = queue;
+      const poller = new RxRingPoller(k, cfg.index, queue, vector, cfg.speedGbps);
+      const napi = new Napi(firstNapiId + q, cfg.name, poller);
+      napi.deferHardIrqs = cfg.napiDeferHardIrqs;
+      napi.groFlushTimeout = cfg.groFlushTimeoutNs;
+      napi.timer = k.sim.timer(k.napiWatchdogEvent, k.napisById.length);
+      k.napisById.push(napi);
+      if (cfg.threaded) {
+        const task = new Task(k.nextPid++, `napi/${cfg.name}-${napi.id}`, k.allCpus(), 0, 'napi', null);
+        task.activity = napiThreadActivity(k, napi, task);
+        napi.thread = task;
+        k.addTask(task);
+      }
+      this.queues.push(queue);
+      this.vectors.push(vector);
+      this.pollers.push(poller);
+      this.napis.push(napi);
+      this.irqDesc.push(
+        k.irqs.addDevice(cfg.driver.vectorName(cfg.name, q), `IR-PCI-MSIX-0000:0${cfg.index + 1}:00.0`, q, cfg.irqAffinity[q]!),
+      );
+    }
+  }
+
+  /** The RSS hash of a flow's i-th 5-tuple: Toeplitz over the fields the driver hashes for its protocol. */
+  private rssHash(f: ResolvedFlow, i: number): number {
+    const ports = f.proto === 'tcp' || (f.src.family === 4 ? this.cfg.udpHashPorts.v4 : this.cfg.udpHashPorts.v6);
+    const nsport = f.src.portHi - f.src.port + 1;
+    const sport = f.src.port + (i % nsport);
+    const dport = f.dst.port + Math.floor(i / nsport);
+    const input = rssInput({ family: f.src.family, src: f.src.addr, dst: f.dst.addr, sport, dport }, ports);
+    return toeplitz(this.cfg.rssKey, input);
+  }
+
+  // ---- WireSink ----
+
+  frame(source: FrameSource, size: number, tuple: number, arrivalNs: number): void {
+    const k = this.k;
+    const pool = k.pool;
+    const row = pool.alloc();
+    const rss = this.rss[source.flow.index]!;
+    pool.flow[row] = source.flow.index;
+    pool.size[row] = size;
+    pool.arrival[row] = arrivalNs;
+    pool.seq[row] = 0;
+    // skb->hash: the NIC's hash when rxhash is on (ixgbe_rx_hash), else unset until skb_get_hash().
+    pool.hash[row] = this.cfg.rxhash ? rss.hash[tuple]! : 0;
+    k.stack.offer(row, arrivalNs >= k.warmupNs);
+    this.queues[rss.queue[tuple]!]!.arrivals.push(row, arrivalNs);
+  }
+
+  upstreamDrop(source: FrameSource, size: number, desiredPs: number): void {
+    this.upstreamDrops++;
+    this.k.stack.upstreamDrop(source.flow.index, size, desiredPs / 1000 >= this.k.warmupNs);
+  }
+
+  // ---- VectorHost ----
+
+  now(): number {
+    return this.k.sim.now;
+  }
+
+  nextArrival(queue: { arrivals: { head: number } }, horizon: number): number {
+    const pool = this.k.pool;
+    if (queue.arrivals.head === NIL) {
+      const more = this.wire.generateUntil(horizon, () => queue.arrivals.head !== NIL);
+      if (queue.arrivals.head === NIL) return more ? horizon : Infinity;
+    }
+    return pool.arrival[queue.arrivals.head]!;
+  }
+
+  raise(vector: MsixVector): void {
+    const k = this.k;
+    const desc = this.irqDesc[vector.index]!;
+    const cpu = k.cpus[k.irqs.descs[desc]!.effective]!;
+    const napi = this.napis[vector.index]!;
+    const poller = this.pollers[vector.index]!;
+    k.trace?.irqRaise(cpu.id, desc);
+    if (this.cfg.rxMode === 'netif_rx') {
+      cpu.raiseHardirq({ desc, handler: (c) => poller.legacyInterrupt(c, LEGACY_WORK_LIMIT) });
+    } else {
+      cpu.raiseHardirq({ desc, handler: (c) => msixCleanRings(k, c, napi) });
+    }
+  }
+
+  /** Frames waiting in this NIC's rings and packet buffers (for in-flight counts). */
+  ringFill(): number {
+    return this.queues.reduce((a, q) => a + q.ring.length + q.pktbuf.length, 0);
+  }
+}
+
+/** ixgbe_msix_clean_rings(): the vector's handler just schedules NAPI (the vector stays masked). */
+function* msixCleanRings(k: Kernel, cpu: Cpu, napi: Napi): Generator<number, void, void> {
+  yield k.costs.hardirq_entry_exit + k.costs.irq_handler;
+  napiSchedule(k, cpu, napi);
+}

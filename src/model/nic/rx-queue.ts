@@ -1,0 +1,126 @@
+import { NIL, PacketQueue, type PacketPool } from '../packet.ts';
+
+/** What the ring tells its interrupt logic: a descriptor was written back at time `ready`. */
+export interface WritebackListener {
+  onWriteback(ready: number): void;
+}
+
+/**
+ * One RX queue: its descriptor ring and, ahead of it, the frames arriving from the wire.
+ *
+ * The ring is evaluated lazily: frames wait in `arrivals` (with their arrival times) until
+ * someone looks — the driver cleaning the ring, or the interrupt logic — and `advanceTo(t)`
+ * then lands every frame that arrived by `t`, in order: into a posted descriptor (DMA of the
+ * data, then descriptor write-back `dmaLatency` ns later), or, with no descriptor posted, into
+ * a drop (SRRCTL.DROP_EN: counted as rx_no_dma_resources) or the NIC's packet buffer (no
+ * DROP_EN; when that is full: rx_missed_errors). Only the driver changes the number of posted
+ * descriptors (refill), and it advances the ring first, so lazy evaluation is exact.
+ *
+ * Descriptor accounting follows ixgbe: one slot always stays unused
+ * (ixgbe_desc_unused = count - 1 at start); cleaned descriptors are given back in batches of
+ * `refillBatch` (IXGBE_RX_BUFFER_WRITE) at the top of the clean loop.
+ */
+export class RxQueue {
+  /** Frames on the wire for this queue, not yet landed. */
+  readonly arrivals: PacketQueue;
+  /** Frames DMA'd into descriptors, waiting for the driver (ready = enqueued + dmaLatency). */
+  readonly ring: PacketQueue;
+  /** No DROP_EN: frames in the NIC packet buffer waiting for a descriptor. */
+  readonly pktbuf: PacketQueue;
+  /** Descriptors owned by hardware, ready to take a frame. */
+  posted: number;
+  /** Descriptors cleaned by the driver and not yet given back (cleaned_count). */
+  unrefilled = 0;
+
+  // ethtool -S style counters.
+  packets = 0;
+  bytes = 0;
+  noDescDrops = 0;
+  missedDrops = 0;
+  refills = 0;
+
+  constructor(
+    readonly index: number,
+    private readonly pool: PacketPool,
+    readonly size: number,
+    readonly dmaLatency: number,
+    readonly dropEn: boolean,
+    readonly pktbufBytes: number,
+    readonly refillBatch: number,
+    private readonly listener: WritebackListener,
+    private readonly onDrop: (row: number, missed: boolean) => void,
+    /** Makes the wire produce every frame arriving by `t` (lazy generation). */
+    private readonly generate: (t: number) => void,
+  ) {
+    this.arrivals = new PacketQueue(pool);
+    this.ring = new PacketQueue(pool);
+    this.pktbuf = new PacketQueue(pool);
+    this.posted = size - 1;
+  }
+
+  /** Land every frame that arrived by `t`. */
+  advanceTo(t: number): void {
+    this.generate(t);
+    const arrivals = this.arrivals;
+    const pool = this.pool;
+    while (arrivals.head !== NIL) {
+      const a = pool.arrival[arrivals.head]!;
+      if (a > t) break;
+      this.land(arrivals.shift(a), a);
+    }
+  }
+
+  private land(row: number, t: number): void {
+    if (this.pktbuf.length === 0 && this.posted > 0) {
+      this.write(row, t);
+    } else if (this.dropEn) {
+      this.noDescDrops++;
+      this.onDrop(row, false);
+    } else if (this.pktbuf.bytes + this.pool.size[row]! <= this.pktbufBytes) {
+      this.pktbuf.push(row, t);
+    } else {
+      this.missedDrops++;
+      this.onDrop(row, true);
+    }
+  }
+
+  /** DMA into a posted descriptor at `t`; write-back completes dmaLatency later. */
+  private write(row: number, t: number): void {
+    this.posted--;
+    this.ring.push(row, t);
+    this.listener.onWriteback(t + this.dmaLatency);
+  }
+
+  /** The oldest cleanable frame at time `t`, removed from the ring, or NIL (write-back not done). */
+  clean(t: number): number {
+    this.advanceTo(t);
+    const head = this.ring.head;
+    if (head === NIL || this.pool.enqueued[head]! + this.dmaLatency > t) return NIL;
+    this.unrefilled++;
+    return this.ring.shift(t);
+  }
+
+  /** ixgbe_alloc_rx_buffers(cleaned_count) at `t`: give descriptors back; waiting frames then land. */
+  refill(t: number): number {
+    this.advanceTo(t);
+    const n = this.unrefilled;
+    this.posted += n;
+    this.unrefilled = 0;
+    this.refills++;
+    while (this.pktbuf.length > 0 && this.posted > 0) this.write(this.pktbuf.shift(t), t);
+    return n;
+  }
+
+  /** Frames landed in the ring whose write-back is done by `t` (after advancing). */
+  readyCount(t: number): number {
+    this.advanceTo(t);
+    let n = 0;
+    for (let r = this.ring.head; r !== NIL && this.pool.enqueued[r]! + this.dmaLatency <= t; r = this.pool.next[r]!) n++;
+    return n;
+  }
+
+  /** Ring occupancy: descriptors holding frames not yet cleaned. */
+  get filled(): number {
+    return this.ring.length;
+  }
+}

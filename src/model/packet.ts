@@ -1,0 +1,160 @@
+/**
+ * Packets in flight, as rows of typed arrays (an skb is a row number). Rows are recycled when a
+ * packet is delivered or dropped, so memory is bounded by the packets in flight, not by the
+ * packets simulated. Queues link rows through `next` (FIFO lists), so no queue allocates.
+ */
+export const NIL = -1;
+
+export class PacketPool {
+  /** Flow index. */
+  flow: Int32Array;
+  /** Ethernet frame length in bytes, including FCS. */
+  size: Int32Array;
+  /** Time the last bit arrived at the NIC (ns). */
+  arrival: Float64Array;
+  /** Time the packet entered the queue it is in now (ns): the start of its sojourn there. */
+  enqueued: Float64Array;
+  /** 1 if the packet was offered inside the measurement window (it counts in results). */
+  counted: Uint8Array;
+  /** Next row in whatever FIFO list holds this row. */
+  next: Int32Array;
+  /** Sequence number within the flow (TCP: first payload byte). */
+  seq: Float64Array;
+  /** Segments carried (1, or more for a GRO aggregate). */
+  segs: Int32Array;
+  /** skb->hash: the NIC's RSS hash (rxhash on) or the flow dissector's (0 = not computed). */
+  hash: Uint32Array;
+
+  private free: Int32Array;
+  private freeTop = 0;
+  private capacity = 0;
+  /** Rows in use. */
+  inUse = 0;
+  /** Most rows ever in use at once. */
+  peak = 0;
+
+  constructor(initial = 4096) {
+    this.flow = new Int32Array(0);
+    this.size = new Int32Array(0);
+    this.arrival = new Float64Array(0);
+    this.enqueued = new Float64Array(0);
+    this.counted = new Uint8Array(0);
+    this.next = new Int32Array(0);
+    this.seq = new Float64Array(0);
+    this.segs = new Int32Array(0);
+    this.hash = new Uint32Array(0);
+    this.free = new Int32Array(0);
+    this.grow(initial);
+  }
+
+  alloc(): number {
+    if (this.freeTop === 0) this.grow(this.capacity * 2);
+    const row = this.free[--this.freeTop]!;
+    this.next[row] = NIL;
+    this.segs[row] = 1;
+    if (++this.inUse > this.peak) this.peak = this.inUse;
+    return row;
+  }
+
+  release(row: number): void {
+    this.free[this.freeTop++] = row;
+    this.inUse--;
+  }
+
+  private grow(capacity: number): void {
+    const old = this.capacity;
+    const g = <T extends Int32Array | Float64Array | Uint8Array | Uint32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(capacity);
+      b.set(a);
+      return b;
+    };
+    this.flow = g(this.flow, (n) => new Int32Array(n));
+    this.size = g(this.size, (n) => new Int32Array(n));
+    this.arrival = g(this.arrival, (n) => new Float64Array(n));
+    this.enqueued = g(this.enqueued, (n) => new Float64Array(n));
+    this.counted = g(this.counted, (n) => new Uint8Array(n));
+    this.next = g(this.next, (n) => new Int32Array(n));
+    this.seq = g(this.seq, (n) => new Float64Array(n));
+    this.segs = g(this.segs, (n) => new Int32Array(n));
+    this.hash = g(this.hash, (n) => new Uint32Array(n));
+    const free = new Int32Array(capacity);
+    free.set(this.free.subarray(0, this.freeTop));
+    for (let r = capacity - 1; r >= old; r--) free[this.freeTop++] = r;
+    this.free = free;
+    this.capacity = capacity;
+  }
+}
+
+/**
+ * A FIFO of packet rows linked through `pool.next`, with the time-weighted occupancy integral
+ * and sojourn totals needed to check Little's law (L = λW) on every queue.
+ */
+export class PacketQueue {
+  head = NIL;
+  tail = NIL;
+  length = 0;
+  bytes = 0;
+  /** ∫ length dt, in packet·ns, up to `lastChange`. */
+  area = 0;
+  lastChange = 0;
+  /** Packets that left the queue, and the sum of their sojourn times (ns). */
+  departures = 0;
+  sojournSum = 0;
+  peak = 0;
+
+  constructor(private readonly pool: PacketPool) {}
+
+  /** Bring the occupancy integral up to `t` (call before every change, with non-decreasing t). */
+  private touch(t: number): void {
+    this.area += this.length * (t - this.lastChange);
+    this.lastChange = t;
+  }
+
+  push(row: number, t: number): void {
+    this.touch(t);
+    const pool = this.pool;
+    pool.next[row] = NIL;
+    pool.enqueued[row] = t;
+    if (this.tail === NIL) this.head = row;
+    else pool.next[this.tail] = row;
+    this.tail = row;
+    this.length++;
+    this.bytes += pool.size[row]!;
+    if (this.length > this.peak) this.peak = this.length;
+  }
+
+  /** Remove the head at time `t` (the queue must not be empty). */
+  shift(t: number): number {
+    this.touch(t);
+    const pool = this.pool;
+    const row = this.head;
+    this.head = pool.next[row]!;
+    if (this.head === NIL) this.tail = NIL;
+    this.length--;
+    this.bytes -= pool.size[row]!;
+    this.departures++;
+    this.sojournSum += t - pool.enqueued[row]!;
+    return row;
+  }
+
+  /** Move every packet of `other` to the tail of this queue at time `t`, keeping their enqueue times. */
+  spliceFrom(other: PacketQueue, t: number): void {
+    if (other.length === 0) return;
+    this.touch(t);
+    other.touch(t);
+    if (this.tail === NIL) this.head = other.head;
+    else this.pool.next[this.tail] = other.head;
+    this.tail = other.tail;
+    this.length += other.length;
+    this.bytes += other.bytes;
+    if (this.length > this.peak) this.peak = this.length;
+    other.head = other.tail = NIL;
+    other.length = 0;
+    other.bytes = 0;
+  }
+
+  /** Time-averaged length over [since, t] given the area at `since`. */
+  finish(t: number): void {
+    this.touch(t);
+  }
+}

@@ -1,0 +1,90 @@
+import type { ResolvedScenario } from '../scenario/resolve.ts';
+import { Kernel } from './kernel.ts';
+import type { PacketQueue } from './packet.ts';
+import type { TraceHooks } from './trace-hooks.ts';
+
+export interface SimulateOptions {
+  /** After the run, keep simulating (no new traffic) until every packet is delivered or dropped. */
+  drain?: boolean;
+  trace?: TraceHooks;
+}
+
+/**
+ * Build the machine for a resolved scenario and run it: warm-up, then a reset of every windowed
+ * counter, then the measured window up to duration_ms. Returns the kernel for the result
+ * collector (src/metrics/result.ts).
+ */
+export function simulate(scenario: ResolvedScenario, opts: SimulateOptions = {}): Kernel {
+  const k = new Kernel(scenario);
+  if (opts.trace) k.trace = opts.trace;
+  k.start();
+  if (scenario.warmupNs > 0) {
+    k.sim.runUntil(scenario.warmupNs);
+    resetWindowCounters(k);
+  }
+  k.sim.runUntil(scenario.durationNs);
+  if (opts.drain) drain(k);
+  for (const cpu of k.cpus) cpu.account();
+  for (const q of allQueues(k)) q.finish(k.sim.now);
+  return k;
+}
+
+/** Run on with no new traffic until no counted packet is left in flight (bounded). */
+function drain(k: Kernel): void {
+  const limit = k.sim.now + 1_000_000_000;
+  while (k.pool.inUse > 0 && k.sim.now < limit && k.sim.pending > 0) k.sim.runUntil(Math.min(limit, k.sim.now + 1_000_000));
+}
+
+/** Every queue whose occupancy is integrated (ring, arrivals, packet buffer, backlog). */
+export function allQueues(k: Kernel): PacketQueue[] {
+  const out: PacketQueue[] = [];
+  for (const nic of k.nics) for (const q of nic.queues) out.push(q.arrivals, q.ring, q.pktbuf);
+  for (const sd of k.softnet) out.push(sd.inputPktQueue, sd.processQueue);
+  return out;
+}
+
+/** Zero every counter that describes the measurement window (state is kept). */
+export function resetWindowCounters(k: Kernel): void {
+  const now = k.sim.now;
+  for (const cpu of k.cpus) {
+    cpu.account();
+    cpu.time.fill(0);
+  }
+  for (const t of k.tasks) {
+    t.time.fill(0);
+    t.waitNs = 0;
+    if (t.state === 'runnable' && k.cpus[t.cpu]!.rq.curr !== t) t.waitStart = now;
+    t.wakeups = t.nvcsw = t.nivcsw = t.migrations = 0;
+  }
+  for (const sd of k.softnet) {
+    sd.processed = sd.dropped = sd.timeSqueeze = sd.receivedRps = sd.flowLimitCount = 0;
+    resetNapi(sd.backlog);
+  }
+  for (const d of k.irqs.descs) d.counts.fill(0);
+  for (const row of k.softirqCounts) row.fill(0);
+  for (const nic of k.nics) {
+    nic.upstreamDrops = 0;
+    nic.wire.frames = 0;
+    nic.wire.bits = 0;
+    for (const q of nic.queues) q.packets = q.bytes = q.noDescDrops = q.missedDrops = q.refills = 0;
+    for (const v of nic.vectors) {
+      v.interrupts = 0;
+      v.moderation.updates = 0;
+    }
+    for (const n of nic.napis) resetNapi(n);
+  }
+  for (const q of allQueues(k)) {
+    q.finish(now);
+    q.area = 0;
+    q.departures = 0;
+    q.sojournSum = 0;
+    q.peak = q.length;
+  }
+  k.stack.resetWindow();
+  k.windowStart = now;
+}
+
+function resetNapi(n: { polls: number; workHist: Float64Array }): void {
+  n.polls = 0;
+  n.workHist.fill(0);
+}

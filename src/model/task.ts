@@ -1,0 +1,86 @@
+/**
+ * A schedulable task (struct task_struct): ksoftirqd/N, napi/<dev>-<id> threads, applications.
+ * Its behaviour is a generator (its "activity") that yields CPU chunks: a positive number is a
+ * chunk of that many ns, the special values below ask the scheduler for something.
+ */
+
+/** Accounting class of CPU time, in /proc/stat order of interest. */
+export const enum Acct {
+  USR = 0,
+  SYS = 1,
+  IRQ = 2,
+  SOFT = 3,
+  IDLE = 4,
+}
+export const ACCT_COUNT = 5;
+
+/** Block until woken (schedule() with the task not runnable). */
+export const SLEEP = -1;
+/** cond_resched(): give up the CPU if need_resched is set, else continue. */
+export const COND_RESCHED = -2;
+
+/** What a task's activity yields: a chunk length in ns (>= 0) or SLEEP / COND_RESCHED. */
+export type TaskYield = number;
+
+export interface TaskActivity {
+  /** Resumed when the previous chunk has run; returns the next chunk (or SLEEP/COND_RESCHED). */
+  next(): IteratorResult<TaskYield, void>;
+}
+
+/** sched_prio_to_weight[] (kernel/sched/core.c): weight of nice -20..19. */
+export const SCHED_PRIO_TO_WEIGHT = [
+  88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904, 3906, 3121, 2501, 1991, 1586, 1277, 1024, 820,
+  655, 526, 423, 335, 272, 215, 172, 137, 110, 87, 70, 56, 45, 36, 29, 23, 18, 15,
+];
+export const NICE_0_LOAD = 1024;
+
+export class Task {
+  /** Where the task is in its life. */
+  state: 'runnable' | 'sleeping' = 'sleeping';
+  /** The CPU it runs on, or last ran on. */
+  cpu: number;
+  /** CPU time accounting class of the chunk in progress (USR, SYS or SOFT). */
+  acct: Acct = Acct.SYS;
+  /** ns left of a chunk that was preempted. */
+  remaining = 0;
+  /** Inside handle_softirqs (preemption disabled, in_interrupt() true). */
+  inSoftirq = false;
+  weight: number;
+
+  // EEVDF state (struct sched_entity).
+  vruntime = 0;
+  deadline = 0;
+  vlag = 0;
+  /** RUN_TO_PARITY: the deadline at the time the task was picked. */
+  pickedDeadline = -1;
+  execStart = 0;
+  /** Never ran yet: placed with half a slice (PLACE_DEADLINE_INITIAL). */
+  fresh = true;
+
+  // Statistics (like /proc/<pid>/sched and schedstat).
+  readonly time = new Float64Array(5); // ns per Acct class
+  /** ns spent runnable but not running (run-queue wait). */
+  waitNs = 0;
+  waitStart = 0;
+  wakeups = 0;
+  /** Voluntary and involuntary context switches (nvcsw, nivcsw). */
+  nvcsw = 0;
+  nivcsw = 0;
+  migrations = 0;
+
+  activity!: TaskActivity;
+
+  constructor(
+    readonly pid: number,
+    readonly comm: string,
+    /** CPUs it may run on (sched_setaffinity / cpuset), sorted. */
+    public allowed: number[],
+    readonly nice: number,
+    readonly kind: 'ksoftirqd' | 'napi' | 'app',
+    /** cgroup name or null for the root group. */
+    readonly cgroup: string | null,
+  ) {
+    this.cpu = allowed[0]!;
+    this.weight = SCHED_PRIO_TO_WEIGHT[nice + 20]!;
+  }
+}

@@ -1,0 +1,208 @@
+import { RngStream } from '../engine/rng.ts';
+import type { ResolvedFlow } from '../scenario/resolve.ts';
+
+/**
+ * The wire into one NIC. Each flow is a source of frames with desired send times; the wire
+ * merges them in time order and serialises them at line rate. Every frame occupies the wire for
+ * (size + 20) bytes: the frame including FCS plus 8 bytes of preamble/SFD and a 12-byte
+ * inter-frame gap, so 64-byte frames at 10 Gbit/s arrive every 67.2 ns (14.88 Mpps) and
+ * 1518-byte frames every 1230.4 ns (812,744 pps) (Brouer, "The calculations: 10Gbit/s
+ * wirespeed"). Times are kept in integer picoseconds, so such rates are exact; a frame's
+ * arrival at the NIC (its last bit) is rounded up to the next ns.
+ *
+ * Frames are generated lazily, only as far as someone looks (`generateUntil`), so a line-rate
+ * flood costs no event per frame. When the flows together ask for more than the line rate,
+ * frames queue upstream (the sending switch port); past `upstreamBufferBytes` of backlog they
+ * are dropped there (counted as wire drops).
+ */
+
+/** Preamble + SFD (8) and inter-frame gap (12), in bytes. */
+export const WIRE_OVERHEAD = 20;
+
+/** A source of frames: open-loop traffic (this file) or a TCP sender (issue 4). */
+export interface FrameSource {
+  readonly flow: ResolvedFlow;
+  /** Desired start time (ps) of the next frame, Infinity when done. */
+  nextPs: number;
+  /** Size of the next frame (bytes incl. FCS). */
+  nextSize: number;
+  /** Which of the flow's 5-tuples the next frame uses (0 unless the flow has port ranges). */
+  nextTuple: number;
+  /** The next frame is taken at its desired time: move on to the one after. */
+  advance(): void;
+}
+
+export class OpenLoopSource implements FrameSource {
+  nextPs: number;
+  nextSize: number;
+  nextTuple = 0;
+  private readonly stopPs: number;
+  private readonly rng: RngStream;
+  private inBurst = 0;
+  private readonly cumWeights: number[];
+
+  constructor(
+    readonly flow: ResolvedFlow,
+    private readonly linkGbps: number,
+    seed: number,
+  ) {
+    this.rng = new RngStream(seed, `flow:${flow.name}`);
+    let acc = 0;
+    this.cumWeights = flow.sizes.map((s) => (acc += s.weight));
+    this.stopPs = flow.stopNs * 1000;
+    this.nextSize = this.drawSize();
+    // Independent senders are not phase-locked: start at a random point of the first interval
+    // (Poisson: a first exponential gap).
+    const first = this.intervalPs(this.nextSize);
+    this.nextPs = flow.startNs * 1000 + (flow.arrival === 'poisson' ? Math.round(this.rng.exponential(first)) : Math.floor(this.rng.uniform() * first));
+    if (this.nextPs >= this.stopPs) this.nextPs = Infinity;
+  }
+
+  advance(): void {
+    const f = this.flow;
+    let gap = this.intervalPs(this.nextSize);
+    if (f.arrival === 'poisson') gap = Math.round(this.rng.exponential(gap));
+    else if (f.arrival === 'onoff' && ++this.inBurst >= f.burst) {
+      this.inBurst = 0;
+      gap += f.gapNs * 1000;
+    }
+    this.nextPs += Math.max(gap, 1);
+    this.nextSize = this.drawSize();
+    if (++this.nextTuple === f.tuples) this.nextTuple = 0;
+    if (this.nextPs >= this.stopPs) this.nextPs = Infinity;
+  }
+
+  /** Time between frame starts at the flow's rate, for a frame of `size` bytes (ps). */
+  private intervalPs(size: number): number {
+    const r = this.flow.rate;
+    if (r.kind === 'packets') return Math.round(1e12 / r.perSec);
+    const bps = r.kind === 'line' ? this.linkGbps * 1e9 : r.bitsPerSec;
+    return Math.round(((size + WIRE_OVERHEAD) * 8 * 1e12) / bps);
+  }
+
+  private drawSize(): number {
+    const sizes = this.flow.sizes;
+    if (sizes.length === 1) return sizes[0]!.size;
+    const u = this.rng.uniform();
+    const i = this.cumWeights.findIndex((c) => u < c);
+    return sizes[i < 0 ? sizes.length - 1 : i]!.size;
+  }
+}
+
+/** Receives each frame as it reaches the NIC (arrival in ns), or learns that it was dropped upstream. */
+export interface WireSink {
+  frame(source: FrameSource, size: number, tuple: number, arrivalNs: number, desiredPs: number): void;
+  upstreamDrop(source: FrameSource, size: number, desiredPs: number): void;
+}
+
+export class Wire {
+  /** Sources in a binary min-heap by (nextPs, flow index). */
+  private readonly heap: FrameSource[] = [];
+  /** The wire is busy until this time (ps). */
+  private busyPs = 0;
+  /** Frames have been generated up to this arrival time (ns). */
+  private generatedNs = 0;
+  private readonly maxQueuePs: number;
+  frames = 0;
+  bits = 0;
+
+  constructor(
+    private readonly linkGbps: number,
+    upstreamBufferBytes: number,
+    private readonly sink: WireSink,
+  ) {
+    this.maxQueuePs = Math.round((upstreamBufferBytes * 8 * 1000) / linkGbps);
+  }
+
+  add(source: FrameSource): void {
+    this.heap.push(source);
+    this.siftUp(this.heap.length - 1);
+  }
+
+  private static before(a: FrameSource, b: FrameSource): boolean {
+    return a.nextPs < b.nextPs || (a.nextPs === b.nextPs && a.flow.index < b.flow.index);
+  }
+
+  private siftUp(i: number): void {
+    const h = this.heap;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!Wire.before(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  /** The root's time changed (it only grows): restore the heap. */
+  private siftDownRoot(): void {
+    const h = this.heap;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= h.length) return;
+      const c = l + 1 < h.length && Wire.before(h[l + 1]!, h[l]!) ? l + 1 : l;
+      if (!Wire.before(h[c]!, h[i]!)) return;
+      [h[i], h[c]] = [h[c]!, h[i]!];
+      i = c;
+    }
+  }
+
+  /** Time on the wire of a frame (ps). */
+  wirePs(size: number): number {
+    return Math.round(((size + WIRE_OVERHEAD) * 8 * 1000) / this.linkGbps);
+  }
+
+  /** The next source to send: earliest desired time, ties by flow order. */
+  private pick(): FrameSource | null {
+    const top = this.heap[0];
+    return top && top.nextPs !== Infinity ? top : null;
+  }
+
+  /** A source's time may have moved earlier (a TCP window opened): restore the heap. */
+  reschedule(source: FrameSource): void {
+    this.siftUp(this.heap.indexOf(source));
+  }
+
+  /** True when no source will send again. */
+  get exhausted(): boolean {
+    return this.pick() === null;
+  }
+
+  /**
+   * Generate every frame arriving at the NIC by `tNs`. Returns false when the sources are
+   * exhausted. `stopWhen` lets a caller stop as soon as a frame it waits for was generated.
+   */
+  generateUntil(tNs: number, stopWhen?: () => boolean): boolean {
+    if (tNs <= this.generatedNs && !stopWhen) return true;
+    const limitPs = tNs * 1000;
+    for (;;) {
+      const s = this.pick();
+      if (!s) return false;
+      const desired = s.nextPs;
+      const size = s.nextSize;
+      const tuple = s.nextTuple;
+      const start = Math.max(desired, this.busyPs);
+      const end = start + this.wirePs(size);
+      if (end > limitPs) {
+        this.generatedNs = Math.max(this.generatedNs, tNs);
+        return true;
+      }
+      s.advance();
+      this.siftDownRoot();
+      if (start - desired > this.maxQueuePs) {
+        this.sink.upstreamDrop(s, size, desired);
+        continue;
+      }
+      this.busyPs = end;
+      this.frames++;
+      this.bits += (size + WIRE_OVERHEAD) * 8;
+      const arrival = Math.ceil(end / 1000);
+      this.sink.frame(s, size, tuple, arrival, desired);
+      if (stopWhen && stopWhen()) {
+        // Every frame arriving before this one exists now (another may share its ns).
+        this.generatedNs = Math.max(this.generatedNs, arrival - 1);
+        return true;
+      }
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { applyCommands } from './apply.ts';
+import { InputError } from './errors.ts';
+import { resolveScenario, type ResolvedScenario } from './resolve.ts';
+import { scenarioSchema, type Scenario } from './schema.ts';
+import { firstIssueAsError } from './zod-errors.ts';
+
+export interface LoadOptions {
+  /** `--seed N` */
+  seed?: number;
+  /** `--duration-ms N` */
+  durationMs?: number;
+  /** `--apply "<cmd>"`, applied after the scenario's own `apply` list. */
+  apply?: string[];
+  /** `--set path=value`, applied to the JSON before validation. */
+  set?: string[];
+}
+
+export interface Loaded {
+  /** The scenario with defaults filled in and every apply command folded in. */
+  scenario: Scenario;
+  resolved: ResolvedScenario;
+}
+
+/**
+ * JSON text → validated, applied, resolved scenario. Every problem is one InputError naming the
+ * JSON path or command token; nothing is half-applied because nothing is written until the end.
+ */
+export function loadScenario(text: string, opts: LoadOptions = {}): Loaded {
+  const raw = parseJson(text);
+  for (const assignment of opts.set ?? []) setPath(raw, assignment);
+  return loadScenarioObject(raw, opts);
+}
+
+export function loadScenarioObject(raw: unknown, opts: LoadOptions = {}): Loaded {
+  const parsed = scenarioSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw firstIssueAsError(parsed.error.issues, scenarioSchema);
+  let scenario = parsed.data;
+  scenario = applyCommands(scenario, scenario.apply, (i) => `apply[${i}]`);
+  scenario = applyCommands(scenario, opts.apply ?? [], (i) => `--apply "${opts.apply![i]}"`);
+  if (opts.seed !== undefined) scenario = { ...scenario, seed: opts.seed };
+  if (opts.durationMs !== undefined) scenario = { ...scenario, duration_ms: opts.durationMs };
+  return { scenario, resolved: resolveScenario(scenario) };
+}
+
+/** Strict JSON, with the line and column of the first syntax error. */
+function parseJson(text: string): unknown {
+  const errors: ParseError[] = [];
+  const value = parseJsonc(text, errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false });
+  if (errors.length === 0) return value;
+  const { error, offset } = errors[0]!;
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const col = offset - before.lastIndexOf('\n');
+  // "CommaExpected" → "comma expected"
+  const what = printParseErrorCode(error).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  throw new InputError(`line ${line}, column ${col}`, `invalid JSON: ${what}`);
+}
+
+/** `--set a.b[0]["c.d"]=value`: the value is JSON if it parses, else a string. */
+export function setPath(root: unknown, assignment: string): void {
+  const eq = assignment.indexOf('=');
+  if (eq <= 0) throw new InputError(`--set "${assignment}"`, 'expected path=value, e.g. nics[0].ring.rx=1024');
+  const pathText = assignment.slice(0, eq);
+  const valueText = assignment.slice(eq + 1);
+  const parts = parsePathParts(pathText, `--set "${assignment}"`);
+  let value: unknown = valueText;
+  try {
+    value = JSON.parse(valueText);
+  } catch {
+    // not JSON: keep the string
+  }
+  let cur = root as Record<string | number, unknown>;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const key = parts[i]!;
+    if (cur[key] === undefined || cur[key] === null) cur[key] = typeof parts[i + 1] === 'number' ? [] : {};
+    const next = cur[key];
+    if (typeof next !== 'object') throw new InputError(`--set "${assignment}"`, `"${String(key)}" is not an object or list`);
+    cur = next as Record<string | number, unknown>;
+  }
+  cur[parts[parts.length - 1]!] = value;
+}
+
+/** `a.b[0]["c.d"]` → ['a', 'b', 0, 'c.d']. */
+export function parsePathParts(path: string, where: string): (string | number)[] {
+  const parts: (string | number)[] = [];
+  const re = /\s*(?:\.?([A-Za-z_$][\w$-]*)|\[(\d+)\]|\["([^"]*)"\])/y;
+  let pos = 0;
+  while (pos < path.length) {
+    re.lastIndex = pos;
+    const m = re.exec(path);
+    if (!m) throw new InputError(where, `cannot read the path at "${path.slice(pos)}" (expected a form like nics[0].coalesce.rx-usecs or sysctl["net.core.netdev_budget"])`);
+    parts.push(m[1] ?? (m[2] !== undefined ? Number(m[2]) : m[3]!));
+    pos = re.lastIndex;
+  }
+  if (parts.length === 0) throw new InputError(where, 'empty path');
+  return parts;
+}

@@ -1,0 +1,319 @@
+import { RngStream } from '../engine/rng.ts';
+import { costTable, COST_KEYS, COST_PROFILE_NAMES, type CostTable } from '../model/costs.ts';
+import { DRIVERS, type DriverProfile } from '../model/nic/drivers.ts';
+import { indirDefault, indirEqual, indirWeights } from '../model/nic/rss.ts';
+import { InputError, ValueError, didYouMean } from './errors.ts';
+import * as limits from './limits.ts';
+import type { AppConfig, FlowConfig, NicConfig, Scenario } from './schema.ts';
+import { checkSysctl, sysctlDefaults, type SysctlValues } from './sysctl.ts';
+import { parseCpuList, parseCpuMask, parseCpuMax, parseEndpoint, parseHexKey, parseRate, type Endpoint, type Rate } from './units.ts';
+
+/** A scenario with every default filled in and every value parsed: what the model reads. */
+export interface ResolvedScenario {
+  name: string;
+  description: string;
+  narrative: string | undefined;
+  seed: number;
+  durationNs: number;
+  warmupNs: number;
+  hz: number;
+  softirqMode: 'inline' | 'defer-to-ksoftirqd';
+  cpus: number;
+  costProfile: string;
+  costs: CostTable;
+  nics: ResolvedNic[];
+  sysctl: SysctlValues;
+  cgroups: ResolvedCgroup[];
+  apps: ResolvedApp[];
+  flows: ResolvedFlow[];
+}
+
+export interface ResolvedNic {
+  index: number;
+  name: string;
+  driver: DriverProfile;
+  speedGbps: number;
+  mtu: number;
+  queues: number;
+  ringSize: number;
+  rxUsecs: number;
+  rxFrames: number;
+  adaptiveRx: boolean;
+  gro: boolean;
+  rxhash: boolean;
+  ntuple: boolean;
+  rssKey: Uint8Array;
+  indir: Int32Array;
+  udpHashPorts: { v4: boolean; v6: boolean };
+  /** Allowed CPUs of each queue's vector (smp_affinity_list). */
+  irqAffinity: number[][];
+  rxQueues: { rpsCpus: number[]; rpsFlowCnt: number }[];
+  napiDeferHardIrqs: number;
+  groFlushTimeoutNs: number;
+  threaded: boolean;
+  rxMode: 'napi' | 'netif_rx';
+  dmaLatencyNs: number;
+}
+
+export interface ResolvedFlow {
+  index: number;
+  name: string;
+  proto: 'tcp' | 'udp';
+  src: Endpoint;
+  dst: Endpoint;
+  nic: number;
+  rate: Rate;
+  /** Frame sizes (bytes incl. FCS) with weights summing to 1. */
+  sizes: { size: number; weight: number }[];
+  arrival: 'cbr' | 'poisson' | 'onoff';
+  burst: number;
+  gapNs: number;
+  startNs: number;
+  stopNs: number;
+  rttNs: number;
+  /** 5-tuples the flow cycles through (port ranges): source port varies fastest. */
+  tuples: number;
+}
+
+export interface ResolvedCgroup {
+  name: string;
+  cpus: number[] | null;
+  quotaUs: number | null;
+  periodUs: number;
+  weight: number;
+}
+
+export interface ResolvedApp {
+  index: number;
+  name: string;
+  kind: AppConfig['kind'];
+  cpus: number[];
+  cgroup: string | null;
+  listen: Endpoint | null;
+  nice: number;
+}
+
+/** Ethernet header (14) + FCS (4): frame size = IP packet size + 18. */
+export const ETH_OVERHEAD = 18;
+/** Smallest Ethernet frame including FCS. */
+export const MIN_FRAME = 64;
+/** Simple IMIX: 64, 594 and 1518 byte frames in the ratio 7:4:1. */
+export const IMIX = [
+  { size: 64, weight: 7 },
+  { size: 594, weight: 4 },
+  { size: 1518, weight: 1 },
+];
+
+/** Run `fn`, turning a ValueError into an InputError at `where`. */
+export function at<T>(where: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ValueError) throw new InputError(where, e.message);
+    throw e;
+  }
+}
+
+/** The number of RX queues of a NIC config (explicit or the driver default). */
+export function queueCount(nic: NicConfig, cpus: number): number {
+  const driver = DRIVERS[nic.driver as keyof typeof DRIVERS];
+  return nic.channels.combined ?? limits.defaultChannelCount(driver, cpus);
+}
+
+/** Check cross-field rules and build the resolved scenario. Throws InputError naming the JSON path. */
+export function resolveScenario(s: Scenario): ResolvedScenario {
+  if (s.warmup_ms >= s.duration_ms) throw new InputError('warmup_ms', `${s.warmup_ms} must be less than duration_ms (${s.duration_ms})`);
+  unique(s.nics.map((n) => n.name), 'nics', 'name');
+  unique(s.flows.map((f) => f.name), 'flows', 'name');
+  unique(s.apps.map((a) => a.name), 'apps', 'name');
+
+  if (!COST_PROFILE_NAMES.includes(s.costs)) {
+    throw new InputError('costs', `unknown cost profile "${s.costs}"${didYouMean(s.costs, COST_PROFILE_NAMES)}; profiles: ${COST_PROFILE_NAMES.join(', ')}`);
+  }
+  for (const key of Object.keys(s.cost_overrides)) {
+    if (!(COST_KEYS as string[]).includes(key)) throw new InputError(`cost_overrides.${key}`, `unknown cost "${key}"${didYouMean(key, COST_KEYS)}`);
+  }
+
+  const sysctl = sysctlDefaults(s.kernel.hz);
+  for (const [name, value] of Object.entries(s.sysctl)) {
+    if (value !== undefined) sysctl[name] = at(`sysctl["${name}"]`, () => checkSysctl(name, value));
+  }
+  at('sysctl["net.core.flow_limit_cpu_bitmap"]', () => limits.existingCpus(parseCpuMask(String(sysctl['net.core.flow_limit_cpu_bitmap'])), s.cpus, 'the bitmap'));
+
+  const nics = s.nics.map((nic, i) => resolveNic(nic, i, s));
+  const cgroups = Object.entries(s.cgroups).map(([name, c]) => {
+    const where = `cgroups["${name}"]`;
+    const cpus = c['cpuset.cpus'] === undefined ? null : at(`${where}["cpuset.cpus"]`, () => limits.existingCpus(parseCpuList(c['cpuset.cpus']!), s.cpus, 'cpuset.cpus'));
+    if (cpus && cpus.length === 0) throw new InputError(`${where}["cpuset.cpus"]`, 'an empty cpuset has no CPU to run on');
+    const max = at(`${where}["cpu.max"]`, () => parseCpuMax(c['cpu.max'] ?? 'max'));
+    return { name, cpus, quotaUs: max.quotaUs, periodUs: max.periodUs, weight: c['cpu.weight'] ?? 100 };
+  });
+  const apps = s.apps.map((a, i) => resolveApp(a, i, s));
+  const flows = s.flows.map((f, i) => resolveFlow(f, i, s, nics));
+
+  return {
+    name: s.name,
+    description: s.description,
+    narrative: s.narrative,
+    seed: s.seed,
+    durationNs: Math.round(s.duration_ms * 1e6),
+    warmupNs: Math.round(s.warmup_ms * 1e6),
+    hz: s.kernel.hz,
+    softirqMode: s.kernel.softirq_mode,
+    cpus: s.cpus,
+    costProfile: s.costs,
+    costs: costTable(s.costs, s.cost_overrides),
+    nics,
+    sysctl,
+    cgroups,
+    apps,
+    flows,
+  };
+}
+
+function unique(names: string[], list: string, key: string): void {
+  const seen = new Set<string>();
+  names.forEach((n, i) => {
+    if (seen.has(n)) throw new InputError(`${list}[${i}].${key}`, `"${n}" is used twice; names must be unique`);
+    seen.add(n);
+  });
+}
+
+function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
+  const p = `nics[${index}]`;
+  const driver = DRIVERS[nic.driver as keyof typeof DRIVERS];
+  const mtu = at(`${p}.mtu`, () => limits.mtu(driver, nic.mtu));
+  const queues = at(`${p}.channels.combined`, () => limits.channelCount(driver, s.cpus, queueCount(nic, s.cpus)));
+  const ringSize = at(`${p}.ring.rx`, () => limits.ringSize(driver, nic.ring.rx ?? driver.ring.default));
+  const rxUsecs = at(`${p}.coalesce.rx-usecs`, () => limits.rxUsecs(driver, nic.coalesce['rx-usecs'] ?? driver.moderation.rxUsecsDefault));
+  const rxFrames =
+    nic.coalesce['rx-frames'] === undefined ? driver.moderation.rxFramesDefault : at(`${p}.coalesce.rx-frames`, () => limits.rxFrames(driver, nic.coalesce['rx-frames']!));
+  const adaptiveRx =
+    nic.coalesce['adaptive-rx'] === undefined
+      ? driver.moderation.adaptiveDefault && (driver.moderation.kind !== 'eitr' || rxUsecs === 1)
+      : at(`${p}.coalesce.adaptive-rx`, () => limits.adaptiveRx(driver, nic.coalesce['adaptive-rx']!));
+
+  const keyBytes = nic.rss.hkey === undefined ? netdevRssKey(s.seed).subarray(0, driver.rssKeyBytes) : at(`${p}.rss.hkey`, () => limits.rssKey(driver, parseHexKey(nic.rss.hkey!)));
+  const indirSpec = nic.rss.indir;
+  let indir: Int32Array;
+  if (!indirSpec) indir = indirDefault(driver.indirSize, queues);
+  else if ('equal' in indirSpec) indir = indirEqual(driver.indirSize, at(`${p}.rss.indir.equal`, () => limits.indirEqual(indirSpec.equal, queues)));
+  else if ('weight' in indirSpec) indir = indirWeights(driver.indirSize, at(`${p}.rss.indir.weight`, () => limits.indirWeights(indirSpec.weight, queues, driver)));
+  else indir = Int32Array.from(at(`${p}.rss.indir.table`, () => limits.indirTable(indirSpec.table, driver, queues)));
+
+  const flowHash = nic.rss['rx-flow-hash'] ?? {};
+  const irqAffinity = Array.from({ length: queues }, (_, q) => [q % s.cpus]);
+  for (const [key, list] of Object.entries(nic.irq_affinity)) {
+    const q = Number(key);
+    const where = `${p}.irq_affinity["${key}"]`;
+    if (q >= queues) throw new InputError(where, `queue ${q} does not exist (${nic.name} has ${queues} queues, 0-${queues - 1})`);
+    const cpus = at(where, () => limits.existingCpus(parseCpuList(list), s.cpus, 'smp_affinity_list'));
+    if (cpus.length === 0) throw new InputError(where, 'an empty affinity mask is rejected (write_irq_affinity: EINVAL)');
+    irqAffinity[q] = cpus;
+  }
+  const rxQueues = Array.from({ length: queues }, () => ({ rpsCpus: [] as number[], rpsFlowCnt: 0 }));
+  for (const [key, cfg] of Object.entries(nic.queues)) {
+    const q = Number(key.slice(3));
+    const where = `${p}.queues["${key}"]`;
+    if (q >= queues) throw new InputError(where, `${key} does not exist (${nic.name} has ${queues} RX queues, rx-0..rx-${queues - 1})`);
+    if (cfg.rps_cpus !== undefined) rxQueues[q]!.rpsCpus = at(`${where}.rps_cpus`, () => limits.existingCpus(parseCpuMask(cfg.rps_cpus!), s.cpus, 'rps_cpus'));
+    if (cfg.rps_flow_cnt !== undefined) rxQueues[q]!.rpsFlowCnt = at(`${where}.rps_flow_cnt`, () => limits.rpsFlowCount(cfg.rps_flow_cnt!));
+  }
+
+  return {
+    index,
+    name: nic.name,
+    driver,
+    speedGbps: nic.speed_gbps,
+    mtu,
+    queues,
+    ringSize,
+    rxUsecs,
+    rxFrames,
+    adaptiveRx,
+    gro: nic.features.gro === 'on',
+    rxhash: nic.features.rxhash === 'on',
+    ntuple: nic.features.ntuple === 'on',
+    rssKey: Uint8Array.from(keyBytes),
+    indir,
+    udpHashPorts: {
+      v4: flowHash.udp4 ? flowHash.udp4 === 'sdfn' : driver.udpHashPortsDefault,
+      v6: flowHash.udp6 ? flowHash.udp6 === 'sdfn' : driver.udpHashPortsDefault,
+    },
+    irqAffinity,
+    rxQueues,
+    napiDeferHardIrqs: nic.napi_defer_hard_irqs,
+    groFlushTimeoutNs: nic.gro_flush_timeout,
+    threaded: nic.threaded === 1,
+    rxMode: nic.rx_mode,
+    dmaLatencyNs: nic.dma_latency_ns ?? 600,
+  };
+}
+
+/** netdev_rss_key: 52 random bytes drawn once per boot (net_get_random_once); here once per seed. */
+export function netdevRssKey(seed: number): Uint8Array {
+  return new RngStream(seed, 'netdev_rss_key').bytes(52);
+}
+
+function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
+  const p = `apps[${index}]`;
+  const all = Array.from({ length: s.cpus }, (_, i) => i);
+  const cpus = a.cpus === undefined ? all : at(`${p}.cpus`, () => limits.existingCpus(parseCpuList(a.cpus!), s.cpus, 'the CPU list'));
+  if (cpus.length === 0) throw new InputError(`${p}.cpus`, 'an empty CPU list (sched_setaffinity: EINVAL)');
+  if (a.cgroup !== undefined && !(a.cgroup in s.cgroups)) {
+    throw new InputError(`${p}.cgroup`, `no cgroup "${a.cgroup}"${didYouMean(a.cgroup, Object.keys(s.cgroups))}`);
+  }
+  const listen = a.listen === undefined ? null : at(`${p}.listen`, () => parseEndpoint(a.listen!));
+  if (listen && listen.portHi !== listen.port) throw new InputError(`${p}.listen`, 'a socket listens on one port');
+  return { index, name: a.name, kind: a.kind, cpus, cgroup: a.cgroup ?? null, listen, nice: a.nice };
+}
+
+function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNic[]): ResolvedFlow {
+  const p = `flows[${index}]`;
+  const src = at(`${p}.src`, () => parseEndpoint(f.src));
+  const dst = at(`${p}.dst`, () => parseEndpoint(f.dst));
+  if (src.family !== dst.family) throw new InputError(`${p}.dst`, `is IPv${dst.family} but src is IPv${src.family}`);
+  const nicName = f.nic ?? nics[0]!.name;
+  const nic = nics.find((n) => n.name === nicName);
+  if (!nic) throw new InputError(`${p}.nic`, `no NIC "${nicName}"${didYouMean(nicName, nics.map((n) => n.name))}`);
+  const rate = at(`${p}.rate`, () => parseRate(f.rate));
+  const maxFrame = nic.mtu + ETH_OVERHEAD;
+  const raw = f.size === 'mtu' ? [{ size: maxFrame, weight: 1 }] : f.size === 'imix' ? IMIX : typeof f.size === 'number' ? [{ size: f.size, weight: 1 }] : f.size;
+  raw.forEach((e) => {
+    if (e.size < MIN_FRAME || e.size > maxFrame) {
+      const what = f.size === 'imix' ? `IMIX includes ${e.size}-byte frames, which` : `a ${e.size}-byte frame`;
+      throw new InputError(`${p}.size`, `${what} is outside ${MIN_FRAME}..${maxFrame} (frames include the 14-byte header and FCS; MTU ${nic.mtu} allows ${maxFrame})`);
+    }
+  });
+  const total = raw.reduce((a, e) => a + e.weight, 0);
+  const sizes = raw.map((e) => ({ size: e.size, weight: e.weight / total }));
+  if (f.arrival === 'onoff' && (f.burst === undefined || f.gap_us === undefined)) {
+    throw new InputError(p, 'arrival "onoff" needs "burst" (frames per burst) and "gap_us" (silence between bursts)');
+  }
+  if (f.arrival !== 'onoff' && (f.burst !== undefined || f.gap_us !== undefined)) {
+    throw new InputError(`${p}.${f.burst !== undefined ? 'burst' : 'gap_us'}`, 'only applies to arrival "onoff"');
+  }
+  if (f.proto === 'tcp' && (src.portHi !== src.port || dst.portHi !== dst.port)) {
+    throw new InputError(`${p}.${src.portHi !== src.port ? 'src' : 'dst'}`, 'a port range is for open-loop (udp) generators; give each TCP connection its own flow');
+  }
+  if (f.proto === 'udp' && f.rtt_us !== undefined) throw new InputError(`${p}.rtt_us`, 'only applies to tcp flows (UDP senders are open-loop)');
+  const stopMs = f.stop_ms ?? s.duration_ms;
+  if (stopMs <= f.start_ms) throw new InputError(`${p}.stop_ms`, `${stopMs} must be after start_ms (${f.start_ms})`);
+  return {
+    index,
+    name: f.name,
+    proto: f.proto,
+    src,
+    dst,
+    nic: nic.index,
+    rate,
+    sizes,
+    arrival: f.arrival,
+    burst: f.burst ?? 1,
+    gapNs: Math.round((f.gap_us ?? 0) * 1000),
+    startNs: Math.round(f.start_ms * 1e6),
+    stopNs: Math.round(stopMs * 1e6),
+    rttNs: Math.round((f.rtt_us ?? 0) * 1000),
+    tuples: (src.portHi - src.port + 1) * (dst.portHi - dst.port + 1),
+  };
+}

@@ -1,0 +1,183 @@
+import { z } from 'zod';
+import { DRIVER_NAMES } from '../model/nic/drivers.ts';
+import { SYSCTLS } from './sysctl.ts';
+
+/**
+ * The scenario file format. Names are Linux's own: sysctl names, ethtool names (`rx-usecs`,
+ * `combined`, `rx`, `gro`), sysfs names (`rps_cpus`, `napi_defer_hard_irqs`), cgroup v2 files.
+ * Values keep the kernel's forms (CPU lists, hex bitmaps, tc-style rates). Every knob's default
+ * is the kernel's or the driver's; driver-dependent defaults are filled in by `resolve`.
+ *
+ * Shapes are checked here; values that depend on other values (ring size against the driver,
+ * CPUs against `cpus`) are checked in `validate.ts`. `rxsim schema` prints this as JSON Schema.
+ */
+
+const onOff = z.enum(['on', 'off']);
+const cpuList = z.string().describe('CPU list as in smp_affinity_list / cpuset.cpus, e.g. "0-3,8"');
+const hexMask = z.string().describe('hex CPU bitmap as written to sysfs, e.g. "f" or "ff,ffffffff"');
+const nonNegInt = z.number().int().min(0);
+const endpoint = z.string().describe('address and port, "10.0.0.1:5201" or "[2001:db8::1]:5201"');
+
+const coalesce = z
+  .strictObject({
+    'rx-usecs': nonNegInt
+      .optional()
+      .describe('ethtool -C rx-usecs. ixgbe: minimum µs between interrupts (EITR), 0 = off, 1 = adaptive (default 1, max 1022). ice: ITR in µs, 2 µs steps (default 50, max 8160). generic: µs from the first frame (default 8).'),
+    'rx-frames': nonNegInt.optional().describe('ethtool -C rx-frames: interrupt after this many frames (generic driver only; default 128).'),
+    'adaptive-rx': onOff.optional().describe('ethtool -C adaptive-rx (ice: net_dim, default on). ixgbe has no switch: rx-usecs 1 means adaptive.'),
+  })
+  .describe('Interrupt moderation, as `ethtool -C`.');
+
+const indir = z
+  .union([
+    z.strictObject({ equal: z.number().int().min(1).describe('spread over the first N queues (ethtool -X equal N)') }),
+    z.strictObject({ weight: z.array(nonNegInt).min(1).describe('relative weights per queue (ethtool -X weight w0 w1 …)') }),
+    z.strictObject({ table: z.array(nonNegInt).min(1).describe('explicit table, one queue per entry; its length must be the driver\'s table size') }),
+  ])
+  .describe('RSS indirection table (RETA). Default: indir[i] = i % queues.');
+
+const rxQueue = z.strictObject({
+  rps_cpus: hexMask.optional().describe('/sys/class/net/<dev>/queues/rx-<n>/rps_cpus (default 0: RPS off)'),
+  rps_flow_cnt: nonNegInt.optional().describe('/sys/class/net/<dev>/queues/rx-<n>/rps_flow_cnt (RFS per-queue table; default 0)'),
+});
+
+export const nicSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z][\w.-]{0,14}$/, 'an interface name like "eth0" (at most 15 characters)').default('eth0'),
+  driver: z.enum(DRIVER_NAMES as [string, ...string[]]).default('ixgbe').describe('Driver profile: defaults and limits of ixgbe (82599), ice (E810) or a generic NAPI driver.'),
+  speed_gbps: z.number().positive().max(800).default(10).describe('Link speed in Gbit/s.'),
+  mtu: z.number().int().min(68).default(1500).describe('MTU in bytes (ip link set mtu); the maximum depends on the driver.'),
+  channels: z.strictObject({ combined: z.number().int().min(1).optional().describe('ethtool -L combined: RX/TX queue pairs (default: min(cpus, driver maximum))') }).default({}),
+  ring: z.strictObject({ rx: z.number().int().min(1).optional().describe('ethtool -G rx: RX descriptors per queue (ixgbe 512 default, 64..4096; ice 2048, 64..8160)') }).default({}),
+  coalesce: coalesce.default({}),
+  features: z
+    .strictObject({
+      gro: onOff.default('on').describe('ethtool -K gro (generic-receive-offload)'),
+      rxhash: onOff.default('on').describe('ethtool -K rxhash (receive-hashing): pass the NIC hash up as skb->hash'),
+      ntuple: onOff.default('off').describe('ethtool -K ntuple (ntuple-filters): needed for aRFS'),
+    })
+    .default({ gro: 'on', rxhash: 'on', ntuple: 'off' }),
+  rss: z
+    .strictObject({
+      hkey: z.string().optional().describe('RSS key, colon-separated bytes as ethtool -X hkey takes it. Default: netdev_rss_key drawn once from the seed (Linux draws one per boot).'),
+      indir: indir.optional(),
+      'rx-flow-hash': z
+        .strictObject({ udp4: z.enum(['sd', 'sdfn']).optional(), udp6: z.enum(['sd', 'sdfn']).optional() })
+        .optional()
+        .describe('ethtool -N rx-flow-hash: hash UDP on addresses only (sd) or also ports (sdfn). ixgbe default sd, ice sdfn.'),
+    })
+    .default({}),
+  irq_affinity: z
+    .record(z.string().regex(/^\d+$/, 'a queue index like "0"'), cpuList)
+    .default({})
+    .describe('smp_affinity_list per queue vector, keyed by queue index. Default: vector i on CPU i % cpus (the driver\'s affinity hint).'),
+  queues: z.record(z.string().regex(/^rx-\d+$/, 'a queue name like "rx-0"'), rxQueue).default({}).describe('Per-RX-queue sysfs settings, keyed "rx-<n>".'),
+  napi_defer_hard_irqs: z.number().int().min(0).max(2 ** 31 - 1).default(0).describe('/sys/class/net/<dev>/napi_defer_hard_irqs: empty polls allowed before re-enabling the IRQ.'),
+  gro_flush_timeout: nonNegInt.default(0).describe('/sys/class/net/<dev>/gro_flush_timeout in ns: hrtimer repoll instead of re-enabling the IRQ.'),
+  threaded: z.union([z.literal(0), z.literal(1)]).default(0).describe('/sys/class/net/<dev>/threaded: poll in napi/<dev>-<id> kthreads instead of NET_RX softirq.'),
+  rx_mode: z
+    .enum(['napi', 'netif_rx'])
+    .default('napi')
+    .describe('"napi" (every modern driver) or "netif_rx": a pre-NAPI driver that cleans the ring in its hard IRQ handler and calls netif_rx per frame, to show receive livelock.'),
+  dma_latency_ns: nonNegInt.optional().describe('Time from a frame\'s last bit on the wire to its descriptor write-back (DMA of data then descriptor). Default 600 ns.'),
+});
+
+const sysctlShape = Object.fromEntries(
+  Object.entries(SYSCTLS).map(([name, spec]) => [name, z.union([z.number(), z.string()]).optional().describe(spec.description)]),
+);
+
+const cgroup = z.strictObject({
+  'cpuset.cpus': cpuList.optional(),
+  'cpu.max': z.string().optional().describe('"max", "max 100000" or "<quota> <period>" in µs'),
+  'cpu.weight': z.number().int().min(1).max(10000).optional().describe('1..10000, default 100'),
+});
+
+export const APP_KINDS = ['stream-reader', 'udp-sink', 'rr-server', 'cpu-hog'] as const;
+
+const app = z.strictObject({
+  name: z.string().min(1),
+  kind: z.enum(APP_KINDS),
+  cpus: cpuList.optional().describe('Allowed CPUs (sched_setaffinity / taskset -c). Default: all.'),
+  cgroup: z.string().optional(),
+  listen: endpoint.optional().describe('The socket it reads from.'),
+  nice: z.number().int().min(-20).max(19).default(0),
+});
+
+const sizeMixEntry = z.strictObject({ size: z.number().int(), weight: z.number().positive() });
+
+const flow = z.strictObject({
+  name: z.string().min(1),
+  proto: z.enum(['tcp', 'udp']),
+  src: endpoint,
+  dst: endpoint,
+  nic: z.string().optional().describe('Receiving NIC (default: the first).'),
+  rate: z.string().default('line').describe('"line" (the NIC\'s line rate), a bit rate like "5gbit" / "800mbit", or a packet rate like "1mpps" / "2000pps"'),
+  size: z
+    .union([z.number().int(), z.literal('mtu'), z.literal('imix'), z.array(sizeMixEntry).min(1)])
+    .default('mtu')
+    .describe('Ethernet frame size in bytes including FCS (64..MTU+18), "mtu" for MTU-sized frames, "imix" (64/594/1518 in 7:4:1), or a weighted mix.'),
+  arrival: z.enum(['cbr', 'poisson', 'onoff']).default('cbr'),
+  burst: z.number().int().min(1).optional().describe('onoff: frames per burst, sent back to back at `rate`'),
+  gap_us: z.number().min(0).optional().describe('onoff: silence between bursts in µs'),
+  start_ms: z.number().min(0).default(0),
+  stop_ms: z.number().min(0).optional().describe('Default: the end of the run.'),
+  rtt_us: z.number().min(0).optional().describe('TCP: round-trip time to the sender.'),
+});
+
+const expectation = z
+  .strictObject({
+    metric: z.string().min(1).describe('Dotted path into the result, e.g. "throughput.delivered_gbps" or "cpus[2].soft"'),
+    '>=': z.number().optional(),
+    '<=': z.number().optional(),
+    '>': z.number().optional(),
+    '<': z.number().optional(),
+    '==': z.number().optional(),
+    within: z.tuple([z.number(), z.number()]).optional().describe('[lo, hi], inclusive'),
+    why: z.string().optional().describe('What the expectation shows (printed by rxsim check).'),
+  })
+  .refine((e) => ['>=', '<=', '>', '<', '==', 'within'].filter((k) => k in e).length === 1, {
+    message: 'needs exactly one of ">=", "<=", ">", "<", "==", "within"',
+  });
+
+export const scenarioSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a slug like "single-flow-10g"'),
+    description: z.string().default(''),
+    narrative: z.string().optional().describe('A short teaching narrative: what to look at and why it happens.'),
+    seed: z.number().int().min(0).default(1),
+    duration_ms: z.number().positive().max(10_000).default(50),
+    warmup_ms: z.number().min(0).default(0).describe('Counters and latencies start after this.'),
+    kernel: z
+      .strictObject({
+        hz: z.union([z.literal(100), z.literal(250), z.literal(300), z.literal(1000)]).default(1000).describe('CONFIG_HZ'),
+        softirq_mode: z
+          .enum(['inline', 'defer-to-ksoftirqd'])
+          .default('inline')
+          .describe('"inline": softirqs run at irq_exit / local_bh_enable even when ksoftirqd is runnable (6.5+). "defer-to-ksoftirqd": the 4.9–6.4 rule "softirq: Let ksoftirqd do its job".'),
+      })
+      .default({ hz: 1000, softirq_mode: 'inline' }),
+    cpus: z.number().int().min(1).max(256).default(4),
+    costs: z.string().default('baremetal-10g').describe('Cost profile name (see README, "Costs").'),
+    cost_overrides: z.record(z.string(), z.number().min(0)).default({}).describe('Override individual costs of the profile, in ns.'),
+    nics: z.array(nicSchema).min(1),
+    sysctl: z.strictObject(sysctlShape).default({}),
+    cgroups: z.record(z.string().regex(/^[\w.-]+$/, 'a cgroup name like "pod-a"'), cgroup).default({}),
+    apps: z.array(app).default([]),
+    flows: z.array(flow).default([]),
+    apply: z.array(z.string()).default([]).describe('Commands as run on a real machine: ethtool, sysctl -w, echo > /sys|/proc, taskset.'),
+    expect: z.array(expectation).default([]),
+  })
+  .describe('An rxsim scenario.');
+
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type Scenario = z.output<typeof scenarioSchema>;
+export type NicConfig = z.output<typeof nicSchema>;
+export type FlowConfig = Scenario['flows'][number];
+export type AppConfig = Scenario['apps'][number];
+export type Expectation = Scenario['expect'][number];
+
+/** The JSON Schema editors use (`$schema` in scenario files). */
+export function scenarioJsonSchema(): object {
+  const schema = z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...schema, $id: 'https://rxsim.invalid/scenario.schema.json', title: 'rxsim scenario' };
+}
