@@ -38,6 +38,7 @@ function runFile(file: string, opts: LoadOptions) {
     if (e instanceof InputError) throw new InputError(`${file}: ${e.where}`.replace(/: $/, ''), e.problem);
     throw e;
   }
+  for (const w of loaded.resolved.warnings) process.stderr.write(`rxsim: warning: ${file}: ${w}\n`);
   const t0 = performance.now();
   const kernel = simulate(loaded.resolved);
   const result = collectResult(kernel, performance.now() - t0);

@@ -5,8 +5,12 @@ const SLOT_MASK = SLOT_SPACE - 1;
 /** Sequence numbers stay below 2^32 so that seq * 2^21 + slot < 2^53. */
 const SEQ_LIMIT = 2 ** 32;
 const TWO32 = 2 ** 32;
-/** Bucket 0 holds keys equal to `last`; bucket b >= 1 keys whose highest bit differing from `last` is b-1. */
-const BUCKETS = 54;
+/**
+ * Buckets: 0 holds times equal to `last`; bucket 1 + 16·d + v holds times whose highest 4-bit
+ * digit differing from `last` is digit d (0..13, covering 53 bits) and whose value there is v.
+ */
+const LEVELS = 14;
+const BUCKETS = 1 + LEVELS * 16;
 const NONE = -1;
 
 /**
@@ -14,10 +18,12 @@ const NONE = -1;
  *
  * Simulated time never goes backwards (nothing is scheduled before the last event taken), which
  * is exactly when a radix heap works: each pending time sits in the bucket named by the highest
- * bit in which it differs from `last`, the last minimum taken. Bucket 0 (times equal to `last`)
- * is consumed in order; when it is empty, the lowest non-empty bucket is redistributed around its
- * smallest time, which becomes the new `last`. Entries only move down, so the cost is amortised
- * O(log of the pending time span) of typed-array appends and no pairwise comparisons.
+ * hexadecimal digit in which it differs from `last`, the last minimum taken, and by its value in
+ * that digit. Bucket 0 (times equal to `last`) is consumed in order; when it is empty, the lowest
+ * non-empty bucket is redistributed around its smallest time, which becomes the new `last`.
+ * Entries only move to lower digits, so each moves about log16 of the pending time span times:
+ * typed-array appends, no pairwise comparisons. (Binary digits, the textbook radix heap, moved
+ * every entry about four times as often and measured slower.)
  *
  * Ties: equal times always share a bucket, appends go to the end and redistribution keeps order,
  * so events at the same time come out in insertion order.
@@ -50,9 +56,9 @@ export class EventQueue {
    * bucket 0 can come out empty and the search goes on.
    */
   private readonly bucketLow = new Float64Array(BUCKETS).fill(Infinity);
-  /** Bit b set when bucket b >= 1 is non-empty (b < 32 in `maskLo`, the rest in `maskHi`). */
-  private maskLo = 0;
-  private maskHi = 0;
+  /** Per level, bit v set when bucket 1 + 16·level + v may be non-empty; `levelMask` bit d when level d has any. */
+  private readonly digitMask = new Int32Array(LEVELS);
+  private levelMask = 0;
   /** Next unread index of bucket 0. */
   private head0 = 0;
   /** The time of the last minimum taken: nothing may be pushed below it. */
@@ -170,16 +176,14 @@ export class EventQueue {
    * make that the new `last` and redistribute the bucket. False if nothing was moved.
    */
   private refill(limit: number): boolean {
-    let b: number;
-    if (this.maskLo !== 0) b = 31 - Math.clz32(this.maskLo & -this.maskLo);
-    else if (this.maskHi !== 0) b = 63 - Math.clz32(this.maskHi & -this.maskHi);
-    else return false;
+    if (this.levelMask === 0) return false;
+    const d = 31 - Math.clz32(this.levelMask & -this.levelMask);
+    const dm = this.digitMask[d]!;
+    const b = 1 + 16 * d + (31 - Math.clz32(dm & -dm));
     const m = this.bucketLow[b]!;
     if (m > limit) return false;
     this.last = m;
-    if (b < 32) this.maskLo &= ~(1 << b);
-    else this.maskHi &= ~(1 << (b - 32));
-    this.bucketLow[b] = Infinity;
+    this.clearBucket(b);
     const bucket = this.buckets[b]!;
     const n = this.bucketLen[b]!;
     this.bucketLen[b] = 0;
@@ -201,9 +205,15 @@ export class EventQueue {
   private bucketOf(t: number): number {
     const last = this.last;
     if (t === last) return 0;
-    const hi = ((t / TWO32) ^ (last / TWO32)) >>> 0;
-    if (hi !== 0) return 64 - Math.clz32(hi);
-    return 32 - Math.clz32(((t >>> 0) ^ (last >>> 0)) >>> 0);
+    const tHi = (t / TWO32) >>> 0;
+    const xHi = (tHi ^ ((last / TWO32) >>> 0)) >>> 0;
+    if (xHi !== 0) {
+      const d = (63 - Math.clz32(xHi)) >> 2; // 8..13
+      return 1 + 16 * d + ((tHi >>> (4 * d - 32)) & 15);
+    }
+    const tLo = t >>> 0;
+    const d = (31 - Math.clz32((tLo ^ (last >>> 0)) >>> 0)) >> 2; // 0..7
+    return 1 + 16 * d + ((tLo >>> (4 * d)) & 15);
   }
 
   private append(b: number, entry: number, t: number): void {
@@ -218,8 +228,17 @@ export class EventQueue {
     this.bucketLen[b] = n + 1;
     if (t < this.bucketLow[b]!) this.bucketLow[b] = t;
     if (b === 0) return;
-    if (b < 32) this.maskLo |= 1 << b;
-    else this.maskHi |= 1 << (b - 32);
+    const d = (b - 1) >> 4;
+    this.digitMask[d]! |= 1 << ((b - 1) & 15);
+    this.levelMask |= 1 << d;
+  }
+
+  private clearBucket(b: number): void {
+    this.bucketLow[b] = Infinity;
+    const d = (b - 1) >> 4;
+    const dm = this.digitMask[d]! & ~(1 << ((b - 1) & 15));
+    this.digitMask[d] = dm;
+    if (dm === 0) this.levelMask &= ~(1 << d);
   }
 
   /** Drop stale entries from every bucket, keeping the order of live ones. */

@@ -11,6 +11,7 @@ export function formatReport(r: Result, description = ''): string {
   out.push(`rxsim: ${r.scenario} (seed ${r.seed}): ${ms(r.sim.simulated_ns)} ms simulated, window ${ms(r.sim.window_ns)} ms, ${int(r.sim.events)} events, ${fmt(r.sim.wall_ms, 0)} ms wall`);
   if (description) out.push(`  ${description}`);
   out.push(`  digest ${r.digest}`);
+  for (const w of r.warnings) out.push(`  warning: ${w}`);
   out.push('');
 
   out.push('Throughput (L2 bytes without FCS, over the window)');
@@ -26,7 +27,8 @@ export function formatReport(r: Result, description = ''): string {
   out.push('');
   const l = r.latency_us;
   out.push('Latency, wire arrival to socket (µs)');
-  out.push(`  p50 ${fmt(l.p50, 2)}  p90 ${fmt(l.p90, 2)}  p99 ${fmt(l.p99, 2)}  p99.9 ${fmt(l.p999, 2)}  max ${fmt(l.max, 2)}  mean ${fmt(l.mean, 2)}  (${int(l.samples)} packets)`);
+  if (l.samples === 0) out.push('  no packet that arrived in the window was delivered');
+  else out.push(`  p50 ${fmt(l.p50!, 2)}  p90 ${fmt(l.p90!, 2)}  p99 ${fmt(l.p99!, 2)}  p99.9 ${fmt(l.p999!, 2)}  max ${fmt(l.max!, 2)}  mean ${fmt(l.mean!, 2)}  (${int(l.samples)} packets)`);
   out.push('');
 
   out.push('Flows');

@@ -17,11 +17,14 @@ export interface Result {
   scenario: string;
   seed: number;
   digest: string;
+  /** Scenario settings the model does not act on yet. */
+  warnings: string[];
   sim: { events: number; simulated_ns: number; window_ns: number; wall_ms: number; peak_packets_in_flight: number };
   packets: { offered: number; delivered: number; in_flight: number; dropped: Record<string, number> };
   throughput: { offered_gbps: number; delivered_gbps: number; delivered_pps: number };
   flows: FlowResult[];
-  latency_us: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number; samples: number };
+  /** Null fields when no counted packet was delivered. */
+  latency_us: { p50: number | null; p90: number | null; p99: number | null; p999: number | null; max: number | null; mean: number | null; samples: number };
   cpus: CpuResult[];
   tasks: TaskResult[];
   interrupts: { total: number; per_sec: number; per_packet: number };
@@ -158,6 +161,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
   });
 
   const ms = (ns: number): number => r3(ns / 1e6);
+  const us = (ns: number): number | null => (lat.count === 0 ? null : r3(ns / 1000));
   const tasks: TaskResult[] = k.tasks.map((t) => ({
     pid: t.pid,
     comm: t.comm,
@@ -274,6 +278,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     scenario: s.name,
     seed: s.seed,
     digest: '',
+    warnings: s.warnings,
     sim: { events: k.sim.dispatched, simulated_ns: k.sim.now, window_ns: windowNs, wall_ms: r3(wallMs), peak_packets_in_flight: k.pool.peak },
     packets,
     throughput: {
@@ -283,12 +288,12 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     },
     flows,
     latency_us: {
-      p50: r3(lat.quantile(0.5) / 1000),
-      p90: r3(lat.quantile(0.9) / 1000),
-      p99: r3(lat.quantile(0.99) / 1000),
-      p999: r3(lat.quantile(0.999) / 1000),
-      max: r3(lat.max / 1000),
-      mean: r3(lat.mean() / 1000),
+      p50: us(lat.quantile(0.5)),
+      p90: us(lat.quantile(0.9)),
+      p99: us(lat.quantile(0.99)),
+      p999: us(lat.quantile(0.999)),
+      max: us(lat.max),
+      mean: us(lat.mean()),
       samples: lat.count,
     },
     cpus,

@@ -1,6 +1,7 @@
 import { Simulator, type EventKind } from '../engine/simulator.ts';
 import type { ResolvedScenario } from '../scenario/resolve.ts';
 import type { CostTable } from './costs.ts';
+import { createAppTask } from './app.ts';
 import { Cpu } from './cpu.ts';
 import { IrqTable } from './irq.ts';
 import { napiScheduleOn, napiWatchdog, netRxAction, type Napi } from './napi.ts';
@@ -37,6 +38,8 @@ export class Kernel {
   readonly softnet: SoftnetData[] = [];
   readonly ksoftirqd: Task[] = [];
   readonly tasks: Task[] = [];
+  /** Application tasks, started at time 0. */
+  private readonly appTasks: Task[] = [];
   readonly irqs: IrqTable;
   readonly nics: Nic[] = [];
   readonly stack: Stack;
@@ -107,6 +110,13 @@ export class Kernel {
       napiId += nicCfg.queues;
       if (nicCfg.driver.otherVectorName(nicCfg.name) !== null) this.irqs.reserve();
       this.nics.push(nic);
+    }
+    for (const app of s.apps) {
+      const task = createAppTask(this, app);
+      if (task) {
+        this.addTask(task);
+        this.appTasks.push(task);
+      }
     }
     // Start every NIC vector watching for its first frame.
     for (const v of this.vectorsById) v.enable();
@@ -303,8 +313,9 @@ export class Kernel {
     return rq.curr === null && rq.queued.length === 0;
   }
 
-  /** Start the machine: the first CPU with runnable work picks it. */
+  /** Start the machine: applications become runnable (as if just exec'd). */
   start(): void {
+    for (const t of this.appTasks) this.wakeUp(t, t.allowed[0]!);
     for (const cpu of this.cpus) cpu.kick();
   }
 }

@@ -26,6 +26,8 @@ export interface ResolvedScenario {
   cgroups: ResolvedCgroup[];
   apps: ResolvedApp[];
   flows: ResolvedFlow[];
+  /** Settings the scenario uses that the model does not act on yet (printed, and kept in the result). */
+  warnings: string[];
 }
 
 export interface ResolvedNic {
@@ -152,6 +154,7 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
   const flows = s.flows.map((f, i) => resolveFlow(f, i, s, nics));
 
   return {
+    warnings: unmodelledWarnings(s),
     name: s.name,
     description: s.description,
     narrative: s.narrative,
@@ -169,6 +172,36 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
     apps,
     flows,
   };
+}
+
+/** App kinds with a task model today (the others need the socket layer). */
+const MODELLED_APP_KINDS = ['cpu-hog'];
+
+/**
+ * Everything a scenario may say that the model does not act on yet: the run goes on, and these
+ * sentences go to stderr and into the result, so no setting is ignored silently.
+ */
+function unmodelledWarnings(s: Scenario): string[] {
+  const w: string[] = [];
+  s.apps.forEach((a, i) => {
+    if (!MODELLED_APP_KINDS.includes(a.kind)) w.push(`apps[${i}] "${a.name}": kind "${a.kind}" is not modelled yet; packets end at the socket enqueue and no reader task runs`);
+  });
+  if (Object.keys(s.cgroups).length > 0) w.push('cgroups: cpuset.cpus, cpu.max and cpu.weight are not enforced yet');
+  s.apps.forEach((a, i) => {
+    if (a.cgroup !== undefined) w.push(`apps[${i}].cgroup: cgroup limits are not enforced yet`);
+  });
+  s.nics.forEach((n, i) => {
+    for (const [q, cfg] of Object.entries(n.queues)) {
+      if (cfg.rps_cpus !== undefined && cfg.rps_cpus.replace(/[0,]/g, '') !== '') w.push(`nics[${i}].queues["${q}"].rps_cpus: RPS is not modelled yet`);
+      if (cfg.rps_flow_cnt) w.push(`nics[${i}].queues["${q}"].rps_flow_cnt: RFS is not modelled yet`);
+    }
+    if (n.features.ntuple === 'on') w.push(`nics[${i}].features.ntuple: aRFS is not modelled yet`);
+  });
+  for (const key of ['net.core.rps_sock_flow_entries', 'net.core.flow_limit_cpu_bitmap', 'net.core.gro_normal_batch', 'net.core.rmem_default', 'net.core.rmem_max', 'net.ipv4.tcp_rmem']) {
+    if (s.sysctl[key] !== undefined) w.push(`sysctl["${key}"]: not modelled yet`);
+  }
+  if (s.flows.some((f) => f.proto === 'tcp')) w.push('tcp flows are sent open-loop at their rate (no receive window, no ACK clock) and GRO does not merge them yet');
+  return w;
 }
 
 function unique(names: string[], list: string, key: string): void {
