@@ -104,8 +104,13 @@ export class PacketQueue {
 
   constructor(private readonly pool: PacketPool) {}
 
-  /** Bring the occupancy integral up to `t` (call before every change, with non-decreasing t). */
+  /**
+   * Bring the occupancy integral up to `t`. Changes come in time order; the only exception is
+   * the end of a run that stops inside a poll whose packets carry times past the end, and
+   * those never count twice.
+   */
   private touch(t: number): void {
+    if (t <= this.lastChange) return;
     this.area += this.length * (t - this.lastChange);
     this.lastChange = t;
   }

@@ -35,10 +35,13 @@ function drain(k: Kernel): void {
   while (k.pool.inUse > 0 && k.sim.now < limit && k.sim.pending > 0) k.sim.runUntil(Math.min(limit, k.sim.now + 1_000_000));
 }
 
-/** Every queue whose occupancy is integrated (ring, arrivals, packet buffer, backlog). */
+/**
+ * Every queue whose occupancy is integrated: rings, NIC packet buffers, backlogs. (A queue's
+ * `arrivals` only stages frames the wire generated ahead of time; it is not a queue of the path.)
+ */
 export function allQueues(k: Kernel): PacketQueue[] {
   const out: PacketQueue[] = [];
-  for (const nic of k.nics) for (const q of nic.queues) out.push(q.arrivals, q.ring, q.pktbuf);
+  for (const nic of k.nics) for (const q of nic.queues) out.push(q.ring, q.pktbuf);
   for (const sd of k.softnet) out.push(sd.inputPktQueue, sd.processQueue);
   return out;
 }

@@ -182,6 +182,14 @@ export class Wire {
       const size = s.nextSize;
       const tuple = s.nextTuple;
       const start = Math.max(desired, this.busyPs);
+      // Decide the upstream drop first: it depends only on the frames ahead, and a dropped
+      // frame must not stop generation (the next frame may fit before the limit).
+      if (start - desired > this.maxQueuePs) {
+        s.advance();
+        this.siftDownRoot();
+        this.sink.upstreamDrop(s, size, desired);
+        continue;
+      }
       const end = start + this.wirePs(size);
       if (end > limitPs) {
         this.generatedNs = Math.max(this.generatedNs, tNs);
@@ -189,10 +197,6 @@ export class Wire {
       }
       s.advance();
       this.siftDownRoot();
-      if (start - desired > this.maxQueuePs) {
-        this.sink.upstreamDrop(s, size, desired);
-        continue;
-      }
       this.busyPs = end;
       this.frames++;
       this.bits += (size + WIRE_OVERHEAD) * 8;

@@ -88,15 +88,15 @@ export class RxRingPoller implements NapiPoller {
   groFlush(): void {}
 
   /**
-   * A pre-NAPI driver's interrupt handler (rx_mode "netif_rx"): clean the ring in hard IRQ
-   * context, netif_rx() each frame into this CPU's backlog, and unmask the interrupt before
-   * returning. Protocol work waits for NET_RX, which a steady stream of interrupts can starve:
-   * receive livelock. At most `limit` frames per interrupt (a driver work limit).
+   * A pre-NAPI driver's interrupt handler (rx_mode "netif_rx"): clean the whole ring in hard IRQ
+   * context (old ISRs looped until it was empty, e.g. e1000's E1000_MAX_INTR loop), netif_rx()
+   * each frame into this CPU's backlog, and unmask the interrupt before returning. Protocol work
+   * waits for NET_RX, which a steady stream of interrupts can starve: receive livelock.
    */
-  *legacyInterrupt(cpu: Cpu, limit: number): Generator<number, void, void> {
+  *legacyInterrupt(cpu: Cpu): Generator<number, void, void> {
     const k = this.k;
     const c = k.costs;
-    const r = this.cleanRxIrq(limit, c.hardirq_entry_exit + c.irq_handler, c.rx_descriptor + c.netif_rx);
+    const r = this.cleanRxIrq(this.queue.size, c.hardirq_entry_exit + c.irq_handler, c.rx_descriptor + c.netif_rx);
     yield r.cost;
     const sd = k.softnet[cpu.id]!;
     for (let i = 0; i < r.cleaned; i++) {

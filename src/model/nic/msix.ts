@@ -31,9 +31,8 @@ export class MsixVector implements WritebackListener {
   masked = false;
   causeLatched = false;
   lastFire = -Infinity;
-  /** Frames written back since the last interrupt ('timer-frames' count; ready time of the first). */
+  /** Frames written back since the last interrupt ('timer-frames' count). */
   private framesSinceFire = 0;
-  private firstCause = -1;
   queue!: RxQueue;
   interrupts = 0;
 
@@ -55,7 +54,6 @@ export class MsixVector implements WritebackListener {
     const m = this.moderation;
     if (m.kind === 'timer-frames') {
       if (this.framesSinceFire++ === 0) {
-        this.firstCause = ready;
         this.fireTimer.armNoLaterThan(Math.max(ready + m.timerNs, this.host.now()));
       }
       if (m.frames > 0 && this.framesSinceFire >= m.frames) this.fireTimer.armNoLaterThan(Math.max(ready, this.host.now()));
@@ -72,7 +70,6 @@ export class MsixVector implements WritebackListener {
     this.causeLatched = false;
     this.lastFire = now;
     this.framesSinceFire = 0;
-    this.firstCause = -1;
     this.interrupts++;
     this.moderation.countInterrupt();
     this.watchTimer.cancel();
@@ -98,14 +95,22 @@ export class MsixVector implements WritebackListener {
   }
 
   /**
-   * Enabled with nothing scheduled yet: for 'timer-frames', look ahead to see whether the
-   * frame count is reached before the timer; otherwise watch for the next frame.
+   * Enabled with nothing scheduled yet: watch for the next frame. With a 'timer-frames' timer
+   * running, look ahead frame by frame for the frame that reaches rx-frames first. The look-ahead
+   * never passes the pending fire time: until the interrupt fires no poll can refill the ring,
+   * so landing those frames early is exact, but frames after it would meet a stale ring.
    */
   private settle(): void {
     if (this.masked) return;
     const m = this.moderation;
     if (this.fireTimer.armed) {
-      if (m.kind === 'timer-frames' && m.frames > 0 && this.firstCause >= 0) this.queue.advanceTo(this.fireTimer.when);
+      if (m.kind !== 'timer-frames' || m.frames === 0) return;
+      while (this.framesSinceFire < m.frames && this.fireTimer.armed) {
+        const fireAt = this.fireTimer.when;
+        const next = this.host.nextArrival(this.queue, fireAt);
+        if (next + this.queue.dmaLatency >= fireAt) return;
+        this.queue.advanceTo(next);
+      }
       return;
     }
     const now = this.host.now();

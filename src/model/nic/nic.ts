@@ -15,8 +15,6 @@ import { RxQueue } from './rx-queue.ts';
 const PKTBUF_BYTES = 512 * 1024;
 /** The sending switch port's buffer in front of the wire. */
 const UPSTREAM_BUFFER_BYTES = 512 * 1024;
-/** A legacy (pre-NAPI) driver's frames per interrupt. */
-const LEGACY_WORK_LIMIT = 64;
 /** MIN_NAPI_ID = NR_CPUS + 1 with a distribution's NR_CPUS=8192: napi ids (and napi/<dev>-<id> threads) start here. */
 export const MIN_NAPI_ID = 8193;
 
@@ -144,7 +142,7 @@ export class Nic implements WireSink, VectorHost {
     const poller = this.pollers[vector.index]!;
     k.trace?.irqRaise(cpu.id, desc);
     if (this.cfg.rxMode === 'netif_rx') {
-      cpu.raiseHardirq({ desc, handler: (c) => poller.legacyInterrupt(c, LEGACY_WORK_LIMIT) });
+      cpu.raiseHardirq({ desc, handler: (c) => poller.legacyInterrupt(c) });
     } else {
       cpu.raiseHardirq({ desc, handler: (c) => msixCleanRings(k, c, napi) });
     }

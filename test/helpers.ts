@@ -1,0 +1,32 @@
+import { collectResult, type Result } from '../src/metrics/result.ts';
+import { Kernel } from '../src/model/kernel.ts';
+import { simulate, type SimulateOptions } from '../src/model/simulate.ts';
+import { loadScenarioObject } from '../src/scenario/load.ts';
+import type { ResolvedScenario } from '../src/scenario/resolve.ts';
+
+/** A small valid scenario; override any top-level key (nics/flows replace the defaults). */
+export function scenario(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'test',
+    duration_ms: 5,
+    cpus: 2,
+    nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 2 } }],
+    flows: [{ name: 'f', proto: 'udp', src: '10.0.0.1:1000', dst: '10.0.0.2:9', rate: '100kpps', size: 64 }],
+    ...over,
+  };
+}
+
+export function resolve(over: Record<string, unknown> = {}): ResolvedScenario {
+  return loadScenarioObject(scenario(over)).resolved;
+}
+
+/** Run a scenario object and collect its result (wall time fixed at 0 so results compare). */
+export function run(over: Record<string, unknown> = {}, opts: SimulateOptions = {}): { result: Result; kernel: Kernel } {
+  const kernel = simulate(resolve(over), opts);
+  return { result: collectResult(kernel, 0), kernel };
+}
+
+/** A kernel built but not run (for driving mechanisms by hand). */
+export function kernel(over: Record<string, unknown> = {}): Kernel {
+  return new Kernel(resolve(over));
+}

@@ -1,0 +1,134 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { collectResult } from '../../src/metrics/result.ts';
+import { simulate } from '../../src/model/simulate.ts';
+import { allQueues } from '../../src/model/simulate.ts';
+import { loadScenarioObject } from '../../src/scenario/load.ts';
+
+/** Random but valid scenarios: drivers, queues, rings, moderation, modes, mixes of flows and a competing task. */
+const scenarioArb = fc
+  .record({
+    cpus: fc.integer({ min: 1, max: 4 }),
+    driver: fc.constantFrom('ixgbe', 'ice', 'generic'),
+    queues: fc.integer({ min: 1, max: 4 }),
+    ring: fc.constantFrom(64, 128, 256, 512, 1024),
+    rxUsecs: fc.constantFrom(0, 2, 10, 50, 100),
+    rxMode: fc.constantFrom('napi', 'napi', 'netif_rx'),
+    threaded: fc.constantFrom(0, 0, 1),
+    defer: fc.boolean(),
+    softirqMode: fc.constantFrom('inline', 'defer-to-ksoftirqd'),
+    budget: fc.constantFrom(8, 64, 300),
+    hog: fc.boolean(),
+    warmup: fc.constantFrom(0, 0.5),
+    flows: fc.array(
+      fc.record({
+        rate: fc.constantFrom('20kpps', '300kpps', '2mpps', 'line', '3gbit'),
+        size: fc.constantFrom(64, 'mtu', 'imix', 300) as fc.Arbitrary<number | string>,
+        arrival: fc.constantFrom('cbr', 'poisson', 'onoff'),
+        ports: fc.constantFrom('1000', '1000-1007'),
+        ip: fc.integer({ min: 1, max: 200 }),
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
+  })
+  .map((r) => ({
+    name: 'prop',
+    duration_ms: 2,
+    warmup_ms: r.warmup,
+    cpus: r.cpus,
+    kernel: { hz: 1000, softirq_mode: r.softirqMode },
+    sysctl: { 'net.core.netdev_budget': r.budget, 'net.core.netdev_max_backlog': 100 },
+    nics: [
+      {
+        name: 'eth0',
+        driver: r.driver,
+        channels: { combined: Math.min(r.queues, r.cpus) },
+        ring: { rx: r.ring },
+        coalesce: r.driver === 'generic' ? { 'rx-usecs': r.rxUsecs, 'rx-frames': 16 } : { 'rx-usecs': r.rxUsecs },
+        rx_mode: r.rxMode,
+        threaded: r.rxMode === 'napi' ? r.threaded : 0,
+        napi_defer_hard_irqs: r.defer ? 2 : 0,
+        gro_flush_timeout: r.defer ? 20000 : 0,
+      },
+    ],
+    apps: r.hog ? [{ name: 'hog', kind: 'cpu-hog', cpus: '0' }] : [],
+    flows: r.flows.map((f, i) => ({
+      name: `f${i}`,
+      proto: 'udp',
+      src: `10.0.${i}.${f.ip}:${f.ports}`,
+      dst: '10.0.0.2:9',
+      rate: f.rate,
+      size: f.size,
+      arrival: f.arrival,
+      ...(f.arrival === 'onoff' ? { burst: 16, gap_us: 30 } : {}),
+    })),
+  }));
+
+const PROPS = { numRuns: 25, seed: 2026 };
+
+describe('properties over random scenarios', () => {
+  it('packets are conserved: offered = delivered + Σ dropped + in flight; after draining, nothing is left and every row is freed', () => {
+    fc.assert(
+      fc.property(scenarioArb, (sc) => {
+        const k = simulate(loadScenarioObject(sc).resolved);
+        const r = collectResult(k, 0);
+        const dropped = Object.values(r.packets.dropped).reduce((a, b) => a + b, 0);
+        expect(r.packets.offered).toBe(r.packets.delivered + dropped + r.packets.in_flight);
+        expect(r.packets.offered).toBeGreaterThan(0);
+        const drained = simulate(loadScenarioObject(sc).resolved, { drain: true });
+        const d = collectResult(drained, 0);
+        expect(d.packets.in_flight).toBe(0);
+        expect(drained.pool.inUse).toBe(0);
+        expect(d.packets.offered).toBe(d.packets.delivered + Object.values(d.packets.dropped).reduce((a, b) => a + b, 0));
+      }),
+      PROPS,
+    );
+  });
+
+  it('CPU time is conserved: on every CPU usr + sys + irq + soft + idle = elapsed, exactly; tasks never get more than the CPUs', () => {
+    fc.assert(
+      fc.property(scenarioArb, (sc) => {
+        const k = simulate(loadScenarioObject(sc).resolved);
+        const window = k.sim.now - k.windowStart;
+        for (const cpu of k.cpus) expect(cpu.time.reduce((a, b) => a + b, 0)).toBe(window);
+        const busy = k.cpus.reduce((a, c) => a + c.time[0]! + c.time[1]! + c.time[2]! + c.time[3]!, 0);
+        const charged = k.tasks.reduce((a, t) => a + t.time.reduce((x, y) => x + y, 0), 0);
+        expect(charged).toBeLessThanOrEqual(busy);
+      }),
+      PROPS,
+    );
+  });
+
+  it("Little's law holds exactly on every queue that starts and ends empty (∫L dt = Σ sojourn times)", () => {
+    fc.assert(
+      fc.property(scenarioArb, (sc) => {
+        const k = simulate(loadScenarioObject({ ...sc, warmup_ms: 0 }).resolved, { drain: true });
+        for (const nic of k.nics) {
+          for (const q of nic.queues) {
+            expect(q.ring.area).toBe(q.ring.sojournSum);
+            expect(q.pktbuf.area).toBe(q.pktbuf.sojournSum);
+          }
+        }
+        for (const sd of k.softnet) expect(sd.inputPktQueue.area + sd.processQueue.area).toBe(sd.processQueue.sojournSum);
+        expect(allQueues(k).every((q) => q.length === 0)).toBe(true);
+      }),
+      PROPS,
+    );
+  });
+
+  it("Little's law L = λW within 2 % over a window on a loaded ring", () => {
+    const { resolved } = loadScenarioObject({
+      name: 'little',
+      duration_ms: 20,
+      warmup_ms: 2,
+      cpus: 1,
+      nics: [{ name: 'eth0', channels: { combined: 1 }, coalesce: { 'rx-usecs': 50 } }],
+      flows: [{ name: 'f', proto: 'udp', src: '10.0.0.1:1', dst: '10.0.0.2:2', rate: '800kpps', size: 64, arrival: 'poisson' }],
+    });
+    const r = collectResult(simulate(resolved), 0);
+    const ring = r.queues.find((q) => q.queue === 'eth0/rx-0/ring')!;
+    expect(ring.mean_length).toBeGreaterThan(1);
+    const lw = (ring.departures_per_sec * ring.mean_sojourn_us) / 1e6;
+    expect(Math.abs(ring.mean_length - lw) / ring.mean_length).toBeLessThan(0.02);
+  });
+});

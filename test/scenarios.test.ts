@@ -1,0 +1,37 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { evaluateExpectations } from '../src/metrics/expect.ts';
+import { collectResult } from '../src/metrics/result.ts';
+import { simulate } from '../src/model/simulate.ts';
+import { loadScenario } from '../src/scenario/load.ts';
+
+/** Regression: every shipped scenario loads, teaches something, and meets its expectations. */
+const dir = fileURLToPath(new URL('../sim-scenarios', import.meta.url));
+const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+
+describe('sim-scenarios', () => {
+  it('exist', () => {
+    expect(files.length).toBeGreaterThanOrEqual(10);
+  });
+
+  describe.each(files)('%s', (file) => {
+    const text = readFileSync(join(dir, file), 'utf8');
+    const { scenario, resolved } = loadScenario(text);
+
+    it('is named after its file, points at the schema, and has a narrative and expectations', () => {
+      expect(`${scenario.name}.json`).toBe(file);
+      expect(scenario.$schema).toBe('../scenario.schema.json');
+      expect(scenario.narrative?.length ?? 0).toBeGreaterThan(100);
+      expect(scenario.expect.length).toBeGreaterThanOrEqual(2);
+      expect(scenario.expect.every((e) => e.why)).toBe(true);
+    });
+
+    it('meets every expectation', () => {
+      const result = collectResult(simulate(resolved), 0);
+      const failed = evaluateExpectations(result, scenario.expect).filter((o) => !o.pass);
+      expect(failed).toEqual([]);
+    });
+  });
+});
