@@ -24,15 +24,23 @@ export function simulate(scenario: ResolvedScenario, opts: SimulateOptions = {})
   }
   k.sim.runUntil(scenario.durationNs);
   if (opts.drain) drain(k);
+  for (const nic of k.nics) nic.settleAt(k.sim.now);
   for (const cpu of k.cpus) cpu.account();
   for (const q of allQueues(k)) q.finish(k.sim.now);
   return k;
 }
 
-/** Run on with no new traffic until no counted packet is left in flight (bounded). */
+/**
+ * Run on until every packet is delivered or dropped (bounded to 1 s). The wire is lazy, so each
+ * step first lands what has arrived by now: a frame nobody has looked at yet is still in flight.
+ */
 function drain(k: Kernel): void {
   const limit = k.sim.now + 1_000_000_000;
-  while (k.pool.inUse > 0 && k.sim.now < limit && k.sim.pending > 0) k.sim.runUntil(Math.min(limit, k.sim.now + 1_000_000));
+  for (;;) {
+    for (const nic of k.nics) nic.settleAt(k.sim.now);
+    if (k.pool.inUse === 0 || k.sim.now >= limit || k.sim.pending === 0) return;
+    k.sim.runUntil(Math.min(limit, k.sim.now + 1_000_000));
+  }
 }
 
 /**

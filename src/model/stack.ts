@@ -58,7 +58,7 @@ export class Stack {
     for (const f of this.flows) f.windowDelivered = f.windowDeliveredBytes = 0;
   }
 
-  /** A frame reached the NIC (a pool row now exists for it). */
+  /** A frame reached the NIC: it is offered from now on. */
   offer(row: number, counted: boolean): void {
     const pool = this.k.pool;
     pool.counted[row] = counted ? 1 : 0;

@@ -9,7 +9,7 @@ function ring(size: number, dropEn: boolean, arrivals: number[], pktbufBytes = 0
   const pool = new PacketPool(64);
   const writebacks: number[] = [];
   const drops: { row: number; missed: boolean }[] = [];
-  const q = new RxQueue(0, pool, size, 500, dropEn, pktbufBytes, 16, { onWriteback: (t) => writebacks.push(t) }, (row, missed) => drops.push({ row, missed }), () => {});
+  const q = new RxQueue(0, pool, size, 500, dropEn, pktbufBytes, 16, { onWriteback: (t) => writebacks.push(t) }, (row, missed) => drops.push({ row, missed }), () => {}, () => {});
   for (const t of arrivals) {
     const row = pool.alloc();
     pool.arrival[row] = t;

@@ -64,7 +64,7 @@ const scenarioArb = fc
     })),
   }));
 
-const PROPS = { numRuns: 25, seed: 2026 };
+const PROPS = { numRuns: 60, seed: 2026 };
 
 describe('properties over random scenarios', () => {
   it('packets are conserved: offered = delivered + Σ dropped + in flight; after draining, nothing is left and every row is freed', () => {

@@ -29,8 +29,15 @@ const WATCH_HORIZON = 100_000;
  */
 export class MsixVector implements WritebackListener {
   masked = false;
-  causeLatched = false;
   lastFire = -Infinity;
+  /**
+   * When the latched cause was set (a write-back completed while masked), or Infinity. A
+   * write-back can complete after the interrupt that its frame's landing asked for (the DMA was
+   * still running): its cause then latches anew, at its own time.
+   */
+  causeAt = Infinity;
+  /** Write-backs reported while enabled (completion times, non-decreasing), not yet covered by an interrupt. */
+  private readonly reported: number[] = [];
   /** Frames written back since the last interrupt ('timer-frames' count). */
   private framesSinceFire = 0;
   queue!: RxQueue;
@@ -44,30 +51,42 @@ export class MsixVector implements WritebackListener {
     private readonly watchTimer: Timer,
   ) {}
 
+  get causeLatched(): boolean {
+    return this.causeAt !== Infinity;
+  }
+
   /** A descriptor write-back completes at `ready` (called in time order as the ring advances). */
   onWriteback(ready: number): void {
     if (ready <= this.lastFire) return; // its cause was cleared by that interrupt
     if (this.masked) {
-      this.causeLatched = true;
+      if (ready < this.causeAt) this.causeAt = ready;
       return;
     }
+    this.reported.push(ready);
     const m = this.moderation;
     if (m.kind === 'timer-frames') {
-      if (this.framesSinceFire++ === 0) {
-        this.fireTimer.armNoLaterThan(Math.max(ready + m.timerNs, this.host.now()));
-      }
+      if (this.framesSinceFire++ === 0) this.fireTimer.armNoLaterThan(Math.max(ready + m.timerNs, this.host.now()));
       if (m.frames > 0 && this.framesSinceFire >= m.frames) this.fireTimer.armNoLaterThan(Math.max(ready, this.host.now()));
       return;
     }
     this.fireTimer.armNoLaterThan(Math.max(ready, m.earliestAfter(this.lastFire), this.host.now()));
   }
 
-  /** The moderation delay has passed: assert the interrupt. */
+  /** The moderation delay has passed: assert the interrupt (auto-mask, auto-clear the causes so far). */
   fire(): void {
     if (this.masked) return;
     const now = this.host.now();
+    // Write-backs still in flight when the interrupt asserts set their cause again when they complete.
+    let later = Infinity;
+    for (const t of this.reported) {
+      if (t > now) {
+        later = t;
+        break;
+      }
+    }
+    this.reported.length = 0;
     this.masked = true;
-    this.causeLatched = false;
+    this.causeAt = later;
     this.lastFire = now;
     this.framesSinceFire = 0;
     this.interrupts++;
@@ -76,15 +95,13 @@ export class MsixVector implements WritebackListener {
     this.host.raise(this);
   }
 
-  /** The driver unmasks the vector (ixgbe_irq_enable_queues). */
+  /** The driver unmasks the vector (ixgbe_irq_enable_queues): a latched cause fires (moderation permitting). */
   enable(): void {
-    const now = this.host.now();
+    const latched = this.causeAt;
     this.masked = false;
-    this.queue.advanceTo(now);
-    if (this.causeLatched) {
-      this.causeLatched = false;
-      this.onWriteback(now);
-    }
+    this.causeAt = Infinity;
+    this.queue.advanceTo(this.host.now());
+    if (latched !== Infinity) this.onWriteback(latched);
     this.settle();
   }
 

@@ -62,7 +62,8 @@ export class Nic implements WireSink, VectorHost {
       k.vectorsById.push(vector);
       const queue = new RxQueue(q, k.pool, cfg.ringSize, cfg.dmaLatencyNs, dropEn, PKTBUF_BYTES, cfg.driver.refillBatch, vector, (row, missed) =>
         k.stack.drop(row, missed ? 'nic_missed' : 'nic_ring'),
-        (t) => this.wire.generateUntil(t),
+        (t) => this.generateUntil(t),
+        (row) => k.stack.offer(row, k.pool.arrival[row]! >= k.warmupNs),
       );
       vector.queue = queue;
       const poller = new RxRingPoller(k, cfg.index, queue, vector, cfg.speedGbps);
@@ -110,13 +111,41 @@ export class Nic implements WireSink, VectorHost {
     pool.seq[row] = 0;
     // skb->hash: the NIC's hash when rxhash is on (ixgbe_rx_hash), else unset until skb_get_hash().
     pool.hash[row] = this.cfg.rxhash ? rss.hash[tuple]! : 0;
-    k.stack.offer(row, arrivalNs >= k.warmupNs);
     this.queues[rss.queue[tuple]!]!.arrivals.push(row, arrivalNs);
   }
 
+  /**
+   * The wire runs ahead of simulated time, so an upstream drop is decided before it happens:
+   * it is counted once its send time has passed (or at the end of the run, if it has by then).
+   */
   upstreamDrop(source: FrameSource, size: number, desiredPs: number): void {
-    this.upstreamDrops++;
-    this.k.stack.upstreamDrop(source.flow.index, size, desiredPs / 1000 >= this.k.warmupNs);
+    this.pendingDrops.push({ flow: source.flow.index, size, atNs: Math.ceil(desiredPs / 1000) });
+    this.countDropsUntil(this.k.sim.now);
+  }
+
+  private readonly pendingDrops: { flow: number; size: number; atNs: number }[] = [];
+
+  private countDropsUntil(t: number): void {
+    let i = 0;
+    while (i < this.pendingDrops.length && this.pendingDrops[i]!.atNs <= t) {
+      const d = this.pendingDrops[i++]!;
+      this.upstreamDrops++;
+      this.k.stack.upstreamDrop(d.flow, d.size, d.atNs >= this.k.warmupNs);
+    }
+    if (i > 0) this.pendingDrops.splice(0, i);
+  }
+
+  /** Lazy wire generation up to `t` (frames go to their queue's arrivals, drops to pendingDrops). */
+  private generateUntil(t: number): boolean {
+    const more = this.wire.generateUntil(t);
+    this.countDropsUntil(this.k.sim.now);
+    return more;
+  }
+
+  /** End of a run: land every frame that has arrived and count the drops that have happened. */
+  settleAt(t: number): void {
+    for (const q of this.queues) q.advanceTo(t);
+    this.countDropsUntil(t);
   }
 
   // ---- VectorHost ----
@@ -129,6 +158,7 @@ export class Nic implements WireSink, VectorHost {
     const pool = this.k.pool;
     if (queue.arrivals.head === NIL) {
       const more = this.wire.generateUntil(horizon, () => queue.arrivals.head !== NIL);
+      this.countDropsUntil(this.k.sim.now);
       if (queue.arrivals.head === NIL) return more ? horizon : Infinity;
     }
     return pool.arrival[queue.arrivals.head]!;

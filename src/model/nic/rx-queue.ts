@@ -51,6 +51,8 @@ export class RxQueue {
     private readonly onDrop: (row: number, missed: boolean) => void,
     /** Makes the wire produce every frame arriving by `t` (lazy generation). */
     private readonly generate: (t: number) => void,
+    /** A frame reached the NIC (it is counted as offered from now on). */
+    private readonly onArrive: (row: number) => void,
   ) {
     this.arrivals = new PacketQueue(pool);
     this.ring = new PacketQueue(pool);
@@ -71,6 +73,7 @@ export class RxQueue {
   }
 
   private land(row: number, t: number): void {
+    this.onArrive(row);
     if (this.pktbuf.length === 0 && this.posted > 0) {
       this.write(row, t);
     } else if (this.dropEn) {
