@@ -1,3 +1,5 @@
+import { freeStack, grown } from './typed.ts';
+
 /** Slots are numbered below 2^21 so that (sequence, slot) packs exactly into one float64. */
 const SLOT_BITS = 21;
 const SLOT_SPACE = 2 ** SLOT_BITS;
@@ -282,26 +284,13 @@ export class EventQueue {
   private grow(capacity: number): void {
     if (capacity > SLOT_SPACE) throw new RangeError(`more than ${SLOT_SPACE} pending events`);
     const old = this.capacity;
-    const f64 = (a: Float64Array): Float64Array => {
-      const b = new Float64Array(capacity);
-      b.set(a);
-      return b;
-    };
-    const i32 = (a: Int32Array): Int32Array => {
-      const b = new Int32Array(capacity);
-      b.set(a);
-      return b;
-    };
-    this.time = f64(this.time);
-    this.live = f64(this.live);
+    this.time = grown(this.time, capacity);
+    this.live = grown(this.live, capacity);
     this.live.fill(NONE, old);
-    this.kindOf = i32(this.kindOf);
-    this.argOf = f64(this.argOf);
-    const free = new Int32Array(capacity);
-    free.set(this.freeSlots.subarray(0, this.freeTop));
-    // A stack pops from the top: push new slots high-to-low so low numbers come out first.
-    for (let s = capacity - 1; s >= old; s--) free[this.freeTop++] = s;
-    this.freeSlots = free;
+    this.kindOf = grown(this.kindOf, capacity);
+    this.argOf = grown(this.argOf, capacity);
+    this.freeSlots = freeStack(old, capacity, this.freeSlots, this.freeTop);
+    this.freeTop += capacity - old;
     this.capacity = capacity;
   }
 

@@ -1,3 +1,5 @@
+import { freeStack, grown } from '../engine/typed.ts';
+
 /**
  * Packets in flight, as rows of typed arrays (an skb is a row number). Rows are recycled when a
  * packet is delivered or dropped, so memory is bounded by the packets in flight, not by the
@@ -63,24 +65,17 @@ export class PacketPool {
 
   private grow(capacity: number): void {
     const old = this.capacity;
-    const g = <T extends Int32Array | Float64Array | Uint8Array | Uint32Array>(a: T, make: (n: number) => T): T => {
-      const b = make(capacity);
-      b.set(a);
-      return b;
-    };
-    this.flow = g(this.flow, (n) => new Int32Array(n));
-    this.size = g(this.size, (n) => new Int32Array(n));
-    this.arrival = g(this.arrival, (n) => new Float64Array(n));
-    this.enqueued = g(this.enqueued, (n) => new Float64Array(n));
-    this.counted = g(this.counted, (n) => new Uint8Array(n));
-    this.next = g(this.next, (n) => new Int32Array(n));
-    this.seq = g(this.seq, (n) => new Float64Array(n));
-    this.segs = g(this.segs, (n) => new Int32Array(n));
-    this.hash = g(this.hash, (n) => new Uint32Array(n));
-    const free = new Int32Array(capacity);
-    free.set(this.free.subarray(0, this.freeTop));
-    for (let r = capacity - 1; r >= old; r--) free[this.freeTop++] = r;
-    this.free = free;
+    this.flow = grown(this.flow, capacity);
+    this.size = grown(this.size, capacity);
+    this.arrival = grown(this.arrival, capacity);
+    this.enqueued = grown(this.enqueued, capacity);
+    this.counted = grown(this.counted, capacity);
+    this.next = grown(this.next, capacity);
+    this.seq = grown(this.seq, capacity);
+    this.segs = grown(this.segs, capacity);
+    this.hash = grown(this.hash, capacity);
+    this.free = freeStack(old, capacity, this.free, this.freeTop);
+    this.freeTop += capacity - old;
     this.capacity = capacity;
   }
 }
