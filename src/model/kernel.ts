@@ -7,13 +7,21 @@ import { IrqTable } from './irq.ts';
 import { napiScheduleOn, napiWatchdog, netRxAction, type Napi } from './napi.ts';
 import type { MsixVector } from './nic/msix.ts';
 import { MIN_NAPI_ID, Nic } from './nic/nic.ts';
+import type { ResolvedFlow } from '../scenario/resolve.ts';
+import { parseCpuMask } from '../scenario/units.ts';
+import type { GroFlowInfo } from './gro.ts';
 import { PacketPool } from './packet.ts';
+import { FlowLimit, getRpsCpu, type RxQueueRps } from './rps.ts';
 import { baseSliceNs } from './sched.ts';
+import { Socket, TcpReceiver } from './socket.ts';
 import { SoftnetData } from './softnet.ts';
 import { handleSoftirqs, ksoftirqdActivity, NET_RX_SOFTIRQ, SOFTIRQ_NAMES } from './softirq.ts';
-import { Stack } from './stack.ts';
+import { Stack, VXLAN_OVERHEAD } from './stack.ts';
 import { Task } from './task.ts';
+import { TCP_FRAME_OVERHEAD, TcpSender } from './tcp-sender.ts';
 import type { TraceHooks } from './trace-hooks.ts';
+import { VethRq } from './veth.ts';
+import { OpenLoopSource } from './wire.ts';
 
 /** IPI kinds carried by the ipi event (low 4 bits of its argument; the CPU is the rest). */
 const IPI_RPS = 1;
@@ -53,6 +61,13 @@ export class Kernel {
   readonly netdevBudgetUsecs: number;
   readonly netdevMaxBacklog: number;
   readonly devRxWeight: number;
+  readonly groNormalBatch: number;
+  /** How GRO tells flows apart (the same 5-tuple) and which frames it may merge (TCP). */
+  readonly groFlowInfo: GroFlowInfo;
+  /** The remote TCP senders, by flow index. */
+  readonly senders: (TcpSender | undefined)[] = [];
+  /** veth RX queues in NAPI mode (veth GRO on), one per CPU. */
+  private readonly vethRqs: (VethRq | undefined)[] = [];
 
   // Event kinds.
   readonly cpuChunkEvent: EventKind;
@@ -61,6 +76,7 @@ export class Kernel {
   readonly vectorWatchEvent: EventKind;
   readonly napiWatchdogEvent: EventKind;
   private readonly ipiEvent: EventKind;
+  private readonly rtoEvent: EventKind;
 
   readonly vectorsById: MsixVector[] = [];
   readonly napisById: Napi[] = [];
@@ -83,9 +99,15 @@ export class Kernel {
     this.netdevBudgetUsecs = Number(s.sysctl['net.core.netdev_budget_usecs']);
     this.netdevMaxBacklog = Number(s.sysctl['net.core.netdev_max_backlog']);
     this.devRxWeight = Number(s.sysctl['net.core.dev_weight']) * Number(s.sysctl['net.core.dev_weight_rx_bias']);
+    this.groNormalBatch = Number(s.sysctl['net.core.gro_normal_batch']);
     this.softirqCounts = SOFTIRQ_NAMES.map(() => new Float64Array(s.cpus));
     this.irqs = new IrqTable(s.cpus);
-    this.stack = new Stack(this, s.flows.length);
+    this.stack = new Stack(this, s);
+    const pool = this.pool;
+    this.groFlowInfo = {
+      tcp: (row) => s.flows[pool.flow[row]!]!.proto === 'tcp',
+      sameFlow: (a, b) => pool.flow[a] === pool.flow[b] && pool.tuple[a] === pool.tuple[b],
+    };
 
     this.cpuChunkEvent = this.sim.on((cpu) => this.cpus[cpu]!.onChunkEnd());
     this.cpuTickEvent = this.sim.on((cpu) => this.cpus[cpu]!.onTick());
@@ -93,6 +115,7 @@ export class Kernel {
     this.vectorWatchEvent = this.sim.on((v) => this.vectorsById[v]!.onWatch());
     this.napiWatchdogEvent = this.sim.on((n) => this.onNapiTimer(this.napisById[n]!));
     this.ipiEvent = this.sim.on((arg) => this.onIpi(arg));
+    this.rtoEvent = this.sim.on((flow) => this.senders[flow]!.onRto(this.sim.now));
 
     const slice = baseSliceNs(s.cpus);
     for (let c = 0; c < s.cpus; c++) {
@@ -104,9 +127,12 @@ export class Kernel {
       this.ksoftirqd.push(t);
       this.addTask(t);
     }
+    const limited = parseCpuMask(String(s.sysctl['net.core.flow_limit_cpu_bitmap']));
+    for (const c of limited) this.softnet[c]!.flowLimit = new FlowLimit(Number(s.sysctl['net.core.flow_limit_table_len']));
+    this.createSockets();
     let napiId = MIN_NAPI_ID;
     for (const nicCfg of s.nics) {
-      const nic = new Nic(this, nicCfg, s.flows, napiId);
+      const nic: Nic = new Nic(this, nicCfg, s.flows, napiId, (f) => this.senders[f.index] ?? new OpenLoopSource(f, nicCfg.speedGbps, this.seed));
       napiId += nicCfg.queues;
       if (nicCfg.driver.otherVectorName(nicCfg.name) !== null) this.irqs.reserve();
       this.nics.push(nic);
@@ -120,6 +146,82 @@ export class Kernel {
     }
     // Start every NIC vector watching for its first frame.
     for (const v of this.vectorsById) v.enable();
+  }
+
+  /**
+   * Sockets: a TCP flow is its own connection (its socket is read by the app listening on its
+   * destination, if any); UDP flows to one listening app share its socket. A destination nobody
+   * listens on gets a socket that is drained at once. TCP flows also get their remote sender.
+   */
+  private createSockets(): void {
+    const s = this.scenario;
+    const stack = this.stack;
+    const udpByKey = new Map<string, Socket>();
+    const listener = (f: ResolvedFlow): number | null => {
+      const app = s.apps.find((a) => a.listen && a.listen.port === f.dst.port && a.listen.family === f.dst.family && a.listen.addr.every((b, i) => b === f.dst.addr[i]));
+      return app ? app.index : null;
+    };
+    for (const f of s.flows) {
+      const app = listener(f);
+      if (f.proto === 'tcp') {
+        const nic = s.nics[f.nic]!;
+        const vxlan = f.path === 'vxlan-overlay';
+        const mss = nic.mtu - 52 - (vxlan ? VXLAN_OVERHEAD : 0); // 20 IP + 32 TCP with timestamps
+        const timer = this.sim.timer(this.rtoEvent, f.index);
+        const sender = new TcpSender(
+          f,
+          mss,
+          TCP_FRAME_OVERHEAD + (vxlan ? VXLAN_OVERHEAD : 0),
+          f.writeSize,
+          f.rttNs,
+          nic.speedGbps,
+          (src) => this.nics[f.nic]!.wakeSource(src),
+          (at) => (at === Infinity ? timer.cancel() : timer.arm(Math.max(at, this.sim.now))),
+        );
+        this.senders[f.index] = sender;
+        const tcpRmem = String(s.sysctl['net.ipv4.tcp_rmem']).split(' ').map(Number);
+        const sock = new Socket(stack.sockets.length, 'tcp', app, tcpRmem[1]!, tcpRmem[2]!, new TcpReceiver(sender, mss, f.rttNs), this.pool);
+        stack.sockets.push(sock);
+        stack.flowSocket[f.index] = sock.index;
+      } else {
+        const key = app !== null ? `app${app}` : f.dst.text;
+        let sock = udpByKey.get(key);
+        if (!sock) {
+          sock = new Socket(stack.sockets.length, 'udp', app, Number(s.sysctl['net.core.rmem_default']), Number(s.sysctl['net.core.rmem_max']), null, this.pool);
+          stack.sockets.push(sock);
+          udpByKey.set(key, sock);
+        }
+        stack.flowSocket[f.index] = sock.index;
+      }
+    }
+  }
+
+  /**
+   * veth_xmit on `cpu`: with GRO on the veth, into its NAPI queue on this CPU; otherwise
+   * __netif_rx → enqueue_to_backlog of this CPU, or of the RPS CPU of the veth's RX queue.
+   * Returns extra CPU cost (none: veth_xmit is in the pass cost).
+   */
+  vethXmit(cpu: Cpu, row: number, rps: RxQueueRps, hashOf: (row: number) => number): number {
+    if (this.scenario.veth.gro) {
+      let rq = this.vethRqs[cpu.id];
+      if (!rq) {
+        rq = new VethRq(this, -100 - cpu.id);
+        rq.napi.timer = this.sim.timer(this.napiWatchdogEvent, this.napisById.length);
+        this.napisById.push(rq.napi);
+        this.vethRqs[cpu.id] = rq;
+      }
+      if (!rq.xmit(cpu, row)) this.stack.drop(row, 'veth');
+      return 0;
+    }
+    const target = rps.map.length > 0 ? getRpsCpu(rps, null, hashOf(row), () => 0).cpu : -1;
+    const verdict = this.softnet[target >= 0 ? target : cpu.id]!.enqueue(cpu, row, this.sim.now);
+    if (verdict !== 'queued') this.stack.drop(row, verdict);
+    return 0;
+  }
+
+  /** veth RX queues created so far (for results). */
+  vethQueues(): VethRq[] {
+    return this.vethRqs.filter((q): q is VethRq => q !== undefined);
   }
 
   allCpus(): number[] {
@@ -202,6 +304,7 @@ export class Kernel {
     const list = this.rpsIpiList[cpu.id]!;
     while (list.length > 0) {
       const sd = list.shift()!;
+      this.softnet[cpu.id]!.ipiSent++;
       yield this.costs.ipi_send;
       this.sim.at(this.sim.now, this.ipiEvent, sd.cpu * 16 + IPI_RPS);
     }

@@ -1,7 +1,7 @@
 import type { Timer } from '../engine/simulator.ts';
 import type { Cpu } from './cpu.ts';
 import type { Kernel } from './kernel.ts';
-import { handleSoftirqs } from './softirq.ts';
+import { handleSoftirqs, NET_RX_SOFTIRQ } from './softirq.ts';
 import { Acct, COND_RESCHED, SLEEP, type Task, type TaskYield } from './task.ts';
 
 /**
@@ -19,9 +19,15 @@ export interface NapiPoller {
   poll(cpu: Cpu, budget: number, napi: Napi): Generator<number, number, void>;
   /** GRO holds packets (gro->bitmask != 0). */
   groHeld(): boolean;
-  /** gro_flush_normal(gro, flush_old): complete held GRO packets (only those from before this jiffy if flushOld) and deliver the rx list. */
-  groFlush(cpu: Cpu, flushOld: boolean): void;
+  /**
+   * gro_flush_normal(gro, flush_old): complete held GRO packets (only those from before this
+   * jiffy if flushOld) and deliver the rx list; yields the CPU time that handing them up costs.
+   */
+  groFlush(cpu: Cpu, flushOld: boolean): Generator<number, void, void>;
 }
+
+/** For pollers without GRO. */
+export function* noGroFlush(): Generator<number, void, void> {}
 
 export class Napi {
   /** NAPI_STATE_SCHED: owned by a poll list (or its thread) until napi_complete_done. */
@@ -78,7 +84,7 @@ export function napiScheduleOn(k: Kernel, cpu: Cpu, n: Napi): void {
   }
   const sd = k.softnet[cpu.id]!;
   sd.pollList.push(n);
-  if (!sd.inNetRxAction) k.raiseSoftirqIrqoff(cpu, 3);
+  if (!sd.inNetRxAction) k.raiseSoftirqIrqoff(cpu, NET_RX_SOFTIRQ);
 }
 
 /** napi_schedule() from interrupt context. */
@@ -91,7 +97,7 @@ export function napiSchedule(k: Kernel, cpu: Cpu, n: Napi): void {
  * its interrupt; false if an event arrived during the poll (MISSED: polled again at once) or
  * if IRQ deferral armed the gro_flush_timeout hrtimer instead.
  */
-export function napiCompleteDone(k: Kernel, cpu: Cpu, n: Napi, workDone: number): boolean {
+export function* napiCompleteDone(k: Kernel, cpu: Cpu, n: Napi, workDone: number): Generator<number, boolean, void> {
   let timeout = 0;
   let ret = true;
   if (workDone > 0) {
@@ -103,7 +109,7 @@ export function napiCompleteDone(k: Kernel, cpu: Cpu, n: Napi, workDone: number)
     timeout = n.groFlushTimeout;
     if (timeout > 0) ret = false;
   }
-  n.poller.groFlush(cpu, timeout > 0);
+  yield* n.poller.groFlush(cpu, timeout > 0);
   const missed = n.missed;
   n.missed = false;
   n.schedThreaded = false;
@@ -142,7 +148,7 @@ export function* napiPoll(k: Kernel, cpu: Cpu, n: Napi, repoll: Napi[]): Generat
   n.workHist[Math.min(work, NAPI_POLL_WEIGHT)]++;
   k.trace?.napiPoll(cpu.id, n, work, weight);
   if (work < weight) return work;
-  n.poller.groFlush(cpu, k.hz >= 1000);
+  yield* n.poller.groFlush(cpu, k.hz >= 1000);
   repoll.push(n);
   return work;
 }
@@ -185,7 +191,7 @@ export function* netRxAction(k: Kernel, cpu: Cpu): Generator<number, void, void>
     }
   }
   sd.pollList = [...list, ...sd.pollList, ...repoll];
-  if (sd.pollList.length > 0) k.raiseSoftirqIrqoff(cpu, 3);
+  if (sd.pollList.length > 0) k.raiseSoftirqIrqoff(cpu, NET_RX_SOFTIRQ);
   else sd.inNetRxAction = false;
   yield* k.rpsSendIpis(cpu); // net_rps_action_and_irq_enable
 }

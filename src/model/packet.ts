@@ -6,6 +6,8 @@ import { freeStack, grown } from '../engine/typed.ts';
  * packets simulated. Queues link rows through `next` (FIFO lists), so no queue allocates.
  */
 export const NIL = -1;
+/** pool.flags bits. */
+export const PSH = 1;
 
 export class PacketPool {
   /** Flow index. */
@@ -26,6 +28,25 @@ export class PacketPool {
   segs: Int32Array;
   /** skb->hash: the NIC's RSS hash (rxhash on) or the flow dissector's (0 = not computed). */
   hash: Uint32Array;
+  /** Which of the flow's 5-tuples (port ranges). */
+  tuple: Int32Array;
+  /** The frame's own payload bytes (L4 data), never changed. */
+  payload: Int32Array;
+  /** The skb's L4 data length: the payload, or a GRO aggregate's total (on its head row). */
+  len: Int32Array;
+  /** skb->truesize: the memory the skb charges to a socket (an aggregate's on its head). */
+  truesize: Int32Array;
+  /** TCP flags this model uses (PSH = 1) and the TSval the sender stamped. */
+  flags: Uint8Array;
+  tsval: Float64Array;
+  /** GRO aggregates keep their member segments: next member, and the last one (for appending). */
+  frag: Int32Array;
+  lastFrag: Int32Array;
+  /** Which traversal of the stack the packet is in (0: from the NIC; 1, 2: after veth / vxlan). */
+  pass: Uint8Array;
+  /** When the driver cleaned it (end of ring + interrupt wait), and when it reached its socket. */
+  tPoll: Float64Array;
+  tSocket: Float64Array;
 
   private free: Int32Array;
   private freeTop = 0;
@@ -45,6 +66,17 @@ export class PacketPool {
     this.seq = new Float64Array(0);
     this.segs = new Int32Array(0);
     this.hash = new Uint32Array(0);
+    this.tuple = new Int32Array(0);
+    this.payload = new Int32Array(0);
+    this.len = new Int32Array(0);
+    this.truesize = new Int32Array(0);
+    this.flags = new Uint8Array(0);
+    this.tsval = new Float64Array(0);
+    this.frag = new Int32Array(0);
+    this.lastFrag = new Int32Array(0);
+    this.pass = new Uint8Array(0);
+    this.tPoll = new Float64Array(0);
+    this.tSocket = new Float64Array(0);
     this.free = new Int32Array(0);
     this.grow(initial);
   }
@@ -53,7 +85,11 @@ export class PacketPool {
     if (this.freeTop === 0) this.grow(this.capacity * 2);
     const row = this.free[--this.freeTop]!;
     this.next[row] = NIL;
+    this.frag[row] = NIL;
+    this.lastFrag[row] = row;
     this.segs[row] = 1;
+    this.flags[row] = 0;
+    this.pass[row] = 0;
     if (++this.inUse > this.peak) this.peak = this.inUse;
     return row;
   }
@@ -74,6 +110,17 @@ export class PacketPool {
     this.seq = grown(this.seq, capacity);
     this.segs = grown(this.segs, capacity);
     this.hash = grown(this.hash, capacity);
+    this.tuple = grown(this.tuple, capacity);
+    this.payload = grown(this.payload, capacity);
+    this.len = grown(this.len, capacity);
+    this.truesize = grown(this.truesize, capacity);
+    this.flags = grown(this.flags, capacity);
+    this.tsval = grown(this.tsval, capacity);
+    this.frag = grown(this.frag, capacity);
+    this.lastFrag = grown(this.lastFrag, capacity);
+    this.pass = grown(this.pass, capacity);
+    this.tPoll = grown(this.tPoll, capacity);
+    this.tSocket = grown(this.tSocket, capacity);
     this.free = freeStack(old, capacity, this.free, this.freeTop);
     this.freeTop += capacity - old;
     this.capacity = capacity;

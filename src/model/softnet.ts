@@ -1,7 +1,9 @@
 import type { Cpu } from './cpu.ts';
 import type { Kernel } from './kernel.ts';
-import { Napi, napiScheduleOn, type NapiPoller } from './napi.ts';
+import { Napi, napiScheduleOn, noGroFlush, type NapiPoller } from './napi.ts';
 import { PacketQueue, type PacketPool } from './packet.ts';
+import type { FlowLimit } from './rps.ts';
+import { RxBatch } from './stack.ts';
 
 /**
  * struct softnet_data: one per CPU. Its poll list, its counters (/proc/net/softnet_stat), and
@@ -25,8 +27,11 @@ export class SoftnetData implements NapiPoller {
   inputQueueHead = 0;
   inputQueueTail = 0;
   readonly backlog: Napi;
-  private outRows = new Int32Array(64);
-  private outTimes = new Float64Array(64);
+  /** This CPU's flow-limit table (net.core.flow_limit_cpu_bitmap), or null. */
+  flowLimit: FlowLimit | null = null;
+  /** RPS IPIs this CPU sent. */
+  ipiSent = 0;
+  private readonly batch = new RxBatch();
 
   constructor(
     readonly cpu: number,
@@ -45,48 +50,54 @@ export class SoftnetData implements NapiPoller {
 
   /**
    * enqueue_to_backlog() on this (target) CPU's softnet_data, called from `from`: drop if
-   * input_pkt_queue already holds more than netdev_max_backlog (so up to max+1 queue), else
-   * queue and, if the queue was empty and the backlog NAPI not yet scheduled, schedule it.
-   * Returns false if dropped (counted here, on the target CPU).
+   * input_pkt_queue already holds more than netdev_max_backlog (so up to max+1 queue), or if the
+   * enqueuing CPU's flow limit (skb_flow_limit, on `from`'s table, once the queue is half full)
+   * says this flow has more than half of its recent packets; otherwise queue it and, if the queue
+   * was empty and the backlog NAPI not yet scheduled, schedule it. Drops count here (column 2).
    */
-  enqueue(from: Cpu, row: number, t: number): boolean {
+  enqueue(from: Cpu, row: number, t: number): 'queued' | 'backlog' | 'flow_limit' {
+    const k = this.k;
     const qlen = this.inputPktQueue.length;
-    if (qlen > this.k.netdevMaxBacklog) {
+    const max = k.netdevMaxBacklog;
+    if (qlen > max) {
       this.dropped++;
-      return false;
+      return 'backlog';
+    }
+    const fl = k.softnet[from.id]!.flowLimit;
+    if (fl && qlen >= max >> 1 && fl.limit(k.stack.hashOf(row))) {
+      this.dropped++;
+      return 'flow_limit';
     }
     if (qlen === 0 && !this.backlog.sched) {
       this.backlog.sched = true;
-      this.k.napiScheduleRps(from, this);
+      k.napiScheduleRps(from, this);
     }
     this.inputPktQueue.push(row, t);
     this.inputQueueTail++;
-    return true;
+    return 'queued';
   }
 
   /**
-   * process_backlog(): first send RPS IPIs this CPU owes; then deliver from process_queue, and
+   * process_backlog(): first send RPS IPIs this CPU owes; then take from process_queue, and
    * when it is empty splice input_pkt_queue onto it under the lock, or complete (clear SCHED)
-   * if that is empty too. The quota is dev_rx_weight, re-read on every call. Packets leave the
-   * queues when the poll starts (their sojourn ends there) and are handed up as it proceeds.
+   * if that is empty too. The quota is dev_rx_weight, re-read on every call. Each packet then
+   * takes one pass through the stack (__netif_receive_skb: no RPS step, it is already on its CPU).
+   * Packets leave the queues when the poll starts (their sojourn ends there).
    */
   *poll(cpu: Cpu, quota: number, napi: Napi): Generator<number, number, void> {
     const k = this.k;
     if (k.rpsIpiWaiting(cpu)) yield* k.rpsSendIpis(cpu);
     napi.weight = k.devRxWeight;
-    if (this.outRows.length < quota) {
-      this.outRows = new Int32Array(quota);
-      this.outTimes = new Float64Array(quota);
-    }
     const t = k.sim.now;
-    const perPacket = k.costs.backlog_packet + k.costs.stack_deliver;
+    const batch = this.batch;
     let cost = k.costs.process_backlog;
     let work = 0;
     for (;;) {
       while (this.processQueue.length > 0 && work < quota) {
-        this.outRows[work] = this.processQueue.shift(t);
-        cost += perPacket;
-        this.outTimes[work++] = t + cost;
+        const row = this.processQueue.shift(t);
+        cost += k.costs.backlog_packet;
+        k.stack.planPass(batch, row, t + cost + batch.cost);
+        work++;
       }
       if (work >= quota) break;
       if (this.inputPktQueue.length === 0) {
@@ -96,8 +107,9 @@ export class SoftnetData implements NapiPoller {
       this.processQueue.spliceFrom(this.inputPktQueue, t);
     }
     this.inputQueueHead += work;
-    yield cost;
-    for (let i = 0; i < work; i++) k.stack.netifReceiveSkbCore(cpu, this.outRows[i]!, this.outTimes[i]!);
+    yield cost + batch.cost;
+    const extra = k.stack.commit(cpu, batch);
+    if (extra > 0) yield extra;
     return work;
   }
 
@@ -105,7 +117,9 @@ export class SoftnetData implements NapiPoller {
     return false; // the backlog NAPI does no GRO
   }
 
-  groFlush(): void {}
+  groFlush(): Generator<number, void, void> {
+    return noGroFlush();
+  }
 }
 
 /** napi_schedule_rps() for the local CPU: __napi_schedule_irqoff(&sd->backlog). */

@@ -1,25 +1,36 @@
 import { Histogram } from '../metrics/histogram.ts';
+import type { ResolvedFlow, ResolvedNetns, ResolvedScenario } from '../scenario/resolve.ts';
+import type { CostTable } from './costs.ts';
 import type { Cpu } from './cpu.ts';
+import { forEachSegment } from './gro.ts';
 import type { Kernel } from './kernel.ts';
-import type { Napi } from './napi.ts';
+import { getRpsCpu, RpsDevFlowTable, RpsSockFlowTable, type RxQueueRps } from './rps.ts';
+import { consume, Socket, tcpAckCheck, tcpDataQueue, tcpRcvSpaceAdjust, udpEnqueue } from './socket.ts';
 
 /**
- * Above the driver: where a received frame goes once NAPI hands it up, and the packet
- * accounting of the whole path.
+ * Above the driver: where an skb goes once NAPI hands it up, and the packet accounting of the path.
  *
- * This stage stands for everything from napi_gro_receive() to the packet sitting in its socket:
- * __netif_receive_skb_core() counts `processed` on the CPU doing the work, then one per-packet
- * cost (`stack_deliver`) covers IP, L4 and the socket enqueue. GRO, RPS/RFS, netfilter, the
- * container paths and sockets replace it piece by piece (the kernel-half issue); nothing in the
- * NIC/NAPI half depends on what happens in here.
+ * netif_receive_skb_list_internal: with RPS configured on the RX queue, get_rps_cpu picks a CPU
+ * and the skb goes to that CPU's backlog (even the local one); otherwise __netif_receive_skb runs
+ * here. One pass through the stack (`__netif_receive_skb_core`, counted in softnet_stat
+ * `processed` on the CPU doing it) then depends on the flow's path:
  *
- * Packets count in the results if they were offered inside the measurement window (arrival
- * after warmup): offered = delivered + Σ dropped + in flight holds exactly for that cohort.
- * Rates use the deliveries that happened inside the window instead (`window*`), so a deep queue
- * at the start of the window does not depress them.
+ *   host:           ip_rcv → PREROUTING → INPUT → tcp_v4_rcv / udp_rcv → socket
+ *   veth-bridge:    ip_rcv → PREROUTING (conntrack, DNAT) → ip_forward → FORWARD → POSTROUTING
+ *                   → bridge → veth_xmit → __netif_rx into a backlog (or the veth NAPI with GRO on)
+ *                   ... second pass in the container: ip_rcv → PREROUTING → INPUT → L4 → socket
+ *   vxlan-overlay:  ip_rcv → INPUT → udp_rcv/vxlan_rcv (decapsulation) → gro_cells (modelled as the
+ *                   local backlog) → bridge → veth → backlog → container pass as above
+ *
+ * A poll computes its CPU cost when it starts (the stages' costs are fixed per flow and pass) and
+ * commits the effects when that time has been spent: backlog enqueues, socket queueing, ACKs and
+ * wakeups, whose own costs (an ACK, a wakeup) are then charged as a further chunk.
+ *
+ * Packets count in the results if they arrived inside the measurement window: offered =
+ * delivered + Σ dropped + in flight holds exactly for that cohort, per segment.
  */
-export type DropPlace = 'wire' | 'nic_ring' | 'nic_missed' | 'backlog';
-export const DROP_PLACES: DropPlace[] = ['wire', 'nic_ring', 'nic_missed', 'backlog'];
+export type DropPlace = 'wire' | 'nic_ring' | 'nic_missed' | 'backlog' | 'flow_limit' | 'veth' | 'socket' | 'tcp_dup';
+export const DROP_PLACES: DropPlace[] = ['wire', 'nic_ring', 'nic_missed', 'backlog', 'flow_limit', 'veth', 'socket', 'tcp_dup'];
 
 export interface FlowCounters {
   offered: number;
@@ -27,10 +38,59 @@ export interface FlowCounters {
   delivered: number;
   deliveredBytes: number;
   dropped: number;
-  /** Deliveries that happened inside the window, whenever the packet arrived (for rates). */
+  /** Deliveries inside the window, whenever the packet arrived (for rates); payload bytes for goodput. */
   windowDelivered: number;
   windowDeliveredBytes: number;
+  windowPayload: number;
 }
+
+/** Counters in the kernel's MIB names (nstat). */
+export interface Nstat {
+  IpInReceives: number;
+  IpInDelivers: number;
+  IpForwDatagrams: number;
+  TcpInSegs: number;
+  TcpOutSegs: number;
+  TcpExtTCPRcvQDrop: number;
+  TcpExtTCPBacklogDrop: number;
+  TcpExtTCPOFOQueue: number;
+  UdpInDatagrams: number;
+  UdpRcvbufErrors: number;
+  UdpInErrors: number;
+}
+
+/** The skbs a poll hands up: each to a CPU's backlog (RPS) or to a pass here (-1), with its time. */
+export class RxBatch {
+  readonly rows: number[] = [];
+  readonly times: number[] = [];
+  readonly targets: number[] = [];
+  readonly flowTables: (RpsDevFlowTable | null)[] = [];
+  readonly slots: number[] = [];
+  cost = 0;
+
+  push(row: number, t: number, target: number, flows: RpsDevFlowTable | null, slot: number, cost: number): void {
+    this.rows.push(row);
+    this.times.push(t);
+    this.targets.push(target);
+    this.flowTables.push(flows);
+    this.slots.push(slot);
+    this.cost += cost;
+  }
+
+  get length(): number {
+    return this.rows.length;
+  }
+
+  clear(): void {
+    this.rows.length = this.times.length = this.targets.length = this.flowTables.length = this.slots.length = 0;
+    this.cost = 0;
+  }
+}
+
+/** IPv4 (20) + UDP (8) + Ethernet (14) + FCS (4). */
+const UDP_FRAME_OVERHEAD = 46;
+/** VXLAN encapsulation: outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8. */
+export const VXLAN_OVERHEAD = 50;
 
 export class Stack {
   offered = 0;
@@ -39,23 +99,63 @@ export class Stack {
   deliveredBytes = 0;
   windowDelivered = 0;
   windowDeliveredBytes = 0;
-  readonly dropped: Record<DropPlace, number> = { wire: 0, nic_ring: 0, nic_missed: 0, backlog: 0 };
+  readonly dropped: Record<DropPlace, number> = { wire: 0, nic_ring: 0, nic_missed: 0, backlog: 0, flow_limit: 0, veth: 0, socket: 0, tcp_dup: 0 };
   /** Counted packets currently held somewhere in the path. */
   inFlight = 0;
+  /** Wire arrival to the application (or to the socket when nothing reads it), and per stage. */
   readonly latency = new Histogram();
+  readonly latencyRing = new Histogram();
+  readonly latencyStack = new Histogram();
+  readonly latencySocket = new Histogram();
   readonly flows: FlowCounters[];
+  readonly nstat: Nstat = {
+    IpInReceives: 0,
+    IpInDelivers: 0,
+    IpForwDatagrams: 0,
+    TcpInSegs: 0,
+    TcpOutSegs: 0,
+    TcpExtTCPRcvQDrop: 0,
+    TcpExtTCPBacklogDrop: 0,
+    TcpExtTCPOFOQueue: 0,
+    UdpInDatagrams: 0,
+    UdpRcvbufErrors: 0,
+    UdpInErrors: 0,
+  };
+
+  readonly sockets: Socket[] = [];
+  /** Socket of each flow. */
+  readonly flowSocket: number[] = [];
+  /** CPU cost of each pass of each flow (stages fixed by path and netfilter config). */
+  private readonly passCost: number[][];
+  /** The global RFS table (net.core.rps_sock_flow_entries), if any. */
+  readonly sockFlow: RpsSockFlowTable | null;
+  /** RPS of the container-side veth RX queue. */
+  readonly vethRps: RxQueueRps;
+  /** An empty RPS configuration (queues without rps_cpus). */
+  static readonly NO_RPS: RxQueueRps = { map: [], flows: null };
 
   constructor(
     private readonly k: Kernel,
-    nflows: number,
+    private readonly s: ResolvedScenario,
   ) {
-    this.flows = Array.from({ length: nflows }, () => ({ offered: 0, offeredBytes: 0, delivered: 0, deliveredBytes: 0, dropped: 0, windowDelivered: 0, windowDeliveredBytes: 0 }));
+    this.flows = s.flows.map(() => ({ offered: 0, offeredBytes: 0, delivered: 0, deliveredBytes: 0, dropped: 0, windowDelivered: 0, windowDeliveredBytes: 0, windowPayload: 0 }));
+    this.passCost = s.flows.map((f) => [0, 1, 2].map((p) => passCost(k.costs, f, p, s.netfilter.host, s.netfilter.container)));
+    const entries = Number(s.sysctl['net.core.rps_sock_flow_entries']);
+    this.sockFlow = entries > 0 ? new RpsSockFlowTable(entries, s.cpus) : null;
+    this.vethRps = { map: s.veth.rpsCpus, flows: null };
   }
+
+  /** The RPS configuration of an RX queue (rps_cpus and rps_flow_cnt). */
+  static queueRps(map: number[], flowCnt: number): RxQueueRps {
+    return { map, flows: flowCnt > 0 ? new RpsDevFlowTable(flowCnt) : null };
+  }
+
+  // ---------------------------------------------------------------- accounting
 
   /** Start of the measurement window: rate counters restart. */
   resetWindow(): void {
     this.windowDelivered = this.windowDeliveredBytes = 0;
-    for (const f of this.flows) f.windowDelivered = f.windowDeliveredBytes = 0;
+    for (const f of this.flows) f.windowDelivered = f.windowDeliveredBytes = f.windowPayload = 0;
   }
 
   /** A frame reached the NIC: it is offered from now on. */
@@ -84,35 +184,21 @@ export class Stack {
     f.dropped++;
   }
 
-  /** The packet is dropped at `place`; its row is freed. */
+  /** The skb (every segment of an aggregate) is dropped at `place`; its rows are freed. */
   drop(row: number, place: DropPlace): void {
     const pool = this.k.pool;
-    if (pool.counted[row]) {
-      this.dropped[place]++;
-      this.flows[pool.flow[row]!]!.dropped++;
-      this.inFlight--;
-    }
-    pool.release(row);
+    forEachSegment(pool, row, (r) => {
+      if (pool.counted[r]) {
+        this.dropped[place]++;
+        this.flows[pool.flow[r]!]!.dropped++;
+        this.inFlight--;
+      }
+      pool.release(r);
+    });
   }
 
-  /** CPU cost per packet of the work above the driver when done on the NAPI's CPU. */
-  rxCost(_nic: number): number {
-    return this.k.costs.stack_deliver;
-  }
-
-  /** napi_gro_receive() for each frame a driver poll cleaned (`times`: when each was handed up). */
-  napiGroReceive(cpu: Cpu, _napi: Napi, rows: Int32Array, times: Float64Array, n: number): void {
-    for (let i = 0; i < n; i++) this.netifReceiveSkbCore(cpu, rows[i]!, times[i]!);
-  }
-
-  /** __netif_receive_skb_core() on `cpu` at time `t`: counted in softnet_stat `processed`, then delivered. */
-  netifReceiveSkbCore(cpu: Cpu, row: number, t: number): void {
-    this.k.softnet[cpu.id]!.processed++;
-    this.deliver(row, t);
-  }
-
-  /** The packet reached its socket at `t`. */
-  private deliver(row: number, t: number): void {
+  /** The application got the segment at `t` (or the socket, if nothing reads it). */
+  private deliverSegment(row: number, t: number, tSocket: number): void {
     const pool = this.k.pool;
     const size = pool.size[row]!;
     const f = this.flows[pool.flow[row]!]!;
@@ -120,14 +206,229 @@ export class Stack {
     this.windowDeliveredBytes += size;
     f.windowDelivered++;
     f.windowDeliveredBytes += size;
+    f.windowPayload += pool.payload[row]!;
     if (pool.counted[row]) {
       this.delivered++;
       this.deliveredBytes += size;
       f.delivered++;
       f.deliveredBytes += size;
       this.inFlight--;
-      this.latency.record(t - pool.arrival[row]!);
+      const arrival = pool.arrival[row]!;
+      const polled = pool.tPoll[row]!;
+      this.latency.record(t - arrival);
+      this.latencyRing.record(polled - arrival);
+      this.latencyStack.record(tSocket - polled);
+      this.latencySocket.record(t - tSocket);
     }
     pool.release(row);
   }
+
+  /** An application consumed an skb from its socket at `t`. */
+  consumed(sock: Socket, row: number, t: number): void {
+    const tSocket = this.k.pool.tSocket[row]!;
+    consume(sock, this.k.pool, row, (r) => this.deliverSegment(r, t, tSocket));
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  /** The payload of a frame of a flow (UDP; TCP frames carry theirs from the sender). */
+  static udpPayload(frameBytes: number, path: ResolvedFlow['path']): number {
+    return frameBytes - UDP_FRAME_OVERHEAD - (path === 'vxlan-overlay' ? VXLAN_OVERHEAD : 0);
+  }
+
+  /** skb_get_hash(): the NIC's hash, or the flow dissector's (computed once and kept in skb->hash). */
+  hashOf(row: number): number {
+    const pool = this.k.pool;
+    let h = pool.hash[row]!;
+    if (h === 0) {
+      const flow = this.s.flows[pool.flow[row]!]!;
+      h = this.k.nics[flow.nic]!.softwareHash(flow.index, pool.tuple[row]!);
+      pool.hash[row] = h;
+    }
+    return h;
+  }
+
+  /**
+   * netif_receive_skb_list_internal() for one skb handed up at time `t` by a poll of `cpu` on an
+   * RX queue with RPS configuration `rps`: steer it to a backlog, or plan a pass here.
+   */
+  steer(batch: RxBatch, rps: RxQueueRps, row: number, t: number): void {
+    const k = this.k;
+    if (rps.map.length > 0 || rps.flows) {
+      const choice = getRpsCpu(rps, this.sockFlow, this.hashOf(row), (c) => k.softnet[c]!.inputQueueHead);
+      if (choice.cpu >= 0) {
+        batch.push(row, t, choice.cpu, choice.flows, choice.slot, k.costs.rps_enqueue);
+        return;
+      }
+    }
+    this.planPass(batch, row, t);
+  }
+
+  /** __netif_receive_skb() here: one pass through the stack, costed now, run at commit. */
+  planPass(batch: RxBatch, row: number, t: number): void {
+    const pool = this.k.pool;
+    batch.push(row, t, -1, null, -1, this.passCost[pool.flow[row]!]![pool.pass[row]!]!);
+  }
+
+  /**
+   * The poll's CPU time has been spent: make its effects happen on `cpu`. Returns the CPU time
+   * the effects cost beyond what was planned (ACKs sent, tasks woken).
+   */
+  commit(cpu: Cpu, batch: RxBatch): number {
+    const k = this.k;
+    const now = k.sim.now;
+    let extra = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const row = batch.rows[i]!;
+      const target = batch.targets[i]!;
+      if (target >= 0) {
+        const sd = k.softnet[target]!;
+        const verdict = sd.enqueue(cpu, row, now);
+        if (verdict === 'queued') {
+          const ft = batch.flowTables[i];
+          if (ft) ft.lastQtail[batch.slots[i]!] = sd.inputQueueTail;
+        } else {
+          this.drop(row, verdict);
+        }
+      } else {
+        extra += this.pass(cpu, row, batch.times[i]!);
+      }
+    }
+    batch.clear();
+    return extra;
+  }
+
+  /** One pass through the stack on `cpu` (its planned cost already spent). Returns extra cost. */
+  private pass(cpu: Cpu, row: number, t: number): number {
+    const k = this.k;
+    const pool = k.pool;
+    k.softnet[cpu.id]!.processed++;
+    const flow = this.s.flows[pool.flow[row]!]!;
+    const p = pool.pass[row]!;
+    const segs = pool.segs[row]!;
+    const last = flow.path === 'host' ? 0 : flow.path === 'veth-bridge' ? 1 : 2;
+    this.nstat.IpInReceives += segs;
+    if (p === last) return this.l4(cpu, flow, row, t);
+    pool.pass[row] = p + 1;
+    if (flow.path === 'vxlan-overlay' && p === 0) {
+      // vxlan_rcv → gro_cells_receive: queued on this CPU (gro_cells modelled as the backlog).
+      const verdict = k.softnet[cpu.id]!.enqueue(cpu, row, k.sim.now);
+      if (verdict !== 'queued') this.drop(row, verdict);
+      return 0;
+    }
+    // bridge → veth_xmit on this CPU: the veth NAPI (GRO on) or __netif_rx into a backlog.
+    this.nstat.IpForwDatagrams += flow.path === 'veth-bridge' ? segs : 0;
+    return k.vethXmit(cpu, row, this.vethRps, (r) => this.hashOf(r));
+  }
+
+  /** tcp_v4_rcv / udp_rcv: into the flow's socket. */
+  private l4(cpu: Cpu, flow: ResolvedFlow, row: number, t: number): number {
+    const k = this.k;
+    const pool = k.pool;
+    const sock = this.sockets[this.flowSocket[flow.index]!]!;
+    const segs = pool.segs[row]!;
+    this.nstat.IpInDelivers += segs;
+    pool.tSocket[row] = t;
+    if (sock.rxhash === 0) sock.rxhash = this.hashOf(row);
+    let extra = 0;
+    if (sock.proto === 'udp') {
+      if (udpEnqueue(sock, pool, row, k.sim.now) === 'dropped') {
+        this.nstat.UdpRcvbufErrors += segs;
+        this.nstat.UdpInErrors += segs;
+        this.drop(row, 'socket');
+        return 0;
+      }
+    } else {
+      this.nstat.TcpInSegs += segs;
+      if (sock.owned) {
+        // tcp_add_backlog: the reader holds the socket; it processes the backlog at release_sock.
+        if (sock.rmem + sock.backlogBytes + pool.truesize[row]! > sock.backlogLimit()) {
+          sock.counters.backlogDrop++;
+          sock.drops++;
+          this.nstat.TcpExtTCPBacklogDrop += segs;
+          this.drop(row, 'socket');
+          return 0;
+        }
+        sock.backlog.push(row, k.sim.now);
+        sock.backlogBytes += pool.truesize[row]!;
+        return 0;
+      }
+      extra += this.tcpReceive(sock, row);
+    }
+    return extra + this.dataReady(cpu, sock, t);
+  }
+
+  /** tcp_rcv_established → tcp_data_queue, then the ACK decision. Returns the ACK cost. */
+  tcpReceive(sock: Socket, row: number): number {
+    const k = this.k;
+    const pool = k.pool;
+    const segs = pool.segs[row]!;
+    const verdict = tcpDataQueue(sock, pool, row, k.sim.now, (dup) => this.drop(dup, 'tcp_dup'));
+    if (verdict === 'dropped') {
+      this.nstat.TcpExtTCPRcvQDrop += segs;
+      this.drop(row, 'socket');
+    } else if (verdict === 'dup') {
+      this.drop(row, 'tcp_dup');
+    } else if (verdict === 'ofo') {
+      this.nstat.TcpExtTCPOFOQueue += segs;
+    }
+    if (tcpAckCheck(sock, k.sim.now, verdict !== 'queued')) {
+      this.nstat.TcpOutSegs++;
+      return k.costs.tcp_send_ack;
+    }
+    return 0;
+  }
+
+  /**
+   * sk_data_ready: wake the reader sleeping in recvmsg; a socket nobody reads is drained at
+   * once (an infinitely fast reader). Returns the wakeup's cost.
+   */
+  private dataReady(cpu: Cpu, sock: Socket, t: number): number {
+    const k = this.k;
+    if (sock.app === null) {
+      const q = sock.queue;
+      while (q.length > 0) this.consumed(sock, q.shift(k.sim.now), t);
+      if (sock.proto === 'udp') this.nstat.UdpInDatagrams++;
+      if (sock.tcp) tcpRcvSpaceAdjust(sock, k.sim.now);
+      if (sock.tcp && tcpAckCheck(sock, k.sim.now)) {
+        this.nstat.TcpOutSegs++;
+        return k.costs.tcp_send_ack;
+      }
+      return 0;
+    }
+    const waiter = sock.waiter;
+    if (waiter) {
+      sock.waiter = null;
+      k.wakeUp(waiter, cpu.id);
+      return k.costs.wakeup;
+    }
+    return 0;
+  }
 }
+
+/**
+ * The CPU cost of one pass of a flow's packet through the stack, up to the next hand-off or the
+ * socket: the stages named in the Stack comment, with the namespace's netfilter work.
+ */
+function passCost(c: CostTable, f: ResolvedFlow, pass: number, host: ResolvedNetns, container: ResolvedNetns): number {
+  const l4 = (f.proto === 'tcp' ? c.tcp_v4_rcv : c.udp_rcv) + c.sock_enqueue + c.sk_data_ready;
+  const hook = (ns: ResolvedNetns, chain: keyof ResolvedNetns['rules'], withConntrack: boolean, withNat: boolean): number => {
+    const rules = ns.rules[chain];
+    const ct = withConntrack && ns.conntrack ? c.conntrack_in : 0;
+    const nat = withNat && ns.nat ? c.nat : 0;
+    const any = rules > 0 || ct > 0 || nat > 0;
+    return any ? c.nf_hook + rules * c.nf_rule + ct + nat : 0;
+  };
+  const local = (ns: ResolvedNetns): number => c.ip_rcv + hook(ns, 'PREROUTING', true, true) + hook(ns, 'INPUT', false, false) + l4;
+  const forward = (ns: ResolvedNetns): number =>
+    c.ip_rcv + hook(ns, 'PREROUTING', true, true) + c.ip_forward + hook(ns, 'FORWARD', false, false) + hook(ns, 'POSTROUTING', false, true) + c.bridge_forward + c.veth_xmit;
+  const base = c.netif_receive_skb;
+  if (f.path === 'host') return base + local(host);
+  if (f.path === 'veth-bridge') return base + (pass === 0 ? forward(host) : local(container));
+  // vxlan-overlay: outer packet to the local VXLAN socket; then the inner frame on the bridge; then the container.
+  if (pass === 0) return base + c.ip_rcv + hook(host, 'PREROUTING', true, false) + hook(host, 'INPUT', false, false) + c.vxlan_rcv;
+  if (pass === 1) return base + c.bridge_forward + c.veth_xmit;
+  return base + local(container);
+}
+
+export { Socket };

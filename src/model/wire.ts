@@ -28,8 +28,8 @@ export interface FrameSource {
   nextSize: number;
   /** Which of the flow's 5-tuples the next frame uses (0 unless the flow has port ranges). */
   nextTuple: number;
-  /** The next frame is taken at its desired time: move on to the one after. */
-  advance(): void;
+  /** The next frame went on the wire at `startPs` (or was dropped upstream): move on to the one after. */
+  advance(startPs: number): void;
 }
 
 export class OpenLoopSource implements FrameSource {
@@ -58,7 +58,7 @@ export class OpenLoopSource implements FrameSource {
     if (this.nextPs >= this.stopPs) this.nextPs = Infinity;
   }
 
-  advance(): void {
+  advance(_startPs: number): void {
     const f = this.flow;
     let gap = this.intervalPs(this.nextSize);
     if (f.arrival === 'poisson') gap = Math.round(this.rng.exponential(gap));
@@ -110,6 +110,12 @@ export class Wire {
     private readonly linkGbps: number,
     upstreamBufferBytes: number,
     private readonly sink: WireSink,
+    /**
+     * The latest time (ns) frames may be generated up to: now + the smallest ACK delay of the TCP
+     * senders on this wire (an ACK not yet sent could still open a window before that), or
+     * Infinity with open-loop flows only.
+     */
+    private readonly horizon: () => number = () => Infinity,
   ) {
     this.maxQueuePs = Math.round((upstreamBufferBytes * 8 * 1000) / linkGbps);
   }
@@ -172,7 +178,8 @@ export class Wire {
    * Generate every frame arriving at the NIC by `tNs`. Returns false when the sources are
    * exhausted. `stopWhen` lets a caller stop as soon as a frame it waits for was generated.
    */
-  generateUntil(tNs: number, stopWhen?: () => boolean): boolean {
+  generateUntil(wantNs: number, stopWhen?: () => boolean): boolean {
+    const tNs = Math.min(wantNs, this.horizon());
     if (tNs <= this.generatedNs && !stopWhen) return true;
     const limitPs = tNs * 1000;
     for (;;) {
@@ -185,9 +192,9 @@ export class Wire {
       // Decide the upstream drop first: it depends only on the frames ahead, and a dropped
       // frame must not stop generation (the next frame may fit before the limit).
       if (start - desired > this.maxQueuePs) {
-        s.advance();
-        this.siftDownRoot();
         this.sink.upstreamDrop(s, size, desired);
+        s.advance(desired);
+        this.siftDownRoot();
         continue;
       }
       const end = start + this.wirePs(size);
@@ -195,13 +202,13 @@ export class Wire {
         this.generatedNs = Math.max(this.generatedNs, tNs);
         return true;
       }
-      s.advance();
-      this.siftDownRoot();
       this.busyPs = end;
       this.frames++;
       this.bits += (size + WIRE_OVERHEAD) * 8;
       const arrival = Math.ceil(end / 1000);
       this.sink.frame(s, size, tuple, arrival, desired);
+      s.advance(start);
+      this.siftDownRoot();
       if (stopWhen && stopWhen()) {
         // Every frame arriving before this one exists now (another may share its ns).
         this.generatedNs = Math.max(this.generatedNs, arrival - 1);

@@ -26,6 +26,8 @@ export interface ResolvedScenario {
   cgroups: ResolvedCgroup[];
   apps: ResolvedApp[];
   flows: ResolvedFlow[];
+  netfilter: { host: ResolvedNetns; container: ResolvedNetns };
+  veth: { gro: boolean; rpsCpus: number[] };
   /** Settings the scenario uses that the model does not act on yet (printed, and kept in the result). */
   warnings: string[];
 }
@@ -75,6 +77,14 @@ export interface ResolvedFlow {
   rttNs: number;
   /** 5-tuples the flow cycles through (port ranges): source port varies fastest. */
   tuples: number;
+  path: 'host' | 'veth-bridge' | 'vxlan-overlay';
+  writeSize: number;
+}
+
+export interface ResolvedNetns {
+  conntrack: boolean;
+  nat: boolean;
+  rules: { PREROUTING: number; INPUT: number; FORWARD: number; POSTROUTING: number };
 }
 
 export interface ResolvedCgroup {
@@ -171,6 +181,16 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
     cgroups,
     apps,
     flows,
+    netfilter: { host: netns(s.netfilter.host), container: netns(s.netfilter.container) },
+    veth: { gro: s.veth.gro === 'on', rpsCpus: at('veth.rps_cpus', () => limits.existingCpus(parseCpuMask(s.veth.rps_cpus), s.cpus, 'rps_cpus')) },
+  };
+}
+
+function netns(n: Scenario['netfilter']['host']): ResolvedNetns {
+  return {
+    conntrack: n.conntrack,
+    nat: n.nat,
+    rules: { PREROUTING: n.rules.PREROUTING ?? 0, INPUT: n.rules.INPUT ?? 0, FORWARD: n.rules.FORWARD ?? 0, POSTROUTING: n.rules.POSTROUTING ?? 0 },
   };
 }
 
@@ -191,16 +211,8 @@ function unmodelledWarnings(s: Scenario): string[] {
     if (a.cgroup !== undefined) w.push(`apps[${i}].cgroup: cgroup limits are not enforced yet`);
   });
   s.nics.forEach((n, i) => {
-    for (const [q, cfg] of Object.entries(n.queues)) {
-      if (cfg.rps_cpus !== undefined && cfg.rps_cpus.replace(/[0,]/g, '') !== '') w.push(`nics[${i}].queues["${q}"].rps_cpus: RPS is not modelled yet`);
-      if (cfg.rps_flow_cnt) w.push(`nics[${i}].queues["${q}"].rps_flow_cnt: RFS is not modelled yet`);
-    }
     if (n.features.ntuple === 'on') w.push(`nics[${i}].features.ntuple: aRFS is not modelled yet`);
   });
-  for (const key of ['net.core.rps_sock_flow_entries', 'net.core.flow_limit_cpu_bitmap', 'net.core.gro_normal_batch', 'net.core.rmem_default', 'net.core.rmem_max', 'net.ipv4.tcp_rmem']) {
-    if (s.sysctl[key] !== undefined) w.push(`sysctl["${key}"]: not modelled yet`);
-  }
-  if (s.flows.some((f) => f.proto === 'tcp')) w.push('tcp flows are sent open-loop at their rate (no receive window, no ACK clock) and GRO does not merge them yet');
   return w;
 }
 
@@ -330,6 +342,9 @@ function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNi
     throw new InputError(`${p}.${src.portHi !== src.port ? 'src' : 'dst'}`, 'a port range is for open-loop (udp) generators; give each TCP connection its own flow');
   }
   if (f.proto === 'udp' && f.rtt_us !== undefined) throw new InputError(`${p}.rtt_us`, 'only applies to tcp flows (UDP senders are open-loop)');
+  if (f.proto === 'udp' && f.write_size !== undefined) throw new InputError(`${p}.write_size`, 'only applies to tcp flows');
+  if (f.proto === 'tcp' && f.arrival !== 'cbr') throw new InputError(`${p}.arrival`, 'a TCP sender is clocked by ACKs; arrival applies to udp flows');
+  if (f.proto === 'tcp' && f.rtt_us !== undefined && f.rtt_us <= 0) throw new InputError(`${p}.rtt_us`, 'must be above 0 (the ACK clock needs a delay)');
   const stopMs = f.stop_ms ?? s.duration_ms;
   if (stopMs <= f.start_ms) throw new InputError(`${p}.stop_ms`, `${stopMs} must be after start_ms (${f.start_ms})`);
   return {
@@ -346,7 +361,9 @@ function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNi
     gapNs: Math.round((f.gap_us ?? 0) * 1000),
     startNs: Math.round(f.start_ms * 1e6),
     stopNs: Math.round(stopMs * 1e6),
-    rttNs: Math.round((f.rtt_us ?? 0) * 1000),
+    rttNs: Math.round((f.rtt_us ?? 20) * 1000),
     tuples: (src.portHi - src.port + 1) * (dst.portHi - dst.port + 1),
+    path: f.path,
+    writeSize: f.write_size ?? 131072,
   };
 }

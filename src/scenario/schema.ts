@@ -120,8 +120,29 @@ const flow = z.strictObject({
   gap_us: z.number().min(0).optional().describe('onoff: silence between bursts in µs'),
   start_ms: z.number().min(0).default(0),
   stop_ms: z.number().min(0).optional().describe('Default: the end of the run.'),
-  rtt_us: z.number().min(0).optional().describe('TCP: round-trip time to the sender.'),
+  rtt_us: z.number().min(0).optional().describe('TCP: round-trip time to the sender (default 20).'),
+  write_size: z.number().int().min(1).optional().describe('TCP: bytes per application write at the sender; its last segment carries PSH (default 131072, iperf3).'),
+  path: z
+    .enum(['host', 'veth-bridge', 'vxlan-overlay'])
+    .default('host')
+    .describe('"host": to a socket of the host. "veth-bridge": routed to a container through a bridge and a veth pair (a second pass through the stack). "vxlan-overlay": VXLAN decapsulation, then the bridge and veth (three passes).'),
 });
+
+const netns = z
+  .strictObject({
+    conntrack: z.boolean().default(false).describe('nf_conntrack hooks registered (Docker, NAT or stateful rules need them)'),
+    nat: z.boolean().default(false).describe('NAT rules (DNAT for a published port, masquerade)'),
+    rules: z
+      .strictObject({
+        PREROUTING: nonNegInt.optional(),
+        INPUT: nonNegInt.optional(),
+        FORWARD: nonNegInt.optional(),
+        POSTROUTING: nonNegInt.optional(),
+      })
+      .default({})
+      .describe('iptables rules a packet evaluates per chain (non-matching, before its verdict)'),
+  })
+  .default({ conntrack: false, nat: false, rules: {} });
 
 const expectation = z
   .strictObject({
@@ -161,6 +182,16 @@ export const scenarioSchema = z
     cost_overrides: z.record(z.string(), z.number().min(0)).default({}).describe('Override individual costs of the profile, in ns.'),
     nics: z.array(nicSchema).min(1),
     sysctl: z.strictObject(sysctlShape).default({}),
+    netfilter: z
+      .strictObject({ host: netns, container: netns })
+      .default({ host: { conntrack: false, nat: false, rules: {} }, container: { conntrack: false, nat: false, rules: {} } })
+      .describe('Netfilter work per network namespace ("container" is the far side of veth paths).'),
+    veth: z
+      .strictObject({
+        gro: onOff.default('off').describe('ethtool -K <veth> gro: off (the default since veth_newlink) uses netif_rx into a backlog; on uses the veth NAPI'),
+        rps_cpus: hexMask.default('0').describe('rps_cpus of the container-side veth RX queue'),
+      })
+      .default({ gro: 'off', rps_cpus: '0' }),
     cgroups: z.record(z.string().regex(/^[\w.-]+$/, 'a cgroup name like "pod-a"'), cgroup).default({}),
     apps: z.array(app).default([]),
     flows: z.array(flow).default([]),

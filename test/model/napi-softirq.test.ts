@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Cpu } from '../../src/model/cpu.ts';
 import type { Kernel } from '../../src/model/kernel.ts';
-import { Napi, napiCompleteDone, napiSchedule, type NapiPoller } from '../../src/model/napi.ts';
+import { Napi, napiCompleteDone, napiSchedule, noGroFlush, type NapiPoller } from '../../src/model/napi.ts';
 import { NET_RX_SOFTIRQ } from '../../src/model/softirq.ts';
 import { SLEEP, Task } from '../../src/model/task.ts';
 import type { TraceHooks } from '../../src/model/trace-hooks.ts';
@@ -23,13 +23,15 @@ class ScriptedPoller implements NapiPoller {
     this.log.push(this.name);
     this.during?.(cpu, napi);
     yield this.cost;
-    if (work < budget) this.completions.push(napiCompleteDone(this.k, cpu, napi, work));
+    if (work < budget) this.completions.push(yield* napiCompleteDone(this.k, cpu, napi, work));
     return work;
   }
   groHeld(): boolean {
     return false;
   }
-  groFlush(): void {}
+  groFlush(): Generator<number, void, void> {
+    return noGroFlush();
+  }
 }
 
 /** A kernel with no traffic; `sysctl` overrides. */

@@ -181,13 +181,13 @@ describe('backlog (enqueue_to_backlog)', () => {
     const k = kernel({ flows: [], sysctl: { 'net.core.netdev_max_backlog': 4 } });
     const sd = k.softnet[0]!;
     const cpu = k.cpus[0]!;
-    const accepted: boolean[] = [];
+    const verdicts: string[] = [];
     for (let i = 0; i < 7; i++) {
       const row = k.pool.alloc();
       k.pool.size[row] = 64;
-      accepted.push(sd.enqueue(cpu, row, 0));
+      verdicts.push(sd.enqueue(cpu, row, 0));
     }
-    expect(accepted).toEqual([true, true, true, true, true, false, false]);
+    expect(verdicts).toEqual(['queued', 'queued', 'queued', 'queued', 'queued', 'backlog', 'backlog']);
     expect(sd.dropped).toBe(2);
     expect(sd.backlog.sched).toBe(true);
   });

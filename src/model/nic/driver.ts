@@ -1,7 +1,11 @@
 import type { Cpu } from '../cpu.ts';
+import { Gro } from '../gro.ts';
 import type { Kernel } from '../kernel.ts';
 import { napiCompleteDone, type Napi, type NapiPoller } from '../napi.ts';
 import { NIL } from '../packet.ts';
+import type { RxQueueRps } from '../rps.ts';
+import { getRpsCpu } from '../rps.ts';
+import { RxBatch } from '../stack.ts';
 import type { MsixVector } from './msix.ts';
 import type { RxQueue } from './rx-queue.ts';
 
@@ -24,14 +28,22 @@ const FCS = 4;
 export class RxRingPoller implements NapiPoller {
   private outRows = new Int32Array(64);
   private outTimes = new Float64Array(64);
+  readonly gro: Gro;
+  private readonly batch = new RxBatch();
 
   constructor(
     private readonly k: Kernel,
-    private readonly nicIndex: number,
     private readonly queue: RxQueue,
     private readonly vector: MsixVector,
     private readonly linkGbps: number,
-  ) {}
+    /** This RX queue's rps_cpus / rps_flow_cnt. */
+    readonly rps: RxQueueRps,
+    groEnabled: boolean,
+  ) {
+    this.gro = new Gro(k.pool, k.costs, k.groFlowInfo, () => groEnabled, k.groNormalBatch, (rows, t) => {
+      for (const row of rows) k.stack.steer(this.batch, this.rps, row, t);
+    });
+  }
 
   /** Clean up to `limit` frames starting at now + `cost0`; returns the count, the frames in outRows/outTimes, and the cost. */
   private cleanRxIrq(limit: number, cost0: number, perFrame: number): { cleaned: number; bytes: number; cost: number } {
@@ -68,13 +80,23 @@ export class RxRingPoller implements NapiPoller {
   *poll(cpu: Cpu, budget: number, napi: Napi): Generator<number, number, void> {
     const k = this.k;
     const c = k.costs;
-    const r = this.cleanRxIrq(budget, c.napi_poll, c.rx_descriptor + k.stack.rxCost(this.nicIndex));
+    const r = this.cleanRxIrq(budget, c.napi_poll, c.rx_descriptor);
+    // napi_gro_receive() for each frame, at the time the clean loop handed it up.
+    const jiffies = k.jiffies();
+    let groCost = 0;
+    for (let i = 0; i < r.cleaned; i++) {
+      const row = this.outRows[i]!;
+      const t = this.outTimes[i]! + groCost;
+      k.pool.tPoll[row] = t;
+      groCost += this.gro.receive(row, t, jiffies);
+    }
     this.vector.moderation.countCleaned(r.cleaned, r.bytes);
     const complete = r.cleaned < budget;
-    yield r.cost + (complete ? c.napi_complete : 0);
-    k.stack.napiGroReceive(cpu, napi, this.outRows, this.outTimes, r.cleaned);
+    yield r.cost + groCost + this.batch.cost + (complete ? c.napi_complete : 0);
+    const extra = k.stack.commit(cpu, this.batch);
+    if (extra > 0) yield extra;
     if (!complete) return budget;
-    if (napiCompleteDone(k, cpu, napi, r.cleaned)) {
+    if (yield* napiCompleteDone(k, cpu, napi, r.cleaned)) {
       this.vector.moderation.afterCompletion(k.jiffies(), k.sim.now, this.linkGbps);
       this.vector.enable();
     }
@@ -82,26 +104,38 @@ export class RxRingPoller implements NapiPoller {
   }
 
   groHeld(): boolean {
-    return false; // GRO is not modelled yet: every frame goes straight up
+    return this.gro.holding;
   }
 
-  groFlush(): void {}
+  /** gro_flush_normal(): hand up what GRO held, and pay for it. */
+  *groFlush(cpu: Cpu, flushOld: boolean): Generator<number, void, void> {
+    const k = this.k;
+    const cost = this.gro.flush(flushOld, k.jiffies(), k.sim.now, flushOld ? 'old' : 'complete');
+    if (this.batch.length === 0 && cost === 0) return;
+    yield cost + this.batch.cost;
+    const extra = k.stack.commit(cpu, this.batch);
+    if (extra > 0) yield extra;
+  }
 
   /**
    * A pre-NAPI driver's interrupt handler (rx_mode "netif_rx"): clean the whole ring in hard IRQ
    * context (old ISRs looped until it was empty, e.g. e1000's E1000_MAX_INTR loop), netif_rx()
-   * each frame into this CPU's backlog, and unmask the interrupt before returning. Protocol work
-   * waits for NET_RX, which a steady stream of interrupts can starve: receive livelock.
+   * each frame into a backlog (this CPU's, or the RPS CPU: netif_rx_internal), and unmask the
+   * interrupt before returning. Protocol work waits for NET_RX, which a steady stream of
+   * interrupts can starve: receive livelock.
    */
   *legacyInterrupt(cpu: Cpu): Generator<number, void, void> {
     const k = this.k;
     const c = k.costs;
     const r = this.cleanRxIrq(this.queue.size, c.hardirq_entry_exit + c.irq_handler, c.rx_descriptor + c.netif_rx);
     yield r.cost;
-    const sd = k.softnet[cpu.id]!;
     for (let i = 0; i < r.cleaned; i++) {
       const row = this.outRows[i]!;
-      if (!sd.enqueue(cpu, row, k.sim.now)) k.stack.drop(row, 'backlog');
+      k.pool.tPoll[row] = this.outTimes[i]!;
+      const rps = this.rps.map.length > 0 || this.rps.flows ? getRpsCpu(this.rps, k.stack.sockFlow, k.stack.hashOf(row), (x) => k.softnet[x]!.inputQueueHead).cpu : -1;
+      const target = k.softnet[rps >= 0 ? rps : cpu.id]!;
+      const verdict = target.enqueue(cpu, row, k.sim.now);
+      if (verdict !== 'queued') k.stack.drop(row, verdict);
     }
     this.vector.enable();
   }

@@ -105,6 +105,11 @@ export class MsixVector implements WritebackListener {
     this.settle();
   }
 
+  /** Something may send again (a TCP window opened): an idle vector looks for its next frame. */
+  poke(): void {
+    if (!this.masked && !this.fireTimer.armed) this.settle();
+  }
+
   /** The watch timer fired: a frame should have arrived; look at the ring. */
   onWatch(): void {
     this.queue.advanceTo(this.host.now());

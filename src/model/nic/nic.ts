@@ -1,10 +1,14 @@
+import { RngStream } from '../../engine/rng.ts';
 import type { ResolvedFlow, ResolvedNic } from '../../scenario/resolve.ts';
 import type { Cpu } from '../cpu.ts';
 import type { Kernel } from '../kernel.ts';
 import { Napi, napiSchedule, napiThreadActivity } from '../napi.ts';
-import { NIL } from '../packet.ts';
+import { NIL, PSH } from '../packet.ts';
+import { frameTruesize } from '../socket.ts';
+import { Stack } from '../stack.ts';
 import { Task } from '../task.ts';
-import { OpenLoopSource, Wire, type FrameSource, type WireSink } from '../wire.ts';
+import { TcpSender } from '../tcp-sender.ts';
+import { Wire, type FrameSource, type WireSink } from '../wire.ts';
 import { RxRingPoller } from './driver.ts';
 import { Moderation } from './moderation.ts';
 import { MsixVector, type VectorHost } from './msix.ts';
@@ -30,8 +34,12 @@ export class Nic implements WireSink, VectorHost {
   readonly napis: Napi[] = [];
   /** IRQ descriptor index of each vector. */
   readonly irqDesc: number[] = [];
-  /** Per flow index (flows of this NIC only): the RSS hash and RX queue of each of its 5-tuples. */
-  readonly rss: ({ hash: Uint32Array; queue: Int32Array } | undefined)[] = [];
+  /**
+   * Per flow index (flows of this NIC only), for each of its 5-tuples: the RSS hash, the RX queue
+   * it selects, and the flow dissector's hash (skb_get_hash when the NIC gave none).
+   */
+  readonly rss: ({ hash: Uint32Array; queue: Int32Array; sw: Uint32Array } | undefined)[] = [];
+  readonly sources: FrameSource[] = [];
   upstreamDrops = 0;
 
   constructor(
@@ -39,18 +47,30 @@ export class Nic implements WireSink, VectorHost {
     readonly cfg: ResolvedNic,
     flows: ResolvedFlow[],
     firstNapiId: number,
+    makeSource: (f: ResolvedFlow) => FrameSource,
   ) {
-    this.wire = new Wire(cfg.speedGbps, UPSTREAM_BUFFER_BYTES, this);
+    // A TCP sender's window can open no sooner than its RTT after an ACK leaves: frames may be
+    // generated up to now + the smallest RTT on this wire and no further.
+    const rtts = flows.filter((f) => f.nic === cfg.index && f.proto === 'tcp').map((f) => f.rttNs);
+    const minRtt = rtts.length ? Math.min(...rtts) : Infinity;
+    this.wire = new Wire(cfg.speedGbps, UPSTREAM_BUFFER_BYTES, this, minRtt === Infinity ? undefined : () => k.sim.now + minRtt);
+    const dissectorKey = new RngStream(k.seed, 'flow_dissector_key').bytes(40);
     for (const f of flows) {
       if (f.nic !== cfg.index) continue;
       const hash = new Uint32Array(f.tuples);
       const queue = new Int32Array(f.tuples);
+      const sw = new Uint32Array(f.tuples);
       for (let i = 0; i < f.tuples; i++) {
-        hash[i] = this.rssHash(f, i);
+        hash[i] = this.rssHash(f, i, cfg.rssKey);
         queue[i] = rssQueue(cfg.indir, hash[i]!);
+        // __flow_hash_from_keys is siphash with a boot-time key; any well-mixed keyed hash of the
+        // 4-tuple behaves the same here. Never 0 (that means "no hash").
+        sw[i] = this.rssHash(f, i, dissectorKey, true) || 1;
       }
-      this.rss[f.index] = { hash, queue };
-      this.wire.add(new OpenLoopSource(f, cfg.speedGbps, k.seed));
+      this.rss[f.index] = { hash, queue, sw };
+      const source = makeSource(f);
+      this.sources.push(source);
+      this.wire.add(source);
     }
     // ixgbe_set_rx_drop_en: DROP_EN with more than one RX queue (flow control off); ice and
     // the generic driver drop when no descriptor is posted.
@@ -66,7 +86,8 @@ export class Nic implements WireSink, VectorHost {
         (row) => k.stack.offer(row, k.pool.arrival[row]! >= k.warmupNs),
       );
       vector.queue = queue;
-      const poller = new RxRingPoller(k, cfg.index, queue, vector, cfg.speedGbps);
+      const rps = Stack.queueRps(cfg.rxQueues[q]!.rpsCpus, cfg.rxQueues[q]!.rpsFlowCnt);
+      const poller = new RxRingPoller(k, queue, vector, cfg.speedGbps, rps, cfg.gro);
       const napi = new Napi(firstNapiId + q, cfg.name, poller);
       napi.deferHardIrqs = cfg.napiDeferHardIrqs;
       napi.groFlushTimeout = cfg.groFlushTimeoutNs;
@@ -89,13 +110,24 @@ export class Nic implements WireSink, VectorHost {
   }
 
   /** The RSS hash of a flow's i-th 5-tuple: Toeplitz over the fields the driver hashes for its protocol. */
-  private rssHash(f: ResolvedFlow, i: number): number {
-    const ports = f.proto === 'tcp' || (f.src.family === 4 ? this.cfg.udpHashPorts.v4 : this.cfg.udpHashPorts.v6);
+  private rssHash(f: ResolvedFlow, i: number, key: Uint8Array, allPorts = false): number {
+    const ports = allPorts || f.proto === 'tcp' || (f.src.family === 4 ? this.cfg.udpHashPorts.v4 : this.cfg.udpHashPorts.v6);
     const nsport = f.src.portHi - f.src.port + 1;
     const sport = f.src.port + (i % nsport);
     const dport = f.dst.port + Math.floor(i / nsport);
     const input = rssInput({ family: f.src.family, src: f.src.addr, dst: f.dst.addr, sport, dport }, ports);
-    return toeplitz(this.cfg.rssKey, input);
+    return toeplitz(key, input);
+  }
+
+  /** The flow dissector's hash of a flow's tuple (skb_get_hash without a NIC hash). */
+  softwareHash(flow: number, tuple: number): number {
+    return this.rss[flow]!.sw[tuple]!;
+  }
+
+  /** A blocked sender can send again: re-sort the wire and let idle vectors look for frames. */
+  wakeSource(source: FrameSource): void {
+    this.wire.reschedule(source);
+    for (const v of this.vectors) v.poke();
   }
 
   // ---- WireSink ----
@@ -108,7 +140,20 @@ export class Nic implements WireSink, VectorHost {
     pool.flow[row] = source.flow.index;
     pool.size[row] = size;
     pool.arrival[row] = arrivalNs;
-    pool.seq[row] = 0;
+    pool.tuple[row] = tuple;
+    pool.truesize[row] = frameTruesize(size);
+    if (source instanceof TcpSender) {
+      pool.seq[row] = source.nextSeq;
+      pool.payload[row] = source.nextPayload;
+      pool.len[row] = source.nextPayload;
+      pool.flags[row] = source.nextPsh ? PSH : 0;
+      pool.tsval[row] = source.nextTsval;
+    } else {
+      pool.seq[row] = 0;
+      pool.payload[row] = Stack.udpPayload(size, source.flow.path);
+      pool.len[row] = pool.payload[row]!;
+      pool.tsval[row] = 0;
+    }
     // skb->hash: the NIC's hash when rxhash is on (ixgbe_rx_hash), else unset until skb_get_hash().
     pool.hash[row] = this.cfg.rxhash ? rss.hash[tuple]! : 0;
     this.queues[rss.queue[tuple]!]!.arrivals.push(row, arrivalNs);

@@ -1,0 +1,231 @@
+import type { CostTable } from './costs.ts';
+import { NIL, PSH, type PacketPool } from './packet.ts';
+import { SKB_OVERHEAD } from './socket.ts';
+
+/**
+ * Generic Receive Offload for one NAPI (struct gro_node; net/core/gro.c, net/ipv4/tcp_offload.c;
+ * ../shared/reference/kernel-receive-path.md §5).
+ *
+ *  - GRO_HASH_BUCKETS = 8 buckets chosen by skb->hash & 7 (no hash: bucket 0), MAX_GRO_SKBS = 8
+ *    held skbs per bucket (the oldest is flushed to make room).
+ *  - TCP segments merge into a held skb of the same flow when the sequence continues, the TCP
+ *    option words match (a new TSval ends an aggregate), the segment is not longer than the first
+ *    one's mss, and the aggregate stays below gro_max_size (65536). A PSH or a short segment is
+ *    merged and then ends the aggregate. A segment that cannot merge flushes the held one and goes
+ *    up alone (GRO_NORMAL); one that would pass 64 KB flushes it and starts a new aggregate.
+ *  - UDP is not aggregated (no UDP GRO unless a socket asks for it).
+ *  - Everything GRO hands up goes on rx_list; once it holds gro_normal_batch segments the list
+ *    is delivered (netif_receive_skb_list). Held skbs are flushed by napi_complete_done (all, or
+ *    only those older than this jiffy when a gro_flush_timeout timer is armed) and when a poll
+ *    uses its whole weight (older than this jiffy, HZ >= 1000).
+ *
+ * An aggregate keeps its member rows chained through pool.frag, so counts and latencies stay
+ * per segment.
+ */
+
+/** GRO_HASH_BUCKETS and MAX_GRO_SKBS. */
+export const GRO_HASH_BUCKETS = 8;
+export const MAX_GRO_SKBS = 8;
+/** GRO_LEGACY_MAX_SIZE: the default dev->gro_max_size. */
+export const GRO_MAX_SIZE = 65536;
+
+/** Why held skbs were completed. */
+export interface GroCounters {
+  /** Frames given to GRO. */
+  received: number;
+  /** Segments merged into a held skb. */
+  merged: number;
+  /** Skbs handed up, and a histogram of their segment counts (index = segments, last = 64+). */
+  delivered: number;
+  readonly segsHist: Float64Array;
+  flushPush: number;
+  flushMismatch: number;
+  flushFull: number;
+  flushBucket: number;
+  flushComplete: number;
+  flushOld: number;
+  /** Skbs that bypassed GRO (UDP, GRO off, single segments that asked to flush). */
+  normal: number;
+}
+
+export function groCounters(): GroCounters {
+  return {
+    received: 0,
+    merged: 0,
+    delivered: 0,
+    segsHist: new Float64Array(65),
+    flushPush: 0,
+    flushMismatch: 0,
+    flushFull: 0,
+    flushBucket: 0,
+    flushComplete: 0,
+    flushOld: 0,
+    normal: 0,
+  };
+}
+
+/** What GRO needs to know about a frame besides the pool row. */
+export interface GroFlowInfo {
+  /** The frame is TCP (aggregatable). */
+  tcp(row: number): boolean;
+  /** Same flow (5-tuple): the identity GRO's same_flow + port checks establish. */
+  sameFlow(a: number, b: number): boolean;
+}
+
+export class Gro {
+  private readonly buckets: number[][] = Array.from({ length: GRO_HASH_BUCKETS }, () => []);
+  /** Held skbs' first-held jiffy (NAPI_GRO_CB(skb)->age) and their mss, by row. */
+  private readonly age = new Map<number, number>();
+  private readonly mss = new Map<number, number>();
+  private held = 0;
+  /** gro->rx_list and its segment count. */
+  readonly rxList: number[] = [];
+  private rxCount = 0;
+  /** Segments handed up since the last list delivery, for the caller to collect. */
+  readonly counters = groCounters();
+
+  constructor(
+    private readonly pool: PacketPool,
+    private readonly costs: CostTable,
+    private readonly info: GroFlowInfo,
+    private readonly enabled: () => boolean,
+    private readonly batch: number,
+    /** netif_receive_skb_list_internal for a delivered batch (the caller records rows and times). */
+    private readonly deliver: (rows: number[], t: number) => void,
+  ) {}
+
+  /** gro->bitmask != 0. */
+  get holding(): boolean {
+    return this.held > 0;
+  }
+
+  /**
+   * napi_gro_receive() at time `t` (inside a poll); `jiffies` for the age of held skbs.
+   * Returns the CPU cost.
+   */
+  receive(row: number, t: number, jiffies: number): number {
+    const c = this.costs;
+    this.counters.received++;
+    if (!this.enabled() || !this.info.tcp(row)) {
+      this.counters.normal++;
+      return this.normalOne(row, t) + (this.enabled() ? c.gro_receive : 0);
+    }
+    let cost = c.gro_receive;
+    const pool = this.pool;
+    const bucket = this.buckets[pool.hash[row]! & (GRO_HASH_BUCKETS - 1)]!;
+    const len = pool.len[row]!;
+    const psh = (pool.flags[row]! & PSH) !== 0;
+    const pIndex = bucket.findIndex((p) => this.info.sameFlow(p, row));
+    if (pIndex >= 0) {
+      const p = bucket[pIndex]!;
+      const mss = this.mss.get(p)!;
+      const continues = pool.seq[p]! + pool.len[p]! === pool.seq[row]!;
+      const sameOptions = pool.tsval[p] === pool.tsval[row];
+      if (!continues || !sameOptions || len > mss) {
+        // flush: the held skb goes up, the new one goes up alone.
+        this.counters.flushMismatch++;
+        cost += this.complete(bucket, pIndex, t);
+        this.counters.normal++;
+        return cost + this.normalOne(row, t);
+      }
+      if (pool.len[p]! + len + 66 >= GRO_MAX_SIZE) {
+        // skb_gro_receive() returned -E2BIG: complete p, start a new aggregate with this one.
+        this.counters.flushFull++;
+        cost += this.complete(bucket, pIndex, t);
+        return cost + this.hold(bucket, row, t, jiffies, len, psh);
+      }
+      // Merge.
+      this.counters.merged++;
+      cost += c.gro_merge;
+      pool.frag[pool.lastFrag[p]!] = row;
+      pool.lastFrag[p] = row;
+      pool.len[p] = pool.len[p]! + len;
+      // The merged skb's head is freed (NAPI_GRO_FREE_STOLEN_HEAD): only its buffers are charged.
+      pool.truesize[p] = pool.truesize[p]! + pool.truesize[row]! - SKB_OVERHEAD;
+      pool.segs[p] = pool.segs[p]! + 1;
+      if (psh) pool.flags[p] = pool.flags[p]! | PSH;
+      if (psh || len < mss) {
+        if (psh) this.counters.flushPush++;
+        else this.counters.flushMismatch++;
+        cost += this.complete(bucket, pIndex, t);
+      }
+      return cost;
+    }
+    return cost + this.hold(bucket, row, t, jiffies, len, psh);
+  }
+
+  /** Hold a new skb (or send it up if it asks to flush: PSH on a single segment). */
+  private hold(bucket: number[], row: number, t: number, jiffies: number, len: number, psh: boolean): number {
+    if (psh) {
+      this.counters.normal++;
+      return this.normalOne(row, t);
+    }
+    let cost = 0;
+    if (bucket.length >= MAX_GRO_SKBS) {
+      this.counters.flushBucket++;
+      cost += this.complete(bucket, 0, t); // gro_flush_oldest
+    }
+    bucket.push(row);
+    this.age.set(row, jiffies);
+    this.mss.set(row, len);
+    this.held++;
+    return cost;
+  }
+
+  /** Complete a held skb: gro_complete, then onto rx_list. */
+  private complete(bucket: number[], i: number, t: number): number {
+    const row = bucket[i]!;
+    bucket.splice(i, 1);
+    this.age.delete(row);
+    this.mss.delete(row);
+    this.held--;
+    return this.costs.gro_complete + this.normalOne(row, t);
+  }
+
+  /** gro_normal_one(): queue for list delivery; deliver once gro_normal_batch segments wait. */
+  private normalOne(row: number, t: number): number {
+    const segs = this.pool.segs[row]!;
+    this.counters.delivered++;
+    this.counters.segsHist[Math.min(segs, 64)]++;
+    this.rxList.push(row);
+    this.rxCount += segs;
+    if (this.rxCount >= this.batch) this.deliverList(t);
+    return 0;
+  }
+
+  /** gro_normal_list(): hand rx_list up. */
+  deliverList(t: number): void {
+    if (this.rxList.length === 0) return;
+    const rows = this.rxList.splice(0);
+    this.rxCount = 0;
+    this.deliver(rows, t);
+  }
+
+  /**
+   * gro_flush_normal(gro, flush_old): complete held skbs — only those held since an earlier
+   * jiffy if `flushOld` (__gro_flush_chain stops at the first one of this jiffy, oldest first) —
+   * then deliver rx_list. Returns the cost.
+   */
+  flush(flushOld: boolean, jiffies: number, t: number, reason: 'complete' | 'old'): number {
+    let cost = 0;
+    for (const bucket of this.buckets) {
+      while (bucket.length > 0) {
+        if (flushOld && this.age.get(bucket[0]!) === jiffies) break;
+        if (reason === 'complete') this.counters.flushComplete++;
+        else this.counters.flushOld++;
+        cost += this.complete(bucket, 0, t);
+      }
+    }
+    this.deliverList(t);
+    return cost;
+  }
+}
+
+/** Walk an aggregate's member rows (the head first). */
+export function forEachSegment(pool: PacketPool, head: number, fn: (row: number) => void): void {
+  for (let r = head; r !== NIL; ) {
+    const next = pool.frag[r]!;
+    fn(r);
+    r = next;
+  }
+}

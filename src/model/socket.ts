@@ -1,0 +1,248 @@
+import { forEachSegment } from './gro.ts';
+import { PacketQueue, type PacketPool } from './packet.ts';
+import type { Task } from './task.ts';
+
+/**
+ * Socket receive (net/ipv4/udp.c, net/ipv4/tcp_input.c; ../shared/reference/kernel-receive-path.md
+ * §9): the receive queue, memory accounting by truesize, the drops the kernel makes and where it
+ * counts them, and for TCP the in-order receiver with its out-of-order queue and the ACKs (with
+ * the advertised window) that clock the sender.
+ */
+
+/** sizeof(struct sk_buff) + sizeof(struct skb_shared_info), rounded as SKB_TRUESIZE does (x86_64). */
+export const SKB_OVERHEAD = 576;
+/** RX buffers of ixgbe/ice for a 1500-byte MTU: half pages. */
+export const RX_BUFFER = 2048;
+
+/** skb->truesize of a received frame: its RX buffers plus the skb overhead. */
+export function frameTruesize(frameBytes: number): number {
+  return Math.ceil(frameBytes / RX_BUFFER) * RX_BUFFER + SKB_OVERHEAD;
+}
+
+/** Where a TCP ACK goes: the flow's sender (after the flow's RTT). */
+export interface AckSink {
+  ack(at: number, ackSeq: number, window: number, hole: boolean): void;
+}
+
+/** Counters kept per socket (sk_drops) and per stack (nstat, by the caller). */
+export interface SocketCounters {
+  rcvbufErrors: number;
+  rcvQDrop: number;
+  backlogDrop: number;
+  ofoQueue: number;
+  dupData: number;
+  acksSent: number;
+}
+
+export class TcpReceiver {
+  rcvNxt = 0;
+  /** Out-of-order skbs, sorted by sequence (the ofo rbtree). */
+  readonly ofo: number[] = [];
+  ofoBytes = 0;
+  /** rcv_nxt when the last ACK left (for the every-second-segment rule) and its window. */
+  lastAck = 0;
+  lastWindow = 0;
+  readonly mss: number;
+  /** Bytes the application has copied (copied_seq), and tcp_rcv_space_adjust's measurement. */
+  copiedSeq = 0;
+  spaceSeq = 0;
+  spaceTime = 0;
+  space: number;
+
+  constructor(
+    readonly sink: AckSink,
+    mss: number,
+    /** The receiver's RTT estimate (rcv_rtt_est), ns. */
+    readonly rttNs: number,
+  ) {
+    this.mss = mss;
+    this.space = 10 * mss; // TCP_INIT_CWND * advmss
+  }
+}
+
+export class Socket {
+  /** sk_receive_queue (skbs, a GRO aggregate is one). */
+  readonly queue: PacketQueue;
+  /** sk_backlog, used while a reader owns the socket (TCP). */
+  readonly backlog: PacketQueue;
+  backlogBytes = 0;
+  /** sk_rmem_alloc in bytes of truesize, and sk_rcvbuf. */
+  rmem = 0;
+  rcvbuf: number;
+  /** sk_drops. */
+  drops = 0;
+  /** A task holds the socket lock (lock_sock in recvmsg): softirq uses the backlog. */
+  owned = false;
+  /** A task sleeping in recvmsg on this socket (the wait queue). */
+  waiter: Task | null = null;
+  /** sk->sk_rxhash: the hash of the flow's skbs (RFS records it where the reader runs). */
+  rxhash = 0;
+  readonly counters: SocketCounters = { rcvbufErrors: 0, rcvQDrop: 0, backlogDrop: 0, ofoQueue: 0, dupData: 0, acksSent: 0 };
+  /** Payload bytes / truesize of received skbs, ×256 (sk->sk_scaling_ratio, TCP_RMEM_TO_WIN_SCALE). */
+  scalingRatio = 0;
+
+  constructor(
+    readonly index: number,
+    readonly proto: 'tcp' | 'udp',
+    /** The application that reads it, or null: consumed as soon as it is queued. */
+    readonly app: number | null,
+    rcvbuf: number,
+    readonly rcvbufMax: number,
+    readonly tcp: TcpReceiver | null,
+    pool: PacketPool,
+  ) {
+    this.rcvbuf = rcvbuf;
+    this.queue = new PacketQueue(pool);
+    this.backlog = new PacketQueue(pool);
+  }
+
+  /** The receive window to advertise: free buffer space scaled to payload (tcp_select_window, simplified). */
+  window(): number {
+    const free = Math.max(0, this.rcvbuf - this.rmem - this.backlogBytes);
+    const ratio = this.scalingRatio || 128;
+    return Math.floor((free * ratio) / 256);
+  }
+
+  /** Limit of the socket backlog (tcp_add_backlog, newest form): 2*rcvbuf + sndbuf/2 + 64 KB. */
+  backlogLimit(): number {
+    return 2 * this.rcvbuf + (16384 >> 1) + 64 * 1024;
+  }
+}
+
+/**
+ * What happened to an skb handed to a socket: it was queued (and possibly released data and
+ * ACKs), or dropped, or (TCP) queued out of order.
+ */
+export type SocketVerdict = 'queued' | 'backlog' | 'dropped' | 'ofo' | 'dup';
+
+/** Update sk_scaling_ratio from a received skb. */
+function noteRatio(sock: Socket, pool: PacketPool, row: number): void {
+  const ts = pool.truesize[row]!;
+  if (ts > 0) sock.scalingRatio = Math.max(1, Math.min(255, Math.floor((pool.len[row]! * 256) / ts)));
+}
+
+/**
+ * __udp_enqueue_schedule_skb(): drop when rmem already exceeds rcvbuf (RcvbufErrors, InErrors,
+ * sk_drops); otherwise charge truesize and queue. (The 2025 "allow at least one packet for a small
+ * buffer" change only matters for tiny buffers.)
+ */
+export function udpEnqueue(sock: Socket, pool: PacketPool, row: number, t: number): SocketVerdict {
+  if (sock.rmem > sock.rcvbuf) {
+    sock.counters.rcvbufErrors++;
+    sock.drops++;
+    return 'dropped';
+  }
+  noteRatio(sock, pool, row);
+  sock.rmem += pool.truesize[row]!;
+  sock.queue.push(row, t);
+  return 'queued';
+}
+
+/**
+ * tcp_data_queue() for an skb that arrives while no reader owns the socket. In sequence: admit
+ * it if rmem + truesize fits rcvbuf; if not, drop it when the queue is non-empty (TCPRcvQDrop),
+ * accept it anyway when empty (sk_forced_mem_schedule: progress is guaranteed); then pull the
+ * now-contiguous out-of-order skbs in. Beyond rcv_nxt: the out-of-order queue (TCPOFOQueue).
+ * Before rcv_nxt: a duplicate (retransmission of data already received).
+ */
+export function tcpDataQueue(sock: Socket, pool: PacketPool, row: number, t: number, release: (row: number) => void): SocketVerdict {
+  const tcp = sock.tcp!;
+  const seq = pool.seq[row]!;
+  const len = pool.len[row]!;
+  noteRatio(sock, pool, row);
+  if (seq + len <= tcp.rcvNxt) {
+    sock.counters.dupData++;
+    return 'dup';
+  }
+  if (seq > tcp.rcvNxt) {
+    if (sock.rmem + tcp.ofoBytes + pool.truesize[row]! > sock.rcvbuf) {
+      sock.counters.rcvQDrop++; // the OFO path prunes, then drops (TCPOFODrop); counted with RcvQDrop here
+      sock.drops++;
+      return 'dropped';
+    }
+    sock.counters.ofoQueue++;
+    let i = tcp.ofo.length;
+    while (i > 0 && pool.seq[tcp.ofo[i - 1]!]! > seq) i--;
+    tcp.ofo.splice(i, 0, row);
+    tcp.ofoBytes += pool.truesize[row]!;
+    return 'ofo';
+  }
+  if (sock.rmem + pool.truesize[row]! > sock.rcvbuf && sock.queue.length > 0) {
+    sock.counters.rcvQDrop++;
+    sock.drops++;
+    return 'dropped';
+  }
+  queueInOrder(sock, pool, row, t);
+  // Pull in what the out-of-order queue now continues (tcp_ofo_queue).
+  while (tcp.ofo.length > 0) {
+    const o = tcp.ofo[0]!;
+    const oseq = pool.seq[o]!;
+    if (oseq > tcp.rcvNxt) break;
+    tcp.ofo.shift();
+    tcp.ofoBytes -= pool.truesize[o]!;
+    if (oseq + pool.len[o]! <= tcp.rcvNxt) {
+      sock.counters.dupData++;
+      release(o);
+      continue;
+    }
+    queueInOrder(sock, pool, o, t);
+  }
+  return 'queued';
+}
+
+function queueInOrder(sock: Socket, pool: PacketPool, row: number, t: number): void {
+  const tcp = sock.tcp!;
+  // A partially duplicate skb only advances rcv_nxt by its new bytes.
+  tcp.rcvNxt = Math.max(tcp.rcvNxt, pool.seq[row]! + pool.len[row]!);
+  sock.rmem += pool.truesize[row]!;
+  sock.queue.push(row, t);
+}
+
+/**
+ * tcp_ack_snd_check(): ACK at once when more than one full segment has arrived since the last
+ * ACK, or when out-of-order data is queued (a duplicate ACK with SACK: the sender learns of the
+ * hole), or when the advertised window has grown a lot since the last ACK (the read freed
+ * space: tcp_cleanup_rbuf's window update). Returns true if an ACK was sent.
+ */
+export function tcpAckCheck(sock: Socket, at: number, force = false): boolean {
+  const tcp = sock.tcp!;
+  const win = sock.window();
+  const newData = tcp.rcvNxt - tcp.lastAck;
+  const windowGrew = win - tcp.lastWindow >= 2 * tcp.mss && win >= tcp.lastWindow * 2;
+  if (!force && newData <= tcp.mss && tcp.ofo.length === 0 && !windowGrew) return false;
+  tcp.lastAck = tcp.rcvNxt;
+  tcp.lastWindow = win;
+  sock.counters.acksSent++;
+  tcp.sink.ack(at, tcp.rcvNxt, win, tcp.ofo.length > 0);
+  return true;
+}
+
+/** Free an skb the application has consumed: uncharge, and release every segment's row. */
+export function consume(sock: Socket, pool: PacketPool, row: number, onSegment: (row: number) => void): void {
+  sock.rmem -= pool.truesize[row]!;
+  if (sock.tcp) sock.tcp.copiedSeq += pool.len[row]!;
+  forEachSegment(pool, row, onSegment);
+}
+
+/**
+ * tcp_rcv_space_adjust() (dynamic right-sizing), after the application copied data at `now`:
+ * once per receiver RTT, if it copied more than in the previous RTT, grow sk_rcvbuf so the
+ * window covers twice that (plus 16 segments, plus the growth), up to tcp_rmem[2].
+ */
+export function tcpRcvSpaceAdjust(sock: Socket, now: number): void {
+  const tcp = sock.tcp!;
+  if (now - tcp.spaceTime < tcp.rttNs) return;
+  const copied = tcp.copiedSeq - tcp.spaceSeq;
+  if (copied > tcp.space) {
+    let rcvwin = 2 * copied + 16 * tcp.mss;
+    const grow = Math.floor((rcvwin * (copied - tcp.space)) / tcp.space);
+    rcvwin += 2 * grow;
+    const ratio = sock.scalingRatio || 128;
+    const rcvbuf = Math.min(Math.floor((rcvwin * 256) / ratio), sock.rcvbufMax);
+    if (rcvbuf > sock.rcvbuf) sock.rcvbuf = rcvbuf;
+    tcp.space = copied;
+  }
+  tcp.spaceSeq = tcp.copiedSeq;
+  tcp.spaceTime = now;
+}
+
