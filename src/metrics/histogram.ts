@@ -42,6 +42,14 @@ export class Histogram {
     return this.count === 0 ? 0 : this.sum / this.count;
   }
 
+  reset(): void {
+    this.counts.fill(0);
+    this.count = 0;
+    this.sum = 0;
+    this.max = 0;
+    this.min = Infinity;
+  }
+
   merge(other: Histogram): void {
     for (let b = 0; b < this.counts.length; b++) this.counts[b]! += other.counts[b]!;
     this.count += other.count;

@@ -26,15 +26,22 @@ export function formatReport(r: Result, description = ''): string {
   out.push(`  dropped by place: ${drops.length ? drops.join(', ') : 'none'}`);
   out.push('');
   const l = r.latency_us;
-  out.push('Latency, wire arrival to socket (µs)');
+  out.push('Latency, wire arrival to the application (µs)');
   if (l.samples === 0) out.push('  no packet that arrived in the window was delivered');
-  else out.push(`  p50 ${fmt(l.p50!, 2)}  p90 ${fmt(l.p90!, 2)}  p99 ${fmt(l.p99!, 2)}  p99.9 ${fmt(l.p999!, 2)}  max ${fmt(l.max!, 2)}  mean ${fmt(l.mean!, 2)}  (${int(l.samples)} packets)`);
+  else {
+    out.push(`  p50 ${fmt(l.p50!, 2)}  p90 ${fmt(l.p90!, 2)}  p99 ${fmt(l.p99!, 2)}  p99.9 ${fmt(l.p999!, 2)}  max ${fmt(l.max!, 2)}  mean ${fmt(l.mean!, 2)}  (${int(l.samples)} packets)`);
+    const st = r.latency_stages_us;
+    const row = (name: string, x: { p50: number | null; p99: number | null; mean: number | null }): string => `  ${name.padEnd(34)} p50 ${fmt(x.p50 ?? 0, 2).padStart(9)}  p99 ${fmt(x.p99 ?? 0, 2).padStart(9)}  mean ${fmt(x.mean ?? 0, 2).padStart(9)}`;
+    out.push(row('wire → driver poll (ring, IRQ)', st.ring));
+    out.push(row('driver poll → socket (the stack)', st.stack));
+    out.push(row('socket → application', st.socket));
+  }
   out.push('');
 
   out.push('Flows');
   out.push(table(
-    ['flow', 'proto', 'nic', 'rx queues', 'rss hash', 'offered', 'delivered', 'dropped', 'Gbit/s'],
-    r.flows.map((f) => [f.name, f.proto, f.nic, f.rx_queues.join(','), f.rss_hash, int(f.offered), int(f.delivered), int(f.dropped), fmt(f.delivered_gbps, 3)]),
+    ['flow', 'proto', 'path', 'rx queues', 'rss hash', 'offered', 'delivered', 'dropped', 'Gbit/s', 'goodput', 'retrans'],
+    r.flows.map((f) => [f.name, f.proto, f.path, f.rx_queues.join(','), f.rss_hash, int(f.offered), int(f.delivered), int(f.dropped), fmt(f.delivered_gbps, 3), fmt(f.goodput_gbps, 3), f.retransmits === undefined ? '-' : int(f.retransmits)]),
   ));
   out.push('');
 
@@ -91,6 +98,21 @@ export function formatReport(r: Result, description = ''): string {
     for (const [k, v] of Object.entries(stats)) out.push(`     ${k}: ${v}`);
     out.push('');
   }
+
+  out.push('$ nstat -az   (the modelled counters, over the window)');
+  for (const [key, v] of Object.entries(r.nstat)) out.push(`${key.padEnd(32)}${String(v).padStart(12)}`);
+  out.push('');
+  const g = r.gro;
+  if (g.received > 0) {
+    const segs = g.segs_per_skb.reduce((a, n, i) => a + n * (i + 1), 0);
+    out.push(`GRO: ${int(g.received)} frames in, ${int(g.delivered)} skbs up (${fmt(g.delivered ? segs / g.delivered : 0, 1)} segments each); flushes: PSH ${int(g.flush.push)}, mismatch/short ${int(g.flush.mismatch)}, 64 KB ${int(g.flush.full)}, bucket full ${int(g.flush.bucket)}, napi_complete_done ${int(g.flush.complete)}, old ${int(g.flush.old)}`);
+  }
+  if (r.ipis.some((x) => x.sent + x.received > 0)) out.push(`RPS IPIs per CPU (sent/received): ${r.ipis.map((x) => `${x.cpu}: ${x.sent}/${x.received}`).join('  ')}`);
+  out.push(table(
+    ['socket', 'proto', 'app', 'rcvbuf', 'drops', 'RcvbufErrors', 'RcvQDrop', 'BacklogDrop', 'OFO', 'ACKs'],
+    r.sockets.map((x) => [String(x.socket), x.proto, x.app ?? '(none)', int(x.rcvbuf), int(x.drops), int(x.rcvbuf_errors), int(x.rcvq_drops), int(x.backlog_drops), int(x.ofo_queued), int(x.acks_sent)]),
+  ));
+  out.push('');
 
   const h = r.napi.pkts_per_poll;
   const bucket = (lo: number, hi: number): number => sum(h.slice(lo, hi + 1));

@@ -21,7 +21,10 @@ export interface Result {
   warnings: string[];
   sim: { events: number; simulated_ns: number; window_ns: number; wall_ms: number; peak_packets_in_flight: number };
   packets: { offered: number; delivered: number; in_flight: number; dropped: Record<string, number> };
-  throughput: { offered_gbps: number; delivered_gbps: number; delivered_pps: number };
+  /** rx_cores_per_gbps: CPUs' worth of hardirq + softirq time per delivered Gbit/s (L2). */
+  throughput: { offered_gbps: number; delivered_gbps: number; delivered_pps: number; rx_cores_per_gbps: number | null };
+  /** Passes through __netif_receive_skb_core (softnet_stat `processed`, all CPUs), and per skb the NICs' NAPIs handed up. */
+  stack: { processed: number; passes_per_skb: number | null };
   flows: FlowResult[];
   /** Null fields when no counted packet was delivered. */
   latency_us: { p50: number | null; p90: number | null; p99: number | null; p999: number | null; max: number | null; mean: number | null; samples: number };
@@ -33,6 +36,41 @@ export interface Result {
   napi: { polls: number; pkts_per_poll: number[]; time_squeeze: number[] };
   nics: NicResult[];
   queues: QueueResult[];
+  /** Counters under their MIB names, as `nstat -az` prints them. */
+  nstat: Record<string, number>;
+  /** GRO over all NAPIs: skbs in and out, segments per skb handed up (histogram 1..64), flush reasons. */
+  gro: {
+    received: number;
+    merged: number;
+    delivered: number;
+    segs_per_skb: number[];
+    flush: { push: number; mismatch: number; full: number; bucket: number; complete: number; old: number };
+  };
+  /** RPS IPIs sent and received per CPU. */
+  ipis: { cpu: number; sent: number; received: number }[];
+  /** Where the time goes, per segment: wire → driver poll (ring and interrupt wait), poll → socket (the stack), socket → application. */
+  latency_stages_us: { ring: StageLatency; stack: StageLatency; socket: StageLatency };
+  sockets: SocketResult[];
+}
+
+export interface StageLatency {
+  p50: number | null;
+  p99: number | null;
+  mean: number | null;
+}
+
+export interface SocketResult {
+  socket: number;
+  proto: string;
+  app: string | null;
+  rcvbuf: number;
+  /** sk_drops and why. */
+  drops: number;
+  rcvbuf_errors: number;
+  rcvq_drops: number;
+  backlog_drops: number;
+  ofo_queued: number;
+  acks_sent: number;
 }
 
 export interface FlowResult {
@@ -50,6 +88,12 @@ export interface FlowResult {
   dropped: number;
   offered_gbps: number;
   delivered_gbps: number;
+  /** Application payload delivered per second (what iperf3 reports). */
+  goodput_gbps: number;
+  path: string;
+  /** TCP: segments the sender retransmitted, and RTO expiries. */
+  retransmits?: number;
+  rtos?: number;
 }
 
 export interface CpuResult {
@@ -142,6 +186,9 @@ export function collectResult(k: Kernel, wallMs: number): Result {
       dropped: c.dropped,
       offered_gbps: gbps(c.offeredBytes, c.offered),
       delivered_gbps: gbps(c.windowDeliveredBytes, c.windowDelivered),
+      goodput_gbps: windowS > 0 ? r3((c.windowPayload * 8) / windowS / 1e9) : 0,
+      path: f.path,
+      ...(k.senders[f.index] ? { retransmits: k.senders[f.index]!.retransmits, rtos: k.senders[f.index]!.rtos } : {}),
     };
   });
 
@@ -242,6 +289,24 @@ export function collectResult(k: Kernel, wallMs: number): Result {
   const queues: QueueResult[] = [];
   for (const nic of k.nics) for (const q of nic.queues) queues.push(queueResult(`${nic.cfg.name}/rx-${q.index}/ring`, [q.ring]));
   k.softnet.forEach((sd) => queues.push(queueResult(`cpu${sd.cpu}/backlog`, [sd.inputPktQueue, sd.processQueue])));
+  for (const sock of k.stack.sockets) queues.push(queueResult(`socket${sock.index}`, [sock.queue]));
+
+  const groSum = { received: 0, merged: 0, delivered: 0, segs: new Array<number>(65).fill(0), push: 0, mismatch: 0, full: 0, bucket: 0, complete: 0, old: 0 };
+  const gros = [...k.nics.flatMap((n) => n.pollers.map((p) => p.gro)), ...k.vethQueues().map((q) => q.gro)];
+  for (const g of gros) {
+    const c = g.counters;
+    groSum.received += c.received;
+    groSum.merged += c.merged;
+    groSum.delivered += c.delivered;
+    c.segsHist.forEach((n, i) => (groSum.segs[i]! += n));
+    groSum.push += c.flushPush;
+    groSum.mismatch += c.flushMismatch;
+    groSum.full += c.flushFull;
+    groSum.bucket += c.flushBucket;
+    groSum.complete += c.flushComplete;
+    groSum.old += c.flushOld;
+  }
+  const stage = (h: typeof lat): StageLatency => ({ p50: us(h.quantile(0.5)), p99: us(h.quantile(0.99)), mean: us(h.mean()) });
 
   const proc = {
     softnet_stat: formatSoftnetStat(
@@ -250,7 +315,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
         dropped: sd.dropped,
         timeSqueeze: sd.timeSqueeze,
         receivedRps: sd.receivedRps,
-        flowLimitCount: sd.flowLimitCount,
+        flowLimitCount: sd.flowLimit?.count ?? 0,
         inputQlen: sd.inputPktQueue.length,
         processQlen: sd.processQueue.length,
         cpu: sd.cpu,
@@ -285,7 +350,9 @@ export function collectResult(k: Kernel, wallMs: number): Result {
       offered_gbps: gbps(st.offeredBytes, st.offered),
       delivered_gbps: gbps(st.windowDeliveredBytes, st.windowDelivered),
       delivered_pps: windowS > 0 ? Math.round(st.windowDelivered / windowS) : 0,
+      rx_cores_per_gbps: null,
     },
+    stack: { processed: k.softnet.reduce((a, sd) => a + sd.processed, 0), passes_per_skb: null },
     flows,
     latency_us: {
       p50: us(lat.quantile(0.5)),
@@ -308,7 +375,33 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     napi: { polls, pkts_per_poll: pollHist, time_squeeze: k.softnet.map((sd) => sd.timeSqueeze) },
     nics,
     queues,
+    nstat: { ...k.stack.nstat },
+    gro: {
+      received: groSum.received,
+      merged: groSum.merged,
+      delivered: groSum.delivered,
+      segs_per_skb: groSum.segs.slice(1),
+      flush: { push: groSum.push, mismatch: groSum.mismatch, full: groSum.full, bucket: groSum.bucket, complete: groSum.complete, old: groSum.old },
+    },
+    ipis: k.softnet.map((sd) => ({ cpu: sd.cpu, sent: sd.ipiSent, received: sd.receivedRps })),
+    latency_stages_us: { ring: stage(st.latencyRing), stack: stage(st.latencyStack), socket: stage(st.latencySocket) },
+    sockets: k.stack.sockets.map((sock) => ({
+      socket: sock.index,
+      proto: sock.proto,
+      app: sock.app === null ? null : s.apps[sock.app]!.name,
+      rcvbuf: sock.rcvbuf,
+      drops: sock.drops,
+      rcvbuf_errors: sock.counters.rcvbufErrors,
+      rcvq_drops: sock.counters.rcvQDrop,
+      backlog_drops: sock.counters.backlogDrop,
+      ofo_queued: sock.counters.ofoQueue,
+      acks_sent: sock.counters.acksSent,
+    })),
   };
+  const deliveredGbps = result.throughput.delivered_gbps;
+  if (deliveredGbps > 0) result.throughput.rx_cores_per_gbps = r3(cpus.reduce((a, c) => a + c.irq + c.soft, 0) / 100 / deliveredGbps);
+  const nicSkbs = k.nics.reduce((a, n) => a + n.pollers.reduce((b, p) => b + p.gro.counters.delivered, 0), 0);
+  if (nicSkbs > 0) result.stack.passes_per_skb = r3(result.stack.processed / nicSkbs);
   result.digest = digestOf(result);
   return result;
 }

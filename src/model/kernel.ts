@@ -77,6 +77,7 @@ export class Kernel {
   readonly napiWatchdogEvent: EventKind;
   private readonly ipiEvent: EventKind;
   private readonly rtoEvent: EventKind;
+  private readonly delackEvent: EventKind;
 
   readonly vectorsById: MsixVector[] = [];
   readonly napisById: Napi[] = [];
@@ -116,6 +117,7 @@ export class Kernel {
     this.napiWatchdogEvent = this.sim.on((n) => this.onNapiTimer(this.napisById[n]!));
     this.ipiEvent = this.sim.on((arg) => this.onIpi(arg));
     this.rtoEvent = this.sim.on((flow) => this.senders[flow]!.onRto(this.sim.now));
+    this.delackEvent = this.sim.on((sock) => this.stack.delayedAck(this.stack.sockets[sock]!));
 
     const slice = baseSliceNs(s.cpus);
     for (let c = 0; c < s.cpus; c++) {
@@ -181,6 +183,8 @@ export class Kernel {
         this.senders[f.index] = sender;
         const tcpRmem = String(s.sysctl['net.ipv4.tcp_rmem']).split(' ').map(Number);
         const sock = new Socket(stack.sockets.length, 'tcp', app, tcpRmem[1]!, tcpRmem[2]!, new TcpReceiver(sender, mss, f.rttNs), this.pool);
+        const delack = this.sim.timer(this.delackEvent, sock.index);
+        sock.tcp!.delack = (at) => (at === Infinity ? delack.cancel() : delack.armNoLaterThan(at));
         stack.sockets.push(sock);
         stack.flowSocket[f.index] = sock.index;
       } else {

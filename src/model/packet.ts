@@ -158,6 +158,8 @@ export class PacketQueue {
   }
 
   push(row: number, t: number): void {
+    // Causality: a packet cannot join a queue before a change already integrated.
+    if (t < this.lastChange) throw new Error(`internal: packet enqueued at ${t} ns, before the queue's last change at ${this.lastChange} ns`);
     this.touch(t);
     const pool = this.pool;
     pool.next[row] = NIL;

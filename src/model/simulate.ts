@@ -1,5 +1,6 @@
 import type { ResolvedScenario } from '../scenario/resolve.ts';
 import { Kernel } from './kernel.ts';
+import type { GroCounters } from './gro.ts';
 import type { PacketQueue } from './packet.ts';
 import type { TraceHooks } from './trace-hooks.ts';
 
@@ -20,6 +21,8 @@ export function simulate(scenario: ResolvedScenario, opts: SimulateOptions = {})
   k.start();
   if (scenario.warmupNs > 0) {
     k.sim.runUntil(scenario.warmupNs);
+    // Land what has arrived by now first, so the window's queue integrals start complete.
+    for (const nic of k.nics) nic.settleAt(k.sim.now);
     resetWindowCounters(k);
   }
   k.sim.runUntil(scenario.durationNs);
@@ -68,9 +71,18 @@ export function resetWindowCounters(k: Kernel): void {
     t.wakeups = t.nvcsw = t.nivcsw = t.migrations = 0;
   }
   for (const sd of k.softnet) {
-    sd.processed = sd.dropped = sd.timeSqueeze = sd.receivedRps = sd.flowLimitCount = 0;
+    sd.processed = sd.dropped = sd.timeSqueeze = sd.receivedRps = sd.ipiSent = 0;
+    if (sd.flowLimit) sd.flowLimit.count = 0;
     resetNapi(sd.backlog);
   }
+  for (const key of Object.keys(k.stack.nstat) as (keyof typeof k.stack.nstat)[]) k.stack.nstat[key] = 0;
+  for (const sock of k.stack.sockets) {
+    sock.drops = 0;
+    for (const key of Object.keys(sock.counters) as (keyof typeof sock.counters)[]) sock.counters[key] = 0;
+  }
+  for (const g of [...k.nics.flatMap((n) => n.pollers.map((p) => p.gro)), ...k.vethQueues().map((q) => q.gro)]) resetGro(g.counters);
+  for (const s of k.senders) if (s) s.retransmits = s.rtos = 0;
+  for (const h of [k.stack.latency, k.stack.latencyRing, k.stack.latencyStack, k.stack.latencySocket]) h.reset();
   for (const d of k.irqs.descs) d.counts.fill(0);
   for (const row of k.softirqCounts) row.fill(0);
   for (const nic of k.nics) {
@@ -93,6 +105,12 @@ export function resetWindowCounters(k: Kernel): void {
   }
   k.stack.resetWindow();
   k.windowStart = now;
+}
+
+function resetGro(c: GroCounters): void {
+  c.received = c.merged = c.delivered = c.normal = 0;
+  c.flushPush = c.flushMismatch = c.flushFull = c.flushBucket = c.flushComplete = c.flushOld = 0;
+  c.segsHist.fill(0);
 }
 
 function resetNapi(n: { polls: number; workHist: Float64Array }): void {

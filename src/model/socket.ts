@@ -24,6 +24,9 @@ export interface AckSink {
   ack(at: number, ackSeq: number, window: number, hole: boolean): void;
 }
 
+/** TCP_DELACK_MIN: HZ/25, 40 ms. */
+export const DELACK_NS = 40_000_000;
+
 /** Counters kept per socket (sk_drops) and per stack (nstat, by the caller). */
 export interface SocketCounters {
   rcvbufErrors: number;
@@ -39,9 +42,11 @@ export class TcpReceiver {
   /** Out-of-order skbs, sorted by sequence (the ofo rbtree). */
   readonly ofo: number[] = [];
   ofoBytes = 0;
-  /** rcv_nxt when the last ACK left (for the every-second-segment rule) and its window. */
+  /** rcv_nxt when the last ACK left (for the every-second-segment rule) and its window (none yet). */
   lastAck = 0;
-  lastWindow = 0;
+  lastWindow = Number.MAX_SAFE_INTEGER;
+  /** The delayed-ACK timer (arm/cancel at an absolute time; Infinity = cancel). */
+  delack: (atNs: number) => void = () => {};
   readonly mss: number;
   /** Bytes the application has copied (copied_seq), and tcp_rcv_space_adjust's measurement. */
   copiedSeq = 0;
@@ -209,7 +214,12 @@ export function tcpAckCheck(sock: Socket, at: number, force = false): boolean {
   const win = sock.window();
   const newData = tcp.rcvNxt - tcp.lastAck;
   const windowGrew = win - tcp.lastWindow >= 2 * tcp.mss && win >= tcp.lastWindow * 2;
-  if (!force && newData <= tcp.mss && tcp.ofo.length === 0 && !windowGrew) return false;
+  if (!force && newData <= tcp.mss && tcp.ofo.length === 0 && !windowGrew) {
+    // tcp_send_delayed_ack: ACK what is left within TCP_DELACK_MIN (40 ms at HZ=1000).
+    if (newData > 0) tcp.delack(at + DELACK_NS);
+    return false;
+  }
+  tcp.delack(Infinity);
   tcp.lastAck = tcp.rcvNxt;
   tcp.lastWindow = win;
   sock.counters.acksSent++;

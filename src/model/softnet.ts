@@ -19,7 +19,6 @@ export class SoftnetData implements NapiPoller {
   dropped = 0;
   timeSqueeze = 0;
   receivedRps = 0;
-  flowLimitCount = 0;
 
   readonly inputPktQueue: PacketQueue;
   readonly processQueue: PacketQueue;

@@ -379,6 +379,11 @@ export class Stack {
     return 0;
   }
 
+  /** The delayed-ACK timer fired (tcp_delack_timer): ACK what has not been ACKed. */
+  delayedAck(sock: Socket): void {
+    if (sock.tcp && sock.tcp.rcvNxt > sock.tcp.lastAck && tcpAckCheck(sock, this.k.sim.now, true)) this.nstat.TcpOutSegs++;
+  }
+
   /**
    * sk_data_ready: wake the reader sleeping in recvmsg; a socket nobody reads is drained at
    * once (an infinitely fast reader). Returns the wakeup's cost.

@@ -13,10 +13,14 @@ import type { FrameSource } from './wire.ts';
  * of the MSS and carries PSH (tcp_push). TSval advances once per millisecond (TCP_TS_HZ 1000), so
  * GRO cannot merge across a millisecond boundary.
  *
- * Loss recovery is simplified: a duplicate ACK reporting an out-of-order hole (SACK) makes the
- * sender retransmit the segment at snd_una, at most once per RTT, halving cwnd (Reno-style, not
- * CUBIC); if no ACK arrives for an RTO (200 ms, TCP_RTO_MIN), it retransmits from snd_una with
- * cwnd = 1 MSS.
+ * Loss recovery is simplified NewReno, not CUBIC with RACK: an ACK reporting an out-of-order
+ * hole (the receiver's SACK) starts recovery — cwnd and ssthresh halve, the segment at snd_una
+ * is retransmitted and `high_seq` remembers snd_nxt. Each partial ACK below `high_seq`
+ * retransmits the next missing segment; a duplicate ACK in recovery retransmits again at most
+ * once per RTT (the retransmission was lost). If no ACK advances snd_una for an RTO
+ * (TCP_RTO_MIN 200 ms, doubled per expiry like icsk_backoff) the sender retransmits snd_una with
+ * cwnd = 1 MSS and recovers the rest in slow start (tcp_enter_loss). ACKs and head
+ * retransmissions restart the RTO (tcp_rearm_rto, tcp_xmit_retransmit_queue).
  */
 
 /** Ethernet (14) + IPv4 (20) + TCP with timestamps (32) + FCS (4). */
@@ -54,8 +58,14 @@ export class TcpSender implements FrameSource, AckSink {
   private readonly acks: PendingAck[] = [];
   private retransmitDue = false;
   private lastRetransmitPs = -Infinity;
-  private lastAckPs = 0;
+  /** When the RTO was last restarted (ps) and how often it has expired since (icsk_backoff). */
+  private rtoStartPs = 0;
+  private backoff = 0;
+  /** snd_nxt when recovery started (tp->high_seq); -1 when not recovering. */
+  private highSeq = -1;
   private lastSendPs: number;
+  /** The sender's state is as of this time (ps): ACKs up to it are applied, so it never sends earlier. */
+  private clockPs = 0;
   private rtoArmed = false;
   segments = 0;
   retransmits = 0;
@@ -94,17 +104,26 @@ export class TcpSender implements FrameSource, AckSink {
     }
   }
 
-  /** The RTO timer fired: retransmit from snd_una with a window of one segment. */
+  /** The RTO timer fired (tcp_retransmit_timer): retransmit snd_una with a window of one MSS. */
   onRto(nowNs: number): void {
-    if (this.sndUna >= this.sndNxt) return;
+    this.rtoArmed = false;
+    const nowPs = nowNs * 1000;
+    this.applyAcks(nowPs);
+    // The timer may be stale: an ACK applied since it was armed restarted the RTO (1 ns slack
+    // for the ps→ns rounding of the armed time).
+    if (this.sndUna >= this.sndNxt || nowPs < this.rtoAtPs() - 1000) {
+      this.computeNext(Math.max(this.lastSendPs, nowPs));
+      if (this.nextPs !== Infinity) this.wake(this);
+      return;
+    }
     this.rtos++;
+    this.backoff++;
     this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
     this.cwnd = this.mss;
+    this.highSeq = this.sndNxt;
     this.retransmitDue = true;
-    this.lastRetransmitPs = -Infinity;
-    const wasBlocked = this.nextPs === Infinity;
-    this.computeNext(Math.max(this.lastSendPs, nowNs * 1000));
-    if (wasBlocked && this.nextPs !== Infinity) this.wake(this);
+    this.computeNext(Math.max(this.lastSendPs, nowPs));
+    this.wake(this);
   }
 
   /** The offered frame was put on the wire at `startPs`. */
@@ -115,7 +134,9 @@ export class TcpSender implements FrameSource, AckSink {
       this.retransmits++;
       this.retransmitDue = false;
       this.lastRetransmitPs = startPs;
+      this.rtoStartPs = startPs;
     } else {
+      if (this.sndUna === this.sndNxt) this.rtoStartPs = startPs;
       this.sndNxt = this.nextSeq + this.nextPayload;
     }
     this.computeNext(startPs);
@@ -127,54 +148,58 @@ export class TcpSender implements FrameSource, AckSink {
   }
 
   private applyAck(a: PendingAck, ps: number): void {
-    this.lastAckPs = a.at * 1000;
     this.rwnd = a.win;
     if (a.ack > this.sndUna) {
       const acked = a.ack - this.sndUna;
       this.sndUna = a.ack;
+      this.rtoStartPs = a.at * 1000;
+      this.backoff = 0;
+      if (this.sndNxt < this.sndUna) this.sndNxt = this.sndUna;
+      if (this.highSeq >= 0 && a.ack < this.highSeq) {
+        // A partial ACK (tcp_try_undo_partial / NewReno): the next segment is missing too.
+        this.retransmitDue = true;
+        return;
+      }
+      this.highSeq = -1;
       if (this.cwnd < this.ssthresh) this.cwnd += acked;
       else this.cwnd += (this.mss * acked) / this.cwnd;
-      if (this.sndNxt < this.sndUna) this.sndNxt = this.sndUna;
-    } else if (a.hole && this.sndUna < this.sndNxt && ps - this.lastRetransmitPs >= this.rttNs * 1000) {
-      // A duplicate ACK with a hole: retransmit the first missing segment, once per RTT.
-      this.retransmitDue = true;
-      this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
-      this.cwnd = this.ssthresh;
+    } else if (a.hole && this.sndUna < this.sndNxt) {
+      if (this.highSeq < 0) {
+        // Loss detected (tcp_enter_recovery): halve the window and repair the hole.
+        this.highSeq = this.sndNxt;
+        this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
+        this.cwnd = this.ssthresh;
+        this.retransmitDue = true;
+      } else if (ps - this.lastRetransmitPs >= this.rttNs * 1000) {
+        // Still a hole an RTT after the retransmission: it was lost as well.
+        this.retransmitDue = true;
+      }
     }
   }
 
-  /** Find the next frame this sender may send at or after `fromPs`, or block (Infinity). */
+  /** When the RTO expires: icsk_rto (TCP_RTO_MIN here) doubled per expiry since the last ACK. */
+  private rtoAtPs(): number {
+    return this.rtoStartPs + RTO_NS * 1000 * 2 ** Math.min(this.backoff, 6);
+  }
+
+  /**
+   * Find the next frame this sender may send at or after `fromPs`, or block. ACKs already queued
+   * are applied at their arrival times as the search moves forward; ACKs queued later arrive
+   * later still (each arrives one RTT after it left the receiver), so the decision stands.
+   */
   private computeNext(fromPs: number): void {
-    this.applyAcks(fromPs);
     const stopPs = this.flow.stopNs * 1000;
-    let t = Math.max(fromPs, this.flow.startNs * 1000);
-    const pace = this.paceAfter();
-    if (pace > t) t = pace;
-    if (t >= stopPs) {
-      this.block(Infinity);
-      return;
+    let t = Math.max(fromPs, this.clockPs, this.flow.startNs * 1000, this.paceAfter());
+    for (;;) {
+      this.applyAcks(t);
+      this.clockPs = t;
+      // After the stop time no new data, but lost data is still repaired.
+      if (this.retransmitDue) return this.offer(t, this.sndUna, true);
+      if (t < stopPs && this.canSend(this.sndUna, this.rwnd, this.cwnd)) return this.offer(t, this.sndNxt, false);
+      if (this.acks.length === 0) break;
+      t = Math.max(t, this.acks[0]!.at * 1000);
     }
-    if (this.retransmitDue) return this.offer(t, this.sndUna, true);
-    if (this.canSend(this.sndUna, this.rwnd, this.cwnd)) return this.offer(t, this.sndNxt, false);
-    // Window closed: find the first pending ACK after which it opens (the ACK is applied for
-    // real when the frame is sent).
-    let una = this.sndUna;
-    let rwnd = this.rwnd;
-    let cwnd = this.cwnd;
-    for (const a of this.acks) {
-      if (a.ack > una) {
-        const acked = a.ack - una;
-        una = a.ack;
-        cwnd += cwnd < this.ssthresh ? acked : (this.mss * acked) / cwnd;
-      }
-      rwnd = a.win;
-      if (this.canSend(una, rwnd, cwnd) || (a.hole && a.ack === una)) {
-        const at = Math.max(t, a.at * 1000);
-        if (at < stopPs) return this.offer(at, this.sndNxt, false);
-        break;
-      }
-    }
-    this.block(this.sndUna < this.sndNxt ? this.lastAckPs / 1000 + RTO_NS : Infinity);
+    this.block(this.sndUna < this.sndNxt ? Math.ceil(this.rtoAtPs() / 1000) : Infinity);
   }
 
   private canSend(una: number, rwnd: number, cwnd: number): boolean {

@@ -102,6 +102,8 @@ export class Wire {
   private busyPs = 0;
   /** Frames have been generated up to this arrival time (ns). */
   private generatedNs = 0;
+  /** The furthest time (ns) a receive queue has landed frames up to: no frame may arrive before it. */
+  private observedNs = 0;
   private readonly maxQueuePs: number;
   frames = 0;
   bits = 0;
@@ -111,8 +113,8 @@ export class Wire {
     upstreamBufferBytes: number,
     private readonly sink: WireSink,
     /**
-     * The latest time (ns) frames may be generated up to: now + the smallest ACK delay of the TCP
-     * senders on this wire (an ACK not yet sent could still open a window before that), or
+     * How far a search for the next arrival may generate: now + the smallest ACK delay of the
+     * TCP senders on this wire (an ACK not yet sent could still open a window before that), or
      * Infinity with open-loop flows only.
      */
     private readonly horizon: () => number = () => Infinity,
@@ -179,7 +181,11 @@ export class Wire {
    * exhausted. `stopWhen` lets a caller stop as soon as a frame it waits for was generated.
    */
   generateUntil(wantNs: number, stopWhen?: () => boolean): boolean {
-    const tNs = Math.min(wantNs, this.horizon());
+    // A receive queue landing frames up to `wantNs` needs every frame up to it; a search for
+    // the next arrival stops at the horizon.
+    const floorPs = this.observedNs * 1000;
+    if (!stopWhen && wantNs > this.observedNs) this.observedNs = wantNs;
+    const tNs = stopWhen ? Math.min(wantNs, Math.max(this.horizon(), this.observedNs)) : wantNs;
     if (tNs <= this.generatedNs && !stopWhen) return true;
     const limitPs = tNs * 1000;
     for (;;) {
@@ -188,7 +194,11 @@ export class Wire {
       const desired = s.nextPs;
       const size = s.nextSize;
       const tuple = s.nextTuple;
-      const start = Math.max(desired, this.busyPs);
+      const wire = this.wirePs(size);
+      // A frame cannot arrive in a past a receive queue has already seen. That only happens when
+      // a CPU looked further ahead than the ACK delay (one chunk of a whole-ring legacy clean
+      // longer than the RTT) and an ACK then opened a window: the frame leaves late.
+      const start = Math.max(desired, this.busyPs, floorPs - wire);
       // Decide the upstream drop first: it depends only on the frames ahead, and a dropped
       // frame must not stop generation (the next frame may fit before the limit).
       if (start - desired > this.maxQueuePs) {
@@ -197,7 +207,7 @@ export class Wire {
         this.siftDownRoot();
         continue;
       }
-      const end = start + this.wirePs(size);
+      const end = start + wire;
       if (end > limitPs) {
         this.generatedNs = Math.max(this.generatedNs, tNs);
         return true;

@@ -20,13 +20,23 @@ const scenarioArb = fc
     budget: fc.constantFrom(8, 64, 300),
     hog: fc.boolean(),
     warmup: fc.constantFrom(0, 0.5),
+    gro: fc.constantFrom('on', 'on', 'off'),
+    rps: fc.constantFrom('0', '0', 'f', '2'),
+    rfs: fc.boolean(),
+    vethGro: fc.constantFrom('on', 'off'),
+    backlog: fc.constantFrom(100, 1000),
+    flowLimit: fc.constantFrom('0', 'f'),
+    conntrack: fc.boolean(),
     flows: fc.array(
       fc.record({
+        proto: fc.constantFrom('udp', 'udp', 'tcp'),
+        path: fc.constantFrom('host', 'host', 'veth-bridge', 'vxlan-overlay'),
         rate: fc.constantFrom('20kpps', '300kpps', '2mpps', 'line', '3gbit'),
         size: fc.constantFrom(64, 'mtu', 'imix', 300) as fc.Arbitrary<number | string>,
         arrival: fc.constantFrom('cbr', 'poisson', 'onoff'),
         ports: fc.constantFrom('1000', '1000-1007'),
         ip: fc.integer({ min: 1, max: 200 }),
+        rtt: fc.constantFrom(10, 50, 300),
       }),
       { minLength: 1, maxLength: 3 },
     ),
@@ -37,7 +47,14 @@ const scenarioArb = fc
     warmup_ms: r.warmup,
     cpus: r.cpus,
     kernel: { hz: 1000, softirq_mode: r.softirqMode },
-    sysctl: { 'net.core.netdev_budget': r.budget, 'net.core.netdev_max_backlog': 100 },
+    sysctl: {
+      'net.core.netdev_budget': r.budget,
+      'net.core.netdev_max_backlog': r.backlog,
+      'net.core.flow_limit_cpu_bitmap': r.flowLimit === '0' ? '0' : ((1 << r.cpus) - 1).toString(16),
+      'net.core.rps_sock_flow_entries': r.rfs ? 4096 : 0,
+    },
+    netfilter: { host: { conntrack: r.conntrack, nat: r.conntrack, rules: { FORWARD: 3 } }, container: { conntrack: false, nat: false, rules: {} } },
+    veth: { gro: r.vethGro, rps_cpus: r.rps === '2' && r.cpus > 2 ? '2' : '0' },
     nics: [
       {
         name: 'eth0',
@@ -46,22 +63,29 @@ const scenarioArb = fc
         ring: { rx: r.ring },
         coalesce: r.driver === 'generic' ? { 'rx-usecs': r.rxUsecs, 'rx-frames': 16 } : { 'rx-usecs': r.rxUsecs },
         rx_mode: r.rxMode,
+        features: { gro: r.gro, rxhash: 'on', ntuple: 'off' },
+        queues: r.rps !== '0' && r.cpus > 2 ? { 'rx-0': { rps_cpus: (parseInt(r.rps, 16) & ((1 << r.cpus) - 1)).toString(16), rps_flow_cnt: r.rfs ? 256 : 0 } } : {},
         threaded: r.rxMode === 'napi' ? r.threaded : 0,
         napi_defer_hard_irqs: r.defer ? 2 : 0,
         gro_flush_timeout: r.defer ? 20000 : 0,
       },
     ],
     apps: r.hog ? [{ name: 'hog', kind: 'cpu-hog', cpus: '0' }] : [],
-    flows: r.flows.map((f, i) => ({
-      name: `f${i}`,
-      proto: 'udp',
-      src: `10.0.${i}.${f.ip}:${f.ports}`,
-      dst: '10.0.0.2:9',
-      rate: f.rate,
-      size: f.size,
-      arrival: f.arrival,
-      ...(f.arrival === 'onoff' ? { burst: 16, gap_us: 30 } : {}),
-    })),
+    flows: r.flows.map((f, i) =>
+      f.proto === 'tcp'
+        ? { name: `f${i}`, proto: 'tcp', src: `10.0.${i}.${f.ip}:4000${i}`, dst: '10.0.0.2:5201', rate: f.rate === 'line' ? 'line' : '3gbit', path: f.path, rtt_us: f.rtt }
+        : {
+            name: `f${i}`,
+            proto: 'udp',
+            src: `10.0.${i}.${f.ip}:${f.ports}`,
+            dst: '10.0.0.2:9',
+            rate: f.rate,
+            size: f.path === 'vxlan-overlay' && f.size === 64 ? 300 : f.size,
+            arrival: f.arrival,
+            path: f.path,
+            ...(f.arrival === 'onoff' ? { burst: 16, gap_us: 30 } : {}),
+          },
+    ),
   }));
 
 const PROPS = { numRuns: 60, seed: 2026 };
@@ -110,6 +134,7 @@ describe('properties over random scenarios', () => {
           }
         }
         for (const sd of k.softnet) expect(sd.inputPktQueue.area + sd.processQueue.area).toBe(sd.processQueue.sojournSum);
+        for (const sock of k.stack.sockets) expect(sock.queue.area).toBe(sock.queue.sojournSum);
         expect(allQueues(k).every((q) => q.length === 0)).toBe(true);
       }),
       PROPS,

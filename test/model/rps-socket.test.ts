@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest';
+import { NIL, PacketPool } from '../../src/model/packet.ts';
+import { FlowLimit, getRpsCpu, hash32, RpsDevFlowTable, RpsSockFlowTable } from '../../src/model/rps.ts';
+import { frameTruesize, Socket, tcpAckCheck, tcpDataQueue, TcpReceiver, udpEnqueue } from '../../src/model/socket.ts';
+import { kernel, run } from '../helpers.ts';
+
+describe('get_rps_cpu', () => {
+  const heads = (h: Record<number, number>) => (cpu: number) => h[cpu] ?? 0;
+
+  it('RPS: map[reciprocal_scale(hash, len)]; no map and no flow table: no steering', () => {
+    expect(getRpsCpu({ map: [4, 5, 6, 7], flows: null }, null, 0x80000000, heads({})).cpu).toBe(6);
+    expect(getRpsCpu({ map: [4, 5, 6, 7], flows: null }, null, 0x3fffffff, heads({})).cpu).toBe(4);
+    expect(getRpsCpu({ map: [], flows: null }, null, 0x1234, heads({})).cpu).toBe(-1);
+  });
+
+  it('a zero hash is not steered', () => {
+    expect(getRpsCpu({ map: [1, 2], flows: null }, null, 0, heads({})).cpu).toBe(-1);
+  });
+
+  it('RFS follows the CPU the reader recorded, but moves a flow only once its old CPU consumed what was queued before', () => {
+    const sock = new RpsSockFlowTable(32768, 4);
+    const flows = new RpsDevFlowTable(4096);
+    const q = { map: [0, 1, 2, 3], flows };
+    const hash = 0xabc00001;
+    sock.record(hash, 2); // the reader runs on CPU 2
+    let c = getRpsCpu(q, sock, hash, heads({ 2: 100 }));
+    expect(c.cpu).toBe(2);
+    const slot = c.slot;
+    expect(flows.cpu[slot]).toBe(2);
+    expect(flows.lastQtail[slot]).toBe(100); // set_rps_cpu: last_qtail from the new CPU's head
+    flows.lastQtail[slot] = 150; // packets enqueued on CPU 2 up to tail 150
+    sock.record(hash, 3); // the reader moves to CPU 3
+    c = getRpsCpu(q, sock, hash, heads({ 2: 120, 3: 0 }));
+    expect(c.cpu).toBe(2); // CPU 2 has consumed up to 120 < 150: stay, to keep order
+    c = getRpsCpu(q, sock, hash, heads({ 2: 150, 3: 7 }));
+    expect(c.cpu).toBe(3); // everything queued before is consumed: move
+    expect(flows.lastQtail[c.slot]).toBe(7);
+  });
+
+  it('without a matching socket entry RFS falls back to RPS', () => {
+    const sock = new RpsSockFlowTable(64, 4);
+    const q = { map: [1], flows: new RpsDevFlowTable(64) };
+    expect(getRpsCpu(q, sock, 0x1234, heads({})).cpu).toBe(1);
+  });
+
+  it('hash_32 is the golden-ratio hash', () => {
+    expect(hash32(1, 12)).toBe((Math.imul(1, 0x61c88647) >>> 0) >>> 20);
+  });
+});
+
+describe('flow limit (skb_flow_limit)', () => {
+  it('drops a flow holding more than 64 of the last 128 packets, and spares the others', () => {
+    const fl = new FlowLimit(4096);
+    let bigDrops = 0;
+    let smallDrops = 0;
+    for (let i = 0; i < 1000; i++) {
+      if (fl.limit(0x1111)) bigDrops++;
+      if (i % 10 === 0 && fl.limit(0x2222 + i)) smallDrops++;
+    }
+    expect(bigDrops).toBeGreaterThan(400);
+    expect(smallDrops).toBe(0);
+    expect(fl.count).toBe(bigDrops);
+  });
+
+  it('applies only when the target backlog is half full, on CPUs in flow_limit_cpu_bitmap', () => {
+    const { result } = run({
+      duration_ms: 10,
+      warmup_ms: 2,
+      cpus: 4,
+      nics: [{ name: 'eth0', channels: { combined: 1 }, queues: { 'rx-0': { rps_cpus: '2' } } }],
+      sysctl: { 'net.core.netdev_max_backlog': 200, 'net.core.flow_limit_cpu_bitmap': '1' },
+      flows: [
+        { name: 'elephant', proto: 'udp', src: '10.0.0.1:1', dst: '10.0.0.2:9', rate: '4mpps', size: 64 },
+        { name: 'mouse', proto: 'udp', src: '10.0.0.3:1', dst: '10.0.0.2:9', rate: '100kpps', size: 64 },
+      ],
+    });
+    expect(result.packets.dropped.flow_limit).toBeGreaterThan(1000);
+    expect(result.flows[1]!.dropped).toBe(0);
+    const col11 = result.proc.softnet_stat.split('\n').map((l) => parseInt(l.split(' ')[10] ?? '0', 16));
+    expect(col11[0]).toBeGreaterThan(1000); // counted on the enqueuing CPU's table
+    expect(col11[1]).toBe(0);
+  });
+});
+
+describe('RPS IPIs', () => {
+  it('one IPI per remote CPU per net_rx_action batch, only when its backlog goes idle → scheduled', () => {
+    const k = kernel({
+      duration_ms: 2,
+      cpus: 4,
+      nics: [{ name: 'eth0', channels: { combined: 1 }, queues: { 'rx-0': { rps_cpus: 'e' } }, coalesce: { 'rx-usecs': 100 } }],
+      flows: [{ name: 'f', proto: 'udp', src: '10.0.0.1:1000-1063', dst: '10.0.0.2:9', rate: '300kpps', size: 64 }],
+      apply: ['ethtool -N eth0 rx-flow-hash udp4 sdfn'],
+    });
+    const perBatch: number[][] = [];
+    k.trace = {
+      irqRaise() {},
+      irqEntry() {},
+      softirqFrame() {},
+      softirqEntry: (cpu) => cpu === 0 && perBatch.push([]),
+      softirqExit() {},
+      napiPoll() {},
+      sched() {},
+      wakeup() {},
+    };
+    const send = k.rpsSendIpis.bind(k);
+    k.rpsSendIpis = function* (cpu) {
+      const before = k.softnet.map((sd) => sd.ipiSent);
+      yield* send(cpu);
+      void before;
+    };
+    k.start();
+    k.sim.runUntil(2_000_000);
+    const sent = k.softnet[0]!.ipiSent;
+    const received = k.softnet.slice(1).reduce((a, sd) => a + sd.receivedRps, 0);
+    expect(sent).toBeGreaterThan(0);
+    expect(received).toBe(sent);
+    // Each interrupt (every 100 us) brings ~30 packets spread over CPUs 1-3: at most 3 IPIs per NET_RX run.
+    const nrx = k.softirqCounts[3]![0]!;
+    expect(sent).toBeLessThanOrEqual(3 * nrx);
+  });
+});
+
+describe('socket receive', () => {
+  const pool = new PacketPool(256);
+  const skb = (seq: number, len = 1448) => {
+    const r = pool.alloc();
+    pool.seq[r] = seq;
+    pool.payload[r] = pool.len[r] = len;
+    pool.truesize[r] = frameTruesize(len + 70);
+    pool.frag[r] = NIL;
+    return r;
+  };
+  const acks: { ack: number; win: number; hole: boolean }[] = [];
+  const tcpSocket = (rcvbuf: number) => new Socket(0, 'tcp', 0, rcvbuf, 1 << 22, new TcpReceiver({ ack: (_t, ack, win, hole) => acks.push({ ack, win, hole }) }, 1448, 20000), pool);
+
+  it('UDP: drops when rmem already exceeds rcvbuf (RcvbufErrors), not before', () => {
+    const s = new Socket(0, 'udp', 0, 5000, 5000, null, pool);
+    const v = [0, 1, 2, 3].map(() => udpEnqueue(s, pool, skb(0, 100), 0));
+    // truesize 2624: after two skbs rmem = 5248 > rcvbuf = 5000, so the third and fourth are dropped.
+    expect(v).toEqual(['queued', 'queued', 'dropped', 'dropped']);
+    expect(s.counters.rcvbufErrors).toBe(2);
+    expect(s.drops).toBe(2);
+  });
+
+  it('TCP: an in-sequence skb that does not fit is dropped if the queue is non-empty (TCPRcvQDrop), accepted if empty', () => {
+    const s = tcpSocket(3000);
+    expect(tcpDataQueue(s, pool, skb(0), 0, () => {})).toBe('queued'); // empty queue: forced
+    expect(tcpDataQueue(s, pool, skb(1448), 0, () => {})).toBe('dropped');
+    expect(s.counters.rcvQDrop).toBe(1);
+    expect(s.tcp!.rcvNxt).toBe(1448);
+  });
+
+  it('TCP: out-of-order data waits in the OFO queue and is pulled in when the hole fills; duplicates are discarded', () => {
+    const s = tcpSocket(1 << 20);
+    acks.length = 0;
+    tcpDataQueue(s, pool, skb(0), 0, () => {});
+    expect(tcpDataQueue(s, pool, skb(2 * 1448), 0, () => {})).toBe('ofo');
+    expect(tcpAckCheck(s, 0, true)).toBe(true);
+    expect(acks.at(-1)).toMatchObject({ ack: 1448, hole: true }); // a duplicate ACK reporting the hole
+    expect(tcpDataQueue(s, pool, skb(1448), 0, () => {})).toBe('queued');
+    expect(s.tcp!.rcvNxt).toBe(3 * 1448);
+    expect(s.queue.length).toBe(3);
+    expect(tcpDataQueue(s, pool, skb(0), 0, () => {})).toBe('dup');
+  });
+
+  it('TCP: ACKs every second full segment, not every segment', () => {
+    const s = tcpSocket(1 << 20);
+    const sent = [0, 1, 2, 3].map((i) => {
+      tcpDataQueue(s, pool, skb(i * 1448), 0, () => {});
+      return tcpAckCheck(s, 0);
+    });
+    expect(sent).toEqual([false, true, false, true]);
+  });
+
+  it('the advertised window is the free buffer scaled by payload/truesize', () => {
+    const s = tcpSocket(100_000);
+    tcpDataQueue(s, pool, skb(0), 0, () => {});
+    const ratio = Math.floor((1448 * 256) / frameTruesize(1518));
+    expect(s.window()).toBe(Math.floor(((100_000 - frameTruesize(1518)) * ratio) / 256));
+  });
+});

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { TCP_FRAME_OVERHEAD, TcpSender } from '../../src/model/tcp-sender.ts';
+import { loadScenarioObject } from '../../src/scenario/load.ts';
+
+/**
+ * The remote TCP sender on its own: a tiny wire that serialises its frames at 10 Gbit/s, ACKs
+ * fed by hand, and the RTO timer recorded instead of scheduled.
+ */
+const MSS = 1448;
+const RTT_NS = 50_000;
+const RTO_NS = 200_000_000;
+
+function flowOf(stopMs: number) {
+  const { resolved } = loadScenarioObject({
+    name: 'sender',
+    duration_ms: stopMs,
+    nics: [{ name: 'eth0' }],
+    flows: [{ name: 't', proto: 'tcp', src: '10.0.0.1:40000', dst: '10.0.0.2:5201', rtt_us: RTT_NS / 1000 }],
+  });
+  return resolved.flows[0]!;
+}
+
+interface Sent {
+  seq: number;
+  ps: number;
+  retransmit: boolean;
+}
+
+function harness(stopMs = 1000) {
+  const rto: number[] = [];
+  let wakes = 0;
+  const s = new TcpSender(flowOf(stopMs), MSS, TCP_FRAME_OVERHEAD, 128 * 1024, RTT_NS, 10, () => wakes++, (at) => rto.push(at));
+  const sent: Sent[] = [];
+  let busyPs = 0;
+  /** Put every frame the sender offers up to `ps` on the wire. */
+  const sendUntil = (ps: number) => {
+    while (s.nextPs <= ps) {
+      const start = Math.max(s.nextPs, busyPs);
+      const before = s.retransmits;
+      const seq = s.nextSeq;
+      busyPs = start + ((s.nextSize + 20) * 8 * 1000) / 10;
+      s.advance(start);
+      sent.push({ seq, ps: start, retransmit: s.retransmits > before });
+    }
+  };
+  return { s, sent, rto, sendUntil, wakes: () => wakes };
+}
+
+const seg = (i: number) => i * MSS;
+
+describe('TCP sender (the remote end of a flow)', () => {
+  it('sends the initial window of 10 segments back to back, then waits for ACKs with the RTO armed', () => {
+    const h = harness();
+    h.sendUntil(1e12);
+    expect(h.sent.map((x) => x.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(seg));
+    expect(h.s.nextPs).toBe(Infinity);
+    expect(h.rto.at(-1)).toBe(Math.ceil(h.sent[0]!.ps / 1000) + RTO_NS);
+  });
+
+  it('is ACK-clocked: an ACK for two segments opens four (slow start) one RTT after it left', () => {
+    const h = harness();
+    h.sendUntil(1e12);
+    h.s.ack(20_000, seg(2), 1 << 20, false);
+    expect(h.wakes()).toBe(1);
+    expect(h.s.nextPs).toBe((20_000 + RTT_NS) * 1000);
+    h.sendUntil(1e12);
+    expect(h.sent.slice(10).map((x) => x.seq)).toEqual([10, 11, 12, 13].map(seg));
+    expect(h.s.cwnd).toBe(12 * MSS);
+  });
+
+  it('a duplicate ACK with a hole retransmits snd_una and halves cwnd; a partial ACK repairs the next hole at once', () => {
+    const h = harness();
+    h.sendUntil(1e12);
+    // Segments 2 and 5 were lost: the receiver acks 2, then keeps acking 2 with a hole.
+    h.s.ack(20_000, seg(2), 1 << 20, false);
+    h.s.ack(20_100, seg(2), 1 << 20, true);
+    h.sendUntil(1e12);
+    const re = h.sent.filter((x) => x.retransmit);
+    expect(re.map((x) => x.seq)).toEqual([seg(2)]);
+    expect(re[0]!.ps).toBeGreaterThanOrEqual((20_100 + RTT_NS) * 1000);
+    expect(h.s.cwnd).toBe(6 * MSS);
+    // The retransmission fills hole 2; the receiver now acks up to the next hole, 5: a partial
+    // ACK below high_seq, repaired without waiting another RTT.
+    h.s.ack(80_000, seg(5), 1 << 20, true);
+    h.sendUntil(1e12);
+    const re2 = h.sent.filter((x) => x.retransmit);
+    expect(re2.map((x) => x.seq)).toEqual([seg(2), seg(5)]);
+    expect(re2[1]!.ps).toBe((80_000 + RTT_NS) * 1000);
+    expect(h.s.cwnd).toBe(6 * MSS); // no second reduction in the same recovery
+  });
+
+  it('a lost retransmission is sent again only after an RTT of duplicate ACKs', () => {
+    const h = harness();
+    h.sendUntil(1e12);
+    h.s.ack(20_000, 0, 1 << 20, true);
+    h.sendUntil(1e12);
+    h.s.ack(20_010, 0, 1 << 20, true); // still the hole, well within an RTT of the retransmission
+    h.sendUntil(1e12);
+    expect(h.sent.filter((x) => x.retransmit)).toHaveLength(1);
+    h.s.ack(20_000 + 2 * RTT_NS, 0, 1 << 20, true);
+    h.sendUntil(1e12);
+    expect(h.sent.filter((x) => x.retransmit)).toHaveLength(2);
+  });
+
+  it('RTO: retransmits snd_una with cwnd = 1 MSS and doubles the timeout on each expiry (icsk_backoff)', () => {
+    const h = harness();
+    h.sendUntil(1e12);
+    const first = h.rto.at(-1)!;
+    h.s.onRto(first);
+    h.sendUntil(1e15);
+    expect(h.s.rtos).toBe(1);
+    expect(h.s.cwnd).toBe(MSS);
+    const re = h.sent.filter((x) => x.retransmit);
+    expect(re.map((x) => x.seq)).toEqual([0]);
+    const second = h.rto.at(-1)!;
+    expect(second).toBe(Math.ceil(re[0]!.ps / 1000) + 2 * RTO_NS);
+    h.s.onRto(second);
+    h.sendUntil(1e15);
+    expect(h.s.rtos).toBe(2);
+    expect(h.rto.at(-1)).toBe(Math.ceil(h.sent.at(-1)!.ps / 1000) + 4 * RTO_NS);
+  });
+
+  it('a stale RTO (an ACK restarted the timer since it was armed) is not an expiry', () => {
+    const h = harness();
+    h.sendUntil(1e12);
+    const armed = h.rto.at(-1)!;
+    h.s.ack(armed - 100_000 - RTT_NS, seg(1), 0, false); // acks one segment, closes the window
+    h.s.onRto(armed);
+    expect(h.s.rtos).toBe(0);
+    expect(h.rto.at(-1)).toBe(armed - 100_000 + RTO_NS);
+  });
+
+  it('after the stop time it sends no new data but still repairs holes, and stands down once all is acked', () => {
+    const h = harness(1); // stops at 1 ms
+    h.sendUntil(1e12);
+    const nxt = h.s.sndNxt;
+    // The window reopens after the stop: no new data.
+    h.s.ack(2_000_000, seg(3), 1 << 20, false);
+    h.sendUntil(1e15);
+    expect(h.s.sndNxt).toBe(nxt);
+    // A hole reported after the stop is still repaired.
+    h.s.ack(2_000_100, seg(3), 1 << 20, true);
+    h.sendUntil(1e15);
+    expect(h.sent.at(-1)).toMatchObject({ seq: seg(3), retransmit: true });
+    // ACKs for everything: all applied although the sender is blocked, and the RTO is cancelled.
+    h.s.ack(2_100_000, seg(8), 1 << 20, false);
+    h.s.ack(2_100_010, nxt, 1 << 20, false);
+    h.sendUntil(1e15);
+    expect(h.s.nextPs).toBe(Infinity);
+    expect(h.s.sndUna).toBe(nxt);
+    expect(h.rto.at(-1)).toBe(Infinity);
+  });
+});
