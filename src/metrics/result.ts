@@ -71,6 +71,9 @@ export interface SocketResult {
   backlog_drops: number;
   ofo_queued: number;
   acks_sent: number;
+  /** Bytes the reader copied to user space, and the share copied on the CPU that ran the protocol pass (cache-hot). */
+  copied_bytes: number;
+  copied_hot_pct: number;
 }
 
 export interface FlowResult {
@@ -126,6 +129,8 @@ export interface TaskResult {
 export interface NicResult {
   name: string;
   driver: string;
+  /** Accelerated RFS: flows moved to another RX queue by ndo_rx_flow_steer. */
+  arfs_steered: number;
   queues: {
     queue: number;
     irq: number;
@@ -255,6 +260,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
   const nics: NicResult[] = k.nics.map((nic) => ({
     name: nic.cfg.name,
     driver: nic.cfg.driver.name,
+    arfs_steered: nic.arfsSteered,
     queues: nic.queues.map((q, i) => {
       const desc = k.irqs.descs[nic.irqDesc[i]!]!;
       const v = nic.vectors[i]!;
@@ -396,6 +402,8 @@ export function collectResult(k: Kernel, wallMs: number): Result {
       backlog_drops: sock.counters.backlogDrop,
       ofo_queued: sock.counters.ofoQueue,
       acks_sent: sock.counters.acksSent,
+      copied_bytes: sock.copiedHot + sock.copiedCold,
+      copied_hot_pct: sock.copiedHot + sock.copiedCold > 0 ? r2((100 * sock.copiedHot) / (sock.copiedHot + sock.copiedCold)) : 0,
     })),
   };
   const deliveredGbps = result.throughput.delivered_gbps;

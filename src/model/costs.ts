@@ -56,7 +56,13 @@ export type CostKey =
   | 'hrtimer_handler'
   | 'context_switch'
   | 'wakeup'
-  | 'kthread_loop';
+  | 'kthread_loop'
+  | 'syscall'
+  | 'tcp_recvmsg'
+  | 'udp_recvmsg'
+  | 'skb_consume'
+  | 'copy_kb_hot'
+  | 'copy_kb_cold';
 
 export type CostTable = Record<CostKey, number>;
 
@@ -250,6 +256,36 @@ const BAREMETAL: Record<CostKey, CostEntry> = {
     ns: 100,
     what: 'one pass of a kthread loop (ksoftirqd, napi thread) besides the work it does',
     source: 'fitted',
+  },
+  syscall: {
+    ns: 250,
+    what: 'system call entry and exit (with the Meltdown/Spectre mitigations of 2018+ kernels)',
+    source: 'fitted: a null syscall round trip of 100–300 ns on server CPUs with KPTI and retpolines',
+  },
+  tcp_recvmsg: {
+    ns: 450,
+    what: 'tcp_recvmsg per call besides the copy: lock_sock/release_sock, the queue walk, tcp_rcv_space_adjust, tcp_cleanup_rbuf',
+    source: 'fitted',
+  },
+  udp_recvmsg: {
+    ns: 250,
+    what: 'udp_recvmsg per datagram besides the copy: __skb_recv_udp, skb_consume_udp, address copy-out',
+    source: 'fitted',
+  },
+  skb_consume: {
+    ns: 120,
+    what: 'per skb a reader finishes: skb_copy_datagram_iter set-up and freeing the skb with its page fragments',
+    source: 'fitted: two or three cache misses (Brouer: 32 ns each) and the page-fragment frees',
+  },
+  copy_kb_hot: {
+    ns: 90,
+    what: 'copy_to_user per KiB when the data was last touched on the reader\'s CPU',
+    source: 'fitted: Cai et al. (SIGCOMM 2021) find the kernel→user copy about half of a receiver core at ≈42 Gbit/s per core, i.e. ≈10 GB/s',
+  },
+  copy_kb_cold: {
+    ns: 220,
+    what: 'copy_to_user per KiB when the stack touched the data on another CPU (RPS, or the IRQ elsewhere): cache lines come from another core or from memory',
+    source: 'fitted: Cai et al. (SIGCOMM 2021) measure the locality loss as a throughput drop of ≈20 % (remote NUMA node) and more without aRFS',
   },
 };
 

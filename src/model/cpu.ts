@@ -233,15 +233,23 @@ export class Cpu {
     const rq = this.rq;
     const prev = rq.curr;
     const now = this.k.sim.now;
+    // The running task lost this CPU from its affinity: the stopper moves it elsewhere.
+    let migrating = false;
     if (prev) {
       rq.charge(now - prev.execStart);
       prev.execStart = now;
-      if (prev.state === 'sleeping') rq.saveLag(prev, this.k.tickNs);
+      migrating = prev.state === 'runnable' && !prev.allowed.includes(this.id);
+      if (prev.state === 'sleeping' || migrating) rq.saveLag(prev, this.k.tickNs);
+      if (migrating) rq.curr = null;
     }
     rq.needResched = false;
     const next = rq.pick();
     if (next === prev) return;
-    if (prev) {
+    if (migrating) {
+      prev!.nivcsw++;
+      this.k.trace?.sched(this.id, prev, next);
+      this.k.migrateTask(prev!);
+    } else if (prev) {
       if (prev.state === 'runnable') {
         rq.queued.push(prev);
         prev.waitStart = now;

@@ -51,11 +51,26 @@ export class IrqTable {
   /** A device vector with its allowed CPUs; returns its descriptor index. */
   addDevice(name: string, chip: string, hwirq: number, allowed: number[]): number {
     const irq = this.nextIrq++;
+    const effective = this.bestCpu(allowed);
+    this.assigned[effective]!++;
+    this.descs.push({ irq, label: String(irq), name, chip, hwirq, counts: new Float64Array(this.ncpus), allowed, effective });
+    return this.descs.length - 1;
+  }
+
+  /** A write to smp_affinity_list: the vector moves to the best CPU of the new mask (irq_do_set_affinity). */
+  setAffinity(desc: number, allowed: number[]): void {
+    const d = this.descs[desc]!;
+    this.assigned[d.effective]!--;
+    d.allowed = allowed;
+    d.effective = this.bestCpu(allowed);
+    this.assigned[d.effective]!++;
+  }
+
+  /** matrix_find_best_cpu(): fewest device vectors, lowest number on a tie. */
+  private bestCpu(allowed: number[]): number {
     let best = allowed[0]!;
     for (const c of allowed) if (this.assigned[c]! < this.assigned[best]!) best = c;
-    this.assigned[best]!++;
-    this.descs.push({ irq, label: String(irq), name, chip, hwirq, counts: new Float64Array(this.ncpus), allowed, effective: best });
-    return this.descs.length - 1;
+    return best;
   }
 
   /** Skip an IRQ number (a vector rxsim does not model, e.g. a NIC's link/"other" vector). */

@@ -1,7 +1,7 @@
-import { Simulator, type EventKind } from '../engine/simulator.ts';
+import { Simulator, type EventKind, type Timer } from '../engine/simulator.ts';
 import type { ResolvedScenario } from '../scenario/resolve.ts';
 import type { CostTable } from './costs.ts';
-import { createAppTask } from './app.ts';
+import { createAppTask } from './app/index.ts';
 import { Cpu } from './cpu.ts';
 import { IrqTable } from './irq.ts';
 import { napiScheduleOn, napiWatchdog, netRxAction, type Napi } from './napi.ts';
@@ -78,6 +78,12 @@ export class Kernel {
   private readonly ipiEvent: EventKind;
   private readonly rtoEvent: EventKind;
   private readonly delackEvent: EventKind;
+  private readonly taskTimerEvent: EventKind;
+  private readonly timelineEvent: EventKind;
+  /** The task of each app (null for kinds without one). */
+  readonly appTask: (Task | null)[] = [];
+  /** hrtimers of sleeping tasks (nanosleep), by task index. */
+  private readonly taskTimers: (Timer | undefined)[] = [];
 
   readonly vectorsById: MsixVector[] = [];
   readonly napisById: Napi[] = [];
@@ -118,6 +124,8 @@ export class Kernel {
     this.ipiEvent = this.sim.on((arg) => this.onIpi(arg));
     this.rtoEvent = this.sim.on((flow) => this.senders[flow]!.onRto(this.sim.now));
     this.delackEvent = this.sim.on((sock) => this.stack.delayedAck(this.stack.sockets[sock]!));
+    this.taskTimerEvent = this.sim.on((i) => this.onTaskTimer(this.tasks[i]!));
+    this.timelineEvent = this.sim.on((i) => this.onTimeline(i));
 
     const slice = baseSliceNs(s.cpus);
     for (let c = 0; c < s.cpus; c++) {
@@ -141,11 +149,13 @@ export class Kernel {
     }
     for (const app of s.apps) {
       const task = createAppTask(this, app);
+      this.appTask.push(task);
       if (task) {
         this.addTask(task);
         this.appTasks.push(task);
       }
     }
+    s.timeline.forEach((change, i) => this.sim.at(change.atNs, this.timelineEvent, i));
     // Start every NIC vector watching for its first frame.
     for (const v of this.vectorsById) v.enable();
   }
@@ -160,7 +170,10 @@ export class Kernel {
     const stack = this.stack;
     const udpByKey = new Map<string, Socket>();
     const listener = (f: ResolvedFlow): number | null => {
-      const app = s.apps.find((a) => a.listen && a.listen.port === f.dst.port && a.listen.family === f.dst.family && a.listen.addr.every((b, i) => b === f.dst.addr[i]));
+      const proto = (a: ResolvedScenario['apps'][number]) => (a.kind === 'stream-reader' ? 'tcp' : a.kind === 'udp-sink' ? 'udp' : f.proto);
+      const app = s.apps.find(
+        (a) => a.kind !== 'cpu-hog' && proto(a) === f.proto && a.listen && a.listen.port === f.dst.port && a.listen.family === f.dst.family && a.listen.addr.every((b, i) => b === f.dst.addr[i]),
+      );
       return app ? app.index : null;
     };
     for (const f of s.flows) {
@@ -336,6 +349,24 @@ export class Kernel {
     yield this.costs.hardirq_entry_exit + this.costs.ipi_handler;
   }
 
+  /** hrtimer_nanosleep(): wake `task` at `atNs` (the hrtimer interrupt on its CPU wakes it). */
+  sleepUntil(task: Task, atNs: number): void {
+    const i = this.tasks.indexOf(task);
+    let timer = this.taskTimers[i];
+    if (!timer) timer = this.taskTimers[i] = this.sim.timer(this.taskTimerEvent, i);
+    timer.arm(atNs);
+  }
+
+  private onTaskTimer(task: Task): void {
+    this.cpus[task.cpu]!.raiseHardirq({
+      desc: this.irqs.LOC,
+      handler: function* (this: Kernel, c: Cpu) {
+        yield this.costs.hardirq_entry_exit + this.costs.hrtimer_handler;
+        this.wakeUp(task, c.id);
+      }.bind(this),
+    });
+  }
+
   private onNapiTimer(n: Napi): void {
     this.cpus[n.timerCpu]!.raiseHardirq({ desc: this.irqs.LOC, handler: (c) => napiWatchdog(this, c, n) });
   }
@@ -418,6 +449,46 @@ export class Kernel {
   private idleCpu(c: number): boolean {
     const rq = this.cpus[c]!.rq;
     return rq.curr === null && rq.queued.length === 0;
+  }
+
+  /** A timeline entry: move tasks (taskset) and IRQs (smp_affinity_list) while running. */
+  private onTimeline(i: number): void {
+    const change = this.scenario.timeline[i]!;
+    for (const a of change.apps) {
+      const task = this.appTask[a.app];
+      if (task) this.setAffinity(task, a.cpus);
+    }
+    for (const q of change.irqs) this.nics[q.nic]!.setIrqAffinity(q.queue, q.cpus);
+  }
+
+  /**
+   * sched_setaffinity(): a sleeping task is placed within the new mask when it wakes; a queued
+   * one moves now; the running one is preempted and moved by the stopper (migration/N), here a
+   * reschedule IPI after which schedule() migrates it (see Cpu.schedule).
+   */
+  setAffinity(task: Task, cpus: number[]): void {
+    task.allowed = cpus;
+    if (task.state === 'sleeping' || cpus.includes(task.cpu)) return;
+    const cpu = this.cpus[task.cpu]!;
+    if (cpu.rq.curr === task) {
+      this.resched(cpu, -1);
+      return;
+    }
+    cpu.rq.remove(task);
+    this.migrateTask(task);
+  }
+
+  /** move_queued_task(): enqueue a runnable task on a CPU it is allowed on. */
+  migrateTask(task: Task): void {
+    const target = this.selectTaskRq(task, task.allowed[0]!);
+    const cpu = this.cpus[target]!;
+    task.migrations++;
+    task.cpu = target;
+    task.waitStart = this.sim.now;
+    this.updateCurr(cpu);
+    cpu.rq.enqueue(task);
+    if (cpu.rq.wouldPreempt(task)) this.resched(cpu, -1);
+    else cpu.kick();
   }
 
   /** Start the machine: applications become runnable (as if just exec'd). */

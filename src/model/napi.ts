@@ -1,7 +1,7 @@
 import type { Timer } from '../engine/simulator.ts';
 import type { Cpu } from './cpu.ts';
 import type { Kernel } from './kernel.ts';
-import { handleSoftirqs, NET_RX_SOFTIRQ } from './softirq.ts';
+import { localBhEnable, NET_RX_SOFTIRQ } from './softirq.ts';
 import { Acct, COND_RESCHED, SLEEP, type Task, type TaskYield } from './task.ts';
 
 /**
@@ -216,13 +216,7 @@ export function* napiThreadActivity(k: Kernel, n: Napi, task: Task): Generator<T
       const repoll: Napi[] = [];
       yield* napiPoll(k, cpu, n, repoll);
       yield* k.rpsSendIpis(cpu);
-      if (cpu.softirqPending !== 0) {
-        task.inSoftirq = true;
-        task.acct = Acct.SOFT;
-        yield* handleSoftirqs(k, cpu, false);
-        task.inSoftirq = false;
-        task.acct = Acct.SYS;
-      }
+      yield* localBhEnable(k, task);
       if (repoll.length === 0) break;
       yield COND_RESCHED;
     }

@@ -6,8 +6,9 @@ import { freeStack, grown } from '../engine/typed.ts';
  * packets simulated. Queues link rows through `next` (FIFO lists), so no queue allocates.
  */
 export const NIL = -1;
-/** pool.flags bits. */
+/** pool.flags bits: TCP PSH, and an skb tcp_collapse already rewrote. */
 export const PSH = 1;
+export const COLLAPSED = 2;
 
 export class PacketPool {
   /** Flow index. */
@@ -47,6 +48,8 @@ export class PacketPool {
   /** When the driver cleaned it (end of ring + interrupt wait), and when it reached its socket. */
   tPoll: Float64Array;
   tSocket: Float64Array;
+  /** The CPU whose protocol pass (tcp_v4_rcv / udp_rcv) last touched the skb: the copy is cache-hot there. */
+  l4cpu: Int16Array;
 
   private free: Int32Array;
   private freeTop = 0;
@@ -77,6 +80,7 @@ export class PacketPool {
     this.pass = new Uint8Array(0);
     this.tPoll = new Float64Array(0);
     this.tSocket = new Float64Array(0);
+    this.l4cpu = new Int16Array(0);
     this.free = new Int32Array(0);
     this.grow(initial);
   }
@@ -121,6 +125,7 @@ export class PacketPool {
     this.pass = grown(this.pass, capacity);
     this.tPoll = grown(this.tPoll, capacity);
     this.tSocket = grown(this.tSocket, capacity);
+    this.l4cpu = grown(this.l4cpu, capacity);
     this.free = freeStack(old, capacity, this.free, this.freeTop);
     this.freeTop += capacity - old;
     this.capacity = capacity;

@@ -37,6 +37,11 @@ export class RpsDevFlowTable {
 export interface RxQueueRps {
   map: number[];
   flows: RpsDevFlowTable | null;
+  /**
+   * Accelerated RFS (ntuple on, a driver with ndo_rx_flow_steer): when RFS moves the skb's flow
+   * to a CPU, ask the NIC to steer the flow to the RX queue whose interrupt goes to that CPU.
+   */
+  arfs?: (row: number, cpu: number) => void;
 }
 
 /** The global rps_sock_flow_table (net.core.rps_sock_flow_entries). */

@@ -47,13 +47,16 @@ function drain(k: Kernel): void {
 }
 
 /**
- * Every queue whose occupancy is integrated: rings, NIC packet buffers, backlogs. (A queue's
- * `arrivals` only stages frames the wire generated ahead of time; it is not a queue of the path.)
+ * Every queue whose occupancy is integrated: rings, NIC packet buffers, backlogs, veth rings,
+ * socket receive queues and socket backlogs. (A queue's `arrivals` only stages frames the wire
+ * generated ahead of time; it is not a queue of the path.)
  */
 export function allQueues(k: Kernel): PacketQueue[] {
   const out: PacketQueue[] = [];
   for (const nic of k.nics) for (const q of nic.queues) out.push(q.ring, q.pktbuf);
   for (const sd of k.softnet) out.push(sd.inputPktQueue, sd.processQueue);
+  for (const q of k.vethQueues()) out.push(q.ring);
+  for (const sock of k.stack.sockets) out.push(sock.queue, sock.backlog);
   return out;
 }
 
@@ -77,7 +80,7 @@ export function resetWindowCounters(k: Kernel): void {
   }
   for (const key of Object.keys(k.stack.nstat) as (keyof typeof k.stack.nstat)[]) k.stack.nstat[key] = 0;
   for (const sock of k.stack.sockets) {
-    sock.drops = 0;
+    sock.drops = sock.copiedHot = sock.copiedCold = 0;
     for (const key of Object.keys(sock.counters) as (keyof typeof sock.counters)[]) sock.counters[key] = 0;
   }
   for (const g of [...k.nics.flatMap((n) => n.pollers.map((p) => p.gro)), ...k.vethQueues().map((q) => q.gro)]) resetGro(g.counters);
@@ -86,7 +89,7 @@ export function resetWindowCounters(k: Kernel): void {
   for (const d of k.irqs.descs) d.counts.fill(0);
   for (const row of k.softirqCounts) row.fill(0);
   for (const nic of k.nics) {
-    nic.upstreamDrops = 0;
+    nic.upstreamDrops = nic.arfsSteered = 0;
     nic.wire.frames = 0;
     nic.wire.bits = 0;
     for (const q of nic.queues) q.packets = q.bytes = q.noDescDrops = q.missedDrops = q.refills = 0;

@@ -1,5 +1,5 @@
 import { forEachSegment } from './gro.ts';
-import { PacketQueue, type PacketPool } from './packet.ts';
+import { COLLAPSED, NIL, PacketQueue, type PacketPool } from './packet.ts';
 import type { Task } from './task.ts';
 
 /**
@@ -35,6 +35,11 @@ export interface SocketCounters {
   ofoQueue: number;
   dupData: number;
   acksSent: number;
+  /** tcp_prune_queue calls (PruneCalled), skbs and bytes tcp_collapse copied (TCPRcvCollapsed), prunes that failed (RcvPruned). */
+  pruneCalled: number;
+  collapsed: number;
+  collapsedBytes: number;
+  rcvPruned: number;
 }
 
 export class TcpReceiver {
@@ -80,9 +85,25 @@ export class Socket {
   owned = false;
   /** A task sleeping in recvmsg on this socket (the wait queue). */
   waiter: Task | null = null;
+  /** Bytes of the head skb a reader has already copied (a read smaller than the skb). */
+  readOffset = 0;
+  /** Bytes copied to user space where the protocol pass ran on the reader's CPU, and elsewhere. */
+  copiedHot = 0;
+  copiedCold = 0;
   /** sk->sk_rxhash: the hash of the flow's skbs (RFS records it where the reader runs). */
   rxhash = 0;
-  readonly counters: SocketCounters = { rcvbufErrors: 0, rcvQDrop: 0, backlogDrop: 0, ofoQueue: 0, dupData: 0, acksSent: 0 };
+  readonly counters: SocketCounters = {
+    rcvbufErrors: 0,
+    rcvQDrop: 0,
+    backlogDrop: 0,
+    ofoQueue: 0,
+    dupData: 0,
+    acksSent: 0,
+    pruneCalled: 0,
+    collapsed: 0,
+    collapsedBytes: 0,
+    rcvPruned: 0,
+  };
   /** Payload bytes / truesize of received skbs, ×256 (sk->sk_scaling_ratio, TCP_RMEM_TO_WIN_SCALE). */
   scalingRatio = 0;
 
@@ -101,11 +122,15 @@ export class Socket {
     this.backlog = new PacketQueue(pool);
   }
 
-  /** The receive window to advertise: free buffer space scaled to payload (tcp_select_window, simplified). */
+  /**
+   * The receive window to advertise: free buffer space scaled to payload (__tcp_select_window,
+   * simplified), and 0 below one MSS (receiver silly-window avoidance).
+   */
   window(): number {
     const free = Math.max(0, this.rcvbuf - this.rmem - this.backlogBytes);
     const ratio = this.scalingRatio || 128;
-    return Math.floor((free * ratio) / 256);
+    const win = Math.floor((free * ratio) / 256);
+    return this.tcp && win < this.tcp.mss ? 0 : win;
   }
 
   /** Limit of the socket backlog (tcp_add_backlog, newest form): 2*rcvbuf + sndbuf/2 + 64 KB. */
@@ -145,10 +170,11 @@ export function udpEnqueue(sock: Socket, pool: PacketPool, row: number, t: numbe
 
 /**
  * tcp_data_queue() for an skb that arrives while no reader owns the socket. In sequence: admit
- * it if rmem + truesize fits rcvbuf; if not, drop it when the queue is non-empty (TCPRcvQDrop),
- * accept it anyway when empty (sk_forced_mem_schedule: progress is guaranteed); then pull the
- * now-contiguous out-of-order skbs in. Beyond rcv_nxt: the out-of-order queue (TCPOFOQueue).
- * Before rcv_nxt: a duplicate (retransmission of data already received).
+ * it if tcp_try_rmem_schedule finds room (see below); if not, drop it when the queue is
+ * non-empty (TCPRcvQDrop), accept it anyway when empty (sk_forced_mem_schedule: progress is
+ * guaranteed); then pull the now-contiguous out-of-order skbs in. Beyond rcv_nxt: the
+ * out-of-order queue (TCPOFOQueue), dropped if no room. Before rcv_nxt: a duplicate
+ * (retransmission of data already received).
  */
 export function tcpDataQueue(sock: Socket, pool: PacketPool, row: number, t: number, release: (row: number) => void): SocketVerdict {
   const tcp = sock.tcp!;
@@ -160,8 +186,8 @@ export function tcpDataQueue(sock: Socket, pool: PacketPool, row: number, t: num
     return 'dup';
   }
   if (seq > tcp.rcvNxt) {
-    if (sock.rmem + tcp.ofoBytes + pool.truesize[row]! > sock.rcvbuf) {
-      sock.counters.rcvQDrop++; // the OFO path prunes, then drops (TCPOFODrop); counted with RcvQDrop here
+    if (!tcpTryRmemSchedule(sock, pool, pool.truesize[row]!)) {
+      sock.counters.rcvQDrop++; // TCPOFODrop in the kernel; counted with RcvQDrop here
       sock.drops++;
       return 'dropped';
     }
@@ -172,7 +198,7 @@ export function tcpDataQueue(sock: Socket, pool: PacketPool, row: number, t: num
     tcp.ofoBytes += pool.truesize[row]!;
     return 'ofo';
   }
-  if (sock.rmem + pool.truesize[row]! > sock.rcvbuf && sock.queue.length > 0) {
+  if (!tcpTryRmemSchedule(sock, pool, pool.truesize[row]!) && sock.queue.length > 0) {
     sock.counters.rcvQDrop++;
     sock.drops++;
     return 'dropped';
@@ -193,6 +219,66 @@ export function tcpDataQueue(sock: Socket, pool: PacketPool, row: number, t: num
     queueInOrder(sock, pool, o, t);
   }
   return 'queued';
+}
+
+/** SKB_MAX_ORDER(0, 0): the data one collapsed skb holds (a page minus skb_shared_info), and its truesize. */
+const COLLAPSE_CHUNK = 3776;
+const COLLAPSE_TRUESIZE = 4352;
+
+/**
+ * tcp_try_rmem_schedule(): room if rmem + truesize fits rcvbuf (tcp_can_ingest). Otherwise
+ * tcp_prune_queue(): while rcvbuf is below tcp_rmem[2], tcp_clamp_window raises it to what is
+ * allocated (no memory pressure is modelled), and that makes room; at the maximum,
+ * tcp_collapse copies the queued data into compact skbs (a page each), which costs a copy in
+ * softirq but frees the truesize the RX buffers wasted; if that is not enough, RcvPruned.
+ */
+function tcpTryRmemSchedule(sock: Socket, pool: PacketPool, truesize: number): boolean {
+  const tcp = sock.tcp!;
+  const rmem = () => sock.rmem + tcp.ofoBytes;
+  if (rmem() + truesize <= sock.rcvbuf) return true;
+  sock.counters.pruneCalled++;
+  if (rmem() >= sock.rcvbuf && sock.rcvbuf < sock.rcvbufMax) sock.rcvbuf = Math.min(rmem(), sock.rcvbufMax);
+  if (rmem() <= sock.rcvbuf) return true;
+  tcp.ofoBytes -= collapse(sock, pool, tcp.ofo);
+  sock.rmem -= collapse(sock, pool, queueRows(sock.queue, pool));
+  if (rmem() <= sock.rcvbuf) return true;
+  sock.counters.rcvPruned++;
+  return false;
+}
+
+/**
+ * tcp_collapse() of a run of skbs: their data is copied into new skbs of a page each, so the
+ * run's truesize becomes ceil(bytes / 3776) pages' worth; each row keeps its share (rows stay
+ * separate here for per-segment accounting). Skbs collapsed before are left alone. Returns the
+ * truesize freed (0 if it would not help).
+ */
+function collapse(sock: Socket, pool: PacketPool, all: number[]): number {
+  const rows = all.filter((r) => (pool.flags[r]! & COLLAPSED) === 0);
+  let bytes = 0;
+  let truesize = 0;
+  for (const r of rows) {
+    bytes += pool.len[r]!;
+    truesize += pool.truesize[r]!;
+  }
+  const compact = Math.ceil(bytes / COLLAPSE_CHUNK) * COLLAPSE_TRUESIZE;
+  if (rows.length === 0 || compact >= truesize) return 0;
+  let left = compact;
+  rows.forEach((r, i) => {
+    const share = i === rows.length - 1 ? left : Math.floor((compact * pool.len[r]!) / bytes);
+    pool.truesize[r] = share;
+    pool.flags[r] = pool.flags[r]! | COLLAPSED;
+    left -= share;
+  });
+  sock.counters.collapsed += rows.length;
+  sock.counters.collapsedBytes += bytes;
+  return truesize - compact;
+}
+
+/** The rows of a queue, head first. */
+function queueRows(q: PacketQueue, pool: PacketPool): number[] {
+  const rows: number[] = [];
+  for (let r = q.head; r !== NIL; r = pool.next[r]!) rows.push(r);
+  return rows;
 }
 
 function queueInOrder(sock: Socket, pool: PacketPool, row: number, t: number): void {
@@ -225,6 +311,21 @@ export function tcpAckCheck(sock: Socket, at: number, force = false): boolean {
   sock.counters.acksSent++;
   tcp.sink.ack(at, tcp.rcvNxt, win, tcp.ofo.length > 0);
   return true;
+}
+
+/**
+ * tcp_cleanup_rbuf() after a read: ACK now if a delayed ACK is pending for more than a segment,
+ * or if the read opened the window to at least twice what the sender may still send
+ * (rcv_window_now = what the last ACK advertised minus the data received since). This window
+ * update is what restarts a sender stalled by a full receive buffer.
+ */
+export function tcpCleanupRbuf(sock: Socket, at: number): boolean {
+  const tcp = sock.tcp!;
+  const pending = tcp.rcvNxt - tcp.lastAck;
+  const remaining = Math.max(0, tcp.lastWindow - pending);
+  const win = sock.window();
+  if (pending > tcp.mss || (win > 0 && win >= 2 * remaining)) return tcpAckCheck(sock, at, true);
+  return false;
 }
 
 /** Free an skb the application has consumed: uncharge, and release every segment's row. */

@@ -51,6 +51,23 @@ export function* handleSoftirqs(k: Kernel, cpu: Cpu, ksirqd: boolean): Generator
 }
 
 /**
+ * local_bh_enable() in a task (__local_bh_enable_ip → do_softirq): softirqs that became pending
+ * while bottom halves were off run here, synchronously, as softirq time charged to the task —
+ * unless we are already in interrupt context, or (4.9–6.4) the CPU's ksoftirqd is runnable.
+ */
+export function* localBhEnable(k: Kernel, task: Task): Generator<TaskYield, void, void> {
+  const cpu = k.cpus[task.cpu]!;
+  if (cpu.softirqPending === 0 || cpu.inInterrupt()) return;
+  if (k.softirqDefersToKsoftirqd && k.ksoftirqdRunnable(cpu.id)) return;
+  const acct = task.acct;
+  task.inSoftirq = true;
+  task.acct = Acct.SOFT;
+  yield* handleSoftirqs(k, cpu, false);
+  task.inSoftirq = false;
+  task.acct = acct;
+}
+
+/**
  * run_ksoftirqd() in smpboot's thread loop: while softirqs are pending, run handle_softirqs
  * (as softirq time, preemption disabled), then cond_resched(); sleep when nothing is pending.
  */

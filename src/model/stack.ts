@@ -4,7 +4,7 @@ import type { CostTable } from './costs.ts';
 import type { Cpu } from './cpu.ts';
 import { forEachSegment } from './gro.ts';
 import type { Kernel } from './kernel.ts';
-import { getRpsCpu, RpsDevFlowTable, RpsSockFlowTable, type RxQueueRps } from './rps.ts';
+import { getRpsCpu, RpsDevFlowTable, RpsSockFlowTable, type RpsChoice, type RxQueueRps } from './rps.ts';
 import { consume, Socket, tcpAckCheck, tcpDataQueue, tcpRcvSpaceAdjust, udpEnqueue } from './socket.ts';
 
 /**
@@ -54,6 +54,9 @@ export interface Nstat {
   TcpExtTCPRcvQDrop: number;
   TcpExtTCPBacklogDrop: number;
   TcpExtTCPOFOQueue: number;
+  TcpExtPruneCalled: number;
+  TcpExtTCPRcvCollapsed: number;
+  TcpExtRcvPruned: number;
   UdpInDatagrams: number;
   UdpRcvbufErrors: number;
   UdpInErrors: number;
@@ -87,6 +90,8 @@ export class RxBatch {
   }
 }
 
+const NO_STEERING: RpsChoice = { cpu: -1, flows: null, slot: -1 };
+
 /** IPv4 (20) + UDP (8) + Ethernet (14) + FCS (4). */
 const UDP_FRAME_OVERHEAD = 46;
 /** VXLAN encapsulation: outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8. */
@@ -117,6 +122,9 @@ export class Stack {
     TcpExtTCPRcvQDrop: 0,
     TcpExtTCPBacklogDrop: 0,
     TcpExtTCPOFOQueue: 0,
+    TcpExtPruneCalled: 0,
+    TcpExtTCPRcvCollapsed: 0,
+    TcpExtRcvPruned: 0,
     UdpInDatagrams: 0,
     UdpRcvbufErrors: 0,
     UdpInErrors: 0,
@@ -145,9 +153,9 @@ export class Stack {
     this.vethRps = { map: s.veth.rpsCpus, flows: null };
   }
 
-  /** The RPS configuration of an RX queue (rps_cpus and rps_flow_cnt). */
-  static queueRps(map: number[], flowCnt: number): RxQueueRps {
-    return { map, flows: flowCnt > 0 ? new RpsDevFlowTable(flowCnt) : null };
+  /** The RPS configuration of an RX queue (rps_cpus and rps_flow_cnt), with its device's aRFS hook. */
+  static queueRps(map: number[], flowCnt: number, arfs?: (row: number, cpu: number) => void): RxQueueRps {
+    return { map, flows: flowCnt > 0 ? new RpsDevFlowTable(flowCnt) : null, arfs };
   }
 
   // ---------------------------------------------------------------- accounting
@@ -253,15 +261,28 @@ export class Stack {
    * RX queue with RPS configuration `rps`: steer it to a backlog, or plan a pass here.
    */
   steer(batch: RxBatch, rps: RxQueueRps, row: number, t: number): void {
+    const choice = this.rpsChoice(rps, row);
+    if (choice.cpu >= 0) batch.push(row, t, choice.cpu, choice.flows, choice.slot, this.k.costs.rps_enqueue);
+    else this.planPass(batch, row, t);
+  }
+
+  /** get_rps_cpu() for an skb from an RX queue (with the queue's aRFS hook); cpu -1: no steering. */
+  rpsChoice(rps: RxQueueRps, row: number): RpsChoice {
+    if (rps.map.length === 0 && !rps.flows) return NO_STEERING;
     const k = this.k;
-    if (rps.map.length > 0 || rps.flows) {
-      const choice = getRpsCpu(rps, this.sockFlow, this.hashOf(row), (c) => k.softnet[c]!.inputQueueHead);
-      if (choice.cpu >= 0) {
-        batch.push(row, t, choice.cpu, choice.flows, choice.slot, k.costs.rps_enqueue);
-        return;
-      }
-    }
-    this.planPass(batch, row, t);
+    const arfs = rps.arfs;
+    return getRpsCpu(rps, this.sockFlow, this.hashOf(row), (c) => k.softnet[c]!.inputQueueHead, arfs && ((cpu) => arfs(row, cpu)));
+  }
+
+  /**
+   * enqueue_to_backlog(skb, cpu, &rflow->last_qtail) at `now`: a queued skb stamps its RFS flow
+   * slot with the target's queue tail (the in-order rule's reference); a refused one is dropped.
+   */
+  enqueueBacklog(from: Cpu, target: number, row: number, flows: RpsDevFlowTable | null, slot: number, now: number): void {
+    const sd = this.k.softnet[target]!;
+    const verdict = sd.enqueue(from, row, now);
+    if (verdict !== 'queued') this.drop(row, verdict);
+    else if (flows) flows.lastQtail[slot] = sd.inputQueueTail;
   }
 
   /** __netif_receive_skb() here: one pass through the stack, costed now, run at commit. */
@@ -282,14 +303,7 @@ export class Stack {
       const row = batch.rows[i]!;
       const target = batch.targets[i]!;
       if (target >= 0) {
-        const sd = k.softnet[target]!;
-        const verdict = sd.enqueue(cpu, row, now);
-        if (verdict === 'queued') {
-          const ft = batch.flowTables[i];
-          if (ft) ft.lastQtail[batch.slots[i]!] = sd.inputQueueTail;
-        } else {
-          this.drop(row, verdict);
-        }
+        this.enqueueBacklog(cpu, target, row, batch.flowTables[i] ?? null, batch.slots[i]!, now);
       } else {
         extra += this.pass(cpu, row, batch.times[i]!);
       }
@@ -329,6 +343,7 @@ export class Stack {
     const segs = pool.segs[row]!;
     this.nstat.IpInDelivers += segs;
     pool.tSocket[row] = t;
+    pool.l4cpu[row] = cpu.id;
     if (sock.rxhash === 0) sock.rxhash = this.hashOf(row);
     let extra = 0;
     if (sock.proto === 'udp') {
@@ -342,7 +357,8 @@ export class Stack {
       this.nstat.TcpInSegs += segs;
       if (sock.owned) {
         // tcp_add_backlog: the reader holds the socket; it processes the backlog at release_sock.
-        if (sock.rmem + sock.backlogBytes + pool.truesize[row]! > sock.backlogLimit()) {
+        // sk_add_backlog → sk_rcvqueues_full: what is queued already, not counting this skb.
+        if (sock.rmem + sock.backlogBytes > sock.backlogLimit()) {
           sock.counters.backlogDrop++;
           sock.drops++;
           this.nstat.TcpExtTCPBacklogDrop += segs;
@@ -363,7 +379,14 @@ export class Stack {
     const k = this.k;
     const pool = k.pool;
     const segs = pool.segs[row]!;
+    const c0 = sock.counters;
+    const [pruned, collapsed, collapsedBytes, rcvPruned] = [c0.pruneCalled, c0.collapsed, c0.collapsedBytes, c0.rcvPruned];
     const verdict = tcpDataQueue(sock, pool, row, k.sim.now, (dup) => this.drop(dup, 'tcp_dup'));
+    this.nstat.TcpExtPruneCalled += c0.pruneCalled - pruned;
+    this.nstat.TcpExtTCPRcvCollapsed += c0.collapsed - collapsed;
+    this.nstat.TcpExtRcvPruned += c0.rcvPruned - rcvPruned;
+    // tcp_collapse copies the data into new skbs, in softirq.
+    let cost = Math.round(((c0.collapsedBytes - collapsedBytes) * k.costs.copy_kb_hot) / 1024);
     if (verdict === 'dropped') {
       this.nstat.TcpExtTCPRcvQDrop += segs;
       this.drop(row, 'socket');
@@ -374,9 +397,9 @@ export class Stack {
     }
     if (tcpAckCheck(sock, k.sim.now, verdict !== 'queued')) {
       this.nstat.TcpOutSegs++;
-      return k.costs.tcp_send_ack;
+      cost += k.costs.tcp_send_ack;
     }
-    return 0;
+    return cost;
   }
 
   /** The delayed-ACK timer fired (tcp_delack_timer): ACK what has not been ACKed. */
@@ -404,10 +427,21 @@ export class Stack {
     const waiter = sock.waiter;
     if (waiter) {
       sock.waiter = null;
-      k.wakeUp(waiter, cpu.id);
-      return k.costs.wakeup;
+      if (k.wakeUp(waiter, cpu.id)) return k.costs.wakeup;
     }
     return 0;
+  }
+
+  /**
+   * sk_backlog_rcv → tcp_v4_do_rcv for one skb of the socket backlog, in the reader's process
+   * context at release_sock (`cpu` is the reader's). Returns the extra cost (an ACK, a collapse).
+   */
+  backlogRcv(sock: Socket, cpu: number, now: number): number {
+    const pool = this.k.pool;
+    const row = sock.backlog.shift(now);
+    sock.backlogBytes -= pool.truesize[row]!;
+    pool.l4cpu[row] = cpu;
+    return this.tcpReceive(sock, row);
   }
 }
 

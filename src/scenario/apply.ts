@@ -52,6 +52,17 @@ export function applyCommand(scenario: Scenario, command: string, label: string)
 
 const COMMANDS = ['ethtool', 'sysctl', 'echo', 'taskset', 'ip'];
 
+/**
+ * Commands that can act on a running machine (a timeline entry): moving a task (taskset) and
+ * re-pinning an IRQ. Everything else reconfigures devices or sysctls and belongs in `apply`.
+ */
+export function isRuntimeCommand(command: string, label: string): boolean {
+  const t = tokenize(command, label);
+  if (t[0] === 'taskset') return true;
+  const gt = t.indexOf('>');
+  return t[0] === 'echo' && gt > 0 && /^\/proc\/irq\/\d+\/(smp_affinity|smp_affinity_list)$/.test(t[gt + 1] ?? '');
+}
+
 /** Split like a POSIX shell for simple commands: whitespace, '…' and "…" quoting, backslash escapes. */
 export function tokenize(command: string, label: string): string[] {
   const tokens: string[] = [];

@@ -1,7 +1,7 @@
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import { applyCommands } from './apply.ts';
+import { applyCommands, isRuntimeCommand } from './apply.ts';
 import { InputError } from './errors.ts';
-import { resolveScenario, type ResolvedScenario } from './resolve.ts';
+import { resolveScenario, type ResolvedScenario, type TimelineChange } from './resolve.ts';
 import { scenarioSchema, type Scenario } from './schema.ts';
 import { firstIssueAsError } from './zod-errors.ts';
 
@@ -40,7 +40,45 @@ export function loadScenarioObject(raw: unknown, opts: LoadOptions = {}): Loaded
   scenario = applyCommands(scenario, opts.apply ?? [], (i) => `--apply "${opts.apply![i]}"`);
   if (opts.seed !== undefined) scenario = { ...scenario, seed: opts.seed };
   if (opts.durationMs !== undefined) scenario = { ...scenario, duration_ms: opts.durationMs };
-  return { scenario, resolved: resolveScenario(scenario) };
+  const resolved = resolveScenario(scenario);
+  resolved.timeline = resolveTimeline(scenario, resolved);
+  return { scenario, resolved };
+}
+
+/**
+ * Timeline entries: each entry's commands are applied on top of everything before it, and what
+ * changed (app CPU lists, IRQ affinities) becomes a change the model makes at that time.
+ */
+function resolveTimeline(base: Scenario, resolved: ResolvedScenario): TimelineChange[] {
+  const out: TimelineChange[] = [];
+  let scenario = base;
+  let prev = resolved;
+  let lastMs = 0;
+  base.timeline.forEach((entry, i) => {
+    const where = `timeline[${i}]`;
+    if (entry.at_ms < lastMs) throw new InputError(`${where}.at_ms`, `${entry.at_ms} comes before the previous entry (${lastMs}); keep the timeline in time order`);
+    if (entry.at_ms >= base.duration_ms) throw new InputError(`${where}.at_ms`, `${entry.at_ms} is not before the end of the run (duration_ms ${base.duration_ms})`);
+    lastMs = entry.at_ms;
+    entry.apply.forEach((cmd, j) => {
+      if (!isRuntimeCommand(cmd, `${where}.apply[${j}]`)) {
+        throw new InputError(`${where}.apply[${j}]`, 'only taskset and echo LIST > /proc/irq/N/smp_affinity_list act on a running machine; put device and sysctl settings in "apply"');
+      }
+    });
+    scenario = applyCommands(scenario, entry.apply, (j) => `${where}.apply[${j}]`);
+    const next = resolveScenario(scenario);
+    const change: TimelineChange = { atNs: Math.round(entry.at_ms * 1e6), apps: [], irqs: [] };
+    next.apps.forEach((a, k) => {
+      if (a.cpus.join() !== prev.apps[k]!.cpus.join()) change.apps.push({ app: k, cpus: a.cpus });
+    });
+    next.nics.forEach((n, k) => {
+      n.irqAffinity.forEach((cpus, q) => {
+        if (cpus.join() !== prev.nics[k]!.irqAffinity[q]!.join()) change.irqs.push({ nic: k, queue: q, cpus });
+      });
+    });
+    out.push(change);
+    prev = next;
+  });
+  return out;
 }
 
 /** Strict JSON, with the line and column of the first syntax error. */

@@ -25,6 +25,8 @@ export interface ResolvedScenario {
   sysctl: SysctlValues;
   cgroups: ResolvedCgroup[];
   apps: ResolvedApp[];
+  /** Changes during the run, in time order (filled by the loader). */
+  timeline: TimelineChange[];
   flows: ResolvedFlow[];
   netfilter: { host: ResolvedNetns; container: ResolvedNetns };
   veth: { gro: boolean; rpsCpus: number[] };
@@ -95,6 +97,13 @@ export interface ResolvedCgroup {
   weight: number;
 }
 
+/** What changes at one moment of the run (a timeline entry). */
+export interface TimelineChange {
+  atNs: number;
+  apps: { app: number; cpus: number[] }[];
+  irqs: { nic: number; queue: number; cpus: number[] }[];
+}
+
 export interface ResolvedApp {
   index: number;
   name: string;
@@ -103,6 +112,12 @@ export interface ResolvedApp {
   cgroup: string | null;
   listen: Endpoint | null;
   nice: number;
+  /** stream-reader: bytes per recvmsg; udp-sink: datagrams per recvmmsg. */
+  recvSize: number;
+  batch: number;
+  /** Bits per second the app reads at most (Infinity: unpaced), and its user work per KiB (ns). */
+  rateBps: number;
+  userNsPerKb: number;
 }
 
 /** Ethernet header (14) + FCS (4): frame size = IP packet size + 18. */
@@ -164,7 +179,7 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
   const flows = s.flows.map((f, i) => resolveFlow(f, i, s, nics));
 
   return {
-    warnings: unmodelledWarnings(s),
+    warnings: [...unmodelledWarnings(s), ...idleReaderWarnings(apps, flows)],
     name: s.name,
     description: s.description,
     narrative: s.narrative,
@@ -180,6 +195,7 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
     sysctl,
     cgroups,
     apps,
+    timeline: [],
     flows,
     netfilter: { host: netns(s.netfilter.host), container: netns(s.netfilter.container) },
     veth: { gro: s.veth.gro === 'on', rpsCpus: at('veth.rps_cpus', () => limits.existingCpus(parseCpuMask(s.veth.rps_cpus), s.cpus, 'rps_cpus')) },
@@ -194,8 +210,8 @@ function netns(n: Scenario['netfilter']['host']): ResolvedNetns {
   };
 }
 
-/** App kinds with a task model today (the others need the socket layer). */
-const MODELLED_APP_KINDS = ['cpu-hog'];
+/** App kinds with a task model today. */
+const MODELLED_APP_KINDS = ['cpu-hog', 'stream-reader', 'udp-sink'];
 
 /**
  * Everything a scenario may say that the model does not act on yet: the run goes on, and these
@@ -211,8 +227,30 @@ function unmodelledWarnings(s: Scenario): string[] {
     if (a.cgroup !== undefined) w.push(`apps[${i}].cgroup: cgroup limits are not enforced yet`);
   });
   s.nics.forEach((n, i) => {
-    if (n.features.ntuple === 'on') w.push(`nics[${i}].features.ntuple: aRFS is not modelled yet`);
+    if (n.features.ntuple !== 'on') return;
+    if (!DRIVERS[n.driver as keyof typeof DRIVERS].rxFlowSteer) {
+      w.push(`nics[${i}].features.ntuple: ${n.driver} has no ndo_rx_flow_steer, so ntuple gives no accelerated RFS (Flow Director filters are not modelled)`);
+    } else if (!(Number(s.sysctl['net.core.rps_sock_flow_entries'] ?? 0) > 0) || !Object.values(n.queues).some((q) => (q.rps_flow_cnt ?? 0) > 0)) {
+      w.push(`nics[${i}].features.ntuple: accelerated RFS needs RFS configured (net.core.rps_sock_flow_entries and rps_flow_cnt on the RX queues); it does nothing here`);
+    }
   });
+  return w;
+}
+
+/** A reader that no flow reaches sleeps for the whole run: most likely a typo in an address. */
+function idleReaderWarnings(apps: ResolvedApp[], flows: ResolvedFlow[]): string[] {
+  const w: string[] = [];
+  for (const a of apps) {
+    if (a.kind === 'cpu-hog') continue;
+    if (!a.listen) {
+      w.push(`apps[${a.index}] "${a.name}": a ${a.kind} without listen reads nothing and sleeps for the whole run`);
+      continue;
+    }
+    const l = a.listen;
+    const proto = a.kind === 'stream-reader' ? 'tcp' : a.kind === 'udp-sink' ? 'udp' : null;
+    const reached = flows.some((f) => (proto === null || f.proto === proto) && f.dst.family === l.family && f.dst.port === l.port && f.dst.addr.every((b, i) => b === l.addr[i]));
+    if (!reached) w.push(`apps[${a.index}] "${a.name}": no ${proto ?? ''} flow goes to ${l.text}; it sleeps for the whole run`.replace('  ', ' '));
+  }
   return w;
 }
 
@@ -310,7 +348,32 @@ function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
   }
   const listen = a.listen === undefined ? null : at(`${p}.listen`, () => parseEndpoint(a.listen!));
   if (listen && listen.portHi !== listen.port) throw new InputError(`${p}.listen`, 'a socket listens on one port');
-  return { index, name: a.name, kind: a.kind, cpus, cgroup: a.cgroup ?? null, listen, nice: a.nice };
+  if (a.recv_size !== undefined && a.kind !== 'stream-reader') throw new InputError(`${p}.recv_size`, `only a stream-reader has recv_size (a ${a.kind} ${a.kind === 'udp-sink' ? 'reads whole datagrams; batch sets how many per recvmmsg' : 'reads no stream'})`);
+  if (a.batch !== undefined && a.kind !== 'udp-sink') throw new InputError(`${p}.batch`, `only a udp-sink has batch (datagrams per recvmmsg)`);
+  if (a.kind === 'cpu-hog') {
+    for (const key of ['listen', 'rate', 'user_ns_per_kb'] as const) {
+      if (a[key] !== undefined) throw new InputError(`${p}.${key}`, 'a cpu-hog reads no socket; it only burns CPU');
+    }
+  }
+  let rateBps = Infinity;
+  if (a.rate !== undefined) {
+    const r = at(`${p}.rate`, () => parseRate(a.rate!));
+    if (r.kind !== 'bits') throw new InputError(`${p}.rate`, `"${a.rate}": an application reads bytes, so give a bit rate like "2gbit" or "800mbit"`);
+    rateBps = r.bitsPerSec;
+  }
+  return {
+    index,
+    name: a.name,
+    kind: a.kind,
+    cpus,
+    cgroup: a.cgroup ?? null,
+    listen,
+    nice: a.nice,
+    recvSize: a.recv_size ?? 131072,
+    batch: a.batch ?? 1,
+    rateBps,
+    userNsPerKb: a.user_ns_per_kb ?? 0,
+  };
 }
 
 function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNic[]): ResolvedFlow {

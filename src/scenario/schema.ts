@@ -100,6 +100,10 @@ const app = z.strictObject({
   cgroup: z.string().optional(),
   listen: endpoint.optional().describe('The socket it reads from.'),
   nice: z.number().int().min(-20).max(19).default(0),
+  recv_size: z.number().int().min(1).optional().describe('stream-reader: bytes asked for per recvmsg (default 131072, iperf3).'),
+  batch: z.number().int().min(1).max(1024).optional().describe('udp-sink: datagrams per recvmmsg (default 1: plain recvmsg).'),
+  rate: z.string().optional().describe('Read at most this fast ("2gbit"): the app sleeps between reads, like a paced consumer. Default: as fast as it can.'),
+  user_ns_per_kb: z.number().min(0).optional().describe('User-space work per KiB received (the application processing its data), ns. Default 0.'),
 });
 
 const sizeMixEntry = z.strictObject({ size: z.number().int(), weight: z.number().positive() });
@@ -196,6 +200,15 @@ export const scenarioSchema = z
     apps: z.array(app).default([]),
     flows: z.array(flow).default([]),
     apply: z.array(z.string()).default([]).describe('Commands as run on a real machine: ethtool, sysctl -w, echo > /sys|/proc, taskset.'),
+    timeline: z
+      .array(
+        z.strictObject({
+          at_ms: z.number().min(0).describe('When, from the start of the run.'),
+          apply: z.array(z.string()).min(1).describe('Commands that take effect at that moment: taskset, echo LIST > /proc/irq/N/smp_affinity_list.'),
+        }),
+      )
+      .default([])
+      .describe('Changes while the machine runs (a reader moved to another CPU, an IRQ re-pinned), in time order.'),
     expect: z.array(expectation).default([]),
   })
   .describe('An rxsim scenario.');

@@ -86,6 +86,23 @@ describe('interrupt moderation', () => {
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(100_000);
   });
 
+  it('a write-back still in flight when the unmasking interrupt fires sets the cause again (none is lost)', () => {
+    const k = kernel({ duration_ms: 1, nics: [{ name: 'eth0', channels: { combined: 1 }, coalesce: { 'rx-usecs': 0 } }], flows: [] });
+    k.start();
+    const v = k.nics[0]!.vectors[0]!;
+    // Masked (a poll runs); its clean loop landed two frames ahead of the clock whose write-backs
+    // complete at 100 and 900 ns.
+    v.masked = true;
+    v.onWriteback(100);
+    v.onWriteback(900);
+    k.sim.runUntil(500);
+    v.enable(); // the driver unmasks at 500: the cause latched at 100 fires now...
+    k.sim.runUntil(10_000);
+    // ...and the write-back completing at 900, after that interrupt, raises another.
+    expect(v.interrupts).toBe(2);
+    expect(v.lastFire).toBeGreaterThanOrEqual(900);
+  });
+
   it('rx-usecs 0 interrupts for every frame at a low rate; 100 divides the rate', () => {
     expect(cbr('20kpps', { coalesce: { 'rx-usecs': 0 } }).result.interrupts.per_packet).toBeCloseTo(1, 1);
     expect(cbr('50kpps', { coalesce: { 'rx-usecs': 100 } }).result.interrupts.per_sec).toBeLessThanOrEqual(10_000);

@@ -142,12 +142,43 @@ describe('socket receive', () => {
     expect(s.drops).toBe(2);
   });
 
-  it('TCP: an in-sequence skb that does not fit is dropped if the queue is non-empty (TCPRcvQDrop), accepted if empty', () => {
-    const s = tcpSocket(3000);
-    expect(tcpDataQueue(s, pool, skb(0), 0, () => {})).toBe('queued'); // empty queue: forced
-    expect(tcpDataQueue(s, pool, skb(1448), 0, () => {})).toBe('dropped');
+  it('TCP: below tcp_rmem[2] a full buffer grows to what is allocated (tcp_clamp_window): nothing is dropped', () => {
+    const s = new Socket(0, 'tcp', 0, 3000, 1 << 22, new TcpReceiver({ ack: () => {} }, 1448, 20000), pool);
+    const v = [0, 1, 2, 3].map((i) => tcpDataQueue(s, pool, skb(i * 1448), 0, () => {}));
+    expect(v).toEqual(['queued', 'queued', 'queued', 'queued']);
+    // The second is admitted over the limit (rmem 2624 <= 3000 before it); then rcvbuf is
+    // raised to rmem at the third and fourth.
+    expect(s.rcvbuf).toBe(3 * frameTruesize(1518));
+    expect(s.counters.pruneCalled).toBe(3);
+    expect(s.counters.rcvQDrop).toBe(0);
+  });
+
+  it('TCP: at tcp_rmem[2] an in-sequence skb is admitted while rmem <= rcvbuf, else dropped if the queue is non-empty (TCPRcvQDrop)', () => {
+    const s = new Socket(0, 'tcp', 0, 3000, 3000, new TcpReceiver({ ack: () => {} }, 1448, 20000), pool);
+    const v = [0, 1, 2].map((i) => tcpDataQueue(s, pool, skb(i * 1448), 0, () => {}));
+    // rmem 0 → fits; rmem 2624 <= 3000 → admitted over the limit; rmem 5248: collapsing full
+    // segments saves nothing (a page holds 2.6 of them), so the third is dropped.
+    expect(v).toEqual(['queued', 'queued', 'dropped']);
     expect(s.counters.rcvQDrop).toBe(1);
-    expect(s.tcp!.rcvNxt).toBe(1448);
+    expect(s.counters.rcvPruned).toBe(1);
+    expect(s.tcp!.rcvNxt).toBe(2 * 1448);
+    // An empty queue always takes the next in-sequence skb (sk_forced_mem_schedule).
+    const e = new Socket(0, 'tcp', 0, 100, 100, new TcpReceiver({ ack: () => {} }, 1448, 20000), pool);
+    expect(tcpDataQueue(e, pool, skb(0), 0, () => {})).toBe('queued');
+  });
+
+  it('TCP: at tcp_rmem[2], tcp_collapse packs small skbs into pages to make room before dropping', () => {
+    const s = new Socket(0, 'tcp', 0, 6000, 6000, new TcpReceiver({ ack: () => {} }, 1448, 20000), pool);
+    // 100-byte segments each hold 2624 bytes of truesize. The third is admitted over the limit;
+    // the fourth finds rmem 7872 > 6000: the three collapse into one page (4352). The fifth
+    // finds 6976: the fourth collapses on its own (a page is no gain: 2624 < 4352), so only
+    // the collapse already done counts, and rmem 6976 > 6000 means RcvPruned and a drop.
+    const v = [0, 1, 2, 3, 4].map((i) => tcpDataQueue(s, pool, skb(i * 100, 100), 0, () => {}));
+    expect(v).toEqual(['queued', 'queued', 'queued', 'queued', 'dropped']);
+    expect(s.counters.collapsed).toBe(3);
+    expect(s.counters.collapsedBytes).toBe(300);
+    expect(s.rmem).toBe(4352 + frameTruesize(170));
+    expect(s.counters.rcvQDrop).toBe(1);
   });
 
   it('TCP: out-of-order data waits in the OFO queue and is pulled in when the hole fills; duplicates are discarded', () => {

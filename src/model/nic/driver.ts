@@ -4,7 +4,6 @@ import type { Kernel } from '../kernel.ts';
 import { napiCompleteDone, type Napi, type NapiPoller } from '../napi.ts';
 import { NIL } from '../packet.ts';
 import type { RxQueueRps } from '../rps.ts';
-import { getRpsCpu } from '../rps.ts';
 import { RxBatch } from '../stack.ts';
 import type { MsixVector } from './msix.ts';
 import type { RxQueue } from './rx-queue.ts';
@@ -132,10 +131,9 @@ export class RxRingPoller implements NapiPoller {
     for (let i = 0; i < r.cleaned; i++) {
       const row = this.outRows[i]!;
       k.pool.tPoll[row] = this.outTimes[i]!;
-      const rps = this.rps.map.length > 0 || this.rps.flows ? getRpsCpu(this.rps, k.stack.sockFlow, k.stack.hashOf(row), (x) => k.softnet[x]!.inputQueueHead).cpu : -1;
-      const target = k.softnet[rps >= 0 ? rps : cpu.id]!;
-      const verdict = target.enqueue(cpu, row, k.sim.now);
-      if (verdict !== 'queued') k.stack.drop(row, verdict);
+      // netif_rx_internal(): the RPS CPU's backlog, or this CPU's.
+      const choice = k.stack.rpsChoice(this.rps, row);
+      k.stack.enqueueBacklog(cpu, choice.cpu >= 0 ? choice.cpu : cpu.id, row, choice.flows, choice.slot, k.sim.now);
     }
     this.vector.enable();
   }

@@ -60,6 +60,8 @@ export interface DriverProfile {
   vectorName(dev: string, q: number): string;
   /** Name of the non-queue ("other"/misc) vector, if the driver has one. */
   otherVectorName(dev: string): string | null;
+  /** The driver implements ndo_rx_flow_steer (accelerated RFS with ntuple on). */
+  rxFlowSteer: boolean;
 }
 
 export const DRIVERS: Record<DriverName, DriverProfile> = {
@@ -93,6 +95,7 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     queueStat: (q, what) => `rx_queue_${q}_${what}`,
     vectorName: (dev, q) => `${dev}-TxRx-${q}`, // ixgbe_request_msix_irqs
     otherVectorName: (dev) => dev,
+    rxFlowSteer: false, // ntuple enables Flow Director perfect filters, but ixgbe has no ndo_rx_flow_steer
   },
   ice: {
     name: 'ice',
@@ -124,6 +127,7 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     queueStat: (q, what) => `rx_queue_${q}_${what}`,
     vectorName: (_dev, q) => `ice-0000:01:00.0-TxRx-${q}`, // "%s-%s-%d", basename, "TxRx", idx
     otherVectorName: () => 'ice-0000:01:00.0:misc',
+    rxFlowSteer: true, // ice_rx_flow_steer (ice_arfs.c, CONFIG_RFS_ACCEL)
   },
   generic: {
     name: 'generic',
@@ -148,6 +152,7 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     queueStat: (q, what) => `rx${q}_${what}`,
     vectorName: (dev, q) => `${dev}-rx-${q}`,
     otherVectorName: () => null,
+    rxFlowSteer: true, // like mlx5e_rx_flow_steer
   },
 };
 

@@ -38,6 +38,12 @@ export class MsixVector implements WritebackListener {
   causeAt = Infinity;
   /** Write-backs reported while enabled (completion times, non-decreasing), not yet covered by an interrupt. */
   private readonly reported: number[] = [];
+  /**
+   * Write-backs reported while masked that complete in the future (frames a poll's clean loop
+   * landed ahead of the clock): the interrupt fired at unmask clears the cause only for those
+   * done by then; the others set it again when they complete.
+   */
+  private readonly maskedInFlight: number[] = [];
   /** Frames written back since the last interrupt ('timer-frames' count). */
   private framesSinceFire = 0;
   queue!: RxQueue;
@@ -60,6 +66,17 @@ export class MsixVector implements WritebackListener {
     if (ready <= this.lastFire) return; // its cause was cleared by that interrupt
     if (this.masked) {
       if (ready < this.causeAt) this.causeAt = ready;
+      const now = this.host.now();
+      if (ready > now) {
+        // Entries complete in order; those already done are dropped now and then (bounded list).
+        const list = this.maskedInFlight;
+        if (list.length >= 256 && list[0]! <= now) {
+          let keep = 0;
+          for (const t of list) if (t > now) list[keep++] = t;
+          list.length = keep;
+        }
+        list.push(ready);
+      }
       return;
     }
     this.reported.push(ready);
@@ -98,10 +115,13 @@ export class MsixVector implements WritebackListener {
   /** The driver unmasks the vector (ixgbe_irq_enable_queues): a latched cause fires (moderation permitting). */
   enable(): void {
     const latched = this.causeAt;
+    const now = this.host.now();
     this.masked = false;
     this.causeAt = Infinity;
-    this.queue.advanceTo(this.host.now());
     if (latched !== Infinity) this.onWriteback(latched);
+    for (const t of this.maskedInFlight) if (t > latched && t > now) this.onWriteback(t);
+    this.maskedInFlight.length = 0;
+    this.queue.advanceTo(now);
     this.settle();
   }
 

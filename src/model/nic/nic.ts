@@ -34,6 +34,8 @@ export class Nic implements WireSink, VectorHost {
   readonly napis: Napi[] = [];
   /** IRQ descriptor index of each vector. */
   readonly irqDesc: number[] = [];
+  /** aRFS filters installed (ndo_rx_flow_steer calls that moved a flow). */
+  arfsSteered = 0;
   /**
    * Per flow index (flows of this NIC only), for each of its 5-tuples: the RSS hash, the RX queue
    * it selects, and the flow dissector's hash (skb_get_hash when the NIC gave none).
@@ -86,7 +88,8 @@ export class Nic implements WireSink, VectorHost {
         (row) => k.stack.offer(row, k.pool.arrival[row]! >= k.warmupNs),
       );
       vector.queue = queue;
-      const rps = Stack.queueRps(cfg.rxQueues[q]!.rpsCpus, cfg.rxQueues[q]!.rpsFlowCnt);
+      const arfs = cfg.ntuple && cfg.driver.rxFlowSteer ? (row: number, cpu: number) => this.rxFlowSteer(row, cpu) : undefined;
+      const rps = Stack.queueRps(cfg.rxQueues[q]!.rpsCpus, cfg.rxQueues[q]!.rpsFlowCnt, arfs);
       const poller = new RxRingPoller(k, queue, vector, cfg.speedGbps, rps, cfg.gro);
       const napi = new Napi(firstNapiId + q, cfg.name, poller);
       napi.deferHardIrqs = cfg.napiDeferHardIrqs;
@@ -107,6 +110,28 @@ export class Nic implements WireSink, VectorHost {
         k.irqs.addDevice(cfg.driver.vectorName(cfg.name, q), `IR-PCI-MSIX-0000:0${cfg.index + 1}:00.0`, q, cfg.irqAffinity[q]!),
       );
     }
+  }
+
+  /**
+   * ndo_rx_flow_steer (aRFS): RFS moved a flow to `cpu`; install an ntuple filter sending the
+   * flow's 5-tuple to the RX queue whose interrupt goes to that CPU (the dev->rx_cpu_rmap lookup;
+   * here an exact match of the effective affinity, no filter if no queue's IRQ is on that CPU).
+   * Frames already on the wire keep their queue; filters are not expired (rps_may_expire_flow).
+   */
+  private rxFlowSteer(row: number, cpu: number): void {
+    const pool = this.k.pool;
+    const rxq = this.irqDesc.findIndex((d) => this.k.irqs.descs[d]!.effective === cpu);
+    if (rxq < 0) return;
+    const map = this.rss[pool.flow[row]!]!.queue;
+    const tuple = pool.tuple[row]!;
+    if (map[tuple] === rxq) return;
+    map[tuple] = rxq;
+    this.arfsSteered++;
+  }
+
+  /** echo LIST > /proc/irq/N/smp_affinity_list for queue `q`: its next interrupt goes to the new CPU. */
+  setIrqAffinity(q: number, cpus: number[]): void {
+    this.k.irqs.setAffinity(this.irqDesc[q]!, cpus);
   }
 
   /** The RSS hash of a flow's i-th 5-tuple: Toeplitz over the fields the driver hashes for its protocol. */

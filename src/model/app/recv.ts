@@ -1,0 +1,100 @@
+import type { Kernel } from '../kernel.ts';
+import type { Socket } from '../socket.ts';
+import { Acct, SLEEP, type Task, type TaskYield } from '../task.ts';
+
+/**
+ * What every reading application shares: the sockets it reads (one, or several behind a
+ * select loop as iperf3 has), the cost of copying data to user space, RFS's record of where the
+ * reader runs, and an optional pace and user-space work per KiB.
+ */
+export class SocketSet {
+  private rr = 0;
+
+  constructor(readonly socks: Socket[]) {}
+
+  /** The next socket with data, round robin (a select/epoll loop over the sockets). */
+  next(): Socket | null {
+    const n = this.socks.length;
+    for (let i = 0; i < n; i++) {
+      const s = this.socks[(this.rr + i) % n]!;
+      if (s.queue.length > 0) {
+        this.rr = (this.rr + i + 1) % n;
+        return s;
+      }
+    }
+    return null;
+  }
+
+  /** Sleep on every socket's wait queue (sk_wait_data, or poll_wait for several). */
+  wait(task: Task): void {
+    for (const s of this.socks) s.waiter = task;
+  }
+
+  /** Woken: off every wait queue. */
+  woken(task: Task): void {
+    for (const s of this.socks) if (s.waiter === task) s.waiter = null;
+  }
+}
+
+/**
+ * sock_rps_record_flow(): inet_recvmsg records the CPU the reader runs on in the global
+ * rps_sock_flow_table under the socket's sk_rxhash, for RFS. Only connected sockets record
+ * (sk_state == TCP_ESTABLISHED): a TCP connection does, an unconnected UDP sink does not.
+ */
+export function recordSockFlow(k: Kernel, sock: Socket, cpu: number): void {
+  const table = k.stack.sockFlow;
+  if (table && sock.proto === 'tcp' && sock.rxhash !== 0) table.record(sock.rxhash, cpu);
+}
+
+/**
+ * copy_to_user of `bytes` of an skb on `cpu`: cheap when the stack's protocol pass ran on this
+ * CPU (its caches hold the skb), dearer when it ran elsewhere — the locality effect Cai et al.
+ * measured (SIGCOMM 2021). Counted per socket; returns the cost.
+ */
+export function copyToUser(k: Kernel, sock: Socket, row: number, bytes: number, cpu: number): number {
+  const hot = k.pool.l4cpu[row] === cpu;
+  if (hot) sock.copiedHot += bytes;
+  else sock.copiedCold += bytes;
+  return Math.round((bytes * (hot ? k.costs.copy_kb_hot : k.costs.copy_kb_cold)) / 1024);
+}
+
+/** Sleep until some socket of the set has data. */
+export function* waitForData(task: Task, set: SocketSet): Generator<TaskYield, Socket, void> {
+  for (;;) {
+    const sock = set.next();
+    if (sock) return sock;
+    set.wait(task);
+    yield SLEEP;
+    set.woken(task);
+  }
+}
+
+/**
+ * After a read of `bytes`: the application's own work on the data (user time), then, for a
+ * paced reader, a sleep until its byte budget allows the next read (an hrtimer wakes it).
+ */
+export class Pace {
+  private bytes = 0;
+  private start = -1;
+
+  constructor(
+    private readonly rateBps: number,
+    private readonly userNsPerKb: number,
+  ) {}
+
+  *after(k: Kernel, task: Task, bytes: number): Generator<TaskYield, void, void> {
+    if (this.userNsPerKb > 0 && bytes > 0) {
+      task.acct = Acct.USR;
+      yield Math.round((bytes * this.userNsPerKb) / 1024);
+    }
+    if (this.rateBps === Infinity) return;
+    if (this.start < 0) this.start = k.sim.now;
+    this.bytes += bytes;
+    const due = this.start + Math.ceil((this.bytes * 8 * 1e9) / this.rateBps);
+    if (due > k.sim.now) {
+      task.acct = Acct.SYS;
+      k.sleepUntil(task, due);
+      yield SLEEP;
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import type { ResolvedApp } from '../../scenario/resolve.ts';
+import type { Kernel } from '../kernel.ts';
+import { localBhEnable } from '../softirq.ts';
+import { tcpCleanupRbuf, tcpRcvSpaceAdjust, type Socket } from '../socket.ts';
+import { Acct, SLEEP, type Task, type TaskYield } from '../task.ts';
+import { copyToUser, Pace, recordSockFlow, SocketSet, waitForData } from './recv.ts';
+
+/**
+ * stream-reader: iperf3 -s. A loop of blocking reads of `recv_size` bytes (128 KiB by default)
+ * from its TCP sockets — one, or several behind a select loop — each a tcp_recvmsg: lock the
+ * socket, copy what the receive queue holds, process the backlog that softirq built up meanwhile,
+ * return once something was copied (SO_RCVLOWAT 1), send the window update, release the socket.
+ */
+export function* streamReader(k: Kernel, task: Task, app: ResolvedApp, socks: Socket[]): Generator<TaskYield, void, void> {
+  const set = new SocketSet(socks);
+  const pace = new Pace(app.rateBps, app.userNsPerKb);
+  for (;;) {
+    task.acct = Acct.SYS;
+    yield k.costs.syscall;
+    const sock = socks.length === 1 ? socks[0]! : yield* waitForData(task, set);
+    const copied = yield* tcpRecvmsg(k, task, sock, app.recvSize);
+    yield* pace.after(k, task, copied);
+  }
+}
+
+/**
+ * tcp_recvmsg() → tcp_recvmsg_locked(), blocking, without MSG_WAITALL. While the task owns the
+ * socket, softirq queues arriving segments on the socket backlog (tcp_add_backlog); the reader
+ * processes them when its receive queue runs dry (sk_flush_backlog) and at release_sock().
+ * Returns the bytes copied.
+ */
+function* tcpRecvmsg(k: Kernel, task: Task, sock: Socket, len: number): Generator<TaskYield, number, void> {
+  const pool = k.pool;
+  recordSockFlow(k, sock, task.cpu); // inet_recvmsg → sock_rps_record_flow
+  sock.owned = true; // lock_sock
+  yield k.costs.tcp_recvmsg;
+  let copied = 0;
+  for (;;) {
+    while (copied < len && sock.queue.length > 0) {
+      const row = sock.queue.head;
+      const avail = pool.len[row]! - sock.readOffset;
+      const n = Math.min(avail, len - copied);
+      const done = n === avail;
+      yield copyToUser(k, sock, row, n, task.cpu) + (done ? k.costs.skb_consume : 0);
+      copied += n;
+      if (done) {
+        sock.queue.shift(k.sim.now);
+        sock.readOffset = 0;
+        k.stack.consumed(sock, row, k.sim.now);
+      } else {
+        sock.readOffset += n;
+      }
+    }
+    if (copied >= len) break;
+    if (sock.backlog.length > 0) {
+      yield* processBacklog(k, task, sock);
+      continue;
+    }
+    if (copied > 0) break;
+    // sk_wait_data(): release the socket (its backlog is processed first) and sleep.
+    yield* releaseSock(k, task, sock);
+    if (sock.queue.length === 0) {
+      sock.waiter = task;
+      yield SLEEP;
+      sock.waiter = null;
+    }
+    recordSockFlow(k, sock, task.cpu); // it may wake up on another CPU
+    sock.owned = true;
+  }
+  tcpRcvSpaceAdjust(sock, k.sim.now);
+  if (tcpCleanupRbuf(sock, k.sim.now)) {
+    k.stack.nstat.TcpOutSegs++;
+    yield k.costs.tcp_send_ack;
+  }
+  yield* releaseSock(k, task, sock);
+  return copied;
+}
+
+/** __release_sock(): process the backlog until it stays empty; then the lock is free. */
+function* releaseSock(k: Kernel, task: Task, sock: Socket): Generator<TaskYield, void, void> {
+  yield* processBacklog(k, task, sock);
+  sock.owned = false;
+  // spin_unlock_bh(&sk->sk_lock.slock) → local_bh_enable: pending softirqs run here.
+  yield* localBhEnable(k, task);
+}
+
+/** The socket backlog, skb by skb, in process context (system time of the reader). */
+function* processBacklog(k: Kernel, task: Task, sock: Socket): Generator<TaskYield, void, void> {
+  const c = k.costs;
+  while (sock.backlog.length > 0) {
+    yield c.tcp_v4_rcv + c.sock_enqueue;
+    // Its ACK (and any collapse) cost more.
+    const extra = k.stack.backlogRcv(sock, task.cpu, k.sim.now);
+    if (extra > 0) yield extra;
+  }
+}

@@ -1,0 +1,38 @@
+import type { ResolvedApp } from '../../scenario/resolve.ts';
+import type { Kernel } from '../kernel.ts';
+import type { Socket } from '../socket.ts';
+import { Acct, type Task, type TaskYield } from '../task.ts';
+import { copyToUser, Pace, SocketSet, waitForData } from './recv.ts';
+
+/**
+ * udp-sink: a loop of recvmmsg(MSG_WAITFORONE) calls of up to `batch` datagrams (1: plain
+ * recvmsg). Each blocks until one datagram is there, then takes what is queued up to the batch.
+ * UDP has no socket lock on this path (the queue's spinlock only), so softirq keeps queueing
+ * while the sink copies; each datagram costs udp_recvmsg, the copy and freeing the skb, and
+ * counts in UdpInDatagrams when read.
+ */
+export function* udpSink(k: Kernel, task: Task, app: ResolvedApp, socks: Socket[]): Generator<TaskYield, void, void> {
+  const set = new SocketSet(socks);
+  const pace = new Pace(app.rateBps, app.userNsPerKb);
+  const pool = k.pool;
+  const c = k.costs;
+  for (;;) {
+    task.acct = Acct.SYS;
+    yield c.syscall;
+    let bytes = 0;
+    for (let n = 0; n < app.batch; n++) {
+      let sock = set.next();
+      if (!sock) {
+        if (n > 0) break;
+        sock = yield* waitForData(task, set);
+      }
+      const row = sock.queue.head;
+      yield c.udp_recvmsg + copyToUser(k, sock, row, pool.len[row]!, task.cpu) + c.skb_consume;
+      sock.queue.shift(k.sim.now);
+      bytes += pool.len[row]!;
+      k.stack.nstat.UdpInDatagrams++;
+      k.stack.consumed(sock, row, k.sim.now);
+    }
+    yield* pace.after(k, task, bytes);
+  }
+}

@@ -1,0 +1,215 @@
+import { describe, expect, it } from 'vitest';
+import { collectResult, type Result } from '../../src/metrics/result.ts';
+import { Kernel } from '../../src/model/kernel.ts';
+import { PacketPool } from '../../src/model/packet.ts';
+import { simulate } from '../../src/model/simulate.ts';
+import { RxBatch } from '../../src/model/stack.ts';
+import { loadScenarioObject } from '../../src/scenario/load.ts';
+
+/** Readers (tasks that recvmsg) and what they do to steering, locality and the sender. */
+
+const TCP_FLOW = { name: 't', proto: 'tcp', src: '10.0.0.1:40000', dst: '10.0.0.2:5201', rtt_us: 50 };
+const READER = { name: 'iperf3', kind: 'stream-reader', listen: '10.0.0.2:5201' };
+
+function run(sc: Record<string, unknown>): { r: Result; k: Kernel } {
+  const k = simulate(loadScenarioObject({ name: 'apps', duration_ms: 30, warmup_ms: 10, cpus: 4, ...sc }).resolved);
+  return { r: collectResult(k, 0), k };
+}
+
+const task = (r: Result, comm: string) => r.tasks.find((t) => t.comm === comm)!;
+
+describe('stream-reader (tcp_recvmsg)', () => {
+  it('reads every byte on its own CPU; sk_data_ready wakes it; the copy is mostly cold (the stack ran on the IRQ CPU)', () => {
+    const { r } = run({
+      nics: [{ name: 'eth0', channels: { combined: 1 }, irq_affinity: { '0': '0' } }],
+      apps: [{ ...READER, cpus: '2' }],
+      flows: [TCP_FLOW],
+    });
+    const f = r.flows[0]!;
+    expect(f.goodput_gbps).toBeGreaterThan(9);
+    expect(f.dropped).toBe(0);
+    const t = task(r, 'iperf3');
+    expect(t.cpu).toBe(2);
+    expect(t.wakeups).toBeGreaterThan(50);
+    expect(t.sys_ms).toBeGreaterThan(1);
+    const sock = r.sockets[0]!;
+    expect(sock.app).toBe('iperf3');
+    // Cold, except the skbs that arrived while the reader held the socket: it processed those
+    // itself from the backlog (release_sock), so they are hot.
+    expect(sock.copied_hot_pct).toBeGreaterThan(5);
+    expect(sock.copied_hot_pct).toBeLessThan(50);
+    // The reader copied what the flow delivered in the window (payload), within one read.
+    const windowBytes = (f.goodput_gbps * 1e9 * (r.sim.window_ns / 1e9)) / 8;
+    expect(Math.abs(sock.copied_bytes - windowBytes)).toBeLessThan(131072 + 65536);
+  });
+
+  it('on the IRQ CPU the copy is hot and the softirq that interrupts it is charged to it (the Iron effect)', () => {
+    // A reader that is busy with its data (CPU-bound) is running when the interrupts come.
+    const { r } = run({
+      nics: [{ name: 'eth0', channels: { combined: 1 }, irq_affinity: { '0': '1' } }],
+      apps: [{ ...READER, cpus: '1', user_ns_per_kb: 1500 }],
+      flows: [TCP_FLOW],
+    });
+    expect(r.sockets[0]!.copied_hot_pct).toBe(100);
+    const t = task(r, 'iperf3');
+    expect(t.soft_ms).toBeGreaterThan(0.1);
+    expect(t.irq_ms).toBeGreaterThan(0);
+  });
+
+  it('RFS steers the protocol pass to the CPU where the reader runs, with an IPI per batch', () => {
+    const { r } = run({
+      sysctl: { 'net.core.rps_sock_flow_entries': 32768 },
+      nics: [{ name: 'eth0', channels: { combined: 1 }, irq_affinity: { '0': '0' }, queues: { 'rx-0': { rps_flow_cnt: 4096 } } }],
+      apps: [{ ...READER, cpus: '2' }],
+      flows: [TCP_FLOW],
+    });
+    expect(r.sockets[0]!.copied_hot_pct).toBeGreaterThan(99);
+    expect(r.ipis[0]!.sent).toBeGreaterThan(10);
+    expect(r.ipis[2]!.received).toBe(r.ipis[0]!.sent);
+    expect(r.flows[0]!.goodput_gbps).toBeGreaterThan(9);
+  });
+
+  it('RFS follows a reader that moves (taskset at run time), after the old CPU drained what it had queued', () => {
+    const { r, k } = run({
+      duration_ms: 40,
+      sysctl: { 'net.core.rps_sock_flow_entries': 32768 },
+      nics: [{ name: 'eth0', channels: { combined: 1 }, irq_affinity: { '0': '0' }, queues: { 'rx-0': { rps_flow_cnt: 4096 } } }],
+      apps: [{ ...READER, cpus: '1' }],
+      flows: [TCP_FLOW],
+      timeline: [{ at_ms: 25, apply: ['taskset -pc 3 iperf3'] }],
+    });
+    const sd = k.softnet;
+    expect(sd[1]!.processed).toBeGreaterThan(100);
+    expect(sd[3]!.processed).toBeGreaterThan(100);
+    expect(task(r, 'iperf3').cpu).toBe(3);
+    expect(task(r, 'iperf3').migrations).toBeGreaterThanOrEqual(1);
+    expect(r.sockets[0]!.copied_hot_pct).toBeGreaterThan(95);
+    expect(r.flows[0]!.dropped).toBe(0);
+  });
+
+  it('aRFS (ntuple on, a driver with ndo_rx_flow_steer) moves the flow to the RX queue whose IRQ is on the reader CPU', () => {
+    const sc = (driver: string) => ({
+      warmup_ms: 0, // the filter is installed at the flow's first packets
+      sysctl: { 'net.core.rps_sock_flow_entries': 32768 },
+      nics: [
+        {
+          name: 'eth0',
+          driver,
+          channels: { combined: 4 },
+          features: { gro: 'on', rxhash: 'on', ntuple: 'on' },
+          queues: Object.fromEntries([0, 1, 2, 3].map((q) => [`rx-${q}`, { rps_flow_cnt: 4096 }])),
+        },
+      ],
+      apps: [{ ...READER, cpus: '3' }],
+      flows: [{ ...TCP_FLOW, src: '10.0.0.1:40001' }],
+    });
+    const ice = run(sc('ice'));
+    expect(ice.r.nics[0]!.arfs_steered).toBe(1);
+    expect(ice.r.flows[0]!.rx_queues).toEqual([3]); // RSS put it on rx-2; the filter moved it
+    const q3 = ice.r.nics[0]!.queues[3]!;
+    expect(q3.irq_cpu).toBe(3);
+    expect(q3.packets).toBeGreaterThan(0.99 * ice.r.flows[0]!.offered);
+    // Only the first packets (before the filter) crossed CPUs with an IPI; the rest is processed where it lands.
+    expect(ice.r.ipis[2]!.sent).toBeLessThan(5);
+    expect(ice.r.sockets[0]!.copied_hot_pct).toBeGreaterThan(99);
+    const ixgbe = run(sc('ixgbe'));
+    expect(ixgbe.r.nics[0]!.arfs_steered).toBe(0);
+    expect(ixgbe.r.warnings.some((w) => w.includes('ndo_rx_flow_steer'))).toBe(true);
+  });
+
+  it('a slow reader lowers the throughput of the TCP flow without losses (window updates restart the sender)', () => {
+    const { r } = run({
+      nics: [{ name: 'eth0', channels: { combined: 1 }, irq_affinity: { '0': '0' } }],
+      apps: [{ ...READER, cpus: '1', rate: '2gbit' }],
+      flows: [TCP_FLOW],
+    });
+    const f = r.flows[0]!;
+    expect(f.goodput_gbps).toBeGreaterThan(1.85);
+    expect(f.goodput_gbps).toBeLessThan(2.1);
+    expect(f.dropped).toBe(0);
+    expect(f.retransmits).toBe(0);
+    expect(r.nstat.TcpExtTCPRcvQDrop).toBe(0);
+  });
+
+  it('a reader busy with its data (user_ns_per_kb) is CPU-bound: user time, and the flow slows to what it can read', () => {
+    const { r } = run({
+      nics: [{ name: 'eth0', channels: { combined: 1 }, irq_affinity: { '0': '0' } }],
+      apps: [{ ...READER, cpus: '1', user_ns_per_kb: 2000 }],
+      flows: [TCP_FLOW],
+    });
+    const t = task(r, 'iperf3');
+    expect(r.cpus[1]!.idle).toBeLessThan(1);
+    expect(t.usr_ms).toBeGreaterThan(10);
+    // ≈2.2 µs per KiB in all: about 3.7 Gbit/s.
+    expect(r.flows[0]!.goodput_gbps).toBeGreaterThan(3);
+    expect(r.flows[0]!.goodput_gbps).toBeLessThan(4.2);
+    expect(r.flows[0]!.dropped).toBe(0);
+  });
+});
+
+describe('the socket lock and its backlog (tcp_add_backlog)', () => {
+  it('while a reader owns the socket, softirq queues on the backlog up to 2·rcvbuf + sndbuf/2 + 64 KB, then drops (TCPBacklogDrop)', () => {
+    const { resolved } = loadScenarioObject({ name: 'lock', duration_ms: 1, cpus: 1, nics: [{ name: 'eth0' }], apps: [READER], flows: [TCP_FLOW] });
+    const k = new Kernel(resolved);
+    const sock = k.stack.sockets[0]!;
+    sock.owned = true;
+    const pool: PacketPool = k.pool;
+    const limit = 2 * sock.rcvbuf + 8192 + 65536;
+    let seq = 0;
+    let accepted = 0;
+    for (let i = 0; i < 200; i++) {
+      const row = pool.alloc();
+      pool.flow[row] = 0;
+      pool.size[row] = 1518;
+      pool.seq[row] = seq;
+      pool.len[row] = pool.payload[row] = 1448;
+      pool.truesize[row] = 2048 + 576;
+      seq += 1448;
+      const batch = new RxBatch();
+      k.stack.planPass(batch, row, 0);
+      k.stack.commit(k.cpus[0]!, batch);
+      if (sock.counters.backlogDrop === 0) accepted++;
+    }
+    // sk_rcvqueues_full() checks what is queued before this skb: the limit is crossed by one.
+    expect(accepted).toBe(Math.floor(limit / 2624) + 1);
+    expect(sock.backlog.length).toBe(accepted);
+    expect(sock.counters.backlogDrop).toBe(200 - accepted);
+    expect(k.stack.nstat.TcpExtTCPBacklogDrop).toBe(200 - accepted);
+    expect(sock.queue.length).toBe(0); // nothing reached the receive queue while owned
+  });
+});
+
+describe('udp-sink (udp_recvmsg / recvmmsg)', () => {
+  const flood = { name: 'u', proto: 'udp', src: '10.0.0.1:1000', dst: '10.0.0.2:9', rate: '1mpps', size: 128 };
+
+  it('reads datagrams in batches and counts them in UdpInDatagrams when read', () => {
+    const { r } = run({
+      nics: [{ name: 'eth0', channels: { combined: 1 }, irq_affinity: { '0': '0' } }],
+      apps: [{ name: 'sink', kind: 'udp-sink', listen: '10.0.0.2:9', cpus: '1', batch: 16 }],
+      flows: [flood],
+    });
+    expect(r.flows[0]!.dropped).toBe(0);
+    expect(r.nstat.UdpInDatagrams).toBeGreaterThan(0.99 * r.flows[0]!.offered);
+    const t = task(r, 'sink');
+    // Batches of up to 16: far fewer wakeups than datagrams.
+    expect(t.wakeups).toBeLessThan(r.nstat.UdpInDatagrams / 2);
+  });
+
+  it('a sink starved on the IRQ CPU under a flood overflows its buffer (RcvbufErrors); on another CPU it keeps up', () => {
+    const heavy = { ...flood, rate: '1.2mpps' };
+    const same = run({
+      nics: [{ name: 'eth0', channels: { combined: 1 }, irq_affinity: { '0': '0' } }],
+      apps: [{ name: 'sink', kind: 'udp-sink', listen: '10.0.0.2:9', cpus: '0' }],
+      flows: [heavy],
+    }).r;
+    const other = run({
+      nics: [{ name: 'eth0', channels: { combined: 1 }, irq_affinity: { '0': '0' } }],
+      apps: [{ name: 'sink', kind: 'udp-sink', listen: '10.0.0.2:9', cpus: '1' }],
+      flows: [heavy],
+    }).r;
+    expect(same.nstat.UdpRcvbufErrors).toBeGreaterThan(0.1 * same.flows[0]!.offered);
+    // nstat counts drops in the window; packets.dropped the packets that arrived in it.
+    expect(Math.abs(same.packets.dropped.socket - same.nstat.UdpRcvbufErrors)).toBeLessThan(0.01 * same.nstat.UdpRcvbufErrors);
+    expect(other.nstat.UdpRcvbufErrors).toBe(0);
+  });
+});
