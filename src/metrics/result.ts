@@ -161,14 +161,15 @@ const r2 = (x: number): number => Math.round(x * 100) / 100;
 export function collectResult(k: Kernel, wallMs: number): Result {
   const s = k.scenario;
   const st = k.stack;
+  const tot = st.totals();
   const windowNs = k.sim.now - k.windowStart;
   const windowS = windowNs / 1e9;
   const ncpus = k.cpus.length;
   const lat = st.latency;
 
   const packets = {
-    offered: st.offered,
-    delivered: st.delivered,
+    offered: tot.offered,
+    delivered: tot.delivered,
     in_flight: st.inFlight,
     dropped: Object.fromEntries(DROP_PLACES.map((p) => [p, st.dropped[p]])),
   };
@@ -353,9 +354,9 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     sim: { events: k.sim.dispatched, simulated_ns: k.sim.now, window_ns: windowNs, wall_ms: r3(wallMs), peak_packets_in_flight: k.pool.peak },
     packets,
     throughput: {
-      offered_gbps: gbps(st.offeredBytes, st.offered),
-      delivered_gbps: gbps(st.windowDeliveredBytes, st.windowDelivered),
-      delivered_pps: windowS > 0 ? Math.round(st.windowDelivered / windowS) : 0,
+      offered_gbps: gbps(tot.offeredBytes, tot.offered),
+      delivered_gbps: gbps(tot.windowDeliveredBytes, tot.windowDelivered),
+      delivered_pps: windowS > 0 ? Math.round(tot.windowDelivered / windowS) : 0,
       rx_cores_per_gbps: null,
     },
     stack: { processed: k.softnet.reduce((a, sd) => a + sd.processed, 0), passes_per_skb: null },
@@ -374,7 +375,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     interrupts: {
       total: deviceIrqs,
       per_sec: windowS > 0 ? Math.round(deviceIrqs / windowS) : 0,
-      per_packet: st.windowDelivered > 0 ? r3(deviceIrqs / st.windowDelivered) : 0,
+      per_packet: tot.windowDelivered > 0 ? r3(deviceIrqs / tot.windowDelivered) : 0,
     },
     proc,
     ethtool_S: ethtool,

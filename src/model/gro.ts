@@ -64,34 +64,24 @@ export function groCounters(): GroCounters {
   };
 }
 
-/** What GRO needs to know about a frame besides the pool row. */
-export interface GroFlowInfo {
-  /** The frame is TCP (aggregatable). */
-  tcp(row: number): boolean;
-  /** Same flow (5-tuple): the identity GRO's same_flow + port checks establish. */
-  sameFlow(a: number, b: number): boolean;
-}
-
 export class Gro {
   private readonly buckets: number[][] = Array.from({ length: GRO_HASH_BUCKETS }, () => []);
-  /** Held skbs' first-held jiffy (NAPI_GRO_CB(skb)->age) and their mss, by row. */
-  private readonly age = new Map<number, number>();
-  private readonly mss = new Map<number, number>();
   private held = 0;
-  /** gro->rx_list and its segment count. */
-  readonly rxList: number[] = [];
+  /** gro->rx_list (reused: the deliver callback must not keep it) and its segment count. */
+  private readonly rxList: number[] = [];
   private rxCount = 0;
-  /** Segments handed up since the last list delivery, for the caller to collect. */
   readonly counters = groCounters();
 
   constructor(
     private readonly pool: PacketPool,
     private readonly costs: CostTable,
-    private readonly info: GroFlowInfo,
-    private readonly enabled: () => boolean,
+    /** 1 for the flows whose frames GRO may aggregate (TCP), by flow index. */
+    private readonly tcpFlows: Uint8Array,
+    /** NETIF_F_GRO on the device. */
+    private readonly enabled: boolean,
     private readonly batch: number,
     /** netif_receive_skb_list_internal for a delivered batch (the caller records rows and times). */
-    private readonly deliver: (rows: number[], t: number) => void,
+    private readonly deliver: (rows: readonly number[], t: number) => void,
   ) {}
 
   /** gro->bitmask != 0. */
@@ -105,20 +95,30 @@ export class Gro {
    */
   receive(row: number, t: number, jiffies: number): number {
     const c = this.costs;
+    const pool = this.pool;
     this.counters.received++;
-    if (!this.enabled() || !this.info.tcp(row)) {
+    if (!this.enabled || this.tcpFlows[pool.flow[row]!] !== 1) {
       this.counters.normal++;
-      return this.normalOne(row, t) + (this.enabled() ? c.gro_receive : 0);
+      return this.normalOne(row, t) + (this.enabled ? c.gro_receive : 0);
     }
     let cost = c.gro_receive;
-    const pool = this.pool;
     const bucket = this.buckets[pool.hash[row]! & (GRO_HASH_BUCKETS - 1)]!;
     const len = pool.len[row]!;
     const psh = (pool.flags[row]! & PSH) !== 0;
-    const pIndex = bucket.findIndex((p) => this.info.sameFlow(p, row));
+    // same_flow: the same 5-tuple (flow and port-range tuple here).
+    const flow = pool.flow[row]!;
+    const tuple = pool.tuple[row]!;
+    let pIndex = -1;
+    for (let i = 0; i < bucket.length; i++) {
+      const q = bucket[i]!;
+      if (pool.flow[q] === flow && pool.tuple[q] === tuple) {
+        pIndex = i;
+        break;
+      }
+    }
     if (pIndex >= 0) {
       const p = bucket[pIndex]!;
-      const mss = this.mss.get(p)!;
+      const mss = pool.groMss[p]!;
       const continues = pool.seq[p]! + pool.len[p]! === pool.seq[row]!;
       const sameOptions = pool.tsval[p] === pool.tsval[row];
       if (!continues || !sameOptions || len > mss) {
@@ -166,8 +166,8 @@ export class Gro {
       cost += this.complete(bucket, 0, t); // gro_flush_oldest
     }
     bucket.push(row);
-    this.age.set(row, jiffies);
-    this.mss.set(row, len);
+    this.pool.groAge[row] = jiffies;
+    this.pool.groMss[row] = len;
     this.held++;
     return cost;
   }
@@ -175,9 +175,8 @@ export class Gro {
   /** Complete a held skb: gro_complete, then onto rx_list. */
   private complete(bucket: number[], i: number, t: number): number {
     const row = bucket[i]!;
-    bucket.splice(i, 1);
-    this.age.delete(row);
-    this.mss.delete(row);
+    if (i === 0) bucket.shift();
+    else bucket.splice(i, 1);
     this.held--;
     return this.costs.gro_complete + this.normalOne(row, t);
   }
@@ -196,9 +195,9 @@ export class Gro {
   /** gro_normal_list(): hand rx_list up. */
   deliverList(t: number): void {
     if (this.rxList.length === 0) return;
-    const rows = this.rxList.splice(0);
     this.rxCount = 0;
-    this.deliver(rows, t);
+    this.deliver(this.rxList, t);
+    this.rxList.length = 0;
   }
 
   /**
@@ -210,7 +209,7 @@ export class Gro {
     let cost = 0;
     for (const bucket of this.buckets) {
       while (bucket.length > 0) {
-        if (flushOld && this.age.get(bucket[0]!) === jiffies) break;
+        if (flushOld && this.pool.groAge[bucket[0]!] === jiffies) break;
         if (reason === 'complete') this.counters.flushComplete++;
         else this.counters.flushOld++;
         cost += this.complete(bucket, 0, t);

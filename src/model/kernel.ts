@@ -9,7 +9,6 @@ import type { MsixVector } from './nic/msix.ts';
 import { MIN_NAPI_ID, Nic } from './nic/nic.ts';
 import type { ResolvedFlow } from '../scenario/resolve.ts';
 import { parseCpuMask } from '../scenario/units.ts';
-import type { GroFlowInfo } from './gro.ts';
 import { PacketPool } from './packet.ts';
 import { FlowLimit, getRpsCpu, type RxQueueRps } from './rps.ts';
 import { baseSliceNs } from './sched.ts';
@@ -62,8 +61,8 @@ export class Kernel {
   readonly netdevMaxBacklog: number;
   readonly devRxWeight: number;
   readonly groNormalBatch: number;
-  /** How GRO tells flows apart (the same 5-tuple) and which frames it may merge (TCP). */
-  readonly groFlowInfo: GroFlowInfo;
+  /** The flows whose frames GRO may merge (TCP), by flow index. */
+  readonly groTcpFlows: Uint8Array;
   /** The remote TCP senders, by flow index. */
   readonly senders: (TcpSender | undefined)[] = [];
   /** veth RX queues in NAPI mode (veth GRO on), one per CPU. */
@@ -110,11 +109,7 @@ export class Kernel {
     this.softirqCounts = SOFTIRQ_NAMES.map(() => new Float64Array(s.cpus));
     this.irqs = new IrqTable(s.cpus);
     this.stack = new Stack(this, s);
-    const pool = this.pool;
-    this.groFlowInfo = {
-      tcp: (row) => s.flows[pool.flow[row]!]!.proto === 'tcp',
-      sameFlow: (a, b) => pool.flow[a] === pool.flow[b] && pool.tuple[a] === pool.tuple[b],
-    };
+    this.groTcpFlows = Uint8Array.from(s.flows, (f) => (f.proto === 'tcp' ? 1 : 0));
 
     this.cpuChunkEvent = this.sim.on((cpu) => this.cpus[cpu]!.onChunkEnd());
     this.cpuTickEvent = this.sim.on((cpu) => this.cpus[cpu]!.onTick());

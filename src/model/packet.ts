@@ -48,6 +48,9 @@ export class PacketPool {
   /** When the driver cleaned it (end of ring + interrupt wait), and when it reached its socket. */
   tPoll: Float64Array;
   tSocket: Float64Array;
+  /** A skb GRO holds: the jiffy it was first held (NAPI_GRO_CB(skb)->age) and its mss (first segment's length). */
+  groAge: Int32Array;
+  groMss: Int32Array;
   /** The CPU whose protocol pass (tcp_v4_rcv / udp_rcv) last touched the skb: the copy is cache-hot there. */
   l4cpu: Int16Array;
 
@@ -81,6 +84,8 @@ export class PacketPool {
     this.tPoll = new Float64Array(0);
     this.tSocket = new Float64Array(0);
     this.l4cpu = new Int16Array(0);
+    this.groAge = new Int32Array(0);
+    this.groMss = new Int32Array(0);
     this.free = new Int32Array(0);
     this.grow(initial);
   }
@@ -126,9 +131,37 @@ export class PacketPool {
     this.tPoll = grown(this.tPoll, capacity);
     this.tSocket = grown(this.tSocket, capacity);
     this.l4cpu = grown(this.l4cpu, capacity);
+    this.groAge = grown(this.groAge, capacity);
+    this.groMss = grown(this.groMss, capacity);
     this.free = freeStack(old, capacity, this.free, this.freeTop);
     this.freeTop += capacity - old;
     this.capacity = capacity;
+  }
+}
+
+/** A plain FIFO of rows linked through `pool.next`: a staging list, not a queue of the path (no statistics). */
+export class RowFifo {
+  head = NIL;
+  tail = NIL;
+  length = 0;
+
+  constructor(private readonly pool: PacketPool) {}
+
+  push(row: number): void {
+    this.pool.next[row] = NIL;
+    if (this.tail === NIL) this.head = row;
+    else this.pool.next[this.tail] = row;
+    this.tail = row;
+    this.length++;
+  }
+
+  /** Remove the head (the list must not be empty). */
+  shift(): number {
+    const row = this.head;
+    this.head = this.pool.next[row]!;
+    if (this.head === NIL) this.tail = NIL;
+    this.length--;
+    return row;
   }
 }
 

@@ -1,4 +1,3 @@
-import { forEachSegment } from './gro.ts';
 import { COLLAPSED, NIL, PacketQueue, type PacketPool } from './packet.ts';
 import type { Task } from './task.ts';
 
@@ -328,11 +327,10 @@ export function tcpCleanupRbuf(sock: Socket, at: number): boolean {
   return false;
 }
 
-/** Free an skb the application has consumed: uncharge, and release every segment's row. */
-export function consume(sock: Socket, pool: PacketPool, row: number, onSegment: (row: number) => void): void {
+/** An skb the application has consumed: uncharge its truesize and advance copied_seq. */
+export function uncharge(sock: Socket, pool: PacketPool, row: number): void {
   sock.rmem -= pool.truesize[row]!;
   if (sock.tcp) sock.tcp.copiedSeq += pool.len[row]!;
-  forEachSegment(pool, row, onSegment);
 }
 
 /**

@@ -1,11 +1,13 @@
+import { grown } from '../engine/typed.ts';
 import { Histogram } from '../metrics/histogram.ts';
 import type { ResolvedFlow, ResolvedNetns, ResolvedScenario } from '../scenario/resolve.ts';
 import type { CostTable } from './costs.ts';
 import type { Cpu } from './cpu.ts';
 import { forEachSegment } from './gro.ts';
 import type { Kernel } from './kernel.ts';
+import { NIL } from './packet.ts';
 import { getRpsCpu, RpsDevFlowTable, RpsSockFlowTable, type RpsChoice, type RxQueueRps } from './rps.ts';
-import { consume, Socket, tcpAckCheck, tcpDataQueue, tcpRcvSpaceAdjust, udpEnqueue } from './socket.ts';
+import { Socket, tcpAckCheck, tcpDataQueue, tcpRcvSpaceAdjust, udpEnqueue, uncharge } from './socket.ts';
 
 /**
  * Above the driver: where an skb goes once NAPI hands it up, and the packet accounting of the path.
@@ -64,28 +66,33 @@ export interface Nstat {
 
 /** The skbs a poll hands up: each to a CPU's backlog (RPS) or to a pass here (-1), with its time. */
 export class RxBatch {
-  readonly rows: number[] = [];
-  readonly times: number[] = [];
-  readonly targets: number[] = [];
+  rows = new Int32Array(64);
+  times = new Float64Array(64);
+  targets = new Int32Array(64);
+  slots = new Int32Array(64);
   readonly flowTables: (RpsDevFlowTable | null)[] = [];
-  readonly slots: number[] = [];
+  length = 0;
   cost = 0;
 
   push(row: number, t: number, target: number, flows: RpsDevFlowTable | null, slot: number, cost: number): void {
-    this.rows.push(row);
-    this.times.push(t);
-    this.targets.push(target);
-    this.flowTables.push(flows);
-    this.slots.push(slot);
+    const n = this.length;
+    if (n === this.rows.length) {
+      this.rows = grown(this.rows, 2 * n);
+      this.times = grown(this.times, 2 * n);
+      this.targets = grown(this.targets, 2 * n);
+      this.slots = grown(this.slots, 2 * n);
+    }
+    this.rows[n] = row;
+    this.times[n] = t;
+    this.targets[n] = target;
+    this.slots[n] = slot;
+    this.flowTables[n] = flows;
+    this.length = n + 1;
     this.cost += cost;
   }
 
-  get length(): number {
-    return this.rows.length;
-  }
-
   clear(): void {
-    this.rows.length = this.times.length = this.targets.length = this.flowTables.length = this.slots.length = 0;
+    this.length = 0;
     this.cost = 0;
   }
 }
@@ -98,12 +105,6 @@ const UDP_FRAME_OVERHEAD = 46;
 export const VXLAN_OVERHEAD = 50;
 
 export class Stack {
-  offered = 0;
-  offeredBytes = 0;
-  delivered = 0;
-  deliveredBytes = 0;
-  windowDelivered = 0;
-  windowDeliveredBytes = 0;
   readonly dropped: Record<DropPlace, number> = { wire: 0, nic_ring: 0, nic_missed: 0, backlog: 0, flow_limit: 0, veth: 0, socket: 0, tcp_dup: 0 };
   /** Counted packets currently held somewhere in the path. */
   inFlight = 0;
@@ -162,8 +163,14 @@ export class Stack {
 
   /** Start of the measurement window: rate counters restart. */
   resetWindow(): void {
-    this.windowDelivered = this.windowDeliveredBytes = 0;
     for (const f of this.flows) f.windowDelivered = f.windowDeliveredBytes = f.windowPayload = 0;
+  }
+
+  /** Totals over the flows (counted per flow only, so the per-segment path updates one set). */
+  totals(): FlowCounters {
+    const t: FlowCounters = { offered: 0, offeredBytes: 0, delivered: 0, deliveredBytes: 0, dropped: 0, windowDelivered: 0, windowDeliveredBytes: 0, windowPayload: 0 };
+    for (const f of this.flows) for (const key of Object.keys(t) as (keyof FlowCounters)[]) t[key] += f[key];
+    return t;
   }
 
   /** A frame reached the NIC: it is offered from now on. */
@@ -173,8 +180,6 @@ export class Stack {
     if (!counted) return;
     const size = pool.size[row]!;
     const f = this.flows[pool.flow[row]!]!;
-    this.offered++;
-    this.offeredBytes += size;
     f.offered++;
     f.offeredBytes += size;
     this.inFlight++;
@@ -184,8 +189,6 @@ export class Stack {
   upstreamDrop(flow: number, size: number, counted: boolean): void {
     if (!counted) return;
     const f = this.flows[flow]!;
-    this.offered++;
-    this.offeredBytes += size;
     f.offered++;
     f.offeredBytes += size;
     this.dropped.wire++;
@@ -205,36 +208,47 @@ export class Stack {
     });
   }
 
-  /** The application got the segment at `t` (or the socket, if nothing reads it). */
-  private deliverSegment(row: number, t: number, tSocket: number): void {
-    const pool = this.k.pool;
-    const size = pool.size[row]!;
-    const f = this.flows[pool.flow[row]!]!;
-    this.windowDelivered++;
-    this.windowDeliveredBytes += size;
-    f.windowDelivered++;
-    f.windowDeliveredBytes += size;
-    f.windowPayload += pool.payload[row]!;
-    if (pool.counted[row]) {
-      this.delivered++;
-      this.deliveredBytes += size;
-      f.delivered++;
-      f.deliveredBytes += size;
-      this.inFlight--;
-      const arrival = pool.arrival[row]!;
-      const polled = pool.tPoll[row]!;
-      this.latency.record(t - arrival);
-      this.latencyRing.record(polled - arrival);
-      this.latencyStack.record(tSocket - polled);
-      this.latencySocket.record(t - tSocket);
-    }
-    pool.release(row);
-  }
-
-  /** An application consumed an skb from its socket at `t`. */
+  /**
+   * An application consumed an skb from its socket at `t` (or the socket was drained, if
+   * nothing reads it): every segment is delivered, and its latency recorded by stage.
+   */
   consumed(sock: Socket, row: number, t: number): void {
-    const tSocket = this.k.pool.tSocket[row]!;
-    consume(sock, this.k.pool, row, (r) => this.deliverSegment(r, t, tSocket));
+    const pool = this.k.pool;
+    const tSocket = pool.tSocket[row]!;
+    uncharge(sock, pool, row);
+    const f = this.flows[pool.flow[row]!]!; // an skb's segments are of one flow
+    let segs = 0;
+    let bytes = 0;
+    let payload = 0;
+    let counted = 0;
+    let countedBytes = 0;
+    for (let r = row; r !== NIL; ) {
+      const next = pool.frag[r]!;
+      const size = pool.size[r]!;
+      segs++;
+      bytes += size;
+      payload += pool.payload[r]!;
+      if (pool.counted[r]) {
+        counted++;
+        countedBytes += size;
+        const arrival = pool.arrival[r]!;
+        const polled = pool.tPoll[r]!;
+        this.latency.record(t - arrival);
+        this.latencyRing.record(polled - arrival);
+        this.latencyStack.record(tSocket - polled);
+      }
+      pool.release(r);
+      r = next;
+    }
+    f.windowDelivered += segs;
+    f.windowDeliveredBytes += bytes;
+    f.windowPayload += payload;
+    if (counted > 0) {
+      f.delivered += counted;
+      f.deliveredBytes += countedBytes;
+      this.inFlight -= counted;
+      this.latencySocket.record(t - tSocket, counted); // the same for every segment of the skb
+    }
   }
 
   // ---------------------------------------------------------------- receive
@@ -303,7 +317,7 @@ export class Stack {
       const row = batch.rows[i]!;
       const target = batch.targets[i]!;
       if (target >= 0) {
-        this.enqueueBacklog(cpu, target, row, batch.flowTables[i] ?? null, batch.slots[i]!, now);
+        this.enqueueBacklog(cpu, target, row, batch.flowTables[i]!, batch.slots[i]!, now);
       } else {
         extra += this.pass(cpu, row, batch.times[i]!);
       }

@@ -64,6 +64,11 @@ export class TcpSender implements FrameSource, AckSink {
   /** snd_nxt when recovery started (tp->high_seq); -1 when not recovering. */
   private highSeq = -1;
   private lastSendPs: number;
+  private readonly paced: boolean;
+  /** The last send was held back by cwnd rather than by the receive window (tp->is_cwnd_limited). */
+  private cwndLimited = false;
+  private readonly startPs: number;
+  private readonly stopPs: number;
   /** The sender's state is as of this time (ps): ACKs up to it are applied, so it never sends earlier. */
   private clockPs = 0;
   private rtoArmed = false;
@@ -85,6 +90,9 @@ export class TcpSender implements FrameSource, AckSink {
   ) {
     this.cwnd = INIT_CWND_SEGS * mss;
     this.nextSize = mss + overhead;
+    this.paced = flow.rate.kind !== 'line';
+    this.startPs = flow.startNs * 1000;
+    this.stopPs = flow.stopNs * 1000;
     this.lastSendPs = flow.startNs * 1000;
     this.computeNext(this.lastSendPs);
   }
@@ -151,6 +159,7 @@ export class TcpSender implements FrameSource, AckSink {
     this.rwnd = a.win;
     if (a.ack > this.sndUna) {
       const acked = a.ack - this.sndUna;
+      const inFlight = this.sndNxt - this.sndUna;
       this.sndUna = a.ack;
       this.rtoStartPs = a.at * 1000;
       this.backoff = 0;
@@ -161,8 +170,14 @@ export class TcpSender implements FrameSource, AckSink {
         return;
       }
       this.highSeq = -1;
-      if (this.cwnd < this.ssthresh) this.cwnd += acked;
-      else this.cwnd += (this.mss * acked) / this.cwnd;
+      // tcp_cong_avoid only while cwnd is what limits the sender (tcp_is_cwnd_limited): in slow
+      // start while cwnd < 2 × what is in flight, later while the last send was cwnd-bound.
+      // A flow held back by the receive window does not inflate cwnd.
+      if (this.cwnd < this.ssthresh) {
+        if (this.cwnd < 2 * inFlight) this.cwnd += acked;
+      } else if (this.cwndLimited) {
+        this.cwnd += (this.mss * acked) / this.cwnd;
+      }
     } else if (a.hole && this.sndUna < this.sndNxt) {
       if (this.highSeq < 0) {
         // Loss detected (tcp_enter_recovery): halve the window and repair the hole.
@@ -188,8 +203,10 @@ export class TcpSender implements FrameSource, AckSink {
    * later still (each arrives one RTT after it left the receiver), so the decision stands.
    */
   private computeNext(fromPs: number): void {
-    const stopPs = this.flow.stopNs * 1000;
-    let t = Math.max(fromPs, this.clockPs, this.flow.startNs * 1000, this.paceAfter());
+    const stopPs = this.stopPs;
+    let t = fromPs > this.clockPs ? fromPs : this.clockPs;
+    if (t < this.startPs) t = this.startPs;
+    if (this.paced) t = Math.max(t, this.paceAfter());
     for (;;) {
       this.applyAcks(t);
       this.clockPs = t;
@@ -203,15 +220,17 @@ export class TcpSender implements FrameSource, AckSink {
   }
 
   private canSend(una: number, rwnd: number, cwnd: number): boolean {
-    const len = this.segmentLen(this.sndNxt);
-    return this.sndNxt + len - una <= Math.min(rwnd, cwnd);
+    const end = this.sndNxt + this.segmentLen(this.sndNxt) - una;
+    if (end <= rwnd && end <= cwnd) return true;
+    this.cwndLimited = end > cwnd && end <= rwnd;
+    return false;
   }
 
   /** With a rate below line rate (iperf3 -b), frames are spaced by the rate. */
   private paceAfter(): number {
+    if (this.segments === 0) return 0;
     const r = this.flow.rate;
-    if (r.kind === 'line' || this.segments === 0) return 0;
-    const bits = r.kind === 'bits' ? r.bitsPerSec : r.perSec * (this.nextSize + 20) * 8;
+    const bits = r.kind === 'bits' ? r.bitsPerSec : r.kind === 'packets' ? r.perSec * (this.nextSize + 20) * 8 : Infinity;
     if (bits >= this.linkGbps * 1e9) return 0;
     return this.lastSendPs + Math.round(((this.nextSize + 20) * 8 * 1e12) / bits);
   }

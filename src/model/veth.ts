@@ -28,7 +28,7 @@ export class VethRq implements NapiPoller {
   ) {
     this.ring = new PacketQueue(k.pool);
     this.napi = new Napi(id, 'veth', this);
-    this.gro = new Gro(k.pool, k.costs, k.groFlowInfo, () => true, k.groNormalBatch, (rows, t) => {
+    this.gro = new Gro(k.pool, k.costs, k.groTcpFlows, true, k.groNormalBatch, (rows, t) => {
       for (const row of rows) k.stack.steer(this.batch, k.stack.vethRps, row, t);
     });
   }

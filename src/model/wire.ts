@@ -155,10 +155,16 @@ export class Wire {
     }
   }
 
-  /** Time on the wire of a frame (ps). */
+  /** Time on the wire of a frame (ps); the last size's is kept (flows mostly repeat a size). */
   wirePs(size: number): number {
-    return Math.round(((size + WIRE_OVERHEAD) * 8 * 1000) / this.linkGbps);
+    if (size !== this.lastSize) {
+      this.lastSize = size;
+      this.lastWirePs = Math.round(((size + WIRE_OVERHEAD) * 8 * 1000) / this.linkGbps);
+    }
+    return this.lastWirePs;
   }
+  private lastSize = -1;
+  private lastWirePs = 0;
 
   /** The next source to send: earliest desired time, ties by flow order. */
   private pick(): FrameSource | null {

@@ -9,9 +9,14 @@ import { scenario } from '../helpers.ts';
 const BIN = fileURLToPath(new URL('../../src/cli/rxsim.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'rxsim-cli-'));
 
-/** Run the real `rxsim` binary. */
+/** Run the real `rxsim` binary (the compiled build when fresh; `fromSource` forces tsx). */
 function rxsim(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return run(false, args);
+}
+
+function run(fromSource: boolean, args: string[]) {
+  const env = { ...process.env, RXSIM_FROM_SOURCE: fromSource ? '1' : '0' };
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000, env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -31,6 +36,13 @@ function expectBadInput(r: ReturnType<typeof rxsim>, message: string | RegExp): 
 
 describe('rxsim (the real binary)', () => {
   const good = file('good.json', scenario({ duration_ms: 2 }));
+
+  it('runs the TypeScript sources (tsx) and the compiled build alike: the same digest', () => {
+    const a = run(true, ['run', good, '--json']);
+    const b = run(false, ['run', good, '--json']);
+    expect(a.code).toBe(0);
+    expect(JSON.parse(a.stdout).digest).toBe(JSON.parse(b.stdout).digest);
+  });
 
   it('run prints a report in the layouts of the real tools', () => {
     const r = rxsim('run', good);

@@ -10,15 +10,9 @@ const MSS = 1448;
 function setup(opts: { enabled?: boolean; batch?: number } = {}) {
   const pool = new PacketPool(64);
   const up: number[][] = [];
-  const tcpFlows = new Set<number>([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-  const gro = new Gro(
-    pool,
-    costTable('baremetal-10g', {}),
-    { tcp: (r) => tcpFlows.has(pool.flow[r]!), sameFlow: (a, b) => pool.flow[a] === pool.flow[b] && pool.tuple[a] === pool.tuple[b] },
-    () => opts.enabled ?? true,
-    opts.batch ?? 8,
-    (rows) => up.push(rows),
-  );
+  // Flows 0-11 are TCP; 99 is UDP.
+  const tcpFlows = Uint8Array.from({ length: 100 }, (_, f) => (f < 12 ? 1 : 0));
+  const gro = new Gro(pool, costTable('baremetal-10g', {}), tcpFlows, opts.enabled ?? true, opts.batch ?? 8, (rows) => up.push([...rows]));
   const seg = (flow: number, seq: number, o: { len?: number; psh?: boolean; tsval?: number; hash?: number; udp?: boolean } = {}) => {
     const r = pool.alloc();
     pool.flow[r] = o.udp ? 99 : flow;

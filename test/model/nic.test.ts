@@ -14,7 +14,7 @@ function ring(size: number, dropEn: boolean, arrivals: number[], pktbufBytes = 0
     const row = pool.alloc();
     pool.arrival[row] = t;
     pool.size[row] = 64;
-    q.arrivals.push(row, t);
+    q.arrivals.push(row);
   }
   return { q, pool, writebacks, drops };
 }

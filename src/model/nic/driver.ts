@@ -39,7 +39,7 @@ export class RxRingPoller implements NapiPoller {
     readonly rps: RxQueueRps,
     groEnabled: boolean,
   ) {
-    this.gro = new Gro(k.pool, k.costs, k.groFlowInfo, () => groEnabled, k.groNormalBatch, (rows, t) => {
+    this.gro = new Gro(k.pool, k.costs, k.groTcpFlows, groEnabled, k.groNormalBatch, (rows, t) => {
       for (const row of rows) k.stack.steer(this.batch, this.rps, row, t);
     });
   }

@@ -181,7 +181,7 @@ export class Nic implements WireSink, VectorHost {
     }
     // skb->hash: the NIC's hash when rxhash is on (ixgbe_rx_hash), else unset until skb_get_hash().
     pool.hash[row] = this.cfg.rxhash ? rss.hash[tuple]! : 0;
-    this.queues[rss.queue[tuple]!]!.arrivals.push(row, arrivalNs);
+    this.queues[rss.queue[tuple]!]!.arrivals.push(row);
   }
 
   /**
@@ -196,6 +196,7 @@ export class Nic implements WireSink, VectorHost {
   private readonly pendingDrops: { flow: number; size: number; atNs: number }[] = [];
 
   private countDropsUntil(t: number): void {
+    if (this.pendingDrops.length === 0) return;
     let i = 0;
     while (i < this.pendingDrops.length && this.pendingDrops[i]!.atNs <= t) {
       const d = this.pendingDrops[i++]!;

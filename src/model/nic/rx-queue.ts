@@ -1,4 +1,4 @@
-import { NIL, PacketQueue, type PacketPool } from '../packet.ts';
+import { NIL, PacketQueue, RowFifo, type PacketPool } from '../packet.ts';
 
 /** What the ring tells its interrupt logic: a descriptor was written back at time `ready`. */
 export interface WritebackListener {
@@ -21,8 +21,10 @@ export interface WritebackListener {
  * `refillBatch` (IXGBE_RX_BUFFER_WRITE) at the top of the clean loop.
  */
 export class RxQueue {
-  /** Frames on the wire for this queue, not yet landed. */
-  readonly arrivals: PacketQueue;
+  /** Frames on the wire for this queue, not yet landed (in arrival order). */
+  readonly arrivals: RowFifo;
+  /** The wire has been asked for every frame arriving by this time. */
+  private generatedTo = -1;
   /** Frames DMA'd into descriptors, waiting for the driver (ready = enqueued + dmaLatency). */
   readonly ring: PacketQueue;
   /** No DROP_EN: frames in the NIC packet buffer waiting for a descriptor. */
@@ -54,7 +56,7 @@ export class RxQueue {
     /** A frame reached the NIC (it is counted as offered from now on). */
     private readonly onArrive: (row: number) => void,
   ) {
-    this.arrivals = new PacketQueue(pool);
+    this.arrivals = new RowFifo(pool);
     this.ring = new PacketQueue(pool);
     this.pktbuf = new PacketQueue(pool);
     this.posted = size - 1;
@@ -62,13 +64,17 @@ export class RxQueue {
 
   /** Land every frame that arrived by `t`. */
   advanceTo(t: number): void {
-    this.generate(t);
+    // No frame can appear later with an arrival before a time the wire was asked for.
+    if (t > this.generatedTo) {
+      this.generate(t);
+      this.generatedTo = t;
+    }
     const arrivals = this.arrivals;
     const pool = this.pool;
     while (arrivals.head !== NIL) {
       const a = pool.arrival[arrivals.head]!;
       if (a > t) break;
-      this.land(arrivals.shift(a), a);
+      this.land(arrivals.shift(), a);
     }
   }
 
