@@ -180,12 +180,14 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     const c = st.flows[f.index]!;
     const nic = k.nics[f.nic]!;
     const rss = nic.rss[f.index]!;
+    const local = f.path === 'veth-local';
+    const sender = k.senders[f.index] ?? k.localSenders[f.index];
     return {
       name: f.name,
       proto: f.proto,
-      nic: nic.cfg.name,
+      nic: local ? 'veth' : nic.cfg.name,
       tuples: f.tuples,
-      rx_queues: [...new Set(rss.queue)].sort((a, b) => a - b),
+      rx_queues: local ? [] : [...new Set(rss.queue)].sort((a, b) => a - b),
       rss_hash: `0x${rss.hash[0]!.toString(16).padStart(8, '0')}`,
       offered: c.offered,
       delivered: c.delivered,
@@ -194,7 +196,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
       delivered_gbps: gbps(c.windowDeliveredBytes, c.windowDelivered),
       goodput_gbps: windowS > 0 ? r3((c.windowPayload * 8) / windowS / 1e9) : 0,
       path: f.path,
-      ...(k.senders[f.index] ? { retransmits: k.senders[f.index]!.retransmits, rtos: k.senders[f.index]!.rtos } : {}),
+      ...(sender ? { retransmits: sender.retransmits, rtos: sender.rtos } : {}),
     };
   });
 

@@ -62,7 +62,10 @@ export type CostKey =
   | 'udp_recvmsg'
   | 'skb_consume'
   | 'copy_kb_hot'
-  | 'copy_kb_cold';
+  | 'copy_kb_cold'
+  | 'tcp_sendmsg'
+  | 'tcp_transmit_skb'
+  | 'tcp_ack_rcv';
 
 export type CostTable = Record<CostKey, number>;
 
@@ -286,6 +289,21 @@ const BAREMETAL: Record<CostKey, CostEntry> = {
     ns: 220,
     what: 'copy_to_user per KiB when the stack touched the data on another CPU (RPS, or the IRQ elsewhere): cache lines come from another core or from memory',
     source: 'fitted: Cai et al. (SIGCOMM 2021) measure the locality loss as a throughput drop of ≈20 % (remote NUMA node) and more without aRFS',
+  },
+  tcp_sendmsg: {
+    ns: 400,
+    what: 'tcp_sendmsg per call besides the copy: lock_sock/release_sock, send-buffer checks, tcp_push',
+    source: 'fitted',
+  },
+  tcp_transmit_skb: {
+    ns: 900,
+    what: 'per skb sent: tcp_write_xmit, tcp_transmit_skb, ip_queue_xmit, ip_output and dev_queue_xmit to a veth (a GSO skb of up to 64 KB: no segmentation on veth)',
+    source: 'fitted: a TCP transmit through the stack of a few µs per 64 KB GSO skb on 2020-era servers',
+  },
+  tcp_ack_rcv: {
+    ns: 400,
+    what: 'the sender receiving a pure ACK over veth: netif_rx, the backlog pass, tcp_v4_rcv and tcp_ack freeing the acknowledged skbs',
+    source: 'fitted',
   },
 };
 

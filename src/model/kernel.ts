@@ -10,16 +10,17 @@ import { MIN_NAPI_ID, Nic } from './nic/nic.ts';
 import type { ResolvedFlow } from '../scenario/resolve.ts';
 import { parseCpuMask } from '../scenario/units.ts';
 import { PacketPool } from './packet.ts';
-import { FlowLimit, getRpsCpu, type RxQueueRps } from './rps.ts';
+import { FlowLimit } from './rps.ts';
 import { baseSliceNs } from './sched.ts';
-import { Socket, TcpReceiver } from './socket.ts';
+import { LocalTcpSender } from './local-sender.ts';
+import { Socket, TcpReceiver, type AckSink } from './socket.ts';
 import { SoftnetData } from './softnet.ts';
 import { handleSoftirqs, ksoftirqdActivity, NET_RX_SOFTIRQ, SOFTIRQ_NAMES } from './softirq.ts';
 import { Stack, VXLAN_OVERHEAD } from './stack.ts';
 import { Task } from './task.ts';
 import { TCP_FRAME_OVERHEAD, TcpSender } from './tcp-sender.ts';
 import type { TraceHooks } from './trace-hooks.ts';
-import { VethRq } from './veth.ts';
+import { VETH_MTU, VethRq } from './veth.ts';
 import { OpenLoopSource } from './wire.ts';
 
 /** IPI kinds carried by the ipi event (low 4 bits of its argument; the CPU is the rest). */
@@ -65,6 +66,8 @@ export class Kernel {
   readonly groTcpFlows: Uint8Array;
   /** The remote TCP senders, by flow index. */
   readonly senders: (TcpSender | undefined)[] = [];
+  /** The local (veth-local) TCP senders, by flow index. */
+  readonly localSenders: (LocalTcpSender | undefined)[] = [];
   /** veth RX queues in NAPI mode (veth GRO on), one per CPU. */
   private readonly vethRqs: (VethRq | undefined)[] = [];
 
@@ -117,7 +120,7 @@ export class Kernel {
     this.vectorWatchEvent = this.sim.on((v) => this.vectorsById[v]!.onWatch());
     this.napiWatchdogEvent = this.sim.on((n) => this.onNapiTimer(this.napisById[n]!));
     this.ipiEvent = this.sim.on((arg) => this.onIpi(arg));
-    this.rtoEvent = this.sim.on((flow) => this.senders[flow]!.onRto(this.sim.now));
+    this.rtoEvent = this.sim.on((flow) => (this.senders[flow] ?? this.localSenders[flow])!.onRto(this.sim.now));
     this.delackEvent = this.sim.on((sock) => this.stack.delayedAck(this.stack.sockets[sock]!));
     this.taskTimerEvent = this.sim.on((i) => this.onTaskTimer(this.tasks[i]!));
     this.timelineEvent = this.sim.on((i) => this.onTimeline(i));
@@ -175,20 +178,22 @@ export class Kernel {
       const app = listener(f);
       if (f.proto === 'tcp') {
         const nic = s.nics[f.nic]!;
-        const vxlan = f.path === 'vxlan-overlay';
-        const mss = nic.mtu - 52 - (vxlan ? VXLAN_OVERHEAD : 0); // 20 IP + 32 TCP with timestamps
         const timer = this.sim.timer(this.rtoEvent, f.index);
-        const sender = new TcpSender(
-          f,
-          mss,
-          TCP_FRAME_OVERHEAD + (vxlan ? VXLAN_OVERHEAD : 0),
-          f.writeSize,
-          f.rttNs,
-          nic.speedGbps,
-          (src) => this.nics[f.nic]!.wakeSource(src),
-          (at) => (at === Infinity ? timer.cancel() : timer.arm(Math.max(at, this.sim.now))),
-        );
-        this.senders[f.index] = sender;
+        const armRto = (at: number) => (at === Infinity ? timer.cancel() : timer.arm(Math.max(at, this.sim.now)));
+        let sender: AckSink;
+        let mss: number;
+        if (f.path === 'veth-local') {
+          mss = VETH_MTU - 52; // 20 IP + 32 TCP with timestamps
+          const local = new LocalTcpSender(f, mss, (t) => this.wakeUp(t, t.cpu), armRto);
+          this.localSenders[f.index] = local;
+          sender = local;
+        } else {
+          const vxlan = f.path === 'vxlan-overlay';
+          mss = nic.mtu - 52 - (vxlan ? VXLAN_OVERHEAD : 0);
+          const wire = new TcpSender(f, mss, TCP_FRAME_OVERHEAD + (vxlan ? VXLAN_OVERHEAD : 0), f.writeSize, f.rttNs, nic.speedGbps, (src) => this.nics[f.nic]!.wakeSource(src), armRto);
+          this.senders[f.index] = wire;
+          sender = wire;
+        }
         const tcpRmem = String(s.sysctl['net.ipv4.tcp_rmem']).split(' ').map(Number);
         const sock = new Socket(stack.sockets.length, 'tcp', app, tcpRmem[1]!, tcpRmem[2]!, new TcpReceiver(sender, mss, f.rttNs), this.pool);
         const delack = this.sim.timer(this.delackEvent, sock.index);
@@ -213,7 +218,7 @@ export class Kernel {
    * __netif_rx → enqueue_to_backlog of this CPU, or of the RPS CPU of the veth's RX queue.
    * Returns extra CPU cost (none: veth_xmit is in the pass cost).
    */
-  vethXmit(cpu: Cpu, row: number, rps: RxQueueRps, hashOf: (row: number) => number): number {
+  vethXmit(cpu: Cpu, row: number): number {
     if (this.scenario.veth.gro) {
       let rq = this.vethRqs[cpu.id];
       if (!rq) {
@@ -225,9 +230,7 @@ export class Kernel {
       if (!rq.xmit(cpu, row)) this.stack.drop(row, 'veth');
       return 0;
     }
-    const target = rps.map.length > 0 ? getRpsCpu(rps, null, hashOf(row), () => 0).cpu : -1;
-    const verdict = this.softnet[target >= 0 ? target : cpu.id]!.enqueue(cpu, row, this.sim.now);
-    if (verdict !== 'queued') this.stack.drop(row, verdict);
+    this.stack.netifRx(cpu, row, this.stack.vethRps);
     return 0;
   }
 

@@ -84,7 +84,7 @@ export function resetWindowCounters(k: Kernel): void {
     for (const key of Object.keys(sock.counters) as (keyof typeof sock.counters)[]) sock.counters[key] = 0;
   }
   for (const g of [...k.nics.flatMap((n) => n.pollers.map((p) => p.gro)), ...k.vethQueues().map((q) => q.gro)]) resetGro(g.counters);
-  for (const s of k.senders) if (s) s.retransmits = s.rtos = 0;
+  for (const s of [...k.senders, ...k.localSenders]) if (s) s.retransmits = s.rtos = 0;
   for (const h of [k.stack.latency, k.stack.latencyRing, k.stack.latencyStack, k.stack.latencySocket]) h.reset();
   for (const d of k.irqs.descs) d.counts.fill(0);
   for (const row of k.softirqCounts) row.fill(0);

@@ -5,9 +5,11 @@ import type { CostTable } from './costs.ts';
 import type { Cpu } from './cpu.ts';
 import { forEachSegment } from './gro.ts';
 import type { Kernel } from './kernel.ts';
-import { NIL } from './packet.ts';
+import { NIL, PSH } from './packet.ts';
+import { LocalTcpSender } from './local-sender.ts';
+import { TCP_FRAME_OVERHEAD } from './tcp-sender.ts';
 import { getRpsCpu, RpsDevFlowTable, RpsSockFlowTable, type RpsChoice, type RxQueueRps } from './rps.ts';
-import { Socket, tcpAckCheck, tcpDataQueue, tcpRcvSpaceAdjust, udpEnqueue, uncharge } from './socket.ts';
+import { SKB_OVERHEAD, Socket, tcpAckCheck, tcpDataQueue, tcpRcvSpaceAdjust, udpEnqueue, uncharge } from './socket.ts';
 
 /**
  * Above the driver: where an skb goes once NAPI hands it up, and the packet accounting of the path.
@@ -299,6 +301,56 @@ export class Stack {
     else if (flows) flows.lastQtail[slot] = sd.inputQueueTail;
   }
 
+  /**
+   * A stream-writer on `cpu` sends `bytes` at its connection's snd_nxt over the veth pair: one
+   * GSO skb (its segments chained as rows, each counted as offered now), __netif_rx into this
+   * CPU's backlog or the RPS CPU of the peer's RX queue (veth.rps_cpus). Called with bottom
+   * halves off; NET_RX runs at the writer's local_bh_enable.
+   */
+  localXmit(cpu: Cpu, conn: LocalTcpSender, bytes: number, endOfWrite: boolean): void {
+    const k = this.k;
+    const pool = k.pool;
+    const now = k.sim.now;
+    const flow = conn.flow.index;
+    const counted = now >= k.warmupNs;
+    let head = NIL;
+    for (let off = 0; off < bytes; off += conn.mss) {
+      const seg = Math.min(conn.mss, bytes - off);
+      const row = pool.alloc();
+      pool.flow[row] = flow;
+      pool.tuple[row] = 0;
+      pool.hash[row] = 0;
+      pool.size[row] = seg + TCP_FRAME_OVERHEAD; // as a frame on the wire, for L2 rates
+      pool.arrival[row] = now;
+      pool.tPoll[row] = now;
+      pool.seq[row] = conn.sndNxt + off;
+      pool.payload[row] = seg;
+      pool.len[row] = seg;
+      pool.truesize[row] = 0;
+      pool.tsval[row] = Math.floor(now / 1e6);
+      this.offer(row, counted);
+      if (head === NIL) head = row;
+      else pool.frag[pool.lastFrag[head]!] = row;
+      pool.lastFrag[head] = row;
+    }
+    pool.len[head] = bytes;
+    pool.segs[head] = Math.ceil(bytes / conn.mss);
+    // tcp_sendmsg fills page fragments: the skb charges its pages plus the skb itself.
+    pool.truesize[head] = Math.ceil(bytes / 4096) * 4096 + SKB_OVERHEAD;
+    if (endOfWrite) pool.flags[head] = PSH;
+    conn.transmit(bytes, now);
+    this.netifRx(cpu, head, this.vethRps); // a local TSO skb is not eligible for veth GRO
+  }
+
+  /**
+   * __netif_rx() on `cpu` for a device whose RX queue has RPS configuration `rps` (a veth: RPS
+   * map only): enqueue_to_backlog of the RPS CPU, or of this CPU.
+   */
+  netifRx(cpu: Cpu, row: number, rps: RxQueueRps): void {
+    const target = rps.map.length > 0 ? getRpsCpu(rps, null, this.hashOf(row), () => 0).cpu : -1;
+    this.enqueueBacklog(cpu, target >= 0 ? target : cpu.id, row, null, -1, this.k.sim.now);
+  }
+
   /** __netif_receive_skb() here: one pass through the stack, costed now, run at commit. */
   planPass(batch: RxBatch, row: number, t: number): void {
     const pool = this.k.pool;
@@ -334,7 +386,7 @@ export class Stack {
     const flow = this.s.flows[pool.flow[row]!]!;
     const p = pool.pass[row]!;
     const segs = pool.segs[row]!;
-    const last = flow.path === 'host' ? 0 : flow.path === 'veth-bridge' ? 1 : 2;
+    const last = flow.path === 'host' || flow.path === 'veth-local' ? 0 : flow.path === 'veth-bridge' ? 1 : 2;
     this.nstat.IpInReceives += segs;
     if (p === last) return this.l4(cpu, flow, row, t);
     pool.pass[row] = p + 1;
@@ -346,7 +398,7 @@ export class Stack {
     }
     // bridge → veth_xmit on this CPU: the veth NAPI (GRO on) or __netif_rx into a backlog.
     this.nstat.IpForwDatagrams += flow.path === 'veth-bridge' ? segs : 0;
-    return k.vethXmit(cpu, row, this.vethRps, (r) => this.hashOf(r));
+    return k.vethXmit(cpu, row);
   }
 
   /** tcp_v4_rcv / udp_rcv: into the flow's socket. */
@@ -411,9 +463,18 @@ export class Stack {
     }
     if (tcpAckCheck(sock, k.sim.now, verdict !== 'queued')) {
       this.nstat.TcpOutSegs++;
-      cost += k.costs.tcp_send_ack;
+      cost += this.ackCost(sock);
     }
     return cost;
+  }
+
+  /**
+   * The CPU cost of sending an ACK on `sock`; over a veth pair the sender's receive of it
+   * (netif_rx and tcp_ack) runs at once on the same CPU, so it is charged here too.
+   */
+  ackCost(sock: Socket): number {
+    const c = this.k.costs;
+    return c.tcp_send_ack + (sock.tcp!.sink instanceof LocalTcpSender ? c.tcp_ack_rcv : 0);
   }
 
   /** The delayed-ACK timer fired (tcp_delack_timer): ACK what has not been ACKed. */
@@ -434,7 +495,7 @@ export class Stack {
       if (sock.tcp) tcpRcvSpaceAdjust(sock, k.sim.now);
       if (sock.tcp && tcpAckCheck(sock, k.sim.now)) {
         this.nstat.TcpOutSegs++;
-        return k.costs.tcp_send_ack;
+        return this.ackCost(sock);
       }
       return 0;
     }
@@ -477,6 +538,8 @@ function passCost(c: CostTable, f: ResolvedFlow, pass: number, host: ResolvedNet
     c.ip_rcv + hook(ns, 'PREROUTING', true, true) + c.ip_forward + hook(ns, 'FORWARD', false, false) + hook(ns, 'POSTROUTING', false, true) + c.bridge_forward + c.veth_xmit;
   const base = c.netif_receive_skb;
   if (f.path === 'host') return base + local(host);
+  // veth-local: from the backlog straight into the receiving namespace.
+  if (f.path === 'veth-local') return base + local(container);
   if (f.path === 'veth-bridge') return base + (pass === 0 ? forward(host) : local(container));
   // vxlan-overlay: outer packet to the local VXLAN socket; then the inner frame on the bridge; then the container.
   if (pass === 0) return base + c.ip_rcv + hook(host, 'PREROUTING', true, false) + hook(host, 'INPUT', false, false) + c.vxlan_rcv;

@@ -5,6 +5,8 @@ import { Napi, napiCompleteDone, napiSchedule, type NapiPoller } from './napi.ts
 import { PacketQueue } from './packet.ts';
 import { RxBatch } from './stack.ts';
 
+/** A veth device's default MTU (ETH_DATA_LEN). */
+export const VETH_MTU = 1500;
 /** VETH_RING_SIZE: the ptr_ring of each veth RX queue in NAPI mode. */
 export const VETH_RING_SIZE = 256;
 

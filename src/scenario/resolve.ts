@@ -79,8 +79,10 @@ export interface ResolvedFlow {
   rttNs: number;
   /** 5-tuples the flow cycles through (port ranges): source port varies fastest. */
   tuples: number;
-  path: 'host' | 'veth-bridge' | 'vxlan-overlay';
+  path: 'host' | 'veth-bridge' | 'vxlan-overlay' | 'veth-local';
   writeSize: number;
+  /** veth-local: the index of the stream-writer app that sends it; else null. */
+  sender: number | null;
 }
 
 export interface ResolvedNetns {
@@ -211,7 +213,7 @@ function netns(n: Scenario['netfilter']['host']): ResolvedNetns {
 }
 
 /** App kinds with a task model today. */
-const MODELLED_APP_KINDS = ['cpu-hog', 'stream-reader', 'udp-sink'];
+const MODELLED_APP_KINDS = ['cpu-hog', 'stream-reader', 'udp-sink', 'stream-writer'];
 
 /**
  * Everything a scenario may say that the model does not act on yet: the run goes on, and these
@@ -242,6 +244,10 @@ function idleReaderWarnings(apps: ResolvedApp[], flows: ResolvedFlow[]): string[
   const w: string[] = [];
   for (const a of apps) {
     if (a.kind === 'cpu-hog') continue;
+    if (a.kind === 'stream-writer') {
+      if (!flows.some((f) => f.sender === a.index)) w.push(`apps[${a.index}] "${a.name}": no veth-local flow names it as its sender; it sends nothing`);
+      continue;
+    }
     if (!a.listen) {
       w.push(`apps[${a.index}] "${a.name}": a ${a.kind} without listen reads nothing and sleeps for the whole run`);
       continue;
@@ -350,9 +356,10 @@ function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
   if (listen && listen.portHi !== listen.port) throw new InputError(`${p}.listen`, 'a socket listens on one port');
   if (a.recv_size !== undefined && a.kind !== 'stream-reader') throw new InputError(`${p}.recv_size`, `only a stream-reader has recv_size (a ${a.kind} ${a.kind === 'udp-sink' ? 'reads whole datagrams; batch sets how many per recvmmsg' : 'reads no stream'})`);
   if (a.batch !== undefined && a.kind !== 'udp-sink') throw new InputError(`${p}.batch`, `only a udp-sink has batch (datagrams per recvmmsg)`);
-  if (a.kind === 'cpu-hog') {
+  if (a.kind === 'cpu-hog' || a.kind === 'stream-writer') {
+    const what = a.kind === 'cpu-hog' ? 'a cpu-hog reads no socket; it only burns CPU' : 'a stream-writer sends (its flow names it as sender); it reads nothing';
     for (const key of ['listen', 'rate', 'user_ns_per_kb'] as const) {
-      if (a[key] !== undefined) throw new InputError(`${p}.${key}`, 'a cpu-hog reads no socket; it only burns CPU');
+      if (a[key] !== undefined) throw new InputError(`${p}.${key}`, what);
     }
   }
   let rateBps = Infinity;
@@ -408,6 +415,20 @@ function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNi
   if (f.proto === 'udp' && f.write_size !== undefined) throw new InputError(`${p}.write_size`, 'only applies to tcp flows');
   if (f.proto === 'tcp' && f.arrival !== 'cbr') throw new InputError(`${p}.arrival`, 'a TCP sender is clocked by ACKs; arrival applies to udp flows');
   if (f.proto === 'tcp' && f.rtt_us !== undefined && f.rtt_us <= 0) throw new InputError(`${p}.rtt_us`, 'must be above 0 (the ACK clock needs a delay)');
+  let sender: number | null = null;
+  if (f.path === 'veth-local') {
+    if (f.proto !== 'tcp') throw new InputError(`${p}.proto`, 'a veth-local flow is a TCP connection from a stream-writer; use "tcp"');
+    if (f.sender === undefined) throw new InputError(`${p}.sender`, 'a veth-local flow needs its sender: the name of a stream-writer app');
+    sender = s.apps.findIndex((a) => a.name === f.sender);
+    if (sender < 0) throw new InputError(`${p}.sender`, `no app "${f.sender}"${didYouMean(f.sender, s.apps.map((a) => a.name))}`);
+    if (s.apps[sender]!.kind !== 'stream-writer') throw new InputError(`${p}.sender`, `"${f.sender}" is a ${s.apps[sender]!.kind}; the sender must be a stream-writer`);
+    for (const key of ['rtt_us', 'nic'] as const) {
+      if (f[key] !== undefined) throw new InputError(`${p}.${key}`, 'does not apply to a veth-local flow (no NIC, no wire; the ACK comes back at once)');
+    }
+    if (f.rate !== 'line') throw new InputError(`${p}.rate`, 'a stream-writer sends as fast as the window lets it; remove rate (or "line")');
+  } else if (f.sender !== undefined) {
+    throw new InputError(`${p}.sender`, 'only a veth-local flow has a sender app (the others come from the wire)');
+  }
   const stopMs = f.stop_ms ?? s.duration_ms;
   if (stopMs <= f.start_ms) throw new InputError(`${p}.stop_ms`, `${stopMs} must be after start_ms (${f.start_ms})`);
   return {
@@ -428,5 +449,6 @@ function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNi
     tuples: (src.portHi - src.port + 1) * (dst.portHi - dst.port + 1),
     path: f.path,
     writeSize: f.write_size ?? 131072,
+    sender,
   };
 }

@@ -91,7 +91,7 @@ const cgroup = z.strictObject({
   'cpu.weight': z.number().int().min(1).max(10000).optional().describe('1..10000, default 100'),
 });
 
-export const APP_KINDS = ['stream-reader', 'udp-sink', 'rr-server', 'cpu-hog'] as const;
+export const APP_KINDS = ['stream-reader', 'udp-sink', 'rr-server', 'cpu-hog', 'stream-writer'] as const;
 
 const app = z.strictObject({
   name: z.string().min(1),
@@ -127,9 +127,12 @@ const flow = z.strictObject({
   rtt_us: z.number().min(0).optional().describe('TCP: round-trip time to the sender (default 20).'),
   write_size: z.number().int().min(1).optional().describe('TCP: bytes per application write at the sender; its last segment carries PSH (default 131072, iperf3).'),
   path: z
-    .enum(['host', 'veth-bridge', 'vxlan-overlay'])
+    .enum(['host', 'veth-bridge', 'vxlan-overlay', 'veth-local'])
     .default('host')
-    .describe('"host": to a socket of the host. "veth-bridge": routed to a container through a bridge and a veth pair (a second pass through the stack). "vxlan-overlay": VXLAN decapsulation, then the bridge and veth (three passes).'),
+    .describe(
+      '"host": to a socket of the host. "veth-bridge": routed to a container through a bridge and a veth pair (a second pass through the stack). "vxlan-overlay": VXLAN decapsulation, then the bridge and veth (three passes). "veth-local": from a stream-writer in another namespace of this host over a veth pair (no NIC): the sender\'s CPU does the receive processing.',
+    ),
+  sender: z.string().optional().describe('veth-local: the stream-writer app (iperf3 -c) that sends this flow.'),
 });
 
 const netns = z

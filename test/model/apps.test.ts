@@ -213,3 +213,52 @@ describe('udp-sink (udp_recvmsg / recvmmsg)', () => {
     expect(other.nstat.UdpRcvbufErrors).toBe(0);
   });
 });
+
+describe('stream-writer over a veth pair (path veth-local)', () => {
+  const local = (extra: Record<string, unknown> = {}) =>
+    run({
+      nics: [{ name: 'eth0' }],
+      apps: [
+        { name: 'client', kind: 'stream-writer', cpus: '1' },
+        { name: 'server', kind: 'stream-reader', listen: '10.244.0.5:5201', cpus: '2' },
+      ],
+      flows: [{ name: 'pod2pod', proto: 'tcp', src: '10.244.0.4:40000', dst: '10.244.0.5:5201', path: 'veth-local', sender: 'client' }],
+      ...extra,
+    });
+
+  it("the writer's CPU runs the receive side at local_bh_enable, as softirq time charged to the writer", () => {
+    const { r, k } = local();
+    const f = r.flows[0]!;
+    expect(f.dropped).toBe(0);
+    expect(f.delivered).toBeGreaterThan(0.99 * f.offered);
+    expect(f.goodput_gbps).toBeGreaterThan(10);
+    expect(k.softnet[1]!.processed).toBeGreaterThan(1000);
+    expect(k.softnet.filter((_, c) => c !== 1).every((sd) => sd.processed === 0)).toBe(true);
+    const client = task(r, 'client');
+    expect(client.soft_ms).toBeGreaterThan(0.5);
+    expect(r.cpus[1]!.soft).toBeGreaterThan(1);
+    expect(r.interrupts.total).toBe(0); // no NIC involved
+    expect(r.ipis.every((x) => x.sent === 0)).toBe(true);
+    expect(f.rx_queues).toEqual([]);
+    // GSO: one skb per 64 KB, not per segment.
+    expect(k.softnet[1]!.processed).toBeLessThan(f.offered / 20);
+  });
+
+  it('with rps_cpus on the veth, the receive side moves to the RPS CPU, kicked by IPIs from the writer', () => {
+    const { r, k } = local({ veth: { gro: 'off', rps_cpus: '8' } });
+    expect(k.softnet[3]!.processed).toBeGreaterThan(1000);
+    expect(k.softnet[1]!.processed).toBe(0);
+    expect(r.ipis[1]!.sent).toBeGreaterThan(100);
+    expect(r.ipis[3]!.received).toBe(r.ipis[1]!.sent);
+    expect(r.cpus[3]!.soft).toBeGreaterThan(1);
+    expect(r.flows[0]!.dropped).toBe(0);
+  });
+
+  it('rejects a veth-local flow without a stream-writer sender, and a sender on a wire flow', () => {
+    const base = { name: 'x', duration_ms: 1, nics: [{ name: 'eth0' }], apps: [{ name: 'client', kind: 'stream-writer' }] };
+    expect(() => loadScenarioObject({ ...base, flows: [{ name: 'f', proto: 'tcp', src: '10.0.0.1:1', dst: '10.0.0.2:2', path: 'veth-local' }] })).toThrow(/flows\[0\]\.sender/);
+    expect(() => loadScenarioObject({ ...base, flows: [{ name: 'f', proto: 'tcp', src: '10.0.0.1:1', dst: '10.0.0.2:2', path: 'veth-local', sender: 'clinet' }] })).toThrow(/did you mean "client"/);
+    expect(() => loadScenarioObject({ ...base, flows: [{ name: 'f', proto: 'udp', src: '10.0.0.1:1', dst: '10.0.0.2:2', path: 'veth-local', sender: 'client' }] })).toThrow(/flows\[0\]\.proto/);
+    expect(() => loadScenarioObject({ ...base, flows: [{ name: 'f', proto: 'tcp', src: '10.0.0.1:1', dst: '10.0.0.2:2', sender: 'client' }] })).toThrow(/only a veth-local flow/);
+  });
+});

@@ -32,6 +32,7 @@ const scenarioArb = fc
     tcpReader: fc.option(fc.record({ cpus: fc.constantFrom('0', '1', 'all'), recvSize: fc.constantFrom(16384, 131072), rate: fc.constantFrom(null, '1gbit'), work: fc.constantFrom(0, 200) }), { nil: null }),
     udpReader: fc.option(fc.record({ cpus: fc.constantFrom('0', '1', 'all'), batch: fc.constantFrom(1, 8) }), { nil: null }),
     moveAt: fc.option(fc.constantFrom(0.7, 1.3), { nil: null }),
+    localWriter: fc.option(fc.record({ cpus: fc.constantFrom('0', '1', 'all'), write: fc.constantFrom(16384, 131072) }), { nil: null }),
     flows: fc.array(
       fc.record({
         proto: fc.constantFrom('udp', 'udp', 'tcp'),
@@ -98,6 +99,7 @@ const scenarioArb = fc
       ...(r.udpReader
         ? [{ name: 'sink', kind: 'udp-sink', listen: '10.0.0.2:9', batch: r.udpReader.batch, ...(r.udpReader.cpus === 'all' ? {} : { cpus: r.udpReader.cpus === '1' && r.cpus > 1 ? '1' : '0' }) }]
         : []),
+      ...(r.localWriter ? [{ name: 'client', kind: 'stream-writer', ...(r.localWriter.cpus === 'all' ? {} : { cpus: r.localWriter.cpus === '1' && r.cpus > 1 ? '1' : '0' }) }] : []),
     ],
     // Move the readers and the first queue's IRQ to the last CPU while running.
     timeline:
@@ -113,7 +115,9 @@ const scenarioArb = fc
               ],
             },
           ],
-    flows: r.flows.map((f, i) =>
+    flows: [
+      ...(r.localWriter ? [{ name: 'local', proto: 'tcp', src: '10.244.0.4:40000', dst: '10.0.0.2:5201', path: 'veth-local', sender: 'client', write_size: r.localWriter.write }] : []),
+      ...r.flows.map((f, i) =>
       f.proto === 'tcp'
         ? { name: `f${i}`, proto: 'tcp', src: `10.0.${i}.${f.ip}:4000${i}`, dst: '10.0.0.2:5201', rate: f.rate === 'line' ? 'line' : '3gbit', path: f.path, rtt_us: f.rtt }
         : {
@@ -127,7 +131,8 @@ const scenarioArb = fc
             path: f.path,
             ...(f.arrival === 'onoff' ? { burst: 16, gap_us: 30 } : {}),
           },
-    ),
+      ),
+    ],
   }));
 
 const PROPS = { numRuns: 60, seed: 2026 };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LocalTcpSender } from '../../src/model/local-sender.ts';
 import { TCP_FRAME_OVERHEAD, TcpSender } from '../../src/model/tcp-sender.ts';
 import { loadScenarioObject } from '../../src/scenario/load.ts';
 
@@ -149,5 +150,42 @@ describe('TCP sender (the remote end of a flow)', () => {
     expect(h.s.nextPs).toBe(Infinity);
     expect(h.s.sndUna).toBe(nxt);
     expect(h.rto.at(-1)).toBe(Infinity);
+  });
+});
+
+describe('local TCP sender (veth-local)', () => {
+  const setup = () => {
+    const woken: number[] = [];
+    const rto: number[] = [];
+    const s = new LocalTcpSender(flowOf(1000), MSS, () => woken.push(1), (at) => rto.push(at));
+    return { s, woken, rto };
+  };
+
+  it('sends GSO skbs of whole segments up to 64 KB, within the window, and waits below one MSS', () => {
+    const { s } = setup();
+    s.rwnd = 1 << 20;
+    expect(s.nextSkbBytes(131072)).toBe(45 * MSS); // 65160: the largest whole-segment GSO skb
+    expect(s.nextSkbBytes(1000)).toBe(1000); // the end of a write goes as it is
+    s.rwnd = 3 * MSS + 100;
+    expect(s.nextSkbBytes(131072)).toBe(3 * MSS);
+    s.transmit(3 * MSS, 0);
+    expect(s.nextSkbBytes(131072)).toBe(0); // 100 bytes of room: sk_stream_wait_memory
+  });
+
+  it('an ACK freeing a third of the window wakes the writer; a hole rewinds to snd_una (go-back-N), counted as retransmits', () => {
+    const { s, woken, rto } = setup();
+    s.rwnd = 30 * MSS;
+    s.transmit(30 * MSS, 0);
+    expect(rto).toEqual([RTO_NS]);
+    s.waiter = {} as never;
+    s.ack(10, 5 * MSS, 30 * MSS, false); // 5 segments free: less than a third
+    expect(woken).toHaveLength(0);
+    s.ack(20, 10 * MSS, 30 * MSS, false);
+    expect(woken).toHaveLength(1);
+    s.ack(30, 10 * MSS, 30 * MSS, true); // duplicate ACK with a hole
+    expect(s.sndNxt).toBe(10 * MSS);
+    s.transmit(20 * MSS, 40);
+    expect(s.retransmits).toBe(20);
+    expect(s.sndMax).toBe(30 * MSS);
   });
 });

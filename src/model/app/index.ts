@@ -2,12 +2,15 @@ import type { ResolvedApp } from '../../scenario/resolve.ts';
 import type { Kernel } from '../kernel.ts';
 import { Task } from '../task.ts';
 import { cpuHog } from './cpu-hog.ts';
+import type { LocalTcpSender } from '../local-sender.ts';
 import { streamReader } from './stream-reader.ts';
+import { streamWriter } from './stream-writer.ts';
 import { udpSink } from './udp-sink.ts';
 
 /**
  * The task of an application, asleep until the machine starts. A reader with no socket (no flow
- * reaches its listen address) sleeps for ever, like a server nobody connects to.
+ * reaches its listen address) sleeps for ever, like a server nobody connects to; so does a
+ * writer no flow names as its sender.
  */
 export function createAppTask(k: Kernel, app: ResolvedApp): Task | null {
   const task = new Task(k.nextPid++, app.name, app.cpus, app.nice, 'app', app.cgroup);
@@ -15,6 +18,7 @@ export function createAppTask(k: Kernel, app: ResolvedApp): Task | null {
   if (app.kind === 'cpu-hog') task.activity = cpuHog(task);
   else if (app.kind === 'stream-reader') task.activity = streamReader(k, task, app, socks.filter((s) => s.proto === 'tcp'));
   else if (app.kind === 'udp-sink') task.activity = udpSink(k, task, app, socks.filter((s) => s.proto === 'udp'));
+  else if (app.kind === 'stream-writer') task.activity = streamWriter(k, task, k.localSenders.filter((s): s is LocalTcpSender => s !== undefined && s.flow.sender === app.index));
   else return null;
   task.state = 'sleeping';
   return task;

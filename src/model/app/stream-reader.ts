@@ -70,7 +70,7 @@ function* tcpRecvmsg(k: Kernel, task: Task, sock: Socket, len: number): Generato
   tcpRcvSpaceAdjust(sock, k.sim.now);
   if (tcpCleanupRbuf(sock, k.sim.now)) {
     k.stack.nstat.TcpOutSegs++;
-    yield k.costs.tcp_send_ack;
+    yield k.stack.ackCost(sock);
   }
   yield* releaseSock(k, task, sock);
   return copied;

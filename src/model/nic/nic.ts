@@ -53,7 +53,7 @@ export class Nic implements WireSink, VectorHost {
   ) {
     // A TCP sender's window can open no sooner than its RTT after an ACK leaves: frames may be
     // generated up to now + the smallest RTT on this wire and no further.
-    const rtts = flows.filter((f) => f.nic === cfg.index && f.proto === 'tcp').map((f) => f.rttNs);
+    const rtts = flows.filter((f) => f.nic === cfg.index && f.proto === 'tcp' && f.path !== 'veth-local').map((f) => f.rttNs);
     const minRtt = rtts.length ? Math.min(...rtts) : Infinity;
     this.wire = new Wire(cfg.speedGbps, UPSTREAM_BUFFER_BYTES, this, minRtt === Infinity ? undefined : () => k.sim.now + minRtt);
     const dissectorKey = new RngStream(k.seed, 'flow_dissector_key').bytes(40);
@@ -70,6 +70,7 @@ export class Nic implements WireSink, VectorHost {
         sw[i] = this.rssHash(f, i, dissectorKey, true) || 1;
       }
       this.rss[f.index] = { hash, queue, sw };
+      if (f.path === 'veth-local') continue; // sent by a local writer, not on this wire
       const source = makeSource(f);
       this.sources.push(source);
       this.wire.add(source);

@@ -1,0 +1,55 @@
+import type { Kernel } from '../kernel.ts';
+import type { LocalTcpSender } from '../local-sender.ts';
+import { localBhEnable } from '../softirq.ts';
+import { Acct, SLEEP, type Task, type TaskYield } from '../task.ts';
+
+/**
+ * stream-writer: iperf3 -c in another network namespace of this host, sending over a veth pair
+ * (flows with path "veth-local" name it as their sender). A loop of blocking writes of the
+ * flow's write_size, each a tcp_sendmsg: copy the data into skbs of up to 64 KB (TSO over veth),
+ * and transmit each one (tcp_transmit_skb → ip_output → dev_queue_xmit → veth_xmit →
+ * __netif_rx into this CPU's backlog, or the RPS CPU of the peer's RX queue). dev_queue_xmit
+ * runs with bottom halves off, so NET_RX is only marked pending; it runs at the
+ * local_bh_enable that ends it — in this task, as softirq time: the sending CPU receives
+ * (../shared/reference/kernel-receive-path.md §10.1). With several flows it writes to each in
+ * turn. After a flow's stop time it writes nothing new but still repairs what was lost.
+ */
+export function* streamWriter(k: Kernel, task: Task, conns: LocalTcpSender[]): Generator<TaskYield, void, void> {
+  const c = k.costs;
+  for (let i = 0; ; i++) {
+    const now = k.sim.now;
+    // New data until the flow's stop time; after it, only what must be sent again (a rewind).
+    const active = conns.filter((s) => (now >= s.flow.startNs && now < s.flow.stopNs) || s.sndNxt < s.sndMax);
+    if (active.length === 0) {
+      const next = Math.min(...conns.filter((s) => s.flow.startNs > now).map((s) => s.flow.startNs));
+      if (next < Infinity) k.sleepUntil(task, next);
+      for (const s of conns) s.waiter = task; // an RTO or a rewind wakes it to repair
+      task.acct = Acct.SYS;
+      yield SLEEP;
+      continue;
+    }
+    const conn = active[i % active.length]!;
+    task.acct = Acct.SYS;
+    yield c.syscall + c.tcp_sendmsg;
+    let left = k.sim.now < conn.flow.stopNs ? conn.flow.writeSize : 0;
+    while (left > 0 || conn.sndNxt < conn.sndMax) {
+      // Bytes below snd_max go again (go-back-N) before the write's new data.
+      const again = conn.sndMax - conn.sndNxt;
+      const bytes = conn.nextSkbBytes(again + left);
+      if (bytes === 0) {
+        conn.waiter = task; // sk_stream_wait_memory
+        yield SLEEP;
+        continue;
+      }
+      // Copy from user space (the buffer is hot in this CPU's cache), build and send the skb.
+      yield Math.round((bytes * c.copy_kb_hot) / 1024) + c.tcp_transmit_skb + c.veth_xmit + c.netif_rx;
+      const fresh = Math.max(0, bytes - Math.max(0, conn.sndMax - conn.sndNxt));
+      task.inSoftirq = true; // local_bh_disable in __dev_queue_xmit
+      k.stack.localXmit(k.cpus[task.cpu]!, conn, bytes, fresh > 0 && fresh === left);
+      task.inSoftirq = false;
+      left -= fresh;
+      yield* localBhEnable(k, task); // rcu_read_unlock_bh: the receive side runs here
+      if (k.sim.now >= conn.flow.stopNs) left = 0;
+    }
+  }
+}
