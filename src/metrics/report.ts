@@ -83,6 +83,17 @@ export function formatReport(r: Result, description = ''): string {
     out.push('');
   }
 
+  for (const c of r.cgroups) {
+    out.push(`$ cat /sys/fs/cgroup/${c.name}/cpu.stat   (cpu.max ${c.max}, cpu.weight ${c.weight}${c.cpus ? `, cpuset.cpus ${c.cpus.join(',')}` : ''})`);
+    out.push(`usage_usec ${Math.round(c.usage_ms * 1000)}`);
+    out.push(`user_usec ${Math.round(c.user_ms * 1000)}`);
+    out.push(`system_usec ${Math.round(c.system_ms * 1000)}   (of which softirq ${Math.round(c.softirq_ms * 1000)}, hardirq ${Math.round(c.irq_ms * 1000)} hit its tasks)`);
+    out.push(`nr_periods ${c.nr_periods}`);
+    out.push(`nr_throttled ${c.nr_throttled}`);
+    out.push(`throttled_usec ${Math.round(c.throttled_ms * 1000)}`);
+    out.push('');
+  }
+
   out.push('$ cat /proc/interrupts');
   out.push(r.proc.interrupts.replace(/\n$/, ''));
   out.push('');
@@ -109,8 +120,8 @@ export function formatReport(r: Result, description = ''): string {
   }
   if (r.ipis.some((x) => x.sent + x.received > 0)) out.push(`RPS IPIs per CPU (sent/received): ${r.ipis.map((x) => `${x.cpu}: ${x.sent}/${x.received}`).join('  ')}`);
   out.push(table(
-    ['socket', 'proto', 'app', 'rcvbuf', 'drops', 'RcvbufErrors', 'RcvQDrop', 'BacklogDrop', 'OFO', 'ACKs'],
-    r.sockets.map((x) => [String(x.socket), x.proto, x.app ?? '(none)', int(x.rcvbuf), int(x.drops), int(x.rcvbuf_errors), int(x.rcvq_drops), int(x.backlog_drops), int(x.ofo_queued), int(x.acks_sent)]),
+    ['socket', 'proto', 'app', 'rcvbuf', 'drops', 'RcvbufErrors', 'RcvQDrop', 'BacklogDrop', 'OFO', 'ACKs', 'copied', 'hot %'],
+    r.sockets.map((x) => [String(x.socket), x.proto, x.app ?? '(none)', int(x.rcvbuf), int(x.drops), int(x.rcvbuf_errors), int(x.rcvq_drops), int(x.backlog_drops), int(x.ofo_queued), int(x.acks_sent), int(x.copied_bytes), fmt(x.copied_hot_pct, 1)]),
   ));
   out.push('');
 

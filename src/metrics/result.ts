@@ -51,6 +51,25 @@ export interface Result {
   /** Where the time goes, per segment: wire → driver poll (ring and interrupt wait), poll → socket (the stack), socket → application. */
   latency_stages_us: { ring: StageLatency; stack: StageLatency; socket: StageLatency };
   sockets: SocketResult[];
+  /** Per cgroup: CPU time of its tasks (interrupt time charged to them included) and cpu.stat. */
+  cgroups: CgroupResult[];
+}
+
+export interface CgroupResult {
+  name: string;
+  cpus: number[] | null;
+  weight: number;
+  /** cpu.max as "quota period" (µs) or "max period". */
+  max: string;
+  usage_ms: number;
+  user_ms: number;
+  /** System time, and within it the softirq and hardirq time that hit its tasks. */
+  system_ms: number;
+  softirq_ms: number;
+  irq_ms: number;
+  nr_periods: number;
+  nr_throttled: number;
+  throttled_ms: number;
 }
 
 export interface StageLatency {
@@ -394,6 +413,25 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     },
     ipis: k.softnet.map((sd) => ({ cpu: sd.cpu, sent: sd.ipiSent, received: sd.receivedRps })),
     latency_stages_us: { ring: stage(st.latencyRing), stack: stage(st.latencyStack), socket: stage(st.latencySocket) },
+    cgroups: k.cgroups.map((g) => {
+      const t = new Float64Array(5);
+      for (const task of g.tasks) for (let c = 0; c < 5; c++) t[c]! += task.time[c]!;
+      const ms = (ns: number) => r3(ns / 1e6);
+      return {
+        name: g.cfg.name,
+        cpus: g.cfg.cpus,
+        weight: g.cfg.weight,
+        max: `${g.cfg.quotaUs ?? 'max'} ${g.cfg.periodUs}`,
+        usage_ms: ms(t[Acct.USR]! + t[Acct.SYS]! + t[Acct.IRQ]! + t[Acct.SOFT]!),
+        user_ms: ms(t[Acct.USR]!),
+        system_ms: ms(t[Acct.SYS]! + t[Acct.IRQ]! + t[Acct.SOFT]!),
+        softirq_ms: ms(t[Acct.SOFT]!),
+        irq_ms: ms(t[Acct.IRQ]!),
+        nr_periods: g.nrPeriods,
+        nr_throttled: g.nrThrottled,
+        throttled_ms: ms(g.throttledNs),
+      };
+    }),
     sockets: k.stack.sockets.map((sock) => ({
       socket: sock.index,
       proto: sock.proto,

@@ -1,6 +1,6 @@
 import type { Timer } from '../engine/simulator.ts';
 import type { Kernel } from './kernel.ts';
-import { RunQueue } from './sched.ts';
+import type { FairRunQueue } from './sched.ts';
 import { Acct, COND_RESCHED, SLEEP } from './task.ts';
 
 /**
@@ -29,7 +29,7 @@ const LEVEL_SOFT = 1;
 const LEVEL_HARD = 2;
 
 export class Cpu {
-  readonly rq: RunQueue;
+  readonly rq: FairRunQueue;
   /** NR_SOFTIRQS-bit pending mask (local_softirq_pending()). */
   softirqPending = 0;
 
@@ -48,21 +48,27 @@ export class Cpu {
   private chunkEnd = 0;
   private readonly chunkTimer: Timer;
   private readonly tickTimer: Timer;
+  private readonly wakeTimer: Timer;
+  /** Leaving a C-state: interrupts wait until the exit latency has passed. */
+  private waking = false;
   private dispatching = false;
   private dirty = false;
 
   /** ns per Acct class. */
   readonly time = new Float64Array(5);
+  /** Hardirq and inline softirq time so far (on top of whatever task ran). */
+  interruptNs = 0;
   private lastAccount = 0;
 
   constructor(
     readonly id: number,
     private readonly k: Kernel,
-    baseSliceNs: number,
+    rq: FairRunQueue,
   ) {
-    this.rq = new RunQueue(id, baseSliceNs);
+    this.rq = rq;
     this.chunkTimer = k.sim.timer(k.cpuChunkEvent, id);
     this.tickTimer = k.sim.timer(k.cpuTickEvent, id);
+    this.wakeTimer = k.sim.timer(k.cpuWakeEvent, id);
   }
 
   /** in_interrupt(): in a hardirq or serving softirqs (inline or in ksoftirqd). */
@@ -80,9 +86,26 @@ export class Cpu {
     return this.rq.needResched;
   }
 
-  /** A hardirq arrives (device vector, IPI, timer). It runs at once unless a hardirq is running. */
+  /**
+   * A hardirq arrives (device vector, IPI, timer). It runs at once unless a hardirq is running —
+   * or the CPU is idle in a C-state (kernel.idle_exit_us): then it runs once the CPU is awake,
+   * the exit latency counted as idle time.
+   */
   raiseHardirq(req: HardirqRequest): void {
     this.hardQueue.push(req);
+    if (this.waking) return;
+    const exit = this.k.scenario.idleExitNs;
+    if (exit > 0 && this.level === LEVEL_IDLE && this.rq.curr === null && this.hard === null && this.soft === null) {
+      this.waking = true;
+      this.wakeTimer.arm(this.k.sim.now + exit);
+      return;
+    }
+    this.kick();
+  }
+
+  /** The C-state exit is over: the pending interrupts run. */
+  onIdleExit(): void {
+    this.waking = false;
     this.kick();
   }
 
@@ -127,6 +150,7 @@ export class Cpu {
     else if (this.level === LEVEL_TASK) cls = this.switchRemaining > 0 ? Acct.SYS : curr!.acct;
     else cls = curr ? curr.acct : Acct.IDLE; // between chunks of a task: rare, zero-length
     this.time[cls] += dt;
+    if (this.level === LEVEL_HARD || this.level === LEVEL_SOFT) this.interruptNs += dt;
     // Interrupt time is charged to the task it interrupted, as the kernel does without
     // CONFIG_IRQ_TIME_ACCOUNTING (the "Iron" effect): it shows in the task's IRQ/SOFT time.
     if (curr && cls !== Acct.IDLE) curr.time[cls] += dt;
@@ -148,7 +172,7 @@ export class Cpu {
   private dispatchOnce(): void {
     for (;;) {
       let target: number;
-      if (this.hard !== null || this.hardQueue.length > 0) target = LEVEL_HARD;
+      if (this.hard !== null || (this.hardQueue.length > 0 && !this.waking)) target = LEVEL_HARD;
       else if (this.soft !== null) target = LEVEL_SOFT;
       else {
         // An idle CPU with runnable tasks schedules (the idle loop sees need_resched).
@@ -233,22 +257,29 @@ export class Cpu {
     const rq = this.rq;
     const prev = rq.curr;
     const now = this.k.sim.now;
-    // The running task lost this CPU from its affinity: the stopper moves it elsewhere.
+    // The running task may have to leave this run queue although runnable: it lost this CPU
+    // from its affinity (the stopper moves it), or its cgroup was throttled (cpu.max).
     let migrating = false;
+    let throttled = false;
     if (prev) {
-      rq.charge(now - prev.execStart);
-      prev.execStart = now;
+      this.updateCurr();
       migrating = prev.state === 'runnable' && !prev.allowed.includes(this.id);
-      if (prev.state === 'sleeping' || migrating) rq.saveLag(prev, this.k.tickNs);
-      if (migrating) rq.curr = null;
+      throttled = prev.state === 'runnable' && !migrating && prev.group !== null && prev.group.throttled;
+      if (prev.state === 'sleeping' || migrating || throttled) rq.saveLag(prev, this.k.tickNs);
+      if (migrating || throttled) rq.curr = null;
     }
     rq.needResched = false;
     const next = rq.pick();
     if (next === prev) return;
-    if (migrating) {
+    if (migrating || throttled) {
       prev!.nivcsw++;
       this.k.trace?.sched(this.id, prev, next);
-      this.k.migrateTask(prev!);
+      if (migrating) {
+        this.k.migrateTask(prev!);
+      } else {
+        prev!.waitStart = now; // runnable, waiting for its group's next period
+        prev!.group!.throttledTasks.push(prev!);
+      }
     } else if (prev) {
       if (prev.state === 'runnable') {
         rq.queued.push(prev);
@@ -265,6 +296,7 @@ export class Cpu {
     if (next) {
       next.waitNs += now - next.waitStart;
       next.execStart = now;
+      next.execIrq = this.interruptNs;
       if (next.cpu !== this.id) {
         next.migrations++;
         next.cpu = this.id;
@@ -275,6 +307,25 @@ export class Cpu {
       this.switchRemaining = 0;
       this.tickTimer.cancel(); // NOHZ idle: no tick while idle
     }
+    this.k.currChanged(prev, next);
+  }
+
+  /**
+   * update_curr(): charge the running task (its vruntime, and its cgroup's cpu.max runtime) for
+   * the time since it was last charged — interrupt time on top of it included, unless
+   * kernel.irq_time_accounting (CONFIG_IRQ_TIME_ACCOUNTING) takes it out.
+   */
+  updateCurr(): void {
+    const curr = this.rq.curr;
+    if (!curr) return;
+    this.account();
+    const now = this.k.sim.now;
+    let ns = now - curr.execStart;
+    if (this.k.irqTimeAccounting) ns -= this.interruptNs - curr.execIrq;
+    curr.execStart = now;
+    curr.execIrq = this.interruptNs;
+    this.rq.charge(ns);
+    if (curr.group) curr.group.used += Math.max(0, ns);
   }
 
   private pause(): void {

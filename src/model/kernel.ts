@@ -2,6 +2,7 @@ import { Simulator, type EventKind, type Timer } from '../engine/simulator.ts';
 import type { ResolvedScenario } from '../scenario/resolve.ts';
 import type { CostTable } from './costs.ts';
 import { createAppTask } from './app/index.ts';
+import { Cgroup } from './cgroup.ts';
 import { Cpu } from './cpu.ts';
 import { IrqTable } from './irq.ts';
 import { napiScheduleOn, napiWatchdog, netRxAction, type Napi } from './napi.ts';
@@ -12,6 +13,8 @@ import { parseCpuMask } from '../scenario/units.ts';
 import { PacketPool } from './packet.ts';
 import { FlowLimit } from './rps.ts';
 import { baseSliceNs } from './sched.ts';
+import { CfsRunQueue } from './sched-cfs.ts';
+import { EevdfRunQueue } from './sched-eevdf.ts';
 import { LocalTcpSender } from './local-sender.ts';
 import { Socket, TcpReceiver, type AckSink } from './socket.ts';
 import { SoftnetData } from './softnet.ts';
@@ -74,6 +77,7 @@ export class Kernel {
   // Event kinds.
   readonly cpuChunkEvent: EventKind;
   readonly cpuTickEvent: EventKind;
+  readonly cpuWakeEvent: EventKind;
   readonly vectorFireEvent: EventKind;
   readonly vectorWatchEvent: EventKind;
   readonly napiWatchdogEvent: EventKind;
@@ -82,6 +86,11 @@ export class Kernel {
   private readonly delackEvent: EventKind;
   private readonly taskTimerEvent: EventKind;
   private readonly timelineEvent: EventKind;
+  private readonly groupQuotaEvent: EventKind;
+  private readonly groupPeriodEvent: EventKind;
+  /** cgroups (cpu and cpuset controllers), by index. */
+  readonly cgroups: Cgroup[];
+  readonly irqTimeAccounting: boolean;
   /** The task of each app (null for kinds without one). */
   readonly appTask: (Task | null)[] = [];
   /** hrtimers of sleeping tasks (nanosleep), by task index. */
@@ -116,6 +125,7 @@ export class Kernel {
 
     this.cpuChunkEvent = this.sim.on((cpu) => this.cpus[cpu]!.onChunkEnd());
     this.cpuTickEvent = this.sim.on((cpu) => this.cpus[cpu]!.onTick());
+    this.cpuWakeEvent = this.sim.on((cpu) => this.cpus[cpu]!.onIdleExit());
     this.vectorFireEvent = this.sim.on((v) => this.vectorsById[v]!.fire());
     this.vectorWatchEvent = this.sim.on((v) => this.vectorsById[v]!.onWatch());
     this.napiWatchdogEvent = this.sim.on((n) => this.onNapiTimer(this.napisById[n]!));
@@ -124,10 +134,21 @@ export class Kernel {
     this.delackEvent = this.sim.on((sock) => this.stack.delayedAck(this.stack.sockets[sock]!));
     this.taskTimerEvent = this.sim.on((i) => this.onTaskTimer(this.tasks[i]!));
     this.timelineEvent = this.sim.on((i) => this.onTimeline(i));
+    this.groupQuotaEvent = this.sim.on((g) => this.onGroupQuota(this.cgroups[g]!));
+    this.groupPeriodEvent = this.sim.on((g) => this.onGroupPeriod(this.cgroups[g]!));
+    this.irqTimeAccounting = s.irqTimeAccounting;
+    this.cgroups = s.cgroups.map((cfg, i) => {
+      const g = new Cgroup(i, cfg);
+      if (g.limited) {
+        g.quotaTimer = this.sim.timer(this.groupQuotaEvent, i);
+        g.periodTimer = this.sim.timer(this.groupPeriodEvent, i);
+      }
+      return g;
+    });
 
     const slice = baseSliceNs(s.cpus);
     for (let c = 0; c < s.cpus; c++) {
-      this.cpus.push(new Cpu(c, this, slice));
+      this.cpus.push(new Cpu(c, this, s.sched === 'cfs' ? new CfsRunQueue(c, s.cpus) : new EevdfRunQueue(c, slice)));
       this.softnet.push(new SoftnetData(c, this, this.pool));
       this.rpsIpiList.push([]);
       const t = new Task(this.nextPid++, `ksoftirqd/${c}`, [c], 0, 'ksoftirqd', null);
@@ -148,6 +169,10 @@ export class Kernel {
     for (const app of s.apps) {
       const task = createAppTask(this, app);
       this.appTask.push(task);
+      if (task && app.cgroup !== null) {
+        task.group = this.cgroups.find((g) => g.cfg.name === app.cgroup)!;
+        task.group.tasks.push(task);
+      }
       if (task) {
         this.addTask(task);
         this.appTasks.push(task);
@@ -371,19 +396,16 @@ export class Kernel {
 
   // ---- scheduler glue ----
 
-  /** The local timer interrupt: scheduler_tick() → update_curr() (may set need_resched). */
+  /** The local timer interrupt: scheduler_tick() → task_tick_fair() (may set need_resched). */
   *tickHandler(cpu: Cpu): Generator<number, void, void> {
     yield this.costs.hardirq_entry_exit + this.costs.timer_tick;
     this.updateCurr(cpu);
+    cpu.rq.tick(); // task_tick_fair: CFS checks its slice here (EEVDF did in update_curr)
   }
 
   /** update_curr() on a CPU's run queue. */
   updateCurr(cpu: Cpu): void {
-    const curr = cpu.rq.curr;
-    if (!curr) return;
-    const now = this.sim.now;
-    cpu.rq.charge(now - curr.execStart);
-    curr.execStart = now;
+    cpu.updateCurr();
   }
 
   /**
@@ -402,11 +424,102 @@ export class Kernel {
       task.migrations++;
       task.cpu = target;
     }
-    this.updateCurr(cpu);
-    cpu.rq.enqueue(task);
     this.trace?.wakeup(target, task, wakerCpu);
+    const g = task.group;
+    if (g && g.throttled) {
+      g.throttledTasks.push(task); // runnable, but its group's run queue is throttled
+      return true;
+    }
+    this.updateCurr(cpu);
+    if (g) task.weight = g.effectiveWeight(task);
+    cpu.rq.enqueue(task);
+    if (g) this.reweightGroup(g);
     if (cpu.rq.wouldPreempt(task)) this.resched(cpu, wakerCpu);
     return true;
+  }
+
+  // ---- cgroups (cgroup.ts) ----
+
+  /** A CPU switched tasks: cgroup run counts, cpu.max timers, and shares when a member slept. */
+  currChanged(prev: Task | null, next: Task | null): void {
+    if (prev === next) return;
+    const pg = prev?.group ?? null;
+    const ng = next?.group ?? null;
+    if (pg) pg.running--;
+    if (ng) ng.running++;
+    if (pg && prev!.state === 'sleeping') this.reweightGroup(pg);
+    if (pg) this.armQuota(pg);
+    if (ng && ng !== pg) this.armQuota(ng);
+  }
+
+  /** reweight_entity() for every runnable member: the group's share is split anew. */
+  private reweightGroup(g: Cgroup): void {
+    for (const t of g.tasks) {
+      const w = g.effectiveWeight(t);
+      if (t.state !== 'runnable' || g.throttledTasks.includes(t)) {
+        t.weight = w;
+        continue;
+      }
+      const cpu = this.cpus[t.cpu]!;
+      if (cpu.rq.curr === t) cpu.updateCurr();
+      if (cpu.rq.curr === t || cpu.rq.queued.includes(t)) cpu.rq.reweight(t, w);
+      else t.weight = w;
+    }
+  }
+
+  /** Arm the group's cpu.max timer for when its running members would use up the quota. */
+  private armQuota(g: Cgroup): void {
+    if (!g.limited) return;
+    for (const cpu of this.cpus) if (cpu.rq.curr?.group === g) cpu.updateCurr();
+    const at = g.exhaustionAt(this.sim.now);
+    if (at === Infinity) g.quotaTimer!.cancel();
+    else g.quotaTimer!.arm(at);
+  }
+
+  /** The quota timer: if the runtime is used up, throttle the group on every CPU. */
+  private onGroupQuota(g: Cgroup): void {
+    for (const cpu of this.cpus) if (cpu.rq.curr?.group === g) cpu.updateCurr();
+    if (!g.exhausted()) {
+      this.armQuota(g); // interrupt time was not charged (irq_time_accounting): not yet
+      return;
+    }
+    let cpusWithMembers = 0;
+    for (const cpu of this.cpus) {
+      let has = false;
+      for (const t of [...cpu.rq.queued]) {
+        if (t.group !== g) continue;
+        cpu.rq.saveLag(t, this.tickNs);
+        cpu.rq.remove(t);
+        g.throttledTasks.push(t);
+        has = true;
+      }
+      if (cpu.rq.curr?.group === g) {
+        this.resched(cpu, -1); // it leaves at its next schedule()
+        has = true;
+      }
+      if (has) cpusWithMembers++;
+    }
+    g.throttle(this.sim.now, cpusWithMembers);
+  }
+
+  /** sched_cfs_period_timer: refill the quota; a throttled group's tasks go back on their run queues. */
+  private onGroupPeriod(g: Cgroup): void {
+    for (const cpu of this.cpus) if (cpu.rq.curr?.group === g) cpu.updateCurr();
+    g.newPeriod(g.used > 0 || g.throttled || g.running > 0);
+    if (g.throttled) {
+      g.unthrottle(this.sim.now);
+      for (const t of g.throttledTasks.splice(0)) {
+        const cpu = this.cpus[t.allowed.includes(t.cpu) ? t.cpu : this.selectTaskRq(t, t.allowed[0]!)]!;
+        t.cpu = cpu.id;
+        this.updateCurr(cpu);
+        cpu.rq.enqueue(t);
+        if (cpu.rq.wouldPreempt(t)) this.resched(cpu, -1);
+        else cpu.kick();
+      }
+      this.reweightGroup(g);
+    }
+    this.armQuota(g);
+    g.periodTimer!.arm(this.sim.now + g.periodNs);
   }
 
   /**
@@ -467,6 +580,10 @@ export class Kernel {
   setAffinity(task: Task, cpus: number[]): void {
     task.allowed = cpus;
     if (task.state === 'sleeping' || cpus.includes(task.cpu)) return;
+    if (task.group?.throttledTasks.includes(task)) {
+      task.cpu = cpus[0]!; // off every run queue until unthrottled: placed then
+      return;
+    }
     const cpu = this.cpus[task.cpu]!;
     if (cpu.rq.curr === task) {
       this.resched(cpu, -1);
@@ -483,6 +600,10 @@ export class Kernel {
     task.migrations++;
     task.cpu = target;
     task.waitStart = this.sim.now;
+    if (task.group?.throttled) {
+      task.group.throttledTasks.push(task);
+      return;
+    }
     this.updateCurr(cpu);
     cpu.rq.enqueue(task);
     if (cpu.rq.wouldPreempt(task)) this.resched(cpu, -1);
@@ -491,6 +612,7 @@ export class Kernel {
 
   /** Start the machine: applications become runnable (as if just exec'd). */
   start(): void {
+    for (const g of this.cgroups) g.periodTimer?.arm(g.periodNs);
     for (const t of this.appTasks) this.wakeUp(t, t.allowed[0]!);
     for (const cpu of this.cpus) cpu.kick();
   }

@@ -85,6 +85,7 @@ export function resetWindowCounters(k: Kernel): void {
   }
   for (const g of [...k.nics.flatMap((n) => n.pollers.map((p) => p.gro)), ...k.vethQueues().map((q) => q.gro)]) resetGro(g.counters);
   for (const s of [...k.senders, ...k.localSenders]) if (s) s.retransmits = s.rtos = 0;
+  for (const g of k.cgroups) g.resetStats(now);
   for (const h of [k.stack.latency, k.stack.latencyRing, k.stack.latencyStack, k.stack.latencySocket]) h.reset();
   for (const d of k.irqs.descs) d.counts.fill(0);
   for (const row of k.softirqCounts) row.fill(0);

@@ -1,3 +1,5 @@
+import type { Cgroup } from './cgroup.ts';
+
 /**
  * A schedulable task (struct task_struct): ksoftirqd/N, napi/<dev>-<id> threads, applications.
  * Its behaviour is a generator (its "activity") that yields CPU chunks: a positive number is a
@@ -45,16 +47,26 @@ export class Task {
   remaining = 0;
   /** Inside handle_softirqs (preemption disabled, in_interrupt() true). */
   inSoftirq = false;
+  /** Weight from nice (sched_prio_to_weight), and the weight it runs with (its cgroup's share applied). */
+  readonly baseWeight: number;
   weight: number;
+  /** Its cgroup (cpu and cpuset controllers), or null for the root group. */
+  group: Cgroup | null = null;
+  /** Interrupt time of its CPU when it was last charged (for kernel.irq_time_accounting). */
+  execIrq = 0;
 
-  // EEVDF state (struct sched_entity).
+  // Fair-class state (struct sched_entity). EEVDF uses deadline/vlag/pickedDeadline; CFS keeps
+  // its vruntime relative to min_vruntime in vlag while the task is off a run queue.
   vruntime = 0;
   deadline = 0;
   vlag = 0;
+  /** sum_exec_runtime, and its value when the task was last picked (prev_sum_exec_runtime). */
+  sumExec = 0;
+  prevSumExec = 0;
   /** RUN_TO_PARITY: the deadline at the time the task was picked. */
   pickedDeadline = -1;
   execStart = 0;
-  /** Never ran yet: placed with half a slice (PLACE_DEADLINE_INITIAL). */
+  /** Never ran yet: placed with half a slice (EEVDF PLACE_DEADLINE_INITIAL) or after a slice (CFS START_DEBIT). */
   fresh = true;
 
   // Statistics (like /proc/<pid>/sched and schedstat).
@@ -81,6 +93,7 @@ export class Task {
     readonly cgroup: string | null,
   ) {
     this.cpu = allowed[0]!;
-    this.weight = SCHED_PRIO_TO_WEIGHT[nice + 20]!;
+    this.baseWeight = SCHED_PRIO_TO_WEIGHT[nice + 20]!;
+    this.weight = this.baseWeight;
   }
 }

@@ -18,6 +18,12 @@ export interface ResolvedScenario {
   warmupNs: number;
   hz: number;
   softirqMode: 'inline' | 'defer-to-ksoftirqd';
+  /** The fair scheduler: EEVDF (6.6+) or CFS. */
+  sched: 'eevdf' | 'cfs';
+  /** C-state exit latency paid by the first interrupt on an idle CPU (ns). */
+  idleExitNs: number;
+  /** CONFIG_IRQ_TIME_ACCOUNTING: interrupt time is not charged to the interrupted task. */
+  irqTimeAccounting: boolean;
   cpus: number;
   costProfile: string;
   costs: CostTable;
@@ -190,6 +196,9 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
     warmupNs: Math.round(s.warmup_ms * 1e6),
     hz: s.kernel.hz,
     softirqMode: s.kernel.softirq_mode,
+    sched: s.kernel.sched,
+    idleExitNs: Math.round(s.kernel.idle_exit_us * 1000),
+    irqTimeAccounting: s.kernel.irq_time_accounting,
     cpus: s.cpus,
     costProfile: s.costs,
     costs: costTable(s.costs, s.cost_overrides),
@@ -223,10 +232,6 @@ function unmodelledWarnings(s: Scenario): string[] {
   const w: string[] = [];
   s.apps.forEach((a, i) => {
     if (!MODELLED_APP_KINDS.includes(a.kind)) w.push(`apps[${i}] "${a.name}": kind "${a.kind}" is not modelled yet; packets end at the socket enqueue and no reader task runs`);
-  });
-  if (Object.keys(s.cgroups).length > 0) w.push('cgroups: cpuset.cpus, cpu.max and cpu.weight are not enforced yet');
-  s.apps.forEach((a, i) => {
-    if (a.cgroup !== undefined) w.push(`apps[${i}].cgroup: cgroup limits are not enforced yet`);
   });
   s.nics.forEach((n, i) => {
     if (n.features.ntuple !== 'on') return;
@@ -351,6 +356,16 @@ function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
   if (cpus.length === 0) throw new InputError(`${p}.cpus`, 'an empty CPU list (sched_setaffinity: EINVAL)');
   if (a.cgroup !== undefined && !(a.cgroup in s.cgroups)) {
     throw new InputError(`${p}.cgroup`, `no cgroup "${a.cgroup}"${didYouMean(a.cgroup, Object.keys(s.cgroups))}`);
+  }
+  // cpuset.cpus narrows what sched_setaffinity allows (cpuset_cpus_allowed).
+  const cpuset = a.cgroup === undefined ? undefined : s.cgroups[a.cgroup]!['cpuset.cpus'];
+  if (cpuset !== undefined) {
+    const set = at(`cgroups["${a.cgroup}"]["cpuset.cpus"]`, () => parseCpuList(cpuset));
+    const both = cpus.filter((c) => set.includes(c));
+    if (both.length === 0) {
+      throw new InputError(`${p}.cpus`, `CPUs ${a.cpus ?? 'all'} and cgroup "${a.cgroup}" cpuset.cpus ${cpuset} have none in common (sched_setaffinity: EINVAL)`);
+    }
+    cpus.splice(0, cpus.length, ...both);
   }
   const listen = a.listen === undefined ? null : at(`${p}.listen`, () => parseEndpoint(a.listen!));
   if (listen && listen.portHi !== listen.port) throw new InputError(`${p}.listen`, 'a socket listens on one port');

@@ -182,8 +182,14 @@ export const scenarioSchema = z
           .enum(['inline', 'defer-to-ksoftirqd'])
           .default('inline')
           .describe('"inline": softirqs run at irq_exit / local_bh_enable even when ksoftirqd is runnable (6.5+). "defer-to-ksoftirqd": the 4.9–6.4 rule "softirq: Let ksoftirqd do its job".'),
+        sched: z.enum(['eevdf', 'cfs']).default('eevdf').describe('The fair scheduler: "eevdf" (6.6+) or "cfs" (before 6.6).'),
+        idle_exit_us: z.number().min(0).default(0).describe('Exit latency of the idle state a CPU sleeps in (a C-state), paid by the first interrupt after idle. 0: polling idle.'),
+        irq_time_accounting: z
+          .boolean()
+          .default(false)
+          .describe('CONFIG_IRQ_TIME_ACCOUNTING: interrupt and softirq time is not charged to the interrupted task (its vruntime, its cgroup\'s cpu.max). Off: it is (the "Iron" effect).'),
       })
-      .default({ hz: 1000, softirq_mode: 'inline' }),
+      .default({ hz: 1000, softirq_mode: 'inline', sched: 'eevdf', idle_exit_us: 0, irq_time_accounting: false }),
     cpus: z.number().int().min(1).max(256).default(4),
     costs: z.string().default('baremetal-10g').describe('Cost profile name (see README, "Costs").'),
     cost_overrides: z.record(z.string(), z.number().min(0)).default({}).describe('Override individual costs of the profile, in ns.'),

@@ -32,6 +32,10 @@ const scenarioArb = fc
     tcpReader: fc.option(fc.record({ cpus: fc.constantFrom('0', '1', 'all'), recvSize: fc.constantFrom(16384, 131072), rate: fc.constantFrom(null, '1gbit'), work: fc.constantFrom(0, 200) }), { nil: null }),
     udpReader: fc.option(fc.record({ cpus: fc.constantFrom('0', '1', 'all'), batch: fc.constantFrom(1, 8) }), { nil: null }),
     moveAt: fc.option(fc.constantFrom(0.7, 1.3), { nil: null }),
+    sched: fc.constantFrom('eevdf', 'cfs'),
+    idleExit: fc.constantFrom(0, 0, 5),
+    irqTime: fc.boolean(),
+    cgroup: fc.option(fc.record({ max: fc.constantFrom('max', '1000 2000', '20000 100000'), weight: fc.constantFrom(50, 100, 400), cpuset: fc.constantFrom('0', 'all') }), { nil: null }),
     localWriter: fc.option(fc.record({ cpus: fc.constantFrom('0', '1', 'all'), write: fc.constantFrom(16384, 131072) }), { nil: null }),
     flows: fc.array(
       fc.record({
@@ -52,7 +56,8 @@ const scenarioArb = fc
     duration_ms: 2,
     warmup_ms: r.warmup,
     cpus: r.cpus,
-    kernel: { hz: 1000, softirq_mode: r.softirqMode },
+    kernel: { hz: 1000, softirq_mode: r.softirqMode, sched: r.sched, idle_exit_us: r.idleExit, irq_time_accounting: r.irqTime },
+    cgroups: r.cgroup ? { pod: { 'cpu.max': r.cgroup.max, 'cpu.weight': r.cgroup.weight, ...(r.cgroup.cpuset === 'all' ? {} : { 'cpuset.cpus': r.cgroup.cpuset }) } } : {},
     sysctl: {
       'net.core.netdev_budget': r.budget,
       'net.core.netdev_max_backlog': r.backlog,
@@ -82,12 +87,13 @@ const scenarioArb = fc
       },
     ],
     apps: [
-      ...(r.hog ? [{ name: 'hog', kind: 'cpu-hog', cpus: '0' }] : []),
+      ...(r.hog ? [{ name: 'hog', kind: 'cpu-hog', cpus: '0', ...(r.cgroup ? { cgroup: 'pod' } : {}) }] : []),
       ...(r.tcpReader
         ? [
             {
               name: 'reader',
               kind: 'stream-reader',
+              ...(r.cgroup && r.cgroup.cpuset === 'all' ? { cgroup: 'pod' } : {}),
               listen: '10.0.0.2:5201',
               recv_size: r.tcpReader.recvSize,
               user_ns_per_kb: r.tcpReader.work,
