@@ -83,6 +83,15 @@ export function formatReport(r: Result, description = ''): string {
     out.push('');
   }
 
+  if (r.rr.length > 0) {
+    out.push('Request/response (client view: request sent → response received)');
+    out.push(table(
+      ['flow', 'in flight', 'transactions', 'per s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'mean µs'],
+      r.rr.map((x) => [x.flow, String(x.concurrency), int(x.transactions), int(x.transactions_per_sec), fmt(x.latency_us.p50 ?? 0, 2), fmt(x.latency_us.p99 ?? 0, 2), fmt(x.latency_us.p999 ?? 0, 2), fmt(x.latency_us.mean ?? 0, 2)]),
+    ));
+    out.push('');
+  }
+
   for (const c of r.cgroups) {
     out.push(`$ cat /sys/fs/cgroup/${c.name}/cpu.stat   (cpu.max ${c.max}, cpu.weight ${c.weight}${c.cpus ? `, cpuset.cpus ${c.cpus.join(',')}` : ''})`);
     out.push(`usage_usec ${Math.round(c.usage_ms * 1000)}`);

@@ -53,6 +53,8 @@ export interface Result {
   sockets: SocketResult[];
   /** Per cgroup: CPU time of its tasks (interrupt time charged to them included) and cpu.stat. */
   cgroups: CgroupResult[];
+  /** Request/response flows: transactions completed in the window and their latency as the client sees it (request sent → response received). */
+  rr: { flow: string; concurrency: number; transactions: number; transactions_per_sec: number; latency_us: Result['latency_us'] }[];
 }
 
 export interface CgroupResult {
@@ -334,6 +336,10 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     groSum.complete += c.flushComplete;
     groSum.old += c.flushOld;
   }
+  const latencyOf = (h: typeof lat): Result['latency_us'] => {
+    const at = (ns: number): number | null => (h.count === 0 ? null : r3(ns / 1000));
+    return { p50: at(h.quantile(0.5)), p90: at(h.quantile(0.9)), p99: at(h.quantile(0.99)), p999: at(h.quantile(0.999)), max: at(h.max), mean: at(h.mean()), samples: h.count };
+  };
   const stage = (h: typeof lat): StageLatency => ({ p50: us(h.quantile(0.5)), p99: us(h.quantile(0.99)), mean: us(h.mean()) });
 
   const proc = {
@@ -382,15 +388,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     },
     stack: { processed: k.softnet.reduce((a, sd) => a + sd.processed, 0), passes_per_skb: null },
     flows,
-    latency_us: {
-      p50: us(lat.quantile(0.5)),
-      p90: us(lat.quantile(0.9)),
-      p99: us(lat.quantile(0.99)),
-      p999: us(lat.quantile(0.999)),
-      max: us(lat.max),
-      mean: us(lat.mean()),
-      samples: lat.count,
-    },
+    latency_us: latencyOf(lat),
     cpus,
     tasks,
     interrupts: {
@@ -413,6 +411,15 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     },
     ipis: k.softnet.map((sd) => ({ cpu: sd.cpu, sent: sd.ipiSent, received: sd.receivedRps })),
     latency_stages_us: { ring: stage(st.latencyRing), stack: stage(st.latencyStack), socket: stage(st.latencySocket) },
+    rr: k.rrClients
+      .filter((c) => c !== undefined)
+      .map((c) => ({
+        flow: c.flow.name,
+        concurrency: c.flow.rr!.concurrency,
+        transactions: c.transactions,
+        transactions_per_sec: windowS > 0 ? Math.round(c.transactions / windowS) : 0,
+        latency_us: latencyOf(c.latency),
+      })),
     cgroups: k.cgroups.map((g) => {
       const t = new Float64Array(5);
       for (const task of g.tasks) for (let c = 0; c < 5; c++) t[c]! += task.time[c]!;

@@ -65,7 +65,8 @@ export type CostKey =
   | 'copy_kb_cold'
   | 'tcp_sendmsg'
   | 'tcp_transmit_skb'
-  | 'tcp_ack_rcv';
+  | 'tcp_ack_rcv'
+  | 'udp_sendmsg';
 
 export type CostTable = Record<CostKey, number>;
 
@@ -304,6 +305,11 @@ const BAREMETAL: Record<CostKey, CostEntry> = {
     ns: 400,
     what: 'the sender receiving a pure ACK over veth: netif_rx, the backlog pass, tcp_v4_rcv and tcp_ack freeing the acknowledged skbs',
     source: 'fitted',
+  },
+  udp_sendmsg: {
+    ns: 1500,
+    what: 'sending one datagram besides the syscall: udp_sendmsg, ip_output and the driver transmit (TX completion included)',
+    source: 'fitted: a small-packet transmit through the stack of 1-2 µs',
   },
 };
 

@@ -21,6 +21,7 @@ import { SoftnetData } from './softnet.ts';
 import { handleSoftirqs, ksoftirqdActivity, NET_RX_SOFTIRQ, SOFTIRQ_NAMES } from './softirq.ts';
 import { Stack, VXLAN_OVERHEAD } from './stack.ts';
 import { Task } from './task.ts';
+import { RrClient } from './rr-client.ts';
 import { TCP_FRAME_OVERHEAD, TcpSender } from './tcp-sender.ts';
 import type { TraceHooks } from './trace-hooks.ts';
 import { VETH_MTU, VethRq } from './veth.ts';
@@ -69,6 +70,8 @@ export class Kernel {
   readonly groTcpFlows: Uint8Array;
   /** The remote TCP senders, by flow index. */
   readonly senders: (TcpSender | undefined)[] = [];
+  /** Request/response clients, by flow index. */
+  readonly rrClients: (RrClient | undefined)[] = [];
   /** The local (veth-local) TCP senders, by flow index. */
   readonly localSenders: (LocalTcpSender | undefined)[] = [];
   /** veth RX queues in NAPI mode (veth GRO on), one per CPU. */
@@ -159,9 +162,10 @@ export class Kernel {
     const limited = parseCpuMask(String(s.sysctl['net.core.flow_limit_cpu_bitmap']));
     for (const c of limited) this.softnet[c]!.flowLimit = new FlowLimit(Number(s.sysctl['net.core.flow_limit_table_len']));
     this.createSockets();
+    for (const f of s.flows) if (f.rr) this.rrClients[f.index] = new RrClient(f, (src) => this.nics[f.nic]!.wakeSource(src));
     let napiId = MIN_NAPI_ID;
     for (const nicCfg of s.nics) {
-      const nic: Nic = new Nic(this, nicCfg, s.flows, napiId, (f) => this.senders[f.index] ?? new OpenLoopSource(f, nicCfg.speedGbps, this.seed));
+      const nic: Nic = new Nic(this, nicCfg, s.flows, napiId, (f) => this.senders[f.index] ?? this.rrClients[f.index] ?? new OpenLoopSource(f, nicCfg.speedGbps, this.seed));
       napiId += nicCfg.queues;
       if (nicCfg.driver.otherVectorName(nicCfg.name) !== null) this.irqs.reserve();
       this.nics.push(nic);
@@ -193,10 +197,10 @@ export class Kernel {
     const stack = this.stack;
     const udpByKey = new Map<string, Socket>();
     const listener = (f: ResolvedFlow): number | null => {
-      const proto = (a: ResolvedScenario['apps'][number]) => (a.kind === 'stream-reader' ? 'tcp' : a.kind === 'udp-sink' ? 'udp' : f.proto);
-      const app = s.apps.find(
-        (a) => a.kind !== 'cpu-hog' && proto(a) === f.proto && a.listen && a.listen.port === f.dst.port && a.listen.family === f.dst.family && a.listen.addr.every((b, i) => b === f.dst.addr[i]),
-      );
+      // Who reads a flow: a stream-reader its TCP, a udp-sink plain UDP, an rr-server requests.
+      const reads = (a: ResolvedScenario['apps'][number]) =>
+        a.kind === 'stream-reader' ? f.proto === 'tcp' : a.kind === 'udp-sink' ? f.proto === 'udp' && !f.rr : a.kind === 'rr-server' && f.rr !== null;
+      const app = s.apps.find((a) => reads(a) && a.listen && a.listen.port === f.dst.port && a.listen.family === f.dst.family && a.listen.addr.every((b, i) => b === f.dst.addr[i]));
       return app ? app.index : null;
     };
     for (const f of s.flows) {

@@ -62,6 +62,7 @@ export interface Nstat {
   TcpExtTCPRcvCollapsed: number;
   TcpExtRcvPruned: number;
   UdpInDatagrams: number;
+  UdpOutDatagrams: number;
   UdpRcvbufErrors: number;
   UdpInErrors: number;
 }
@@ -129,6 +130,7 @@ export class Stack {
     TcpExtTCPRcvCollapsed: 0,
     TcpExtRcvPruned: 0,
     UdpInDatagrams: 0,
+    UdpOutDatagrams: 0,
     UdpRcvbufErrors: 0,
     UdpInErrors: 0,
   };

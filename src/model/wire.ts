@@ -102,6 +102,10 @@ export class Wire {
   private busyPs = 0;
   /** Frames have been generated up to this arrival time (ns). */
   private generatedNs = 0;
+
+  get generatedUntil(): number {
+    return this.generatedNs;
+  }
   /** The furthest time (ns) a receive queue has landed frames up to: no frame may arrive before it. */
   private observedNs = 0;
   private readonly maxQueuePs: number;

@@ -89,6 +89,8 @@ export interface ResolvedFlow {
   writeSize: number;
   /** veth-local: the index of the stream-writer app that sends it; else null. */
   sender: number | null;
+  /** Request/response (closed loop): requests in flight and the response's payload bytes. */
+  rr: { concurrency: number; responseBytes: number } | null;
 }
 
 export interface ResolvedNetns {
@@ -126,6 +128,8 @@ export interface ResolvedApp {
   /** Bits per second the app reads at most (Infinity: unpaced), and its user work per KiB (ns). */
   rateBps: number;
   userNsPerKb: number;
+  /** rr-server: user-space time per request (ns). */
+  serviceNs: number;
 }
 
 /** Ethernet header (14) + FCS (4): frame size = IP packet size + 18. */
@@ -222,7 +226,7 @@ function netns(n: Scenario['netfilter']['host']): ResolvedNetns {
 }
 
 /** App kinds with a task model today. */
-const MODELLED_APP_KINDS = ['cpu-hog', 'stream-reader', 'udp-sink', 'stream-writer'];
+const MODELLED_APP_KINDS = ['cpu-hog', 'stream-reader', 'udp-sink', 'stream-writer', 'rr-server'];
 
 /**
  * Everything a scenario may say that the model does not act on yet: the run goes on, and these
@@ -258,11 +262,21 @@ function idleReaderWarnings(apps: ResolvedApp[], flows: ResolvedFlow[]): string[
       continue;
     }
     const l = a.listen;
-    const proto = a.kind === 'stream-reader' ? 'tcp' : a.kind === 'udp-sink' ? 'udp' : null;
-    const reached = flows.some((f) => (proto === null || f.proto === proto) && f.dst.family === l.family && f.dst.port === l.port && f.dst.addr.every((b, i) => b === l.addr[i]));
-    if (!reached) w.push(`apps[${a.index}] "${a.name}": no ${proto ?? ''} flow goes to ${l.text}; it sleeps for the whole run`.replace('  ', ' '));
+    const proto = a.kind === 'stream-reader' ? 'tcp' : 'udp';
+    const reached = flows.some((f) => f.proto === proto && (a.kind === 'rr-server') === (f.rr !== null) && sameEndpoint(f.dst, l));
+    const what = a.kind === 'rr-server' ? 'request/response flow' : `${proto} flow`;
+    if (!reached) w.push(`apps[${a.index}] "${a.name}": no ${what} goes to ${l.text}; it sleeps for the whole run`);
+  }
+  for (const f of flows) {
+    if (f.rr && !apps.some((a) => a.kind === 'rr-server' && a.listen && sameEndpoint(f.dst, a.listen))) {
+      w.push(`flows[${f.index}] "${f.name}": no rr-server listens on ${f.dst.text}; its requests are never answered (after ${f.rr.concurrency} the client waits for ever)`);
+    }
   }
   return w;
+}
+
+function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  return a.family === b.family && a.port === b.port && a.addr.every((x, i) => x === b.addr[i]);
 }
 
 function unique(names: string[], list: string, key: string): void {
@@ -371,6 +385,7 @@ function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
   if (listen && listen.portHi !== listen.port) throw new InputError(`${p}.listen`, 'a socket listens on one port');
   if (a.recv_size !== undefined && a.kind !== 'stream-reader') throw new InputError(`${p}.recv_size`, `only a stream-reader has recv_size (a ${a.kind} ${a.kind === 'udp-sink' ? 'reads whole datagrams; batch sets how many per recvmmsg' : 'reads no stream'})`);
   if (a.batch !== undefined && a.kind !== 'udp-sink') throw new InputError(`${p}.batch`, `only a udp-sink has batch (datagrams per recvmmsg)`);
+  if (a.service_us !== undefined && a.kind !== 'rr-server') throw new InputError(`${p}.service_us`, 'only an rr-server serves requests');
   if (a.kind === 'cpu-hog' || a.kind === 'stream-writer') {
     const what = a.kind === 'cpu-hog' ? 'a cpu-hog reads no socket; it only burns CPU' : 'a stream-writer sends (its flow names it as sender); it reads nothing';
     for (const key of ['listen', 'rate', 'user_ns_per_kb'] as const) {
@@ -395,6 +410,7 @@ function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
     batch: a.batch ?? 1,
     rateBps,
     userNsPerKb: a.user_ns_per_kb ?? 0,
+    serviceNs: Math.round((a.service_us ?? 0) * 1000),
   };
 }
 
@@ -426,7 +442,14 @@ function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNi
   if (f.proto === 'tcp' && (src.portHi !== src.port || dst.portHi !== dst.port)) {
     throw new InputError(`${p}.${src.portHi !== src.port ? 'src' : 'dst'}`, 'a port range is for open-loop (udp) generators; give each TCP connection its own flow');
   }
-  if (f.proto === 'udp' && f.rtt_us !== undefined) throw new InputError(`${p}.rtt_us`, 'only applies to tcp flows (UDP senders are open-loop)');
+  if (f.proto === 'udp' && f.rtt_us !== undefined && !f.rr) throw new InputError(`${p}.rtt_us`, 'only applies to tcp and request/response flows (UDP senders are open-loop)');
+  if (f.rr) {
+    if (f.proto !== 'udp') throw new InputError(`${p}.rr`, 'request/response is modelled for UDP (netperf UDP_RR); use "proto": "udp"');
+    if (f.rate !== 'line') throw new InputError(`${p}.rate`, 'a request/response client is closed-loop: its rate follows from the responses; remove rate');
+    if (f.arrival !== 'cbr') throw new InputError(`${p}.arrival`, 'a request/response client is closed-loop; remove arrival');
+    if (f.path === 'veth-local') throw new InputError(`${p}.path`, 'a request/response client comes from the wire');
+    if (f.rtt_us !== undefined && f.rtt_us <= 0) throw new InputError(`${p}.rtt_us`, 'must be above 0 (the response takes time to come back)');
+  }
   if (f.proto === 'udp' && f.write_size !== undefined) throw new InputError(`${p}.write_size`, 'only applies to tcp flows');
   if (f.proto === 'tcp' && f.arrival !== 'cbr') throw new InputError(`${p}.arrival`, 'a TCP sender is clocked by ACKs; arrival applies to udp flows');
   if (f.proto === 'tcp' && f.rtt_us !== undefined && f.rtt_us <= 0) throw new InputError(`${p}.rtt_us`, 'must be above 0 (the ACK clock needs a delay)');
@@ -465,5 +488,6 @@ function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNi
     path: f.path,
     writeSize: f.write_size ?? 131072,
     sender,
+    rr: f.rr ? { concurrency: f.rr.concurrency, responseBytes: f.rr.response_size ?? Math.max(1, sizes[0]!.size - 46) } : null,
   };
 }

@@ -104,6 +104,7 @@ const app = z.strictObject({
   batch: z.number().int().min(1).max(1024).optional().describe('udp-sink: datagrams per recvmmsg (default 1: plain recvmsg).'),
   rate: z.string().optional().describe('Read at most this fast ("2gbit"): the app sleeps between reads, like a paced consumer. Default: as fast as it can.'),
   user_ns_per_kb: z.number().min(0).optional().describe('User-space work per KiB received (the application processing its data), ns. Default 0.'),
+  service_us: z.number().min(0).optional().describe('rr-server: user-space time to serve one request (default 0).'),
 });
 
 const sizeMixEntry = z.strictObject({ size: z.number().int(), weight: z.number().positive() });
@@ -133,6 +134,13 @@ const flow = z.strictObject({
       '"host": to a socket of the host. "veth-bridge": routed to a container through a bridge and a veth pair (a second pass through the stack). "vxlan-overlay": VXLAN decapsulation, then the bridge and veth (three passes). "veth-local": from a stream-writer in another namespace of this host over a veth pair (no NIC): the sender\'s CPU does the receive processing.',
     ),
   sender: z.string().optional().describe('veth-local: the stream-writer app (iperf3 -c) that sends this flow.'),
+  rr: z
+    .strictObject({
+      concurrency: z.number().int().min(1).max(1024).default(1).describe('Transactions in flight (netperf UDP_RR has 1).'),
+      response_size: z.number().int().min(1).max(65507).optional().describe('Response payload bytes (default: the request\'s).'),
+    })
+    .optional()
+    .describe('Request/response (closed loop): each request is sent when the answer to an earlier one has come back, rtt_us after the server sent it. Needs an rr-server listening on dst. UDP only.'),
 });
 
 const netns = z

@@ -262,3 +262,49 @@ describe('stream-writer over a veth pair (path veth-local)', () => {
     expect(() => loadScenarioObject({ ...base, flows: [{ name: 'f', proto: 'tcp', src: '10.0.0.1:1', dst: '10.0.0.2:2', sender: 'client' }] })).toThrow(/only a veth-local flow/);
   });
 });
+
+describe('rr-server and closed-loop request/response clients', () => {
+  const rr = (extra: { flows?: unknown[]; serverCpu?: string; concurrency?: number } = {}) =>
+    run({
+      nics: [{ name: 'eth0', channels: { combined: 1 }, irq_affinity: { '0': '0' }, coalesce: { 'rx-usecs': 0 } }],
+      apps: [{ name: 'server', kind: 'rr-server', listen: '10.0.0.2:11211', cpus: extra.serverCpu ?? '1', service_us: 5 }],
+      flows: [
+        { name: 'client', proto: 'udp', src: '10.0.0.1:40000', dst: '10.0.0.2:11211', size: 128, rtt_us: 20, rr: { concurrency: extra.concurrency ?? 1 } },
+        ...(extra.flows ?? []),
+      ],
+    }).r;
+
+  it("a closed loop obeys Little's law: transactions/s × mean latency = transactions in flight", () => {
+    for (const n of [1, 4]) {
+      const x = rr({ concurrency: n }).rr[0]!;
+      expect(x.transactions).toBeGreaterThan(100);
+      const inFlight = (x.transactions_per_sec * x.latency_us.mean!) / 1e6;
+      expect(Math.abs(inFlight - n) / n).toBeLessThan(0.02);
+      // At least the RTT and the service time.
+      expect(x.latency_us.p50!).toBeGreaterThan(25);
+    }
+  });
+
+  it('one transaction in flight: the latency is the RTT plus the server path, a few tens of µs', () => {
+    const r = rr();
+    const x = r.rr[0]!;
+    expect(x.latency_us.p50!).toBeGreaterThan(25);
+    expect(x.latency_us.p50!).toBeLessThan(60);
+    expect(r.nstat.UdpOutDatagrams).toBeGreaterThan(0.99 * x.transactions);
+  });
+
+  it('a flood sharing the server CPU stretches the tail: softirq runs first, the server waits', () => {
+    const flood = { name: 'flood', proto: 'udp', src: '10.0.9.1:1000', dst: '10.0.0.2:9', rate: '500kpps', size: 64 };
+    const quiet = rr({ serverCpu: '0' }).rr[0]!;
+    const loaded = rr({ serverCpu: '0', flows: [flood] }).rr[0]!;
+    expect(loaded.latency_us.p99!).toBeGreaterThan(1.5 * quiet.latency_us.p99!);
+    expect(loaded.transactions_per_sec).toBeLessThan(quiet.transactions_per_sec);
+  });
+
+  it('rejects request/response over TCP, and warns when no rr-server answers', () => {
+    const base = { name: 'x', duration_ms: 1, nics: [{ name: 'eth0' }] };
+    expect(() => loadScenarioObject({ ...base, flows: [{ name: 'f', proto: 'tcp', src: '10.0.0.1:1', dst: '10.0.0.2:2', rr: {} }] })).toThrow(/flows\[0\]\.rr.*UDP/);
+    const { resolved } = loadScenarioObject({ ...base, flows: [{ name: 'f', proto: 'udp', src: '10.0.0.1:1', dst: '10.0.0.2:2', rr: {} }] });
+    expect(resolved.warnings.some((w) => w.includes('no rr-server listens'))).toBe(true);
+  });
+});

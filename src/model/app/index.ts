@@ -3,6 +3,7 @@ import type { Kernel } from '../kernel.ts';
 import { Task } from '../task.ts';
 import { cpuHog } from './cpu-hog.ts';
 import type { LocalTcpSender } from '../local-sender.ts';
+import { rrServer } from './rr-server.ts';
 import { streamReader } from './stream-reader.ts';
 import { streamWriter } from './stream-writer.ts';
 import { udpSink } from './udp-sink.ts';
@@ -18,6 +19,7 @@ export function createAppTask(k: Kernel, app: ResolvedApp): Task | null {
   if (app.kind === 'cpu-hog') task.activity = cpuHog(task);
   else if (app.kind === 'stream-reader') task.activity = streamReader(k, task, app, socks.filter((s) => s.proto === 'tcp'));
   else if (app.kind === 'udp-sink') task.activity = udpSink(k, task, app, socks.filter((s) => s.proto === 'udp'));
+  else if (app.kind === 'rr-server') task.activity = rrServer(k, task, app, socks.filter((s) => s.proto === 'udp'));
   else if (app.kind === 'stream-writer') task.activity = streamWriter(k, task, k.localSenders.filter((s): s is LocalTcpSender => s !== undefined && s.flow.sender === app.index));
   else return null;
   task.state = 'sleeping';

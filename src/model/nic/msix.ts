@@ -1,4 +1,5 @@
 import type { Timer } from '../../engine/simulator.ts';
+import { NIL } from '../packet.ts';
 import type { Moderation } from './moderation.ts';
 import type { RxQueue, WritebackListener } from './rx-queue.ts';
 
@@ -151,6 +152,11 @@ export class MsixVector implements WritebackListener {
         const fireAt = this.fireTimer.when;
         const next = this.host.nextArrival(this.queue, fireAt);
         if (next + this.queue.dmaLatency >= fireAt) return;
+        if (this.queue.arrivals.head === NIL) {
+          // Generation stopped short (a sender's window may open within its RTT): look again then.
+          if (next > this.host.now()) this.watchTimer.arm(next);
+          return;
+        }
         this.queue.advanceTo(next);
       }
       return;

@@ -51,9 +51,10 @@ export class Nic implements WireSink, VectorHost {
     firstNapiId: number,
     makeSource: (f: ResolvedFlow) => FrameSource,
   ) {
-    // A TCP sender's window can open no sooner than its RTT after an ACK leaves: frames may be
-    // generated up to now + the smallest RTT on this wire and no further.
-    const rtts = flows.filter((f) => f.nic === cfg.index && f.proto === 'tcp' && f.path !== 'veth-local').map((f) => f.rttNs);
+    // A TCP sender's window can open, and a request/response client send, no sooner than its
+    // RTT after an ACK or a response leaves: frames may be generated up to now + the smallest
+    // RTT on this wire and no further.
+    const rtts = flows.filter((f) => f.nic === cfg.index && (f.proto === 'tcp' || f.rr !== null) && f.path !== 'veth-local').map((f) => f.rttNs);
     const minRtt = rtts.length ? Math.min(...rtts) : Infinity;
     this.wire = new Wire(cfg.speedGbps, UPSTREAM_BUFFER_BYTES, this, minRtt === Infinity ? undefined : () => k.sim.now + minRtt);
     const dissectorKey = new RngStream(k.seed, 'flow_dissector_key').bytes(40);
@@ -231,7 +232,8 @@ export class Nic implements WireSink, VectorHost {
     if (queue.arrivals.head === NIL) {
       const more = this.wire.generateUntil(horizon, () => queue.arrivals.head !== NIL);
       this.countDropsUntil(this.k.sim.now);
-      if (queue.arrivals.head === NIL) return more ? horizon : Infinity;
+      // Nothing yet: look again where generation had to stop (a sender's RTT ahead, or the horizon).
+      if (queue.arrivals.head === NIL) return more ? Math.min(horizon, Math.max(this.wire.generatedUntil, this.k.sim.now)) : Infinity;
     }
     return pool.arrival[queue.arrivals.head]!;
   }

@@ -1,0 +1,38 @@
+import type { ResolvedApp } from '../../scenario/resolve.ts';
+import type { Kernel } from '../kernel.ts';
+import type { Socket } from '../socket.ts';
+import { Acct, type Task, type TaskYield } from '../task.ts';
+import { copyToUser, SocketSet, waitForData } from './recv.ts';
+
+/**
+ * rr-server: a request/response server (netperf's UDP_RR netserver, a memcached-like loop). It
+ * reads one request (udp_recvmsg), spends `service_us` in user space on it, and sends the
+ * response (sendmsg: udp_sendmsg, ip_output, the driver's transmit). The response then reaches
+ * the request's client (rr-client.ts), which answers with its next request.
+ */
+export function* rrServer(k: Kernel, task: Task, app: ResolvedApp, socks: Socket[]): Generator<TaskYield, void, void> {
+  const set = new SocketSet(socks);
+  const pool = k.pool;
+  const c = k.costs;
+  for (;;) {
+    task.acct = Acct.SYS;
+    yield c.syscall;
+    const sock = yield* waitForData(task, set);
+    const row = sock.queue.head;
+    const flow = pool.flow[row]!;
+    yield c.udp_recvmsg + copyToUser(k, sock, row, pool.len[row]!, task.cpu) + c.skb_consume;
+    sock.queue.shift(k.sim.now);
+    k.stack.nstat.UdpInDatagrams++;
+    k.stack.consumed(sock, row, k.sim.now);
+    if (app.serviceNs > 0) {
+      task.acct = Acct.USR;
+      yield app.serviceNs;
+    }
+    task.acct = Acct.SYS;
+    const client = k.rrClients[flow];
+    const bytes = client ? client.flow.rr!.responseBytes : 0;
+    yield c.syscall + c.udp_sendmsg + Math.round((bytes * c.copy_kb_hot) / 1024);
+    k.stack.nstat.UdpOutDatagrams++;
+    client?.respond(k.sim.now, k.sim.now >= k.warmupNs);
+  }
+}
