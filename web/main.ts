@@ -1,4 +1,15 @@
 import type { Result } from '../src/metrics/result.ts';
+import type { VizData } from '../src/trace/viz.ts';
+import { decodeScenario, download, encodeScenario, showSource } from './scenario-io.ts';
+import { History, type ScenarioObject } from './state.ts';
+import { el, fmt } from './views/colors.ts';
+import { renderCounters } from './views/counters.ts';
+import { renderLatency } from './views/latency.ts';
+import { renderPath } from './views/path.ts';
+import { renderQueues } from './views/queues.ts';
+import { StepView } from './views/step.ts';
+import { Timeline } from './views/timeline.ts';
+import { TuningView } from './views/tuning.ts';
 import type { WorkerRequest, WorkerResponse } from './worker.ts';
 
 /** Every scenario shipped in sim-scenarios/, as text (the same files `rxsim check` runs). */
@@ -6,74 +17,207 @@ const scenarios = import.meta.glob('../sim-scenarios/*.json', { query: '?raw', i
 const names = Object.keys(scenarios)
   .map((p) => p.replace(/^.*\//, '').replace(/\.json$/, ''))
   .sort();
-const DEFAULT = 'ksoftirqd-vs-hog';
+/** Opens on the seed lab: iperf3 sharing the interrupt core with softirq and ksoftirqd. */
+const DEFAULT = 'seed-lab-iperf3-on-irq-core';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const select = $<HTMLSelectElement>('scenario');
-const seed = $<HTMLInputElement>('seed');
-const button = $<HTMLButtonElement>('run');
+const seedInput = $<HTMLInputElement>('seed');
+const runButton = $<HTMLButtonElement>('run');
+const cancelButton = $<HTMLButtonElement>('cancel');
+const progress = $<HTMLProgressElement>('progress');
 const status = $('status');
+const errorBox = $('error');
+const source = $('scenario-source');
 
-for (const name of names) select.add(new Option(name, name));
-select.value = new URLSearchParams(location.search).get('scenario') ?? (names.includes(DEFAULT) ? DEFAULT : names[0]!);
+const textOf = (name: string): string => scenarios[`../sim-scenarios/${name}.json`]!;
 
-const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
-let nextId = 1;
+const timeline = new Timeline($<HTMLCanvasElement>('timeline-canvas'), $('timeline-range'), $('timeline-legend'));
+const step = new StepView($('view-step'));
+/** Raw text to run instead of the history's object: an import that does not parse as JSON. */
+let rawText: string | null = null;
+const history = new History({}, () => {
+  rawText = null;
+  tuning?.refresh();
+});
+const tuning: TuningView = new TuningView($('view-tuning'), history, () => run());
 
-function textOf(name: string): string {
-  return scenarios[`../sim-scenarios/${name}.json`]!;
+/** For the browser tests and for the curious: the last run and how long the views took. */
+const debug = { result: null as Result | null, viz: null as VizData | null, renderMs: 0, runs: 0, timeline };
+(window as unknown as { rxsim: typeof debug }).rxsim = debug;
+
+function load(text: string, label: string): void {
+  errorBox.hidden = true;
+  source.hidden = true;
+  try {
+    const obj = JSON.parse(text) as ScenarioObject;
+    history.reset(obj);
+    $('description').textContent = String(obj.narrative ?? obj.description ?? '');
+    seedInput.value = String(obj.seed ?? 1);
+  } catch {
+    rawText = text; // the worker reports where the JSON breaks
+  }
+  status.textContent = label;
 }
 
-function showDescription(name: string): void {
-  const s = JSON.parse(textOf(name)) as { description?: string; narrative?: string };
-  $('description').textContent = s.narrative ?? s.description ?? '';
+function currentText(): string {
+  return rawText ?? JSON.stringify(history.current, null, 2);
+}
+
+// ---- running ----
+
+let worker: Worker;
+let nextId = 1;
+let pending = 0;
+
+function startWorker(): void {
+  worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+  worker.onmessage = (e: MessageEvent<WorkerResponse>) => onMessage(e.data);
+}
+
+function run(): void {
+  const id = nextId++;
+  pending = id;
+  runButton.disabled = true;
+  cancelButton.disabled = false;
+  progress.value = 0;
+  status.textContent = 'running…';
+  errorBox.hidden = true;
+  source.hidden = true;
+  const request: WorkerRequest = { id, text: currentText(), ...(seedInput.value === '' ? {} : { seed: Number(seedInput.value) }) };
+  worker.postMessage(request);
+}
+
+function cancel(): void {
+  worker.terminate();
+  startWorker();
+  pending = 0;
+  runButton.disabled = false;
+  cancelButton.disabled = true;
+  status.textContent = 'cancelled';
+}
+
+function onMessage(m: WorkerResponse): void {
+  if (m.id !== pending) return;
+  if (m.type === 'progress') {
+    progress.value = m.done / m.total;
+    status.textContent = `running… ${(m.done / 1e6).toFixed(1)} of ${(m.total / 1e6).toFixed(0)} ms simulated`;
+    return;
+  }
+  runButton.disabled = false;
+  cancelButton.disabled = true;
+  if (m.type === 'error') {
+    status.textContent = 'the scenario is not valid';
+    // The views still show the last valid run: say so rather than pass them off as this one.
+    $('digest').textContent = '–';
+    $('summary').innerHTML = '<div class="card"><div class="label">not run</div><div class="value">fix the scenario</div></div>';
+    errorBox.hidden = false;
+    errorBox.textContent = m.error;
+    showSource(source, currentText(), m.where, m.problem);
+    return;
+  }
+  progress.value = 1;
+  const t0 = performance.now();
+  show(m.result, m.report, m.viz);
+  debug.renderMs = performance.now() - t0;
+  debug.runs++;
+  status.textContent = `done: ${fmt(m.result.sim.events)} events in ${m.result.sim.wall_ms.toFixed(0)} ms; views drawn in ${debug.renderMs.toFixed(0)} ms`;
+  $('traceinfo').textContent = `trace: ${fmt(m.viz.recorded)} events${m.viz.overwritten ? `, oldest ${fmt(m.viz.overwritten)} overwritten` : ''}`;
 }
 
 function card(label: string, value: string): string {
   return `<div class="card"><div class="label">${label}</div><div class="value">${value}</div></div>`;
 }
 
-function showResult(r: Result, report: string): void {
-  const mpps = (r.throughput.delivered_pps / 1e6).toFixed(3);
+function show(r: Result, report: string, viz: VizData): void {
+  debug.result = r;
+  debug.viz = viz;
   const dropped = Object.values(r.packets.dropped).reduce((a, b) => a + b, 0);
+  const goodput = r.flows.reduce((a, f) => a + f.goodput_gbps, 0);
   $('summary').innerHTML = [
     card('delivered', `${r.throughput.delivered_gbps.toFixed(3)} Gbit/s`),
-    card('delivered', `${mpps} Mpps`),
-    card('dropped (window cohort)', dropped.toLocaleString('en')),
+    card('goodput (all flows)', `${goodput.toFixed(3)} Gbit/s`),
+    card('delivered', `${(r.throughput.delivered_pps / 1e6).toFixed(3)} Mpps`),
+    card('dropped (window cohort)', fmt(dropped)),
     card('latency p50 / p99', r.latency_us.p50 === null ? '–' : `${r.latency_us.p50.toFixed(1)} / ${r.latency_us.p99!.toFixed(1)} µs`),
-    card('device interrupts/s', r.interrupts.per_sec.toLocaleString('en')),
+    card('device interrupts/s', fmt(r.interrupts.per_sec)),
     card('ksoftirqd (busiest CPU)', `${Math.max(...r.cpus.map((c) => c.ksoftirqd)).toFixed(1)} %`),
   ].join('');
   $('digest').textContent = r.digest;
   $('report').textContent = report;
+  renderPath($('view-path'), r);
+  timeline.set(viz);
+  renderQueues($('view-queues'), viz);
+  renderLatency($('view-latency'), r, viz);
+  renderCounters($('view-counters'), r);
+  step.set(viz.steps, r);
+  tuning.setResult(r);
 }
 
-function run(): void {
-  const id = nextId++;
-  button.disabled = true;
-  status.textContent = 'running…';
-  const request: WorkerRequest = { id, text: textOf(select.value), seed: seed.value === '' ? undefined : Number(seed.value) };
-  worker.postMessage(request);
+// ---- tabs ----
+
+for (const b of document.querySelectorAll<HTMLButtonElement>('#tabs button')) {
+  b.addEventListener('click', () => {
+    for (const o of document.querySelectorAll('#tabs button')) o.classList.toggle('active', o === b);
+    for (const v of document.querySelectorAll('.view')) v.classList.toggle('active', v.id === `view-${b.dataset.view}`);
+    if (b.dataset.view === 'timeline') timeline.resize();
+    if (b.dataset.view !== 'step') step.stop();
+  });
 }
+window.addEventListener('resize', () => timeline.resize());
 
-worker.onmessage = (e: MessageEvent<WorkerResponse>) => {
-  button.disabled = false;
-  const m = e.data;
-  if (!m.ok) {
-    status.textContent = m.error;
-    return;
-  }
-  status.textContent = `done in ${m.result.sim.wall_ms.toFixed(0)} ms`;
-  showResult(m.result, m.report);
-};
+// ---- scenario choice, import, export, share ----
 
+for (const name of names) select.add(new Option(name, name));
 select.addEventListener('change', () => {
-  showDescription(select.value);
-  const s = JSON.parse(textOf(select.value)) as { seed?: number };
-  seed.value = String(s.seed ?? 1);
+  load(textOf(select.value), '');
   run();
 });
-button.addEventListener('click', run);
-showDescription(select.value);
-seed.value = String((JSON.parse(textOf(select.value)) as { seed?: number }).seed ?? 1);
-run();
+runButton.addEventListener('click', () => run());
+cancelButton.addEventListener('click', cancel);
+
+$<HTMLInputElement>('import').addEventListener('change', async (e) => {
+  const f = (e.target as HTMLInputElement).files?.[0];
+  if (!f) return;
+  load(await f.text(), `imported ${f.name}`);
+  select.value = '';
+  run();
+});
+
+$('export').addEventListener('click', () => {
+  const name = String(history.current.name ?? 'scenario');
+  download(`${name}.json`, currentText() + '\n');
+});
+
+$('share').addEventListener('click', () => {
+  const url = `${location.origin}${location.pathname}#s=${encodeScenario(currentText())}`;
+  window.history.replaceState(null, '', url);
+  void navigator.clipboard?.writeText(url).catch(() => {});
+  status.replaceChildren(el('span', { 'data-testid': 'share-url' }, url.length > 80 ? `${url.slice(0, 80)}… (copied)` : url));
+  status.setAttribute('data-url', url);
+});
+
+// ---- start ----
+
+startWorker();
+const hash = new URLSearchParams(location.hash.slice(1));
+const query = new URLSearchParams(location.search);
+if (hash.get('s')) {
+  let text: string | null = null;
+  try {
+    text = decodeScenario(hash.get('s')!);
+  } catch {
+    errorBox.hidden = false;
+    errorBox.textContent = 'the shared URL does not hold a valid scenario';
+  }
+  if (text) {
+    load(text, 'restored from the URL');
+    select.value = names.includes(String(history.current.name)) ? String(history.current.name) : '';
+    run();
+  }
+} else {
+  const name = query.get('scenario') ?? DEFAULT;
+  select.value = names.includes(name) ? name : names[0]!;
+  load(textOf(select.value), '');
+  run();
+}

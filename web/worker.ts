@@ -4,24 +4,54 @@ import { collectResult, type Result } from '../src/metrics/result.ts';
 import { simulate } from '../src/model/simulate.ts';
 import { InputError } from '../src/scenario/errors.ts';
 import { loadScenario } from '../src/scenario/load.ts';
+import { TraceRecorder, vizData, type VizData } from '../src/trace/index.ts';
 
-/** The engine runs here, off the page's thread. */
+/**
+ * The engine runs here, off the page's thread: load and validate the scenario, run it with a
+ * per-poll trace (bounded), report progress, and post the result, the text report and what the
+ * views draw. Cancelling terminates the worker (the page starts a new one).
+ */
 export type WorkerRequest = { id: number; text: string; seed?: number };
 export type WorkerResponse =
-  | { id: number; ok: true; result: Result; report: string; warnings: string[] }
-  | { id: number; ok: false; error: string };
+  | { id: number; type: 'progress'; done: number; total: number }
+  | { id: number; type: 'result'; result: Result; report: string; warnings: string[]; viz: VizData; traceMs: number }
+  | { id: number; type: 'error'; error: string; where: string; problem: string };
+
+/** Trace buffer size: a 100 ms 10 GbE run at per-poll detail fits (≈30 bytes per event). */
+const TRACE_EVENTS = 1 << 20;
+/** Step mode replays this much of the run at packet detail, from the end of the warm-up. */
+const STEP_WINDOW_NS = 300_000;
+const MAX_STEPS = 4000;
 
 self.onmessage = (e: MessageEvent<WorkerRequest>) => {
   const { id, text, seed } = e.data;
   try {
     const { resolved } = loadScenario(text, seed === undefined ? {} : { seed });
+    const stepFrom = resolved.warmupNs;
+    const trace = new TraceRecorder({ detail: 'poll', capacity: TRACE_EVENTS, fromNs: resolved.warmupNs, packetFromNs: stepFrom, packetToNs: stepFrom + STEP_WINDOW_NS });
+    let lastPost = 0;
     const t0 = performance.now();
-    const kernel = simulate(resolved);
+    const kernel = simulate(resolved, {
+      trace,
+      progressEveryNs: 500_000,
+      onProgress: (done, total) => {
+        const now = performance.now();
+        if (now - lastPost < 50 && done < total) return;
+        lastPost = now;
+        self.postMessage({ id, type: 'progress', done, total } satisfies WorkerResponse);
+      },
+    });
     const result = collectResult(kernel, performance.now() - t0);
-    const response: WorkerResponse = { id, ok: true, result, report: formatReport(result, resolved.description), warnings: resolved.warnings };
-    self.postMessage(response);
+    const t1 = performance.now();
+    const viz = vizData(trace, kernel, { stepFromNs: stepFrom, stepToNs: stepFrom + STEP_WINDOW_NS, maxSteps: MAX_STEPS });
+    const response: WorkerResponse = { id, type: 'result', result, report: formatReport(result, resolved.description), warnings: resolved.warnings, viz, traceMs: performance.now() - t1 };
+    const s = viz.spans;
+    self.postMessage(response, [s.cpu.buffer, s.start.buffer, s.dur.buffer, s.cls.buffer, s.pid.buffer, ...viz.series.flatMap((x) => [x.t.buffer, x.v.buffer])]);
   } catch (err) {
-    const message = err instanceof InputError ? err.message : `internal error: ${(err as Error).message}`;
-    self.postMessage({ id, ok: false, error: message } satisfies WorkerResponse);
+    const response: WorkerResponse =
+      err instanceof InputError
+        ? { id, type: 'error', error: err.message, where: err.where, problem: err.problem }
+        : { id, type: 'error', error: `internal error: ${(err as Error).message}`, where: '', problem: (err as Error).message };
+    self.postMessage(response);
   }
 };

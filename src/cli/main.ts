@@ -7,6 +7,7 @@ import { simulate } from '../model/simulate.ts';
 import { InputError } from '../scenario/errors.ts';
 import { loadScenario, type LoadOptions } from '../scenario/load.ts';
 import { scenarioJsonSchema } from '../scenario/schema.ts';
+import { toChromeTrace, toFtrace, TraceRecorder, type TraceDetail } from '../trace/index.ts';
 import { EXIT_FAILED, EXIT_USAGE, fail, readText, scenarioFiles, writeAtomic } from './io.ts';
 import { rssCommand, type RssOptions } from './rss.ts';
 
@@ -21,6 +22,13 @@ function integerOption(name: string): (v: string) => number {
   };
 }
 
+function nonNegativeNumber(name: string): (v: string) => number {
+  return (v: string) => {
+    if (!/^\d+(\.\d+)?$/.test(v)) throw new InputError(`${name} "${v}"`, 'expected a number >= 0');
+    return Number(v);
+  };
+}
+
 function positiveNumber(name: string): (v: string) => number {
   return (v) => {
     if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0) throw new InputError(`${name} "${v}"`, 'expected a positive number');
@@ -29,7 +37,7 @@ function positiveNumber(name: string): (v: string) => number {
 }
 
 /** Load, validate, apply and run one scenario file; returns the result and the loaded scenario. */
-function runFile(file: string, opts: LoadOptions) {
+function runFile(file: string, opts: LoadOptions, trace?: TraceRecorder) {
   const text = readText(file, 'scenario file');
   let loaded;
   try {
@@ -40,7 +48,7 @@ function runFile(file: string, opts: LoadOptions) {
   }
   for (const w of loaded.resolved.warnings) process.stderr.write(`rxsim: warning: ${file}: ${w}\n`);
   const t0 = performance.now();
-  const kernel = simulate(loaded.resolved);
+  const kernel = simulate(loaded.resolved, trace ? { trace } : {});
   const result = collectResult(kernel, performance.now() - t0);
   return { loaded, result };
 }
@@ -72,6 +80,42 @@ program
     if (o.out) writeAtomic(o.out, text);
     else process.stdout.write(text);
   });
+
+program
+  .command('trace')
+  .description('run a scenario while recording a trace; write it for Perfetto (Chrome trace JSON) or as ftrace text')
+  .argument('<scenario>', 'scenario file (*.json)')
+  .addOption(new Option('--format <format>', 'perfetto (open in ui.perfetto.dev) or ftrace (text, like /sys/kernel/tracing/trace)').choices(['perfetto', 'ftrace']).makeOptionMandatory())
+  .requiredOption('--out <file>', 'file to write')
+  .addOption(new Option('--detail <level>', 'poll: interrupts, softirqs, polls, scheduling, queues; packet: also netif_receive_skb per skb').choices(['poll', 'packet']).default('poll'))
+  .option('--from-ms <ms>', 'keep events from this simulated time', nonNegativeNumber('--from-ms'))
+  .option('--to-ms <ms>', 'keep events up to this simulated time', positiveNumber('--to-ms'))
+  .option('--buffer <events>', 'events kept (the newest when more happen)', integerOption('--buffer'), 262144)
+  .option('--seed <n>', 'override the scenario seed', integerOption('--seed'))
+  .option('--duration-ms <ms>', 'override duration_ms', positiveNumber('--duration-ms'))
+  .option('--apply <cmd>', 'apply a command after the scenario\'s own (repeatable)', collect, [])
+  .action(
+    (
+      file: string,
+      o: { format: 'perfetto' | 'ftrace'; out: string; detail: TraceDetail; fromMs?: number; toMs?: number; buffer: number; seed?: number; durationMs?: number; apply: string[] },
+    ) => {
+      if (o.fromMs !== undefined && o.toMs !== undefined && o.toMs <= o.fromMs) throw new InputError(`--to-ms ${o.toMs}`, `expected a time after --from-ms ${o.fromMs}`);
+      if (o.buffer < 1) throw new InputError(`--buffer ${o.buffer}`, 'expected at least 1 event');
+      const trace = new TraceRecorder({
+        detail: o.detail,
+        capacity: o.buffer,
+        ...(o.fromMs !== undefined ? { fromNs: o.fromMs * 1e6 } : {}),
+        ...(o.toMs !== undefined ? { toNs: o.toMs * 1e6 } : {}),
+      });
+      const { loaded, result } = runFile(file, { seed: o.seed, durationMs: o.durationMs, apply: o.apply }, trace);
+      const text = o.format === 'perfetto' ? JSON.stringify(toChromeTrace(trace, loaded.resolved.name)) : toFtrace(trace);
+      writeAtomic(o.out, text);
+      const lost = trace.buf.overwritten;
+      process.stderr.write(
+        `rxsim: ${o.out}: ${trace.buf.length} events (${o.format}, ${o.detail})${lost ? `; the oldest ${lost} were overwritten (raise --buffer or narrow --from-ms/--to-ms)` : ''}; digest ${result.digest}\n`,
+      );
+    },
+  );
 
 program
   .command('check')

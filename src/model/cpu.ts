@@ -2,6 +2,7 @@ import type { Timer } from '../engine/simulator.ts';
 import type { Kernel } from './kernel.ts';
 import type { FairRunQueue } from './sched.ts';
 import { Acct, COND_RESCHED, SLEEP } from './task.ts';
+import { CPU_HARDIRQ, CPU_IDLE, CPU_SOFTIRQ, CPU_SWITCH, CPU_TASK } from './trace-hooks.ts';
 
 /**
  * One CPU. What runs is decided by priority, as on Linux:
@@ -37,6 +38,7 @@ export class Cpu {
   private readonly hardQueue: HardirqRequest[] = [];
   private hard: Generator<number, void, void> | null = null;
   private hardRemaining = 0;
+  private hardDesc = 0;
   // Softirq level (handle_softirqs at irq_exit).
   private soft: Generator<number, void, void> | null = null;
   private softRemaining = 0;
@@ -150,6 +152,11 @@ export class Cpu {
     else if (this.level === LEVEL_TASK) cls = this.switchRemaining > 0 ? Acct.SYS : curr!.acct;
     else cls = curr ? curr.acct : Acct.IDLE; // between chunks of a task: rare, zero-length
     this.time[cls] += dt;
+    const trace = this.k.trace;
+    if (trace?.cpuTime) {
+      const what = this.level === LEVEL_HARD ? CPU_HARDIRQ : this.level === LEVEL_SOFT ? CPU_SOFTIRQ : this.level === LEVEL_TASK ? (this.switchRemaining > 0 ? CPU_SWITCH : CPU_TASK) : curr ? CPU_TASK : CPU_IDLE;
+      trace.cpuTime(this.id, now - dt, now, what, curr);
+    }
     if (this.level === LEVEL_HARD || this.level === LEVEL_SOFT) this.interruptNs += dt;
     // Interrupt time is charged to the task it interrupted, as the kernel does without
     // CONFIG_IRQ_TIME_ACCOUNTING (the "Iron" effect): it shows in the task's IRQ/SOFT time.
@@ -186,6 +193,7 @@ export class Cpu {
       if (target === LEVEL_HARD) {
         if (this.hard === null) {
           const req = this.hardQueue.shift()!;
+          this.hardDesc = req.desc;
           this.k.countIrq(req.desc, this.id);
           this.hard = req.handler(this);
           this.hardRemaining = 0;
@@ -198,6 +206,7 @@ export class Cpu {
           continue;
         }
         this.hard = null;
+        this.k.trace?.irqExit?.(this.id, this.hardDesc);
         this.irqExit();
         continue;
       }

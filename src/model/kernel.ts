@@ -295,6 +295,7 @@ export class Kernel {
 
   /** __raise_softirq_irqoff(): mark pending; it runs at the next irq_exit, restart or bh-enable. */
   raiseSoftirqIrqoff(cpu: Cpu, nr: number): void {
+    if ((cpu.softirqPending & (1 << nr)) === 0) this.trace?.softirqRaise?.(cpu.id, nr);
     cpu.softirqPending |= 1 << nr;
   }
 
@@ -350,6 +351,7 @@ export class Kernel {
       const sd = list.shift()!;
       this.softnet[cpu.id]!.ipiSent++;
       yield this.costs.ipi_send;
+      this.trace?.ipiSend?.(cpu.id, sd.cpu);
       this.sim.at(this.sim.now, this.ipiEvent, sd.cpu * 16 + IPI_RPS);
     }
   }
@@ -366,6 +368,7 @@ export class Kernel {
   private *rpsTriggerSoftirq(cpu: Cpu): Generator<number, void, void> {
     yield this.costs.hardirq_entry_exit + this.costs.ipi_handler;
     const sd = this.softnet[cpu.id]!;
+    this.trace?.ipiReceive?.(cpu.id);
     napiScheduleOn(this, cpu, sd.backlog);
     sd.receivedRps++;
   }

@@ -142,11 +142,12 @@ export function* napiWatchdog(k: Kernel, cpu: Cpu, n: Napi): Generator<number, v
  */
 export function* napiPoll(k: Kernel, cpu: Cpu, n: Napi, repoll: Napi[]): Generator<number, number, void> {
   const weight = n.weight;
+  const start = k.sim.now;
   let work = 0;
   if (n.sched) work = yield* n.poller.poll(cpu, weight, n);
   n.polls++;
   n.workHist[Math.min(work, NAPI_POLL_WEIGHT)]++;
-  k.trace?.napiPoll(cpu.id, n, work, weight);
+  k.trace?.napiPoll(cpu.id, n, work, weight, start);
   if (work < weight) return work;
   yield* n.poller.groFlush(cpu, k.hz >= 1000);
   repoll.push(n);

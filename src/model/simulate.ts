@@ -8,6 +8,12 @@ export interface SimulateOptions {
   /** After the run, keep simulating (no new traffic) until every packet is delivered or dropped. */
   drain?: boolean;
   trace?: TraceHooks;
+  /**
+   * Called every `progressEveryNs` of simulated time (the browser shows progress). The run is
+   * the same: running to a time and on from it dispatches the same events in the same order.
+   */
+  onProgress?: (simulatedNs: number, totalNs: number) => void;
+  progressEveryNs?: number;
 }
 
 /**
@@ -17,19 +23,31 @@ export interface SimulateOptions {
  */
 export function simulate(scenario: ResolvedScenario, opts: SimulateOptions = {}): Kernel {
   const k = new Kernel(scenario);
-  if (opts.trace) k.trace = opts.trace;
+  if (opts.trace) {
+    k.trace = opts.trace;
+    opts.trace.attach?.(k);
+  }
   k.start();
+  const runTo = (end: number): void => {
+    const step = opts.progressEveryNs ?? 1_000_000;
+    if (!opts.onProgress) return k.sim.runUntil(end);
+    while (k.sim.now < end) {
+      k.sim.runUntil(Math.min(end, k.sim.now + step));
+      opts.onProgress(k.sim.now, scenario.durationNs);
+    }
+  };
   if (scenario.warmupNs > 0) {
-    k.sim.runUntil(scenario.warmupNs);
+    runTo(scenario.warmupNs);
     // Land what has arrived by now first, so the window's queue integrals start complete.
     for (const nic of k.nics) nic.settleAt(k.sim.now);
     resetWindowCounters(k);
   }
-  k.sim.runUntil(scenario.durationNs);
+  runTo(scenario.durationNs);
   if (opts.drain) drain(k);
   for (const nic of k.nics) nic.settleAt(k.sim.now);
   for (const cpu of k.cpus) cpu.account();
   for (const q of allQueues(k)) q.finish(k.sim.now);
+  opts.trace?.finish?.();
   return k;
 }
 

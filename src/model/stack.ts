@@ -380,6 +380,13 @@ export class Stack {
     return extra;
   }
 
+  /** The device an skb of `flow` arrives on in pass `p` (for traces): the NIC, the VXLAN device, the pod's eth0. */
+  private devName(flow: ResolvedFlow, p: number): string {
+    if (flow.path === 'veth-local') return 'eth0';
+    if (p === 0) return this.k.nics[flow.nic]!.cfg.name;
+    return flow.path === 'vxlan-overlay' && p === 1 ? 'flannel.1' : 'eth0';
+  }
+
   /** One pass through the stack on `cpu` (its planned cost already spent). Returns extra cost. */
   private pass(cpu: Cpu, row: number, t: number): number {
     const k = this.k;
@@ -388,6 +395,7 @@ export class Stack {
     const flow = this.s.flows[pool.flow[row]!]!;
     const p = pool.pass[row]!;
     const segs = pool.segs[row]!;
+    if (k.trace?.netifReceiveSkb) k.trace.netifReceiveSkb(cpu.id, pool.len[row]!, segs, this.devName(flow, p));
     const last = flow.path === 'host' || flow.path === 'veth-local' ? 0 : flow.path === 'veth-bridge' ? 1 : 2;
     this.nstat.IpInReceives += segs;
     if (p === last) return this.l4(cpu, flow, row, t);

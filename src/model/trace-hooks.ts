@@ -1,17 +1,43 @@
+import type { Kernel } from './kernel.ts';
 import type { Napi } from './napi.ts';
 import type { Task } from './task.ts';
+
+/** What a CPU spent time on, for cpuTime(). */
+export const CPU_IDLE = 0;
+export const CPU_HARDIRQ = 1;
+export const CPU_SOFTIRQ = 2;
+export const CPU_TASK = 3;
+/** schedule(): the context switch itself. */
+export const CPU_SWITCH = 4;
 
 /**
  * What the model reports to an optional tracer (src/trace implements it). Calls are guarded
  * with `k.trace?.`, so a run without tracing pays one null check per hook.
  */
 export interface TraceHooks {
+  /** The machine is built (before the first event). */
+  attach?(k: Kernel): void;
+  /** The run is over (after the last event). */
+  finish?(): void;
   irqRaise(cpu: number, desc: number): void;
   irqEntry(cpu: number, desc: number): void;
+  /** The handler returned (irq_handler_exit). */
+  irqExit?(cpu: number, desc: number): void;
+  /** CPU time from `start` to `end` went to `level` (CPU_* below); `task` is the current task. */
+  cpuTime?(cpu: number, start: number, end: number, level: number, task: Task | null): void;
+  /** __raise_softirq_irqoff() of vector `vec`. */
+  softirqRaise?(cpu: number, vec: number): void;
+  /** __netif_receive_skb_core: one pass of one skb (`segs` segments, `len` bytes). */
+  netifReceiveSkb?(cpu: number, len: number, segs: number, dev: string): void;
+  /** net_rps_send_ipi(): an IPI from `from` to `to` (to kick its backlog). */
+  ipiSend?(from: number, to: number): void;
+  /** The IPI's handler runs on `cpu`. */
+  ipiReceive?(cpu: number): void;
   softirqFrame(cpu: number, begin: boolean, ksoftirqd: boolean): void;
   softirqEntry(cpu: number, vec: number): void;
   softirqExit(cpu: number, vec: number): void;
-  napiPoll(cpu: number, napi: Napi, work: number, budget: number): void;
+  /** One napi_poll that began at `start` (ns). */
+  napiPoll(cpu: number, napi: Napi, work: number, budget: number, start?: number): void;
   sched(cpu: number, prev: Task | null, next: Task | null): void;
   wakeup(cpu: number, task: Task, from: number): void;
 }

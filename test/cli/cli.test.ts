@@ -127,4 +127,21 @@ describe('rxsim (the real binary)', () => {
     expect(v6.stdout).toContain('hash:   0x40207d3d');
     expect(v6.stdout).toContain('hash:   0x2cc18cd5');
   });
+
+  it('trace writes a Perfetto JSON and an ftrace text of the same run, windowed; bad options exit 2', () => {
+    const json = join(dir, 'trace.json');
+    const r = rxsim('trace', good, '--format', 'perfetto', '--out', json, '--from-ms', '1', '--to-ms', '2');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/trace\.json: \d+ events \(perfetto, poll\); digest [0-9a-f]{64}/);
+    const trace = JSON.parse(readFileSync(json, 'utf8')) as { traceEvents: { ts: number; ph: string }[] };
+    const timed = trace.traceEvents.filter((e) => e.ph !== 'M');
+    expect(timed.length).toBeGreaterThan(10);
+    for (const e of timed) expect(e.ts >= 1000 && e.ts < 2000).toBe(true);
+    const txt = join(dir, 'trace.txt');
+    expect(rxsim('trace', good, '--format', 'ftrace', '--detail', 'packet', '--out', txt).code).toBe(0);
+    expect(readFileSync(txt, 'utf8')).toMatch(/netif_receive_skb: dev=eth0 skbaddr=[0-9a-f]{16} len=\d+/);
+    expectBadInput(rxsim('trace', good, '--format', 'perfeto', '--out', json), /--format.*perfeto.*perfetto, ftrace/);
+    expectBadInput(rxsim('trace', good, '--format', 'ftrace', '--out', json, '--from-ms', '3', '--to-ms', '2'), /--to-ms 2: expected a time after --from-ms 3/);
+    expectBadInput(rxsim('trace', good, '--format', 'ftrace'), /--out/);
+  });
 });

@@ -2,7 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { digestOf } from '../../src/metrics/result.ts';
+import { collectResult, digestOf } from '../../src/metrics/result.ts';
+import { simulate } from '../../src/model/simulate.ts';
+import { loadScenario } from '../../src/scenario/load.ts';
 import { run } from '../helpers.ts';
 
 describe('determinism', () => {
@@ -18,6 +20,18 @@ describe('determinism', () => {
 
   it('the same scenario and seed give the same digest', () => {
     expect(run(busy).result.digest).toBe(run(busy).result.digest);
+  });
+
+  it('running in slices (the browser reports progress every 0.1 ms) gives the same digest', () => {
+    let calls = 0;
+    const sliced = run({ ...busy, warmup_ms: 1 }, { onProgress: () => calls++, progressEveryNs: 100_000 }).result.digest;
+    expect(calls).toBe(40);
+    expect(sliced).toBe(run({ ...busy, warmup_ms: 1 }).result.digest);
+    for (const name of ['seed-lab-iperf3-on-irq-core', 'rr-latency-under-flood']) {
+      const text = readFileSync(new URL(`../../sim-scenarios/${name}.json`, import.meta.url), 'utf8');
+      const s = loadScenario(text, { durationMs: 12 }).resolved;
+      expect(collectResult(simulate(s, { onProgress: () => {}, progressEveryNs: 37_000 }), 0).digest, name).toBe(collectResult(simulate(s), 0).digest);
+    }
   });
 
   it('a different seed gives a different digest', () => {

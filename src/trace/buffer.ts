@@ -1,0 +1,103 @@
+/**
+ * A bounded trace buffer (a flight recorder): fixed typed arrays, the oldest events overwritten
+ * once it is full, so memory never grows with the run. One event is (type, cpu, t, dur, a, b, c).
+ */
+
+/** Event types. The names are the kernel tracepoints they stand for (see kernel-functions.ts). */
+export const EV = {
+  /** CPU time: a = what (CPU_* of trace-hooks.ts), b = pid of the current task (-1: none). */
+  SPAN: 1,
+  IRQ_ENTRY: 2, // a = irq desc index
+  IRQ_EXIT: 3,
+  SOFTIRQ_RAISE: 4, // a = vec
+  SOFTIRQ_ENTRY: 5,
+  SOFTIRQ_EXIT: 6,
+  NAPI_POLL: 7, // a = napi id, b = work, c = budget; dur = the poll
+  SCHED_SWITCH: 8, // a = prev pid (-1 idle), b = next pid (-1 idle), c = prev state (0 R, 1 S)
+  SCHED_WAKEUP: 9, // a = pid, b = waker's CPU
+  NETIF_RECEIVE_SKB: 10, // a = len, b = segs
+  COUNTER: 11, // a = counter index, b = value
+  IPI_SEND: 12, // a = target CPU, b = flow id
+  IPI_RECEIVE: 13, // b = flow id
+} as const;
+
+/** One event, as the exporters read it. */
+export interface TraceEvent {
+  slot: number;
+  type: number;
+  cpu: number;
+  t: number;
+  dur: number;
+  a: number;
+  b: number;
+  c: number;
+}
+
+export class TraceBuffer {
+  readonly type: Uint8Array;
+  readonly cpu: Uint16Array;
+  readonly t: Float64Array;
+  readonly dur: Float64Array;
+  readonly a: Int32Array;
+  readonly b: Int32Array;
+  readonly c: Int32Array;
+  /** Events ever written (the buffer holds the last `capacity` of them). */
+  written = 0;
+
+  constructor(readonly capacity: number) {
+    this.type = new Uint8Array(capacity);
+    this.cpu = new Uint16Array(capacity);
+    this.t = new Float64Array(capacity);
+    this.dur = new Float64Array(capacity);
+    this.a = new Int32Array(capacity);
+    this.b = new Int32Array(capacity);
+    this.c = new Int32Array(capacity);
+  }
+
+  push(type: number, cpu: number, t: number, dur: number, a: number, b: number, c: number): void {
+    const i = this.written % this.capacity;
+    this.type[i] = type;
+    this.cpu[i] = cpu;
+    this.t[i] = t;
+    this.dur[i] = dur;
+    this.a[i] = a;
+    this.b[i] = b;
+    this.c[i] = c;
+    this.written++;
+  }
+
+  /** Events held now. */
+  get length(): number {
+    return Math.min(this.written, this.capacity);
+  }
+
+  /** Events lost to overwriting. */
+  get overwritten(): number {
+    return this.written - this.length;
+  }
+
+  /** Slot of the i-th held event, oldest first. */
+  slot(i: number): number {
+    return this.written <= this.capacity ? i : (this.written + i) % this.capacity;
+  }
+
+  /**
+   * Slots of the held events in time order. Events are pushed in time order except spans and
+   * polls, which are written when they end: sort by `key` (the start time unless told), then by
+   * write order.
+   */
+  ordered(key: (slot: number) => number = (s) => this.t[s]!): Int32Array {
+    const n = this.length;
+    const idx = new Int32Array(n);
+    for (let i = 0; i < n; i++) idx[i] = this.slot(i);
+    const seq = (s: number) => (s - this.slot(0) + this.capacity) % this.capacity;
+    return idx.sort((x, y) => key(x) - key(y) || seq(x) - seq(y));
+  }
+
+  /** The held events in `ordered(key)` order. */
+  *events(key?: (slot: number) => number): Generator<TraceEvent> {
+    for (const slot of this.ordered(key)) {
+      yield { slot, type: this.type[slot]!, cpu: this.cpu[slot]!, t: this.t[slot]!, dur: this.dur[slot]!, a: this.a[slot]!, b: this.b[slot]!, c: this.c[slot]! };
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import { EV, type TraceEvent } from './buffer.ts';
+import { comm, irqOf, napiDev, softirqName } from './names.ts';
+import type { TraceRecorder } from './recorder.ts';
+
+/**
+ * ftrace-like text, as `cat /sys/kernel/tracing/trace` prints it with the irq, napi, net and
+ * sched events enabled: the running task, CPU, timestamp in seconds and each tracepoint's own
+ * format (include/trace/events/{irq,napi,net,sched}.h).
+ */
+/** prio of a nice-0 SCHED_OTHER task as sched events print it. */
+const PRIO = 120;
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : ' '.repeat(n - s.length) + s;
+}
+
+/** A stable fake kernel address for a NAPI struct or skb (traces print pointers hashed). */
+function addr(n: number): string {
+  return (0xffff888100000000n + BigInt(n) * 0x40n).toString(16).padStart(16, '0');
+}
+
+/** The tracepoint line of one event (`irq_handler_entry: irq=132 name=…`), or null if it prints none. */
+export function describeEvent(rec: TraceRecorder, e: TraceEvent, skb = 0): string | null {
+  const { type, cpu, a, b, c } = e;
+  switch (type) {
+    case EV.IRQ_ENTRY: {
+      const { irq, name } = irqOf(rec, a);
+      return `irq_handler_entry: irq=${irq} name=${name}`;
+    }
+    case EV.IRQ_EXIT:
+      return `irq_handler_exit: irq=${irqOf(rec, a).irq} ret=handled`;
+    case EV.SOFTIRQ_RAISE:
+      return `softirq_raise: vec=${a} [action=${softirqName(a)}]`;
+    case EV.SOFTIRQ_ENTRY:
+      return `softirq_entry: vec=${a} [action=${softirqName(a)}]`;
+    case EV.SOFTIRQ_EXIT:
+      return `softirq_exit: vec=${a} [action=${softirqName(a)}]`;
+    case EV.NAPI_POLL:
+      return `napi_poll: napi poll on napi struct ${addr(a + 4096)} for device ${napiDev(rec, a)} work ${b} budget ${c}`;
+    case EV.NETIF_RECEIVE_SKB:
+      return `netif_receive_skb: dev=${rec.devs[c] ?? '?'} skbaddr=${addr((1 << 20) | (skb & 0xffff))} len=${a}`;
+    case EV.SCHED_WAKEUP:
+      return `sched_wakeup: comm=${comm(rec, a, cpu)} pid=${a} prio=${PRIO} target_cpu=${String(cpu).padStart(3, '0')}`;
+    case EV.SCHED_SWITCH:
+      return `sched_switch: prev_comm=${comm(rec, a, cpu)} prev_pid=${a < 0 ? 0 : a} prev_prio=${PRIO} prev_state=${a < 0 ? 'R' : c === 0 ? 'R+' : 'S'} ==> next_comm=${comm(rec, b, cpu)} next_pid=${b < 0 ? 0 : b} next_prio=${PRIO}`;
+    case EV.IPI_SEND:
+      return `ipi_send_cpu: cpu=${a} callsite=net_rps_send_ipi callback=rps_trigger_softirq`;
+    default:
+      return null;
+  }
+}
+
+/** irqs-off / need-resched / hardirq-softirq / preempt-depth flags of a line. */
+function flagsOf(type: number): string {
+  if (type === EV.IRQ_ENTRY || type === EV.IRQ_EXIT || type === EV.SOFTIRQ_RAISE) return 'd.h1.';
+  if (type === EV.SCHED_SWITCH || type === EV.SCHED_WAKEUP) return 'd..2.';
+  if (type === EV.IPI_SEND) return 'd.s1.';
+  return '..s1.';
+}
+
+/** When an event's line is printed: napi_poll fires at the end of the poll. */
+export function printTime(b: TraceRecorder['buf'], s: number): number {
+  return b.type[s] === EV.NAPI_POLL ? b.t[s]! + b.dur[s]! : b.t[s]!;
+}
+
+export function toFtrace(rec: TraceRecorder): string {
+  const b = rec.buf;
+  const lines: string[] = [];
+  const curr = new Int32Array(rec.machine.cpus).fill(-1);
+  let skb = 0;
+  for (const e of b.events((s) => printTime(b, s))) {
+    const text = describeEvent(rec, e, e.type === EV.NETIF_RECEIVE_SKB ? skb++ : 0);
+    if (text === null) continue;
+    const task = `${comm(rec, curr[e.cpu]!, e.cpu)}-${curr[e.cpu]! < 0 ? 0 : curr[e.cpu]!}`;
+    lines.push(`${pad(task, 22)} [${String(e.cpu).padStart(3, '0')}] ${flagsOf(e.type)} ${pad((printTime(b, e.slot) / 1e9).toFixed(6), 12)}: ${text}`);
+    if (e.type === EV.SCHED_SWITCH) curr[e.cpu] = e.b;
+  }
+  const header = [
+    '# tracer: nop',
+    '#',
+    `# entries-in-buffer/entries-written: ${lines.length}/${lines.length + b.overwritten}   #P:${rec.machine.cpus}`,
+    '#',
+    '#                                _-----=> irqs-off/BH-disabled',
+    '#                               / _----=> need-resched',
+    '#                              | / _---=> hardirq/softirq',
+    '#                              || / _--=> preempt-depth',
+    '#                              ||| / _-=> migrate-disable',
+    '#                              |||| /     delay',
+    '#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION',
+    '#              | |         |   |||||     |         |',
+  ];
+  return header.concat(lines).join('\n') + '\n';
+}

@@ -1,0 +1,28 @@
+import { EV } from './buffer.ts';
+
+/**
+ * Where each traced event happens in the kernel: the tracepoint, the function that fires it and
+ * its file (for step mode in the browser and for the ftrace export). Sources: the v6.18 tree.
+ */
+export interface KernelSite {
+  tracepoint: string;
+  fn: string;
+  file: string;
+  what: string;
+}
+
+export const KERNEL_SITES: Record<number, KernelSite> = {
+  [EV.SPAN]: { tracepoint: '', fn: 'account_system_index_time', file: 'kernel/sched/cputime.c', what: 'the CPU spends time in one context (what /proc/stat accounts)' },
+  [EV.IRQ_ENTRY]: { tracepoint: 'irq:irq_handler_entry', fn: '__handle_irq_event_percpu', file: 'kernel/irq/handle.c', what: 'a hard interrupt: the driver handler (ixgbe_msix_clean_rings → napi_schedule_irqoff) runs' },
+  [EV.IRQ_EXIT]: { tracepoint: 'irq:irq_handler_exit', fn: '__handle_irq_event_percpu', file: 'kernel/irq/handle.c', what: 'the handler returned; irq_exit() will run pending softirqs' },
+  [EV.SOFTIRQ_RAISE]: { tracepoint: 'irq:softirq_raise', fn: '__raise_softirq_irqoff', file: 'kernel/softirq.c', what: 'NET_RX marked pending (napi_schedule, or the backlog on an RPS IPI)' },
+  [EV.SOFTIRQ_ENTRY]: { tracepoint: 'irq:softirq_entry', fn: 'handle_softirqs', file: 'kernel/softirq.c', what: 'a pending softirq vector runs (at irq_exit, local_bh_enable or in ksoftirqd)' },
+  [EV.SOFTIRQ_EXIT]: { tracepoint: 'irq:softirq_exit', fn: 'handle_softirqs', file: 'kernel/softirq.c', what: 'net_rx_action returned' },
+  [EV.NAPI_POLL]: { tracepoint: 'napi:napi_poll', fn: '__napi_poll', file: 'net/core/dev.c', what: 'net_rx_action polled one NAPI: the driver cleaned up to `budget` descriptors' },
+  [EV.SCHED_SWITCH]: { tracepoint: 'sched:sched_switch', fn: '__schedule', file: 'kernel/sched/core.c', what: 'the CPU switches tasks' },
+  [EV.SCHED_WAKEUP]: { tracepoint: 'sched:sched_wakeup', fn: 'ttwu_do_activate', file: 'kernel/sched/core.c', what: 'a task becomes runnable (sk_data_ready woke a reader, or wakeup_softirqd)' },
+  [EV.NETIF_RECEIVE_SKB]: { tracepoint: 'net:netif_receive_skb', fn: '__netif_receive_skb_core', file: 'net/core/dev.c', what: 'one skb enters the protocol stack (one pass; a second after veth)' },
+  [EV.COUNTER]: { tracepoint: '', fn: '', file: '', what: 'a queue length changed' },
+  [EV.IPI_SEND]: { tracepoint: 'ipi:ipi_send_cpu', fn: 'net_rps_send_ipi', file: 'net/core/dev.c', what: 'RPS: kick the remote CPU whose backlog got packets' },
+  [EV.IPI_RECEIVE]: { tracepoint: 'csd:csd_function_entry', fn: 'rps_trigger_softirq', file: 'net/core/dev.c', what: 'the IPI schedules the backlog NAPI on this CPU' },
+};

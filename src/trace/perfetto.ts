@@ -1,0 +1,94 @@
+import { EV } from './buffer.ts';
+import { comm, irqOf, napiDev, softirqName, spanClass } from './names.ts';
+import type { TraceRecorder } from './recorder.ts';
+
+/**
+ * Chrome trace-event JSON (opens in ui.perfetto.dev and chrome://tracing): one thread track per
+ * CPU with its time as slices (hardirq, softirq, ksoftirqd, tasks; NAPI polls nested inside),
+ * counter tracks for ring, backlog and socket occupancy, and flow arrows for RPS IPIs.
+ * Timestamps are µs (the format's unit) with ns precision.
+ */
+export interface ChromeTraceEvent {
+  name: string;
+  ph: string;
+  ts: number;
+  pid: number;
+  tid?: number;
+  dur?: number;
+  cat?: string;
+  id?: number;
+  bp?: string;
+  args?: Record<string, unknown>;
+}
+
+const us = (ns: number): number => Math.round(ns) / 1000;
+const PID_CPUS = 1;
+const PID_QUEUES = 2;
+
+export function toChromeTrace(rec: TraceRecorder, title: string): { traceEvents: ChromeTraceEvent[]; displayTimeUnit: string; otherData: Record<string, unknown> } {
+  const out: ChromeTraceEvent[] = [];
+  out.push({ name: 'process_name', ph: 'M', ts: 0, pid: PID_CPUS, args: { name: `${title}: CPUs` } });
+  out.push({ name: 'process_name', ph: 'M', ts: 0, pid: PID_QUEUES, args: { name: 'queues' } });
+  for (let cpu = 0; cpu < rec.machine.cpus; cpu++) {
+    out.push({ name: 'thread_name', ph: 'M', ts: 0, pid: PID_CPUS, tid: cpu, args: { name: `CPU ${cpu}` } });
+    out.push({ name: 'thread_sort_index', ph: 'M', ts: 0, pid: PID_CPUS, tid: cpu, args: { sort_index: cpu } });
+  }
+  const b = rec.buf;
+  const irqOpen = new Map<number, number>();
+  const softOpen = new Map<number, number>();
+  for (const { slot: i, type, cpu, t, a, b: bb } of b.events()) {
+    switch (type) {
+      case EV.SPAN: {
+        const cls = spanClass(rec, a, bb);
+        if (cls === 'idle') break;
+        const name = cls === 'hardirq' ? 'hardirq' : cls === 'softirq' ? 'softirq' : cls === 'switch' ? 'context switch' : comm(rec, bb, cpu);
+        out.push({ name, cat: cls, ph: 'X', ts: us(t), dur: us(b.dur[i]!), pid: PID_CPUS, tid: cpu, args: { task: comm(rec, bb, cpu) } });
+        break;
+      }
+      case EV.IRQ_ENTRY:
+        irqOpen.set(cpu, i);
+        break;
+      case EV.IRQ_EXIT: {
+        const { irq, name } = irqOf(rec, a);
+        const start = irqOpen.get(cpu);
+        if (start !== undefined) out.push({ name: `irq ${irq}: ${name}`, cat: 'irq', ph: 'X', ts: us(b.t[start]!), dur: us(t - b.t[start]!), pid: PID_CPUS, tid: cpu });
+        irqOpen.delete(cpu);
+        break;
+      }
+      case EV.SOFTIRQ_ENTRY:
+        softOpen.set(cpu, i);
+        break;
+      case EV.SOFTIRQ_EXIT: {
+        const start = softOpen.get(cpu);
+        if (start !== undefined) out.push({ name: `${softirqName(a)} (net_rx_action)`, cat: 'softirq', ph: 'X', ts: us(b.t[start]!), dur: us(t - b.t[start]!), pid: PID_CPUS, tid: cpu });
+        softOpen.delete(cpu);
+        break;
+      }
+      case EV.NAPI_POLL:
+        out.push({ name: `napi_poll ${napiDev(rec, a)}`, cat: 'napi', ph: 'X', ts: us(t), dur: us(b.dur[i]!), pid: PID_CPUS, tid: cpu, args: { work: bb, budget: b.c[i]! } });
+        break;
+      case EV.SCHED_WAKEUP:
+        out.push({ name: `wakeup ${comm(rec, a, cpu)}`, cat: 'sched', ph: 'i', ts: us(t), pid: PID_CPUS, tid: cpu, args: { s: 't' } as Record<string, unknown> });
+        break;
+      case EV.NETIF_RECEIVE_SKB:
+        out.push({ name: 'netif_receive_skb', cat: 'net', ph: 'i', ts: us(t), pid: PID_CPUS, tid: cpu, args: { len: a, segs: bb } });
+        break;
+      case EV.COUNTER: {
+        const c = rec.counters[a]!;
+        out.push({ name: c.name, ph: 'C', ts: us(t), pid: PID_QUEUES, args: { [c.unit]: bb } });
+        break;
+      }
+      case EV.IPI_SEND:
+        out.push({ name: 'RPS IPI', cat: 'ipi', ph: 's', id: bb, ts: us(t), pid: PID_CPUS, tid: cpu, args: { to: a } });
+        break;
+      case EV.IPI_RECEIVE:
+        if (bb > 0) out.push({ name: 'RPS IPI', cat: 'ipi', ph: 'f', bp: 'e', id: bb, ts: us(t), pid: PID_CPUS, tid: cpu });
+        break;
+    }
+  }
+  return {
+    traceEvents: out,
+    displayTimeUnit: 'ns',
+    otherData: { generator: 'rxsim', events_recorded: b.written, events_overwritten: b.overwritten, detail: rec.detail },
+  };
+}

@@ -1,0 +1,238 @@
+import type { Kernel } from '../model/kernel.ts';
+import type { Napi } from '../model/napi.ts';
+import type { Task } from '../model/task.ts';
+import { CPU_IDLE, type TraceHooks } from '../model/trace-hooks.ts';
+import { EV, TraceBuffer } from './buffer.ts';
+
+/** How much to record: per poll (interrupts, softirqs, polls, scheduling, queues) or also per packet. */
+export type TraceDetail = 'poll' | 'packet';
+
+export interface TraceOptions {
+  detail?: TraceDetail;
+  /** Events kept (the newest); default 262144. */
+  capacity?: number;
+  /** Only events in [fromNs, toNs) are kept. */
+  fromNs?: number;
+  toNs?: number;
+  /** At 'poll' detail, still record per-packet events in [packetFromNs, packetToNs) (step mode). */
+  packetFromNs?: number;
+  packetToNs?: number;
+}
+
+export interface TraceTask {
+  pid: number;
+  comm: string;
+  kind: 'ksoftirqd' | 'napi' | 'app';
+}
+
+export interface TraceCounter {
+  /** `ens4f1/rx-4 ring`, `backlog/2`, `socket iperf3`. */
+  name: string;
+  kind: 'ring' | 'backlog' | 'socket';
+  /** The limit drawn with it: ring size, netdev_max_backlog, sk_rcvbuf (bytes). */
+  limit: number;
+  unit: 'packets' | 'bytes';
+  read: () => number;
+}
+
+/** Static facts about the traced machine that the exporters need. */
+export interface TraceMachine {
+  cpus: number;
+  irqs: { irq: number; label: string; name: string }[];
+  /** NAPI id → device name (`backlog` for a CPU's backlog, `veth` for a veth NAPI). */
+  napis: Map<number, string>;
+}
+
+/**
+ * Records what the model reports (TraceHooks) into a bounded buffer. CPU time arrives as exact
+ * slices from the CPU's accounting (so the timeline adds up to /proc/stat) and is coalesced while
+ * the CPU stays in the same context; queue lengths are sampled when interrupts, polls and
+ * context switches happen, and written only when they change. Recording adds no events to the
+ * simulation: a traced run has the digest of an untraced one.
+ */
+export class TraceRecorder implements TraceHooks {
+  readonly buf: TraceBuffer;
+  readonly detail: TraceDetail;
+  readonly tasks = new Map<number, TraceTask>();
+  counters: TraceCounter[] = [];
+  machine: TraceMachine = { cpus: 0, irqs: [], napis: new Map() };
+  private readonly from: number;
+  private readonly to: number;
+  private k: Kernel | null = null;
+  private lastValue: Float64Array = new Float64Array(0);
+  // The span being coalesced on each CPU.
+  private spanStart: Float64Array = new Float64Array(0);
+  private spanEnd: Float64Array = new Float64Array(0);
+  private spanWhat: Int32Array = new Int32Array(0);
+  private spanPid: Int32Array = new Int32Array(0);
+  private ipiSeq = 0;
+  private readonly packetFrom: number;
+  private readonly packetTo: number;
+  private ipiPending: number[][] = [];
+
+  constructor(opts: TraceOptions = {}) {
+    this.detail = opts.detail ?? 'poll';
+    this.buf = new TraceBuffer(opts.capacity ?? 262144);
+    this.from = opts.fromNs ?? 0;
+    this.to = opts.toNs ?? Infinity;
+    this.packetFrom = opts.packetFromNs ?? 0;
+    this.packetTo = opts.packetToNs ?? (this.detail === 'packet' ? Infinity : 0);
+  }
+
+  /** Called by simulate() once the machine is built. */
+  attach(k: Kernel): void {
+    this.k = k;
+    const n = k.cpus.length;
+    this.spanStart = new Float64Array(n).fill(-1);
+    this.spanEnd = new Float64Array(n);
+    this.spanWhat = new Int32Array(n);
+    this.spanPid = new Int32Array(n);
+    this.ipiPending = Array.from({ length: n }, () => []);
+    this.machine = {
+      cpus: n,
+      irqs: k.irqs.descs.map((d) => ({ irq: d.irq, label: d.label, name: d.name })),
+      napis: new Map(),
+    };
+    const counters: TraceCounter[] = [];
+    for (const nic of k.nics)
+      nic.queues.forEach((q, i) => counters.push({ name: `${nic.cfg.name}/rx-${i} ring`, kind: 'ring', limit: nic.cfg.ringSize, unit: 'packets', read: () => q.ring.length }));
+    k.softnet.forEach((sd, cpu) =>
+      counters.push({ name: `backlog/${cpu}`, kind: 'backlog', limit: k.netdevMaxBacklog, unit: 'packets', read: () => sd.inputPktQueue.length }),
+    );
+    for (const sock of k.stack.sockets) {
+      const app = sock.app === null ? `socket ${sock.index}` : `socket ${k.scenario.apps[sock.app]!.name}${sock.proto === 'tcp' ? ` #${sock.index}` : ''}`;
+      counters.push({ name: app, kind: 'socket', limit: sock.rcvbuf, unit: 'bytes', read: () => sock.rmem });
+    }
+    this.counters = counters;
+    this.lastValue = new Float64Array(counters.length).fill(-1);
+    for (const t of k.tasks) this.task(t);
+  }
+
+  private keep(t: number): boolean {
+    return t >= this.from && t < this.to;
+  }
+
+  private task(t: Task): number {
+    if (!this.tasks.has(t.pid)) this.tasks.set(t.pid, { pid: t.pid, comm: t.comm, kind: t.kind });
+    return t.pid;
+  }
+
+  private event(type: number, cpu: number, t: number, a: number, b = 0, c = 0, dur = 0): void {
+    if (this.keep(t)) this.buf.push(type, cpu, t, dur, a, b, c);
+  }
+
+  private sample(t: number): void {
+    if (!this.keep(t)) return;
+    const cs = this.counters;
+    for (let i = 0; i < cs.length; i++) {
+      const v = cs[i]!.read();
+      if (v !== this.lastValue[i]) {
+        this.lastValue[i] = v;
+        this.buf.push(EV.COUNTER, 0, t, 0, i, v, 0);
+      }
+    }
+  }
+
+  private now(): number {
+    return this.k!.sim.now;
+  }
+
+  // ---- TraceHooks ----
+
+  cpuTime(cpu: number, start: number, end: number, what: number, task: Task | null): void {
+    const pid = what === CPU_IDLE || task === null ? -1 : this.task(task);
+    if (this.spanStart[cpu]! >= 0 && this.spanEnd[cpu] === start && this.spanWhat[cpu] === what && this.spanPid[cpu] === pid) {
+      this.spanEnd[cpu] = end;
+      return;
+    }
+    this.flushSpan(cpu);
+    this.spanStart[cpu] = start;
+    this.spanEnd[cpu] = end;
+    this.spanWhat[cpu] = what;
+    this.spanPid[cpu] = pid;
+  }
+
+  private flushSpan(cpu: number): void {
+    const s = this.spanStart[cpu]!;
+    if (s < 0) return;
+    const e = this.spanEnd[cpu]!;
+    // A span is kept if it overlaps the window, clipped to it.
+    const from = Math.max(s, this.from);
+    const to = Math.min(e, this.to);
+    if (to > from) this.buf.push(EV.SPAN, cpu, from, to - from, this.spanWhat[cpu]!, this.spanPid[cpu]!, 0);
+    this.spanStart[cpu] = -1;
+  }
+
+  irqRaise(): void {}
+
+  irqEntry(cpu: number, desc: number): void {
+    const t = this.now();
+    this.sample(t);
+    this.event(EV.IRQ_ENTRY, cpu, t, desc);
+  }
+
+  irqExit(cpu: number, desc: number): void {
+    this.event(EV.IRQ_EXIT, cpu, this.now(), desc);
+  }
+
+  softirqFrame(): void {}
+
+  softirqRaise(cpu: number, vec: number): void {
+    this.event(EV.SOFTIRQ_RAISE, cpu, this.now(), vec);
+  }
+
+  softirqEntry(cpu: number, vec: number): void {
+    this.event(EV.SOFTIRQ_ENTRY, cpu, this.now(), vec);
+  }
+
+  softirqExit(cpu: number, vec: number): void {
+    this.event(EV.SOFTIRQ_EXIT, cpu, this.now(), vec);
+  }
+
+  napiPoll(cpu: number, napi: Napi, work: number, budget: number, start?: number): void {
+    const t = this.now();
+    const s = start ?? t;
+    if (!this.machine.napis.has(napi.id)) this.machine.napis.set(napi.id, napi.dev);
+    if (this.keep(s)) this.buf.push(EV.NAPI_POLL, cpu, s, t - s, napi.id, work, budget);
+    this.sample(t);
+  }
+
+  /** Device names seen by netif_receive_skb, indexed by the event's c field. */
+  readonly devs: string[] = [];
+
+  netifReceiveSkb(cpu: number, len: number, segs: number, dev: string): void {
+    const t = this.now();
+    if (t < this.packetFrom || t >= this.packetTo) return;
+    let d = this.devs.indexOf(dev);
+    if (d < 0) d = this.devs.push(dev) - 1;
+    this.event(EV.NETIF_RECEIVE_SKB, cpu, t, len, segs, d);
+  }
+
+  sched(cpu: number, prev: Task | null, next: Task | null): void {
+    const t = this.now();
+    const prevState = prev && prev.state === 'runnable' ? 0 : 1;
+    this.event(EV.SCHED_SWITCH, cpu, t, prev ? this.task(prev) : -1, next ? this.task(next) : -1, prevState);
+    this.sample(t);
+  }
+
+  wakeup(cpu: number, task: Task, from: number): void {
+    this.event(EV.SCHED_WAKEUP, cpu, this.now(), this.task(task), from);
+  }
+
+  ipiSend(from: number, to: number): void {
+    const id = ++this.ipiSeq;
+    this.ipiPending[to]!.push(id);
+    this.event(EV.IPI_SEND, from, this.now(), to, id);
+  }
+
+  ipiReceive(cpu: number): void {
+    const id = this.ipiPending[cpu]!.shift() ?? 0;
+    this.event(EV.IPI_RECEIVE, cpu, this.now(), 0, id);
+  }
+
+  /** The run is over: write the spans still open. */
+  finish(): void {
+    for (let cpu = 0; cpu < this.spanStart.length; cpu++) this.flushSpan(cpu);
+    if (this.k) this.sample(this.k.sim.now);
+  }
+}

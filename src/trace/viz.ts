@@ -1,0 +1,124 @@
+import type { Kernel } from '../model/kernel.ts';
+import { EV } from './buffer.ts';
+import { describeEvent, printTime } from './ftrace.ts';
+import { KERNEL_SITES } from './kernel-functions.ts';
+import { comm, spanClass, type SpanClass } from './names.ts';
+import type { TraceRecorder, TraceTask } from './recorder.ts';
+
+/**
+ * What the browser draws, extracted from a recorder and the finished machine as plain data and
+ * typed arrays (cheap to post from the Web Worker). No DOM here.
+ */
+export const SPAN_CLASSES: readonly SpanClass[] = ['idle', 'hardirq', 'softirq', 'ksoftirqd', 'napi-thread', 'app', 'switch'];
+
+/** The stage of the receive path an event belongs to (step mode highlights it). */
+export type Stage = 'nic' | 'irq' | 'softirq' | 'napi' | 'backlog' | 'rps' | 'stack' | 'sched';
+
+export interface StepEvent {
+  t: number;
+  cpu: number;
+  task: string;
+  line: string;
+  tracepoint: string;
+  fn: string;
+  file: string;
+  what: string;
+  stage: Stage;
+}
+
+export interface VizSeries {
+  name: string;
+  kind: 'ring' | 'backlog' | 'socket';
+  limit: number;
+  unit: 'packets' | 'bytes';
+  t: Float64Array;
+  v: Float64Array;
+}
+
+export interface VizData {
+  cpus: number;
+  fromNs: number;
+  toNs: number;
+  spans: { cpu: Uint16Array; start: Float64Array; dur: Float64Array; cls: Uint8Array; pid: Int32Array };
+  tasks: TraceTask[];
+  series: VizSeries[];
+  /** End-to-end latency histogram: [low µs, high µs, count]. */
+  latency: [number, number, number][];
+  steps: StepEvent[];
+  recorded: number;
+  overwritten: number;
+}
+
+function stageOf(type: number, napiDev: string): Stage {
+  switch (type) {
+    case EV.IRQ_ENTRY:
+    case EV.IRQ_EXIT:
+      return 'irq';
+    case EV.NAPI_POLL:
+      return napiDev === 'backlog' ? 'backlog' : 'napi';
+    case EV.NETIF_RECEIVE_SKB:
+      return 'stack';
+    case EV.IPI_SEND:
+    case EV.IPI_RECEIVE:
+      return 'rps';
+    case EV.SCHED_SWITCH:
+    case EV.SCHED_WAKEUP:
+      return 'sched';
+    default:
+      return 'softirq';
+  }
+}
+
+/** Step-mode events: everything with a tracepoint, in print order, at most `max`. */
+export function stepEvents(rec: TraceRecorder, fromNs: number, toNs: number, max: number): StepEvent[] {
+  const b = rec.buf;
+  const out: StepEvent[] = [];
+  const curr = new Int32Array(rec.machine.cpus).fill(-1);
+  let skb = 0;
+  for (const e of b.events((s) => printTime(b, s))) {
+    const t = printTime(b, e.slot);
+    if (e.type === EV.SCHED_SWITCH) curr[e.cpu] = e.b;
+    if (t < fromNs || t >= toNs) continue;
+    const line = describeEvent(rec, e, e.type === EV.NETIF_RECEIVE_SKB ? skb++ : 0);
+    if (line === null) continue;
+    const site = KERNEL_SITES[e.type]!;
+    out.push({ t, cpu: e.cpu, task: comm(rec, curr[e.cpu]!, e.cpu), line, tracepoint: site.tracepoint, fn: site.fn, file: site.file, what: site.what, stage: stageOf(e.type, rec.machine.napis.get(e.a) ?? '') });
+    if (out.length >= max) break;
+  }
+  return out;
+}
+
+export function vizData(rec: TraceRecorder, k: Kernel, opts: { stepFromNs: number; stepToNs: number; maxSteps: number }): VizData {
+  const b = rec.buf;
+  let nSpans = 0;
+  for (let i = 0; i < b.length; i++) if (b.type[b.slot(i)] === EV.SPAN) nSpans++;
+  const spans = { cpu: new Uint16Array(nSpans), start: new Float64Array(nSpans), dur: new Float64Array(nSpans), cls: new Uint8Array(nSpans), pid: new Int32Array(nSpans) };
+  const seriesT: number[][] = rec.counters.map(() => []);
+  const seriesV: number[][] = rec.counters.map(() => []);
+  let j = 0;
+  for (const e of b.events()) {
+    if (e.type === EV.SPAN) {
+      spans.cpu[j] = e.cpu;
+      spans.start[j] = e.t;
+      spans.dur[j] = e.dur;
+      spans.cls[j] = SPAN_CLASSES.indexOf(spanClass(rec, e.a, e.b));
+      spans.pid[j] = e.b;
+      j++;
+    } else if (e.type === EV.COUNTER) {
+      seriesT[e.a]!.push(e.t);
+      seriesV[e.a]!.push(e.b);
+    }
+  }
+  return {
+    cpus: rec.machine.cpus,
+    fromNs: k.windowStart,
+    toNs: k.sim.now,
+    spans,
+    tasks: [...rec.tasks.values()],
+    series: rec.counters.map((c, i) => ({ name: c.name, kind: c.kind, limit: c.limit, unit: c.unit, t: Float64Array.from(seriesT[i]!), v: Float64Array.from(seriesV[i]!) })),
+    latency: k.stack.latency.buckets().map(([lo, hi, n]) => [lo / 1000, hi / 1000, n] as [number, number, number]),
+    steps: stepEvents(rec, opts.stepFromNs, opts.stepToNs, opts.maxSteps),
+    recorded: b.written,
+    overwritten: b.overwritten,
+  };
+}

@@ -1,0 +1,195 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createServer, type ViteDevServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectResult } from '../../src/metrics/result.ts';
+import { simulate } from '../../src/model/simulate.ts';
+import { loadScenario } from '../../src/scenario/load.ts';
+
+/**
+ * End to end in Debian's Chromium (`apt-get install -y chromium`; .ci/run does it): the Vite dev
+ * server serves web/, playwright-core drives the browser. Screenshots of every view go to
+ * $RXSIM_SCREENSHOTS (default: a temporary directory); speed figures are printed, not asserted.
+ */
+const CHROMIUM = process.env.RXSIM_CHROMIUM ?? '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SHOTS = process.env.RXSIM_SCREENSHOTS ?? join(tmpdir(), 'rxsim-screenshots');
+const DEFAULT = 'seed-lab-iperf3-on-irq-core';
+
+let server: ViteDevServer;
+let browser: Browser;
+let base = '';
+
+const scenarioText = (name: string) => readFileSync(join(ROOT, 'sim-scenarios', `${name}.json`), 'utf8');
+const nodeDigest = (text: string, seed?: number) => collectResult(simulate(loadScenario(text, seed === undefined ? {} : { seed }).resolved), 0).digest;
+/** The page's share format: base64url of the UTF-8 JSON, in the fragment. */
+const shareUrl = (obj: unknown) => `${base}#s=${Buffer.from(JSON.stringify(obj)).toString('base64url')}`;
+
+async function open(url: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  (page as unknown as { errors: string[] }).errors = errors;
+  await page.goto(url);
+  return page;
+}
+
+async function waitForRun(page: Page, runs = 1): Promise<void> {
+  await page.waitForFunction((n) => ((window as unknown as { rxsim?: { runs: number } }).rxsim?.runs ?? 0) >= n, runs, { timeout: 120_000 });
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`browser tests need Chromium at ${CHROMIUM}: apt-get install -y chromium (or set RXSIM_CHROMIUM)`);
+  mkdirSync(SHOTS, { recursive: true });
+  server = await createServer({ configFile: join(ROOT, 'vite.config.ts'), server: { host: '127.0.0.1', port: 0, strictPort: false }, logLevel: 'error' });
+  await server.listen();
+  base = server.resolvedUrls!.local[0]!;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('the browser app', () => {
+  let page: Page;
+
+  it('opens on the seed lab, runs it in a worker and shows the digest Node computes', async () => {
+    page = await open(base);
+    await waitForRun(page);
+    const digest = await page.textContent('[data-testid=digest]');
+    expect(digest).toBe(nodeDigest(scenarioText(DEFAULT)));
+    expect(await page.inputValue('[data-testid=scenario-select]')).toBe(DEFAULT);
+    expect((page as unknown as { errors: string[] }).errors).toEqual([]);
+  });
+
+  it('draws every view with data (screenshots of each)', async () => {
+    await shot(page, 'path');
+    expect(await page.locator('[data-testid=path-svg] g.stage').count()).toBeGreaterThanOrEqual(9);
+    expect(await page.textContent('[data-testid=view-path]')).toMatch(/IRQ 132 → CPU 4/);
+
+    await page.click('[data-testid=tab-timeline]');
+    // CPU 4's row must show softirq, ksoftirqd and iperf3 colours: count coloured pixels on the canvas.
+    const colours = await page.evaluate(() => {
+      const c = document.querySelector<HTMLCanvasElement>('[data-testid=timeline-canvas]')!;
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const seen = new Set<string>();
+      for (let i = 0; i < d.length; i += 4 * 7) seen.add(`${d[i]},${d[i + 1]},${d[i + 2]}`);
+      return [...seen];
+    });
+    for (const rgb of ['255,127,14', '148,103,189', '44,160,44']) expect(colours, rgb).toContain(rgb); // softirq, ksoftirqd, app
+    await shot(page, 'timeline');
+
+    await page.click('[data-testid=tab-queues]');
+    expect(await page.locator('[data-testid=queues-ring] path').count()).toBeGreaterThan(0);
+    expect(await page.locator('[data-testid=queues-socket] path').count()).toBeGreaterThan(0);
+    await shot(page, 'queues');
+
+    await page.click('[data-testid=tab-latency]');
+    expect(await page.locator('[data-testid=latency-histogram] rect.bar').count()).toBeGreaterThan(3);
+    expect(await page.textContent('[data-testid=latency-stages]')).toMatch(/socket → application/);
+    await shot(page, 'latency');
+
+    await page.click('[data-testid=tab-counters]');
+    expect(await page.textContent('[data-testid=counters-interrupts]')).toMatch(/ens4f1-TxRx-4/);
+    expect(await page.getAttribute('[data-testid=counters-softnet] th:nth-child(3)', 'title')).toMatch(/net_rx_action/);
+    expect(await page.locator('[data-testid=counters-mpstat] tr').count()).toBe(11);
+    await shot(page, 'counters');
+  });
+
+  it('step mode advances event by event and poll by poll, naming the kernel function and file', async () => {
+    await page.click('[data-testid=tab-step]');
+    const first = await page.textContent('[data-testid=step-info]');
+    await page.click('[data-testid=step-next]');
+    const second = await page.textContent('[data-testid=step-info]');
+    expect(second).not.toBe(first);
+    expect(second).toMatch(/step 2 of \d+/);
+    await page.click('[data-testid=step-next-poll]');
+    expect(await page.textContent('[data-testid=step-fn]')).toBe('__napi_poll()');
+    expect(await page.textContent('[data-testid=step-file]')).toBe('net/core/dev.c');
+    expect(await page.locator('[data-testid=step-diagram] g.stage.hot').count()).toBe(1);
+    await shot(page, 'step');
+  });
+
+  it('compare: pin A, change a knob, run B, and both show side by side with the differences marked', async () => {
+    await page.click('[data-testid=tab-tuning]');
+    await page.click('[data-testid=pin-a]');
+    await page.locator('[data-knob="taskset -c … iperf3"]').fill('1');
+    await page.locator('[data-knob="taskset -c … iperf3"]').dispatchEvent('change');
+    await page.click('[data-testid=tuning-run]');
+    await waitForRun(page, 2);
+    const table = page.locator('[data-testid=compare-table]');
+    expect(await table.locator('tr').count()).toBeGreaterThan(8);
+    const goodput = await table.locator('tr', { hasText: 'goodput' }).locator('td').allTextContents();
+    expect(Number(goodput[1]!)).toBeLessThan(6.5);
+    expect(Number(goodput[2]!)).toBeGreaterThan(9.3); // iperf3 off the interrupt core: line rate
+    expect(await table.locator('td.better').count()).toBeGreaterThan(0);
+    await shot(page, 'compare');
+    // Undo restores the knob (immer history).
+    await page.click('[data-testid=undo]');
+    expect(await page.locator('[data-knob="taskset -c … iperf3"]').inputValue()).toBe('4');
+  });
+
+  it('an imported scenario with a bad field shows the error next to that field', async () => {
+    const bad = JSON.parse(scenarioText('rx-usecs-10')) as { nics: { ring?: { rx: number } }[] };
+    bad.nics[0]!.ring = { rx: 99999 };
+    await page.setInputFiles('[data-testid=import]', { name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(bad, null, 2)) });
+    await page.waitForSelector('[data-testid=field-error]', { timeout: 60_000 });
+    expect(await page.textContent('[data-testid=error]')).toMatch(/nics\[0\]\.ring\.rx/);
+    expect(await page.textContent('[data-testid=error-line]')).toMatch(/"rx": 99999/);
+    await shot(page, 'import-error');
+  });
+
+  it('a shared URL restores the scenario: the same digest in a fresh page', async () => {
+    await page.selectOption('[data-testid=scenario-select]', 'rr-latency-under-flood');
+    await waitForRun(page, 3);
+    await page.click('[data-testid=share]');
+    const url = await page.getAttribute('[data-testid=status]', 'data-url');
+    expect(url).toMatch(/#s=[A-Za-z0-9_-]+$/);
+    const again = await open(url!);
+    await waitForRun(again);
+    expect(await again.textContent('[data-testid=digest]')).toBe(nodeDigest(scenarioText('rr-latency-under-flood')));
+    expect(await again.textContent('[data-testid=digest]')).toBe(await page.textContent('[data-testid=digest]'));
+    await again.close();
+  });
+
+  it('speed: a 100 ms 10 GbE run with per-poll tracing, and zoom/pan of the timeline (figures printed)', async () => {
+    const s = JSON.parse(scenarioText('tcp-10g-gro-on')) as Record<string, unknown>;
+    const p = await open(shareUrl({ ...s, duration_ms: 100 }));
+    await waitForRun(p);
+    const { renderMs, wallMs } = await p.evaluate(() => {
+      const d = (window as unknown as { rxsim: { renderMs: number; result: { sim: { wall_ms: number } } } }).rxsim;
+      return { renderMs: d.renderMs, wallMs: d.result.sim.wall_ms };
+    });
+    await p.click('[data-testid=tab-timeline]');
+    const box = (await p.locator('[data-testid=timeline-canvas]').boundingBox())!;
+    await p.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await p.evaluate(() => (window as unknown as { rxsim: { timeline: { resetFps(): void } } }).rxsim.timeline.resetFps());
+    const t0 = Date.now();
+    for (let i = 0; i < 40; i++) await p.mouse.wheel(0, -120);
+    for (let i = 0; i < 40; i++) {
+      await p.mouse.down();
+      await p.mouse.move(box.x + box.width / 2 + (i % 2 ? 60 : -60), box.y + box.height / 2, { steps: 2 });
+      await p.mouse.up();
+    }
+    const fps = await p.evaluate(() => (window as unknown as { rxsim: { timeline: { fps(): number } } }).rxsim.timeline.fps());
+    console.log(`browser: 100 ms of 10 GbE TCP simulated in ${wallMs.toFixed(0)} ms; views drawn ${renderMs.toFixed(0)} ms after the run; timeline zoom/pan ${fps.toFixed(0)} frames/s over ${Date.now() - t0} ms of interaction`);
+    expect(fps).toBeGreaterThan(0);
+    expect(await p.textContent('[data-testid=timeline-range]')).not.toMatch(/\(100\.0 ms\)/); // it zoomed
+    await p.close();
+  });
+});

@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { collectResult } from '../../src/metrics/result.ts';
+import { simulate } from '../../src/model/simulate.ts';
+import { loadScenario } from '../../src/scenario/load.ts';
+import { EV, spanClass, toChromeTrace, toFtrace, TraceRecorder } from '../../src/trace/index.ts';
+import { run } from '../helpers.ts';
+
+const file = (name: string) => readFileSync(new URL(`../../sim-scenarios/${name}.json`, import.meta.url), 'utf8');
+/** A shipped scenario, shortened, without warm-up unless asked (counters then run from t = 0). */
+const resolved = (name: string, durationMs = 10, warmupMs = 0) => loadScenario(file(name), { durationMs, set: [`warmup_ms=${warmupMs}`] }).resolved;
+
+/** Sum of span durations per CPU and class over the recorder's buffer. */
+function spanTotals(rec: TraceRecorder): Map<string, number>[] {
+  const out = Array.from({ length: rec.machine.cpus }, () => new Map<string, number>());
+  const b = rec.buf;
+  for (let i = 0; i < b.length; i++) {
+    const s = b.slot(i);
+    if (b.type[s] !== EV.SPAN) continue;
+    const cls = spanClass(rec, b.a[s]!, b.b[s]!);
+    const m = out[b.cpu[s]!]!;
+    m.set(cls, (m.get(cls) ?? 0) + b.dur[s]!);
+  }
+  return out;
+}
+
+describe('trace recorder', () => {
+  it('does not change the run: a traced run has the digest of an untraced one', () => {
+    for (const name of ['rps-spread', 'ksoftirqd-vs-hog', 'seed-lab-iperf3-on-irq-core']) {
+      const plain = collectResult(simulate(resolved(name)), 0).digest;
+      const traced = collectResult(simulate(resolved(name), { trace: new TraceRecorder({ detail: 'packet' }) }), 0).digest;
+      expect(traced, name).toBe(plain);
+    }
+  });
+
+  it('CPU spans add up to the accounting exactly: hardirq = %irq time, idle = %idle time, all = the window, per CPU', () => {
+    const s = resolved('ksoftirqd-vs-hog', 10, 2);
+    const rec = new TraceRecorder({ fromNs: s.warmupNs, capacity: 1 << 20 });
+    const k = simulate(s, { trace: rec });
+    expect(rec.buf.overwritten).toBe(0);
+    const window = k.sim.now - k.windowStart;
+    spanTotals(rec).forEach((m, cpu) => {
+      const total = [...m.values()].reduce((a, b) => a + b, 0);
+      expect(total).toBeCloseTo(window, 3);
+      expect(m.get('hardirq') ?? 0).toBeCloseTo(k.cpus[cpu]!.time[2]!, 3);
+      expect(m.get('idle') ?? 0).toBeCloseTo(k.cpus[cpu]!.time[4]!, 3);
+    });
+    // The hog and ksoftirqd share CPU 0: both show up as spans there.
+    const cpu0 = spanTotals(rec)[0]!;
+    expect(cpu0.get('app')!).toBeGreaterThan(0.2 * window);
+    expect(cpu0.get('ksoftirqd')!).toBeGreaterThan(0.2 * window);
+  });
+
+  it('is bounded: a small buffer keeps only the newest events', () => {
+    const small = new TraceRecorder({ capacity: 500 });
+    simulate(resolved('rps-spread', 5), { trace: small });
+    const big = new TraceRecorder({ capacity: 1 << 20 });
+    simulate(resolved('rps-spread', 5), { trace: big });
+    expect(small.buf.length).toBe(500);
+    expect(small.buf.written).toBe(big.buf.written);
+    expect(small.buf.overwritten).toBe(big.buf.written - 500);
+    // The kept events are the last 500 written.
+    for (let i = 0; i < 500; i++) {
+      const s = small.buf.slot(i);
+      const bs = big.buf.slot(big.buf.length - 500 + i);
+      expect([small.buf.type[s], small.buf.t[s]]).toEqual([big.buf.type[bs], big.buf.t[bs]]);
+    }
+  });
+
+  it('keeps only the asked window, spans clipped to it', () => {
+    const rec = new TraceRecorder({ fromNs: 2e6, toNs: 3e6 });
+    simulate(resolved('rps-spread', 5), { trace: rec });
+    expect(rec.buf.length).toBeGreaterThan(100);
+    for (let i = 0; i < rec.buf.length; i++) {
+      const s = rec.buf.slot(i);
+      expect(rec.buf.t[s]!).toBeGreaterThanOrEqual(2e6);
+      if (rec.buf.type[s] === EV.SPAN) expect(rec.buf.t[s]! + rec.buf.dur[s]!).toBeLessThanOrEqual(3e6);
+      else expect(rec.buf.t[s]!).toBeLessThan(3e6);
+    }
+  });
+
+  it('records per-packet netif_receive_skb only at packet detail, two passes per skb on the pod path', () => {
+    const count = (rec: TraceRecorder) => Array.from({ length: rec.buf.length }, (_, i) => rec.buf.type[rec.buf.slot(i)]).filter((t) => t === EV.NETIF_RECEIVE_SKB).length;
+    const poll = new TraceRecorder({ detail: 'poll' });
+    simulate(resolved('pod-veth-bridge', 3), { trace: poll });
+    expect(count(poll)).toBe(0);
+    const s = resolved('pod-veth-bridge', 3);
+    const pkt = new TraceRecorder({ detail: 'packet', capacity: 1 << 20 });
+    const k = simulate(s, { trace: pkt });
+    const processed = k.softnet.reduce((a, sd) => a + sd.processed, 0);
+    expect(count(pkt)).toBe(processed); // no warm-up: softnet counts from 0 like the trace
+    expect(pkt.devs).toEqual(['eth0']); // the host's eth0, then the pod's
+  });
+});
+
+describe('ftrace export', () => {
+  const rec = new TraceRecorder({ detail: 'packet' });
+  const k = simulate(resolved('ksoftirqd-vs-hog', 7), { trace: rec });
+  const text = toFtrace(rec);
+  const lines = text.split('\n').filter((l) => l && !l.startsWith('#'));
+
+  it('prints the kernel tracepoints in their own formats', () => {
+    const formats: Record<string, RegExp> = {
+      irq_handler_entry: /irq_handler_entry: irq=(\d+|LOC|CAL|RES) name=\S+$/,
+      irq_handler_exit: /irq_handler_exit: irq=(\d+|LOC|CAL|RES) ret=handled$/,
+      softirq_raise: /softirq_raise: vec=3 \[action=NET_RX\]$/,
+      softirq_entry: /softirq_entry: vec=3 \[action=NET_RX\]$/,
+      softirq_exit: /softirq_exit: vec=3 \[action=NET_RX\]$/,
+      napi_poll: /napi_poll: napi poll on napi struct [0-9a-f]{16} for device eth0 work \d+ budget 64$/,
+      netif_receive_skb: /netif_receive_skb: dev=eth0 skbaddr=[0-9a-f]{16} len=\d+$/,
+      sched_switch: /sched_switch: prev_comm=\S+ prev_pid=\d+ prev_prio=120 prev_state=(R|R\+|S) ==> next_comm=\S+ next_pid=\d+ next_prio=120$/,
+      sched_wakeup: /sched_wakeup: comm=\S+ pid=\d+ prio=120 target_cpu=\d{3}$/,
+    };
+    for (const [tp, re] of Object.entries(formats)) {
+      const mine = lines.filter((l) => l.includes(` ${tp}: `));
+      expect(mine.length, tp).toBeGreaterThan(0);
+      for (const l of mine) expect(l, tp).toMatch(re);
+    }
+    for (const l of lines) expect(l).toMatch(/^\s*\S+-\d+ \[\d{3}\] [d.][.][hs.][12]\. +\d+\.\d{6}: \w+: /);
+  });
+
+  it('is in time order and names the running task', () => {
+    const times = lines.map((l) => Number(/ (\d+\.\d{6}): /.exec(l)![1]));
+    for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThanOrEqual(times[i - 1]!);
+    expect(lines.some((l) => /^\s*hog-\d+ \[000\]/.test(l))).toBe(true);
+    expect(lines.some((l) => /^\s*ksoftirqd\/0-\d+ \[000\]/.test(l))).toBe(true);
+    expect(text).toContain(`#P:${k.cpus.length}`);
+  });
+});
+
+describe('Perfetto (Chrome trace-event) export', () => {
+  const rec = new TraceRecorder({});
+  simulate(resolved('rps-spread', 4), { trace: rec });
+  const trace = JSON.parse(JSON.stringify(toChromeTrace(rec, 'rps-spread'))) as ReturnType<typeof toChromeTrace>;
+  const ev = trace.traceEvents;
+
+  it('has one named track per CPU with slices for interrupts, softirqs and polls', () => {
+    const threads = ev.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => (e.args as { name: string }).name);
+    expect(threads).toEqual(['CPU 0', 'CPU 1', 'CPU 2', 'CPU 3']);
+    const slices = ev.filter((e) => e.ph === 'X');
+    for (const s of slices) expect(s.dur!).toBeGreaterThanOrEqual(0);
+    expect(slices.some((s) => s.name.startsWith('irq 128: eth0-TxRx-0'))).toBe(true);
+    expect(slices.some((s) => s.name === 'NET_RX (net_rx_action)')).toBe(true);
+    expect(slices.some((s) => s.name === 'napi_poll eth0' && (s.args as { work: number }).work > 0)).toBe(true);
+    expect(slices.some((s) => s.name === 'napi_poll backlog')).toBe(true);
+  });
+
+  it('has counter tracks for rings and backlogs, and an arrow per RPS IPI', () => {
+    const counters = new Set(ev.filter((e) => e.ph === 'C').map((e) => e.name));
+    expect(counters).toContain('eth0/rx-0 ring');
+    expect(counters).toContain('backlog/1');
+    const starts = ev.filter((e) => e.ph === 's');
+    const ends = new Map(ev.filter((e) => e.ph === 'f').map((e) => [e.id, e]));
+    expect(starts.length).toBeGreaterThan(10);
+    for (const s of starts.slice(0, -4)) {
+      const f = ends.get(s.id)!;
+      expect(f, `IPI ${s.id}`).toBeDefined();
+      expect(f.tid).toBe((s.args as { to: number }).to);
+      expect(f.ts).toBeGreaterThanOrEqual(s.ts);
+    }
+  });
+});
+
+describe('a trace of a helper-built scenario', () => {
+  it('counts the same interrupts as /proc/interrupts', () => {
+    const rec = new TraceRecorder({ capacity: 1 << 20 });
+    const { kernel } = run({ duration_ms: 3 }, { trace: rec });
+    let entries = 0;
+    for (let i = 0; i < rec.buf.length; i++) if (rec.buf.type[rec.buf.slot(i)] === EV.IRQ_ENTRY) entries++;
+    const total = kernel.irqs.descs.reduce((a, d) => a + d.counts.reduce((x, y) => x + y, 0), 0);
+    expect(entries).toBe(total);
+  });
+});

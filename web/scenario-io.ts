@@ -1,0 +1,63 @@
+import { findNodeAtLocation, parseTree } from 'jsonc-parser';
+import { parsePathParts } from '../src/scenario/load.ts';
+import { el } from './views/colors.ts';
+
+/**
+ * Import, export and share. A bad scenario is shown as its source with the message right under
+ * the line of the field it names (the JSON path of the error), or of the line/column of a
+ * syntax error.
+ */
+export function lineOfError(text: string, where: string): number | null {
+  const lc = /^line (\d+), column \d+$/.exec(where);
+  if (lc) return Number(lc[1]) - 1;
+  const root = parseTree(text);
+  if (!root || !where) return null;
+  let parts: (string | number)[];
+  try {
+    parts = parsePathParts(where, where);
+  } catch {
+    return null;
+  }
+  // The deepest node that exists on the path (a missing key is reported at its parent).
+  for (let n = parts.length; n >= 0; n--) {
+    const node = findNodeAtLocation(root, parts.slice(0, n));
+    if (node) {
+      const offset = node.parent?.type === 'property' ? node.parent.offset : node.offset;
+      return text.slice(0, offset).split('\n').length - 1;
+    }
+  }
+  return null;
+}
+
+export function showSource(container: HTMLElement, text: string, where: string | null, message: string | null): void {
+  container.replaceChildren();
+  container.hidden = false;
+  const bad = where !== null ? lineOfError(text, where) : null;
+  text.split('\n').forEach((line, i) => {
+    const row = el('div', i === bad ? { class: 'bad', 'data-testid': 'error-line' } : {}, `${String(i + 1).padStart(4)}  ${line}`);
+    container.append(row);
+    if (i === bad && message) container.append(el('div', { class: 'fielderror', 'data-testid': 'field-error' }, `      ↑ ${message}`));
+  });
+}
+
+export function download(name: string, text: string): void {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+/** base64url of the UTF-8 scenario JSON: the whole scenario travels in the URL's fragment. */
+export function encodeScenario(text: string): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(JSON.parse(text)));
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export function decodeScenario(code: string): string {
+  const bin = atob(code.replace(/-/g, '+').replace(/_/g, '/'));
+  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  return JSON.stringify(JSON.parse(new TextDecoder().decode(bytes)), null, 2);
+}

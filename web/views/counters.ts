@@ -1,0 +1,97 @@
+import type { Result } from '../../src/metrics/result.ts';
+import { el, fmt } from './colors.ts';
+
+/**
+ * Kernel counters as a user reads them on a real machine — /proc/interrupts, /proc/softirqs,
+ * /proc/net/softnet_stat, ethtool -S, mpstat, nstat — with a tooltip per field saying where the
+ * kernel increments it.
+ */
+const SOFTNET_COLUMNS: [string, string][] = [
+  ['processed', '__netif_receive_skb_core() (net/core/dev.c): every pass of an skb through the stack on this CPU'],
+  ['dropped', 'enqueue_to_backlog() (net/core/dev.c): the backlog held netdev_max_backlog packets, or the flow limit hit'],
+  ['time_squeeze', 'net_rx_action() (net/core/dev.c): the poll loop stopped on netdev_budget or netdev_budget_usecs with work left'],
+  ['0', 'unused (was fastroute)'],
+  ['0', 'unused (was fastroute)'],
+  ['0', 'unused (was fastroute)'],
+  ['0', 'unused (was fastroute)'],
+  ['0', 'unused (was fastroute)'],
+  ['cpu_collision', 'always 0 since 4.x'],
+  ['received_rps', 'rps_trigger_softirq() (net/core/dev.c): RPS IPIs this CPU received'],
+  ['flow_limit_count', 'skb_flow_limit() (net/core/dev.c): packets dropped by the per-flow backlog limit'],
+  ['backlog_len', 'softnet_seq_show(): input_pkt_queue + process_queue length now'],
+  ['cpu', 'the CPU index (the row\'s CPU)'],
+  ['input_qlen', 'softnet_seq_show(): input_pkt_queue length now'],
+  ['process_qlen', 'softnet_seq_show(): process_queue length now'],
+];
+
+const MPSTAT: [keyof Result['cpus'][number], string][] = [
+  ['usr', 'user time of tasks (CPUTIME_USER, account_user_time)'],
+  ['sys', 'kernel time of tasks: syscalls, copies, ksoftirqd and napi threads outside softirq (CPUTIME_SYSTEM)'],
+  ['irq', 'hardirq time (CPUTIME_IRQ: irqtime_account_irq at irq_exit)'],
+  ['soft', 'softirq time, inline and in ksoftirqd (CPUTIME_SOFTIRQ)'],
+  ['idle', 'the idle task (CPUTIME_IDLE)'],
+  ['ksoftirqd', 'share of the CPU used by ksoftirqd/N (top -H shows it as a task)'],
+];
+
+function ethtoolTip(name: string): string {
+  if (name === 'rx_packets' || name === 'rx_bytes') return 'the driver clean loop (ixgbe_clean_rx_irq / ice_clean_rx_irq) per descriptor';
+  if (name.startsWith('rx_queue_')) return 'per-queue ring statistics, updated at the end of each clean loop';
+  if (name === 'rx_no_dma_resources') return 'ixgbe: the NIC found no free descriptor (DROP_EN set; QPRDC)';
+  if (name === 'rx_missed_errors') return 'ixgbe: the NIC packet buffer overflowed (MPC)';
+  if (name === 'rx_dropped' || name === 'rx_discards') return 'ice: no free descriptor in the ring (RX_DISCARDS from the NIC)';
+  if (name.startsWith('rx_flow_steer')) return 'aRFS: ndo_rx_flow_steer filters added';
+  return 'driver statistic';
+}
+
+function table(headers: [string, string][], rows: (string | number)[][], testid: string): HTMLTableElement {
+  const t = el('table', { class: 'counters', 'data-testid': testid });
+  const hr = el('tr');
+  for (const [h, tip] of headers) hr.append(el('th', tip ? { title: tip } : {}, h));
+  t.append(hr);
+  for (const r of rows) {
+    const tr = el('tr');
+    r.forEach((v, i) => tr.append(el('td', i === 0 ? { class: 'name' } : {}, typeof v === 'number' ? fmt(v, Number.isInteger(v) ? 0 : 2) : v)));
+    t.append(tr);
+  }
+  return t;
+}
+
+export function renderCounters(container: HTMLElement, r: Result): void {
+  container.replaceChildren();
+  container.append(el('h3', {}, '$ mpstat -P ALL (percent of the window)'));
+  container.append(table([['CPU', ''], ...MPSTAT.map(([k, tip]) => [`%${k}`, tip] as [string, string])], r.cpus.map((c) => [String(c.cpu), ...MPSTAT.map(([k]) => c[k] as number)]), 'counters-mpstat'));
+
+  container.append(el('h3', {}, '$ cat /proc/interrupts'));
+  const irq = el('pre', { 'data-testid': 'counters-interrupts', title: 'kstat_incr_irqs_this_cpu() in handle_edge_irq / handle_percpu_irq: one per interrupt taken on that CPU' }, r.proc.interrupts);
+  container.append(irq);
+
+  container.append(el('h3', {}, '$ cat /proc/softirqs'));
+  container.append(el('pre', { 'data-testid': 'counters-softirqs', title: 'kstat_incr_softirqs_this_cpu() in handle_softirqs (kernel/softirq.c): one per vector run' }, r.proc.softirqs));
+
+  container.append(el('h3', {}, '$ cat /proc/net/softnet_stat (decoded; one row per CPU)'));
+  const rows = r.proc.softnet_stat
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map((h) => parseInt(h, 16)));
+  container.append(table(SOFTNET_COLUMNS, rows.map((cols) => cols.map((v) => v)), 'counters-softnet'));
+
+  for (const [dev, stats] of Object.entries(r.ethtool_S)) {
+    container.append(el('h3', {}, `$ ethtool -S ${dev}`));
+    const t = el('table', { class: 'counters', 'data-testid': 'counters-ethtool' });
+    for (const [k, v] of Object.entries(stats)) {
+      const tr = el('tr');
+      tr.append(el('td', { class: 'name', title: ethtoolTip(k) }, k), el('td', {}, fmt(v)));
+      t.append(tr);
+    }
+    container.append(t);
+  }
+
+  container.append(el('h3', {}, '$ nstat -az (the modelled counters)'));
+  const n = el('table', { class: 'counters', 'data-testid': 'counters-nstat' });
+  for (const [k, v] of Object.entries(r.nstat)) {
+    const tr = el('tr');
+    tr.append(el('td', { class: 'name' }, k), el('td', {}, fmt(v)));
+    n.append(tr);
+  }
+  container.append(n);
+}

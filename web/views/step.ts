@@ -1,0 +1,106 @@
+import type { Result } from '../../src/metrics/result.ts';
+import type { StepEvent } from '../../src/trace/viz.ts';
+import { el } from './colors.ts';
+import { renderPath } from './path.ts';
+import { fmtTime } from './timeline.ts';
+
+/**
+ * Step mode: the first few hundred microseconds after the warm-up, replayed event by event (or
+ * poll by poll) from the recorded trace. Each step names the kernel function and its file, says
+ * what happens, and highlights the stage of the path it belongs to. Play/pause with a speed.
+ */
+export class StepView {
+  private steps: StepEvent[] = [];
+  private result: Result | null = null;
+  private i = 0;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly list: HTMLElement;
+  private readonly info: HTMLElement;
+  private readonly diagram: HTMLElement;
+  private readonly speed: HTMLSelectElement;
+  private readonly play: HTMLButtonElement;
+
+  constructor(container: HTMLElement) {
+    const bar = el('div', { class: 'controls' });
+    const prev = el('button', { 'data-testid': 'step-prev', class: 'secondary' }, '◀ event');
+    const next = el('button', { 'data-testid': 'step-next' }, 'event ▶');
+    const nextPoll = el('button', { 'data-testid': 'step-next-poll' }, 'poll ▶▶');
+    this.play = el('button', { 'data-testid': 'step-play', class: 'secondary' }, 'play');
+    this.speed = el('select', { 'data-testid': 'step-speed' });
+    for (const s of ['1', '4', '16', '64']) this.speed.add(new Option(`${s} events/s`, s));
+    this.speed.value = '4';
+    bar.append(prev, next, nextPoll, this.play, this.speed);
+    this.info = el('div', { class: 'stepinfo card', 'data-testid': 'step-info' });
+    this.list = el('div', { class: 'steplist', 'data-testid': 'step-list' });
+    this.diagram = el('div', { 'data-testid': 'step-diagram' });
+    const grid = el('div', { class: 'steps' });
+    grid.append(this.list, this.info);
+    container.replaceChildren(bar, grid, this.diagram);
+    prev.addEventListener('click', () => this.go(this.i - 1));
+    next.addEventListener('click', () => this.go(this.i + 1));
+    nextPoll.addEventListener('click', () => this.go(this.nextPoll()));
+    this.play.addEventListener('click', () => this.toggle());
+    this.speed.addEventListener('change', () => {
+      if (this.timer) {
+        this.toggle();
+        this.toggle();
+      }
+    });
+  }
+
+  set(steps: StepEvent[], result: Result): void {
+    this.steps = steps;
+    this.result = result;
+    this.list.replaceChildren(...steps.map((s, i) => {
+      const d = el('div', { 'data-i': String(i) }, `${fmtTime(s.t).padStart(10)} [${String(s.cpu).padStart(3, '0')}] ${s.task}: ${s.line}`);
+      d.addEventListener('click', () => this.go(i));
+      return d;
+    }));
+    this.go(0);
+  }
+
+  private nextPoll(): number {
+    for (let j = this.i + 1; j < this.steps.length; j++) if (this.steps[j]!.tracepoint === 'napi:napi_poll') return j;
+    return this.steps.length - 1;
+  }
+
+  private toggle(): void {
+    if (this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+      this.play.textContent = 'play';
+      return;
+    }
+    this.play.textContent = 'pause';
+    this.timer = setInterval(() => {
+      if (this.i >= this.steps.length - 1) this.toggle();
+      else this.go(this.i + 1);
+    }, 1000 / Number(this.speed.value));
+  }
+
+  go(i: number): void {
+    if (this.steps.length === 0) {
+      this.info.textContent = 'no events recorded';
+      return;
+    }
+    this.i = Math.max(0, Math.min(this.steps.length - 1, i));
+    const s = this.steps[this.i]!;
+    for (const c of this.list.querySelectorAll('.current')) c.classList.remove('current');
+    const row = this.list.children[this.i] as HTMLElement | undefined;
+    row?.classList.add('current');
+    row?.scrollIntoView({ block: 'nearest' });
+    this.info.replaceChildren(
+      el('div', { class: 'label' }, `step ${this.i + 1} of ${this.steps.length} · ${fmtTime(s.t)} · CPU ${s.cpu} · running ${s.task}`),
+      el('div', { class: 'fn', 'data-testid': 'step-fn' }, `${s.fn}()`),
+      el('div', { class: 'file', 'data-testid': 'step-file' }, s.file),
+      el('p', {}, s.what),
+      el('div', { class: 'muted' }, s.tracepoint ? `tracepoint ${s.tracepoint}` : ''),
+      el('pre', {}, s.line),
+    );
+    if (this.result) renderPath(this.diagram, this.result, s.stage);
+  }
+
+  stop(): void {
+    if (this.timer) this.toggle();
+  }
+}
