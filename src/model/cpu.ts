@@ -306,11 +306,17 @@ export class Cpu {
       next.waitNs += now - next.waitStart;
       next.execStart = now;
       next.execIrq = this.interruptNs;
+      this.switchRemaining = this.k.costs.context_switch;
       if (next.cpu !== this.id) {
         next.migrations++;
         next.cpu = this.id;
+        next.migrated = true;
       }
-      this.switchRemaining = this.k.costs.context_switch;
+      if (next.migrated) {
+        // Its cache lines are on the core it left: the first run here refetches them.
+        next.migrated = false;
+        this.switchRemaining += this.k.costs.task_migration;
+      }
       this.armTick();
     } else {
       this.switchRemaining = 0;

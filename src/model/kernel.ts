@@ -430,6 +430,7 @@ export class Kernel {
     if (task.cpu !== target) {
       task.migrations++;
       task.cpu = target;
+      task.migrated = true;
     }
     this.trace?.wakeup(target, task, wakerCpu);
     const g = task.group;
@@ -606,6 +607,7 @@ export class Kernel {
     const cpu = this.cpus[target]!;
     task.migrations++;
     task.cpu = target;
+    task.migrated = true;
     task.waitStart = this.sim.now;
     if (task.group?.throttled) {
       task.group.throttledTasks.push(task);

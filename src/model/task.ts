@@ -47,6 +47,8 @@ export class Task {
   remaining = 0;
   /** Inside handle_softirqs (preemption disabled, in_interrupt() true). */
   inSoftirq = false;
+  /** Moved to another CPU since it last ran: its next run there pays task_migration. */
+  migrated = false;
   /** Weight from nice (sched_prio_to_weight), and the weight it runs with (its cgroup's share applied). */
   readonly baseWeight: number;
   weight: number;

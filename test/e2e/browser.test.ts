@@ -167,6 +167,28 @@ describe('the browser app', () => {
     await again.close();
   });
 
+  it('cancel stops a long run (progress shown first); export downloads the edited scenario', async () => {
+    const s = JSON.parse(scenarioText('flood-64b-one-queue')) as Record<string, unknown>;
+    const p = await open(shareUrl({ ...s, duration_ms: 5000 }));
+    await p.waitForFunction(() => Number(document.querySelector<HTMLProgressElement>('[data-testid=progress]')!.value) > 0, null, { timeout: 60_000 });
+    expect(await p.textContent('[data-testid=status]')).toMatch(/running… [\d.]+ of 5000 ms simulated/);
+    await p.click('[data-testid=cancel]');
+    expect(await p.textContent('[data-testid=status]')).toBe('cancelled');
+    expect(await p.textContent('[data-testid=digest]')).toBe('–'); // nothing finished
+    // The page still works: a short run after the cancel completes.
+    await p.click('[data-testid=tab-tuning]');
+    await p.locator('input[data-knob="ethtool -C eth0 rx-usecs"]').fill('100');
+    await p.locator('input[data-knob="ethtool -C eth0 rx-usecs"]').dispatchEvent('change');
+    await p.fill('[data-testid=apply-input]', 'sysctl -w net.core.netdev_budget=600');
+    await p.click('[data-testid=apply-add]');
+    const [download] = await Promise.all([p.waitForEvent('download'), p.click('[data-testid=export]')]);
+    const exported = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { duration_ms: number; nics: { coalesce: Record<string, number> }[]; apply: string[] };
+    expect(exported.duration_ms).toBe(5000);
+    expect(exported.nics[0]!.coalesce['rx-usecs']).toBe(100);
+    expect(exported.apply).toEqual(['sysctl -w net.core.netdev_budget=600']);
+    await p.close();
+  });
+
   it('speed: a 100 ms 10 GbE run with per-poll tracing, and zoom/pan of the timeline (figures printed)', async () => {
     const s = JSON.parse(scenarioText('tcp-10g-gro-on')) as Record<string, unknown>;
     const p = await open(shareUrl({ ...s, duration_ms: 100 }));

@@ -142,6 +142,21 @@ describe('cgroups', () => {
 });
 
 describe('idle exit latency (C-states)', () => {
+  it('a task moved to another CPU pays task_migration once, as system time, on its first run there', () => {
+    const moved = (cost: number) =>
+      run({
+        cost_overrides: { task_migration: cost },
+        apps: [{ name: 'hog', kind: 'cpu-hog', cpus: '0' }],
+        timeline: [{ at_ms: 100, apply: ['taskset -pc 1 hog'] }],
+      });
+    const cheap = task(moved(0), 'hog');
+    const dear = task(moved(50_000), 'hog');
+    expect(cheap.migrations).toBe(1);
+    expect(dear.migrations).toBe(1);
+    expect(dear.sys_ms - cheap.sys_ms).toBeCloseTo(0.05, 6);
+    expect(cheap.usr_ms - dear.usr_ms).toBeCloseTo(0.05, 6);
+  });
+
   it('an interrupt on an idle CPU waits for the exit latency; the time counts as idle', () => {
     const sc = (us: number) =>
       run({
