@@ -3,10 +3,13 @@ import { comm, irqOf, napiDev, softirqName, spanClass } from './names.ts';
 import type { TraceRecorder } from './recorder.ts';
 
 /**
- * Chrome trace-event JSON (opens in ui.perfetto.dev and chrome://tracing): one thread track per
- * CPU with its time as slices (hardirq, softirq, ksoftirqd, tasks; NAPI polls nested inside),
- * counter tracks for ring, backlog and socket occupancy, and flow arrows for RPS IPIs.
- * Timestamps are µs (the format's unit) with ns precision.
+ * Chrome trace-event JSON (opens in ui.perfetto.dev and chrome://tracing). Per CPU two thread
+ * tracks: "CPU N" with what the CPU runs (hardirq, softirq, ksoftirqd, tasks, context switches:
+ * the accounting's exact slices, back to back) and "CPU N kernel" with the kernel's own nesting
+ * (irq N: handler, NET_RX: net_rx_action, napi_poll inside it) — two tracks because a task's slice
+ * and a softirq's can overlap without nesting (ksoftirqd's loop starts before NET_RX does), and the
+ * format needs slices on one track to nest. Counter tracks for ring, backlog and socket
+ * occupancy; flow arrows for RPS IPIs. Timestamps are µs (the format's unit) with ns precision.
  */
 export interface ChromeTraceEvent {
   name: string;
@@ -24,6 +27,8 @@ export interface ChromeTraceEvent {
 const us = (ns: number): number => Math.round(ns) / 1000;
 const PID_CPUS = 1;
 const PID_QUEUES = 2;
+/** The track of a CPU's interrupt, softirq and poll slices. */
+export const kernelTid = (cpu: number): number => 1000 + cpu;
 
 export function toChromeTrace(rec: TraceRecorder, title: string): { traceEvents: ChromeTraceEvent[]; displayTimeUnit: string; otherData: Record<string, unknown> } {
   const out: ChromeTraceEvent[] = [];
@@ -31,7 +36,9 @@ export function toChromeTrace(rec: TraceRecorder, title: string): { traceEvents:
   out.push({ name: 'process_name', ph: 'M', ts: 0, pid: PID_QUEUES, args: { name: 'queues' } });
   for (let cpu = 0; cpu < rec.machine.cpus; cpu++) {
     out.push({ name: 'thread_name', ph: 'M', ts: 0, pid: PID_CPUS, tid: cpu, args: { name: `CPU ${cpu}` } });
-    out.push({ name: 'thread_sort_index', ph: 'M', ts: 0, pid: PID_CPUS, tid: cpu, args: { sort_index: cpu } });
+    out.push({ name: 'thread_sort_index', ph: 'M', ts: 0, pid: PID_CPUS, tid: cpu, args: { sort_index: 2 * cpu } });
+    out.push({ name: 'thread_name', ph: 'M', ts: 0, pid: PID_CPUS, tid: kernelTid(cpu), args: { name: `CPU ${cpu} kernel` } });
+    out.push({ name: 'thread_sort_index', ph: 'M', ts: 0, pid: PID_CPUS, tid: kernelTid(cpu), args: { sort_index: 2 * cpu + 1 } });
   }
   const b = rec.buf;
   const irqOpen = new Map<number, number>();
@@ -51,7 +58,7 @@ export function toChromeTrace(rec: TraceRecorder, title: string): { traceEvents:
       case EV.IRQ_EXIT: {
         const { irq, name } = irqOf(rec, a);
         const start = irqOpen.get(cpu);
-        if (start !== undefined) out.push({ name: `irq ${irq}: ${name}`, cat: 'irq', ph: 'X', ts: us(b.t[start]!), dur: us(t - b.t[start]!), pid: PID_CPUS, tid: cpu });
+        if (start !== undefined) out.push({ name: `irq ${irq}: ${name}`, cat: 'irq', ph: 'X', ts: us(b.t[start]!), dur: us(t - b.t[start]!), pid: PID_CPUS, tid: kernelTid(cpu) });
         irqOpen.delete(cpu);
         break;
       }
@@ -60,18 +67,18 @@ export function toChromeTrace(rec: TraceRecorder, title: string): { traceEvents:
         break;
       case EV.SOFTIRQ_EXIT: {
         const start = softOpen.get(cpu);
-        if (start !== undefined) out.push({ name: `${softirqName(a)} (net_rx_action)`, cat: 'softirq', ph: 'X', ts: us(b.t[start]!), dur: us(t - b.t[start]!), pid: PID_CPUS, tid: cpu });
+        if (start !== undefined) out.push({ name: `${softirqName(a)} (net_rx_action)`, cat: 'softirq', ph: 'X', ts: us(b.t[start]!), dur: us(t - b.t[start]!), pid: PID_CPUS, tid: kernelTid(cpu) });
         softOpen.delete(cpu);
         break;
       }
       case EV.NAPI_POLL:
-        out.push({ name: `napi_poll ${napiDev(rec, a)}`, cat: 'napi', ph: 'X', ts: us(t), dur: us(b.dur[i]!), pid: PID_CPUS, tid: cpu, args: { work: bb, budget: b.c[i]! } });
+        out.push({ name: `napi_poll ${napiDev(rec, a)}`, cat: 'napi', ph: 'X', ts: us(t), dur: us(b.dur[i]!), pid: PID_CPUS, tid: kernelTid(cpu), args: { work: bb, budget: b.c[i]! } });
         break;
       case EV.SCHED_WAKEUP:
         out.push({ name: `wakeup ${comm(rec, a, cpu)}`, cat: 'sched', ph: 'i', ts: us(t), pid: PID_CPUS, tid: cpu, args: { s: 't' } as Record<string, unknown> });
         break;
       case EV.NETIF_RECEIVE_SKB:
-        out.push({ name: 'netif_receive_skb', cat: 'net', ph: 'i', ts: us(t), pid: PID_CPUS, tid: cpu, args: { len: a, segs: bb } });
+        out.push({ name: 'netif_receive_skb', cat: 'net', ph: 'i', ts: us(t), pid: PID_CPUS, tid: kernelTid(cpu), args: { len: a, segs: bb } });
         break;
       case EV.COUNTER: {
         const c = rec.counters[a]!;
@@ -79,10 +86,10 @@ export function toChromeTrace(rec: TraceRecorder, title: string): { traceEvents:
         break;
       }
       case EV.IPI_SEND:
-        out.push({ name: 'RPS IPI', cat: 'ipi', ph: 's', id: bb, ts: us(t), pid: PID_CPUS, tid: cpu, args: { to: a } });
+        out.push({ name: 'RPS IPI', cat: 'ipi', ph: 's', id: bb, ts: us(t), pid: PID_CPUS, tid: kernelTid(cpu), args: { to: a } });
         break;
       case EV.IPI_RECEIVE:
-        if (bb > 0) out.push({ name: 'RPS IPI', cat: 'ipi', ph: 'f', bp: 'e', id: bb, ts: us(t), pid: PID_CPUS, tid: cpu });
+        if (bb > 0) out.push({ name: 'RPS IPI', cat: 'ipi', ph: 'f', bp: 'e', id: bb, ts: us(t), pid: PID_CPUS, tid: kernelTid(cpu) });
         break;
     }
   }

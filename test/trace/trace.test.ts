@@ -136,13 +136,33 @@ describe('Perfetto (Chrome trace-event) export', () => {
 
   it('has one named track per CPU with slices for interrupts, softirqs and polls', () => {
     const threads = ev.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => (e.args as { name: string }).name);
-    expect(threads).toEqual(['CPU 0', 'CPU 1', 'CPU 2', 'CPU 3']);
+    expect(threads).toEqual(['CPU 0', 'CPU 0 kernel', 'CPU 1', 'CPU 1 kernel', 'CPU 2', 'CPU 2 kernel', 'CPU 3', 'CPU 3 kernel']);
     const slices = ev.filter((e) => e.ph === 'X');
     for (const s of slices) expect(s.dur!).toBeGreaterThanOrEqual(0);
     expect(slices.some((s) => s.name.startsWith('irq 128: eth0-TxRx-0'))).toBe(true);
     expect(slices.some((s) => s.name === 'NET_RX (net_rx_action)')).toBe(true);
     expect(slices.some((s) => s.name === 'napi_poll eth0' && (s.args as { work: number }).work > 0)).toBe(true);
     expect(slices.some((s) => s.name === 'napi_poll backlog')).toBe(true);
+  });
+
+  it('nests the slices of every track (the format needs it), here and with ksoftirqd and tasks in play', () => {
+    const rec2 = new TraceRecorder({ capacity: 1 << 20 });
+    simulate(resolved('seed-lab-iperf3-on-irq-core', 14, 4), { trace: rec2 });
+    for (const events of [ev, toChromeTrace(rec2, 'seed-lab').traceEvents]) {
+      const byTid = new Map<number, { s: number; e: number; name: string }[]>();
+      for (const e of events) if (e.ph === 'X') (byTid.get(e.tid!) ?? byTid.set(e.tid!, []).get(e.tid!)!).push({ s: Math.round(e.ts * 1000), e: Math.round((e.ts + e.dur!) * 1000), name: e.name });
+      expect(byTid.size).toBeGreaterThanOrEqual(2);
+      for (const [tid, slices] of byTid) {
+        slices.sort((x, y) => x.s - y.s || y.e - x.e);
+        const stack: { s: number; e: number; name: string }[] = [];
+        for (const x of slices) {
+          while (stack.length && stack[stack.length - 1]!.e <= x.s) stack.pop();
+          const top = stack[stack.length - 1];
+          if (top) expect(x.e, `track ${tid}: ${x.name} [${x.s}, ${x.e}] inside ${top.name} [${top.s}, ${top.e}]`).toBeLessThanOrEqual(top.e);
+          stack.push(x);
+        }
+      }
+    }
   });
 
   it('has counter tracks for rings and backlogs, and an arrow per RPS IPI', () => {
@@ -155,7 +175,7 @@ describe('Perfetto (Chrome trace-event) export', () => {
     for (const s of starts.slice(0, -4)) {
       const f = ends.get(s.id)!;
       expect(f, `IPI ${s.id}`).toBeDefined();
-      expect(f.tid).toBe((s.args as { to: number }).to);
+      expect(f.tid).toBe(1000 + (s.args as { to: number }).to);
       expect(f.ts).toBeGreaterThanOrEqual(s.ts);
     }
   });
