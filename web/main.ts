@@ -150,7 +150,7 @@ function show(r: Result, report: string, viz: VizData): void {
   renderQueues($('view-queues'), viz);
   renderLatency($('view-latency'), r, viz);
   renderCounters($('view-counters'), r);
-  step.set(viz.steps, r);
+  step.set(viz.steps, r, viz.series);
   tuning.setResult(r);
 }
 

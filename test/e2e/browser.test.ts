@@ -92,6 +92,10 @@ describe('the browser app', () => {
       return [...seen];
     });
     for (const rgb of ['255,127,14', '148,103,189', '44,160,44']) expect(colours, rgb).toContain(rgb); // softirq, ksoftirqd, app
+    // Hovering CPU 4's row names what ran there.
+    const canvas = (await page.locator('[data-testid=timeline-canvas]').boundingBox())!;
+    await page.mouse.move(canvas.x + canvas.width / 2, canvas.y + 4 + 4.5 * ((canvas.height - 30) / 10));
+    expect(await page.textContent('[data-testid=timeline-tooltip]')).toMatch(/^CPU 4 · (softirq|ksoftirqd|app|hardirq|switch) · \S+ · /);
     await shot(page, 'timeline');
 
     await page.click('[data-testid=tab-queues]');
@@ -122,6 +126,8 @@ describe('the browser app', () => {
     expect(await page.textContent('[data-testid=step-fn]')).toBe('__napi_poll()');
     expect(await page.textContent('[data-testid=step-file]')).toBe('net/core/dev.c');
     expect(await page.locator('[data-testid=step-diagram] g.stage.hot').count()).toBe(1);
+    // A driver poll works on the rings: rx-4's ring is listed and marked.
+    expect(await page.textContent('[data-testid=step-queues] tr.involved')).toMatch(/ens4f1\/rx-\d ring/);
     await shot(page, 'step');
   });
 

@@ -1,5 +1,5 @@
 import type { Result } from '../../src/metrics/result.ts';
-import type { StepEvent } from '../../src/trace/viz.ts';
+import type { StepEvent, VizSeries } from '../../src/trace/viz.ts';
 import { el } from './colors.ts';
 import { renderPath } from './path.ts';
 import { fmtTime } from './timeline.ts';
@@ -11,6 +11,7 @@ import { fmtTime } from './timeline.ts';
  */
 export class StepView {
   private steps: StepEvent[] = [];
+  private series: VizSeries[] = [];
   private result: Result | null = null;
   private i = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -48,8 +49,9 @@ export class StepView {
     });
   }
 
-  set(steps: StepEvent[], result: Result): void {
+  set(steps: StepEvent[], result: Result, series: VizSeries[]): void {
     this.steps = steps;
+    this.series = series;
     this.result = result;
     this.list.replaceChildren(...steps.map((s, i) => {
       const d = el('div', { 'data-i': String(i) }, `${fmtTime(s.t).padStart(10)} [${String(s.cpu).padStart(3, '0')}] ${s.task}: ${s.line}`);
@@ -96,11 +98,48 @@ export class StepView {
       el('p', {}, s.what),
       el('div', { class: 'muted' }, s.tracepoint ? `tracepoint ${s.tracepoint}` : ''),
       el('pre', {}, s.line),
+      this.queuesAt(s),
     );
     if (this.result) renderPath(this.diagram, this.result, s.stage);
+  }
+
+  /**
+   * The queues at this step's time; those the step works on are marked: the rings for a driver
+   * poll or interrupt, this CPU's backlog for RPS and process_backlog, the sockets for the stack
+   * and the scheduler (a reader woken or switched to).
+   */
+  private queuesAt(s: StepEvent): HTMLElement {
+    const involved = (q: VizSeries): boolean =>
+      (q.kind === 'ring' && (s.stage === 'napi' || s.stage === 'irq')) ||
+      (q.kind === 'backlog' && q.name === `backlog/${s.cpu}` && (s.stage === 'backlog' || s.stage === 'rps')) ||
+      (q.kind === 'socket' && (s.stage === 'stack' || s.stage === 'sched'));
+    const t = el('table', { class: 'counters', 'data-testid': 'step-queues' });
+    t.append(el('tr'));
+    t.firstChild!.appendChild(el('th', {}, 'queue now'));
+    t.firstChild!.appendChild(el('th', {}, 'length'));
+    for (const q of this.series) {
+      const v = valueAt(q, s.t);
+      if (v === 0 && !involved(q)) continue;
+      const tr = el('tr', involved(q) ? { class: 'involved' } : {});
+      tr.append(el('td', { class: 'name' }, q.name), el('td', {}, `${v} / ${q.limit} ${q.unit}`));
+      t.append(tr);
+    }
+    return t;
   }
 
   stop(): void {
     if (this.timer) this.toggle();
   }
+}
+
+/** A series' value at time t: the last sample at or before it (0 before the first). */
+function valueAt(q: VizSeries, t: number): number {
+  let lo = 0;
+  let hi = q.t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (q.t[mid]! <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === 0 ? 0 : q.v[lo - 1]!;
 }

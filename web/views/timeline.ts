@@ -16,6 +16,8 @@ export class Timeline {
   private x0 = d3.scaleLinear();
   private readonly zoom: d3.ZoomBehavior<HTMLCanvasElement, unknown>;
   private frameTimes: number[] = [];
+  private rowH = 40;
+  private readonly tip: HTMLElement;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -38,6 +40,56 @@ export class Timeline {
         this.draw();
       });
     d3.select(canvas).call(this.zoom).on('dblclick.zoom', () => d3.select(canvas).call(this.zoom.transform, d3.zoomIdentity));
+    this.tip = document.createElement('div');
+    this.tip.className = 'tooltip';
+    this.tip.setAttribute('data-testid', 'timeline-tooltip');
+    this.tip.hidden = true;
+    canvas.parentElement!.append(this.tip);
+    canvas.addEventListener('mousemove', (e) => this.hover(e));
+    canvas.addEventListener('mouseleave', () => (this.tip.hidden = true));
+  }
+
+  /** The span under the pointer: CPU, what ran (task), from, to, length. */
+  private hover(e: MouseEvent): void {
+    const viz = this.viz;
+    if (!viz) return;
+    const r = this.canvas.getBoundingClientRect();
+    const px = e.clientX - r.left;
+    const cpu = Math.floor((e.clientY - r.top - 4) / this.rowH);
+    const t = this.x.invert(px);
+    const i = cpu >= 0 && cpu < viz.cpus ? this.spanAt(cpu, t) : -1;
+    if (i < 0) {
+      this.tip.hidden = true;
+      return;
+    }
+    const s = viz.spans;
+    const pid = s.pid[i]!;
+    const task = pid < 0 ? `swapper/${cpu}` : (viz.tasks.find((x) => x.pid === pid)?.comm ?? `pid ${pid}`);
+    this.tip.textContent = `CPU ${cpu} · ${SPAN_CLASSES[s.cls[i]!]} · ${task} · ${fmtTime(s.start[i]!)} – ${fmtTime(s.start[i]! + s.dur[i]!)} (${fmtTime(s.dur[i]!)})`;
+    this.tip.style.left = `${this.canvas.offsetLeft + px + 12}px`;
+    this.tip.style.top = `${this.canvas.offsetTop + e.clientY - r.top + 12}px`;
+    this.tip.hidden = false;
+  }
+
+  /** Index of the span of `cpu` containing time t, or -1. */
+  spanAt(cpu: number, t: number): number {
+    const i = this.byCpu[cpu]![this.firstEndingAfter(cpu, t)];
+    return i !== undefined && this.viz!.spans.start[i]! <= t ? i : -1;
+  }
+
+  /** Position in byCpu[cpu] of the first span that ends after t (binary search). */
+  private firstEndingAfter(cpu: number, t: number): number {
+    const s = this.viz!.spans;
+    const idx = this.byCpu[cpu]!;
+    let lo = 0;
+    let hi = idx.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const i = idx[mid]!;
+      if (s.start[i]! + s.dur[i]! <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   set(viz: VizData): void {
@@ -92,6 +144,7 @@ export class Timeline {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
     const rowH = Math.max(8, Math.min(44, (h - 30) / viz.cpus));
+    this.rowH = rowH;
     const [t0, t1] = this.x.domain() as [number, number];
     const s = viz.spans;
     const colours = SPAN_CLASSES.map((c) => SPAN_COLOURS[c]);
@@ -105,15 +158,7 @@ export class Timeline {
       ctx.fillStyle = colours[0]!;
       ctx.fillRect(px0, y, px1 - px0, rowH - 2);
       const idx = this.byCpu[cpu]!;
-      // First span ending after t0.
-      let lo = 0;
-      let hi = idx.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        const i = idx[mid]!;
-        if (s.start[i]! + s.dur[i]! <= t0) lo = mid + 1;
-        else hi = mid;
-      }
+      const lo = this.firstEndingAfter(cpu, t0);
       // Sub-pixel spans: per pixel column, the class with the most time wins.
       let col = -1;
       const acc = new Float64Array(SPAN_CLASSES.length);
