@@ -1,5 +1,5 @@
 import { EV, type TraceEvent } from './buffer.ts';
-import { comm, irqOf, napiDev, softirqName } from './names.ts';
+import { comm, initialCurrent, irqOf, napiDev, softirqName } from './names.ts';
 import type { TraceRecorder } from './recorder.ts';
 
 /**
@@ -66,7 +66,7 @@ export function printTime(b: TraceRecorder['buf'], s: number): number {
 export function toFtrace(rec: TraceRecorder): string {
   const b = rec.buf;
   const lines: string[] = [];
-  const curr = new Int32Array(rec.machine.cpus).fill(-1);
+  const curr = initialCurrent(rec);
   let skb = 0;
   for (const e of b.events((s) => printTime(b, s))) {
     const text = describeEvent(rec, e, e.type === EV.NETIF_RECEIVE_SKB ? skb++ : 0);

@@ -1,5 +1,6 @@
 import { SOFTIRQ_NAMES } from '../model/softirq.ts';
 import { CPU_HARDIRQ, CPU_IDLE, CPU_SOFTIRQ, CPU_SWITCH } from '../model/trace-hooks.ts';
+import { EV } from './buffer.ts';
 import type { TraceRecorder } from './recorder.ts';
 
 /** What a CPU span is, as the timeline colours it. */
@@ -12,6 +13,24 @@ export function spanClass(rec: TraceRecorder, what: number, pid: number): SpanCl
   if (what === CPU_SWITCH) return 'switch';
   const kind = rec.tasks.get(pid)?.kind;
   return kind === 'ksoftirqd' ? 'ksoftirqd' : kind === 'napi' ? 'napi-thread' : 'app';
+}
+
+/**
+ * The task current on each CPU when the buffer starts (a window or an overwritten buffer begins
+ * mid-run): from each CPU's first span (its pid) or context switch (its prev), -1 for idle.
+ */
+export function initialCurrent(rec: TraceRecorder): Int32Array {
+  const b = rec.buf;
+  const curr = new Int32Array(rec.machine.cpus).fill(-1);
+  const known = new Uint8Array(rec.machine.cpus);
+  for (const e of b.events()) {
+    if (known[e.cpu]) continue;
+    if (e.type === EV.SPAN) curr[e.cpu] = e.b;
+    else if (e.type === EV.SCHED_SWITCH) curr[e.cpu] = e.a;
+    else continue;
+    known[e.cpu] = 1;
+  }
+  return curr;
 }
 
 /** `comm` of a pid, `swapper/N` for the idle task (pid -1 here, 0 in the kernel). */

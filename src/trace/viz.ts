@@ -2,7 +2,7 @@ import type { Kernel } from '../model/kernel.ts';
 import { EV } from './buffer.ts';
 import { describeEvent, printTime } from './ftrace.ts';
 import { KERNEL_SITES } from './kernel-functions.ts';
-import { comm, spanClass, type SpanClass } from './names.ts';
+import { comm, initialCurrent, spanClass, type SpanClass } from './names.ts';
 import type { TraceRecorder, TraceTask } from './recorder.ts';
 
 /**
@@ -73,7 +73,7 @@ function stageOf(type: number, napiDev: string): Stage {
 export function stepEvents(rec: TraceRecorder, fromNs: number, toNs: number, max: number): StepEvent[] {
   const b = rec.buf;
   const out: StepEvent[] = [];
-  const curr = new Int32Array(rec.machine.cpus).fill(-1);
+  const curr = initialCurrent(rec);
   let skb = 0;
   for (const e of b.events((s) => printTime(b, s))) {
     const t = printTime(b, e.slot);

@@ -128,6 +128,22 @@ describe('ftrace export', () => {
   });
 });
 
+describe('ftrace export of a window that starts mid-run', () => {
+  it('names the task that was running when the window opened: every sched_switch line runs as its prev', () => {
+    const rec = new TraceRecorder({ fromNs: 5.3e6, toNs: 12e6 });
+    simulate(resolved('ksoftirqd-vs-hog', 12), { trace: rec });
+    const switches = toFtrace(rec)
+      .split('\n')
+      .filter((l) => l.includes(' sched_switch: '));
+    expect(switches.length).toBeGreaterThan(2);
+    for (const l of switches) {
+      const [, task, pid] = /^\s*(\S+)-(\d+) /.exec(l)!;
+      const [, prev, prevPid] = /prev_comm=(\S+) prev_pid=(\d+)/.exec(l)!;
+      expect(`${task}-${pid}`, l).toBe(`${prev}-${prevPid}`);
+    }
+  });
+});
+
 describe('Perfetto (Chrome trace-event) export', () => {
   const rec = new TraceRecorder({});
   simulate(resolved('rps-spread', 4), { trace: rec });
