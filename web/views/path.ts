@@ -3,6 +3,8 @@ import type { Result } from '../../src/metrics/result.ts';
 import type { Stage } from '../../src/trace/viz.ts';
 import { fmt } from './colors.ts';
 
+const fmtRate = (x: number): string => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k` : x.toFixed(0));
+
 /**
  * The receive path as a diagram: wire → ring → IRQ → NAPI/GRO → RPS/backlog → IP/netfilter →
  * [bridge/veth] → TCP/UDP → socket → app, one lane per RX queue (with its IRQ CPU) where the
@@ -24,11 +26,21 @@ function boxes(r: Result): Box[] {
   const lanes = r.nics.flatMap((n) =>
     n.queues.filter((q) => q.packets > 0 || q.drops > 0).map((q) => ({ label: `${n.name}/rx-${q.queue}`, value: `${fmt(q.packets)} pkts · ring ${q.ring_size} · peak ${q.ring_peak}`, drop: q.drops })),
   );
+  const perSec = (n: number) => `${fmtRate(n / (r.sim.window_ns / 1e9))}/s`;
+  // softnet_stat per CPU: processed, dropped, received_rps (columns 1, 2, 10).
+  const softnet = r.proc.softnet_stat
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).map((h) => parseInt(h, 16)));
+  const backlogLanes = softnet
+    .map((c, cpu) => ({ cpu, processed: c[0]!, dropped: c[1]!, rps: c[9]! }))
+    .filter((c) => c.processed > 0 || c.dropped > 0)
+    .map((c) => ({ label: `CPU ${c.cpu} backlog (processed, IPIs in)`, value: `${fmt(c.processed)} · ${perSec(c.processed)} · ${fmt(c.rps)} IPIs`, drop: c.dropped }));
   const irqLanes = r.nics.flatMap((n) =>
     n.queues.filter((q) => q.interrupts > 0).map((q) => ({ label: `IRQ ${q.irq} → CPU ${q.irq_cpu}`, value: `${fmt(q.interrupts)} irqs · itr ${q.itr_usecs} µs`, drop: 0 })),
   );
   const out: Box[] = [
-    { id: 'wire', title: 'wire', lines: [`${fmt(r.packets.offered)} frames`, `${r.throughput.offered_gbps.toFixed(2)} Gbit/s`], drop: { n: d.wire ?? 0, why: 'switch buffer' } },
+    { id: 'wire', title: 'wire', lines: [`${fmt(r.packets.offered)} frames · ${perSec(r.packets.offered)}`, `${r.throughput.offered_gbps.toFixed(2)} Gbit/s`], drop: { n: d.wire ?? 0, why: 'switch buffer' } },
     { id: 'nic', title: 'NIC RX rings (DMA)', lines: [`${fmt(rx)} rx_packets`], drop: { n: (d.nic_ring ?? 0) + (d.nic_missed ?? 0), why: 'ring full (rx_no_dma_resources / rx_missed_errors)' }, lanes },
     { id: 'irq', title: 'hardirq (MSI-X)', lines: [`${fmt(r.interrupts.total)} interrupts`, `${fmt(r.interrupts.per_sec)}/s`], lanes: irqLanes },
     {
@@ -36,14 +48,14 @@ function boxes(r: Result): Box[] {
       title: 'NAPI poll + GRO',
       lines: [`${fmt(r.napi.polls)} polls`, `GRO ${fmt(r.gro.received)} → ${fmt(r.gro.delivered)} skbs`, `time_squeeze ${fmt(r.napi.time_squeeze.reduce((a, b) => a + b, 0))}`],
     },
-    { id: 'backlog', title: 'RPS / backlog', lines: [`${fmt(ipis)} RPS IPIs`, `netdev_max_backlog`], drop: { n: (d.backlog ?? 0) + (d.flow_limit ?? 0), why: 'backlog full / flow limit' } },
+    { id: 'backlog', title: 'RPS / backlog → stack', lines: [`${fmt(ipis)} RPS IPIs sent`], drop: { n: (d.backlog ?? 0) + (d.flow_limit ?? 0), why: 'backlog full / flow limit' }, lanes: backlogLanes },
     { id: 'ip', title: 'IP / netfilter', lines: [`${fmt(r.nstat.IpInReceives ?? 0)} IpInReceives`, pod ? `${fmt(r.nstat.IpForwDatagrams ?? 0)} forwarded` : `${fmt(r.stack.processed)} passes`] },
   ];
   if (pod) out.push({ id: 'veth', title: 'bridge → veth → pod stack', lines: [`passes/skb ${r.stack.passes_per_skb?.toFixed(2) ?? '–'}`], drop: { n: d.veth ?? 0, why: 'veth ring full' } });
   out.push(
     { id: 'l4', title: 'TCP / UDP', lines: [`${fmt(r.nstat.TcpInSegs ?? 0)} TcpInSegs`, `${fmt(r.nstat.UdpInDatagrams ?? 0)} UdpInDatagrams`], drop: { n: d.tcp_dup ?? 0, why: 'duplicate segments' } },
     { id: 'socket', title: 'socket receive queue', lines: r.sockets.slice(0, 3).map((s) => `${s.app ?? 'socket'}: rcvbuf ${fmt(s.rcvbuf)}`), drop: { n: d.socket ?? 0, why: 'rcvbuf full (RcvbufErrors, TCPRcvQDrop)' } },
-    { id: 'app', title: 'application', lines: [`${fmt(r.packets.delivered)} delivered`, `${r.throughput.delivered_gbps.toFixed(2)} Gbit/s`] },
+    { id: 'app', title: 'application', lines: [`${fmt(r.packets.delivered)} delivered · ${perSec(r.packets.delivered)}`, `${r.throughput.delivered_gbps.toFixed(2)} Gbit/s`] },
   );
   return out;
 }
