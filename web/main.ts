@@ -33,7 +33,7 @@ const source = $('scenario-source');
 const textOf = (name: string): string => scenarios[`../sim-scenarios/${name}.json`]!;
 
 const timeline = new Timeline($<HTMLCanvasElement>('timeline-canvas'), $('timeline-range'), $('timeline-legend'));
-const step = new StepView($('view-step'));
+const step = new StepView($('view-step'), (fromNs) => run(fromNs));
 /** Raw text to run instead of the history's object: an import that does not parse as JSON. */
 let rawText: string | null = null;
 const history = new History({}, () => {
@@ -75,7 +75,7 @@ function startWorker(): void {
   worker.onmessage = (e: MessageEvent<WorkerResponse>) => onMessage(e.data);
 }
 
-function run(): void {
+function run(stepFromNs?: number): void {
   const id = nextId++;
   pending = id;
   runButton.disabled = true;
@@ -84,7 +84,7 @@ function run(): void {
   status.textContent = 'running…';
   errorBox.hidden = true;
   source.hidden = true;
-  const request: WorkerRequest = { id, text: currentText(), ...(seedInput.value === '' ? {} : { seed: Number(seedInput.value) }) };
+  const request: WorkerRequest = { id, text: currentText(), ...(seedInput.value === '' ? {} : { seed: Number(seedInput.value) }), ...(stepFromNs === undefined ? {} : { stepFromNs }) };
   worker.postMessage(request);
 }
 
@@ -118,7 +118,7 @@ function onMessage(m: WorkerResponse): void {
   }
   progress.value = 1;
   const t0 = performance.now();
-  show(m.result, m.report, m.viz);
+  show(m.result, m.report, m.viz, m.stepFromNs);
   debug.renderMs = performance.now() - t0;
   debug.runs++;
   status.textContent = `done: ${fmt(m.result.sim.events)} events in ${m.result.sim.wall_ms.toFixed(0)} ms; views drawn in ${debug.renderMs.toFixed(0)} ms`;
@@ -129,7 +129,7 @@ function card(label: string, value: string): string {
   return `<div class="card"><div class="label">${label}</div><div class="value">${value}</div></div>`;
 }
 
-function show(r: Result, report: string, viz: VizData): void {
+function show(r: Result, report: string, viz: VizData, stepFromNs: number): void {
   debug.result = r;
   debug.viz = viz;
   const dropped = Object.values(r.packets.dropped).reduce((a, b) => a + b, 0);
@@ -150,7 +150,7 @@ function show(r: Result, report: string, viz: VizData): void {
   renderQueues($('view-queues'), viz);
   renderLatency($('view-latency'), r, viz);
   renderCounters($('view-counters'), r);
-  step.set(viz.steps, r, viz.series);
+  step.set(viz.steps, r, viz.series, stepFromNs);
   tuning.setResult(r);
 }
 
@@ -189,8 +189,14 @@ $('export').addEventListener('click', () => {
   download(`${name}.json`, currentText() + '\n');
 });
 
-$('share').addEventListener('click', () => {
-  const url = `${location.origin}${location.pathname}#s=${encodeScenario(currentText())}`;
+$('share').addEventListener('click', async () => {
+  let url: string;
+  try {
+    url = `${location.origin}${location.pathname}#${await encodeScenario(currentText())}`;
+  } catch {
+    status.textContent = 'fix the scenario (it is not valid JSON) before sharing it';
+    return;
+  }
   window.history.replaceState(null, '', url);
   void navigator.clipboard?.writeText(url).catch(() => {});
   status.replaceChildren(el('span', { 'data-testid': 'share-url' }, url.length > 80 ? `${url.slice(0, 80)}… (copied)` : url));
@@ -202,10 +208,10 @@ $('share').addEventListener('click', () => {
 startWorker();
 const hash = new URLSearchParams(location.hash.slice(1));
 const query = new URLSearchParams(location.search);
-if (hash.get('s')) {
+if (hash.has('s') || hash.has('z')) {
   let text: string | null = null;
   try {
-    text = decodeScenario(hash.get('s')!);
+    text = await decodeScenario(hash);
   } catch {
     errorBox.hidden = false;
     errorBox.textContent = 'the shared URL does not hold a valid scenario';

@@ -48,16 +48,30 @@ export function download(name: string, text: string): void {
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
-/** base64url of the UTF-8 scenario JSON: the whole scenario travels in the URL's fragment. */
-export function encodeScenario(text: string): string {
-  const bytes = new TextEncoder().encode(JSON.stringify(JSON.parse(text)));
+/**
+ * The whole scenario travels in the URL's fragment (never sent to a server): `#z=` base64url of
+ * the deflate-raw compressed JSON (a quarter of the size), or `#s=` base64url of the plain JSON.
+ */
+const toBase64url = (bytes: Uint8Array): string => {
   let bin = '';
   for (const b of bytes) bin += String.fromCharCode(b);
   return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+};
+const fromBase64url = (code: string): Uint8Array => Uint8Array.from(atob(code.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+
+async function pipe(bytes: Uint8Array, stream: CompressionStream | DecompressionStream): Promise<Uint8Array> {
+  const out = new Blob([bytes as BlobPart]).stream().pipeThrough(stream);
+  return new Uint8Array(await new Response(out).arrayBuffer());
 }
 
-export function decodeScenario(code: string): string {
-  const bin = atob(code.replace(/-/g, '+').replace(/_/g, '/'));
-  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+export async function encodeScenario(text: string): Promise<string> {
+  const bytes = new TextEncoder().encode(JSON.stringify(JSON.parse(text)));
+  return `z=${toBase64url(await pipe(bytes, new CompressionStream('deflate-raw')))}`;
+}
+
+/** The scenario text of a `z=…` or `s=…` fragment (pretty-printed). */
+export async function decodeScenario(fragment: URLSearchParams): Promise<string> {
+  const z = fragment.get('z');
+  const bytes = z !== null ? await pipe(fromBase64url(z), new DecompressionStream('deflate-raw')) : fromBase64url(fragment.get('s') ?? '');
   return JSON.stringify(JSON.parse(new TextDecoder().decode(bytes)), null, 2);
 }

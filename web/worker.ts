@@ -11,10 +11,10 @@ import { TraceRecorder, vizData, type VizData } from '../src/trace/index.ts';
  * per-poll trace (bounded), report progress, and post the result, the text report and what the
  * views draw. Cancelling terminates the worker (the page starts a new one).
  */
-export type WorkerRequest = { id: number; text: string; seed?: number };
+export type WorkerRequest = { id: number; text: string; seed?: number; /** Step mode's window start (default: the end of the warm-up). */ stepFromNs?: number };
 export type WorkerResponse =
   | { id: number; type: 'progress'; done: number; total: number }
-  | { id: number; type: 'result'; result: Result; report: string; warnings: string[]; viz: VizData; traceMs: number }
+  | { id: number; type: 'result'; result: Result; report: string; warnings: string[]; viz: VizData; traceMs: number; stepFromNs: number }
   | { id: number; type: 'error'; error: string; where: string; problem: string };
 
 /** Trace buffer size: a 100 ms 10 GbE run at per-poll detail fits (≈30 bytes per event). */
@@ -24,10 +24,11 @@ const STEP_WINDOW_NS = 300_000;
 const MAX_STEPS = 4000;
 
 self.onmessage = (e: MessageEvent<WorkerRequest>) => {
-  const { id, text, seed } = e.data;
+  const { id, text, seed, stepFromNs } = e.data;
   try {
     const { resolved } = loadScenario(text, seed === undefined ? {} : { seed });
-    const stepFrom = resolved.warmupNs;
+    // The trace starts at the end of the warm-up; so does the earliest step window.
+    const stepFrom = Math.max(resolved.warmupNs, Math.min(stepFromNs ?? resolved.warmupNs, resolved.durationNs - STEP_WINDOW_NS));
     const trace = new TraceRecorder({ detail: 'poll', capacity: TRACE_EVENTS, fromNs: resolved.warmupNs, packetFromNs: stepFrom, packetToNs: stepFrom + STEP_WINDOW_NS });
     let lastPost = 0;
     const t0 = performance.now();
@@ -44,7 +45,7 @@ self.onmessage = (e: MessageEvent<WorkerRequest>) => {
     const result = collectResult(kernel, performance.now() - t0);
     const t1 = performance.now();
     const viz = vizData(trace, kernel, { stepFromNs: stepFrom, stepToNs: stepFrom + STEP_WINDOW_NS, maxSteps: MAX_STEPS });
-    const response: WorkerResponse = { id, type: 'result', result, report: formatReport(result, resolved.description), warnings: resolved.warnings, viz, traceMs: performance.now() - t1 };
+    const response: WorkerResponse = { id, type: 'result', result, report: formatReport(result, resolved.description), warnings: resolved.warnings, viz, traceMs: performance.now() - t1, stepFromNs: stepFrom };
     const s = viz.spans;
     self.postMessage(response, [s.cpu.buffer, s.start.buffer, s.dur.buffer, s.cls.buffer, s.pid.buffer, ...viz.series.flatMap((x) => [x.t.buffer, x.v.buffer])]);
   } catch (err) {

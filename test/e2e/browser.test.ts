@@ -40,6 +40,9 @@ async function open(url: string): Promise<Page> {
   return page;
 }
 
+const runsOf = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as { rxsim?: { runs: number } }).rxsim?.runs ?? 0);
+
+/** Wait until the page has finished `runs` runs in all. */
 async function waitForRun(page: Page, runs = 1): Promise<void> {
   await page.waitForFunction((n) => ((window as unknown as { rxsim?: { runs: number } }).rxsim?.runs ?? 0) >= n, runs, { timeout: 120_000 });
 }
@@ -128,6 +131,14 @@ describe('the browser app', () => {
     expect(await page.locator('[data-testid=step-diagram] g.stage.hot').count()).toBe(1);
     // A driver poll works on the rings: rx-4's ring is listed and marked.
     expect(await page.textContent('[data-testid=step-queues] tr.involved')).toMatch(/ens4f1\/rx-\d ring/);
+    // Record from 20 ms, where ksoftirqd/4 has taken over: the steps start there and show it.
+    const before = await runsOf(page);
+    await page.fill('[data-testid=step-from]', '20');
+    await page.click('[data-testid=step-record]');
+    await waitForRun(page, before + 1);
+    expect(await page.textContent('[data-testid=step-info]')).toMatch(/step 1 of \d+ · 20\.\d+ ms/);
+    expect(await page.textContent('[data-testid=step-list]')).toMatch(/ksoftirqd\/4/);
+    expect(await page.textContent('[data-testid=digest]')).toBe(nodeDigest(scenarioText(DEFAULT))); // the same run
     await shot(page, 'step');
   });
 
@@ -136,8 +147,9 @@ describe('the browser app', () => {
     await page.click('[data-testid=pin-a]');
     await page.locator('[data-knob="taskset -c … iperf3"]').fill('1');
     await page.locator('[data-knob="taskset -c … iperf3"]').dispatchEvent('change');
+    const before = await runsOf(page);
     await page.click('[data-testid=tuning-run]');
-    await waitForRun(page, 2);
+    await waitForRun(page, before + 1);
     const table = page.locator('[data-testid=compare-table]');
     expect(await table.locator('tr').count()).toBeGreaterThan(8);
     const goodput = await table.locator('tr', { hasText: 'goodput' }).locator('td').allTextContents();
@@ -161,11 +173,14 @@ describe('the browser app', () => {
   });
 
   it('a shared URL restores the scenario: the same digest in a fresh page', async () => {
+    const before = await runsOf(page);
     await page.selectOption('[data-testid=scenario-select]', 'rr-latency-under-flood');
-    await waitForRun(page, 3);
+    await waitForRun(page, before + 1);
     await page.click('[data-testid=share]');
+    await page.waitForSelector('[data-testid=share-url]');
     const url = await page.getAttribute('[data-testid=status]', 'data-url');
-    expect(url).toMatch(/#s=[A-Za-z0-9_-]+$/);
+    expect(url).toMatch(/#z=[A-Za-z0-9_-]+$/); // deflate-raw compressed
+    expect(url!.length).toBeLessThan(0.5 * shareUrl(JSON.parse(scenarioText('rr-latency-under-flood'))).length);
     const again = await open(url!);
     await waitForRun(again);
     expect(await again.textContent('[data-testid=digest]')).toBe(nodeDigest(scenarioText('rr-latency-under-flood')));

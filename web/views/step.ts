@@ -21,7 +21,9 @@ export class StepView {
   private readonly speed: HTMLSelectElement;
   private readonly play: HTMLButtonElement;
 
-  constructor(container: HTMLElement) {
+  private readonly from: HTMLInputElement;
+
+  constructor(container: HTMLElement, recordAt: (fromNs: number) => void) {
     const bar = el('div', { class: 'controls' });
     const prev = el('button', { 'data-testid': 'step-prev', class: 'secondary' }, '◀ event');
     const next = el('button', { 'data-testid': 'step-next' }, 'event ▶');
@@ -30,7 +32,10 @@ export class StepView {
     this.speed = el('select', { 'data-testid': 'step-speed' });
     for (const s of ['1', '4', '16', '64']) this.speed.add(new Option(`${s} events/s`, s));
     this.speed.value = '4';
-    bar.append(prev, next, nextPoll, this.play, this.speed);
+    this.from = el('input', { type: 'number', step: '0.1', min: '0', 'data-testid': 'step-from', title: 'simulated time (ms) where the recorded steps start' });
+    const record = el('button', { class: 'secondary', 'data-testid': 'step-record' }, 'record 300 µs from');
+    record.addEventListener('click', () => recordAt(Number(this.from.value) * 1e6));
+    bar.append(prev, next, nextPoll, this.play, this.speed, record, this.from, el('span', { class: 'muted' }, 'ms (re-runs the scenario)'));
     this.info = el('div', { class: 'stepinfo card', 'data-testid': 'step-info' });
     this.list = el('div', { class: 'steplist', 'data-testid': 'step-list' });
     this.diagram = el('div', { 'data-testid': 'step-diagram' });
@@ -49,8 +54,9 @@ export class StepView {
     });
   }
 
-  set(steps: StepEvent[], result: Result, series: VizSeries[]): void {
+  set(steps: StepEvent[], result: Result, series: VizSeries[], fromNs: number): void {
     this.steps = steps;
+    this.from.value = String(fromNs / 1e6);
     this.series = series;
     this.result = result;
     this.list.replaceChildren(...steps.map((s, i) => {
