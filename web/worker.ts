@@ -20,7 +20,7 @@ export type WorkerResponse =
 /** Trace buffer size: a 100 ms 10 GbE run at per-poll detail fits (≈30 bytes per event). */
 const TRACE_EVENTS = 1 << 20;
 /** Step mode replays this much of the run at packet detail, from the end of the warm-up. */
-const STEP_WINDOW_NS = 300_000;
+const STEP_WINDOW_NS = 1_000_000;
 const MAX_STEPS = 4000;
 
 self.onmessage = (e: MessageEvent<WorkerRequest>) => {

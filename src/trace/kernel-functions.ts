@@ -26,3 +26,10 @@ export const KERNEL_SITES: Record<number, KernelSite> = {
   [EV.IPI_SEND]: { tracepoint: 'ipi:ipi_send_cpu', fn: 'net_rps_send_ipi', file: 'net/core/dev.c', what: 'RPS: kick the remote CPU whose backlog got packets' },
   [EV.IPI_RECEIVE]: { tracepoint: 'csd:csd_function_entry', fn: 'rps_trigger_softirq', file: 'net/core/dev.c', what: 'the IPI schedules the backlog NAPI on this CPU' },
 };
+
+/** Interrupts that are not a device's: the x86 vectors behind the LOC, RES and CAL rows. */
+export const ARCH_IRQ_SITES: Record<string, Pick<KernelSite, 'fn' | 'file' | 'what'>> = {
+  LOC: { fn: 'sysvec_apic_timer_interrupt', file: 'arch/x86/kernel/apic/apic.c', what: 'the local timer: the scheduler tick (sched_tick: accounting, preemption check) and hrtimers such as napi_watchdog' },
+  RES: { fn: 'sysvec_reschedule_ipi', file: 'arch/x86/kernel/smp.c', what: 'a rescheduling IPI: another CPU woke a task here that should preempt (scheduler_ipi)' },
+  CAL: { fn: 'sysvec_call_function_single', file: 'arch/x86/kernel/smp.c', what: 'a function-call IPI: RPS asks this CPU to process its backlog (rps_trigger_softirq)' },
+};

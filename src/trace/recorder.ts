@@ -29,8 +29,8 @@ export interface TraceCounter {
   /** `ens4f1/rx-4 ring`, `backlog/2`, `socket iperf3`. */
   name: string;
   kind: 'ring' | 'backlog' | 'socket';
-  /** The limit drawn with it: ring size, netdev_max_backlog, sk_rcvbuf (bytes). */
-  limit: number;
+  /** The limit drawn with it: ring size, netdev_max_backlog, sk_rcvbuf (bytes; read at the end, after autotuning). */
+  limit: () => number;
   unit: 'packets' | 'bytes';
   read: () => number;
 }
@@ -41,6 +41,9 @@ export interface TraceMachine {
   irqs: { irq: number; label: string; name: string }[];
   /** NAPI id → device name (`backlog` for a CPU's backlog, `veth` for a veth NAPI). */
   napis: Map<number, string>;
+  /** The ring counter a NIC NAPI id or device IRQ descriptor works on. */
+  napiRing: Map<number, string>;
+  irqRing: Map<number, string>;
 }
 
 /**
@@ -55,7 +58,7 @@ export class TraceRecorder implements TraceHooks {
   readonly detail: TraceDetail;
   readonly tasks = new Map<number, TraceTask>();
   counters: TraceCounter[] = [];
-  machine: TraceMachine = { cpus: 0, irqs: [], napis: new Map() };
+  machine: TraceMachine = { cpus: 0, irqs: [], napis: new Map(), napiRing: new Map(), irqRing: new Map() };
   private readonly from: number;
   private readonly to: number;
   private k: Kernel | null = null;
@@ -92,16 +95,23 @@ export class TraceRecorder implements TraceHooks {
       cpus: n,
       irqs: k.irqs.descs.map((d) => ({ irq: d.irq, label: d.label, name: d.name })),
       napis: new Map(),
+      napiRing: new Map(),
+      irqRing: new Map(),
     };
     const counters: TraceCounter[] = [];
     for (const nic of k.nics)
-      nic.queues.forEach((q, i) => counters.push({ name: `${nic.cfg.name}/rx-${i} ring`, kind: 'ring', limit: nic.cfg.ringSize, unit: 'packets', read: () => q.ring.length }));
+      nic.queues.forEach((q, i) => {
+        const name = `${nic.cfg.name}/rx-${i} ring`;
+        counters.push({ name, kind: 'ring', limit: () => nic.cfg.ringSize, unit: 'packets', read: () => q.ring.length });
+        if (nic.napis[i]) this.machine.napiRing.set(nic.napis[i]!.id, name);
+        if (nic.irqDesc[i] !== undefined) this.machine.irqRing.set(nic.irqDesc[i]!, name);
+      });
     k.softnet.forEach((sd, cpu) =>
-      counters.push({ name: `backlog/${cpu}`, kind: 'backlog', limit: k.netdevMaxBacklog, unit: 'packets', read: () => sd.inputPktQueue.length }),
+      counters.push({ name: `backlog/${cpu}`, kind: 'backlog', limit: () => k.netdevMaxBacklog, unit: 'packets', read: () => sd.inputPktQueue.length }),
     );
     for (const sock of k.stack.sockets) {
       const app = sock.app === null ? `socket ${sock.index}` : `socket ${k.scenario.apps[sock.app]!.name}${sock.proto === 'tcp' ? ` #${sock.index}` : ''}`;
-      counters.push({ name: app, kind: 'socket', limit: sock.rcvbuf, unit: 'bytes', read: () => sock.rmem });
+      counters.push({ name: app, kind: 'socket', limit: () => sock.rcvbuf, unit: 'bytes', read: () => sock.rmem });
     }
     this.counters = counters;
     this.lastValue = new Float64Array(counters.length).fill(-1);

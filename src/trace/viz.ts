@@ -1,7 +1,7 @@
 import type { Kernel } from '../model/kernel.ts';
 import { EV } from './buffer.ts';
 import { describeEvent, printTime } from './ftrace.ts';
-import { KERNEL_SITES } from './kernel-functions.ts';
+import { ARCH_IRQ_SITES, KERNEL_SITES, type KernelSite } from './kernel-functions.ts';
 import { comm, initialCurrent, spanClass, type SpanClass } from './names.ts';
 import type { TraceRecorder, TraceTask } from './recorder.ts';
 
@@ -24,6 +24,8 @@ export interface StepEvent {
   file: string;
   what: string;
   stage: Stage;
+  /** Names of the queue series this event works on (the ring of a device IRQ or NAPI poll). */
+  queues: string[];
 }
 
 export interface VizSeries {
@@ -69,6 +71,16 @@ function stageOf(type: number, napiDev: string): Stage {
   }
 }
 
+/** The kernel site of an event; an interrupt's depends on its vector (device, timer or IPI). */
+function siteOf(rec: TraceRecorder, type: number, a: number): KernelSite {
+  if (type === EV.IRQ_ENTRY || type === EV.IRQ_EXIT) {
+    const label = rec.machine.irqs[a]?.label;
+    const arch = label === undefined ? undefined : ARCH_IRQ_SITES[label];
+    if (arch) return { ...KERNEL_SITES[type]!, ...arch };
+  }
+  return KERNEL_SITES[type]!;
+}
+
 /** Step-mode events: everything with a tracepoint, in print order, at most `max`. */
 export function stepEvents(rec: TraceRecorder, fromNs: number, toNs: number, max: number): StepEvent[] {
   const b = rec.buf;
@@ -81,8 +93,9 @@ export function stepEvents(rec: TraceRecorder, fromNs: number, toNs: number, max
     if (t < fromNs || t >= toNs) continue;
     const line = describeEvent(rec, e, e.type === EV.NETIF_RECEIVE_SKB ? skb++ : 0);
     if (line === null) continue;
-    const site = KERNEL_SITES[e.type]!;
-    out.push({ t, cpu: e.cpu, task: comm(rec, curr[e.cpu]!, e.cpu), line, tracepoint: site.tracepoint, fn: site.fn, file: site.file, what: site.what, stage: stageOf(e.type, rec.machine.napis.get(e.a) ?? '') });
+    const site = siteOf(rec, e.type, e.a);
+    const ring = e.type === EV.NAPI_POLL ? rec.machine.napiRing.get(e.a) : e.type === EV.IRQ_ENTRY || e.type === EV.IRQ_EXIT ? rec.machine.irqRing.get(e.a) : undefined;
+    out.push({ t, cpu: e.cpu, task: comm(rec, curr[e.cpu]!, e.cpu), line, tracepoint: site.tracepoint, fn: site.fn, file: site.file, what: site.what, stage: stageOf(e.type, rec.machine.napis.get(e.a) ?? ''), queues: ring ? [ring] : [] });
     if (out.length >= max) break;
   }
   return out;
@@ -115,7 +128,7 @@ export function vizData(rec: TraceRecorder, k: Kernel, opts: { stepFromNs: numbe
     toNs: k.sim.now,
     spans,
     tasks: [...rec.tasks.values()],
-    series: rec.counters.map((c, i) => ({ name: c.name, kind: c.kind, limit: c.limit, unit: c.unit, t: Float64Array.from(seriesT[i]!), v: Float64Array.from(seriesV[i]!) })),
+    series: rec.counters.map((c, i) => ({ name: c.name, kind: c.kind, limit: c.limit(), unit: c.unit, t: Float64Array.from(seriesT[i]!), v: Float64Array.from(seriesV[i]!) })),
     latency: k.stack.latency.buckets().map(([lo, hi, n]) => [lo / 1000, hi / 1000, n] as [number, number, number]),
     steps: stepEvents(rec, opts.stepFromNs, opts.stepToNs, opts.maxSteps),
     recorded: b.written,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { collectResult } from '../../src/metrics/result.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
-import { EV, spanClass, toChromeTrace, toFtrace, TraceRecorder } from '../../src/trace/index.ts';
+import { EV, spanClass, stepEvents, toChromeTrace, toFtrace, TraceRecorder } from '../../src/trace/index.ts';
 import { run } from '../helpers.ts';
 
 const file = (name: string) => readFileSync(new URL(`../../sim-scenarios/${name}.json`, import.meta.url), 'utf8');
@@ -125,6 +125,25 @@ describe('ftrace export', () => {
     expect(lines.some((l) => /^\s*hog-\d+ \[000\]/.test(l))).toBe(true);
     expect(lines.some((l) => /^\s*ksoftirqd\/0-\d+ \[000\]/.test(l))).toBe(true);
     expect(text).toContain(`#P:${k.cpus.length}`);
+  });
+});
+
+describe('step events (the browser\'s step mode)', () => {
+  it('name the kernel function and file of each event, the vector\'s own for timer and IPI interrupts, and the ring a device interrupt or poll works on', () => {
+    const s = resolved('rps-spread', 8, 2);
+    const rec = new TraceRecorder({ fromNs: s.warmupNs, packetFromNs: 3e6, packetToNs: 3.2e6 });
+    simulate(s, { trace: rec });
+    const steps = stepEvents(rec, 3e6, 3.2e6, 5000);
+    expect(steps.length).toBeGreaterThan(50);
+    for (let i = 1; i < steps.length; i++) expect(steps[i]!.t).toBeGreaterThanOrEqual(steps[i - 1]!.t);
+    const byFn = new Map(steps.map((x) => [x.fn, x]));
+    expect(byFn.get('__napi_poll')!.file).toBe('net/core/dev.c');
+    expect(byFn.get('__netif_receive_skb_core')!.line).toMatch(/^netif_receive_skb: dev=eth0 /);
+    expect(byFn.get('sysvec_call_function_single')!.what).toMatch(/RPS/); // the CAL vector carries RPS
+    const poll = steps.find((x) => x.fn === '__napi_poll' && /device eth0/.test(x.line))!;
+    expect(poll.queues).toEqual(['eth0/rx-0 ring']);
+    const backlogPoll = steps.find((x) => x.fn === '__napi_poll' && /device backlog/.test(x.line))!;
+    expect([backlogPoll.stage, backlogPoll.queues]).toEqual(['backlog', []]);
   });
 });
 

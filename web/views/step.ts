@@ -33,7 +33,7 @@ export class StepView {
     for (const s of ['1', '4', '16', '64']) this.speed.add(new Option(`${s} events/s`, s));
     this.speed.value = '4';
     this.from = el('input', { type: 'number', step: '0.1', min: '0', 'data-testid': 'step-from', title: 'simulated time (ms) where the recorded steps start' });
-    const record = el('button', { class: 'secondary', 'data-testid': 'step-record' }, 'record 300 µs from');
+    const record = el('button', { class: 'secondary', 'data-testid': 'step-record' }, 'record 1 ms from');
     record.addEventListener('click', () => recordAt(Number(this.from.value) * 1e6));
     bar.append(prev, next, nextPoll, this.play, this.speed, record, this.from, el('span', { class: 'muted' }, 'ms (re-runs the scenario)'));
     this.info = el('div', { class: 'stepinfo card', 'data-testid': 'step-info' });
@@ -116,7 +116,7 @@ export class StepView {
    */
   private queuesAt(s: StepEvent): HTMLElement {
     const involved = (q: VizSeries): boolean =>
-      (q.kind === 'ring' && (s.stage === 'napi' || s.stage === 'irq')) ||
+      s.queues.includes(q.name) ||
       (q.kind === 'backlog' && q.name === `backlog/${s.cpu}` && (s.stage === 'backlog' || s.stage === 'rps')) ||
       (q.kind === 'socket' && (s.stage === 'stack' || s.stage === 'sched'));
     const t = el('table', { class: 'counters', 'data-testid': 'step-queues' });
