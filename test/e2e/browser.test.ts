@@ -114,6 +114,8 @@ describe('the browser app', () => {
     await page.click('[data-testid=tab-counters]');
     expect(await page.textContent('[data-testid=counters-interrupts]')).toMatch(/ens4f1-TxRx-4/);
     expect(await page.getAttribute('[data-testid=counters-softnet] th:nth-child(3)', 'title')).toMatch(/net_rx_action/);
+    expect(await page.getAttribute('[data-testid=counters-interrupts] div:has-text("ens4f1-TxRx-4")', 'title')).toMatch(/kstat_incr_irqs_this_cpu/);
+    expect(await page.getAttribute('[data-testid=counters-nstat] td:text-is("TcpInSegs")', 'title')).toMatch(/tcp_v4_rcv/);
     expect(await page.locator('[data-testid=counters-mpstat] tr').count()).toBe(11);
     await shot(page, 'counters');
   });

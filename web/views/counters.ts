@@ -33,6 +33,45 @@ const MPSTAT: [keyof Result['cpus'][number], string][] = [
   ['ksoftirqd', 'share of the CPU used by ksoftirqd/N (top -H shows it as a task)'],
 ];
 
+/** Where each modelled MIB counter is incremented (net/ipv4/*.c). */
+const NSTAT_SITES: Record<string, string> = {
+  IpInReceives: 'ip_rcv_core(): IPSTATS_MIB_IN, per packet (segments of a GRO skb counted)',
+  IpInDelivers: 'ip_local_deliver_finish(): IPSTATS_MIB_INDELIVERS, handed to TCP/UDP',
+  IpForwDatagrams: 'ip_forward_finish(): IPSTATS_MIB_OUTFORWDATAGRAMS, routed on (to a bridge or a pod)',
+  TcpInSegs: 'tcp_v4_rcv(): TCP_MIB_INSEGS, per segment',
+  TcpOutSegs: '__tcp_transmit_skb(): TCP_MIB_OUTSEGS (the receiver\'s ACKs)',
+  TcpExtTCPRcvQDrop: 'tcp_data_queue(): tcp_try_rmem_schedule failed even after pruning (LINUX_MIB_TCPRCVQDROP)',
+  TcpExtTCPBacklogDrop: 'tcp_add_backlog(): the socket backlog limit was hit while a reader held the socket',
+  TcpExtTCPOFOQueue: 'tcp_data_queue_ofo(): a segment queued out of order (a hole before it)',
+  TcpExtPruneCalled: 'tcp_prune_queue(): the receive queue was over sk_rcvbuf',
+  TcpExtTCPRcvCollapsed: 'tcp_collapse_one(): skbs merged to reclaim truesize',
+  TcpExtRcvPruned: 'tcp_prune_queue(): collapsing did not free enough',
+  UdpInDatagrams: 'udp_recvmsg(): UDP_MIB_INDATAGRAMS, when the application reads the datagram',
+  UdpOutDatagrams: 'udp_send_skb(): UDP_MIB_OUTDATAGRAMS (an rr-server\'s responses)',
+  UdpRcvbufErrors: '__udp_queue_rcv_skb(): the receive buffer was full (UDP_MIB_RCVBUFERRORS)',
+  UdpInErrors: '__udp_queue_rcv_skb(): counted with every RcvbufErrors drop (UDP_MIB_INERRORS)',
+};
+
+/** Where a /proc/interrupts or /proc/softirqs row is counted. */
+function procRowTip(label: string): string {
+  if (/^\d+:/.test(label)) return 'handle_edge_irq() → kstat_incr_irqs_this_cpu(): the device\'s MSI-X vector, counted on the CPU that took it (its smp_affinity)';
+  if (label.startsWith('LOC')) return 'sysvec_apic_timer_interrupt(): inc_irq_stat(apic_timer_irqs) — the scheduler tick and hrtimers';
+  if (label.startsWith('RES')) return 'sysvec_reschedule_ipi(): inc_irq_stat(irq_resched_count) — a wake-up on another CPU asked this one to preempt';
+  if (label.startsWith('CAL')) return 'sysvec_call_function_single(): inc_irq_stat(irq_call_count) — RPS IPIs (rps_trigger_softirq)';
+  if (label.startsWith('NET_RX')) return 'handle_softirqs(): kstat_incr_softirqs_this_cpu(NET_RX_SOFTIRQ) — one per net_rx_action run';
+  return '';
+}
+
+/** A /proc file as text, one element per line with the line's tooltip. */
+function procText(text: string, testid: string): HTMLElement {
+  const pre = el('pre', { 'data-testid': testid });
+  for (const line of text.replace(/\n$/, '').split('\n')) {
+    const tip = procRowTip(line.trim());
+    pre.append(el('div', tip ? { title: tip, class: 'tip' } : {}, line));
+  }
+  return pre;
+}
+
 function ethtoolTip(name: string): string {
   if (name === 'rx_packets' || name === 'rx_bytes') return 'the driver clean loop (ixgbe_clean_rx_irq / ice_clean_rx_irq) per descriptor';
   if (name.startsWith('rx_queue_')) return 'per-queue ring statistics, updated at the end of each clean loop';
@@ -62,11 +101,10 @@ export function renderCounters(container: HTMLElement, r: Result): void {
   container.append(table([['CPU', ''], ...MPSTAT.map(([k, tip]) => [`%${k}`, tip] as [string, string])], r.cpus.map((c) => [String(c.cpu), ...MPSTAT.map(([k]) => c[k] as number)]), 'counters-mpstat'));
 
   container.append(el('h3', {}, '$ cat /proc/interrupts'));
-  const irq = el('pre', { 'data-testid': 'counters-interrupts', title: 'kstat_incr_irqs_this_cpu() in handle_edge_irq / handle_percpu_irq: one per interrupt taken on that CPU' }, r.proc.interrupts);
-  container.append(irq);
+  container.append(procText(r.proc.interrupts, 'counters-interrupts'));
 
   container.append(el('h3', {}, '$ cat /proc/softirqs'));
-  container.append(el('pre', { 'data-testid': 'counters-softirqs', title: 'kstat_incr_softirqs_this_cpu() in handle_softirqs (kernel/softirq.c): one per vector run' }, r.proc.softirqs));
+  container.append(procText(r.proc.softirqs, 'counters-softirqs'));
 
   container.append(el('h3', {}, '$ cat /proc/net/softnet_stat (decoded; one row per CPU)'));
   const rows = r.proc.softnet_stat
@@ -90,7 +128,7 @@ export function renderCounters(container: HTMLElement, r: Result): void {
   const n = el('table', { class: 'counters', 'data-testid': 'counters-nstat' });
   for (const [k, v] of Object.entries(r.nstat)) {
     const tr = el('tr');
-    tr.append(el('td', { class: 'name' }, k), el('td', {}, fmt(v)));
+    tr.append(el('td', { class: 'name', ...(NSTAT_SITES[k] ? { title: NSTAT_SITES[k] } : {}) }, k), el('td', {}, fmt(v)));
     n.append(tr);
   }
   container.append(n);
