@@ -84,7 +84,7 @@ function run(stepFromNs?: number): void {
   status.textContent = 'running…';
   errorBox.hidden = true;
   source.hidden = true;
-  const request: WorkerRequest = { id, text: currentText(), ...(seedInput.value === '' ? {} : { seed: Number(seedInput.value) }), ...(stepFromNs === undefined ? {} : { stepFromNs }) };
+  const request: WorkerRequest = { id, type: 'run', text: currentText(), ...(seedInput.value === '' ? {} : { seed: Number(seedInput.value) }), ...(stepFromNs === undefined ? {} : { stepFromNs }) };
   worker.postMessage(request);
 }
 
@@ -98,6 +98,10 @@ function cancel(): void {
 }
 
 function onMessage(m: WorkerResponse): void {
+  if (m.type === 'trace') {
+    download(m.name, m.text);
+    return;
+  }
   if (m.id !== pending) return;
   if (m.type === 'progress') {
     progress.value = m.done / m.total;
@@ -165,6 +169,9 @@ for (const b of document.querySelectorAll<HTMLButtonElement>('#tabs button')) {
   });
 }
 window.addEventListener('resize', () => timeline.resize());
+for (const format of ['perfetto', 'ftrace'] as const) {
+  $(`trace-${format}`).addEventListener('click', () => worker.postMessage({ id: nextId++, type: 'trace', format } satisfies WorkerRequest));
+}
 
 // ---- scenario choice, import, export, share ----
 

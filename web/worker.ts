@@ -4,18 +4,21 @@ import { collectResult, type Result } from '../src/metrics/result.ts';
 import { simulate } from '../src/model/simulate.ts';
 import { InputError } from '../src/scenario/errors.ts';
 import { loadScenario } from '../src/scenario/load.ts';
-import { TraceRecorder, vizData, type VizData } from '../src/trace/index.ts';
+import { toChromeTrace, toFtrace, TraceRecorder, vizData, type VizData } from '../src/trace/index.ts';
 
 /**
  * The engine runs here, off the page's thread: load and validate the scenario, run it with a
  * per-poll trace (bounded), report progress, and post the result, the text report and what the
  * views draw. Cancelling terminates the worker (the page starts a new one).
  */
-export type WorkerRequest = { id: number; text: string; seed?: number; /** Step mode's window start (default: the end of the warm-up). */ stepFromNs?: number };
+export type WorkerRequest =
+  | { id: number; type: 'run'; text: string; seed?: number; /** Step mode's window start (default: the end of the warm-up). */ stepFromNs?: number }
+  | { id: number; type: 'trace'; format: 'perfetto' | 'ftrace' };
 export type WorkerResponse =
   | { id: number; type: 'progress'; done: number; total: number }
   | { id: number; type: 'result'; result: Result; report: string; warnings: string[]; viz: VizData; traceMs: number; stepFromNs: number }
-  | { id: number; type: 'error'; error: string; where: string; problem: string };
+  | { id: number; type: 'error'; error: string; where: string; problem: string }
+  | { id: number; type: 'trace'; name: string; text: string };
 
 /** Trace buffer size: a 100 ms 10 GbE run at per-poll detail fits (≈30 bytes per event). */
 const TRACE_EVENTS = 1 << 20;
@@ -23,8 +26,18 @@ const TRACE_EVENTS = 1 << 20;
 const STEP_WINDOW_NS = 1_000_000;
 const MAX_STEPS = 4000;
 
+/** The last run's trace, kept for a download (Perfetto JSON or ftrace text) of exactly what the views show. */
+let last: { name: string; trace: TraceRecorder } | null = null;
+
 self.onmessage = (e: MessageEvent<WorkerRequest>) => {
-  const { id, text, seed, stepFromNs } = e.data;
+  const m = e.data;
+  if (m.type === 'trace') {
+    if (!last) return;
+    const text = m.format === 'perfetto' ? JSON.stringify(toChromeTrace(last.trace, last.name)) : toFtrace(last.trace);
+    self.postMessage({ id: m.id, type: 'trace', name: `${last.name}.${m.format === 'perfetto' ? 'perfetto.json' : 'ftrace.txt'}`, text } satisfies WorkerResponse);
+    return;
+  }
+  const { id, text, seed, stepFromNs } = m;
   try {
     const { resolved } = loadScenario(text, seed === undefined ? {} : { seed });
     // The trace starts at the end of the warm-up; so does the earliest step window.
@@ -43,6 +56,7 @@ self.onmessage = (e: MessageEvent<WorkerRequest>) => {
       },
     });
     const result = collectResult(kernel, performance.now() - t0);
+    last = { name: resolved.name, trace };
     const t1 = performance.now();
     const viz = vizData(trace, kernel, { stepFromNs: stepFrom, stepToNs: stepFrom + STEP_WINDOW_NS, maxSteps: MAX_STEPS });
     const response: WorkerResponse = { id, type: 'result', result, report: formatReport(result, resolved.description), warnings: resolved.warnings, viz, traceMs: performance.now() - t1, stepFromNs: stepFrom };

@@ -21,6 +21,8 @@ export interface ChromeTraceEvent {
   cat?: string;
   id?: number;
   bp?: string;
+  /** Scope of an instant event: 't' (thread). */
+  s?: string;
   args?: Record<string, unknown>;
 }
 
@@ -75,10 +77,10 @@ export function toChromeTrace(rec: TraceRecorder, title: string): { traceEvents:
         out.push({ name: `napi_poll ${napiDev(rec, a)}`, cat: 'napi', ph: 'X', ts: us(t), dur: us(b.dur[i]!), pid: PID_CPUS, tid: kernelTid(cpu), args: { work: bb, budget: b.c[i]! } });
         break;
       case EV.SCHED_WAKEUP:
-        out.push({ name: `wakeup ${comm(rec, a, cpu)}`, cat: 'sched', ph: 'i', ts: us(t), pid: PID_CPUS, tid: cpu, args: { s: 't' } as Record<string, unknown> });
+        out.push({ name: `wakeup ${comm(rec, a, cpu)}`, cat: 'sched', ph: 'i', s: 't', ts: us(t), pid: PID_CPUS, tid: cpu });
         break;
       case EV.NETIF_RECEIVE_SKB:
-        out.push({ name: 'netif_receive_skb', cat: 'net', ph: 'i', ts: us(t), pid: PID_CPUS, tid: kernelTid(cpu), args: { len: a, segs: bb } });
+        out.push({ name: 'netif_receive_skb', cat: 'net', ph: 'i', s: 't', ts: us(t), pid: PID_CPUS, tid: kernelTid(cpu), args: { len: a, segs: bb } });
         break;
       case EV.COUNTER: {
         const c = rec.counters[a]!;

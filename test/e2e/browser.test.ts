@@ -100,6 +100,13 @@ describe('the browser app', () => {
     await page.mouse.move(canvas.x + canvas.width / 2, canvas.y + 4 + 4.5 * ((canvas.height - 30) / 10));
     expect(await page.textContent('[data-testid=timeline-tooltip]')).toMatch(/^CPU 4 · (softirq|ksoftirqd|app|hardirq|switch) · \S+ · /);
     await shot(page, 'timeline');
+    // The trace behind the timeline downloads for Perfetto and as ftrace text.
+    const [perfetto] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=trace-perfetto]')]);
+    expect(perfetto.suggestedFilename()).toBe(`${DEFAULT}.perfetto.json`);
+    const chrome = JSON.parse(readFileSync((await perfetto.path())!, 'utf8')) as { traceEvents: { name: string; ph: string }[] };
+    expect(chrome.traceEvents.some((e) => e.ph === 'X' && e.name === 'napi_poll ens4f1')).toBe(true);
+    const [ftrace] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=trace-ftrace]')]);
+    expect(readFileSync((await ftrace.path())!, 'utf8')).toMatch(/\[004\] d\.h1\. +0\.\d{6}: irq_handler_entry: irq=132 name=ens4f1-TxRx-4/);
 
     await page.click('[data-testid=tab-queues]');
     expect(await page.locator('[data-testid=queues-ring] path').count()).toBeGreaterThan(0);
