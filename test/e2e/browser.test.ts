@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -196,6 +196,25 @@ describe('the browser app', () => {
     expect(await again.textContent('[data-testid=digest]')).toBe(await page.textContent('[data-testid=digest]'));
     await again.close();
   });
+
+  it('every shipped scenario gives the browser the digest it gives Node', async () => {
+    const names = readdirSync(join(ROOT, 'sim-scenarios')).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort();
+    expect(names.length).toBeGreaterThan(20);
+    const p = await open(`${base}?scenario=${names[0]}`);
+    await waitForRun(p);
+    const mismatches: string[] = [];
+    for (const [i, name] of names.entries()) {
+      if (i > 0) {
+        const before = await runsOf(p);
+        await p.selectOption('[data-testid=scenario-select]', name);
+        await waitForRun(p, before + 1);
+      }
+      const browserDigest = await p.textContent('[data-testid=digest]');
+      if (browserDigest !== nodeDigest(scenarioText(name))) mismatches.push(name);
+    }
+    expect(mismatches).toEqual([]);
+    await p.close();
+  }, 300_000);
 
   it('cancel stops a long run (progress shown first); export downloads the edited scenario', async () => {
     const s = JSON.parse(scenarioText('flood-64b-one-queue')) as Record<string, unknown>;
