@@ -36,9 +36,14 @@ const timeline = new Timeline($<HTMLCanvasElement>('timeline-canvas'), $('timeli
 const step = new StepView($('view-step'), (fromNs) => run(fromNs));
 /** Raw text to run instead of the history's object: an import that does not parse as JSON. */
 let rawText: string | null = null;
-const history = new History({}, () => {
+const history = new History({}, (s) => {
   rawText = null;
+  seedInput.value = String(s.seed ?? 1);
   tuning?.refresh();
+});
+seedInput.addEventListener('change', () => {
+  const seed = Number(seedInput.value);
+  if (seedInput.value !== '' && Number.isInteger(seed) && seed >= 0) history.edit((d) => void (d.seed = seed));
 });
 const tuning: TuningView = new TuningView($('view-tuning'), history, () => run());
 
@@ -84,7 +89,8 @@ function run(stepFromNs?: number): void {
   status.textContent = 'running…';
   errorBox.hidden = true;
   source.hidden = true;
-  const request: WorkerRequest = { id, type: 'run', text: currentText(), ...(seedInput.value === '' ? {} : { seed: Number(seedInput.value) }), ...(stepFromNs === undefined ? {} : { stepFromNs }) };
+  // The seed is part of the scenario (the seed field edits it), so a share or an export carries it.
+  const request: WorkerRequest = { id, type: 'run', text: currentText(), ...(stepFromNs === undefined ? {} : { stepFromNs }) };
   worker.postMessage(request);
 }
 

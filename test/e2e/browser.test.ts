@@ -182,8 +182,14 @@ describe('the browser app', () => {
   });
 
   it('a shared URL restores the scenario: the same digest in a fresh page', async () => {
-    const before = await runsOf(page);
+    let before = await runsOf(page);
     await page.selectOption('[data-testid=scenario-select]', 'rr-latency-under-flood');
+    await waitForRun(page, before + 1);
+    // A run with another seed: the seed travels with the shared scenario.
+    before = await runsOf(page);
+    await page.fill('[data-testid=seed]', '7');
+    await page.locator('[data-testid=seed]').dispatchEvent('change');
+    await page.click('[data-testid=run]');
     await waitForRun(page, before + 1);
     await page.click('[data-testid=share]');
     await page.waitForSelector('[data-testid=share-url]');
@@ -192,7 +198,8 @@ describe('the browser app', () => {
     expect(url!.length).toBeLessThan(0.5 * shareUrl(JSON.parse(scenarioText('rr-latency-under-flood'))).length);
     const again = await open(url!);
     await waitForRun(again);
-    expect(await again.textContent('[data-testid=digest]')).toBe(nodeDigest(scenarioText('rr-latency-under-flood')));
+    expect(await again.textContent('[data-testid=digest]')).toBe(nodeDigest(scenarioText('rr-latency-under-flood'), 7));
+    expect(await again.inputValue('[data-testid=seed]')).toBe('7');
     expect(await again.textContent('[data-testid=digest]')).toBe(await page.textContent('[data-testid=digest]'));
     await again.close();
   });
