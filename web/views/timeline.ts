@@ -16,6 +16,8 @@ export class Timeline {
   private x0 = d3.scaleLinear();
   private readonly zoom: d3.ZoomBehavior<HTMLCanvasElement, unknown>;
   private frameTimes: number[] = [];
+  /** How long each of the last draws took (ms): the frame rate the canvas could reach. */
+  private drawTimes: number[] = [];
   private rowH = 40;
   private readonly tip: HTMLElement;
 
@@ -132,11 +134,18 @@ export class Timeline {
 
   resetFps(): void {
     this.frameTimes = [];
+    this.drawTimes = [];
+  }
+
+  /** Mean time of the recent draws, ms. */
+  drawMs(): number {
+    return this.drawTimes.length ? this.drawTimes.reduce((a, b) => a + b, 0) / this.drawTimes.length : 0;
   }
 
   draw(): void {
     const viz = this.viz;
     if (!viz) return;
+    const started = performance.now();
     const ctx = this.canvas.getContext('2d')!;
     const dpr = window.devicePixelRatio || 1;
     const w = this.canvas.width / dpr;
@@ -210,8 +219,11 @@ export class Timeline {
       ctx.fillText(fmtTime(tick), px - 18, axisY + 12);
     }
     this.rangeLabel.textContent = `showing ${fmtTime(t0)} – ${fmtTime(t1)} (${fmtTime(t1 - t0)})`;
-    this.frameTimes.push(performance.now());
+    const now = performance.now();
+    this.frameTimes.push(now);
+    this.drawTimes.push(now - started);
     if (this.frameTimes.length > 120) this.frameTimes.shift();
+    if (this.drawTimes.length > 120) this.drawTimes.shift();
   }
 }
 
