@@ -33,19 +33,20 @@ export class History {
   }
 
   undo(): void {
-    const prev = this.past.pop();
-    if (!prev) return;
-    this.future.push(this.current);
-    this.current = prev;
-    this.onChange(prev);
+    this.move(this.past, this.future);
   }
 
   redo(): void {
-    const next = this.future.pop();
-    if (!next) return;
-    this.past.push(this.current);
-    this.current = next;
-    this.onChange(next);
+    this.move(this.future, this.past);
+  }
+
+  /** Go back (or forward) one state: take it from `from`, keep the current one on `to`. */
+  private move(from: ScenarioObject[], to: ScenarioObject[]): void {
+    const s = from.pop();
+    if (!s) return;
+    to.push(this.current);
+    this.current = s;
+    this.onChange(s);
   }
 
   get canUndo(): boolean {

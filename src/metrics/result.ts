@@ -237,7 +237,6 @@ export function collectResult(k: Kernel, wallMs: number): Result {
   });
 
   const ms = (ns: number): number => r3(ns / 1e6);
-  const us = (ns: number): number | null => (lat.count === 0 ? null : r3(ns / 1000));
   const tasks: TaskResult[] = k.tasks.map((t) => ({
     pid: t.pid,
     comm: t.comm,
@@ -336,11 +335,16 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     groSum.complete += c.flushComplete;
     groSum.old += c.flushOld;
   }
+  /** µs of a histogram's value, null while the histogram is empty. */
+  const usOf = (h: typeof lat) => (ns: number): number | null => (h.count === 0 ? null : r3(ns / 1000));
   const latencyOf = (h: typeof lat): Result['latency_us'] => {
-    const at = (ns: number): number | null => (h.count === 0 ? null : r3(ns / 1000));
+    const at = usOf(h);
     return { p50: at(h.quantile(0.5)), p90: at(h.quantile(0.9)), p99: at(h.quantile(0.99)), p999: at(h.quantile(0.999)), max: at(h.max), mean: at(h.mean()), samples: h.count };
   };
-  const stage = (h: typeof lat): StageLatency => ({ p50: us(h.quantile(0.5)), p99: us(h.quantile(0.99)), mean: us(h.mean()) });
+  const stage = (h: typeof lat): StageLatency => {
+    const at = usOf(h);
+    return { p50: at(h.quantile(0.5)), p99: at(h.quantile(0.99)), mean: at(h.mean()) };
+  };
 
   const proc = {
     softnet_stat: formatSoftnetStat(

@@ -8,7 +8,7 @@ import { IrqTable } from './irq.ts';
 import { napiScheduleOn, napiWatchdog, netRxAction, type Napi } from './napi.ts';
 import type { MsixVector } from './nic/msix.ts';
 import { MIN_NAPI_ID, Nic } from './nic/nic.ts';
-import type { ResolvedFlow } from '../scenario/resolve.ts';
+import { sameEndpoint, type ResolvedFlow } from '../scenario/resolve.ts';
 import { parseCpuMask } from '../scenario/units.ts';
 import { PacketPool } from './packet.ts';
 import { FlowLimit } from './rps.ts';
@@ -200,7 +200,7 @@ export class Kernel {
       // Who reads a flow: a stream-reader its TCP, a udp-sink plain UDP, an rr-server requests.
       const reads = (a: ResolvedScenario['apps'][number]) =>
         a.kind === 'stream-reader' ? f.proto === 'tcp' : a.kind === 'udp-sink' ? f.proto === 'udp' && !f.rr : a.kind === 'rr-server' && f.rr !== null;
-      const app = s.apps.find((a) => reads(a) && a.listen && a.listen.port === f.dst.port && a.listen.family === f.dst.family && a.listen.addr.every((b, i) => b === f.dst.addr[i]));
+      const app = s.apps.find((a) => reads(a) && a.listen !== null && sameEndpoint(a.listen, f.dst));
       return app ? app.index : null;
     };
     for (const f of s.flows) {
@@ -295,7 +295,7 @@ export class Kernel {
 
   /** __raise_softirq_irqoff(): mark pending; it runs at the next irq_exit, restart or bh-enable. */
   raiseSoftirqIrqoff(cpu: Cpu, nr: number): void {
-    if ((cpu.softirqPending & (1 << nr)) === 0) this.trace?.softirqRaise?.(cpu.id, nr);
+    this.trace?.softirqRaise?.(cpu.id, nr); // trace_softirq_raise: on every raise, pending or not
     cpu.softirqPending |= 1 << nr;
   }
 

@@ -37,7 +37,7 @@ export interface TraceHooks {
   softirqEntry(cpu: number, vec: number): void;
   softirqExit(cpu: number, vec: number): void;
   /** One napi_poll that began at `start` (ns). */
-  napiPoll(cpu: number, napi: Napi, work: number, budget: number, start?: number): void;
+  napiPoll(cpu: number, napi: Napi, work: number, budget: number, start: number): void;
   sched(cpu: number, prev: Task | null, next: Task | null): void;
   wakeup(cpu: number, task: Task, from: number): void;
 }

@@ -108,15 +108,25 @@ export function setPath(root: unknown, assignment: string): void {
   } catch {
     // not JSON: keep the string
   }
+  assignPath(root, parts, value, `--set "${assignment}"`);
+}
+
+/**
+ * Set the value at `parts` under `root`, creating the objects and lists on the way; `undefined`
+ * deletes the key (the field goes back to its default). `where` names the source in errors.
+ */
+export function assignPath(root: unknown, parts: (string | number)[], value: unknown, where: string): void {
   let cur = root as Record<string | number, unknown>;
   for (let i = 0; i < parts.length - 1; i++) {
     const key = parts[i]!;
     if (cur[key] === undefined || cur[key] === null) cur[key] = typeof parts[i + 1] === 'number' ? [] : {};
     const next = cur[key];
-    if (typeof next !== 'object') throw new InputError(`--set "${assignment}"`, `"${String(key)}" is not an object or list`);
+    if (typeof next !== 'object') throw new InputError(where, `"${String(key)}" is not an object or list`);
     cur = next as Record<string | number, unknown>;
   }
-  cur[parts[parts.length - 1]!] = value;
+  const last = parts[parts.length - 1]!;
+  if (value === undefined) delete cur[last];
+  else cur[last] = value;
 }
 
 /** `a.b[0]["c.d"]` → ['a', 'b', 0, 'c.d']. */

@@ -90,7 +90,7 @@ export interface ResolvedFlow {
   /** veth-local: the index of the stream-writer app that sends it; else null. */
   sender: number | null;
   /** Request/response (closed loop): requests in flight and the response's payload bytes. */
-  rr: { concurrency: number; responseBytes: number } | null;
+  rr: { concurrency: number; responseBytes: number | null } | null;
 }
 
 export interface ResolvedNetns {
@@ -275,7 +275,7 @@ function idleReaderWarnings(apps: ResolvedApp[], flows: ResolvedFlow[]): string[
   return w;
 }
 
-function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
   return a.family === b.family && a.port === b.port && a.addr.every((x, i) => x === b.addr[i]);
 }
 
@@ -488,6 +488,6 @@ function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNi
     path: f.path,
     writeSize: f.write_size ?? 131072,
     sender,
-    rr: f.rr ? { concurrency: f.rr.concurrency, responseBytes: f.rr.response_size ?? Math.max(1, sizes[0]!.size - 46) } : null,
+    rr: f.rr ? { concurrency: f.rr.concurrency, responseBytes: f.rr.response_size ?? null } : null,
   };
 }

@@ -50,11 +50,16 @@ export function describeEvent(rec: TraceRecorder, e: TraceEvent, skb = 0): strin
   }
 }
 
-/** irqs-off / need-resched / hardirq-softirq / preempt-depth flags of a line. */
-function flagsOf(type: number): string {
-  if (type === EV.IRQ_ENTRY || type === EV.IRQ_EXIT || type === EV.SOFTIRQ_RAISE) return 'd.h1.';
+/** The context a CPU is in while its lines are printed: in a hardirq, serving softirqs, or neither. */
+const CTX_TASK = 0;
+const CTX_SOFT = 1;
+const CTX_HARD = 2;
+
+/** irqs-off / need-resched / hardirq-softirq / preempt-depth flags of a line, from its context. */
+function flagsOf(type: number, ctx: number): string {
   if (type === EV.SCHED_SWITCH || type === EV.SCHED_WAKEUP) return 'd..2.';
-  if (type === EV.IPI_SEND) return 'd.s1.';
+  if (type === EV.IRQ_ENTRY || type === EV.IRQ_EXIT || ctx === CTX_HARD) return 'd.h1.';
+  if (type === EV.SOFTIRQ_RAISE || type === EV.IPI_SEND) return ctx === CTX_SOFT ? 'd.s1.' : 'd..1.';
   return '..s1.';
 }
 
@@ -67,12 +72,20 @@ export function toFtrace(rec: TraceRecorder): string {
   const b = rec.buf;
   const lines: string[] = [];
   const curr = initialCurrent(rec);
+  // Each CPU's context from the entry/exit events: a hardirq may nest over softirq processing.
+  const soft = new Uint8Array(rec.machine.cpus);
+  const hard = new Uint8Array(rec.machine.cpus);
   let skb = 0;
   for (const e of b.events((s) => printTime(b, s))) {
+    if (e.type === EV.IRQ_ENTRY) hard[e.cpu] = 1;
+    else if (e.type === EV.SOFTIRQ_ENTRY) soft[e.cpu] = 1;
+    else if (e.type === EV.SOFTIRQ_EXIT) soft[e.cpu] = 0;
+    const ctx = hard[e.cpu] ? CTX_HARD : soft[e.cpu] ? CTX_SOFT : CTX_TASK;
+    if (e.type === EV.IRQ_EXIT) hard[e.cpu] = 0;
     const text = describeEvent(rec, e, e.type === EV.NETIF_RECEIVE_SKB ? skb++ : 0);
     if (text === null) continue;
     const task = `${comm(rec, curr[e.cpu]!, e.cpu)}-${curr[e.cpu]! < 0 ? 0 : curr[e.cpu]!}`;
-    lines.push(`${pad(task, 22)} [${String(e.cpu).padStart(3, '0')}] ${flagsOf(e.type)} ${pad((printTime(b, e.slot) / 1e9).toFixed(6), 12)}: ${text}`);
+    lines.push(`${pad(task, 22)} [${String(e.cpu).padStart(3, '0')}] ${flagsOf(e.type, ctx)} ${pad((printTime(b, e.slot) / 1e9).toFixed(6), 12)}: ${text}`);
     if (e.type === EV.SCHED_SWITCH) curr[e.cpu] = e.b;
   }
   const header = [

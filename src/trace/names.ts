@@ -22,13 +22,16 @@ export function spanClass(rec: TraceRecorder, what: number, pid: number): SpanCl
 export function initialCurrent(rec: TraceRecorder): Int32Array {
   const b = rec.buf;
   const curr = new Int32Array(rec.machine.cpus).fill(-1);
-  const known = new Uint8Array(rec.machine.cpus);
-  for (const e of b.events()) {
-    if (known[e.cpu]) continue;
-    if (e.type === EV.SPAN) curr[e.cpu] = e.b;
-    else if (e.type === EV.SCHED_SWITCH) curr[e.cpu] = e.a;
-    else continue;
-    known[e.cpu] = 1;
+  const first = new Float64Array(rec.machine.cpus).fill(Infinity);
+  // One pass in write order (no sort): per CPU the earliest such event, the first written on a tie.
+  for (let i = 0; i < b.length; i++) {
+    const s = b.slot(i);
+    const type = b.type[s];
+    if (type !== EV.SPAN && type !== EV.SCHED_SWITCH) continue;
+    const cpu = b.cpu[s]!;
+    if (b.t[s]! >= first[cpu]!) continue;
+    first[cpu] = b.t[s]!;
+    curr[cpu] = type === EV.SPAN ? b.b[s]! : b.a[s]!;
   }
   return curr;
 }

@@ -199,9 +199,9 @@ export class TraceRecorder implements TraceHooks {
     this.event(EV.SOFTIRQ_EXIT, cpu, this.now(), vec);
   }
 
-  napiPoll(cpu: number, napi: Napi, work: number, budget: number, start?: number): void {
+  napiPoll(cpu: number, napi: Napi, work: number, budget: number, start: number): void {
     const t = this.now();
-    const s = start ?? t;
+    const s = start;
     if (!this.machine.napis.has(napi.id)) this.machine.napis.set(napi.id, napi.dev);
     if (this.keep(s)) this.buf.push(EV.NAPI_POLL, cpu, s, t - s, napi.id, work, budget);
     this.sample(t);

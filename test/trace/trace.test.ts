@@ -79,17 +79,25 @@ describe('trace recorder', () => {
     }
   });
 
-  it('records per-packet netif_receive_skb only at packet detail, two passes per skb on the pod path', () => {
+  it('records per-packet netif_receive_skb only at packet detail: one per pass, the host NIC then the pod\'s eth0', () => {
     const count = (rec: TraceRecorder) => Array.from({ length: rec.buf.length }, (_, i) => rec.buf.type[rec.buf.slot(i)]).filter((t) => t === EV.NETIF_RECEIVE_SKB).length;
     const poll = new TraceRecorder({ detail: 'poll' });
     simulate(resolved('pod-veth-bridge', 3), { trace: poll });
     expect(count(poll)).toBe(0);
-    const s = resolved('pod-veth-bridge', 3);
+    const s = loadScenario(file('pod-veth-bridge'), { durationMs: 3, set: ['warmup_ms=0', 'nics[0].name="ens1"'] }).resolved;
     const pkt = new TraceRecorder({ detail: 'packet', capacity: 1 << 20 });
     const k = simulate(s, { trace: pkt });
     const processed = k.softnet.reduce((a, sd) => a + sd.processed, 0);
     expect(count(pkt)).toBe(processed); // no warm-up: softnet counts from 0 like the trace
-    expect(pkt.devs).toEqual(['eth0']); // the host's eth0, then the pod's
+    expect(pkt.devs).toEqual(['ens1', 'eth0']);
+    const byDev = [0, 0];
+    for (let i = 0; i < pkt.buf.length; i++) {
+      const slot = pkt.buf.slot(i);
+      if (pkt.buf.type[slot] === EV.NETIF_RECEIVE_SKB) byDev[pkt.buf.c[slot]!]!++;
+    }
+    // Every skb the NIC hands up crosses the stack again in the pod (those still in flight aside).
+    expect(byDev[1]!).toBeGreaterThan(0.95 * byDev[0]!);
+    expect(byDev[1]!).toBeLessThanOrEqual(byDev[0]!);
   });
 });
 
@@ -117,6 +125,10 @@ describe('ftrace export', () => {
       for (const l of mine) expect(l, tp).toMatch(re);
     }
     for (const l of lines) expect(l).toMatch(/^\s*\S+-\d+ \[\d{3}\] [d.][.][hs.][12]\. +\d+\.\d{6}: \w+: /);
+    // The flags follow the context: NET_RX raised by the driver's interrupt, and re-raised by net_rx_action itself.
+    const raises = lines.filter((l) => l.includes(' softirq_raise: '));
+    expect(raises.some((l) => / d\.h1\. /.test(l))).toBe(true);
+    expect(raises.some((l) => / d\.s1\. /.test(l))).toBe(true);
   });
 
   it('is in time order and names the running task', () => {

@@ -9,7 +9,7 @@ import { el, fmt } from './colors.ts';
 const SOFTNET_COLUMNS: [string, string][] = [
   ['processed', '__netif_receive_skb_core() (net/core/dev.c): every pass of an skb through the stack on this CPU'],
   ['dropped', 'enqueue_to_backlog() (net/core/dev.c): the backlog held netdev_max_backlog packets, or the flow limit hit'],
-  ['time_squeeze', 'net_rx_action() (net/core/dev.c): the poll loop stopped on netdev_budget or netdev_budget_usecs with work left'],
+  ['time_squeeze', 'net_rx_action() (net/core/dev.c): the poll loop stopped on netdev_budget or netdev_budget_usecs (counted even when no work was left)'],
   ['0', 'unused (was fastroute)'],
   ['0', 'unused (was fastroute)'],
   ['0', 'unused (was fastroute)'],
@@ -17,7 +17,7 @@ const SOFTNET_COLUMNS: [string, string][] = [
   ['0', 'unused (was fastroute)'],
   ['cpu_collision', 'always 0 since 4.x'],
   ['received_rps', 'rps_trigger_softirq() (net/core/dev.c): RPS IPIs this CPU received'],
-  ['flow_limit_count', 'skb_flow_limit() (net/core/dev.c): packets dropped by the per-flow backlog limit'],
+  ['flow_limit_count', 'skb_flow_limit() (net/core/dev.c): packets dropped by the per-flow backlog limit, counted in the enqueuing CPU\'s table (not the target\'s)'],
   ['backlog_len', 'softnet_seq_show(): input_pkt_queue + process_queue length now'],
   ['cpu', 'the CPU index (the row\'s CPU)'],
   ['input_qlen', 'softnet_seq_show(): input_pkt_queue length now'],
@@ -111,7 +111,7 @@ export function renderCounters(container: HTMLElement, r: Result): void {
     .trim()
     .split('\n')
     .map((line) => line.trim().split(/\s+/).map((h) => parseInt(h, 16)));
-  container.append(table(SOFTNET_COLUMNS, rows.map((cols) => cols.map((v) => v)), 'counters-softnet'));
+  container.append(table(SOFTNET_COLUMNS, rows, 'counters-softnet'));
 
   for (const [dev, stats] of Object.entries(r.ethtool_S)) {
     container.append(el('h3', {}, `$ ethtool -S ${dev}`));

@@ -94,7 +94,7 @@ export function renderPath(container: HTMLElement, r: Result, highlight: Stage |
     .attr('transform', (_, i) => `translate(${pos(i).x},${pos(i).y})`);
   g.append('rect').attr('width', w).attr('height', boxH).attr('rx', 6);
   g.append('text').attr('class', 'title').attr('x', 10).attr('y', 20).text((b) => b.title);
-  g.each(function (b, i) {
+  g.each(function (b) {
     const sel = d3.select(this);
     b.lines.forEach((l, j) => sel.append('text').attr('class', 'num').attr('x', 10).attr('y', 40 + j * 15).text(l));
     const lanes = b.lanes ?? [];
@@ -112,7 +112,6 @@ export function renderPath(container: HTMLElement, r: Result, highlight: Stage |
       dg.append('text').attr('x', w - 10).attr('y', boxH + 46).attr('text-anchor', 'end').text(`✕ ${fmt(b.drop.n)} dropped`);
       dg.append('text').attr('x', w - 10).attr('y', boxH + 60).attr('text-anchor', 'end').attr('font-weight', 400).text(b.drop.why.length > 40 ? `${b.drop.why.slice(0, 38)}…` : b.drop.why).append('title').text(b.drop.why);
     }
-    void i;
   });
 }
 

@@ -116,15 +116,6 @@ export class Timeline {
     this.draw();
   }
 
-  /** Zoom to [fromNs, toNs] (used by tests and by step mode). */
-  zoomTo(fromNs: number, toNs: number): void {
-    const [r0, r1] = this.x0.range() as [number, number];
-    const k = (this.x0.domain()[1]! - this.x0.domain()[0]!) / (toNs - fromNs);
-    const tx = r0 - k * this.x0(fromNs);
-    void r1;
-    d3.select(this.canvas).call(this.zoom.transform, d3.zoomIdentity.translate(tx, 0).scale(k));
-  }
-
   /** Frames per second over the last draws (measured, printed by the browser test). */
   fps(): number {
     const t = this.frameTimes;

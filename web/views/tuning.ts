@@ -1,4 +1,5 @@
 import type { Result } from '../../src/metrics/result.ts';
+import { assignPath } from '../../src/scenario/load.ts';
 import type { History, ScenarioObject } from '../state.ts';
 import { el, fmt } from './colors.ts';
 
@@ -22,17 +23,7 @@ function path(s: ScenarioObject, keys: (string | number)[]): unknown {
   for (const k of keys) o = obj(o)[k];
   return o;
 }
-function setPath(s: ScenarioObject, keys: (string | number)[], v: unknown): void {
-  let o = s as Record<string | number, unknown>;
-  for (const k of keys.slice(0, -1)) {
-    if (!o[k] || typeof o[k] !== 'object') o[k] = {};
-    o = o[k] as Record<string | number, unknown>;
-  }
-  const last = keys[keys.length - 1]!;
-  if (v === '' || v === undefined) delete o[last];
-  else o[last] = v;
-}
-const at = (keys: (string | number)[], label: string, kind: Knob['kind']): Knob => ({ label, kind, get: (s) => path(s, keys), set: (s, v) => setPath(s, keys, v) });
+const at = (keys: (string | number)[], label: string, kind: Knob['kind']): Knob => ({ label, kind, get: (s) => path(s, keys), set: (s, v) => assignPath(s, keys, v === '' ? undefined : v, label) });
 
 function knobs(s: ScenarioObject): Knob[] {
   const nic = String(path(s, ['nics', 0, 'name']) ?? 'eth0');
@@ -60,12 +51,10 @@ function knobs(s: ScenarioObject): Knob[] {
 }
 
 function parseValue(kind: Knob['kind'], raw: string): unknown {
-  if (raw === '') return '';
+  if (raw === '' || kind === 'text') return raw; // CPU lists and hex masks stay strings
   if (kind === 'number') return Number(raw);
   if (raw === 'true' || raw === 'false') return raw === 'true';
-  if (Array.isArray(kind) && /^\d+$/.test(raw) && raw !== '0' && raw !== '1') return Number(raw);
-  if (Array.isArray(kind) && (raw === '0' || raw === '1')) return Number(raw);
-  return raw;
+  return /^\d+$/.test(raw) ? Number(raw) : raw; // a choice of numbers (CONFIG_HZ, threaded)
 }
 
 export interface CompareRow {

@@ -20,7 +20,8 @@ export function* rrServer(k: Kernel, task: Task, app: ResolvedApp, socks: Socket
     const sock = yield* waitForData(task, set);
     const row = sock.queue.head;
     const flow = pool.flow[row]!;
-    yield c.udp_recvmsg + copyToUser(k, sock, row, pool.len[row]!, task.cpu) + c.skb_consume;
+    const request = pool.len[row]!;
+    yield c.udp_recvmsg + copyToUser(k, sock, row, request, task.cpu) + c.skb_consume;
     sock.queue.shift(k.sim.now);
     k.stack.nstat.UdpInDatagrams++;
     k.stack.consumed(sock, row, k.sim.now);
@@ -30,7 +31,8 @@ export function* rrServer(k: Kernel, task: Task, app: ResolvedApp, socks: Socket
     }
     task.acct = Acct.SYS;
     const client = k.rrClients[flow];
-    const bytes = client ? client.flow.rr!.responseBytes : 0;
+    // The response is as long as the request unless the flow says otherwise (netperf -r req,rsp).
+    const bytes = client?.flow.rr!.responseBytes ?? request;
     yield c.syscall + c.udp_sendmsg + Math.round((bytes * c.copy_kb_hot) / 1024);
     k.stack.nstat.UdpOutDatagrams++;
     client?.respond(k.sim.now, k.sim.now >= k.warmupNs);

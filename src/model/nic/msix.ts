@@ -6,7 +6,12 @@ import type { RxQueue, WritebackListener } from './rx-queue.ts';
 /** What a vector needs from the rest of the machine. */
 export interface VectorHost {
   now(): number;
-  /** Generate wire arrivals so that `queue` has its next frame (or up to `horizon`); its arrival time or Infinity. */
+  /**
+   * Generate wire arrivals so that `queue` has its next frame (or up to `horizon`) and say when
+   * to look: the frame's arrival if it exists now (queue.arrivals is not empty); else the time
+   * generation had to stop at (a sender that waits out its RTT may still send before `horizon`),
+   * at most `horizon`; Infinity once every source is exhausted.
+   */
   nextArrival(queue: RxQueue, horizon: number): number;
   /** The interrupt asserts: deliver it to the vector's CPU. */
   raise(vector: MsixVector): void;
