@@ -9,7 +9,6 @@ import { napiScheduleOn, napiWatchdog, netRxAction, type Napi } from './napi.ts'
 import type { MsixVector } from './nic/msix.ts';
 import { MIN_NAPI_ID, Nic } from './nic/nic.ts';
 import { sameEndpoint, type ResolvedFlow } from '../scenario/resolve.ts';
-import { parseCpuMask } from '../scenario/units.ts';
 import { PacketPool } from './packet.ts';
 import { FlowLimit } from './rps.ts';
 import { baseSliceNs } from './sched.ts';
@@ -116,11 +115,11 @@ export class Kernel {
     this.seed = s.seed;
     this.warmupNs = s.warmupNs;
     this.softirqDefersToKsoftirqd = s.softirqMode === 'defer-to-ksoftirqd';
-    this.netdevBudget = Number(s.sysctl['net.core.netdev_budget']);
-    this.netdevBudgetUsecs = Number(s.sysctl['net.core.netdev_budget_usecs']);
-    this.netdevMaxBacklog = Number(s.sysctl['net.core.netdev_max_backlog']);
-    this.devRxWeight = Number(s.sysctl['net.core.dev_weight']) * Number(s.sysctl['net.core.dev_weight_rx_bias']);
-    this.groNormalBatch = Number(s.sysctl['net.core.gro_normal_batch']);
+    this.netdevBudget = s.sysctl['net.core.netdev_budget'];
+    this.netdevBudgetUsecs = s.sysctl['net.core.netdev_budget_usecs'];
+    this.netdevMaxBacklog = s.sysctl['net.core.netdev_max_backlog'];
+    this.devRxWeight = s.sysctl['net.core.dev_weight'] * s.sysctl['net.core.dev_weight_rx_bias'];
+    this.groNormalBatch = s.sysctl['net.core.gro_normal_batch'];
     this.softirqCounts = SOFTIRQ_NAMES.map(() => new Float64Array(s.cpus));
     this.irqs = new IrqTable(s.cpus);
     this.stack = new Stack(this, s);
@@ -159,8 +158,7 @@ export class Kernel {
       this.ksoftirqd.push(t);
       this.addTask(t);
     }
-    const limited = parseCpuMask(String(s.sysctl['net.core.flow_limit_cpu_bitmap']));
-    for (const c of limited) this.softnet[c]!.flowLimit = new FlowLimit(Number(s.sysctl['net.core.flow_limit_table_len']));
+    for (const c of s.sysctl['net.core.flow_limit_cpu_bitmap']) this.softnet[c]!.flowLimit = new FlowLimit(s.sysctl['net.core.flow_limit_table_len']);
     this.createSockets();
     for (const f of s.flows) if (f.rr) this.rrClients[f.index] = new RrClient(f, (src) => this.nics[f.nic]!.wakeSource(src));
     let napiId = MIN_NAPI_ID;
@@ -223,7 +221,7 @@ export class Kernel {
           this.senders[f.index] = wire;
           sender = wire;
         }
-        const tcpRmem = String(s.sysctl['net.ipv4.tcp_rmem']).split(' ').map(Number);
+        const tcpRmem = s.sysctl['net.ipv4.tcp_rmem'];
         const sock = new Socket(stack.sockets.length, 'tcp', app, tcpRmem[1]!, tcpRmem[2]!, new TcpReceiver(sender, mss, f.rttNs), this.pool);
         const delack = this.sim.timer(this.delackEvent, sock.index);
         sock.tcp!.delack = (at) => (at === Infinity ? delack.cancel() : delack.armNoLaterThan(at));
@@ -233,7 +231,7 @@ export class Kernel {
         const key = app !== null ? `app${app}` : f.dst.text;
         let sock = udpByKey.get(key);
         if (!sock) {
-          sock = new Socket(stack.sockets.length, 'udp', app, Number(s.sysctl['net.core.rmem_default']), Number(s.sysctl['net.core.rmem_max']), null, this.pool);
+          sock = new Socket(stack.sockets.length, 'udp', app, s.sysctl['net.core.rmem_default'], s.sysctl['net.core.rmem_max'], null, this.pool);
           stack.sockets.push(sock);
           udpByKey.set(key, sock);
         }

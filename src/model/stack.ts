@@ -153,7 +153,7 @@ export class Stack {
   ) {
     this.flows = s.flows.map(() => ({ offered: 0, offeredBytes: 0, delivered: 0, deliveredBytes: 0, dropped: 0, windowDelivered: 0, windowDeliveredBytes: 0, windowPayload: 0 }));
     this.passCost = s.flows.map((f) => [0, 1, 2].map((p) => passCost(k.costs, f, p, s.netfilter.host, s.netfilter.container)));
-    const entries = Number(s.sysctl['net.core.rps_sock_flow_entries']);
+    const entries = s.sysctl['net.core.rps_sock_flow_entries'];
     this.sockFlow = entries > 0 ? new RpsSockFlowTable(entries, s.cpus) : null;
     this.vethRps = { map: s.veth.rpsCpus, flows: null };
   }

@@ -5,7 +5,7 @@ import { indirDefault, indirEqual, indirWeights } from '../model/nic/rss.ts';
 import { InputError, ValueError, didYouMean } from './errors.ts';
 import * as limits from './limits.ts';
 import type { AppConfig, FlowConfig, NicConfig, Scenario } from './schema.ts';
-import { checkSysctl, sysctlDefaults, type SysctlValues } from './sysctl.ts';
+import { sysctlValues, type SysctlValues } from './sysctl.ts';
 import { parseCpuList, parseCpuMask, parseCpuMax, parseEndpoint, parseHexKey, parseRate, type Endpoint, type Rate } from './units.ts';
 
 /** A scenario with every default filled in and every value parsed: what the model reads. */
@@ -173,11 +173,8 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
     if (!(COST_KEYS as string[]).includes(key)) throw new InputError(`cost_overrides.${key}`, `unknown cost "${key}"${didYouMean(key, COST_KEYS)}`);
   }
 
-  const sysctl = sysctlDefaults(s.kernel.hz);
-  for (const [name, value] of Object.entries(s.sysctl)) {
-    if (value !== undefined) sysctl[name] = at(`sysctl["${name}"]`, () => checkSysctl(name, value));
-  }
-  at('sysctl["net.core.flow_limit_cpu_bitmap"]', () => limits.existingCpus(parseCpuMask(String(sysctl['net.core.flow_limit_cpu_bitmap'])), s.cpus, 'the bitmap'));
+  const sysctl = sysctlValues(s.kernel.hz, s.sysctl, (name) => (fn) => at(`sysctl["${name}"]`, fn));
+  at('sysctl["net.core.flow_limit_cpu_bitmap"]', () => limits.existingCpus(sysctl['net.core.flow_limit_cpu_bitmap'], s.cpus, 'the bitmap'));
 
   const nics = s.nics.map((nic, i) => resolveNic(nic, i, s));
   const cgroups = Object.entries(s.cgroups).map(([name, c]) => {

@@ -102,15 +102,40 @@ export const SYSCTLS: Record<string, SysctlSpec> = {
 
 export const SYSCTL_NAMES = Object.keys(SYSCTLS);
 
-/** The effective value of every modelled sysctl: defaults overlaid with the scenario's. */
-export type SysctlValues = Record<string, number | string>;
+/**
+ * The effective value of every modelled sysctl (defaults overlaid with the scenario's), typed as
+ * the model reads it: integers as numbers, a CPU bitmap as its CPU list, tcp_rmem as a triple.
+ */
+export interface SysctlValues {
+  'net.core.netdev_budget': number;
+  'net.core.netdev_budget_usecs': number;
+  'net.core.netdev_max_backlog': number;
+  'net.core.dev_weight': number;
+  'net.core.dev_weight_rx_bias': number;
+  'net.core.gro_normal_batch': number;
+  'net.core.rps_sock_flow_entries': number;
+  /** The CPUs of the bitmap. */
+  'net.core.flow_limit_cpu_bitmap': number[];
+  'net.core.flow_limit_table_len': number;
+  'net.core.rmem_default': number;
+  'net.core.rmem_max': number;
+  /** min, default, max */
+  'net.ipv4.tcp_rmem': [number, number, number];
+}
 
-export function sysctlDefaults(hz: number): SysctlValues {
-  const out: SysctlValues = {};
+/** The typed values of a scenario's sysctls: each text form (as written to /proc/sys) checked and parsed. */
+export function sysctlValues(hz: number, given: Record<string, number | string | undefined>, where: (name: string) => (fn: () => number | string) => number | string): SysctlValues {
+  const text: Record<string, number | string> = {};
   for (const [name, spec] of Object.entries(SYSCTLS)) {
-    out[name] = typeof spec.default === 'function' ? spec.default({ hz }) : spec.default;
+    const value = given[name];
+    text[name] = value !== undefined ? where(name)(() => checkSysctl(name, value)) : typeof spec.default === 'function' ? spec.default({ hz }) : spec.default;
   }
-  return out;
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(SYSCTLS)) {
+    const v = text[name]!;
+    out[name] = spec.kind === 'int' ? Number(v) : spec.kind === 'cpumask' ? parseCpuMask(String(v)) : String(v).split(' ').map(Number);
+  }
+  return out as unknown as SysctlValues;
 }
 
 /**
