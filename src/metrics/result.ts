@@ -1,13 +1,20 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import canonicalize from 'canonicalize';
+import type { CgroupResult } from '../model/cgroup-sched.ts';
+import type { CpuResult } from '../model/cpu.ts';
+import { groReport, type GroResult } from '../model/gro.ts';
 import type { Kernel } from '../model/kernel.ts';
 import { NAPI_POLL_WEIGHT } from '../model/napi.ts';
-import { MODELLED_SOFTIRQS, SOFTIRQ_NAMES } from '../model/softirq.ts';
-import { DROP_PLACES } from '../model/stack.ts';
-import { Acct } from '../model/task.ts';
 import type { PacketQueue } from '../model/packet.ts';
+import { DROP_PLACES } from '../model/rx-accounting.ts';
+import type { SocketResult } from '../model/socket.ts';
+import { MODELLED_SOFTIRQS, SOFTIRQ_NAMES } from '../model/softirq.ts';
+import type { TaskResult } from '../model/task.ts';
 import { formatInterrupts, formatSoftirqs, formatSoftnetStat } from './procfs.ts';
+import { r3 } from './round.ts';
+
+export type { CgroupResult, CpuResult, GroResult, SocketResult, TaskResult };
 
 /**
  * The result of a run, with stable keys (README, "Result format"). Numbers are rounded so that
@@ -39,13 +46,7 @@ export interface Result {
   /** Counters under their MIB names, as `nstat -az` prints them. */
   nstat: Record<string, number>;
   /** GRO over all NAPIs: skbs in and out, segments per skb handed up (histogram 1..64), flush reasons. */
-  gro: {
-    received: number;
-    merged: number;
-    delivered: number;
-    segs_per_skb: number[];
-    flush: { push: number; mismatch: number; full: number; bucket: number; complete: number; old: number };
-  };
+  gro: GroResult;
   /** RPS IPIs sent and received per CPU. */
   ipis: { cpu: number; sent: number; received: number }[];
   /** Where the time goes, per segment: wire → driver poll (ring and interrupt wait), poll → socket (the stack), socket → application. */
@@ -57,44 +58,10 @@ export interface Result {
   rr: { flow: string; concurrency: number; transactions: number; transactions_per_sec: number; latency_us: Result['latency_us'] }[];
 }
 
-export interface CgroupResult {
-  name: string;
-  cpus: number[] | null;
-  weight: number;
-  /** cpu.max as "quota period" (µs) or "max period". */
-  max: string;
-  usage_ms: number;
-  user_ms: number;
-  /** System time, and within it the softirq and hardirq time that hit its tasks. */
-  system_ms: number;
-  softirq_ms: number;
-  irq_ms: number;
-  nr_periods: number;
-  nr_throttled: number;
-  throttled_ms: number;
-}
-
 export interface StageLatency {
   p50: number | null;
   p99: number | null;
   mean: number | null;
-}
-
-export interface SocketResult {
-  socket: number;
-  proto: string;
-  app: string | null;
-  rcvbuf: number;
-  /** sk_drops and why. */
-  drops: number;
-  rcvbuf_errors: number;
-  rcvq_drops: number;
-  backlog_drops: number;
-  ofo_queued: number;
-  acks_sent: number;
-  /** Bytes the reader copied to user space, and the share copied on the CPU that ran the protocol pass (cache-hot). */
-  copied_bytes: number;
-  copied_hot_pct: number;
 }
 
 export interface FlowResult {
@@ -118,33 +85,6 @@ export interface FlowResult {
   /** TCP: segments the sender retransmitted, and RTO expiries. */
   retransmits?: number;
   rtos?: number;
-}
-
-export interface CpuResult {
-  cpu: number;
-  usr: number;
-  sys: number;
-  irq: number;
-  soft: number;
-  idle: number;
-  /** Share of this CPU used by its ksoftirqd thread, percent. */
-  ksoftirqd: number;
-}
-
-export interface TaskResult {
-  pid: number;
-  comm: string;
-  cpu: number;
-  /** CPU time by class (ms): user, system, softirq and hardirq time charged to the task. */
-  usr_ms: number;
-  sys_ms: number;
-  soft_ms: number;
-  irq_ms: number;
-  wait_ms: number;
-  wakeups: number;
-  nvcsw: number;
-  nivcsw: number;
-  migrations: number;
 }
 
 export interface NicResult {
@@ -176,12 +116,10 @@ export interface QueueResult {
   peak: number;
 }
 
-const r3 = (x: number): number => Math.round(x * 1000) / 1000;
-const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 export function collectResult(k: Kernel, wallMs: number): Result {
   const s = k.scenario;
-  const st = k.stack;
+  const st = k.accounting;
   const tot = st.totals();
   const windowNs = k.sim.now - k.windowStart;
   const windowS = windowNs / 1e9;
@@ -202,7 +140,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     const nic = k.nics[f.nic]!;
     const rss = nic.rss[f.index]!;
     const local = f.path === 'veth-local';
-    const sender = k.senders[f.index] ?? k.localSenders[f.index];
+    const sender = k.sockets.senders[f.index] ?? k.sockets.localSenders[f.index];
     return {
       name: f.name,
       proto: f.proto,
@@ -221,36 +159,8 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     };
   });
 
-  const cpus: CpuResult[] = k.cpus.map((cpu) => {
-    const total = cpu.time.reduce((a, b) => a + b, 0) || 1;
-    const pct = (cls: Acct): number => r2((100 * cpu.time[cls]!) / total);
-    const ks = k.ksoftirqd[cpu.id]!;
-    return {
-      cpu: cpu.id,
-      usr: pct(Acct.USR),
-      sys: pct(Acct.SYS),
-      irq: pct(Acct.IRQ),
-      soft: pct(Acct.SOFT),
-      idle: pct(Acct.IDLE),
-      ksoftirqd: r2((100 * (ks.time[Acct.SOFT]! + ks.time[Acct.SYS]!)) / total),
-    };
-  });
-
-  const ms = (ns: number): number => r3(ns / 1e6);
-  const tasks: TaskResult[] = k.tasks.map((t) => ({
-    pid: t.pid,
-    comm: t.comm,
-    cpu: t.cpu,
-    usr_ms: ms(t.time[Acct.USR]!),
-    sys_ms: ms(t.time[Acct.SYS]!),
-    soft_ms: ms(t.time[Acct.SOFT]!),
-    irq_ms: ms(t.time[Acct.IRQ]!),
-    wait_ms: ms(t.waitNs),
-    wakeups: t.wakeups,
-    nvcsw: t.nvcsw,
-    nivcsw: t.nivcsw,
-    migrations: t.migrations,
-  }));
+  const cpus: CpuResult[] = k.cpus.map((cpu) => cpu.report(k.softirq.ksoftirqd[cpu.id]!));
+  const tasks: TaskResult[] = k.tasks.all.map((t) => t.report());
 
   let deviceIrqs = 0;
   for (const nic of k.nics) for (const d of nic.irqDesc) deviceIrqs += k.irqs.descs[d]!.counts.reduce((a, b) => a + b, 0);
@@ -318,23 +228,9 @@ export function collectResult(k: Kernel, wallMs: number): Result {
   const queues: QueueResult[] = [];
   for (const nic of k.nics) for (const q of nic.queues) queues.push(queueResult(`${nic.cfg.name}/rx-${q.index}/ring`, [q.ring]));
   k.softnet.forEach((sd) => queues.push(queueResult(`cpu${sd.cpu}/backlog`, [sd.inputPktQueue, sd.processQueue])));
-  for (const sock of k.stack.sockets) queues.push(queueResult(`socket${sock.index}`, [sock.queue]));
+  for (const sock of k.sockets.sockets) queues.push(queueResult(`socket${sock.index}`, [sock.queue]));
 
-  const groSum = { received: 0, merged: 0, delivered: 0, segs: new Array<number>(65).fill(0), push: 0, mismatch: 0, full: 0, bucket: 0, complete: 0, old: 0 };
-  const gros = [...k.nics.flatMap((n) => n.pollers.map((p) => p.gro)), ...k.vethQueues().map((q) => q.gro)];
-  for (const g of gros) {
-    const c = g.counters;
-    groSum.received += c.received;
-    groSum.merged += c.merged;
-    groSum.delivered += c.delivered;
-    c.segsHist.forEach((n, i) => (groSum.segs[i]! += n));
-    groSum.push += c.flushPush;
-    groSum.mismatch += c.flushMismatch;
-    groSum.full += c.flushFull;
-    groSum.bucket += c.flushBucket;
-    groSum.complete += c.flushComplete;
-    groSum.old += c.flushOld;
-  }
+  const gros = [...k.nics.flatMap((n) => n.pollers.map((p) => p.gro)), ...k.veth.queues().map((q) => q.gro)];
   /** µs of a histogram's value, null while the histogram is empty. */
   const usOf = (h: typeof lat) => (ns: number): number | null => (h.count === 0 ? null : r3(ns / 1000));
   const latencyOf = (h: typeof lat): Result['latency_us'] => {
@@ -347,18 +243,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
   };
 
   const proc = {
-    softnet_stat: formatSoftnetStat(
-      k.softnet.map((sd) => ({
-        processed: sd.processed,
-        dropped: sd.dropped,
-        timeSqueeze: sd.timeSqueeze,
-        receivedRps: sd.receivedRps,
-        flowLimitCount: sd.flowLimit?.count ?? 0,
-        inputQlen: sd.inputPktQueue.length,
-        processQlen: sd.processQueue.length,
-        cpu: sd.cpu,
-      })),
-    ),
+    softnet_stat: formatSoftnetStat(k.softnet.map((sd) => sd.stat())),
     interrupts: formatInterrupts(
       [...k.irqs.descs.filter((d) => d.irq >= 0), ...k.irqs.descs.filter((d) => d.irq < 0)].map((d) => ({
         irq: d.irq,
@@ -372,7 +257,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
       Math.max(0, ...k.irqs.descs.map((d) => d.irq)) + 1,
     ),
     softirqs: formatSoftirqs(
-      MODELLED_SOFTIRQS.map((v) => ({ name: SOFTIRQ_NAMES[v]!, counts: k.softirqCounts[v]! })),
+      MODELLED_SOFTIRQS.map((v) => ({ name: SOFTIRQ_NAMES[v]!, counts: k.softirq.counts[v]! })),
       ncpus,
     ),
   };
@@ -405,17 +290,11 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     napi: { polls, pkts_per_poll: pollHist, time_squeeze: k.softnet.map((sd) => sd.timeSqueeze) },
     nics,
     queues,
-    nstat: { ...k.stack.nstat },
-    gro: {
-      received: groSum.received,
-      merged: groSum.merged,
-      delivered: groSum.delivered,
-      segs_per_skb: groSum.segs.slice(1),
-      flush: { push: groSum.push, mismatch: groSum.mismatch, full: groSum.full, bucket: groSum.bucket, complete: groSum.complete, old: groSum.old },
-    },
+    nstat: k.snmp.report(),
+    gro: groReport(gros),
     ipis: k.softnet.map((sd) => ({ cpu: sd.cpu, sent: sd.ipiSent, received: sd.receivedRps })),
     latency_stages_us: { ring: stage(st.latencyRing), stack: stage(st.latencyStack), socket: stage(st.latencySocket) },
-    rr: k.rrClients
+    rr: k.sockets.rrClients
       .filter((c) => c !== undefined)
       .map((c) => ({
         flow: c.flow.name,
@@ -424,39 +303,8 @@ export function collectResult(k: Kernel, wallMs: number): Result {
         transactions_per_sec: windowS > 0 ? Math.round(c.transactions / windowS) : 0,
         latency_us: latencyOf(c.latency),
       })),
-    cgroups: k.cgroups.map((g) => {
-      const t = new Float64Array(5);
-      for (const task of g.tasks) for (let c = 0; c < 5; c++) t[c]! += task.time[c]!;
-      const ms = (ns: number) => r3(ns / 1e6);
-      return {
-        name: g.cfg.name,
-        cpus: g.cfg.cpus,
-        weight: g.cfg.weight,
-        max: `${g.cfg.quotaUs ?? 'max'} ${g.cfg.periodUs}`,
-        usage_ms: ms(t[Acct.USR]! + t[Acct.SYS]! + t[Acct.IRQ]! + t[Acct.SOFT]!),
-        user_ms: ms(t[Acct.USR]!),
-        system_ms: ms(t[Acct.SYS]! + t[Acct.IRQ]! + t[Acct.SOFT]!),
-        softirq_ms: ms(t[Acct.SOFT]!),
-        irq_ms: ms(t[Acct.IRQ]!),
-        nr_periods: g.nrPeriods,
-        nr_throttled: g.nrThrottled,
-        throttled_ms: ms(g.throttledNs),
-      };
-    }),
-    sockets: k.stack.sockets.map((sock) => ({
-      socket: sock.index,
-      proto: sock.proto,
-      app: sock.app === null ? null : s.apps[sock.app]!.name,
-      rcvbuf: sock.rcvbuf,
-      drops: sock.drops,
-      rcvbuf_errors: sock.counters.rcvbufErrors,
-      rcvq_drops: sock.counters.rcvQDrop,
-      backlog_drops: sock.counters.backlogDrop,
-      ofo_queued: sock.counters.ofoQueue,
-      acks_sent: sock.counters.acksSent,
-      copied_bytes: sock.copiedHot + sock.copiedCold,
-      copied_hot_pct: sock.copiedHot + sock.copiedCold > 0 ? r2((100 * sock.copiedHot) / (sock.copiedHot + sock.copiedCold)) : 0,
-    })),
+    cgroups: k.groups.report(),
+    sockets: k.sockets.sockets.map((sock) => sock.report(sock.app === null ? null : s.apps[sock.app]!.name)),
   };
   const deliveredGbps = result.throughput.delivered_gbps;
   if (deliveredGbps > 0) result.throughput.rx_cores_per_gbps = r3(cpus.reduce((a, c) => a + c.irq + c.soft, 0) / 100 / deliveredGbps);

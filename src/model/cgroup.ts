@@ -1,6 +1,5 @@
 import type { Timer } from '../engine/simulator.ts';
 import type { ResolvedCgroup } from '../scenario/resolve.ts';
-import type { Task } from './task.ts';
 
 /**
  * A cgroup v2 of the cpu and cpuset controllers (kernel/sched/fair.c, core.c; Documentation/
@@ -23,10 +22,16 @@ import type { Task } from './task.ts';
  * fires when the pool runs out), so a throttled group has used exactly its quota.
  * cpu.stat: usage, nr_periods, nr_throttled, throttled_usec (per CPU with throttled tasks).
  */
-export class Cgroup {
-  readonly tasks: Task[] = [];
+/** What a group needs of its member tasks (Task satisfies it). */
+export interface GroupMember {
+  readonly baseWeight: number;
+  state: 'runnable' | 'sleeping';
+}
+
+export class Cgroup<T extends GroupMember = GroupMember> {
+  readonly tasks: T[] = [];
   /** Runnable members held off the run queues while throttled. */
-  readonly throttledTasks: Task[] = [];
+  readonly throttledTasks: T[] = [];
   /** sched_weight_from_cgroup(cpu.weight). */
   readonly shares: number;
   readonly quotaNs: number;
@@ -62,7 +67,7 @@ export class Cgroup {
   }
 
   /** The weight a member runs with (see above); MIN_SHARES 2 as a floor. */
-  effectiveWeight(t: Task): number {
+  effectiveWeight(t: T): number {
     let load = 0;
     for (const m of this.tasks) if (m.state === 'runnable' && !this.throttledTasks.includes(m)) load += m.baseWeight;
     if (load === 0) load = t.baseWeight;

@@ -1,8 +1,10 @@
-import type { Timer } from '../engine/simulator.ts';
-import type { Kernel } from './kernel.ts';
+import type { EventKind, Simulator, Timer } from '../engine/simulator.ts';
+import { r2 } from '../metrics/round.ts';
+import type { CostTable } from './costs.ts';
+import type { Jiffies } from './jiffies.ts';
 import type { FairRunQueue } from './sched.ts';
-import { Acct, COND_RESCHED, SLEEP } from './task.ts';
-import { CPU_HARDIRQ, CPU_IDLE, CPU_SOFTIRQ, CPU_SWITCH, CPU_TASK } from './trace-hooks.ts';
+import { Acct, COND_RESCHED, SLEEP, type Task } from './task.ts';
+import { CPU_HARDIRQ, CPU_IDLE, CPU_SOFTIRQ, CPU_SWITCH, CPU_TASK, type TraceHooks } from './trace-hooks.ts';
 
 /**
  * One CPU. What runs is decided by priority, as on Linux:
@@ -22,6 +24,59 @@ export interface HardirqRequest {
   /** Index into the kernel's IRQ descriptors (for /proc/interrupts). */
   desc: number;
   handler: (cpu: Cpu) => Generator<number, void, void>;
+}
+
+/** What a CPU needs from the rest of the machine (the kernel wires the modules that provide it). */
+export interface CpuHost {
+  readonly sim: Simulator;
+  readonly costs: CostTable;
+  readonly trace: TraceHooks | null;
+  readonly jiffies: Jiffies;
+  /** C-state exit latency (kernel.idle_exit_us) and CONFIG_IRQ_TIME_ACCOUNTING. */
+  readonly config: { readonly idleExitNs: number; readonly irqTimeAccounting: boolean };
+  readonly irqs: { readonly LOC: number; count(desc: number, cpu: number): void };
+  readonly softirq: {
+    /** invoke_softirq() at irq_exit: the 4.9–6.4 rule may leave the pending softirqs to ksoftirqd. */
+    leaveToKsoftirqd(cpu: number): boolean;
+    /** handle_softirqs(). */
+    handle(cpu: Cpu, ksirqd: boolean): Generator<number, void, void>;
+  };
+  readonly sched: {
+    /** The local timer interrupt's handler (scheduler_tick). */
+    tick(cpu: Cpu): Generator<number, void, void>;
+    /** The stopper moves a task that lost this CPU from its affinity. */
+    migrateTask(task: Task): void;
+  };
+  /** The running task changed: cgroup run counts and cpu.max timers. */
+  readonly groups: { currChanged(prev: Task | null, next: Task | null): void };
+}
+
+/** The CPUs' event kinds: a chunk of CPU time is over, the tick, the end of a C-state exit. */
+export interface CpuEvents {
+  readonly chunk: EventKind;
+  readonly tick: EventKind;
+  readonly wake: EventKind;
+}
+
+/** Register the CPUs' event kinds; the argument of each event is the CPU number. */
+export function registerCpuEvents(sim: Simulator, cpus: readonly Cpu[]): CpuEvents {
+  return {
+    chunk: sim.on((cpu) => cpus[cpu]!.onChunkEnd()),
+    tick: sim.on((cpu) => cpus[cpu]!.onTick()),
+    wake: sim.on((cpu) => cpus[cpu]!.onIdleExit()),
+  };
+}
+
+/** A CPU in the result: mpstat's shares (percent of the window) and its ksoftirqd's share. */
+export interface CpuResult {
+  cpu: number;
+  usr: number;
+  sys: number;
+  irq: number;
+  soft: number;
+  idle: number;
+  /** Share of this CPU used by its ksoftirqd thread, percent. */
+  ksoftirqd: number;
 }
 
 const LEVEL_IDLE = -1;
@@ -64,13 +119,14 @@ export class Cpu {
 
   constructor(
     readonly id: number,
-    private readonly k: Kernel,
+    private readonly k: CpuHost,
     rq: FairRunQueue,
+    events: CpuEvents,
   ) {
     this.rq = rq;
-    this.chunkTimer = k.sim.timer(k.cpuChunkEvent, id);
-    this.tickTimer = k.sim.timer(k.cpuTickEvent, id);
-    this.wakeTimer = k.sim.timer(k.cpuWakeEvent, id);
+    this.chunkTimer = k.sim.timer(events.chunk, id);
+    this.tickTimer = k.sim.timer(events.tick, id);
+    this.wakeTimer = k.sim.timer(events.wake, id);
   }
 
   /** in_interrupt(): in a hardirq or serving softirqs (inline or in ksoftirqd). */
@@ -96,7 +152,7 @@ export class Cpu {
   raiseHardirq(req: HardirqRequest): void {
     this.hardQueue.push(req);
     if (this.waking) return;
-    const exit = this.k.scenario.idleExitNs;
+    const exit = this.k.config.idleExitNs;
     if (exit > 0 && this.level === LEVEL_IDLE && this.rq.curr === null && this.hard === null && this.soft === null) {
       this.waking = true;
       this.wakeTimer.arm(this.k.sim.now + exit);
@@ -135,8 +191,29 @@ export class Cpu {
 
   /** Scheduler tick (LOC): runs as a hardirq. */
   onTick(): void {
-    this.raiseHardirq({ desc: this.k.irqs.LOC, handler: (cpu) => cpu.k.tickHandler(cpu) });
+    this.raiseHardirq({ desc: this.k.irqs.LOC, handler: (cpu) => this.k.sched.tick(cpu) });
     this.armTick();
+  }
+
+  /** Its part of the result (`ksoftirqd`: its ksoftirqd thread). */
+  report(ksoftirqd: Task): CpuResult {
+    const total = this.time.reduce((a, b) => a + b, 0) || 1;
+    const pct = (cls: Acct): number => r2((100 * this.time[cls]!) / total);
+    return {
+      cpu: this.id,
+      usr: pct(Acct.USR),
+      sys: pct(Acct.SYS),
+      irq: pct(Acct.IRQ),
+      soft: pct(Acct.SOFT),
+      idle: pct(Acct.IDLE),
+      ksoftirqd: r2((100 * (ksoftirqd.time[Acct.SOFT]! + ksoftirqd.time[Acct.SYS]!)) / total),
+    };
+  }
+
+  /** Start of the measurement window: /proc/stat restarts from here. */
+  resetWindow(): void {
+    this.account();
+    this.time.fill(0);
   }
 
   /** Charge elapsed time to the class of whatever was running. */
@@ -194,7 +271,8 @@ export class Cpu {
         if (this.hard === null) {
           const req = this.hardQueue.shift()!;
           this.hardDesc = req.desc;
-          this.k.countIrq(req.desc, this.id);
+          this.k.irqs.count(req.desc, this.id);
+          this.k.trace?.irqEntry(this.id, req.desc);
           this.hard = req.handler(this);
           this.hardRemaining = 0;
         }
@@ -252,8 +330,8 @@ export class Cpu {
   private irqExit(): void {
     if (this.hardQueue.length > 0) return; // the next hardirq is taken first
     if (this.softirqPending === 0 || this.inInterrupt()) return;
-    if (this.k.softirqDefersToKsoftirqd && this.k.ksoftirqdRunnable(this.id)) return; // 4.9–6.4: ksoftirqd_running()
-    this.soft = this.k.handleSoftirqs(this, false);
+    if (this.k.softirq.leaveToKsoftirqd(this.id)) return; // 4.9–6.4: ksoftirqd_running()
+    this.soft = this.k.softirq.handle(this, false);
     this.softRemaining = 0;
   }
 
@@ -274,7 +352,7 @@ export class Cpu {
       this.updateCurr();
       migrating = prev.state === 'runnable' && !prev.allowed.includes(this.id);
       throttled = prev.state === 'runnable' && !migrating && prev.group !== null && prev.group.throttled;
-      if (prev.state === 'sleeping' || migrating || throttled) rq.saveLag(prev, this.k.tickNs);
+      if (prev.state === 'sleeping' || migrating || throttled) rq.saveLag(prev, this.k.jiffies.tickNs);
       if (migrating || throttled) rq.curr = null;
     }
     rq.needResched = false;
@@ -284,7 +362,7 @@ export class Cpu {
       prev!.nivcsw++;
       this.k.trace?.sched(this.id, prev, next);
       if (migrating) {
-        this.k.migrateTask(prev!);
+        this.k.sched.migrateTask(prev!);
       } else {
         prev!.waitStart = now; // runnable, waiting for its group's next period
         prev!.group!.throttledTasks.push(prev!);
@@ -322,7 +400,7 @@ export class Cpu {
       this.switchRemaining = 0;
       this.tickTimer.cancel(); // NOHZ idle: no tick while idle
     }
-    this.k.currChanged(prev, next);
+    this.k.groups.currChanged(prev, next);
   }
 
   /**
@@ -336,7 +414,7 @@ export class Cpu {
     this.account();
     const now = this.k.sim.now;
     let ns = now - curr.execStart;
-    if (this.k.irqTimeAccounting) ns -= this.interruptNs - curr.execIrq;
+    if (this.k.config.irqTimeAccounting) ns -= this.interruptNs - curr.execIrq;
     curr.execStart = now;
     curr.execIrq = this.interruptNs;
     this.rq.charge(ns);
@@ -365,7 +443,7 @@ export class Cpu {
   /** Arm the periodic tick at the next jiffy boundary if a task runs and it is not armed. */
   private armTick(): void {
     if (this.rq.curr === null) return;
-    const tick = this.k.tickNs;
+    const tick = this.k.jiffies.tickNs;
     const next = (Math.floor(this.k.sim.now / tick) + 1) * tick;
     if (!this.tickTimer.armed || this.tickTimer.when !== next) this.tickTimer.arm(next);
   }

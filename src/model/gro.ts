@@ -3,8 +3,7 @@ import { NIL, PSH, type PacketPool } from './packet.ts';
 import { SKB_OVERHEAD } from './socket.ts';
 
 /**
- * Generic Receive Offload for one NAPI (struct gro_node; net/core/gro.c, net/ipv4/tcp_offload.c;
- * ../shared/reference/kernel-receive-path.md §5).
+ * Generic Receive Offload for one NAPI (struct gro_node; net/core/gro.c, net/ipv4/tcp_offload.c).
  *
  *  - GRO_HASH_BUCKETS = 8 buckets chosen by skb->hash & 7 (no hash: bucket 0), MAX_GRO_SKBS = 8
  *    held skbs per bucket (the oldest is flushed to make room).
@@ -28,6 +27,11 @@ export const GRO_HASH_BUCKETS = 8;
 export const MAX_GRO_SKBS = 8;
 /** GRO_LEGACY_MAX_SIZE: the default dev->gro_max_size. */
 export const GRO_MAX_SIZE = 65536;
+/**
+ * The held aggregate's headers that skb_gro_receive() counts in p->len against gro_max_size:
+ * Ethernet 14 + IPv4 20 + TCP with timestamps 32 (pool.len holds payload only).
+ */
+export const GRO_HEADER_BYTES = 66;
 
 /** Why held skbs were completed. */
 export interface GroCounters {
@@ -71,6 +75,13 @@ export class Gro {
   private readonly rxList: number[] = [];
   private rxCount = 0;
   readonly counters = groCounters();
+
+  /** Start of the measurement window: the counters restart (held skbs are kept). */
+  resetWindow(): void {
+    const c = this.counters;
+    for (const key of Object.keys(c) as (keyof GroCounters)[]) if (key !== 'segsHist') c[key] = 0;
+    c.segsHist.fill(0);
+  }
 
   constructor(
     private readonly pool: PacketPool,
@@ -128,7 +139,7 @@ export class Gro {
         this.counters.normal++;
         return cost + this.normalOne(row, t);
       }
-      if (pool.len[p]! + len + 66 >= GRO_MAX_SIZE) {
+      if (pool.len[p]! + len + GRO_HEADER_BYTES >= GRO_MAX_SIZE) {
         // skb_gro_receive() returned -E2BIG: complete p, start a new aggregate with this one.
         this.counters.flushFull++;
         cost += this.complete(bucket, pIndex, t);
@@ -227,4 +238,34 @@ export function forEachSegment(pool: PacketPool, head: number, fn: (row: number)
     fn(r);
     r = next;
   }
+}
+
+/** GRO over several NAPIs in the result: skbs in and out, segments per skb handed up (1..64), flush reasons. */
+export interface GroResult {
+  received: number;
+  merged: number;
+  delivered: number;
+  segs_per_skb: number[];
+  flush: { push: number; mismatch: number; full: number; bucket: number; complete: number; old: number };
+}
+
+/** The sum of the counters of `gros`, as the result reports it. */
+export function groReport(gros: readonly Gro[]): GroResult {
+  const r: GroResult = { received: 0, merged: 0, delivered: 0, segs_per_skb: new Array<number>(64).fill(0), flush: { push: 0, mismatch: 0, full: 0, bucket: 0, complete: 0, old: 0 } };
+  for (const g of gros) {
+    const c = g.counters;
+    r.received += c.received;
+    r.merged += c.merged;
+    r.delivered += c.delivered;
+    c.segsHist.forEach((n, i) => {
+      if (i > 0) r.segs_per_skb[i - 1]! += n;
+    });
+    r.flush.push += c.flushPush;
+    r.flush.mismatch += c.flushMismatch;
+    r.flush.full += c.flushFull;
+    r.flush.bucket += c.flushBucket;
+    r.flush.complete += c.flushComplete;
+    r.flush.old += c.flushOld;
+  }
+  return r;
 }

@@ -57,6 +57,16 @@ export class IrqTable {
     return this.descs.length - 1;
   }
 
+  /** handle_irq_event: kstat_incr_irqs_this_cpu (a /proc/interrupts count). */
+  count(desc: number, cpu: number): void {
+    this.descs[desc]!.counts[cpu]++;
+  }
+
+  /** Start of the measurement window: /proc/interrupts restarts. */
+  resetWindow(): void {
+    for (const d of this.descs) d.counts.fill(0);
+  }
+
   /** A write to smp_affinity_list: the vector moves to the best CPU of the new mask (irq_do_set_affinity). */
   setAffinity(desc: number, allowed: number[]): void {
     const d = this.descs[desc]!;

@@ -1,14 +1,45 @@
-import type { Timer } from '../engine/simulator.ts';
+import type { EventKind, Simulator, Timer } from '../engine/simulator.ts';
+import type { SysctlValues } from '../scenario/sysctl.ts';
+import type { CostTable } from './costs.ts';
 import type { Cpu } from './cpu.ts';
-import type { Kernel } from './kernel.ts';
-import { localBhEnable, NET_RX_SOFTIRQ } from './softirq.ts';
+import type { Jiffies } from './jiffies.ts';
+import { NET_RX_SOFTIRQ } from './softirq.ts';
 import { Acct, COND_RESCHED, SLEEP, type Task, type TaskYield } from './task.ts';
+import type { TraceHooks } from './trace-hooks.ts';
 
 /**
  * NAPI (net/core/dev.c): napi_struct, napi_schedule, net_rx_action, napi_poll,
- * napi_complete_done with IRQ deferral, the gro_flush_timeout hrtimer, threaded NAPI.
- * Reference: ../shared/reference/kernel-receive-path.md §1.
+ * napi_complete_done with IRQ deferral, the gro_flush_timeout hrtimer, threaded NAPI, and
+ * napi_busy_loop() (a task polling a NAPI itself).
  */
+
+/** The part of a CPU's softnet_data that NAPI uses (SoftnetData in softnet.ts). */
+export interface NapiSoftnet {
+  pollList: Napi[];
+  inNetRxAction: boolean;
+  timeSqueeze: number;
+}
+
+/** What NAPI needs from the rest of the machine. */
+export interface NapiHost {
+  readonly sim: Simulator;
+  readonly costs: CostTable;
+  readonly trace: TraceHooks | null;
+  readonly jiffies: Jiffies;
+  readonly sysctl: Pick<SysctlValues, 'net.core.netdev_budget' | 'net.core.netdev_budget_usecs'>;
+  readonly cpus: readonly Cpu[];
+  readonly softnet: readonly NapiSoftnet[];
+  readonly softirq: {
+    raiseIrqoff(cpu: Cpu, nr: number): void;
+    localBhEnable(task: Task): Generator<TaskYield, void, void>;
+  };
+  readonly sched: { wakeUp(task: Task, wakerCpu: number): boolean };
+  /** RPS IPIs this CPU owes (sd->rps_ipi_list), sent at the end of net_rx_action. */
+  readonly rps: {
+    ipiWaiting(cpu: Cpu): boolean;
+    sendIpis(cpu: Cpu): Generator<number, void, void>;
+  };
+}
 
 /** NAPI_POLL_WEIGHT (include/linux/netdevice.h): the weight of driver NAPIs. */
 export const NAPI_POLL_WEIGHT = 64;
@@ -51,6 +82,12 @@ export class Napi {
   polls = 0;
   readonly workHist = new Float64Array(NAPI_POLL_WEIGHT + 1);
 
+  /** Start of the measurement window. */
+  resetWindow(): void {
+    this.polls = 0;
+    this.workHist.fill(0);
+  }
+
   constructor(
     readonly id: number,
     /** Device name for traces (`eth0`) or `backlog`. */
@@ -76,19 +113,19 @@ export function napiSchedulePrep(n: Napi): boolean {
  * ____napi_schedule(): hand the NAPI to its thread, or append it to this CPU's poll list and
  * raise NET_RX unless net_rx_action is already running here (it will see the new entry).
  */
-export function napiScheduleOn(k: Kernel, cpu: Cpu, n: Napi): void {
+export function napiScheduleOn(k: NapiHost, cpu: Cpu, n: Napi): void {
   if (n.thread) {
     n.schedThreaded = true;
-    k.wakeUp(n.thread, cpu.id);
+    k.sched.wakeUp(n.thread, cpu.id);
     return;
   }
   const sd = k.softnet[cpu.id]!;
   sd.pollList.push(n);
-  if (!sd.inNetRxAction) k.raiseSoftirqIrqoff(cpu, NET_RX_SOFTIRQ);
+  if (!sd.inNetRxAction) k.softirq.raiseIrqoff(cpu, NET_RX_SOFTIRQ);
 }
 
 /** napi_schedule() from interrupt context. */
-export function napiSchedule(k: Kernel, cpu: Cpu, n: Napi): void {
+export function napiSchedule(k: NapiHost, cpu: Cpu, n: Napi): void {
   if (napiSchedulePrep(n)) napiScheduleOn(k, cpu, n);
 }
 
@@ -97,7 +134,7 @@ export function napiSchedule(k: Kernel, cpu: Cpu, n: Napi): void {
  * its interrupt; false if an event arrived during the poll (MISSED: polled again at once) or
  * if IRQ deferral armed the gro_flush_timeout hrtimer instead.
  */
-export function* napiCompleteDone(k: Kernel, cpu: Cpu, n: Napi, workDone: number): Generator<number, boolean, void> {
+export function* napiCompleteDone(k: NapiHost, cpu: Cpu, n: Napi, workDone: number): Generator<number, boolean, void> {
   let timeout = 0;
   let ret = true;
   if (workDone > 0) {
@@ -127,7 +164,7 @@ export function* napiCompleteDone(k: Kernel, cpu: Cpu, n: Napi, workDone: number
 }
 
 /** napi_watchdog(): the hrtimer callback, in hardirq context on the CPU that armed it. */
-export function* napiWatchdog(k: Kernel, cpu: Cpu, n: Napi): Generator<number, void, void> {
+export function* napiWatchdog(k: NapiHost, cpu: Cpu, n: Napi): Generator<number, void, void> {
   yield k.costs.hardirq_entry_exit + k.costs.hrtimer_handler;
   if (!n.sched) {
     n.sched = true;
@@ -140,7 +177,7 @@ export function* napiWatchdog(k: Kernel, cpu: Cpu, n: Napi): Generator<number, v
  * driver completed; work equal to the weight means the core keeps the NAPI: flush GRO packets
  * older than this jiffy (HZ >= 1000; all of them below) and put it on `repoll`.
  */
-export function* napiPoll(k: Kernel, cpu: Cpu, n: Napi, repoll: Napi[]): Generator<number, number, void> {
+export function* napiPoll(k: NapiHost, cpu: Cpu, n: Napi, repoll: Napi[]): Generator<number, number, void> {
   const weight = n.weight;
   const start = k.sim.now;
   let work = 0;
@@ -149,7 +186,7 @@ export function* napiPoll(k: Kernel, cpu: Cpu, n: Napi, repoll: Napi[]): Generat
   n.workHist[Math.min(work, NAPI_POLL_WEIGHT)]++;
   k.trace?.napiPoll(cpu.id, n, work, weight, start);
   if (work < weight) return work;
-  yield* n.poller.groFlush(cpu, k.hz >= 1000);
+  yield* n.poller.groFlush(cpu, k.jiffies.hz >= 1000);
   repoll.push(n);
   return work;
 }
@@ -163,10 +200,10 @@ export function* napiPoll(k: Kernel, cpu: Cpu, n: Napi, repoll: Napi[]): Generat
  * order: unpolled, newly scheduled, repolled; NET_RX is raised again if any remain. Batched RPS
  * IPIs are sent at the end.
  */
-export function* netRxAction(k: Kernel, cpu: Cpu): Generator<number, void, void> {
+export function* netRxAction(k: NapiHost, cpu: Cpu): Generator<number, void, void> {
   const sd = k.softnet[cpu.id]!;
-  const timeLimit = k.jiffies() + k.usecsToJiffies(k.netdevBudgetUsecs);
-  let budget = k.netdevBudget;
+  const timeLimit = k.jiffies.now() + k.jiffies.fromUsecs(k.sysctl['net.core.netdev_budget_usecs']);
+  let budget = k.sysctl['net.core.netdev_budget'];
   const repoll: Napi[] = [];
   let list: Napi[] = [];
   yield k.costs.net_rx_action;
@@ -179,22 +216,22 @@ export function* netRxAction(k: Kernel, cpu: Cpu): Generator<number, void, void>
         if (repoll.length === 0) {
           sd.inNetRxAction = false;
           if (sd.pollList.length > 0) continue outer;
-          if (!k.rpsIpiWaiting(cpu)) return;
+          if (!k.rps.ipiWaiting(cpu)) return;
         }
         break outer;
       }
       const n = list.shift()!;
       budget -= yield* napiPoll(k, cpu, n, repoll);
-      if (budget <= 0 || k.jiffies() >= timeLimit) {
+      if (budget <= 0 || k.jiffies.now() >= timeLimit) {
         sd.timeSqueeze++;
         break outer;
       }
     }
   }
   sd.pollList = [...list, ...sd.pollList, ...repoll];
-  if (sd.pollList.length > 0) k.raiseSoftirqIrqoff(cpu, NET_RX_SOFTIRQ);
+  if (sd.pollList.length > 0) k.softirq.raiseIrqoff(cpu, NET_RX_SOFTIRQ);
   else sd.inNetRxAction = false;
-  yield* k.rpsSendIpis(cpu); // net_rps_action_and_irq_enable
+  yield* k.rps.sendIpis(cpu); // net_rps_action_and_irq_enable
 }
 
 /**
@@ -203,7 +240,7 @@ export function* netRxAction(k: Kernel, cpu: Cpu): Generator<number, void, void>
  * became pending, in this task; repolls after cond_resched() while the NAPI keeps its weight's
  * worth of work, sleeps when napi_complete_done released it.
  */
-export function* napiThreadActivity(k: Kernel, n: Napi, task: Task): Generator<TaskYield, void, void> {
+export function* napiThreadActivity(k: NapiHost, n: Napi, task: Task): Generator<TaskYield, void, void> {
   for (;;) {
     if (!n.schedThreaded) {
       task.acct = Acct.SYS;
@@ -216,10 +253,72 @@ export function* napiThreadActivity(k: Kernel, n: Napi, task: Task): Generator<T
       yield k.costs.kthread_loop;
       const repoll: Napi[] = [];
       yield* napiPoll(k, cpu, n, repoll);
-      yield* k.rpsSendIpis(cpu);
-      yield* localBhEnable(k, task);
+      yield* k.rps.sendIpis(cpu);
+      yield* k.softirq.localBhEnable(task);
       if (repoll.length === 0) break;
       yield COND_RESCHED;
     }
   }
+}
+
+/**
+ * The machine's NAPI instances (the napi_hash of net/core/dev.c, looked up by napi_by_id), each
+ * with its hrtimer; the timer's event runs napi_watchdog in hardirq context on the CPU that armed it.
+ */
+export class NapiTable {
+  readonly all: Napi[] = [];
+  private readonly watchdogEvent: EventKind;
+
+  constructor(
+    private readonly k: NapiHost & { readonly irqs: { readonly LOC: number } },
+  ) {
+    this.watchdogEvent = k.sim.on((i) => {
+      const n = this.all[i]!;
+      k.cpus[n.timerCpu]!.raiseHardirq({ desc: k.irqs.LOC, handler: (c) => napiWatchdog(k, c, n) });
+    });
+  }
+
+  /** netif_napi_add(): register, with its gro_flush_timeout hrtimer. */
+  add(n: Napi): Napi {
+    n.timer = this.k.sim.timer(this.watchdogEvent, this.all.length);
+    this.all.push(n);
+    return n;
+  }
+
+  /** napi_by_id(). */
+  byId(id: number): Napi | undefined {
+    return this.all.find((n) => n.id === id);
+  }
+
+  /** Start of the measurement window: poll counts restart. */
+  resetWindow(): void {
+    for (const n of this.all) n.resetWindow();
+  }
+}
+
+/**
+ * napi_busy_loop() → busy_poll_stop()'s inner step (net/core/dev.c): a task polls a NAPI
+ * itself, with bottom halves off, when it can take ownership (napi_busy_loop only polls a NAPI
+ * that is not scheduled: NAPI_STATE_SCHED clear, or already owned by busy polling). Runs
+ * in the task's context and time; returns the work done (0 if the NAPI was busy).
+ */
+export function* napiBusyPoll(k: NapiHost, task: Task, n: Napi, budget: number): Generator<TaskYield, number, void> {
+  if (n.sched) return 0; // owned by the softirq or its thread: napi_busy_loop leaves it alone
+  const cpu = k.cpus[task.cpu]!;
+  n.sched = true; // napi_schedule_prep under NAPIF_STATE_IN_BUSY_POLL
+  const acct = task.acct;
+  task.acct = Acct.SYS;
+  task.inSoftirq = true; // local_bh_disable
+  const repoll: Napi[] = [];
+  const saved = n.weight;
+  n.weight = budget;
+  const work = yield* napiPoll(k, cpu, n, repoll);
+  n.weight = saved;
+  // busy_poll_stop(): a poll that used its budget is handed back to the softirq.
+  if (repoll.length > 0) napiScheduleOn(k, cpu, n);
+  task.inSoftirq = false;
+  yield* k.rps.sendIpis(cpu);
+  yield* k.softirq.localBhEnable(task);
+  task.acct = acct;
+  return work;
 }

@@ -244,4 +244,13 @@ export class PacketQueue {
   finish(t: number): void {
     this.touch(t);
   }
+
+  /** Start of the measurement window at `t`: the integrals restart from the current length. */
+  resetWindow(t: number): void {
+    this.finish(t);
+    this.area = 0;
+    this.departures = 0;
+    this.sojournSum = 0;
+    this.peak = this.length;
+  }
 }

@@ -1,5 +1,9 @@
+import { r2 } from '../metrics/round.ts';
 import { COLLAPSED, NIL, PacketQueue, type PacketPool } from './packet.ts';
 import type { Task } from './task.ts';
+
+/** sk_sndbuf of a TCP socket: tcp_wmem[1], 16384 by default (net/ipv4/tcp_ipv4.c: tcp_sk_init). */
+const TCP_SNDBUF_DEFAULT = 16384;
 
 /**
  * Socket receive (net/ipv4/udp.c, net/ipv4/tcp_input.c; ../shared/reference/kernel-receive-path.md
@@ -69,6 +73,24 @@ export class TcpReceiver {
   }
 }
 
+/** A socket in the result: its buffer, sk_drops and why, ACKs, and where its data was copied. */
+export interface SocketResult {
+  socket: number;
+  proto: string;
+  app: string | null;
+  rcvbuf: number;
+  /** sk_drops and why. */
+  drops: number;
+  rcvbuf_errors: number;
+  rcvq_drops: number;
+  backlog_drops: number;
+  ofo_queued: number;
+  acks_sent: number;
+  /** Bytes the reader copied to user space, and the share copied on the CPU that ran the protocol pass (cache-hot). */
+  copied_bytes: number;
+  copied_hot_pct: number;
+}
+
 export class Socket {
   /** sk_receive_queue (skbs, a GRO aggregate is one). */
   readonly queue: PacketQueue;
@@ -121,6 +143,31 @@ export class Socket {
     this.backlog = new PacketQueue(pool);
   }
 
+  /** Its part of the result (`appName`: the reader's name). */
+  report(appName: string | null): SocketResult {
+    const copied = this.copiedHot + this.copiedCold;
+    return {
+      socket: this.index,
+      proto: this.proto,
+      app: appName,
+      rcvbuf: this.rcvbuf,
+      drops: this.drops,
+      rcvbuf_errors: this.counters.rcvbufErrors,
+      rcvq_drops: this.counters.rcvQDrop,
+      backlog_drops: this.counters.backlogDrop,
+      ofo_queued: this.counters.ofoQueue,
+      acks_sent: this.counters.acksSent,
+      copied_bytes: copied,
+      copied_hot_pct: copied > 0 ? r2((100 * this.copiedHot) / copied) : 0,
+    };
+  }
+
+  /** Start of the measurement window: its drop, copy and TCP counters restart (state is kept). */
+  resetWindow(): void {
+    this.drops = this.copiedHot = this.copiedCold = 0;
+    for (const key of Object.keys(this.counters) as (keyof SocketCounters)[]) this.counters[key] = 0;
+  }
+
   /**
    * The receive window to advertise: free buffer space scaled to payload (__tcp_select_window,
    * simplified), and 0 below one MSS (receiver silly-window avoidance).
@@ -134,7 +181,7 @@ export class Socket {
 
   /** Limit of the socket backlog (tcp_add_backlog, newest form): 2*rcvbuf + sndbuf/2 + 64 KB. */
   backlogLimit(): number {
-    return 2 * this.rcvbuf + (16384 >> 1) + 64 * 1024;
+    return 2 * this.rcvbuf + (TCP_SNDBUF_DEFAULT >> 1) + 64 * 1024;
   }
 }
 

@@ -1,14 +1,34 @@
+import type { Simulator } from '../engine/simulator.ts';
+import type { SoftnetRow } from '../metrics/procfs.ts';
+import type { SysctlValues } from '../scenario/sysctl.ts';
+import type { CostTable } from './costs.ts';
 import type { Cpu } from './cpu.ts';
-import type { Kernel } from './kernel.ts';
-import { Napi, napiScheduleOn, noGroFlush, type NapiPoller } from './napi.ts';
+import { Napi, noGroFlush, type NapiPoller } from './napi.ts';
 import { PacketQueue, type PacketPool } from './packet.ts';
 import type { FlowLimit } from './rps.ts';
-import { RxBatch } from './stack.ts';
+import { handUp, RxBatch, type RxPath } from './rx-batch.ts';
+
+/** What a CPU's backlog needs from the rest of the machine. */
+export interface SoftnetHost {
+  readonly sim: Simulator;
+  readonly costs: CostTable;
+  readonly sysctl: Pick<SysctlValues, 'net.core.netdev_max_backlog' | 'net.core.dev_weight' | 'net.core.dev_weight_rx_bias'>;
+  readonly softnet: readonly SoftnetData[];
+  readonly path: RxPath;
+  readonly rps: {
+    /** skb_get_hash(). */
+    hashOf(row: number): number;
+    /** napi_schedule_rps(): schedule a backlog NAPI, here or by IPI. */
+    scheduleBacklog(from: Cpu, sd: SoftnetData): void;
+    ipiWaiting(cpu: Cpu): boolean;
+    sendIpis(cpu: Cpu): Generator<number, void, void>;
+  };
+}
 
 /**
  * struct softnet_data: one per CPU. Its poll list, its counters (/proc/net/softnet_stat), and
  * its backlog — the queue that netif_rx() and RPS feed, drained by the backlog NAPI
- * (process_backlog). Reference: ../shared/reference/kernel-receive-path.md §3, §4.3, §4.5.
+ * (process_backlog in net/core/dev.c).
  */
 export class SoftnetData implements NapiPoller {
   pollList: Napi[] = [];
@@ -34,7 +54,7 @@ export class SoftnetData implements NapiPoller {
 
   constructor(
     readonly cpu: number,
-    private readonly k: Kernel,
+    private readonly k: SoftnetHost,
     pool: PacketPool,
   ) {
     this.inputPktQueue = new PacketQueue(pool);
@@ -47,6 +67,27 @@ export class SoftnetData implements NapiPoller {
     return this.inputPktQueue.length + this.processQueue.length;
   }
 
+  /** Its /proc/net/softnet_stat row. */
+  stat(): SoftnetRow {
+    return {
+      processed: this.processed,
+      dropped: this.dropped,
+      timeSqueeze: this.timeSqueeze,
+      receivedRps: this.receivedRps,
+      flowLimitCount: this.flowLimit?.count ?? 0,
+      inputQlen: this.inputPktQueue.length,
+      processQlen: this.processQueue.length,
+      cpu: this.cpu,
+    };
+  }
+
+  /** Start of the measurement window: the softnet_stat columns restart. */
+  resetWindow(): void {
+    this.processed = this.dropped = this.timeSqueeze = this.receivedRps = this.ipiSent = 0;
+    if (this.flowLimit) this.flowLimit.count = 0;
+    this.backlog.resetWindow();
+  }
+
   /**
    * enqueue_to_backlog() on this (target) CPU's softnet_data, called from `from`: drop if
    * input_pkt_queue already holds more than netdev_max_backlog (so up to max+1 queue), or if the
@@ -57,19 +98,19 @@ export class SoftnetData implements NapiPoller {
   enqueue(from: Cpu, row: number, t: number): 'queued' | 'backlog' | 'flow_limit' {
     const k = this.k;
     const qlen = this.inputPktQueue.length;
-    const max = k.netdevMaxBacklog;
+    const max = k.sysctl['net.core.netdev_max_backlog'];
     if (qlen > max) {
       this.dropped++;
       return 'backlog';
     }
     const fl = k.softnet[from.id]!.flowLimit;
-    if (fl && qlen >= max >> 1 && fl.limit(k.stack.hashOf(row))) {
+    if (fl && qlen >= max >> 1 && fl.limit(k.rps.hashOf(row))) {
       this.dropped++;
       return 'flow_limit';
     }
     if (qlen === 0 && !this.backlog.sched) {
       this.backlog.sched = true;
-      k.napiScheduleRps(from, this);
+      k.rps.scheduleBacklog(from, this);
     }
     this.inputPktQueue.push(row, t);
     this.inputQueueTail++;
@@ -85,8 +126,8 @@ export class SoftnetData implements NapiPoller {
    */
   *poll(cpu: Cpu, quota: number, napi: Napi): Generator<number, number, void> {
     const k = this.k;
-    if (k.rpsIpiWaiting(cpu)) yield* k.rpsSendIpis(cpu);
-    napi.weight = k.devRxWeight;
+    if (k.rps.ipiWaiting(cpu)) yield* k.rps.sendIpis(cpu);
+    napi.weight = k.sysctl['net.core.dev_weight'] * k.sysctl['net.core.dev_weight_rx_bias']; // dev_rx_weight
     const t = k.sim.now;
     const batch = this.batch;
     let cost = k.costs.process_backlog;
@@ -95,7 +136,7 @@ export class SoftnetData implements NapiPoller {
       while (this.processQueue.length > 0 && work < quota) {
         const row = this.processQueue.shift(t);
         cost += k.costs.backlog_packet;
-        k.stack.planPass(batch, row, t + cost + batch.cost);
+        k.path.planPass(batch, row, t + cost + batch.cost);
         work++;
       }
       if (work >= quota) break;
@@ -106,9 +147,7 @@ export class SoftnetData implements NapiPoller {
       this.processQueue.spliceFrom(this.inputPktQueue, t);
     }
     this.inputQueueHead += work;
-    yield cost + batch.cost;
-    const extra = k.stack.commit(cpu, batch);
-    if (extra > 0) yield extra;
+    yield* handUp(k.path, cpu, batch, cost);
     return work;
   }
 
@@ -119,9 +158,4 @@ export class SoftnetData implements NapiPoller {
   groFlush(): Generator<number, void, void> {
     return noGroFlush();
   }
-}
-
-/** napi_schedule_rps() for the local CPU: __napi_schedule_irqoff(&sd->backlog). */
-export function scheduleLocalBacklog(k: Kernel, cpu: Cpu, sd: SoftnetData): void {
-  napiScheduleOn(k, cpu, sd.backlog);
 }

@@ -1,3 +1,4 @@
+import { ms3 } from '../metrics/round.ts';
 import type { Cgroup } from './cgroup.ts';
 
 /**
@@ -36,6 +37,22 @@ export const SCHED_PRIO_TO_WEIGHT = [
 ];
 export const NICE_0_LOAD = 1024;
 
+/** A task in the result: CPU time by class (ms; soft/irq = interrupt time charged to it) and scheduler statistics. */
+export interface TaskResult {
+  pid: number;
+  comm: string;
+  cpu: number;
+  usr_ms: number;
+  sys_ms: number;
+  soft_ms: number;
+  irq_ms: number;
+  wait_ms: number;
+  wakeups: number;
+  nvcsw: number;
+  nivcsw: number;
+  migrations: number;
+}
+
 export class Task {
   /** Where the task is in its life. */
   state: 'runnable' | 'sleeping' = 'sleeping';
@@ -53,7 +70,7 @@ export class Task {
   readonly baseWeight: number;
   weight: number;
   /** Its cgroup (cpu and cpuset controllers), or null for the root group. */
-  group: Cgroup | null = null;
+  group: Cgroup<Task> | null = null;
   /** Interrupt time of its CPU when it was last charged (for kernel.irq_time_accounting). */
   execIrq = 0;
 
@@ -84,6 +101,24 @@ export class Task {
 
   activity!: TaskActivity;
 
+  /** Its part of the result. */
+  report(): TaskResult {
+    return {
+      pid: this.pid,
+      comm: this.comm,
+      cpu: this.cpu,
+      usr_ms: ms3(this.time[Acct.USR]!),
+      sys_ms: ms3(this.time[Acct.SYS]!),
+      soft_ms: ms3(this.time[Acct.SOFT]!),
+      irq_ms: ms3(this.time[Acct.IRQ]!),
+      wait_ms: ms3(this.waitNs),
+      wakeups: this.wakeups,
+      nvcsw: this.nvcsw,
+      nivcsw: this.nivcsw,
+      migrations: this.migrations,
+    };
+  }
+
   constructor(
     readonly pid: number,
     readonly comm: string,
@@ -97,5 +132,31 @@ export class Task {
     this.cpu = allowed[0]!;
     this.baseWeight = SCHED_PRIO_TO_WEIGHT[nice + 20]!;
     this.weight = this.baseWeight;
+  }
+}
+
+/**
+ * The machine's tasks in creation order, with the pid allocator (alloc_pid): ksoftirqd/N first,
+ * then napi threads, then the applications, as a boot would create them.
+ */
+export class TaskTable {
+  readonly all: Task[] = [];
+  private nextPid = 2;
+
+  /** copy_process() for a kernel thread or an application, asleep until woken. */
+  spawn(comm: string, allowed: number[], nice: number, kind: Task['kind'], cgroup: string | null): Task {
+    const t = new Task(this.nextPid++, comm, allowed, nice, kind, cgroup);
+    this.all.push(t);
+    return t;
+  }
+
+  /** Start of the measurement window: per-task statistics restart (state is kept). */
+  resetWindow(now: number, running: (t: Task) => boolean): void {
+    for (const t of this.all) {
+      t.time.fill(0);
+      t.waitNs = 0;
+      if (t.state === 'runnable' && !running(t)) t.waitStart = now;
+      t.wakeups = t.nvcsw = t.nivcsw = t.migrations = 0;
+    }
   }
 }

@@ -1,5 +1,3 @@
-import type { Kernel } from './kernel.ts';
-import type { Napi } from './napi.ts';
 import type { Task } from './task.ts';
 
 /** What a CPU spent time on, for cpuTime(). */
@@ -10,15 +8,17 @@ export const CPU_TASK = 3;
 /** schedule(): the context switch itself. */
 export const CPU_SWITCH = 4;
 
+/** What a trace records of a NAPI instance (napi_struct's id and its device). */
+export interface TracedNapi {
+  readonly id: number;
+  readonly dev: string;
+}
+
 /**
  * What the model reports to an optional tracer (src/trace implements it). Calls are guarded
- * with `k.trace?.`, so a run without tracing pays one null check per hook.
+ * with `trace?.`, so a run without tracing pays one null check per hook.
  */
 export interface TraceHooks {
-  /** The machine is built (before the first event). */
-  attach?(k: Kernel): void;
-  /** The run is over (after the last event). */
-  finish?(): void;
   irqRaise(cpu: number, desc: number): void;
   irqEntry(cpu: number, desc: number): void;
   /** The handler returned (irq_handler_exit). */
@@ -37,7 +37,7 @@ export interface TraceHooks {
   softirqEntry(cpu: number, vec: number): void;
   softirqExit(cpu: number, vec: number): void;
   /** One napi_poll that began at `start` (ns). */
-  napiPoll(cpu: number, napi: Napi, work: number, budget: number, start: number): void;
+  napiPoll(cpu: number, napi: TracedNapi, work: number, budget: number, start: number): void;
   sched(cpu: number, prev: Task | null, next: Task | null): void;
   wakeup(cpu: number, task: Task, from: number): void;
 }

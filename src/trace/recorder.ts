@@ -1,7 +1,7 @@
 import type { Kernel } from '../model/kernel.ts';
-import type { Napi } from '../model/napi.ts';
 import type { Task } from '../model/task.ts';
-import { CPU_IDLE, type TraceHooks } from '../model/trace-hooks.ts';
+import { CPU_IDLE, type TracedNapi } from '../model/trace-hooks.ts';
+import type { Tracer } from '../model/simulate.ts';
 import { EV, TraceBuffer } from './buffer.ts';
 
 /** How much to record: per poll (interrupts, softirqs, polls, scheduling, queues) or also per packet. */
@@ -53,7 +53,7 @@ export interface TraceMachine {
  * context switches happen, and written only when they change. Recording adds no events to the
  * simulation: a traced run has the digest of an untraced one.
  */
-export class TraceRecorder implements TraceHooks {
+export class TraceRecorder implements Tracer {
   readonly buf: TraceBuffer;
   readonly detail: TraceDetail;
   readonly tasks = new Map<number, TraceTask>();
@@ -107,15 +107,15 @@ export class TraceRecorder implements TraceHooks {
         if (nic.irqDesc[i] !== undefined) this.machine.irqRing.set(nic.irqDesc[i]!, name);
       });
     k.softnet.forEach((sd, cpu) =>
-      counters.push({ name: `backlog/${cpu}`, kind: 'backlog', limit: () => k.netdevMaxBacklog, unit: 'packets', read: () => sd.inputPktQueue.length }),
+      counters.push({ name: `backlog/${cpu}`, kind: 'backlog', limit: () => k.sysctl['net.core.netdev_max_backlog'], unit: 'packets', read: () => sd.inputPktQueue.length }),
     );
-    for (const sock of k.stack.sockets) {
+    for (const sock of k.sockets.sockets) {
       const app = sock.app === null ? `socket ${sock.index}` : `socket ${k.scenario.apps[sock.app]!.name}${sock.proto === 'tcp' ? ` #${sock.index}` : ''}`;
       counters.push({ name: app, kind: 'socket', limit: () => sock.rcvbuf, unit: 'bytes', read: () => sock.rmem });
     }
     this.counters = counters;
     this.lastValue = new Float64Array(counters.length).fill(-1);
-    for (const t of k.tasks) this.task(t);
+    for (const t of k.tasks.all) this.task(t);
   }
 
   private keep(t: number): boolean {
@@ -199,7 +199,7 @@ export class TraceRecorder implements TraceHooks {
     this.event(EV.SOFTIRQ_EXIT, cpu, this.now(), vec);
   }
 
-  napiPoll(cpu: number, napi: Napi, work: number, budget: number, start: number): void {
+  napiPoll(cpu: number, napi: TracedNapi, work: number, budget: number, start: number): void {
     const t = this.now();
     const s = start;
     if (!this.machine.napis.has(napi.id)) this.machine.napis.set(napi.id, napi.dev);

@@ -129,7 +129,7 @@ export function vizData(rec: TraceRecorder, k: Kernel, opts: { stepFromNs: numbe
     spans,
     tasks: [...rec.tasks.values()],
     series: rec.counters.map((c, i) => ({ name: c.name, kind: c.kind, limit: c.limit(), unit: c.unit, t: Float64Array.from(seriesT[i]!), v: Float64Array.from(seriesV[i]!) })),
-    latency: k.stack.latency.buckets().map(([lo, hi, n]) => [lo / 1000, hi / 1000, n] as [number, number, number]),
+    latency: k.accounting.latency.buckets().map(([lo, hi, n]) => [lo / 1000, hi / 1000, n] as [number, number, number]),
     steps: stepEvents(rec, opts.stepFromNs, opts.stepToNs, opts.maxSteps),
     recorded: b.written,
     overwritten: b.overwritten,

@@ -3,7 +3,7 @@ import { collectResult, type Result } from '../../src/metrics/result.ts';
 import { Kernel } from '../../src/model/kernel.ts';
 import { PacketPool } from '../../src/model/packet.ts';
 import { simulate } from '../../src/model/simulate.ts';
-import { RxBatch } from '../../src/model/stack.ts';
+import { RxBatch } from '../../src/model/rx-batch.ts';
 import { loadScenarioObject } from '../../src/scenario/load.ts';
 
 /** Readers (tasks that recvmsg) and what they do to steering, locality and the sender. */
@@ -151,7 +151,7 @@ describe('the socket lock and its backlog (tcp_add_backlog)', () => {
   it('while a reader owns the socket, softirq queues on the backlog up to 2·rcvbuf + sndbuf/2 + 64 KB, then drops (TCPBacklogDrop)', () => {
     const { resolved } = loadScenarioObject({ name: 'lock', duration_ms: 1, cpus: 1, nics: [{ name: 'eth0' }], apps: [READER], flows: [TCP_FLOW] });
     const k = new Kernel(resolved);
-    const sock = k.stack.sockets[0]!;
+    const sock = k.sockets.sockets[0]!;
     sock.owned = true;
     const pool: PacketPool = k.pool;
     const limit = 2 * sock.rcvbuf + 8192 + 65536;
@@ -166,15 +166,15 @@ describe('the socket lock and its backlog (tcp_add_backlog)', () => {
       pool.truesize[row] = 2048 + 576;
       seq += 1448;
       const batch = new RxBatch();
-      k.stack.planPass(batch, row, 0);
-      k.stack.commit(k.cpus[0]!, batch);
+      k.path.planPass(batch, row, 0);
+      k.path.commit(k.cpus[0]!, batch);
       if (sock.counters.backlogDrop === 0) accepted++;
     }
     // sk_rcvqueues_full() checks what is queued before this skb: the limit is crossed by one.
     expect(accepted).toBe(Math.floor(limit / 2624) + 1);
     expect(sock.backlog.length).toBe(accepted);
     expect(sock.counters.backlogDrop).toBe(200 - accepted);
-    expect(k.stack.nstat.TcpExtTCPBacklogDrop).toBe(200 - accepted);
+    expect(k.snmp.TcpExtTCPBacklogDrop).toBe(200 - accepted);
     expect(sock.queue.length).toBe(0); // nothing reached the receive queue while owned
   });
 });
@@ -192,7 +192,7 @@ describe('udp-sink (udp_recvmsg / recvmmsg)', () => {
     expect(r.nstat.UdpInDatagrams).toBeGreaterThan(0.99 * r.flows[0]!.offered);
     const t = task(r, 'sink');
     // Batches of up to 16: far fewer wakeups than datagrams.
-    expect(t.wakeups).toBeLessThan(r.nstat.UdpInDatagrams / 2);
+    expect(t.wakeups).toBeLessThan(r.nstat.UdpInDatagrams! / 2);
   });
 
   it('a sink starved on the IRQ CPU under a flood overflows its buffer (RcvbufErrors); on another CPU it keeps up', () => {
@@ -209,7 +209,7 @@ describe('udp-sink (udp_recvmsg / recvmmsg)', () => {
     }).r;
     expect(same.nstat.UdpRcvbufErrors).toBeGreaterThan(0.1 * same.flows[0]!.offered);
     // nstat counts drops in the window; packets.dropped the packets that arrived in it.
-    expect(Math.abs(same.packets.dropped.socket - same.nstat.UdpRcvbufErrors)).toBeLessThan(0.01 * same.nstat.UdpRcvbufErrors);
+    expect(Math.abs(same.packets.dropped.socket! - same.nstat.UdpRcvbufErrors!)).toBeLessThan(0.01 * same.nstat.UdpRcvbufErrors!);
     expect(other.nstat.UdpRcvbufErrors).toBe(0);
   });
 });

@@ -3,7 +3,7 @@ import type { Cpu } from '../../src/model/cpu.ts';
 import type { Kernel } from '../../src/model/kernel.ts';
 import { Napi, napiCompleteDone, napiSchedule, noGroFlush, type NapiPoller } from '../../src/model/napi.ts';
 import { NET_RX_SOFTIRQ } from '../../src/model/softirq.ts';
-import { SLEEP, Task } from '../../src/model/task.ts';
+import { SLEEP } from '../../src/model/task.ts';
 import type { TraceHooks } from '../../src/model/trace-hooks.ts';
 import { kernel } from '../helpers.ts';
 
@@ -165,16 +165,15 @@ describe('handle_softirqs', () => {
   it('stops restarting when need_resched is set (a task woke on this CPU)', () => {
     const k = quiet();
     const events = recorder(k);
-    const sleeper = new Task(99, 'sleeper', [0], 0, 'app', null);
+    const sleeper = k.tasks.spawn('sleeper', [0], 0, 'app', null);
     sleeper.activity = (function* () {
       for (;;) yield SLEEP;
     })();
-    k.addTask(sleeper);
     let woke = false;
     const a = new Napi(1, 'A', new ScriptedPoller(k, 'A', () => 64, 1000, [], (cpu) => {
       if (!woke) {
         woke = true;
-        k.wakeUp(sleeper, cpu.id); // the idle task is preempted: need_resched
+        k.sched.wakeUp(sleeper, cpu.id); // the idle task is preempted: need_resched
       }
     }));
     scheduleFromIrq(k, [a]);
@@ -194,8 +193,8 @@ describe('handle_softirqs', () => {
       const a = new Napi(1, 'A', new ScriptedPoller(k, 'A', () => 64, 1000, []));
       scheduleFromIrq(k, [a]);
       k.sim.runUntil(200_000); // ksoftirqd has been woken by now
-      const hog = k.tasks.find((t) => t.comm === 'hog')!;
-      expect(k.ksoftirqd[0]!.state).toBe('runnable');
+      const hog = k.tasks.all.find((t) => t.comm === 'hog')!;
+      expect(k.softirq.ksoftirqd[0]!.state).toBe('runnable');
       const before = hog.time[3]!; // Acct.SOFT
       k.sim.runUntil(20_000_000);
       return hog.time[3]! - before;

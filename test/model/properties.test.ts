@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { collectResult } from '../../src/metrics/result.ts';
 import { simulate } from '../../src/model/simulate.ts';
-import { allQueues } from '../../src/model/simulate.ts';
 import { loadScenarioObject } from '../../src/scenario/load.ts';
 import type { TraceHooks } from '../../src/model/trace-hooks.ts';
 
@@ -188,7 +187,7 @@ describe('properties over random scenarios', () => {
         const window = k.sim.now - k.windowStart;
         for (const cpu of k.cpus) expect(cpu.time.reduce((a, b) => a + b, 0)).toBe(window);
         const busy = k.cpus.reduce((a, c) => a + c.time[0]! + c.time[1]! + c.time[2]! + c.time[3]!, 0);
-        const charged = k.tasks.reduce((a, t) => a + t.time.reduce((x, y) => x + y, 0), 0);
+        const charged = k.tasks.all.reduce((a, t) => a + t.time.reduce((x, y) => x + y, 0), 0);
         expect(charged).toBeLessThanOrEqual(busy);
       }),
       PROPS,
@@ -206,8 +205,8 @@ describe('properties over random scenarios', () => {
           }
         }
         for (const sd of k.softnet) expect(sd.inputPktQueue.area + sd.processQueue.area).toBe(sd.processQueue.sojournSum);
-        for (const sock of k.stack.sockets) for (const q of [sock.queue, sock.backlog]) expect(q.area).toBe(q.sojournSum);
-        expect(allQueues(k).every((q) => q.length === 0)).toBe(true);
+        for (const sock of k.sockets.sockets) for (const q of [sock.queue, sock.backlog]) expect(q.area).toBe(q.sojournSum);
+        expect(k.queues().every((q) => q.length === 0)).toBe(true);
       }),
       PROPS,
     );

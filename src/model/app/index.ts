@@ -1,6 +1,6 @@
 import type { ResolvedApp } from '../../scenario/resolve.ts';
-import type { Kernel } from '../kernel.ts';
-import { Task } from '../task.ts';
+import type { Task, TaskTable } from '../task.ts';
+import type { AppHost } from './host.ts';
 import { cpuHog } from './cpu-hog.ts';
 import type { LocalTcpSender } from '../local-sender.ts';
 import { rrServer } from './rr-server.ts';
@@ -13,15 +13,13 @@ import { udpSink } from './udp-sink.ts';
  * reaches its listen address) sleeps for ever, like a server nobody connects to; so does a
  * writer no flow names as its sender.
  */
-export function createAppTask(k: Kernel, app: ResolvedApp): Task | null {
-  const task = new Task(k.nextPid++, app.name, app.cpus, app.nice, 'app', app.cgroup);
-  const socks = k.stack.sockets.filter((s) => s.app === app.index);
+export function createAppTask(k: AppHost & { readonly tasks: TaskTable }, app: ResolvedApp): Task {
+  const task = k.tasks.spawn(app.name, app.cpus, app.nice, 'app', app.cgroup);
+  const socks = k.sockets.sockets.filter((s) => s.app === app.index);
   if (app.kind === 'cpu-hog') task.activity = cpuHog(task);
   else if (app.kind === 'stream-reader') task.activity = streamReader(k, task, app, socks.filter((s) => s.proto === 'tcp'));
   else if (app.kind === 'udp-sink') task.activity = udpSink(k, task, app, socks.filter((s) => s.proto === 'udp'));
   else if (app.kind === 'rr-server') task.activity = rrServer(k, task, app, socks.filter((s) => s.proto === 'udp'));
-  else if (app.kind === 'stream-writer') task.activity = streamWriter(k, task, k.localSenders.filter((s): s is LocalTcpSender => s !== undefined && s.flow.sender === app.index));
-  else return null;
-  task.state = 'sleeping';
+  else task.activity = streamWriter(k, task, k.sockets.localSenders.filter((s): s is LocalTcpSender => s !== undefined && s.flow.sender === app.index));
   return task;
 }

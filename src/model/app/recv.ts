@@ -1,4 +1,4 @@
-import type { Kernel } from '../kernel.ts';
+import type { AppHost } from './host.ts';
 import type { Socket } from '../socket.ts';
 import { Acct, SLEEP, type Task, type TaskYield } from '../task.ts';
 
@@ -41,8 +41,8 @@ export class SocketSet {
  * rps_sock_flow_table under the socket's sk_rxhash, for RFS. Only connected sockets record
  * (sk_state == TCP_ESTABLISHED): a TCP connection does, an unconnected UDP sink does not.
  */
-export function recordSockFlow(k: Kernel, sock: Socket, cpu: number): void {
-  const table = k.stack.sockFlow;
+export function recordSockFlow(k: AppHost, sock: Socket, cpu: number): void {
+  const table = k.rps.sockFlow;
   if (table && sock.proto === 'tcp' && sock.rxhash !== 0) table.record(sock.rxhash, cpu);
 }
 
@@ -51,7 +51,7 @@ export function recordSockFlow(k: Kernel, sock: Socket, cpu: number): void {
  * CPU (its caches hold the skb), dearer when it ran elsewhere — the locality effect Cai et al.
  * measured (SIGCOMM 2021). Counted per socket; returns the cost.
  */
-export function copyToUser(k: Kernel, sock: Socket, row: number, bytes: number, cpu: number): number {
+export function copyToUser(k: AppHost, sock: Socket, row: number, bytes: number, cpu: number): number {
   const hot = k.pool.l4cpu[row] === cpu;
   if (hot) sock.copiedHot += bytes;
   else sock.copiedCold += bytes;
@@ -82,7 +82,7 @@ export class Pace {
     private readonly userNsPerKb: number,
   ) {}
 
-  *after(k: Kernel, task: Task, bytes: number): Generator<TaskYield, void, void> {
+  *after(k: AppHost, task: Task, bytes: number): Generator<TaskYield, void, void> {
     if (this.userNsPerKb > 0 && bytes > 0) {
       task.acct = Acct.USR;
       yield Math.round((bytes * this.userNsPerKb) / 1024);
@@ -93,7 +93,7 @@ export class Pace {
     const due = this.start + Math.ceil((this.bytes * 8 * 1e9) / this.rateBps);
     if (due > k.sim.now) {
       task.acct = Acct.SYS;
-      k.sleepUntil(task, due);
+      k.sched.sleepUntil(task, due);
       yield SLEEP;
     }
   }

@@ -1,7 +1,7 @@
 import type { ResolvedApp } from '../../scenario/resolve.ts';
-import type { Kernel } from '../kernel.ts';
 import type { Socket } from '../socket.ts';
 import { Acct, type Task, type TaskYield } from '../task.ts';
+import type { AppHost } from './host.ts';
 import { copyToUser, SocketSet, waitForData } from './recv.ts';
 
 /**
@@ -10,7 +10,7 @@ import { copyToUser, SocketSet, waitForData } from './recv.ts';
  * response (sendmsg: udp_sendmsg, ip_output, the driver's transmit). The response then reaches
  * the request's client (rr-client.ts), which answers with its next request.
  */
-export function* rrServer(k: Kernel, task: Task, app: ResolvedApp, socks: Socket[]): Generator<TaskYield, void, void> {
+export function* rrServer(k: AppHost, task: Task, app: ResolvedApp, socks: Socket[]): Generator<TaskYield, void, void> {
   const set = new SocketSet(socks);
   const pool = k.pool;
   const c = k.costs;
@@ -23,18 +23,18 @@ export function* rrServer(k: Kernel, task: Task, app: ResolvedApp, socks: Socket
     const request = pool.len[row]!;
     yield c.udp_recvmsg + copyToUser(k, sock, row, request, task.cpu) + c.skb_consume;
     sock.queue.shift(k.sim.now);
-    k.stack.nstat.UdpInDatagrams++;
-    k.stack.consumed(sock, row, k.sim.now);
+    k.snmp.UdpInDatagrams++;
+    k.accounting.consumed(sock, row, k.sim.now);
     if (app.serviceNs > 0) {
       task.acct = Acct.USR;
       yield app.serviceNs;
     }
     task.acct = Acct.SYS;
-    const client = k.rrClients[flow];
+    const client = k.sockets.rrClients[flow];
     // The response is as long as the request unless the flow says otherwise (netperf -r req,rsp).
     const bytes = client?.flow.rr!.responseBytes ?? request;
     yield c.syscall + c.udp_sendmsg + Math.round((bytes * c.copy_kb_hot) / 1024);
-    k.stack.nstat.UdpOutDatagrams++;
+    k.snmp.UdpOutDatagrams++;
     client?.respond(k.sim.now, k.sim.now >= k.warmupNs);
   }
 }

@@ -1,8 +1,7 @@
 import type { ResolvedApp } from '../../scenario/resolve.ts';
-import type { Kernel } from '../kernel.ts';
-import { localBhEnable } from '../softirq.ts';
 import { tcpCleanupRbuf, tcpRcvSpaceAdjust, type Socket } from '../socket.ts';
 import { Acct, SLEEP, type Task, type TaskYield } from '../task.ts';
+import type { AppHost } from './host.ts';
 import { copyToUser, Pace, recordSockFlow, SocketSet, waitForData } from './recv.ts';
 
 /**
@@ -11,7 +10,7 @@ import { copyToUser, Pace, recordSockFlow, SocketSet, waitForData } from './recv
  * socket, copy what the receive queue holds, process the backlog that softirq built up meanwhile,
  * return once something was copied (SO_RCVLOWAT 1), send the window update, release the socket.
  */
-export function* streamReader(k: Kernel, task: Task, app: ResolvedApp, socks: Socket[]): Generator<TaskYield, void, void> {
+export function* streamReader(k: AppHost, task: Task, app: ResolvedApp, socks: Socket[]): Generator<TaskYield, void, void> {
   const set = new SocketSet(socks);
   const pace = new Pace(app.rateBps, app.userNsPerKb);
   for (;;) {
@@ -29,7 +28,7 @@ export function* streamReader(k: Kernel, task: Task, app: ResolvedApp, socks: So
  * processes them when its receive queue runs dry (sk_flush_backlog) and at release_sock().
  * Returns the bytes copied.
  */
-function* tcpRecvmsg(k: Kernel, task: Task, sock: Socket, len: number): Generator<TaskYield, number, void> {
+function* tcpRecvmsg(k: AppHost, task: Task, sock: Socket, len: number): Generator<TaskYield, number, void> {
   const pool = k.pool;
   recordSockFlow(k, sock, task.cpu); // inet_recvmsg → sock_rps_record_flow
   sock.owned = true; // lock_sock
@@ -46,7 +45,7 @@ function* tcpRecvmsg(k: Kernel, task: Task, sock: Socket, len: number): Generato
       if (done) {
         sock.queue.shift(k.sim.now);
         sock.readOffset = 0;
-        k.stack.consumed(sock, row, k.sim.now);
+        k.accounting.consumed(sock, row, k.sim.now);
       } else {
         sock.readOffset += n;
       }
@@ -69,28 +68,28 @@ function* tcpRecvmsg(k: Kernel, task: Task, sock: Socket, len: number): Generato
   }
   tcpRcvSpaceAdjust(sock, k.sim.now);
   if (tcpCleanupRbuf(sock, k.sim.now)) {
-    k.stack.nstat.TcpOutSegs++;
-    yield k.stack.ackCost(sock);
+    k.snmp.TcpOutSegs++;
+    yield k.l4.ackCost(sock);
   }
   yield* releaseSock(k, task, sock);
   return copied;
 }
 
 /** __release_sock(): process the backlog until it stays empty; then the lock is free. */
-function* releaseSock(k: Kernel, task: Task, sock: Socket): Generator<TaskYield, void, void> {
+function* releaseSock(k: AppHost, task: Task, sock: Socket): Generator<TaskYield, void, void> {
   yield* processBacklog(k, task, sock);
   sock.owned = false;
   // spin_unlock_bh(&sk->sk_lock.slock) → local_bh_enable: pending softirqs run here.
-  yield* localBhEnable(k, task);
+  yield* k.softirq.localBhEnable(task);
 }
 
 /** The socket backlog, skb by skb, in process context (system time of the reader). */
-function* processBacklog(k: Kernel, task: Task, sock: Socket): Generator<TaskYield, void, void> {
+function* processBacklog(k: AppHost, task: Task, sock: Socket): Generator<TaskYield, void, void> {
   const c = k.costs;
   while (sock.backlog.length > 0) {
     yield c.tcp_v4_rcv + c.sock_enqueue;
     // Its ACK (and any collapse) cost more.
-    const extra = k.stack.backlogRcv(sock, task.cpu, k.sim.now);
+    const extra = k.l4.backlogRcv(sock, task.cpu, k.sim.now);
     if (extra > 0) yield extra;
   }
 }

@@ -1,7 +1,6 @@
-import type { Kernel } from '../kernel.ts';
 import type { LocalTcpSender } from '../local-sender.ts';
-import { localBhEnable } from '../softirq.ts';
 import { Acct, SLEEP, type Task, type TaskYield } from '../task.ts';
+import type { AppHost } from './host.ts';
 
 /**
  * stream-writer: iperf3 -c in another network namespace of this host, sending over a veth pair
@@ -14,7 +13,7 @@ import { Acct, SLEEP, type Task, type TaskYield } from '../task.ts';
  * (../shared/reference/kernel-receive-path.md §10.1). With several flows it writes to each in
  * turn. After a flow's stop time it writes nothing new but still repairs what was lost.
  */
-export function* streamWriter(k: Kernel, task: Task, conns: LocalTcpSender[]): Generator<TaskYield, void, void> {
+export function* streamWriter(k: AppHost, task: Task, conns: LocalTcpSender[]): Generator<TaskYield, void, void> {
   const c = k.costs;
   for (let i = 0; ; i++) {
     const now = k.sim.now;
@@ -22,7 +21,7 @@ export function* streamWriter(k: Kernel, task: Task, conns: LocalTcpSender[]): G
     const active = conns.filter((s) => (now >= s.flow.startNs && now < s.flow.stopNs) || s.sndNxt < s.sndMax);
     if (active.length === 0) {
       const next = Math.min(...conns.filter((s) => s.flow.startNs > now).map((s) => s.flow.startNs));
-      if (next < Infinity) k.sleepUntil(task, next);
+      if (next < Infinity) k.sched.sleepUntil(task, next);
       for (const s of conns) s.waiter = task; // an RTO or a rewind wakes it to repair
       task.acct = Acct.SYS;
       yield SLEEP;
@@ -45,10 +44,10 @@ export function* streamWriter(k: Kernel, task: Task, conns: LocalTcpSender[]): G
       yield Math.round((bytes * c.copy_kb_hot) / 1024) + c.tcp_transmit_skb + c.veth_xmit + c.netif_rx;
       const fresh = Math.max(0, bytes - Math.max(0, conn.sndMax - conn.sndNxt));
       task.inSoftirq = true; // local_bh_disable in __dev_queue_xmit
-      k.stack.localXmit(k.cpus[task.cpu]!, conn, bytes, fresh > 0 && fresh === left);
+      k.veth.localXmit(k.cpus[task.cpu]!, conn, bytes, fresh > 0 && fresh === left);
       task.inSoftirq = false;
       left -= fresh;
-      yield* localBhEnable(k, task); // rcu_read_unlock_bh: the receive side runs here
+      yield* k.softirq.localBhEnable(task); // rcu_read_unlock_bh: the receive side runs here
       if (k.sim.now >= conn.flow.stopNs) left = 0;
     }
   }

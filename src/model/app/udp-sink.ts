@@ -1,7 +1,7 @@
 import type { ResolvedApp } from '../../scenario/resolve.ts';
-import type { Kernel } from '../kernel.ts';
 import type { Socket } from '../socket.ts';
 import { Acct, type Task, type TaskYield } from '../task.ts';
+import type { AppHost } from './host.ts';
 import { copyToUser, Pace, SocketSet, waitForData } from './recv.ts';
 
 /**
@@ -11,7 +11,7 @@ import { copyToUser, Pace, SocketSet, waitForData } from './recv.ts';
  * while the sink copies; each datagram costs udp_recvmsg, the copy and freeing the skb, and
  * counts in UdpInDatagrams when read.
  */
-export function* udpSink(k: Kernel, task: Task, app: ResolvedApp, socks: Socket[]): Generator<TaskYield, void, void> {
+export function* udpSink(k: AppHost, task: Task, app: ResolvedApp, socks: Socket[]): Generator<TaskYield, void, void> {
   const set = new SocketSet(socks);
   const pace = new Pace(app.rateBps, app.userNsPerKb);
   const pool = k.pool;
@@ -30,8 +30,8 @@ export function* udpSink(k: Kernel, task: Task, app: ResolvedApp, socks: Socket[
       yield c.udp_recvmsg + copyToUser(k, sock, row, pool.len[row]!, task.cpu) + c.skb_consume;
       sock.queue.shift(k.sim.now);
       bytes += pool.len[row]!;
-      k.stack.nstat.UdpInDatagrams++;
-      k.stack.consumed(sock, row, k.sim.now);
+      k.snmp.UdpInDatagrams++;
+      k.accounting.consumed(sock, row, k.sim.now);
     }
     yield* pace.after(k, task, bytes);
   }

@@ -1,12 +1,32 @@
+import type { SysctlValues } from '../../scenario/sysctl.ts';
 import type { Cpu } from '../cpu.ts';
 import { Gro } from '../gro.ts';
-import type { Kernel } from '../kernel.ts';
-import { napiCompleteDone, type Napi, type NapiPoller } from '../napi.ts';
-import { NIL } from '../packet.ts';
-import type { RxQueueRps } from '../rps.ts';
-import { RxBatch } from '../stack.ts';
+import { napiCompleteDone, type Napi, type NapiHost, type NapiPoller } from '../napi.ts';
+import { NIL, type PacketPool } from '../packet.ts';
+import type { RpsChoice, RpsDevFlowTable, RxQueueRps } from '../rps.ts';
+import { groFlushNormal, handUp, RxBatch, type RxPath } from '../rx-batch.ts';
 import type { MsixVector } from './msix.ts';
 import type { RxQueue } from './rx-queue.ts';
+
+/** What a driver's poll needs from the rest of the machine. */
+export interface DriverHost extends NapiHost {
+  readonly pool: PacketPool;
+  readonly sysctl: NapiHost['sysctl'] & Pick<SysctlValues, 'net.core.gro_normal_batch'>;
+  readonly path: RxPath;
+  readonly rps: NapiHost['rps'] & {
+    choice(rps: RxQueueRps, row: number): RpsChoice;
+    enqueueBacklog(from: Cpu, target: number, row: number, flows: RpsDevFlowTable | null, slot: number, now: number): void;
+  };
+}
+
+/**
+ * A hook in the driver's RX clean loop, before the skb is built (where native XDP runs on the
+ * xdp_buff): it sees each cleaned frame and either passes it on (to GRO and the stack) or consumes
+ * it (drop: its rows freed; TX or redirect: queued elsewhere). `cost` is its CPU time for the frame.
+ */
+export interface RxHook {
+  run(cpu: Cpu, row: number, t: number): { consumed: boolean; cost: number };
+}
 
 /** FCS bytes: stripped by the NIC, so not in skb->len (rx_bytes). */
 const FCS = 4;
@@ -29,18 +49,21 @@ export class RxRingPoller implements NapiPoller {
   private outTimes = new Float64Array(64);
   readonly gro: Gro;
   private readonly batch = new RxBatch();
+  /** Hooks run on each cleaned frame before the skb exists (XDP's place), in order. */
+  readonly rxHooks: RxHook[] = [];
 
   constructor(
-    private readonly k: Kernel,
+    private readonly k: DriverHost,
     private readonly queue: RxQueue,
     private readonly vector: MsixVector,
     private readonly linkGbps: number,
     /** This RX queue's rps_cpus / rps_flow_cnt. */
     readonly rps: RxQueueRps,
     groEnabled: boolean,
+    groTcpFlows: Uint8Array,
   ) {
-    this.gro = new Gro(k.pool, k.costs, k.groTcpFlows, groEnabled, k.groNormalBatch, (rows, t) => {
-      for (const row of rows) k.stack.steer(this.batch, this.rps, row, t);
+    this.gro = new Gro(k.pool, k.costs, groTcpFlows, groEnabled, k.sysctl['net.core.gro_normal_batch'], (rows, t) => {
+      for (const row of rows) k.path.steer(this.batch, this.rps, row, t);
     });
   }
 
@@ -80,23 +103,24 @@ export class RxRingPoller implements NapiPoller {
     const k = this.k;
     const c = k.costs;
     const r = this.cleanRxIrq(budget, c.napi_poll, c.rx_descriptor);
-    // napi_gro_receive() for each frame, at the time the clean loop handed it up.
-    const jiffies = k.jiffies();
+    // napi_gro_receive() for each frame, at the time the clean loop handed it up (after the
+    // hooks that run on the raw buffer, if any).
+    const jiffies = k.jiffies.now();
+    const hooks = this.rxHooks;
     let groCost = 0;
     for (let i = 0; i < r.cleaned; i++) {
       const row = this.outRows[i]!;
       const t = this.outTimes[i]! + groCost;
       k.pool.tPoll[row] = t;
+      if (hooks.length > 0 && this.runHooks(cpu, row, t, (c) => (groCost += c))) continue;
       groCost += this.gro.receive(row, t, jiffies);
     }
     this.vector.moderation.countCleaned(r.cleaned, r.bytes);
     const complete = r.cleaned < budget;
-    yield r.cost + groCost + this.batch.cost + (complete ? c.napi_complete : 0);
-    const extra = k.stack.commit(cpu, this.batch);
-    if (extra > 0) yield extra;
+    yield* handUp(k.path, cpu, this.batch, r.cost + groCost + (complete ? c.napi_complete : 0));
     if (!complete) return budget;
     if (yield* napiCompleteDone(k, cpu, napi, r.cleaned)) {
-      this.vector.moderation.afterCompletion(k.jiffies(), k.sim.now, this.linkGbps);
+      this.vector.moderation.afterCompletion(k.jiffies.now(), k.sim.now, this.linkGbps);
       this.vector.enable();
     }
     return Math.min(r.cleaned, budget - 1);
@@ -107,13 +131,18 @@ export class RxRingPoller implements NapiPoller {
   }
 
   /** gro_flush_normal(): hand up what GRO held, and pay for it. */
-  *groFlush(cpu: Cpu, flushOld: boolean): Generator<number, void, void> {
-    const k = this.k;
-    const cost = this.gro.flush(flushOld, k.jiffies(), k.sim.now, flushOld ? 'old' : 'complete');
-    if (this.batch.length === 0 && cost === 0) return;
-    yield cost + this.batch.cost;
-    const extra = k.stack.commit(cpu, this.batch);
-    if (extra > 0) yield extra;
+  groFlush(cpu: Cpu, flushOld: boolean): Generator<number, void, void> {
+    return groFlushNormal(this.k, this.gro, this.batch, cpu, flushOld);
+  }
+
+  /** Run the RX hooks on a frame; true if one consumed it. Their cost is added through `spend`. */
+  private runHooks(cpu: Cpu, row: number, t: number, spend: (ns: number) => void): boolean {
+    for (const hook of this.rxHooks) {
+      const v = hook.run(cpu, row, t);
+      spend(v.cost);
+      if (v.consumed) return true;
+    }
+    return false;
   }
 
   /**
@@ -132,8 +161,8 @@ export class RxRingPoller implements NapiPoller {
       const row = this.outRows[i]!;
       k.pool.tPoll[row] = this.outTimes[i]!;
       // netif_rx_internal(): the RPS CPU's backlog, or this CPU's.
-      const choice = k.stack.rpsChoice(this.rps, row);
-      k.stack.enqueueBacklog(cpu, choice.cpu >= 0 ? choice.cpu : cpu.id, row, choice.flows, choice.slot, k.sim.now);
+      const choice = k.rps.choice(this.rps, row);
+      k.rps.enqueueBacklog(cpu, choice.cpu >= 0 ? choice.cpu : cpu.id, row, choice.flows, choice.slot, k.sim.now);
     }
     this.vector.enable();
   }

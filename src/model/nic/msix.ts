@@ -1,4 +1,4 @@
-import type { Timer } from '../../engine/simulator.ts';
+import type { EventKind, Simulator, Timer } from '../../engine/simulator.ts';
 import { NIL } from '../packet.ts';
 import type { Moderation } from './moderation.ts';
 import type { RxQueue, WritebackListener } from './rx-queue.ts';
@@ -170,5 +170,33 @@ export class MsixVector implements WritebackListener {
     const next = this.host.nextArrival(this.queue, now + WATCH_HORIZON);
     if (next === Infinity) this.watchTimer.cancel();
     else this.watchTimer.arm(Math.max(next, now));
+  }
+}
+
+/**
+ * The machine's MSI-X queue vectors, numbered across NICs, with their two event kinds: the
+ * moderated interrupt firing and the watch for a queue's next frame.
+ */
+export class VectorTable {
+  readonly all: MsixVector[] = [];
+  private readonly fireEvent: EventKind;
+  private readonly watchEvent: EventKind;
+
+  constructor(private readonly sim: Simulator) {
+    this.fireEvent = sim.on((v) => this.all[v]!.fire());
+    this.watchEvent = sim.on((v) => this.all[v]!.onWatch());
+  }
+
+  /** A new vector for queue `index` of a device. */
+  create(index: number, moderation: Moderation, host: VectorHost): MsixVector {
+    const vi = this.all.length;
+    const v = new MsixVector(index, moderation, host, this.sim.timer(this.fireEvent, vi), this.sim.timer(this.watchEvent, vi));
+    this.all.push(v);
+    return v;
+  }
+
+  /** Start every vector watching for its first frame. */
+  enableAll(): void {
+    for (const v of this.all) v.enable();
   }
 }

@@ -1,17 +1,19 @@
 import { RngStream } from '../../engine/rng.ts';
 import type { ResolvedFlow, ResolvedNic } from '../../scenario/resolve.ts';
 import type { Cpu } from '../cpu.ts';
-import type { Kernel } from '../kernel.ts';
-import { Napi, napiSchedule, napiThreadActivity } from '../napi.ts';
+import type { IrqTable } from '../irq.ts';
+import { Napi, napiSchedule, napiThreadActivity, type NapiHost, type NapiTable } from '../napi.ts';
+import { NetifReceive } from '../netif-receive.ts';
 import { NIL, PSH } from '../packet.ts';
+import type { RxAccounting } from '../rx-accounting.ts';
+import { RpsSteering } from '../rps-steering.ts';
 import { frameTruesize } from '../socket.ts';
-import { Stack } from '../stack.ts';
-import { Task } from '../task.ts';
+import type { TaskTable } from '../task.ts';
 import { TcpSender } from '../tcp-sender.ts';
 import { Wire, type FrameSource, type WireSink } from '../wire.ts';
-import { RxRingPoller } from './driver.ts';
+import { RxRingPoller, type DriverHost } from './driver.ts';
 import { Moderation } from './moderation.ts';
-import { MsixVector, type VectorHost } from './msix.ts';
+import { type MsixVector, type VectorHost, type VectorTable } from './msix.ts';
 import { rssInput, rssQueue, toeplitz } from './rss.ts';
 import { RxQueue } from './rx-queue.ts';
 
@@ -21,6 +23,18 @@ const PKTBUF_BYTES = 512 * 1024;
 const UPSTREAM_BUFFER_BYTES = 512 * 1024;
 /** MIN_NAPI_ID = NR_CPUS + 1 with a distribution's NR_CPUS=8192: napi ids (and napi/<dev>-<id> threads) start here. */
 export const MIN_NAPI_ID = 8193;
+
+/** What a NIC needs from the rest of the machine. */
+export interface NicHost extends DriverHost {
+  readonly seed: number;
+  /** Start of the measurement window: frames arriving after it count. */
+  readonly warmupNs: number;
+  readonly irqs: IrqTable;
+  readonly tasks: TaskTable;
+  readonly napis: NapiTable;
+  readonly vectors: VectorTable;
+  readonly accounting: RxAccounting;
+}
 
 /**
  * One network interface: its wire, RSS, RX queues, MSI-X vectors and NAPI instances
@@ -45,11 +59,12 @@ export class Nic implements WireSink, VectorHost {
   upstreamDrops = 0;
 
   constructor(
-    private readonly k: Kernel,
+    private readonly k: NicHost,
     readonly cfg: ResolvedNic,
     flows: ResolvedFlow[],
     firstNapiId: number,
     makeSource: (f: ResolvedFlow) => FrameSource,
+    groTcpFlows: Uint8Array,
   ) {
     // A TCP sender's window can open, and a request/response client send, no sooner than its
     // RTT after an ACK or a response leaves: frames may be generated up to now + the smallest
@@ -81,28 +96,23 @@ export class Nic implements WireSink, VectorHost {
     const dropEn = cfg.driver.name !== 'ixgbe' || cfg.queues > 1;
     for (let q = 0; q < cfg.queues; q++) {
       const moderation = new Moderation(cfg.driver.moderation.kind, cfg.adaptiveRx, cfg.rxUsecs, cfg.rxFrames);
-      const vi = k.nicVectorCount++;
-      const vector = new MsixVector(q, moderation, this, k.sim.timer(k.vectorFireEvent, vi), k.sim.timer(k.vectorWatchEvent, vi));
-      k.vectorsById.push(vector);
+      const vector = k.vectors.create(q, moderation, this);
       const queue = new RxQueue(q, k.pool, cfg.ringSize, cfg.dmaLatencyNs, dropEn, PKTBUF_BYTES, cfg.driver.refillBatch, vector, (row, missed) =>
-        k.stack.drop(row, missed ? 'nic_missed' : 'nic_ring'),
+        k.accounting.drop(row, missed ? 'nic_missed' : 'nic_ring'),
         (t) => this.generateUntil(t),
-        (row) => k.stack.offer(row, k.pool.arrival[row]! >= k.warmupNs),
+        (row) => k.accounting.offer(row, k.pool.arrival[row]! >= k.warmupNs),
       );
       vector.queue = queue;
       const arfs = cfg.ntuple && cfg.driver.rxFlowSteer ? (row: number, cpu: number) => this.rxFlowSteer(row, cpu) : undefined;
-      const rps = Stack.queueRps(cfg.rxQueues[q]!.rpsCpus, cfg.rxQueues[q]!.rpsFlowCnt, arfs);
-      const poller = new RxRingPoller(k, queue, vector, cfg.speedGbps, rps, cfg.gro);
-      const napi = new Napi(firstNapiId + q, cfg.name, poller);
+      const rps = RpsSteering.queueRps(cfg.rxQueues[q]!.rpsCpus, cfg.rxQueues[q]!.rpsFlowCnt, arfs);
+      const poller = new RxRingPoller(k, queue, vector, cfg.speedGbps, rps, cfg.gro, groTcpFlows);
+      const napi = k.napis.add(new Napi(firstNapiId + q, cfg.name, poller));
       napi.deferHardIrqs = cfg.napiDeferHardIrqs;
       napi.groFlushTimeout = cfg.groFlushTimeoutNs;
-      napi.timer = k.sim.timer(k.napiWatchdogEvent, k.napisById.length);
-      k.napisById.push(napi);
       if (cfg.threaded) {
-        const task = new Task(k.nextPid++, `napi/${cfg.name}-${napi.id}`, k.allCpus(), 0, 'napi', null);
+        const task = k.tasks.spawn(`napi/${cfg.name}-${napi.id}`, k.cpus.map((c) => c.id), 0, 'napi', null);
         task.activity = napiThreadActivity(k, napi, task);
         napi.thread = task;
-        k.addTask(task);
       }
       this.queues.push(queue);
       this.vectors.push(vector);
@@ -177,7 +187,7 @@ export class Nic implements WireSink, VectorHost {
       pool.tsval[row] = source.nextTsval;
     } else {
       pool.seq[row] = 0;
-      pool.payload[row] = Stack.udpPayload(size, source.flow.path);
+      pool.payload[row] = NetifReceive.udpPayload(size, source.flow.path);
       pool.len[row] = pool.payload[row]!;
       pool.tsval[row] = 0;
     }
@@ -203,7 +213,7 @@ export class Nic implements WireSink, VectorHost {
     while (i < this.pendingDrops.length && this.pendingDrops[i]!.atNs <= t) {
       const d = this.pendingDrops[i++]!;
       this.upstreamDrops++;
-      this.k.stack.upstreamDrop(d.flow, d.size, d.atNs >= this.k.warmupNs);
+      this.k.accounting.upstreamDrop(d.flow, d.size, d.atNs >= this.k.warmupNs);
     }
     if (i > 0) this.pendingDrops.splice(0, i);
   }
@@ -252,6 +262,19 @@ export class Nic implements WireSink, VectorHost {
     }
   }
 
+  /** Start of the measurement window: the device's counters restart (its queues' integrals are reset with all queues). */
+  resetWindow(): void {
+    this.upstreamDrops = this.arfsSteered = 0;
+    this.wire.frames = 0;
+    this.wire.bits = 0;
+    for (const q of this.queues) q.packets = q.bytes = q.noDescDrops = q.missedDrops = q.refills = 0;
+    for (const v of this.vectors) {
+      v.interrupts = 0;
+      v.moderation.updates = 0;
+    }
+    for (const p of this.pollers) p.gro.resetWindow();
+  }
+
   /** Frames waiting in this NIC's rings and packet buffers (for in-flight counts). */
   ringFill(): number {
     return this.queues.reduce((a, q) => a + q.ring.length + q.pktbuf.length, 0);
@@ -259,7 +282,7 @@ export class Nic implements WireSink, VectorHost {
 }
 
 /** ixgbe_msix_clean_rings(): the vector's handler just schedules NAPI (the vector stays masked). */
-function* msixCleanRings(k: Kernel, cpu: Cpu, napi: Napi): Generator<number, void, void> {
+function* msixCleanRings(k: NapiHost, cpu: Cpu, napi: Napi): Generator<number, void, void> {
   yield k.costs.hardirq_entry_exit + k.costs.irq_handler;
   napiSchedule(k, cpu, napi);
 }

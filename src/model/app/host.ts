@@ -1,0 +1,32 @@
+import type { Simulator } from '../../engine/simulator.ts';
+import type { CostTable } from '../costs.ts';
+import type { Cpu } from '../cpu.ts';
+import type { LocalTcpSender } from '../local-sender.ts';
+import type { PacketPool } from '../packet.ts';
+import type { RpsSockFlowTable } from '../rps.ts';
+import type { RxAccounting } from '../rx-accounting.ts';
+import type { Snmp } from '../snmp.ts';
+import type { Socket } from '../socket.ts';
+import type { SocketTable } from '../socket-table.ts';
+import type { Task, TaskYield } from '../task.ts';
+
+/** What applications use of the machine: system calls reach these parts. */
+export interface AppHost {
+  readonly sim: Simulator;
+  readonly costs: CostTable;
+  readonly pool: PacketPool;
+  readonly cpus: readonly Cpu[];
+  /** Start of the measurement window. */
+  readonly warmupNs: number;
+  readonly snmp: Snmp;
+  readonly accounting: Pick<RxAccounting, 'consumed'>;
+  readonly sockets: Pick<SocketTable, 'sockets' | 'rrClients' | 'localSenders'>;
+  readonly sched: { sleepUntil(task: Task, atNs: number): void };
+  readonly softirq: { localBhEnable(task: Task): Generator<TaskYield, void, void> };
+  readonly rps: { readonly sockFlow: RpsSockFlowTable | null };
+  readonly l4: {
+    ackCost(sock: Socket): number;
+    backlogRcv(sock: Socket, cpu: number, now: number): number;
+  };
+  readonly veth: { localXmit(cpu: Cpu, conn: LocalTcpSender, bytes: number, endOfWrite: boolean): void };
+}

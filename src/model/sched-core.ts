@@ -1,0 +1,178 @@
+import type { EventKind, Simulator, Timer } from '../engine/simulator.ts';
+import type { GroupScheduler } from './cgroup-sched.ts';
+import type { CostTable } from './costs.ts';
+import type { Cpu } from './cpu.ts';
+import type { Task, TaskTable } from './task.ts';
+import type { TraceHooks } from './trace-hooks.ts';
+
+export interface SchedHost {
+  readonly sim: Simulator;
+  readonly costs: CostTable;
+  readonly trace: TraceHooks | null;
+  readonly cpus: readonly Cpu[];
+  readonly tasks: TaskTable;
+  readonly groups: GroupScheduler;
+  readonly irqs: { readonly LOC: number; readonly RES: number };
+  readonly smp: { register(onReceive: (cpu: Cpu) => void): number; send(cpu: number, kind: number): void };
+}
+
+/**
+ * The scheduler core (kernel/sched/core.c, fair.c): try_to_wake_up with select_task_rq,
+ * resched_curr and the reschedule IPI, sched_setaffinity and the stopper's move, the tick's
+ * handler, and hrtimer sleeps of tasks. Each CPU's run queue and its policy are in sched.ts,
+ * sched-eevdf.ts and sched-cfs.ts; context switches in cpu.ts.
+ */
+export class Scheduler {
+  /** hrtimers of sleeping tasks (nanosleep), by task index. */
+  private readonly taskTimers: (Timer | undefined)[] = [];
+  private readonly taskTimerEvent: EventKind;
+  private readonly reschedIpi: number;
+  /** An idle CPU polls need_resched in its idle loop: no interrupt, just a look. */
+  private readonly kickIpi: number;
+
+  constructor(private readonly k: SchedHost) {
+    this.taskTimerEvent = k.sim.on((i) => this.onTaskTimer(k.tasks.all[i]!));
+    // scheduler_ipi(): nothing to do but return from the interrupt with need_resched set.
+    this.reschedIpi = k.smp.register((cpu) => cpu.raiseHardirq({ desc: k.irqs.RES, handler: () => this.schedulerIpi() }));
+    this.kickIpi = k.smp.register((cpu) => cpu.kick());
+  }
+
+  private *schedulerIpi(): Generator<number, void, void> {
+    yield this.k.costs.hardirq_entry_exit + this.k.costs.ipi_handler;
+  }
+
+  /** The local timer interrupt: scheduler_tick() → task_tick_fair() (may set need_resched). */
+  *tick(cpu: Cpu): Generator<number, void, void> {
+    yield this.k.costs.hardirq_entry_exit + this.k.costs.timer_tick;
+    cpu.updateCurr();
+    cpu.rq.tick(); // task_tick_fair: CFS checks its slice here (EEVDF did in update_curr)
+  }
+
+  /**
+   * try_to_wake_up(): pick a CPU (select_task_rq), enqueue with place_entity(), and preempt the
+   * running task if the woken one should run first (check_preempt_wakeup_fair). Returns false
+   * if the task was already runnable.
+   */
+  wakeUp(task: Task, wakerCpu: number): boolean {
+    if (task.state === 'runnable') return false;
+    const target = this.selectTaskRq(task, wakerCpu);
+    const cpu = this.k.cpus[target]!;
+    task.state = 'runnable';
+    task.wakeups++;
+    task.waitStart = this.k.sim.now;
+    if (task.cpu !== target) {
+      task.migrations++;
+      task.cpu = target;
+      task.migrated = true;
+    }
+    this.k.trace?.wakeup(target, task, wakerCpu);
+    const g = task.group;
+    if (g && g.throttled) {
+      g.throttledTasks.push(task); // runnable, but its group's run queue is throttled
+      return true;
+    }
+    cpu.updateCurr();
+    if (g) task.weight = g.effectiveWeight(task);
+    cpu.rq.enqueue(task);
+    if (g) this.k.groups.reweight(g);
+    if (cpu.rq.wouldPreempt(task)) this.resched(cpu, wakerCpu);
+    return true;
+  }
+
+  /**
+   * resched_curr(): set need_resched; a remote CPU running a task gets a reschedule IPI, an idle
+   * one notices by itself (it polls need_resched in its idle loop), the local one at its next
+   * return from interrupt or preemption point.
+   */
+  resched(cpu: Cpu, fromCpu: number): void {
+    cpu.rq.needResched = true;
+    if (cpu.id === fromCpu) {
+      cpu.kick();
+      return;
+    }
+    this.k.smp.send(cpu.id, cpu.rq.curr === null ? this.kickIpi : this.reschedIpi);
+  }
+
+  /**
+   * select_task_rq_fair(), simplified for one LLC: a task bound to one CPU goes there; otherwise
+   * the waker's CPU if idle (wake_affine_idle), else the previous CPU if idle, else the first idle
+   * allowed CPU scanning from the previous one (select_idle_cpu), else the previous CPU.
+   */
+  selectTaskRq(task: Task, wakerCpu: number): number {
+    const allowed = task.allowed;
+    if (allowed.length === 1) return allowed[0]!;
+    const prev = allowed.includes(task.cpu) ? task.cpu : allowed[0]!;
+    if (allowed.includes(wakerCpu) && this.idleCpu(wakerCpu)) return wakerCpu;
+    if (this.idleCpu(prev)) return prev;
+    const n = this.k.cpus.length;
+    for (let i = 1; i < n; i++) {
+      const c = (prev + i) % n;
+      if (allowed.includes(c) && this.idleCpu(c)) return c;
+    }
+    return prev;
+  }
+
+  /** available_idle_cpu(): running the idle task with nothing queued. */
+  private idleCpu(c: number): boolean {
+    const rq = this.k.cpus[c]!.rq;
+    return rq.curr === null && rq.queued.length === 0;
+  }
+
+  /**
+   * sched_setaffinity(): a sleeping task is placed within the new mask when it wakes; a queued
+   * one moves now; the running one is preempted and moved by the stopper (migration/N), here a
+   * reschedule IPI after which schedule() migrates it (see Cpu.schedule).
+   */
+  setAffinity(task: Task, cpus: number[]): void {
+    task.allowed = cpus;
+    if (task.state === 'sleeping' || cpus.includes(task.cpu)) return;
+    if (task.group?.throttledTasks.includes(task)) {
+      task.cpu = cpus[0]!; // off every run queue until unthrottled: placed then
+      return;
+    }
+    const cpu = this.k.cpus[task.cpu]!;
+    if (cpu.rq.curr === task) {
+      this.resched(cpu, -1);
+      return;
+    }
+    cpu.rq.remove(task);
+    this.migrateTask(task);
+  }
+
+  /** move_queued_task(): enqueue a runnable task on a CPU it is allowed on. */
+  migrateTask(task: Task): void {
+    const target = this.selectTaskRq(task, task.allowed[0]!);
+    const cpu = this.k.cpus[target]!;
+    task.migrations++;
+    task.cpu = target;
+    task.migrated = true;
+    task.waitStart = this.k.sim.now;
+    if (task.group?.throttled) {
+      task.group.throttledTasks.push(task);
+      return;
+    }
+    cpu.updateCurr();
+    cpu.rq.enqueue(task);
+    if (cpu.rq.wouldPreempt(task)) this.resched(cpu, -1);
+    else cpu.kick();
+  }
+
+  /** hrtimer_nanosleep(): wake `task` at `atNs` (the hrtimer interrupt on its CPU wakes it). */
+  sleepUntil(task: Task, atNs: number): void {
+    const i = this.k.tasks.all.indexOf(task);
+    let timer = this.taskTimers[i];
+    if (!timer) timer = this.taskTimers[i] = this.k.sim.timer(this.taskTimerEvent, i);
+    timer.arm(atNs);
+  }
+
+  private onTaskTimer(task: Task): void {
+    const k = this.k;
+    k.cpus[task.cpu]!.raiseHardirq({
+      desc: k.irqs.LOC,
+      handler: function* (this: Scheduler, c: Cpu) {
+        yield k.costs.hardirq_entry_exit + k.costs.hrtimer_handler;
+        this.wakeUp(task, c.id);
+      }.bind(this),
+    });
+  }
+}

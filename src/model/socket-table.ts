@@ -1,0 +1,121 @@
+import type { EventKind, Simulator } from '../engine/simulator.ts';
+import { sameEndpoint, type ResolvedFlow, type ResolvedScenario } from '../scenario/resolve.ts';
+import { LocalTcpSender } from './local-sender.ts';
+import { VXLAN_OVERHEAD } from './netif-receive.ts';
+import type { PacketPool } from './packet.ts';
+import { RrClient } from './rr-client.ts';
+import { Socket, TcpReceiver, type AckSink } from './socket.ts';
+import type { Task } from './task.ts';
+import { TCP_FRAME_OVERHEAD, TcpSender } from './tcp-sender.ts';
+import type { FrameSource } from './wire.ts';
+import { VETH_MTU } from './veth.ts';
+
+/** IPv4 header 20 + TCP header with timestamps 32: MSS = MTU - 52. */
+const TCP_IP_HEADERS = 52;
+
+export interface SocketTableHost {
+  readonly sim: Simulator;
+  readonly pool: PacketPool;
+  readonly sched: { wakeUp(task: Task, wakerCpu: number): boolean };
+  /** A blocked wire sender can send again (its NIC re-sorts the wire). */
+  wakeSource(nic: number, source: FrameSource): void;
+  /** tcp_delack_timer fired on a socket. */
+  delayedAck(sock: Socket): void;
+}
+
+/**
+ * The sockets of the machine and the peers at the other end of each flow (the socket lookup of
+ * net/ipv4/inet_hashtables.c __inet_lookup_established and udp.c __udp4_lib_lookup, resolved
+ * once per flow): a TCP flow is its own connection (its socket is read by the app listening on
+ * its destination, if any); UDP flows to one listening app share its socket. A destination
+ * nobody listens on gets a socket that is drained at once. A TCP flow also gets its sender (on
+ * the wire, or a local writer over veth), a request/response flow its client.
+ */
+export class SocketTable {
+  readonly sockets: Socket[] = [];
+  /** Socket of each flow. */
+  readonly flowSocket: number[] = [];
+  /** The remote TCP senders, by flow index. */
+  readonly senders: (TcpSender | undefined)[] = [];
+  /** Request/response clients, by flow index. */
+  readonly rrClients: (RrClient | undefined)[] = [];
+  /** The local (veth-local) TCP senders, by flow index. */
+  readonly localSenders: (LocalTcpSender | undefined)[] = [];
+  private readonly rtoEvent: EventKind;
+  private readonly delackEvent: EventKind;
+
+  constructor(
+    private readonly k: SocketTableHost,
+    s: Pick<ResolvedScenario, 'flows' | 'apps' | 'nics' | 'sysctl'>,
+  ) {
+    this.rtoEvent = k.sim.on((flow) => (this.senders[flow] ?? this.localSenders[flow])!.onRto(k.sim.now));
+    this.delackEvent = k.sim.on((sock) => k.delayedAck(this.sockets[sock]!));
+    this.create(s);
+    for (const f of s.flows) if (f.rr) this.rrClients[f.index] = new RrClient(f, (src) => k.wakeSource(f.nic, src));
+  }
+
+  /** The socket a flow's packets are delivered to. */
+  forFlow(flow: number): Socket {
+    return this.sockets[this.flowSocket[flow]!]!;
+  }
+
+  /** The wire's source of a flow: its TCP sender, request/response client, or null (open loop). */
+  wireSource(flow: number): FrameSource | undefined {
+    return this.senders[flow] ?? this.rrClients[flow];
+  }
+
+  /** Start of the measurement window: socket counters and senders' retransmission counts restart. */
+  resetWindow(): void {
+    for (const sock of this.sockets) sock.resetWindow();
+    for (const s of [...this.senders, ...this.localSenders]) if (s) s.retransmits = s.rtos = 0;
+  }
+
+  private create(s: Pick<ResolvedScenario, 'flows' | 'apps' | 'nics' | 'sysctl'>): void {
+    const k = this.k;
+    const udpByKey = new Map<string, Socket>();
+    const listener = (f: ResolvedFlow): number | null => {
+      // Who reads a flow: a stream-reader its TCP, a udp-sink plain UDP, an rr-server requests.
+      const reads = (a: ResolvedScenario['apps'][number]) =>
+        a.kind === 'stream-reader' ? f.proto === 'tcp' : a.kind === 'udp-sink' ? f.proto === 'udp' && !f.rr : a.kind === 'rr-server' && f.rr !== null;
+      const app = s.apps.find((a) => reads(a) && a.listen !== null && sameEndpoint(a.listen, f.dst));
+      return app ? app.index : null;
+    };
+    for (const f of s.flows) {
+      const app = listener(f);
+      if (f.proto === 'tcp') {
+        const nic = s.nics[f.nic]!;
+        const timer = k.sim.timer(this.rtoEvent, f.index);
+        const armRto = (at: number) => (at === Infinity ? timer.cancel() : timer.arm(Math.max(at, k.sim.now)));
+        let sender: AckSink;
+        let mss: number;
+        if (f.path === 'veth-local') {
+          mss = VETH_MTU - TCP_IP_HEADERS;
+          const local = new LocalTcpSender(f, mss, (t) => k.sched.wakeUp(t, t.cpu), armRto);
+          this.localSenders[f.index] = local;
+          sender = local;
+        } else {
+          const vxlan = f.path === 'vxlan-overlay';
+          mss = nic.mtu - TCP_IP_HEADERS - (vxlan ? VXLAN_OVERHEAD : 0);
+          const wire = new TcpSender(f, mss, TCP_FRAME_OVERHEAD + (vxlan ? VXLAN_OVERHEAD : 0), f.writeSize, f.rttNs, nic.speedGbps, (src) => k.wakeSource(f.nic, src), armRto);
+          this.senders[f.index] = wire;
+          sender = wire;
+        }
+        const tcpRmem = s.sysctl['net.ipv4.tcp_rmem'];
+        const sock = new Socket(this.sockets.length, 'tcp', app, tcpRmem[1], tcpRmem[2], new TcpReceiver(sender, mss, f.rttNs), k.pool);
+        const delack = k.sim.timer(this.delackEvent, sock.index);
+        sock.tcp!.delack = (at) => (at === Infinity ? delack.cancel() : delack.armNoLaterThan(at));
+        this.sockets.push(sock);
+        this.flowSocket[f.index] = sock.index;
+      } else {
+        const key = app !== null ? `app${app}` : f.dst.text;
+        let sock = udpByKey.get(key);
+        if (!sock) {
+          sock = new Socket(this.sockets.length, 'udp', app, s.sysctl['net.core.rmem_default'], s.sysctl['net.core.rmem_max'], null, k.pool);
+          this.sockets.push(sock);
+          udpByKey.set(key, sock);
+        }
+        this.flowSocket[f.index] = sock.index;
+      }
+    }
+  }
+}

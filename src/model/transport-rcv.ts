@@ -1,0 +1,146 @@
+import type { Simulator } from '../engine/simulator.ts';
+import type { CostTable } from './costs.ts';
+import type { Cpu } from './cpu.ts';
+import { LocalTcpSender } from './local-sender.ts';
+import type { PacketPool } from './packet.ts';
+import type { RxAccounting } from './rx-accounting.ts';
+import type { Snmp } from './snmp.ts';
+import { tcpAckCheck, tcpDataQueue, tcpRcvSpaceAdjust, udpEnqueue, type Socket } from './socket.ts';
+import type { Task } from './task.ts';
+
+export interface TransportHost {
+  readonly sim: Simulator;
+  readonly costs: CostTable;
+  readonly pool: PacketPool;
+  readonly snmp: Snmp;
+  readonly accounting: RxAccounting;
+  readonly sched: { wakeUp(task: Task, wakerCpu: number): boolean };
+  readonly rps: { hashOf(row: number): number };
+}
+
+/**
+ * The transport layer's receive side (net/ipv4/tcp_ipv4.c tcp_v4_rcv, tcp_input.c,
+ * net/ipv4/udp.c udp_rcv): an skb at the end of its last pass goes into its socket — the TCP
+ * socket backlog while the reader owns the socket, otherwise tcp_rcv_established → tcp_data_queue
+ * and the ACK decision — and sk_data_ready wakes the reader.
+ */
+export class TransportRcv {
+  constructor(private readonly k: TransportHost) {}
+
+  /** tcp_v4_rcv / udp_rcv of an skb at time `t` on `cpu`: into `sock`. Returns the extra cost (ACK, wakeup). */
+  deliver(cpu: Cpu, sock: Socket, row: number, t: number): number {
+    const k = this.k;
+    const pool = k.pool;
+    const segs = pool.segs[row]!;
+    k.snmp.IpInDelivers += segs;
+    pool.tSocket[row] = t;
+    pool.l4cpu[row] = cpu.id;
+    if (sock.rxhash === 0) sock.rxhash = k.rps.hashOf(row);
+    let extra = 0;
+    if (sock.proto === 'udp') {
+      if (udpEnqueue(sock, pool, row, k.sim.now) === 'dropped') {
+        k.snmp.UdpRcvbufErrors += segs;
+        k.snmp.UdpInErrors += segs;
+        k.accounting.drop(row, 'socket');
+        return 0;
+      }
+    } else {
+      k.snmp.TcpInSegs += segs;
+      if (sock.owned) {
+        // tcp_add_backlog: the reader holds the socket; it processes the backlog at release_sock.
+        // sk_add_backlog → sk_rcvqueues_full: what is queued already, not counting this skb.
+        if (sock.rmem + sock.backlogBytes > sock.backlogLimit()) {
+          sock.counters.backlogDrop++;
+          sock.drops++;
+          k.snmp.TcpExtTCPBacklogDrop += segs;
+          k.accounting.drop(row, 'socket');
+          return 0;
+        }
+        sock.backlog.push(row, k.sim.now);
+        sock.backlogBytes += pool.truesize[row]!;
+        return 0;
+      }
+      extra += this.tcpReceive(sock, row);
+    }
+    return extra + this.dataReady(cpu, sock, t);
+  }
+
+  /** tcp_rcv_established → tcp_data_queue, then the ACK decision. Returns the ACK cost. */
+  tcpReceive(sock: Socket, row: number): number {
+    const k = this.k;
+    const pool = k.pool;
+    const segs = pool.segs[row]!;
+    const c0 = sock.counters;
+    const [pruned, collapsed, collapsedBytes, rcvPruned] = [c0.pruneCalled, c0.collapsed, c0.collapsedBytes, c0.rcvPruned];
+    const verdict = tcpDataQueue(sock, pool, row, k.sim.now, (dup) => k.accounting.drop(dup, 'tcp_dup'));
+    k.snmp.TcpExtPruneCalled += c0.pruneCalled - pruned;
+    k.snmp.TcpExtTCPRcvCollapsed += c0.collapsed - collapsed;
+    k.snmp.TcpExtRcvPruned += c0.rcvPruned - rcvPruned;
+    // tcp_collapse copies the data into new skbs, in softirq.
+    let cost = Math.round(((c0.collapsedBytes - collapsedBytes) * k.costs.copy_kb_hot) / 1024);
+    if (verdict === 'dropped') {
+      k.snmp.TcpExtTCPRcvQDrop += segs;
+      k.accounting.drop(row, 'socket');
+    } else if (verdict === 'dup') {
+      k.accounting.drop(row, 'tcp_dup');
+    } else if (verdict === 'ofo') {
+      k.snmp.TcpExtTCPOFOQueue += segs;
+    }
+    if (tcpAckCheck(sock, k.sim.now, verdict !== 'queued')) {
+      k.snmp.TcpOutSegs++;
+      cost += this.ackCost(sock);
+    }
+    return cost;
+  }
+
+  /**
+   * The CPU cost of sending an ACK on `sock`; over a veth pair the sender's receive of it
+   * (netif_rx and tcp_ack) runs at once on the same CPU, so it is charged here too.
+   */
+  ackCost(sock: Socket): number {
+    const c = this.k.costs;
+    return c.tcp_send_ack + (sock.tcp!.sink instanceof LocalTcpSender ? c.tcp_ack_rcv : 0);
+  }
+
+  /** The delayed-ACK timer fired (tcp_delack_timer): ACK what has not been ACKed. */
+  delayedAck(sock: Socket): void {
+    if (sock.tcp && sock.tcp.rcvNxt > sock.tcp.lastAck && tcpAckCheck(sock, this.k.sim.now, true)) this.k.snmp.TcpOutSegs++;
+  }
+
+  /**
+   * sk_data_ready: wake the reader sleeping in recvmsg; a socket nobody reads is drained at
+   * once (an infinitely fast reader). Returns the wakeup's cost.
+   */
+  private dataReady(cpu: Cpu, sock: Socket, t: number): number {
+    const k = this.k;
+    if (sock.app === null) {
+      const q = sock.queue;
+      while (q.length > 0) k.accounting.consumed(sock, q.shift(k.sim.now), t);
+      if (sock.proto === 'udp') k.snmp.UdpInDatagrams++;
+      if (sock.tcp) tcpRcvSpaceAdjust(sock, k.sim.now);
+      if (sock.tcp && tcpAckCheck(sock, k.sim.now)) {
+        k.snmp.TcpOutSegs++;
+        return this.ackCost(sock);
+      }
+      return 0;
+    }
+    const waiter = sock.waiter;
+    if (waiter) {
+      sock.waiter = null;
+      if (k.sched.wakeUp(waiter, cpu.id)) return k.costs.wakeup;
+    }
+    return 0;
+  }
+
+  /**
+   * sk_backlog_rcv → tcp_v4_do_rcv for one skb of the socket backlog, in the reader's process
+   * context at release_sock (`cpu` is the reader's). Returns the extra cost (an ACK, a collapse).
+   */
+  backlogRcv(sock: Socket, cpu: number, now: number): number {
+    const pool = this.k.pool;
+    const row = sock.backlog.shift(now);
+    sock.backlogBytes -= pool.truesize[row]!;
+    pool.l4cpu[row] = cpu;
+    return this.tcpReceive(sock, row);
+  }
+}
