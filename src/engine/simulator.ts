@@ -52,11 +52,6 @@ export class Simulator {
     return this.queue.size;
   }
 
-  /** Time of the next event, or Infinity. */
-  nextTime(): number {
-    return this.queue.minTime();
-  }
-
   /** Ask the loop to return after the current event. */
   stop(): void {
     this.stopRequested = true;

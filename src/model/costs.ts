@@ -1,7 +1,6 @@
 /**
  * CPU cost of every step the model charges, in ns, grouped in named profiles. Each value says
- * where it comes from: a published measurement, or the figure it was fitted to (see
- * ../shared/docs/VALIDATION.md). A scenario picks a profile with `costs` and may override any
+ * where it comes from: a published measurement, or the figure it was fitted to. A scenario picks a profile with `costs` and may override any
  * value with `cost_overrides`.
  *
  * Anchors used for `baremetal-10g`:
@@ -332,8 +331,8 @@ const VM: Record<CostKey, CostEntry> = {
  * The seed lab's receiver (2020): a 10-core Xeon of an older generation running Ubuntu's 5.4
  * kernel with the Spectre/Meltdown mitigations, Docker's iptables rules and conntrack, and the
  * default IOMMU-less DMA path. Its two figures — iperf3 in a pod at ≈10 Gbit/s on a core without
- * receive softirq load, ≈5.5 Gbit/s on the core where ksoftirqd ran (../shared/seeds/000_*.txt,
- * ../shared/docs/VALIDATION.md) — fix the per-packet path at about 4× `baremetal-10g` and the copy
+ * receive softirq load, ≈5.5 Gbit/s on the core where ksoftirqd ran (the lab's notes of 2020-09-14
+ * and 2020-09-26; docs/seed-lab.md) — fix the per-packet path at about 4× `baremetal-10g` and the copy
  * at ≈0.5 µs per KiB; entry, switch and syscall costs at 2× are the mitigations' share. A fit to
  * two throughputs, not a measurement of each step: the ratios between steps stay those of
  * `baremetal-10g`.

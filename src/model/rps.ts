@@ -2,7 +2,7 @@ import { reciprocalScale } from './nic/rss.ts';
 
 /**
  * RPS, RFS and the flow limit (net/core/dev.c get_rps_cpu, set_rps_cpu, skb_flow_limit;
- * include/net/rps.h; ../shared/reference/kernel-receive-path.md §4).
+ * include/net/rps.h).
  */
 
 /** hash_32(): the golden-ratio multiplicative hash (include/linux/hash.h). */

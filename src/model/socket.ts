@@ -6,8 +6,7 @@ import type { Task } from './task.ts';
 const TCP_SNDBUF_DEFAULT = 16384;
 
 /**
- * Socket receive (net/ipv4/udp.c, net/ipv4/tcp_input.c; ../shared/reference/kernel-receive-path.md
- * §9): the receive queue, memory accounting by truesize, the drops the kernel makes and where it
+ * Socket receive (net/ipv4/udp.c, net/ipv4/tcp_input.c, net/core/sock.c): the receive queue, memory accounting by truesize, the drops the kernel makes and where it
  * counts them, and for TCP the in-order receiver with its out-of-order queue and the ACKs (with
  * the advertised window) that clock the sender.
  */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { costTable } from '../../src/model/costs.ts';
-import { forEachSegment, Gro, MAX_GRO_SKBS } from '../../src/model/gro.ts';
+import { forEachSegment, Gro, GRO_HEADER_BYTES, GRO_MAX_SIZE, MAX_GRO_SKBS } from '../../src/model/gro.ts';
 import { NIL, PacketPool, PSH } from '../../src/model/packet.ts';
 import { frameTruesize } from '../../src/model/socket.ts';
 
@@ -102,6 +102,19 @@ describe('GRO (dev_gro_receive, tcp_gro_receive)', () => {
     expect(pool.len[first]! + 66).toBeLessThan(65536);
     expect(gro.holding).toBe(true);
     expect(gro.counters.flushFull).toBe(1);
+  });
+
+  it("gro_max_size counts the held skb's headers (p->len + len >= 65536): 1310-byte segments stop at 49, not 50", () => {
+    // 49 × 1310 = 64190; a 50th segment gives 65500 bytes of payload, below 64 KB, but with the
+    // aggregate's 66 header bytes 65566 — skb_gro_receive returns -E2BIG. Without the headers it would merge.
+    const { gro, seg, handedUp, segs, pool } = setup({ batch: 1 });
+    const first = seg(1, 0, { len: 1310 });
+    gro.receive(first, 0, 0);
+    for (let i = 1; i < 50; i++) gro.receive(seg(1, i * 1310, { len: 1310 }), 0, 0);
+    expect(handedUp()).toEqual([first]);
+    expect(segs(first)).toBe(49);
+    expect(pool.len[first]! + 1310).toBeLessThan(GRO_MAX_SIZE);
+    expect(pool.len[first]! + 1310 + GRO_HEADER_BYTES).toBeGreaterThanOrEqual(GRO_MAX_SIZE);
   });
 
   it('holds at most MAX_GRO_SKBS (8) skbs per bucket: the oldest is flushed', () => {

@@ -10,7 +10,7 @@ import type { AppHost } from './host.ts';
  * __netif_rx into this CPU's backlog, or the RPS CPU of the peer's RX queue). dev_queue_xmit
  * runs with bottom halves off, so NET_RX is only marked pending; it runs at the
  * local_bh_enable that ends it — in this task, as softirq time: the sending CPU receives
- * (../shared/reference/kernel-receive-path.md §10.1). With several flows it writes to each in
+ * (net/core/dev.c: __dev_queue_xmit → veth_xmit → __netif_rx; do_softirq at local_bh_enable). With several flows it writes to each in
  * turn. After a flow's stop time it writes nothing new but still repairs what was lost.
  */
 export function* streamWriter(k: AppHost, task: Task, conns: LocalTcpSender[]): Generator<TaskYield, void, void> {

@@ -1,8 +1,8 @@
 /**
  * Driver profiles: the defaults and limits a real driver enforces, so a scenario is rejected or
- * adjusted the way `ethtool` on that driver would. Sources: ../shared/reference/kernel-receive-path.md
- * §6–§8 (ixgbe.h, ixgbe_main.c, ixgbe_ethtool.c, ice_txrx.h, ice.h); values marked UNVERIFIED there
- * are marked here too.
+ * adjusted the way `ethtool` on that driver would. Sources: drivers/net/ethernet/intel/ixgbe
+ * (ixgbe.h, ixgbe_main.c, ixgbe_ethtool.c) and drivers/net/ethernet/intel/ice (ice_txrx.h, ice.h);
+ * values not confirmed in those sources are marked UNVERIFIED.
  */
 
 export type DriverName = 'ixgbe' | 'ice' | 'generic';

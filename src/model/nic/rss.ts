@@ -1,7 +1,7 @@
 /**
  * Receive Side Scaling: the Toeplitz hash, the hash input a NIC builds for a flow, and the
  * indirection table (RETA) that maps a hash to an RX queue. Reference: Microsoft "RSS Hashing
- * Functions"; ../shared/reference/kernel-receive-path.md §6. The CLI's `rxsim rss` uses this code.
+ * Functions"; net/core/dev.c netdev_rss_key, include/linux/ethtool.h ethtool_rxfh_indir_default. The CLI's `rxsim rss` uses this code.
  */
 
 /** Microsoft's verification key (also the Intel 82599 datasheet's example). */

@@ -120,14 +120,6 @@ export class RxQueue {
     return n;
   }
 
-  /** Frames landed in the ring whose write-back is done by `t` (after advancing). */
-  readyCount(t: number): number {
-    this.advanceTo(t);
-    let n = 0;
-    for (let r = this.ring.head; r !== NIL && this.pool.enqueued[r]! + this.dmaLatency <= t; r = this.pool.next[r]!) n++;
-    return n;
-  }
-
   /** Ring occupancy: descriptors holding frames not yet cleaned. */
   get filled(): number {
     return this.ring.length;
