@@ -1,3 +1,4 @@
+import { SEC } from '../engine/time.ts';
 import type { Simulator } from '../engine/simulator.ts';
 
 /**
@@ -13,7 +14,7 @@ export class Jiffies {
     /** CONFIG_HZ. */
     readonly hz: number,
   ) {
-    this.tickNs = Math.round(1e9 / hz);
+    this.tickNs = Math.round(SEC / hz);
   }
 
   /** The jiffies counter now. */

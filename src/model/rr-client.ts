@@ -1,3 +1,4 @@
+import { PS_PER_NS } from '../engine/time.ts';
 import { Histogram } from '../metrics/histogram.ts';
 import type { ResolvedFlow } from '../scenario/resolve.ts';
 import type { FrameSource } from './wire.ts';
@@ -51,7 +52,7 @@ export class RrClient implements FrameSource {
     const rttNs = this.flow.rttNs;
     if (counted) {
       this.transactions++;
-      this.latency.record(atNs + rttNs - sentPs / 1000);
+      this.latency.record(atNs + rttNs - sentPs / PS_PER_NS);
     }
     const next = (atNs + rttNs) * 1000;
     if (next >= this.stopPs) return;

@@ -1,3 +1,4 @@
+import { MS, SEC } from '../engine/time.ts';
 import type { ResolvedScenario } from '../scenario/resolve.ts';
 import { Kernel } from './kernel.ts';
 import type { TraceHooks } from './trace-hooks.ts';
@@ -32,7 +33,7 @@ export function simulate(scenario: ResolvedScenario, opts: SimulateOptions = {})
   opts.trace?.attach?.(k);
   k.start();
   const runTo = (end: number): void => {
-    const step = opts.progressEveryNs ?? 1_000_000;
+    const step = opts.progressEveryNs ?? MS;
     if (!opts.onProgress) return k.sim.runUntil(end);
     while (k.sim.now < end) {
       k.sim.runUntil(Math.min(end, k.sim.now + step));
@@ -59,10 +60,10 @@ export function simulate(scenario: ResolvedScenario, opts: SimulateOptions = {})
  * step first lands what has arrived by now: a frame nobody has looked at yet is still in flight.
  */
 function drain(k: Kernel): void {
-  const limit = k.sim.now + 1_000_000_000;
+  const limit = k.sim.now + SEC;
   for (;;) {
     for (const nic of k.nics) nic.settleAt(k.sim.now);
     if (k.pool.inUse === 0 || k.sim.now >= limit || k.sim.pending === 0) return;
-    k.sim.runUntil(Math.min(limit, k.sim.now + 1_000_000));
+    k.sim.runUntil(Math.min(limit, k.sim.now + MS));
   }
 }

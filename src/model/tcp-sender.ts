@@ -1,3 +1,4 @@
+import { MS, PS_PER_NS, psToNsCeil } from '../engine/time.ts';
 import type { ResolvedFlow } from '../scenario/resolve.ts';
 import type { AckSink } from './socket.ts';
 import type { FrameSource } from './wire.ts';
@@ -216,7 +217,7 @@ export class TcpSender implements FrameSource, AckSink {
       if (this.acks.length === 0) break;
       t = Math.max(t, this.acks[0]!.at * 1000);
     }
-    this.block(this.sndUna < this.sndNxt ? Math.ceil(this.rtoAtPs() / 1000) : Infinity);
+    this.block(this.sndUna < this.sndNxt ? psToNsCeil(this.rtoAtPs()) : Infinity);
   }
 
   private canSend(una: number, rwnd: number, cwnd: number): boolean {
@@ -241,7 +242,7 @@ export class TcpSender implements FrameSource, AckSink {
     this.nextPayload = this.segmentLen(seq);
     this.nextPsh = (seq + this.nextPayload) % this.writeSize === 0;
     this.nextSize = this.nextPayload + this.overhead;
-    this.nextTsval = Math.floor(atPs / 1e9);
+    this.nextTsval = Math.floor(atPs / (MS * PS_PER_NS)); // a millisecond TCP timestamp clock
     this.nextIsRetransmit = retransmit;
     if (this.rtoArmed) {
       this.rtoArmed = false;

@@ -1,3 +1,4 @@
+import { MS } from '../engine/time.ts';
 import type { Simulator } from '../engine/simulator.ts';
 import type { SysctlValues } from '../scenario/sysctl.ts';
 import type { CostTable } from './costs.ts';
@@ -109,7 +110,7 @@ export class Veth {
       pool.payload[row] = seg;
       pool.len[row] = seg;
       pool.truesize[row] = 0;
-      pool.tsval[row] = Math.floor(now / 1e6);
+      pool.tsval[row] = Math.floor(now / MS); // a millisecond TCP timestamp clock
       k.accounting.offer(row, counted);
       if (head === NIL) head = row;
       else pool.frag[pool.lastFrag[head]!] = row;

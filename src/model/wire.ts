@@ -1,3 +1,4 @@
+import { psToNsCeil } from '../engine/time.ts';
 import { RngStream } from '../engine/rng.ts';
 import type { ResolvedFlow } from '../scenario/resolve.ts';
 
@@ -225,7 +226,7 @@ export class Wire {
       this.busyPs = end;
       this.frames++;
       this.bits += (size + WIRE_OVERHEAD) * 8;
-      const arrival = Math.ceil(end / 1000);
+      const arrival = psToNsCeil(end);
       this.sink.frame(s, size, tuple, arrival, desired);
       s.advance(start);
       this.siftDownRoot();

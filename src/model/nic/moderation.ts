@@ -1,3 +1,4 @@
+import { US } from '../../engine/time.ts';
 /**
  * Interrupt moderation of one MSI-X vector: how long after a descriptor write-back the vector's
  * interrupt may fire. Three hardware behaviours:
@@ -190,7 +191,7 @@ export class Moderation {
   private netDim(now: number): void {
     const nevents = this.events - this.sampleStart.events;
     if (nevents < DIM_NEVENTS) return;
-    const deltaUs = Math.floor((now - this.sampleStart.t) / 1000);
+    const deltaUs = Math.floor((now - this.sampleStart.t) / US);
     if (deltaUs > 0) {
       // dim_calc_stats: per-millisecond rates, rounded up.
       const curr: DimStats = {

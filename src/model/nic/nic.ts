@@ -1,3 +1,4 @@
+import { psToNsCeil } from '../../engine/time.ts';
 import { RngStream } from '../../engine/rng.ts';
 import type { ResolvedFlow, ResolvedNic } from '../../scenario/resolve.ts';
 import type { Cpu } from '../cpu.ts';
@@ -201,7 +202,7 @@ export class Nic implements WireSink, VectorHost {
    * it is counted once its send time has passed (or at the end of the run, if it has by then).
    */
   upstreamDrop(source: FrameSource, size: number, desiredPs: number): void {
-    this.pendingDrops.push({ flow: source.flow.index, size, atNs: Math.ceil(desiredPs / 1000) });
+    this.pendingDrops.push({ flow: source.flow.index, size, atNs: psToNsCeil(desiredPs) });
     this.countDropsUntil(this.k.sim.now);
   }
 
