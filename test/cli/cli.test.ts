@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { Result } from '../../src/metrics/result.ts';
 import { scenario } from '../helpers.ts';
 
 const BIN = fileURLToPath(new URL('../../src/cli/rxsim.mjs', import.meta.url));
@@ -19,6 +20,9 @@ function run(fromSource: boolean, args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000, env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** The output of `rxsim run --json`. */
+const parseResult = (text: string) => JSON.parse(text) as Result;
 
 function file(name: string, content: unknown): string {
   const p = join(dir, name);
@@ -41,7 +45,7 @@ describe('rxsim (the real binary)', () => {
     const a = run(true, ['run', good, '--json']);
     const b = run(false, ['run', good, '--json']);
     expect(a.code).toBe(0);
-    expect(JSON.parse(a.stdout).digest).toBe(JSON.parse(b.stdout).digest);
+    expect(parseResult(a.stdout).digest).toBe(parseResult(b.stdout).digest);
   });
 
   it('run prints a report in the layouts of the real tools', () => {
@@ -56,25 +60,25 @@ describe('rxsim (the real binary)', () => {
   it('run --json prints the result with its digest, and --out writes it', () => {
     const r = rxsim('run', good, '--json');
     expect(r.code).toBe(0);
-    const result = JSON.parse(r.stdout);
+    const result = parseResult(r.stdout);
     expect(result.digest).toMatch(/^[0-9a-f]{64}$/);
-    expect(result.packets.offered).toBe(result.packets.delivered + result.packets.in_flight + Object.values(result.packets.dropped as Record<string, number>).reduce((a, b) => a + b, 0));
+    expect(result.packets.offered).toBe(result.packets.delivered + result.packets.in_flight + Object.values(result.packets.dropped).reduce((a, b) => a + b, 0));
     const out = join(dir, 'out.json');
     expect(rxsim('run', good, '--json', '--out', out).code).toBe(0);
-    expect(JSON.parse(readFileSync(out, 'utf8')).digest).toBe(result.digest);
+    expect(parseResult(readFileSync(out, 'utf8')).digest).toBe(result.digest);
   });
 
   it('--seed, --duration-ms, --apply and --set change the run', () => {
-    const base = JSON.parse(rxsim('run', good, '--json').stdout);
-    const seeded = JSON.parse(rxsim('run', good, '--json', '--seed', '7').stdout);
+    const base = parseResult(rxsim('run', good, '--json').stdout);
+    const seeded = parseResult(rxsim('run', good, '--json', '--seed', '7').stdout);
     expect(seeded.seed).toBe(7);
     expect(seeded.digest).not.toBe(base.digest);
-    const longer = JSON.parse(rxsim('run', good, '--json', '--duration-ms', '4').stdout);
+    const longer = parseResult(rxsim('run', good, '--json', '--duration-ms', '4').stdout);
     expect(longer.sim.simulated_ns).toBe(4_000_000);
-    const applied = JSON.parse(rxsim('run', good, '--json', '--apply', 'ethtool -C eth0 rx-usecs 100').stdout);
-    expect(applied.nics[0].queues[0].itr_usecs).toBe(100);
-    const set = JSON.parse(rxsim('run', good, '--json', '--set', 'nics[0].ring.rx=1024').stdout);
-    expect(set.nics[0].queues[0].ring_size).toBe(1024);
+    const applied = parseResult(rxsim('run', good, '--json', '--apply', 'ethtool -C eth0 rx-usecs 100').stdout);
+    expect(applied.nics[0]!.queues[0]!.itr_usecs).toBe(100);
+    const set = parseResult(rxsim('run', good, '--json', '--set', 'nics[0].ring.rx=1024').stdout);
+    expect(set.nics[0]!.queues[0]!.ring_size).toBe(1024);
   });
 
   it('bad input: one line, exit 2, the JSON path or token, the nearest name', () => {
@@ -112,8 +116,8 @@ describe('rxsim (the real binary)', () => {
   it('schema prints the JSON Schema editors use', () => {
     const r = rxsim('schema');
     expect(r.code).toBe(0);
-    const schema = JSON.parse(r.stdout);
-    expect(schema.properties.nics.items.properties.coalesce.properties['rx-usecs'].description).toMatch(/EITR/);
+    const schema = JSON.parse(r.stdout) as { properties: { nics: { items: { properties: { coalesce: { properties: Record<string, { description: string }> } } } } } };
+    expect(schema.properties.nics.items.properties.coalesce.properties['rx-usecs']!.description).toMatch(/EITR/);
   });
 
   it('rss prints the Toeplitz hash, queue and RPS CPU (Microsoft key)', () => {
