@@ -182,7 +182,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     e.rx_bytes = nic.queues.reduce((a, q) => a + q.bytes, 0);
     e[d.noDescriptorCounter] = nic.queues.reduce((a, q) => a + q.noDescDrops, 0);
     if (d.noDescriptorCounter !== 'rx_missed_errors') e.rx_missed_errors = nic.queues.reduce((a, q) => a + q.missedDrops, 0);
-    else e.rx_missed_errors += nic.queues.reduce((a, q) => a + q.missedDrops, 0);
+    else e.rx_missed_errors = (e.rx_missed_errors ?? 0) + nic.queues.reduce((a, q) => a + q.missedDrops, 0);
     nic.queues.forEach((q) => {
       e[d.queueStat(q.index, 'packets')] = q.packets;
       e[d.queueStat(q.index, 'bytes')] = q.bytes;

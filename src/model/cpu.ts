@@ -228,7 +228,7 @@ export class Cpu {
     else if (this.level === LEVEL_SOFT) cls = Acct.SOFT;
     else if (this.level === LEVEL_TASK) cls = this.switchRemaining > 0 ? Acct.SYS : curr!.acct;
     else cls = curr ? curr.acct : Acct.IDLE; // between chunks of a task: rare, zero-length
-    this.time[cls] += dt;
+    this.time[cls]! += dt;
     const trace = this.k.trace;
     if (trace?.cpuTime) {
       const what = this.level === LEVEL_HARD ? CPU_HARDIRQ : this.level === LEVEL_SOFT ? CPU_SOFTIRQ : this.level === LEVEL_TASK ? (this.switchRemaining > 0 ? CPU_SWITCH : CPU_TASK) : curr ? CPU_TASK : CPU_IDLE;
@@ -237,7 +237,7 @@ export class Cpu {
     if (this.level === LEVEL_HARD || this.level === LEVEL_SOFT) this.interruptNs += dt;
     // Interrupt time is charged to the task it interrupted, as the kernel does without
     // CONFIG_IRQ_TIME_ACCOUNTING (the "Iron" effect): it shows in the task's IRQ/SOFT time.
-    if (curr && cls !== Acct.IDLE) curr.time[cls] += dt;
+    if (curr && cls !== Acct.IDLE) curr.time[cls]! += dt;
   }
 
   private dispatch(): void {

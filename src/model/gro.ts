@@ -196,7 +196,7 @@ export class Gro {
   private normalOne(row: number, t: number): number {
     const segs = this.pool.segs[row]!;
     this.counters.delivered++;
-    this.counters.segsHist[Math.min(segs, 64)]++;
+    this.counters.segsHist[Math.min(segs, 64)]! += 1;
     this.rxList.push(row);
     this.rxCount += segs;
     if (this.rxCount >= this.batch) this.deliverList(t);

@@ -59,7 +59,7 @@ export class IrqTable {
 
   /** handle_irq_event: kstat_incr_irqs_this_cpu (a /proc/interrupts count). */
   count(desc: number, cpu: number): void {
-    this.descs[desc]!.counts[cpu]++;
+    this.descs[desc]!.counts[cpu]! += 1;
   }
 
   /** Start of the measurement window: /proc/interrupts restarts. */

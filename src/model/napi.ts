@@ -183,7 +183,7 @@ export function* napiPoll(k: NapiHost, cpu: Cpu, n: Napi, repoll: Napi[]): Gener
   let work = 0;
   if (n.sched) work = yield* n.poller.poll(cpu, weight, n);
   n.polls++;
-  n.workHist[Math.min(work, NAPI_POLL_WEIGHT)]++;
+  n.workHist[Math.min(work, NAPI_POLL_WEIGHT)]! += 1;
   k.trace?.napiPoll(cpu.id, n, work, weight, start);
   if (work < weight) return work;
   yield* n.poller.groFlush(cpu, k.jiffies.hz >= 1000);

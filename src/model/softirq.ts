@@ -113,7 +113,7 @@ export class Softirq {
       cpu.softirqPending = 0; // set_softirq_pending(0)
       for (let vec = 0; pending !== 0; vec++, pending >>>= 1) {
         if ((pending & 1) === 0) continue;
-        this.counts[vec]![cpu.id]++; // kstat_incr_softirqs_this_cpu
+        this.counts[vec]![cpu.id]! += 1; // kstat_incr_softirqs_this_cpu
         k.trace?.softirqEntry(cpu.id, vec);
         yield k.costs.softirq_entry;
         const action = this.actions[vec];

@@ -192,7 +192,7 @@ export class Timeline {
             flush();
             col = c;
           }
-          acc[cls] += s.dur[i]!;
+          acc[cls]! += s.dur[i]!;
         }
       }
       flush();
