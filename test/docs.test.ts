@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { collectResult } from '../src/metrics/result.ts';
 import { COST_KEYS } from '../src/model/costs.ts';
+import { knobTable, knobTableIn } from '../src/scenario/knobs/docs.ts';
 import { simulate } from '../src/model/simulate.ts';
 import { APP_KINDS } from '../src/scenario/schema.ts';
 import { loadScenarioObject } from '../src/scenario/load.ts';
@@ -29,5 +30,9 @@ describe('README', () => {
 
   it('names every app kind', () => {
     expect(APP_KINDS.filter((kind) => !readme.includes(`\`${kind}\``))).toEqual([]);
+  });
+
+  it('shows the knob table the registry generates (npm run docs:knobs rewrites it)', () => {
+    expect(knobTableIn(readme), 'the knob table in README.md is stale: run npm run docs:knobs').toBe(knobTable());
   });
 });

@@ -5,6 +5,7 @@ import { formatReport } from '../metrics/report.ts';
 import { collectResult } from '../metrics/result.ts';
 import { simulate } from '../model/simulate.ts';
 import { InputError } from '../scenario/errors.ts';
+import { knobList, knobTable, spliceKnobTable } from '../scenario/knobs/docs.ts';
 import { loadScenario, type LoadOptions } from '../scenario/load.ts';
 import { scenarioJsonSchema } from '../scenario/schema.ts';
 import { toChromeTrace, toFtrace, TraceRecorder, type TraceDetail } from '../trace/index.ts';
@@ -150,6 +151,26 @@ program
     const text = `${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`;
     if (o.out) writeAtomic(o.out, text);
     else process.stdout.write(text);
+  });
+
+program
+  .command('knobs')
+  .description('list every knob: its Linux name, where it lives, type, default, range and the kernel code that reads it')
+  .option('--markdown', 'print the README table (markdown)')
+  .option('--update <file>', 'rewrite the table between <!-- knobs:begin --> and <!-- knobs:end --> in a file (README.md)')
+  .action((o: { markdown?: boolean; update?: string }) => {
+    if (o.update) {
+      let text: string;
+      try {
+        text = spliceKnobTable(readText(o.update, 'file'));
+      } catch (e) {
+        if (e instanceof Error && !(e instanceof InputError)) throw new InputError(o.update, `${e.message}: add them where the table goes`);
+        throw e;
+      }
+      writeAtomic(o.update, text);
+      return;
+    }
+    process.stdout.write(`${o.markdown ? knobTable() : knobList()}\n`);
   });
 
 program

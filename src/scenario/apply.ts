@@ -1,12 +1,11 @@
 import { produce, type Draft } from 'immer';
-import { DRIVERS } from '../model/nic/drivers.ts';
 import { numberVectors } from '../model/nic/vectors.ts';
 import { InputError, ValueError, didYouMean } from './errors.ts';
-import * as limits from './limits.ts';
-import { queueCount } from './resolve.ts';
+import * as app from './knobs/app.ts';
+import { ETHTOOL_OPTIONS, combined, hkey, indir, queueCount } from './knobs/ethtool.ts';
+import { findKnob, jsonParts, knobNames, knobsOf, nicContext, parseAndCheck, queueContext, systemContext } from './knobs/registry.ts';
+import type { AnyKnob, SystemContext } from './knobs/types.ts';
 import type { NicConfig, Scenario } from './schema.ts';
-import { SYSCTL_NAMES, checkSysctl } from './sysctl.ts';
-import { formatCpuList, formatHexKey, parseCpuList, parseCpuMask, parseCpuMax, parseHexKey } from './units.ts';
 
 /**
  * The commands people run on a real machine, mapped onto the scenario fields they change:
@@ -21,13 +20,15 @@ import { formatCpuList, formatHexKey, parseCpuList, parseCpuMask, parseCpuMax, p
  *   sysctl -w name=value ...
  *   echo V > /proc/sys/net/core/<name>
  *   echo V > /sys/class/net/<dev>/queues/rx-<n>/rps_cpus|rps_flow_cnt
- *   echo V > /sys/class/net/<dev>/napi_defer_hard_irqs|gro_flush_timeout|threaded
+ *   echo V > /sys/class/net/<dev>/napi_defer_hard_irqs|gro_flush_timeout|threaded|mtu
  *   echo V > /proc/irq/<n>/smp_affinity|smp_affinity_list
  *   echo V > /sys/fs/cgroup/<name>/cpuset.cpus|cpu.max|cpu.weight
  *   taskset -c LIST <app>    (also taskset -pc LIST <app>)
  *
  * The grammar is strict: a command, option or argument it does not know is an error naming the
- * token, never ignored. Values are checked as the real tool or driver checks them.
+ * token, never ignored. Which files, parameters and sysctls exist, and how their values are
+ * checked, comes from the knob registry (knobs/): a value gets the check and the message it gets
+ * in the scenario file, with the command token in front instead of the JSON path.
  */
 
 /** Apply every command in order; `label(i)` names command i in errors (e.g. `apply[2]`). */
@@ -54,13 +55,15 @@ const COMMANDS = ['ethtool', 'sysctl', 'echo', 'taskset', 'ip'];
 
 /**
  * Commands that can act on a running machine (a timeline entry): moving a task (taskset) and
- * re-pinning an IRQ. Everything else reconfigures devices or sysctls and belongs in `apply`.
+ * re-pinning an IRQ, the registry's runtime knobs. Everything else reconfigures devices or sysctls
+ * and belongs in `apply`.
  */
 export function isRuntimeCommand(command: string, label: string): boolean {
   const t = tokenize(command, label);
-  if (t[0] === 'taskset') return true;
+  if (t[0] === 'taskset') return app.cpus.runtime === true;
   const gt = t.indexOf('>');
-  return t[0] === 'echo' && gt > 0 && /^\/proc\/irq\/\d+\/(smp_affinity|smp_affinity_list)$/.test(t[gt + 1] ?? '');
+  const m = /^\/proc\/irq\/\d+\/([^/]+)$/.exec(t[gt + 1] ?? '');
+  return t[0] === 'echo' && gt > 0 && m !== null && findKnob('irq', m[1]!)?.runtime === true;
 }
 
 /** Split like a POSIX shell for simple commands: whitespace, '…' and "…" quoting, backslash escapes. */
@@ -127,18 +130,6 @@ class Ctx {
     return tok;
   }
 
-  int(i: number, what: string, min = 0): number {
-    const tok = this.need(i, what);
-    if (!/^\d+$/.test(tok) || Number(tok) < min) this.fail(i, `expected ${what} (an integer${min ? ` >= ${min}` : ''})`);
-    return Number(tok);
-  }
-
-  onOff(i: number, what: string): 'on' | 'off' {
-    const tok = this.need(i, `on or off for ${what}`);
-    if (tok !== 'on' && tok !== 'off') this.fail(i, `expected on or off for ${what}`);
-    return tok;
-  }
-
   /** Run `fn`; a ValueError becomes an error at token `i`. */
   check<T>(i: number, fn: () => T): T {
     try {
@@ -150,123 +141,87 @@ class Ctx {
   }
 }
 
-function nicByName(ctx: Ctx, draft: Draft<Scenario>, i: number): Draft<NicConfig> {
-  const name = ctx.need(i, 'a device name');
-  const nic = draft.nics.find((n) => n.name === name);
-  if (!nic) ctx.fail(i, `no such device${didYouMean(name, draft.nics.map((n) => n.name))} (devices: ${draft.nics.map((n) => n.name).join(', ')})`);
-  return nic;
+/**
+ * Set `knob` from the value at token `i` (text `value`, which may span tokens for echo): the
+ * registry's parse and check, errors at that token (a parameter the driver lacks: at `nameAt`),
+ * and the value the kernel keeps written at the knob's JSON path (`args` fill its indices).
+ */
+function setKnob(ctx: Ctx, draft: Draft<Scenario>, knob: AnyKnob, kctx: SystemContext, i: number, value: string, args: (string | number)[], nameAt = i): unknown {
+  if (knob.supported) ctx.check(nameAt, () => knob.supported!(kctx));
+  const { typed, stored } = ctx.check(i, () => parseAndCheck(knob, value, kctx));
+  setAt(draft, jsonParts(knob, ...args), stored);
+  return typed;
 }
 
-function driverOf(nic: Draft<NicConfig>) {
-  return DRIVERS[nic.driver as keyof typeof DRIVERS];
+/** Write `value` at `parts`, creating the objects on the way (a queue's first setting). */
+function setAt(root: unknown, parts: (string | number)[], value: unknown): void {
+  let cur = root as Record<string | number, unknown>;
+  for (const key of parts.slice(0, -1)) {
+    cur[key] ??= {};
+    cur = cur[key] as Record<string | number, unknown>;
+  }
+  cur[parts[parts.length - 1]!] = value;
+}
+
+function nicByName(ctx: Ctx, draft: Draft<Scenario>, i: number): { nic: Draft<NicConfig>; index: number } {
+  const name = ctx.need(i, 'a device name');
+  const index = draft.nics.findIndex((n) => n.name === name);
+  if (index < 0)
+    ctx.fail(
+      i,
+      `no such device${didYouMean(
+        name,
+        draft.nics.map((n) => n.name),
+      )} (devices: ${draft.nics.map((n) => n.name).join(', ')})`,
+    );
+  return { nic: draft.nics[index]!, index };
 }
 
 // ---------------------------------------------------------------- ethtool
 
-const ETHTOOL_OPTIONS: Record<string, (ctx: Ctx, draft: Draft<Scenario>, nic: Draft<NicConfig>) => void> = {
-  '-C': coalesce,
-  '--coalesce': coalesce,
-  '-G': ring,
-  '--set-ring': ring,
-  '-L': channels,
-  '--set-channels': channels,
-  '-K': features,
-  '--features': features,
-  '--offload': features,
-  '-X': rxfh,
-  '--set-rxfh-indir': rxfh,
-  '--rxfh': rxfh,
-  '-N': nfc,
-  '--config-nfc': nfc,
-  '--config-ntuple': nfc,
-};
+type EthtoolHandler = (ctx: Ctx, draft: Draft<Scenario>, nic: Draft<NicConfig>, index: number, option: string) => void;
+
+/** -C, -G, -L and -K are `name value` pairs of registry knobs; -X and -N have their own grammar. */
+const HANDLERS: Record<string, EthtoolHandler> = { '-C': pairs, '-G': pairs, '-L': pairs, '-K': pairs, '-X': rxfh, '-N': nfc };
+
+/** Every spelling of each option: `--coalesce` → `-C`. */
+const OPTION_OF: Record<string, string> = Object.fromEntries(Object.entries(ETHTOOL_OPTIONS).flatMap(([opt, o]) => [opt, ...o.aliases].map((name) => [name, opt])));
 
 function ethtool(ctx: Ctx, draft: Draft<Scenario>): void {
-  const opt = ctx.need(1, 'an ethtool option such as -C, -G, -L, -K, -X or -N');
-  const handler = ETHTOOL_OPTIONS[opt];
-  if (!handler) ctx.fail(1, `unknown or unmodelled ethtool option${didYouMean(opt, Object.keys(ETHTOOL_OPTIONS))}; rxsim takes ${Object.keys(ETHTOOL_OPTIONS).join(' ')}`);
-  const nic = nicByName(ctx, draft, 2);
-  if (ctx.tokens.length === 3) ctx.fail(3, `expected parameters after ${opt} ${nic.name}`);
-  handler(ctx, draft, nic);
+  const given = ctx.need(1, 'an ethtool option such as -C, -G, -L, -K, -X or -N');
+  const opt = OPTION_OF[given];
+  if (!opt) ctx.fail(1, `unknown or unmodelled ethtool option${didYouMean(given, Object.keys(OPTION_OF))}; rxsim takes ${Object.keys(OPTION_OF).join(' ')}`);
+  const { nic, index } = nicByName(ctx, draft, 2);
+  if (ctx.tokens.length === 3) ctx.fail(3, `expected parameters after ${given} ${nic.name}`);
+  HANDLERS[opt]!(ctx, draft, nic, index, opt);
 }
 
-/** Walk `name value` pairs; `params` maps a name to a setter taking the value's token index. */
-function pairs(ctx: Ctx, start: number, params: Record<string, (i: number) => void>, unmodelled: string[] = []): void {
-  for (let i = start; i < ctx.tokens.length; i += 2) {
+/** Walk `name value` pairs; each name is a registry knob of this option (or an alias of one). */
+function pairs(ctx: Ctx, draft: Draft<Scenario>, nic: Draft<NicConfig>, index: number, option: string): void {
+  const knobs = knobsOf('ethtool').filter((k) => k.ethtool?.option === option);
+  const names = knobs.map((k) => k.name);
+  const kctx = nicContext(draft, nic);
+  for (let i = 3; i < ctx.tokens.length; i += 2) {
     const name = ctx.tokens[i]!;
-    const set = params[name];
-    if (!set) {
-      if (unmodelled.includes(name)) ctx.fail(i, `"${name}" is a real parameter, but rxsim models the receive path only`);
-      ctx.fail(i, `unknown parameter${didYouMean(name, Object.keys(params))}; known: ${Object.keys(params).join(', ')}`);
+    const knob = knobs.find((k) => k.name === name || k.aliases?.includes(name));
+    if (!knob) {
+      if (ETHTOOL_OPTIONS[option]!.unmodelled.includes(name)) ctx.fail(i, `"${name}" is a real parameter, but rxsim models the receive path only`);
+      ctx.fail(i, `unknown parameter${didYouMean(name, names)}; known: ${names.join(', ')}`);
     }
-    set(i + 1);
+    const n = setKnob(ctx, draft, knob, kctx, i + 1, ctx.need(i + 1, `a value for ${name}`), [index], i);
+    if (knob === combined) dropQueuesFrom(nic, n as number);
   }
 }
 
-function coalesce(ctx: Ctx, _draft: Draft<Scenario>, nic: Draft<NicConfig>): void {
-  const driver = driverOf(nic);
-  pairs(
-    ctx,
-    3,
-    {
-      'rx-usecs': (i) => {
-        nic.coalesce['rx-usecs'] = ctx.check(i, () => limits.rxUsecs(driver, ctx.int(i, 'rx-usecs')));
-      },
-      'rx-frames': (i) => {
-        nic.coalesce['rx-frames'] = ctx.check(i - 1, () => limits.rxFrames(driver, ctx.int(i, 'rx-frames')));
-      },
-      'adaptive-rx': (i) => {
-        const v = ctx.onOff(i, 'adaptive-rx');
-        ctx.check(i - 1, () => limits.adaptiveRx(driver, v));
-        nic.coalesce['adaptive-rx'] = v;
-      },
-    },
-    ['tx-usecs', 'tx-frames', 'adaptive-tx', 'rx-usecs-irq', 'rx-frames-irq', 'tx-usecs-irq', 'tx-frames-irq', 'stats-block-usecs', 'pkt-rate-low', 'pkt-rate-high', 'rx-usecs-low', 'rx-usecs-high', 'sample-interval'],
-  );
+/** The driver rebuilds its queues: per-queue settings of queues that no longer exist go away. */
+function dropQueuesFrom(nic: Draft<NicConfig>, n: number): void {
+  for (const key of Object.keys(nic.irq_affinity)) if (Number(key) >= n) delete nic.irq_affinity[key];
+  for (const key of Object.keys(nic.queues)) if (Number(key.slice(3)) >= n) delete nic.queues[key];
+  // ixgbe/ice re-create the RSS table with the default spread unless the user set one (netif_is_rxfh_configured).
 }
 
-function ring(ctx: Ctx, _draft: Draft<Scenario>, nic: Draft<NicConfig>): void {
-  const driver = driverOf(nic);
-  pairs(ctx, 3, { rx: (i) => (nic.ring.rx = ctx.check(i, () => limits.ringSize(driver, ctx.int(i, 'the RX ring size', 1)))) }, ['tx', 'rx-mini', 'rx-jumbo', 'rx-buf-len', 'cqe-size', 'tx-push', 'rx-push']);
-}
-
-function channels(ctx: Ctx, draft: Draft<Scenario>, nic: Draft<NicConfig>): void {
-  const driver = driverOf(nic);
-  pairs(
-    ctx,
-    3,
-    {
-      combined: (i) => {
-        const n = ctx.check(i, () => limits.channelCount(driver, draft.cpus, ctx.int(i, 'the number of combined channels', 1)));
-        nic.channels.combined = n;
-        // The driver rebuilds its queues: per-queue settings of queues that no longer exist go away.
-        for (const key of Object.keys(nic.irq_affinity)) if (Number(key) >= n) delete nic.irq_affinity[key];
-        for (const key of Object.keys(nic.queues)) if (Number(key.slice(3)) >= n) delete nic.queues[key];
-        // ixgbe/ice re-create the RSS table with the default spread unless the user set one (netif_is_rxfh_configured).
-      },
-    },
-    ['rx', 'tx', 'other'],
-  );
-}
-
-const FEATURE_NAMES: Record<string, 'gro' | 'rxhash' | 'ntuple'> = {
-  gro: 'gro',
-  'generic-receive-offload': 'gro',
-  rxhash: 'rxhash',
-  'receive-hashing': 'rxhash',
-  ntuple: 'ntuple',
-  'ntuple-filters': 'ntuple',
-};
-
-function features(ctx: Ctx, _draft: Draft<Scenario>, nic: Draft<NicConfig>): void {
-  const params: Record<string, (i: number) => void> = {};
-  for (const [name, key] of Object.entries(FEATURE_NAMES)) params[name] = (i) => (nic.features[key] = ctx.onOff(i, name));
-  pairs(ctx, 3, params, ['tso', 'gso', 'lro', 'rx', 'tx', 'sg', 'rxvlan', 'txvlan', 'rx-gro-hw', 'rx-gro-list', 'rx-udp-gro-forwarding', 'hw-tc-offload']);
-}
-
-function rxfh(ctx: Ctx, draft: Draft<Scenario>, nic: Draft<NicConfig>): void {
-  const driver = driverOf(nic);
-  const queues = queueCount(nic as NicConfig, draft.cpus);
+function rxfh(ctx: Ctx, draft: Draft<Scenario>, nic: Draft<NicConfig>, index: number): void {
+  const kctx = nicContext(draft, nic);
   let i = 3;
   let table: 'equal' | 'weight' | 'default' | null = null;
   const setTable = (kind: 'equal' | 'weight' | 'default', at: number) => {
@@ -277,8 +232,7 @@ function rxfh(ctx: Ctx, draft: Draft<Scenario>, nic: Draft<NicConfig>): void {
     const word = ctx.tokens[i]!;
     if (word === 'equal') {
       setTable('equal', i);
-      const n = ctx.check(i + 1, () => limits.indirEqual(ctx.int(i + 1, 'the number of queues', 1), queues));
-      nic.rss.indir = { equal: n };
+      setKnob(ctx, draft, indir, kctx, i + 1, ctx.need(i + 1, 'the number of queues'), [index]);
       i += 2;
     } else if (word === 'weight') {
       setTable('weight', i);
@@ -286,15 +240,14 @@ function rxfh(ctx: Ctx, draft: Draft<Scenario>, nic: Draft<NicConfig>): void {
       let j = i + 1;
       while (j < ctx.tokens.length && /^\d+$/.test(ctx.tokens[j]!)) weights.push(Number(ctx.tokens[j++]));
       if (weights.length === 0) ctx.fail(i + 1, 'expected one or more weights after "weight"');
-      nic.rss.indir = { weight: ctx.check(i, () => limits.indirWeights(weights, queues, driver)) };
+      nic.rss.indir = ctx.check(i, () => indir.check({ weight: weights }, kctx));
       i = j;
     } else if (word === 'default') {
       setTable('default', i);
       delete nic.rss.indir;
       i += 1;
     } else if (word === 'hkey') {
-      const key = ctx.check(i + 1, () => limits.rssKey(driver, parseHexKey(ctx.need(i + 1, 'a key like 6d:5a:…'))));
-      nic.rss.hkey = formatHexKey(key);
+      setKnob(ctx, draft, hkey, kctx, i + 1, ctx.need(i + 1, 'a key like 6d:5a:…'), [index]);
       i += 2;
     } else {
       ctx.fail(i, `unknown parameter${didYouMean(word, ['equal', 'weight', 'default', 'hkey'])}; known: equal, weight, default, hkey`);
@@ -302,14 +255,14 @@ function rxfh(ctx: Ctx, draft: Draft<Scenario>, nic: Draft<NicConfig>): void {
   }
 }
 
-function nfc(ctx: Ctx, _draft: Draft<Scenario>, nic: Draft<NicConfig>): void {
+function nfc(ctx: Ctx, draft: Draft<Scenario>, nic: Draft<NicConfig>, index: number): void {
   if (ctx.tokens[3] !== 'rx-flow-hash') ctx.fail(3, 'rxsim models only "rx-flow-hash udp4|udp6 sd|sdfn" of ethtool -N');
   const type = ctx.need(4, 'a flow type (udp4 or udp6)');
-  if (type !== 'udp4' && type !== 'udp6') ctx.fail(4, `rxsim models the UDP hash fields only (udp4, udp6)${type.startsWith('tcp') ? '; TCP is always hashed on addresses and ports' : ''}`);
+  const knob = findKnob('ethtool', `rx-flow-hash ${type}`);
+  if (!knob) ctx.fail(4, `rxsim models the UDP hash fields only (udp4, udp6)${type.startsWith('tcp') ? '; TCP is always hashed on addresses and ports' : ''}`);
   const fields = ctx.need(5, 'hash fields (sd or sdfn)');
-  if (fields !== 'sd' && fields !== 'sdfn') ctx.fail(5, 'expected "sd" (addresses) or "sdfn" (addresses and ports)');
+  setKnob(ctx, draft, knob, nicContext(draft, nic), 5, fields, [index]);
   if (ctx.tokens.length > 6) ctx.fail(6, 'unexpected extra argument');
-  nic.rss['rx-flow-hash'] = { ...nic.rss['rx-flow-hash'], [type]: fields };
 }
 
 // ---------------------------------------------------------------- ip link
@@ -318,9 +271,10 @@ function ipLink(ctx: Ctx, draft: Draft<Scenario>): void {
   if (ctx.tokens[1] !== 'link' || ctx.tokens[2] !== 'set') ctx.fail(1, 'rxsim models only "ip link set [dev] <dev> mtu N"');
   let i = 3;
   if (ctx.tokens[i] === 'dev') i++;
-  const nic = nicByName(ctx, draft, i);
+  const { nic, index } = nicByName(ctx, draft, i);
   if (ctx.tokens[i + 1] !== 'mtu') ctx.fail(i + 1, 'rxsim models only "mtu N" for ip link set');
-  nic.mtu = ctx.check(i + 2, () => limits.mtu(driverOf(nic), ctx.int(i + 2, 'the MTU')));
+  const mtu = findKnob('device', 'mtu')!;
+  setKnob(ctx, draft, mtu, nicContext(draft, nic), i + 2, ctx.need(i + 2, 'the MTU'), [index]);
   if (ctx.tokens.length > i + 3) ctx.fail(i + 3, 'unexpected extra argument');
 }
 
@@ -338,8 +292,9 @@ function sysctl(ctx: Ctx, draft: Draft<Scenario>): void {
 }
 
 function setSysctl(ctx: Ctx, draft: Draft<Scenario>, i: number, name: string, value: string): void {
-  if (!SYSCTL_NAMES.includes(name)) ctx.fail(i, `unknown or unmodelled sysctl "${name}"${didYouMean(name, SYSCTL_NAMES)}`);
-  draft.sysctl[name] = ctx.check(i, () => checkSysctl(name, value));
+  const knob = findKnob('sysctl', name);
+  if (!knob) ctx.fail(i, `unknown or unmodelled sysctl "${name}"${didYouMean(name, knobNames('sysctl'))}`);
+  setKnob(ctx, draft, knob, systemContext(draft), i, value, []);
 }
 
 // ---------------------------------------------------------------- echo V > path
@@ -359,73 +314,59 @@ function echo(ctx: Ctx, draft: Draft<Scenario>): void {
 
   let m = /^\/sys\/class\/net\/([^/]+)\/queues\/rx-(\d+)\/([^/]+)$/.exec(path);
   if (m) {
-    const nic = draft.nics.find((n) => n.name === m![1]);
-    if (!nic) ctx.fail(pi, `no such device "${m[1]}"${didYouMean(m[1]!, draft.nics.map((n) => n.name))}`);
+    const index = deviceIndex(ctx, draft, pi, m[1]!);
+    const nic = draft.nics[index]!;
     const q = Number(m[2]);
-    const queues = queueCount(nic as NicConfig, draft.cpus);
+    const queues = queueCount(nic, draft.cpus);
     if (q >= queues) ctx.fail(pi, `rx-${q} does not exist (${nic.name} has rx-0..rx-${queues - 1})`);
-    const key = `rx-${q}`;
-    const attr = m[3]!;
-    if (attr === 'rps_cpus') {
-      ctx.check(1, () => limits.existingCpus(parseCpuMask(value), draft.cpus, 'rps_cpus'));
-      nic.queues[key] = { ...nic.queues[key], rps_cpus: value.trim() };
-    } else if (attr === 'rps_flow_cnt') {
-      const n = ctx.int(1, 'rps_flow_cnt');
-      ctx.check(1, () => limits.rpsFlowCount(n));
-      nic.queues[key] = { ...nic.queues[key], rps_flow_cnt: n };
-    } else {
-      ctx.fail(pi, `unknown or unmodelled queue attribute "${attr}"${didYouMean(attr, ['rps_cpus', 'rps_flow_cnt'])}`);
-    }
+    const knob = findKnob('queue', m[3]!) ?? ctx.fail(pi, `unknown or unmodelled queue attribute "${m[3]}"${didYouMean(m[3]!, knobNames('queue'))}`);
+    setKnob(ctx, draft, knob, queueContext(nicContext(draft, nic), q), 1, value, [index, `rx-${q}`]);
     return;
   }
 
   m = /^\/sys\/class\/net\/([^/]+)\/([^/]+)$/.exec(path);
   if (m) {
-    const nic = draft.nics.find((n) => n.name === m![1]);
-    if (!nic) ctx.fail(pi, `no such device "${m[1]}"${didYouMean(m[1]!, draft.nics.map((n) => n.name))}`);
-    const attr = m[2]!;
-    if (attr === 'napi_defer_hard_irqs') nic.napi_defer_hard_irqs = ctx.int(1, 'napi_defer_hard_irqs');
-    else if (attr === 'gro_flush_timeout') nic.gro_flush_timeout = ctx.int(1, 'gro_flush_timeout in ns');
-    else if (attr === 'threaded') {
-      if (value !== '0' && value !== '1') ctx.fail(1, 'expected 0 or 1 for threaded');
-      nic.threaded = value === '1' ? 1 : 0;
-    } else if (attr === 'mtu') nic.mtu = ctx.check(1, () => limits.mtu(driverOf(nic), ctx.int(1, 'the MTU')));
-    else ctx.fail(pi, `unknown or unmodelled device attribute "${attr}"${didYouMean(attr, ['napi_defer_hard_irqs', 'gro_flush_timeout', 'threaded', 'mtu'])}`);
+    const index = deviceIndex(ctx, draft, pi, m[1]!);
+    const knob = findKnob('device', m[2]!) ?? ctx.fail(pi, `unknown or unmodelled device attribute "${m[2]}"${didYouMean(m[2]!, knobNames('device'))}`);
+    setKnob(ctx, draft, knob, nicContext(draft, draft.nics[index]!), 1, value, [index]);
     return;
   }
 
-  m = /^\/proc\/irq\/(\d+)\/(smp_affinity|smp_affinity_list)$/.exec(path);
+  m = /^\/proc\/irq\/(\d+)\/([^/]+)$/.exec(path);
   if (m) {
     const irq = Number(m[1]);
-    const vectors = numberVectors(draft.nics.map((n) => ({ queues: queueCount(n as NicConfig, draft.cpus), hasOther: driverOf(n).otherVectorName(n.name) !== null })));
+    const vectors = numberVectors(draft.nics.map((n) => ({ queues: queueCount(n, draft.cpus), hasOther: nicContext(draft, n).driver.otherVectorName(n.name) !== null })));
     const v = vectors.find((x) => x.irq === irq);
     if (!v) ctx.fail(pi, `no IRQ ${irq} in this scenario; NIC vectors are ${vectors.map((x) => x.irq).join(', ')} (see /proc/interrupts in the report)`);
     if (v.queue < 0) ctx.fail(pi, `IRQ ${irq} is the NIC's link/misc vector; rxsim models the queue vectors only`);
-    const cpus = ctx.check(1, () => limits.existingCpus(m![2] === 'smp_affinity' ? parseCpuMask(value) : parseCpuList(value), draft.cpus, m![2]!));
-    if (cpus.length === 0) ctx.fail(1, 'an empty mask is rejected (EINVAL)');
-    draft.nics[v.nic]!.irq_affinity[String(v.queue)] = formatCpuList(cpus);
+    const knob = findKnob('irq', m[2]!) ?? ctx.fail(pi, `unknown or unmodelled IRQ file "${m[2]}"${didYouMean(m[2]!, knobNames('irq'))}`);
+    setKnob(ctx, draft, knob, queueContext(nicContext(draft, draft.nics[v.nic]!), v.queue), 1, value, [v.nic, String(v.queue)]);
     return;
   }
 
   m = /^\/sys\/fs\/cgroup\/([^/]+)\/([^/]+)$/.exec(path);
   if (m) {
     const name = m[1]!;
-    const group = draft.cgroups[name];
-    if (!group) ctx.fail(pi, `no cgroup "${name}"${didYouMean(name, Object.keys(draft.cgroups))} (define it under "cgroups")`);
-    const file = m[2]!;
-    if (file === 'cpuset.cpus') group['cpuset.cpus'] = formatCpuList(ctx.check(1, () => limits.existingCpus(parseCpuList(value), draft.cpus, 'cpuset.cpus')));
-    else if (file === 'cpu.max') {
-      ctx.check(1, () => parseCpuMax(value));
-      group['cpu.max'] = value.trim();
-    } else if (file === 'cpu.weight') {
-      const w = ctx.int(1, 'cpu.weight', 1);
-      if (w > 10000) ctx.fail(1, 'cpu.weight is 1..10000');
-      group['cpu.weight'] = w;
-    } else ctx.fail(pi, `unknown or unmodelled cgroup file "${file}"${didYouMean(file, ['cpuset.cpus', 'cpu.max', 'cpu.weight'])}`);
+    if (!draft.cgroups[name]) ctx.fail(pi, `no cgroup "${name}"${didYouMean(name, Object.keys(draft.cgroups))} (define it under "cgroups")`);
+    const knob = findKnob('cgroup', m[2]!) ?? ctx.fail(pi, `unknown or unmodelled cgroup file "${m[2]}"${didYouMean(m[2]!, knobNames('cgroup'))}`);
+    setKnob(ctx, draft, knob, systemContext(draft), 1, value, [name]);
     return;
   }
 
   ctx.fail(pi, 'rxsim does not model this path; see the README for the files it models (/sys/class/net/…, /proc/irq/…, /proc/sys/…, /sys/fs/cgroup/…)');
+}
+
+function deviceIndex(ctx: Ctx, draft: Draft<Scenario>, pi: number, name: string): number {
+  const index = draft.nics.findIndex((n) => n.name === name);
+  if (index < 0)
+    ctx.fail(
+      pi,
+      `no such device "${name}"${didYouMean(
+        name,
+        draft.nics.map((n) => n.name),
+      )}`,
+    );
+  return index;
 }
 
 // ---------------------------------------------------------------- taskset
@@ -433,11 +374,18 @@ function echo(ctx: Ctx, draft: Draft<Scenario>): void {
 function taskset(ctx: Ctx, draft: Draft<Scenario>): void {
   const opt = ctx.need(1, '-c or -pc');
   if (opt !== '-c' && opt !== '-pc' && opt !== '-cp') ctx.fail(1, 'expected "-c LIST <app>" or "-pc LIST <app>" (CPU lists only)');
-  const cpus = ctx.check(2, () => limits.existingCpus(parseCpuList(ctx.need(2, 'a CPU list')), draft.cpus, 'the CPU list'));
-  if (cpus.length === 0) ctx.fail(2, 'an empty CPU list (sched_setaffinity: EINVAL)');
+  // The list is checked before the app is looked up, as taskset parses its arguments in order.
+  const { stored } = ctx.check(2, () => parseAndCheck(app.cpus, ctx.need(2, 'a CPU list'), systemContext(draft)));
   const name = ctx.need(3, 'an app name from "apps"');
-  const app = draft.apps.find((a) => a.name === name);
-  if (!app) ctx.fail(3, `no app "${name}"${didYouMean(name, draft.apps.map((a) => a.name))} (apps: ${draft.apps.map((a) => a.name).join(', ') || 'none'})`);
+  const index = draft.apps.findIndex((a) => a.name === name);
+  if (index < 0)
+    ctx.fail(
+      3,
+      `no app "${name}"${didYouMean(
+        name,
+        draft.apps.map((a) => a.name),
+      )} (apps: ${draft.apps.map((a) => a.name).join(', ') || 'none'})`,
+    );
   if (ctx.tokens.length > 4) ctx.fail(4, `unexpected argument: name the app as in "apps" (its command line is not needed)`);
-  app.cpus = formatCpuList(cpus);
+  setAt(draft, jsonParts(app.cpus, index), stored);
 }

@@ -1,12 +1,22 @@
-import { RngStream } from '../engine/rng.ts';
 import { costTable, COST_KEYS, COST_PROFILE_NAMES, type CostTable } from '../model/costs.ts';
 import { DRIVERS, type DriverProfile } from '../model/nic/drivers.ts';
 import { indirDefault, indirEqual, indirWeights } from '../model/nic/rss.ts';
 import { InputError, ValueError, didYouMean } from './errors.ts';
+import * as appKnobs from './knobs/app.ts';
+import * as cgroupKnobs from './knobs/cgroup.ts';
+import * as device from './knobs/device.ts';
+import * as ethtool from './knobs/ethtool.ts';
+import * as irq from './knobs/irq.ts';
+import * as kernel from './knobs/kernel-config.ts';
+import * as queue from './knobs/queue.ts';
+import { jsonPath, nicContext, queueContext, systemContext, valueOf } from './knobs/registry.ts';
+import type { Knob, SystemContext } from './knobs/types.ts';
 import * as limits from './limits.ts';
 import type { AppConfig, FlowConfig, NicConfig, Scenario } from './schema.ts';
 import { sysctlValues, type SysctlValues } from './sysctl.ts';
-import { parseCpuList, parseCpuMask, parseCpuMax, parseEndpoint, parseHexKey, parseRate, type Endpoint, type Rate } from './units.ts';
+import { parseCpuMask, parseEndpoint, parseRate, type Endpoint, type Rate } from './units.ts';
+
+export { netdevRssKey, queueCount } from './knobs/ethtool.ts';
 
 /** A scenario with every default filled in and every value parsed: what the model reads. */
 export interface ResolvedScenario {
@@ -153,18 +163,32 @@ export function at<T>(where: string, fn: () => T): T {
   }
 }
 
-/** The number of RX queues of a NIC config (explicit or the driver default). */
-export function queueCount(nic: NicConfig, cpus: number): number {
-  const driver = DRIVERS[nic.driver as keyof typeof DRIVERS];
-  return nic.channels.combined ?? limits.defaultChannelCount(driver, cpus);
+/**
+ * A knob's value as the model reads it: the given JSON value through the registry's check (an
+ * error names the JSON path, filled in from `args`), or the knob's default.
+ */
+function knob<J, T, C extends SystemContext>(k: Knob<J, T, C>, given: J | undefined, ctx: C, ...args: (string | number)[]): T {
+  return at(jsonPath(k, ...args), () => valueOf(k, given, ctx));
 }
 
 /** Check cross-field rules and build the resolved scenario. Throws InputError naming the JSON path. */
 export function resolveScenario(s: Scenario): ResolvedScenario {
   if (s.warmup_ms >= s.duration_ms) throw new InputError('warmup_ms', `${s.warmup_ms} must be less than duration_ms (${s.duration_ms})`);
-  unique(s.nics.map((n) => n.name), 'nics', 'name');
-  unique(s.flows.map((f) => f.name), 'flows', 'name');
-  unique(s.apps.map((a) => a.name), 'apps', 'name');
+  unique(
+    s.nics.map((n) => n.name),
+    'nics',
+    'name',
+  );
+  unique(
+    s.flows.map((f) => f.name),
+    'flows',
+    'name',
+  );
+  unique(
+    s.apps.map((a) => a.name),
+    'apps',
+    'name',
+  );
 
   if (!COST_PROFILE_NAMES.includes(s.costs)) {
     throw new InputError('costs', `unknown cost profile "${s.costs}"${didYouMean(s.costs, COST_PROFILE_NAMES)}; profiles: ${COST_PROFILE_NAMES.join(', ')}`);
@@ -173,16 +197,21 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
     if (!(COST_KEYS as string[]).includes(key)) throw new InputError(`cost_overrides.${key}`, `unknown cost "${key}"${didYouMean(key, COST_KEYS)}`);
   }
 
-  const sysctl = sysctlValues(s.kernel.hz, s.sysctl, (name) => (fn) => at(`sysctl["${name}"]`, fn));
-  at('sysctl["net.core.flow_limit_cpu_bitmap"]', () => limits.existingCpus(sysctl['net.core.flow_limit_cpu_bitmap'], s.cpus, 'the bitmap'));
+  const ctx = systemContext(s);
+  const sysctl = sysctlValues(ctx, s.sysctl, (name, fn) => at(`sysctl["${name}"]`, fn));
+  const config = s.kernel;
+  const hz = knob(kernel.hz, config.hz, ctx);
+  const softirqMode = knob(kernel.softirqMode, config.softirq_mode, ctx);
+  const sched = knob(kernel.sched, config.sched, ctx);
+  const idleExitUs = knob(kernel.idleExitUs, config.idle_exit_us, ctx);
+  const irqTimeAccounting = knob(kernel.irqTimeAccounting, config.irq_time_accounting, ctx);
 
   const nics = s.nics.map((nic, i) => resolveNic(nic, i, s));
   const cgroups = Object.entries(s.cgroups).map(([name, c]) => {
-    const where = `cgroups["${name}"]`;
-    const cpus = c['cpuset.cpus'] === undefined ? null : at(`${where}["cpuset.cpus"]`, () => limits.existingCpus(parseCpuList(c['cpuset.cpus']!), s.cpus, 'cpuset.cpus'));
-    if (cpus && cpus.length === 0) throw new InputError(`${where}["cpuset.cpus"]`, 'an empty cpuset has no CPU to run on');
-    const max = at(`${where}["cpu.max"]`, () => parseCpuMax(c['cpu.max'] ?? 'max'));
-    return { name, cpus, quotaUs: max.quotaUs, periodUs: max.periodUs, weight: c['cpu.weight'] ?? 100 };
+    // No cpuset.cpus: the group is not restricted (null, as the result reports it), not "all CPUs".
+    const cpus = c['cpuset.cpus'] === undefined ? null : knob(cgroupKnobs.cpusetCpus, c['cpuset.cpus'], ctx, name);
+    const max = knob(cgroupKnobs.cpuMax, c['cpu.max'], ctx, name);
+    return { name, cpus, quotaUs: max.quotaUs, periodUs: max.periodUs, weight: knob(cgroupKnobs.cpuWeight, c['cpu.weight'], ctx, name) };
   });
   const apps = s.apps.map((a, i) => resolveApp(a, i, s));
   const flows = s.flows.map((f, i) => resolveFlow(f, i, s, nics));
@@ -195,11 +224,11 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
     seed: s.seed,
     durationNs: Math.round(s.duration_ms * 1e6),
     warmupNs: Math.round(s.warmup_ms * 1e6),
-    hz: s.kernel.hz,
-    softirqMode: s.kernel.softirq_mode,
-    sched: s.kernel.sched,
-    idleExitNs: Math.round(s.kernel.idle_exit_us * 1000),
-    irqTimeAccounting: s.kernel.irq_time_accounting,
+    hz,
+    softirqMode,
+    sched,
+    idleExitNs: Math.round(idleExitUs * 1000),
+    irqTimeAccounting,
     cpus: s.cpus,
     costProfile: s.costs,
     costs: costTable(s.costs, s.cost_overrides),
@@ -287,42 +316,43 @@ function unique(names: string[], list: string, key: string): void {
 function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
   const p = `nics[${index}]`;
   const driver = DRIVERS[nic.driver as keyof typeof DRIVERS];
-  const mtu = at(`${p}.mtu`, () => limits.mtu(driver, nic.mtu));
-  const queues = at(`${p}.channels.combined`, () => limits.channelCount(driver, s.cpus, queueCount(nic, s.cpus)));
-  const ringSize = at(`${p}.ring.rx`, () => limits.ringSize(driver, nic.ring.rx ?? driver.ring.default));
-  const rxUsecs = at(`${p}.coalesce.rx-usecs`, () => limits.rxUsecs(driver, nic.coalesce['rx-usecs'] ?? driver.moderation.rxUsecsDefault));
-  const rxFrames =
-    nic.coalesce['rx-frames'] === undefined ? driver.moderation.rxFramesDefault : at(`${p}.coalesce.rx-frames`, () => limits.rxFrames(driver, nic.coalesce['rx-frames']!));
-  const adaptiveRx =
-    nic.coalesce['adaptive-rx'] === undefined
-      ? driver.moderation.adaptiveDefault && (driver.moderation.kind !== 'eitr' || rxUsecs === 1)
-      : at(`${p}.coalesce.adaptive-rx`, () => limits.adaptiveRx(driver, nic.coalesce['adaptive-rx']!));
+  let ctx = nicContext(s, nic);
+  const mtu = knob(device.mtu, nic.mtu, ctx, index);
+  const queues = knob(ethtool.combined, nic.channels.combined, ctx, index);
+  const ringSize = knob(ethtool.ringRx, nic.ring.rx, ctx, index);
+  const rxUsecs = knob(ethtool.rxUsecs, nic.coalesce['rx-usecs'], ctx, index);
+  ctx = { ...ctx, queues, rxUsecs };
+  const rxFrames = knob(ethtool.rxFrames, nic.coalesce['rx-frames'], ctx, index);
+  const adaptiveRx = knob(ethtool.adaptiveRx, nic.coalesce['adaptive-rx'], ctx, index);
+  const keyBytes = knob(ethtool.hkey, nic.rss.hkey, ctx, index);
 
-  const keyBytes = nic.rss.hkey === undefined ? netdevRssKey(s.seed).subarray(0, driver.rssKeyBytes) : at(`${p}.rss.hkey`, () => limits.rssKey(driver, parseHexKey(nic.rss.hkey!)));
   const indirSpec = nic.rss.indir;
   let indir: Int32Array;
   if (!indirSpec) indir = indirDefault(driver.indirSize, queues);
-  else if ('equal' in indirSpec) indir = indirEqual(driver.indirSize, at(`${p}.rss.indir.equal`, () => limits.indirEqual(indirSpec.equal, queues)));
-  else if ('weight' in indirSpec) indir = indirWeights(driver.indirSize, at(`${p}.rss.indir.weight`, () => limits.indirWeights(indirSpec.weight, queues, driver)));
-  else indir = Int32Array.from(at(`${p}.rss.indir.table`, () => limits.indirTable(indirSpec.table, driver, queues)));
+  else {
+    // Errors name the form given (`rss.indir.weight`), as ethtool -X names its argument.
+    const spec = at(`${p}.rss.indir.${Object.keys(indirSpec)[0]}`, () => ethtool.indir.check(indirSpec, ctx));
+    if ('equal' in spec) indir = indirEqual(driver.indirSize, spec.equal);
+    else if ('weight' in spec) indir = indirWeights(driver.indirSize, spec.weight);
+    else indir = Int32Array.from(spec.table);
+  }
 
   const flowHash = nic.rss['rx-flow-hash'] ?? {};
-  const irqAffinity = Array.from({ length: queues }, (_, q) => [q % s.cpus]);
+  const irqAffinity = Array.from({ length: queues }, (_, q) => valueOf(irq.smpAffinityList, undefined, queueContext(ctx, q)));
   for (const [key, list] of Object.entries(nic.irq_affinity)) {
     const q = Number(key);
-    const where = `${p}.irq_affinity["${key}"]`;
-    if (q >= queues) throw new InputError(where, `queue ${q} does not exist (${nic.name} has ${queues} queues, 0-${queues - 1})`);
-    const cpus = at(where, () => limits.existingCpus(parseCpuList(list), s.cpus, 'smp_affinity_list'));
-    if (cpus.length === 0) throw new InputError(where, 'an empty affinity mask is rejected (write_irq_affinity: EINVAL)');
-    irqAffinity[q] = cpus;
+    if (q >= queues) throw new InputError(jsonPath(irq.smpAffinityList, index, key), `queue ${q} does not exist (${nic.name} has ${queues} queues, 0-${queues - 1})`);
+    irqAffinity[q] = knob(irq.smpAffinityList, list, queueContext(ctx, q), index, key);
   }
-  const rxQueues = Array.from({ length: queues }, () => ({ rpsCpus: [] as number[], rpsFlowCnt: 0 }));
+  const rxQueues = Array.from({ length: queues }, (_, q) => ({
+    rpsCpus: valueOf(queue.rpsCpus, undefined, queueContext(ctx, q)),
+    rpsFlowCnt: valueOf(queue.rpsFlowCnt, undefined, queueContext(ctx, q)),
+  }));
   for (const [key, cfg] of Object.entries(nic.queues)) {
     const q = Number(key.slice(3));
-    const where = `${p}.queues["${key}"]`;
-    if (q >= queues) throw new InputError(where, `${key} does not exist (${nic.name} has ${queues} RX queues, rx-0..rx-${queues - 1})`);
-    if (cfg.rps_cpus !== undefined) rxQueues[q]!.rpsCpus = at(`${where}.rps_cpus`, () => limits.existingCpus(parseCpuMask(cfg.rps_cpus!), s.cpus, 'rps_cpus'));
-    if (cfg.rps_flow_cnt !== undefined) rxQueues[q]!.rpsFlowCnt = at(`${where}.rps_flow_cnt`, () => limits.rpsFlowCount(cfg.rps_flow_cnt!));
+    if (q >= queues) throw new InputError(`${p}.queues["${key}"]`, `${key} does not exist (${nic.name} has ${queues} RX queues, rx-0..rx-${queues - 1})`);
+    const qctx = queueContext(ctx, q);
+    rxQueues[q] = { rpsCpus: knob(queue.rpsCpus, cfg.rps_cpus, qctx, index, key), rpsFlowCnt: knob(queue.rpsFlowCnt, cfg.rps_flow_cnt, qctx, index, key) };
   }
 
   return {
@@ -336,42 +366,36 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
     rxUsecs,
     rxFrames,
     adaptiveRx,
-    gro: nic.features.gro === 'on',
-    rxhash: nic.features.rxhash === 'on',
-    ntuple: nic.features.ntuple === 'on',
+    gro: knob(ethtool.gro, nic.features.gro, ctx, index),
+    rxhash: knob(ethtool.rxhash, nic.features.rxhash, ctx, index),
+    ntuple: knob(ethtool.ntuple, nic.features.ntuple, ctx, index),
     rssKey: Uint8Array.from(keyBytes),
     indir,
     udpHashPorts: {
-      v4: flowHash.udp4 ? flowHash.udp4 === 'sdfn' : driver.udpHashPortsDefault,
-      v6: flowHash.udp6 ? flowHash.udp6 === 'sdfn' : driver.udpHashPortsDefault,
+      v4: knob(ethtool.flowHashUdp4, flowHash.udp4, ctx, index),
+      v6: knob(ethtool.flowHashUdp6, flowHash.udp6, ctx, index),
     },
     irqAffinity,
     rxQueues,
-    napiDeferHardIrqs: nic.napi_defer_hard_irqs,
-    groFlushTimeoutNs: nic.gro_flush_timeout,
-    threaded: nic.threaded === 1,
+    napiDeferHardIrqs: knob(device.napiDeferHardIrqs, nic.napi_defer_hard_irqs, ctx, index),
+    groFlushTimeoutNs: knob(device.groFlushTimeout, nic.gro_flush_timeout, ctx, index),
+    threaded: knob(device.threaded, nic.threaded, ctx, index),
     rxMode: nic.rx_mode,
     dmaLatencyNs: nic.dma_latency_ns ?? 600,
   };
 }
 
-/** netdev_rss_key: 52 random bytes drawn once per boot (net_get_random_once); here once per seed. */
-export function netdevRssKey(seed: number): Uint8Array {
-  return new RngStream(seed, 'netdev_rss_key').bytes(52);
-}
-
 function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
   const p = `apps[${index}]`;
-  const all = Array.from({ length: s.cpus }, (_, i) => i);
-  const cpus = a.cpus === undefined ? all : at(`${p}.cpus`, () => limits.existingCpus(parseCpuList(a.cpus!), s.cpus, 'the CPU list'));
-  if (cpus.length === 0) throw new InputError(`${p}.cpus`, 'an empty CPU list (sched_setaffinity: EINVAL)');
+  const ctx = systemContext(s);
+  const cpus = knob(appKnobs.cpus, a.cpus, ctx, index);
   if (a.cgroup !== undefined && !(a.cgroup in s.cgroups)) {
     throw new InputError(`${p}.cgroup`, `no cgroup "${a.cgroup}"${didYouMean(a.cgroup, Object.keys(s.cgroups))}`);
   }
   // cpuset.cpus narrows what sched_setaffinity allows (cpuset_cpus_allowed).
   const cpuset = a.cgroup === undefined ? undefined : s.cgroups[a.cgroup]!['cpuset.cpus'];
   if (cpuset !== undefined) {
-    const set = at(`cgroups["${a.cgroup}"]["cpuset.cpus"]`, () => parseCpuList(cpuset));
+    const set = knob(cgroupKnobs.cpusetCpus, cpuset, ctx, a.cgroup!);
     const both = cpus.filter((c) => set.includes(c));
     if (both.length === 0) {
       throw new InputError(`${p}.cpus`, `CPUs ${a.cpus ?? 'all'} and cgroup "${a.cgroup}" cpuset.cpus ${cpuset} have none in common (sched_setaffinity: EINVAL)`);
@@ -380,20 +404,15 @@ function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
   }
   const listen = a.listen === undefined ? null : at(`${p}.listen`, () => parseEndpoint(a.listen!));
   if (listen && listen.portHi !== listen.port) throw new InputError(`${p}.listen`, 'a socket listens on one port');
-  if (a.recv_size !== undefined && a.kind !== 'stream-reader') throw new InputError(`${p}.recv_size`, `only a stream-reader has recv_size (a ${a.kind} ${a.kind === 'udp-sink' ? 'reads whole datagrams; batch sets how many per recvmmsg' : 'reads no stream'})`);
-  if (a.batch !== undefined && a.kind !== 'udp-sink') throw new InputError(`${p}.batch`, `only a udp-sink has batch (datagrams per recvmmsg)`);
+  if (a.recv_size !== undefined && !appKnobs.recvSize.appKinds!.includes(a.kind))
+    throw new InputError(`${p}.recv_size`, `only a stream-reader has recv_size (a ${a.kind} ${a.kind === 'udp-sink' ? 'reads whole datagrams; batch sets how many per recvmmsg' : 'reads no stream'})`);
+  if (a.batch !== undefined && !appKnobs.batch.appKinds!.includes(a.kind)) throw new InputError(`${p}.batch`, `only a udp-sink has batch (datagrams per recvmmsg)`);
   if (a.service_us !== undefined && a.kind !== 'rr-server') throw new InputError(`${p}.service_us`, 'only an rr-server serves requests');
   if (a.kind === 'cpu-hog' || a.kind === 'stream-writer') {
     const what = a.kind === 'cpu-hog' ? 'a cpu-hog reads no socket; it only burns CPU' : 'a stream-writer sends (its flow names it as sender); it reads nothing';
     for (const key of ['listen', 'rate', 'user_ns_per_kb'] as const) {
       if (a[key] !== undefined) throw new InputError(`${p}.${key}`, what);
     }
-  }
-  let rateBps = Infinity;
-  if (a.rate !== undefined) {
-    const r = at(`${p}.rate`, () => parseRate(a.rate!));
-    if (r.kind !== 'bits') throw new InputError(`${p}.rate`, `"${a.rate}": an application reads bytes, so give a bit rate like "2gbit" or "800mbit"`);
-    rateBps = r.bitsPerSec;
   }
   return {
     index,
@@ -402,10 +421,10 @@ function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
     cpus,
     cgroup: a.cgroup ?? null,
     listen,
-    nice: a.nice,
-    recvSize: a.recv_size ?? 131072,
-    batch: a.batch ?? 1,
-    rateBps,
+    nice: knob(appKnobs.nice, a.nice, ctx, index),
+    recvSize: knob(appKnobs.recvSize, a.recv_size, ctx, index),
+    batch: knob(appKnobs.batch, a.batch, ctx, index),
+    rateBps: knob(appKnobs.rate, a.rate, ctx, index),
     userNsPerKb: a.user_ns_per_kb ?? 0,
     serviceNs: Math.round((a.service_us ?? 0) * 1000),
   };
@@ -418,7 +437,14 @@ function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNi
   if (src.family !== dst.family) throw new InputError(`${p}.dst`, `is IPv${dst.family} but src is IPv${src.family}`);
   const nicName = f.nic ?? nics[0]!.name;
   const nic = nics.find((n) => n.name === nicName);
-  if (!nic) throw new InputError(`${p}.nic`, `no NIC "${nicName}"${didYouMean(nicName, nics.map((n) => n.name))}`);
+  if (!nic)
+    throw new InputError(
+      `${p}.nic`,
+      `no NIC "${nicName}"${didYouMean(
+        nicName,
+        nics.map((n) => n.name),
+      )}`,
+    );
   const rate = at(`${p}.rate`, () => parseRate(f.rate));
   const maxFrame = nic.mtu + ETH_OVERHEAD;
   const raw = f.size === 'mtu' ? [{ size: maxFrame, weight: 1 }] : f.size === 'imix' ? IMIX : typeof f.size === 'number' ? [{ size: f.size, weight: 1 }] : f.size;
@@ -455,7 +481,14 @@ function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNi
     if (f.proto !== 'tcp') throw new InputError(`${p}.proto`, 'a veth-local flow is a TCP connection from a stream-writer; use "tcp"');
     if (f.sender === undefined) throw new InputError(`${p}.sender`, 'a veth-local flow needs its sender: the name of a stream-writer app');
     sender = s.apps.findIndex((a) => a.name === f.sender);
-    if (sender < 0) throw new InputError(`${p}.sender`, `no app "${f.sender}"${didYouMean(f.sender, s.apps.map((a) => a.name))}`);
+    if (sender < 0)
+      throw new InputError(
+        `${p}.sender`,
+        `no app "${f.sender}"${didYouMean(
+          f.sender,
+          s.apps.map((a) => a.name),
+        )}`,
+      );
     if (s.apps[sender]!.kind !== 'stream-writer') throw new InputError(`${p}.sender`, `"${f.sender}" is a ${s.apps[sender]!.kind}; the sender must be a stream-writer`);
     for (const key of ['rtt_us', 'nic'] as const) {
       if (f[key] !== undefined) throw new InputError(`${p}.${key}`, 'does not apply to a veth-local flow (no NIC, no wire; the ACK comes back at once)');

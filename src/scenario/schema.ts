@@ -1,108 +1,117 @@
 import { z } from 'zod';
 import { DRIVER_NAMES } from '../model/nic/drivers.ts';
-import { SYSCTLS } from './sysctl.ts';
+import * as app from './knobs/app.ts';
+import * as cgroupKnobs from './knobs/cgroup.ts';
+import * as device from './knobs/device.ts';
+import * as ethtool from './knobs/ethtool.ts';
+import * as irq from './knobs/irq.ts';
+import * as kernel from './knobs/kernel-config.ts';
+import * as queue from './knobs/queue.ts';
+import { SYSCTL_KNOBS } from './knobs/sysctl.ts';
+import { field, fields, fieldWithDefault, requiredField } from './knobs/zod.ts';
 
 /**
  * The scenario file format. Names are Linux's own: sysctl names, ethtool names (`rx-usecs`,
  * `combined`, `rx`, `gro`), sysfs names (`rps_cpus`, `napi_defer_hard_irqs`), cgroup v2 files.
- * Values keep the kernel's forms (CPU lists, hex bitmaps, tc-style rates). Every knob's default
- * is the kernel's or the driver's; driver-dependent defaults are filled in by `resolve`.
+ * Values keep the kernel's forms (CPU lists, hex bitmaps, tc-style rates). Every knob's field —
+ * its type, description and default — comes from the knob registry (knobs/); driver-dependent
+ * defaults are filled in by `resolve`.
  *
- * Shapes are checked here; values that depend on other values (ring size against the driver,
- * CPUs against `cpus`) are checked in `validate.ts`. `rxsim schema` prints this as JSON Schema.
+ * Shapes are checked here; knob values are checked by the registry's checks in `resolve` (they
+ * depend on the driver and the CPU count), the same checks `apply` runs. `rxsim schema` prints
+ * this as JSON Schema.
  */
 
 const onOff = z.enum(['on', 'off']);
-const cpuList = z.string().describe('CPU list as in smp_affinity_list / cpuset.cpus, e.g. "0-3,8"');
 const hexMask = z.string().describe('hex CPU bitmap as written to sysfs, e.g. "f" or "ff,ffffffff"');
 const nonNegInt = z.number().int().min(0);
 const endpoint = z.string().describe('address and port, "10.0.0.1:5201" or "[2001:db8::1]:5201"');
 
 const coalesce = z
   .strictObject({
-    'rx-usecs': nonNegInt
-      .optional()
-      .describe('ethtool -C rx-usecs. ixgbe: minimum µs between interrupts (EITR), 0 = off, 1 = adaptive (default 1, max 1022). ice: ITR in µs, 2 µs steps (default 50, max 8160). generic: µs from the first frame (default 8).'),
-    'rx-frames': nonNegInt.optional().describe('ethtool -C rx-frames: interrupt after this many frames (generic driver only; default 128).'),
-    'adaptive-rx': onOff.optional().describe('ethtool -C adaptive-rx (ice: net_dim, default on). ixgbe has no switch: rx-usecs 1 means adaptive.'),
+    'rx-usecs': field('rx-usecs', ethtool.rxUsecs),
+    'rx-frames': field('rx-frames', ethtool.rxFrames),
+    'adaptive-rx': field('adaptive-rx', ethtool.adaptiveRx),
   })
   .describe('Interrupt moderation, as `ethtool -C`.');
 
-const indir = z
-  .union([
-    z.strictObject({ equal: z.number().int().min(1).describe('spread over the first N queues (ethtool -X equal N)') }),
-    z.strictObject({ weight: z.array(nonNegInt).min(1).describe('relative weights per queue (ethtool -X weight w0 w1 …)') }),
-    z.strictObject({ table: z.array(nonNegInt).min(1).describe('explicit table, one queue per entry; its length must be the driver\'s table size') }),
-  ])
-  .describe('RSS indirection table (RETA). Default: indir[i] = i % queues.');
-
 const rxQueue = z.strictObject({
-  rps_cpus: hexMask.optional().describe('/sys/class/net/<dev>/queues/rx-<n>/rps_cpus (default 0: RPS off)'),
-  rps_flow_cnt: nonNegInt.optional().describe('/sys/class/net/<dev>/queues/rx-<n>/rps_flow_cnt (RFS per-queue table; default 0)'),
+  rps_cpus: field('rps_cpus', queue.rpsCpus),
+  rps_flow_cnt: field('rps_flow_cnt', queue.rpsFlowCnt),
+});
+
+const features = z.strictObject({
+  gro: fieldWithDefault('gro', ethtool.gro),
+  rxhash: fieldWithDefault('rxhash', ethtool.rxhash),
+  ntuple: fieldWithDefault('ntuple', ethtool.ntuple),
 });
 
 export const nicSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z][\w.-]{0,14}$/, 'an interface name like "eth0" (at most 15 characters)').default('eth0'),
-  driver: z.enum(DRIVER_NAMES as [string, ...string[]]).default('ixgbe').describe('Driver profile: defaults and limits of ixgbe (82599), ice (E810) or a generic NAPI driver.'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z][\w.-]{0,14}$/, 'an interface name like "eth0" (at most 15 characters)')
+    .default('eth0'),
+  driver: z
+    .enum(DRIVER_NAMES as [string, ...string[]])
+    .default('ixgbe')
+    .describe('Driver profile: defaults and limits of ixgbe (82599), ice (E810) or a generic NAPI driver.'),
   speed_gbps: z.number().positive().max(800).default(10).describe('Link speed in Gbit/s.'),
-  mtu: z.number().int().min(68).default(1500).describe('MTU in bytes (ip link set mtu); the maximum depends on the driver.'),
-  channels: z.strictObject({ combined: z.number().int().min(1).optional().describe('ethtool -L combined: RX/TX queue pairs (default: min(cpus, driver maximum))') }).default({}),
-  ring: z.strictObject({ rx: z.number().int().min(1).optional().describe('ethtool -G rx: RX descriptors per queue (ixgbe 512 default, 64..4096; ice 2048, 64..8160)') }).default({}),
+  mtu: fieldWithDefault('mtu', device.mtu),
+  channels: z.strictObject({ combined: field('combined', ethtool.combined) }).default({}),
+  ring: z.strictObject({ rx: field('rx', ethtool.ringRx) }).default({}),
   coalesce: coalesce.default({}),
-  features: z
-    .strictObject({
-      gro: onOff.default('on').describe('ethtool -K gro (generic-receive-offload)'),
-      rxhash: onOff.default('on').describe('ethtool -K rxhash (receive-hashing): pass the NIC hash up as skb->hash'),
-      ntuple: onOff.default('off').describe('ethtool -K ntuple (ntuple-filters): needed for aRFS'),
-    })
-    .default({ gro: 'on', rxhash: 'on', ntuple: 'off' }),
+  features: features.default(features.parse({})),
   rss: z
     .strictObject({
-      hkey: z.string().optional().describe('RSS key, colon-separated bytes as ethtool -X hkey takes it. Default: netdev_rss_key drawn once from the seed (Linux draws one per boot).'),
-      indir: indir.optional(),
+      hkey: field('hkey', ethtool.hkey),
+      indir: field('indir', ethtool.indir),
       'rx-flow-hash': z
-        .strictObject({ udp4: z.enum(['sd', 'sdfn']).optional(), udp6: z.enum(['sd', 'sdfn']).optional() })
+        .strictObject({ udp4: field('udp4', ethtool.flowHashUdp4), udp6: field('udp6', ethtool.flowHashUdp6) })
         .optional()
-        .describe('ethtool -N rx-flow-hash: hash UDP on addresses only (sd) or also ports (sdfn). ixgbe default sd, ice sdfn.'),
+        .describe('ethtool -N rx-flow-hash: hash UDP on addresses only (sd) or also ports (sdfn).'),
     })
     .default({}),
-  irq_affinity: z
-    .record(z.string().regex(/^\d+$/, 'a queue index like "0"'), cpuList)
+  irq_affinity: z.record(z.string().regex(/^\d+$/, 'a queue index like "0"'), requiredField(irq.smpAffinityList)).default({}).describe('smp_affinity_list per queue vector, keyed by queue index.'),
+  queues: z
+    .record(z.string().regex(/^rx-\d+$/, 'a queue name like "rx-0"'), rxQueue)
     .default({})
-    .describe('smp_affinity_list per queue vector, keyed by queue index. Default: vector i on CPU i % cpus (the driver\'s affinity hint).'),
-  queues: z.record(z.string().regex(/^rx-\d+$/, 'a queue name like "rx-0"'), rxQueue).default({}).describe('Per-RX-queue sysfs settings, keyed "rx-<n>".'),
-  napi_defer_hard_irqs: z.number().int().min(0).max(2 ** 31 - 1).default(0).describe('/sys/class/net/<dev>/napi_defer_hard_irqs: empty polls allowed before re-enabling the IRQ.'),
-  gro_flush_timeout: nonNegInt.default(0).describe('/sys/class/net/<dev>/gro_flush_timeout in ns: hrtimer repoll instead of re-enabling the IRQ.'),
-  threaded: z.union([z.literal(0), z.literal(1)]).default(0).describe('/sys/class/net/<dev>/threaded: poll in napi/<dev>-<id> kthreads instead of NET_RX softirq.'),
+    .describe('Per-RX-queue sysfs settings, keyed "rx-<n>".'),
+  napi_defer_hard_irqs: fieldWithDefault('napi_defer_hard_irqs', device.napiDeferHardIrqs),
+  gro_flush_timeout: fieldWithDefault('gro_flush_timeout', device.groFlushTimeout),
+  threaded: fieldWithDefault('threaded', device.threaded),
   rx_mode: z
     .enum(['napi', 'netif_rx'])
     .default('napi')
     .describe('"napi" (every modern driver) or "netif_rx": a pre-NAPI driver that cleans the ring in its hard IRQ handler and calls netif_rx per frame, to show receive livelock.'),
-  dma_latency_ns: nonNegInt.optional().describe('Time from a frame\'s last bit on the wire to its descriptor write-back (DMA of data then descriptor). Default 600 ns.'),
+  dma_latency_ns: nonNegInt.optional().describe("Time from a frame's last bit on the wire to its descriptor write-back (DMA of data then descriptor). Default 600 ns."),
 });
 
-const sysctlShape = Object.fromEntries(
-  Object.entries(SYSCTLS).map(([name, spec]) => [name, z.union([z.number(), z.string()]).optional().describe(spec.description)]),
-);
+const kernelSchema = z.strictObject({
+  hz: fieldWithDefault('hz', kernel.hz),
+  softirq_mode: fieldWithDefault('softirq_mode', kernel.softirqMode),
+  sched: fieldWithDefault('sched', kernel.sched),
+  idle_exit_us: fieldWithDefault('idle_exit_us', kernel.idleExitUs),
+  irq_time_accounting: fieldWithDefault('irq_time_accounting', kernel.irqTimeAccounting),
+});
 
 const cgroup = z.strictObject({
-  'cpuset.cpus': cpuList.optional(),
-  'cpu.max': z.string().optional().describe('"max", "max 100000" or "<quota> <period>" in µs'),
-  'cpu.weight': z.number().int().min(1).max(10000).optional().describe('1..10000, default 100'),
+  'cpuset.cpus': field('cpuset.cpus', cgroupKnobs.cpusetCpus),
+  'cpu.max': field('cpu.max', cgroupKnobs.cpuMax),
+  'cpu.weight': field('cpu.weight', cgroupKnobs.cpuWeight),
 });
 
 export const APP_KINDS = ['stream-reader', 'udp-sink', 'rr-server', 'cpu-hog', 'stream-writer'] as const;
 
-const app = z.strictObject({
+const appSchema = z.strictObject({
   name: z.string().min(1),
   kind: z.enum(APP_KINDS),
-  cpus: cpuList.optional().describe('Allowed CPUs (sched_setaffinity / taskset -c). Default: all.'),
+  cpus: field('cpus', app.cpus),
   cgroup: z.string().optional(),
   listen: endpoint.optional().describe('The socket it reads from.'),
-  nice: z.number().int().min(-20).max(19).default(0),
-  recv_size: z.number().int().min(1).optional().describe('stream-reader: bytes asked for per recvmsg (default 131072, iperf3).'),
-  batch: z.number().int().min(1).max(1024).optional().describe('udp-sink: datagrams per recvmmsg (default 1: plain recvmsg).'),
-  rate: z.string().optional().describe('Read at most this fast ("2gbit"): the app sleeps between reads, like a paced consumer. Default: as fast as it can.'),
+  nice: fieldWithDefault('nice', app.nice),
+  recv_size: field('recv_size', app.recvSize),
+  batch: field('batch', app.batch),
+  rate: field('rate', app.rate),
   user_ns_per_kb: z.number().min(0).optional().describe('User-space work per KiB received (the application processing its data), ns. Default 0.'),
   service_us: z.number().min(0).optional().describe('rr-server: user-space time to serve one request (default 0).'),
 });
@@ -137,7 +146,7 @@ const flow = z.strictObject({
   rr: z
     .strictObject({
       concurrency: z.number().int().min(1).max(1024).default(1).describe('Transactions in flight (netperf UDP_RR has 1).'),
-      response_size: z.number().int().min(1).max(65507).optional().describe('Response payload bytes (default: the request\'s).'),
+      response_size: z.number().int().min(1).max(65507).optional().describe("Response payload bytes (default: the request's)."),
     })
     .optional()
     .describe('Request/response (closed loop): each request is sent when the answer to an earlier one has come back, rtt_us after the server sent it. Needs an rr-server listening on dst. UDP only.'),
@@ -183,26 +192,12 @@ export const scenarioSchema = z
     seed: z.number().int().min(0).default(1),
     duration_ms: z.number().positive().max(10_000).default(50),
     warmup_ms: z.number().min(0).default(0).describe('Counters and latencies start after this.'),
-    kernel: z
-      .strictObject({
-        hz: z.union([z.literal(100), z.literal(250), z.literal(300), z.literal(1000)]).default(1000).describe('CONFIG_HZ'),
-        softirq_mode: z
-          .enum(['inline', 'defer-to-ksoftirqd'])
-          .default('inline')
-          .describe('"inline": softirqs run at irq_exit / local_bh_enable even when ksoftirqd is runnable (6.5+). "defer-to-ksoftirqd": the 4.9–6.4 rule "softirq: Let ksoftirqd do its job".'),
-        sched: z.enum(['eevdf', 'cfs']).default('eevdf').describe('The fair scheduler: "eevdf" (6.6+) or "cfs" (before 6.6).'),
-        idle_exit_us: z.number().min(0).default(0).describe('Exit latency of the idle state a CPU sleeps in (a C-state), paid by the first interrupt after idle. 0: polling idle.'),
-        irq_time_accounting: z
-          .boolean()
-          .default(false)
-          .describe('CONFIG_IRQ_TIME_ACCOUNTING: interrupt and softirq time is not charged to the interrupted task (its vruntime, its cgroup\'s cpu.max). Off: it is (the "Iron" effect).'),
-      })
-      .default({ hz: 1000, softirq_mode: 'inline', sched: 'eevdf', idle_exit_us: 0, irq_time_accounting: false }),
+    kernel: kernelSchema.default(kernelSchema.parse({})),
     cpus: z.number().int().min(1).max(256).default(4),
     costs: z.string().default('baremetal-10g').describe('Cost profile name (see README, "Costs").'),
     cost_overrides: z.record(z.string(), z.number().min(0)).default({}).describe('Override individual costs of the profile, in ns.'),
     nics: z.array(nicSchema).min(1),
-    sysctl: z.strictObject(sysctlShape).default({}),
+    sysctl: z.strictObject(fields(SYSCTL_KNOBS)).default({}),
     netfilter: z
       .strictObject({ host: netns, container: netns })
       .default({ host: { conntrack: false, nat: false, rules: {} }, container: { conntrack: false, nat: false, rules: {} } })
@@ -214,7 +209,7 @@ export const scenarioSchema = z
       })
       .default({ gro: 'off', rps_cpus: '0' }),
     cgroups: z.record(z.string().regex(/^[\w.-]+$/, 'a cgroup name like "pod-a"'), cgroup).default({}),
-    apps: z.array(app).default([]),
+    apps: z.array(appSchema).default([]),
     flows: z.array(flow).default([]),
     apply: z.array(z.string()).default([]).describe('Commands as run on a real machine: ethtool, sysctl -w, echo > /sys|/proc, taskset.'),
     timeline: z

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { InputError, didYouMean, formatPath } from './errors.ts';
+import { formatKnobPath, knobAt, knobTypeProblem } from './knobs/registry.ts';
 
 type Issue = z.core.$ZodIssue;
 type AnySchema = z.core.$ZodType;
@@ -18,9 +19,16 @@ function rank(issue: Issue): number {
   return issue.code === 'unrecognized_keys' ? 0 : 1;
 }
 
+/** Issues about a value itself (not a missing or unknown key). */
+const VALUE_ISSUES = new Set<string>(['invalid_type', 'invalid_value', 'invalid_union', 'invalid_format', 'too_big', 'too_small']);
+
 function issueToError(issue: Issue, schema: AnySchema): InputError {
   const path = issue.path as (string | number)[];
   const input = (issue as { input?: unknown }).input;
+  // A knob's value: the registry's message, the one `apply` gives for the same text.
+  const knob = VALUE_ISSUES.has(issue.code) && input !== undefined ? knobAt(path) : undefined;
+  const knobProblem = knob ? knobTypeProblem(path, input) : undefined;
+  if (knob && knobProblem) return new InputError(formatKnobPath(knob, path), knobProblem);
   switch (issue.code) {
     case 'unrecognized_keys': {
       const key = issue.keys[0]!;
@@ -127,14 +135,17 @@ function describeSchema(s: AnySchema): string {
   if (d.type === 'array') return 'a list';
   if (d.type === 'number') return 'a number';
   if (d.type === 'string') return 'a string';
-  if (d.type === 'enum') return Object.values(d.entries as object).map((v) => JSON.stringify(v)).join(' or ');
+  if (d.type === 'enum')
+    return Object.values(d.entries as object)
+      .map((v) => JSON.stringify(v))
+      .join(' or ');
   return d.type;
 }
 
 function expectedName(expected: string): string {
   return (
-    { number: 'a number', int: 'an integer', string: 'a string', object: 'an object', array: 'a list', boolean: 'true or false', tuple: 'a list' } as Record<string, string>
-  )[expected] ?? expected;
+    ({ number: 'a number', int: 'an integer', string: 'a string', object: 'an object', array: 'a list', boolean: 'true or false', tuple: 'a list' } as Record<string, string>)[expected] ?? expected
+  );
 }
 
 function show(v: unknown): string {

@@ -154,8 +154,8 @@ describe('the browser app', () => {
   it('compare: pin A, change a knob, run B, and both show side by side with the differences marked', async () => {
     await page.click('[data-testid=tab-tuning]');
     await page.click('[data-testid=pin-a]');
-    await page.locator('[data-knob="taskset -c … iperf3"]').fill('1');
-    await page.locator('[data-knob="taskset -c … iperf3"]').dispatchEvent('change');
+    await page.locator('[data-knob="apps[0].cpus"]').fill('1');
+    await page.locator('[data-knob="apps[0].cpus"]').dispatchEvent('change');
     const before = await runsOf(page);
     await page.click('[data-testid=tuning-run]');
     await waitForRun(page, before + 1);
@@ -168,7 +168,7 @@ describe('the browser app', () => {
     await shot(page, 'compare');
     // Undo restores the knob (immer history).
     await page.click('[data-testid=undo]');
-    expect(await page.locator('[data-knob="taskset -c … iperf3"]').inputValue()).toBe('4');
+    expect(await page.locator('[data-knob="apps[0].cpus"]').inputValue()).toBe('4');
   });
 
   it('an imported scenario with a bad field shows the error next to that field', async () => {
@@ -233,8 +233,8 @@ describe('the browser app', () => {
     expect(await p.textContent('[data-testid=digest]')).toBe('–'); // nothing finished
     // The page still works: a short run after the cancel completes.
     await p.click('[data-testid=tab-tuning]');
-    await p.locator('input[data-knob="ethtool -C eth0 rx-usecs"]').fill('100');
-    await p.locator('input[data-knob="ethtool -C eth0 rx-usecs"]').dispatchEvent('change');
+    await p.locator('input[data-knob="nics[0].coalesce.rx-usecs"]').fill('100');
+    await p.locator('input[data-knob="nics[0].coalesce.rx-usecs"]').dispatchEvent('change');
     await p.fill('[data-testid=apply-input]', 'sysctl -w net.core.netdev_budget=600');
     await p.click('[data-testid=apply-add]');
     const [download] = await Promise.all([p.waitForEvent('download'), p.click('[data-testid=export]')]);

@@ -1,60 +1,120 @@
 import type { Result } from '../../src/metrics/result.ts';
+import { numberVectors } from '../../src/model/nic/vectors.ts';
+import { InputError, ValueError, formatPath } from '../../src/scenario/errors.ts';
+import { queueCount } from '../../src/scenario/knobs/ethtool.ts';
+import {
+  KIND_TITLES,
+  commandFor,
+  contextAt,
+  defaultOf,
+  defaultText,
+  formatKnobPath,
+  jsonParts,
+  knobsOf,
+  nicContext,
+  parseAndCheck,
+  rangeText,
+  textOf,
+  type CommandNames,
+} from '../../src/scenario/knobs/registry.ts';
+import type { AnyKnob, KnobKind } from '../../src/scenario/knobs/types.ts';
 import { assignPath } from '../../src/scenario/load.ts';
+import { scenarioSchema, type Scenario } from '../../src/scenario/schema.ts';
 import type { History, ScenarioObject } from '../state.ts';
 import { el, fmt } from './colors.ts';
 
 /**
- * Tuning: the scenario's knobs under their Linux names, a box that takes the same commands as
- * `apply` (they are appended to the scenario's apply list), undo/redo (immer history), and
- * Compare: pin a run as A, change something, run B, and see both side by side.
+ * Tuning: the scenario's knobs, listed from the knob registry under their Linux names with the
+ * command that sets each on a real machine (the description and the kernel function that reads
+ * it as a tooltip); a box that takes the same commands as `apply` (they are appended to the
+ * scenario's apply list); undo/redo (immer history); and Compare: pin a run as A, change
+ * something, run B, and see both side by side. A value typed into a knob goes through the
+ * registry's check, so it is refused with the message `rxsim` would print.
  */
-type Get = (s: ScenarioObject) => unknown;
-type Set = (s: ScenarioObject, v: unknown) => void;
-interface Knob {
-  label: string;
-  kind: 'number' | 'text' | string[];
-  get: Get;
-  set: Set;
+
+/** One knob of this scenario: a registry entry at one place (a NIC, a queue, a cgroup, an app). */
+interface Control {
+  knob: AnyKnob;
+  /** Its JSON path in the scenario. */
+  parts: (string | number)[];
+  /** Group heading and the label's prefix within the group (`rx-0`). */
+  group: string;
+  prefix: string;
+  names: CommandNames;
 }
 
+/** Edited as JSON or with ethtool -X in the command box: a table and a key are not one value. */
+const NOT_IN_PANEL = new Set(['indir', 'hkey']);
+
 const obj = (o: unknown): Record<string, unknown> => (o && typeof o === 'object' ? (o as Record<string, unknown>) : {});
-function path(s: ScenarioObject, keys: (string | number)[]): unknown {
+function valueAt(s: ScenarioObject, keys: (string | number)[]): unknown {
   let o: unknown = s;
   for (const k of keys) o = obj(o)[k];
   return o;
 }
-const at = (keys: (string | number)[], label: string, kind: Knob['kind']): Knob => ({ label, kind, get: (s) => path(s, keys), set: (s, v) => assignPath(s, keys, v === '' ? undefined : v, label) });
 
-function knobs(s: ScenarioObject): Knob[] {
-  const nic = String(path(s, ['nics', 0, 'name']) ?? 'eth0');
-  const out: Knob[] = [
-    at(['nics', 0, 'coalesce', 'rx-usecs'], `ethtool -C ${nic} rx-usecs`, 'number'),
-    at(['nics', 0, 'ring', 'rx'], `ethtool -G ${nic} rx`, 'number'),
-    at(['nics', 0, 'channels', 'combined'], `ethtool -L ${nic} combined`, 'number'),
-    at(['nics', 0, 'features', 'gro'], `ethtool -K ${nic} gro`, ['', 'on', 'off']),
-    at(['nics', 0, 'queues', 'rx-0', 'rps_cpus'], `${nic}/queues/rx-0/rps_cpus`, 'text'),
-    at(['nics', 0, 'napi_defer_hard_irqs'], `${nic}/napi_defer_hard_irqs`, 'number'),
-    at(['nics', 0, 'gro_flush_timeout'], `${nic}/gro_flush_timeout`, 'number'),
-    at(['nics', 0, 'threaded'], `${nic}/threaded`, ['', '0', '1']),
-    at(['sysctl', 'net.core.netdev_budget'], 'net.core.netdev_budget', 'number'),
-    at(['sysctl', 'net.core.netdev_budget_usecs'], 'net.core.netdev_budget_usecs', 'number'),
-    at(['sysctl', 'net.core.netdev_max_backlog'], 'net.core.netdev_max_backlog', 'number'),
-    at(['sysctl', 'net.core.dev_weight'], 'net.core.dev_weight', 'number'),
-    at(['kernel', 'softirq_mode'], 'kernel.softirq_mode', ['', 'inline', 'defer-to-ksoftirqd']),
-    at(['kernel', 'sched'], 'kernel.sched', ['', 'eevdf', 'cfs']),
-    at(['kernel', 'hz'], 'CONFIG_HZ', ['', '100', '250', '300', '1000']),
-    at(['kernel', 'irq_time_accounting'], 'CONFIG_IRQ_TIME_ACCOUNTING', ['', 'true', 'false']),
-  ];
-  const apps = path(s, ['apps']);
-  if (Array.isArray(apps)) apps.forEach((a, i) => out.push(at(['apps', i, 'cpus'], `taskset -c … ${String(obj(a).name)}`, 'text')));
+/** The scenario with its defaults, or null while it does not validate (the run says why). */
+function parsed(raw: ScenarioObject): Scenario | null {
+  const r = scenarioSchema.safeParse(raw);
+  return r.success ? r.data : null;
+}
+
+/** Whether a NIC's driver has the knob (rx-frames and adaptive-rx are per driver). */
+function supported(knob: AnyKnob, s: Scenario, nic: number): boolean {
+  try {
+    knob.supported?.(nicContext(s, s.nics[nic]!));
+    return true;
+  } catch (e) {
+    if (e instanceof ValueError) return false;
+    throw e;
+  }
+}
+
+/** Every knob of the registry that this scenario has a place for. */
+function controls(s: Scenario | null): Control[] {
+  const out: Control[] = [];
+  const add = (kind: KnobKind, group: string, prefix: string, args: (string | number)[], names: CommandNames, filter: (k: AnyKnob) => boolean = () => true) => {
+    for (const knob of knobsOf(kind)) {
+      if (knob.sameFieldAs || NOT_IN_PANEL.has(knob.name) || !filter(knob)) continue;
+      out.push({ knob, parts: jsonParts(knob, ...args), group, prefix, names });
+    }
+  };
+  add('sysctl', KIND_TITLES.sysctl, '', [], {});
+  add('kernel-config', KIND_TITLES['kernel-config'], '', [], {});
+  if (!s) return out;
+  const vectors = numberVectors(s.nics.map((n) => ({ queues: queueCount(n, s.cpus), hasOther: nicContext(s, n).driver.otherVectorName(n.name) !== null })));
+  s.nics.forEach((nic, i) => {
+    const dev = { dev: nic.name };
+    add('ethtool', `${KIND_TITLES.ethtool} — ${nic.name}`, '', [i], dev, (k) => supported(k, s, i));
+    add('device', `${KIND_TITLES.device} — ${nic.name}`, '', [i], dev);
+    for (let q = 0; q < queueCount(nic, s.cpus); q++) {
+      add('queue', `${KIND_TITLES.queue} — ${nic.name}`, `rx-${q} `, [i, `rx-${q}`], { ...dev, queue: q });
+      const irq = vectors.find((v) => v.nic === i && v.queue === q)!.irq;
+      add('irq', `${KIND_TITLES.irq} — ${nic.name}`, `${irq} `, [i, String(q)], { irq });
+    }
+  });
+  for (const name of Object.keys(s.cgroups)) add('cgroup', `${KIND_TITLES.cgroup} — ${name}`, '', [name], { cgroup: name });
+  s.apps.forEach((a, i) => add('app', `${KIND_TITLES.app} — ${a.name}`, '', [i], { app: a.name }, (k) => !k.appKinds || k.appKinds.includes(a.kind)));
   return out;
 }
 
-function parseValue(kind: Knob['kind'], raw: string): unknown {
-  if (raw === '' || kind === 'text') return raw; // CPU lists and hex masks stay strings
-  if (kind === 'number') return Number(raw);
-  if (raw === 'true' || raw === 'false') return raw === 'true';
-  return /^\d+$/.test(raw) ? Number(raw) : raw; // a choice of numbers (CONFIG_HZ, threaded)
+/**
+ * The value a knob at `parts` takes from the text typed for it, through the registry's parse and
+ * check for this scenario's machine; or the message `rxsim` prints for it (`path: problem`).
+ */
+export function knobFromText(raw: ScenarioObject, knob: AnyKnob, parts: (string | number)[], text: string): { value: unknown } | { problem: string } {
+  const s = parsed(raw);
+  try {
+    return { value: s ? parseAndCheck(knob, text, contextAt(s, knob, parts)).stored : knob.type.parse(text) };
+  } catch (e) {
+    if (e instanceof ValueError) return { problem: new InputError(formatKnobPath(knob, parts), e.message).message };
+    throw e;
+  }
+}
+
+/** The tooltip: what it does, where it lives, default, range and the kernel code that reads it. */
+function tooltip(k: AnyKnob): string {
+  return `${k.description}\n${k.where}\ndefault: ${defaultText(k)}\nrange: ${rangeText(k)}\nread by ${k.source}`;
 }
 
 export interface CompareRow {
@@ -114,10 +174,19 @@ export class TuningView {
     const box = el('form', { class: 'applybox' });
     const input = el('input', { placeholder: 'ethtool -C eth0 rx-usecs 100   (any apply command)', 'data-testid': 'apply-input' });
     box.append(input, el('button', { 'data-testid': 'apply-add' }, 'apply'));
-    this.knobsEl = el('div', { class: 'knobs', 'data-testid': 'knobs' });
+    this.knobsEl = el('div', { class: 'knobgroups', 'data-testid': 'knobs' });
     this.applyList = el('div', { class: 'muted', 'data-testid': 'apply-list' });
     this.compareEl = el('div', { 'data-testid': 'compare' });
-    container.replaceChildren(bar, el('h3', {}, 'knobs (empty: the kernel or driver default)'), this.knobsEl, el('h3', {}, 'commands (the scenario\'s apply list)'), box, this.applyList, el('h3', {}, 'compare'), this.compareEl);
+    container.replaceChildren(
+      bar,
+      el('h3', {}, 'knobs (empty: the kernel or driver default)'),
+      this.knobsEl,
+      el('h3', {}, "commands (the scenario's apply list)"),
+      box,
+      this.applyList,
+      el('h3', {}, 'compare'),
+      this.compareEl,
+    );
     this.undo.addEventListener('click', () => history.undo());
     this.redo.addEventListener('click', () => history.redo());
     runB.addEventListener('click', run);
@@ -142,30 +211,66 @@ export class TuningView {
 
   /** The scenario changed (edit, undo, load): redraw the knobs. */
   refresh(): void {
-    const s = this.history.current;
+    const raw = this.history.current;
     this.undo.disabled = !this.history.canUndo;
     this.redo.disabled = !this.history.canRedo;
-    this.knobsEl.replaceChildren(
-      ...knobs(s).map((k) => {
-        const v = k.get(s);
-        const label = el('label', {}, k.label);
-        let input: HTMLInputElement | HTMLSelectElement;
-        if (Array.isArray(k.kind)) {
-          input = el('select');
-          for (const o of k.kind) input.add(new Option(o === '' ? '(default)' : o, o));
-          input.value = v === undefined ? '' : String(v);
-        } else {
-          input = el('input', { type: k.kind === 'number' ? 'number' : 'text', placeholder: '(default)' });
-          input.value = v === undefined ? '' : String(v);
-        }
-        input.setAttribute('data-knob', k.label);
-        input.addEventListener('change', () => this.history.edit((d) => k.set(d as ScenarioObject, parseValue(k.kind, input.value))));
-        label.append(input);
-        return label;
-      }),
-    );
-    const apply = Array.isArray(s.apply) ? (s.apply as string[]) : [];
+    const s = parsed(raw);
+    const groups = new Map<string, HTMLElement>();
+    for (const c of controls(s)) {
+      let group = groups.get(c.group);
+      if (!group) {
+        group = el('details', { open: '' });
+        group.append(el('summary', {}, c.group), el('div', { class: 'knobs' }));
+        groups.set(c.group, group);
+      }
+      group.lastElementChild!.append(this.control(c, raw, s));
+    }
+    this.knobsEl.replaceChildren(...groups.values());
+    const apply = Array.isArray(raw.apply) ? (raw.apply as string[]) : [];
     this.applyList.replaceChildren(...(apply.length ? apply.map((c, i) => el('div', {}, `apply[${i}]: ${c}`)) : [el('div', {}, 'none')]));
+  }
+
+  /** One knob: its Linux name, an input (empty: the default), and the command it stands for. */
+  private control(c: Control, raw: ScenarioObject, s: Scenario | null): HTMLElement {
+    const { knob } = c;
+    const path = formatKnobPath(knob, c.parts);
+    const value = valueAt(raw, c.parts);
+    const dflt = s && knob.default !== undefined ? textOf(knob, defaultOf(knob, contextAt(s, knob, c.parts))) : (knob.defaultText ?? '');
+    const shown = value === undefined ? '' : textOf(knob, value);
+    let input: HTMLInputElement | HTMLSelectElement;
+    if (knob.type.choices) {
+      input = el('select');
+      input.add(new Option(dflt ? `(default ${dflt})` : '(default)', ''));
+      for (const o of knob.type.choices) input.add(new Option(o, o));
+    } else {
+      input = el('input', { type: 'text', placeholder: dflt ? `${dflt} (default)` : '(default)' });
+    }
+    input.value = shown;
+    input.setAttribute('data-knob', path);
+    const command = commandFor(knob, c.names, shown || dflt || '…') ?? '(no command: set in the scenario)';
+    const error = el('div', { class: 'fielderror', 'data-testid': 'knob-error', hidden: '' });
+    input.addEventListener('change', () => {
+      const problem = this.set(c, input.value.trim());
+      error.hidden = !problem;
+      error.textContent = problem ?? '';
+    });
+    const row = el('div', { class: 'knob', title: tooltip(knob) });
+    const label = el('label', {}, `${c.prefix}${knob.name}`);
+    label.append(input);
+    row.append(label, el('code', { class: 'muted' }, command), error);
+    return row;
+  }
+
+  /** Set a knob from its text (empty: back to the default); the message if the registry refuses it. */
+  private set(c: Control, text: string): string | null {
+    if (text === '') {
+      this.history.edit((d) => assignPath(d, c.parts, undefined, formatPath(c.parts)));
+      return null;
+    }
+    const r = knobFromText(this.history.current, c.knob, c.parts, text);
+    if ('problem' in r) return r.problem;
+    this.history.edit((d) => assignPath(d, c.parts, r.value, formatPath(c.parts)));
+    return null;
   }
 
   /** A run finished: it is B in the comparison (and can be pinned as A). */

@@ -1,0 +1,107 @@
+import { ValueError } from '../errors.ts';
+import * as limits from '../limits.ts';
+import { formatCpuList, parseCpuList, parseRate } from '../units.ts';
+import { defineKnob, sint, text, uint, type SystemContext } from './types.ts';
+
+/**
+ * Per-application settings: what the process asks of the kernel (its CPU affinity, its nice
+ * value, how much each recvmsg asks for, how many datagrams per recvmmsg) and how fast it reads.
+ * Which app kinds take which option is checked with the app (resolve.ts).
+ */
+
+export const cpus = defineKnob<string, number[], SystemContext>({
+  name: 'cpus',
+  kind: 'app',
+  path: 'apps[].cpus',
+  where: 'taskset -c LIST <app> (sched_setaffinity; Cpus_allowed_list in /proc/<pid>/status)',
+  command: 'taskset -c {value} {app}',
+  type: text('cpu list'),
+  default: ({ cpus: n }) => formatCpuList(Array.from({ length: n }, (_, i) => i)),
+  defaultText: 'all CPUs',
+  range: 'existing CPUs, not empty',
+  check: (value, ctx) => {
+    const list = limits.existingCpus(parseCpuList(value), ctx.cpus, 'the CPU list');
+    if (list.length === 0) throw new ValueError('an empty CPU list (sched_setaffinity: EINVAL)');
+    return list;
+  },
+  store: (list) => formatCpuList(list),
+  description: "CPUs the app's task may run on; the scheduler places it among them at each wake-up.",
+  source: 'kernel/sched/core.c: sched_setaffinity',
+  runtime: true,
+});
+
+export const nice = defineKnob<number, number, SystemContext>({
+  name: 'nice',
+  kind: 'app',
+  path: 'apps[].nice',
+  where: 'nice -n N <app> (setpriority)',
+  type: sint('nice', -20, 19),
+  default: 0,
+  range: '-20..19',
+  check: (value) => {
+    if (!Number.isInteger(value) || value < -20 || value > 19) throw new ValueError(`nice ${value} is outside -20..19 (MIN_NICE..MAX_NICE)`);
+    return value;
+  },
+  description: 'Scheduling weight of the task (sched_prio_to_weight: 1024 at 0, about ×1.25 per step).',
+  source: 'kernel/sched/core.c: set_user_nice',
+  schemaDefault: true,
+});
+
+const recvType = uint('recv_size', 1);
+export const recvSize = defineKnob<number, number, SystemContext>({
+  name: 'recv_size',
+  kind: 'app',
+  path: 'apps[].recv_size',
+  where: 'the length each recvmsg asks for (iperf3 -l)',
+  type: recvType,
+  unit: 'bytes',
+  default: 131072,
+  range: '>= 1',
+  appKinds: ['stream-reader'],
+  check: (value) => recvType.check(value),
+  description: "stream-reader: bytes asked for per recvmsg (iperf3's 128 KiB).",
+  source: 'net/ipv4/tcp.c: tcp_recvmsg',
+});
+
+const batchType = uint('batch', 1, 1024);
+export const batch = defineKnob<number, number, SystemContext>({
+  name: 'batch',
+  kind: 'app',
+  path: 'apps[].batch',
+  where: 'vlen of recvmmsg (1: plain recvmsg)',
+  type: batchType,
+  unit: 'datagrams',
+  default: 1,
+  range: '1..1024',
+  appKinds: ['udp-sink'],
+  check: (value) => {
+    const n = batchType.check(value);
+    // UIO_MAXIOV: do_recvmmsg takes at most 1024 messages per call.
+    if (n > 1024) throw new ValueError(`batch ${n} is above 1024 (UIO_MAXIOV, the most recvmmsg takes)`);
+    return n;
+  },
+  description: 'udp-sink: datagrams per recvmmsg (MSG_WAITFORONE).',
+  source: 'net/socket.c: do_recvmmsg',
+});
+
+export const rate = defineKnob<string, number, SystemContext>({
+  name: 'rate',
+  kind: 'app',
+  path: 'apps[].rate',
+  where: 'how fast the app reads (a paced consumer)',
+  type: text('bit rate'),
+  unit: 'bit/s',
+  defaultText: 'unpaced: reads as fast as it can',
+  range: 'a bit rate: "2gbit", "800mbit"',
+  appKinds: ['stream-reader', 'udp-sink', 'rr-server'],
+  check: (value) => {
+    const r = parseRate(value);
+    if (r.kind !== 'bits') throw new ValueError(`"${value}": an application reads bytes, so give a bit rate like "2gbit" or "800mbit"`);
+    return r.bitsPerSec;
+  },
+  read: () => Infinity,
+  description: 'Read at most this fast: the app sleeps between reads, and data waits in the socket meanwhile.',
+  source: 'net/ipv4/tcp.c: tcp_recvmsg',
+});
+
+export const APP_KNOBS = [cpus, nice, recvSize, batch, rate];

@@ -1,0 +1,63 @@
+import { ValueError } from '../errors.ts';
+import * as limits from '../limits.ts';
+import { formatCpuList, parseCpuList, parseCpuMax } from '../units.ts';
+import { defineKnob, text, uint, type SystemContext } from './types.ts';
+
+/** cgroup v2 files of the cpuset and cpu controllers, /sys/fs/cgroup/<name>/<file> (one level). */
+
+export const cpusetCpus = defineKnob<string, number[], SystemContext>({
+  name: 'cpuset.cpus',
+  kind: 'cgroup',
+  path: 'cgroups["<name>"]["cpuset.cpus"]',
+  where: '/sys/fs/cgroup/<name>/cpuset.cpus',
+  command: 'echo {value} > /sys/fs/cgroup/{cgroup}/cpuset.cpus',
+  type: text('cpu list'),
+  default: ({ cpus }) => formatCpuList(Array.from({ length: cpus }, (_, i) => i)),
+  defaultText: "the parent's (all CPUs)",
+  range: 'existing CPUs, not empty',
+  check: (value, ctx) => {
+    const cpus = limits.existingCpus(parseCpuList(value), ctx.cpus, 'cpuset.cpus');
+    if (cpus.length === 0) throw new ValueError('an empty cpuset has no CPU to run on');
+    return cpus;
+  },
+  store: (cpus) => formatCpuList(cpus),
+  description: "CPUs the group's tasks may run on; narrows each task's own affinity (cpuset_cpus_allowed).",
+  source: 'kernel/cgroup/cpuset.c: update_cpumask',
+});
+
+export const cpuMax = defineKnob<string, { quotaUs: number | null; periodUs: number }, SystemContext>({
+  name: 'cpu.max',
+  kind: 'cgroup',
+  path: 'cgroups["<name>"]["cpu.max"]',
+  where: '/sys/fs/cgroup/<name>/cpu.max',
+  command: 'echo {value} > /sys/fs/cgroup/{cgroup}/cpu.max',
+  type: text('"quota period"'),
+  unit: 'µs',
+  default: 'max 100000',
+  range: 'quota max or >= 1000, period 1000..1000000',
+  check: (value) => parseCpuMax(value),
+  description: 'CFS bandwidth: the group may run quota µs per period µs ("max": unlimited), then it is throttled.',
+  source: 'kernel/sched/core.c: cpu_max_write',
+});
+
+const weightType = uint('cpu.weight', 0, 10000);
+export const cpuWeight = defineKnob<number, number, SystemContext>({
+  name: 'cpu.weight',
+  kind: 'cgroup',
+  path: 'cgroups["<name>"]["cpu.weight"]',
+  where: '/sys/fs/cgroup/<name>/cpu.weight',
+  command: 'echo {value} > /sys/fs/cgroup/{cgroup}/cpu.weight',
+  type: { ...weightType, jsonSchema: { minimum: 1, maximum: 10000 } },
+  default: 100,
+  range: '1..10000',
+  check: (value) => {
+    const n = weightType.check(value);
+    // CGROUP_WEIGHT_MIN..CGROUP_WEIGHT_MAX
+    if (n < 1 || n > 10000) throw new ValueError(`cpu.weight ${n} is outside 1..10000 (cpu_weight_write_u64: ERANGE)`);
+    return n;
+  },
+  description: "The group's share against its siblings: it competes as one entity of weight cpu.weight × 1024 / 100.",
+  source: 'kernel/sched/core.c: cpu_weight_write_u64',
+});
+
+export const CGROUP_KNOBS = [cpusetCpus, cpuMax, cpuWeight];

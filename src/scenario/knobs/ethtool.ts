@@ -1,0 +1,278 @@
+import { z } from 'zod';
+import { RngStream } from '../../engine/rng.ts';
+import { DRIVERS, DRIVER_NAMES, type DriverName } from '../../model/nic/drivers.ts';
+import * as limits from '../limits.ts';
+import { formatHexKey, parseHexKey } from '../units.ts';
+import { defineKnob, oneOf, onOff, text, uint, type NicContext, type ValueType } from './types.ts';
+
+/**
+ * ethtool's settings of the receive path: -C (coalesce), -G (ring), -L (channels), -K (features),
+ * -X (RSS table and key), -N (flow hash). The ethtool core (net/ethtool/) checks what is generic
+ * (above the reported maximum: EINVAL); the driver's callback checks and adjusts the rest, so the
+ * limits and defaults come from the driver profile.
+ */
+
+/** "ixgbe 1; ice 50; generic 8", or one value when every driver has it. */
+export function perDriver(f: (d: (typeof DRIVERS)[DriverName]) => string | number): string {
+  const values = DRIVER_NAMES.map((n) => String(f(DRIVERS[n])));
+  return values.every((v) => v === values[0]) ? values[0]! : DRIVER_NAMES.map((n, i) => `${n} ${values[i]}`).join('; ');
+}
+
+/** Options and the parameters of each the real ethtool has but rxsim does not model (they are errors, not ignored). */
+export const ETHTOOL_OPTIONS: Record<string, { aliases: string[]; unmodelled: string[] }> = {
+  '-C': {
+    aliases: ['--coalesce'],
+    unmodelled: [
+      'tx-usecs',
+      'tx-frames',
+      'adaptive-tx',
+      'rx-usecs-irq',
+      'rx-frames-irq',
+      'tx-usecs-irq',
+      'tx-frames-irq',
+      'stats-block-usecs',
+      'pkt-rate-low',
+      'pkt-rate-high',
+      'rx-usecs-low',
+      'rx-usecs-high',
+      'sample-interval',
+    ],
+  },
+  '-G': { aliases: ['--set-ring'], unmodelled: ['tx', 'rx-mini', 'rx-jumbo', 'rx-buf-len', 'cqe-size', 'tx-push', 'rx-push'] },
+  '-L': { aliases: ['--set-channels'], unmodelled: ['rx', 'tx', 'other'] },
+  '-K': { aliases: ['--features', '--offload'], unmodelled: ['tso', 'gso', 'lro', 'rx', 'tx', 'sg', 'rxvlan', 'txvlan', 'rx-gro-hw', 'rx-gro-list', 'rx-udp-gro-forwarding', 'hw-tc-offload'] },
+  '-X': { aliases: ['--set-rxfh-indir', '--rxfh'], unmodelled: [] },
+  '-N': { aliases: ['--config-nfc', '--config-ntuple'], unmodelled: [] },
+};
+
+// ---------------------------------------------------------------- -C
+
+const usecsType = uint('rx-usecs');
+export const rxUsecs = defineKnob<number, number, NicContext>({
+  name: 'rx-usecs',
+  kind: 'ethtool',
+  ethtool: { option: '-C', param: 'rx-usecs' },
+  path: 'nics[].coalesce.rx-usecs',
+  where: 'ethtool -C <dev> rx-usecs N',
+  command: 'ethtool -C {dev} rx-usecs {value}',
+  type: usecsType,
+  unit: 'µs',
+  default: ({ driver }) => driver.moderation.rxUsecsDefault,
+  range: (d) => `0..${d.moderation.rxUsecsMax}`,
+  check: (value, ctx) => limits.rxUsecs(ctx.driver, usecsType.check(value)),
+  store: (kept) => kept,
+  description: 'Interrupt moderation interval. ixgbe: minimum µs between interrupts (EITR), 0 = off, 1 = adaptive. ice: ITR in 2 µs steps. generic: µs from the first frame.',
+  source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c: ixgbe_set_coalesce',
+});
+
+const framesType = uint('rx-frames');
+export const rxFrames = defineKnob<number, number, NicContext>({
+  name: 'rx-frames',
+  kind: 'ethtool',
+  ethtool: { option: '-C', param: 'rx-frames' },
+  path: 'nics[].coalesce.rx-frames',
+  where: 'ethtool -C <dev> rx-frames N',
+  command: 'ethtool -C {dev} rx-frames {value}',
+  type: framesType,
+  unit: 'frames',
+  default: ({ driver }) => driver.moderation.rxFramesDefault,
+  defaultText: `${DRIVER_NAMES.filter((n) => DRIVERS[n].moderation.rxFrames)
+    .map((n) => `${n} ${DRIVERS[n].moderation.rxFramesDefault}`)
+    .join(', ')} (others: not supported)`,
+  range: (d) => (d.moderation.rxFrames ? '0..' : 'not supported'),
+  supported: ({ driver }) => void limits.rxFrames(driver, 0),
+  check: (value, ctx) => limits.rxFrames(ctx.driver, framesType.check(value)),
+  read: (value) => value,
+  description: 'Interrupt after this many frames (drivers that list it in supported_coalesce_params).',
+  source: 'drivers/net/ethernet/mellanox/mlx5/core/en_ethtool.c: mlx5e_ethtool_set_coalesce',
+});
+
+/** ixgbe has no switch: rx-usecs 1 is its adaptive mode, so its default follows rx-usecs. */
+function adaptiveDefault({ driver, rxUsecs: usecs }: Pick<NicContext, 'driver' | 'rxUsecs'>): 'on' | 'off' {
+  return driver.moderation.adaptiveDefault && (driver.moderation.kind !== 'eitr' || usecs === 1) ? 'on' : 'off';
+}
+
+export const adaptiveRx = defineKnob<'on' | 'off', boolean, NicContext>({
+  name: 'adaptive-rx',
+  kind: 'ethtool',
+  ethtool: { option: '-C', param: 'adaptive-rx' },
+  path: 'nics[].coalesce.adaptive-rx',
+  where: 'ethtool -C <dev> adaptive-rx on|off',
+  command: 'ethtool -C {dev} adaptive-rx {value}',
+  type: onOff('adaptive-rx'),
+  default: adaptiveDefault,
+  defaultText: `${perDriver((d) => adaptiveDefault({ driver: d, rxUsecs: d.moderation.rxUsecsDefault }))} (ixgbe: on while rx-usecs is 1)`,
+  range: (d) => (d.moderation.kind === 'ice-itr' ? 'on, off' : 'not supported'),
+  supported: ({ driver }) => void limits.adaptiveRx(driver, 'on'),
+  check: (value, ctx) => limits.adaptiveRx(ctx.driver, value),
+  read: (value) => value === 'on',
+  description: 'Adaptive interrupt moderation (ice: net_dim picks the ITR).',
+  source: 'drivers/net/ethernet/intel/ice/ice_ethtool.c: ice_set_rc_coalesce',
+});
+
+// ---------------------------------------------------------------- -G, -L
+
+const ringType = uint('the RX ring size', 1);
+export const ringRx = defineKnob<number, number, NicContext>({
+  name: 'rx',
+  kind: 'ethtool',
+  ethtool: { option: '-G', param: 'rx' },
+  path: 'nics[].ring.rx',
+  where: 'ethtool -G <dev> rx N',
+  command: 'ethtool -G {dev} rx {value}',
+  type: ringType,
+  unit: 'descriptors',
+  default: ({ driver }) => driver.ring.default,
+  range: (d) => `${d.ring.min}..${d.ring.max}${d.ring.belowMin === 'clamp' ? ' (below: raised)' : ''}${d.ring.multiple > 1 ? `, rounded up to ×${d.ring.multiple}` : ''}`,
+  check: (value, ctx) => limits.ringSize(ctx.driver, ringType.check(value)),
+  store: (kept) => kept,
+  description: 'RX descriptors per queue: how many frames a queue holds before the NIC drops.',
+  source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c: ixgbe_set_ringparam',
+});
+
+/** The number of RX queues of a NIC config: its `combined`, or the driver's default. */
+export function queueCount(nic: { driver: string; channels: { combined?: number | undefined } }, cpus: number): number {
+  return nic.channels.combined ?? limits.defaultChannelCount(DRIVERS[nic.driver as DriverName], cpus);
+}
+
+const channelsType = uint('the number of combined channels', 1);
+export const combined = defineKnob<number, number, NicContext>({
+  name: 'combined',
+  kind: 'ethtool',
+  ethtool: { option: '-L', param: 'combined' },
+  path: 'nics[].channels.combined',
+  where: 'ethtool -L <dev> combined N',
+  command: 'ethtool -L {dev} combined {value}',
+  type: channelsType,
+  unit: 'queues',
+  default: ({ driver, cpus }) => limits.defaultChannelCount(driver, cpus),
+  defaultText: `min(CPUs, driver maximum: ${perDriver((d) => d.maxQueues)})`,
+  range: (d) => `1..min(CPUs, ${d.maxQueues})`,
+  check: (value, ctx) => limits.channelCount(ctx.driver, ctx.cpus, channelsType.check(value)),
+  description: 'RX/TX queue pairs, each with its MSI-X vector and NAPI.',
+  source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c: ixgbe_set_channels',
+});
+
+// ---------------------------------------------------------------- -K
+
+function feature(name: 'gro' | 'rxhash' | 'ntuple', long: string, dflt: 'on' | 'off', description: string, source: string) {
+  return defineKnob<'on' | 'off', boolean, NicContext>({
+    name,
+    aliases: [long],
+    kind: 'ethtool',
+    ethtool: { option: '-K', param: name },
+    path: `nics[].features.${name}`,
+    where: `ethtool -K <dev> ${name} on|off`,
+    command: `ethtool -K {dev} ${name} {value}`,
+    type: onOff(name),
+    default: dflt,
+    range: 'on, off',
+    check: (value) => value === 'on',
+    description,
+    source,
+    schemaDefault: true,
+  });
+}
+
+export const gro = feature(
+  'gro',
+  'generic-receive-offload',
+  'on',
+  'Generic receive offload: merge TCP segments of a flow into one skb in napi_gro_receive.',
+  'include/linux/netdevice.h: netif_elide_gro',
+);
+export const rxhash = feature(
+  'rxhash',
+  'receive-hashing',
+  'on',
+  "Pass the NIC's RSS hash up as skb->hash (else RPS computes it in software).",
+  'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c: ixgbe_rx_hash',
+);
+export const ntuple = feature('ntuple', 'ntuple-filters', 'off', 'ntuple filters: with RFS, accelerated RFS steers flows in the NIC (ndo_rx_flow_steer).', 'net/core/dev.c: set_rps_cpu');
+
+// ---------------------------------------------------------------- -X
+
+export type IndirSpec = { equal: number } | { weight: number[] } | { table: number[] };
+
+const nonNegInt = z.number().int().min(0);
+const indirType: ValueType<IndirSpec> = {
+  name: 'RETA',
+  zod: () =>
+    z.union([
+      z.strictObject({ equal: z.number().int().min(1).describe('spread over the first N queues (ethtool -X equal N)') }),
+      z.strictObject({ weight: z.array(nonNegInt).min(1).describe('relative weights per queue (ethtool -X weight w0 w1 …)') }),
+      z.strictObject({ table: z.array(nonNegInt).min(1).describe("explicit table, one queue per entry; its length must be the driver's table size") }),
+    ]),
+  // The text form is ethtool's `equal N` (weight lists and tables come from the JSON or ethtool -X's own grammar).
+  parse: (t) => ({ equal: uint('the number of queues', 1).parse(t) }),
+  format: (v) => ('equal' in v ? String(v.equal) : JSON.stringify(v)),
+};
+
+/** The table spec as the driver accepts it (ethtool's fill_indir_table rules). */
+function checkIndir(value: IndirSpec, { driver, queues }: NicContext): IndirSpec {
+  if ('equal' in value) return { equal: limits.indirEqual(value.equal, queues) };
+  if ('weight' in value) return { weight: limits.indirWeights(value.weight, queues, driver) };
+  return { table: limits.indirTable(value.table, driver, queues) };
+}
+
+export const indir = defineKnob<IndirSpec, IndirSpec, NicContext>({
+  name: 'indir',
+  kind: 'ethtool',
+  ethtool: { option: '-X', param: 'equal | weight | default' },
+  path: 'nics[].rss.indir',
+  where: 'ethtool -X <dev> equal N | weight W… | default',
+  command: 'ethtool -X {dev} equal {value}',
+  type: indirType,
+  default: ({ queues }) => ({ equal: queues }),
+  defaultText: 'indir[i] = i % queues (ethtool_rxfh_indir_default)',
+  range: (d) => `${d.indirSize} entries naming existing queues`,
+  check: checkIndir,
+  description: 'RSS indirection table (RETA): which RX queue each hash bucket goes to.',
+  source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c: ixgbe_set_rxfh',
+});
+
+/** netdev_rss_key: 52 random bytes drawn once per boot (net_get_random_once); here once per seed. */
+export function netdevRssKey(seed: number): Uint8Array {
+  return new RngStream(seed, 'netdev_rss_key').bytes(52);
+}
+
+export const hkey = defineKnob<string, Uint8Array, NicContext>({
+  name: 'hkey',
+  kind: 'ethtool',
+  ethtool: { option: '-X', param: 'hkey' },
+  path: 'nics[].rss.hkey',
+  where: 'ethtool -X <dev> hkey K',
+  command: 'ethtool -X {dev} hkey {value}',
+  type: text('hex bytes'),
+  default: ({ seed, driver }) => formatHexKey(netdevRssKey(seed).subarray(0, driver.rssKeyBytes)),
+  defaultText: "netdev_rss_key (random per boot; here drawn from the seed), cut to the driver's length",
+  range: (d) => `exactly ${d.rssKeyBytes} bytes`,
+  check: (value, ctx) => limits.rssKey(ctx.driver, parseHexKey(value)),
+  store: (bytes) => formatHexKey(bytes),
+  description: 'RSS (Toeplitz) key, colon-separated bytes.',
+  source: 'net/ethtool/ioctl.c: netdev_rss_key_fill',
+});
+
+// ---------------------------------------------------------------- -N
+
+function flowHash(flowType: 'udp4' | 'udp6') {
+  return defineKnob<'sd' | 'sdfn', boolean, NicContext>({
+    name: `rx-flow-hash ${flowType}`,
+    kind: 'ethtool',
+    ethtool: { option: '-N', param: 'rx-flow-hash' },
+    path: `nics[].rss.rx-flow-hash.${flowType}`,
+    where: `ethtool -N <dev> rx-flow-hash ${flowType} sd|sdfn`,
+    command: `ethtool -N {dev} rx-flow-hash ${flowType} {value}`,
+    type: oneOf(['sd', 'sdfn'], 'expected "sd" (addresses) or "sdfn" (addresses and ports)'),
+    default: ({ driver }) => (driver.udpHashPortsDefault ? 'sdfn' : 'sd'),
+    range: 'sd, sdfn',
+    check: (value) => value === 'sdfn',
+    description: `Hash ${flowType === 'udp4' ? 'UDP over IPv4' : 'UDP over IPv6'} on addresses only (sd) or also ports (sdfn).`,
+    source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c: ixgbe_setup_mrqc',
+  });
+}
+
+export const flowHashUdp4 = flowHash('udp4');
+export const flowHashUdp6 = flowHash('udp6');
+
+export const ETHTOOL_KNOBS = [rxUsecs, rxFrames, adaptiveRx, ringRx, combined, gro, rxhash, ntuple, indir, hkey, flowHashUdp4, flowHashUdp6];

@@ -1,0 +1,85 @@
+import { ValueError } from '../errors.ts';
+import { bool, decimal, defineKnob, oneOf, oneOfNumbers, type SystemContext } from './types.ts';
+
+/**
+ * The kernel itself: build options and version-dependent behaviour, the `kernel` section of a
+ * scenario. Nothing changes them on a running machine, so they have no apply command.
+ */
+
+export const hz = defineKnob<100 | 250 | 300 | 1000, number, SystemContext>({
+  name: 'CONFIG_HZ',
+  kind: 'kernel-config',
+  path: 'kernel.hz',
+  where: 'kernel build option (grep CONFIG_HZ= /boot/config-$(uname -r))',
+  type: oneOfNumbers([100, 250, 300, 1000]),
+  unit: 'Hz',
+  default: 1000,
+  range: '100, 250, 300, 1000',
+  check: (value) => value,
+  description: 'Timer interrupts per second: jiffies, the tick, MAX_SOFTIRQ_TIME and the netdev_budget_usecs default follow it.',
+  source: 'include/asm-generic/param.h: HZ',
+  schemaDefault: true,
+});
+
+export const softirqMode = defineKnob<'inline' | 'defer-to-ksoftirqd', 'inline' | 'defer-to-ksoftirqd', SystemContext>({
+  name: 'softirq_mode',
+  kind: 'kernel-config',
+  path: 'kernel.softirq_mode',
+  where: 'kernel version: "inline" 6.5+, "defer-to-ksoftirqd" 4.9–6.4',
+  type: oneOf(['inline', 'defer-to-ksoftirqd']),
+  default: 'inline',
+  range: 'inline, defer-to-ksoftirqd',
+  check: (value) => value,
+  description: '"inline": softirqs run at irq_exit / local_bh_enable even when ksoftirqd is runnable (6.5+). "defer-to-ksoftirqd": the 4.9–6.4 rule "softirq: Let ksoftirqd do its job".',
+  source: 'kernel/softirq.c: invoke_softirq',
+  schemaDefault: true,
+});
+
+export const sched = defineKnob<'eevdf' | 'cfs', 'eevdf' | 'cfs', SystemContext>({
+  name: 'sched',
+  kind: 'kernel-config',
+  path: 'kernel.sched',
+  where: 'kernel version: EEVDF 6.6+, CFS before',
+  type: oneOf(['eevdf', 'cfs']),
+  default: 'eevdf',
+  range: 'eevdf, cfs',
+  check: (value) => value,
+  description: 'The fair scheduler: "eevdf" (6.6+) or "cfs" (before 6.6).',
+  source: 'kernel/sched/fair.c: pick_next_entity',
+  schemaDefault: true,
+});
+
+const exitType = decimal('idle_exit_us');
+export const idleExitUs = defineKnob<number, number, SystemContext>({
+  name: 'idle_exit_us',
+  kind: 'kernel-config',
+  path: 'kernel.idle_exit_us',
+  where: '/sys/devices/system/cpu/cpu<N>/cpuidle/state<K>/latency (the deepest state used)',
+  type: exitType,
+  unit: 'µs',
+  default: 0,
+  range: '>= 0',
+  check: (value) => {
+    if (!(value >= 0)) throw new ValueError('expected idle_exit_us (a number >= 0)');
+    return value;
+  },
+  description: 'Exit latency of the idle state a CPU sleeps in (a C-state), paid by the first interrupt after idle. 0: polling idle.',
+  source: 'drivers/cpuidle/cpuidle.c: cpuidle_enter_state',
+  schemaDefault: true,
+});
+
+export const irqTimeAccounting = defineKnob<boolean, boolean, SystemContext>({
+  name: 'CONFIG_IRQ_TIME_ACCOUNTING',
+  kind: 'kernel-config',
+  path: 'kernel.irq_time_accounting',
+  where: 'kernel build option (grep CONFIG_IRQ_TIME_ACCOUNTING= /boot/config-$(uname -r))',
+  type: bool('irq_time_accounting'),
+  default: false,
+  range: 'true, false',
+  check: (value) => value,
+  description: 'Interrupt and softirq time is not charged to the interrupted task (its vruntime, its cgroup\'s cpu.max). Off: it is (the "Iron" effect).',
+  source: 'kernel/sched/cputime.c: irqtime_account_irq',
+  schemaDefault: true,
+});
+
+export const KERNEL_CONFIG_KNOBS = [hz, softirqMode, sched, idleExitUs, irqTimeAccounting];
