@@ -130,10 +130,12 @@ export class NetifReceive implements RxPath {
     const segs = pool.segs[row]!;
     if (k.trace?.netifReceiveSkb) k.trace.netifReceiveSkb(cpu.id, pool.len[row]!, segs, this.devName(flow, p));
     let hookCost = 0;
-    for (const hook of this.coreHooks) {
-      const v = hook.run(cpu, row, t);
-      hookCost += v.cost;
-      if (v.consumed) return hookCost;
+    if (this.coreHooks.length > 0) {
+      for (const hook of this.coreHooks) {
+        const v = hook.run(cpu, row, t);
+        hookCost += v.cost;
+        if (v.consumed) return hookCost;
+      }
     }
     const last = flow.path === 'host' || flow.path === 'veth-local' ? 0 : flow.path === 'veth-bridge' ? 1 : 2;
     k.snmp.IpInReceives += segs;

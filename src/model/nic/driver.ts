@@ -112,7 +112,11 @@ export class RxRingPoller implements NapiPoller {
       const row = this.outRows[i]!;
       const t = this.outTimes[i]! + groCost;
       k.pool.tPoll[row] = t;
-      if (hooks.length > 0 && this.runHooks(cpu, row, t, (c) => (groCost += c))) continue;
+      if (hooks.length > 0) {
+        const cost = this.runHooks(cpu, row, t);
+        groCost += cost < 0 ? -1 - cost : cost;
+        if (cost < 0) continue; // consumed before the skb existed
+      }
       groCost += this.gro.receive(row, t, jiffies);
     }
     this.vector.moderation.countCleaned(r.cleaned, r.bytes);
@@ -135,14 +139,15 @@ export class RxRingPoller implements NapiPoller {
     return groFlushNormal(this.k, this.gro, this.batch, cpu, flushOld);
   }
 
-  /** Run the RX hooks on a frame; true if one consumed it. Their cost is added through `spend`. */
-  private runHooks(cpu: Cpu, row: number, t: number, spend: (ns: number) => void): boolean {
+  /** Run the RX hooks on a frame: their cost, or -1 - cost if one consumed it (no closure on the per-frame path). */
+  private runHooks(cpu: Cpu, row: number, t: number): number {
+    let cost = 0;
     for (const hook of this.rxHooks) {
       const v = hook.run(cpu, row, t);
-      spend(v.cost);
-      if (v.consumed) return true;
+      cost += v.cost;
+      if (v.consumed) return -1 - cost;
     }
-    return false;
+    return cost;
   }
 
   /**
