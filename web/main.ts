@@ -13,7 +13,7 @@ import { TuningView } from './views/tuning.ts';
 import type { WorkerRequest, WorkerResponse } from './worker.ts';
 
 /** Every scenario shipped in sim-scenarios/, as text (the same files `rxsim check` runs). */
-const scenarios = import.meta.glob('../sim-scenarios/*.json', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+const scenarios = import.meta.glob<string>('../sim-scenarios/*.json', { query: '?raw', import: 'default', eager: true });
 const names = Object.keys(scenarios)
   .map((p) => p.replace(/^.*\//, '').replace(/\.json$/, ''))
   .sort();
@@ -38,7 +38,7 @@ const step = new StepView($('view-step'), (fromNs) => run(fromNs));
 let rawText: string | null = null;
 const history = new History({}, (s) => {
   rawText = null;
-  seedInput.value = String(s.seed ?? 1);
+  seedInput.value = String(typeof s.seed === 'number' ? s.seed : 1);
   tuning?.refresh();
 });
 seedInput.addEventListener('change', () => {
@@ -57,8 +57,8 @@ function load(text: string, label: string): void {
   try {
     const obj = JSON.parse(text) as ScenarioObject;
     history.reset(obj);
-    $('description').textContent = String(obj.narrative ?? obj.description ?? '');
-    seedInput.value = String(obj.seed ?? 1);
+    $('description').textContent = typeof obj.narrative === 'string' ? obj.narrative : typeof obj.description === 'string' ? obj.description : '';
+    seedInput.value = String(typeof obj.seed === 'number' ? obj.seed : 1);
   } catch {
     rawText = text; // the worker reports where the JSON breaks
   }
@@ -189,20 +189,24 @@ select.addEventListener('change', () => {
 runButton.addEventListener('click', () => run());
 cancelButton.addEventListener('click', cancel);
 
-$<HTMLInputElement>('import').addEventListener('change', async (e) => {
+$<HTMLInputElement>('import').addEventListener('change', (e) => {
   const f = (e.target as HTMLInputElement).files?.[0];
   if (!f) return;
-  load(await f.text(), `imported ${f.name}`);
-  select.value = '';
-  run();
+  void f.text().then((text) => {
+    load(text, `imported ${f.name}`);
+    select.value = '';
+    run();
+  });
 });
 
 $('export').addEventListener('click', () => {
-  const name = String(history.current.name ?? 'scenario');
+  const name = typeof history.current.name === 'string' ? history.current.name : 'scenario';
   download(`${name}.json`, currentText() + '\n');
 });
 
-$('share').addEventListener('click', async () => {
+$('share').addEventListener('click', () => void share());
+
+async function share(): Promise<void> {
   let url: string;
   try {
     url = `${location.origin}${location.pathname}#${await encodeScenario(currentText())}`;
@@ -214,7 +218,7 @@ $('share').addEventListener('click', async () => {
   void navigator.clipboard?.writeText(url).catch(() => {});
   status.replaceChildren(el('span', { 'data-testid': 'share-url' }, url.length > 80 ? `${url.slice(0, 80)}… (copied)` : url));
   status.setAttribute('data-url', url);
-});
+}
 
 // ---- start ----
 

@@ -27,6 +27,7 @@ export class Snmp {
 
   /** Start of the measurement window. */
   resetWindow(): void {
-    for (const key of Object.keys(this) as (keyof Snmp & string)[]) (this as unknown as Record<string, number>)[key] = 0;
+    const counters = this as unknown as Record<string, number>;
+    for (const key of Object.keys(counters)) counters[key] = 0;
   }
 }

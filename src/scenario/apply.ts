@@ -40,7 +40,7 @@ export function applyCommand(scenario: Scenario, command: string, label: string)
   const tokens = tokenize(command, label);
   if (tokens.length === 0) throw new InputError(label, 'empty command');
   const ctx = new Ctx(label, tokens);
-  return produce(scenario, (draft) => {
+  return produce<Scenario>(scenario, (draft) => {
     const [cmd] = tokens;
     if (cmd === 'ethtool') ethtool(ctx, draft);
     else if (cmd === 'sysctl') sysctl(ctx, draft);
@@ -48,7 +48,7 @@ export function applyCommand(scenario: Scenario, command: string, label: string)
     else if (cmd === 'taskset') taskset(ctx, draft);
     else if (cmd === 'ip') ipLink(ctx, draft);
     else ctx.fail(0, `unknown command${didYouMean(cmd!, COMMANDS)}; rxsim understands ${COMMANDS.join(', ')}`);
-  }) as Scenario;
+  });
 }
 
 const COMMANDS = ['ethtool', 'sysctl', 'echo', 'taskset', 'ip'];

@@ -32,7 +32,7 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 /** The nearest candidate, or undefined if none is close enough to be a misspelling. */
 export function nearest(word: string, candidates: readonly string[]): string | undefined {
   if (candidates.length === 0) return undefined;
-  const best = closest(word, candidates as string[]);
+  const best = closest(word, candidates);
   const limit = Math.max(2, Math.floor(Math.max(word.length, best.length) / 3));
   return distance(word.toLowerCase(), best.toLowerCase()) <= limit ? best : undefined;
 }

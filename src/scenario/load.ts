@@ -84,7 +84,7 @@ function resolveTimeline(base: Scenario, resolved: ResolvedScenario): TimelineCh
 /** Strict JSON, with the line and column of the first syntax error. */
 function parseJson(text: string): unknown {
   const errors: ParseError[] = [];
-  const value = parseJsonc(text, errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false });
+  const value: unknown = parseJsonc(text, errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false });
   if (errors.length === 0) return value;
   const { error, offset } = errors[0]!;
   const before = text.slice(0, offset);

@@ -72,7 +72,7 @@ function unionError(issue: Extract<Issue, { code: 'invalid_union' }>, path: (str
     if (keys.length !== 1) return new InputError(formatPath(path), `expected exactly one of: ${objectKeys.join(', ')}`);
     // One known key whose value is wrong: report the error inside that branch.
     const inner = issue.errors.flat().find((i) => i.path.length > 0);
-    if (inner) return issueToError({ ...inner, path: [...path, ...inner.path] } as Issue, schema);
+    if (inner) return issueToError({ ...inner, path: [...path, ...inner.path] }, schema);
   }
   const names = branches.map(describeSchema).filter((n) => n);
   return new InputError(formatPath(path), `${show(input)} is not valid: expected ${names.join(' or ')}`);

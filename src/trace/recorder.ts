@@ -103,8 +103,8 @@ export class TraceRecorder implements Tracer {
       nic.queues.forEach((q, i) => {
         const name = `${nic.cfg.name}/rx-${i} ring`;
         counters.push({ name, kind: 'ring', limit: () => nic.cfg.ringSize, unit: 'packets', read: () => q.ring.length });
-        if (nic.napis[i]) this.machine.napiRing.set(nic.napis[i]!.id, name);
-        if (nic.irqDesc[i] !== undefined) this.machine.irqRing.set(nic.irqDesc[i]!, name);
+        if (nic.napis[i]) this.machine.napiRing.set(nic.napis[i].id, name);
+        if (nic.irqDesc[i] !== undefined) this.machine.irqRing.set(nic.irqDesc[i], name);
       });
     k.softnet.forEach((sd, cpu) =>
       counters.push({ name: `backlog/${cpu}`, kind: 'backlog', limit: () => k.sysctl['net.core.netdev_max_backlog'], unit: 'packets', read: () => sd.inputPktQueue.length }),

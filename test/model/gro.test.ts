@@ -20,7 +20,7 @@ function setup(opts: { enabled?: boolean; batch?: number } = {}) {
     pool.seq[r] = seq;
     pool.payload[r] = pool.len[r] = o.len ?? MSS;
     pool.size[r] = (o.len ?? MSS) + 70;
-    pool.truesize[r] = frameTruesize(pool.size[r]!);
+    pool.truesize[r] = frameTruesize(pool.size[r]);
     pool.flags[r] = o.psh ? PSH : 0;
     pool.tsval[r] = o.tsval ?? 0;
     pool.hash[r] = o.hash ?? flow;

@@ -41,7 +41,7 @@ const scenarioArb = fc
         proto: fc.constantFrom('udp', 'udp', 'tcp'),
         path: fc.constantFrom('host', 'host', 'veth-bridge', 'vxlan-overlay'),
         rate: fc.constantFrom('20kpps', '300kpps', '2mpps', 'line', '3gbit'),
-        size: fc.constantFrom(64, 'mtu', 'imix', 300) as fc.Arbitrary<number | string>,
+        size: fc.constantFrom<number | string>(64, 'mtu', 'imix', 300),
         arrival: fc.constantFrom('cbr', 'poisson', 'onoff'),
         ports: fc.constantFrom('1000', '1000-1007'),
         ip: fc.integer({ min: 1, max: 200 }),

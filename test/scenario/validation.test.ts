@@ -89,7 +89,7 @@ describe('scenario validation: one message naming the path, the expected form an
   });
 
   it('the shipped scenario.schema.json is what `rxsim schema` prints', () => {
-    const shipped = JSON.parse(readFileSync(new URL('../../scenario.schema.json', import.meta.url), 'utf8'));
+    const shipped: unknown = JSON.parse(readFileSync(new URL('../../scenario.schema.json', import.meta.url), 'utf8'));
     expect(shipped).toEqual(JSON.parse(JSON.stringify(scenarioJsonSchema())));
   });
 });

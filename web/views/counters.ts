@@ -98,7 +98,7 @@ function table(headers: [string, string][], rows: (string | number)[][], testid:
 export function renderCounters(container: HTMLElement, r: Result): void {
   container.replaceChildren();
   container.append(el('h3', {}, '$ mpstat -P ALL (percent of the window)'));
-  container.append(table([['CPU', ''], ...MPSTAT.map(([k, tip]) => [`%${k}`, tip] as [string, string])], r.cpus.map((c) => [String(c.cpu), ...MPSTAT.map(([k]) => c[k] as number)]), 'counters-mpstat'));
+  container.append(table([['CPU', ''], ...MPSTAT.map(([k, tip]) => [`%${k}`, tip] as [string, string])], r.cpus.map((c) => [String(c.cpu), ...MPSTAT.map(([k]) => c[k])]), 'counters-mpstat'));
 
   container.append(el('h3', {}, '$ cat /proc/interrupts'));
   container.append(procText(r.proc.interrupts, 'counters-interrupts'));

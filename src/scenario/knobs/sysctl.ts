@@ -79,7 +79,7 @@ function checker(spec: SysctlSpec): (value: SysctlText, ctx: SystemContext) => n
   return (value) =>
     String(TYPES.triple.parse(String(value)))
       .split(' ')
-      .map(Number) as [number, number, number];
+      .map(Number);
 }
 
 function sysctl<S extends SysctlSpec>(name: string, spec: S): Knob<SysctlText, Typed<S>, SystemContext> {

@@ -201,7 +201,7 @@ export function oneOfNumbers<V extends number>(values: readonly [V, ...V[]], pro
   const literals = values.map((v) => z.literal(v)) as unknown as [z.ZodLiteral<V>, z.ZodLiteral<V>, ...z.ZodLiteral<V>[]];
   return {
     name: 'enum',
-    zod: () => z.union(literals) as unknown as z.ZodType<V>,
+    zod: () => z.union(literals),
     choices: values.map(String),
     parse: (text) => {
       const n = Number(text.trim());
