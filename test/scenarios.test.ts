@@ -9,7 +9,9 @@ import { loadScenario } from '../src/scenario/load.ts';
 
 /** Regression: every shipped scenario loads, teaches something, and meets its expectations. */
 const dir = fileURLToPath(new URL('../sim-scenarios', import.meta.url));
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 describe('sim-scenarios', () => {
   it('exist', () => {

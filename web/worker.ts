@@ -59,7 +59,16 @@ self.onmessage = (e: MessageEvent<WorkerRequest>) => {
     last = { name: resolved.name, trace };
     const t1 = performance.now();
     const viz = vizData(trace, kernel, { stepFromNs: stepFrom, stepToNs: stepFrom + STEP_WINDOW_NS, maxSteps: MAX_STEPS });
-    const response: WorkerResponse = { id, type: 'result', result, report: formatReport(result, resolved.description), warnings: resolved.warnings, viz, traceMs: performance.now() - t1, stepFromNs: stepFrom };
+    const response: WorkerResponse = {
+      id,
+      type: 'result',
+      result,
+      report: formatReport(result, resolved.description),
+      warnings: resolved.warnings,
+      viz,
+      traceMs: performance.now() - t1,
+      stepFromNs: stepFrom,
+    };
     const s = viz.spans;
     self.postMessage(response, [s.cpu.buffer, s.start.buffer, s.dur.buffer, s.cls.buffer, s.pid.buffer, ...viz.series.flatMap((x) => [x.t.buffer, x.v.buffer])]);
   } catch (err) {

@@ -105,4 +105,6 @@ console.log('');
 const gcAvailable = typeof (globalThis as { gc?: unknown }).gc === 'function';
 const h10 = heapAfter(10);
 const h100 = heapAfter(100);
-console.log(`heap in use after the flood: ${(h10 / 2 ** 20).toFixed(1)} MiB at 10 ms simulated, ${(h100 / 2 ** 20).toFixed(1)} MiB at 100 ms${gcAvailable ? '' : ' (run with --expose-gc for exact figures)'}`);
+console.log(
+  `heap in use after the flood: ${(h10 / 2 ** 20).toFixed(1)} MiB at 10 ms simulated, ${(h100 / 2 ** 20).toFixed(1)} MiB at 100 ms${gcAvailable ? '' : ' (run with --expose-gc for exact figures)'}`,
+);

@@ -94,12 +94,9 @@ program
   .option('--buffer <events>', 'events kept (the newest when more happen)', integerOption('--buffer'), 262144)
   .option('--seed <n>', 'override the scenario seed', integerOption('--seed'))
   .option('--duration-ms <ms>', 'override duration_ms', positiveNumber('--duration-ms'))
-  .option('--apply <cmd>', 'apply a command after the scenario\'s own (repeatable)', collect, [])
+  .option('--apply <cmd>', "apply a command after the scenario's own (repeatable)", collect, [])
   .action(
-    (
-      file: string,
-      o: { format: 'perfetto' | 'ftrace'; out: string; detail: TraceDetail; fromMs?: number; toMs?: number; buffer: number; seed?: number; durationMs?: number; apply: string[] },
-    ) => {
+    (file: string, o: { format: 'perfetto' | 'ftrace'; out: string; detail: TraceDetail; fromMs?: number; toMs?: number; buffer: number; seed?: number; durationMs?: number; apply: string[] }) => {
       if (o.fromMs !== undefined && o.toMs !== undefined && o.toMs <= o.fromMs) throw new InputError(`--to-ms ${o.toMs}`, `expected a time after --from-ms ${o.fromMs}`);
       if (o.buffer < 1) throw new InputError(`--buffer ${o.buffer}`, 'expected at least 1 event');
       const trace = new TraceRecorder({

@@ -19,11 +19,7 @@ const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
 /** 15 columns of %08x: processed, dropped, time_squeeze, 5×0 (was fastroute), 0 (was cpu_collision), received_rps, flow_limit_count, backlog length, CPU index, input_pkt_queue, process_queue. */
 export function formatSoftnetStat(rows: SoftnetRow[]): string {
   return rows
-    .map((r) =>
-      [r.processed, r.dropped, r.timeSqueeze, 0, 0, 0, 0, 0, 0, r.receivedRps, r.flowLimitCount, r.inputQlen + r.processQlen, r.cpu, r.inputQlen, r.processQlen]
-        .map(hex8)
-        .join(' '),
-    )
+    .map((r) => [r.processed, r.dropped, r.timeSqueeze, 0, 0, 0, 0, 0, 0, r.receivedRps, r.flowLimitCount, r.inputQlen + r.processQlen, r.cpu, r.inputQlen, r.processQlen].map(hex8).join(' '))
     .join('\n')
     .concat('\n');
 }

@@ -31,7 +31,8 @@ export function formatReport(r: Result, description = ''): string {
   else {
     out.push(`  p50 ${fmt(l.p50!, 2)}  p90 ${fmt(l.p90!, 2)}  p99 ${fmt(l.p99!, 2)}  p99.9 ${fmt(l.p999!, 2)}  max ${fmt(l.max!, 2)}  mean ${fmt(l.mean!, 2)}  (${int(l.samples)} packets)`);
     const st = r.latency_stages_us;
-    const row = (name: string, x: { p50: number | null; p99: number | null; mean: number | null }): string => `  ${name.padEnd(34)} p50 ${fmt(x.p50 ?? 0, 2).padStart(9)}  p99 ${fmt(x.p99 ?? 0, 2).padStart(9)}  mean ${fmt(x.mean ?? 0, 2).padStart(9)}`;
+    const row = (name: string, x: { p50: number | null; p99: number | null; mean: number | null }): string =>
+      `  ${name.padEnd(34)} p50 ${fmt(x.p50 ?? 0, 2).padStart(9)}  p99 ${fmt(x.p99 ?? 0, 2).padStart(9)}  mean ${fmt(x.mean ?? 0, 2).padStart(9)}`;
     out.push(row('wire → driver poll (ring, IRQ)', st.ring));
     out.push(row('driver poll → socket (the stack)', st.stack));
     out.push(row('socket → application', st.socket));
@@ -39,18 +40,44 @@ export function formatReport(r: Result, description = ''): string {
   out.push('');
 
   out.push('Flows');
-  out.push(table(
-    ['flow', 'proto', 'path', 'rx queues', 'rss hash', 'offered', 'delivered', 'dropped', 'Gbit/s', 'goodput', 'retrans'],
-    r.flows.map((f) => [f.name, f.proto, f.path, f.rx_queues.join(','), f.rss_hash, int(f.offered), int(f.delivered), int(f.dropped), fmt(f.delivered_gbps, 3), fmt(f.goodput_gbps, 3), f.retransmits === undefined ? '-' : int(f.retransmits)]),
-  ));
+  out.push(
+    table(
+      ['flow', 'proto', 'path', 'rx queues', 'rss hash', 'offered', 'delivered', 'dropped', 'Gbit/s', 'goodput', 'retrans'],
+      r.flows.map((f) => [
+        f.name,
+        f.proto,
+        f.path,
+        f.rx_queues.join(','),
+        f.rss_hash,
+        int(f.offered),
+        int(f.delivered),
+        int(f.dropped),
+        fmt(f.delivered_gbps, 3),
+        fmt(f.goodput_gbps, 3),
+        f.retransmits === undefined ? '-' : int(f.retransmits),
+      ]),
+    ),
+  );
   out.push('');
 
   out.push(`Interrupts: ${int(r.interrupts.total)} device interrupts, ${int(r.interrupts.per_sec)}/s, ${fmt(r.interrupts.per_packet, 3)} per delivered packet`);
   for (const nic of r.nics) {
-    out.push(table(
-      ['queue', 'irq', 'cpu', 'ring', 'interrupts', 'itr µs', 'packets', 'drops', 'ring peak'],
-      nic.queues.map((q) => [`${nic.name}/rx-${q.queue}`, String(q.irq), String(q.irq_cpu), String(q.ring_size), int(q.interrupts), fmt(q.itr_usecs, 0), int(q.packets), int(q.drops), String(q.ring_peak)]),
-    ));
+    out.push(
+      table(
+        ['queue', 'irq', 'cpu', 'ring', 'interrupts', 'itr µs', 'packets', 'drops', 'ring peak'],
+        nic.queues.map((q) => [
+          `${nic.name}/rx-${q.queue}`,
+          String(q.irq),
+          String(q.irq_cpu),
+          String(q.ring_size),
+          int(q.interrupts),
+          fmt(q.itr_usecs, 0),
+          int(q.packets),
+          int(q.drops),
+          String(q.ring_peak),
+        ]),
+      ),
+    );
   }
   out.push('');
 
@@ -76,19 +103,44 @@ export function formatReport(r: Result, description = ''): string {
   const busy = r.tasks.filter((t) => t.usr_ms + t.sys_ms + t.soft_ms + t.irq_ms > 0 || t.wakeups > 0);
   if (busy.length) {
     out.push('Tasks (CPU time in the window; soft/irq = interrupt time charged to the task)');
-    out.push(table(
-      ['PID', 'COMMAND', 'CPU', 'usr ms', 'sys ms', 'soft ms', 'irq ms', 'wait ms', 'wakeups', 'nvcsw', 'nivcsw'],
-      busy.map((t) => [String(t.pid), t.comm, String(t.cpu), fmt(t.usr_ms, 3), fmt(t.sys_ms, 3), fmt(t.soft_ms, 3), fmt(t.irq_ms, 3), fmt(t.wait_ms, 3), int(t.wakeups), int(t.nvcsw), int(t.nivcsw)]),
-    ));
+    out.push(
+      table(
+        ['PID', 'COMMAND', 'CPU', 'usr ms', 'sys ms', 'soft ms', 'irq ms', 'wait ms', 'wakeups', 'nvcsw', 'nivcsw'],
+        busy.map((t) => [
+          String(t.pid),
+          t.comm,
+          String(t.cpu),
+          fmt(t.usr_ms, 3),
+          fmt(t.sys_ms, 3),
+          fmt(t.soft_ms, 3),
+          fmt(t.irq_ms, 3),
+          fmt(t.wait_ms, 3),
+          int(t.wakeups),
+          int(t.nvcsw),
+          int(t.nivcsw),
+        ]),
+      ),
+    );
     out.push('');
   }
 
   if (r.rr.length > 0) {
     out.push('Request/response (client view: request sent → response received)');
-    out.push(table(
-      ['flow', 'in flight', 'transactions', 'per s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'mean µs'],
-      r.rr.map((x) => [x.flow, String(x.concurrency), int(x.transactions), int(x.transactions_per_sec), fmt(x.latency_us.p50 ?? 0, 2), fmt(x.latency_us.p99 ?? 0, 2), fmt(x.latency_us.p999 ?? 0, 2), fmt(x.latency_us.mean ?? 0, 2)]),
-    ));
+    out.push(
+      table(
+        ['flow', 'in flight', 'transactions', 'per s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'mean µs'],
+        r.rr.map((x) => [
+          x.flow,
+          String(x.concurrency),
+          int(x.transactions),
+          int(x.transactions_per_sec),
+          fmt(x.latency_us.p50 ?? 0, 2),
+          fmt(x.latency_us.p99 ?? 0, 2),
+          fmt(x.latency_us.p999 ?? 0, 2),
+          fmt(x.latency_us.mean ?? 0, 2),
+        ]),
+      ),
+    );
     out.push('');
   }
 
@@ -125,13 +177,30 @@ export function formatReport(r: Result, description = ''): string {
   const g = r.gro;
   if (g.received > 0) {
     const segs = g.segs_per_skb.reduce((a, n, i) => a + n * (i + 1), 0);
-    out.push(`GRO: ${int(g.received)} frames in, ${int(g.delivered)} skbs up (${fmt(g.delivered ? segs / g.delivered : 0, 1)} segments each); flushes: PSH ${int(g.flush.push)}, mismatch/short ${int(g.flush.mismatch)}, 64 KB ${int(g.flush.full)}, bucket full ${int(g.flush.bucket)}, napi_complete_done ${int(g.flush.complete)}, old ${int(g.flush.old)}`);
+    out.push(
+      `GRO: ${int(g.received)} frames in, ${int(g.delivered)} skbs up (${fmt(g.delivered ? segs / g.delivered : 0, 1)} segments each); flushes: PSH ${int(g.flush.push)}, mismatch/short ${int(g.flush.mismatch)}, 64 KB ${int(g.flush.full)}, bucket full ${int(g.flush.bucket)}, napi_complete_done ${int(g.flush.complete)}, old ${int(g.flush.old)}`,
+    );
   }
   if (r.ipis.some((x) => x.sent + x.received > 0)) out.push(`RPS IPIs per CPU (sent/received): ${r.ipis.map((x) => `${x.cpu}: ${x.sent}/${x.received}`).join('  ')}`);
-  out.push(table(
-    ['socket', 'proto', 'app', 'rcvbuf', 'drops', 'RcvbufErrors', 'RcvQDrop', 'BacklogDrop', 'OFO', 'ACKs', 'copied', 'hot %'],
-    r.sockets.map((x) => [String(x.socket), x.proto, x.app ?? '(none)', int(x.rcvbuf), int(x.drops), int(x.rcvbuf_errors), int(x.rcvq_drops), int(x.backlog_drops), int(x.ofo_queued), int(x.acks_sent), int(x.copied_bytes), fmt(x.copied_hot_pct, 1)]),
-  ));
+  out.push(
+    table(
+      ['socket', 'proto', 'app', 'rcvbuf', 'drops', 'RcvbufErrors', 'RcvQDrop', 'BacklogDrop', 'OFO', 'ACKs', 'copied', 'hot %'],
+      r.sockets.map((x) => [
+        String(x.socket),
+        x.proto,
+        x.app ?? '(none)',
+        int(x.rcvbuf),
+        int(x.drops),
+        int(x.rcvbuf_errors),
+        int(x.rcvq_drops),
+        int(x.backlog_drops),
+        int(x.ofo_queued),
+        int(x.acks_sent),
+        int(x.copied_bytes),
+        fmt(x.copied_hot_pct, 1),
+      ]),
+    ),
+  );
   out.push('');
 
   const h = r.napi.pkts_per_poll;
@@ -140,10 +209,14 @@ export function formatReport(r: Result, description = ''): string {
   out.push(`      time_squeeze per CPU: ${r.napi.time_squeeze.join(' ')}`);
   out.push('');
   out.push("Queues (Little's law: mean length L = departures/s λ × mean sojourn W)");
-  out.push(table(
-    ['queue', 'L', 'λ (1/s)', 'W (µs)', 'λW', 'peak'],
-    r.queues.filter((q) => q.peak > 0).map((q) => [q.queue, fmt(q.mean_length, 3), int(q.departures_per_sec), fmt(q.mean_sojourn_us, 3), fmt((q.departures_per_sec * q.mean_sojourn_us) / 1e6, 3), String(q.peak)]),
-  ));
+  out.push(
+    table(
+      ['queue', 'L', 'λ (1/s)', 'W (µs)', 'λW', 'peak'],
+      r.queues
+        .filter((q) => q.peak > 0)
+        .map((q) => [q.queue, fmt(q.mean_length, 3), int(q.departures_per_sec), fmt(q.mean_sojourn_us, 3), fmt((q.departures_per_sec * q.mean_sojourn_us) / 1e6, 3), String(q.peak)]),
+    ),
+  );
   return out.join('\n') + '\n';
 }
 
@@ -157,7 +230,9 @@ function fmt(x: number, digits: number): string {
 
 /** Integer with thousands separators (fixed, locale-independent). */
 function int(x: number): string {
-  return Math.round(x).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return Math.round(x)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** Left-aligned first column, right-aligned others. */

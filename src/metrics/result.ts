@@ -116,7 +116,6 @@ export interface QueueResult {
   peak: number;
 }
 
-
 export function collectResult(k: Kernel, wallMs: number): Result {
   const s = k.scenario;
   const st = k.accounting;
@@ -232,7 +231,10 @@ export function collectResult(k: Kernel, wallMs: number): Result {
 
   const gros = [...k.nics.flatMap((n) => n.pollers.map((p) => p.gro)), ...k.veth.queues().map((q) => q.gro)];
   /** µs of a histogram's value, null while the histogram is empty. */
-  const usOf = (h: typeof lat) => (ns: number): number | null => (h.count === 0 ? null : r3(ns / 1000));
+  const usOf =
+    (h: typeof lat) =>
+    (ns: number): number | null =>
+      h.count === 0 ? null : r3(ns / 1000);
   const latencyOf = (h: typeof lat): Result['latency_us'] => {
     const at = usOf(h);
     return { p50: at(h.quantile(0.5)), p90: at(h.quantile(0.9)), p99: at(h.quantile(0.99)), p999: at(h.quantile(0.999)), max: at(h.max), mean: at(h.mean()), samples: h.count };

@@ -288,7 +288,7 @@ const BAREMETAL: Record<CostKey, CostEntry> = {
   },
   copy_kb_hot: {
     ns: 90,
-    what: 'copy_to_user per KiB when the data was last touched on the reader\'s CPU',
+    what: "copy_to_user per KiB when the data was last touched on the reader's CPU",
     source: 'fitted: Cai et al. (SIGCOMM 2021) find the kernel→user copy about half of a receiver core at ≈42 Gbit/s per core, i.e. ≈10 GB/s',
   },
   copy_kb_cold: {
@@ -348,7 +348,11 @@ function lab2020(): Record<CostKey, CostEntry> {
     const base = BAREMETAL[key];
     const copy = LAB_2020_COPY[key];
     if (copy !== undefined) {
-      out[key] = { ns: copy, what: base.what, source: 'fitted to the seed lab (2020): iperf3 at ≈10 Gbit/s reading cache-cold on a free core; hot ≈ cold because the socket queue it reads from outgrows the L2 cache' };
+      out[key] = {
+        ns: copy,
+        what: base.what,
+        source: 'fitted to the seed lab (2020): iperf3 at ≈10 Gbit/s reading cache-cold on a free core; hot ≈ cold because the socket queue it reads from outgrows the L2 cache',
+      };
     } else if (LAB_2020_ENTRY_KEYS.includes(key)) {
       out[key] = { ns: base.ns * LAB_2020_ENTRY, what: base.what, source: `${LAB_2020_ENTRY}× baremetal-10g: kernel entry with the 2018+ mitigations on an older core` };
     } else {

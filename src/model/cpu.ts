@@ -231,7 +231,8 @@ export class Cpu {
     this.time[cls]! += dt;
     const trace = this.k.trace;
     if (trace?.cpuTime) {
-      const what = this.level === LEVEL_HARD ? CPU_HARDIRQ : this.level === LEVEL_SOFT ? CPU_SOFTIRQ : this.level === LEVEL_TASK ? (this.switchRemaining > 0 ? CPU_SWITCH : CPU_TASK) : curr ? CPU_TASK : CPU_IDLE;
+      const what =
+        this.level === LEVEL_HARD ? CPU_HARDIRQ : this.level === LEVEL_SOFT ? CPU_SOFTIRQ : this.level === LEVEL_TASK ? (this.switchRemaining > 0 ? CPU_SWITCH : CPU_TASK) : curr ? CPU_TASK : CPU_IDLE;
       trace.cpuTime(this.id, now - dt, now, what, curr);
     }
     if (this.level === LEVEL_HARD || this.level === LEVEL_SOFT) this.interruptNs += dt;

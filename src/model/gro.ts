@@ -233,7 +233,7 @@ export class Gro {
 
 /** Walk an aggregate's member rows (the head first). */
 export function forEachSegment(pool: PacketPool, head: number, fn: (row: number) => void): void {
-  for (let r = head; r !== NIL; ) {
+  for (let r = head; r !== NIL;) {
     const next = pool.frag[r]!;
     fn(r);
     r = next;

@@ -269,9 +269,7 @@ export class NapiTable {
   readonly all: Napi[] = [];
   private readonly watchdogEvent: EventKind;
 
-  constructor(
-    private readonly k: NapiHost & { readonly irqs: { readonly LOC: number } },
-  ) {
+  constructor(private readonly k: NapiHost & { readonly irqs: { readonly LOC: number } }) {
     this.watchdogEvent = k.sim.on((i) => {
       const n = this.all[i]!;
       k.cpus[n.timerCpu]!.raiseHardirq({ desc: k.irqs.LOC, handler: (c) => napiWatchdog(k, c, n) });

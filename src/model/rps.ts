@@ -81,13 +81,7 @@ const NO_CHOICE: RpsChoice = { cpu: -1, flows: null, slot: -1 };
  * unset. Otherwise RPS: map[reciprocal_scale(hash, len)]. -1: no steering (process inline).
  * `inputQueueHead(cpu)` reads per_cpu(softnet_data, cpu).input_queue_head.
  */
-export function getRpsCpu(
-  q: RxQueueRps,
-  sock: RpsSockFlowTable | null,
-  hash: number,
-  inputQueueHead: (cpu: number) => number,
-  onMove?: (nextCpu: number) => void,
-): RpsChoice {
+export function getRpsCpu(q: RxQueueRps, sock: RpsSockFlowTable | null, hash: number, inputQueueHead: (cpu: number) => number, onMove?: (nextCpu: number) => void): RpsChoice {
   if (q.map.length === 0 && !q.flows) return NO_CHOICE;
   if (hash === 0) return NO_CHOICE;
   if (q.flows && sock) {

@@ -105,7 +105,7 @@ export class RxAccounting {
     let payload = 0;
     let counted = 0;
     let countedBytes = 0;
-    for (let r = row; r !== NIL; ) {
+    for (let r = row; r !== NIL;) {
       const next = pool.frag[r]!;
       const size = pool.size[r]!;
       segs++;

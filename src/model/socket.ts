@@ -400,4 +400,3 @@ export function tcpRcvSpaceAdjust(sock: Socket, now: number): void {
   tcp.spaceSeq = tcp.copiedSeq;
   tcp.spaceTime = now;
 }
-

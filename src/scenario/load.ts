@@ -91,7 +91,9 @@ function parseJson(text: string): unknown {
   const line = before.split('\n').length;
   const col = offset - before.lastIndexOf('\n');
   // "CommaExpected" → "comma expected"
-  const what = printParseErrorCode(error).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  const what = printParseErrorCode(error)
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase();
   throw new InputError(`line ${line}, column ${col}`, `invalid JSON: ${what}`);
 }
 

@@ -29,7 +29,7 @@ export function parseCpuList(text: string): number[] {
 export function formatCpuList(cpus: readonly number[]): string {
   const sorted = [...new Set(cpus)].sort((a, b) => a - b);
   const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
     parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
@@ -62,7 +62,7 @@ export function parseCpuMask(text: string): number[] {
 export function formatCpuMask(cpus: readonly number[], ncpus: number): string {
   const groups = Math.max(1, Math.ceil(ncpus / 32));
   const words = new Array<number>(groups).fill(0);
-  for (const c of cpus) words[Math.floor(c / 32)]! |= 1 << c % 32;
+  for (const c of cpus) words[Math.floor(c / 32)]! |= 1 << (c % 32);
   const lastBits = ncpus % 32 === 0 ? 32 : ncpus % 32;
   const firstDigits = Math.ceil(lastBits / 4);
   return words
@@ -71,10 +71,7 @@ export function formatCpuMask(cpus: readonly number[], ncpus: number): string {
     .join(',');
 }
 
-export type Rate =
-  | { kind: 'line' }
-  | { kind: 'bits'; bitsPerSec: number }
-  | { kind: 'packets'; perSec: number };
+export type Rate = { kind: 'line' } | { kind: 'bits'; bitsPerSec: number } | { kind: 'packets'; perSec: number };
 
 const BIT_UNITS: Record<string, number> = { bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9, tbit: 1e12 };
 const PKT_UNITS: Record<string, number> = { pps: 1, kpps: 1e3, mpps: 1e6 };
@@ -88,9 +85,7 @@ export function parseRate(text: string): Rate {
   if (m && unit && unit in BIT_UNITS) return { kind: 'bits', bitsPerSec: Number(m[1]) * BIT_UNITS[unit]! };
   if (m && unit && unit in PKT_UNITS) return { kind: 'packets', perSec: Number(m[1]) * PKT_UNITS[unit]! };
   if (m && unit && /^[kmgt]?bps$/.test(unit)) {
-    throw new ValueError(
-      `"${text}": "${unit}" is ambiguous (in tc it means bytes per second); write bits as "${unit.replace('bps', 'bit')}"`,
-    );
+    throw new ValueError(`"${text}": "${unit}" is ambiguous (in tc it means bytes per second); write bits as "${unit.replace('bps', 'bit')}"`);
   }
   throw new ValueError(`"${text}" is not a rate (expected "line", a bit rate like "5gbit" or "800mbit", or a packet rate like "1mpps" or "2000pps")`);
 }
@@ -143,7 +138,12 @@ export function parseCpuMax(text: string): { quotaUs: number | null; periodUs: n
 /** `6d:5a:56:…` (ethtool's hkey form) or plain hex → bytes. */
 export function parseHexKey(text: string): Uint8Array {
   const s = text.trim().toLowerCase();
-  const hex = s.includes(':') ? s.split(':').map((b) => (/^[0-9a-f]{1,2}$/.test(b) ? b.padStart(2, '0') : 'xx')).join('') : s;
+  const hex = s.includes(':')
+    ? s
+        .split(':')
+        .map((b) => (/^[0-9a-f]{1,2}$/.test(b) ? b.padStart(2, '0') : 'xx'))
+        .join('')
+    : s;
   if (!/^([0-9a-f]{2})+$/.test(hex)) throw new ValueError(`"${text}" is not a hex key (expected bytes like "6d:5a:56:da:…")`);
   return Uint8Array.from(hex.match(/../g)!.map((b) => parseInt(b, 16)));
 }

@@ -13,7 +13,12 @@ export interface KernelSite {
 
 export const KERNEL_SITES: Record<number, KernelSite> = {
   [EV.SPAN]: { tracepoint: '', fn: 'account_system_index_time', file: 'kernel/sched/cputime.c', what: 'the CPU spends time in one context (what /proc/stat accounts)' },
-  [EV.IRQ_ENTRY]: { tracepoint: 'irq:irq_handler_entry', fn: '__handle_irq_event_percpu', file: 'kernel/irq/handle.c', what: 'a hard interrupt: the driver handler (ixgbe_msix_clean_rings → napi_schedule_irqoff) runs' },
+  [EV.IRQ_ENTRY]: {
+    tracepoint: 'irq:irq_handler_entry',
+    fn: '__handle_irq_event_percpu',
+    file: 'kernel/irq/handle.c',
+    what: 'a hard interrupt: the driver handler (ixgbe_msix_clean_rings → napi_schedule_irqoff) runs',
+  },
   [EV.IRQ_EXIT]: { tracepoint: 'irq:irq_handler_exit', fn: '__handle_irq_event_percpu', file: 'kernel/irq/handle.c', what: 'the handler returned; irq_exit() will run pending softirqs' },
   [EV.SOFTIRQ_RAISE]: { tracepoint: 'irq:softirq_raise', fn: '__raise_softirq_irqoff', file: 'kernel/softirq.c', what: 'NET_RX marked pending (napi_schedule, or the backlog on an RPS IPI)' },
   [EV.SOFTIRQ_ENTRY]: { tracepoint: 'irq:softirq_entry', fn: 'handle_softirqs', file: 'kernel/softirq.c', what: 'a pending softirq vector runs (at irq_exit, local_bh_enable or in ksoftirqd)' },
@@ -29,7 +34,11 @@ export const KERNEL_SITES: Record<number, KernelSite> = {
 
 /** Interrupts that are not a device's: the x86 vectors behind the LOC, RES and CAL rows. */
 export const ARCH_IRQ_SITES: Record<string, Pick<KernelSite, 'fn' | 'file' | 'what'>> = {
-  LOC: { fn: 'sysvec_apic_timer_interrupt', file: 'arch/x86/kernel/apic/apic.c', what: 'the local timer: the scheduler tick (sched_tick: accounting, preemption check) and hrtimers such as napi_watchdog' },
+  LOC: {
+    fn: 'sysvec_apic_timer_interrupt',
+    file: 'arch/x86/kernel/apic/apic.c',
+    what: 'the local timer: the scheduler tick (sched_tick: accounting, preemption check) and hrtimers such as napi_watchdog',
+  },
   RES: { fn: 'sysvec_reschedule_ipi', file: 'arch/x86/kernel/smp.c', what: 'a rescheduling IPI: another CPU woke a task here that should preempt (scheduler_ipi)' },
   CAL: { fn: 'sysvec_call_function_single', file: 'arch/x86/kernel/smp.c', what: 'a function-call IPI: RPS asks this CPU to process its backlog (rps_trigger_softirq)' },
 };

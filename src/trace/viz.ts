@@ -95,7 +95,18 @@ export function stepEvents(rec: TraceRecorder, fromNs: number, toNs: number, max
     if (line === null) continue;
     const site = siteOf(rec, e.type, e.a);
     const ring = e.type === EV.NAPI_POLL ? rec.machine.napiRing.get(e.a) : e.type === EV.IRQ_ENTRY || e.type === EV.IRQ_EXIT ? rec.machine.irqRing.get(e.a) : undefined;
-    out.push({ t, cpu: e.cpu, task: comm(rec, curr[e.cpu]!, e.cpu), line, tracepoint: site.tracepoint, fn: site.fn, file: site.file, what: site.what, stage: stageOf(e.type, rec.machine.napis.get(e.a) ?? ''), queues: ring ? [ring] : [] });
+    out.push({
+      t,
+      cpu: e.cpu,
+      task: comm(rec, curr[e.cpu]!, e.cpu),
+      line,
+      tracepoint: site.tracepoint,
+      fn: site.fn,
+      file: site.file,
+      what: site.what,
+      stage: stageOf(e.type, rec.machine.napis.get(e.a) ?? ''),
+      queues: ring ? [ring] : [],
+    });
     if (out.length >= max) break;
   }
   return out;

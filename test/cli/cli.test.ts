@@ -102,7 +102,17 @@ describe('rxsim (the real binary)', () => {
 
   it('check evaluates expectations and exits 1 when one fails', () => {
     const pass = file('pass.json', scenario({ name: 'pass', duration_ms: 2, expect: [{ metric: 'packets.offered', '>': 0 }] }));
-    const fail = file('fail.json', scenario({ name: 'fail', duration_ms: 2, expect: [{ metric: 'packets.offered', '<': 0, why: 'cannot hold' }, { metric: 'no.such.metric', '>=': 0 }] }));
+    const fail = file(
+      'fail.json',
+      scenario({
+        name: 'fail',
+        duration_ms: 2,
+        expect: [
+          { metric: 'packets.offered', '<': 0, why: 'cannot hold' },
+          { metric: 'no.such.metric', '>=': 0 },
+        ],
+      }),
+    );
     const ok = rxsim('check', pass);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/PASS {2}packets\.offered = \d+, expected > 0/);

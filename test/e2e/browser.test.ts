@@ -103,10 +103,10 @@ describe('the browser app', () => {
     // The trace behind the timeline downloads for Perfetto and as ftrace text.
     const [perfetto] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=trace-perfetto]')]);
     expect(perfetto.suggestedFilename()).toBe(`${DEFAULT}.perfetto.json`);
-    const chrome = JSON.parse(readFileSync((await perfetto.path()), 'utf8')) as { traceEvents: { name: string; ph: string }[] };
+    const chrome = JSON.parse(readFileSync(await perfetto.path(), 'utf8')) as { traceEvents: { name: string; ph: string }[] };
     expect(chrome.traceEvents.some((e) => e.ph === 'X' && e.name === 'napi_poll ens4f1')).toBe(true);
     const [ftrace] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=trace-ftrace]')]);
-    expect(readFileSync((await ftrace.path()), 'utf8')).toMatch(/\[004\] d\.h1\. +0\.\d{6}: irq_handler_entry: irq=132 name=ens4f1-TxRx-4/);
+    expect(readFileSync(await ftrace.path(), 'utf8')).toMatch(/\[004\] d\.h1\. +0\.\d{6}: irq_handler_entry: irq=132 name=ens4f1-TxRx-4/);
 
     await page.click('[data-testid=tab-queues]');
     expect(await page.locator('[data-testid=queues-ring] path').count()).toBeGreaterThan(0);
@@ -205,7 +205,10 @@ describe('the browser app', () => {
   });
 
   it('every shipped scenario gives the browser the digest it gives Node', async () => {
-    const names = readdirSync(join(ROOT, 'sim-scenarios')).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort();
+    const names = readdirSync(join(ROOT, 'sim-scenarios'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.replace(/\.json$/, ''))
+      .sort();
     expect(names.length).toBeGreaterThan(20);
     const p = await open(`${base}?scenario=${names[0]}`);
     await waitForRun(p);
@@ -238,7 +241,7 @@ describe('the browser app', () => {
     await p.fill('[data-testid=apply-input]', 'sysctl -w net.core.netdev_budget=600');
     await p.click('[data-testid=apply-add]');
     const [download] = await Promise.all([p.waitForEvent('download'), p.click('[data-testid=export]')]);
-    const exported = JSON.parse(readFileSync((await download.path()), 'utf8')) as { duration_ms: number; nics: { coalesce: Record<string, number> }[]; apply: string[] };
+    const exported = JSON.parse(readFileSync(await download.path(), 'utf8')) as { duration_ms: number; nics: { coalesce: Record<string, number> }[]; apply: string[] };
     expect(exported.duration_ms).toBe(5000);
     expect(exported.nics[0]!.coalesce['rx-usecs']).toBe(100);
     expect(exported.apply).toEqual(['sysctl -w net.core.netdev_budget=600']);

@@ -115,11 +115,7 @@ describe('Timer', () => {
 });
 
 /** A reference model: a plain list sorted by (time, seq). */
-type Op =
-  | { op: 'at'; delay: number }
-  | { op: 'arm'; timer: number; delay: number }
-  | { op: 'cancel'; timer: number }
-  | { op: 'run'; advance: number };
+type Op = { op: 'at'; delay: number } | { op: 'arm'; timer: number; delay: number } | { op: 'cancel'; timer: number } | { op: 'run'; advance: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('at' as const), delay: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 0, max: 2 ** 40 })) }),

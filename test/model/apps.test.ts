@@ -268,10 +268,7 @@ describe('rr-server and closed-loop request/response clients', () => {
     run({
       nics: [{ name: 'eth0', channels: { combined: 1 }, irq_affinity: { '0': '0' }, coalesce: { 'rx-usecs': 0 } }],
       apps: [{ name: 'server', kind: 'rr-server', listen: '10.0.0.2:11211', cpus: extra.serverCpu ?? '1', service_us: 5 }],
-      flows: [
-        { name: 'client', proto: 'udp', src: '10.0.0.1:40000', dst: '10.0.0.2:11211', size: 128, rtt_us: 20, rr: { concurrency: extra.concurrency ?? 1 } },
-        ...(extra.flows ?? []),
-      ],
+      flows: [{ name: 'client', proto: 'udp', src: '10.0.0.1:40000', dst: '10.0.0.2:11211', size: 128, rtt_us: 20, rr: { concurrency: extra.concurrency ?? 1 } }, ...(extra.flows ?? [])],
     }).r;
 
   it("a closed loop obeys Little's law: transactions/s × mean latency = transactions in flight", () => {

@@ -48,7 +48,9 @@ describe('determinism', () => {
 describe('platform neutrality of the engine and the model', () => {
   const root = fileURLToPath(new URL('../../src', import.meta.url));
   // Everything the browser's worker runs: the engine, the model, the scenario loader, the metrics and the tracer.
-  const files = ['engine', 'model', 'scenario', 'metrics', 'trace'].flatMap((d) => readdirSync(join(root, d), { recursive: true }).map((f) => join(root, d, String(f)))).filter((f) => f.endsWith('.ts'));
+  const files = ['engine', 'model', 'scenario', 'metrics', 'trace']
+    .flatMap((d) => readdirSync(join(root, d), { recursive: true }).map((f) => join(root, d, String(f))))
+    .filter((f) => f.endsWith('.ts'));
 
   it('has files to scan', () => {
     expect(files.length).toBeGreaterThan(10);
@@ -56,7 +58,11 @@ describe('platform neutrality of the engine and the model', () => {
 
   it.each(['Math.random', 'Date.now', 'performance.now', "from 'node:", 'from "node:', 'process.', 'document.', 'window.'])('no %s in src/engine, model, scenario, metrics or trace', (needle) => {
     const isComment = (line: string) => /^\s*(\/\/|\/\*|\*)/.test(line);
-    const hits = files.filter((f) => readFileSync(f, 'utf8').split('\n').some((line) => line.includes(needle) && !isComment(line)));
+    const hits = files.filter((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .some((line) => line.includes(needle) && !isComment(line)),
+    );
     expect(hits).toEqual([]);
   });
 });

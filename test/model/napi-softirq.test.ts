@@ -119,12 +119,19 @@ describe('napi_complete_done', () => {
     const k = quiet();
     const log: string[] = [];
     let first = true;
-    const poller = new ScriptedPoller(k, 'A', () => 3, 1000, log, (cpu, n) => {
-      if (first) {
-        first = false;
-        napiSchedule(k, cpu, n); // SCHED is set: this only sets MISSED
-      }
-    });
+    const poller = new ScriptedPoller(
+      k,
+      'A',
+      () => 3,
+      1000,
+      log,
+      (cpu, n) => {
+        if (first) {
+          first = false;
+          napiSchedule(k, cpu, n); // SCHED is set: this only sets MISSED
+        }
+      },
+    );
     const a = new Napi(1, 'A', poller);
     scheduleFromIrq(k, [a]);
     k.sim.runUntil(1_000_000);
@@ -170,12 +177,23 @@ describe('handle_softirqs', () => {
       for (;;) yield SLEEP;
     })();
     let woke = false;
-    const a = new Napi(1, 'A', new ScriptedPoller(k, 'A', () => 64, 1000, [], (cpu) => {
-      if (!woke) {
-        woke = true;
-        k.sched.wakeUp(sleeper, cpu.id); // the idle task is preempted: need_resched
-      }
-    }));
+    const a = new Napi(
+      1,
+      'A',
+      new ScriptedPoller(
+        k,
+        'A',
+        () => 64,
+        1000,
+        [],
+        (cpu) => {
+          if (!woke) {
+            woke = true;
+            k.sched.wakeUp(sleeper, cpu.id); // the idle task is preempted: need_resched
+          }
+        },
+      ),
+    );
     scheduleFromIrq(k, [a]);
     k.sim.runUntil(50_000);
     const wake = events.findIndex((e) => e.what === 'wakeup ksoftirqd/0@0');

@@ -9,7 +9,19 @@ function ring(size: number, dropEn: boolean, arrivals: number[], pktbufBytes = 0
   const pool = new PacketPool(64);
   const writebacks: number[] = [];
   const drops: { row: number; missed: boolean }[] = [];
-  const q = new RxQueue(0, pool, size, 500, dropEn, pktbufBytes, 16, { onWriteback: (t) => writebacks.push(t) }, (row, missed) => drops.push({ row, missed }), () => {}, () => {});
+  const q = new RxQueue(
+    0,
+    pool,
+    size,
+    500,
+    dropEn,
+    pktbufBytes,
+    16,
+    { onWriteback: (t) => writebacks.push(t) },
+    (row, missed) => drops.push({ row, missed }),
+    () => {},
+    () => {},
+  );
   for (const t of arrivals) {
     const row = pool.alloc();
     pool.arrival[row] = t;
@@ -47,7 +59,11 @@ describe('RX ring', () => {
   });
 
   it('the driver gives descriptors back in batches of 16 (IXGBE_RX_BUFFER_WRITE) and never loses one', () => {
-    const k = kernel({ duration_ms: 2, nics: [{ name: 'eth0', channels: { combined: 1 }, ring: { rx: 64 } }], flows: [{ name: 'f', proto: 'udp', src: '10.0.0.1:1', dst: '10.0.0.2:2', rate: 'line', size: 64 }] });
+    const k = kernel({
+      duration_ms: 2,
+      nics: [{ name: 'eth0', channels: { combined: 1 }, ring: { rx: 64 } }],
+      flows: [{ name: 'f', proto: 'udp', src: '10.0.0.1:1', dst: '10.0.0.2:2', rate: 'line', size: 64 }],
+    });
     const q = k.nics[0]!.queues[0]!;
     const batches: number[] = [];
     const invariant: number[] = [];
@@ -75,7 +91,11 @@ describe('interrupt moderation', () => {
     });
 
   it('EITR (rx-usecs 100) is a minimum interval between interrupts of a vector', () => {
-    const k = kernel({ duration_ms: 3, nics: [{ name: 'eth0', channels: { combined: 1 }, coalesce: { 'rx-usecs': 100 } }], flows: [{ name: 'f', proto: 'udp', src: '10.0.0.1:1', dst: '10.0.0.2:2', rate: '50kpps', size: 64 }] });
+    const k = kernel({
+      duration_ms: 3,
+      nics: [{ name: 'eth0', channels: { combined: 1 }, coalesce: { 'rx-usecs': 100 } }],
+      flows: [{ name: 'f', proto: 'udp', src: '10.0.0.1:1', dst: '10.0.0.2:2', rate: '50kpps', size: 64 }],
+    });
     const times: number[] = [];
     const vectorDesc = k.nics[0]!.irqDesc[0]!;
     k.trace = { irqRaise() {}, irqEntry: (_c, d) => d === vectorDesc && times.push(k.sim.now), softirqFrame() {}, softirqEntry() {}, softirqExit() {}, napiPoll() {}, sched() {}, wakeup() {} };
@@ -111,7 +131,11 @@ describe('interrupt moderation', () => {
   it('ixgbe adaptive ITR: few packets → latency mode (10 us); bulk 1518-byte frames → a long interval', () => {
     const low = cbr('20kpps', {}).result.nics[0]!.queues[0]!.itr_usecs;
     expect(low).toBe(10);
-    const bulk = run({ duration_ms: 5, nics: [{ name: 'eth0', channels: { combined: 1 } }], flows: [{ name: 'f', proto: 'udp', src: '10.0.0.1:1', dst: '10.0.0.2:2', rate: '400kpps', size: 'mtu' }] }).result;
+    const bulk = run({
+      duration_ms: 5,
+      nics: [{ name: 'eth0', channels: { combined: 1 } }],
+      flows: [{ name: 'f', proto: 'udp', src: '10.0.0.1:1', dst: '10.0.0.2:2', rate: '400kpps', size: 'mtu' }],
+    }).result;
     expect(bulk.nics[0]!.queues[0]!.itr_usecs).toBeGreaterThanOrEqual(40);
   });
 

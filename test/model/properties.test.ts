@@ -28,7 +28,9 @@ const scenarioArb = fc
     flowLimit: fc.constantFrom('0', 'f'),
     conntrack: fc.boolean(),
     ntuple: fc.boolean(),
-    tcpReader: fc.option(fc.record({ cpus: fc.constantFrom('0', '1', 'all'), recvSize: fc.constantFrom(16384, 131072), rate: fc.constantFrom(null, '1gbit'), work: fc.constantFrom(0, 200) }), { nil: null }),
+    tcpReader: fc.option(fc.record({ cpus: fc.constantFrom('0', '1', 'all'), recvSize: fc.constantFrom(16384, 131072), rate: fc.constantFrom(null, '1gbit'), work: fc.constantFrom(0, 200) }), {
+      nil: null,
+    }),
     udpReader: fc.option(fc.record({ cpus: fc.constantFrom('0', '1', 'all'), batch: fc.constantFrom(1, 8) }), { nil: null }),
     moveAt: fc.option(fc.constantFrom(0.7, 1.3), { nil: null }),
     sched: fc.constantFrom('eevdf', 'cfs'),
@@ -113,29 +115,25 @@ const scenarioArb = fc
         : [
             {
               at_ms: r.moveAt,
-              apply: [
-                `echo ${r.cpus - 1} > /proc/irq/128/smp_affinity_list`,
-                ...(r.tcpReader ? [`taskset -pc ${r.cpus - 1} reader`] : []),
-                ...(r.udpReader ? [`taskset -pc ${r.cpus - 1} sink`] : []),
-              ],
+              apply: [`echo ${r.cpus - 1} > /proc/irq/128/smp_affinity_list`, ...(r.tcpReader ? [`taskset -pc ${r.cpus - 1} reader`] : []), ...(r.udpReader ? [`taskset -pc ${r.cpus - 1} sink`] : [])],
             },
           ],
     flows: [
       ...(r.localWriter ? [{ name: 'local', proto: 'tcp', src: '10.244.0.4:40000', dst: '10.0.0.2:5201', path: 'veth-local', sender: 'client', write_size: r.localWriter.write }] : []),
       ...r.flows.map((f, i) =>
-      f.proto === 'tcp'
-        ? { name: `f${i}`, proto: 'tcp', src: `10.0.${i}.${f.ip}:4000${i}`, dst: '10.0.0.2:5201', rate: f.rate === 'line' ? 'line' : '3gbit', path: f.path, rtt_us: f.rtt }
-        : {
-            name: `f${i}`,
-            proto: 'udp',
-            src: `10.0.${i}.${f.ip}:${f.ports}`,
-            dst: '10.0.0.2:9',
-            rate: f.rate,
-            size: f.path === 'vxlan-overlay' && f.size === 64 ? 300 : f.size,
-            arrival: f.arrival,
-            path: f.path,
-            ...(f.arrival === 'onoff' ? { burst: 16, gap_us: 30 } : {}),
-          },
+        f.proto === 'tcp'
+          ? { name: `f${i}`, proto: 'tcp', src: `10.0.${i}.${f.ip}:4000${i}`, dst: '10.0.0.2:5201', rate: f.rate === 'line' ? 'line' : '3gbit', path: f.path, rtt_us: f.rtt }
+          : {
+              name: `f${i}`,
+              proto: 'udp',
+              src: `10.0.${i}.${f.ip}:${f.ports}`,
+              dst: '10.0.0.2:9',
+              rate: f.rate,
+              size: f.path === 'vxlan-overlay' && f.size === 64 ? 300 : f.size,
+              arrival: f.arrival,
+              path: f.path,
+              ...(f.arrival === 'onoff' ? { burst: 16, gap_us: 30 } : {}),
+            },
       ),
     ],
   }));

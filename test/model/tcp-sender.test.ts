@@ -30,7 +30,16 @@ interface Sent {
 function harness(stopMs = 1000) {
   const rto: number[] = [];
   let wakes = 0;
-  const s = new TcpSender(flowOf(stopMs), MSS, TCP_FRAME_OVERHEAD, 128 * 1024, RTT_NS, 10, () => wakes++, (at) => rto.push(at));
+  const s = new TcpSender(
+    flowOf(stopMs),
+    MSS,
+    TCP_FRAME_OVERHEAD,
+    128 * 1024,
+    RTT_NS,
+    10,
+    () => wakes++,
+    (at) => rto.push(at),
+  );
   const sent: Sent[] = [];
   let busyPs = 0;
   /** Put every frame the sender offers up to `ps` on the wire. */
@@ -157,7 +166,12 @@ describe('local TCP sender (veth-local)', () => {
   const setup = () => {
     const woken: number[] = [];
     const rto: number[] = [];
-    const s = new LocalTcpSender(flowOf(1000), MSS, () => woken.push(1), (at) => rto.push(at));
+    const s = new LocalTcpSender(
+      flowOf(1000),
+      MSS,
+      () => woken.push(1),
+      (at) => rto.push(at),
+    );
     return { s, woken, rto };
   };
 

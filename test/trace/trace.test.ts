@@ -79,7 +79,7 @@ describe('trace recorder', () => {
     }
   });
 
-  it('records per-packet netif_receive_skb only at packet detail: one per pass, the host NIC then the pod\'s eth0', () => {
+  it("records per-packet netif_receive_skb only at packet detail: one per pass, the host NIC then the pod's eth0", () => {
     const count = (rec: TraceRecorder) => Array.from({ length: rec.buf.length }, (_, i) => rec.buf.type[rec.buf.slot(i)]).filter((t) => t === EV.NETIF_RECEIVE_SKB).length;
     const poll = new TraceRecorder({ detail: 'poll' });
     simulate(resolved('pod-veth-bridge', 3), { trace: poll });
@@ -140,8 +140,8 @@ describe('ftrace export', () => {
   });
 });
 
-describe('step events (the browser\'s step mode)', () => {
-  it('name the kernel function and file of each event, the vector\'s own for timer and IPI interrupts, and the ring a device interrupt or poll works on', () => {
+describe("step events (the browser's step mode)", () => {
+  it("name the kernel function and file of each event, the vector's own for timer and IPI interrupts, and the ring a device interrupt or poll works on", () => {
     const s = resolved('rps-spread', 8, 2);
     const rec = new TraceRecorder({ fromNs: s.warmupNs, packetFromNs: 3e6, packetToNs: 3.2e6 });
     simulate(s, { trace: rec });

@@ -4,7 +4,7 @@ import { History } from '../../web/state.ts';
 import { compareRows } from '../../web/views/tuning.ts';
 import { run } from '../helpers.ts';
 
-describe('the browser app\'s logic (no DOM)', () => {
+describe("the browser app's logic (no DOM)", () => {
   const text = JSON.stringify({ name: 'x', nics: [{ name: 'eth0', ring: { rx: 99999 } }], sysctl: { 'net.core.netdev_budget': -1 } }, null, 2);
   const lines = text.split('\n');
 

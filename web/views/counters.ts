@@ -17,9 +17,9 @@ const SOFTNET_COLUMNS: [string, string][] = [
   ['0', 'unused (was fastroute)'],
   ['cpu_collision', 'always 0 since 4.x'],
   ['received_rps', 'rps_trigger_softirq() (net/core/dev.c): RPS IPIs this CPU received'],
-  ['flow_limit_count', 'skb_flow_limit() (net/core/dev.c): packets dropped by the per-flow backlog limit, counted in the enqueuing CPU\'s table (not the target\'s)'],
+  ['flow_limit_count', "skb_flow_limit() (net/core/dev.c): packets dropped by the per-flow backlog limit, counted in the enqueuing CPU's table (not the target's)"],
   ['backlog_len', 'softnet_seq_show(): input_pkt_queue + process_queue length now'],
-  ['cpu', 'the CPU index (the row\'s CPU)'],
+  ['cpu', "the CPU index (the row's CPU)"],
   ['input_qlen', 'softnet_seq_show(): input_pkt_queue length now'],
   ['process_qlen', 'softnet_seq_show(): process_queue length now'],
 ];
@@ -39,7 +39,7 @@ const NSTAT_SITES: Record<string, string> = {
   IpInDelivers: 'ip_local_deliver_finish(): IPSTATS_MIB_INDELIVERS, handed to TCP/UDP',
   IpForwDatagrams: 'ip_forward_finish(): IPSTATS_MIB_OUTFORWDATAGRAMS, routed on (to a bridge or a pod)',
   TcpInSegs: 'tcp_v4_rcv(): TCP_MIB_INSEGS, per segment',
-  TcpOutSegs: '__tcp_transmit_skb(): TCP_MIB_OUTSEGS (the receiver\'s ACKs)',
+  TcpOutSegs: "__tcp_transmit_skb(): TCP_MIB_OUTSEGS (the receiver's ACKs)",
   TcpExtTCPRcvQDrop: 'tcp_data_queue(): tcp_try_rmem_schedule failed even after pruning (LINUX_MIB_TCPRCVQDROP)',
   TcpExtTCPBacklogDrop: 'tcp_add_backlog(): the socket backlog limit was hit while a reader held the socket',
   TcpExtTCPOFOQueue: 'tcp_data_queue_ofo(): a segment queued out of order (a hole before it)',
@@ -47,14 +47,14 @@ const NSTAT_SITES: Record<string, string> = {
   TcpExtTCPRcvCollapsed: 'tcp_collapse_one(): skbs merged to reclaim truesize',
   TcpExtRcvPruned: 'tcp_prune_queue(): collapsing did not free enough',
   UdpInDatagrams: 'udp_recvmsg(): UDP_MIB_INDATAGRAMS, when the application reads the datagram',
-  UdpOutDatagrams: 'udp_send_skb(): UDP_MIB_OUTDATAGRAMS (an rr-server\'s responses)',
+  UdpOutDatagrams: "udp_send_skb(): UDP_MIB_OUTDATAGRAMS (an rr-server's responses)",
   UdpRcvbufErrors: '__udp_queue_rcv_skb(): the receive buffer was full (UDP_MIB_RCVBUFERRORS)',
   UdpInErrors: '__udp_queue_rcv_skb(): counted with every RcvbufErrors drop (UDP_MIB_INERRORS)',
 };
 
 /** Where a /proc/interrupts or /proc/softirqs row is counted. */
 function procRowTip(label: string): string {
-  if (/^\d+:/.test(label)) return 'handle_edge_irq() → kstat_incr_irqs_this_cpu(): the device\'s MSI-X vector, counted on the CPU that took it (its smp_affinity)';
+  if (/^\d+:/.test(label)) return "handle_edge_irq() → kstat_incr_irqs_this_cpu(): the device's MSI-X vector, counted on the CPU that took it (its smp_affinity)";
   if (label.startsWith('LOC')) return 'sysvec_apic_timer_interrupt(): inc_irq_stat(apic_timer_irqs) — the scheduler tick and hrtimers';
   if (label.startsWith('RES')) return 'sysvec_reschedule_ipi(): inc_irq_stat(irq_resched_count) — a wake-up on another CPU asked this one to preempt';
   if (label.startsWith('CAL')) return 'sysvec_call_function_single(): inc_irq_stat(irq_call_count) — RPS IPIs (rps_trigger_softirq)';
@@ -98,7 +98,13 @@ function table(headers: [string, string][], rows: (string | number)[][], testid:
 export function renderCounters(container: HTMLElement, r: Result): void {
   container.replaceChildren();
   container.append(el('h3', {}, '$ mpstat -P ALL (percent of the window)'));
-  container.append(table([['CPU', ''], ...MPSTAT.map(([k, tip]) => [`%${k}`, tip] as [string, string])], r.cpus.map((c) => [String(c.cpu), ...MPSTAT.map(([k]) => c[k])]), 'counters-mpstat'));
+  container.append(
+    table(
+      [['CPU', ''], ...MPSTAT.map(([k, tip]) => [`%${k}`, tip] as [string, string])],
+      r.cpus.map((c) => [String(c.cpu), ...MPSTAT.map(([k]) => c[k])]),
+      'counters-mpstat',
+    ),
+  );
 
   container.append(el('h3', {}, '$ cat /proc/interrupts'));
   container.append(procText(r.proc.interrupts, 'counters-interrupts'));
@@ -110,7 +116,12 @@ export function renderCounters(container: HTMLElement, r: Result): void {
   const rows = r.proc.softnet_stat
     .trim()
     .split('\n')
-    .map((line) => line.trim().split(/\s+/).map((h) => parseInt(h, 16)));
+    .map((line) =>
+      line
+        .trim()
+        .split(/\s+/)
+        .map((h) => parseInt(h, 16)),
+    );
   container.append(table(SOFTNET_COLUMNS, rows, 'counters-softnet'));
 
   for (const [dev, stats] of Object.entries(r.ethtool_S)) {

@@ -18,17 +18,63 @@ export function renderLatency(container: HTMLElement, r: Result, viz: VizData): 
   const b = viz.latency.filter((x) => x[2] > 0);
   const lo = Math.max(0.01, d3.min(b, (x) => x[0]) ?? 0.01);
   const hi = Math.max(lo * 2, d3.max(b, (x) => x[1]) ?? 1);
-  const x = d3.scaleLog().domain([lo, hi]).range([m.l, width - m.r]);
-  const y = d3.scaleLinear().domain([0, d3.max(b, (x) => x[2]) ?? 1]).nice().range([height - m.b, m.t]);
+  const x = d3
+    .scaleLog()
+    .domain([lo, hi])
+    .range([m.l, width - m.r]);
+  const y = d3
+    .scaleLinear()
+    .domain([0, d3.max(b, (x) => x[2]) ?? 1])
+    .nice()
+    .range([height - m.b, m.t]);
   const svg = d3.select(container).append('svg').attr('viewBox', `0 0 ${width} ${height}`).attr('width', '100%').attr('data-testid', 'latency-histogram');
-  svg.append('g').attr('transform', `translate(0,${height - m.b})`).call(d3.axisBottom(x).ticks(10, '~g'));
-  svg.append('text').attr('x', width / 2).attr('y', height - 4).attr('text-anchor', 'middle').attr('font-size', 11).text('µs (log scale)');
-  svg.append('g').attr('transform', `translate(${m.l},0)`).call(d3.axisLeft(y).ticks(5).tickFormat(d3.format('~s')));
-  svg.selectAll('rect.bar').data(b).enter().append('rect').attr('class', 'bar').attr('x', (d) => x(Math.max(lo, d[0]))).attr('width', (d) => Math.max(1, x(d[1]) - x(Math.max(lo, d[0])))).attr('y', (d) => y(d[2])).attr('height', (d) => y(0) - y(d[2])).attr('fill', '#2563eb');
-  for (const [name, v] of [['p50', l.p50], ['p99', l.p99], ['p99.9', l.p999]] as const) {
+  svg
+    .append('g')
+    .attr('transform', `translate(0,${height - m.b})`)
+    .call(d3.axisBottom(x).ticks(10, '~g'));
+  svg
+    .append('text')
+    .attr('x', width / 2)
+    .attr('y', height - 4)
+    .attr('text-anchor', 'middle')
+    .attr('font-size', 11)
+    .text('µs (log scale)');
+  svg
+    .append('g')
+    .attr('transform', `translate(${m.l},0)`)
+    .call(d3.axisLeft(y).ticks(5).tickFormat(d3.format('~s')));
+  svg
+    .selectAll('rect.bar')
+    .data(b)
+    .enter()
+    .append('rect')
+    .attr('class', 'bar')
+    .attr('x', (d) => x(Math.max(lo, d[0])))
+    .attr('width', (d) => Math.max(1, x(d[1]) - x(Math.max(lo, d[0]))))
+    .attr('y', (d) => y(d[2]))
+    .attr('height', (d) => y(0) - y(d[2]))
+    .attr('fill', '#2563eb');
+  for (const [name, v] of [
+    ['p50', l.p50],
+    ['p99', l.p99],
+    ['p99.9', l.p999],
+  ] as const) {
     if (v === null || v < lo) continue;
-    svg.append('line').attr('x1', x(v)).attr('x2', x(v)).attr('y1', m.t).attr('y2', height - m.b).attr('stroke', '#c62828').attr('stroke-dasharray', '4 3');
-    svg.append('text').attr('x', x(v) + 3).attr('y', m.t + 10).attr('fill', '#c62828').attr('font-size', 11).text(`${name} ${v.toFixed(1)} µs`);
+    svg
+      .append('line')
+      .attr('x1', x(v))
+      .attr('x2', x(v))
+      .attr('y1', m.t)
+      .attr('y2', height - m.b)
+      .attr('stroke', '#c62828')
+      .attr('stroke-dasharray', '4 3');
+    svg
+      .append('text')
+      .attr('x', x(v) + 3)
+      .attr('y', m.t + 10)
+      .attr('fill', '#c62828')
+      .attr('font-size', 11)
+      .text(`${name} ${v.toFixed(1)} µs`);
   }
   const t = el('table', { class: 'counters', 'data-testid': 'latency-stages' });
   t.innerHTML = '<tr><th>stage</th><th>p50 µs</th><th>p99 µs</th><th>mean µs</th></tr>';

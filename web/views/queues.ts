@@ -35,20 +35,64 @@ function chart(container: HTMLElement, viz: VizData, series: VizSeries[], kind: 
   const width = 1100;
   const height = 170;
   const m = { l: 60, r: 180, t: 8, b: 22 };
-  const x = d3.scaleLinear().domain([viz.fromNs, viz.toNs]).range([m.l, width - m.r]);
+  const x = d3
+    .scaleLinear()
+    .domain([viz.fromNs, viz.toNs])
+    .range([m.l, width - m.r]);
   const maxV = Math.max(...series.map((s) => Math.max(s.limit, d3.max(s.v) ?? 0)));
-  const y = d3.scaleLinear().domain([0, maxV * 1.05]).range([height - m.b, m.t]);
+  const y = d3
+    .scaleLinear()
+    .domain([0, maxV * 1.05])
+    .range([height - m.b, m.t]);
   const svg = d3.select(container).append('svg').attr('viewBox', `0 0 ${width} ${height}`).attr('width', '100%').attr('data-testid', `queues-${kind}`);
-  svg.append('g').attr('transform', `translate(0,${height - m.b})`).call(d3.axisBottom(x).ticks(8).tickFormat((d) => fmtTime(Number(d))));
-  svg.append('g').attr('transform', `translate(${m.l},0)`).call(d3.axisLeft(y).ticks(4).tickFormat(d3.format('~s')));
+  svg
+    .append('g')
+    .attr('transform', `translate(0,${height - m.b})`)
+    .call(
+      d3
+        .axisBottom(x)
+        .ticks(8)
+        .tickFormat((d) => fmtTime(Number(d))),
+    );
+  svg
+    .append('g')
+    .attr('transform', `translate(${m.l},0)`)
+    .call(d3.axisLeft(y).ticks(4).tickFormat(d3.format('~s')));
   const colour = d3.scaleOrdinal(d3.schemeTableau10);
   series.slice(0, 10).forEach((s, i) => {
     // Step lines: a length holds until the next sample.
     const pts: [number, number][] = [];
     for (let j = 0; j < s.t.length; j++) pts.push([s.t[j]!, s.v[j]!]);
     if (pts.length) pts.push([viz.toNs, pts[pts.length - 1]![1]]);
-    svg.append('path').datum(pts).attr('fill', 'none').attr('stroke', colour(String(i))).attr('stroke-width', 1.2).attr('d', d3.line<[number, number]>().x((p) => x(p[0])).y((p) => y(p[1])).curve(d3.curveStepAfter));
-    svg.append('line').attr('x1', m.l).attr('x2', width - m.r).attr('y1', y(s.limit)).attr('y2', y(s.limit)).attr('stroke', colour(String(i))).attr('stroke-dasharray', '5 4').attr('opacity', 0.7);
-    svg.append('text').attr('x', width - m.r + 8).attr('y', m.t + 12 + i * 15).attr('fill', colour(String(i))).attr('font-size', 11).text(`${s.name} (limit ${d3.format('~s')(s.limit)})`);
+    svg
+      .append('path')
+      .datum(pts)
+      .attr('fill', 'none')
+      .attr('stroke', colour(String(i)))
+      .attr('stroke-width', 1.2)
+      .attr(
+        'd',
+        d3
+          .line<[number, number]>()
+          .x((p) => x(p[0]))
+          .y((p) => y(p[1]))
+          .curve(d3.curveStepAfter),
+      );
+    svg
+      .append('line')
+      .attr('x1', m.l)
+      .attr('x2', width - m.r)
+      .attr('y1', y(s.limit))
+      .attr('y2', y(s.limit))
+      .attr('stroke', colour(String(i)))
+      .attr('stroke-dasharray', '5 4')
+      .attr('opacity', 0.7);
+    svg
+      .append('text')
+      .attr('x', width - m.r + 8)
+      .attr('y', m.t + 12 + i * 15)
+      .attr('fill', colour(String(i)))
+      .attr('font-size', 11)
+      .text(`${s.name} (limit ${d3.format('~s')(s.limit)})`);
   });
 }

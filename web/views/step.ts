@@ -59,11 +59,13 @@ export class StepView {
     this.from.value = String(fromNs / 1e6);
     this.series = series;
     this.result = result;
-    this.list.replaceChildren(...steps.map((s, i) => {
-      const d = el('div', { 'data-i': String(i) }, `${fmtTime(s.t).padStart(10)} [${String(s.cpu).padStart(3, '0')}] ${s.task}: ${s.line}`);
-      d.addEventListener('click', () => this.go(i));
-      return d;
-    }));
+    this.list.replaceChildren(
+      ...steps.map((s, i) => {
+        const d = el('div', { 'data-i': String(i) }, `${fmtTime(s.t).padStart(10)} [${String(s.cpu).padStart(3, '0')}] ${s.task}: ${s.line}`);
+        d.addEventListener('click', () => this.go(i));
+        return d;
+      }),
+    );
     this.go(0);
   }
 
@@ -80,10 +82,13 @@ export class StepView {
       return;
     }
     this.play.textContent = 'pause';
-    this.timer = setInterval(() => {
-      if (this.i >= this.steps.length - 1) this.toggle();
-      else this.go(this.i + 1);
-    }, 1000 / Number(this.speed.value));
+    this.timer = setInterval(
+      () => {
+        if (this.i >= this.steps.length - 1) this.toggle();
+        else this.go(this.i + 1);
+      },
+      1000 / Number(this.speed.value),
+    );
   }
 
   go(i: number): void {

@@ -41,7 +41,9 @@ export class Timeline {
         this.x = e.transform.rescaleX(this.x0);
         this.draw();
       });
-    d3.select(canvas).call(this.zoom).on('dblclick.zoom', () => d3.select(canvas).call(this.zoom.transform, d3.zoomIdentity));
+    d3.select(canvas)
+      .call(this.zoom)
+      .on('dblclick.zoom', () => d3.select(canvas).call(this.zoom.transform, d3.zoomIdentity));
     this.tip = document.createElement('div');
     this.tip.className = 'tooltip';
     this.tip.setAttribute('data-testid', 'timeline-tooltip');
@@ -111,7 +113,10 @@ export class Timeline {
     this.canvas.width = Math.round(w * dpr);
     this.canvas.height = Math.round(h * dpr);
     if (!this.viz) return;
-    this.x0 = d3.scaleLinear().domain([this.viz.fromNs, this.viz.toNs]).range([70, w - 10]);
+    this.x0 = d3
+      .scaleLinear()
+      .domain([this.viz.fromNs, this.viz.toNs])
+      .range([70, w - 10]);
     this.x = this.x0.copy();
     this.draw();
   }

@@ -17,9 +17,32 @@ export function createAppTask(k: AppHost & { readonly tasks: TaskTable }, app: R
   const task = k.tasks.spawn(app.name, app.cpus, app.nice, 'app', app.cgroup);
   const socks = k.sockets.sockets.filter((s) => s.app === app.index);
   if (app.kind === 'cpu-hog') task.activity = cpuHog(task);
-  else if (app.kind === 'stream-reader') task.activity = streamReader(k, task, app, socks.filter((s) => s.proto === 'tcp'));
-  else if (app.kind === 'udp-sink') task.activity = udpSink(k, task, app, socks.filter((s) => s.proto === 'udp'));
-  else if (app.kind === 'rr-server') task.activity = rrServer(k, task, app, socks.filter((s) => s.proto === 'udp'));
-  else task.activity = streamWriter(k, task, k.sockets.localSenders.filter((s): s is LocalTcpSender => s !== undefined && s.flow.sender === app.index));
+  else if (app.kind === 'stream-reader')
+    task.activity = streamReader(
+      k,
+      task,
+      app,
+      socks.filter((s) => s.proto === 'tcp'),
+    );
+  else if (app.kind === 'udp-sink')
+    task.activity = udpSink(
+      k,
+      task,
+      app,
+      socks.filter((s) => s.proto === 'udp'),
+    );
+  else if (app.kind === 'rr-server')
+    task.activity = rrServer(
+      k,
+      task,
+      app,
+      socks.filter((s) => s.proto === 'udp'),
+    );
+  else
+    task.activity = streamWriter(
+      k,
+      task,
+      k.sockets.localSenders.filter((s): s is LocalTcpSender => s !== undefined && s.flow.sender === app.index),
+    );
   return task;
 }

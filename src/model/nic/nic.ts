@@ -98,8 +98,16 @@ export class Nic implements WireSink, VectorHost {
     for (let q = 0; q < cfg.queues; q++) {
       const moderation = new Moderation(cfg.driver.moderation.kind, cfg.adaptiveRx, cfg.rxUsecs, cfg.rxFrames);
       const vector = k.vectors.create(q, moderation, this);
-      const queue = new RxQueue(q, k.pool, cfg.ringSize, cfg.dmaLatencyNs, dropEn, PKTBUF_BYTES, cfg.driver.refillBatch, vector, (row, missed) =>
-        k.accounting.drop(row, missed ? 'nic_missed' : 'nic_ring'),
+      const queue = new RxQueue(
+        q,
+        k.pool,
+        cfg.ringSize,
+        cfg.dmaLatencyNs,
+        dropEn,
+        PKTBUF_BYTES,
+        cfg.driver.refillBatch,
+        vector,
+        (row, missed) => k.accounting.drop(row, missed ? 'nic_missed' : 'nic_ring'),
         (t) => this.generateUntil(t),
         (row) => k.accounting.offer(row, k.pool.arrival[row]! >= k.warmupNs),
       );
@@ -111,7 +119,13 @@ export class Nic implements WireSink, VectorHost {
       napi.deferHardIrqs = cfg.napiDeferHardIrqs;
       napi.groFlushTimeout = cfg.groFlushTimeoutNs;
       if (cfg.threaded) {
-        const task = k.tasks.spawn(`napi/${cfg.name}-${napi.id}`, k.cpus.map((c) => c.id), 0, 'napi', null);
+        const task = k.tasks.spawn(
+          `napi/${cfg.name}-${napi.id}`,
+          k.cpus.map((c) => c.id),
+          0,
+          'napi',
+          null,
+        );
         task.activity = napiThreadActivity(k, napi, task);
         napi.thread = task;
       }
@@ -119,9 +133,7 @@ export class Nic implements WireSink, VectorHost {
       this.vectors.push(vector);
       this.pollers.push(poller);
       this.napis.push(napi);
-      this.irqDesc.push(
-        k.irqs.addDevice(cfg.driver.vectorName(cfg.name, q), `IR-PCI-MSIX-0000:0${cfg.index + 1}:00.0`, q, cfg.irqAffinity[q]!),
-      );
+      this.irqDesc.push(k.irqs.addDevice(cfg.driver.vectorName(cfg.name, q), `IR-PCI-MSIX-0000:0${cfg.index + 1}:00.0`, q, cfg.irqAffinity[q]!));
     }
   }
 

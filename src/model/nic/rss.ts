@@ -5,9 +5,7 @@
  */
 
 /** Microsoft's verification key (also the Intel 82599 datasheet's example). */
-export const MS_VERIFICATION_KEY = Uint8Array.from(
-  '6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa'.match(/../g)!.map((b) => parseInt(b, 16)),
-);
+export const MS_VERIFICATION_KEY = Uint8Array.from('6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa'.match(/../g)!.map((b) => parseInt(b, 16)));
 
 /**
  * Toeplitz hash: for each input bit, most significant first, XOR in the 32-bit window of the
