@@ -5,6 +5,7 @@ import type { CgroupResult } from '../model/cgroup-sched.ts';
 import type { CpuResult } from '../model/cpu.ts';
 import { groReport, type GroResult } from '../model/gro.ts';
 import type { Kernel } from '../model/kernel.ts';
+import type { NicResult } from '../model/nic/nic.ts';
 import { NAPI_POLL_WEIGHT } from '../model/napi.ts';
 import type { PacketQueue } from '../model/packet.ts';
 import { DROP_PLACES } from '../model/rx-accounting.ts';
@@ -14,7 +15,7 @@ import type { TaskResult } from '../model/task.ts';
 import { formatInterrupts, formatSoftirqs, formatSoftnetStat } from './procfs.ts';
 import { r3 } from './round.ts';
 
-export type { CgroupResult, CpuResult, GroResult, SocketResult, TaskResult };
+export type { CgroupResult, CpuResult, GroResult, NicResult, SocketResult, TaskResult };
 
 /**
  * The result of a run, with stable keys (README, "Result format"). Numbers are rounded so that
@@ -87,26 +88,6 @@ export interface FlowResult {
   rtos?: number;
 }
 
-export interface NicResult {
-  name: string;
-  driver: string;
-  /** Accelerated RFS: flows moved to another RX queue by ndo_rx_flow_steer. */
-  arfs_steered: number;
-  queues: {
-    queue: number;
-    irq: number;
-    irq_cpu: number;
-    ring_size: number;
-    interrupts: number;
-    itr_usecs: number;
-    itr_updates: number;
-    packets: number;
-    drops: number;
-    refills: number;
-    ring_peak: number;
-  }[];
-}
-
 /** Little's law inputs for a queue over the window: L (time-average length), λ (departures/s), W (mean sojourn). */
 export interface QueueResult {
   queue: string;
@@ -173,44 +154,8 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     }
   }
 
-  const ethtool: Record<string, Record<string, number>> = {};
-  for (const nic of k.nics) {
-    const d = nic.cfg.driver;
-    const e: Record<string, number> = {};
-    e.rx_packets = nic.queues.reduce((a, q) => a + q.packets, 0);
-    e.rx_bytes = nic.queues.reduce((a, q) => a + q.bytes, 0);
-    e[d.noDescriptorCounter] = nic.queues.reduce((a, q) => a + q.noDescDrops, 0);
-    if (d.noDescriptorCounter !== 'rx_missed_errors') e.rx_missed_errors = nic.queues.reduce((a, q) => a + q.missedDrops, 0);
-    else e.rx_missed_errors = (e.rx_missed_errors ?? 0) + nic.queues.reduce((a, q) => a + q.missedDrops, 0);
-    nic.queues.forEach((q) => {
-      e[d.queueStat(q.index, 'packets')] = q.packets;
-      e[d.queueStat(q.index, 'bytes')] = q.bytes;
-    });
-    ethtool[nic.cfg.name] = e;
-  }
-
-  const nics: NicResult[] = k.nics.map((nic) => ({
-    name: nic.cfg.name,
-    driver: nic.cfg.driver.name,
-    arfs_steered: nic.arfsSteered,
-    queues: nic.queues.map((q, i) => {
-      const desc = k.irqs.descs[nic.irqDesc[i]!]!;
-      const v = nic.vectors[i]!;
-      return {
-        queue: i,
-        irq: desc.irq,
-        irq_cpu: desc.effective,
-        ring_size: q.size,
-        interrupts: v.interrupts,
-        itr_usecs: r3(v.moderation.intervalNs / 1000),
-        itr_updates: v.moderation.updates,
-        packets: q.packets,
-        drops: q.noDescDrops + q.missedDrops,
-        refills: q.refills,
-        ring_peak: q.ring.peak,
-      };
-    }),
-  }));
+  const ethtool: Record<string, Record<string, number>> = Object.fromEntries(k.nics.map((nic) => [nic.cfg.name, nic.ethtoolStats()]));
+  const nics: NicResult[] = k.nics.map((nic) => nic.report(k.irqs));
 
   const queueResult = (name: string, qs: PacketQueue[]): QueueResult => {
     const area = qs.reduce((a, q) => a + q.area, 0);

@@ -8,6 +8,9 @@ import { PacketQueue, type PacketPool } from './packet.ts';
 import type { FlowLimit } from './rps.ts';
 import { handUp, RxBatch, type RxPath } from './rx-batch.ts';
 
+/** The backlog NAPIs are not in the napi_hash (no id there); rxsim numbers them -1 - cpu for traces. */
+const BACKLOG_NAPI_ID_BASE = -1;
+
 /** What a CPU's backlog needs from the rest of the machine. */
 export interface SoftnetHost {
   readonly sim: Simulator;
@@ -59,7 +62,7 @@ export class SoftnetData implements NapiPoller {
   ) {
     this.inputPktQueue = new PacketQueue(pool);
     this.processQueue = new PacketQueue(pool);
-    this.backlog = new Napi(-1 - cpu, 'backlog', this);
+    this.backlog = new Napi(BACKLOG_NAPI_ID_BASE - cpu, 'backlog', this);
   }
 
   /** Packets in the backlog (column 12: input_pkt_queue + process_queue). */

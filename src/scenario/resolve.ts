@@ -251,18 +251,12 @@ function netns(n: Scenario['netfilter']['host']): ResolvedNetns {
   };
 }
 
-/** App kinds with a task model today. */
-const MODELLED_APP_KINDS = ['cpu-hog', 'stream-reader', 'udp-sink', 'stream-writer', 'rr-server'];
-
 /**
  * Everything a scenario may say that the model does not act on yet: the run goes on, and these
  * sentences go to stderr and into the result, so no setting is ignored silently.
  */
 function unmodelledWarnings(s: Scenario): string[] {
   const w: string[] = [];
-  s.apps.forEach((a, i) => {
-    if (!MODELLED_APP_KINDS.includes(a.kind)) w.push(`apps[${i}] "${a.name}": kind "${a.kind}" is not modelled yet; packets end at the socket enqueue and no reader task runs`);
-  });
   s.nics.forEach((n, i) => {
     if (n.features.ntuple !== 'on') return;
     if (!DRIVERS[n.driver as keyof typeof DRIVERS].rxFlowSteer) {

@@ -1,4 +1,5 @@
-import { psToNsCeil } from '../../engine/time.ts';
+import { psToNsCeil, US } from '../../engine/time.ts';
+import { r3 } from '../../metrics/round.ts';
 import { RngStream } from '../../engine/rng.ts';
 import type { ResolvedFlow, ResolvedNic } from '../../scenario/resolve.ts';
 import type { Cpu } from '../cpu.ts';
@@ -24,6 +25,27 @@ const PKTBUF_BYTES = 512 * 1024;
 const UPSTREAM_BUFFER_BYTES = 512 * 1024;
 /** MIN_NAPI_ID = NR_CPUS + 1 with a distribution's NR_CPUS=8192: napi ids (and napi/<dev>-<id> threads) start here. */
 export const MIN_NAPI_ID = 8193;
+
+/** A NIC in the result: per queue its IRQ and CPU, ring, interrupts, ITR, packets and drops. */
+export interface NicResult {
+  name: string;
+  driver: string;
+  /** Accelerated RFS: flows moved to another RX queue by ndo_rx_flow_steer. */
+  arfs_steered: number;
+  queues: {
+    queue: number;
+    irq: number;
+    irq_cpu: number;
+    ring_size: number;
+    interrupts: number;
+    itr_usecs: number;
+    itr_updates: number;
+    packets: number;
+    drops: number;
+    refills: number;
+    ring_peak: number;
+  }[];
+}
 
 /** What a NIC needs from the rest of the machine. */
 export interface NicHost extends DriverHost {
@@ -280,12 +302,53 @@ export class Nic implements WireSink, VectorHost {
     this.upstreamDrops = this.arfsSteered = 0;
     this.wire.frames = 0;
     this.wire.bits = 0;
-    for (const q of this.queues) q.packets = q.bytes = q.noDescDrops = q.missedDrops = q.refills = 0;
+    for (const q of this.queues) q.resetWindow();
     for (const v of this.vectors) {
       v.interrupts = 0;
       v.moderation.updates = 0;
     }
     for (const p of this.pollers) p.gro.resetWindow();
+  }
+
+  /** `ethtool -S` under the driver's own counter names. */
+  ethtoolStats(): Record<string, number> {
+    const d = this.cfg.driver;
+    const sum = (f: (q: RxQueue) => number) => this.queues.reduce((a, q) => a + f(q), 0);
+    const e: Record<string, number> = { rx_packets: sum((q) => q.packets), rx_bytes: sum((q) => q.bytes) };
+    e[d.noDescriptorCounter] = sum((q) => q.noDescDrops);
+    // ixgbe counts both in rx_missed_errors; ice and the generic driver keep rx_missed_errors apart.
+    e.rx_missed_errors = (d.noDescriptorCounter === 'rx_missed_errors' ? e.rx_missed_errors! : 0) + sum((q) => q.missedDrops);
+    for (const q of this.queues) {
+      e[d.queueStat(q.index, 'packets')] = q.packets;
+      e[d.queueStat(q.index, 'bytes')] = q.bytes;
+    }
+    return e;
+  }
+
+  /** Its part of the result. */
+  report(irqs: IrqTable): NicResult {
+    return {
+      name: this.cfg.name,
+      driver: this.cfg.driver.name,
+      arfs_steered: this.arfsSteered,
+      queues: this.queues.map((q, i) => {
+        const desc = irqs.descs[this.irqDesc[i]!]!;
+        const v = this.vectors[i]!;
+        return {
+          queue: i,
+          irq: desc.irq,
+          irq_cpu: desc.effective,
+          ring_size: q.size,
+          interrupts: v.interrupts,
+          itr_usecs: r3(v.moderation.intervalNs / US),
+          itr_updates: v.moderation.updates,
+          packets: q.packets,
+          drops: q.noDescDrops + q.missedDrops,
+          refills: q.refills,
+          ring_peak: q.ring.peak,
+        };
+      }),
+    };
   }
 
   /** Frames waiting in this NIC's rings and packet buffers (for in-flight counts). */

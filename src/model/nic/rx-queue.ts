@@ -120,6 +120,11 @@ export class RxQueue {
     return n;
   }
 
+  /** Start of the measurement window: the queue's ethtool counters restart. */
+  resetWindow(): void {
+    this.packets = this.bytes = this.noDescDrops = this.missedDrops = this.refills = 0;
+  }
+
   /** Ring occupancy: descriptors holding frames not yet cleaned. */
   get filled(): number {
     return this.ring.length;
