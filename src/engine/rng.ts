@@ -28,6 +28,12 @@ export class RngStream {
     return -mean * Math.log(1 - this.next());
   }
 
+  /** Standard normal (Box–Muller; one draw per pair of uniforms, the second value is not kept). */
+  normal(): number {
+    const u = 1 - this.next(); // (0, 1]
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
+  }
+
   /** `n` random bytes. */
   bytes(n: number): Uint8Array {
     const out = new Uint8Array(n);

@@ -26,6 +26,10 @@ export interface ResolvedScenario {
   seed: number;
   durationNs: number;
   warmupNs: number;
+  /** warmup_ms "auto": warmupNs is 0 for the pilot run that finds where the transient ends. */
+  warmupAuto: boolean;
+  /** Run-to-run variation drawn from the seed (cost noise, wire jitter, clock phases). */
+  variability: { costCv: number; wireJitterPs: number; randomPhase: boolean };
   hz: number;
   softirqMode: 'inline' | 'defer-to-ksoftirqd';
   /** The fair scheduler: EEVDF (6.6+) or CFS. */
@@ -173,7 +177,7 @@ function knob<J, T, C extends SystemContext>(k: Knob<J, T, C>, given: J | undefi
 
 /** Check cross-field rules and build the resolved scenario. Throws InputError naming the JSON path. */
 export function resolveScenario(s: Scenario): ResolvedScenario {
-  if (s.warmup_ms >= s.duration_ms) throw new InputError('warmup_ms', `${s.warmup_ms} must be less than duration_ms (${s.duration_ms})`);
+  if (s.warmup_ms !== 'auto' && s.warmup_ms >= s.duration_ms) throw new InputError('warmup_ms', `${s.warmup_ms} must be less than duration_ms (${s.duration_ms})`);
   unique(
     s.nics.map((n) => n.name),
     'nics',
@@ -223,7 +227,9 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
     narrative: s.narrative,
     seed: s.seed,
     durationNs: Math.round(s.duration_ms * 1e6),
-    warmupNs: Math.round(s.warmup_ms * 1e6),
+    warmupNs: s.warmup_ms === 'auto' ? 0 : Math.round(s.warmup_ms * 1e6),
+    warmupAuto: s.warmup_ms === 'auto',
+    variability: { costCv: s.variability.cost_cv, wireJitterPs: Math.round(s.variability.wire_jitter_ns * 1000), randomPhase: s.variability.random_phase },
     hz,
     softirqMode,
     sched,

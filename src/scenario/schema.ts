@@ -191,7 +191,30 @@ export const scenarioSchema = z
     narrative: z.string().optional().describe('A short teaching narrative: what to look at and why it happens.'),
     seed: z.number().int().min(0).default(1),
     duration_ms: z.number().positive().max(10_000).default(50),
-    warmup_ms: z.number().min(0).default(0).describe('Counters and latencies start after this.'),
+    warmup_ms: z
+      .union([z.number().min(0), z.literal('auto')])
+      .default(0)
+      .describe('Counters and latencies start after this. "auto": a pilot run finds where the transient ends (MSER-5 on the goodput series) and the run starts its window there.'),
+    variability: z
+      .strictObject({
+        cost_cv: z
+          .number()
+          .min(0)
+          .max(2)
+          .default(0.3)
+          .describe(
+            "Coefficient of variation of the CPU cost of one ~100 ns step (cache misses, branch mispredictions). A chunk of L ns (a poll, a copy) varies with CV cost_cv·√(100/L) (independent steps). 0: every cost is the profile's mean.",
+          ),
+        wire_jitter_ns: z
+          .number()
+          .min(0)
+          .max(100_000)
+          .default(100)
+          .describe('Each frame leaves the sender up to this much later than scheduled (uniform; the sending host and switch). Frames keep their order and the line rate. 0: exact schedules.'),
+        random_phase: z.boolean().default(true).describe("The tick's phase (the boot time) and each TCP sender's start are drawn from the seed. false: every clock starts in phase at 0."),
+      })
+      .default({ cost_cv: 0.3, wire_jitter_ns: 100, random_phase: true })
+      .describe('The run-to-run variation real machines have, drawn from the seed: the same seed gives the same run, another seed another trajectory.'),
     kernel: kernelSchema.default(kernelSchema.parse({})),
     cpus: z.number().int().min(1).max(256).default(4),
     costs: z.string().default('baremetal-10g').describe('Cost profile name (see README, "Costs").'),
