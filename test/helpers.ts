@@ -4,10 +4,14 @@ import { simulate, type SimulateOptions } from '../src/model/simulate.ts';
 import { loadScenarioObject } from '../src/scenario/load.ts';
 import type { ResolvedScenario } from '../src/scenario/resolve.ts';
 
-/** A small valid scenario; override any top-level key (nics/flows replace the defaults). */
+/** No run-to-run variation: rule tests check the kernel's rules with the profile's exact costs and clocks in phase. */
+export const EXACT = { cost_cv: 0, wire_jitter_ns: 0, random_phase: false };
+
+/** A small valid scenario; override any top-level key (nics/flows replace the defaults). Exact unless `variability` is given. */
 export function scenario(over: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     name: 'test',
+    variability: EXACT,
     duration_ms: 5,
     cpus: 2,
     nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 2 } }],

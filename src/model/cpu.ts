@@ -1,5 +1,6 @@
 import type { EventKind, Simulator, Timer } from '../engine/simulator.ts';
 import { r2 } from '../metrics/round.ts';
+import type { CostNoise } from './cost-noise.ts';
 import type { CostTable } from './costs.ts';
 import type { Jiffies } from './jiffies.ts';
 import type { FairRunQueue } from './sched.ts';
@@ -122,6 +123,8 @@ export class Cpu {
     private readonly k: CpuHost,
     rq: FairRunQueue,
     events: CpuEvents,
+    /** How long each chunk of work really takes (variability.cost_cv). */
+    private readonly noise: CostNoise,
   ) {
     this.rq = rq;
     this.chunkTimer = k.sim.timer(events.chunk, id);
@@ -280,8 +283,8 @@ export class Cpu {
         if (this.hardRemaining > 0) return this.resume(LEVEL_HARD, this.hardRemaining);
         const r = this.hard.next();
         if (!r.done) {
-          this.hardRemaining = r.value;
-          if (r.value > 0) return this.resume(LEVEL_HARD, r.value);
+          this.hardRemaining = this.noise.apply(r.value);
+          if (this.hardRemaining > 0) return this.resume(LEVEL_HARD, this.hardRemaining);
           continue;
         }
         this.hard = null;
@@ -294,8 +297,8 @@ export class Cpu {
         if (this.softRemaining > 0) return this.resume(LEVEL_SOFT, this.softRemaining);
         const r = this.soft!.next();
         if (!r.done) {
-          this.softRemaining = r.value;
-          if (r.value > 0) return this.resume(LEVEL_SOFT, r.value);
+          this.softRemaining = this.noise.apply(r.value);
+          if (this.softRemaining > 0) return this.resume(LEVEL_SOFT, this.softRemaining);
           continue;
         }
         this.soft = null;
@@ -322,8 +325,8 @@ export class Cpu {
         if (this.rq.needResched) this.schedule(false);
         continue;
       }
-      curr.remaining = y;
-      if (y > 0) return this.resume(LEVEL_TASK, y);
+      curr.remaining = this.noise.apply(y);
+      if (curr.remaining > 0) return this.resume(LEVEL_TASK, curr.remaining);
     }
   }
 
@@ -444,8 +447,7 @@ export class Cpu {
   /** Arm the periodic tick at the next jiffy boundary if a task runs and it is not armed. */
   private armTick(): void {
     if (this.rq.curr === null) return;
-    const tick = this.k.jiffies.tickNs;
-    const next = (Math.floor(this.k.sim.now / tick) + 1) * tick;
+    const next = this.k.jiffies.nextTickAt(this.k.sim.now);
     if (!this.tickTimer.armed || this.tickTimer.when !== next) this.tickTimer.arm(next);
   }
 }

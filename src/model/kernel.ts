@@ -1,8 +1,10 @@
+import { RngStream } from '../engine/rng.ts';
 import { Simulator } from '../engine/simulator.ts';
 import type { ResolvedFlow, ResolvedScenario } from '../scenario/resolve.ts';
 import type { SysctlValues } from '../scenario/sysctl.ts';
 import { createAppTask } from './app/index.ts';
 import { GroupScheduler } from './cgroup-sched.ts';
+import { CostNoise } from './cost-noise.ts';
 import type { CostTable } from './costs.ts';
 import { Cpu, registerCpuEvents } from './cpu.ts';
 import { IrqTable } from './irq.ts';
@@ -46,6 +48,8 @@ export class Kernel {
   readonly config: { readonly idleExitNs: number; readonly irqTimeAccounting: boolean };
   readonly sysctl: SysctlValues;
   readonly seed: number;
+  /** Run-to-run variation drawn from the seed. */
+  readonly variability: ResolvedScenario['variability'];
   /** End of the warm-up: packets that arrive later are counted. */
   readonly warmupNs: number;
   readonly flows: readonly ResolvedFlow[];
@@ -81,10 +85,11 @@ export class Kernel {
   ) {
     const s = scenario;
     this.costs = s.costs;
-    this.jiffies = new Jiffies(this.sim, s.hz);
+    this.jiffies = new Jiffies(this.sim, s.hz, s.variability.randomPhase ? new RngStream(s.seed, 'boot-phase').uniform() : 0);
     this.config = { idleExitNs: s.idleExitNs, irqTimeAccounting: s.irqTimeAccounting };
     this.sysctl = s.sysctl;
     this.seed = s.seed;
+    this.variability = s.variability;
     this.warmupNs = s.warmupNs;
     this.flows = s.flows;
     this.irqs = new IrqTable(s.cpus);
@@ -105,7 +110,8 @@ export class Kernel {
     const cpuEvents = registerCpuEvents(this.sim, this.cpus);
     const slice = baseSliceNs(s.cpus);
     for (let c = 0; c < s.cpus; c++) {
-      const cpu = new Cpu(c, this, s.sched === 'cfs' ? new CfsRunQueue(c, s.cpus) : new EevdfRunQueue(c, slice), cpuEvents);
+      const rq = s.sched === 'cfs' ? new CfsRunQueue(c, s.cpus) : new EevdfRunQueue(c, slice);
+      const cpu = new Cpu(c, this, rq, cpuEvents, new CostNoise(s.seed, `cpu${c}`, s.variability.costCv));
       this.cpus.push(cpu);
       this.softnet.push(new SoftnetData(c, this, this.pool));
       this.softirq.spawnKsoftirqd(this.tasks, cpu);

@@ -1,3 +1,4 @@
+import { RngStream } from '../engine/rng.ts';
 import type { EventKind, Simulator } from '../engine/simulator.ts';
 import { sameEndpoint, type ResolvedFlow, type ResolvedScenario } from '../scenario/resolve.ts';
 import { LocalTcpSender } from './local-sender.ts';
@@ -10,11 +11,16 @@ import { TCP_FRAME_OVERHEAD, TcpSender } from './tcp-sender.ts';
 import type { FrameSource } from './wire.ts';
 import { VETH_MTU } from './veth.ts';
 
+/** A local writer's start phase spans this much (no RTT over veth). */
+const LOCAL_PHASE_NS = 10_000;
+
 /** IPv4 header 20 + TCP header with timestamps 32: MSS = MTU - 52. */
 const TCP_IP_HEADERS = 52;
 
 export interface SocketTableHost {
   readonly sim: Simulator;
+  readonly seed: number;
+  readonly variability: { readonly randomPhase: boolean };
   readonly pool: PacketPool;
   readonly sched: { wakeUp(task: Task, wakerCpu: number): boolean };
   /** A blocked wire sender can send again (its NIC re-sorts the wire). */
@@ -51,7 +57,18 @@ export class SocketTable {
     this.rtoEvent = k.sim.on((flow) => (this.senders[flow] ?? this.localSenders[flow])!.onRto(k.sim.now));
     this.delackEvent = k.sim.on((sock) => k.delayedAck(this.sockets[sock]!));
     this.create(s);
-    for (const f of s.flows) if (f.rr) this.rrClients[f.index] = new RrClient(f, (src) => k.wakeSource(f.nic, src));
+    for (const f of s.flows) if (f.rr) this.rrClients[f.index] = new RrClient(this.phased(f), (src) => k.wakeSource(f.nic, src));
+  }
+
+  /**
+   * A closed-loop peer (a TCP sender, an RR client) starts a random part of its RTT after the
+   * flow's start_ms (variability.random_phase): connections are not opened in step with the
+   * receiver's clocks. Open-loop sources draw their own phase (wire.ts).
+   */
+  private phased(f: ResolvedFlow): ResolvedFlow {
+    if (!this.k.variability.randomPhase) return f;
+    const span = f.path === 'veth-local' ? LOCAL_PHASE_NS : f.rttNs;
+    return { ...f, startNs: f.startNs + Math.floor(new RngStream(this.k.seed, `start-phase:${f.name}`).uniform() * span) };
   }
 
   /** The socket a flow's packets are delivered to. */
@@ -80,8 +97,9 @@ export class SocketTable {
       const app = s.apps.find((a) => reads(a) && a.listen !== null && sameEndpoint(a.listen, f.dst));
       return app ? app.index : null;
     };
-    for (const f of s.flows) {
-      const app = listener(f);
+    for (const flow of s.flows) {
+      const app = listener(flow);
+      const f = flow.proto === 'tcp' ? this.phased(flow) : flow;
       if (f.proto === 'tcp') {
         const nic = s.nics[f.nic]!;
         const timer = k.sim.timer(this.rtoEvent, f.index);

@@ -112,6 +112,8 @@ export class Wire {
   private readonly maxQueuePs: number;
   frames = 0;
   bits = 0;
+  /** Frames each flow has sent (or lost upstream): the index that keys each frame's jitter. */
+  private sent = new Uint32Array(16);
 
   constructor(
     private readonly linkGbps: number,
@@ -123,8 +125,26 @@ export class Wire {
      * Infinity with open-loop flows only.
      */
     private readonly horizon: () => number = () => Infinity,
+    /** Each frame leaves up to this much after its desired time (variability.wire_jitter_ns), ps. */
+    private readonly jitterPs = 0,
+    /** Keys the jitter draws (the scenario seed). */
+    private readonly seed = 0,
   ) {
     this.maxQueuePs = Math.round((upstreamBufferBytes * 8 * 1000) / linkGbps);
+  }
+
+  /**
+   * The jitter of a flow's n-th frame: uniform in [0, jitterPs), a pure function of (seed, flow,
+   * n) — not a stream — so it is the same however often the lazy generation looks at the frame.
+   */
+  private jitter(flow: number): number {
+    if (this.jitterPs === 0) return 0;
+    if (flow >= this.sent.length) {
+      const grown = new Uint32Array(Math.max(2 * this.sent.length, flow + 1));
+      grown.set(this.sent);
+      this.sent = grown;
+    }
+    return Math.floor((mix32(this.seed, flow, this.sent[flow]!) / 2 ** 32) * this.jitterPs);
   }
 
   add(source: FrameSource): void {
@@ -206,14 +226,16 @@ export class Wire {
       const size = s.nextSize;
       const tuple = s.nextTuple;
       const wire = this.wirePs(size);
+      const jitter = this.jitter(s.flow.index);
       // A frame cannot arrive in a past a receive queue has already seen. That only happens when
       // a CPU looked further ahead than the ACK delay (one chunk of a whole-ring legacy clean
       // longer than the RTT) and an ACK then opened a window: the frame leaves late.
-      const start = Math.max(desired, this.busyPs, floorPs - wire);
+      const start = Math.max(desired + jitter, this.busyPs, floorPs - wire);
       // Decide the upstream drop first: it depends only on the frames ahead, and a dropped
       // frame must not stop generation (the next frame may fit before the limit).
       if (start - desired > this.maxQueuePs) {
         this.sink.upstreamDrop(s, size, desired);
+        if (this.jitterPs > 0) this.sent[s.flow.index]!++;
         s.advance(desired);
         this.siftDownRoot();
         continue;
@@ -228,6 +250,7 @@ export class Wire {
       this.bits += (size + WIRE_OVERHEAD) * 8;
       const arrival = psToNsCeil(end);
       this.sink.frame(s, size, tuple, arrival, desired);
+      if (this.jitterPs > 0) this.sent[s.flow.index]!++;
       s.advance(start);
       this.siftDownRoot();
       if (stopWhen && stopWhen()) {
@@ -237,4 +260,15 @@ export class Wire {
       }
     }
   }
+}
+
+/** A 32-bit mix of three integers (murmur3's fmix32 over a combination): uniform, stateless, deterministic. */
+function mix32(a: number, b: number, c: number): number {
+  let h = (Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x632be5ab, 0xc2b2ae35) ^ Math.imul(c, 0x27d4eb2f)) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }

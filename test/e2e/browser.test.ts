@@ -86,7 +86,8 @@ describe('the browser app', () => {
     expect(await page.textContent('[data-testid=view-path]')).toMatch(/IRQ 132 → CPU 4/);
 
     await page.click('[data-testid=tab-timeline]');
-    // CPU 4's row must show softirq, ksoftirqd and iperf3 colours: count coloured pixels on the canvas.
+    // The rows must show iperf3 and the receive softirq — inline or in ksoftirqd, depending on the
+    // run's regime (docs/seed-lab.md) — in their colours: collect the canvas's pixel colours.
     const colours = await page.evaluate(() => {
       const c = document.querySelector<HTMLCanvasElement>('[data-testid=timeline-canvas]')!;
       const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
@@ -94,7 +95,8 @@ describe('the browser app', () => {
       for (let i = 0; i < d.length; i += 4 * 7) seen.add(`${d[i]},${d[i + 1]},${d[i + 2]}`);
       return [...seen];
     });
-    for (const rgb of ['255,127,14', '148,103,189', '44,160,44']) expect(colours, rgb).toContain(rgb); // softirq, ksoftirqd, app
+    expect(colours, 'app').toContain('44,160,44');
+    expect(colours.includes('255,127,14') || colours.includes('148,103,189'), 'softirq or ksoftirqd').toBe(true);
     // Hovering CPU 4's row names what ran there.
     const canvas = (await page.locator('[data-testid=timeline-canvas]').boundingBox())!;
     await page.mouse.move(canvas.x + canvas.width / 2, canvas.y + 4 + 4.5 * ((canvas.height - 30) / 10));
@@ -106,7 +108,8 @@ describe('the browser app', () => {
     const chrome = JSON.parse(readFileSync(await perfetto.path(), 'utf8')) as { traceEvents: { name: string; ph: string }[] };
     expect(chrome.traceEvents.some((e) => e.ph === 'X' && e.name === 'napi_poll ens4f1')).toBe(true);
     const [ftrace] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=trace-ftrace]')]);
-    expect(readFileSync(await ftrace.path(), 'utf8')).toMatch(/\[004\] d\.h1\. +0\.\d{6}: irq_handler_entry: irq=132 name=ens4f1-TxRx-4/);
+    // A hard interrupt on CPU 4 in the ftrace format (the NIC's, or the tick when NAPI kept the vector masked).
+    expect(readFileSync(await ftrace.path(), 'utf8')).toMatch(/\[004\] d\.h1\. +0\.\d{6}: irq_handler_entry: irq=(132 name=ens4f1-TxRx-4|LOC name=local_timer)/);
 
     await page.click('[data-testid=tab-queues]');
     expect(await page.locator('[data-testid=queues-ring] path').count()).toBeGreaterThan(0);
@@ -138,8 +141,15 @@ describe('the browser app', () => {
     expect(await page.textContent('[data-testid=step-fn]')).toBe('__napi_poll()');
     expect(await page.textContent('[data-testid=step-file]')).toBe('net/core/dev.c');
     expect(await page.locator('[data-testid=step-diagram] g.stage.hot').count()).toBe(1);
-    // A driver poll works on the rings: rx-4's ring is listed and marked.
-    expect(await page.textContent('[data-testid=step-queues] tr.involved')).toMatch(/ens4f1\/rx-\d ring/);
+    // A driver poll works on the rings: rx-4's ring is listed and marked (polls of the CPU's
+    // backlog come in between: step on to the next driver poll).
+    let involved = '';
+    for (let i = 0; i < 20 && !/ring/.test(involved); i++) {
+      involved = (await page.textContent('[data-testid=step-queues] tr.involved')) ?? '';
+      if (!/ring/.test(involved)) await page.click('[data-testid=step-next-poll]');
+    }
+    expect(await page.textContent('[data-testid=step-fn]')).toBe('__napi_poll()');
+    expect(involved).toMatch(/ens4f1\/rx-\d ring/);
     // Record from 20 ms, where ksoftirqd/4 has taken over: the steps start there and show it.
     const before = await runsOf(page);
     await page.fill('[data-testid=step-from]', '20');

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { collectResult, type Result } from '../../src/metrics/result.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { loadScenarioObject } from '../../src/scenario/load.ts';
+import { EXACT } from '../helpers.ts';
 
 /** The fair scheduler (EEVDF and CFS), cgroups, and the idle exit latency. */
 
 function run(sc: Record<string, unknown>): Result {
-  return collectResult(simulate(loadScenarioObject({ name: 'sched', duration_ms: 200, warmup_ms: 20, cpus: 2, nics: [{ name: 'eth0' }], ...sc }).resolved), 0);
+  return collectResult(simulate(loadScenarioObject({ name: 'sched', duration_ms: 200, warmup_ms: 20, cpus: 2, nics: [{ name: 'eth0' }], variability: EXACT, ...sc }).resolved), 0);
 }
 
 const task = (r: Result, comm: string) => r.tasks.find((t) => t.comm === comm)!;

@@ -8,7 +8,9 @@ import { run } from '../helpers.ts';
 
 const file = (name: string) => readFileSync(new URL(`../../sim-scenarios/${name}.json`, import.meta.url), 'utf8');
 /** A shipped scenario, shortened, without warm-up unless asked (counters then run from t = 0). */
-const resolved = (name: string, durationMs = 10, warmupMs = 0) => loadScenario(file(name), { durationMs, set: [`warmup_ms=${warmupMs}`] }).resolved;
+/** A shipped scenario without run-to-run variation (these tests check formats against exact runs). */
+const resolved = (name: string, durationMs = 10, warmupMs = 0) =>
+  loadScenario(file(name), { durationMs, set: [`warmup_ms=${warmupMs}`, 'variability.cost_cv=0', 'variability.wire_jitter_ns=0', 'variability.random_phase=false'] }).resolved;
 
 /** Sum of span durations per CPU and class over the recorder's buffer. */
 function spanTotals(rec: TraceRecorder): Map<string, number>[] {

@@ -42,7 +42,11 @@ function boxes(r: Result): Box[] {
     .filter((c) => c.processed > 0 || c.dropped > 0)
     .map((c) => ({ label: `CPU ${c.cpu} backlog (processed, IPIs in)`, value: `${fmt(c.processed)} · ${perSec(c.processed)} · ${fmt(c.rps)} IPIs`, drop: c.dropped }));
   const irqLanes = r.nics.flatMap((n) =>
-    n.queues.filter((q) => q.interrupts > 0).map((q) => ({ label: `IRQ ${q.irq} → CPU ${q.irq_cpu}`, value: `${fmt(q.interrupts)} irqs · itr ${q.itr_usecs} µs`, drop: 0 })),
+    // A queue with traffic but no interrupt in the window is polled without one (NAPI never
+    // completed, the vector stayed masked): its lane says so instead of vanishing.
+    n.queues
+      .filter((q) => q.interrupts > 0 || q.packets > 0)
+      .map((q) => ({ label: `IRQ ${q.irq} → CPU ${q.irq_cpu}`, value: q.interrupts > 0 ? `${fmt(q.interrupts)} irqs · itr ${q.itr_usecs} µs` : 'masked: NAPI kept polling', drop: 0 })),
   );
   const out: Box[] = [
     {

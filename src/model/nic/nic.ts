@@ -50,6 +50,7 @@ export interface NicResult {
 /** What a NIC needs from the rest of the machine. */
 export interface NicHost extends DriverHost {
   readonly seed: number;
+  readonly variability: { readonly wireJitterPs: number };
   /** Start of the measurement window: frames arriving after it count. */
   readonly warmupNs: number;
   readonly irqs: IrqTable;
@@ -94,7 +95,7 @@ export class Nic implements WireSink, VectorHost {
     // RTT on this wire and no further.
     const rtts = flows.filter((f) => f.nic === cfg.index && (f.proto === 'tcp' || f.rr !== null) && f.path !== 'veth-local').map((f) => f.rttNs);
     const minRtt = rtts.length ? Math.min(...rtts) : Infinity;
-    this.wire = new Wire(cfg.speedGbps, UPSTREAM_BUFFER_BYTES, this, minRtt === Infinity ? undefined : () => k.sim.now + minRtt);
+    this.wire = new Wire(cfg.speedGbps, UPSTREAM_BUFFER_BYTES, this, minRtt === Infinity ? undefined : () => k.sim.now + minRtt, k.variability.wireJitterPs, k.seed);
     const dissectorKey = new RngStream(k.seed, 'flow_dissector_key').bytes(40);
     for (const f of flows) {
       if (f.nic !== cfg.index) continue;
