@@ -1,6 +1,6 @@
-import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { parse as parseJsonc, printParseErrorCode, visit, type ParseError } from 'jsonc-parser';
 import { applyCommands, isRuntimeCommand } from './apply.ts';
-import { InputError } from './errors.ts';
+import { formatPath, InputError } from './errors.ts';
 import { resolveScenario, type ResolvedScenario, type TimelineChange } from './resolve.ts';
 import { scenarioSchema, type Scenario } from './schema.ts';
 import { firstIssueAsError } from './zod-errors.ts';
@@ -28,8 +28,17 @@ export interface Loaded {
  */
 export function loadScenario(text: string, opts: LoadOptions = {}): Loaded {
   const raw = parseJson(text);
-  for (const assignment of opts.set ?? []) setPath(raw, assignment);
-  return loadScenarioObject(raw, opts);
+  const texts = (opts.set ?? []).map((assignment) => setPath(raw, assignment));
+  try {
+    return loadScenarioObject(raw, opts);
+  } catch (e) {
+    // `--set apps[0].cpus=1` reads 1 as a number; where the field takes text (a CPU list, a mask),
+    // the assignment meant the text: set it as a string and try once more.
+    const retry = texts.filter((t) => t.wasNumber && e instanceof InputError && e.where === formatPath(t.parts) && e.problem.startsWith('expected a string'));
+    if (retry.length === 0) throw e;
+    for (const t of retry) assignPath(raw, t.parts, t.text, t.where);
+    return loadScenarioObject(raw, opts);
+  }
 }
 
 export function loadScenarioObject(raw: unknown, opts: LoadOptions = {}): Loaded {
@@ -81,8 +90,15 @@ function resolveTimeline(base: Scenario, resolved: ResolvedScenario): TimelineCh
   return out;
 }
 
-/** Strict JSON, with the line and column of the first syntax error. */
+/** The largest scenario file rxsim reads, and the deepest nesting (a scenario needs about 6 levels). */
+export const MAX_SCENARIO_BYTES = 16 * 1024 * 1024;
+export const MAX_NESTING = 64;
+
+/** Strict JSON, with the line and column of the first syntax error; no duplicate keys, bounded size and depth. */
 function parseJson(text: string): unknown {
+  if (text.length > MAX_SCENARIO_BYTES) throw new InputError('(file)', `is ${text.length} bytes; a scenario may have at most ${MAX_SCENARIO_BYTES} (16 MiB)`);
+  checkNesting(text);
+  checkDuplicateKeys(text);
   const errors: ParseError[] = [];
   const value: unknown = parseJsonc(text, errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false });
   if (errors.length === 0) return value;
@@ -97,20 +113,30 @@ function parseJson(text: string): unknown {
   throw new InputError(`line ${line}, column ${col}`, `invalid JSON: ${what}`);
 }
 
+/** What a `--set` assigned: its path, its text, and whether the text read as a number. */
+interface SetAssignment {
+  parts: (string | number)[];
+  text: string;
+  wasNumber: boolean;
+  where: string;
+}
+
 /** `--set a.b[0]["c.d"]=value`: the value is JSON if it parses, else a string. */
-export function setPath(root: unknown, assignment: string): void {
+export function setPath(root: unknown, assignment: string): SetAssignment {
   const eq = assignment.indexOf('=');
   if (eq <= 0) throw new InputError(`--set "${assignment}"`, 'expected path=value, e.g. nics[0].ring.rx=1024');
   const pathText = assignment.slice(0, eq);
   const valueText = assignment.slice(eq + 1);
-  const parts = parsePathParts(pathText, `--set "${assignment}"`);
+  const where = `--set "${assignment}"`;
+  const parts = parsePathParts(pathText, where);
   let value: unknown = valueText;
   try {
     value = JSON.parse(valueText);
   } catch {
     // not JSON: keep the string
   }
-  assignPath(root, parts, value, `--set "${assignment}"`);
+  assignPath(root, parts, value, where);
+  return { parts, text: valueText, wasNumber: typeof value === 'number', where };
 }
 
 /**
@@ -121,6 +147,11 @@ export function assignPath(root: unknown, parts: (string | number)[], value: unk
   let cur = root as Record<string | number, unknown>;
   for (let i = 0; i < parts.length - 1; i++) {
     const key = parts[i]!;
+    if (typeof key === 'number' && Array.isArray(cur) && key >= cur.length) {
+      const list = formatPath(parts.slice(0, i));
+      const have = cur.length === 0 ? 'it is empty' : `it has ${cur.length} (${list}[0]${cur.length > 1 ? `..${list}[${cur.length - 1}]` : ''})`;
+      throw new InputError(where, `${formatPath(parts.slice(0, i + 1))} does not exist: ${have}`);
+    }
     if (cur[key] === undefined || cur[key] === null) cur[key] = typeof parts[i + 1] === 'number' ? [] : {};
     const next = cur[key];
     if (typeof next !== 'object') throw new InputError(where, `"${String(key)}" is not an object or list`);
@@ -145,4 +176,44 @@ export function parsePathParts(path: string, where: string): (string | number)[]
   }
   if (parts.length === 0) throw new InputError(where, 'empty path');
   return parts;
+}
+
+/** Nesting deeper than MAX_NESTING is refused before parsing (a recursive parser would overflow its stack). */
+function checkNesting(text: string): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > MAX_NESTING) {
+        const before = text.slice(0, i);
+        throw new InputError(`line ${before.split('\n').length}, column ${i - before.lastIndexOf('\n')}`, `nesting deeper than ${MAX_NESTING} levels; a scenario needs far fewer`);
+      }
+    } else if (c === 125 || c === 93) depth--;
+  }
+}
+
+/** A key given twice in one object would silently keep the last value: name it instead. */
+function checkDuplicateKeys(text: string): void {
+  const seen: Set<string>[] = [];
+  let dup: { path: (string | number)[]; key: string } | null = null;
+  visit(text, {
+    onObjectBegin: () => void seen.push(new Set()),
+    onObjectEnd: () => void seen.pop(),
+    onObjectProperty: (key, _offset, _length, _line, _col, pathSupplier) => {
+      const keys = seen[seen.length - 1];
+      if (!keys || dup) return;
+      if (keys.has(key)) dup = { path: pathSupplier(), key };
+      keys.add(key);
+    },
+  });
+  if (dup) {
+    const d: { path: (string | number)[]; key: string } = dup;
+    throw new InputError(formatPath([...d.path, d.key]), `"${d.key}" is given twice in this object; JSON keys must be unique (the first value would be lost)`);
+  }
 }

@@ -221,7 +221,7 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
   const flows = s.flows.map((f, i) => resolveFlow(f, i, s, nics));
 
   return {
-    warnings: [...unmodelledWarnings(s), ...idleReaderWarnings(apps, flows)],
+    warnings: [...unmodelledWarnings(s), ...adjustedWarnings(s, nics), ...idleReaderWarnings(apps, flows)],
     name: s.name,
     description: s.description,
     narrative: s.narrative,
@@ -270,6 +270,23 @@ function unmodelledWarnings(s: Scenario): string[] {
     } else if (!(Number(s.sysctl['net.core.rps_sock_flow_entries'] ?? 0) > 0) || !Object.values(n.queues).some((q) => (q.rps_flow_cnt ?? 0) > 0)) {
       w.push(`nics[${i}].features.ntuple: accelerated RFS needs RFS configured (net.core.rps_sock_flow_entries and rps_flow_cnt on the RX queues); it does nothing here`);
     }
+  });
+  return w;
+}
+
+/**
+ * Values the driver adjusted rather than rejected (ixgbe clamps a ring below its minimum and rounds
+ * to a multiple of 8; ice rounds rx-usecs to its 2 µs ITR granularity): the run uses the adjusted
+ * value, as `ethtool -g` / `ethtool -c` would show it afterwards.
+ */
+function adjustedWarnings(s: Scenario, nics: ResolvedNic[]): string[] {
+  const w: string[] = [];
+  s.nics.forEach((n, i) => {
+    const r = nics[i]!;
+    const ring = n.ring.rx;
+    if (ring !== undefined && ring !== r.ringSize) w.push(`nics[${i}].ring.rx: ${r.driver.name} uses ${r.ringSize} descriptors, not ${ring} (ethtool -g ${n.name} shows ${r.ringSize})`);
+    const usecs = n.coalesce['rx-usecs'];
+    if (usecs !== undefined && usecs !== r.rxUsecs) w.push(`nics[${i}].coalesce.rx-usecs: ${r.driver.name} uses ${r.rxUsecs}, not ${usecs} (ethtool -c ${n.name} shows ${r.rxUsecs})`);
   });
   return w;
 }
