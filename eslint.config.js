@@ -31,7 +31,7 @@ const DOM_GLOBALS = ['document', 'window', 'navigator', 'location', 'localStorag
 }));
 
 /** Directories of the deterministic core (no Node, no wall clock, no randomness). */
-const CORE = ['src/engine/**', 'src/model/**', 'src/scenario/**', 'src/metrics/**', 'src/trace/**'];
+const CORE = ['src/engine/**', 'src/model/**', 'src/scenario/**', 'src/metrics/**', 'src/trace/**', 'src/study/**'];
 
 export default defineConfig(
   { ignores: ['build/', 'dist/', 'node_modules/', 'docs/screenshots/', 'test-results/', '.scratch/'] },

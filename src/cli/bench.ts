@@ -12,11 +12,20 @@
  *     simulated, after three warm-up runs of the same (the steady state, JIT compiled).
  *  3. Memory: heap in use after a run of 10 ms and of 100 ms simulated (flat = memory is bounded
  *     by packets in flight, not packets simulated).
+ *  4. Sweep: runs per second of a 32-run sweep (4 values of rx-usecs × 8 seeds) of a 10 ms
+ *     scenario (the TCP flow of (c)) in worker threads at --jobs 1 and --jobs 2, against the same
+ *     runs in this thread, in a first pass (JIT warming up) and warm (the simulation alone); the
+ *     difference per run is the sweep's overhead: worker start-up and JIT warm-up, messages. The
+ *     same with 100 ms runs shows how much of it a longer sweep amortizes.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Simulator, RngStream } from '../engine/index.ts';
 import { simulate } from '../model/simulate.ts';
 import { loadScenarioObject } from '../scenario/load.ts';
+import { parseVary, prepareSweep, shardRuns } from '../study/sweep.ts';
+import { executeRuns } from './sweep.ts';
+import { runOne } from './sweep-worker.ts';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmtM = (x: number): string => `${(x / 1e6).toFixed(2)} M`;
@@ -108,3 +117,51 @@ const h100 = heapAfter(100);
 console.log(
   `heap in use after the flood: ${(h10 / 2 ** 20).toFixed(1)} MiB at 10 ms simulated, ${(h100 / 2 ** 20).toFixed(1)} MiB at 100 ms${gcAvailable ? '' : ' (run with --expose-gc for exact figures)'}`,
 );
+
+// 4. Sweep throughput: worker threads against the same runs in this thread.
+async function sweepBench(durationMs: number): Promise<void> {
+  const scenario = {
+    name: 'bench-sweep-tcp',
+    duration_ms: durationMs,
+    cpus: 4,
+    nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 1 }, irq_affinity: { '0': '0' } }],
+    apps: [{ name: 'iperf3', kind: 'stream-reader', listen: '10.0.0.2:5201', cpus: '1' }],
+    flows: [{ name: 't', proto: 'tcp', src: '10.0.0.1:40000', dst: '10.0.0.2:5201', rtt_us: 50 }],
+  };
+  const tPrepare = performance.now();
+  const sweep = prepareSweep({ scenario, scenarioLabel: 'bench', axes: [parseVary('nics[0].coalesce.rx-usecs=0,20,50,100')], seeds: [1, 2, 3, 4, 5, 6, 7, 8], metrics: null });
+  const prepareMs = performance.now() - tPrepare;
+  const runs = shardRuns(sweep);
+  const n = runs.length;
+  const tCold = performance.now();
+  for (const r of runs) runOne(sweep, r); // the first pass: JIT warm-up, as in a new worker
+  const coldMs = performance.now() - tCold;
+  const tWarm = performance.now();
+  for (const r of runs) runOne(sweep, r);
+  const warmMs = performance.now() - tWarm;
+  const pooled: { ms: number; firstMs: number }[] = [];
+  for (const jobs of [1, 2]) {
+    const t0 = performance.now();
+    let firstMs = 0;
+    await executeRuns(sweep, runs, jobs, () => {
+      firstMs ||= performance.now() - t0;
+    });
+    pooled[jobs] = { ms: performance.now() - t0, firstMs };
+  }
+  const perSec = (ms: number): string => ((n / ms) * 1000).toFixed(1);
+  const j1 = pooled[1]!;
+  const j2 = pooled[2]!;
+  console.log(`sweep: ${n} runs of ${durationMs} ms simulated (4 values of rx-usecs × 8 seeds; checking the ${sweep.points} points first: ${prepareMs.toFixed(0)} ms)`);
+  console.log(
+    `  in this thread: ${perSec(coldMs)} runs/s in a first pass (${(coldMs / n).toFixed(1)} ms per run, JIT warming up), ${perSec(warmMs)} runs/s warm (${(warmMs / n).toFixed(1)} ms per run)`,
+  );
+  console.log(
+    `  --jobs 1: ${perSec(j1.ms)} runs/s (${j1.ms.toFixed(0)} ms, the first run back after ${j1.firstMs.toFixed(0)} ms): overhead per run ${((j1.ms - warmMs) / n).toFixed(1)} ms beyond warm runs in this thread, ${((j1.ms - coldMs) / n).toFixed(1)} ms beyond a first pass`,
+  );
+  console.log(
+    `  --jobs 2: ${perSec(j2.ms)} runs/s (${j2.ms.toFixed(0)} ms, the first run back after ${j2.firstMs.toFixed(0)} ms): ${(j1.ms / j2.ms).toFixed(2)}x --jobs 1 (${availableParallelism()} CPUs)`,
+  );
+}
+console.log('');
+await sweepBench(10);
+await sweepBench(100);

@@ -3,14 +3,19 @@ import { fileURLToPath } from 'node:url';
 import { evaluateExpectations } from '../metrics/expect.ts';
 import { formatReport } from '../metrics/report.ts';
 import { collectResult } from '../metrics/result.ts';
+import { seriesCsv } from '../metrics/series.ts';
 import { simulate } from '../model/simulate.ts';
 import { InputError } from '../scenario/errors.ts';
 import { knobList, knobTable, spliceKnobTable } from '../scenario/knobs/docs.ts';
 import { loadScenario, type LoadOptions } from '../scenario/load.ts';
 import { scenarioJsonSchema } from '../scenario/schema.ts';
+import { sweepJsonSchema } from '../study/sweep.ts';
 import { toChromeTrace, toFtrace, TraceRecorder, type TraceDetail } from '../trace/index.ts';
 import { EXIT_FAILED, EXIT_USAGE, fail, readText, scenarioFiles, writeAtomic } from './io.ts';
+import { registerDiff } from './diff.ts';
+import { registerMerge } from './merge.ts';
 import { rssCommand, type RssOptions } from './rss.ts';
+import { registerSweep } from './sweep.ts';
 
 const SCENARIO_DIR = fileURLToPath(new URL('../../sim-scenarios', import.meta.url));
 
@@ -38,7 +43,7 @@ function positiveNumber(name: string): (v: string) => number {
 }
 
 /** Load, validate, apply and run one scenario file; returns the result and the loaded scenario. */
-function runFile(file: string, opts: LoadOptions, trace?: TraceRecorder) {
+function runFile(file: string, opts: LoadOptions, trace?: TraceRecorder, seriesMs = 0) {
   const text = readText(file, 'scenario file');
   let loaded;
   try {
@@ -49,7 +54,7 @@ function runFile(file: string, opts: LoadOptions, trace?: TraceRecorder) {
   }
   for (const w of loaded.resolved.warnings) process.stderr.write(`rxsim: warning: ${file}: ${w}\n`);
   const t0 = performance.now();
-  const kernel = simulate(loaded.resolved, trace ? { trace } : {});
+  const kernel = simulate(loaded.resolved, { ...(trace ? { trace } : {}), ...(seriesMs > 0 ? { seriesNs: seriesMs * 1e6 } : {}) });
   const result = collectResult(kernel, performance.now() - t0);
   return { loaded, result };
 }
@@ -75,9 +80,13 @@ program
   .option('--set <path=value>', 'set a scenario field before validation (repeatable), e.g. nics[0].ring.rx=1024', collect, [])
   .option('--json', 'print the result JSON instead of the report')
   .option('--out <file>', 'write the output to a file instead of stdout')
-  .action((file: string, o: { seed?: number; durationMs?: number; apply: string[]; set: string[]; json?: boolean; out?: string }) => {
-    const { loaded, result } = runFile(file, { seed: o.seed, durationMs: o.durationMs, apply: o.apply, set: o.set });
+  .option('--series-ms <ms>', 'interval of the per-interval series, the steady-state check and the confidence intervals (0: none)', nonNegativeNumber('--series-ms'), 1)
+  .option('--series-out <file>', 'write the series as CSV (time_ms,metric,value)')
+  .action((file: string, o: { seed?: number; durationMs?: number; apply: string[]; set: string[]; json?: boolean; out?: string; seriesMs: number; seriesOut?: string }) => {
+    if (o.seriesOut && o.seriesMs === 0) throw new InputError(`--series-out ${o.seriesOut}`, 'needs series: --series-ms must be > 0');
+    const { loaded, result } = runFile(file, { seed: o.seed, durationMs: o.durationMs, apply: o.apply, set: o.set }, undefined, o.seriesMs);
     const text = o.json ? `${JSON.stringify(result, null, 2)}\n` : formatReport(result, loaded.resolved.description);
+    if (o.seriesOut && result.series) writeAtomic(o.seriesOut, seriesCsv(result.series));
     if (o.out) writeAtomic(o.out, text);
     else process.stdout.write(text);
   });
@@ -142,10 +151,11 @@ program
 
 program
   .command('schema')
-  .description('print the JSON Schema of scenario files')
+  .description('print the JSON Schema of scenario files (or, with --sweep, of sweep files)')
   .option('--out <file>', 'write it to a file')
-  .action((o: { out?: string }) => {
-    const text = `${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`;
+  .option('--sweep', 'the JSON Schema of sweep files (rxsim sweep)')
+  .action((o: { out?: string; sweep?: boolean }) => {
+    const text = `${JSON.stringify(o.sweep ? sweepJsonSchema() : scenarioJsonSchema(), null, 2)}\n`;
     if (o.out) writeAtomic(o.out, text);
     else process.stdout.write(text);
   });
@@ -184,6 +194,10 @@ program
   .action((o: RssOptions) => {
     process.stdout.write(rssCommand(o));
   });
+
+registerSweep(program);
+registerMerge(program);
+registerDiff(program);
 
 try {
   if (process.argv.length <= 2) {

@@ -69,7 +69,24 @@ export class Histogram {
   }
 }
 
-function bucketOf(v: number): number {
+/**
+ * The q-quantile of bucket counts laid out as `Histogram.counts` (`total` values in all), as
+ * `Histogram.quantile` gives it — the high end of the bucket, at most `max` — scanning buckets
+ * `lo` … `hi − 1` only (the caller knows the others are empty).
+ */
+export function quantileOfBuckets(counts: ArrayLike<number>, total: number, q: number, max: number, lo = 0, hi = counts.length): number {
+  if (total === 0) return 0;
+  const rank = Math.max(1, Math.ceil(q * total));
+  let seen = 0;
+  for (let b = lo; b < hi; b++) {
+    seen += counts[b]!;
+    if (seen >= rank) return Math.min(bucketHigh(b), max);
+  }
+  return max;
+}
+
+/** The index in `counts` of the bucket that holds `v` (a non-negative integer). */
+export function bucketOf(v: number): number {
   if (v < SUB_COUNT) return v;
   // Range r >= 1 holds [2^(SUB+r-1), 2^(SUB+r)); its width is 2^(r-1) per bucket.
   if (v < 0x80000000) {

@@ -1,4 +1,5 @@
 import type { Result } from './result.ts';
+import { IMPRECISE_PCT } from './series.ts';
 
 /**
  * The human report of `rxsim run`: a summary, then the same numbers in the layouts of the tools
@@ -12,12 +13,17 @@ export function formatReport(r: Result, description = ''): string {
   if (description) out.push(`  ${description}`);
   out.push(`  digest ${r.digest}`);
   for (const w of r.warnings) out.push(`  warning: ${w}`);
+  for (const w of steadyStateWarnings(r)) out.push(`  warning: ${w}`);
   out.push('');
 
   out.push('Throughput (L2 bytes without FCS, over the window)');
   out.push(`  offered    ${fmt(r.throughput.offered_gbps, 3).padStart(9)} Gbit/s`);
   out.push(`  delivered  ${fmt(r.throughput.delivered_gbps, 3).padStart(9)} Gbit/s  ${int(r.throughput.delivered_pps)} pps`);
   out.push('');
+  if (r.steady_state) {
+    out.push(...steadyStateLines(r));
+    out.push('');
+  }
   const drops = Object.entries(r.packets.dropped)
     .filter(([, n]) => n > 0)
     .map(([place, n]) => `${place} ${int(n)}`);
@@ -218,6 +224,69 @@ export function formatReport(r: Result, description = ''): string {
     ),
   );
   return out.join('\n') + '\n';
+}
+
+/** Number of ms without trailing zeros. */
+function msText(x: number): string {
+  return fmt(x, 3).replace(/\.?0+$/, '');
+}
+
+/** Warning lines for a window that holds a transient, may hold no steady state, or gives too imprecise a goodput. */
+export function steadyStateWarnings(r: Result): string[] {
+  const ss = r.steady_state;
+  const out: string[] = [];
+  if (!ss) return out;
+  if (ss.truncation_ms !== null) {
+    const settle = `goodput is still changing at half the window (MSER-5's truncation is at the end of its search range): the window may hold no steady state; run longer`;
+    const keep = ss.suggested_duration_ms !== null ? ` (with duration_ms ${ss.suggested_duration_ms} to keep a ${msText(r.sim.window_ns / 1e6)} ms window)` : '';
+    const what = `the first ${msText(ss.truncation_ms)} ms of the window are a transient (goodput ${fmt(ss.window_goodput_gbps!, 3)} Gbit/s over the window, ${fmt(ss.steady_goodput_gbps!, 3)} after them)`;
+    if (ss.transient) out.push(ss.at_search_limit ? `${what}, and ${settle}` : `${what}; warmup_ms ${ss.suggested_warmup_ms} would remove it${keep}`);
+  }
+  const ci = r.ci;
+  if (ci && ci.goodput_half_width_pct !== null && ci.goodput_half_width_pct > IMPRECISE_PCT) {
+    out.push(
+      `goodput ${fmt(ci.goodput_mean_gbps, 3)} Gbit/s is known to ±${fmt(ci.goodput_half_width_pct, 0)} % only (95 % interval by batch means [${fmt(ci.goodput_gbps[0], 3)}, ${fmt(ci.goodput_gbps[1], 3)}]): the window is too short or too variable for a steady figure; run longer`,
+    );
+  }
+  return out;
+}
+
+/** The "Steady state" section: MSER-5's verdict on the window and the batch-means confidence intervals. */
+function steadyStateLines(r: Result): string[] {
+  const ss = r.steady_state!;
+  const out: string[] = [];
+  out.push(`Steady state (MSER-5 on goodput per ${msText(ss.interval_ms)} ms interval: ${int(ss.observations)} intervals, batches of ${ss.batch_size})`);
+  if (ss.auto_warmup_ms !== undefined) {
+    const p = ss.pilot;
+    const why =
+      p?.truncation_ms === null || p === undefined
+        ? 'the pilot run from 0 ms was too short for MSER-5'
+        : p.transient
+          ? `the MSER-5 truncation of a pilot run from 0 ms${p.at_search_limit ? ', at the end of its search range: the pilot may not have settled' : ''}`
+          : `a pilot run from 0 ms had no transient (MSER-5 truncation ${msText(p.truncation_ms)} ms, within the tolerance)`;
+    out.push(`  warmup_ms "auto": ${msText(ss.auto_warmup_ms)} ms — ${why}`);
+  }
+  if (ss.truncation_ms === null) {
+    out.push(`  too few intervals for MSER-5 (at least 20): a longer window or a shorter --series-ms`);
+  } else {
+    const bias = ss.bias_pct === null ? '' : `, bias ${fmt(ss.bias_pct, 1)} %`;
+    const level = `goodput ${fmt(ss.window_goodput_gbps!, 3)} Gbit/s over the window, ${fmt(ss.steady_goodput_gbps!, 3)} after the truncation${bias}`;
+    if (ss.truncation_ms === 0) out.push(`  truncation 0 ms: no transient in the first half of the window (goodput ${fmt(ss.window_goodput_gbps!, 3)} Gbit/s)`);
+    else if (!ss.transient) out.push(`  truncation ${msText(ss.truncation_ms)} ms, within the tolerance (1 % and 2 standard errors): no transient (${level})`);
+    else out.push(`  truncation ${msText(ss.truncation_ms)} ms: a transient (${level}); warmup_ms ${ss.suggested_warmup_ms} would remove it`);
+    if (ss.transient && ss.at_search_limit) out.push('  the truncation is at the end of its search range (half the window): the window may hold no steady state; run longer');
+  }
+  const ci = r.ci;
+  if (ci === null) out.push('  confidence intervals: too few intervals for 5 batches after the truncation');
+  else if (ci) {
+    const p99 = ci.p99_us ? `; p99 latency ${fmt(ci.p99_point_us!, 2)} µs [${fmt(ci.p99_us[0], 2)}, ${fmt(ci.p99_us[1], 2)}]` : '; p99 latency: too few samples per batch';
+    out.push(
+      `  95 % confidence (batch means: ${ci.batches} batches of ${msText(ci.batch_ms)} ms, ${msText(ci.from_ms)}–${msText(ci.to_ms)} ms): goodput ${fmt(ci.goodput_mean_gbps, 3)} Gbit/s [${fmt(ci.goodput_gbps[0], 3)}, ${fmt(ci.goodput_gbps[1], 3)}]${p99}`,
+    );
+    if (ci.flows.length > 1) out.push(`  per flow: ${ci.flows.map((f) => `${f.name} ${fmt(f.mean_gbps, 3)} [${fmt(f.goodput_gbps[0], 3)}, ${fmt(f.goodput_gbps[1], 3)}]`).join(', ')}`);
+    if (ci.batches_correlated) out.push(`  the batch means are correlated (lag-1 autocorrelation ${fmt(ci.lag1_autocorrelation, 2)}): the intervals are too narrow; run longer`);
+  }
+  return out;
 }
 
 function sum(xs: number[]): number {

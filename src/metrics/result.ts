@@ -14,8 +14,9 @@ import { MODELLED_SOFTIRQS, SOFTIRQ_NAMES } from '../model/softirq.ts';
 import type { TaskResult } from '../model/task.ts';
 import { formatInterrupts, formatSoftirqs, formatSoftnetStat } from './procfs.ts';
 import { r3 } from './round.ts';
+import { statisticsResult, type CiResult, type SeriesResult, type SteadyStateResult } from './series.ts';
 
-export type { CgroupResult, CpuResult, GroResult, NicResult, SocketResult, TaskResult };
+export type { CgroupResult, CiResult, CpuResult, GroResult, NicResult, SeriesResult, SocketResult, SteadyStateResult, TaskResult };
 
 /**
  * The result of a run, with stable keys (README, "Result format"). Numbers are rounded so that
@@ -27,7 +28,8 @@ export interface Result {
   digest: string;
   /** Scenario settings the model does not act on yet. */
   warnings: string[];
-  sim: { events: number; simulated_ns: number; window_ns: number; wall_ms: number; peak_packets_in_flight: number };
+  /** warmup_ns: where the window starts (the scenario's warmup_ms, or the one "auto" chose); simulated_ns − window_ns, so outside the digest. */
+  sim: { events: number; simulated_ns: number; window_ns: number; wall_ms: number; peak_packets_in_flight: number; warmup_ns: number };
   packets: { offered: number; delivered: number; in_flight: number; dropped: Record<string, number> };
   /** rx_cores_per_gbps: CPUs' worth of hardirq + softirq time per delivered Gbit/s (L2). */
   throughput: { offered_gbps: number; delivered_gbps: number; delivered_pps: number; rx_cores_per_gbps: number | null };
@@ -57,6 +59,15 @@ export interface Result {
   cgroups: CgroupResult[];
   /** Request/response flows: transactions completed in the window and their latency as the client sees it (request sent → response received). */
   rr: { flow: string; concurrency: number; transactions: number; transactions_per_sec: number; latency_us: Result['latency_us'] }[];
+  /**
+   * Output analysis (src/metrics/series.ts, docs/statistics.md), outside the digest: per-interval
+   * series (`rxsim run --series-ms`, default 1 ms), the window's stationarity check (MSER-5 on
+   * the goodput series) and 95 % confidence intervals by batch means (null: too short a window).
+   * Present when series were recorded (SimulateOptions.seriesNs), and with warmup_ms "auto".
+   */
+  series?: SeriesResult;
+  steady_state?: SteadyStateResult;
+  ci?: CiResult | null;
 }
 
 export interface StageLatency {
@@ -214,7 +225,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     seed: s.seed,
     digest: '',
     warnings: s.warnings,
-    sim: { events: k.sim.dispatched, simulated_ns: k.sim.now, window_ns: windowNs, wall_ms: r3(wallMs), peak_packets_in_flight: k.pool.peak },
+    sim: { events: k.sim.dispatched, simulated_ns: k.sim.now, window_ns: windowNs, wall_ms: r3(wallMs), peak_packets_in_flight: k.pool.peak, warmup_ns: k.windowStart },
     packets,
     throughput: {
       offered_gbps: gbps(tot.offeredBytes, tot.offered),
@@ -257,13 +268,21 @@ export function collectResult(k: Kernel, wallMs: number): Result {
   if (deliveredGbps > 0) result.throughput.rx_cores_per_gbps = r3(cpus.reduce((a, c) => a + c.irq + c.soft, 0) / 100 / deliveredGbps);
   const nicSkbs = k.nics.reduce((a, n) => a + n.pollers.reduce((b, p) => b + p.gro.counters.delivered, 0), 0);
   if (nicSkbs > 0) result.stack.passes_per_skb = r3(result.stack.processed / nicSkbs);
+  Object.assign(result, statisticsResult(k));
   result.digest = digestOf(result);
   return result;
 }
 
-/** SHA-256 (hex) of the canonical JSON (RFC 8785) of the result without wall-clock fields and the digest itself. */
+/**
+ * SHA-256 (hex) of the canonical JSON (RFC 8785) of the result without wall-clock fields and the
+ * digest itself. Also left out: what observes the run rather than being its outcome — the series,
+ * the steady-state check and the confidence intervals depend on the interval they were recorded
+ * at (`--series-ms 1` and `2` are the same run), and adding them would have changed every
+ * shipped scenario's digest — and `sim.warmup_ns`, which is simulated_ns − window_ns. A warm-up
+ * that warmup_ms "auto" chose changes the run, so the digest still tells it.
+ */
 export function digestOf(result: Result): string {
-  const copy = { ...result, digest: undefined, sim: { ...result.sim, wall_ms: undefined } };
+  const copy = { ...result, digest: undefined, series: undefined, steady_state: undefined, ci: undefined, sim: { ...result.sim, wall_ms: undefined, warmup_ns: undefined } };
   return bytesToHex(sha256(utf8ToBytes(canonicalize(copy)!)));
 }
 

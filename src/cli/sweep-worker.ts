@@ -1,0 +1,53 @@
+/**
+ * A worker thread of `rxsim sweep`: it receives the sweep (scenario, axes, metrics) once, then
+ * runs one run per message — load the point's scenario with the run's seed, simulate, collect the
+ * result — and answers with the run's metrics and digest (not the whole result: a result is
+ * large, and structured cloning it would cost more than the run of a small scenario).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { collectResult } from '../metrics/result.ts';
+import { simulate } from '../model/simulate.ts';
+import { InputError } from '../scenario/errors.ts';
+import { extractMetrics } from '../study/metrics.ts';
+import { loadRun, type Sweep } from '../study/sweep.ts';
+
+export interface WorkerSweep {
+  scenario: Sweep['scenario'];
+  axes: Sweep['axes'];
+  metrics: string[];
+}
+
+export interface RunTask {
+  run: number;
+  valueIndex: number[];
+  seed: number;
+}
+
+export type RunAnswer = { run: number; metrics: (number | null)[]; digest: string; wallMs: number } | { run: number; error: { input: boolean; where: string; problem: string; stack: string } };
+
+/** One run, in whatever thread calls it. */
+export function runOne(sweep: WorkerSweep, task: RunTask): RunAnswer {
+  try {
+    const loaded = loadRun(sweep, task);
+    const t0 = performance.now();
+    const kernel = simulate(loaded.resolved);
+    const wallMs = performance.now() - t0;
+    const result = collectResult(kernel, wallMs);
+    return { run: task.run, metrics: extractMetrics(result, sweep.metrics), digest: result.digest, wallMs };
+  } catch (e) {
+    const input = e instanceof InputError;
+    return { run: task.run, error: { input, where: input ? e.where : '', problem: input ? e.problem : String(e), stack: (e as Error)?.stack ?? String(e) } };
+  }
+}
+
+/** What the pool hands each worker: the sweep, under a key that says this thread is one of ours. */
+export interface WorkerInit {
+  rxsimSweep: WorkerSweep;
+}
+
+const init = workerData as Partial<WorkerInit> | null;
+if (parentPort && init?.rxsimSweep) {
+  const port = parentPort;
+  const sweep = init.rxsimSweep;
+  port.on('message', (task: RunTask) => port.postMessage(runOne(sweep, task)));
+}
