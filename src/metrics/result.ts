@@ -286,12 +286,27 @@ export function digestOf(result: Result): string {
   return bytesToHex(sha256(utf8ToBytes(canonicalize(copy)!)));
 }
 
-/** Read a metric like "throughput.delivered_gbps" or "cpus[2].soft" from a result. */
+/**
+ * Read a metric from a result: "throughput.delivered_gbps", "cpus[2].soft", or with a list entry
+ * named instead of numbered — "flows[iperf3].goodput_gbps", "tasks[ksoftirqd/4].soft_ms",
+ * "sockets[iperf3].drops", "nics[eth0].queues[rx-4].drops", "cgroups[docker].softirq_ms" — so an
+ * expectation does not break when a task or a flow is added before the one it means.
+ */
 export function metricValue(result: unknown, path: string): number | undefined {
   let cur: unknown = result;
   for (const part of path.match(/[^.[\]]+/g) ?? []) {
     if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[part];
+    cur = Array.isArray(cur) && !/^\d+$/.test(part) ? entryNamed(cur, part) : (cur as Record<string, unknown>)[part];
   }
   return typeof cur === 'number' ? cur : undefined;
+}
+
+/** The entry of a result list a name means: its `name`, `comm` (tasks), `app` (sockets), or `rx-N` (queues). */
+function entryNamed(list: readonly unknown[], name: string): unknown {
+  const queue = /^rx-(\d+)$/.exec(name);
+  return list.find((e) => {
+    if (e === null || typeof e !== 'object') return false;
+    const o = e as Record<string, unknown>;
+    return o.name === name || o.comm === name || o.app === name || o.flow === name || (queue !== null && o.queue === Number(queue[1]));
+  });
 }

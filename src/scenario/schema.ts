@@ -170,7 +170,12 @@ const netns = z
 
 const expectation = z
   .strictObject({
-    metric: z.string().min(1).describe('Dotted path into the result, e.g. "throughput.delivered_gbps" or "cpus[2].soft"'),
+    metric: z
+      .string()
+      .min(1)
+      .describe(
+        'Dotted path into the result, e.g. "throughput.delivered_gbps" or "cpus[2].soft"; a list entry by index or by name: "flows[iperf3].goodput_gbps", "tasks[ksoftirqd/4].soft_ms", "nics[eth0].queues[rx-4].drops"',
+      ),
     '>=': z.number().optional(),
     '<=': z.number().optional(),
     '>': z.number().optional(),
