@@ -138,7 +138,10 @@ export class NetifReceive implements RxPath {
       }
     }
     const last = flow.path === 'host' || flow.path === 'veth-local' ? 0 : flow.path === 'veth-bridge' ? 1 : 2;
-    k.snmp.IpInReceives += segs;
+    // ip_rcv_core: IPSTATS_MIB_IN (InReceives) counts the skb once — a GRO aggregate is one —
+    // while InNoECTPkts adds its gso_segs (max(1, gso_segs)).
+    k.snmp.IpInReceives++;
+    k.snmp.IpExtInNoECTPkts += segs;
     if (p === last) return hookCost + k.l4.deliver(cpu, k.sockets.forFlow(flow.index), row, t);
     pool.pass[row] = p + 1;
     if (flow.path === 'vxlan-overlay' && p === 0) {
@@ -148,7 +151,7 @@ export class NetifReceive implements RxPath {
       return hookCost;
     }
     // bridge → veth_xmit on this CPU: the veth NAPI (GRO on) or __netif_rx into a backlog.
-    k.snmp.IpForwDatagrams += flow.path === 'veth-bridge' ? segs : 0;
+    if (flow.path === 'veth-bridge') k.snmp.IpForwDatagrams++; // ip_forward_finish: OUTFORWDATAGRAMS per skb
     return hookCost + k.veth.xmit(cpu, row);
   }
 }

@@ -5,6 +5,8 @@
  */
 export class Snmp {
   IpInReceives = 0;
+  /** Segments received without ECN (per segment: ip_rcv_core adds an aggregate's gso_segs). */
+  IpExtInNoECTPkts = 0;
   IpInDelivers = 0;
   IpForwDatagrams = 0;
   TcpInSegs = 0;

@@ -31,28 +31,29 @@ export class TransportRcv {
   deliver(cpu: Cpu, sock: Socket, row: number, t: number): number {
     const k = this.k;
     const pool = k.pool;
-    const segs = pool.segs[row]!;
-    k.snmp.IpInDelivers += segs;
+    // The MIB counters below count skbs, as the kernel's do: a GRO aggregate is one segment to
+    // tcp_v4_rcv (TCP_MIB_INSEGS), one delivery to ip_protocol_deliver_rcu (IPSTATS_MIB_INDELIVERS).
+    k.snmp.IpInDelivers++;
     pool.tSocket[row] = t;
     pool.l4cpu[row] = cpu.id;
     if (sock.rxhash === 0) sock.rxhash = k.rps.hashOf(row);
     let extra = 0;
     if (sock.proto === 'udp') {
       if (udpEnqueue(sock, pool, row, k.sim.now) === 'dropped') {
-        k.snmp.UdpRcvbufErrors += segs;
-        k.snmp.UdpInErrors += segs;
+        k.snmp.UdpRcvbufErrors++; // __udp_queue_rcv_skb: UDP_MIB_RCVBUFERRORS and UDP_MIB_INERRORS
+        k.snmp.UdpInErrors++;
         k.accounting.drop(row, 'socket');
         return 0;
       }
     } else {
-      k.snmp.TcpInSegs += segs;
+      k.snmp.TcpInSegs++;
       if (sock.owned) {
         // tcp_add_backlog: the reader holds the socket; it processes the backlog at release_sock.
         // sk_add_backlog → sk_rcvqueues_full: what is queued already, not counting this skb.
         if (sock.rmem + sock.backlogBytes > sock.backlogLimit()) {
           sock.counters.backlogDrop++;
           sock.drops++;
-          k.snmp.TcpExtTCPBacklogDrop += segs;
+          k.snmp.TcpExtTCPBacklogDrop++; // tcp_add_backlog: LINUX_MIB_TCPBACKLOGDROP
           k.accounting.drop(row, 'socket');
           return 0;
         }
@@ -69,7 +70,6 @@ export class TransportRcv {
   tcpReceive(sock: Socket, row: number): number {
     const k = this.k;
     const pool = k.pool;
-    const segs = pool.segs[row]!;
     const c0 = sock.counters;
     const [pruned, collapsed, collapsedBytes, rcvPruned] = [c0.pruneCalled, c0.collapsed, c0.collapsedBytes, c0.rcvPruned];
     const verdict = tcpDataQueue(sock, pool, row, k.sim.now, (dup) => k.accounting.drop(dup, 'tcp_dup'));
@@ -79,12 +79,12 @@ export class TransportRcv {
     // tcp_collapse copies the data into new skbs, in softirq.
     let cost = Math.round(((c0.collapsedBytes - collapsedBytes) * k.costs.copy_kb_hot) / 1024);
     if (verdict === 'dropped') {
-      k.snmp.TcpExtTCPRcvQDrop += segs;
+      k.snmp.TcpExtTCPRcvQDrop++; // tcp_data_queue: LINUX_MIB_TCPRCVQDROP per skb
       k.accounting.drop(row, 'socket');
     } else if (verdict === 'dup') {
       k.accounting.drop(row, 'tcp_dup');
     } else if (verdict === 'ofo') {
-      k.snmp.TcpExtTCPOFOQueue += segs;
+      k.snmp.TcpExtTCPOFOQueue++; // tcp_data_queue_ofo: LINUX_MIB_TCPOFOQUEUE per skb
     }
     if (tcpAckCheck(sock, k.sim.now, verdict !== 'queued')) {
       k.snmp.TcpOutSegs++;

@@ -35,10 +35,11 @@ const MPSTAT: [keyof Result['cpus'][number], string][] = [
 
 /** Where each modelled MIB counter is incremented (net/ipv4/*.c). */
 const NSTAT_SITES: Record<string, string> = {
-  IpInReceives: 'ip_rcv_core(): IPSTATS_MIB_IN, per packet (segments of a GRO skb counted)',
-  IpInDelivers: 'ip_local_deliver_finish(): IPSTATS_MIB_INDELIVERS, handed to TCP/UDP',
+  IpInReceives: 'ip_rcv_core(): IPSTATS_MIB_IN, per skb (a GRO aggregate counts once)',
+  IpExtInNoECTPkts: "ip_rcv_core(): IPSTATS_MIB_NOECTPKTS, per segment (adds a GRO skb's gso_segs)",
+  IpInDelivers: 'ip_protocol_deliver_rcu(): IPSTATS_MIB_INDELIVERS, per skb handed to TCP/UDP',
   IpForwDatagrams: 'ip_forward_finish(): IPSTATS_MIB_OUTFORWDATAGRAMS, routed on (to a bridge or a pod)',
-  TcpInSegs: 'tcp_v4_rcv(): TCP_MIB_INSEGS, per segment',
+  TcpInSegs: 'tcp_v4_rcv(): TCP_MIB_INSEGS, per skb (a GRO aggregate counts once)',
   TcpOutSegs: "__tcp_transmit_skb(): TCP_MIB_OUTSEGS (the receiver's ACKs)",
   TcpExtTCPRcvQDrop: 'tcp_data_queue(): tcp_try_rmem_schedule failed even after pruning (LINUX_MIB_TCPRCVQDROP)',
   TcpExtTCPBacklogDrop: 'tcp_add_backlog(): the socket backlog limit was hit while a reader held the socket',
