@@ -94,22 +94,36 @@ export class Scheduler {
   }
 
   /**
-   * select_task_rq_fair(), simplified for one LLC: a task bound to one CPU goes there; otherwise
-   * the waker's CPU if idle (wake_affine_idle), else the previous CPU if idle, else the first idle
-   * allowed CPU scanning from the previous one (select_idle_cpu), else the previous CPU.
+   * select_task_rq_fair() for a wake-up, on one LLC (every CPU shares the cache):
+   *
+   *  - wake_affine_idle() (kernel/sched/fair.c, since 4.16): if the waker's CPU is idle — a
+   *    wake-up from an interrupt — the task goes to its previous CPU when that one is idle too
+   *    (no migration for cache-hot data of an interrupt), else to the waker's CPU; if the waker's
+   *    CPU is busy, to the previous CPU when idle. Neither idle: the previous CPU (rxsim keeps it
+   *    where wake_affine_weight() would compare loads).
+   *  - select_idle_sibling(): the target if idle; the previous CPU if idle; the task's
+   *    recent_used_cpu if idle; the first idle allowed CPU scanning from target + 1
+   *    (select_idle_cpu's for_each_cpu_wrap); else the target.
+   *
+   * A task bound to one CPU goes there.
    */
   selectTaskRq(task: Task, wakerCpu: number): number {
     const allowed = task.allowed;
     if (allowed.length === 1) return allowed[0]!;
     const prev = allowed.includes(task.cpu) ? task.cpu : allowed[0]!;
-    if (allowed.includes(wakerCpu) && this.idleCpu(wakerCpu)) return wakerCpu;
-    if (this.idleCpu(prev)) return prev;
+    let target = prev;
+    if (allowed.includes(wakerCpu) && this.idleCpu(wakerCpu)) target = this.idleCpu(prev) ? prev : wakerCpu;
+    if (this.idleCpu(target)) return target;
+    if (prev !== target && this.idleCpu(prev)) return prev;
+    const recent = task.recentUsedCpu;
+    task.recentUsedCpu = prev;
+    if (recent !== prev && recent !== target && recent >= 0 && allowed.includes(recent) && this.idleCpu(recent)) return recent;
     const n = this.k.cpus.length;
     for (let i = 1; i < n; i++) {
-      const c = (prev + i) % n;
+      const c = (target + i) % n;
       if (allowed.includes(c) && this.idleCpu(c)) return c;
     }
-    return prev;
+    return target;
   }
 
   /** available_idle_cpu(): running the idle task with nothing queued. */

@@ -64,6 +64,8 @@ export class Task {
   remaining = 0;
   /** Inside handle_softirqs (preemption disabled, in_interrupt() true). */
   inSoftirq = false;
+  /** p->recent_used_cpu: the CPU select_idle_sibling() tries after the target and the previous one (-1: none yet). */
+  recentUsedCpu = -1;
   /** Moved to another CPU since it last ran: its next run there pays task_migration. */
   migrated = false;
   /** Weight from nice (sched_prio_to_weight), and the weight it runs with (its cgroup's share applied). */

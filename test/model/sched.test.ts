@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { collectResult, type Result } from '../../src/metrics/result.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { loadScenarioObject } from '../../src/scenario/load.ts';
-import { EXACT } from '../helpers.ts';
+import { EXACT, kernel } from '../helpers.ts';
 
 /** The fair scheduler (EEVDF and CFS), cgroups, and the idle exit latency. */
 
@@ -172,5 +172,33 @@ describe('migration', () => {
     expect(dear.migrations).toBe(1);
     expect(dear.sys_ms - cheap.sys_ms).toBeCloseTo(0.05, 6);
     expect(cheap.usr_ms - dear.usr_ms).toBeCloseTo(0.05, 6);
+  });
+});
+
+describe('wake-up placement (select_task_rq_fair)', () => {
+  /** A kernel with three idle CPUs and a task that last ran on `prev`, asleep. */
+  const setup = (prev: number) => {
+    const k = kernel({ cpus: 3, flows: [], nics: [{ name: 'eth0', channels: { combined: 1 } }] });
+    const t = k.tasks.spawn('t', [0, 1, 2], 0, 'app', null);
+    t.cpu = prev;
+    return { k, t };
+  };
+
+  it('wake_affine_idle: waker and previous CPU both idle → the previous CPU (no migration)', () => {
+    const { k, t } = setup(2);
+    expect(k.sched.selectTaskRq(t, 0)).toBe(2);
+  });
+
+  it("the previous CPU busy and the waker's idle → the waker's CPU", () => {
+    const { k, t } = setup(2);
+    const hog = k.tasks.spawn('hog', [2], 0, 'app', null);
+    k.cpus[2]!.rq.enqueue(hog);
+    expect(k.sched.selectTaskRq(t, 0)).toBe(0);
+  });
+
+  it('neither idle: select_idle_sibling scans from the target for an idle CPU', () => {
+    const { k, t } = setup(1);
+    for (const c of [0, 1]) k.cpus[c]!.rq.enqueue(k.tasks.spawn(`hog${c}`, [c], 0, 'app', null));
+    expect(k.sched.selectTaskRq(t, 0)).toBe(2);
   });
 });
