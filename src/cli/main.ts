@@ -16,6 +16,7 @@ import { registerDiff } from './diff.ts';
 import { registerMerge } from './merge.ts';
 import { rssCommand, type RssOptions } from './rss.ts';
 import { registerSweep } from './sweep.ts';
+import { registerTune } from './tune.ts';
 
 const SCENARIO_DIR = fileURLToPath(new URL('../../sim-scenarios', import.meta.url));
 
@@ -196,6 +197,7 @@ program
   });
 
 registerSweep(program);
+registerTune(program, fail);
 registerMerge(program);
 registerDiff(program);
 

@@ -21,6 +21,8 @@ export interface RunTask {
   run: number;
   valueIndex: number[];
   seed: number;
+  /** The unchanged scenario (no axis set): `rxsim tune`'s baseline. */
+  baseline?: boolean;
 }
 
 export type RunAnswer = { run: number; metrics: (number | null)[]; digest: string; wallMs: number } | { run: number; error: { input: boolean; where: string; problem: string; stack: string } };
@@ -28,7 +30,7 @@ export type RunAnswer = { run: number; metrics: (number | null)[]; digest: strin
 /** One run, in whatever thread calls it. */
 export function runOne(sweep: WorkerSweep, task: RunTask): RunAnswer {
   try {
-    const loaded = loadRun(sweep, task);
+    const loaded = task.baseline ? loadRun({ scenario: sweep.scenario, axes: [] }, { valueIndex: [], seed: task.seed }) : loadRun(sweep, task);
     const t0 = performance.now();
     const kernel = simulate(loaded.resolved);
     const wallMs = performance.now() - t0;

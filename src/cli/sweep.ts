@@ -46,27 +46,61 @@ export interface RunOutcome {
 }
 
 /**
+ * A pool of `jobs` worker threads that know one sweep (its scenario, axes and metrics) and run any
+ * list of its runs — points with seeds, or the unchanged scenario (`baseline`) — as often as asked:
+ * `rxsim sweep` runs its runs once, `rxsim tune` one batch per round. A worker's failure (a bug)
+ * rejects with its stack.
+ */
+export class SweepRunner {
+  private readonly pool: WorkerPool<RunTask, RunAnswer>;
+  constructor(
+    private readonly sweep: Pick<Sweep, 'scenario' | 'axes' | 'metrics'>,
+    jobs: number,
+  ) {
+    const init: WorkerInit = { rxsimSweep: { scenario: sweep.scenario, axes: sweep.axes, metrics: sweep.metrics } };
+    this.pool = new WorkerPool<RunTask, RunAnswer>(workerUrl(), jobs, init);
+  }
+
+  get size(): number {
+    return this.pool.size;
+  }
+
+  /** Run `tasks`; `onDone` hears each as it finishes (in any order); the outcomes come back in the tasks' order. */
+  async run(tasks: readonly RunTask[], onDone?: (o: RunOutcome) => void): Promise<RunOutcome[]> {
+    return Promise.all(
+      tasks.map(async (r) => {
+        const a = await this.pool.run(r);
+        if ('error' in a) {
+          const what = r.baseline ? 'the unchanged scenario' : pointLabel(this.sweep.axes, r.valueIndex);
+          const where = `run ${r.run} (${[what, `seed ${r.seed}`].filter(Boolean).join(', ')})`;
+          if (a.error.input) throw new InputError(`${where}: ${a.error.where}`, a.error.problem);
+          throw new Error(`${where}: ${a.error.stack}`);
+        }
+        onDone?.(a);
+        return a;
+      }),
+    );
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/**
  * Run `runs` of `sweep` in a pool of `jobs` worker threads; `onDone` hears each run as it
  * finishes (in any order). A worker's failure (a bug) rejects with its stack.
  */
 export async function executeRuns(sweep: Sweep, runs: readonly RunSpec[], jobs: number, onDone: (o: RunOutcome) => void): Promise<void> {
   if (runs.length === 0) return;
-  const init: WorkerInit = { rxsimSweep: { scenario: sweep.scenario, axes: sweep.axes, metrics: sweep.metrics } };
-  const pool = new WorkerPool<RunTask, RunAnswer>(workerUrl(), Math.min(jobs, runs.length), init);
+  const runner = new SweepRunner(sweep, Math.min(jobs, runs.length));
   try {
-    await Promise.all(
-      runs.map(async (r) => {
-        const a = await pool.run({ run: r.run, valueIndex: r.valueIndex, seed: r.seed });
-        if ('error' in a) {
-          const where = `run ${r.run} (${[pointLabel(sweep.axes, r.valueIndex), `seed ${r.seed}`].filter(Boolean).join(', ')})`;
-          if (a.error.input) throw new InputError(`${where}: ${a.error.where}`, a.error.problem);
-          throw new Error(`${where}: ${a.error.stack}`);
-        }
-        onDone(a);
-      }),
+    await runner.run(
+      runs.map((r) => ({ run: r.run, valueIndex: r.valueIndex, seed: r.seed })),
+      onDone,
     );
   } finally {
-    await pool.close();
+    await runner.close();
   }
 }
 

@@ -77,9 +77,9 @@ export const FIXED_COLUMNS = ['run', 'seed', 'digest', 'sweep', 'runs'] as const
 
 // ---- The command line ----
 
-/** `--vary <path>=<v1>,<v2>,…` */
-export function parseVary(arg: string): Axis {
-  const source = `--vary "${arg}"`;
+/** `--vary <path>=<v1>,<v2>,…` (`flag`: the option that gave it, for messages: `rxsim tune --knob`). */
+export function parseVary(arg: string, flag = '--vary'): Axis {
+  const source = `${flag} "${arg}"`;
   const eq = arg.indexOf('=');
   if (eq <= 0) throw new InputError(source, 'expected <path>=<v1>,<v2>,… or <path>=<a>..<b>:<step>, e.g. nics[0].coalesce.rx-usecs=90..110:2');
   const name = arg.slice(0, eq).trim();
@@ -89,8 +89,8 @@ export function parseVary(arg: string): Axis {
 }
 
 /** `--vary-apply "<command with {}>"=<v1>,<v2>,…`: the values follow the first `=` after the last `{}`. */
-export function parseVaryApply(arg: string): Axis {
-  const source = `--vary-apply "${arg}"`;
+export function parseVaryApply(arg: string, flag = '--vary-apply'): Axis {
+  const source = `${flag} "${arg}"`;
   const hole = arg.lastIndexOf('{}');
   const eq = hole < 0 ? -1 : arg.indexOf('=', hole + 2);
   if (hole < 0 || eq < 0) throw new InputError(source, 'expected "<command with {}>"=<v1>,<v2>,…, e.g. "ethtool -C eth0 rx-usecs {}"=50,100');
@@ -270,7 +270,8 @@ export function sweepHash(s: Pick<Sweep, 'scenario' | 'axes' | 'seeds' | 'metric
 /** A loading problem, reworded to name the axis value that caused it. */
 function axisError(e: unknown, axis: Axis, value: AxisValue): unknown {
   if (!(e instanceof InputError)) return e;
-  const given = `${axis.kind === 'set' ? '--vary' : '--vary-apply'} ${axis.kind === 'apply' ? `"${axis.name}"` : axis.name}=${valueLabel(value)}`;
+  const flag = /^--[\w-]+/.exec(axis.source)?.[0] ?? (axis.kind === 'set' ? '--vary' : '--vary-apply');
+  const given = `${flag} ${axis.kind === 'apply' ? `"${axis.name}"` : axis.name}=${valueLabel(value)}`;
   const where = axis.source.startsWith('--') ? given : `${axis.source} (${axis.name}), value ${valueLabel(value)}`;
   // The command's own label (`--apply "<command>"`) or the path says again what the axis says.
   const own = axis.kind === 'apply' ? `--apply "${axis.name.replaceAll('{}', valueLabel(value))}"` : axis.name;

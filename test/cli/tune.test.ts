@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { scenario } from '../helpers.ts';
+
+const BIN = fileURLToPath(new URL('../../src/cli/rxsim.mjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'rxsim-tune-'));
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function rxsim(...args: string[]): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function expectBadInput(r: Ran, message: RegExp): void {
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  expect(r.stderr).toMatch(message);
+  expect(r.stdout).toBe('');
+}
+
+// RPS onto a small netdev_max_backlog for 2 ms: the backlog overflows unless it holds the
+// burst, so a larger netdev_max_backlog drops fewer packets (none from 3000 on) — and the packets
+// wait longer in it, so the tail latency grows with it.
+writeFileSync(
+  join(dir, 'rps.json'),
+  JSON.stringify(
+    scenario({
+      name: 'rps-backlog',
+      duration_ms: 2,
+      cpus: 4,
+      variability: { cost_cv: 0.1 },
+      nics: [{ name: 'eth0', driver: 'ixgbe', speed_gbps: 10, channels: { combined: 1 }, queues: { 'rx-0': { rps_cpus: '2' } } }],
+      sysctl: { 'net.core.netdev_max_backlog': 100 },
+      flows: [{ name: 'flood', proto: 'udp', src: '10.0.0.1:1000-1063', dst: '10.0.0.2:9', rate: '4mpps', size: 64 }],
+      apply: ['ethtool -N eth0 rx-flow-hash udp4 sdfn'],
+    }),
+  ),
+);
+const KNOB = 'sysctl["net.core.netdev_max_backlog"]=100,300,1000,3000,10000';
+const TUNE = ['tune', 'rps.json', '--knob', KNOB, '--minimize', 'packets.dropped.*'];
+
+interface TuneJson {
+  method: string;
+  rounds: { points: number; seeds: number }[];
+  runs: number;
+  best: { settings: Record<string, unknown>; apply: string[]; seeds: number; metrics: Record<string, { mean: number }> } | null;
+  baseline: { metrics: Record<string, { mean: number }> };
+  comparison: { diff: number; p: number };
+  ranking: { settings: Record<string, unknown>; feasible: boolean; round: number }[];
+}
+
+describe('rxsim tune (the real binary)', () => {
+  it('evaluates the whole grid and picks the backlog that drops nothing, as the apply command, against the unchanged scenario', async () => {
+    const [text, j1] = await Promise.all([rxsim(...TUNE, '--seeds', '2', '--jobs', '2'), rxsim(...TUNE, '--seeds', '2', '--jobs', '1', '--json')]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^best setting \(minimize packets\.dropped\.\*\):\n {2}sysctl -w net\.core\.netdev_max_backlog=3000\n/);
+    expect(text.stdout).toMatch(/top 5 of 5 points:/);
+    expect(text.stderr).toMatch(/5 points, the whole grid \(points × seeds: 5 × 2\): 10 runs \+ 2 of the unchanged scenario/);
+    expect(j1.code, j1.stderr).toBe(0);
+    const a = JSON.parse(j1.stdout) as TuneJson;
+    expect(a.method).toBe('grid');
+    expect(a.best!.settings).toEqual({ 'sysctl["net.core.netdev_max_backlog"]': 3000 });
+    expect(a.best!.metrics['packets.dropped.*']!.mean).toBe(0);
+    expect(a.baseline.metrics['packets.dropped.*']!.mean).toBeGreaterThan(1000);
+    expect(a.comparison.diff).toBeLessThan(0);
+    expect(a.comparison.p).toBeLessThan(0.05);
+    // Drops fall as the backlog grows: the ranking is the mechanism's order (ties by grid order).
+    expect(a.ranking.map((r) => r.settings['sysctl["net.core.netdev_max_backlog"]'])).toEqual([3000, 10000, 1000, 300, 100]);
+    expect(text.stdout).toContain(`-${a.baseline.metrics['packets.dropped.*']!.mean}`);
+  });
+
+  it('never chooses a point whose mean breaks a constraint', async () => {
+    const constrained = await rxsim(...TUNE, '--subject-to', 'latency_us.p99 <= 700', '--seeds', '2', '--json');
+    expect(constrained.code, constrained.stderr).toBe(0);
+    const c = JSON.parse(constrained.stdout) as TuneJson;
+    expect(c.best!.apply).toEqual(['sysctl -w net.core.netdev_max_backlog=1000']);
+    expect(c.ranking.filter((r) => !r.feasible).map((r) => r.settings['sysctl["net.core.netdev_max_backlog"]'])).toEqual([3000, 10000]);
+  });
+
+  it('searches by successive halving when the grid does not fit the budget, the same with --jobs 1 and 2', async () => {
+    const [j1, j2] = await Promise.all([rxsim(...TUNE, '--seeds', '4', '--budget', '16', '--json', '--jobs', '1'), rxsim(...TUNE, '--seeds', '4', '--budget', '16', '--json', '--jobs', '2')]);
+    expect(j1.code, j1.stderr).toBe(0);
+    const h = JSON.parse(j1.stdout) as TuneJson;
+    expect(h.method).toBe('successive-halving');
+    // 5 points × 2 seeds, then the better 3 with 2 seeds more: 10 + 6 = 16 runs.
+    expect(h.rounds).toEqual([
+      { points: 5, seeds: 2 },
+      { points: 3, seeds: 4 },
+    ]);
+    expect(h.runs).toBe(16);
+    expect(h.best!.settings).toEqual({ 'sysctl["net.core.netdev_max_backlog"]': 3000 });
+    expect(h.best!.seeds).toBe(4);
+    expect(h.ranking.map((r) => r.round)).toEqual([1, 1, 1, 0, 0]);
+    expect(JSON.parse(j2.stdout)).toEqual(h);
+  });
+
+  it('refuses bad input with one line and exit 2 before any run', async () => {
+    const [both, metric, value] = await Promise.all([
+      rxsim(...TUNE, '--maximize', 'throughput.delivered_gbps'),
+      rxsim('tune', 'rps.json', '--knob', KNOB, '--maximize', 'throughput.delivered_gpbs'),
+      rxsim('tune', 'rps.json', '--knob', 'ethtool -C eth0 rx-usecs {}=10,5000', '--minimize', 'packets.dropped.*'),
+    ]);
+    expectBadInput(both, /--maximize: and --minimize are both given/);
+    expectBadInput(metric, /--maximize "throughput\.delivered_gpbs".*did you mean "throughput\.delivered_gbps"/);
+    expectBadInput(value, /--knob "ethtool -C eth0 rx-usecs \{\}"=5000: /);
+  });
+});
