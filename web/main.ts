@@ -8,6 +8,7 @@ import { renderLatency } from './views/latency.ts';
 import { renderPath } from './views/path.ts';
 import { renderQueues } from './views/queues.ts';
 import { StepView } from './views/step.ts';
+import { SweepView } from './views/sweep.ts';
 import { Timeline } from './views/timeline.ts';
 import { TuningView } from './views/tuning.ts';
 import type { WorkerRequest, WorkerResponse } from './worker.ts';
@@ -46,9 +47,11 @@ seedInput.addEventListener('change', () => {
   if (seedInput.value !== '' && Number.isInteger(seed) && seed >= 0) history.edit((d) => void (d.seed = seed));
 });
 const tuning: TuningView = new TuningView($('view-tuning'), history, () => run());
+/** The Sweep tab sweeps the current scenario (as edited), under its name. */
+const sweep = new SweepView($('view-sweep'), () => ({ text: currentText(), label: typeof history.current.name === 'string' ? history.current.name : 'scenario' }));
 
 /** For the browser tests and for the curious: the last run and how long the views took. */
-const debug = { result: null as Result | null, viz: null as VizData | null, renderMs: 0, runs: 0, timeline };
+const debug = { result: null as Result | null, viz: null as VizData | null, renderMs: 0, runs: 0, timeline, sweep };
 (window as unknown as { rxsim: typeof debug }).rxsim = debug;
 
 function load(text: string, label: string): void {

@@ -40,6 +40,11 @@ export class WorkerPool<T, R> {
     return this.workers.length;
   }
 
+  /** Send every worker a message that needs no answer (set-up before its first task; queued until it listens). */
+  broadcast(message: unknown): void {
+    for (const w of this.workers) w.postMessage(message);
+  }
+
   run(task: T): Promise<R> {
     if (this.broken) return Promise.reject(this.broken);
     return new Promise<R>((resolve, reject) => {

@@ -47,9 +47,14 @@ export interface WorkerInit {
   rxsimSweep: WorkerSweep;
 }
 
-const init = workerData as Partial<WorkerInit> | null;
-if (parentPort && init?.rxsimSweep) {
+// The sweep comes with the worker's start (workerData) or, for a pool started before the sweep
+// was checked, as the first message; tasks follow.
+const init = workerData as Partial<WorkerInit> | { rxsimSweepLater: true } | null;
+if (parentPort && init && ('rxsimSweep' in init || 'rxsimSweepLater' in init)) {
   const port = parentPort;
-  const sweep = init.rxsimSweep;
-  port.on('message', (task: RunTask) => port.postMessage(runOne(sweep, task)));
+  let sweep: WorkerSweep | null = 'rxsimSweep' in init ? (init.rxsimSweep ?? null) : null;
+  port.on('message', (m: RunTask | WorkerInit) => {
+    if ('rxsimSweep' in m) sweep = m.rxsimSweep;
+    else port.postMessage(runOne(sweep!, m));
+  });
 }

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../scenario/errors.ts';
+import { rowOf } from '../study/browser-sweep.ts';
 import { sweepHtml } from '../study/html.ts';
 import {
   isSweepFile,
@@ -20,7 +21,7 @@ import {
   type SweepSpec,
 } from '../study/sweep.ts';
 import { columnsOf, formatHeader, formatOf, formatRow, formatRows, layoutOf, parseRows, summarizeRows, summaryCsv, summaryText, type Format, type Layout, type SweepRow } from '../study/table.ts';
-import { parseJobs, parseJsonText, parseSeeds, parseShard, valueLabel, type Shard } from '../study/values.ts';
+import { parseJobs, parseJsonText, parseSeeds, parseShard, type Shard } from '../study/values.ts';
 import { fail, readText, writeAtomic } from './io.ts';
 import { WorkerPool } from './pool.ts';
 import type { RunAnswer, RunTask, WorkerInit } from './sweep-worker.ts';
@@ -53,12 +54,24 @@ export interface RunOutcome {
  */
 export class SweepRunner {
   private readonly pool: WorkerPool<RunTask, RunAnswer>;
-  constructor(
-    private readonly sweep: Pick<Sweep, 'scenario' | 'axes' | 'metrics'>,
-    jobs: number,
-  ) {
-    const init: WorkerInit = { rxsimSweep: { scenario: sweep.scenario, axes: sweep.axes, metrics: sweep.metrics } };
+  private sweep: Pick<Sweep, 'scenario' | 'axes' | 'metrics'> | null = null;
+
+  /**
+   * Start `jobs` workers; with a sweep they know it from the start, without one they wait for
+   * `load` — so a sweep can start its threads (each loads the model for ~0.2 s) while the main
+   * thread is still checking every point.
+   */
+  constructor(sweep: Pick<Sweep, 'scenario' | 'axes' | 'metrics'> | null, jobs: number) {
+    const init: WorkerInit | { rxsimSweepLater: true } = sweep ? { rxsimSweep: workerSweep(sweep) } : { rxsimSweepLater: true };
     this.pool = new WorkerPool<RunTask, RunAnswer>(workerUrl(), jobs, init);
+    this.sweep = sweep;
+  }
+
+  /** Tell the workers the sweep (a runner started without one). */
+  load(sweep: Pick<Sweep, 'scenario' | 'axes' | 'metrics'>): void {
+    this.sweep = sweep;
+    const init: WorkerInit = { rxsimSweep: workerSweep(sweep) };
+    this.pool.broadcast(init);
   }
 
   get size(): number {
@@ -71,7 +84,7 @@ export class SweepRunner {
       tasks.map(async (r) => {
         const a = await this.pool.run(r);
         if ('error' in a) {
-          const what = r.baseline ? 'the unchanged scenario' : pointLabel(this.sweep.axes, r.valueIndex);
+          const what = r.baseline ? 'the unchanged scenario' : pointLabel(this.sweep!.axes, r.valueIndex);
           const where = `run ${r.run} (${[what, `seed ${r.seed}`].filter(Boolean).join(', ')})`;
           if (a.error.input) throw new InputError(`${where}: ${a.error.where}`, a.error.problem);
           throw new Error(`${where}: ${a.error.stack}`);
@@ -87,13 +100,22 @@ export class SweepRunner {
   }
 }
 
+function workerSweep(sweep: Pick<Sweep, 'scenario' | 'axes' | 'metrics'>): WorkerInit['rxsimSweep'] {
+  return { scenario: sweep.scenario, axes: sweep.axes, metrics: sweep.metrics };
+}
+
 /**
- * Run `runs` of `sweep` in a pool of `jobs` worker threads; `onDone` hears each run as it
- * finishes (in any order). A worker's failure (a bug) rejects with its stack.
+ * Run `runs` of `sweep` in a pool of `jobs` worker threads (or in `started`, a runner whose
+ * workers were started before the sweep was known); `onDone` hears each run as it finishes (in
+ * any order). A worker's failure (a bug) rejects with its stack.
  */
-export async function executeRuns(sweep: Sweep, runs: readonly RunSpec[], jobs: number, onDone: (o: RunOutcome) => void): Promise<void> {
-  if (runs.length === 0) return;
-  const runner = new SweepRunner(sweep, Math.min(jobs, runs.length));
+export async function executeRuns(sweep: Sweep, runs: readonly RunSpec[], jobs: number, onDone: (o: RunOutcome) => void, started?: SweepRunner): Promise<void> {
+  if (runs.length === 0) {
+    await started?.close();
+    return;
+  }
+  const runner = started ?? new SweepRunner(sweep, Math.min(jobs, runs.length));
+  if (started) started.load(sweep);
   try {
     await runner.run(
       runs.map((r) => ({ run: r.run, valueIndex: r.valueIndex, seed: r.seed })),
@@ -102,12 +124,6 @@ export async function executeRuns(sweep: Sweep, runs: readonly RunSpec[], jobs: 
   } finally {
     await runner.close();
   }
-}
-
-/** A row of the output from a run's outcome. */
-export function rowOf(sweep: Sweep, spec: RunSpec, o: RunOutcome): SweepRow {
-  const values = sweep.axes.map((a, i) => a.values[spec.valueIndex[i]!]);
-  return { run: spec.run, labels: values.map(valueLabel), values, seed: spec.seed, metrics: o.metrics, digest: o.digest, sweep: sweep.hash, runs: sweep.runs };
 }
 
 /** A progress bar with ETA on stderr, drawn only when stderr is a terminal. */
@@ -220,6 +236,9 @@ export async function sweepCommand(file: string, axisArgs: readonly { kind: 'set
     if (!/\.json$/i.test(o.saveSweep)) throw new InputError(`--save-sweep "${o.saveSweep}"`, 'expected a file name ending in .json');
   }
   const jobs = o.jobs ?? availableParallelism();
+  // The workers load the model while this thread checks every point (an input error exits the
+  // process, workers and all).
+  const runner = new SweepRunner(null, jobs);
 
   const text = readText(file, 'scenario or sweep file');
   const json = parseJsonText(text, file);
@@ -257,20 +276,26 @@ export async function sweepCommand(file: string, axisArgs: readonly { kind: 'set
   let next = 0;
   const byId = new Map(pending.map((r) => [r.run, r]));
   const progress = new Progress(pending.length, t0);
-  await executeRuns(sweep, pending, jobs, (outcome) => {
-    const spec = byId.get(outcome.run)!;
-    finished.set(outcome.run, rowOf(sweep, spec, outcome));
-    let lines = '';
-    while (next < pending.length && finished.has(pending[next]!.run)) {
-      const row = finished.get(pending[next]!.run)!;
-      finished.delete(row.run);
-      fresh.push(row);
-      if (format) lines += formatRow(row, layout, format);
-      next++;
-    }
-    if (lines && o.out) appendFileSync(o.out, lines);
-    progress.tick();
-  });
+  await executeRuns(
+    sweep,
+    pending,
+    jobs,
+    (outcome) => {
+      const spec = byId.get(outcome.run)!;
+      finished.set(outcome.run, rowOf(sweep, spec, outcome));
+      let lines = '';
+      while (next < pending.length && finished.has(pending[next]!.run)) {
+        const row = finished.get(pending[next]!.run)!;
+        finished.delete(row.run);
+        fresh.push(row);
+        if (format) lines += formatRow(row, layout, format);
+        next++;
+      }
+      if (lines && o.out) appendFileSync(o.out, lines);
+      progress.tick();
+    },
+    runner,
+  );
   progress.end();
 
   const rows = [...kept, ...fresh];

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectResult } from '../../src/metrics/result.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
+import { scenario } from '../helpers.ts';
 
 /**
  * End to end in Debian's Chromium (`apt-get install -y chromium`; .ci/run does it): the Vite dev
@@ -18,6 +20,14 @@ const CHROMIUM = process.env.RXSIM_CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS = process.env.RXSIM_SCREENSHOTS ?? join(tmpdir(), 'rxsim-screenshots');
 const DEFAULT = 'seed-lab-iperf3-on-irq-core';
+const BIN = join(ROOT, 'src/cli/rxsim.mjs');
+
+/** Run the real `rxsim` binary; its stderr on failure. */
+function rxsim(cwd: string, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [BIN, ...args], { cwd }, (err, stdout, stderr) => (err ? reject(new Error(`rxsim ${args.join(' ')}: ${stderr}`)) : resolve(stdout)));
+  });
+}
 
 let server: ViteDevServer;
 let browser: Browser;
@@ -255,6 +265,83 @@ describe('the browser app', () => {
     expect(exported.duration_ms).toBe(5000);
     expect(exported.nics[0]!.coalesce['rx-usecs']).toBe(100);
     expect(exported.apply).toEqual(['sysctl -w net.core.netdev_budget=600']);
+    await p.close();
+  });
+
+  it('sweep tab: bad input is shown under its field; a sweep runs in a worker pool, draws its points and exports the CSV rxsim sweep writes', async () => {
+    // A tiny scenario: 2 × 2 points × 2 seeds = 8 runs of 5 ms simulated, with the default run-to-run variation (seeds differ).
+    const tiny = scenario({
+      name: 'tiny-sweep',
+      variability: undefined,
+      duration_ms: 5,
+      flows: [{ name: 'f', proto: 'udp', src: '10.0.0.1:1000-1003', dst: '10.0.0.2:9', rate: '200kpps', size: 64 }],
+      apps: [{ name: 'sink', kind: 'udp-sink', listen: '10.0.0.2:9', cpus: '1' }],
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'rxsim-e2e-sweep-'));
+    writeFileSync(join(dir, 'tiny.json'), JSON.stringify(tiny, null, 2));
+    // The CLI's file, while the browser works.
+    const cli = rxsim(dir, 'sweep', 'tiny.json', '--vary', 'nics[0].coalesce.rx-usecs=10,50', '--vary-apply', 'sysctl -w net.core.netdev_budget={}=300,600', '--seeds', '2', '--out', 'cli.csv');
+    const p = await open(shareUrl(tiny));
+    await waitForRun(p);
+    await p.click('[data-testid=tab-sweep]');
+    const axis = (i: number) => p.locator('[data-testid=sweep-axis]').nth(i);
+    const axisError = (i: number) => p.locator('[data-testid=sweep-axis-error]').nth(i);
+    // Bad input: a misspelt path, a value the knob refuses, a malformed range — nothing runs.
+    await axis(0).fill('nics[0].coalesce.rx-usec=10,50');
+    await p.click('[data-testid=sweep-run]');
+    expect(await axisError(0).textContent()).toMatch(/rx-usec.*did you mean|unknown|not a field|no such/i);
+    expect(await p.textContent('[data-testid=sweep-progress]')).toBe('not run: fix the input');
+    await axis(0).fill('nics[0].coalesce.rx-usecs=10,2000');
+    await p.click('[data-testid=sweep-run]');
+    expect(await axisError(0).textContent()).toMatch(/--vary nics\[0\]\.coalesce\.rx-usecs=2000: .*1022/);
+    await axis(0).fill('nics[0].coalesce.rx-usecs=10..50:-5');
+    await p.click('[data-testid=sweep-run]');
+    expect(await axisError(0).textContent()).toMatch(/the step must be positive/);
+    await shot(p, 'sweep-error');
+    await p.fill('[data-testid=sweep-seeds]', '0');
+    await axis(0).fill('nics[0].coalesce.rx-usecs=10,50');
+    await p.click('[data-testid=sweep-run]');
+    expect(await p.textContent('[data-testid=sweep-seeds-error]')).toMatch(/expected a count N ≥ 1/);
+    expect(await axisError(0).textContent()).toBe('');
+    expect(await p.locator('[data-testid=sweep-chart]').count()).toBe(0);
+    // The sweep: two axes (a path and a command), two seeds.
+    await p.click('[data-testid=sweep-add-axis]');
+    await axis(1).fill('"sysctl -w net.core.netdev_budget={}"=300,600');
+    await p.fill('[data-testid=sweep-seeds]', '2');
+    // Points appear as runs finish: note what each redraw of the charts shows.
+    await p.evaluate(() => {
+      const seen: { progress: string; points: number }[] = [];
+      (window as unknown as { sweepDraws: typeof seen }).sweepDraws = seen;
+      const charts = document.querySelector('[data-testid=sweep-charts]')!;
+      new MutationObserver(() => seen.push({ progress: document.querySelector('[data-testid=sweep-progress]')!.textContent ?? '', points: charts.querySelectorAll('circle.point').length })).observe(
+        charts,
+        { childList: true },
+      );
+    });
+    const t0 = Date.now();
+    await p.click('[data-testid=sweep-run]');
+    await p.waitForFunction(() => /^8 of 8 runs, done/.test(document.querySelector('[data-testid=sweep-progress]')!.textContent ?? ''), null, { timeout: 60_000 });
+    const ms = Date.now() - t0;
+    const draws = await p.evaluate(() => (window as unknown as { sweepDraws: { progress: string; points: number }[] }).sweepDraws);
+    expect(
+      draws.some((d) => /^[1-7] of 8 runs$/.test(d.progress) && d.points > 0),
+      JSON.stringify(draws),
+    ).toBe(true);
+    const [download] = await Promise.all([p.waitForEvent('download'), p.click('[data-testid=sweep-export]')]);
+    const exported = readFileSync(await download.path(), 'utf8');
+    await cli;
+    const expected = readFileSync(join(dir, 'cli.csv'), 'utf8');
+    expect(exported).toBe(expected); // byte for byte: columns, run order, digests, sweep hash
+    expect(download.suggestedFilename()).toMatch(/^tiny-sweep-sweep-[0-9a-f]{12}\.csv$/);
+    const metrics = expected.split('\n')[0]!.split(',').slice(4, -3);
+    expect(metrics.length).toBeGreaterThan(2);
+    // A chart per metric, 2 × 2 points each (2 x values, a line per budget); the summary: a row per point and metric.
+    expect(await p.locator('[data-testid=sweep-chart]').count()).toBe(metrics.length);
+    expect(await p.locator('[data-testid=sweep-chart]').first().locator('circle.point').count()).toBe(4);
+    expect(await p.locator('[data-testid=sweep-summary] tbody tr').count()).toBe(4 * metrics.length);
+    expect((p as unknown as { errors: string[] }).errors).toEqual([]);
+    console.log(`browser sweep: 8 runs of 5 ms in ${ms} ms (${await p.textContent('[data-testid=sweep-progress]')})`);
+    await shot(p, 'sweep');
     await p.close();
   });
 
