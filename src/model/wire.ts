@@ -112,8 +112,6 @@ export class Wire {
   private readonly maxQueuePs: number;
   frames = 0;
   bits = 0;
-  /** Frames each flow has sent (or lost upstream): the index that keys each frame's jitter. */
-  private sent = new Uint32Array(16);
 
   constructor(
     private readonly linkGbps: number,
@@ -134,17 +132,16 @@ export class Wire {
   }
 
   /**
-   * The jitter of a flow's n-th frame: uniform in [0, jitterPs), a pure function of (seed, flow,
-   * n) — not a stream — so it is the same however often the lazy generation looks at the frame.
+   * The jitter of a flow's frame desired at `desiredPs`: uniform in [0, jitterPs), a pure function
+   * of (seed, flow, desired time) — each frame of a source has its own desired time — so it is the
+   * same however often the lazy generation looks at the frame, with no state to keep. Frames a
+   * TCP sender schedules at one instant (a burst the window released) share theirs: the burst
+   * leaves late together.
    */
-  private jitter(flow: number): number {
+  private jitter(flow: number, desiredPs: number): number {
     if (this.jitterPs === 0) return 0;
-    if (flow >= this.sent.length) {
-      const grown = new Uint32Array(Math.max(2 * this.sent.length, flow + 1));
-      grown.set(this.sent);
-      this.sent = grown;
-    }
-    return Math.floor((mix32(this.seed, flow, this.sent[flow]!) / 2 ** 32) * this.jitterPs);
+    const hi = Math.floor(desiredPs / 4294967296);
+    return Math.floor(mix32(this.seed ^ Math.imul(hi, 0x9e3779b1), flow, desiredPs >>> 0) * (this.jitterPs / 4294967296));
   }
 
   add(source: FrameSource): void {
@@ -226,7 +223,7 @@ export class Wire {
       const size = s.nextSize;
       const tuple = s.nextTuple;
       const wire = this.wirePs(size);
-      const jitter = this.jitter(s.flow.index);
+      const jitter = this.jitter(s.flow.index, desired);
       // A frame cannot arrive in a past a receive queue has already seen. That only happens when
       // a CPU looked further ahead than the ACK delay (one chunk of a whole-ring legacy clean
       // longer than the RTT) and an ACK then opened a window: the frame leaves late.
@@ -235,7 +232,6 @@ export class Wire {
       // frame must not stop generation (the next frame may fit before the limit).
       if (start - desired > this.maxQueuePs) {
         this.sink.upstreamDrop(s, size, desired);
-        if (this.jitterPs > 0) this.sent[s.flow.index]!++;
         s.advance(desired);
         this.siftDownRoot();
         continue;
@@ -250,7 +246,6 @@ export class Wire {
       this.bits += (size + WIRE_OVERHEAD) * 8;
       const arrival = psToNsCeil(end);
       this.sink.frame(s, size, tuple, arrival, desired);
-      if (this.jitterPs > 0) this.sent[s.flow.index]!++;
       s.advance(start);
       this.siftDownRoot();
       if (stopWhen && stopWhen()) {
