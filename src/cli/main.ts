@@ -9,7 +9,8 @@ import { InputError } from '../scenario/errors.ts';
 import { knobList, knobTable, spliceKnobTable } from '../scenario/knobs/docs.ts';
 import { loadScenario, type LoadOptions } from '../scenario/load.ts';
 import { scenarioJsonSchema } from '../scenario/schema.ts';
-import { sweepJsonSchema } from '../study/sweep.ts';
+import { metricProblem } from '../study/metrics.ts';
+import { PROBE_MS, sweepJsonSchema } from '../study/sweep.ts';
 import { toChromeTrace, toFtrace, TraceRecorder, type TraceDetail } from '../trace/index.ts';
 import { EXIT_FAILED, EXIT_USAGE, fail, readText, scenarioFiles, writeAtomic } from './io.ts';
 import { registerDiff } from './diff.ts';
@@ -44,6 +45,27 @@ function positiveNumber(name: string): (v: string) => number {
 }
 
 /** Load, validate, apply and run one scenario file; returns the result and the loaded scenario. */
+/**
+ * Load a scenario and probe it (PROBE_MS simulated, no warm-up or timeline: a result of the same
+ * shape); an expectation whose metric the result does not have is an InputError at its JSON path.
+ */
+function checkExpectationMetrics(file: string): void {
+  const text = readText(file, 'scenario file');
+  let scenario;
+  let probe;
+  try {
+    scenario = loadScenario(text).scenario;
+    probe = collectResult(simulate(loadScenario(text, { durationMs: PROBE_MS, set: ['warmup_ms=0', 'timeline=[]'] }).resolved), 0);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${file}: ${e.where}`.replace(/: $/, ''), e.problem);
+    throw e;
+  }
+  scenario.expect.forEach((e, i) => {
+    const problem = metricProblem(probe, e.metric);
+    if (problem) throw new InputError(`${file}: expect[${i}].metric "${e.metric}"`, problem);
+  });
+}
+
 function runFile(file: string, opts: LoadOptions, trace?: TraceRecorder, seriesMs = 0) {
   const text = readText(file, 'scenario file');
   let loaded;
@@ -132,6 +154,9 @@ program
   .action((paths: string[]) => {
     const files = scenarioFiles(paths);
     if (files.length === 0) throw new InputError(paths.join(' '), 'no scenario files (*.json) found');
+    // Before any scenario runs: every file loads, and every expectation names a metric its result
+    // has — a misspelt metric is bad input (exit 2), not a failed expectation.
+    for (const file of files) checkExpectationMetrics(file);
     let failed = 0;
     let total = 0;
     for (const file of files) {

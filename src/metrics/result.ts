@@ -302,7 +302,7 @@ export function metricValue(result: unknown, path: string): number | undefined {
 }
 
 /** The entry of a result list a name means: its `name`, `comm` (tasks), `app` (sockets), or `rx-N` (queues). */
-function entryNamed(list: readonly unknown[], name: string): unknown {
+export function entryNamed(list: readonly unknown[], name: string): unknown {
   const queue = /^rx-(\d+)$/.exec(name);
   return list.find((e) => {
     if (e === null || typeof e !== 'object') return false;

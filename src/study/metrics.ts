@@ -1,4 +1,4 @@
-import { metricValue } from '../metrics/result.ts';
+import { entryNamed, metricValue } from '../metrics/result.ts';
 import { InputError, nearest } from '../scenario/errors.ts';
 
 /**
@@ -28,7 +28,12 @@ function reach(root: unknown, ps: readonly string[]): unknown[] | undefined {
     for (const c of cur) {
       if (c === null || typeof c !== 'object') return undefined;
       if (p === '*') next.push(...Object.values(c as Record<string, unknown>));
-      else if (p in c) next.push((c as Record<string, unknown>)[p]);
+      else if (Array.isArray(c) && !/^\d+$/.test(p)) {
+        // A list entry by name (flows[iperf3], tasks[ksoftirqd/4]), as metricValue reads it.
+        const entry = entryNamed(c, p);
+        if (entry === undefined) return undefined;
+        next.push(entry);
+      } else if (p in c) next.push((c as Record<string, unknown>)[p]);
       else return undefined;
     }
     cur = next;

@@ -1,0 +1,39 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { scenario } from '../helpers.ts';
+
+/** `rxsim check`: a misspelt metric is bad input (exit 2, before any run), not a failed expectation. */
+const BIN = fileURLToPath(new URL('../../src/cli/rxsim.mjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'rxsim-check-'));
+const check = (...files: string[]) => spawnSync(process.execPath, [BIN, 'check', ...files], { encoding: 'utf8', timeout: 60_000 });
+
+function file(name: string, expect: unknown[]): string {
+  const p = join(dir, `${name}.json`);
+  writeFileSync(p, JSON.stringify({ ...scenario({ name, duration_ms: 3 }), expect }));
+  return p;
+}
+
+describe('rxsim check', () => {
+  it('refuses an unknown metric with its nearest name and exit 2, before running anything', () => {
+    const failing = file('fails', [{ metric: 'throughput.delivered_gbps', '>=': 1000, why: 'fails' }]);
+    const typo = file('typo', [{ metric: 'flows[0].goodput_gpbs', '>=': 0, why: 'typo' }]);
+    const r = check(failing, typo);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/typo\.json: expect\[0\]\.metric "flows\[0\]\.goodput_gpbs": no such metric in the result \(did you mean "flows\[0\]\.goodput_gbps"\?\)/);
+    expect(r.stdout).not.toMatch(/PASS|FAIL/); // nothing ran
+  });
+
+  it('accepts metric paths by name and fails a real regression with exit 1', () => {
+    const named = file('named', [{ metric: 'flows[f].offered', '>': 0, why: 'the flow by its name' }]);
+    const failing = file('fails2', [{ metric: 'flows[f].offered', '>': 1e12, why: 'cannot hold' }]);
+    expect(check(named).status).toBe(0);
+    const r = check(named, failing);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/FAIL {2}flows\[f\]\.offered/);
+  });
+});
