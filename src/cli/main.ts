@@ -37,10 +37,12 @@ function nonNegativeNumber(name: string): (v: string) => number {
   };
 }
 
+/** A number as JSON writes it (1e3 included); its range is the scenario field's, checked by the schema. */
 function positiveNumber(name: string): (v: string) => number {
   return (v) => {
-    if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0) throw new InputError(`${name} "${v}"`, 'expected a positive number');
-    return Number(v);
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InputError(`${name} "${v}"`, 'expected a positive number');
+    return n;
   };
 }
 

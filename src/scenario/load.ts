@@ -42,13 +42,21 @@ export function loadScenario(text: string, opts: LoadOptions = {}): Loaded {
 }
 
 export function loadScenarioObject(raw: unknown, opts: LoadOptions = {}): Loaded {
-  const parsed = scenarioSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw firstIssueAsError(parsed.error.issues, scenarioSchema);
+  // --seed and --duration-ms go through the schema like the file's own fields: one rule, one
+  // message (a duration above the limit is refused the same from the file, --set and the option).
+  const overrides: Record<string, unknown> = {};
+  if (opts.seed !== undefined) overrides.seed = opts.seed;
+  if (opts.durationMs !== undefined) overrides.duration_ms = opts.durationMs;
+  const input = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>), ...overrides } : raw;
+  const parsed = scenarioSchema.safeParse(input, { reportInput: true });
+  if (!parsed.success) {
+    const e = firstIssueAsError(parsed.error.issues, scenarioSchema);
+    const option = e.where === 'seed' && opts.seed !== undefined ? `--seed ${opts.seed}` : e.where === 'duration_ms' && opts.durationMs !== undefined ? `--duration-ms ${opts.durationMs}` : null;
+    throw option ? new InputError(option, e.problem) : e;
+  }
   let scenario = parsed.data;
   scenario = applyCommands(scenario, scenario.apply, (i) => `apply[${i}]`);
   scenario = applyCommands(scenario, opts.apply ?? [], (i) => `--apply "${opts.apply![i]}"`);
-  if (opts.seed !== undefined) scenario = { ...scenario, seed: opts.seed };
-  if (opts.durationMs !== undefined) scenario = { ...scenario, duration_ms: opts.durationMs };
   const resolved = resolveScenario(scenario);
   resolved.timeline = resolveTimeline(scenario, resolved);
   return { scenario, resolved };

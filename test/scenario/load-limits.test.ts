@@ -44,6 +44,12 @@ describe('loading a scenario', () => {
     expect(loadScenario(text(), { set: ['nics[0].ring.rx=1024'] }).resolved.nics[0]!.ringSize).toBe(1024);
   });
 
+  it('--duration-ms and --set duration_ms meet the same limit with the same words (the option used to skip it)', () => {
+    expect(problem(() => loadScenario(text(), { durationMs: 20_000 }))).toBe('--duration-ms 20000: 20000 is above the maximum 10000');
+    expect(problem(() => loadScenario(text(), { set: ['duration_ms=20000'] }))).toBe('duration_ms: 20000 is above the maximum 10000');
+    expect(loadScenario(text(), { durationMs: 7 }).resolved.durationNs).toBe(7_000_000);
+  });
+
   it('warns when the driver adjusts a value instead of rejecting it, as ethtool -g would show', () => {
     const { resolved } = loadScenario(text(), { set: ['nics[0].ring.rx=3'] });
     expect(resolved.nics[0]!.ringSize).toBe(64);
