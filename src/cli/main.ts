@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { evaluateExpectations } from '../metrics/expect.ts';
 import { formatReport } from '../metrics/report.ts';
@@ -84,10 +85,17 @@ function runFile(file: string, opts: LoadOptions, trace?: TraceRecorder, seriesM
   return { loaded, result };
 }
 
+/** The version in package.json (next to src/ and build/). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 const program = new Command();
 program
   .name('rxsim')
   .description('Deterministic discrete-event simulator of the Linux network receive path')
+  .version(packageVersion(), '-V, --version', 'print the version of rxsim')
   .showSuggestionAfterError(true)
   .exitOverride()
   // One line per error: "rxsim: error: unknown option '--sed' (did you mean one of --seed, --set?)".

@@ -36,4 +36,10 @@ describe('rxsim check', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/FAIL {2}flows\[f\]\.offered/);
   });
+
+  it('--version prints the package version', () => {
+    const r = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
 });
