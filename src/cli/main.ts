@@ -82,6 +82,13 @@ function runFile(file: string, opts: LoadOptions, trace?: TraceRecorder, seriesM
   const t0 = performance.now();
   const kernel = simulate(loaded.resolved, { ...(trace ? { trace } : {}), ...(seriesMs > 0 ? { seriesNs: seriesMs * 1e6 } : {}) });
   const result = collectResult(kernel, performance.now() - t0);
+  const overrides = {
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.durationMs !== undefined ? { duration_ms: opts.durationMs } : {}),
+    set: opts.set ?? [],
+    apply: opts.apply ?? [],
+  };
+  result.run = { file, overrides, scenario: loaded.scenario };
   return { loaded, result };
 }
 

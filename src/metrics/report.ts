@@ -10,7 +10,11 @@ export function formatReport(r: Result, description = ''): string {
   const out: string[] = [];
   const ms = (ns: number): string => fmt(ns / 1e6, 3).replace(/\.?0+$/, '');
   out.push(`rxsim: ${r.scenario} (seed ${r.seed}): ${ms(r.sim.simulated_ns)} ms simulated, window ${ms(r.sim.window_ns)} ms, ${int(r.sim.events)} events, ${fmt(r.sim.wall_ms, 0)} ms wall`);
-  if (description) out.push(`  ${description}`);
+  const changes = r.run ? overrideList(r.run.overrides) : [];
+  if (changes.length) {
+    out.push(`  this run differs from ${r.run!.file}: ${changes.join(', ')}`);
+    if (description) out.push(`  (the file's description: ${description})`);
+  } else if (description) out.push(`  ${description}`);
   out.push(`  digest ${r.digest}`);
   for (const w of r.warnings) out.push(`  warning: ${w}`);
   for (const w of steadyStateWarnings(r)) out.push(`  warning: ${w}`);
@@ -309,4 +313,14 @@ function table(header: string[], rows: string[][], prefix = ''): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => prefix + (prefix ? ' ' : '  ') + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** The command-line overrides of a run, as they were typed. */
+function overrideList(o: NonNullable<Result['run']>['overrides']): string[] {
+  return [
+    ...(o.seed !== undefined ? [`--seed ${o.seed}`] : []),
+    ...(o.duration_ms !== undefined ? [`--duration-ms ${o.duration_ms}`] : []),
+    ...o.set.map((x) => `--set ${x}`),
+    ...o.apply.map((x) => `--apply "${x}"`),
+  ];
 }

@@ -65,9 +65,19 @@ export interface Result {
    * the goodput series) and 95 % confidence intervals by batch means (null: too short a window).
    * Present when series were recorded (SimulateOptions.seriesNs), and with warmup_ms "auto".
    */
+  /** How the CLI ran it: the overrides given and the effective scenario (after --set, the apply lists and defaults). Not digested. */
+  run?: RunRecord;
   series?: SeriesResult;
   steady_state?: SteadyStateResult;
   ci?: CiResult | null;
+}
+
+/** What a run was asked for beyond its file. */
+export interface RunRecord {
+  file: string;
+  overrides: { seed?: number; duration_ms?: number; set: string[]; apply: string[] };
+  /** The scenario as it ran: the file with the overrides, every apply command folded in, every default filled. */
+  scenario: unknown;
 }
 
 export interface StageLatency {
@@ -282,7 +292,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
  * that warmup_ms "auto" chose changes the run, so the digest still tells it.
  */
 export function digestOf(result: Result): string {
-  const copy = { ...result, digest: undefined, series: undefined, steady_state: undefined, ci: undefined, sim: { ...result.sim, wall_ms: undefined, warmup_ns: undefined } };
+  const copy = { ...result, digest: undefined, run: undefined, series: undefined, steady_state: undefined, ci: undefined, sim: { ...result.sim, wall_ms: undefined, warmup_ns: undefined } };
   return bytesToHex(sha256(utf8ToBytes(canonicalize(copy)!)));
 }
 

@@ -42,4 +42,20 @@ describe('rxsim check', () => {
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
+
+  it('a run records the overrides it was given and the scenario as it ran; the report says how it differs from the file', () => {
+    const f = file('over', [{ metric: 'packets.offered', '>': 0, why: 'x' }]);
+    const run = (...args: string[]) => spawnSync(process.execPath, [BIN, 'run', f, ...args], { encoding: 'utf8', timeout: 60_000 });
+    const json = run('--json', '--set', 'nics[0].ring.rx=1024', '--apply', 'ethtool -C eth0 rx-usecs 20');
+    const r = JSON.parse(json.stdout) as { digest: string; run: { overrides: { set: string[]; apply: string[] }; scenario: { nics: { ring: { rx: number }; coalesce: Record<string, number> }[] } } };
+    expect(r.run.overrides).toEqual({ set: ['nics[0].ring.rx=1024'], apply: ['ethtool -C eth0 rx-usecs 20'] });
+    expect(r.run.scenario.nics[0]!.ring.rx).toBe(1024);
+    expect(r.run.scenario.nics[0]!.coalesce['rx-usecs']).toBe(20);
+    const text = run('--set', 'nics[0].ring.rx=1024').stdout;
+    expect(text).toMatch(/this run differs from .*over\.json: --set nics\[0\]\.ring\.rx=1024/);
+    // The record is not part of the digest: overriding a field with its own value changes nothing.
+    const plain = JSON.parse(run('--json').stdout) as { digest: string };
+    const same = JSON.parse(run('--json', '--set', 'duration_ms=3').stdout) as { digest: string };
+    expect(same.digest).toBe(plain.digest);
+  });
 });
