@@ -31,6 +31,13 @@ function integerOption(name: string): (v: string) => number {
   };
 }
 
+function positiveInteger(name: string): (v: string) => number {
+  return (v) => {
+    if (!/^\d+$/.test(v) || Number(v) < 1) throw new InputError(`${name} "${v}"`, 'expected a whole number >= 1');
+    return Number(v);
+  };
+}
+
 function nonNegativeNumber(name: string): (v: string) => number {
   return (v: string) => {
     if (!/^\d+(\.\d+)?$/.test(v)) throw new InputError(`${name} "${v}"`, 'expected a number >= 0');
@@ -52,13 +59,13 @@ function positiveNumber(name: string): (v: string) => number {
  * Load a scenario and probe it (PROBE_MS simulated, no warm-up or timeline: a result of the same
  * shape); an expectation whose metric the result does not have is an InputError at its JSON path.
  */
-function checkExpectationMetrics(file: string): void {
+function checkExpectationMetrics(file: string, opts: Pick<LoadOptions, 'apply' | 'set'> = {}): void {
   const text = readText(file, 'scenario file');
   let scenario;
   let probe;
   try {
-    scenario = loadScenario(text).scenario;
-    probe = collectResult(simulate(loadScenario(text, { durationMs: PROBE_MS, set: ['warmup_ms=0', 'timeline=[]'] }).resolved), 0);
+    scenario = loadScenario(text, opts).scenario;
+    probe = collectResult(simulate(loadScenario(text, { ...opts, durationMs: PROBE_MS, set: [...(opts.set ?? []), 'warmup_ms=0', 'timeline=[]'] }).resolved), 0);
   } catch (e) {
     if (e instanceof InputError) throw new InputError(`${file}: ${e.where}`.replace(/: $/, ''), e.problem);
     throw e;
@@ -168,27 +175,36 @@ program
   .command('check')
   .description('run scenarios and check their expectations (exit 1 if any fails)')
   .argument('[paths...]', 'scenario files or directories', [SCENARIO_DIR])
-  .action((paths: string[]) => {
+  .option('--seed <n>', 'run each scenario with this seed instead of its own', integerOption('--seed'))
+  .option('--seeds <n>', 'run each scenario with seeds 1..n: every expectation must hold for each', positiveInteger('--seeds'))
+  .option('--apply <cmd>', "apply a command after each scenario's own (repeatable)", collect, [])
+  .option('--set <path=value>', 'set a field of each scenario before validation (repeatable)', collect, [])
+  .action((paths: string[], o: { seed?: number; seeds?: number; apply: string[]; set: string[] }) => {
+    if (o.seed !== undefined && o.seeds !== undefined) throw new InputError('--seeds', 'give --seed or --seeds, not both');
     const files = scenarioFiles(paths);
     if (files.length === 0) throw new InputError(paths.join(' '), 'no scenario files (*.json) found');
     // Before any scenario runs: every file loads, and every expectation names a metric its result
     // has — a misspelt metric is bad input (exit 2), not a failed expectation.
-    for (const file of files) checkExpectationMetrics(file);
+    for (const file of files) checkExpectationMetrics(file, { apply: o.apply, set: o.set });
+    const seeds: (number | undefined)[] = o.seeds !== undefined ? Array.from({ length: o.seeds }, (_, i) => i + 1) : [o.seed];
     let failed = 0;
     let total = 0;
     for (const file of files) {
-      const { loaded, result } = runFile(file, {});
-      const outcomes = evaluateExpectations(result, loaded.scenario.expect);
-      process.stdout.write(`${loaded.scenario.name} (${result.sim.wall_ms.toFixed(0)} ms wall, digest ${result.digest.slice(0, 12)})\n`);
-      if (outcomes.length === 0) process.stdout.write('  (no expectations)\n');
-      for (const o of outcomes) {
-        total++;
-        if (!o.pass) failed++;
-        const actual = o.actual === undefined ? 'missing' : String(o.actual);
-        process.stdout.write(`  ${o.pass ? 'PASS' : 'FAIL'}  ${o.metric} = ${actual}, expected ${o.condition}${o.why ? `  — ${o.why}` : ''}\n`);
+      for (const seed of seeds) {
+        const { loaded, result } = runFile(file, { seed, apply: o.apply, set: o.set });
+        const outcomes = evaluateExpectations(result, loaded.scenario.expect);
+        process.stdout.write(`${loaded.scenario.name}${o.seeds !== undefined ? ` seed ${seed}` : ''} (${result.sim.wall_ms.toFixed(0)} ms wall, digest ${result.digest.slice(0, 12)})\n`);
+        if (outcomes.length === 0) process.stdout.write('  (no expectations)\n');
+        for (const out of outcomes) {
+          total++;
+          if (!out.pass) failed++;
+          const actual = out.actual === undefined ? 'missing' : String(out.actual);
+          process.stdout.write(`  ${out.pass ? 'PASS' : 'FAIL'}  ${out.metric} = ${actual}, expected ${out.condition}${out.why ? `  — ${out.why}` : ''}\n`);
+        }
       }
     }
-    process.stdout.write(`${total - failed}/${total} expectations passed in ${files.length} scenario${files.length === 1 ? '' : 's'}\n`);
+    const runs = o.seeds !== undefined ? ` × ${o.seeds} seeds` : '';
+    process.stdout.write(`${total - failed}/${total} expectations passed in ${files.length} scenario${files.length === 1 ? '' : 's'}${runs}\n`);
     if (failed > 0) process.exitCode = EXIT_FAILED;
   });
 

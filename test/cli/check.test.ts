@@ -58,4 +58,15 @@ describe('rxsim check', () => {
     const same = JSON.parse(run('--json', '--set', 'duration_ms=3').stdout) as { digest: string };
     expect(same.digest).toBe(plain.digest);
   });
+
+  it('--seeds N runs every scenario with seeds 1..N; --set and --apply apply to each', () => {
+    const f = file('seeds', [{ metric: 'packets.offered', '>': 0, why: 'x' }]);
+    const r = spawnSync(process.execPath, [BIN, 'check', f, '--seeds', '3', '--set', 'nics[0].ring.rx=1024'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/seeds seed 1 /);
+    expect(r.stdout).toMatch(/seeds seed 3 /);
+    expect(r.stdout).toMatch(/3\/3 expectations passed in 1 scenario × 3 seeds/);
+    const bad = spawnSync(process.execPath, [BIN, 'check', f, '--seeds', '0'], { encoding: 'utf8', timeout: 60_000 });
+    expect(bad.status).toBe(2);
+  });
 });
