@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { evaluateExpectations } from '../metrics/expect.ts';
+import { formatCheck, REPORTERS, type CheckedRun, type Reporter } from '../metrics/reporters.ts';
 import { formatReport } from '../metrics/report.ts';
 import { collectResult } from '../metrics/result.ts';
 import { seriesCsv } from '../metrics/series.ts';
@@ -179,7 +180,9 @@ program
   .option('--seeds <n>', 'run each scenario with seeds 1..n: every expectation must hold for each', positiveInteger('--seeds'))
   .option('--apply <cmd>', "apply a command after each scenario's own (repeatable)", collect, [])
   .option('--set <path=value>', 'set a field of each scenario before validation (repeatable)', collect, [])
-  .action((paths: string[], o: { seed?: number; seeds?: number; apply: string[]; set: string[] }) => {
+  .addOption(new Option('--reporter <format>', 'text, junit (JUnit XML), tap (TAP 13) or json').choices([...REPORTERS]).default('text'))
+  .option('--out <file>', 'write the report to a file (atomically) instead of stdout')
+  .action((paths: string[], o: { seed?: number; seeds?: number; apply: string[]; set: string[]; reporter: Reporter; out?: string }) => {
     if (o.seed !== undefined && o.seeds !== undefined) throw new InputError('--seeds', 'give --seed or --seeds, not both');
     const files = scenarioFiles(paths);
     if (files.length === 0) throw new InputError(paths.join(' '), 'no scenario files (*.json) found');
@@ -187,24 +190,27 @@ program
     // has — a misspelt metric is bad input (exit 2), not a failed expectation.
     for (const file of files) checkExpectationMetrics(file, { apply: o.apply, set: o.set });
     const seeds: (number | undefined)[] = o.seeds !== undefined ? Array.from({ length: o.seeds }, (_, i) => i + 1) : [o.seed];
-    let failed = 0;
-    let total = 0;
+    const runs: CheckedRun[] = [];
     for (const file of files) {
       for (const seed of seeds) {
         const { loaded, result } = runFile(file, { seed, apply: o.apply, set: o.set });
-        const outcomes = evaluateExpectations(result, loaded.scenario.expect);
-        process.stdout.write(`${loaded.scenario.name}${o.seeds !== undefined ? ` seed ${seed}` : ''} (${result.sim.wall_ms.toFixed(0)} ms wall, digest ${result.digest.slice(0, 12)})\n`);
-        if (outcomes.length === 0) process.stdout.write('  (no expectations)\n');
-        for (const out of outcomes) {
-          total++;
-          if (!out.pass) failed++;
-          const actual = out.actual === undefined ? 'missing' : String(out.actual);
-          process.stdout.write(`  ${out.pass ? 'PASS' : 'FAIL'}  ${out.metric} = ${actual}, expected ${out.condition}${out.why ? `  — ${out.why}` : ''}\n`);
-        }
+        runs.push({
+          scenario: loaded.scenario.name,
+          ...(o.seeds !== undefined ? { seed } : {}),
+          digest: result.digest,
+          wallMs: result.sim.wall_ms,
+          outcomes: evaluateExpectations(result, loaded.scenario.expect),
+        });
       }
     }
-    const runs = o.seeds !== undefined ? ` × ${o.seeds} seeds` : '';
-    process.stdout.write(`${total - failed}/${total} expectations passed in ${files.length} scenario${files.length === 1 ? '' : 's'}${runs}\n`);
+    const total = runs.reduce((a, r) => a + r.outcomes.length, 0);
+    const failed = runs.reduce((a, r) => a + r.outcomes.filter((x) => !x.pass).length, 0);
+    const summary = `${total - failed}/${total} expectations passed in ${files.length} scenario${files.length === 1 ? '' : 's'}${o.seeds !== undefined ? ` × ${o.seeds} seeds` : ''}\n`;
+    const report = formatCheck(runs, o.reporter) + (o.reporter === 'text' ? summary : '');
+    if (o.out) {
+      writeAtomic(o.out, report);
+      process.stdout.write(summary);
+    } else process.stdout.write(report);
     if (failed > 0) process.exitCode = EXIT_FAILED;
   });
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,5 +68,29 @@ describe('rxsim check', () => {
     expect(r.stdout).toMatch(/3\/3 expectations passed in 1 scenario × 3 seeds/);
     const bad = spawnSync(process.execPath, [BIN, 'check', f, '--seeds', '0'], { encoding: 'utf8', timeout: 60_000 });
     expect(bad.status).toBe(2);
+  });
+
+  it('reports as JUnit XML, TAP 13 or JSON for a CI system, one test case per expectation with the actual value and the why', () => {
+    const pass = file('rep-pass', [{ metric: 'packets.offered', '>': 0, why: 'traffic arrives' }]);
+    const fail = file('rep-fail', [{ metric: 'packets.offered', '<': 0, why: 'cannot <hold>' }]);
+    const rep = (reporter: string, ...extra: string[]) => spawnSync(process.execPath, [BIN, 'check', pass, fail, '--reporter', reporter, ...extra], { encoding: 'utf8', timeout: 60_000 });
+    const junit = rep('junit');
+    expect(junit.status).toBe(1);
+    expect(junit.stdout).toMatch(/^<\?xml version="1\.0"/);
+    expect(junit.stdout).toMatch(/<testsuites name="rxsim check" tests="2" failures="1">/);
+    expect(junit.stdout.match(/<testcase /g)).toHaveLength(2);
+    expect(junit.stdout).toMatch(/<failure message="packets\.offered = \d+, expected &lt; 0 — cannot &lt;hold&gt;" type="expectation">/);
+    const tap = rep('tap').stdout;
+    expect(tap).toMatch(/^TAP version 13\n1\.\.2\n/);
+    expect(tap).toMatch(/\nok 1 - rep-pass: packets\.offered = \d+, expected > 0\n/);
+    expect(tap).toMatch(/\nnot ok 2 - rep-fail: /);
+    const json = JSON.parse(rep('json').stdout) as { passed: number; failed: number; runs: { scenario: string; outcomes: { pass: boolean; why: string }[] }[] };
+    expect([json.passed, json.failed]).toEqual([1, 1]);
+    expect(json.runs[1]!.outcomes[0]!.why).toBe('cannot <hold>');
+    const out = join(dir, 'report.xml');
+    const written = rep('junit', '--out', out);
+    expect(written.stdout.trim()).toBe('1/2 expectations passed in 2 scenarios');
+    const untimed = (x: string) => x.replace(/ time="[\d.]+"/g, ''); // wall time differs between runs
+    expect(untimed(readFileSync(out, 'utf8'))).toBe(untimed(junit.stdout));
   });
 });
