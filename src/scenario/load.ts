@@ -103,7 +103,7 @@ export const MAX_SCENARIO_BYTES = 16 * 1024 * 1024;
 export const MAX_NESTING = 64;
 
 /** Strict JSON, with the line and column of the first syntax error; no duplicate keys, bounded size and depth. */
-function parseJson(text: string): unknown {
+export function parseJson(text: string): unknown {
   if (text.length > MAX_SCENARIO_BYTES) throw new InputError('(file)', `is ${text.length} bytes; a scenario may have at most ${MAX_SCENARIO_BYTES} (16 MiB)`);
   checkNesting(text);
   checkDuplicateKeys(text);

@@ -1,5 +1,5 @@
-import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { InputError } from '../scenario/errors.ts';
+import { parseJson } from '../scenario/load.ts';
 
 /**
  * The small grammars of a sweep's command line: value lists with ranges (`90..110:2,150`),
@@ -135,17 +135,12 @@ export function parseJobs(text: string): number {
   return Number(text);
 }
 
-/** Strict JSON with the line and column of the first syntax error. */
+/** Strict JSON (the scenario loader's rules: no duplicate keys, bounded size and depth), errors prefixed with `label`. */
 export function parseJsonText(text: string, label: string): unknown {
-  const errors: ParseError[] = [];
-  const value: unknown = parseJsonc(text, errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false });
-  if (errors.length === 0) return value;
-  const { error, offset } = errors[0]!;
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  const col = offset - before.lastIndexOf('\n');
-  const what = printParseErrorCode(error)
-    .replace(/([a-z])([A-Z])/g, '$1 $2')
-    .toLowerCase();
-  throw new InputError(`${label}: line ${line}, column ${col}`, `invalid JSON: ${what}`);
+  try {
+    return parseJson(text);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${label}: ${e.where}`, e.problem);
+    throw e;
+  }
 }
