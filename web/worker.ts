@@ -47,6 +47,8 @@ self.onmessage = (e: MessageEvent<WorkerRequest>) => {
     const t0 = performance.now();
     const kernel = simulate(resolved, {
       trace,
+      // 1 ms series as `rxsim run` records them: the report's steady-state check and intervals.
+      seriesNs: 1_000_000,
       progressEveryNs: 500_000,
       onProgress: (done, total) => {
         const now = performance.now();

@@ -87,6 +87,8 @@ describe('the browser app', () => {
     const digest = await page.textContent('[data-testid=digest]');
     expect(digest).toBe(nodeDigest(scenarioText(DEFAULT)));
     expect(await page.inputValue('[data-testid=scenario-select]')).toBe(DEFAULT);
+    // The report is rxsim run's, with the steady-state check of the 1 ms series.
+    expect(await page.textContent('[data-testid=report]')).toMatch(/Steady state \(MSER-5 on goodput per 1 ms interval/);
     expect((page as unknown as { errors: string[] }).errors).toEqual([]);
   });
 
