@@ -2,6 +2,7 @@ import { collectResult, type Result } from '../src/metrics/result.ts';
 import { Kernel } from '../src/model/kernel.ts';
 import { simulate, type SimulateOptions } from '../src/model/simulate.ts';
 import { loadScenarioObject } from '../src/scenario/load.ts';
+import { InputError } from '../src/scenario/errors.ts';
 import type { ResolvedScenario } from '../src/scenario/resolve.ts';
 
 /** No run-to-run variation: rule tests check the kernel's rules with the profile's exact costs and clocks in phase. */
@@ -33,4 +34,15 @@ export function run(over: Record<string, unknown> = {}, opts: SimulateOptions = 
 /** A kernel built but not run (for driving mechanisms by hand). */
 export function kernel(over: Record<string, unknown> = {}): Kernel {
   return new Kernel(resolve(over));
+}
+
+/** The message of the InputError `f` throws (fails the test if it throws none). */
+export function inputError(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof InputError) return e.message;
+    throw e;
+  }
+  throw new Error('no InputError');
 }

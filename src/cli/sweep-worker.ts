@@ -5,37 +5,19 @@
  * large, and structured cloning it would cost more than the run of a small scenario).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { collectResult } from '../metrics/result.ts';
-import { simulate } from '../model/simulate.ts';
 import { InputError } from '../scenario/errors.ts';
-import { extractMetrics } from '../study/metrics.ts';
-import { loadRun, type Sweep } from '../study/sweep.ts';
+import { measureRun, type RunTask, type WorkerSweep } from '../study/browser-sweep.ts';
 
-export interface WorkerSweep {
-  scenario: Sweep['scenario'];
-  axes: Sweep['axes'];
-  metrics: string[];
-}
-
-export interface RunTask {
-  run: number;
-  valueIndex: number[];
-  seed: number;
-  /** The unchanged scenario (no axis set): `rxsim tune`'s baseline. */
-  baseline?: boolean;
-}
+export type { RunTask, WorkerSweep };
 
 export type RunAnswer = { run: number; metrics: (number | null)[]; digest: string; wallMs: number } | { run: number; error: { input: boolean; where: string; problem: string; stack: string } };
 
-/** One run, in whatever thread calls it. */
+/** One run, in whatever thread calls it (the shared measureRun), timed. */
 export function runOne(sweep: WorkerSweep, task: RunTask): RunAnswer {
   try {
-    const loaded = task.baseline ? loadRun({ scenario: sweep.scenario, axes: [] }, { valueIndex: [], seed: task.seed }) : loadRun(sweep, task);
     const t0 = performance.now();
-    const kernel = simulate(loaded.resolved);
-    const wallMs = performance.now() - t0;
-    const result = collectResult(kernel, wallMs);
-    return { run: task.run, metrics: extractMetrics(result, sweep.metrics), digest: result.digest, wallMs };
+    const m = measureRun(sweep, task);
+    return { run: task.run, ...m, wallMs: performance.now() - t0 };
   } catch (e) {
     const input = e instanceof InputError;
     return { run: task.run, error: { input, where: input ? e.where : '', problem: input ? e.problem : String(e), stack: (e as Error)?.stack ?? String(e) } };

@@ -295,7 +295,7 @@ export class NapiTable {
 }
 
 /**
- * napi_busy_loop() → busy_poll_stop()'s inner step (net/core/dev.c): a task polls a NAPI
+ * One round of napi_busy_loop() followed by busy_poll_stop() (net/core/dev.c): a task polls a NAPI
  * itself, with bottom halves off, when it can take ownership (napi_busy_loop only polls a NAPI
  * that is not scheduled: NAPI_STATE_SCHED clear, or already owned by busy polling). Runs
  * in the task's context and time; returns the work done (0 if the NAPI was busy).
@@ -312,7 +312,11 @@ export function* napiBusyPoll(k: NapiHost, task: Task, n: Napi, budget: number):
   n.weight = budget;
   const work = yield* napiPoll(k, cpu, n, repoll);
   n.weight = saved;
-  // busy_poll_stop(): a poll that used its budget is handed back to the softirq.
+  // busy_poll_stop(): a poll that used its budget is handed back to the softirq. A poll that
+  // finished completed the NAPI and re-enabled its interrupt, as busy_poll_stop()'s final poll
+  // does; the loop state in between (NAPIF_STATE_IN_BUSY_POLL, where napi_complete_done()
+  // returns false and the interrupt stays masked while the task keeps polling) is not modelled:
+  // this is the seam busy polling (issue 15) builds on.
   if (repoll.length > 0) napiScheduleOn(k, cpu, n);
   task.inSoftirq = false;
   yield* k.rps.sendIpis(cpu);

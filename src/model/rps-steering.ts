@@ -29,8 +29,6 @@ const NO_STEERING: RpsChoice = { cpu: -1, flows: null, slot: -1 };
 export class RpsSteering {
   /** The global RFS table (net.core.rps_sock_flow_entries), if any. */
   readonly sockFlow: RpsSockFlowTable | null;
-  /** An empty RPS configuration (queues without rps_cpus). */
-  static readonly NO_RPS: RxQueueRps = { map: [], flows: null };
   /** Per CPU: remote softnet_data whose backlog this CPU must IPI (sd->rps_ipi_list, newest first). */
   private readonly ipiList: SoftnetData[][] = [];
   private readonly ipiKind: number;

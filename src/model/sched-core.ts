@@ -100,7 +100,8 @@ export class Scheduler {
    *    wake-up from an interrupt — the task goes to its previous CPU when that one is idle too
    *    (no migration for cache-hot data of an interrupt), else to the waker's CPU; if the waker's
    *    CPU is busy, to the previous CPU when idle. Neither idle: the previous CPU (rxsim keeps it
-   *    where wake_affine_weight() would compare loads).
+   *    where wake_affine_weight() would compare loads; wake_wide(), which turns affine wake-ups
+   *    off for many-to-many wakers, is not modelled).
    *  - select_idle_sibling(): the target if idle; the previous CPU if idle; the task's
    *    recent_used_cpu if idle; the first idle allowed CPU scanning from target + 1
    *    (select_idle_cpu's for_each_cpu_wrap); else the target.

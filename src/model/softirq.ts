@@ -72,12 +72,6 @@ export class Softirq {
     cpu.softirqPending |= 1 << nr;
   }
 
-  /** raise_softirq_irqoff(): and wake ksoftirqd if not in interrupt context (nobody else would run it soon). */
-  raise(cpu: Cpu, nr: number): void {
-    this.raiseIrqoff(cpu, nr);
-    if (!cpu.inInterrupt()) this.wakeupSoftirqd(cpu.id);
-  }
-
   /** wakeup_softirqd(). */
   wakeupSoftirqd(cpu: number): void {
     this.k.sched.wakeUp(this.ksoftirqd[cpu]!, cpu);

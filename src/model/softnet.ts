@@ -65,11 +65,6 @@ export class SoftnetData implements NapiPoller {
     this.backlog = new Napi(BACKLOG_NAPI_ID_BASE - cpu, 'backlog', this);
   }
 
-  /** Packets in the backlog (column 12: input_pkt_queue + process_queue). */
-  get backlogLength(): number {
-    return this.inputPktQueue.length + this.processQueue.length;
-  }
-
   /** Its /proc/net/softnet_stat row. */
   stat(): SoftnetRow {
     return {

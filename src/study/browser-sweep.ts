@@ -101,16 +101,26 @@ export interface RunTask {
   run: number;
   valueIndex: number[];
   seed: number;
+  /** The unchanged scenario (no axis set): `rxsim tune`'s baseline. */
+  baseline?: boolean;
 }
 
 export type RunAnswer = { run: number; metrics: (number | null)[]; digest: string } | { run: number; error: string };
 
-/** One run, as the CLI's worker runs it: the point's scenario with the run's seed, simulated, its metrics and digest. */
+/**
+ * One run, wherever it runs (a CLI worker thread, a Web Worker): the point's scenario (or the
+ * unchanged one) with the run's seed, simulated; its metrics and digest. Throws on bad input.
+ */
+export function measureRun(sweep: WorkerSweep, task: RunTask): { metrics: (number | null)[]; digest: string } {
+  const loaded = task.baseline ? loadRun({ scenario: sweep.scenario, axes: [] }, { valueIndex: [], seed: task.seed }) : loadRun(sweep, task);
+  const result = collectResult(simulate(loaded.resolved), 0);
+  return { metrics: extractMetrics(result, sweep.metrics), digest: result.digest };
+}
+
+/** One run in the browser's sweep worker: its answer, or the error's stack. */
 export function runOne(sweep: WorkerSweep, task: RunTask): RunAnswer {
   try {
-    const loaded = loadRun(sweep, task);
-    const result = collectResult(simulate(loaded.resolved), 0);
-    return { run: task.run, metrics: extractMetrics(result, sweep.metrics), digest: result.digest };
+    return { run: task.run, ...measureRun(sweep, task) };
   } catch (e) {
     return { run: task.run, error: e instanceof Error ? (e.stack ?? e.message) : String(e) };
   }

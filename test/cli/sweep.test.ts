@@ -1,33 +1,15 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { scenario } from '../helpers.ts';
+import { fileURLToPath } from 'node:url';
+import { expectBadInput, rxsimIn, type Ran } from './binary.ts';
 
-const BIN = fileURLToPath(new URL('../../src/cli/rxsim.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'rxsim-sweep-'));
 const at = (name: string): string => join(dir, name);
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run the real `rxsim` binary (asynchronously, so independent runs can overlap). */
-function rxsim(...args: string[]): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const rxsim = (...args: string[]): Promise<Ran> => rxsimIn(dir, ...args);
 
 function ok(r: Ran): Ran {
   expect(r.stderr, r.stderr).not.toMatch(/error/);
@@ -36,12 +18,6 @@ function ok(r: Ran): Ran {
 }
 
 /** Bad input: exit 2, one line on stderr naming the problem, no stack trace. */
-function expectBadInput(r: Ran, message: RegExp): void {
-  expect(r.code, r.stderr).toBe(2);
-  expect(r.stderr.trim().split('\n')).toHaveLength(1);
-  expect(r.stderr).toMatch(message);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
 
 const read = (name: string): string => readFileSync(at(name), 'utf8');
 

@@ -1,38 +1,13 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { scenario } from '../helpers.ts';
+import { expectBadInput, rxsimIn, type Ran } from './binary.ts';
 
-const BIN = fileURLToPath(new URL('../../src/cli/rxsim.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'rxsim-tune-'));
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function rxsim(...args: string[]): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function expectBadInput(r: Ran, message: RegExp): void {
-  expect(r.code, r.stderr).toBe(2);
-  expect(r.stderr.trim().split('\n')).toHaveLength(1);
-  expect(r.stderr).toMatch(message);
-  expect(r.stdout).toBe('');
-}
+const rxsim = (...args: string[]): Promise<Ran> => rxsimIn(dir, ...args);
 
 // RPS onto a small netdev_max_backlog for 2 ms: the backlog overflows unless it holds the
 // burst, so a larger netdev_max_backlog drops fewer packets (none from 3000 on) — and the packets

@@ -87,7 +87,9 @@ describe('a task polling a NAPI itself (napi_busy_loop)', () => {
   it('with the interrupt held off, the task polls the ring: packets are delivered in its system time, on its CPU', () => {
     // rx-usecs 1022 (ixgbe's maximum): at most ~980 interrupts/s, so in 1 ms the softirq polls once.
     const k = kernel({ ...FLOOD, nics: [{ name: 'eth0', channels: { combined: 1 }, coalesce: { 'rx-usecs': 1022 } }], apps: [] });
-    const napi = k.nics[0]!.napis[0]!;
+    // napi_by_id(): the socket's NAPI id finds the device queue's NAPI.
+    const napi = k.napis.byId(k.nics[0]!.napis[0]!.id)!;
+    expect(napi).toBe(k.nics[0]!.napis[0]);
     const poller = k.tasks.spawn('busy', [1], 0, 'app', null);
     let polled = 0;
     poller.activity = (function* (): Generator<TaskYield, void, void> {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { collectResult } from '../../src/metrics/result.ts';
 import { simulate } from '../../src/model/simulate.ts';
-import { InputError } from '../../src/scenario/errors.ts';
 import { loadScenarioObject } from '../../src/scenario/load.ts';
 import { diffResults, diffSweeps } from '../../src/study/diff.ts';
 import { sweepHtml } from '../../src/study/html.ts';
@@ -9,23 +8,12 @@ import { extractMetric, metricProblem } from '../../src/study/metrics.ts';
 import { loadRun, parseVary, parseVaryApply, prepareSweep, runSpec, shardRuns, sweepSpecFromFile, toSweepFile, type SweepSpec } from '../../src/study/sweep.ts';
 import { formatRows, layoutOf, parseCsv, parseRows, summarizeRows, type SweepRow } from '../../src/study/table.ts';
 import { parseJobs, parseSeeds, parseShard, parseValueList } from '../../src/study/values.ts';
-import { scenario } from '../helpers.ts';
+import { inputError, scenario } from '../helpers.ts';
 
 const tiny = () => scenario({ duration_ms: 2 });
 
 function spec(over: Partial<SweepSpec> = {}): SweepSpec {
   return { scenario: tiny(), scenarioLabel: 'tiny.json', axes: [], seeds: null, metrics: null, ...over };
-}
-
-/** The InputError message a function throws. */
-function inputError(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof InputError) return e.message;
-    throw e;
-  }
-  throw new Error('no InputError');
 }
 
 describe('value lists, seeds, shards, jobs', () => {

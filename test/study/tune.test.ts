@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/scenario/errors.ts';
 import { parseVary } from '../../src/study/sweep.ts';
 import { checkBudget, parseBudget, parseConstraint, parseKnob, settingCommand, tune, type TuneRun } from '../../src/study/tune.ts';
-import { scenario } from '../helpers.ts';
-
-function inputError(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof InputError) return e.message;
-    throw e;
-  }
-  throw new Error('no InputError');
-}
+import { inputError, scenario } from '../helpers.ts';
 
 describe('tune: parsing', () => {
   it('reads --knob as a path or an apply template, --subject-to, --budget', () => {
