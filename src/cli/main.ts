@@ -1,21 +1,18 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { evaluateExpectations } from '../metrics/expect.ts';
-import { formatCheck, REPORTERS, type CheckedRun, type Reporter } from '../metrics/reporters.ts';
 import { formatReport } from '../metrics/report.ts';
-import { collectResult } from '../metrics/result.ts';
 import { seriesCsv } from '../metrics/series.ts';
-import { simulate } from '../model/simulate.ts';
 import { InputError } from '../scenario/errors.ts';
 import { knobList, knobTable, spliceKnobTable } from '../scenario/knobs/docs.ts';
-import { loadScenario, type LoadOptions } from '../scenario/load.ts';
 import { scenarioJsonSchema } from '../scenario/schema.ts';
-import { metricProblem } from '../study/metrics.ts';
-import { PROBE_MS, sweepJsonSchema } from '../study/sweep.ts';
+import { baselineJsonSchema } from '../study/baseline.ts';
+import { sweepJsonSchema } from '../study/sweep.ts';
 import { toChromeTrace, toFtrace, TraceRecorder, type TraceDetail } from '../trace/index.ts';
-import { EXIT_FAILED, EXIT_USAGE, fail, readText, scenarioFiles, writeAtomic } from './io.ts';
+import { EXIT_USAGE, fail, readText, writeAtomic } from './io.ts';
+import { registerCheck } from './check.ts';
 import { registerDiff } from './diff.ts';
+import { runFile } from './run-file.ts';
 import { registerMerge } from './merge.ts';
 import { rssCommand, type RssOptions } from './rss.ts';
 import { registerSweep } from './sweep.ts';
@@ -28,13 +25,6 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 function integerOption(name: string): (v: string) => number {
   return (v) => {
     if (!/^\d+$/.test(v)) throw new InputError(`${name} "${v}"`, 'expected a non-negative integer');
-    return Number(v);
-  };
-}
-
-function positiveInteger(name: string): (v: string) => number {
-  return (v) => {
-    if (!/^\d+$/.test(v) || Number(v) < 1) throw new InputError(`${name} "${v}"`, 'expected a whole number >= 1');
     return Number(v);
   };
 }
@@ -53,51 +43,6 @@ function positiveNumber(name: string): (v: string) => number {
     if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InputError(`${name} "${v}"`, 'expected a positive number');
     return n;
   };
-}
-
-/** Load, validate, apply and run one scenario file; returns the result and the loaded scenario. */
-/**
- * Load a scenario and probe it (PROBE_MS simulated, no warm-up or timeline: a result of the same
- * shape); an expectation whose metric the result does not have is an InputError at its JSON path.
- */
-function checkExpectationMetrics(file: string, opts: Pick<LoadOptions, 'apply' | 'set'> = {}): void {
-  const text = readText(file, 'scenario file');
-  let scenario;
-  let probe;
-  try {
-    scenario = loadScenario(text, opts).scenario;
-    probe = collectResult(simulate(loadScenario(text, { ...opts, durationMs: PROBE_MS, set: [...(opts.set ?? []), 'warmup_ms=0', 'timeline=[]'] }).resolved), 0);
-  } catch (e) {
-    if (e instanceof InputError) throw new InputError(`${file}: ${e.where}`.replace(/: $/, ''), e.problem);
-    throw e;
-  }
-  scenario.expect.forEach((e, i) => {
-    const problem = metricProblem(probe, e.metric);
-    if (problem) throw new InputError(`${file}: expect[${i}].metric "${e.metric}"`, problem);
-  });
-}
-
-function runFile(file: string, opts: LoadOptions, trace?: TraceRecorder, seriesMs = 0) {
-  const text = readText(file, 'scenario file');
-  let loaded;
-  try {
-    loaded = loadScenario(text, opts);
-  } catch (e) {
-    if (e instanceof InputError) throw new InputError(`${file}: ${e.where}`.replace(/: $/, ''), e.problem);
-    throw e;
-  }
-  for (const w of loaded.resolved.warnings) process.stderr.write(`rxsim: warning: ${file}: ${w}\n`);
-  const t0 = performance.now();
-  const kernel = simulate(loaded.resolved, { ...(trace ? { trace } : {}), ...(seriesMs > 0 ? { seriesNs: seriesMs * 1e6 } : {}) });
-  const result = collectResult(kernel, performance.now() - t0);
-  const overrides = {
-    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-    ...(opts.durationMs !== undefined ? { duration_ms: opts.durationMs } : {}),
-    set: opts.set ?? [],
-    apply: opts.apply ?? [],
-  };
-  result.run = { file, overrides, scenario: loaded.scenario };
-  return { loaded, result };
 }
 
 /** The version in package.json (next to src/ and build/). */
@@ -172,55 +117,17 @@ program
     },
   );
 
-program
-  .command('check')
-  .description('run scenarios and check their expectations (exit 1 if any fails)')
-  .argument('[paths...]', 'scenario files or directories', [SCENARIO_DIR])
-  .option('--seed <n>', 'run each scenario with this seed instead of its own', integerOption('--seed'))
-  .option('--seeds <n>', 'run each scenario with seeds 1..n: every expectation must hold for each', positiveInteger('--seeds'))
-  .option('--apply <cmd>', "apply a command after each scenario's own (repeatable)", collect, [])
-  .option('--set <path=value>', 'set a field of each scenario before validation (repeatable)', collect, [])
-  .addOption(new Option('--reporter <format>', 'text, junit (JUnit XML), tap (TAP 13) or json').choices([...REPORTERS]).default('text'))
-  .option('--out <file>', 'write the report to a file (atomically) instead of stdout')
-  .action((paths: string[], o: { seed?: number; seeds?: number; apply: string[]; set: string[]; reporter: Reporter; out?: string }) => {
-    if (o.seed !== undefined && o.seeds !== undefined) throw new InputError('--seeds', 'give --seed or --seeds, not both');
-    const files = scenarioFiles(paths);
-    if (files.length === 0) throw new InputError(paths.join(' '), 'no scenario files (*.json) found');
-    // Before any scenario runs: every file loads, and every expectation names a metric its result
-    // has — a misspelt metric is bad input (exit 2), not a failed expectation.
-    for (const file of files) checkExpectationMetrics(file, { apply: o.apply, set: o.set });
-    const seeds: (number | undefined)[] = o.seeds !== undefined ? Array.from({ length: o.seeds }, (_, i) => i + 1) : [o.seed];
-    const runs: CheckedRun[] = [];
-    for (const file of files) {
-      for (const seed of seeds) {
-        const { loaded, result } = runFile(file, { seed, apply: o.apply, set: o.set });
-        runs.push({
-          scenario: loaded.scenario.name,
-          ...(o.seeds !== undefined ? { seed } : {}),
-          digest: result.digest,
-          wallMs: result.sim.wall_ms,
-          outcomes: evaluateExpectations(result, loaded.scenario.expect),
-        });
-      }
-    }
-    const total = runs.reduce((a, r) => a + r.outcomes.length, 0);
-    const failed = runs.reduce((a, r) => a + r.outcomes.filter((x) => !x.pass).length, 0);
-    const summary = `${total - failed}/${total} expectations passed in ${files.length} scenario${files.length === 1 ? '' : 's'}${o.seeds !== undefined ? ` × ${o.seeds} seeds` : ''}\n`;
-    const report = formatCheck(runs, o.reporter) + (o.reporter === 'text' ? summary : '');
-    if (o.out) {
-      writeAtomic(o.out, report);
-      process.stdout.write(summary);
-    } else process.stdout.write(report);
-    if (failed > 0) process.exitCode = EXIT_FAILED;
-  });
+registerCheck(program, SCENARIO_DIR, packageVersion());
 
 program
   .command('schema')
-  .description('print the JSON Schema of scenario files (or, with --sweep, of sweep files)')
+  .description('print the JSON Schema of scenario files (or, with --sweep, of sweep files; with --baseline, of baseline files)')
   .option('--out <file>', 'write it to a file')
-  .option('--sweep', 'the JSON Schema of sweep files (rxsim sweep)')
-  .action((o: { out?: string; sweep?: boolean }) => {
-    const text = `${JSON.stringify(o.sweep ? sweepJsonSchema() : scenarioJsonSchema(), null, 2)}\n`;
+  .addOption(new Option('--sweep', 'the JSON Schema of sweep files (rxsim sweep)').conflicts('baseline'))
+  .option('--baseline', 'the JSON Schema of baseline files (rxsim check --baseline)')
+  .action((o: { out?: string; sweep?: boolean; baseline?: boolean }) => {
+    const schema = o.sweep ? sweepJsonSchema() : o.baseline ? baselineJsonSchema() : scenarioJsonSchema();
+    const text = `${JSON.stringify(schema, null, 2)}\n`;
     if (o.out) writeAtomic(o.out, text);
     else process.stdout.write(text);
   });

@@ -56,14 +56,26 @@ export function extractMetrics(result: unknown, paths: readonly string[]): (numb
   return paths.map((p) => extractMetric(result, p));
 }
 
-/** Every numeric (or null) leaf of a result, as metric paths (`cpus[2].soft`). */
-export function numericPaths(result: unknown): string[] {
+/** The name a list entry can be addressed by (as entryNamed reads it), if it has one. */
+function entryName(e: unknown): string | undefined {
+  if (e === null || typeof e !== 'object') return undefined;
+  const o = e as Record<string, unknown>;
+  for (const key of ['name', 'comm', 'app', 'flow']) if (typeof o[key] === 'string' && !/[[\].]/.test(o[key])) return o[key];
+  return typeof o.queue === 'number' ? `rx-${o.queue}` : undefined;
+}
+
+/** Every numeric (or null) leaf of a result, as metric paths (`cpus[2].soft`); with `named`, list entries by name as well (`flows[iperf3].goodput_gbps`). */
+export function numericPaths(result: unknown, named = false): string[] {
   const out: string[] = [];
   const walk = (v: unknown, path: string): void => {
     if (typeof v === 'number' || v === null) {
       if (path) out.push(path);
     } else if (Array.isArray(v)) {
-      v.forEach((x, i) => walk(x, `${path}[${i}]`));
+      v.forEach((x, i) => {
+        walk(x, `${path}[${i}]`);
+        const name = named ? entryName(x) : undefined;
+        if (name !== undefined) walk(x, `${path}[${name}]`);
+      });
     } else if (typeof v === 'object') {
       for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, path ? `${path}.${k}` : k);
     }
@@ -81,7 +93,8 @@ export function metricProblem(result: unknown, path: string): string | undefined
   const leaves = ps.length ? reach(result, ps) : undefined;
   const expected = 'expected a numeric result path like throughput.delivered_gbps, flows[0].goodput_gbps or packets.dropped.*';
   if (leaves === undefined || leaves.length === 0) {
-    const near = nearest(path, numericPaths(result));
+    // A path that names list entries is compared with named paths too (flows[iperf] → flows[iperf3]).
+    const near = nearest(path, numericPaths(result, /\[[^\]]*[^\d\]*][^\]]*\]/.test(path)));
     return `no such metric in the result${near ? ` (did you mean "${near}"?)` : ''}; ${expected}`;
   }
   const bad = leaves.find((v) => typeof v !== 'number' && v !== null);

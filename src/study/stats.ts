@@ -176,19 +176,33 @@ export interface WelchResult {
 export function welch(aValues: readonly (number | null)[], bValues: readonly (number | null)[], level = 0.95): WelchResult {
   const a = aValues.filter((v): v is number => v !== null && Number.isFinite(v));
   const b = bValues.filter((v): v is number => v !== null && Number.isFinite(v));
-  const na = a.length;
-  const nb = b.length;
-  const meanA = na ? mean(a) : null;
-  const meanB = nb ? mean(b) : null;
+  return welchMoments(moments(a), moments(b), level);
+}
+
+/** A sample reduced to what Welch's test needs: n, the mean and the sample variance (0 for identical values, null below two). */
+export interface Moments {
+  n: number;
+  mean: number | null;
+  variance: number | null;
+}
+
+export function moments(xs: readonly number[]): Moments {
+  const n = xs.length;
+  if (n === 0) return { n, mean: null, variance: null };
+  return { n, mean: mean(xs), variance: n < 2 ? null : Math.min(...xs) === Math.max(...xs) ? 0 : variance(xs) };
+}
+
+/** Welch's test from two samples' moments (what a baseline file keeps instead of every value). */
+export function welchMoments(a: Moments, b: Moments, level = 0.95): WelchResult {
+  const { n: na, mean: meanA } = a;
+  const { n: nb, mean: meanB } = b;
   // A difference below the resolution of the means' doubles is none.
   const raw = meanA !== null && meanB !== null ? meanB - meanA : null;
   const diff = raw !== null && Math.abs(raw) <= 1e-12 * Math.max(Math.abs(meanA!), Math.abs(meanB!)) ? 0 : raw;
   const none = { t: null, df: null };
-  if (na < 2 || nb < 2 || diff === null) return { status: 'too-few', na, nb, meanA, meanB, diff, ci_lo: null, ci_hi: null, p: null, ...none };
-  const va = Math.min(...a) === Math.max(...a) ? 0 : variance(a);
-  const vb = Math.min(...b) === Math.max(...b) ? 0 : variance(b);
-  const sa = va / na;
-  const sb = vb / nb;
+  if (na < 2 || nb < 2 || diff === null || a.variance === null || b.variance === null) return { status: 'too-few', na, nb, meanA, meanB, diff, ci_lo: null, ci_hi: null, p: null, ...none };
+  const sa = a.variance / na;
+  const sb = b.variance / nb;
   const se2 = sa + sb;
   if (se2 === 0) {
     if (diff === 0) return { status: 'identical', na, nb, meanA, meanB, diff, ci_lo: 0, ci_hi: 0, t: 0, df: null, p: 1 };
@@ -196,7 +210,11 @@ export function welch(aValues: readonly (number | null)[], bValues: readonly (nu
   }
   const se = Math.sqrt(se2);
   const t = diff / se;
-  const df = (se2 * se2) / ((sa * sa) / (na - 1) + (sb * sb) / (nb - 1));
+  // Welch–Satterthwaite, with the shares of se² rather than their squares: for variances near the
+  // smallest double, sa² underflows to 0 and the textbook form gives 0 / 0.
+  const fa = sa / se2;
+  const fb = sb / se2;
+  const df = 1 / ((fa * fa) / (na - 1) + (fb * fb) / (nb - 1));
   const p = Math.min(1, 2 * studentTUpperTail(Math.abs(t), df));
   const half = studentTQuantile(1 - (1 - level) / 2, df) * se;
   return { status: 'tested', na, nb, meanA, meanB, diff, ci_lo: diff - half, ci_hi: diff + half, t, df, p };
