@@ -181,14 +181,14 @@ function nicByName(ctx: Ctx, draft: Draft<Scenario>, i: number): { nic: Draft<Ni
 
 type EthtoolHandler = (ctx: Ctx, draft: Draft<Scenario>, nic: Draft<NicConfig>, index: number, option: string) => void;
 
-/** -C, -G, -L and -K are `name value` pairs of registry knobs; -X and -N have their own grammar. */
-const HANDLERS: Record<string, EthtoolHandler> = { '-C': pairs, '-G': pairs, '-L': pairs, '-K': pairs, '-X': rxfh, '-N': nfc };
+/** -C, -G, -L, -K and -s are `name value` pairs of registry knobs; -X and -N have their own grammar. */
+const HANDLERS: Record<string, EthtoolHandler> = { '-C': pairs, '-G': pairs, '-L': pairs, '-K': pairs, '-s': pairs, '-X': rxfh, '-N': nfc };
 
 /** Every spelling of each option: `--coalesce` → `-C`. */
 const OPTION_OF: Record<string, string> = Object.fromEntries(Object.entries(ETHTOOL_OPTIONS).flatMap(([opt, o]) => [opt, ...o.aliases].map((name) => [name, opt])));
 
 function ethtool(ctx: Ctx, draft: Draft<Scenario>): void {
-  const given = ctx.need(1, 'an ethtool option such as -C, -G, -L, -K, -X or -N');
+  const given = ctx.need(1, 'an ethtool option such as -C, -G, -L, -K, -s, -X or -N');
   const opt = OPTION_OF[given];
   if (!opt) ctx.fail(1, `unknown or unmodelled ethtool option${didYouMean(given, Object.keys(OPTION_OF))}; rxsim takes ${Object.keys(OPTION_OF).join(' ')}`);
   const { nic, index } = nicByName(ctx, draft, 2);

@@ -376,7 +376,7 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
     index,
     name: nic.name,
     driver,
-    speedGbps: nic.speed_gbps,
+    speedGbps: knob(ethtool.speed, nic.speed_gbps, ctx, index),
     mtu,
     queues,
     ringSize,

@@ -55,7 +55,7 @@ export const nicSchema = z.strictObject({
     .enum(DRIVER_NAMES as [string, ...string[]])
     .default('ixgbe')
     .describe('Driver profile: defaults and limits of ixgbe (82599), ice (E810) or a generic NAPI driver.'),
-  speed_gbps: z.number().positive().max(800).default(10).describe('Link speed in Gbit/s.'),
+  speed_gbps: fieldWithDefault('speed_gbps', ethtool.speed),
   mtu: fieldWithDefault('mtu', device.mtu),
   channels: z.strictObject({ combined: field('combined', ethtool.combined) }).default({}),
   ring: z.strictObject({ rx: field('rx', ethtool.ringRx) }).default({}),

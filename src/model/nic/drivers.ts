@@ -62,6 +62,9 @@ export interface DriverProfile {
   otherVectorName(dev: string): string | null;
   /** The driver implements ndo_rx_flow_steer (accelerated RFS with ntuple on). */
   rxFlowSteer: boolean;
+  /** Link speeds the hardware family supports, in Gbit/s (what `ethtool -s <dev> speed` accepts), and where they come from. */
+  speedsGbps: readonly number[];
+  speedsSource: string;
 }
 
 export const DRIVERS: Record<DriverName, DriverProfile> = {
@@ -96,6 +99,9 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     vectorName: (dev, q) => `${dev}-TxRx-${q}`, // ixgbe_request_msix_irqs
     otherVectorName: (dev) => dev,
     rxFlowSteer: false, // ntuple enables Flow Director perfect filters, but ixgbe has no ndo_rx_flow_steer
+    // 82599/X540: 100M (X540), 1G, 10G; X550: also 2.5G and 5G (NBASE-T).
+    speedsGbps: [0.1, 1, 2.5, 5, 10],
+    speedsSource: 'ixgbe_ethtool.c: ixgbe_set_link_ksettings (IXGBE_LINK_SPEED_100_FULL … IXGBE_LINK_SPEED_10GB_FULL)',
   },
   ice: {
     name: 'ice',
@@ -128,6 +134,9 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     vectorName: (_dev, q) => `ice-0000:01:00.0-TxRx-${q}`, // "%s-%s-%d", basename, "TxRx", idx
     otherVectorName: () => 'ice-0000:01:00.0:misc',
     rxFlowSteer: true, // ice_rx_flow_steer (ice_arfs.c, CONFIG_RFS_ACCEL)
+    // E810: 1G to 100G; E830 adds 200G.
+    speedsGbps: [1, 10, 25, 40, 50, 100, 200],
+    speedsSource: 'ice_ethtool.c: ice_set_link_ksettings (ICE_AQ_LINK_SPEED_1000MB … ICE_AQ_LINK_SPEED_200GB)',
   },
   generic: {
     name: 'generic',
@@ -153,6 +162,8 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     vectorName: (dev, q) => `${dev}-rx-${q}`,
     otherVectorName: () => null,
     rxFlowSteer: true, // like mlx5e_rx_flow_steer
+    speedsGbps: [1, 10, 25, 40, 50, 100, 200, 400, 800],
+    speedsSource: 'Ethernet rates of IEEE 802.3 (a generic NIC of any class)',
   },
 };
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { RngStream } from '../../engine/rng.ts';
 import { DRIVERS, DRIVER_NAMES, type DriverName } from '../../model/nic/drivers.ts';
 import * as limits from '../limits.ts';
+import { ValueError } from '../errors.ts';
 import { formatHexKey, parseHexKey } from '../units.ts';
 import { defineKnob, oneOf, onOff, text, uint, type NicContext, type ValueType } from './types.ts';
 
@@ -43,7 +44,49 @@ export const ETHTOOL_OPTIONS: Record<string, { aliases: string[]; unmodelled: st
   '-K': { aliases: ['--features', '--offload'], unmodelled: ['tso', 'gso', 'lro', 'rx', 'tx', 'sg', 'rxvlan', 'txvlan', 'rx-gro-hw', 'rx-gro-list', 'rx-udp-gro-forwarding', 'hw-tc-offload'] },
   '-X': { aliases: ['--set-rxfh-indir', '--rxfh'], unmodelled: [] },
   '-N': { aliases: ['--config-nfc', '--config-ntuple'], unmodelled: [] },
+  '-s': { aliases: ['--change'], unmodelled: ['duplex', 'port', 'mdix', 'autoneg', 'advertise', 'lanes', 'phyad', 'xcvr', 'wol', 'sopass', 'master-slave', 'msglvl'] },
 };
+
+// ---------------------------------------------------------------- -s
+
+/**
+ * ethtool takes the speed in Mb/s (`speed 10000`); the scenario file keeps Gbit/s
+ * (`speed_gbps: 10`). The driver accepts only the speeds its hardware family has: anything else
+ * is EINVAL from its set_link_ksettings.
+ */
+const speedType: ValueType<number> = {
+  name: 'Mb/s in commands, Gbit/s in the file',
+  zod: () => z.number().positive(),
+  parse: (text) => {
+    if (!/^\d+$/.test(text.trim())) throw new ValueError(`expected a speed in Mb/s like 10000 (ethtool's unit), got "${text}"`);
+    return Number(text.trim()) / 1000;
+  },
+  format: (gbps) => String(Math.round(gbps * 1000)),
+};
+const gbpsList = (d: { speedsGbps: readonly number[] }): string => d.speedsGbps.join(', ');
+export const speed = defineKnob<number, number, NicContext>({
+  name: 'speed',
+  kind: 'ethtool',
+  ethtool: { option: '-s', param: 'speed' },
+  path: 'nics[].speed_gbps',
+  where: 'ethtool -s <dev> speed N (Mb/s)',
+  command: 'ethtool -s {dev} speed {value}',
+  type: speedType,
+  unit: 'Gbit/s (ethtool: Mb/s)',
+  default: 10,
+  schemaDefault: true,
+  range: (d) => `${gbpsList(d)} Gbit/s`,
+  check: (gbps, ctx) => {
+    if (!ctx.driver.speedsGbps.includes(gbps)) {
+      throw new ValueError(
+        `${ctx.driver.name} does not link at ${gbps} Gbit/s (it supports ${gbpsList(ctx.driver)} Gbit/s; ${ctx.driver.speedsSource.split(':')[1]!.trim().split(' ')[0]} answers EINVAL)`,
+      );
+    }
+    return gbps;
+  },
+  description: 'Link speed: the rate the wire delivers frames at.',
+  source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c: ixgbe_set_link_ksettings',
+});
 
 // ---------------------------------------------------------------- -C
 
@@ -275,4 +318,4 @@ function flowHash(flowType: 'udp4' | 'udp6') {
 export const flowHashUdp4 = flowHash('udp4');
 export const flowHashUdp6 = flowHash('udp6');
 
-export const ETHTOOL_KNOBS = [rxUsecs, rxFrames, adaptiveRx, ringRx, combined, gro, rxhash, ntuple, indir, hkey, flowHashUdp4, flowHashUdp6];
+export const ETHTOOL_KNOBS = [speed, rxUsecs, rxFrames, adaptiveRx, ringRx, combined, gro, rxhash, ntuple, indir, hkey, flowHashUdp4, flowHashUdp6];
