@@ -2,10 +2,11 @@ import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileS
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../scenario/errors.ts';
 
-/** Exit codes: 0 ok, 1 expectations failed, 2 bad input, 70 internal error (EX_SOFTWARE). */
+/** Exit codes: 0 ok, 1 expectations failed, 2 bad input, 70 internal error (EX_SOFTWARE), 130 interrupted (128 + SIGINT, as shells report it). */
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 70;
+export const EXIT_INTERRUPTED = 130;
 
 export function readText(path: string, what: string): string {
   if (!existsSync(path)) throw new InputError(path, `no such ${what}`);

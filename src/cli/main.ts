@@ -12,7 +12,7 @@ import { toChromeTrace, toFtrace, TraceRecorder, type TraceDetail } from '../tra
 import { EXIT_USAGE, fail, readText, writeAtomic } from './io.ts';
 import { registerCheck } from './check.ts';
 import { registerDiff } from './diff.ts';
-import { runFile } from './run-file.ts';
+import { runFileInteractive } from './run-file.ts';
 import { registerMerge } from './merge.ts';
 import { rssCommand, type RssOptions } from './rss.ts';
 import { registerSweep } from './sweep.ts';
@@ -75,9 +75,9 @@ program
   .option('--out <file>', 'write the output to a file instead of stdout')
   .option('--series-ms <ms>', 'interval of the per-interval series, the steady-state check and the confidence intervals (0: none)', nonNegativeNumber('--series-ms'), 1)
   .option('--series-out <file>', 'write the series as CSV (time_ms,metric,value)')
-  .action((file: string, o: { seed?: number; durationMs?: number; apply: string[]; set: string[]; json?: boolean; out?: string; seriesMs: number; seriesOut?: string }) => {
+  .action(async (file: string, o: { seed?: number; durationMs?: number; apply: string[]; set: string[]; json?: boolean; out?: string; seriesMs: number; seriesOut?: string }) => {
     if (o.seriesOut && o.seriesMs === 0) throw new InputError(`--series-out ${o.seriesOut}`, 'needs series: --series-ms must be > 0');
-    const { loaded, result } = runFile(file, { seed: o.seed, durationMs: o.durationMs, apply: o.apply, set: o.set }, undefined, o.seriesMs);
+    const { loaded, result } = await runFileInteractive(file, { seed: o.seed, durationMs: o.durationMs, apply: o.apply, set: o.set }, undefined, o.seriesMs);
     const text = o.json ? `${JSON.stringify(result, null, 2)}\n` : formatReport(result, loaded.resolved.description);
     if (o.seriesOut && result.series) writeAtomic(o.seriesOut, seriesCsv(result.series));
     if (o.out) writeAtomic(o.out, text);
@@ -98,7 +98,10 @@ program
   .option('--duration-ms <ms>', 'override duration_ms', positiveNumber('--duration-ms'))
   .option('--apply <cmd>', "apply a command after the scenario's own (repeatable)", collect, [])
   .action(
-    (file: string, o: { format: 'perfetto' | 'ftrace'; out: string; detail: TraceDetail; fromMs?: number; toMs?: number; buffer: number; seed?: number; durationMs?: number; apply: string[] }) => {
+    async (
+      file: string,
+      o: { format: 'perfetto' | 'ftrace'; out: string; detail: TraceDetail; fromMs?: number; toMs?: number; buffer: number; seed?: number; durationMs?: number; apply: string[] },
+    ) => {
       if (o.fromMs !== undefined && o.toMs !== undefined && o.toMs <= o.fromMs) throw new InputError(`--to-ms ${o.toMs}`, `expected a time after --from-ms ${o.fromMs}`);
       if (o.buffer < 1) throw new InputError(`--buffer ${o.buffer}`, 'expected at least 1 event');
       const trace = new TraceRecorder({
@@ -107,7 +110,7 @@ program
         ...(o.fromMs !== undefined ? { fromNs: o.fromMs * 1e6 } : {}),
         ...(o.toMs !== undefined ? { toNs: o.toMs * 1e6 } : {}),
       });
-      const { loaded, result } = runFile(file, { seed: o.seed, durationMs: o.durationMs, apply: o.apply }, trace);
+      const { loaded, result } = await runFileInteractive(file, { seed: o.seed, durationMs: o.durationMs, apply: o.apply }, trace);
       const text = o.format === 'perfetto' ? JSON.stringify(toChromeTrace(trace, loaded.resolved.name)) : toFtrace(trace);
       writeAtomic(o.out, text);
       const lost = trace.buf.overwritten;
@@ -177,7 +180,7 @@ try {
     program.outputHelp();
     process.exit(EXIT_USAGE);
   }
-  program.parse(process.argv);
+  await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
     process.exit(e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : EXIT_USAGE);

@@ -42,13 +42,27 @@ export interface SimulateOptions {
  * (none when there is no transient and the pilot already is the run asked for).
  */
 export function simulate(scenario: ResolvedScenario, opts: SimulateOptions = {}): Kernel {
-  if (!scenario.warmupAuto) return runOnce(scenario, opts, opts.seriesNs ? { series: opts.seriesNs, publish: true } : null, null);
+  const steps = simulateSteps(scenario, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The same run as `simulate`, as steps: it pauses after each progress report (every
+ * `progressEveryNs` of simulated time, when `onProgress` is given), so a caller can yield to its
+ * event loop between steps — to notice Ctrl-C, or keep a page responsive — and stop early. The
+ * pauses change nothing: the same events run in the same order.
+ */
+export function* simulateSteps(scenario: ResolvedScenario, opts: SimulateOptions = {}): Generator<void, Kernel, void> {
+  if (!scenario.warmupAuto) return yield* runOnce(scenario, opts, opts.seriesNs ? { series: opts.seriesNs, publish: true } : null, null);
   const requested = opts.seriesNs || DEFAULT_SERIES_NS;
   const total = 2 * scenario.durationNs;
   const progress = (offset: number) => (opts.onProgress ? { onProgress: (ns: number) => opts.onProgress!(offset + ns, total), progressEveryNs: opts.progressEveryNs } : {});
   const pilotScenario: ResolvedScenario = { ...scenario, warmupNs: 0 };
   const pilotOnly = !opts.trace && !opts.drain;
-  const pilot = runOnce(pilotScenario, progress(0), { series: requested, publish: pilotOnly && !!opts.seriesNs }, null);
+  const pilot = yield* runOnce(pilotScenario, progress(0), { series: requested, publish: pilotOnly && !!opts.seriesNs }, null);
   const rec = stats(pilot).recorder!;
   // The truncation counts only if it removes a material bias (isTransient: > 1 % and > 2
   // standard errors); below that it is MSER-5 reacting to noise — on a short stationary series it
@@ -62,7 +76,7 @@ export function simulate(scenario: ResolvedScenario, opts: SimulateOptions = {})
     opts.onProgress?.(total, total);
     return pilot;
   }
-  return runOnce({ ...scenario, warmupNs }, { ...opts, ...progress(scenario.durationNs) }, { series: requested, publish: !!opts.seriesNs }, auto);
+  return yield* runOnce({ ...scenario, warmupNs }, { ...opts, ...progress(scenario.durationNs) }, { series: requested, publish: !!opts.seriesNs }, auto);
 }
 
 function stats(k: Kernel): RunStatistics {
@@ -70,7 +84,7 @@ function stats(k: Kernel): RunStatistics {
 }
 
 /** One run of the scenario as resolved (its warmupNs is the warm-up). */
-function runOnce(scenario: ResolvedScenario, opts: SimulateOptions, series: { series: number; publish: boolean } | null, auto: RunStatistics['auto']): Kernel {
+function* runOnce(scenario: ResolvedScenario, opts: SimulateOptions, series: { series: number; publish: boolean } | null, auto: RunStatistics['auto']): Generator<void, Kernel, void> {
   const k = new Kernel(scenario, opts.trace ?? null);
   opts.trace?.attach?.(k);
   k.start();
@@ -79,7 +93,7 @@ function runOnce(scenario: ResolvedScenario, opts: SimulateOptions, series: { se
   let rec: SeriesRecorder | null = null;
   // Run to `end`, stopping for progress reports and interval ends (stops change nothing: the
   // same events run in the same order); the interval ending at `end` itself is not sampled here.
-  const runTo = (end: number): void => {
+  const runTo = function* (end: number): Generator<void, void, void> {
     if (!opts.onProgress && !rec) return k.sim.runUntil(end);
     while (k.sim.now < end) {
       const stop = Math.min(end, nextProgress, rec ? rec.nextAt : Infinity);
@@ -88,11 +102,12 @@ function runOnce(scenario: ResolvedScenario, opts: SimulateOptions, series: { se
       if (opts.onProgress && (k.sim.now >= nextProgress || k.sim.now >= end)) {
         opts.onProgress(k.sim.now, scenario.durationNs);
         nextProgress = k.sim.now + step;
+        yield;
       }
     }
   };
   if (scenario.warmupNs > 0) {
-    runTo(scenario.warmupNs);
+    yield* runTo(scenario.warmupNs);
     // Land what has arrived by now first, so the window's queue integrals start complete.
     for (const nic of k.nics) nic.settleAt(k.sim.now);
     k.resetWindow();
@@ -102,7 +117,7 @@ function runOnce(scenario: ResolvedScenario, opts: SimulateOptions, series: { se
     rec = new SeriesRecorder(k, seriesInterval(series.series, windowNs), k.sim.now, scenario.durationNs, Math.max(1, Math.round(series.series)));
     setRunStatistics(k, { recorder: rec, publishSeries: series.publish, auto });
   }
-  runTo(scenario.durationNs);
+  yield* runTo(scenario.durationNs);
   if (rec) {
     // The last interval closes once the NICs have landed what arrived by now (as the end of a
     // run does anyway, and the drain's first step).
