@@ -11,7 +11,9 @@
  *     iperf3 in a pod behind the bridge, sharing the interrupt core); median of 5 runs of 100 ms
  *     simulated, after three warm-up runs of the same (the steady state, JIT compiled).
  *  3. Memory: heap in use after a run of 10 ms and of 100 ms simulated (flat = memory is bounded
- *     by packets in flight, not packets simulated).
+ *     by packets in flight, not packets simulated); and (e) a flood from 2^20 source 5-tuples
+ *     (a /14 of source addresses × 4 ports, over 4 queues: a DDoS), whose memory must not grow
+ *     with the tuples it may send from (src/model/nic/flow-hashes.ts), with its rate.
  *  4. Sweep: runs per second of a 32-run sweep (4 values of rx-usecs × 8 seeds) of a 10 ms
  *     scenario (the TCP flow of (c)) in worker threads at --jobs 1 and --jobs 2, against the same
  *     runs in this thread, in a first pass (JIT warming up) and warm (the simulation alone); the
@@ -43,7 +45,7 @@ function hold(events: number, pending: number): number {
   return (sim.dispatched / (performance.now() - t0)) * 1000;
 }
 
-type Kind = 'flood' | 'mtu4' | 'tcp' | 'seedlab';
+type Kind = 'flood' | 'mtu4' | 'tcp' | 'seedlab' | 'ddos';
 
 function scenario(kind: Kind, durationMs: number) {
   if (kind === 'seedlab') {
@@ -59,6 +61,15 @@ function scenario(kind: Kind, durationMs: number) {
       nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 1 }, irq_affinity: { '0': '0' } }],
       apps: [{ name: 'iperf3', kind: 'stream-reader', listen: '10.0.0.2:5201', cpus: '1' }],
       flows: [{ name: 't', proto: 'tcp', src: '10.0.0.1:40000', dst: '10.0.0.2:5201', rtt_us: 50 }],
+    }).resolved;
+  }
+  if (kind === 'ddos') {
+    return loadScenarioObject({
+      name: 'bench-ddos',
+      duration_ms: durationMs,
+      cpus: 4,
+      nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 4 } }],
+      flows: [{ name: 'f', proto: 'udp', src: '10.0.0.0/14:1000-1003', dst: '10.1.0.2:9', rate: 'line', size: 64 }],
     }).resolved;
   }
   const flood = kind === 'flood';
@@ -86,9 +97,9 @@ function modelRate(kind: Kind): { rate: number; packets: number; events: number 
   return runs.sort((a, b) => a.rate - b.rate)[2]!;
 }
 
-function heapAfter(durationMs: number): number {
+function heapAfter(durationMs: number, kind: Kind = 'flood'): number {
   const gc = (globalThis as { gc?: () => void }).gc;
-  const k = simulate(scenario('flood', durationMs));
+  const k = simulate(scenario(kind, durationMs));
   gc?.();
   const used = process.memoryUsage().heapUsed;
   void k.sim.now; // keep the kernel alive until measured
@@ -116,6 +127,11 @@ const h10 = heapAfter(10);
 const h100 = heapAfter(100);
 console.log(
   `heap in use after the flood: ${(h10 / 2 ** 20).toFixed(1)} MiB at 10 ms simulated, ${(h100 / 2 ** 20).toFixed(1)} MiB at 100 ms${gcAvailable ? '' : ' (run with --expose-gc for exact figures)'}`,
+);
+const ddos = modelRate('ddos');
+const hDdos = heapAfter(100, 'ddos');
+console.log(
+  `(e) 10 GbE 64 B flood from 2^20 source 5-tuples over 4 queues: ${fmtM(ddos.rate)}simulated packets/s; heap in use after 100 ms: ${(hDdos / 2 ** 20).toFixed(1)} MiB (${((hDdos - h100) / 2 ** 20).toFixed(1)} MiB more than the one-tuple flood)`,
 );
 
 // 4. Sweep throughput: worker threads against the same runs in this thread.

@@ -14,7 +14,7 @@ import type { Knob, SystemContext } from './knobs/types.ts';
 import * as limits from './limits.ts';
 import type { AppConfig, FlowConfig, NicConfig, Scenario } from './schema.ts';
 import { sysctlValues, type SysctlValues } from './sysctl.ts';
-import { parseCpuMask, parseEndpoint, parseRate, type Endpoint, type Rate } from './units.ts';
+import { MAX_TUPLES, parseCpuMask, parseEndpoint, parseRate, type Endpoint, type Rate } from './units.ts';
 
 export { netdevRssKey, queueCount } from './knobs/ethtool.ts';
 
@@ -322,6 +322,9 @@ export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
   return a.family === b.family && a.port === b.port && a.addr.every((x, i) => x === b.addr[i]);
 }
 
+/** Addresses × ports of one side of a flow. */
+const tupleCount = (e: Endpoint): number => e.addrCount * (e.portHi - e.port + 1);
+
 function unique(names: string[], list: string, key: string): void {
   const seen = new Set<string>();
   names.forEach((n, i) => {
@@ -421,6 +424,7 @@ function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
   }
   const listen = a.listen === undefined ? null : at(`${p}.listen`, () => parseEndpoint(a.listen!));
   if (listen && listen.portHi !== listen.port) throw new InputError(`${p}.listen`, 'a socket listens on one port');
+  if (listen && listen.addrCount !== 1) throw new InputError(`${p}.listen`, 'a socket listens on one address');
   if (a.recv_size !== undefined && !appKnobs.recvSize.appKinds!.includes(a.kind))
     throw new InputError(`${p}.recv_size`, `only a stream-reader has recv_size (a ${a.kind} ${a.kind === 'udp-sink' ? 'reads whole datagrams; batch sets how many per recvmmsg' : 'reads no stream'})`);
   if (a.batch !== undefined && !appKnobs.batch.appKinds!.includes(a.kind)) throw new InputError(`${p}.batch`, `only a udp-sink has batch (datagrams per recvmmsg)`);
@@ -479,9 +483,16 @@ function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNi
   if (f.arrival !== 'onoff' && (f.burst !== undefined || f.gap_us !== undefined)) {
     throw new InputError(`${p}.${f.burst !== undefined ? 'burst' : 'gap_us'}`, 'only applies to arrival "onoff"');
   }
-  if (f.proto === 'tcp' && (src.portHi !== src.port || dst.portHi !== dst.port)) {
-    throw new InputError(`${p}.${src.portHi !== src.port ? 'src' : 'dst'}`, 'a port range is for open-loop (udp) generators; give each TCP connection its own flow');
+  for (const [key, e] of [
+    ['src', src],
+    ['dst', dst],
+  ] as const) {
+    if (f.proto === 'tcp' && (e.portHi !== e.port || e.addrCount !== 1)) {
+      throw new InputError(`${p}.${key}`, `${e.addrCount !== 1 ? 'an address' : 'a port'} range is for open-loop (udp) generators; give each TCP connection its own flow`);
+    }
   }
+  const tuples = tupleCount(src) * tupleCount(dst);
+  if (tuples > MAX_TUPLES) throw new InputError(`${p}.src`, `${f.src} to ${f.dst} is ${tuples} 5-tuples; a flow may cycle through at most ${MAX_TUPLES}`);
   if (f.proto === 'udp' && f.rtt_us !== undefined && !f.rr) throw new InputError(`${p}.rtt_us`, 'only applies to tcp and request/response flows (UDP senders are open-loop)');
   if (f.rr) {
     if (f.proto !== 'udp') throw new InputError(`${p}.rr`, 'request/response is modelled for UDP (netperf UDP_RR); use "proto": "udp"');
@@ -531,7 +542,7 @@ function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNi
     startNs: Math.round(f.start_ms * 1e6),
     stopNs: Math.round(stopMs * 1e6),
     rttNs: Math.round((f.rtt_us ?? 20) * 1000),
-    tuples: (src.portHi - src.port + 1) * (dst.portHi - dst.port + 1),
+    tuples,
     path: f.path,
     writeSize: f.write_size ?? 131072,
     sender,

@@ -92,33 +92,96 @@ export function parseRate(text: string): Rate {
 
 export interface Endpoint {
   family: 4 | 6;
-  /** Address bytes in network order (4 or 16). */
+  /** Address bytes in network order (4 or 16): the first address of a range. */
   addr: Uint8Array;
+  /** Addresses in the range (`10.0.0.0/16`, `10.0.0.1-10.0.3.255`), else 1; only the last 32 bits vary. */
+  addrCount: number;
   port: number;
   /** Last port of a range (`:1000-1063`), else equal to `port`. */
   portHi: number;
   text: string;
 }
 
-/** `10.0.0.1:5201`, `[2001:db8::1]:5201`, or a port range `10.0.0.1:1000-1063` (a generator cycling ports). */
+/** The most tuples a flow may cycle through: its tuple index is an Int32 in the packet pool. */
+export const MAX_TUPLES = 2 ** 31 - 1;
+
+const ENDPOINT_FORMS = '"10.0.0.1:5201", "[2001:db8::1]:5201", a port range "10.0.0.1:1000-1063", or addresses "10.0.0.0/16:9", "10.0.0.1-10.0.3.255:9", "[2001:db8::/112]:9"';
+
+/**
+ * `10.0.0.1:5201`, `[2001:db8::1]:5201`, a port range `10.0.0.1:1000-1063`, an address prefix
+ * `10.0.0.0/16:9` or range `10.0.0.1-10.0.3.255:9` (a generator cycling them: the source port
+ * fastest, then the source address, the destination port, the destination address).
+ */
 export function parseEndpoint(text: string): Endpoint {
   const s = text.trim();
   const m = /^\[([^\]]+)\]:(\d+)(?:-(\d+))?$/.exec(s) ?? /^([^:]+):(\d+)(?:-(\d+))?$/.exec(s);
-  if (!m) throw new ValueError(`"${text}" is not an address with a port (expected "10.0.0.1:5201", "[2001:db8::1]:5201" or a range "10.0.0.1:1000-1063")`);
+  if (!m) throw new ValueError(`"${text}" is not an address with a port (expected ${ENDPOINT_FORMS})`);
   const port = Number(m[2]);
   const portHi = m[3] === undefined ? port : Number(m[3]);
   if (portHi > 65535) throw new ValueError(`port ${portHi} in "${text}" is above 65535`);
   if (portHi < port) throw new ValueError(`the port range in "${text}" is empty`);
+  const { family, addr, addrCount } = parseAddresses(m[1]!, text);
+  return { family, addr, addrCount, port, portHi, text: s };
+}
+
+function parseAddress(a: string, text: string): ipaddr.IPv4 | ipaddr.IPv6 {
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {
-    parsed = ipaddr.parse(m[1]!);
+    parsed = ipaddr.parse(a);
   } catch {
-    throw new ValueError(`"${m[1]}" in "${text}" is not an IPv4 or IPv6 address`);
+    throw new ValueError(`"${a}" in "${text}" is not an IPv4 or IPv6 address`);
   }
-  if (parsed.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(m[1]!)) {
-    throw new ValueError(`"${m[1]}" in "${text}" is not a dotted-quad IPv4 address`);
+  if (parsed.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(a)) throw new ValueError(`"${a}" in "${text}" is not a dotted-quad IPv4 address`);
+  return parsed;
+}
+
+/** The last four bytes of an address as an unsigned 32-bit number. */
+const low32 = (b: Uint8Array): number => ((b[b.length - 4]! << 24) | (b[b.length - 3]! << 16) | (b[b.length - 2]! << 8) | b[b.length - 1]!) >>> 0;
+
+/** One address, a prefix `a/n` or a range `a-b`; only the last 32 bits may vary. */
+function parseAddresses(part: string, text: string): { family: 4 | 6; addr: Uint8Array; addrCount: number } {
+  const bits = (p: ipaddr.IPv4 | ipaddr.IPv6): number => (p.kind() === 'ipv4' ? 32 : 128);
+  if (part.includes('/')) {
+    const [a, n] = part.split('/');
+    const base = parseAddress(a!, text);
+    const len = Number(n);
+    if (!/^\d+$/.test(n ?? '') || len > bits(base)) throw new ValueError(`"/${n}" in "${text}" is not a prefix length of an IPv${base.kind() === 'ipv4' ? 4 : 6} address (0..${bits(base)})`);
+    if (bits(base) - len > 32) throw new ValueError(`"${part}" in "${text}" has 2^${bits(base) - len} addresses; a flow varies at most the last 32 bits (a /${bits(base) - 32} or longer)`);
+    const bytes = Uint8Array.from(base.toByteArray());
+    const count = 2 ** (bits(base) - len);
+    const first = count === 2 ** 32 ? 0 : low32(bytes) - (low32(bytes) % count);
+    writeLow32(bytes, first);
+    return { family: base.kind() === 'ipv4' ? 4 : 6, addr: bytes, addrCount: count };
   }
-  return { family: parsed.kind() === 'ipv4' ? 4 : 6, addr: Uint8Array.from(parsed.toByteArray()), port, portHi, text: s };
+  if (part.includes('-')) {
+    const [a, b] = part.split('-');
+    const lo = parseAddress(a!, text);
+    const hi = parseAddress(b!, text);
+    if (lo.kind() !== hi.kind()) throw new ValueError(`the address range in "${text}" mixes IPv4 and IPv6`);
+    const lb = Uint8Array.from(lo.toByteArray());
+    const hb = Uint8Array.from(hi.toByteArray());
+    if (lb.slice(0, -4).some((x, i) => x !== hb[i])) throw new ValueError(`the address range in "${text}" varies more than the last 32 bits`);
+    if (low32(hb) < low32(lb)) throw new ValueError(`the address range in "${text}" is empty`);
+    return { family: lo.kind() === 'ipv4' ? 4 : 6, addr: lb, addrCount: low32(hb) - low32(lb) + 1 };
+  }
+  const one = parseAddress(part, text);
+  return { family: one.kind() === 'ipv4' ? 4 : 6, addr: Uint8Array.from(one.toByteArray()), addrCount: 1 };
+}
+
+function writeLow32(b: Uint8Array, v: number): void {
+  const n = b.length;
+  b[n - 4] = (v >>> 24) & 0xff;
+  b[n - 3] = (v >>> 16) & 0xff;
+  b[n - 2] = (v >>> 8) & 0xff;
+  b[n - 1] = v & 0xff;
+}
+
+/** The `i`-th address of an endpoint's range (i < addrCount), as a new array. */
+export function addressAt(e: Pick<Endpoint, 'addr'>, i: number): Uint8Array {
+  if (i === 0) return e.addr;
+  const b = e.addr.slice();
+  writeLow32(b, (low32(e.addr) + i) >>> 0);
+  return b;
 }
 
 /** cgroup v2 `cpu.max`: `max`, `max 100000`, `50000 100000` (quota and period in µs). */

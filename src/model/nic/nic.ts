@@ -16,7 +16,8 @@ import { Wire, type FrameSource, type WireSink } from '../wire.ts';
 import { RxRingPoller, type DriverHost } from './driver.ts';
 import { Moderation } from './moderation.ts';
 import { type MsixVector, type VectorHost, type VectorTable } from './msix.ts';
-import { rssInput, rssQueue, toeplitz } from './rss.ts';
+import { FlowHashes } from './flow-hashes.ts';
+import { ToeplitzTable } from './rss.ts';
 import { RxQueue } from './rx-queue.ts';
 
 /** The 82599's on-chip RX packet buffer, used when DROP_EN is off (UNVERIFIED size: 512 KB). */
@@ -74,11 +75,8 @@ export class Nic implements WireSink, VectorHost {
   readonly irqDesc: number[] = [];
   /** aRFS filters installed (ndo_rx_flow_steer calls that moved a flow). */
   arfsSteered = 0;
-  /**
-   * Per flow index (flows of this NIC only), for each of its 5-tuples: the RSS hash, the RX queue
-   * it selects, and the flow dissector's hash (skb_get_hash when the NIC gave none).
-   */
-  readonly rss: ({ hash: Uint32Array; queue: Int32Array; sw: Uint32Array } | undefined)[] = [];
+  /** Per flow index (flows of this NIC only): the RSS hash, RX queue and dissector hash of each of its 5-tuples. */
+  readonly rss: (FlowHashes | undefined)[] = [];
   readonly sources: FrameSource[] = [];
   upstreamDrops = 0;
 
@@ -96,20 +94,12 @@ export class Nic implements WireSink, VectorHost {
     const rtts = flows.filter((f) => f.nic === cfg.index && (f.proto === 'tcp' || f.rr !== null) && f.path !== 'veth-local').map((f) => f.rttNs);
     const minRtt = rtts.length ? Math.min(...rtts) : Infinity;
     this.wire = new Wire(cfg.speedGbps, UPSTREAM_BUFFER_BYTES, this, minRtt === Infinity ? undefined : () => k.sim.now + minRtt, k.variability.wireJitterPs, k.seed);
-    const dissectorKey = new RngStream(k.seed, 'flow_dissector_key').bytes(40);
+    const dissectorTable = new ToeplitzTable(new RngStream(k.seed, 'flow_dissector_key').bytes(40));
+    const rssTable = new ToeplitzTable(cfg.rssKey);
     for (const f of flows) {
       if (f.nic !== cfg.index) continue;
-      const hash = new Uint32Array(f.tuples);
-      const queue = new Int32Array(f.tuples);
-      const sw = new Uint32Array(f.tuples);
-      for (let i = 0; i < f.tuples; i++) {
-        hash[i] = this.rssHash(f, i, cfg.rssKey);
-        queue[i] = rssQueue(cfg.indir, hash[i]!);
-        // __flow_hash_from_keys is siphash with a boot-time key; any well-mixed keyed hash of the
-        // 4-tuple behaves the same here. Never 0 (that means "no hash").
-        sw[i] = this.rssHash(f, i, dissectorKey, true) || 1;
-      }
-      this.rss[f.index] = { hash, queue, sw };
+      const rssPorts = f.proto === 'tcp' || (f.src.family === 4 ? cfg.udpHashPorts.v4 : cfg.udpHashPorts.v6);
+      this.rss[f.index] = FlowHashes.of({ family: f.src.family, src: f.src, dst: f.dst, tuples: f.tuples }, { rss: rssTable, rssPorts, dissector: dissectorTable, indir: cfg.indir });
       if (f.path === 'veth-local') continue; // sent by a local writer, not on this wire
       const source = makeSource(f);
       this.sources.push(source);
@@ -170,11 +160,7 @@ export class Nic implements WireSink, VectorHost {
     const pool = this.k.pool;
     const rxq = this.irqDesc.findIndex((d) => this.k.irqs.descs[d]!.effective === cpu);
     if (rxq < 0) return;
-    const map = this.rss[pool.flow[row]!]!.queue;
-    const tuple = pool.tuple[row]!;
-    if (map[tuple] === rxq) return;
-    map[tuple] = rxq;
-    this.arfsSteered++;
+    if (this.rss[pool.flow[row]!]!.steer(pool.tuple[row]!, rxq)) this.arfsSteered++;
   }
 
   /** echo LIST > /proc/irq/N/smp_affinity_list for queue `q`: its next interrupt goes to the new CPU. */
@@ -182,19 +168,9 @@ export class Nic implements WireSink, VectorHost {
     this.k.irqs.setAffinity(this.irqDesc[q]!, cpus);
   }
 
-  /** The RSS hash of a flow's i-th 5-tuple: Toeplitz over the fields the driver hashes for its protocol. */
-  private rssHash(f: ResolvedFlow, i: number, key: Uint8Array, allPorts = false): number {
-    const ports = allPorts || f.proto === 'tcp' || (f.src.family === 4 ? this.cfg.udpHashPorts.v4 : this.cfg.udpHashPorts.v6);
-    const nsport = f.src.portHi - f.src.port + 1;
-    const sport = f.src.port + (i % nsport);
-    const dport = f.dst.port + Math.floor(i / nsport);
-    const input = rssInput({ family: f.src.family, src: f.src.addr, dst: f.dst.addr, sport, dport }, ports);
-    return toeplitz(key, input);
-  }
-
   /** The flow dissector's hash of a flow's tuple (skb_get_hash without a NIC hash). */
   softwareHash(flow: number, tuple: number): number {
-    return this.rss[flow]!.sw[tuple]!;
+    return this.rss[flow]!.sw(tuple);
   }
 
   /** A blocked sender can send again: re-sort the wire and let idle vectors look for frames. */
@@ -228,8 +204,8 @@ export class Nic implements WireSink, VectorHost {
       pool.tsval[row] = 0;
     }
     // skb->hash: the NIC's hash when rxhash is on (ixgbe_rx_hash), else unset until skb_get_hash().
-    pool.hash[row] = this.cfg.rxhash ? rss.hash[tuple]! : 0;
-    this.queues[rss.queue[tuple]!]!.arrivals.push(row);
+    pool.hash[row] = this.cfg.rxhash ? rss.hash(tuple) : 0;
+    this.queues[rss.queue(tuple)]!.arrivals.push(row);
   }
 
   /**
