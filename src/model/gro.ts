@@ -10,8 +10,9 @@ import { SKB_OVERHEAD } from './socket.ts';
  *  - TCP segments merge into a held skb of the same flow when the sequence continues, the TCP
  *    option words match (a new TSval ends an aggregate), the segment is not longer than the first
  *    one's mss, and the aggregate stays below gro_max_size (65536). A PSH or a short segment is
- *    merged and then ends the aggregate. A segment that cannot merge flushes the held one and goes
- *    up alone (GRO_NORMAL); one that would pass 64 KB flushes it and starts a new aggregate.
+ *    merged and then ends the aggregate. A segment that cannot merge (a sequence gap, a new
+ *    TSval, longer than the mss) flushes the held one and is held itself as a new aggregate, as
+ *    is one that would pass 64 KB.
  *  - UDP is not aggregated (no UDP GRO unless a socket asks for it).
  *  - Everything GRO hands up goes on rx_list; once it holds gro_normal_batch segments the list
  *    is delivered (netif_receive_skb_list). Held skbs are flushed by napi_complete_done (all, or
@@ -133,11 +134,13 @@ export class Gro {
       const continues = pool.seq[p]! + pool.len[p]! === pool.seq[row]!;
       const sameOptions = pool.tsval[p] === pool.tsval[row];
       if (!continues || !sameOptions || len > mss) {
-        // flush: the held skb goes up, the new one goes up alone.
+        // tcp_gro_receive(): `flush` sets mss = 1, so at out_check_final `flush = len < mss` is
+        // 0 and the segment's skb->same_flow is 0: pp = p goes up (gro_complete) and
+        // dev_gro_receive() holds the new segment as the start of a new aggregate — unless it
+        // asks to flush itself (PSH), when it goes up too.
         this.counters.flushMismatch++;
         cost += this.complete(bucket, pIndex, t);
-        this.counters.normal++;
-        return cost + this.normalOne(row, t);
+        return cost + this.hold(bucket, row, t, jiffies, len, psh);
       }
       if (pool.len[p]! + len + GRO_HEADER_BYTES >= GRO_MAX_SIZE) {
         // skb_gro_receive() returned -E2BIG: complete p, start a new aggregate with this one.

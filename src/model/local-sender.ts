@@ -66,7 +66,8 @@ export class LocalTcpSender implements AckSink {
     if (end > this.sndMax) this.sndMax = end;
   }
 
-  ack(at: number, ackSeq: number, window: number, hole: boolean): void {
+  ack(at: number, ackSeq: number, window: number, sack: readonly number[] | null): void {
+    const hole = sack !== null;
     if (ackSeq > this.sndUna) {
       this.sndUna = ackSeq;
       this.armRto(this.sndUna < this.sndNxt ? at + RTO_NS : Infinity);

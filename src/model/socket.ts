@@ -21,9 +21,28 @@ export function frameTruesize(frameBytes: number): number {
   return Math.ceil(frameBytes / RX_BUFFER) * RX_BUFFER + SKB_OVERHEAD;
 }
 
-/** Where a TCP ACK goes: the flow's sender (after the flow's RTT). */
+/**
+ * Where a TCP ACK goes: the flow's sender (after the flow's RTT). `sack` is null, or the
+ * out-of-order ranges the receiver holds, flat [start, end, start, end, …] ascending: its SACK
+ * blocks. (An ACK carries at most 3 blocks beside timestamps and the sender accumulates them on
+ * its scoreboard; the model hands over the accumulated view at once.)
+ */
 export interface AckSink {
-  ack(at: number, ackSeq: number, window: number, hole: boolean): void;
+  ack(at: number, ackSeq: number, window: number, sack: readonly number[] | null): void;
+}
+
+/** The receiver's out-of-order queue as SACK ranges (contiguous skbs merged). */
+export function sackRanges(pool: PacketPool, ofo: readonly number[]): number[] | null {
+  if (ofo.length === 0) return null;
+  const out: number[] = [];
+  for (const row of ofo) {
+    const start = pool.seq[row]!;
+    const end = start + pool.len[row]!;
+    const last = out.length - 1;
+    if (last > 0 && start <= out[last]!) out[last] = Math.max(out[last]!, end);
+    else out.push(start, end);
+  }
+  return out;
 }
 
 /** TCP_DELACK_MIN: HZ/25, 40 ms. */
@@ -135,7 +154,7 @@ export class Socket {
     rcvbuf: number,
     readonly rcvbufMax: number,
     readonly tcp: TcpReceiver | null,
-    pool: PacketPool,
+    readonly pool: PacketPool,
   ) {
     this.rcvbuf = rcvbuf;
     this.queue = new PacketQueue(pool);
@@ -354,7 +373,7 @@ export function tcpAckCheck(sock: Socket, at: number, force = false): boolean {
   tcp.lastAck = tcp.rcvNxt;
   tcp.lastWindow = win;
   sock.counters.acksSent++;
-  tcp.sink.ack(at, tcp.rcvNxt, win, tcp.ofo.length > 0);
+  tcp.sink.ack(at, tcp.rcvNxt, win, sackRanges(sock.pool, tcp.ofo));
   return true;
 }
 

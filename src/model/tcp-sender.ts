@@ -14,14 +14,18 @@ import type { FrameSource } from './wire.ts';
  * of the MSS and carries PSH (tcp_push). TSval advances once per millisecond (TCP_TS_HZ 1000), so
  * GRO cannot merge across a millisecond boundary.
  *
- * Loss recovery is simplified NewReno, not CUBIC with RACK: an ACK reporting an out-of-order
- * hole (the receiver's SACK) starts recovery — cwnd and ssthresh halve, the segment at snd_una
- * is retransmitted and `high_seq` remembers snd_nxt. Each partial ACK below `high_seq`
- * retransmits the next missing segment; a duplicate ACK in recovery retransmits again at most
- * once per RTT (the retransmission was lost). If no ACK advances snd_una for an RTO
- * (TCP_RTO_MIN 200 ms, doubled per expiry like icsk_backoff) the sender retransmits snd_una with
- * cwnd = 1 MSS and recovers the rest in slow start (tcp_enter_loss). ACKs and head
- * retransmissions restart the RTO (tcp_rearm_rto, tcp_xmit_retransmit_queue).
+ * Loss recovery follows SACK (RFC 6675) with RACK's rule for what is lost, not CUBIC's window
+ * arithmetic: an ACK with SACK blocks starts recovery (tcp_enter_recovery) — cwnd and ssthresh
+ * halve and `high_seq` remembers snd_nxt. Every hole below the highest SACKed byte is lost (the
+ * wire does not reorder, so RACK's reordering window marks them all: tcp_rack_detect_loss), and
+ * they are retransmitted in order (tcp_xmit_retransmit_queue) while the pipe — bytes in flight
+ * neither SACKed nor lost — is below cwnd; new data follows under the same rule. A partial ACK
+ * carries on; without SACK information a partial ACK retransmits snd_una (NewReno). A hole still
+ * there an RTT after its retransmission is retransmitted again (the retransmission was lost). If
+ * no ACK advances snd_una for an RTO (TCP_RTO_MIN 200 ms, doubled per expiry like icsk_backoff)
+ * the sender retransmits snd_una with cwnd = 1 MSS and recovers the rest in slow start
+ * (tcp_enter_loss). ACKs and head retransmissions restart the RTO (tcp_rearm_rto). PRR's pacing
+ * of retransmissions within the RTT is not modelled: the pipe rule sends them as cwnd allows.
  */
 
 /** Ethernet (14) + IPv4 (20) + TCP with timestamps (32) + FCS (4). */
@@ -37,8 +41,10 @@ interface PendingAck {
   at: number;
   ack: number;
   win: number;
-  hole: boolean;
+  sack: readonly number[] | null;
 }
+
+const NO_SACK: readonly number[] = [];
 
 export class TcpSender implements FrameSource, AckSink {
   nextPs = Infinity;
@@ -64,6 +70,10 @@ export class TcpSender implements FrameSource, AckSink {
   private backoff = 0;
   /** snd_nxt when recovery started (tp->high_seq); -1 when not recovering. */
   private highSeq = -1;
+  /** The receiver's SACKed ranges (the scoreboard), flat [start, end, …] ascending. */
+  private sacked: readonly number[] = NO_SACK;
+  /** Holes below this were retransmitted in this recovery (tp->retransmit_high, in spirit). */
+  private retxNext = 0;
   private lastSendPs: number;
   private readonly paced: boolean;
   /** The last send was held back by cwnd rather than by the receive window (tp->is_cwnd_limited). */
@@ -105,8 +115,8 @@ export class TcpSender implements FrameSource, AckSink {
   }
 
   /** An ACK left the receiver at `at` (ns); it reaches us one RTT later. */
-  ack(at: number, ackSeq: number, window: number, hole: boolean): void {
-    this.acks.push({ at: at + this.rttNs, ack: ackSeq, win: window, hole });
+  ack(at: number, ackSeq: number, window: number, sack: readonly number[] | null): void {
+    this.acks.push({ at: at + this.rttNs, ack: ackSeq, win: window, sack });
     if (this.nextPs === Infinity) {
       this.computeNext(this.lastSendPs);
       if (this.nextPs !== Infinity) this.wake(this);
@@ -130,6 +140,7 @@ export class TcpSender implements FrameSource, AckSink {
     this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
     this.cwnd = this.mss;
     this.highSeq = this.sndNxt;
+    this.retxNext = this.sndUna;
     this.retransmitDue = true;
     this.computeNext(Math.max(this.lastSendPs, nowPs));
     this.wake(this);
@@ -144,6 +155,7 @@ export class TcpSender implements FrameSource, AckSink {
       this.retransmitDue = false;
       this.lastRetransmitPs = startPs;
       this.rtoStartPs = startPs;
+      this.retxNext = Math.max(this.retxNext, this.nextSeq + this.nextPayload);
     } else {
       if (this.sndUna === this.sndNxt) this.rtoStartPs = startPs;
       this.sndNxt = this.nextSeq + this.nextPayload;
@@ -158,6 +170,7 @@ export class TcpSender implements FrameSource, AckSink {
 
   private applyAck(a: PendingAck, ps: number): void {
     this.rwnd = a.win;
+    this.sacked = a.sack ?? NO_SACK;
     if (a.ack > this.sndUna) {
       const acked = a.ack - this.sndUna;
       const inFlight = this.sndNxt - this.sndUna;
@@ -165,9 +178,11 @@ export class TcpSender implements FrameSource, AckSink {
       this.rtoStartPs = a.at * 1000;
       this.backoff = 0;
       if (this.sndNxt < this.sndUna) this.sndNxt = this.sndUna;
+      if (this.retxNext < this.sndUna) this.retxNext = this.sndUna;
       if (this.highSeq >= 0 && a.ack < this.highSeq) {
-        // A partial ACK (tcp_try_undo_partial / NewReno): the next segment is missing too.
-        this.retransmitDue = true;
+        // A partial ACK: recovery goes on. With no SACKed data to show the holes, the next
+        // segment is missing too (NewReno, tcp_try_undo_partial).
+        if (this.sacked.length === 0) this.retransmitDue = true;
         return;
       }
       this.highSeq = -1;
@@ -179,18 +194,46 @@ export class TcpSender implements FrameSource, AckSink {
       } else if (this.cwndLimited) {
         this.cwnd += (this.mss * acked) / this.cwnd;
       }
-    } else if (a.hole && this.sndUna < this.sndNxt) {
+    } else if (a.sack !== null && this.sndUna < this.sndNxt) {
       if (this.highSeq < 0) {
-        // Loss detected (tcp_enter_recovery): halve the window and repair the hole.
+        // Loss detected (tcp_enter_recovery): halve the window and repair the holes.
         this.highSeq = this.sndNxt;
         this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
         this.cwnd = this.ssthresh;
-        this.retransmitDue = true;
-      } else if (ps - this.lastRetransmitPs >= this.rttNs * 1000) {
-        // Still a hole an RTT after the retransmission: it was lost as well.
+        this.retxNext = this.sndUna;
+      } else if (this.retxNext > this.sndUna && ps - this.lastRetransmitPs >= this.rttNs * 1000) {
+        // The head is still missing an RTT after its retransmission: that was lost as well.
         this.retransmitDue = true;
       }
     }
+  }
+
+  /** The next lost segment not yet retransmitted: a hole below the highest SACKed byte, at or after retxNext; -1 if none. */
+  private nextHole(): number {
+    const sack = this.sacked;
+    let seq = Math.max(this.retxNext, this.sndUna);
+    for (let i = 0; i < sack.length; i += 2) {
+      if (seq < sack[i]!) return seq;
+      if (seq < sack[i + 1]!) seq = sack[i + 1]!;
+    }
+    return -1;
+  }
+
+  /** RFC 6675 pipe: bytes in flight that are neither SACKed nor lost-and-not-yet-retransmitted. */
+  private pipe(): number {
+    const sack = this.sacked;
+    let sackedBytes = 0;
+    let lostNotRetx = 0;
+    let prevEnd = this.sndUna;
+    for (let i = 0; i < sack.length; i += 2) {
+      const start = Math.max(sack[i]!, this.sndUna);
+      const end = Math.max(sack[i + 1]!, this.sndUna);
+      sackedBytes += end - start;
+      // The hole before this block, the part of it at or after retxNext.
+      if (start > prevEnd) lostNotRetx += Math.max(0, start - Math.max(prevEnd, this.retxNext));
+      prevEnd = Math.max(prevEnd, end);
+    }
+    return this.sndNxt - this.sndUna - sackedBytes - lostNotRetx;
   }
 
   /** When the RTO expires: icsk_rto (TCP_RTO_MIN here) doubled per expiry since the last ACK. */
@@ -213,7 +256,15 @@ export class TcpSender implements FrameSource, AckSink {
       this.clockPs = t;
       // After the stop time no new data, but lost data is still repaired.
       if (this.retransmitDue) return this.offer(t, this.sndUna, true);
-      if (t < stopPs && this.canSend(this.sndUna, this.rwnd, this.cwnd)) return this.offer(t, this.sndNxt, false);
+      if (this.highSeq >= 0 && this.sacked.length > 0) {
+        // SACK recovery: lost segments first, then new data, while the pipe is below cwnd.
+        const pipe = this.pipe();
+        const hole = this.nextHole();
+        if (hole >= 0 && pipe + this.segmentLen(hole) <= this.cwnd) return this.offer(t, hole, true);
+        if (hole < 0 && t < stopPs && pipe + this.segmentLen(this.sndNxt) <= this.cwnd && this.sndNxt + this.segmentLen(this.sndNxt) - this.sndUna <= this.rwnd) {
+          return this.offer(t, this.sndNxt, false);
+        }
+      } else if (t < stopPs && this.canSend(this.sndUna, this.rwnd, this.cwnd)) return this.offer(t, this.sndNxt, false);
       if (this.acks.length === 0) break;
       t = Math.max(t, this.acks[0]!.at * 1000);
     }

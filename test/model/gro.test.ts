@@ -66,30 +66,49 @@ describe('GRO (dev_gro_receive, tcp_gro_receive)', () => {
     expect(gro.holding).toBe(false);
   });
 
-  it('a sequence gap flushes the held skb and the new segment goes up alone (not merged)', () => {
+  it('a sequence gap flushes the held skb and the new segment is held as a new aggregate (tcp_gro_receive: mss = 1, so flush = len < mss is 0)', () => {
     const { gro, seg, handedUp, pool } = setup({ batch: 1 });
     const a = seg(1, 0);
     gro.receive(a, 0, 0);
     const b = seg(1, 5 * MSS);
     gro.receive(b, 0, 0);
-    expect(handedUp()).toEqual([a, b]);
+    expect(handedUp()).toEqual([a]);
     expect(pool.segs[a]).toBe(1);
     expect(gro.counters.flushMismatch).toBe(1);
+    // The next in-sequence segment merges into b.
+    gro.receive(seg(1, 6 * MSS), 0, 0);
+    expect(pool.segs[b]).toBe(2);
+    expect(gro.holding).toBe(true);
   });
 
-  it('a different TCP timestamp (a new millisecond at the sender) ends the aggregate', () => {
-    const { gro, seg, handedUp } = setup({ batch: 1 });
+  it('a different TCP timestamp (a new millisecond at the sender) ends the aggregate and starts the next', () => {
+    const { gro, seg, handedUp, pool } = setup({ batch: 1 });
     const a = seg(1, 0, { tsval: 7 });
     gro.receive(a, 0, 0);
-    gro.receive(seg(1, MSS, { tsval: 8 }), 0, 0);
-    expect(handedUp()).toHaveLength(2);
+    const b = seg(1, MSS, { tsval: 8 });
+    gro.receive(b, 0, 0);
+    gro.receive(seg(1, 2 * MSS, { tsval: 8 }), 0, 0);
+    expect(handedUp()).toEqual([a]);
+    expect(pool.segs[b]).toBe(2);
   });
 
-  it('a segment longer than the aggregate mss does not merge', () => {
+  it('a segment longer than the aggregate mss does not merge: it is held as the next aggregate', () => {
     const { gro, seg, handedUp } = setup({ batch: 1 });
-    gro.receive(seg(1, 0, { len: 1000 }), 0, 0);
+    const a = seg(1, 0, { len: 1000 });
+    gro.receive(a, 0, 0);
     gro.receive(seg(1, 1000, { len: 1448 }), 0, 0);
-    expect(handedUp()).toHaveLength(2);
+    expect(handedUp()).toEqual([a]);
+    expect(gro.holding).toBe(true);
+  });
+
+  it('a mismatching segment with PSH goes up right after the held skb', () => {
+    const { gro, seg, handedUp } = setup({ batch: 1 });
+    const a = seg(1, 0);
+    gro.receive(a, 0, 0);
+    const b = seg(1, 5 * MSS, { psh: true });
+    gro.receive(b, 0, 0);
+    expect(handedUp()).toEqual([a, b]);
+    expect(gro.holding).toBe(false);
   });
 
   it('stops at gro_max_size (64 KB): the held skb goes up, the new segment starts the next', () => {

@@ -125,7 +125,7 @@ describe('socket receive', () => {
     return r;
   };
   const acks: { ack: number; win: number; hole: boolean }[] = [];
-  const tcpSocket = (rcvbuf: number) => new Socket(0, 'tcp', 0, rcvbuf, 1 << 22, new TcpReceiver({ ack: (_t, ack, win, hole) => acks.push({ ack, win, hole }) }, 1448, 20000), pool);
+  const tcpSocket = (rcvbuf: number) => new Socket(0, 'tcp', 0, rcvbuf, 1 << 22, new TcpReceiver({ ack: (_t, ack, win, sack) => acks.push({ ack, win, hole: sack !== null }) }, 1448, 20000), pool);
 
   it('UDP: drops when rmem already exceeds rcvbuf (RcvbufErrors), not before', () => {
     const s = new Socket(0, 'udp', 0, 5000, 5000, null, pool);

@@ -70,7 +70,7 @@ describe('TCP sender (the remote end of a flow)', () => {
   it('is ACK-clocked: an ACK for two segments opens four (slow start) one RTT after it left', () => {
     const h = harness();
     h.sendUntil(1e12);
-    h.s.ack(20_000, seg(2), 1 << 20, false);
+    h.s.ack(20_000, seg(2), 1 << 20, null);
     expect(h.wakes()).toBe(1);
     expect(h.s.nextPs).toBe((20_000 + RTT_NS) * 1000);
     h.sendUntil(1e12);
@@ -78,36 +78,48 @@ describe('TCP sender (the remote end of a flow)', () => {
     expect(h.s.cwnd).toBe(12 * MSS);
   });
 
-  it('a duplicate ACK with a hole retransmits snd_una and halves cwnd; a partial ACK repairs the next hole at once', () => {
+  it('an ACK with SACK blocks starts recovery: cwnd halves, and every hole below the highest SACKed byte is retransmitted in the same RTT (RACK marks them lost)', () => {
     const h = harness();
     h.sendUntil(1e12);
-    // Segments 2 and 5 were lost: the receiver acks 2, then keeps acking 2 with a hole.
-    h.s.ack(20_000, seg(2), 1 << 20, false);
-    h.s.ack(20_100, seg(2), 1 << 20, true);
+    // Segments 2 and 5 were lost: the receiver acks 2 and SACKs 3-4 and 6-9.
+    h.s.ack(20_000, seg(2), 1 << 20, null);
+    h.s.ack(20_100, seg(2), 1 << 20, [seg(3), seg(5), seg(6), seg(10)]);
     h.sendUntil(1e12);
     const re = h.sent.filter((x) => x.retransmit);
-    expect(re.map((x) => x.seq)).toEqual([seg(2)]);
+    expect(re.map((x) => x.seq)).toEqual([seg(2), seg(5)]);
     expect(re[0]!.ps).toBeGreaterThanOrEqual((20_100 + RTT_NS) * 1000);
+    expect(re[1]!.ps - re[0]!.ps).toBeLessThan(RTT_NS * 1000); // back to back, not an RTT apart
     expect(h.s.cwnd).toBe(6 * MSS);
-    // The retransmission fills hole 2; the receiver now acks up to the next hole, 5: a partial
-    // ACK below high_seq, repaired without waiting another RTT.
-    h.s.ack(80_000, seg(5), 1 << 20, true);
+    // The pipe is full: 10-13 still in flight (4) and the two retransmissions make 6 = cwnd, so
+    // no new data yet (RFC 6675: send only while pipe < cwnd).
+    expect(h.s.sndNxt).toBe(seg(14));
+    // A partial ACK (2 repaired, 5 not yet acked) does not reduce cwnd again or resend 5.
+    h.s.ack(80_000, seg(5), 1 << 20, [seg(6), seg(10)]);
     h.sendUntil(1e12);
-    const re2 = h.sent.filter((x) => x.retransmit);
-    expect(re2.map((x) => x.seq)).toEqual([seg(2), seg(5)]);
-    expect(re2[1]!.ps).toBe((80_000 + RTT_NS) * 1000);
-    expect(h.s.cwnd).toBe(6 * MSS); // no second reduction in the same recovery
+    expect(h.sent.filter((x) => x.retransmit).map((x) => x.seq)).toEqual([seg(2), seg(5)]);
+    expect(h.s.cwnd).toBe(6 * MSS);
+  });
+
+  it('without SACK information (after an RTO) a partial ACK retransmits the next segment (NewReno)', () => {
+    const h = harness();
+    h.sendUntil(1e12);
+    h.s.onRto(h.rto.at(-1)!);
+    h.sendUntil(1e15);
+    const rtoAt = h.sent.at(-1)!.ps / 1000;
+    h.s.ack(rtoAt + 10, seg(3), 1 << 20, null);
+    h.sendUntil(1e15);
+    expect(h.sent.filter((x) => x.retransmit).map((x) => x.seq)).toEqual([seg(0), seg(3)]);
   });
 
   it('a lost retransmission is sent again only after an RTT of duplicate ACKs', () => {
     const h = harness();
     h.sendUntil(1e12);
-    h.s.ack(20_000, 0, 1 << 20, true);
+    h.s.ack(20_000, 0, 1 << 20, [seg(1), seg(10)]);
     h.sendUntil(1e12);
-    h.s.ack(20_010, 0, 1 << 20, true); // still the hole, well within an RTT of the retransmission
+    h.s.ack(20_010, 0, 1 << 20, [seg(1), seg(10)]); // still the hole, well within an RTT of the retransmission
     h.sendUntil(1e12);
     expect(h.sent.filter((x) => x.retransmit)).toHaveLength(1);
-    h.s.ack(20_000 + 2 * RTT_NS, 0, 1 << 20, true);
+    h.s.ack(20_000 + 2 * RTT_NS, 0, 1 << 20, [seg(1), seg(10)]);
     h.sendUntil(1e12);
     expect(h.sent.filter((x) => x.retransmit)).toHaveLength(2);
   });
@@ -134,7 +146,7 @@ describe('TCP sender (the remote end of a flow)', () => {
     const h = harness();
     h.sendUntil(1e12);
     const armed = h.rto.at(-1)!;
-    h.s.ack(armed - 100_000 - RTT_NS, seg(1), 0, false); // acks one segment, closes the window
+    h.s.ack(armed - 100_000 - RTT_NS, seg(1), 0, null); // acks one segment, closes the window
     h.s.onRto(armed);
     expect(h.s.rtos).toBe(0);
     expect(h.rto.at(-1)).toBe(armed - 100_000 + RTO_NS);
@@ -145,16 +157,16 @@ describe('TCP sender (the remote end of a flow)', () => {
     h.sendUntil(1e12);
     const nxt = h.s.sndNxt;
     // The window reopens after the stop: no new data.
-    h.s.ack(2_000_000, seg(3), 1 << 20, false);
+    h.s.ack(2_000_000, seg(3), 1 << 20, null);
     h.sendUntil(1e15);
     expect(h.s.sndNxt).toBe(nxt);
     // A hole reported after the stop is still repaired.
-    h.s.ack(2_000_100, seg(3), 1 << 20, true);
+    h.s.ack(2_000_100, seg(3), 1 << 20, [seg(4), seg(8)]);
     h.sendUntil(1e15);
     expect(h.sent.at(-1)).toMatchObject({ seq: seg(3), retransmit: true });
     // ACKs for everything: all applied although the sender is blocked, and the RTO is cancelled.
-    h.s.ack(2_100_000, seg(8), 1 << 20, false);
-    h.s.ack(2_100_010, nxt, 1 << 20, false);
+    h.s.ack(2_100_000, seg(8), 1 << 20, null);
+    h.s.ack(2_100_010, nxt, 1 << 20, null);
     h.sendUntil(1e15);
     expect(h.s.nextPs).toBe(Infinity);
     expect(h.s.sndUna).toBe(nxt);
@@ -192,11 +204,11 @@ describe('local TCP sender (veth-local)', () => {
     s.transmit(30 * MSS, 0);
     expect(rto).toEqual([RTO_NS]);
     s.waiter = {} as never;
-    s.ack(10, 5 * MSS, 30 * MSS, false); // 5 segments free: less than a third
+    s.ack(10, 5 * MSS, 30 * MSS, null); // 5 segments free: less than a third
     expect(woken).toHaveLength(0);
-    s.ack(20, 10 * MSS, 30 * MSS, false);
+    s.ack(20, 10 * MSS, 30 * MSS, null);
     expect(woken).toHaveLength(1);
-    s.ack(30, 10 * MSS, 30 * MSS, true); // duplicate ACK with a hole
+    s.ack(30, 10 * MSS, 30 * MSS, [11 * MSS, 30 * MSS]); // duplicate ACK with a hole
     expect(s.sndNxt).toBe(10 * MSS);
     s.transmit(20 * MSS, 40);
     expect(s.retransmits).toBe(20);
