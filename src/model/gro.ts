@@ -1,6 +1,6 @@
 import type { CostTable } from './costs.ts';
 import { NIL, PSH, type PacketPool } from './packet.ts';
-import { SKB_OVERHEAD } from './socket.ts';
+import { SKB_STRUCT_BYTES } from './socket.ts';
 
 /**
  * Generic Receive Offload for one NAPI (struct gro_node; net/core/gro.c, net/ipv4/tcp_offload.c).
@@ -154,8 +154,9 @@ export class Gro {
       pool.frag[pool.lastFrag[p]!] = row;
       pool.lastFrag[p] = row;
       pool.len[p] = pool.len[p]! + len;
-      // The merged skb's head is freed (NAPI_GRO_FREE_STOLEN_HEAD): only its buffers are charged.
-      pool.truesize[p] = pool.truesize[p]! + pool.truesize[row]! - SKB_OVERHEAD;
+      // skb_gro_receive() steals the merged skb's head as a frag (NAPI_GRO_FREE_STOLEN_HEAD): p
+      // gains its truesize less the sk_buff itself (delta_truesize).
+      pool.truesize[p] = pool.truesize[p]! + pool.truesize[row]! - SKB_STRUCT_BYTES;
       pool.segs[p] = pool.segs[p]! + 1;
       if (psh) pool.flags[p] = pool.flags[p]! | PSH;
       if (psh || len < mss) {

@@ -11,14 +11,25 @@ const TCP_SNDBUF_DEFAULT = 16384;
  * the advertised window) that clock the sender.
  */
 
-/** sizeof(struct sk_buff) + sizeof(struct skb_shared_info), rounded as SKB_TRUESIZE does (x86_64). */
+/**
+ * SKB_TRUESIZE's overhead: SKB_DATA_ALIGN(sizeof(struct sk_buff)) + SKB_DATA_ALIGN(sizeof(struct
+ * skb_shared_info)) on x86_64 (256 + 320), for an skb whose head is allocated with its
+ * shared info (alloc_skb: a locally sent skb).
+ */
 export const SKB_OVERHEAD = 576;
-/** RX buffers of ixgbe/ice for a 1500-byte MTU: half pages. */
+/**
+ * SKB_DATA_ALIGN(sizeof(struct sk_buff)): what a received skb adds to its buffers' truesize.
+ * napi_build_skb(data, frag_size) → __build_skb_around() subtracts the shared info from the
+ * buffer (it lives at the buffer's end) and sets truesize = SKB_TRUESIZE(frag_size − shinfo) =
+ * frag_size + 256; each further buffer of a frame adds its frag truesize (skb_add_rx_frag).
+ */
+export const SKB_STRUCT_BYTES = 256;
+/** RX buffers of ixgbe/ice for a 1500-byte MTU: half pages (the driver profile's rxBufferBytes). */
 export const RX_BUFFER = 2048;
 
-/** skb->truesize of a received frame: its RX buffers plus the skb overhead. */
-export function frameTruesize(frameBytes: number): number {
-  return Math.ceil(frameBytes / RX_BUFFER) * RX_BUFFER + SKB_OVERHEAD;
+/** truesize of a received frame built in `bufferBytes` buffers: the buffers it fills plus the sk_buff. */
+export function frameTruesize(frameBytes: number, bufferBytes = RX_BUFFER): number {
+  return Math.ceil(frameBytes / bufferBytes) * bufferBytes + SKB_STRUCT_BYTES;
 }
 
 /**

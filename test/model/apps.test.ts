@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { frameTruesize } from '../../src/model/socket.ts';
 import { collectResult, type Result } from '../../src/metrics/result.ts';
 import { Kernel } from '../../src/model/kernel.ts';
 import { PacketPool } from '../../src/model/packet.ts';
@@ -163,7 +164,7 @@ describe('the socket lock and its backlog (tcp_add_backlog)', () => {
       pool.size[row] = 1518;
       pool.seq[row] = seq;
       pool.len[row] = pool.payload[row] = 1448;
-      pool.truesize[row] = 2048 + 576;
+      pool.truesize[row] = frameTruesize(1518);
       seq += 1448;
       const batch = new RxBatch();
       k.path.planPass(batch, row, 0);
@@ -171,7 +172,7 @@ describe('the socket lock and its backlog (tcp_add_backlog)', () => {
       if (sock.counters.backlogDrop === 0) accepted++;
     }
     // sk_rcvqueues_full() checks what is queued before this skb: the limit is crossed by one.
-    expect(accepted).toBe(Math.floor(limit / 2624) + 1);
+    expect(accepted).toBe(Math.floor(limit / frameTruesize(1518)) + 1);
     expect(sock.backlog.length).toBe(accepted);
     expect(sock.counters.backlogDrop).toBe(200 - accepted);
     expect(k.snmp.TcpExtTCPBacklogDrop).toBe(200 - accepted);

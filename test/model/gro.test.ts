@@ -46,6 +46,8 @@ describe('GRO (dev_gro_receive, tcp_gro_receive)', () => {
     expect(pool.segs[a]).toBe(3);
     expect(pool.len[a]).toBe(3 * MSS);
     expect(gro.counters.merged).toBe(2);
+    // skb_gro_receive steals each merged head: the aggregate holds three 2 KB buffers and one sk_buff.
+    expect(pool.truesize[a]).toBe(3 * 2048 + 256);
   });
 
   it('PSH: merged, then the aggregate is flushed at once', () => {

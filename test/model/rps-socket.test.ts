@@ -130,17 +130,19 @@ describe('socket receive', () => {
   it('UDP: drops when rmem already exceeds rcvbuf (RcvbufErrors), not before', () => {
     const s = new Socket(0, 'udp', 0, 5000, 5000, null, pool);
     const v = [0, 1, 2, 3].map(() => udpEnqueue(s, pool, skb(0, 100), 0));
-    // truesize 2624: after two skbs rmem = 5248 > rcvbuf = 5000, so the third and fourth are dropped.
-    expect(v).toEqual(['queued', 'queued', 'dropped', 'dropped']);
-    expect(s.counters.rcvbufErrors).toBe(2);
-    expect(s.drops).toBe(2);
+    // truesize 2304 (a 2 KB buffer + the sk_buff): after three skbs rmem = 6912 > rcvbuf = 5000,
+    // so the fourth is dropped; the third was admitted at rmem 4608.
+    expect(frameTruesize(170)).toBe(2048 + 256);
+    expect(v).toEqual(['queued', 'queued', 'queued', 'dropped']);
+    expect(s.counters.rcvbufErrors).toBe(1);
+    expect(s.drops).toBe(1);
   });
 
   it('TCP: below tcp_rmem[2] a full buffer grows to what is allocated (tcp_clamp_window): nothing is dropped', () => {
     const s = new Socket(0, 'tcp', 0, 3000, 1 << 22, new TcpReceiver({ ack: () => {} }, 1448, 20000), pool);
     const v = [0, 1, 2, 3].map((i) => tcpDataQueue(s, pool, skb(i * 1448), 0, () => {}));
     expect(v).toEqual(['queued', 'queued', 'queued', 'queued']);
-    // The second is admitted over the limit (rmem 2624 <= 3000 before it); then rcvbuf is
+    // The second is admitted over the limit (rmem 2304 <= 3000 before it); then rcvbuf is
     // raised to rmem at the third and fourth.
     expect(s.rcvbuf).toBe(3 * frameTruesize(1518));
     expect(s.counters.pruneCalled).toBe(3);
@@ -150,7 +152,7 @@ describe('socket receive', () => {
   it('TCP: at tcp_rmem[2] an in-sequence skb is admitted while rmem <= rcvbuf, else dropped if the queue is non-empty (TCPRcvQDrop)', () => {
     const s = new Socket(0, 'tcp', 0, 3000, 3000, new TcpReceiver({ ack: () => {} }, 1448, 20000), pool);
     const v = [0, 1, 2].map((i) => tcpDataQueue(s, pool, skb(i * 1448), 0, () => {}));
-    // rmem 0 → fits; rmem 2624 <= 3000 → admitted over the limit; rmem 5248: collapsing full
+    // rmem 0 → fits; rmem 2304 <= 3000 → admitted over the limit; rmem 4608: collapsing full
     // segments saves nothing (a page holds 2.6 of them), so the third is dropped.
     expect(v).toEqual(['queued', 'queued', 'dropped']);
     expect(s.counters.rcvQDrop).toBe(1);
@@ -163,10 +165,10 @@ describe('socket receive', () => {
 
   it('TCP: at tcp_rmem[2], tcp_collapse packs small skbs into pages to make room before dropping', () => {
     const s = new Socket(0, 'tcp', 0, 6000, 6000, new TcpReceiver({ ack: () => {} }, 1448, 20000), pool);
-    // 100-byte segments each hold 2624 bytes of truesize. The third is admitted over the limit;
-    // the fourth finds rmem 7872 > 6000: the three collapse into one page (4352). The fifth
-    // finds 6976: the fourth collapses on its own (a page is no gain: 2624 < 4352), so only
-    // the collapse already done counts, and rmem 6976 > 6000 means RcvPruned and a drop.
+    // 100-byte segments each hold 2304 bytes of truesize. The third is admitted over the limit;
+    // the fourth finds rmem 6912 > 6000: the three collapse into one page (4352). The fifth
+    // finds 6656: the fourth collapses on its own (a page is no gain: 2304 < 4352), so only
+    // the collapse already done counts, and rmem 6656 > 6000 means RcvPruned and a drop.
     const v = [0, 1, 2, 3, 4].map((i) => tcpDataQueue(s, pool, skb(i * 100, 100), 0, () => {}));
     expect(v).toEqual(['queued', 'queued', 'queued', 'queued', 'dropped']);
     expect(s.counters.collapsed).toBe(3);

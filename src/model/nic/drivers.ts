@@ -62,6 +62,8 @@ export interface DriverProfile {
   otherVectorName(dev: string): string | null;
   /** The driver implements ndo_rx_flow_steer (accelerated RFS with ntuple on). */
   rxFlowSteer: boolean;
+  /** Bytes of one RX buffer (the frag truesize of each buffer a frame fills). */
+  rxBufferBytes: number;
   /** Link speeds the hardware family supports, in Gbit/s (what `ethtool -s <dev> speed` accepts), and where they come from. */
   speedsGbps: readonly number[];
   speedsSource: string;
@@ -99,6 +101,7 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     vectorName: (dev, q) => `${dev}-TxRx-${q}`, // ixgbe_request_msix_irqs
     otherVectorName: (dev) => dev,
     rxFlowSteer: false, // ntuple enables Flow Director perfect filters, but ixgbe has no ndo_rx_flow_steer
+    rxBufferBytes: 2048, // ixgbe_rx_pg_size / 2: half a 4 KB page per buffer (build_skb, IXGBE_RXBUFFER_2K path)
     // 82599/X540: 100M (X540), 1G, 10G; X550: also 2.5G and 5G (NBASE-T).
     speedsGbps: [0.1, 1, 2.5, 5, 10],
     speedsSource: 'ixgbe_ethtool.c: ixgbe_set_link_ksettings (IXGBE_LINK_SPEED_100_FULL … IXGBE_LINK_SPEED_10GB_FULL)',
@@ -134,6 +137,7 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     vectorName: (_dev, q) => `ice-0000:01:00.0-TxRx-${q}`, // "%s-%s-%d", basename, "TxRx", idx
     otherVectorName: () => 'ice-0000:01:00.0:misc',
     rxFlowSteer: true, // ice_rx_flow_steer (ice_arfs.c, CONFIG_RFS_ACCEL)
+    rxBufferBytes: 2048, // half pages, as ixgbe (UNVERIFIED for 6.18's libeth page_pool buffers)
     // E810: 1G to 100G; E830 adds 200G.
     speedsGbps: [1, 10, 25, 40, 50, 100, 200],
     speedsSource: 'ice_ethtool.c: ice_set_link_ksettings (ICE_AQ_LINK_SPEED_1000MB … ICE_AQ_LINK_SPEED_200GB)',
@@ -162,6 +166,7 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     vectorName: (dev, q) => `${dev}-rx-${q}`,
     otherVectorName: () => null,
     rxFlowSteer: true, // like mlx5e_rx_flow_steer
+    rxBufferBytes: 2048,
     speedsGbps: [1, 10, 25, 40, 50, 100, 200, 400, 800],
     speedsSource: 'Ethernet rates of IEEE 802.3 (a generic NIC of any class)',
   },

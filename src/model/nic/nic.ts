@@ -190,7 +190,7 @@ export class Nic implements WireSink, VectorHost {
     pool.size[row] = size;
     pool.arrival[row] = arrivalNs;
     pool.tuple[row] = tuple;
-    pool.truesize[row] = frameTruesize(size);
+    pool.truesize[row] = frameTruesize(size, this.cfg.driver.rxBufferBytes);
     if (source instanceof TcpSender) {
       pool.seq[row] = source.nextSeq;
       pool.payload[row] = source.nextPayload;
