@@ -2,7 +2,8 @@ import { produce, type Draft } from 'immer';
 import { numberVectors } from '../model/nic/vectors.ts';
 import { InputError, ValueError, didYouMean } from './errors.ts';
 import * as app from './knobs/app.ts';
-import { ETHTOOL_OPTIONS, combined, hkey, indir, queueCount } from './knobs/ethtool.ts';
+import { ETHTOOL_OPTIONS, combined, hkey, hwReceiveFeature, hwReceiveFeatureProblem, indir, queueCount } from './knobs/ethtool.ts';
+import type { DriverName } from '../model/nic/drivers.ts';
 import { findKnob, jsonParts, knobNames, knobsOf, nicContext, parseAndCheck, queueContext, systemContext } from './knobs/registry.ts';
 import type { AnyKnob, SystemContext } from './knobs/types.ts';
 import type { NicConfig, Scenario } from './schema.ts';
@@ -204,6 +205,13 @@ function pairs(ctx: Ctx, draft: Draft<Scenario>, nic: Draft<NicConfig>, index: n
   for (let i = 3; i < ctx.tokens.length; i += 2) {
     const name = ctx.tokens[i]!;
     const knob = knobs.find((k) => k.name === name || k.aliases?.includes(name));
+    const hw = option === '-K' ? hwReceiveFeature(name) : undefined;
+    if (!knob && hw) {
+      const value = ctx.need(i + 1, `a value for ${name} (on or off)`);
+      const problem = hwReceiveFeatureProblem(hw, value, nic.driver as DriverName);
+      if (problem) ctx.fail(value === 'on' && !problem.startsWith('expected') ? i : i + 1, problem);
+      continue;
+    }
     if (!knob) {
       if (ETHTOOL_OPTIONS[option]!.unmodelled.includes(name)) ctx.fail(i, `"${name}" is a real parameter, but rxsim models the receive path only`);
       ctx.fail(i, `unknown parameter${didYouMean(name, names)}; known: ${names.join(', ')}`);

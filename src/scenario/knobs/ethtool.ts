@@ -41,11 +41,42 @@ export const ETHTOOL_OPTIONS: Record<string, { aliases: string[]; unmodelled: st
   },
   '-G': { aliases: ['--set-ring'], unmodelled: ['tx', 'rx-mini', 'rx-jumbo', 'rx-buf-len', 'cqe-size', 'tx-push', 'rx-push'] },
   '-L': { aliases: ['--set-channels'], unmodelled: ['rx', 'tx', 'other'] },
-  '-K': { aliases: ['--features', '--offload'], unmodelled: ['tso', 'gso', 'lro', 'rx', 'tx', 'sg', 'rxvlan', 'txvlan', 'rx-gro-hw', 'rx-gro-list', 'rx-udp-gro-forwarding', 'hw-tc-offload'] },
+  '-K': { aliases: ['--features', '--offload'], unmodelled: ['tso', 'gso', 'rx', 'tx', 'sg', 'rxvlan', 'txvlan', 'rx-gro-list', 'rx-udp-gro-forwarding', 'hw-tc-offload'] },
   '-X': { aliases: ['--set-rxfh-indir', '--rxfh'], unmodelled: [] },
   '-N': { aliases: ['--config-nfc', '--config-ntuple'], unmodelled: [] },
   '-s': { aliases: ['--change'], unmodelled: ['duplex', 'port', 'mdix', 'autoneg', 'advertise', 'lanes', 'phyad', 'xcvr', 'wol', 'sopass', 'master-slave', 'msglvl'] },
 };
+
+/**
+ * Receive features done by the NIC that rxsim does not model: the model receives as if they are
+ * off. `off` is accepted (it is the model's state); `on` is refused — as the real ethtool refuses
+ * it on a driver whose hardware lacks the feature (NETIF_F_* not in hw_features: "off [fixed]"
+ * in ethtool -k), and as unmodelled on one that has it.
+ */
+export const HW_RECEIVE_FEATURES: Record<string, { long: string; what: string; drivers: Record<DriverName, boolean> }> = {
+  // ixgbe: NETIF_F_LRO with IXGBE_FLAG2_RSC_CAPABLE (82599, X540, X550 RSC); ice sets no
+  // NETIF_F_LRO; a mlx5-class NIC has both LRO and HW GRO (SHAMPO).
+  lro: {
+    long: 'large-receive-offload',
+    what: "LRO (ixgbe's RSC): the NIC merges segments before the driver, so fewer, larger skbs reach the stack",
+    drivers: { ixgbe: true, ice: false, generic: true },
+  },
+  'rx-gro-hw': { long: 'rx-gro-hw', what: 'hardware GRO: the NIC builds GRO-able aggregates (header split) before the driver', drivers: { ixgbe: false, ice: false, generic: true } },
+};
+
+/** The feature `name` (or its long name) of HW_RECEIVE_FEATURES, if it is one. */
+export function hwReceiveFeature(name: string): string | undefined {
+  return Object.keys(HW_RECEIVE_FEATURES).find((k) => k === name || HW_RECEIVE_FEATURES[k]!.long === name);
+}
+
+/** Why `ethtool -K <dev> <feature> <value>` cannot be applied, or undefined when it can (off). */
+export function hwReceiveFeatureProblem(feature: string, value: string, driver: DriverName): string | undefined {
+  const f = HW_RECEIVE_FEATURES[feature]!;
+  if (value !== 'on' && value !== 'off') return `expected on or off, got "${value}"`;
+  if (value === 'off') return undefined;
+  if (!f.drivers[driver]) return `Could not change any device features: ${driver} has no ${f.long} ("off [fixed]" in ethtool -k)`;
+  return `rxsim does not model ${f.what}; the model receives with it off`;
+}
 
 // ---------------------------------------------------------------- -s
 

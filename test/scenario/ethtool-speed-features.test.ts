@@ -29,3 +29,24 @@ describe('link speed', () => {
     );
   });
 });
+
+/** Receive features the NIC does and rxsim does not model: refused as the driver or as unmodelled, never as "not a receive feature". */
+describe('ethtool -K lro / rx-gro-hw', () => {
+  const apply = (driver: string, cmd: string) => () => loadScenarioObject(scenario({ nics: [{ name: 'eth0', driver, channels: { combined: 2 } }], apply: [cmd] }));
+
+  it('off is the model’s state and is accepted', () => {
+    expect(apply('ixgbe', 'ethtool -K eth0 lro off')).not.toThrow();
+    expect(apply('ice', 'ethtool -K eth0 large-receive-offload off rx-gro-hw off gro on')).not.toThrow();
+  });
+
+  it('on, where the hardware lacks it, is refused with ethtool’s answer', () => {
+    expect(inputError(apply('ice', 'ethtool -K eth0 lro on'))).toMatch(/token "lro": Could not change any device features: ice has no large-receive-offload \("off \[fixed\]" in ethtool -k\)/);
+    expect(inputError(apply('ixgbe', 'ethtool -K eth0 rx-gro-hw on'))).toMatch(/token "rx-gro-hw": Could not change any device features: ixgbe has no rx-gro-hw/);
+  });
+
+  it('on, where the hardware has it, is refused as not modelled, saying what it would do', () => {
+    expect(inputError(apply('ixgbe', 'ethtool -K eth0 lro on'))).toMatch(/token "lro": rxsim does not model LRO \(ixgbe's RSC\).*the model receives with it off/);
+    expect(inputError(apply('generic', 'ethtool -K eth0 rx-gro-hw on'))).toMatch(/rxsim does not model hardware GRO/);
+    expect(inputError(apply('ixgbe', 'ethtool -K eth0 lro maybe'))).toMatch(/token "maybe": expected on or off/);
+  });
+});
