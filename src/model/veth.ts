@@ -18,8 +18,8 @@ import { TCP_FRAME_OVERHEAD } from './tcp-sender.ts';
 export const VETH_MTU = 1500;
 /** VETH_RING_SIZE: the ptr_ring of each veth RX queue in NAPI mode. */
 export const VETH_RING_SIZE = 256;
-/** NAPI ids of veth queues (not in the napi_hash range of devices): -100 - cpu. */
-const VETH_NAPI_ID_BASE = -100;
+/** NAPI id of the veth RX queue (not in the napi_hash range of devices). */
+const VETH_NAPI_ID = -100;
 
 export interface VethHost extends NapiHost {
   readonly sim: Simulator;
@@ -42,8 +42,12 @@ export interface VethHost extends NapiHost {
  * enter here (tcp_sendmsg → … → veth_xmit).
  */
 export class Veth {
-  /** RX queues in NAPI mode (veth GRO on), one per CPU, created on first use. */
-  private readonly rqs: (VethRq | undefined)[] = [];
+  /**
+   * The RX queue in NAPI mode (veth GRO on), created on first use. One: veth_init_queues()
+   * leaves real_num_rx_queues = 1 unless the link was created with numrxqueues, and a
+   * forwarded skb's queue_mapping is the veth's one TX queue, so veth_xmit picks rq[0].
+   */
+  private rq: VethRq | null = null;
 
   constructor(
     private readonly k: VethHost,
@@ -55,28 +59,27 @@ export class Veth {
   ) {}
 
   /**
-   * veth_xmit on `cpu`: with GRO on the veth, into its NAPI queue on this CPU; otherwise
-   * __netif_rx → enqueue_to_backlog of this CPU, or of the RPS CPU of the veth's RX queue.
-   * Returns extra CPU cost (none: veth_xmit is in the pass cost).
+   * veth_xmit on `cpu`: with GRO on the veth, into rq[0]'s ring, its NAPI scheduled on this CPU
+   * unless it is already scheduled (on whichever CPU scheduled it first); otherwise __netif_rx →
+   * enqueue_to_backlog of this CPU, or of the RPS CPU of the veth's RX queue. Returns extra CPU
+   * cost (none: veth_xmit is in the pass cost).
    */
   xmit(cpu: Cpu, row: number): number {
     if (!this.gro) {
       this.k.rps.netifRx(cpu, row, this.rps);
       return 0;
     }
-    let rq = this.rqs[cpu.id];
-    if (!rq) {
-      rq = new VethRq(this.k, VETH_NAPI_ID_BASE - cpu.id, this.groTcpFlows, this.rps);
-      this.k.napis.add(rq.napi);
-      this.rqs[cpu.id] = rq;
+    if (!this.rq) {
+      this.rq = new VethRq(this.k, VETH_NAPI_ID, this.groTcpFlows, this.rps);
+      this.k.napis.add(this.rq.napi);
     }
-    if (!rq.xmit(cpu, row)) this.k.accounting.drop(row, 'veth');
+    if (!this.rq.xmit(cpu, row)) this.k.accounting.drop(row, 'veth');
     return 0;
   }
 
-  /** veth RX queues created so far. */
+  /** The veth RX queue, if NAPI mode has created it. */
   queues(): VethRq[] {
-    return this.rqs.filter((q): q is VethRq => q !== undefined);
+    return this.rq ? [this.rq] : [];
   }
 
   /** Start of the measurement window: the queues' GRO counters restart. */
