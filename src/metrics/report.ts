@@ -34,6 +34,11 @@ export function formatReport(r: Result, description = ''): string {
   out.push('Packets that arrived in the window');
   out.push(`  offered ${int(r.packets.offered)} = delivered ${int(r.packets.delivered)} + dropped ${int(sum(Object.values(r.packets.dropped)))} + in flight ${int(r.packets.in_flight)}`);
   out.push(`  dropped by place: ${drops.length ? drops.join(', ') : 'none'}`);
+  if (r.drop_reasons.length > 0) {
+    // perf trace -e skb:kfree_skb / dropwatch: one line per reason and location.
+    out.push('  skb drops by reason (skb:kfree_skb):');
+    for (const d of r.drop_reasons) out.push(`    ${d.reason.padEnd(32)} ${d.location.padEnd(24)} ${int(d.skbs).padStart(9)} skbs ${int(d.packets).padStart(9)} packets`);
+  }
   out.push('');
   const l = r.latency_us;
   out.push('Latency, wire arrival to the application (µs)');

@@ -8,7 +8,7 @@ import type { Kernel } from '../model/kernel.ts';
 import type { NicResult } from '../model/nic/nic.ts';
 import { NAPI_POLL_WEIGHT } from '../model/napi.ts';
 import type { PacketQueue } from '../model/packet.ts';
-import { DROP_PLACES } from '../model/rx-accounting.ts';
+import { DROP_PLACES, type DropReasonRow } from '../model/rx-accounting.ts';
 import type { SocketResult } from '../model/socket.ts';
 import { MODELLED_SOFTIRQS, SOFTIRQ_NAMES } from '../model/softirq.ts';
 import type { TaskResult } from '../model/task.ts';
@@ -31,6 +31,12 @@ export interface Result {
   /** warmup_ns: where the window starts (the scenario's warmup_ms, or the one "auto" chose); simulated_ns − window_ns, so outside the digest. */
   sim: { events: number; simulated_ns: number; window_ns: number; wall_ms: number; peak_packets_in_flight: number; warmup_ns: number };
   packets: { offered: number; delivered: number; in_flight: number; dropped: Record<string, number> };
+  /**
+   * The skb drops of those packets by the kernel's drop reason and the function that freed them,
+   * as `perf trace -e skb:kfree_skb` or dropwatch list them (skbs: events; packets: the segments
+   * they held). The NIC's own drops have no skb and are not here (see ethtool_S).
+   */
+  drop_reasons: DropReasonRow[];
   /** rx_cores_per_gbps: CPUs' worth of hardirq + softirq time per delivered Gbit/s (L2). */
   throughput: { offered_gbps: number; delivered_gbps: number; delivered_pps: number; rx_cores_per_gbps: number | null };
   /** Passes through __netif_receive_skb_core (softnet_stat `processed`, all CPUs), and per skb the NICs' NAPIs handed up. */
@@ -133,6 +139,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     in_flight: st.inFlight,
     dropped: Object.fromEntries(DROP_PLACES.map((p) => [p, st.dropped[p]])),
   };
+  const drop_reasons = st.dropReasons();
   // Rates count L2 bytes without the FCS (what rx_bytes counts), over the window.
   const gbps = (bytes: number, pkts: number): number => (windowS > 0 ? r3(((bytes - 4 * pkts) * 8) / windowS / 1e9) : 0);
 
@@ -237,6 +244,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     warnings: s.warnings,
     sim: { events: k.sim.dispatched, simulated_ns: k.sim.now, window_ns: windowNs, wall_ms: r3(wallMs), peak_packets_in_flight: k.pool.peak, warmup_ns: k.windowStart },
     packets,
+    drop_reasons,
     throughput: {
       offered_gbps: gbps(tot.offeredBytes, tot.offered),
       delivered_gbps: gbps(tot.windowDeliveredBytes, tot.windowDelivered),

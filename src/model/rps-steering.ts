@@ -3,7 +3,7 @@ import type { Cpu } from './cpu.ts';
 import { napiScheduleOn, type NapiHost } from './napi.ts';
 import type { PacketPool } from './packet.ts';
 import { getRpsCpu, RpsDevFlowTable, RpsSockFlowTable, type RpsChoice, type RxQueueRps } from './rps.ts';
-import type { DropPlace } from './rx-accounting.ts';
+import type { DropSite } from './rx-accounting.ts';
 import { NET_RX_SOFTIRQ } from './softirq.ts';
 import type { SoftnetData } from './softnet.ts';
 
@@ -14,7 +14,7 @@ export interface RpsHost extends NapiHost {
   readonly flows: readonly ResolvedFlow[];
   readonly irqs: { readonly CAL: number };
   readonly smp: { register(onReceive: (cpu: Cpu) => void): number; send(cpu: number, kind: number): void };
-  readonly accounting: { drop(row: number, place: DropPlace): void };
+  readonly accounting: { drop(row: number, site: DropSite): void };
   /** The flow dissector's hash of a flow's tuple (skb_get_hash when the NIC gave none). */
   softwareHash(flow: number, tuple: number): number;
 }

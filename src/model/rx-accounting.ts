@@ -11,6 +11,43 @@ import { uncharge, type Socket } from './socket.ts';
 export type DropPlace = 'wire' | 'nic_ring' | 'nic_missed' | 'backlog' | 'flow_limit' | 'veth' | 'socket' | 'tcp_dup';
 export const DROP_PLACES: DropPlace[] = ['wire', 'nic_ring', 'nic_missed', 'backlog', 'flow_limit', 'veth', 'socket', 'tcp_dup'];
 
+/**
+ * Where the kernel drops a packet: the place rxsim counts it under, and — for a drop of an skb —
+ * the `enum skb_drop_reason` and the function that frees it, as `perf trace -e skb:kfree_skb`
+ * and dropwatch report them. The NIC's drops have no skb (the frame never left the NIC's
+ * buffer): they show in ethtool -S only.
+ */
+export const DROP_SITES = {
+  nic_ring: { place: 'nic_ring', reason: null, location: null },
+  nic_missed: { place: 'nic_missed', reason: null, location: null },
+  // enqueue_to_backlog(): qlen > netdev_max_backlog, or skb_flow_limit(): one reason for both.
+  backlog: { place: 'backlog', reason: 'SKB_DROP_REASON_CPU_BACKLOG', location: 'enqueue_to_backlog' },
+  flow_limit: { place: 'flow_limit', reason: 'SKB_DROP_REASON_CPU_BACKLOG', location: 'enqueue_to_backlog' },
+  // veth_xdp_rx(): the peer's ptr_ring is full, dev_kfree_skb_any() (before 6.16's qdisc backpressure).
+  veth: { place: 'veth', reason: 'SKB_DROP_REASON_NOT_SPECIFIED', location: 'veth_xdp_rx' },
+  // udp_queue_rcv_one_skb(): __udp_enqueue_schedule_skb() returned -ENOMEM.
+  udp_rcvbuf: { place: 'socket', reason: 'SKB_DROP_REASON_SOCKET_RCVBUFF', location: 'udp_queue_rcv_one_skb' },
+  // tcp_add_backlog(): sk_add_backlog() over the limit (TCPBacklogDrop).
+  tcp_backlog: { place: 'socket', reason: 'SKB_DROP_REASON_SOCKET_BACKLOG', location: 'tcp_add_backlog' },
+  // tcp_data_queue(): in sequence, no room and the queue not empty (TCPRcvQDrop).
+  tcp_rcvq: { place: 'socket', reason: 'SKB_DROP_REASON_PROTO_MEM', location: 'tcp_data_queue' },
+  // tcp_data_queue_ofo(): out of order, no room (TCPOFODrop).
+  tcp_ofo_mem: { place: 'socket', reason: 'SKB_DROP_REASON_PROTO_MEM', location: 'tcp_data_queue_ofo' },
+  // tcp_data_queue(): entirely before rcv_nxt (a retransmission of data already received).
+  tcp_old_data: { place: 'tcp_dup', reason: 'SKB_DROP_REASON_TCP_OLD_DATA', location: 'tcp_data_queue' },
+  // tcp_ofo_queue(): an out-of-order skb the in-order data has since covered.
+  tcp_ofo_drop: { place: 'tcp_dup', reason: 'SKB_DROP_REASON_TCP_OFO_DROP', location: 'tcp_ofo_queue' },
+} as const satisfies Record<string, { place: DropPlace; reason: string | null; location: string | null }>;
+export type DropSite = keyof typeof DROP_SITES;
+
+/** One row of the drop-reason table: kfree_skb events (skbs) and the packets (segments) they held. */
+export interface DropReasonRow {
+  reason: string;
+  location: string;
+  skbs: number;
+  packets: number;
+}
+
 export interface FlowCounters {
   offered: number;
   offeredBytes: number;
@@ -27,6 +64,8 @@ const zeroFlow = (): FlowCounters => ({ offered: 0, offeredBytes: 0, delivered: 
 
 export class RxAccounting {
   readonly dropped = Object.fromEntries(DROP_PLACES.map((p) => [p, 0])) as Record<DropPlace, number>;
+  /** kfree_skb events and their packets by site (counted packets, as `dropped`). */
+  private readonly sites = new Map<DropSite, { skbs: number; packets: number }>();
   /** Counted packets currently held somewhere in the path. */
   inFlight = 0;
   /** Wire arrival to the application (or to the socket when nothing reads it), and per stage. */
@@ -78,17 +117,41 @@ export class RxAccounting {
     f.dropped++;
   }
 
-  /** The skb (every segment of an aggregate) is dropped at `place`; its rows are freed. */
-  drop(row: number, place: DropPlace): void {
+  /** The skb (every segment of an aggregate) is dropped at `site`; its rows are freed. */
+  drop(row: number, site: DropSite): void {
     const pool = this.pool;
+    const place = DROP_SITES[site].place;
+    let counted = 0;
     forEachSegment(pool, row, (r) => {
       if (pool.counted[r]) {
         this.dropped[place]++;
         this.flows[pool.flow[r]!]!.dropped++;
         this.inFlight--;
+        counted++;
       }
       pool.release(r);
     });
+    if (counted > 0) {
+      const c = this.sites.get(site) ?? { skbs: 0, packets: 0 };
+      c.skbs++;
+      c.packets += counted;
+      this.sites.set(site, c);
+    }
+  }
+
+  /** The drop-reason table (skb drops only), most packets first. */
+  dropReasons(): DropReasonRow[] {
+    const rows = new Map<string, DropReasonRow>();
+    for (const [site, c] of this.sites) {
+      const { reason, location } = DROP_SITES[site];
+      if (reason === null || location === null) continue;
+      const key = `${reason} ${location}`;
+      const row = rows.get(key) ?? { reason, location, skbs: 0, packets: 0 };
+      row.skbs += c.skbs;
+      row.packets += c.packets;
+      rows.set(key, row);
+    }
+    return [...rows.values()].sort((a, b) => b.packets - a.packets || a.reason.localeCompare(b.reason) || a.location.localeCompare(b.location));
   }
 
   /**

@@ -218,7 +218,7 @@ export class Socket {
  * What happened to an skb handed to a socket: it was queued (and possibly released data and
  * ACKs), or dropped, or (TCP) queued out of order.
  */
-export type SocketVerdict = 'queued' | 'backlog' | 'dropped' | 'ofo' | 'dup';
+export type SocketVerdict = 'queued' | 'backlog' | 'dropped' | 'ofo' | 'ofo-dropped' | 'dup';
 
 /** Update sk_scaling_ratio from a received skb. */
 function noteRatio(sock: Socket, pool: PacketPool, row: number): void {
@@ -264,7 +264,7 @@ export function tcpDataQueue(sock: Socket, pool: PacketPool, row: number, t: num
     if (!tcpTryRmemSchedule(sock, pool, pool.truesize[row]!)) {
       sock.counters.rcvQDrop++; // TCPOFODrop in the kernel; counted with RcvQDrop here
       sock.drops++;
-      return 'dropped';
+      return 'ofo-dropped';
     }
     sock.counters.ofoQueue++;
     let i = tcp.ofo.length;

@@ -42,7 +42,7 @@ export class TransportRcv {
       if (udpEnqueue(sock, pool, row, k.sim.now) === 'dropped') {
         k.snmp.UdpRcvbufErrors++; // __udp_queue_rcv_skb: UDP_MIB_RCVBUFERRORS and UDP_MIB_INERRORS
         k.snmp.UdpInErrors++;
-        k.accounting.drop(row, 'socket');
+        k.accounting.drop(row, 'udp_rcvbuf');
         return 0;
       }
     } else {
@@ -54,7 +54,7 @@ export class TransportRcv {
           sock.counters.backlogDrop++;
           sock.drops++;
           k.snmp.TcpExtTCPBacklogDrop++; // tcp_add_backlog: LINUX_MIB_TCPBACKLOGDROP
-          k.accounting.drop(row, 'socket');
+          k.accounting.drop(row, 'tcp_backlog');
           return 0;
         }
         sock.backlog.push(row, k.sim.now);
@@ -72,17 +72,17 @@ export class TransportRcv {
     const pool = k.pool;
     const c0 = sock.counters;
     const [pruned, collapsed, collapsedBytes, rcvPruned] = [c0.pruneCalled, c0.collapsed, c0.collapsedBytes, c0.rcvPruned];
-    const verdict = tcpDataQueue(sock, pool, row, k.sim.now, (dup) => k.accounting.drop(dup, 'tcp_dup'));
+    const verdict = tcpDataQueue(sock, pool, row, k.sim.now, (dup) => k.accounting.drop(dup, 'tcp_ofo_drop'));
     k.snmp.TcpExtPruneCalled += c0.pruneCalled - pruned;
     k.snmp.TcpExtTCPRcvCollapsed += c0.collapsed - collapsed;
     k.snmp.TcpExtRcvPruned += c0.rcvPruned - rcvPruned;
     // tcp_collapse copies the data into new skbs, in softirq.
     let cost = Math.round(((c0.collapsedBytes - collapsedBytes) * k.costs.copy_kb_hot) / 1024);
-    if (verdict === 'dropped') {
-      k.snmp.TcpExtTCPRcvQDrop++; // tcp_data_queue: LINUX_MIB_TCPRCVQDROP per skb
-      k.accounting.drop(row, 'socket');
+    if (verdict === 'dropped' || verdict === 'ofo-dropped') {
+      k.snmp.TcpExtTCPRcvQDrop++; // tcp_data_queue: LINUX_MIB_TCPRCVQDROP per skb (TCPOFODrop counted with it here)
+      k.accounting.drop(row, verdict === 'dropped' ? 'tcp_rcvq' : 'tcp_ofo_mem');
     } else if (verdict === 'dup') {
-      k.accounting.drop(row, 'tcp_dup');
+      k.accounting.drop(row, 'tcp_old_data');
     } else if (verdict === 'ofo') {
       k.snmp.TcpExtTCPOFOQueue++; // tcp_data_queue_ofo: LINUX_MIB_TCPOFOQUEUE per skb
     }

@@ -9,7 +9,7 @@ import type { LocalTcpSender } from './local-sender.ts';
 import { Napi, napiCompleteDone, napiSchedule, type NapiHost, type NapiPoller, type NapiTable } from './napi.ts';
 import { NIL, PacketQueue, PSH, type PacketPool } from './packet.ts';
 import type { RxQueueRps } from './rps.ts';
-import type { DropPlace } from './rx-accounting.ts';
+import type { DropSite } from './rx-accounting.ts';
 import { groFlushNormal, handUp, RxBatch, type RxPath } from './rx-batch.ts';
 import { SKB_OVERHEAD } from './socket.ts';
 import { TCP_FRAME_OVERHEAD } from './tcp-sender.ts';
@@ -29,7 +29,7 @@ export interface VethHost extends NapiHost {
   readonly sysctl: NapiHost['sysctl'] & Pick<SysctlValues, 'net.core.gro_normal_batch'>;
   readonly napis: NapiTable;
   readonly path: RxPath;
-  readonly accounting: { drop(row: number, place: DropPlace): void; offer(row: number, counted: boolean): void };
+  readonly accounting: { drop(row: number, site: DropSite): void; offer(row: number, counted: boolean): void };
   readonly rps: NapiHost['rps'] & { netifRx(cpu: Cpu, row: number, rps: RxQueueRps): void };
   /** Start of the measurement window (packets sent after it count). */
   readonly warmupNs: number;

@@ -8,6 +8,7 @@ import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectResult } from '../../src/metrics/result.ts';
 import { simulate } from '../../src/model/simulate.ts';
+import { toFtrace, TraceRecorder } from '../../src/trace/index.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
 import { scenario } from '../helpers.ts';
 
@@ -35,6 +36,15 @@ let base = '';
 
 const scenarioText = (name: string) => readFileSync(join(ROOT, 'sim-scenarios', `${name}.json`), 'utf8');
 const nodeDigest = (text: string, seed?: number) => collectResult(simulate(loadScenario(text, seed === undefined ? {} : { seed }).resolved), 0).digest;
+/** When ksoftirqd/4 first gets CPU 4 in a scenario's run (ms), from its ftrace. */
+function ksoftirqdTakesOverMs(text: string): number {
+  const trace = new TraceRecorder({ detail: 'poll', capacity: 1 << 20 });
+  simulate(loadScenario(text).resolved, { trace });
+  const m = /(\d+\.\d+): sched_switch: .* ==> next_comm=ksoftirqd\/4 /.exec(toFtrace(trace));
+  if (!m) throw new Error('ksoftirqd/4 never runs in the default scenario');
+  return Number(m[1]) * 1000;
+}
+
 /** The page's share format: base64url of the UTF-8 JSON, in the fragment. */
 const shareUrl = (obj: unknown) => `${base}#s=${Buffer.from(JSON.stringify(obj)).toString('base64url')}`;
 
@@ -162,12 +172,14 @@ describe('the browser app', () => {
     }
     expect(await page.textContent('[data-testid=step-fn]')).toBe('__napi_poll()');
     expect(involved).toMatch(/ens4f1\/rx-\d ring/);
-    // Record from 20 ms, where ksoftirqd/4 has taken over: the steps start there and show it.
+    // Record from just after ksoftirqd/4 first takes over (found in the same run traced in
+    // Node): the steps start there and show it.
+    const from = Math.ceil(ksoftirqdTakesOverMs(scenarioText(DEFAULT)));
     const before = await runsOf(page);
-    await page.fill('[data-testid=step-from]', '20');
+    await page.fill('[data-testid=step-from]', String(from));
     await page.click('[data-testid=step-record]');
     await waitForRun(page, before + 1);
-    expect(await page.textContent('[data-testid=step-info]')).toMatch(/step 1 of \d+ · 20\.\d+ ms/);
+    expect(await page.textContent('[data-testid=step-info]')).toMatch(new RegExp(`step 1 of \\d+ · ${from}\\.\\d+ ms`));
     expect(await page.textContent('[data-testid=step-list]')).toMatch(/ksoftirqd\/4/);
     expect(await page.textContent('[data-testid=digest]')).toBe(nodeDigest(scenarioText(DEFAULT))); // the same run
     await shot(page, 'step');

@@ -151,6 +151,10 @@ describe('properties over random scenarios', () => {
         const r = collectResult(k, 0);
         const dropped = Object.values(r.packets.dropped).reduce((a, b) => a + b, 0);
         expect(r.packets.offered).toBe(r.packets.delivered + dropped + r.packets.in_flight);
+        // Every drop past the NIC is an skb freed with a reason: the reason table holds them all.
+        const { wire = 0, nic_ring = 0, nic_missed = 0 } = r.packets.dropped;
+        expect(r.drop_reasons.reduce((a, d) => a + d.packets, 0)).toBe(dropped - wire - nic_ring - nic_missed);
+        for (const d of r.drop_reasons) expect(d.skbs).toBeLessThanOrEqual(d.packets);
         if (r.packets.offered > 0) withTraffic++;
         const drained = simulate(loadScenarioObject(sc).resolved, { drain: true });
         const d = collectResult(drained, 0);
