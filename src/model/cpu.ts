@@ -134,7 +134,7 @@ export class Cpu {
 
   /** in_interrupt(): in a hardirq or serving softirqs (inline or in ksoftirqd). */
   inInterrupt(): boolean {
-    return this.hard !== null || this.soft !== null || (this.rq.curr !== null && this.rq.curr.inSoftirq);
+    return this.hard !== null || this.soft !== null || (this.rq.curr !== null && (this.rq.curr.inSoftirq || this.rq.curr.bhDisabled));
   }
 
   /** True while the CPU executes its idle task with nothing on top. */
@@ -306,9 +306,9 @@ export class Cpu {
       }
 
       // Task level. Returning from an interrupt, or between chunks: preempt if asked to
-      // (a task inside handle_softirqs has preemption disabled).
+      // (a task inside handle_softirqs, or with bottom halves off, has preemption disabled).
       const curr = this.rq.curr!;
-      if (this.rq.needResched && !curr.inSoftirq) {
+      if (this.rq.needResched && !curr.inSoftirq && !curr.bhDisabled) {
         this.schedule(false);
         continue;
       }

@@ -17,6 +17,7 @@ import type { TraceHooks } from './trace-hooks.ts';
 export interface NapiSoftnet {
   pollList: Napi[];
   inNetRxAction: boolean;
+  inNapiThreadedPoll: boolean;
   timeSqueeze: number;
 }
 
@@ -236,9 +237,10 @@ export function* netRxAction(k: NapiHost, cpu: Cpu): Generator<number, void, voi
 
 /**
  * napi_threaded_poll(): the napi/<dev>-<id> kthread. Polls with BH disabled (system time of
- * the thread, not softirq time), sends RPS IPIs, then local_bh_enable() runs whatever softirqs
- * became pending, in this task; repolls after cond_resched() while the NAPI keeps its weight's
- * worth of work, sleeps when napi_complete_done released it.
+ * the thread, not softirq time; not preempted, and an interrupt meanwhile runs no softirq at its
+ * irq_exit), sends RPS IPIs, then local_bh_enable() runs whatever softirqs became pending, in
+ * this task; repolls after cond_resched() while the NAPI keeps its weight's worth of work,
+ * sleeps when napi_complete_done released it.
  */
 export function* napiThreadActivity(k: NapiHost, n: Napi, task: Task): Generator<TaskYield, void, void> {
   for (;;) {
@@ -251,9 +253,16 @@ export function* napiThreadActivity(k: NapiHost, n: Napi, task: Task): Generator
       const cpu = k.cpus[task.cpu]!;
       task.acct = Acct.SYS;
       yield k.costs.kthread_loop;
+      // napi_threaded_poll_loop(): local_bh_disable(), then the poll with in_napi_threaded_poll
+      // set — no preemption and no softirqs at irq_exit until local_bh_enable().
+      const sd = k.softnet[cpu.id]!;
+      task.bhDisabled = true;
+      sd.inNapiThreadedPoll = true;
       const repoll: Napi[] = [];
       yield* napiPoll(k, cpu, n, repoll);
+      sd.inNapiThreadedPoll = false;
       yield* k.rps.sendIpis(cpu);
+      task.bhDisabled = false;
       yield* k.softirq.localBhEnable(task);
       if (repoll.length === 0) break;
       yield COND_RESCHED;

@@ -99,7 +99,10 @@ export class RpsSteering {
       return;
     }
     this.ipiList[from.id]!.unshift(sd);
-    if (!k.softnet[from.id]!.inNetRxAction) k.softirq.raiseIrqoff(from, NET_RX_SOFTIRQ);
+    // napi_schedule_rps(): net_rx_action and the threaded poll send the IPIs themselves when
+    // they finish; anywhere else NET_RX is raised to send them.
+    const mysd = k.softnet[from.id]!;
+    if (!mysd.inNetRxAction && !mysd.inNapiThreadedPoll) k.softirq.raiseIrqoff(from, NET_RX_SOFTIRQ);
   }
 
   /** sd_has_rps_ipi_waiting(). */

@@ -36,6 +36,8 @@ export interface SoftnetHost {
 export class SoftnetData implements NapiPoller {
   pollList: Napi[] = [];
   inNetRxAction = false;
+  /** sd->in_napi_threaded_poll: a napi/<dev> thread is polling on this CPU (BH off). */
+  inNapiThreadedPoll = false;
 
   // /proc/net/softnet_stat columns.
   processed = 0;

@@ -64,6 +64,12 @@ export class Task {
   remaining = 0;
   /** Inside handle_softirqs (preemption disabled, in_interrupt() true). */
   inSoftirq = false;
+  /**
+   * Between local_bh_disable() and local_bh_enable() in task context (the threaded NAPI poll):
+   * softirq_count() is non-zero, so in_interrupt() is true — irq_exit runs no softirqs — and
+   * preemption is off; the time is still the task's system time.
+   */
+  bhDisabled = false;
   /** p->recent_used_cpu: the CPU select_idle_sibling() tries after the target and the previous one (-1: none yet). */
   recentUsedCpu = -1;
   /** Moved to another CPU since it last ran: its next run there pays task_migration. */
