@@ -13,6 +13,7 @@ export class Snmp {
   TcpOutSegs = 0;
   TcpExtTCPRcvQDrop = 0;
   TcpExtTCPBacklogDrop = 0;
+  TcpExtTCPBacklogCoalesce = 0;
   TcpExtTCPOFOQueue = 0;
   TcpExtPruneCalled = 0;
   TcpExtTCPRcvCollapsed = 0;

@@ -82,6 +82,12 @@ export class TcpReceiver {
   /** rcv_nxt when the last ACK left (for the every-second-segment rule) and its window (none yet). */
   lastAck = 0;
   lastWindow = Number.MAX_SAFE_INTEGER;
+  /** The right edge last advertised (rcv_wup + rcv_wnd), -1 before the first ACK. */
+  rightEdge = -1;
+  /** net.ipv4.tcp_shrink_window: the advertised window may move its right edge left. */
+  shrinkWindow = false;
+  /** ICSK_ACK_NOMEM: data was dropped for memory; the next ACK advertises a zero window. */
+  nomem = false;
   /** The delayed-ACK timer (arm/cancel at an absolute time; Infinity = cancel). */
   delack: (atNs: number) => void = () => {};
   readonly mss: number;
@@ -261,7 +267,7 @@ export function tcpDataQueue(sock: Socket, pool: PacketPool, row: number, t: num
     return 'dup';
   }
   if (seq > tcp.rcvNxt) {
-    if (!tcpTryRmemSchedule(sock, pool, pool.truesize[row]!)) {
+    if (!tcpTryRmemSchedule(sock, pool)) {
       sock.counters.rcvQDrop++; // TCPOFODrop in the kernel; counted with RcvQDrop here
       sock.drops++;
       return 'ofo-dropped';
@@ -273,10 +279,14 @@ export function tcpDataQueue(sock: Socket, pool: PacketPool, row: number, t: num
     tcp.ofoBytes += pool.truesize[row]!;
     return 'ofo';
   }
-  if (!tcpTryRmemSchedule(sock, pool, pool.truesize[row]!) && sock.queue.length > 0) {
-    sock.counters.rcvQDrop++;
-    sock.drops++;
-    return 'dropped';
+  if (!tcpTryRmemSchedule(sock, pool)) {
+    // ICSK_ACK_NOMEM | ICSK_ACK_NOW: the ACK that follows advertises a zero window.
+    tcp.nomem = true;
+    if (sock.queue.length > 0) {
+      sock.counters.rcvQDrop++;
+      sock.drops++;
+      return 'dropped';
+    }
   }
   queueInOrder(sock, pool, row, t);
   // Pull in what the out-of-order queue now continues (tcp_ofo_queue).
@@ -301,16 +311,19 @@ const COLLAPSE_CHUNK = 3776;
 const COLLAPSE_TRUESIZE = 4352;
 
 /**
- * tcp_try_rmem_schedule(): room if rmem + truesize fits rcvbuf (tcp_can_ingest). Otherwise
+ * tcp_try_rmem_schedule(): room while rmem does not exceed rcvbuf (tcp_can_ingest). Otherwise
  * tcp_prune_queue(): while rcvbuf is below tcp_rmem[2], tcp_clamp_window raises it to what is
  * allocated (no memory pressure is modelled), and that makes room; at the maximum,
  * tcp_collapse copies the queued data into compact skbs (a page each), which costs a copy in
  * softirq but frees the truesize the RX buffers wasted; if that is not enough, RcvPruned.
  */
-function tcpTryRmemSchedule(sock: Socket, pool: PacketPool, truesize: number): boolean {
+function tcpTryRmemSchedule(sock: Socket, pool: PacketPool): boolean {
   const tcp = sock.tcp!;
   const rmem = () => sock.rmem + tcp.ofoBytes;
-  if (rmem() + truesize <= sock.rcvbuf) return true;
+  // tcp_can_ingest(), in the form 6.18.y keeps: rmem <= rcvbuf (026dfef287c0, "give up on
+  // stronger sk_rcvbuf checks (for now)", in 6.18.y since March 2026). v6.18.0 shipped
+  // rmem + skb->len <= rcvbuf (f017c1f768b6), after 1d2fbaad7cd8's rmem + truesize (6.17).
+  if (rmem() <= sock.rcvbuf) return true;
   sock.counters.pruneCalled++;
   if (rmem() >= sock.rcvbuf && sock.rcvbuf < sock.rcvbufMax) sock.rcvbuf = Math.min(rmem(), sock.rcvbufMax);
   if (rmem() <= sock.rcvbuf) return true;
@@ -365,6 +378,26 @@ function queueInOrder(sock: Socket, pool: PacketPool, row: number, t: number): v
 }
 
 /**
+ * tcp_select_window(): the window an ACK advertises, from the free space `win`
+ * (__tcp_select_window). After a drop for memory it is 0 (ICSK_ACK_NOMEM, 8c670bdfa58e, 6.14).
+ * Otherwise, unless net.ipv4.tcp_shrink_window is 1 (b650d953cd39, 6.5), the offered window never
+ * shrinks: what is left of the last one (rcv_wup + rcv_wnd - rcv_nxt) is kept even when the
+ * buffer has less room — the sender may fill the promised space, and the socket must then prune
+ * or drop. (ALIGN to the window-scale unit is left out.)
+ */
+function selectWindow(tcp: TcpReceiver, win: number): number {
+  if (tcp.nomem) {
+    tcp.nomem = false;
+    tcp.rightEdge = tcp.rcvNxt;
+    return 0;
+  }
+  const cur = tcp.rightEdge < 0 ? 0 : Math.max(0, tcp.rightEdge - tcp.rcvNxt);
+  const adv = !tcp.shrinkWindow && win < cur ? cur : win;
+  tcp.rightEdge = tcp.rcvNxt + adv;
+  return adv;
+}
+
+/**
  * tcp_ack_snd_check(): ACK at once when more than one full segment has arrived since the last
  * ACK, or when out-of-order data is queued (a duplicate ACK with SACK: the sender learns of the
  * hole), or when the advertised window has grown a lot since the last ACK (the read freed
@@ -381,10 +414,11 @@ export function tcpAckCheck(sock: Socket, at: number, force = false): boolean {
     return false;
   }
   tcp.delack(Infinity);
+  const adv = selectWindow(tcp, win);
   tcp.lastAck = tcp.rcvNxt;
-  tcp.lastWindow = win;
+  tcp.lastWindow = adv;
   sock.counters.acksSent++;
-  tcp.sink.ack(at, tcp.rcvNxt, win, sackRanges(sock.pool, tcp.ofo));
+  tcp.sink.ack(at, tcp.rcvNxt, adv, sackRanges(sock.pool, tcp.ofo));
   return true;
 }
 

@@ -2,10 +2,13 @@ import type { Simulator } from '../engine/simulator.ts';
 import type { CostTable } from './costs.ts';
 import type { Cpu } from './cpu.ts';
 import { LocalTcpSender } from './local-sender.ts';
-import type { PacketPool } from './packet.ts';
+import { NIL, type PacketPool } from './packet.ts';
 import type { RxAccounting } from './rx-accounting.ts';
 import type { Snmp } from './snmp.ts';
-import { tcpAckCheck, tcpDataQueue, tcpRcvSpaceAdjust, udpEnqueue, type Socket } from './socket.ts';
+import { SKB_STRUCT_BYTES, tcpAckCheck, tcpDataQueue, tcpRcvSpaceAdjust, udpEnqueue, type Socket } from './socket.ts';
+
+/** MAX_SKB_FRAGS (CONFIG_MAX_SKB_FRAGS default 17): the pages one skb holds. */
+const MAX_SKB_FRAGS = 17;
 import type { Task } from './task.ts';
 
 export interface TransportHost {
@@ -49,6 +52,9 @@ export class TransportRcv {
       k.snmp.TcpInSegs++;
       if (sock.owned) {
         // tcp_add_backlog: the reader holds the socket; it processes the backlog at release_sock.
+        // First skb_try_coalesce() with the backlog's tail — even above the limit (the tail's
+        // capacity is bounded by MAX_SKB_FRAGS).
+        if (this.backlogCoalesce(sock, row)) return 0;
         // sk_add_backlog → sk_rcvqueues_full: what is queued already, not counting this skb.
         if (sock.rmem + sock.backlogBytes > sock.backlogLimit()) {
           sock.counters.backlogDrop++;
@@ -64,6 +70,31 @@ export class TransportRcv {
       extra += this.tcpReceive(sock, row);
     }
     return extra + this.dataReady(cpu, sock, t);
+  }
+
+  /**
+   * tcp_add_backlog()'s coalescing: the skb continues the backlog's tail (end_seq == seq), with
+   * the same TCP options (the TSval: memcmp of the option words) and no SYN/RST/URG, and the
+   * pages fit in the tail (nr_frags ≤ MAX_SKB_FRAGS): skb_try_coalesce() moves its pages to the
+   * tail and frees the rest (LINUX_MIB_TCPBACKLOGCOALESCE). The tail grows by the truesize
+   * moved (delta: the skb less its sk_buff); one skb less to process at release_sock.
+   */
+  private backlogCoalesce(sock: Socket, row: number): boolean {
+    const pool = this.k.pool;
+    const tail = sock.backlog.tail;
+    if (tail === NIL) return false;
+    if (pool.seq[tail]! + pool.len[tail]! !== pool.seq[row]! || pool.tsval[tail] !== pool.tsval[row]) return false;
+    if (pool.segs[tail]! + pool.segs[row]! > MAX_SKB_FRAGS) return false;
+    const delta = pool.truesize[row]! - SKB_STRUCT_BYTES;
+    pool.frag[pool.lastFrag[tail]!] = row;
+    pool.lastFrag[tail] = pool.lastFrag[row]!;
+    pool.len[tail] = pool.len[tail]! + pool.len[row]!;
+    pool.segs[tail] = pool.segs[tail]! + pool.segs[row]!;
+    pool.truesize[tail] = pool.truesize[tail]! + delta;
+    pool.flags[tail] = pool.flags[tail]! | pool.flags[row]!;
+    sock.backlogBytes += delta;
+    this.k.snmp.TcpExtTCPBacklogCoalesce++;
+    return true;
   }
 
   /** tcp_rcv_established → tcp_data_queue, then the ACK decision. Returns the ACK cost. */

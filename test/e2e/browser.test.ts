@@ -36,13 +36,12 @@ let base = '';
 
 const scenarioText = (name: string) => readFileSync(join(ROOT, 'sim-scenarios', `${name}.json`), 'utf8');
 const nodeDigest = (text: string, seed?: number) => collectResult(simulate(loadScenario(text, seed === undefined ? {} : { seed }).resolved), 0).digest;
-/** When ksoftirqd/4 first gets CPU 4 in a scenario's run (ms), from its ftrace. */
-function ksoftirqdTakesOverMs(text: string): number {
+/** When ksoftirqd/4 first gets CPU 4 in a scenario's run with `seed` (ms, from its ftrace), or null if it never does. */
+function ksoftirqdTakesOverMs(text: string, seed: number): number | null {
   const trace = new TraceRecorder({ detail: 'poll', capacity: 1 << 20 });
-  simulate(loadScenario(text).resolved, { trace });
+  simulate(loadScenario(text, { seed }).resolved, { trace });
   const m = /(\d+\.\d+): sched_switch: .* ==> next_comm=ksoftirqd\/4 /.exec(toFtrace(trace));
-  if (!m) throw new Error('ksoftirqd/4 never runs in the default scenario');
-  return Number(m[1]) * 1000;
+  return m ? Number(m[1]) * 1000 : null;
 }
 
 /** The page's share format: base64url of the UTF-8 JSON, in the fragment. */
@@ -172,16 +171,20 @@ describe('the browser app', () => {
     }
     expect(await page.textContent('[data-testid=step-fn]')).toBe('__napi_poll()');
     expect(involved).toMatch(/ens4f1\/rx-\d ring/);
-    // Record from just after ksoftirqd/4 first takes over (found in the same run traced in
-    // Node): the steps start there and show it.
-    const from = Math.ceil(ksoftirqdTakesOverMs(scenarioText(DEFAULT)));
+    // Record from just after ksoftirqd/4 first takes over, in a run where it does (the first
+    // seed whose Node trace shows it; the scenario's own seed may keep the softirq inline): the
+    // steps start there and show it.
+    const seed = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].find((s) => ksoftirqdTakesOverMs(scenarioText(DEFAULT), s) !== null)!;
+    const from = Math.ceil(ksoftirqdTakesOverMs(scenarioText(DEFAULT), seed)!);
+    await page.fill('[data-testid=seed]', String(seed));
+    await page.dispatchEvent('[data-testid=seed]', 'change');
     const before = await runsOf(page);
     await page.fill('[data-testid=step-from]', String(from));
     await page.click('[data-testid=step-record]');
     await waitForRun(page, before + 1);
     expect(await page.textContent('[data-testid=step-info]')).toMatch(new RegExp(`step 1 of \\d+ · ${from}\\.\\d+ ms`));
     expect(await page.textContent('[data-testid=step-list]')).toMatch(/ksoftirqd\/4/);
-    expect(await page.textContent('[data-testid=digest]')).toBe(nodeDigest(scenarioText(DEFAULT))); // the same run
+    expect(await page.textContent('[data-testid=digest]')).toBe(nodeDigest(scenarioText(DEFAULT), seed)); // the same run
     await shot(page, 'step');
   });
 

@@ -165,6 +165,7 @@ describe('the socket lock and its backlog (tcp_add_backlog)', () => {
       pool.seq[row] = seq;
       pool.len[row] = pool.payload[row] = 1448;
       pool.truesize[row] = frameTruesize(1518);
+      pool.tsval[row] = i; // a new TSval each time: the option words differ, so no coalescing
       seq += 1448;
       const batch = new RxBatch();
       k.path.planPass(batch, row, 0);
@@ -177,6 +178,39 @@ describe('the socket lock and its backlog (tcp_add_backlog)', () => {
     expect(sock.counters.backlogDrop).toBe(200 - accepted);
     expect(k.snmp.TcpExtTCPBacklogDrop).toBe(200 - accepted);
     expect(sock.queue.length).toBe(0); // nothing reached the receive queue while owned
+  });
+
+  it('tcp_add_backlog coalesces a continuing skb with the same options into the tail (up to MAX_SKB_FRAGS), even past the limit', () => {
+    const { resolved } = loadScenarioObject({ name: 'lock', duration_ms: 1, cpus: 1, nics: [{ name: 'eth0' }], apps: [READER], flows: [TCP_FLOW] });
+    const k = new Kernel(resolved);
+    const sock = k.sockets.sockets[0]!;
+    sock.owned = true;
+    const pool: PacketPool = k.pool;
+    const limit = 2 * sock.rcvbuf + 8192 + 65536;
+    let seq = 0;
+    for (let i = 0; i < 200; i++) {
+      const row = pool.alloc();
+      pool.flow[row] = 0;
+      pool.size[row] = 1518;
+      pool.seq[row] = seq;
+      pool.len[row] = pool.payload[row] = 1448;
+      pool.truesize[row] = frameTruesize(1518);
+      pool.tsval[row] = 7; // one millisecond: the same TCP options
+      seq += 1448;
+      const batch = new RxBatch();
+      k.path.planPass(batch, row, 0);
+      k.path.commit(k.cpus[0]!, batch);
+    }
+    // 17 segments per backlog skb. The 10th skb is admitted below the limit (9 × 17 segments)
+    // and keeps coalescing past it to 17; the 11th needs a new skb over the limit and is dropped,
+    // and every later one no longer continues the tail: 10 skbs, 160 coalesced, 30 dropped.
+    expect(sock.backlog.length).toBe(10);
+    expect(k.snmp.TcpExtTCPBacklogCoalesce).toBe(160);
+    expect(sock.counters.backlogDrop).toBe(30);
+    // Each coalesced skb adds its buffers, not its sk_buff, to the backlog's memory.
+    expect(sock.backlogBytes).toBe(170 * frameTruesize(1518) - 160 * 256);
+    expect(sock.backlogBytes).toBeGreaterThan(limit);
+    expect(9 * 17 * frameTruesize(1518) - 9 * 16 * 256).toBeLessThanOrEqual(limit);
   });
 });
 

@@ -142,11 +142,45 @@ describe('socket receive', () => {
     const s = new Socket(0, 'tcp', 0, 3000, 1 << 22, new TcpReceiver({ ack: () => {} }, 1448, 20000), pool);
     const v = [0, 1, 2, 3].map((i) => tcpDataQueue(s, pool, skb(i * 1448), 0, () => {}));
     expect(v).toEqual(['queued', 'queued', 'queued', 'queued']);
-    // The second is admitted over the limit (rmem 2304 <= 3000 before it); then rcvbuf is
-    // raised to rmem at the third and fourth.
+    // tcp_can_ingest (6.18.y: rmem <= rcvbuf): the first and second fit without pruning (rmem
+    // 0 and 2304 <= 3000 before them); the third and fourth prune, and tcp_clamp_window raises
+    // rcvbuf to what is allocated.
     expect(s.rcvbuf).toBe(3 * frameTruesize(1518));
-    expect(s.counters.pruneCalled).toBe(3);
+    expect(s.counters.pruneCalled).toBe(2);
     expect(s.counters.rcvQDrop).toBe(0);
+  });
+
+  it('tcp_select_window: the offered window never shrinks (tcp_shrink_window = 0); with 1 it does; a drop for memory advertises zero (ICSK_ACK_NOMEM)', () => {
+    const ack = (shrink: boolean) => {
+      const wins: number[] = [];
+      const tcp = new TcpReceiver({ ack: (_t, _a, win) => wins.push(win) }, 1448, 20000);
+      tcp.shrinkWindow = shrink;
+      const s = new Socket(0, 'tcp', 0, 40_000, 40_000, tcp, pool);
+      tcpAckCheck(s, 0, true); // the first window: the whole (empty) buffer
+      // Ten 100-byte segments arrive and are queued unread, each holding a 2 KB buffer: the
+      // window the free space allows (scaled by len/truesize) is now far below what the last
+      // ACK promised beyond rcv_nxt.
+      for (let i = 0; i < 10; i++) tcpDataQueue(s, pool, skb(i * 100, 100), 0, () => {});
+      tcpAckCheck(s, 0, true);
+      return { wins, s };
+    };
+    const kept = ack(false);
+    const [first, second] = kept.wins;
+    expect(second).toBe(first! - 10 * 100); // the right edge stays where it was
+    expect(kept.s.window()).toBeLessThan(second!);
+    const shrunk = ack(true);
+    expect(shrunk.wins[1]).toBe(shrunk.s.window());
+    expect(shrunk.wins[1]).toBeLessThan(second!);
+    // At tcp_rmem[2] with data queued, an in-sequence skb that does not fit is dropped and the
+    // ACK that follows offers a zero window, whatever was promised.
+    const wins: number[] = [];
+    const tcp = new TcpReceiver({ ack: (_t, _a, win) => wins.push(win) }, 1448, 20000);
+    const full = new Socket(0, 'tcp', 0, 3000, 3000, tcp, pool);
+    tcpAckCheck(full, 0, true);
+    const v = [0, 1, 2].map((i) => tcpDataQueue(full, pool, skb(i * 1448), 0, () => {}));
+    expect(v[2]).toBe('dropped');
+    tcpAckCheck(full, 0, true);
+    expect(wins.at(-1)).toBe(0);
   });
 
   it('TCP: at tcp_rmem[2] an in-sequence skb is admitted while rmem <= rcvbuf, else dropped if the queue is non-empty (TCPRcvQDrop)', () => {

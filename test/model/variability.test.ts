@@ -16,7 +16,11 @@ const goodput = (text: string, seed: number, set: string[] = []) => collectResul
 describe('variability', () => {
   it('different seeds give different trajectories; the same seed the same digest', () => {
     const runs = [1, 2, 3, 4, 5].map((seed) => goodput(seedLab, seed));
-    expect(new Set(runs.map((r) => r.flows[0]!.goodput_gbps)).size).toBe(5);
+    // Five trajectories: segments delivered in the window and the median latency differ run to
+    // run. (Goodput alone can coincide to its three decimals: where ksoftirqd/4 takes the softirq
+    // from the start, CFS gives iperf3 the same share of CPU 4 and so the same read rate.)
+    expect(new Set(runs.map((r) => `${r.flows[0]!.delivered} ${r.latency_us.p50}`)).size).toBe(5);
+    expect(new Set(runs.map((r) => r.digest)).size).toBe(5);
     expect(goodput(seedLab, 3).digest).toBe(runs[2]!.digest);
   });
 

@@ -43,6 +43,7 @@ const NSTAT_SITES: Record<string, string> = {
   TcpOutSegs: "__tcp_transmit_skb(): TCP_MIB_OUTSEGS (the receiver's ACKs)",
   TcpExtTCPRcvQDrop: 'tcp_data_queue(): tcp_try_rmem_schedule failed even after pruning (LINUX_MIB_TCPRCVQDROP)',
   TcpExtTCPBacklogDrop: 'tcp_add_backlog(): the socket backlog limit was hit while a reader held the socket',
+  TcpExtTCPBacklogCoalesce: 'tcp_add_backlog(): skb_try_coalesce() merged the skb into the backlog tail (no new skb to process at release_sock)',
   TcpExtTCPOFOQueue: 'tcp_data_queue_ofo(): a segment queued out of order (a hole before it)',
   TcpExtPruneCalled: 'tcp_prune_queue(): the receive queue was over sk_rcvbuf',
   TcpExtTCPRcvCollapsed: 'tcp_collapse_one(): skbs merged to reclaim truesize',

@@ -202,6 +202,15 @@ export const SYSCTL = sysctls({
     description: 'Largest SO_RCVBUF a user may set (4 MB since ≈6.18; 212992 before).',
     source: 'net/core/sock.c: sk_setsockopt',
   },
+  'net.ipv4.tcp_shrink_window': {
+    kind: 'int',
+    default: 0,
+    min: 0,
+    max: 1,
+    unit: '0/1',
+    description: 'Let the advertised window shrink when the receive buffer fills (0, the default: the right edge never moves left). Since 6.5.',
+    source: 'net/ipv4/tcp_output.c: tcp_select_window',
+  },
   'net.ipv4.tcp_rmem': {
     kind: 'triple',
     default: '4096 131072 33554432',
