@@ -121,6 +121,7 @@ export class SocketTable {
         const tcpRmem = s.sysctl['net.ipv4.tcp_rmem'];
         const sock = new Socket(this.sockets.length, 'tcp', app, tcpRmem[1], tcpRmem[2], new TcpReceiver(sender, mss, f.rttNs), k.pool);
         sock.tcp!.shrinkWindow = s.sysctl['net.ipv4.tcp_shrink_window'] === 1;
+        sock.tcp!.backlogAckDefer = s.sysctl['net.ipv4.tcp_backlog_ack_defer'] === 1;
         const delack = k.sim.timer(this.delackEvent, sock.index);
         sock.tcp!.delack = (at) => (at === Infinity ? delack.cancel() : delack.armNoLaterThan(at));
         this.sockets.push(sock);

@@ -56,6 +56,11 @@ export function sackRanges(pool: PacketPool, ofo: readonly number[]): number[] |
   return out;
 }
 
+/** The window of the receiver's SYN-ACK (unscaled, 65535): what the sender may send before the first ACK. */
+export const SYN_WINDOW = 65535;
+/** TCP_MAX_QUICKACKS: a new connection ACKs its first segments at once. */
+const TCP_MAX_QUICKACKS = 16;
+
 /** TCP_DELACK_MIN: HZ/25, 40 ms. */
 export const DELACK_NS = 40_000_000;
 
@@ -79,11 +84,17 @@ export class TcpReceiver {
   /** Out-of-order skbs, sorted by sequence (the ofo rbtree). */
   readonly ofo: number[] = [];
   ofoBytes = 0;
-  /** rcv_nxt when the last ACK left (for the every-second-segment rule) and its window (none yet). */
+  /** rcv_nxt when the last ACK left (rcv_wup) and the window it advertised (rcv_wnd): at first the SYN's. */
   lastAck = 0;
-  lastWindow = Number.MAX_SAFE_INTEGER;
-  /** The right edge last advertised (rcv_wup + rcv_wnd), -1 before the first ACK. */
-  rightEdge = -1;
+  lastWindow = SYN_WINDOW;
+  /** The right edge last advertised (rcv_wup + rcv_wnd). */
+  rightEdge = SYN_WINDOW;
+  /** icsk_ack.quick: ACKs still to send at once (quickack mode, TCP_MAX_QUICKACKS at the start). */
+  quick = TCP_MAX_QUICKACKS;
+  /** net.ipv4.tcp_backlog_ack_defer: an ACK wanted while the reader owns the socket waits for tcp_release_cb. */
+  backlogAckDefer = true;
+  /** TCP_ACK_DEFERRED: an ACK was wanted while the socket was owned. */
+  ackDeferred = false;
   /** net.ipv4.tcp_shrink_window: the advertised window may move its right edge left. */
   shrinkWindow = false;
   /** ICSK_ACK_NOMEM: data was dropped for memory; the next ACK advertises a zero window. */
@@ -398,25 +409,50 @@ function selectWindow(tcp: TcpReceiver, win: number): number {
 }
 
 /**
- * tcp_ack_snd_check(): ACK at once when more than one full segment has arrived since the last
- * ACK, or when out-of-order data is queued (a duplicate ACK with SACK: the sender learns of the
- * hole), or when the advertised window has grown a lot since the last ACK (the read freed
- * space: tcp_cleanup_rbuf's window update). Returns true if an ACK was sent.
+ * __tcp_ack_snd_check() when data arrived: ACK at once when more than one full segment is
+ * unacknowledged, in quickack mode (a new connection's first TCP_MAX_QUICKACKS), or `now`
+ * (ICSK_ACK_NOW: out-of-order data, a duplicate, a drop — the sender must hear of it). With the
+ * socket owned by the reader and net.ipv4.tcp_backlog_ack_defer (6.7+), the ACK waits for
+ * tcp_release_cb: one per backlog drain. Otherwise tcp_send_delayed_ack. Returns true if an ACK
+ * was sent.
+ *
+ * Not modelled: 6.18 also requires, for the "more than one segment" case, that the reader has
+ * read everything or that __tcp_select_window() ≥ rcv_wnd. That window is capped by
+ * rcv_ssthresh, which the model does not keep; comparing the raw free space instead would
+ * suppress the ACK whenever any data is unread, which the kernel does not do.
  */
-export function tcpAckCheck(sock: Socket, at: number, force = false): boolean {
+export function tcpAckSndCheck(sock: Socket, at: number, now: boolean): boolean {
   const tcp = sock.tcp!;
-  const win = sock.window();
   const newData = tcp.rcvNxt - tcp.lastAck;
-  const windowGrew = win - tcp.lastWindow >= 2 * tcp.mss && win >= tcp.lastWindow * 2;
-  if (!force && newData <= tcp.mss && tcp.ofo.length === 0 && !windowGrew) {
+  const wanted = newData > tcp.mss || tcp.quick > 0 || now;
+  if (!wanted) {
     // tcp_send_delayed_ack: ACK what is left within TCP_DELACK_MIN (40 ms at HZ=1000).
     if (newData > 0) tcp.delack(at + DELACK_NS);
     return false;
   }
+  if (sock.owned && tcp.backlogAckDefer) {
+    tcp.ackDeferred = true;
+    return false;
+  }
+  return tcpSendAck(sock, at);
+}
+
+/** tcp_release_cb() with TCP_ACK_DEFERRED: send the ACK the backlog wanted, if one is still due. */
+export function tcpReleaseCb(sock: Socket, at: number): boolean {
+  const tcp = sock.tcp!;
+  if (!tcp.ackDeferred) return false;
+  tcp.ackDeferred = false;
+  return tcp.rcvNxt > tcp.lastAck && tcpSendAck(sock, at);
+}
+
+/** tcp_send_ack(): an ACK for rcv_nxt with the window tcp_select_window allows. */
+export function tcpSendAck(sock: Socket, at: number): boolean {
+  const tcp = sock.tcp!;
   tcp.delack(Infinity);
-  const adv = selectWindow(tcp, win);
+  const adv = selectWindow(tcp, sock.window());
   tcp.lastAck = tcp.rcvNxt;
   tcp.lastWindow = adv;
+  if (tcp.quick > 0) tcp.quick--; // tcp_dec_quickack_mode
   sock.counters.acksSent++;
   tcp.sink.ack(at, tcp.rcvNxt, adv, sackRanges(sock.pool, tcp.ofo));
   return true;
@@ -433,7 +469,7 @@ export function tcpCleanupRbuf(sock: Socket, at: number): boolean {
   const pending = tcp.rcvNxt - tcp.lastAck;
   const remaining = Math.max(0, tcp.lastWindow - pending);
   const win = sock.window();
-  if (pending > tcp.mss || (win > 0 && win >= 2 * remaining)) return tcpAckCheck(sock, at, true);
+  if (pending > tcp.mss || (win > 0 && win >= 2 * remaining)) return tcpSendAck(sock, at);
   return false;
 }
 

@@ -16,9 +16,10 @@ import type { FrameSource } from './wire.ts';
  *
  * Loss recovery follows SACK (RFC 6675) with RACK's rule for what is lost, not CUBIC's window
  * arithmetic: an ACK with SACK blocks starts recovery (tcp_enter_recovery) — cwnd and ssthresh
- * halve and `high_seq` remembers snd_nxt. Every hole below the highest SACKed byte is lost (the
- * wire does not reorder, so RACK's reordering window marks them all: tcp_rack_detect_loss), and
- * they are retransmitted in order (tcp_xmit_retransmit_queue) while the pipe — bytes in flight
+ * halve and `high_seq` remembers snd_nxt. A hole is lost once DupThresh (3) segments' worth
+ * above it are SACKed (RFC 6675 IsLost; RACK before any reordering is seen), so a flow whose
+ * packets are briefly reordered (moved to another queue) does not retransmit; lost holes are
+ * retransmitted in order (tcp_xmit_retransmit_queue) while the pipe — bytes in flight
  * neither SACKed nor lost — is below cwnd; new data follows under the same rule. A partial ACK
  * carries on; without SACK information a partial ACK retransmits snd_una (NewReno). A hole still
  * there an RTT after its retransmission is retransmitted again (the retransmission was lost). If
@@ -32,6 +33,8 @@ import type { FrameSource } from './wire.ts';
 export const TCP_FRAME_OVERHEAD = 70;
 /** TCP_RTO_MIN. */
 const RTO_NS = 200_000_000;
+/** DupThresh (tp->reordering's initial value, TCP_FASTRETRANS_THRESH). */
+const DUP_THRESH = 3;
 /** TCP_INIT_CWND. */
 const INIT_CWND_SEGS = 10;
 /** The window a receiver advertises before its first ACK (a 64 KB SYN window). */
@@ -196,11 +199,17 @@ export class TcpSender implements FrameSource, AckSink {
       }
     } else if (a.sack !== null && this.sndUna < this.sndNxt) {
       if (this.highSeq < 0) {
+        // A hole counts as lost only with DupThresh (3) segments' worth SACKed above it
+        // (RFC 6675 IsLost; RACK's rule before any reordering is seen): a few segments
+        // overtaken by others — a flow moving to another queue — are not a loss.
+        if (this.lostHole(this.sndUna) < 0) return;
         // Loss detected (tcp_enter_recovery): halve the window and repair the holes.
         this.highSeq = this.sndNxt;
         this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
         this.cwnd = this.ssthresh;
         this.retxNext = this.sndUna;
+        // RFC 6675 (4.3): the first lost segment goes at once, whatever the pipe.
+        this.retransmitDue = true;
       } else if (this.retxNext > this.sndUna && ps - this.lastRetransmitPs >= this.rttNs * 1000) {
         // The head is still missing an RTT after its retransmission: that was lost as well.
         this.retransmitDue = true;
@@ -208,12 +217,24 @@ export class TcpSender implements FrameSource, AckSink {
     }
   }
 
-  /** The next lost segment not yet retransmitted: a hole below the highest SACKed byte, at or after retxNext; -1 if none. */
+  /** The next lost segment not yet retransmitted, at or after retxNext; -1 if none. */
   private nextHole(): number {
+    return this.lostHole(Math.max(this.retxNext, this.sndUna));
+  }
+
+  /**
+   * The first hole at or after `from` that is lost: not SACKed, with at least DupThresh (3)
+   * segments' worth of SACKed bytes above it (RFC 6675 IsLost). -1 if none.
+   */
+  private lostHole(from: number): number {
     const sack = this.sacked;
-    let seq = Math.max(this.retxNext, this.sndUna);
+    let seq = from;
     for (let i = 0; i < sack.length; i += 2) {
-      if (seq < sack[i]!) return seq;
+      if (seq < sack[i]!) {
+        let above = 0;
+        for (let j = i; j < sack.length; j += 2) above += sack[j + 1]! - sack[j]!;
+        return above >= DUP_THRESH * this.mss ? seq : -1;
+      }
       if (seq < sack[i + 1]!) seq = sack[i + 1]!;
     }
     return -1;

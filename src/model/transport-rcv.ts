@@ -5,7 +5,7 @@ import { LocalTcpSender } from './local-sender.ts';
 import { NIL, type PacketPool } from './packet.ts';
 import type { RxAccounting } from './rx-accounting.ts';
 import type { Snmp } from './snmp.ts';
-import { SKB_STRUCT_BYTES, tcpAckCheck, tcpDataQueue, tcpRcvSpaceAdjust, udpEnqueue, type Socket } from './socket.ts';
+import { SKB_STRUCT_BYTES, tcpAckSndCheck, tcpDataQueue, tcpRcvSpaceAdjust, tcpReleaseCb, tcpSendAck, udpEnqueue, type Socket } from './socket.ts';
 
 /** MAX_SKB_FRAGS (CONFIG_MAX_SKB_FRAGS default 17): the pages one skb holds. */
 const MAX_SKB_FRAGS = 17;
@@ -117,7 +117,8 @@ export class TransportRcv {
     } else if (verdict === 'ofo') {
       k.snmp.TcpExtTCPOFOQueue++; // tcp_data_queue_ofo: LINUX_MIB_TCPOFOQUEUE per skb
     }
-    if (tcpAckCheck(sock, k.sim.now, verdict !== 'queued')) {
+    if (verdict !== 'queued' && verdict !== 'dup') sock.tcp!.quick = Math.max(sock.tcp!.quick, 1); // tcp_enter_quickack_mode on a hole or a drop
+    if (tcpAckSndCheck(sock, k.sim.now, verdict !== 'queued')) {
       k.snmp.TcpOutSegs++;
       cost += this.ackCost(sock);
     }
@@ -135,7 +136,7 @@ export class TransportRcv {
 
   /** The delayed-ACK timer fired (tcp_delack_timer): ACK what has not been ACKed. */
   delayedAck(sock: Socket): void {
-    if (sock.tcp && sock.tcp.rcvNxt > sock.tcp.lastAck && tcpAckCheck(sock, this.k.sim.now, true)) this.k.snmp.TcpOutSegs++;
+    if (sock.tcp && sock.tcp.rcvNxt > sock.tcp.lastAck && tcpSendAck(sock, this.k.sim.now)) this.k.snmp.TcpOutSegs++;
   }
 
   /**
@@ -149,7 +150,7 @@ export class TransportRcv {
       while (q.length > 0) k.accounting.consumed(sock, q.shift(k.sim.now), t);
       if (sock.proto === 'udp') k.snmp.UdpInDatagrams++;
       if (sock.tcp) tcpRcvSpaceAdjust(sock, k.sim.now);
-      if (sock.tcp && tcpAckCheck(sock, k.sim.now)) {
+      if (sock.tcp && tcpAckSndCheck(sock, k.sim.now, false)) {
         k.snmp.TcpOutSegs++;
         return this.ackCost(sock);
       }
@@ -167,6 +168,13 @@ export class TransportRcv {
    * sk_backlog_rcv → tcp_v4_do_rcv for one skb of the socket backlog, in the reader's process
    * context at release_sock (`cpu` is the reader's). Returns the extra cost (an ACK, a collapse).
    */
+  /** tcp_release_cb after the backlog was processed: a deferred ACK goes now. Returns its cost. */
+  releaseCb(sock: Socket, now: number): number {
+    if (!sock.tcp || !tcpReleaseCb(sock, now)) return 0;
+    this.k.snmp.TcpOutSegs++;
+    return this.ackCost(sock);
+  }
+
   backlogRcv(sock: Socket, cpu: number, now: number): number {
     const pool = this.k.pool;
     const row = sock.backlog.shift(now);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NIL, PacketPool } from '../../src/model/packet.ts';
 import { FlowLimit, getRpsCpu, hash32, RpsDevFlowTable, RpsSockFlowTable } from '../../src/model/rps.ts';
-import { frameTruesize, Socket, tcpAckCheck, tcpDataQueue, TcpReceiver, udpEnqueue } from '../../src/model/socket.ts';
+import { frameTruesize, Socket, tcpAckSndCheck, tcpDataQueue, TcpReceiver, tcpReleaseCb, tcpSendAck, udpEnqueue } from '../../src/model/socket.ts';
 import { kernel, run } from '../helpers.ts';
 
 describe('get_rps_cpu', () => {
@@ -156,12 +156,12 @@ describe('socket receive', () => {
       const tcp = new TcpReceiver({ ack: (_t, _a, win) => wins.push(win) }, 1448, 20000);
       tcp.shrinkWindow = shrink;
       const s = new Socket(0, 'tcp', 0, 40_000, 40_000, tcp, pool);
-      tcpAckCheck(s, 0, true); // the first window: the whole (empty) buffer
+      tcpSendAck(s, 0); // the first window: the whole (empty) buffer
       // Ten 100-byte segments arrive and are queued unread, each holding a 2 KB buffer: the
       // window the free space allows (scaled by len/truesize) is now far below what the last
       // ACK promised beyond rcv_nxt.
       for (let i = 0; i < 10; i++) tcpDataQueue(s, pool, skb(i * 100, 100), 0, () => {});
-      tcpAckCheck(s, 0, true);
+      tcpSendAck(s, 0);
       return { wins, s };
     };
     const kept = ack(false);
@@ -176,10 +176,10 @@ describe('socket receive', () => {
     const wins: number[] = [];
     const tcp = new TcpReceiver({ ack: (_t, _a, win) => wins.push(win) }, 1448, 20000);
     const full = new Socket(0, 'tcp', 0, 3000, 3000, tcp, pool);
-    tcpAckCheck(full, 0, true);
+    tcpSendAck(full, 0);
     const v = [0, 1, 2].map((i) => tcpDataQueue(full, pool, skb(i * 1448), 0, () => {}));
     expect(v[2]).toBe('dropped');
-    tcpAckCheck(full, 0, true);
+    tcpSendAck(full, 0);
     expect(wins.at(-1)).toBe(0);
   });
 
@@ -216,7 +216,7 @@ describe('socket receive', () => {
     acks.length = 0;
     tcpDataQueue(s, pool, skb(0), 0, () => {});
     expect(tcpDataQueue(s, pool, skb(2 * 1448), 0, () => {})).toBe('ofo');
-    expect(tcpAckCheck(s, 0, true)).toBe(true);
+    expect(tcpAckSndCheck(s, 0, true)).toBe(true);
     expect(acks.at(-1)).toMatchObject({ ack: 1448, hole: true }); // a duplicate ACK reporting the hole
     expect(tcpDataQueue(s, pool, skb(1448), 0, () => {})).toBe('queued');
     expect(s.tcp!.rcvNxt).toBe(3 * 1448);
@@ -224,13 +224,28 @@ describe('socket receive', () => {
     expect(tcpDataQueue(s, pool, skb(0), 0, () => {})).toBe('dup');
   });
 
-  it('TCP: ACKs every second full segment, not every segment', () => {
+  it('TCP: a new connection ACKs its first 16 segments at once (quickack), then every second full segment', () => {
     const s = tcpSocket(1 << 20);
-    const sent = [0, 1, 2, 3].map((i) => {
+    const sent = Array.from({ length: 20 }, (_, i) => {
       tcpDataQueue(s, pool, skb(i * 1448), 0, () => {});
-      return tcpAckCheck(s, 0);
+      return tcpAckSndCheck(s, 0, false);
     });
-    expect(sent).toEqual([false, true, false, true]);
+    expect(sent.slice(0, 16)).toEqual(Array(16).fill(true));
+    expect(sent.slice(16)).toEqual([false, true, false, true]);
+  });
+
+  it('tcp_backlog_ack_defer: while the reader owns the socket the ACK waits for tcp_release_cb, one per backlog drain', () => {
+    const s = tcpSocket(1 << 20);
+    acks.length = 0;
+    s.owned = true;
+    for (let i = 0; i < 6; i++) {
+      tcpDataQueue(s, pool, skb(i * 1448), 0, () => {});
+      expect(tcpAckSndCheck(s, 0, false)).toBe(false);
+    }
+    expect(acks).toHaveLength(0);
+    expect(tcpReleaseCb(s, 0)).toBe(true);
+    expect(acks).toEqual([{ ack: 6 * 1448, win: s.tcp!.lastWindow, hole: false }]);
+    expect(tcpReleaseCb(s, 0)).toBe(false); // nothing more deferred
   });
 
   it('the advertised window is the free buffer scaled by payload/truesize', () => {

@@ -100,6 +100,21 @@ describe('TCP sender (the remote end of a flow)', () => {
     expect(h.s.cwnd).toBe(6 * MSS);
   });
 
+  it('a hole with fewer than DupThresh segments SACKed above it is reordering, not loss: no recovery, no retransmission (RFC 6675 IsLost)', () => {
+    const h = harness();
+    h.sendUntil(1e12);
+    h.s.ack(20_000, seg(2), 1 << 20, null);
+    const cwnd = h.s.cwnd;
+    h.s.ack(20_100, seg(2), 1 << 20, [seg(3), seg(5)]); // segment 2 overtaken by 3 and 4
+    h.sendUntil(1e12);
+    expect(h.sent.filter((x) => x.retransmit)).toHaveLength(0);
+    expect(h.s.cwnd).toBe(cwnd);
+    // The third segment SACKed above it makes it lost.
+    h.s.ack(20_200, seg(2), 1 << 20, [seg(3), seg(6)]);
+    h.sendUntil(1e12);
+    expect(h.sent.filter((x) => x.retransmit).map((x) => x.seq)).toEqual([seg(2)]);
+  });
+
   it('without SACK information (after an RTO) a partial ACK retransmits the next segment (NewReno)', () => {
     const h = harness();
     h.sendUntil(1e12);

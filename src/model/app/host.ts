@@ -27,6 +27,7 @@ export interface AppHost {
   readonly l4: {
     ackCost(sock: Socket): number;
     backlogRcv(sock: Socket, cpu: number, now: number): number;
+    releaseCb(sock: Socket, now: number): number;
   };
   readonly veth: { localXmit(cpu: Cpu, conn: LocalTcpSender, bytes: number, endOfWrite: boolean): void };
 }

@@ -202,6 +202,15 @@ export const SYSCTL = sysctls({
     description: 'Largest SO_RCVBUF a user may set (4 MB since ≈6.18; 212992 before).',
     source: 'net/core/sock.c: sk_setsockopt',
   },
+  'net.ipv4.tcp_backlog_ack_defer': {
+    kind: 'int',
+    default: 1,
+    min: 0,
+    max: 1,
+    unit: '0/1',
+    description: 'While the reader holds the socket, send the ACK its backlog wants once, at release_sock (tcp_release_cb), instead of per skb. Since 6.7.',
+    source: 'net/ipv4/tcp_input.c: __tcp_ack_snd_check',
+  },
   'net.ipv4.tcp_shrink_window': {
     kind: 'int',
     default: 0,
