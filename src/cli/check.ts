@@ -97,7 +97,21 @@ function checkAgainstFiles(o: CheckOptions, baseline: Baseline | null, seeds: re
     if (other && o.baseline) throw new InputError(file, `scenario name "${name}" is also the name of ${other}; a baseline keys scenarios by name`);
     seen.set(name, file);
   }
-  if (!baseline || o.updateBaseline) return;
+  if (o.updateBaseline) {
+    if (seeds.length < 2) throw new InputError(o.seed !== undefined ? `--seed ${o.seed}` : '--seeds', 'a baseline needs at least 2 seeds (their spread is what later checks test against)');
+    // Kept entries were recorded with the file's seeds: a partial update must use them too, or
+    // --exact and the file's default seeds would no longer describe every entry.
+    const runNames = new Set(probes.map((p) => p.name));
+    const kept = baseline ? Object.keys(baseline.scenarios).filter((n) => !runNames.has(n)) : [];
+    if (baseline && kept.length > 0 && seeds.join(',') !== baseline.seeds.join(',')) {
+      throw new InputError(
+        '--seeds',
+        `the baseline's other scenarios (${kept.slice(0, 3).join(', ')}${kept.length > 3 ? ', …' : ''}) were recorded with seeds ${baseline.seeds.join(',')}: use those, or record every scenario again`,
+      );
+    }
+    return;
+  }
+  if (!baseline) return;
   if (o.exact) {
     const missing = seeds.find((s) => s === undefined || !baseline.seeds.includes(s));
     if (missing !== undefined || seeds.includes(undefined)) {

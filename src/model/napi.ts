@@ -250,9 +250,9 @@ export function* napiThreadActivity(k: NapiHost, n: Napi, task: Task): Generator
       continue;
     }
     for (;;) {
-      const cpu = k.cpus[task.cpu]!;
       task.acct = Acct.SYS;
       yield k.costs.kthread_loop;
+      const cpu = k.cpus[task.cpu]!; // after the yield: the thread may have moved
       // napi_threaded_poll_loop(): local_bh_disable(), then the poll with in_napi_threaded_poll
       // set — no preemption and no softirqs at irq_exit until local_bh_enable().
       const sd = k.softnet[cpu.id]!;

@@ -410,7 +410,7 @@ function selectWindow(tcp: TcpReceiver, win: number): number {
 
 /**
  * __tcp_ack_snd_check() when data arrived: ACK at once when more than one full segment is
- * unacknowledged, in quickack mode (a new connection's first TCP_MAX_QUICKACKS), or `now`
+ * unacknowledged, while out-of-order data is queued, in quickack mode (a new connection's first TCP_MAX_QUICKACKS), or `now`
  * (ICSK_ACK_NOW: out-of-order data, a duplicate, a drop — the sender must hear of it). With the
  * socket owned by the reader and net.ipv4.tcp_backlog_ack_defer (6.7+), the ACK waits for
  * tcp_release_cb: one per backlog drain. Otherwise tcp_send_delayed_ack. Returns true if an ACK
@@ -424,7 +424,10 @@ function selectWindow(tcp: TcpReceiver, win: number): number {
 export function tcpAckSndCheck(sock: Socket, at: number, now: boolean): boolean {
   const tcp = sock.tcp!;
   const newData = tcp.rcvNxt - tcp.lastAck;
-  const wanted = newData > tcp.mss || tcp.quick > 0 || now;
+  // With out-of-order data queued the kernel acks at once too (__tcp_ack_snd_check's
+  // ofo_possible branch: the first dupacks at once, then compressed SACKs within 1 ms; the
+  // compression is not modelled): the sender learns which holes remain.
+  const wanted = newData > tcp.mss || tcp.quick > 0 || now || tcp.ofo.length > 0;
   if (!wanted) {
     // tcp_send_delayed_ack: ACK what is left within TCP_DELACK_MIN (40 ms at HZ=1000).
     if (newData > 0) tcp.delack(at + DELACK_NS);
@@ -442,7 +445,9 @@ export function tcpReleaseCb(sock: Socket, at: number): boolean {
   const tcp = sock.tcp!;
   if (!tcp.ackDeferred) return false;
   tcp.ackDeferred = false;
-  return tcp.rcvNxt > tcp.lastAck && tcpSendAck(sock, at);
+  // inet_csk_ack_scheduled(): whatever wanted it — new data, or a hole or a drop the sender must
+  // hear of (a duplicate ACK with SACK) although rcv_nxt did not move.
+  return tcpSendAck(sock, at);
 }
 
 /** tcp_send_ack(): an ACK for rcv_nxt with the window tcp_select_window allows. */

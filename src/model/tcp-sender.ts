@@ -73,6 +73,10 @@ export class TcpSender implements FrameSource, AckSink {
   private backoff = 0;
   /** snd_nxt when recovery started (tp->high_seq); -1 when not recovering. */
   private highSeq = -1;
+  /** Recovery started by an RTO (TCP_CA_Loss): cwnd grows in slow start during it. */
+  private lossState = false;
+  /** When the current unrepaired hole was first reported (ps), -1 if none: RACK's reordering clock. */
+  private reoStartPs = -1;
   /** The receiver's SACKed ranges (the scoreboard), flat [start, end, …] ascending. */
   private sacked: readonly number[] = NO_SACK;
   /** Holes below this were retransmitted in this recovery (tp->retransmit_high, in spirit). */
@@ -143,6 +147,7 @@ export class TcpSender implements FrameSource, AckSink {
     this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
     this.cwnd = this.mss;
     this.highSeq = this.sndNxt;
+    this.lossState = true;
     this.retxNext = this.sndUna;
     this.retransmitDue = true;
     this.computeNext(Math.max(this.lastSendPs, nowPs));
@@ -174,6 +179,7 @@ export class TcpSender implements FrameSource, AckSink {
   private applyAck(a: PendingAck, ps: number): void {
     this.rwnd = a.win;
     this.sacked = a.sack ?? NO_SACK;
+    if (this.sacked.length === 0) this.reoStartPs = -1;
     if (a.ack > this.sndUna) {
       const acked = a.ack - this.sndUna;
       const inFlight = this.sndNxt - this.sndUna;
@@ -184,11 +190,14 @@ export class TcpSender implements FrameSource, AckSink {
       if (this.retxNext < this.sndUna) this.retxNext = this.sndUna;
       if (this.highSeq >= 0 && a.ack < this.highSeq) {
         // A partial ACK: recovery goes on. With no SACKed data to show the holes, the next
-        // segment is missing too (NewReno, tcp_try_undo_partial).
+        // segment is missing too (NewReno, tcp_try_undo_partial). After an RTO (the Loss state)
+        // cwnd grows in slow start meanwhile.
         if (this.sacked.length === 0) this.retransmitDue = true;
+        if (this.lossState && this.cwnd < this.ssthresh) this.cwnd += acked;
         return;
       }
       this.highSeq = -1;
+      this.lossState = false;
       // tcp_cong_avoid only while cwnd is what limits the sender (tcp_is_cwnd_limited): in slow
       // start while cwnd < 2 × what is in flight, later while the last send was cwnd-bound.
       // A flow held back by the receive window does not inflate cwnd.
@@ -197,24 +206,49 @@ export class TcpSender implements FrameSource, AckSink {
       } else if (this.cwndLimited) {
         this.cwnd += (this.mss * acked) / this.cwnd;
       }
+      // An advancing ACK may report holes above the new snd_una too.
+      if (this.sacked.length > 0 && this.sndUna < this.sndNxt) this.sackLossCheck(ps, a.at * 1000);
     } else if (a.sack !== null && this.sndUna < this.sndNxt) {
-      if (this.highSeq < 0) {
-        // A hole counts as lost only with DupThresh (3) segments' worth SACKed above it
-        // (RFC 6675 IsLost; RACK's rule before any reordering is seen): a few segments
-        // overtaken by others — a flow moving to another queue — are not a loss.
-        if (this.lostHole(this.sndUna) < 0) return;
-        // Loss detected (tcp_enter_recovery): halve the window and repair the holes.
-        this.highSeq = this.sndNxt;
-        this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
-        this.cwnd = this.ssthresh;
-        this.retxNext = this.sndUna;
-        // RFC 6675 (4.3): the first lost segment goes at once, whatever the pipe.
-        this.retransmitDue = true;
-      } else if (this.retxNext > this.sndUna && ps - this.lastRetransmitPs >= this.rttNs * 1000) {
+      if (this.highSeq < 0) this.sackLossCheck(ps, a.at * 1000);
+      else if (this.retxNext > this.sndUna && ps - this.lastRetransmitPs >= this.rttNs * 1000) {
         // The head is still missing an RTT after its retransmission: that was lost as well.
         this.retransmitDue = true;
       }
     }
+  }
+
+  /**
+   * Outside recovery, with SACK blocks: a hole is lost once DupThresh (3) segments' worth above
+   * it are SACKed (RFC 6675 IsLost), or once it has stayed a hole for an RTT and a quarter since
+   * it was first reported (RACK's reordering window, min_rtt/4: tcp_rack_detect_loss and its
+   * reorder timer) — a few segments overtaken by others are not a loss, a tail loss with too
+   * little SACKed after it is found without waiting for the RTO.
+   */
+  private sackLossCheck(ps: number, reportedPs = ps): void {
+    if (this.highSeq >= 0) return;
+    if (this.reoStartPs < 0) this.reoStartPs = reportedPs;
+    if (this.lostHole(this.sndUna) < 0 && ps < this.reoStartPs + this.reoWindowPs()) return;
+    // Loss detected (tcp_enter_recovery): halve the window and repair the holes.
+    this.highSeq = this.sndNxt;
+    this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
+    this.cwnd = this.ssthresh;
+    this.retxNext = this.sndUna;
+    this.reoStartPs = -1;
+    // RFC 6675 (4.3): the first lost segment goes at once, whatever the pipe.
+    this.retransmitDue = true;
+  }
+
+  /**
+   * SACK recovery (not after an RTO) with retransmissions outstanding and SACKed data above
+   * them: the evidence RACK needs to call a retransmission lost by time.
+   */
+  private rackRearmable(): boolean {
+    return this.highSeq >= 0 && !this.lossState && this.sacked.length > 0 && this.retxNext > this.sndUna;
+  }
+
+  /** RTT + min_rtt/4: how long a hole may wait for reordered segments. */
+  private reoWindowPs(): number {
+    return Math.round(this.rttNs * 1000 * 1.25);
   }
 
   /** The next lost segment not yet retransmitted, at or after retxNext; -1 if none. */
@@ -275,6 +309,15 @@ export class TcpSender implements FrameSource, AckSink {
     for (;;) {
       this.applyAcks(t);
       this.clockPs = t;
+      // RACK's reorder timer: a reported hole that outlived the reordering window is lost.
+      if (this.highSeq < 0 && this.reoStartPs >= 0 && this.sacked.length > 0 && t >= this.reoStartPs + this.reoWindowPs()) this.sackLossCheck(t);
+      // In recovery, retransmissions still unacknowledged an RTT and a quarter after the last
+      // one went out were lost as well (RACK marks by send time; TLP would probe for them):
+      // mark every hole lost again instead of waiting for the RTO.
+      if (this.rackRearmable() && t >= this.lastRetransmitPs + this.reoWindowPs()) {
+        this.retxNext = this.sndUna;
+        this.retransmitDue = true;
+      }
       // After the stop time no new data, but lost data is still repaired.
       if (this.retransmitDue) return this.offer(t, this.sndUna, true);
       if (this.highSeq >= 0 && this.sacked.length > 0) {
@@ -289,7 +332,11 @@ export class TcpSender implements FrameSource, AckSink {
       if (this.acks.length === 0) break;
       t = Math.max(t, this.acks[0]!.at * 1000);
     }
-    this.block(this.sndUna < this.sndNxt ? psToNsCeil(this.rtoAtPs()) : Infinity);
+    // Wake at the RTO, or earlier when a reported hole's reordering window ends (the timer is
+    // one: like icsk_retransmit_timer, it serves both, and a stale expiry only recomputes).
+    const reo =
+      this.highSeq < 0 && this.reoStartPs >= 0 && this.sacked.length > 0 ? this.reoStartPs + this.reoWindowPs() : this.rackRearmable() ? this.lastRetransmitPs + this.reoWindowPs() : Infinity;
+    this.block(this.sndUna < this.sndNxt ? psToNsCeil(Math.min(this.rtoAtPs(), reo)) : Infinity);
   }
 
   private canSend(una: number, rwnd: number, cwnd: number): boolean {

@@ -84,7 +84,9 @@ export class TransportRcv {
     const tail = sock.backlog.tail;
     if (tail === NIL) return false;
     if (pool.seq[tail]! + pool.len[tail]! !== pool.seq[row]! || pool.tsval[tail] !== pool.tsval[row]) return false;
-    if (pool.segs[tail]! + pool.segs[row]! > MAX_SKB_FRAGS) return false;
+    // A build_skb aggregate of n segments holds n − 1 frags beside its head; the merged skb's
+    // head becomes a frag too: up to MAX_SKB_FRAGS + 1 segments in all.
+    if (pool.segs[tail]! + pool.segs[row]! > MAX_SKB_FRAGS + 1) return false;
     const delta = pool.truesize[row]! - SKB_STRUCT_BYTES;
     pool.frag[pool.lastFrag[tail]!] = row;
     pool.lastFrag[tail] = pool.lastFrag[row]!;

@@ -212,7 +212,11 @@ export function compareMetric(metric: string, base: MetricStats, nowValues: read
   let verdict: Verdict;
   if ((base.mean === null) !== (now.mean === null)) verdict = 'changed';
   else if (w.diff === null || w.diff === 0) verdict = 'same';
-  else if (w.p === null || w.p >= alpha) verdict = 'noise';
+  else if (w.status === 'too-few') {
+    // A side with fewer than two values has no spread to test against (a metric null in most
+    // replicas): the tolerance alone decides.
+    verdict = Math.abs(w.diff) > limit ? 'changed' : 'within-tolerance';
+  } else if (w.p === null || w.p >= alpha) verdict = 'noise';
   else verdict = Math.abs(w.diff) > limit ? 'changed' : 'within-tolerance';
   return { metric, base, now, welch: w, limit, tolerance, verdict };
 }

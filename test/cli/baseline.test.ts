@@ -107,6 +107,15 @@ describe('rxsim check --baseline', () => {
     expectBadInput(await rxsimIn(dir, 'check', scenarioFile, '--exact'), /--exact: needs --baseline FILE/);
     expectBadInput(await check('--seed', '3'), /--seed 3: a comparison with a baseline needs at least 2 seeds/);
     expectBadInput(await check('--exact', '--seeds', '6..7'), /--seeds: --exact compares digests of the baseline's seeds \(1,2,3,4,5\)/);
+    expectBadInput(await rxsimIn(dir, 'check', scenarioFile, '--baseline', join(dir, 'one-seed.json'), '--update-baseline', '--seed', '3'), /--seed 3: a baseline needs at least 2 seeds/);
+    const other = join(dir, 'other.json');
+    copyFileSync(new URL('../../sim-scenarios/rps-backlog-drops.json', import.meta.url), other);
+    const two = join(dir, 'two.json');
+    copyFileSync(baseline, two);
+    expectBadInput(
+      await rxsimIn(dir, 'check', other, '--baseline', two, '--update-baseline', '--seeds', '6..7'),
+      /--seeds: the baseline's other scenarios \(tcp-10g-gro-on\) were recorded with seeds 1,2,3,4,5/,
+    );
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, readFileSync(baseline, 'utf8').replace('"alpha": 0.01', '"alpha": 2'));
     expectBadInput(await rxsimIn(dir, 'check', scenarioFile, '--baseline', bad), /bad\.json: alpha: /);

@@ -201,16 +201,17 @@ describe('the socket lock and its backlog (tcp_add_backlog)', () => {
       k.path.planPass(batch, row, 0);
       k.path.commit(k.cpus[0]!, batch);
     }
-    // 17 segments per backlog skb. The 10th skb is admitted below the limit (9 × 17 segments)
-    // and keeps coalescing past it to 17; the 11th needs a new skb over the limit and is dropped,
-    // and every later one no longer continues the tail: 10 skbs, 160 coalesced, 30 dropped.
+    // 18 segments per backlog skb (its head and MAX_SKB_FRAGS 17 frags). The 10th skb is admitted
+    // below the limit (9 × 18 segments) and keeps coalescing past it to 18; the 11th needs a new
+    // skb over the limit and is dropped, and every later one no longer continues the tail: 10
+    // skbs, 170 coalesced, 20 dropped.
     expect(sock.backlog.length).toBe(10);
-    expect(k.snmp.TcpExtTCPBacklogCoalesce).toBe(160);
-    expect(sock.counters.backlogDrop).toBe(30);
+    expect(k.snmp.TcpExtTCPBacklogCoalesce).toBe(170);
+    expect(sock.counters.backlogDrop).toBe(20);
     // Each coalesced skb adds its buffers, not its sk_buff, to the backlog's memory.
-    expect(sock.backlogBytes).toBe(170 * frameTruesize(1518) - 160 * 256);
+    expect(sock.backlogBytes).toBe(180 * frameTruesize(1518) - 170 * 256);
     expect(sock.backlogBytes).toBeGreaterThan(limit);
-    expect(9 * 17 * frameTruesize(1518) - 9 * 16 * 256).toBeLessThanOrEqual(limit);
+    expect(9 * 18 * frameTruesize(1518) - 9 * 17 * 256).toBeLessThanOrEqual(limit);
   });
 });
 

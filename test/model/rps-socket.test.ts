@@ -224,6 +224,18 @@ describe('socket receive', () => {
     expect(tcpDataQueue(s, pool, skb(0), 0, () => {})).toBe('dup');
   });
 
+  it('tcp_release_cb sends a deferred duplicate ACK (with SACK) for out-of-order data, although rcv_nxt did not move', () => {
+    const s = tcpSocket(1 << 20);
+    tcpDataQueue(s, pool, skb(0), 0, () => {});
+    tcpSendAck(s, 0);
+    acks.length = 0;
+    s.owned = true;
+    expect(tcpDataQueue(s, pool, skb(2 * 1448), 0, () => {})).toBe('ofo');
+    expect(tcpAckSndCheck(s, 0, true)).toBe(false); // deferred while owned
+    expect(tcpReleaseCb(s, 0)).toBe(true);
+    expect(acks).toEqual([{ ack: 1448, win: s.tcp!.lastWindow, hole: true }]);
+  });
+
   it('TCP: a new connection ACKs its first 16 segments at once (quickack), then every second full segment', () => {
     const s = tcpSocket(1 << 20);
     const sent = Array.from({ length: 20 }, (_, i) => {

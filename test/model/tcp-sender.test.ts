@@ -115,6 +115,41 @@ describe('TCP sender (the remote end of a flow)', () => {
     expect(h.sent.filter((x) => x.retransmit).map((x) => x.seq)).toEqual([seg(2)]);
   });
 
+  it('a tail loss with too little SACKed after it is found by the reordering window (RTT + min_rtt/4), not the RTO', () => {
+    const h = harness(1); // stops sending new data at 1 ms: only the tail
+    h.sendUntil(1e12);
+    h.s.ack(20_000, seg(7), 1 << 20, null);
+    h.sendUntil(1e12);
+    // Segment 7 lost, 8 and 9 SACKed: two segments, below DupThresh.
+    h.s.ack(20_100, seg(7), 1 << 20, [seg(8), seg(10)]);
+    h.sendUntil(1e12);
+    expect(h.sent.filter((x) => x.retransmit)).toHaveLength(0);
+    const armed = h.rto.at(-1)!;
+    const sackSeen = 20_100 + RTT_NS;
+    expect(armed).toBe(sackSeen + Math.round(RTT_NS * 1.25)); // the reorder timer, long before the RTO
+    h.s.onRto(armed);
+    h.sendUntil(1e15);
+    expect(h.s.rtos).toBe(0);
+    expect(h.sent.filter((x) => x.retransmit).map((x) => x.seq)).toEqual([seg(7)]);
+  });
+
+  it('in SACK recovery a retransmission still unacknowledged an RTT and a quarter later is lost too: found by the timer, not the RTO', () => {
+    const h = harness(1);
+    h.sendUntil(1e12);
+    h.s.ack(20_000, seg(2), 1 << 20, [seg(3), seg(10)]);
+    h.sendUntil(1e12);
+    expect(h.sent.filter((x) => x.retransmit).map((x) => x.seq)).toEqual([seg(2)]);
+    const retx = h.sent.find((x) => x.retransmit)!.ps;
+    // No ACK comes back (the retransmission was dropped): the timer is armed for the
+    // reordering window after it, far before the RTO.
+    const armed = h.rto.at(-1)!;
+    expect(armed).toBe(Math.ceil((retx + Math.round(RTT_NS * 1000 * 1.25)) / 1000));
+    h.s.onRto(armed);
+    h.sendUntil(1e15);
+    expect(h.s.rtos).toBe(0);
+    expect(h.sent.filter((x) => x.retransmit).map((x) => x.seq)).toEqual([seg(2), seg(2)]);
+  });
+
   it('without SACK information (after an RTO) a partial ACK retransmits the next segment (NewReno)', () => {
     const h = harness();
     h.sendUntil(1e12);

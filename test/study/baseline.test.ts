@@ -39,6 +39,11 @@ describe('compareMetric', () => {
     expect(compareMetric('m', stats(values), values, 0.01, null).verdict).toBe('same');
   });
 
+  it('a side with fewer than two values has no spread to test: the tolerance alone decides', () => {
+    expect(compareMetric('m', stats([5]), [9, 9.2, 9.1], 0.01, tol).verdict).toBe('changed');
+    expect(compareMetric('m', stats([5]), [5.1, 5.05], 0.01, tol).verdict).toBe('within-tolerance');
+  });
+
   it('a metric that appears or disappears (a latency that became null) is a change', () => {
     expect(compareMetric('m', { n: 0, mean: null, sd: null }, [5, 6], 0.01, tol).verdict).toBe('changed');
     expect(compareMetric('m', stats([5, 6]), [null, null], 0.01, tol).verdict).toBe('changed');
