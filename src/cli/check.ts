@@ -21,6 +21,7 @@ import {
 import { metricProblem } from '../study/metrics.ts';
 import { parseSeeds } from '../study/values.ts';
 import { EXIT_FAILED, readText, scenarioFiles, writeAtomic } from './io.ts';
+import { collect, integerOption } from './options.ts';
 import { probeScenario, runFile } from './run-file.ts';
 
 interface CheckOptions {
@@ -34,13 +35,6 @@ interface CheckOptions {
   updateBaseline?: boolean;
   exact?: boolean;
   alpha?: number;
-}
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
-function seedOption(v: string): number {
-  if (!/^\d+$/.test(v)) throw new InputError(`--seed "${v}"`, 'expected a non-negative integer');
-  return Number(v);
 }
 
 function alphaOption(v: string): number {
@@ -147,7 +141,7 @@ export function registerCheck(program: Command, scenarioDir: string, version: st
     .command('check')
     .description('run scenarios and check their expectations, and optionally compare them with a baseline (exit 1 if any fails)')
     .argument('[paths...]', 'scenario files or directories', [scenarioDir])
-    .option('--seed <n>', 'run each scenario with this seed instead of its own', seedOption)
+    .option('--seed <n>', 'run each scenario with this seed instead of its own', integerOption('--seed'))
     .option('--seeds <n|list>', 'run each scenario with seeds 1..N or a list (1,5,9 / 6..10): every expectation must hold for each', (v: string) => parseSeeds(v))
     .option('--apply <cmd>', "apply a command after each scenario's own (repeatable)", collect, [])
     .option('--set <path=value>', 'set a field of each scenario before validation (repeatable)', collect, [])

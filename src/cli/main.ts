@@ -12,6 +12,7 @@ import { toChromeTrace, toFtrace, TraceRecorder, type TraceDetail } from '../tra
 import { EXIT_USAGE, fail, readText, writeAtomic } from './io.ts';
 import { registerCheck } from './check.ts';
 import { registerDiff } from './diff.ts';
+import { collect, integerOption, nonNegativeNumber, positiveNumber } from './options.ts';
 import { runFileInteractive } from './run-file.ts';
 import { registerMerge } from './merge.ts';
 import { rssCommand, type RssOptions } from './rss.ts';
@@ -19,31 +20,6 @@ import { registerSweep } from './sweep.ts';
 import { registerTune } from './tune.ts';
 
 const SCENARIO_DIR = fileURLToPath(new URL('../../sim-scenarios', import.meta.url));
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
-function integerOption(name: string): (v: string) => number {
-  return (v) => {
-    if (!/^\d+$/.test(v)) throw new InputError(`${name} "${v}"`, 'expected a non-negative integer');
-    return Number(v);
-  };
-}
-
-function nonNegativeNumber(name: string): (v: string) => number {
-  return (v: string) => {
-    if (!/^\d+(\.\d+)?$/.test(v)) throw new InputError(`${name} "${v}"`, 'expected a number >= 0');
-    return Number(v);
-  };
-}
-
-/** A number as JSON writes it (1e3 included); its range is the scenario field's, checked by the schema. */
-function positiveNumber(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InputError(`${name} "${v}"`, 'expected a positive number');
-    return n;
-  };
-}
 
 /** The version in package.json (next to src/ and build/). */
 function packageVersion(): string {

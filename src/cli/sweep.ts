@@ -24,6 +24,7 @@ import { columnsOf, formatHeader, formatOf, formatRow, formatRows, layoutOf, par
 import { parseJobs, parseJsonText, parseSeeds, parseShard, type Shard } from '../study/values.ts';
 import { fail, readText, writeAtomic } from './io.ts';
 import { WorkerPool } from './pool.ts';
+import { collect } from './options.ts';
 import type { RunAnswer, RunTask, WorkerInit } from './sweep-worker.ts';
 
 /**
@@ -317,8 +318,6 @@ export async function sweepCommand(file: string, axisArgs: readonly { kind: 'set
     subtitle: `sweep ${sweep.hash} · ${sweep.points} points × ${sweep.seeds.length} seeds = ${sweep.runs} runs${o.shard ? ` (shard ${o.shard.index}/${o.shard.count})` : ''} · scenario ${sweep.scenarioLabel}`,
   });
 }
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export function registerSweep(program: Command): void {
   // --vary and --vary-apply in the order given on the command line: the order of the axes.

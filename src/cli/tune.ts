@@ -22,6 +22,7 @@ import {
 import { parseJobs, parseJsonText, parseSeeds, seedCount, valueLabel } from '../study/values.ts';
 import type { Summary } from '../study/stats.ts';
 import { EXIT_FAILED, readText } from './io.ts';
+import { collect } from './options.ts';
 import { SweepRunner } from './sweep.ts';
 
 /**
@@ -179,8 +180,6 @@ export async function tuneCommand(file: string, o: TuneOptions): Promise<void> {
   process.stdout.write(o.json ? `${JSON.stringify(tuneJson(sweep, result, { objective, constraints, budget }), null, 2)}\n` : tuneText(sweep, result, { objective, constraints }));
   if (!result.best) process.exitCode = EXIT_FAILED;
 }
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export function registerTune(program: Command, fail: (e: unknown) => never): void {
   program

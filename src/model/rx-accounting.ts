@@ -39,6 +39,8 @@ export const DROP_SITES = {
   tcp_ofo_drop: { place: 'tcp_dup', reason: 'SKB_DROP_REASON_TCP_OFO_DROP', location: 'tcp_ofo_queue' },
 } as const satisfies Record<string, { place: DropPlace; reason: string | null; location: string | null }>;
 export type DropSite = keyof typeof DROP_SITES;
+const DROP_SITE_NAMES = Object.keys(DROP_SITES) as DropSite[];
+const SITE_INDEX = Object.fromEntries(DROP_SITE_NAMES.map((s, i) => [s, i])) as Record<DropSite, number>;
 
 /** One row of the drop-reason table: kfree_skb events (skbs) and the packets (segments) they held. */
 export interface DropReasonRow {
@@ -64,8 +66,9 @@ const zeroFlow = (): FlowCounters => ({ offered: 0, offeredBytes: 0, delivered: 
 
 export class RxAccounting {
   readonly dropped = Object.fromEntries(DROP_PLACES.map((p) => [p, 0])) as Record<DropPlace, number>;
-  /** kfree_skb events and their packets by site (counted packets, as `dropped`). */
-  private readonly sites = new Map<DropSite, { skbs: number; packets: number }>();
+  /** kfree_skb events and their packets by site, in DROP_SITE_NAMES order (counted packets, as `dropped`). */
+  private readonly siteSkbs = new Float64Array(DROP_SITE_NAMES.length);
+  private readonly sitePackets = new Float64Array(DROP_SITE_NAMES.length);
   /** Counted packets currently held somewhere in the path. */
   inFlight = 0;
   /** Wire arrival to the application (or to the socket when nothing reads it), and per stage. */
@@ -132,25 +135,25 @@ export class RxAccounting {
       pool.release(r);
     });
     if (counted > 0) {
-      const c = this.sites.get(site) ?? { skbs: 0, packets: 0 };
-      c.skbs++;
-      c.packets += counted;
-      this.sites.set(site, c);
+      const i = SITE_INDEX[site];
+      this.siteSkbs[i]!++;
+      this.sitePackets[i]! += counted;
     }
   }
 
   /** The drop-reason table (skb drops only), most packets first. */
   dropReasons(): DropReasonRow[] {
     const rows = new Map<string, DropReasonRow>();
-    for (const [site, c] of this.sites) {
+    DROP_SITE_NAMES.forEach((site, i) => {
+      const c = { skbs: this.siteSkbs[i]!, packets: this.sitePackets[i]! };
       const { reason, location } = DROP_SITES[site];
-      if (reason === null || location === null) continue;
+      if (c.skbs === 0 || reason === null || location === null) return;
       const key = `${reason} ${location}`;
       const row = rows.get(key) ?? { reason, location, skbs: 0, packets: 0 };
       row.skbs += c.skbs;
       row.packets += c.packets;
       rows.set(key, row);
-    }
+    });
     return [...rows.values()].sort((a, b) => b.packets - a.packets || a.reason.localeCompare(b.reason) || a.location.localeCompare(b.location));
   }
 

@@ -149,29 +149,38 @@ describe('stream-reader (tcp_recvmsg)', () => {
 });
 
 describe('the socket lock and its backlog (tcp_add_backlog)', () => {
-  it('while a reader owns the socket, softirq queues on the backlog up to 2·rcvbuf + sndbuf/2 + 64 KB, then drops (TCPBacklogDrop)', () => {
+  /**
+   * A kernel whose reader owns the socket, fed 200 in-sequence full segments through the stack;
+   * `tsval(i)` is each one's TCP timestamp. Returns after each segment whether nothing was
+   * dropped yet.
+   */
+  function ownedSocketFed(tsval: (i: number) => number) {
     const { resolved } = loadScenarioObject({ name: 'lock', duration_ms: 1, cpus: 1, nics: [{ name: 'eth0' }], apps: [READER], flows: [TCP_FLOW] });
     const k = new Kernel(resolved);
     const sock = k.sockets.sockets[0]!;
     sock.owned = true;
     const pool: PacketPool = k.pool;
     const limit = 2 * sock.rcvbuf + 8192 + 65536;
-    let seq = 0;
     let accepted = 0;
     for (let i = 0; i < 200; i++) {
       const row = pool.alloc();
       pool.flow[row] = 0;
       pool.size[row] = 1518;
-      pool.seq[row] = seq;
+      pool.seq[row] = i * 1448;
       pool.len[row] = pool.payload[row] = 1448;
       pool.truesize[row] = frameTruesize(1518);
-      pool.tsval[row] = i; // a new TSval each time: the option words differ, so no coalescing
-      seq += 1448;
+      pool.tsval[row] = tsval(i);
       const batch = new RxBatch();
       k.path.planPass(batch, row, 0);
       k.path.commit(k.cpus[0]!, batch);
       if (sock.counters.backlogDrop === 0) accepted++;
     }
+    return { k, sock, limit, accepted };
+  }
+
+  it('while a reader owns the socket, softirq queues on the backlog up to 2·rcvbuf + sndbuf/2 + 64 KB, then drops (TCPBacklogDrop)', () => {
+    // A new TSval each time: the option words differ, so nothing coalesces.
+    const { k, sock, limit, accepted } = ownedSocketFed((i) => i);
     // sk_rcvqueues_full() checks what is queued before this skb: the limit is crossed by one.
     expect(accepted).toBe(Math.floor(limit / frameTruesize(1518)) + 1);
     expect(sock.backlog.length).toBe(accepted);
@@ -181,26 +190,7 @@ describe('the socket lock and its backlog (tcp_add_backlog)', () => {
   });
 
   it('tcp_add_backlog coalesces a continuing skb with the same options into the tail (up to MAX_SKB_FRAGS), even past the limit', () => {
-    const { resolved } = loadScenarioObject({ name: 'lock', duration_ms: 1, cpus: 1, nics: [{ name: 'eth0' }], apps: [READER], flows: [TCP_FLOW] });
-    const k = new Kernel(resolved);
-    const sock = k.sockets.sockets[0]!;
-    sock.owned = true;
-    const pool: PacketPool = k.pool;
-    const limit = 2 * sock.rcvbuf + 8192 + 65536;
-    let seq = 0;
-    for (let i = 0; i < 200; i++) {
-      const row = pool.alloc();
-      pool.flow[row] = 0;
-      pool.size[row] = 1518;
-      pool.seq[row] = seq;
-      pool.len[row] = pool.payload[row] = 1448;
-      pool.truesize[row] = frameTruesize(1518);
-      pool.tsval[row] = 7; // one millisecond: the same TCP options
-      seq += 1448;
-      const batch = new RxBatch();
-      k.path.planPass(batch, row, 0);
-      k.path.commit(k.cpus[0]!, batch);
-    }
+    const { k, sock, limit } = ownedSocketFed(() => 7); // one millisecond: the same TCP options
     // 18 segments per backlog skb (its head and MAX_SKB_FRAGS 17 frags). The 10th skb is admitted
     // below the limit (9 × 18 segments) and keeps coalescing past it to 18; the 11th needs a new
     // skb over the limit and is dropped, and every later one no longer continues the tail: 10

@@ -25,18 +25,27 @@ export interface TupleSpace {
   tuples: number;
 }
 
-/** The flow's i-th tuple: the source port varies fastest, then the source address, the destination port, the destination address. */
-export function tupleAt(f: TupleSpace, i: number): FlowTuple {
+/** Scratch of decompose(): sport, source address index, dport, destination address index. */
+const parts = new Float64Array(4);
+
+/** The i-th tuple's ports and address indices: the source port varies fastest, then the source address, the destination port, the destination address. */
+function decompose(f: TupleSpace, i: number): Float64Array {
   const nsport = f.src.portHi - f.src.port + 1;
   const ndport = f.dst.portHi - f.dst.port + 1;
   let r = i;
-  const sport = f.src.port + (r % nsport);
+  parts[0] = f.src.port + (r % nsport);
   r = Math.floor(r / nsport);
-  const saddr = r % f.src.addrCount;
+  parts[1] = r % f.src.addrCount;
   r = Math.floor(r / f.src.addrCount);
-  const dport = f.dst.port + (r % ndport);
-  const daddr = Math.floor(r / ndport);
-  return { family: f.family, src: addressAt(f.src, saddr), dst: addressAt(f.dst, daddr), sport, dport };
+  parts[2] = f.dst.port + (r % ndport);
+  parts[3] = Math.floor(r / ndport);
+  return parts;
+}
+
+/** The flow's i-th tuple (see decompose for the order). */
+export function tupleAt(f: TupleSpace, i: number): FlowTuple {
+  const [sport, saddr, dport, daddr] = decompose(f, i);
+  return { family: f.family, src: addressAt(f.src, saddr!), dst: addressAt(f.dst, daddr!), sport: sport!, dport: dport! };
 }
 
 /**
@@ -44,23 +53,15 @@ export function tupleAt(f: TupleSpace, i: number): FlowTuple {
  * rssInput does) into `out` without allocating; returns its length (without ports: the addresses).
  */
 export function fillTuple(f: TupleSpace, i: number, out: Uint8Array, withPorts: boolean): number {
-  const nsport = f.src.portHi - f.src.port + 1;
-  const ndport = f.dst.portHi - f.dst.port + 1;
-  let r = i;
-  const sport = f.src.port + (r % nsport);
-  r = Math.floor(r / nsport);
-  const saddr = r % f.src.addrCount;
-  r = Math.floor(r / f.src.addrCount);
-  const dport = f.dst.port + (r % ndport);
-  const daddr = Math.floor(r / ndport);
+  const p = decompose(f, i);
   const n = f.src.addr.length;
-  writeAddress(out, 0, f.src.addr, saddr);
-  writeAddress(out, n, f.dst.addr, daddr);
+  writeAddress(out, 0, f.src.addr, p[1]!);
+  writeAddress(out, n, f.dst.addr, p[3]!);
   if (!withPorts) return 2 * n;
-  out[2 * n] = sport >> 8;
-  out[2 * n + 1] = sport & 0xff;
-  out[2 * n + 2] = dport >> 8;
-  out[2 * n + 3] = dport & 0xff;
+  out[2 * n] = p[0]! >> 8;
+  out[2 * n + 1] = p[0]! & 0xff;
+  out[2 * n + 2] = p[2]! >> 8;
+  out[2 * n + 3] = p[2]! & 0xff;
   return 2 * n + 4;
 }
 
