@@ -280,7 +280,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
         latency_us: latencyOf(c.latency),
       })),
     cgroups: k.groups.report(),
-    sockets: k.sockets.sockets.map((sock) => sock.report(sock.app === null ? null : s.apps[sock.app]!.name)),
+    sockets: k.sockets.sockets.map((sock) => sock.report(s.apps[sock.app]!.name)),
   };
   const deliveredGbps = result.throughput.delivered_gbps;
   if (deliveredGbps > 0) result.throughput.rx_cores_per_gbps = r3(cpus.reduce((a, c) => a + c.irq + c.soft, 0) / 100 / deliveredGbps);

@@ -46,6 +46,9 @@ export type CostKey =
   | 'sock_enqueue'
   | 'sk_data_ready'
   | 'tcp_send_ack'
+  | 'tcp_v4_send_reset'
+  | 'icmp_route_lookup'
+  | 'icmp_send'
   | 'netif_rx'
   | 'process_backlog'
   | 'backlog_packet'
@@ -210,6 +213,21 @@ const BAREMETAL: Record<CostKey, CostEntry> = {
     ns: 600,
     what: 'building and transmitting one ACK from softirq context (tcp_send_ack through the driver)',
     source: 'fitted: one small-packet transmit through the stack',
+  },
+  tcp_v4_send_reset: {
+    ns: 600,
+    what: 'answering a segment that found no socket with a RST from softirq context (tcp_v4_send_reset: ip_send_unicast_reply on the per-CPU control socket, through the driver)',
+    source: 'assumption: the same small-packet transmit from softirq as tcp_send_ack',
+  },
+  icmp_route_lookup: {
+    ns: 150,
+    what: 'icmp_send past the global limit: icmp_xmit_lock, __ip_options_echo, icmp_route_lookup (ip_route_output_key_hash, xfrm_lookup) and inet_getpeer_v4 for the per-host limit',
+    source: 'assumption: an output route lookup of about 100 ns (a FIB trie walk) plus an inet_peer tree lookup and a spin_trylock',
+  },
+  icmp_send: {
+    ns: 600,
+    what: 'building and sending one ICMP error after the limits allowed it: icmp_push_reply (ip_append_data copying up to 548 bytes of the offending packet with its checksum) and ip_push_pending_frames through the driver',
+    source: 'assumption: the same small-packet transmit from softirq as tcp_send_ack',
   },
   netif_rx: {
     ns: 60,

@@ -7,6 +7,7 @@ import { GroupScheduler } from './cgroup-sched.ts';
 import { CostNoise } from './cost-noise.ts';
 import type { CostTable } from './costs.ts';
 import { Cpu, registerCpuEvents } from './cpu.ts';
+import { Icmp } from './icmp.ts';
 import { IrqTable } from './irq.ts';
 import { Jiffies } from './jiffies.ts';
 import { NapiTable, netRxAction } from './napi.ts';
@@ -67,6 +68,8 @@ export class Kernel {
   readonly accounting: RxAccounting;
   readonly snmp = new Snmp();
   readonly rps: RpsSteering;
+  /** icmp_send's rate limits (the replies to datagrams that found no socket). */
+  readonly icmp: Icmp;
   readonly l4: TransportRcv;
   /** netif_receive_skb and the stack's passes: where pollers hand their skbs. */
   readonly path: NetifReceive;
@@ -101,6 +104,7 @@ export class Kernel {
     this.napis = new NapiTable(this);
     this.vectors = new VectorTable(this.sim);
     this.rps = new RpsSteering(this, s.cpus, s.sysctl['net.core.rps_sock_flow_entries']);
+    this.icmp = new Icmp(this, s.flows);
     this.l4 = new TransportRcv(this);
     this.path = new NetifReceive(this, s);
     // The flows whose frames GRO may merge (TCP), by flow index.

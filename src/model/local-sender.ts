@@ -33,6 +33,8 @@ export class LocalTcpSender implements AckSink {
   waiter: Task | null = null;
   /** Recovering: rewound after a hole or an RTO, until snd_una passes this. */
   private recoverTo = -1;
+  /** A RST arrived (tcp_reset → tcp_done): the connection is closed and sends nothing more. */
+  closed = false;
   retransmits = 0;
   rtos = 0;
 
@@ -52,6 +54,7 @@ export class LocalTcpSender implements AckSink {
 
   /** The bytes of the next skb: whole segments up to a GSO skb, the window and what is left of the write. */
   nextSkbBytes(left: number): number {
+    if (this.closed) return 0;
     const cap = Math.min(this.room(), Math.floor(GSO_MAX_PAYLOAD / this.mss) * this.mss);
     if (cap < Math.min(left, this.mss)) return 0;
     return left <= cap ? left : cap - (cap % this.mss);
@@ -83,9 +86,24 @@ export class LocalTcpSender implements AckSink {
     }
   }
 
+  /**
+   * The receiving namespace answered with a RST (no socket there; over veth it is processed at
+   * once): tcp_reset → tcp_done, the writer's next write fails and it writes no more.
+   */
+  reset(_atNs: number): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.armRto(Infinity);
+    const w = this.waiter;
+    if (w) {
+      this.waiter = null;
+      this.wake(w);
+    }
+  }
+
   /** The RTO expired with data outstanding: go back to snd_una. */
   onRto(nowNs: number): void {
-    if (this.sndUna >= this.sndNxt) return;
+    if (this.closed || this.sndUna >= this.sndNxt) return;
     this.rtos++;
     this.rewind();
     this.armRto(nowNs + RTO_NS);

@@ -8,6 +8,7 @@ import type { RxAccounting } from './rx-accounting.ts';
 import type { RxBatch, RxPath } from './rx-batch.ts';
 import type { Snmp } from './snmp.ts';
 import type { Socket } from './socket.ts';
+import { listenerOf } from './socket-lookup.ts';
 import type { SoftnetData } from './softnet.ts';
 import type { TraceHooks } from './trace-hooks.ts';
 
@@ -41,8 +42,8 @@ export interface NetifHost {
   };
   /** veth_xmit on `cpu` (bridge → veth): returns its extra cost. */
   readonly veth: { xmit(cpu: Cpu, row: number): number };
-  readonly l4: { deliver(cpu: Cpu, sock: Socket, row: number, t: number): number };
-  readonly sockets: { forFlow(flow: number): Socket };
+  readonly l4: { deliver(cpu: Cpu, sock: Socket | null, row: number, t: number): number };
+  readonly sockets: { forFlow(flow: number): Socket | null };
   /** The name of the device a flow's frames arrive on from the wire. */
   nicName(nic: number): string;
 }
@@ -70,9 +71,12 @@ export class NetifReceive implements RxPath {
 
   constructor(
     private readonly k: NetifHost,
-    s: Pick<ResolvedScenario, 'flows' | 'netfilter'>,
+    s: Pick<ResolvedScenario, 'flows' | 'netfilter' | 'apps'>,
   ) {
-    this.passCost = s.flows.map((f) => [0, 1, 2].map((p) => passCost(k.costs, f, p, s.netfilter.host, s.netfilter.container)));
+    this.passCost = s.flows.map((f) => {
+      const bound = listenerOf(f, s.apps) !== null;
+      return [0, 1, 2].map((p) => passCost(k.costs, f, p, s.netfilter.host, s.netfilter.container, bound));
+    });
   }
 
   /** The payload of a frame of a flow (UDP; TCP frames carry theirs from the sender). */
@@ -158,10 +162,12 @@ export class NetifReceive implements RxPath {
 
 /**
  * The CPU cost of one pass of a flow's packet through the stack, up to the next hand-off or the
- * socket: the stages named in the NetifReceive comment, with the namespace's netfilter work.
+ * socket: the stages named in the NetifReceive comment, with the namespace's netfilter work. A
+ * flow to a port with no socket (`bound` false) stops after the protocol's lookup: nothing is
+ * queued and nobody woken (its ICMP or RST is charged when it is sent).
  */
-function passCost(c: CostTable, f: ResolvedFlow, pass: number, host: ResolvedNetns, container: ResolvedNetns): number {
-  const l4 = (f.proto === 'tcp' ? c.tcp_v4_rcv : c.udp_rcv) + c.sock_enqueue + c.sk_data_ready;
+function passCost(c: CostTable, f: ResolvedFlow, pass: number, host: ResolvedNetns, container: ResolvedNetns, bound: boolean): number {
+  const l4 = (f.proto === 'tcp' ? c.tcp_v4_rcv : c.udp_rcv) + (bound ? c.sock_enqueue + c.sk_data_ready : 0);
   const hook = (ns: ResolvedNetns, chain: keyof ResolvedNetns['rules'], withConntrack: boolean, withNat: boolean): number => {
     const rules = ns.rules[chain];
     const ct = withConntrack && ns.conntrack ? c.conntrack_in : 0;

@@ -8,8 +8,8 @@ import { uncharge, type Socket } from './socket.ts';
  * how long it took. Packets count if they arrived inside the measurement window: offered =
  * delivered + Σ dropped + in flight holds exactly for that cohort, per segment.
  */
-export type DropPlace = 'wire' | 'nic_ring' | 'nic_missed' | 'backlog' | 'flow_limit' | 'veth' | 'socket' | 'tcp_dup';
-export const DROP_PLACES: DropPlace[] = ['wire', 'nic_ring', 'nic_missed', 'backlog', 'flow_limit', 'veth', 'socket', 'tcp_dup'];
+export type DropPlace = 'wire' | 'nic_ring' | 'nic_missed' | 'backlog' | 'flow_limit' | 'veth' | 'no_socket' | 'socket' | 'tcp_dup';
+export const DROP_PLACES: DropPlace[] = ['wire', 'nic_ring', 'nic_missed', 'backlog', 'flow_limit', 'veth', 'no_socket', 'socket', 'tcp_dup'];
 
 /**
  * Where the kernel drops a packet: the place rxsim counts it under, and — for a drop of an skb —
@@ -25,6 +25,10 @@ export const DROP_SITES = {
   flow_limit: { place: 'flow_limit', reason: 'SKB_DROP_REASON_CPU_BACKLOG', location: 'enqueue_to_backlog' },
   // veth_xdp_rx(): the peer's ptr_ring is full, dev_kfree_skb_any() (before 6.16's qdisc backpressure).
   veth: { place: 'veth', reason: 'SKB_DROP_REASON_NOT_SPECIFIED', location: 'veth_xdp_rx' },
+  // __udp4_lib_rcv(): no socket is bound to the destination (UdpNoPorts, ICMP port unreachable).
+  udp_no_socket: { place: 'no_socket', reason: 'SKB_DROP_REASON_NO_SOCKET', location: '__udp4_lib_rcv' },
+  // tcp_v4_rcv(): no connection and no listener (tcp_v4_send_reset answers).
+  tcp_no_socket: { place: 'no_socket', reason: 'SKB_DROP_REASON_NO_SOCKET', location: 'tcp_v4_rcv' },
   // udp_queue_rcv_one_skb(): __udp_enqueue_schedule_skb() returned -ENOMEM.
   udp_rcvbuf: { place: 'socket', reason: 'SKB_DROP_REASON_SOCKET_RCVBUFF', location: 'udp_queue_rcv_one_skb' },
   // tcp_add_backlog(): sk_add_backlog() over the limit (TCPBacklogDrop).
@@ -71,7 +75,7 @@ export class RxAccounting {
   private readonly sitePackets = new Float64Array(DROP_SITE_NAMES.length);
   /** Counted packets currently held somewhere in the path. */
   inFlight = 0;
-  /** Wire arrival to the application (or to the socket when nothing reads it), and per stage. */
+  /** Wire arrival to the application, and per stage. */
   readonly latency = new Histogram();
   readonly latencyRing = new Histogram();
   readonly latencyStack = new Histogram();
@@ -158,8 +162,8 @@ export class RxAccounting {
   }
 
   /**
-   * An application consumed an skb from its socket at `t` (or the socket was drained, if
-   * nothing reads it): every segment is delivered, and its latency recorded by stage.
+   * An application consumed an skb from its socket at `t`: every segment is delivered, and its
+   * latency recorded by stage.
    */
   consumed(sock: Socket, row: number, t: number): void {
     const pool = this.pool;

@@ -11,6 +11,8 @@ export class Snmp {
   IpForwDatagrams = 0;
   TcpInSegs = 0;
   TcpOutSegs = 0;
+  /** Segments that found no socket, answered with a RST (tcp_v4_send_reset: TCP_MIB_OUTRSTS). */
+  TcpOutRsts = 0;
   TcpExtTCPRcvQDrop = 0;
   TcpExtTCPBacklogDrop = 0;
   TcpExtTCPBacklogCoalesce = 0;
@@ -19,9 +21,19 @@ export class Snmp {
   TcpExtTCPRcvCollapsed = 0;
   TcpExtRcvPruned = 0;
   UdpInDatagrams = 0;
+  /** Datagrams to a port with no socket (__udp4_lib_rcv: UDP_MIB_NOPORTS, per skb). */
+  UdpNoPorts = 0;
   UdpOutDatagrams = 0;
   UdpRcvbufErrors = 0;
   UdpInErrors = 0;
+  /** ICMP messages sent (icmp_out_count: ICMP_MIB_OUTMSGS), of which destination unreachable. */
+  IcmpOutMsgs = 0;
+  IcmpOutDestUnreachs = 0;
+  /** ICMP errors icmp_send refused: the host-wide bucket (icmp_msgs_per_sec) or the destination's (icmp_ratelimit). */
+  IcmpOutRateLimitGlobal = 0;
+  IcmpOutRateLimitHost = 0;
+  /** The per-type count of the same sends (ICMPMSGOUT_INC_STATS, type 3). */
+  IcmpMsgOutType3 = 0;
 
   /** The counters by name. */
   report(): Record<string, number> {

@@ -1,11 +1,12 @@
 import { RngStream } from '../engine/rng.ts';
 import type { EventKind, Simulator } from '../engine/simulator.ts';
-import { sameEndpoint, type ResolvedFlow, type ResolvedScenario } from '../scenario/resolve.ts';
+import type { ResolvedFlow, ResolvedScenario } from '../scenario/resolve.ts';
 import { LocalTcpSender } from './local-sender.ts';
 import { VXLAN_OVERHEAD } from './netif-receive.ts';
 import type { PacketPool } from './packet.ts';
 import { RrClient } from './rr-client.ts';
 import { Socket, TcpReceiver, type AckSink } from './socket.ts';
+import { listenerOf } from './socket-lookup.ts';
 import type { Task } from './task.ts';
 import { TCP_FRAME_OVERHEAD, TcpSender } from './tcp-sender.ts';
 import type { FrameSource } from './wire.ts';
@@ -32,14 +33,15 @@ export interface SocketTableHost {
 /**
  * The sockets of the machine and the peers at the other end of each flow (the socket lookup of
  * net/ipv4/inet_hashtables.c __inet_lookup_established and udp.c __udp4_lib_lookup, resolved
- * once per flow): a TCP flow is its own connection (its socket is read by the app listening on
- * its destination, if any); UDP flows to one listening app share its socket. A destination
- * nobody listens on gets a socket that is drained at once. A TCP flow also gets its sender (on
- * the wire, or a local writer over veth), a request/response flow its client.
+ * once per flow by listenerOf): a TCP flow to a listening app is its own connection; UDP flows to
+ * one bound app share its socket. A flow to a destination with no socket gets none (its packets
+ * end in __udp4_lib_rcv's or tcp_v4_rcv's no-socket path). A TCP flow also gets its sender (on
+ * the wire, or a local writer over veth) — even to a closed port, where its first segments draw
+ * RSTs — and a request/response flow its client.
  */
 export class SocketTable {
   readonly sockets: Socket[] = [];
-  /** Socket of each flow. */
+  /** Socket of each flow; -1 when no socket is bound to its destination. */
   readonly flowSocket: number[] = [];
   /** The remote TCP senders, by flow index. */
   readonly senders: (TcpSender | undefined)[] = [];
@@ -71,9 +73,15 @@ export class SocketTable {
     return { ...f, startNs: f.startNs + Math.floor(new RngStream(this.k.seed, `start-phase:${f.name}`).uniform() * span) };
   }
 
-  /** The socket a flow's packets are delivered to. */
-  forFlow(flow: number): Socket {
-    return this.sockets[this.flowSocket[flow]!]!;
+  /** The socket a flow's packets are delivered to, or null: no socket is bound to its destination. */
+  forFlow(flow: number): Socket | null {
+    const i = this.flowSocket[flow]!;
+    return i < 0 ? null : this.sockets[i]!;
+  }
+
+  /** The TCP peer of a flow, which a RST from this host resets (tcp_reset at its end). */
+  tcpPeer(flow: number): { reset(atNs: number): void } | undefined {
+    return this.senders[flow] ?? this.localSenders[flow];
   }
 
   /** The wire's source of a flow: its TCP sender, request/response client, or null (open loop). */
@@ -89,16 +97,9 @@ export class SocketTable {
 
   private create(s: Pick<ResolvedScenario, 'flows' | 'apps' | 'nics' | 'sysctl'>): void {
     const k = this.k;
-    const udpByKey = new Map<string, Socket>();
-    const listener = (f: ResolvedFlow): number | null => {
-      // Who reads a flow: a stream-reader its TCP, a udp-sink plain UDP, an rr-server requests.
-      const reads = (a: ResolvedScenario['apps'][number]) =>
-        a.kind === 'stream-reader' ? f.proto === 'tcp' : a.kind === 'udp-sink' ? f.proto === 'udp' && !f.rr : a.kind === 'rr-server' && f.rr !== null;
-      const app = s.apps.find((a) => reads(a) && a.listen !== null && sameEndpoint(a.listen, f.dst));
-      return app ? app.index : null;
-    };
+    const udpByKey = new Map<number, Socket>();
     for (const flow of s.flows) {
-      const app = listener(flow);
+      const app = listenerOf(flow, s.apps);
       const f = flow.proto === 'tcp' ? this.phased(flow) : flow;
       if (f.proto === 'tcp') {
         const nic = s.nics[f.nic]!;
@@ -118,6 +119,10 @@ export class SocketTable {
           this.senders[f.index] = wire;
           sender = wire;
         }
+        if (app === null) {
+          this.flowSocket[f.index] = -1;
+          continue;
+        }
         const tcpRmem = s.sysctl['net.ipv4.tcp_rmem'];
         const sock = new Socket(this.sockets.length, 'tcp', app, tcpRmem[1], tcpRmem[2], new TcpReceiver(sender, mss, f.rttNs), k.pool);
         sock.tcp!.shrinkWindow = s.sysctl['net.ipv4.tcp_shrink_window'] === 1;
@@ -126,13 +131,14 @@ export class SocketTable {
         sock.tcp!.delack = (at) => (at === Infinity ? delack.cancel() : delack.armNoLaterThan(at));
         this.sockets.push(sock);
         this.flowSocket[f.index] = sock.index;
+      } else if (app === null) {
+        this.flowSocket[f.index] = -1;
       } else {
-        const key = app !== null ? `app${app}` : f.dst.text;
-        let sock = udpByKey.get(key);
+        let sock = udpByKey.get(app);
         if (!sock) {
           sock = new Socket(this.sockets.length, 'udp', app, s.sysctl['net.core.rmem_default'], s.sysctl['net.core.rmem_max'], null, k.pool);
           this.sockets.push(sock);
-          udpByKey.set(key, sock);
+          udpByKey.set(app, sock);
         }
         this.flowSocket[f.index] = sock.index;
       }

@@ -177,8 +177,8 @@ export class Socket {
   constructor(
     readonly index: number,
     readonly proto: 'tcp' | 'udp',
-    /** The application that reads it, or null: consumed as soon as it is queued. */
-    readonly app: number | null,
+    /** The application that reads it (a socket exists because an application bound it). */
+    readonly app: number,
     rcvbuf: number,
     readonly rcvbufMax: number,
     readonly tcp: TcpReceiver | null,
@@ -190,7 +190,7 @@ export class Socket {
   }
 
   /** Its part of the result (`appName`: the reader's name). */
-  report(appName: string | null): SocketResult {
+  report(appName: string): SocketResult {
     const copied = this.copiedHot + this.copiedCold;
     return {
       socket: this.index,

@@ -45,6 +45,8 @@ interface PendingAck {
   ack: number;
   win: number;
   sack: readonly number[] | null;
+  /** A RST, not an ACK: the connection is reset when it arrives. */
+  rst?: true;
 }
 
 const NO_SACK: readonly number[] = [];
@@ -90,6 +92,8 @@ export class TcpSender implements FrameSource, AckSink {
   /** The sender's state is as of this time (ps): ACKs up to it are applied, so it never sends earlier. */
   private clockPs = 0;
   private rtoArmed = false;
+  /** A RST arrived (tcp_reset → tcp_done): the connection is closed and sends nothing more. */
+  closed = false;
   segments = 0;
   retransmits = 0;
   rtos = 0;
@@ -130,11 +134,26 @@ export class TcpSender implements FrameSource, AckSink {
     }
   }
 
+  /**
+   * The receiver answered a segment with a RST (tcp_v4_send_reset: no socket there) at `at` (ns);
+   * it reaches us one RTT later. Its sequence is the ACK number of the segment it answers, so it
+   * is in the window: tcp_validate_incoming → tcp_reset → tcp_done, the application sees
+   * ECONNRESET (ECONNREFUSED had the SYN been modelled) and sends nothing more.
+   */
+  reset(at: number): void {
+    this.acks.push({ at: at + this.rttNs, ack: this.sndUna, win: this.rwnd, sack: null, rst: true });
+    if (this.nextPs === Infinity) {
+      this.computeNext(this.lastSendPs);
+      if (this.nextPs !== Infinity) this.wake(this);
+    }
+  }
+
   /** The RTO timer fired (tcp_retransmit_timer): retransmit snd_una with a window of one MSS. */
   onRto(nowNs: number): void {
     this.rtoArmed = false;
     const nowPs = nowNs * 1000;
     this.applyAcks(nowPs);
+    if (this.closed) return;
     // The timer may be stale: an ACK applied since it was armed restarted the RTO (1 ns slack
     // for the ps→ns rounding of the armed time).
     if (this.sndUna >= this.sndNxt || nowPs < this.rtoAtPs() - 1000) {
@@ -177,6 +196,11 @@ export class TcpSender implements FrameSource, AckSink {
   }
 
   private applyAck(a: PendingAck, ps: number): void {
+    if (a.rst) {
+      this.closed = true;
+      return;
+    }
+    if (this.closed) return;
     this.rwnd = a.win;
     this.sacked = a.sack ?? NO_SACK;
     if (this.sacked.length === 0) this.reoStartPs = -1;
@@ -309,6 +333,7 @@ export class TcpSender implements FrameSource, AckSink {
     for (;;) {
       this.applyAcks(t);
       this.clockPs = t;
+      if (this.closed) return this.block(Infinity);
       // RACK's reorder timer: a reported hole that outlived the reordering window is lost.
       if (this.highSeq < 0 && this.reoStartPs >= 0 && this.sacked.length > 0 && t >= this.reoStartPs + this.reoWindowPs()) this.sackLossCheck(t);
       // In recovery, retransmissions still unacknowledged an RTT and a quarter after the last

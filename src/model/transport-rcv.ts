@@ -1,11 +1,13 @@
 import type { Simulator } from '../engine/simulator.ts';
+import type { ResolvedFlow } from '../scenario/resolve.ts';
 import type { CostTable } from './costs.ts';
 import type { Cpu } from './cpu.ts';
+import type { Icmp } from './icmp.ts';
 import { LocalTcpSender } from './local-sender.ts';
 import { NIL, type PacketPool } from './packet.ts';
 import type { RxAccounting } from './rx-accounting.ts';
 import type { Snmp } from './snmp.ts';
-import { SKB_STRUCT_BYTES, tcpAckSndCheck, tcpDataQueue, tcpRcvSpaceAdjust, tcpReleaseCb, tcpSendAck, udpEnqueue, type Socket } from './socket.ts';
+import { SKB_STRUCT_BYTES, tcpAckSndCheck, tcpDataQueue, tcpReleaseCb, tcpSendAck, udpEnqueue, type Socket } from './socket.ts';
 
 /** MAX_SKB_FRAGS (CONFIG_MAX_SKB_FRAGS default 17): the pages one skb holds. */
 const MAX_SKB_FRAGS = 17;
@@ -19,6 +21,9 @@ export interface TransportHost {
   readonly accounting: RxAccounting;
   readonly sched: { wakeUp(task: Task, wakerCpu: number): boolean };
   readonly rps: { hashOf(row: number): number };
+  readonly flows: readonly ResolvedFlow[];
+  readonly icmp: Pick<Icmp, 'portUnreach'>;
+  readonly sockets: { tcpPeer(flow: number): { reset(atNs: number): void } | undefined };
 }
 
 /**
@@ -30,13 +35,18 @@ export interface TransportHost {
 export class TransportRcv {
   constructor(private readonly k: TransportHost) {}
 
-  /** tcp_v4_rcv / udp_rcv of an skb at time `t` on `cpu`: into `sock`. Returns the extra cost (ACK, wakeup). */
-  deliver(cpu: Cpu, sock: Socket, row: number, t: number): number {
+  /**
+   * tcp_v4_rcv / udp_rcv of an skb at time `t` on `cpu`: into `sock`, or down the no-socket path
+   * when `sock` is null. Returns the extra cost (ACK, wakeup, ICMP, RST).
+   */
+  deliver(cpu: Cpu, sock: Socket | null, row: number, t: number): number {
     const k = this.k;
     const pool = k.pool;
     // The MIB counters below count skbs, as the kernel's do: a GRO aggregate is one segment to
-    // tcp_v4_rcv (TCP_MIB_INSEGS), one delivery to ip_protocol_deliver_rcu (IPSTATS_MIB_INDELIVERS).
+    // tcp_v4_rcv (TCP_MIB_INSEGS), one delivery to ip_protocol_deliver_rcu (IPSTATS_MIB_INDELIVERS,
+    // counted whatever the protocol handler did with it).
     k.snmp.IpInDelivers++;
+    if (sock === null) return this.noSocket(row);
     pool.tSocket[row] = t;
     pool.l4cpu[row] = cpu.id;
     if (sock.rxhash === 0) sock.rxhash = k.rps.hashOf(row);
@@ -69,7 +79,40 @@ export class TransportRcv {
       }
       extra += this.tcpReceive(sock, row);
     }
-    return extra + this.dataReady(cpu, sock, t);
+    return extra + this.dataReady(cpu, sock);
+  }
+
+  /**
+   * No socket is bound to the skb's destination.
+   *
+   * UDP (net/ipv4/udp.c __udp4_lib_rcv, after the lookup failed and the checksum was verified):
+   * UDP_MIB_NOPORTS once per skb — never UdpInDatagrams, which udp_recvmsg counts when a reader
+   * takes a datagram — then icmp_send(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH) under its rate
+   * limits (icmp.ts), then kfree_skb with SKB_DROP_REASON_NO_SOCKET.
+   *
+   * TCP (net/ipv4/tcp_ipv4.c tcp_v4_rcv, no_tcp_socket): TCP_MIB_INSEGS was counted before the
+   * lookup; tcp_v4_send_reset answers (not a RST: the model's senders never send one), counting
+   * TCP_MIB_OUTSEGS and TCP_MIB_OUTRSTS, and the skb is freed with SKB_DROP_REASON_NO_SOCKET. The
+   * RST reaches the sender, which stops (tcp_reset). Returns the cost of the ICMP or the RST.
+   */
+  private noSocket(row: number): number {
+    const k = this.k;
+    const pool = k.pool;
+    const flow = pool.flow[row]!;
+    let cost: number;
+    if (k.flows[flow]!.proto === 'udp') {
+      k.snmp.UdpNoPorts++;
+      cost = k.icmp.portUnreach(flow, pool.tuple[row]!);
+      k.accounting.drop(row, 'udp_no_socket');
+    } else {
+      k.snmp.TcpInSegs++;
+      k.snmp.TcpOutSegs++;
+      k.snmp.TcpOutRsts++;
+      k.sockets.tcpPeer(flow)?.reset(k.sim.now);
+      cost = k.costs.tcp_v4_send_reset;
+      k.accounting.drop(row, 'tcp_no_socket');
+    }
+    return cost;
   }
 
   /**
@@ -141,23 +184,9 @@ export class TransportRcv {
     if (sock.tcp && sock.tcp.rcvNxt > sock.tcp.lastAck && tcpSendAck(sock, this.k.sim.now)) this.k.snmp.TcpOutSegs++;
   }
 
-  /**
-   * sk_data_ready: wake the reader sleeping in recvmsg; a socket nobody reads is drained at
-   * once (an infinitely fast reader). Returns the wakeup's cost.
-   */
-  private dataReady(cpu: Cpu, sock: Socket, t: number): number {
+  /** sk_data_ready: wake the reader sleeping in recvmsg. Returns the wakeup's cost. */
+  private dataReady(cpu: Cpu, sock: Socket): number {
     const k = this.k;
-    if (sock.app === null) {
-      const q = sock.queue;
-      while (q.length > 0) k.accounting.consumed(sock, q.shift(k.sim.now), t);
-      if (sock.proto === 'udp') k.snmp.UdpInDatagrams++;
-      if (sock.tcp) tcpRcvSpaceAdjust(sock, k.sim.now);
-      if (sock.tcp && tcpAckSndCheck(sock, k.sim.now, false)) {
-        k.snmp.TcpOutSegs++;
-        return this.ackCost(sock);
-      }
-      return 0;
-    }
     const waiter = sock.waiter;
     if (waiter) {
       sock.waiter = null;

@@ -313,6 +313,11 @@ function idleReaderWarnings(apps: ResolvedApp[], flows: ResolvedFlow[]): string[
   for (const f of flows) {
     if (f.rr && !apps.some((a) => a.kind === 'rr-server' && a.listen && sameEndpoint(f.dst, a.listen))) {
       w.push(`flows[${f.index}] "${f.name}": no rr-server listens on ${f.dst.text}; its requests are never answered (after ${f.rr.concurrency} the client waits for ever)`);
+    } else if (!f.rr && !apps.some((a) => a.kind === (f.proto === 'tcp' ? 'stream-reader' : 'udp-sink') && a.listen && sameEndpoint(f.dst, a.listen))) {
+      const answer = f.proto === 'tcp' ? 'answered with a RST, which stops its sender' : 'counted UdpNoPorts and answered with ICMP port unreachable (rate limited)';
+      w.push(
+        `flows[${f.index}] "${f.name}": no socket is bound to ${f.dst.text} (no ${f.proto === 'tcp' ? 'stream-reader' : 'udp-sink'} listens there); its packets are ${answer}, then dropped (NO_SOCKET)`,
+      );
     }
   }
   return w;

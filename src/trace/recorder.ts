@@ -110,7 +110,7 @@ export class TraceRecorder implements Tracer {
       counters.push({ name: `backlog/${cpu}`, kind: 'backlog', limit: () => k.sysctl['net.core.netdev_max_backlog'], unit: 'packets', read: () => sd.inputPktQueue.length }),
     );
     for (const sock of k.sockets.sockets) {
-      const app = sock.app === null ? `socket ${sock.index}` : `socket ${k.scenario.apps[sock.app]!.name}${sock.proto === 'tcp' ? ` #${sock.index}` : ''}`;
+      const app = `socket ${k.scenario.apps[sock.app]!.name}${sock.proto === 'tcp' ? ` #${sock.index}` : ''}`;
       counters.push({ name: app, kind: 'socket', limit: () => sock.rcvbuf, unit: 'bytes', read: () => sock.rmem });
     }
     this.counters = counters;

@@ -18,7 +18,8 @@ export function* streamWriter(k: AppHost, task: Task, conns: LocalTcpSender[]): 
   for (let i = 0; ; i++) {
     const now = k.sim.now;
     // New data until the flow's stop time; after it, only what must be sent again (a rewind).
-    const active = conns.filter((s) => (now >= s.flow.startNs && now < s.flow.stopNs) || s.sndNxt < s.sndMax);
+    // A connection reset by the peer (no socket there) is done.
+    const active = conns.filter((s) => !s.closed && ((now >= s.flow.startNs && now < s.flow.stopNs) || s.sndNxt < s.sndMax));
     if (active.length === 0) {
       const next = Math.min(...conns.filter((s) => s.flow.startNs > now).map((s) => s.flow.startNs));
       if (next < Infinity) k.sched.sleepUntil(task, next);
@@ -35,6 +36,7 @@ export function* streamWriter(k: AppHost, task: Task, conns: LocalTcpSender[]): 
       // Bytes below snd_max go again (go-back-N) before the write's new data.
       const again = conn.sndMax - conn.sndNxt;
       const bytes = conn.nextSkbBytes(again + left);
+      if (conn.closed) break;
       if (bytes === 0) {
         conn.waiter = task; // sk_stream_wait_memory
         yield SLEEP;

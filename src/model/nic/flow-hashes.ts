@@ -29,7 +29,7 @@ export interface TupleSpace {
 const parts = new Float64Array(4);
 
 /** The i-th tuple's ports and address indices: the source port varies fastest, then the source address, the destination port, the destination address. */
-function decompose(f: TupleSpace, i: number): Float64Array {
+function decompose(f: Pick<TupleSpace, 'src' | 'dst'>, i: number): Float64Array {
   const nsport = f.src.portHi - f.src.port + 1;
   const ndport = f.dst.portHi - f.dst.port + 1;
   let r = i;
@@ -40,6 +40,11 @@ function decompose(f: TupleSpace, i: number): Float64Array {
   parts[2] = f.dst.port + (r % ndport);
   parts[3] = Math.floor(r / ndport);
   return parts;
+}
+
+/** The index of the i-th tuple's source address in the flow's source range (the ICMP peer it answers). */
+export function srcAddrIndex(f: Pick<TupleSpace, 'src' | 'dst'>, i: number): number {
+  return decompose(f, i)[1]!;
 }
 
 /** The flow's i-th tuple (see decompose for the order). */
