@@ -226,8 +226,8 @@ export const SYSCTL = sysctls({
     min: 0,
     max: INT_MAX,
     unit: 'ms',
-    description: 'Per-destination spacing of rate-limited ICMP errors (inet_peer bucket, burst of 6); 0 disables the per-host limit. Stored in jiffies, rounded up.',
-    source: 'net/ipv4/icmp.c: icmpv4_xrlim_allow (net/ipv4/inetpeer.c: inet_peer_xrlim_allow)',
+    description: 'Per-destination spacing of rate-limited ICMP errors (the inet_peer bucket of inet_peer_xrlim_allow, burst of 6); 0 disables the per-host limit. Stored in jiffies, rounded up.',
+    source: 'net/ipv4/icmp.c: icmpv4_xrlim_allow',
   },
   'net.ipv4.icmp_ratemask': {
     kind: 'int',
