@@ -173,6 +173,7 @@ export class GroupScheduler {
         const cpu = k.cpus[t.allowed.includes(t.cpu) ? t.cpu : k.sched.selectTaskRq(t, t.allowed[0]!)]!;
         t.cpu = cpu.id;
         cpu.updateCurr();
+        t.listStamp = k.sim.now;
         cpu.rq.enqueue(t);
         if (cpu.rq.wouldPreempt(t)) k.sched.resched(cpu, -1);
         else cpu.kick();

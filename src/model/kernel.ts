@@ -9,6 +9,7 @@ import type { CostTable } from './costs.ts';
 import { Cpu, registerCpuEvents } from './cpu.ts';
 import { IrqTable } from './irq.ts';
 import { Jiffies } from './jiffies.ts';
+import { LoadBalancer } from './load-balance.ts';
 import { NapiTable, netRxAction } from './napi.ts';
 import { NetifReceive } from './netif-receive.ts';
 import { VectorTable } from './nic/msix.ts';
@@ -45,7 +46,7 @@ export class Kernel {
   readonly sim = new Simulator();
   readonly costs: CostTable;
   readonly jiffies: Jiffies;
-  readonly config: { readonly idleExitNs: number; readonly irqTimeAccounting: boolean };
+  readonly config: { readonly idleExitNs: number; readonly irqTimeAccounting: boolean; readonly migrationCostNs: number };
   readonly sysctl: SysctlValues;
   readonly seed: number;
   /** Run-to-run variation drawn from the seed. */
@@ -61,6 +62,7 @@ export class Kernel {
   readonly smp: Smp;
   readonly groups: GroupScheduler;
   readonly sched: Scheduler;
+  readonly balance: LoadBalancer;
   readonly softirq: Softirq;
   readonly napis: NapiTable;
   readonly vectors: VectorTable;
@@ -86,7 +88,7 @@ export class Kernel {
     const s = scenario;
     this.costs = s.costs;
     this.jiffies = new Jiffies(this.sim, s.hz, s.variability.randomPhase ? new RngStream(s.seed, 'boot-phase').uniform() : 0);
-    this.config = { idleExitNs: s.idleExitNs, irqTimeAccounting: s.irqTimeAccounting };
+    this.config = { idleExitNs: s.idleExitNs, irqTimeAccounting: s.irqTimeAccounting, migrationCostNs: s.migrationCostNs };
     this.sysctl = s.sysctl;
     this.seed = s.seed;
     this.variability = s.variability;
@@ -116,6 +118,7 @@ export class Kernel {
       this.softnet.push(new SoftnetData(c, this, this.pool));
       this.softirq.spawnKsoftirqd(this.tasks, cpu);
     }
+    this.balance = new LoadBalancer(this); // sched_init_domains, init_sched_fair_class
     for (const c of s.sysctl['net.core.flow_limit_cpu_bitmap']) this.softnet[c]!.flowLimit = new FlowLimit(s.sysctl['net.core.flow_limit_table_len']);
     this.softirq.open(NET_RX_SOFTIRQ, (cpu) => netRxAction(this, cpu)); // net_dev_init
 
@@ -159,6 +162,7 @@ export class Kernel {
     this.sockets.resetWindow();
     this.veth.resetWindow();
     this.groups.resetWindow(now);
+    this.balance.resetWindow();
     this.accounting.resetWindow();
     this.irqs.resetWindow();
     this.softirq.resetWindow();

@@ -38,6 +38,8 @@ export interface ResolvedScenario {
   idleExitNs: number;
   /** CONFIG_IRQ_TIME_ACCOUNTING: interrupt time is not charged to the interrupted task. */
   irqTimeAccounting: boolean;
+  /** sysctl_sched_migration_cost: how recently a task ran for load balancing to call it cache-hot (ns). */
+  migrationCostNs: number;
   cpus: number;
   costProfile: string;
   costs: CostTable;
@@ -209,6 +211,7 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
   const sched = knob(kernel.sched, config.sched, ctx);
   const idleExitUs = knob(kernel.idleExitUs, config.idle_exit_us, ctx);
   const irqTimeAccounting = knob(kernel.irqTimeAccounting, config.irq_time_accounting, ctx);
+  const migrationCostNs = knob(kernel.schedMigrationCostNs, config.sched_migration_cost_ns, ctx);
 
   const nics = s.nics.map((nic, i) => resolveNic(nic, i, s));
   const cgroups = Object.entries(s.cgroups).map(([name, c]) => {
@@ -235,6 +238,7 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
     sched,
     idleExitNs: Math.round(idleExitUs * 1000),
     irqTimeAccounting,
+    migrationCostNs,
     cpus: s.cpus,
     costProfile: s.costs,
     costs: costTable(s.costs, s.cost_overrides),

@@ -92,6 +92,7 @@ const kernelSchema = z.strictObject({
   sched: fieldWithDefault('sched', kernel.sched),
   idle_exit_us: fieldWithDefault('idle_exit_us', kernel.idleExitUs),
   irq_time_accounting: fieldWithDefault('irq_time_accounting', kernel.irqTimeAccounting),
+  sched_migration_cost_ns: fieldWithDefault('sched_migration_cost_ns', kernel.schedMigrationCostNs),
 });
 
 const cgroup = z.strictObject({
