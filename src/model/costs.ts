@@ -357,7 +357,21 @@ const VM: Record<CostKey, CostEntry> = {
  */
 const LAB_2020_PATH = 4;
 const LAB_2020_ENTRY = 2;
-const LAB_2020_ENTRY_KEYS: CostKey[] = ['hardirq_entry_exit', 'ipi_send', 'ipi_handler', 'timer_tick', 'hrtimer_handler', 'context_switch', 'task_migration', 'sched_balance', 'sched_balance_cpu', 'sched_migrate_task', 'wakeup', 'kthread_loop', 'syscall'];
+const LAB_2020_ENTRY_KEYS: CostKey[] = [
+  'hardirq_entry_exit',
+  'ipi_send',
+  'ipi_handler',
+  'timer_tick',
+  'hrtimer_handler',
+  'context_switch',
+  'task_migration',
+  'sched_balance',
+  'sched_balance_cpu',
+  'sched_migrate_task',
+  'wakeup',
+  'kthread_loop',
+  'syscall',
+];
 const LAB_2020_COPY: Partial<Record<CostKey, number>> = { copy_kb_hot: 600, copy_kb_cold: 640 };
 
 function lab2020(): Record<CostKey, CostEntry> {

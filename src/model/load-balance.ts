@@ -186,6 +186,7 @@ export class LoadBalancer {
       if (this.avgIdle[c]! < cost + passCost) break;
       cost += passCost;
       const moved = this.balanceRq(c, sd, CpuIdleType.NEWLY_IDLE);
+      cost += moved * this.k.costs.sched_migrate_task;
       if (moved > 0 || cpu.rq.nrRunning > 0) {
         this.idleStamp[c] = 0;
         break;
@@ -257,7 +258,9 @@ export class LoadBalancer {
       let interval = sd.interval(busy, this.hz, n);
       if (this.k.jiffies.now() >= sd.lastBalance + interval) {
         yield this.passCost(sd);
-        if (this.balanceRq(c, sd, idle) > 0) {
+        const moved = this.balanceRq(c, sd, idle);
+        if (moved > 0) {
+          yield moved * this.k.costs.sched_migrate_task; // detach_task + attach_task
           idle = this.idleCpu(c) ? CpuIdleType.IDLE : CpuIdleType.NOT_IDLE;
           busy = idle === CpuIdleType.NOT_IDLE;
         }
