@@ -360,7 +360,7 @@ export class Cpu {
     if (prev) {
       this.updateCurr();
       migrating = prev.state === 'runnable' && !prev.allowed.includes(this.id);
-      throttled = prev.state === 'runnable' && !migrating && prev.group !== null && prev.group.throttled;
+      throttled = prev.state === 'runnable' && !migrating && prev.group !== null && prev.group.throttledAncestor() !== null;
       if (prev.state === 'runnable' && !migrating && !throttled) {
         pushTo = this.k.sched.stopperPush(this, prev); // an active balance's stopper runs first
         migrating = pushTo >= 0;
@@ -384,7 +384,7 @@ export class Cpu {
         this.k.sched.migrateTask(prev!, pushTo);
       } else {
         prev!.waitStart = now; // runnable, waiting for its group's next period
-        prev!.group!.throttledTasks.push(prev!);
+        prev!.group!.throttledAncestor()!.throttledTasks.push(prev!);
       }
     } else if (prev) {
       if (prev.state === 'runnable') {
@@ -438,7 +438,7 @@ export class Cpu {
     curr.execStart = now;
     curr.execIrq = this.interruptNs;
     this.rq.charge(ns);
-    if (curr.group) curr.group.used += Math.max(0, ns);
+    for (let g = curr.group; g; g = g.parent) g.used += Math.max(0, ns); // every level's cfs_rq runtime
   }
 
   private pause(): void {

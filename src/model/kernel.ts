@@ -132,10 +132,7 @@ export class Kernel {
     }
     for (const app of s.apps) {
       const task = createAppTask(this, app);
-      if (app.cgroup !== null) {
-        task.group = this.groups.byName(app.cgroup)!;
-        task.group.tasks.push(task);
-      }
+      if (app.cgroup !== null) this.groups.byName(app.cgroup)!.attach(task);
       this.appTasks.push(task);
     }
     scheduleTimeline(this, s.timeline);

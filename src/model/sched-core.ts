@@ -85,8 +85,9 @@ export class Scheduler {
     }
     this.k.trace?.wakeup(target, task, wakerCpu);
     const g = task.group;
-    if (g && g.throttled) {
-      g.throttledTasks.push(task); // runnable, but its group's run queue is throttled
+    const held = g?.throttledAncestor();
+    if (held) {
+      held.throttledTasks.push(task); // runnable, but a group of its path is throttled
       return true;
     }
     this.k.balance.wokeOnto(target);
@@ -162,7 +163,7 @@ export class Scheduler {
   setAffinity(task: Task, cpus: number[]): void {
     task.allowed = cpus;
     if (task.state === 'sleeping' || cpus.includes(task.cpu)) return;
-    if (task.group?.throttledTasks.includes(task)) {
+    if (task.group?.holds(task)) {
       task.cpu = cpus[0]!; // off every run queue until unthrottled: placed then
       return;
     }
@@ -183,8 +184,9 @@ export class Scheduler {
     task.cpu = target;
     task.migrated = true;
     task.waitStart = this.k.sim.now;
-    if (task.group?.throttled) {
-      task.group.throttledTasks.push(task);
+    const held = task.group?.throttledAncestor();
+    if (held) {
+      held.throttledTasks.push(task);
       return;
     }
     cpu.updateCurr();
