@@ -11,6 +11,7 @@ import type { PacketQueue } from '../model/packet.ts';
 import { DROP_PLACES, type DropReasonRow } from '../model/rx-accounting.ts';
 import type { SocketResult } from '../model/socket.ts';
 import { MODELLED_SOFTIRQS, SOFTIRQ_NAMES } from '../model/softirq.ts';
+import type { SchedDomainResult } from '../model/load-balance.ts';
 import type { TaskResult } from '../model/task.ts';
 import { formatInterrupts, formatSoftirqs, formatSoftnetStat } from './procfs.ts';
 import { r3 } from './round.ts';
@@ -46,6 +47,8 @@ export interface Result {
   latency_us: { p50: number | null; p90: number | null; p99: number | null; p999: number | null; max: number | null; mean: number | null; samples: number };
   cpus: CpuResult[];
   tasks: TaskResult[];
+  /** Load balancing per CPU and scheduling domain, as /proc/schedstat counts it. */
+  sched_domains: SchedDomainResult[];
   interrupts: { total: number; per_sec: number; per_packet: number };
   proc: { softnet_stat: string; interrupts: string; softirqs: string };
   ethtool_S: Record<string, Record<string, number>>;
@@ -256,6 +259,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     latency_us: latencyOf(lat),
     cpus,
     tasks,
+    sched_domains: k.balance.report(),
     interrupts: {
       total: deviceIrqs,
       per_sec: windowS > 0 ? Math.round(deviceIrqs / windowS) : 0,

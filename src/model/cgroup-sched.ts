@@ -61,6 +61,12 @@ export class GroupScheduler {
       }
       return g;
     });
+    // The hierarchy: resolve lists parents before children.
+    for (const g of this.groups) {
+      if (g.cfg.parent === null) continue;
+      g.parent = this.byName(g.cfg.parent)!;
+      g.parent.children.push(g);
+    }
   }
 
   byName(name: string): Cgroup<Task> | undefined {
@@ -99,23 +105,25 @@ export class GroupScheduler {
     for (const g of this.groups) g.resetStats(now);
   }
 
-  /** A CPU switched tasks: cgroup run counts, cpu.max timers, and shares when a member slept. */
+  /** A CPU switched tasks: run counts and cpu.max timers of both paths, and shares when a member slept. */
   currChanged(prev: Task | null, next: Task | null): void {
     if (prev === next) return;
     const pg = prev?.group ?? null;
     const ng = next?.group ?? null;
-    if (pg) pg.running--;
-    if (ng) ng.running++;
+    for (let g = pg; g; g = g.parent) g.running--;
+    for (let g = ng; g; g = g.parent) g.running++;
     if (pg && prev!.state === 'sleeping') this.reweight(pg);
-    if (pg) this.armQuota(pg);
-    if (ng && ng !== pg) this.armQuota(ng);
+    for (let g = pg; g; g = g.parent) this.armQuota(g);
+    for (let g = ng; g; g = g.parent) this.armQuota(g); // a group on both paths is armed twice: harmless
   }
 
-  /** reweight_entity() for every runnable member: the group's share is split anew. */
+  /** reweight_entity() for every runnable task under the top group of `g`'s path: the shares are split anew at every level. */
   reweight(g: Cgroup<Task>): void {
-    for (const t of g.tasks) {
-      const w = g.effectiveWeight(t);
-      if (t.state !== 'runnable' || g.throttledTasks.includes(t)) {
+    const top = g.top();
+    for (const t of top.tasks) {
+      const own = t.group!;
+      const w = own.effectiveWeight(t);
+      if (t.state !== 'runnable' || own.holds(t)) {
         t.weight = w;
         continue;
       }
@@ -129,7 +137,7 @@ export class GroupScheduler {
   /** Arm the group's cpu.max timer for when its running members would use up the quota. */
   private armQuota(g: Cgroup<Task>): void {
     if (!g.limited) return;
-    for (const cpu of this.k.cpus) if (cpu.rq.curr?.group === g) cpu.updateCurr();
+    for (const cpu of this.k.cpus) if (cpu.rq.curr && g.contains(cpu.rq.curr)) cpu.updateCurr();
     const at = g.exhaustionAt(this.k.sim.now);
     if (at === Infinity) g.quotaTimer!.cancel();
     else g.quotaTimer!.arm(at);
@@ -138,7 +146,7 @@ export class GroupScheduler {
   /** The quota timer: if the runtime is used up, throttle the group on every CPU. */
   private onQuota(g: Cgroup<Task>): void {
     const k = this.k;
-    for (const cpu of k.cpus) if (cpu.rq.curr?.group === g) cpu.updateCurr();
+    for (const cpu of k.cpus) if (cpu.rq.curr && g.contains(cpu.rq.curr)) cpu.updateCurr();
     if (!g.exhausted()) {
       this.armQuota(g); // interrupt time was not charged (irq_time_accounting): not yet
       return;
@@ -147,13 +155,13 @@ export class GroupScheduler {
     for (const cpu of k.cpus) {
       let has = false;
       for (const t of [...cpu.rq.queued]) {
-        if (t.group !== g) continue;
+        if (!g.contains(t)) continue;
         cpu.rq.saveLag(t, k.jiffies.tickNs);
         cpu.rq.remove(t);
         g.throttledTasks.push(t);
         has = true;
       }
-      if (cpu.rq.curr?.group === g) {
+      if (cpu.rq.curr && g.contains(cpu.rq.curr)) {
         k.sched.resched(cpu, -1); // it leaves at its next schedule()
         has = true;
       }
@@ -165,14 +173,20 @@ export class GroupScheduler {
   /** sched_cfs_period_timer: refill the quota; a throttled group's tasks go back on their run queues. */
   private onPeriod(g: Cgroup<Task>): void {
     const k = this.k;
-    for (const cpu of k.cpus) if (cpu.rq.curr?.group === g) cpu.updateCurr();
+    for (const cpu of k.cpus) if (cpu.rq.curr && g.contains(cpu.rq.curr)) cpu.updateCurr();
     g.newPeriod(g.used > 0 || g.throttled || g.running > 0);
     if (g.throttled) {
       g.unthrottle(k.sim.now);
       for (const t of g.throttledTasks.splice(0)) {
+        const still = t.group!.throttledAncestor();
+        if (still) {
+          still.throttledTasks.push(t); // another group of its path is throttled too
+          continue;
+        }
         const cpu = k.cpus[t.allowed.includes(t.cpu) ? t.cpu : k.sched.selectTaskRq(t, t.allowed[0]!)]!;
         t.cpu = cpu.id;
         cpu.updateCurr();
+        t.listStamp = k.sim.now;
         cpu.rq.enqueue(t);
         if (cpu.rq.wouldPreempt(t)) k.sched.resched(cpu, -1);
         else cpu.kick();

@@ -58,6 +58,9 @@ export type CostKey =
   | 'hrtimer_handler'
   | 'context_switch'
   | 'task_migration'
+  | 'sched_balance'
+  | 'sched_balance_cpu'
+  | 'sched_migrate_task'
   | 'wakeup'
   | 'kthread_loop'
   | 'syscall'
@@ -274,6 +277,21 @@ const BAREMETAL: Record<CostKey, CostEntry> = {
     what: 'a task running on another CPU than last time: its working set (stack, socket, user buffers) is refetched from L3 or the other core, on top of the context switch',
     source: 'fitted: tens of KB of hot lines at ≈32 ns per miss (Brouer), partly prefetched; not sysctl sched_migration_cost (a 0.5 ms heuristic threshold, not a cost)',
   },
+  sched_balance: {
+    ns: 500,
+    what: 'one sched_balance_rq() pass over a scheduling domain besides its CPUs: lb_env set-up, the imbalance and the decision',
+    source: 'assumption: small LLC domains read a few µs in /sys/kernel/debug/sched/domains/cpuN/domainM/max_newidle_lb_cost, the measured cost of a whole newidle pass',
+  },
+  sched_balance_cpu: {
+    ns: 150,
+    what: 'update_sg_lb_stats() per CPU of the domain: read its run queue and PELT averages (a few remote cache lines)',
+    source: 'assumption: two to four cache misses at ≈32–50 ns (Brouer)',
+  },
+  sched_migrate_task: {
+    ns: 1000,
+    what: 'detach_task() + attach_task(): taking both run-queue locks, dequeue, set_task_cpu, enqueue and the wakeup-preemption check',
+    source: 'assumption: of the order of a remote wake-up (try_to_wake_up) plus a second lock',
+  },
   wakeup: {
     ns: 400,
     what: 'try_to_wake_up: select a CPU, enqueue the task, check preemption',
@@ -357,7 +375,21 @@ const VM: Record<CostKey, CostEntry> = {
  */
 const LAB_2020_PATH = 4;
 const LAB_2020_ENTRY = 2;
-const LAB_2020_ENTRY_KEYS: CostKey[] = ['hardirq_entry_exit', 'ipi_send', 'ipi_handler', 'timer_tick', 'hrtimer_handler', 'context_switch', 'task_migration', 'wakeup', 'kthread_loop', 'syscall'];
+const LAB_2020_ENTRY_KEYS: CostKey[] = [
+  'hardirq_entry_exit',
+  'ipi_send',
+  'ipi_handler',
+  'timer_tick',
+  'hrtimer_handler',
+  'context_switch',
+  'task_migration',
+  'sched_balance',
+  'sched_balance_cpu',
+  'sched_migrate_task',
+  'wakeup',
+  'kthread_loop',
+  'syscall',
+];
 const LAB_2020_COPY: Partial<Record<CostKey, number>> = { copy_kb_hot: 600, copy_kb_cold: 640 };
 
 function lab2020(): Record<CostKey, CostEntry> {

@@ -45,8 +45,12 @@ export interface CpuHost {
   readonly sched: {
     /** The local timer interrupt's handler (scheduler_tick). */
     tick(cpu: Cpu): Generator<number, void, void>;
-    /** The stopper moves a task that lost this CPU from its affinity. */
-    migrateTask(task: Task): void;
+    /** The stopper moves a task that lost this CPU from its affinity, or that an active balance pushes to `to`. */
+    migrateTask(task: Task, to?: number): void;
+    /** sched_balance_newidle(): nothing to run here; try to pull. Returns the CPU time it took. */
+    newidleBalance(cpu: Cpu): number;
+    /** An active balance's stopper preempted `prev`: the CPU it pushes `prev` to, or -1. */
+    stopperPush(cpu: Cpu, prev: Task): number;
   };
   /** The running task changed: cgroup run counts and cpu.max timers. */
   readonly groups: { currChanged(prev: Task | null, next: Task | null): void };
@@ -352,24 +356,35 @@ export class Cpu {
     // from its affinity (the stopper moves it), or its cgroup was throttled (cpu.max).
     let migrating = false;
     let throttled = false;
+    let pushTo = -1;
     if (prev) {
       this.updateCurr();
       migrating = prev.state === 'runnable' && !prev.allowed.includes(this.id);
-      throttled = prev.state === 'runnable' && !migrating && prev.group !== null && prev.group.throttled;
+      throttled = prev.state === 'runnable' && !migrating && prev.group !== null && prev.group.throttledAncestor() !== null;
+      if (prev.state === 'runnable' && !migrating && !throttled) {
+        pushTo = this.k.sched.stopperPush(this, prev); // an active balance's stopper runs first
+        migrating = pushTo >= 0;
+      }
       if (prev.state === 'sleeping' || migrating || throttled) rq.saveLag(prev, this.k.jiffies.tickNs);
       if (migrating || throttled) rq.curr = null;
     }
     rq.needResched = false;
-    const next = rq.pick();
+    let next = rq.pick();
+    let newidleNs = 0;
+    if (next === null) {
+      newidleNs = this.k.sched.newidleBalance(this); // pick_next_task_fair found nothing: pull
+      next = rq.pick();
+      rq.needResched = false;
+    }
     if (next === prev) return;
     if (migrating || throttled) {
       prev!.nivcsw++;
       this.k.trace?.sched(this.id, prev, next);
       if (migrating) {
-        this.k.sched.migrateTask(prev!);
+        this.k.sched.migrateTask(prev!, pushTo);
       } else {
         prev!.waitStart = now; // runnable, waiting for its group's next period
-        prev!.group!.throttledTasks.push(prev!);
+        prev!.group!.throttledAncestor()!.throttledTasks.push(prev!);
       }
     } else if (prev) {
       if (prev.state === 'runnable') {
@@ -388,7 +403,8 @@ export class Cpu {
       next.waitNs += now - next.waitStart;
       next.execStart = now;
       next.execIrq = this.interruptNs;
-      this.switchRemaining = this.k.costs.context_switch;
+      next.listStamp = now; // pick_next_task_fair moves it to the head of rq->cfs_tasks
+      this.switchRemaining = this.k.costs.context_switch + newidleNs;
       if (next.cpu !== this.id) {
         next.migrations++;
         next.cpu = this.id;
@@ -422,7 +438,7 @@ export class Cpu {
     curr.execStart = now;
     curr.execIrq = this.interruptNs;
     this.rq.charge(ns);
-    if (curr.group) curr.group.used += Math.max(0, ns);
+    for (let g = curr.group; g; g = g.parent) g.used += Math.max(0, ns); // every level's cfs_rq runtime
   }
 
   private pause(): void {

@@ -10,6 +10,7 @@ import { Cpu, registerCpuEvents } from './cpu.ts';
 import { Icmp } from './icmp.ts';
 import { IrqTable } from './irq.ts';
 import { Jiffies } from './jiffies.ts';
+import { LoadBalancer } from './load-balance.ts';
 import { NapiTable, netRxAction } from './napi.ts';
 import { NetifReceive } from './netif-receive.ts';
 import { VectorTable } from './nic/msix.ts';
@@ -46,7 +47,7 @@ export class Kernel {
   readonly sim = new Simulator();
   readonly costs: CostTable;
   readonly jiffies: Jiffies;
-  readonly config: { readonly idleExitNs: number; readonly irqTimeAccounting: boolean };
+  readonly config: { readonly idleExitNs: number; readonly irqTimeAccounting: boolean; readonly migrationCostNs: number };
   readonly sysctl: SysctlValues;
   readonly seed: number;
   /** Run-to-run variation drawn from the seed. */
@@ -62,6 +63,7 @@ export class Kernel {
   readonly smp: Smp;
   readonly groups: GroupScheduler;
   readonly sched: Scheduler;
+  readonly balance: LoadBalancer;
   readonly softirq: Softirq;
   readonly napis: NapiTable;
   readonly vectors: VectorTable;
@@ -89,7 +91,7 @@ export class Kernel {
     const s = scenario;
     this.costs = s.costs;
     this.jiffies = new Jiffies(this.sim, s.hz, s.variability.randomPhase ? new RngStream(s.seed, 'boot-phase').uniform() : 0);
-    this.config = { idleExitNs: s.idleExitNs, irqTimeAccounting: s.irqTimeAccounting };
+    this.config = { idleExitNs: s.idleExitNs, irqTimeAccounting: s.irqTimeAccounting, migrationCostNs: s.migrationCostNs };
     this.sysctl = s.sysctl;
     this.seed = s.seed;
     this.variability = s.variability;
@@ -120,6 +122,7 @@ export class Kernel {
       this.softnet.push(new SoftnetData(c, this, this.pool));
       this.softirq.spawnKsoftirqd(this.tasks, cpu);
     }
+    this.balance = new LoadBalancer(this); // sched_init_domains, init_sched_fair_class
     for (const c of s.sysctl['net.core.flow_limit_cpu_bitmap']) this.softnet[c]!.flowLimit = new FlowLimit(s.sysctl['net.core.flow_limit_table_len']);
     this.softirq.open(NET_RX_SOFTIRQ, (cpu) => netRxAction(this, cpu)); // net_dev_init
 
@@ -133,10 +136,7 @@ export class Kernel {
     }
     for (const app of s.apps) {
       const task = createAppTask(this, app);
-      if (app.cgroup !== null) {
-        task.group = this.groups.byName(app.cgroup)!;
-        task.group.tasks.push(task);
-      }
+      if (app.cgroup !== null) this.groups.byName(app.cgroup)!.attach(task);
       this.appTasks.push(task);
     }
     scheduleTimeline(this, s.timeline);
@@ -163,6 +163,7 @@ export class Kernel {
     this.sockets.resetWindow();
     this.veth.resetWindow();
     this.groups.resetWindow(now);
+    this.balance.resetWindow();
     this.accounting.resetWindow();
     this.irqs.resetWindow();
     this.softirq.resetWindow();

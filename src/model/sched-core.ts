@@ -14,6 +14,13 @@ export interface SchedHost {
   readonly groups: GroupScheduler;
   readonly irqs: { readonly LOC: number; readonly RES: number };
   readonly smp: { register(onReceive: (cpu: Cpu) => void): number; send(cpu: number, kind: number): void };
+  readonly balance: {
+    trigger(cpu: Cpu): void;
+    enqueued(cpu: Cpu): void;
+    wokeOnto(cpu: number): void;
+    newidle(cpu: Cpu): number;
+    stopperPush(cpu: Cpu, prev: Task): number;
+  };
 }
 
 /**
@@ -46,6 +53,17 @@ export class Scheduler {
     yield this.k.costs.hardirq_entry_exit + this.k.costs.timer_tick;
     cpu.updateCurr();
     cpu.rq.tick(); // task_tick_fair: CFS checks its slice here (EEVDF did in update_curr)
+    this.k.balance.trigger(cpu); // sched_balance_trigger
+  }
+
+  /** sched_balance_newidle() from pick_next_task_fair(): returns the CPU time it took. */
+  newidleBalance(cpu: Cpu): number {
+    return this.k.balance.newidle(cpu);
+  }
+
+  /** The stopper of an active balance: where the preempted `prev` goes, or -1. */
+  stopperPush(cpu: Cpu, prev: Task): number {
+    return this.k.balance.stopperPush(cpu, prev);
   }
 
   /**
@@ -67,13 +85,17 @@ export class Scheduler {
     }
     this.k.trace?.wakeup(target, task, wakerCpu);
     const g = task.group;
-    if (g && g.throttled) {
-      g.throttledTasks.push(task); // runnable, but its group's run queue is throttled
+    const held = g?.throttledAncestor();
+    if (held) {
+      held.throttledTasks.push(task); // runnable, but a group of its path is throttled
       return true;
     }
+    this.k.balance.wokeOnto(target);
     cpu.updateCurr();
     if (g) task.weight = g.effectiveWeight(task);
+    task.listStamp = this.k.sim.now;
     cpu.rq.enqueue(task);
+    this.k.balance.enqueued(cpu);
     if (g) this.k.groups.reweight(g);
     if (cpu.rq.wouldPreempt(task)) this.resched(cpu, wakerCpu);
     return true;
@@ -141,7 +163,7 @@ export class Scheduler {
   setAffinity(task: Task, cpus: number[]): void {
     task.allowed = cpus;
     if (task.state === 'sleeping' || cpus.includes(task.cpu)) return;
-    if (task.group?.throttledTasks.includes(task)) {
+    if (task.group?.holds(task)) {
       task.cpu = cpus[0]!; // off every run queue until unthrottled: placed then
       return;
     }
@@ -154,20 +176,23 @@ export class Scheduler {
     this.migrateTask(task);
   }
 
-  /** move_queued_task(): enqueue a runnable task on a CPU it is allowed on. */
-  migrateTask(task: Task): void {
-    const target = this.selectTaskRq(task, task.allowed[0]!);
+  /** move_queued_task(): enqueue a runnable task on a CPU it is allowed on (`to`, or one select_task_rq picks). */
+  migrateTask(task: Task, to = -1): void {
+    const target = to >= 0 ? to : this.selectTaskRq(task, task.allowed[0]!);
     const cpu = this.k.cpus[target]!;
     task.migrations++;
     task.cpu = target;
     task.migrated = true;
     task.waitStart = this.k.sim.now;
-    if (task.group?.throttled) {
-      task.group.throttledTasks.push(task);
+    const held = task.group?.throttledAncestor();
+    if (held) {
+      held.throttledTasks.push(task);
       return;
     }
     cpu.updateCurr();
+    task.listStamp = this.k.sim.now;
     cpu.rq.enqueue(task);
+    this.k.balance.enqueued(cpu);
     if (cpu.rq.wouldPreempt(task)) this.resched(cpu, -1);
     else cpu.kick();
   }

@@ -14,8 +14,9 @@ import type { TraceHooks } from './trace-hooks.ts';
 /** softirq_to_name[] in enum order (include/linux/interrupt.h). */
 export const SOFTIRQ_NAMES = ['HI', 'TIMER', 'NET_TX', 'NET_RX', 'BLOCK', 'IRQ_POLL', 'TASKLET', 'SCHED', 'HRTIMER', 'RCU'] as const;
 export const NET_RX_SOFTIRQ = 3;
+export const SCHED_SOFTIRQ = 7;
 /** The vectors rxsim models (the others never become pending). */
-export const MODELLED_SOFTIRQS = [NET_RX_SOFTIRQ];
+export const MODELLED_SOFTIRQS = [NET_RX_SOFTIRQ, SCHED_SOFTIRQ];
 
 /** MAX_SOFTIRQ_RESTART. */
 export const MAX_SOFTIRQ_RESTART = 10;

@@ -51,6 +51,11 @@ export interface TaskResult {
   nvcsw: number;
   nivcsw: number;
   migrations: number;
+  /** /proc/<pid>/sched: cache-hot tasks moved anyway, and why load balancing could not move it. */
+  nr_forced_migrations: number;
+  nr_failed_migrations_affine: number;
+  nr_failed_migrations_running: number;
+  nr_failed_migrations_hot: number;
 }
 
 export class Task {
@@ -106,6 +111,12 @@ export class Task {
   nvcsw = 0;
   nivcsw = 0;
   migrations = 0;
+  forcedMigrations = 0;
+  failedMigrationsAffine = 0;
+  failedMigrationsRunning = 0;
+  failedMigrationsHot = 0;
+  /** When it was last put on, or picked from, its CPU's task list (its place in rq->cfs_tasks: load balancing takes the oldest first). */
+  listStamp = 0;
 
   activity!: TaskActivity;
 
@@ -124,6 +135,10 @@ export class Task {
       nvcsw: this.nvcsw,
       nivcsw: this.nivcsw,
       migrations: this.migrations,
+      nr_forced_migrations: this.forcedMigrations,
+      nr_failed_migrations_affine: this.failedMigrationsAffine,
+      nr_failed_migrations_running: this.failedMigrationsRunning,
+      nr_failed_migrations_hot: this.failedMigrationsHot,
     };
   }
 
@@ -165,6 +180,7 @@ export class TaskTable {
       t.waitNs = 0;
       if (t.state === 'runnable' && !running(t)) t.waitStart = now;
       t.wakeups = t.nvcsw = t.nivcsw = t.migrations = 0;
+      t.forcedMigrations = t.failedMigrationsAffine = t.failedMigrationsRunning = t.failedMigrationsHot = 0;
     }
   }
 }

@@ -1,5 +1,6 @@
 import { produce, type Draft } from 'immer';
 import { numberVectors } from '../model/nic/vectors.ts';
+import { cgroupTree } from './cgroup-tree.ts';
 import { InputError, ValueError, didYouMean } from './errors.ts';
 import * as app from './knobs/app.ts';
 import { ETHTOOL_OPTIONS, combined, hkey, hwReceiveFeature, hwReceiveFeatureProblem, indir, queueCount } from './knobs/ethtool.ts';
@@ -23,7 +24,7 @@ import type { NicConfig, Scenario } from './schema.ts';
  *   echo V > /sys/class/net/<dev>/queues/rx-<n>/rps_cpus|rps_flow_cnt
  *   echo V > /sys/class/net/<dev>/napi_defer_hard_irqs|gro_flush_timeout|threaded|mtu
  *   echo V > /proc/irq/<n>/smp_affinity|smp_affinity_list
- *   echo V > /sys/fs/cgroup/<name>/cpuset.cpus|cpu.max|cpu.weight
+ *   echo V > /sys/fs/cgroup/<path>/cpuset.cpus|cpu.max|cpu.weight   (<path>: kubepods/pod-a/web)
  *   taskset -c LIST <app>    (also taskset -pc LIST <app>)
  *
  * The grammar is strict: a command, option or argument it does not know is an error naming the
@@ -352,10 +353,12 @@ function echo(ctx: Ctx, draft: Draft<Scenario>): void {
     return;
   }
 
-  m = /^\/sys\/fs\/cgroup\/([^/]+)\/([^/]+)$/.exec(path);
+  m = /^\/sys\/fs\/cgroup\/(.+)\/([^/]+)$/.exec(path);
   if (m) {
     const name = m[1]!;
-    if (!draft.cgroups[name]) ctx.fail(pi, `no cgroup "${name}"${didYouMean(name, Object.keys(draft.cgroups))} (define it under "cgroups")`);
+    const groups = cgroupTree(draft.cgroups);
+    if (!groups.includes(name)) ctx.fail(pi, `no cgroup "${name}"${didYouMean(name, groups)} (define it under "cgroups")`);
+    draft.cgroups[name] ??= {}; // an ancestor the scenario implies (kubepods of kubepods/pod-a)
     const knob = findKnob('cgroup', m[2]!) ?? ctx.fail(pi, `unknown or unmodelled cgroup file "${m[2]}"${didYouMean(m[2]!, knobNames('cgroup'))}`);
     setKnob(ctx, draft, knob, systemContext(draft), 1, value, [name]);
     return;

@@ -11,10 +11,11 @@ import * as kernel from './knobs/kernel-config.ts';
 import * as queue from './knobs/queue.ts';
 import { jsonPath, nicContext, queueContext, systemContext, valueOf } from './knobs/registry.ts';
 import type { Knob, SystemContext } from './knobs/types.ts';
+import { cgroupTree, parentCgroup } from './cgroup-tree.ts';
 import * as limits from './limits.ts';
 import type { AppConfig, FlowConfig, NicConfig, Scenario } from './schema.ts';
 import { sysctlValues, type SysctlValues } from './sysctl.ts';
-import { MAX_TUPLES, parseCpuMask, parseEndpoint, parseRate, type Endpoint, type Rate } from './units.ts';
+import { formatCpuList, MAX_TUPLES, parseCpuMask, parseEndpoint, parseRate, type Endpoint, type Rate } from './units.ts';
 
 export { netdevRssKey, queueCount } from './knobs/ethtool.ts';
 
@@ -38,6 +39,8 @@ export interface ResolvedScenario {
   idleExitNs: number;
   /** CONFIG_IRQ_TIME_ACCOUNTING: interrupt time is not charged to the interrupted task. */
   irqTimeAccounting: boolean;
+  /** sysctl_sched_migration_cost: how recently a task ran for load balancing to call it cache-hot (ns). */
+  migrationCostNs: number;
   cpus: number;
   costProfile: string;
   costs: CostTable;
@@ -114,7 +117,10 @@ export interface ResolvedNetns {
 }
 
 export interface ResolvedCgroup {
+  /** Its path below /sys/fs/cgroup ("kubepods/pod-a/web"). */
   name: string;
+  /** The parent's path, or null for a child of the root. */
+  parent: string | null;
   cpus: number[] | null;
   quotaUs: number | null;
   periodUs: number;
@@ -209,13 +215,15 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
   const sched = knob(kernel.sched, config.sched, ctx);
   const idleExitUs = knob(kernel.idleExitUs, config.idle_exit_us, ctx);
   const irqTimeAccounting = knob(kernel.irqTimeAccounting, config.irq_time_accounting, ctx);
+  const migrationCostNs = knob(kernel.schedMigrationCostNs, config.sched_migration_cost_ns, ctx);
 
   const nics = s.nics.map((nic, i) => resolveNic(nic, i, s));
-  const cgroups = Object.entries(s.cgroups).map(([name, c]) => {
+  const cgroups = cgroupTree(s.cgroups).map((name) => {
+    const c = s.cgroups[name] ?? {};
     // No cpuset.cpus: the group is not restricted (null, as the result reports it), not "all CPUs".
     const cpus = c['cpuset.cpus'] === undefined ? null : knob(cgroupKnobs.cpusetCpus, c['cpuset.cpus'], ctx, name);
     const max = knob(cgroupKnobs.cpuMax, c['cpu.max'], ctx, name);
-    return { name, cpus, quotaUs: max.quotaUs, periodUs: max.periodUs, weight: knob(cgroupKnobs.cpuWeight, c['cpu.weight'], ctx, name) };
+    return { name, parent: parentCgroup(name), cpus, quotaUs: max.quotaUs, periodUs: max.periodUs, weight: knob(cgroupKnobs.cpuWeight, c['cpu.weight'], ctx, name) };
   });
   const apps = s.apps.map((a, i) => resolveApp(a, i, s));
   const flows = s.flows.map((f, i) => resolveFlow(f, i, s, nics));
@@ -235,6 +243,7 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
     sched,
     idleExitNs: Math.round(idleExitUs * 1000),
     irqTimeAccounting,
+    migrationCostNs,
     cpus: s.cpus,
     costProfile: s.costs,
     costs: costTable(s.costs, s.cost_overrides),
@@ -410,20 +419,33 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
   };
 }
 
+/** cpuset.cpus.effective: the group's cpuset.cpus within its parent's effective CPUs (the parent's when they do not overlap or it has none); null: every CPU. */
+function effectiveCpuset(s: Scenario, name: string, ctx: ReturnType<typeof systemContext>): number[] | null {
+  const parent = parentCgroup(name);
+  const inherited = parent === null ? null : effectiveCpuset(s, parent, ctx);
+  const own = s.cgroups[name]?.['cpuset.cpus'];
+  if (own === undefined) return inherited;
+  const mine = knob(cgroupKnobs.cpusetCpus, own, ctx, name);
+  if (inherited === null) return mine;
+  const both = mine.filter((c) => inherited.includes(c));
+  return both.length > 0 ? both : inherited;
+}
+
 function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
   const p = `apps[${index}]`;
   const ctx = systemContext(s);
   const cpus = knob(appKnobs.cpus, a.cpus, ctx, index);
-  if (a.cgroup !== undefined && !(a.cgroup in s.cgroups)) {
-    throw new InputError(`${p}.cgroup`, `no cgroup "${a.cgroup}"${didYouMean(a.cgroup, Object.keys(s.cgroups))}`);
+  const groups = cgroupTree(s.cgroups);
+  if (a.cgroup !== undefined && !groups.includes(a.cgroup)) {
+    throw new InputError(`${p}.cgroup`, `no cgroup "${a.cgroup}"${didYouMean(a.cgroup, groups)}`);
   }
-  // cpuset.cpus narrows what sched_setaffinity allows (cpuset_cpus_allowed).
-  const cpuset = a.cgroup === undefined ? undefined : s.cgroups[a.cgroup]!['cpuset.cpus'];
-  if (cpuset !== undefined) {
-    const set = knob(cgroupKnobs.cpusetCpus, cpuset, ctx, a.cgroup!);
+  // cpuset.cpus narrows what sched_setaffinity allows (cpuset_cpus_allowed), through the
+  // group's cpuset.cpus.effective: its own CPUs within its parent's effective ones.
+  const set = a.cgroup === undefined ? null : effectiveCpuset(s, a.cgroup, ctx);
+  if (set !== null) {
     const both = cpus.filter((c) => set.includes(c));
     if (both.length === 0) {
-      throw new InputError(`${p}.cpus`, `CPUs ${a.cpus ?? 'all'} and cgroup "${a.cgroup}" cpuset.cpus ${cpuset} have none in common (sched_setaffinity: EINVAL)`);
+      throw new InputError(`${p}.cpus`, `CPUs ${a.cpus ?? 'all'} and cgroup "${a.cgroup}" cpuset.cpus.effective ${formatCpuList(set)} have none in common (sched_setaffinity: EINVAL)`);
     }
     cpus.splice(0, cpus.length, ...both);
   }

@@ -92,6 +92,7 @@ const kernelSchema = z.strictObject({
   sched: fieldWithDefault('sched', kernel.sched),
   idle_exit_us: fieldWithDefault('idle_exit_us', kernel.idleExitUs),
   irq_time_accounting: fieldWithDefault('irq_time_accounting', kernel.irqTimeAccounting),
+  sched_migration_cost_ns: fieldWithDefault('sched_migration_cost_ns', kernel.schedMigrationCostNs),
 });
 
 const cgroup = z.strictObject({
@@ -236,7 +237,7 @@ export const scenarioSchema = z
         rps_cpus: hexMask.default('0').describe('rps_cpus of the container-side veth RX queue'),
       })
       .default({ gro: 'off', rps_cpus: '0' }),
-    cgroups: z.record(z.string().regex(/^[\w.-]+$/, 'a cgroup name like "pod-a"'), cgroup).default({}),
+    cgroups: z.record(z.string().regex(/^[\w.-]+(\/[\w.-]+)*$/, 'a cgroup name like "pod-a", or a path like "kubepods/pod-a/web" below /sys/fs/cgroup'), cgroup).default({}),
     apps: z.array(appSchema).default([]),
     flows: z.array(flow).default([]),
     apply: z.array(z.string()).default([]).describe('Commands as run on a real machine: ethtool, sysctl -w, echo > /sys|/proc, taskset.'),

@@ -3,7 +3,7 @@ import * as limits from '../limits.ts';
 import { formatCpuList, parseCpuList, parseCpuMax } from '../units.ts';
 import { defineKnob, text, uint, type SystemContext } from './types.ts';
 
-/** cgroup v2 files of the cpuset and cpu controllers, /sys/fs/cgroup/<name>/<file> (one level). */
+/** cgroup v2 files of the cpuset and cpu controllers, /sys/fs/cgroup/<path>/<file> (<path>: "pod-a", or nested as "kubepods/pod-a/web"). */
 
 export const cpusetCpus = defineKnob<string, number[], SystemContext>({
   name: 'cpuset.cpus',

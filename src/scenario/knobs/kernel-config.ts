@@ -1,5 +1,5 @@
 import { ValueError } from '../errors.ts';
-import { bool, decimal, defineKnob, oneOf, oneOfNumbers, type SystemContext } from './types.ts';
+import { bool, decimal, defineKnob, oneOf, oneOfNumbers, uint, type SystemContext } from './types.ts';
 
 /**
  * The kernel itself: build options and version-dependent behaviour, the `kernel` section of a
@@ -82,4 +82,20 @@ export const irqTimeAccounting = defineKnob<boolean, boolean, SystemContext>({
   schemaDefault: true,
 });
 
-export const KERNEL_CONFIG_KNOBS = [hz, softirqMode, sched, idleExitUs, irqTimeAccounting];
+const migrationCostType = uint('sched_migration_cost_ns');
+export const schedMigrationCostNs = defineKnob<number, number, SystemContext>({
+  name: 'migration_cost_ns',
+  kind: 'kernel-config',
+  path: 'kernel.sched_migration_cost_ns',
+  where: '/sys/kernel/debug/sched/migration_cost_ns (debugfs since 5.13; sysctl kernel.sched_migration_cost_ns before)',
+  type: migrationCostType,
+  unit: 'ns',
+  default: 500_000,
+  range: '>= 0',
+  check: (value) => migrationCostType.check(value),
+  description: 'A queued task that ran less than this long ago is cache-hot: load balancing leaves it where it is until balancing has failed cache_nice_tries times. 0: no task is hot.',
+  source: 'kernel/sched/fair.c: task_hot',
+  schemaDefault: true,
+});
+
+export const KERNEL_CONFIG_KNOBS = [hz, softirqMode, sched, idleExitUs, irqTimeAccounting, schedMigrationCostNs];

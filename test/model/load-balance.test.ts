@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { collectResult, type Result } from '../../src/metrics/result.ts';
+import { simulate } from '../../src/model/simulate.ts';
+import { loadScenarioObject } from '../../src/scenario/load.ts';
+import { EXACT } from '../helpers.ts';
+
+/**
+ * Load balancing (kernel/sched/fair.c): nohz idle balancing kicked from a busy tick, newidle
+ * balance, cache-hot tasks and nr_balance_failed, pinned tasks, active balance of a running task
+ * on a CPU whose capacity interrupts reduced. Without a balancer none of these tasks ever moves:
+ * a runnable task changes CPU only when it wakes.
+ */
+
+function run(sc: Record<string, unknown>): Result {
+  return collectResult(simulate(loadScenarioObject({ name: 'lb', duration_ms: 60, warmup_ms: 0, cpus: 2, nics: [{ name: 'eth0' }], variability: EXACT, ...sc }).resolved), 0);
+}
+
+const task = (r: Result, comm: string) => r.tasks.find((t) => t.comm === comm)!;
+const busy = (t: Result['tasks'][number]) => t.usr_ms + t.sys_ms + t.soft_ms + t.irq_ms;
+
+/** Two hogs pinned to CPU 0, then both allowed on every CPU at 5 ms: only load balancing can separate them. */
+const twoHogsOnCpu0 = {
+  apps: [
+    { name: 'a', kind: 'cpu-hog', cpus: '0' },
+    { name: 'b', kind: 'cpu-hog', cpus: '0' },
+  ],
+  timeline: [{ at_ms: 5, apply: ['taskset -pc 0-1 a', 'taskset -pc 0-1 b'] }],
+};
+
+describe('load balancing', () => {
+  it('an idle CPU kicked by the busy tick (nohz idle balance) pulls one of two runnable hogs: each then has a CPU', () => {
+    const r = run(twoHogsOnCpu0);
+    const a = task(r, 'a');
+    const b = task(r, 'b');
+    expect(a.cpu).not.toBe(b.cpu);
+    expect(a.migrations + b.migrations).toBe(1); // one pull, then balanced: no ping-pong
+    // 60 ms: both share CPU 0 for at most the first ≈10 ms, then each runs alone.
+    expect(busy(a)).toBeGreaterThan(45);
+    expect(busy(b)).toBeGreaterThan(45);
+    const cpu1 = r.sched_domains.find((d) => d.cpu === 1)!;
+    expect(cpu1.domain).toBe('MC');
+    expect(cpu1.lb.idle.gained).toBe(1);
+    expect(r.proc.interrupts).toMatch(/CAL:\s+\d+\s+[1-9]/); // the kick is a function-call IPI to CPU 1
+    expect(r.proc.softirqs).toMatch(/SCHED:\s+\d+\s+[1-9]/);
+  });
+
+  it('a cache-hot task (ran within migration_cost) stays until balancing failed more than cache_nice_tries times', () => {
+    const never = run({ ...twoHogsOnCpu0, kernel: { sched_migration_cost_ns: 0 } });
+    expect(task(never, 'a').nr_failed_migrations_hot + task(never, 'b').nr_failed_migrations_hot).toBe(0);
+    // Every task is hot for 1 s: the first passes fail, the third moves it anyway (nr_balance_failed 2 > 1).
+    const hot = run({ ...twoHogsOnCpu0, kernel: { sched_migration_cost_ns: 1_000_000_000 } });
+    const a = task(hot, 'a');
+    const b = task(hot, 'b');
+    expect(a.nr_failed_migrations_hot + b.nr_failed_migrations_hot).toBe(2);
+    expect(a.nr_forced_migrations + b.nr_forced_migrations).toBe(1);
+    expect(a.cpu).not.toBe(b.cpu);
+    expect(hot.sched_domains.find((d) => d.cpu === 1)!.lb.idle.failed).toBe(2);
+  });
+
+  it('pinned tasks are never pulled: affinity failures, and the interval backs off (all pinned)', () => {
+    const r = run({
+      apps: [
+        { name: 'a', kind: 'cpu-hog', cpus: '0' },
+        { name: 'b', kind: 'cpu-hog', cpus: '0' },
+      ],
+    });
+    expect(task(r, 'a').cpu).toBe(0);
+    expect(task(r, 'b').cpu).toBe(0);
+    expect(task(r, 'a').migrations + task(r, 'b').migrations).toBe(0);
+    expect(task(r, 'a').nr_failed_migrations_affine + task(r, 'b').nr_failed_migrations_affine).toBeGreaterThan(0);
+    const cpu1 = r.sched_domains.find((d) => d.cpu === 1)!;
+    expect(cpu1.lb.idle.gained).toBe(0);
+    expect(cpu1.balance_interval_ms).toBeGreaterThan(4); // doubled past max_interval (2 × 2 CPUs) toward MAX_PINNED_INTERVAL
+  });
+
+  it('a CPU going idle pulls a waiting task at once (newidle), not at the next periodic balance', () => {
+    // CPU 0 has two hogs that may move from 5 ms; CPUs 1 and 2 are busy (no idle CPU to kick)
+    // until c leaves CPU 1 at 10 ms: schedule() finds nothing there and pulls at once.
+    const r = run({
+      duration_ms: 20,
+      cpus: 3,
+      kernel: { sched_migration_cost_ns: 0 },
+      apps: [
+        { name: 'a', kind: 'cpu-hog', cpus: '0' },
+        { name: 'b', kind: 'cpu-hog', cpus: '0' },
+        { name: 'c', kind: 'cpu-hog', cpus: '1' },
+        { name: 'd', kind: 'cpu-hog', cpus: '2' },
+      ],
+      timeline: [
+        { at_ms: 5, apply: ['taskset -pc 0-1 a', 'taskset -pc 0-1 b'] },
+        { at_ms: 10, apply: ['taskset -pc 2 c'] },
+      ],
+    });
+    const cpu1 = r.sched_domains.find((d) => d.cpu === 1)!;
+    expect(cpu1.lb.newidle.gained).toBe(1);
+    expect(cpu1.lb.idle.gained).toBe(0);
+    expect(task(r, 'a').cpu).not.toBe(task(r, 'b').cpu);
+    // Pulled at 10 ms: a and b together ran about 10 + 10 + 10 ms of the 20.
+    expect(busy(task(r, 'a')) + busy(task(r, 'b'))).toBeGreaterThan(28);
+  });
+
+  it('active balance: a task alone on a CPU that interrupts load (reduced capacity) is pushed by the stopper to an idle CPU — only with IRQ time accounting', () => {
+    const sc = (irqTime: boolean) => ({
+      duration_ms: 60,
+      kernel: { irq_time_accounting: irqTime },
+      nics: [{ name: 'eth0', channels: { combined: 1 }, irq_affinity: { '0': '0' } }],
+      apps: [{ name: 'hog', kind: 'cpu-hog', cpus: '0' }],
+      flows: [{ name: 'flood', proto: 'udp', src: '10.0.0.1:1000', dst: '10.0.0.2:9', rate: '1Mpps', size: 64 }],
+      timeline: [{ at_ms: 5, apply: ['taskset -pc 0-1 hog'] }],
+    });
+    const with_ = run(sc(true));
+    expect(task(with_, 'hog').cpu).toBe(1);
+    expect(task(with_, 'hog').migrations).toBeGreaterThanOrEqual(1);
+    const cpu1 = with_.sched_domains.find((d) => d.cpu === 1)!;
+    expect(cpu1.alb_count).toBeGreaterThanOrEqual(1);
+    expect(cpu1.alb_pushed).toBeGreaterThanOrEqual(1);
+    // Without CONFIG_IRQ_TIME_ACCOUNTING the interrupts look like the hog's own time: full capacity, no push.
+    const without = run(sc(false));
+    expect(task(without, 'hog').cpu).toBe(0);
+    expect(without.sched_domains.find((d) => d.cpu === 1)!.alb_count).toBe(0);
+  });
+});
