@@ -322,11 +322,16 @@ function idleReaderWarnings(apps: ResolvedApp[], flows: ResolvedFlow[]): string[
   for (const f of flows) {
     if (f.rr && !apps.some((a) => a.kind === 'rr-server' && a.listen && sameEndpoint(f.dst, a.listen))) {
       w.push(`flows[${f.index}] "${f.name}": no rr-server listens on ${f.dst.text}; its requests are never answered (after ${f.rr.concurrency} the client waits for ever)`);
-    } else if (!f.rr && !apps.some((a) => a.kind === (f.proto === 'tcp' ? 'stream-reader' : 'udp-sink') && a.listen && sameEndpoint(f.dst, a.listen))) {
+    } else if (!f.rr) {
+      // A closed port is a scenario's choice (a flood to the discard port): say nothing when no
+      // reader of the flow's kind is there at all. When readers of its kind listen elsewhere, the
+      // destination is most likely a typo for one of them.
+      const kind = f.proto === 'tcp' ? 'stream-reader' : 'udp-sink';
+      const readers = apps.filter((a) => a.kind === kind && a.listen);
+      if (readers.length === 0 || readers.some((a) => sameEndpoint(f.dst, a.listen!))) continue;
       const answer = f.proto === 'tcp' ? 'answered with a RST, which stops its sender' : 'counted UdpNoPorts and answered with ICMP port unreachable (rate limited)';
-      w.push(
-        `flows[${f.index}] "${f.name}": no socket is bound to ${f.dst.text} (no ${f.proto === 'tcp' ? 'stream-reader' : 'udp-sink'} listens there); its packets are ${answer}, then dropped (NO_SOCKET)`,
-      );
+      const there = readers.map((a) => `"${a.name}" on ${a.listen!.text}`).join(', ');
+      w.push(`flows[${f.index}] "${f.name}": no ${kind} listens on ${f.dst.text} (${there} does); its packets are ${answer}, then dropped (NO_SOCKET)`);
     }
   }
   return w;

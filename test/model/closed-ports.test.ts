@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Result } from '../../src/metrics/result.ts';
-import { run } from '../helpers.ts';
+import { resolve, run } from '../helpers.ts';
 
 /**
  * A port with no socket (net/ipv4/udp.c __udp4_lib_rcv, net/ipv4/tcp_ipv4.c tcp_v4_rcv): the
@@ -144,5 +144,26 @@ describe('TCP to a port with no socket', () => {
     expect(local.closed).toBe(true);
     expect(lk.snmp.TcpOutRsts).toBeGreaterThan(0);
     expect(lk.snmp.TcpOutRsts).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('warnings about closed ports', () => {
+  it('a flood to a port nobody listens on is a choice, not a typo: no warning', () => {
+    expect(resolve().warnings).toEqual([]);
+    const tcp = resolve({ flows: [{ name: 't', proto: 'tcp', src: '10.0.0.1:40000', dst: '10.0.0.2:5201' }] });
+    expect(tcp.warnings).toEqual([]);
+  });
+
+  it('a flow that misses the only reader of its kind is named, with where the reader listens', () => {
+    const r = resolve({
+      flows: [
+        { name: 'ok', proto: 'udp', src: '10.0.0.1:1000', dst: '10.0.0.2:5001', rate: '10kpps', size: 64 },
+        { name: 'typo', proto: 'udp', src: '10.0.0.1:1000', dst: '10.0.0.2:5010', rate: '10kpps', size: 64 },
+      ],
+      apps: [{ name: 'sink', kind: 'udp-sink', listen: '10.0.0.2:5001', cpus: '1' }],
+    });
+    expect(r.warnings).toEqual([
+      'flows[1] "typo": no udp-sink listens on 10.0.0.2:5010 ("sink" on 10.0.0.2:5001 does); its packets are counted UdpNoPorts and answered with ICMP port unreachable (rate limited), then dropped (NO_SOCKET)',
+    ]);
   });
 });
