@@ -71,8 +71,11 @@ describe('flow limit (skb_flow_limit)', () => {
       sysctl: { 'net.core.netdev_max_backlog': 200, 'net.core.flow_limit_cpu_bitmap': '1' },
       flows: [
         { name: 'elephant', proto: 'udp', src: '10.0.0.1:1', dst: '10.0.0.2:9', rate: '4mpps', size: 64 },
-        { name: 'mouse', proto: 'udp', src: '10.0.0.3:1', dst: '10.0.0.2:9', rate: '100kpps', size: 64 },
+        { name: 'mouse', proto: 'udp', src: '10.0.0.3:1', dst: '10.0.0.2:10', rate: '100kpps', size: 64 },
       ],
+      // The mouse has a reader, so any packet of it lost on the way counts as dropped; the elephant's
+      // port is closed (its survivors end as UdpNoPorts).
+      apps: [{ name: 'mouse-sink', kind: 'udp-sink', listen: '10.0.0.2:10', cpus: '3' }],
     });
     expect(result.packets.dropped.flow_limit).toBeGreaterThan(1000);
     expect(result.flows[1]!.dropped).toBe(0);

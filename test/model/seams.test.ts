@@ -102,9 +102,11 @@ describe('a task polling a NAPI itself (napi_busy_loop)', () => {
     k.start();
     k.sched.wakeUp(poller, 1);
     k.sim.runUntil(1_000_000);
-    const delivered = k.accounting.totals().delivered;
+    // apps: [] leaves port 9 without a socket: each polled packet ends in __udp4_lib_rcv
+    // (UdpNoPorts, NO_SOCKET), the end of the stack for it, as delivery is for a bound port.
+    const reachedL4 = k.accounting.totals().delivered + k.accounting.dropped.no_socket;
     expect(polled).toBeGreaterThan(100);
-    expect(delivered).toBeGreaterThanOrEqual(polled - 8);
+    expect(reachedL4).toBeGreaterThanOrEqual(polled - 8);
     // The stack work ran in the poller's context on CPU 1 as system time, not as softirq on CPU 0.
     expect(poller.time[Acct.SYS]!).toBeGreaterThan(polled * k.costs.udp_rcv);
     expect(k.softnet[1]!.processed).toBeGreaterThanOrEqual(polled - 8);

@@ -44,6 +44,8 @@ describe('the wire', () => {
       cpus: 4,
       nics: [{ name: 'eth0', channels: { combined: 4 }, rss: { hkey: '6d:5a:56:da:25:5b:0e:c2:41:67:25:3d:43:a3:8f:b0:d0:ca:2b:cb:ae:7b:30:b4:77:cb:2d:a3:80:30:f2:0c:6a:42:b7:3b:be:ac:01:fa' } }],
       flows: [{ name: 'v6', proto: 'tcp', src: '[3ffe:2501:200:1fff::7]:2794', dst: '[3ffe:2501:200:3::1]:1766', rate: '100kpps', size: 200 }],
+      // A listener on the IPv6 destination (without one, tcp_v4_rcv's RST would stop the sender).
+      apps: [{ name: 'reader', kind: 'stream-reader', listen: '[3ffe:2501:200:3::1]:1766', cpus: '2' }],
     });
     expect(result.flows[0]!.rss_hash).toBe('0x40207d3d'); // Microsoft's table, IPv6 with TCP ports
     expect(result.flows[0]!.rx_queues).toEqual([0x40207d3d & 127 & 3]);

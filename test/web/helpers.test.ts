@@ -37,8 +37,10 @@ describe("the browser app's logic (no DOM)", () => {
   });
 
   it('compares two runs with the direction of "better" per row', () => {
-    const slow = run({ duration_ms: 4, nics: [{ name: 'eth0', channels: { combined: 1 } }], apply: ['ethtool -C eth0 rx-usecs 100'] }).result;
-    const fast = run({ duration_ms: 4, nics: [{ name: 'eth0', channels: { combined: 1 } }], apply: ['ethtool -C eth0 rx-usecs 2'] }).result;
+    // A reader bound to the flow's port (10.0.0.2:9), so the runs have a latency to compare.
+    const apps = [{ name: 'sink', kind: 'udp-sink', listen: '10.0.0.2:9', cpus: '1' }];
+    const slow = run({ duration_ms: 4, nics: [{ name: 'eth0', channels: { combined: 1 } }], apps, apply: ['ethtool -C eth0 rx-usecs 100'] }).result;
+    const fast = run({ duration_ms: 4, nics: [{ name: 'eth0', channels: { combined: 1 } }], apps, apply: ['ethtool -C eth0 rx-usecs 2'] }).result;
     const rows = new Map(compareRows(slow, fast).map((r) => [r.label, r]));
     const irqs = rows.get('device interrupts/s')!;
     expect(irqs.b!).toBeGreaterThan(irqs.a!); // more interrupts with the shorter interval…
