@@ -12,6 +12,7 @@ import { DROP_PLACES, type DropReasonRow } from '../model/rx-accounting.ts';
 import type { SocketResult } from '../model/socket.ts';
 import { MODELLED_SOFTIRQS, SOFTIRQ_NAMES } from '../model/softirq.ts';
 import type { SchedDomainResult } from '../model/load-balance.ts';
+import type { SkbDeferResult } from '../model/skb-defer.ts';
 import type { TaskResult } from '../model/task.ts';
 import { formatInterrupts, formatSoftirqs, formatSoftnetStat } from './procfs.ts';
 import { r3 } from './round.ts';
@@ -49,6 +50,8 @@ export interface Result {
   tasks: TaskResult[];
   /** Load balancing per CPU and scheduling domain, as /proc/schedstat counts it. */
   sched_domains: SchedDomainResult[];
+  /** Per CPU: skbs other CPUs' readers queued back to it to free (skb_attempt_defer_free), its flushes and kick IPIs. */
+  skb_defer: SkbDeferResult[];
   interrupts: { total: number; per_sec: number; per_packet: number };
   proc: { softnet_stat: string; interrupts: string; softirqs: string };
   ethtool_S: Record<string, Record<string, number>>;
@@ -260,6 +263,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     cpus,
     tasks,
     sched_domains: k.balance.report(),
+    skb_defer: k.skbDefer.report(),
     interrupts: {
       total: deviceIrqs,
       per_sec: windowS > 0 ? Math.round(deviceIrqs / windowS) : 0,

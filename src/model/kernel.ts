@@ -10,6 +10,7 @@ import { Cpu, registerCpuEvents } from './cpu.ts';
 import { IrqTable } from './irq.ts';
 import { Jiffies } from './jiffies.ts';
 import { LoadBalancer } from './load-balance.ts';
+import { SkbDefer } from './skb-defer.ts';
 import { NapiTable, netRxAction } from './napi.ts';
 import { NetifReceive } from './netif-receive.ts';
 import { VectorTable } from './nic/msix.ts';
@@ -63,6 +64,7 @@ export class Kernel {
   readonly groups: GroupScheduler;
   readonly sched: Scheduler;
   readonly balance: LoadBalancer;
+  readonly skbDefer: SkbDefer;
   readonly softirq: Softirq;
   readonly napis: NapiTable;
   readonly vectors: VectorTable;
@@ -119,6 +121,7 @@ export class Kernel {
       this.softirq.spawnKsoftirqd(this.tasks, cpu);
     }
     this.balance = new LoadBalancer(this); // sched_init_domains, init_sched_fair_class
+    this.skbDefer = new SkbDefer(this);
     for (const c of s.sysctl['net.core.flow_limit_cpu_bitmap']) this.softnet[c]!.flowLimit = new FlowLimit(s.sysctl['net.core.flow_limit_table_len']);
     this.softirq.open(NET_RX_SOFTIRQ, (cpu) => netRxAction(this, cpu)); // net_dev_init
 
@@ -160,6 +163,7 @@ export class Kernel {
     this.veth.resetWindow();
     this.groups.resetWindow(now);
     this.balance.resetWindow();
+    this.skbDefer.resetWindow();
     this.accounting.resetWindow();
     this.irqs.resetWindow();
     this.softirq.resetWindow();

@@ -53,6 +53,8 @@ export class PacketPool {
   groMss: Int32Array;
   /** The CPU whose protocol pass (tcp_v4_rcv / udp_rcv) last touched the skb: the copy is cache-hot there. */
   l4cpu: Int16Array;
+  /** skb->alloc_cpu: the CPU whose NAPI poll (or transmit) built the skb; -1 before that. */
+  allocCpu: Int16Array;
 
   private free: Int32Array;
   private freeTop = 0;
@@ -84,6 +86,7 @@ export class PacketPool {
     this.tPoll = new Float64Array(0);
     this.tSocket = new Float64Array(0);
     this.l4cpu = new Int16Array(0);
+    this.allocCpu = new Int16Array(0);
     this.groAge = new Int32Array(0);
     this.groMss = new Int32Array(0);
     this.free = new Int32Array(0);
@@ -131,6 +134,7 @@ export class PacketPool {
     this.tPoll = grown(this.tPoll, capacity);
     this.tSocket = grown(this.tSocket, capacity);
     this.l4cpu = grown(this.l4cpu, capacity);
+    this.allocCpu = grown(this.allocCpu, capacity);
     this.groAge = grown(this.groAge, capacity);
     this.groMss = grown(this.groMss, capacity);
     this.free = freeStack(old, capacity, this.free, this.freeTop);

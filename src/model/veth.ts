@@ -109,6 +109,7 @@ export class Veth {
       pool.size[row] = seg + TCP_FRAME_OVERHEAD; // as a frame on the wire, for L2 rates
       pool.arrival[row] = now;
       pool.tPoll[row] = now;
+      pool.allocCpu[row] = cpu.id; // the sender's tcp_sendmsg built it
       pool.seq[row] = conn.sndNxt + off;
       pool.payload[row] = seg;
       pool.len[row] = seg;

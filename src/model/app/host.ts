@@ -30,4 +30,6 @@ export interface AppHost {
     releaseCb(sock: Socket, now: number): number;
   };
   readonly veth: { localXmit(cpu: Cpu, conn: LocalTcpSender, bytes: number, endOfWrite: boolean): void };
+  /** skb_attempt_defer_free(): the reader's cost of freeing an skb (deferred to the CPU that built it, or freed here). */
+  readonly skbDefer: { free(cpu: number, allocCpu: number): number };
 }

@@ -112,6 +112,7 @@ export class RxRingPoller implements NapiPoller {
       const row = this.outRows[i]!;
       const t = this.outTimes[i]! + groCost;
       k.pool.tPoll[row] = t;
+      k.pool.allocCpu[row] = cpu.id; // napi_build_skb: skb->alloc_cpu
       if (hooks.length > 0) {
         const cost = this.runHooks(cpu, row, t);
         groCost += cost < 0 ? -1 - cost : cost;
@@ -165,6 +166,7 @@ export class RxRingPoller implements NapiPoller {
     for (let i = 0; i < r.cleaned; i++) {
       const row = this.outRows[i]!;
       k.pool.tPoll[row] = this.outTimes[i]!;
+      k.pool.allocCpu[row] = cpu.id;
       // netif_rx_internal(): the RPS CPU's backlog, or this CPU's.
       const choice = k.rps.choice(this.rps, row);
       k.rps.enqueueBacklog(cpu, choice.cpu >= 0 ? choice.cpu : cpu.id, row, choice.flows, choice.slot, k.sim.now);

@@ -134,6 +134,16 @@ export const SYSCTL = sysctls({
     description: 'Packets a CPU backlog (input_pkt_queue) may hold before enqueue_to_backlog drops.',
     source: 'net/core/dev.c: enqueue_to_backlog',
   },
+  'net.core.skb_defer_max': {
+    kind: 'int',
+    default: 64,
+    min: 0,
+    max: INT_MAX,
+    unit: 'skbs',
+    description:
+      'skbs another CPU may queue to an allocating CPU for it to free (skb_attempt_defer_free); past it the reader frees them itself, at half of it an IPI asks that CPU to drain. 0: no deferral.',
+    source: 'net/core/skbuff.c: skb_attempt_defer_free',
+  },
   'net.core.dev_weight': {
     kind: 'int',
     default: 64,
