@@ -204,6 +204,11 @@ export class Kernel {
     this.nics[nic]!.wakeSource(source);
   }
 
+  /** compressed_ack_timer (SocketTableHost). */
+  compressedAck(sock: Socket): void {
+    this.l4.compressedAck(sock);
+  }
+
   /** tcp_delack_timer (SocketTableHost). */
   delayedAck(sock: Socket): void {
     this.l4.delayedAck(sock);

@@ -5,7 +5,7 @@ import { LocalTcpSender } from './local-sender.ts';
 import { NIL, type PacketPool } from './packet.ts';
 import type { RxAccounting } from './rx-accounting.ts';
 import type { Snmp } from './snmp.ts';
-import { SKB_STRUCT_BYTES, tcpAckSndCheck, tcpDataQueue, tcpRcvSpaceAdjust, tcpReleaseCb, tcpSendAck, udpEnqueue, type Socket } from './socket.ts';
+import { SKB_STRUCT_BYTES, tcpAckSndCheck, tcpCompressedAckKick, tcpDataQueue, tcpEnterQuickack, tcpRcvSpaceAdjust, tcpReleaseCb, tcpSendAck, udpEnqueue, type Socket } from './socket.ts';
 
 /** MAX_SKB_FRAGS (CONFIG_MAX_SKB_FRAGS default 17): the pages one skb holds. */
 const MAX_SKB_FRAGS = 17;
@@ -105,6 +105,7 @@ export class TransportRcv {
     const pool = k.pool;
     const c0 = sock.counters;
     const [pruned, collapsed, collapsedBytes, rcvPruned] = [c0.pruneCalled, c0.collapsed, c0.collapsedBytes, c0.rcvPruned];
+    const holes = sock.tcp!.ofo.length;
     const verdict = tcpDataQueue(sock, pool, row, k.sim.now, (dup) => k.accounting.drop(dup, 'tcp_ofo_drop'));
     k.snmp.TcpExtPruneCalled += c0.pruneCalled - pruned;
     k.snmp.TcpExtTCPRcvCollapsed += c0.collapsed - collapsed;
@@ -119,8 +120,12 @@ export class TransportRcv {
     } else if (verdict === 'ofo') {
       k.snmp.TcpExtTCPOFOQueue++; // tcp_data_queue_ofo: LINUX_MIB_TCPOFOQUEUE per skb
     }
-    if (verdict !== 'queued' && verdict !== 'dup') sock.tcp!.quick = Math.max(sock.tcp!.quick, 1); // tcp_enter_quickack_mode on a hole or a drop
-    if (tcpAckSndCheck(sock, k.sim.now, verdict !== 'queued')) {
+    // A duplicate (or out of window): tcp_enter_quickack_mode(TCP_MAX_QUICKACKS). A drop for
+    // memory, or a segment that fills the last hole (RFC 5681 4.2): ICSK_ACK_NOW. Out-of-order
+    // data goes to the SACK branch of __tcp_ack_snd_check.
+    if (verdict === 'dup') tcpEnterQuickack(sock);
+    const now = verdict === 'dropped' || (verdict === 'queued' && holes > 0 && sock.tcp!.ofo.length === 0);
+    if (tcpAckSndCheck(sock, k.sim.now, now)) {
       k.snmp.TcpOutSegs++;
       cost += this.ackCost(sock);
     }
@@ -134,6 +139,11 @@ export class TransportRcv {
   ackCost(sock: Socket): number {
     const c = this.k.costs;
     return c.tcp_send_ack + (sock.tcp!.sink instanceof LocalTcpSender ? c.tcp_ack_rcv : 0);
+  }
+
+  /** compressed_ack_timer fired (tcp_compressed_ack_kick): send the SACK it held. */
+  compressedAck(sock: Socket): void {
+    if (tcpCompressedAckKick(sock, this.k.sim.now)) this.k.snmp.TcpOutSegs++;
   }
 
   /** The delayed-ACK timer fired (tcp_delack_timer): ACK what has not been ACKed. */
