@@ -1,4 +1,5 @@
 import { costTable, COST_KEYS, COST_PROFILE_NAMES, type CostTable } from '../model/costs.ts';
+import type { LlcTopology } from '../model/ddio.ts';
 import { DRIVERS, type DriverProfile } from '../model/nic/drivers.ts';
 import { indirDefault, indirEqual, indirWeights } from '../model/nic/rss.ts';
 import { InputError, ValueError, didYouMean } from './errors.ts';
@@ -12,6 +13,7 @@ import * as queue from './knobs/queue.ts';
 import { jsonPath, nicContext, queueContext, systemContext, valueOf } from './knobs/registry.ts';
 import type { Knob, SystemContext } from './knobs/types.ts';
 import * as limits from './limits.ts';
+import { resolveMachine } from './machine.ts';
 import type { AppConfig, FlowConfig, NicConfig, Scenario } from './schema.ts';
 import { sysctlValues, type SysctlValues } from './sysctl.ts';
 import { MAX_TUPLES, parseCpuMask, parseEndpoint, parseRate, type Endpoint, type Rate } from './units.ts';
@@ -39,6 +41,8 @@ export interface ResolvedScenario {
   /** CONFIG_IRQ_TIME_ACCOUNTING: interrupt time is not charged to the interrupted task. */
   irqTimeAccounting: boolean;
   cpus: number;
+  /** NUMA nodes and each node's L3 with DDIO's ways (machine.ts). */
+  machine: LlcTopology;
   costProfile: string;
   costs: CostTable;
   nics: ResolvedNic[];
@@ -79,6 +83,8 @@ export interface ResolvedNic {
   threaded: boolean;
   rxMode: 'napi' | 'netif_rx';
   dmaLatencyNs: number;
+  /** /sys/class/net/<dev>/device/numa_node. */
+  numaNode: number;
 }
 
 export interface ResolvedFlow {
@@ -210,7 +216,15 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
   const idleExitUs = knob(kernel.idleExitUs, config.idle_exit_us, ctx);
   const irqTimeAccounting = knob(kernel.irqTimeAccounting, config.irq_time_accounting, ctx);
 
+  const machine = resolveMachine(s);
   const nics = s.nics.map((nic, i) => resolveNic(nic, i, s));
+  for (const nic of nics) {
+    if (nic.numaNode >= machine.nodes)
+      throw new InputError(
+        `nics[${nic.index}].numa_node`,
+        `node ${nic.numaNode} does not exist (the machine has ${machine.nodes === 1 ? 'node 0' : `nodes 0-${machine.nodes - 1}`}: machine.numa_nodes)`,
+      );
+  }
   const cgroups = Object.entries(s.cgroups).map(([name, c]) => {
     // No cpuset.cpus: the group is not restricted (null, as the result reports it), not "all CPUs".
     const cpus = c['cpuset.cpus'] === undefined ? null : knob(cgroupKnobs.cpusetCpus, c['cpuset.cpus'], ctx, name);
@@ -236,6 +250,7 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
     idleExitNs: Math.round(idleExitUs * 1000),
     irqTimeAccounting,
     cpus: s.cpus,
+    machine,
     costProfile: s.costs,
     costs: costTable(s.costs, s.cost_overrides),
     nics,
@@ -402,6 +417,7 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
     threaded: knob(device.threaded, nic.threaded, ctx, index),
     rxMode: nic.rx_mode,
     dmaLatencyNs: nic.dma_latency_ns ?? 600,
+    numaNode: knob(device.numaNode, nic.numa_node, ctx, index),
   };
 }
 

@@ -82,4 +82,20 @@ export const mtu = defineKnob<number, number, NicContext>({
   schemaDefault: true,
 });
 
-export const DEVICE_KNOBS = [napiDeferHardIrqs, groFlushTimeout, threaded, mtu];
+const nodeType = uint('numa_node');
+export const numaNode = defineKnob<number, number, NicContext>({
+  name: 'numa_node',
+  kind: 'device',
+  path: 'nics[].numa_node',
+  where: '/sys/class/net/<dev>/device/numa_node (read-only: the node of the PCIe root port, from ACPI _PXM)',
+  type: nodeType,
+  unit: 'node',
+  default: 0,
+  range: '0..numa_nodes - 1',
+  check: (value) => nodeType.check(value),
+  description: "The device's NUMA node: DDIO puts its DMA writes in that node's LLC; readers on other nodes copy across the interconnect.",
+  source: 'drivers/pci/pci-sysfs.c: numa_node_show (dev_to_node)',
+  schemaDefault: true,
+});
+
+export const DEVICE_KNOBS = [napiDeferHardIrqs, groFlushTimeout, threaded, mtu, numaNode];
