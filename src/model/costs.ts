@@ -342,9 +342,9 @@ const VM: Record<CostKey, CostEntry> = {
  * default IOMMU-less DMA path. Its two figures — iperf3 in a pod at ≈10 Gbit/s on a core without
  * receive softirq load, ≈5.5 Gbit/s on the core where ksoftirqd ran (the lab's notes of 2020-09-14
  * and 2020-09-26; docs/seed-lab.md) — fix the per-packet path at about 4× `baremetal-10g` and the copy
- * at ≈0.5 µs per KiB; entry, switch and syscall costs at 2× are the mitigations' share. A fit to
- * two throughputs, not a measurement of each step: the ratios between steps stay those of
- * `baremetal-10g`.
+ * from the L3 at ≈0.6 µs per KiB (every lab copy hits the L3: ddio.ts); entry, switch and syscall
+ * costs at 2× are the mitigations' share. A fit to two throughputs, not a measurement of each
+ * step: the ratios between steps stay those of `baremetal-10g`.
  */
 const LAB_2020_PATH = 4;
 const LAB_2020_ENTRY = 2;

@@ -51,7 +51,7 @@ export class PacketPool {
   /** A skb GRO holds: the jiffy it was first held (NAPI_GRO_CB(skb)->age) and its mss (first segment's length). */
   groAge: Int32Array;
   groMss: Int32Array;
-  /** The CPU whose protocol pass (tcp_v4_rcv / udp_rcv) last touched the skb: the copy is cache-hot there. */
+  /** The CPU whose protocol pass (tcp_v4_rcv / udp_rcv) last touched the skb (tcp_collapse rewrites its data there). */
   l4cpu: Int16Array;
   /** Where DMA (or a CPU) left the payload (ddio.ts): the node whose LLC got it (-1: none), the clock of that LLC after the write, and the node of its memory. */
   llcNode: Int8Array;
