@@ -19,8 +19,9 @@ import type { PacketPool } from './packet.ts';
  *  - A DMA write to memory on another node than the NIC's bypasses DDIO (Intel documents DDIO for
  *    the local socket only): the payload is in that node's DRAM.
  *  - RX buffers are on the node of the CPU that refills the ring: ixgbe_alloc_rx_buffers
- *    allocates with dev_alloc_pages (the local node) and ixgbe_can_reuse_rx_page keeps a page only
- *    if dev_page_is_reusable (page_to_nid(page) == numa_mem_id()).
+ *    (drivers/net/ethernet/intel/ixgbe/ixgbe_main.c) allocates with dev_alloc_pages (the local
+ *    node), and ixgbe_can_reuse_rx_page keeps a page only if dev_page_is_reusable
+ *    (include/linux/skbuff.h: page_to_nid(page) == numa_mem_id()).
  *
  * The model is one "DMA byte clock" per node: the bytes, in whole cache lines, DMA'd into that
  * node's LLC so far. A frame's row is stamped with the clock after its own write; at the copy,

@@ -87,14 +87,15 @@ export const numaNode = defineKnob<number, number, NicContext>({
   name: 'numa_node',
   kind: 'device',
   path: 'nics[].numa_node',
-  where: '/sys/class/net/<dev>/device/numa_node (read-only: the node of the PCIe root port, from ACPI _PXM)',
+  where:
+    '/sys/class/net/<dev>/device/numa_node (the node of the PCIe root port, from ACPI _PXM; -1 on a machine without NUMA information, i.e. node 0 here; numa_node_store lets root override what the kernel believes, not where the device is wired, so no command)',
   type: nodeType,
   unit: 'node',
   default: 0,
   range: '0..numa_nodes - 1',
   check: (value) => nodeType.check(value),
   description: "The device's NUMA node: DDIO puts its DMA writes in that node's LLC; readers on other nodes copy across the interconnect.",
-  source: 'drivers/pci/pci-sysfs.c: numa_node_show (dev_to_node)',
+  source: 'drivers/pci/pci-sysfs.c: numa_node_show (dev_to_node); DDIO writes into the L3 of the socket the root port hangs off',
   schemaDefault: true,
 });
 
