@@ -94,8 +94,8 @@ export const numaNode = defineKnob<number, number, NicContext>({
   default: 0,
   range: '0..numa_nodes - 1',
   check: (value) => nodeType.check(value),
-  description: "The device's NUMA node: DDIO puts its DMA writes in that node's LLC; readers on other nodes copy across the interconnect.",
-  source: 'drivers/pci/pci-sysfs.c: numa_node_show (dev_to_node); DDIO writes into the L3 of the socket the root port hangs off',
+  description: "The device's NUMA node, that of the socket its PCIe root port hangs off: DDIO puts its DMA writes in that node's L3; readers on other nodes copy across the interconnect.",
+  source: 'drivers/pci/pci-sysfs.c: numa_node_show',
   schemaDefault: true,
 });
 
