@@ -417,7 +417,7 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
     threaded: knob(device.threaded, nic.threaded, ctx, index),
     rxMode: nic.rx_mode,
     dmaLatencyNs: nic.dma_latency_ns ?? 600,
-    numaNode: knob(device.numaNode, nic.numa_node, ctx, index),
+    numaNode: nic.numa_node,
   };
 }
 

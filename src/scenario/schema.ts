@@ -79,7 +79,11 @@ export const nicSchema = z.strictObject({
   napi_defer_hard_irqs: fieldWithDefault('napi_defer_hard_irqs', device.napiDeferHardIrqs),
   gro_flush_timeout: fieldWithDefault('gro_flush_timeout', device.groFlushTimeout),
   threaded: fieldWithDefault('threaded', device.threaded),
-  numa_node: fieldWithDefault('numa_node', device.numaNode),
+  numa_node: nonNegInt
+    .default(0)
+    .describe(
+      "The device's NUMA node, that of the socket its PCIe root port hangs off (/sys/class/net/<dev>/device/numa_node, from ACPI _PXM; -1 there on a machine without NUMA information: node 0 here): DDIO puts its DMA writes in that node's L3. Hardware, not a knob: numa_node_store (drivers/pci/pci-sysfs.c) overrides what the kernel believes, not where the device is wired.",
+    ),
   rx_mode: z
     .enum(['napi', 'netif_rx'])
     .default('napi')

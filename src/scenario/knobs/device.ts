@@ -82,21 +82,4 @@ export const mtu = defineKnob<number, number, NicContext>({
   schemaDefault: true,
 });
 
-const nodeType = uint('numa_node');
-export const numaNode = defineKnob<number, number, NicContext>({
-  name: 'numa_node',
-  kind: 'device',
-  path: 'nics[].numa_node',
-  where:
-    '/sys/class/net/<dev>/device/numa_node (the node of the PCIe root port, from ACPI _PXM; -1 on a machine without NUMA information, i.e. node 0 here; numa_node_store lets root override what the kernel believes, not where the device is wired, so no command)',
-  type: nodeType,
-  unit: 'node',
-  default: 0,
-  range: '0..numa_nodes - 1',
-  check: (value) => nodeType.check(value),
-  description: "The device's NUMA node, that of the socket its PCIe root port hangs off: DDIO puts its DMA writes in that node's L3; readers on other nodes copy across the interconnect.",
-  source: 'drivers/pci/pci-sysfs.c: numa_node_show',
-  schemaDefault: true,
-});
-
-export const DEVICE_KNOBS = [napiDeferHardIrqs, groFlushTimeout, threaded, mtu, numaNode];
+export const DEVICE_KNOBS = [napiDeferHardIrqs, groFlushTimeout, threaded, mtu];
