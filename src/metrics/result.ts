@@ -3,6 +3,7 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import canonicalize from 'canonicalize';
 import type { CgroupResult } from '../model/cgroup-sched.ts';
 import type { CpuResult } from '../model/cpu.ts';
+import type { DdioNodeResult } from '../model/ddio.ts';
 import { groReport, type GroResult } from '../model/gro.ts';
 import type { Kernel } from '../model/kernel.ts';
 import type { NicResult } from '../model/nic/nic.ts';
@@ -67,6 +68,8 @@ export interface Result {
   /** Where the time goes, per segment: wire → driver poll (ring and interrupt wait), poll → socket (the stack), socket → application. */
   latency_stages_us: { ring: StageLatency; stack: StageLatency; socket: StageLatency };
   sockets: SocketResult[];
+  /** Per NUMA node: its CPUs, L3 and DDIO's share of it, and the bytes NICs DMA'd into its LLC or past it to DRAM (ddio.ts). */
+  numa_nodes: DdioNodeResult[];
   /** Per cgroup: CPU time of its tasks (interrupt time charged to them included) and cpu.stat. */
   cgroups: CgroupResult[];
   /** Request/response flows: transactions completed in the window and their latency as the client sees it (request sent → response received). */
@@ -289,6 +292,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
       })),
     cgroups: k.groups.report(),
     sockets: k.sockets.sockets.map((sock) => sock.report(sock.app === null ? null : s.apps[sock.app]!.name)),
+    numa_nodes: k.ddio.report(),
   };
   const deliveredGbps = result.throughput.delivered_gbps;
   if (deliveredGbps > 0) result.throughput.rx_cores_per_gbps = r3(cpus.reduce((a, c) => a + c.irq + c.soft, 0) / 100 / deliveredGbps);

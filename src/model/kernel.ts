@@ -5,6 +5,7 @@ import type { SysctlValues } from '../scenario/sysctl.ts';
 import { createAppTask } from './app/index.ts';
 import { GroupScheduler } from './cgroup-sched.ts';
 import { CostNoise } from './cost-noise.ts';
+import { Ddio } from './ddio.ts';
 import type { CostTable } from './costs.ts';
 import { Cpu, registerCpuEvents } from './cpu.ts';
 import { IrqTable } from './irq.ts';
@@ -70,6 +71,8 @@ export class Kernel {
   readonly vectors: VectorTable;
   readonly accounting: RxAccounting;
   readonly snmp = new Snmp();
+  /** DDIO and the NUMA nodes: where DMA leaves each frame's payload. */
+  readonly ddio: Ddio;
   readonly rps: RpsSteering;
   readonly l4: TransportRcv;
   /** netif_receive_skb and the stack's passes: where pollers hand their skbs. */
@@ -99,6 +102,7 @@ export class Kernel {
     this.irqs = new IrqTable(s.cpus);
     this.smp = new Smp(this.sim, this.cpus);
     this.accounting = new RxAccounting(this.pool, s.flows.length);
+    this.ddio = new Ddio(this.pool, s.machine);
     this.softirq = new Softirq(this, s.cpus, s.softirqMode === 'defer-to-ksoftirqd');
     this.groups = new GroupScheduler(this, s.cgroups);
     this.sched = new Scheduler(this);
@@ -159,6 +163,7 @@ export class Kernel {
     this.tasks.resetWindow(now, (t) => this.cpus[t.cpu]!.rq.curr === t);
     for (const sd of this.softnet) sd.resetWindow();
     this.snmp.resetWindow();
+    this.ddio.resetWindow();
     this.sockets.resetWindow();
     this.veth.resetWindow();
     this.groups.resetWindow(now);

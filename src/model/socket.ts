@@ -149,9 +149,15 @@ export interface SocketResult {
   backlog_drops: number;
   ofo_queued: number;
   acks_sent: number;
-  /** Bytes the reader copied to user space, and the share copied on the CPU that ran the protocol pass (cache-hot). */
+  /**
+   * Bytes the reader copied to user space, and where it found them (ddio.ts): in its node's LLC
+   * (DDIO's lines not yet evicted), in its node's DRAM, or on another NUMA node; the LLC share.
+   */
   copied_bytes: number;
-  copied_hot_pct: number;
+  copied_llc_bytes: number;
+  copied_dram_bytes: number;
+  copied_remote_bytes: number;
+  copied_llc_pct: number;
 }
 
 export class Socket {
@@ -171,9 +177,8 @@ export class Socket {
   waiter: Task | null = null;
   /** Bytes of the head skb a reader has already copied (a read smaller than the skb). */
   readOffset = 0;
-  /** Bytes copied to user space where the protocol pass ran on the reader's CPU, and elsewhere. */
-  copiedHot = 0;
-  copiedCold = 0;
+  /** Bytes copied to user space, by where the payload was (FROM_LLC, FROM_DRAM, FROM_REMOTE). */
+  readonly copiedFrom = new Float64Array(3);
   /** sk->sk_rxhash: the hash of the flow's skbs (RFS records it where the reader runs). */
   rxhash = 0;
   readonly counters: SocketCounters = {
@@ -208,7 +213,8 @@ export class Socket {
 
   /** Its part of the result (`appName`: the reader's name). */
   report(appName: string | null): SocketResult {
-    const copied = this.copiedHot + this.copiedCold;
+    const [llc, dram, remote] = this.copiedFrom as unknown as [number, number, number];
+    const copied = llc + dram + remote;
     return {
       socket: this.index,
       proto: this.proto,
@@ -221,13 +227,17 @@ export class Socket {
       ofo_queued: this.counters.ofoQueue,
       acks_sent: this.counters.acksSent,
       copied_bytes: copied,
-      copied_hot_pct: copied > 0 ? r2((100 * this.copiedHot) / copied) : 0,
+      copied_llc_bytes: llc,
+      copied_dram_bytes: dram,
+      copied_remote_bytes: remote,
+      copied_llc_pct: copied > 0 ? r2((100 * llc) / copied) : 0,
     };
   }
 
   /** Start of the measurement window: its drop, copy and TCP counters restart (state is kept). */
   resetWindow(): void {
-    this.drops = this.copiedHot = this.copiedCold = 0;
+    this.drops = 0;
+    this.copiedFrom.fill(0);
     for (const key of Object.keys(this.counters) as (keyof SocketCounters)[]) this.counters[key] = 0;
   }
 

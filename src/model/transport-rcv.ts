@@ -110,8 +110,9 @@ export class TransportRcv {
     k.snmp.TcpExtPruneCalled += c0.pruneCalled - pruned;
     k.snmp.TcpExtTCPRcvCollapsed += c0.collapsed - collapsed;
     k.snmp.TcpExtRcvPruned += c0.rcvPruned - rcvPruned;
-    // tcp_collapse copies the data into new skbs, in softirq.
-    let cost = Math.round(((c0.collapsedBytes - collapsedBytes) * k.costs.copy_kb_hot) / 1024);
+    // tcp_collapse copies the data into new skbs, in softirq (at the LLC figure: where its source
+    // lines are is not traced here; the copies it makes are CPU-written, see copyToUser).
+    let cost = Math.round(((c0.collapsedBytes - collapsedBytes) * k.costs.copy_kb_llc) / 1024);
     if (verdict === 'dropped' || verdict === 'ofo-dropped') {
       k.snmp.TcpExtTCPRcvQDrop++; // tcp_data_queue: LINUX_MIB_TCPRCVQDROP per skb (TCPOFODrop counted with it here)
       k.accounting.drop(row, verdict === 'dropped' ? 'tcp_rcvq' : 'tcp_ofo_mem');
