@@ -1,5 +1,5 @@
 /** Typed arrays that grow: a copy of `a` with room for `capacity` elements (new ones zero). */
-export function grown<T extends Float64Array | Int32Array | Int16Array | Uint32Array | Uint8Array>(a: T, capacity: number): T {
+export function grown<T extends Float64Array | Int32Array | Int16Array | Int8Array | Uint32Array | Uint8Array>(a: T, capacity: number): T {
   const b = new (a.constructor as new (n: number) => T)(capacity);
   b.set(a);
   return b;

@@ -199,7 +199,7 @@ export function formatReport(r: Result, description = ''): string {
   if (r.ipis.some((x) => x.sent + x.received > 0)) out.push(`RPS IPIs per CPU (sent/received): ${r.ipis.map((x) => `${x.cpu}: ${x.sent}/${x.received}`).join('  ')}`);
   out.push(
     table(
-      ['socket', 'proto', 'app', 'rcvbuf', 'drops', 'RcvbufErrors', 'RcvQDrop', 'BacklogDrop', 'OFO', 'ACKs', 'copied', 'hot %'],
+      ['socket', 'proto', 'app', 'rcvbuf', 'drops', 'RcvbufErrors', 'RcvQDrop', 'BacklogDrop', 'OFO', 'ACKs', 'copied', 'LLC %', 'DRAM', 'remote'],
       r.sockets.map((x) => [
         String(x.socket),
         x.proto,
@@ -212,7 +212,9 @@ export function formatReport(r: Result, description = ''): string {
         int(x.ofo_queued),
         int(x.acks_sent),
         int(x.copied_bytes),
-        fmt(x.copied_hot_pct, 1),
+        fmt(x.copied_llc_pct, 1),
+        int(x.copied_dram_bytes),
+        int(x.copied_remote_bytes),
       ]),
     ),
   );

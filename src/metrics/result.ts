@@ -3,6 +3,7 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import canonicalize from 'canonicalize';
 import type { CgroupResult } from '../model/cgroup-sched.ts';
 import type { CpuResult } from '../model/cpu.ts';
+import type { DdioNodeResult } from '../model/ddio.ts';
 import { groReport, type GroResult } from '../model/gro.ts';
 import type { Kernel } from '../model/kernel.ts';
 import type { NicResult } from '../model/nic/nic.ts';
@@ -12,6 +13,7 @@ import { DROP_PLACES, type DropReasonRow } from '../model/rx-accounting.ts';
 import type { SocketResult } from '../model/socket.ts';
 import { MODELLED_SOFTIRQS, SOFTIRQ_NAMES } from '../model/softirq.ts';
 import type { SchedDomainResult } from '../model/load-balance.ts';
+import type { SkbDeferResult } from '../model/skb-defer.ts';
 import type { TaskResult } from '../model/task.ts';
 import { formatInterrupts, formatSoftirqs, formatSoftnetStat } from './procfs.ts';
 import { r3 } from './round.ts';
@@ -49,6 +51,8 @@ export interface Result {
   tasks: TaskResult[];
   /** Load balancing per CPU and scheduling domain, as /proc/schedstat counts it. */
   sched_domains: SchedDomainResult[];
+  /** Per CPU: skbs other CPUs' readers queued back to it to free (skb_attempt_defer_free), its flushes and kick IPIs. */
+  skb_defer: SkbDeferResult[];
   interrupts: { total: number; per_sec: number; per_packet: number };
   proc: { softnet_stat: string; interrupts: string; softirqs: string };
   ethtool_S: Record<string, Record<string, number>>;
@@ -64,6 +68,8 @@ export interface Result {
   /** Where the time goes, per segment: wire → driver poll (ring and interrupt wait), poll → socket (the stack), socket → application. */
   latency_stages_us: { ring: StageLatency; stack: StageLatency; socket: StageLatency };
   sockets: SocketResult[];
+  /** Per NUMA node: its CPUs, L3 and DDIO's share of it, and the bytes NICs DMA'd into its LLC or past it to DRAM (ddio.ts). */
+  numa_nodes: DdioNodeResult[];
   /** Per cgroup: CPU time of its tasks (interrupt time charged to them included) and cpu.stat. */
   cgroups: CgroupResult[];
   /** Request/response flows: transactions completed in the window and their latency as the client sees it (request sent → response received). */
@@ -260,6 +266,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     cpus,
     tasks,
     sched_domains: k.balance.report(),
+    skb_defer: k.skbDefer.report(),
     interrupts: {
       total: deviceIrqs,
       per_sec: windowS > 0 ? Math.round(deviceIrqs / windowS) : 0,
@@ -285,6 +292,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
       })),
     cgroups: k.groups.report(),
     sockets: k.sockets.sockets.map((sock) => sock.report(s.apps[sock.app]!.name)),
+    numa_nodes: k.ddio.report(),
   };
   const deliveredGbps = result.throughput.delivered_gbps;
   if (deliveredGbps > 0) result.throughput.rx_cores_per_gbps = r3(cpus.reduce((a, c) => a + c.irq + c.soft, 0) / 100 / deliveredGbps);

@@ -67,8 +67,11 @@ export type CostKey =
   | 'tcp_recvmsg'
   | 'udp_recvmsg'
   | 'skb_consume'
-  | 'copy_kb_hot'
-  | 'copy_kb_cold'
+  | 'skb_free'
+  | 'skb_defer'
+  | 'copy_kb_llc'
+  | 'copy_kb_dram'
+  | 'copy_kb_remote'
   | 'tcp_sendmsg'
   | 'tcp_transmit_skb'
   | 'tcp_ack_rcv'
@@ -318,19 +321,37 @@ const BAREMETAL: Record<CostKey, CostEntry> = {
     source: 'fitted',
   },
   skb_consume: {
-    ns: 120,
-    what: 'per skb a reader finishes: skb_copy_datagram_iter set-up and freeing the skb with its page fragments',
-    source: 'fitted: two or three cache misses (Brouer: 32 ns each) and the page-fragment frees',
+    ns: 50,
+    what: 'per skb a reader finishes, besides freeing it: skb_copy_datagram_iter set-up, unlinking it from the receive queue',
+    source: 'fitted: with skb_free, two or three cache misses (Brouer: 32 ns each) and the page-fragment frees (120 ns together)',
   },
-  copy_kb_hot: {
+  skb_free: {
+    ns: 70,
+    what: 'freeing an skb with its page fragments (kfree_skb_napi_cache, or napi_consume_skb from a defer list), on the CPU that frees it',
+    source: 'fitted: the freeing share of the former 120 ns skb_consume (slab free and page refcount drops, a couple of cache misses)',
+  },
+  skb_defer: {
+    ns: 25,
+    what: "skb_attempt_defer_free: atomic_long_inc_return and llist_add to the allocating CPU's defer list",
+    source: 'assumption: one contended atomic and one cmpxchg on a remote cache line',
+  },
+  copy_kb_llc: {
     ns: 90,
-    what: "copy_to_user per KiB when the data was last touched on the reader's CPU",
-    source: 'fitted: Cai et al. (SIGCOMM 2021) find the kernel→user copy about half of a receiver core at ≈42 Gbit/s per core, i.e. ≈10 GB/s',
+    what: "copy_to_user per KiB of payload still in the LLC of the reader's node: DMA'd there by DDIO and not yet evicted (or written there by a CPU of that node)",
+    source:
+      'fitted: Cai et al. (SIGCOMM 2021) find the kernel→user copy about half of a receiver core at ≈42 Gbit/s per core, i.e. ≈10 GB/s; taken as the copy from the LLC (assumption: their figure mixes hits and misses)',
   },
-  copy_kb_cold: {
-    ns: 220,
-    what: 'copy_to_user per KiB when the stack touched the data on another CPU (RPS, or the IRQ elsewhere): cache lines come from another core or from memory',
-    source: 'fitted: Cai et al. (SIGCOMM 2021) measure the locality loss as a throughput drop of ≈20 % (remote NUMA node) and more without aRFS',
+  copy_kb_dram: {
+    ns: 144,
+    what: "copy_to_user per KiB of payload in the reader's own node's DRAM (evicted from the DDIO ways before the read, or DMA'd without DDIO)",
+    source:
+      'assumption: a one-core copy from DRAM is bounded by its 10 line fill buffers: 10 × 64 B per ≈90 ns local load latency (typical Intel MLC figure for 2-socket Xeons of 2014–2017) ≈ 7.1 GB/s ≈ 144 ns/KiB',
+  },
+  copy_kb_remote: {
+    ns: 216,
+    what: "copy_to_user per KiB of payload homed on (or cached in the LLC of) another NUMA node than the reader's: every line crosses QPI/UPI",
+    source:
+      "assumption: the same 10 line fill buffers at ≈135 ns remote latency ≈ 4.7 GB/s ≈ 216 ns/KiB, 1.5× local DRAM; consistent with the ≈20 % lower throughput per core with the reader on the NIC's remote node that Cai et al. (SIGCOMM 2021) report when the copy is half the core (0.5 × 1.5 + 0.5 = 1.25 = 1/0.8)",
   },
   tcp_sendmsg: {
     ns: 400,
@@ -369,9 +390,9 @@ const VM: Record<CostKey, CostEntry> = {
  * default IOMMU-less DMA path. Its two figures — iperf3 in a pod at ≈10 Gbit/s on a core without
  * receive softirq load, ≈5.5 Gbit/s on the core where ksoftirqd ran (the lab's notes of 2020-09-14
  * and 2020-09-26; docs/seed-lab.md) — fix the per-packet path at about 4× `baremetal-10g` and the copy
- * at ≈0.5 µs per KiB; entry, switch and syscall costs at 2× are the mitigations' share. A fit to
- * two throughputs, not a measurement of each step: the ratios between steps stay those of
- * `baremetal-10g`.
+ * from the L3 at ≈0.6 µs per KiB (every lab copy hits the L3: ddio.ts); entry, switch and syscall
+ * costs at 2× are the mitigations' share. A fit to two throughputs, not a measurement of each
+ * step: the ratios between steps stay those of `baremetal-10g`.
  */
 const LAB_2020_PATH = 4;
 const LAB_2020_ENTRY = 2;
@@ -390,7 +411,7 @@ const LAB_2020_ENTRY_KEYS: CostKey[] = [
   'kthread_loop',
   'syscall',
 ];
-const LAB_2020_COPY: Partial<Record<CostKey, number>> = { copy_kb_hot: 600, copy_kb_cold: 640 };
+const LAB_2020_COPY: Partial<Record<CostKey, number>> = { copy_kb_llc: 600, copy_kb_dram: 960, copy_kb_remote: 1440 };
 
 function lab2020(): Record<CostKey, CostEntry> {
   const out = {} as Record<CostKey, CostEntry>;
@@ -401,7 +422,10 @@ function lab2020(): Record<CostKey, CostEntry> {
       out[key] = {
         ns: copy,
         what: base.what,
-        source: 'fitted to the seed lab (2020): iperf3 at ≈10 Gbit/s reading cache-cold on a free core; hot ≈ cold because the socket queue it reads from outgrows the L2 cache',
+        source:
+          key === 'copy_kb_llc'
+            ? "fitted to the seed lab (2020): ≈5.5 Gbit/s with iperf3 on the receive core. Every copy of the lab hits the LLC (ddio.ts: the socket queue, ≈1 MB of rcvbuf, and the ring's 512 frames stay below DDIO's 2 of 20 ways of 25 MB), so the lab's one copy figure is this one"
+            : `the lab's copy_kb_llc × the baremetal-10g ratio (${key === 'copy_kb_dram' ? '144/90' : '216/90'}); not exercised by the lab, whose copies all hit the LLC`,
       };
     } else if (LAB_2020_ENTRY_KEYS.includes(key)) {
       out[key] = { ns: base.ns * LAB_2020_ENTRY, what: base.what, source: `${LAB_2020_ENTRY}× baremetal-10g: kernel entry with the 2018+ mitigations on an older core` };
@@ -428,3 +452,34 @@ export function costTable(profile: string, overrides: Record<string, number>): C
   for (const key of COST_KEYS) table[key] = Math.round(overrides[key] ?? base[key].ns);
   return table;
 }
+
+/**
+ * The last-level cache of one NUMA node of a profile's machine, for DDIO (ddio.ts): its size,
+ * its associativity and the ways DDIO may allocate in (the IIO LLC WAYS register, MSR 0xC8B).
+ * A scenario's `machine` section overrides each.
+ */
+export interface LlcGeometry {
+  l3Kb: number;
+  l3Ways: number;
+  ddioWays: number;
+  source: string;
+}
+
+const E5_2650: LlcGeometry = {
+  l3Kb: 20 * 1024,
+  l3Ways: 20,
+  ddioWays: 2,
+  source:
+    'Xeon E5-2650 (Sandy Bridge-EP, the machine of the Brouer anchors): 20 MB 20-way L3 per socket; DDIO allocates in 2 ways (IIO LLC WAYS default, Farshin et al., ATC 2020), the "10 % of the LLC" Intel documents for the E5 family',
+};
+
+export const LLC_GEOMETRY: Record<string, LlcGeometry> = {
+  'baremetal-10g': E5_2650,
+  vm: { ...E5_2650, source: `the host's: ${E5_2650.source}` },
+  'lab-2020': {
+    l3Kb: 25 * 1024,
+    l3Ways: 20,
+    ddioWays: 2,
+    source: "assumption: the lab's 10-core Xeon of an older generation taken as a Broadwell-EP E5-2630 v4 (25 MB 20-way L3, one socket used); DDIO in its default 2 ways",
+  },
+};

@@ -5,12 +5,14 @@ import type { SysctlValues } from '../scenario/sysctl.ts';
 import { createAppTask } from './app/index.ts';
 import { GroupScheduler } from './cgroup-sched.ts';
 import { CostNoise } from './cost-noise.ts';
+import { Ddio } from './ddio.ts';
 import type { CostTable } from './costs.ts';
 import { Cpu, registerCpuEvents } from './cpu.ts';
 import { Icmp } from './icmp.ts';
 import { IrqTable } from './irq.ts';
 import { Jiffies } from './jiffies.ts';
 import { LoadBalancer } from './load-balance.ts';
+import { SkbDefer } from './skb-defer.ts';
 import { NapiTable, netRxAction } from './napi.ts';
 import { NetifReceive } from './netif-receive.ts';
 import { VectorTable } from './nic/msix.ts';
@@ -64,11 +66,14 @@ export class Kernel {
   readonly groups: GroupScheduler;
   readonly sched: Scheduler;
   readonly balance: LoadBalancer;
+  readonly skbDefer: SkbDefer;
   readonly softirq: Softirq;
   readonly napis: NapiTable;
   readonly vectors: VectorTable;
   readonly accounting: RxAccounting;
   readonly snmp = new Snmp();
+  /** DDIO and the NUMA nodes: where DMA leaves each frame's payload. */
+  readonly ddio: Ddio;
   readonly rps: RpsSteering;
   /** icmp_send's rate limits (the replies to datagrams that found no socket). */
   readonly icmp: Icmp;
@@ -100,6 +105,7 @@ export class Kernel {
     this.irqs = new IrqTable(s.cpus);
     this.smp = new Smp(this.sim, this.cpus);
     this.accounting = new RxAccounting(this.pool, s.flows.length);
+    this.ddio = new Ddio(this.pool, s.machine);
     this.softirq = new Softirq(this, s.cpus, s.softirqMode === 'defer-to-ksoftirqd');
     this.groups = new GroupScheduler(this, s.cgroups);
     this.sched = new Scheduler(this);
@@ -123,6 +129,7 @@ export class Kernel {
       this.softirq.spawnKsoftirqd(this.tasks, cpu);
     }
     this.balance = new LoadBalancer(this); // sched_init_domains, init_sched_fair_class
+    this.skbDefer = new SkbDefer(this);
     for (const c of s.sysctl['net.core.flow_limit_cpu_bitmap']) this.softnet[c]!.flowLimit = new FlowLimit(s.sysctl['net.core.flow_limit_table_len']);
     this.softirq.open(NET_RX_SOFTIRQ, (cpu) => netRxAction(this, cpu)); // net_dev_init
 
@@ -160,10 +167,12 @@ export class Kernel {
     this.tasks.resetWindow(now, (t) => this.cpus[t.cpu]!.rq.curr === t);
     for (const sd of this.softnet) sd.resetWindow();
     this.snmp.resetWindow();
+    this.ddio.resetWindow();
     this.sockets.resetWindow();
     this.veth.resetWindow();
     this.groups.resetWindow(now);
     this.balance.resetWindow();
+    this.skbDefer.resetWindow();
     this.accounting.resetWindow();
     this.irqs.resetWindow();
     this.softirq.resetWindow();
@@ -202,6 +211,11 @@ export class Kernel {
   /** A blocked wire sender can send again (SocketTableHost). */
   wakeSource(nic: number, source: FrameSource): void {
     this.nics[nic]!.wakeSource(source);
+  }
+
+  /** compressed_ack_timer (SocketTableHost). */
+  compressedAck(sock: Socket): void {
+    this.l4.compressedAck(sock);
   }
 
   /** tcp_delack_timer (SocketTableHost). */

@@ -35,6 +35,7 @@ export interface NapiHost {
     localBhEnable(task: Task): Generator<TaskYield, void, void>;
   };
   readonly sched: { wakeUp(task: Task, wakerCpu: number): boolean };
+  readonly skbDefer: { flush(cpu: number): number };
   /** RPS IPIs this CPU owes (sd->rps_ipi_list), sent at the end of net_rx_action. */
   readonly rps: {
     ipiWaiting(cpu: Cpu): boolean;
@@ -213,6 +214,8 @@ export function* netRxAction(k: NapiHost, cpu: Cpu): Generator<number, void, voi
     list = sd.pollList;
     sd.pollList = [];
     for (;;) {
+      const freed = k.skbDefer.flush(cpu.id); // skb_defer_free_flush(), each time round
+      if (freed > 0) yield freed;
       if (list.length === 0) {
         if (repoll.length === 0) {
           sd.inNetRxAction = false;
@@ -262,6 +265,8 @@ export function* napiThreadActivity(k: NapiHost, n: Napi, task: Task): Generator
       yield* napiPoll(k, cpu, n, repoll);
       sd.inNapiThreadedPoll = false;
       yield* k.rps.sendIpis(cpu);
+      const freed = k.skbDefer.flush(cpu.id); // skb_defer_free_flush before local_bh_enable
+      if (freed > 0) yield freed;
       task.bhDisabled = false;
       yield* k.softirq.localBhEnable(task);
       if (repoll.length === 0) break;

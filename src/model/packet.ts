@@ -51,8 +51,14 @@ export class PacketPool {
   /** A skb GRO holds: the jiffy it was first held (NAPI_GRO_CB(skb)->age) and its mss (first segment's length). */
   groAge: Int32Array;
   groMss: Int32Array;
-  /** The CPU whose protocol pass (tcp_v4_rcv / udp_rcv) last touched the skb: the copy is cache-hot there. */
+  /** The CPU whose protocol pass (tcp_v4_rcv / udp_rcv) last touched the skb (tcp_collapse rewrites its data there). */
   l4cpu: Int16Array;
+  /** skb->alloc_cpu: the CPU whose NAPI poll (or transmit) built the skb; -1 before that. */
+  allocCpu: Int16Array;
+  /** Where DMA (or a CPU) left the payload (ddio.ts): the node whose LLC got it (-1: none), the clock of that LLC after the write, and the node of its memory. */
+  llcNode: Int8Array;
+  llcStamp: Float64Array;
+  memNode: Int8Array;
 
   private free: Int32Array;
   private freeTop = 0;
@@ -84,6 +90,10 @@ export class PacketPool {
     this.tPoll = new Float64Array(0);
     this.tSocket = new Float64Array(0);
     this.l4cpu = new Int16Array(0);
+    this.allocCpu = new Int16Array(0);
+    this.llcNode = new Int8Array(0);
+    this.llcStamp = new Float64Array(0);
+    this.memNode = new Int8Array(0);
     this.groAge = new Int32Array(0);
     this.groMss = new Int32Array(0);
     this.free = new Int32Array(0);
@@ -99,6 +109,8 @@ export class PacketPool {
     this.segs[row] = 1;
     this.flags[row] = 0;
     this.pass[row] = 0;
+    this.llcNode[row] = -1;
+    this.memNode[row] = 0;
     if (++this.inUse > this.peak) this.peak = this.inUse;
     return row;
   }
@@ -131,6 +143,10 @@ export class PacketPool {
     this.tPoll = grown(this.tPoll, capacity);
     this.tSocket = grown(this.tSocket, capacity);
     this.l4cpu = grown(this.l4cpu, capacity);
+    this.allocCpu = grown(this.allocCpu, capacity);
+    this.llcNode = grown(this.llcNode, capacity);
+    this.llcStamp = grown(this.llcStamp, capacity);
+    this.memNode = grown(this.memNode, capacity);
     this.groAge = grown(this.groAge, capacity);
     this.groMss = grown(this.groMss, capacity);
     this.free = freeStack(old, capacity, this.free, this.freeTop);

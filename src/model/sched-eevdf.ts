@@ -21,8 +21,12 @@ export class EevdfRunQueue extends FairRunQueue {
     super(cpu);
   }
 
-  /** avg_vruntime(): the weighted mean vruntime of all runnable entities, curr included. */
-  avgVruntime(): number {
+  /**
+   * avg_vruntime(): the weighted mean vruntime of all runnable entities, curr included — and
+   * `leaving`, a task being dequeued that still counts (it is on the run queue until
+   * dequeue_entity has taken its lag).
+   */
+  avgVruntime(leaving: Task | null = null): number {
     let avg = 0;
     let load = 0;
     for (const t of this.queued) {
@@ -30,7 +34,7 @@ export class EevdfRunQueue extends FairRunQueue {
       load += t.weight;
     }
     const c = this.curr;
-    if (c && c.state === 'runnable') {
+    if (c && (c.state === 'runnable' || c === leaving)) {
       avg += (c.vruntime - this.minVruntime) * c.weight;
       load += c.weight;
     }
@@ -93,10 +97,16 @@ export class EevdfRunQueue extends FairRunQueue {
     this.queued.push(t);
   }
 
-  /** dequeue_entity() for a task going to sleep: remember its lag (update_entity_lag). */
+  /**
+   * dequeue_entity() for a task going to sleep or leaving: remember its lag (update_entity_lag),
+   * measured against V with the task still counted — dequeue_entity takes the lag before it
+   * clears se->on_rq. (Measured without it, a task that sleeps often is owed its own weight's
+   * share again at every wake-up and places itself ever further back: it starves a busy
+   * neighbour.) Sleeping and waking at once thus puts a task back where it was.
+   */
   saveLag(t: Task, tickNs: number): void {
     const limit = FairRunQueue.vdelta(Math.max(2 * this.baseSliceNs, tickNs), t);
-    const lag = this.avgVruntime() - t.vruntime;
+    const lag = this.avgVruntime(t) - t.vruntime;
     t.vlag = Math.max(-limit, Math.min(limit, lag));
   }
 

@@ -17,6 +17,8 @@ export class Snmp {
   TcpExtTCPBacklogDrop = 0;
   TcpExtTCPBacklogCoalesce = 0;
   TcpExtTCPOFOQueue = 0;
+  /** SACKs held by SACK compression and covered by a later ACK (tcp_event_ack_sent). */
+  TcpExtTCPAckCompressed = 0;
   TcpExtPruneCalled = 0;
   TcpExtTCPRcvCollapsed = 0;
   TcpExtRcvPruned = 0;

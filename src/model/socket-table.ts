@@ -23,11 +23,14 @@ export interface SocketTableHost {
   readonly seed: number;
   readonly variability: { readonly randomPhase: boolean };
   readonly pool: PacketPool;
+  readonly snmp: { TcpExtTCPAckCompressed: number };
   readonly sched: { wakeUp(task: Task, wakerCpu: number): boolean };
   /** A blocked wire sender can send again (its NIC re-sorts the wire). */
   wakeSource(nic: number, source: FrameSource): void;
   /** tcp_delack_timer fired on a socket. */
   delayedAck(sock: Socket): void;
+  /** compressed_ack_timer fired on a socket. */
+  compressedAck(sock: Socket): void;
 }
 
 /**
@@ -51,6 +54,7 @@ export class SocketTable {
   readonly localSenders: (LocalTcpSender | undefined)[] = [];
   private readonly rtoEvent: EventKind;
   private readonly delackEvent: EventKind;
+  private readonly compressEvent: EventKind;
 
   constructor(
     private readonly k: SocketTableHost,
@@ -58,6 +62,7 @@ export class SocketTable {
   ) {
     this.rtoEvent = k.sim.on((flow) => (this.senders[flow] ?? this.localSenders[flow])!.onRto(k.sim.now));
     this.delackEvent = k.sim.on((sock) => k.delayedAck(this.sockets[sock]!));
+    this.compressEvent = k.sim.on((sock) => k.compressedAck(this.sockets[sock]!));
     this.create(s);
     for (const f of s.flows) if (f.rr) this.rrClients[f.index] = new RrClient(this.phased(f), (src) => k.wakeSource(f.nic, src));
   }
@@ -129,6 +134,11 @@ export class SocketTable {
         sock.tcp!.backlogAckDefer = s.sysctl['net.ipv4.tcp_backlog_ack_defer'] === 1;
         const delack = k.sim.timer(this.delackEvent, sock.index);
         sock.tcp!.delack = (at) => (at === Infinity ? delack.cancel() : delack.armNoLaterThan(at));
+        const compress = k.sim.timer(this.compressEvent, sock.index);
+        sock.tcp!.compress = (at) => (at === Infinity ? compress.cancel() : compress.arm(at));
+        sock.tcp!.compSackNr = s.sysctl['net.ipv4.tcp_comp_sack_nr'];
+        sock.tcp!.mib = k.snmp;
+        sock.tcp!.compSackDelayNs = s.sysctl['net.ipv4.tcp_comp_sack_delay_ns'];
         this.sockets.push(sock);
         this.flowSocket[f.index] = sock.index;
       } else if (app === null) {

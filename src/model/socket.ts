@@ -63,6 +63,10 @@ const TCP_MAX_QUICKACKS = 16;
 
 /** TCP_DELACK_MIN: HZ/25, 40 ms. */
 export const DELACK_NS = 40_000_000;
+/** TCP_FASTRETRANS_THRESH: dupacks sent at once for each rcv_nxt before SACKs are compressed. */
+const TCP_FASTRETRANS_THRESH = 3;
+/** sk_rcvlowat's default (SO_RCVLOWAT 1). */
+const RCVLOWAT = 1;
 
 /** Counters kept per socket (sk_drops) and per stack (nstat, by the caller). */
 export interface SocketCounters {
@@ -99,6 +103,19 @@ export class TcpReceiver {
   shrinkWindow = false;
   /** ICSK_ACK_NOMEM: data was dropped for memory; the next ACK advertises a zero window. */
   nomem = false;
+  /** tp->rcv_ssthresh: the window may grow to it (tcp_grow_window raises it as data arrives); at first the SYN's window. */
+  rcvSsthresh = SYN_WINDOW;
+  /** SACK compression (tcp_comp_sack_nr, tcp_comp_sack_delay_ns) and its state: SACKs held, the rcv_nxt they were for, dupacks sent for it. */
+  compSackNr = 44;
+  compSackDelayNs = 1_000_000;
+  compressedAck = 0;
+  compressedAckRcvNxt = -1;
+  dupAckCounter = 0;
+  /** compressed_ack_timer (arm at an absolute time; Infinity = cancel), and whether it is queued. */
+  compress: (atNs: number) => void = () => {};
+  compressArmed = false;
+  /** Where TcpExtTCPAckCompressed is counted (the stack's MIB). */
+  mib: { TcpExtTCPAckCompressed: number } = { TcpExtTCPAckCompressed: 0 };
   /** The delayed-ACK timer (arm/cancel at an absolute time; Infinity = cancel). */
   delack: (atNs: number) => void = () => {};
   readonly mss: number;
@@ -132,9 +149,15 @@ export interface SocketResult {
   backlog_drops: number;
   ofo_queued: number;
   acks_sent: number;
-  /** Bytes the reader copied to user space, and the share copied on the CPU that ran the protocol pass (cache-hot). */
+  /**
+   * Bytes the reader copied to user space, and where it found them (ddio.ts): in its node's LLC
+   * (DDIO's lines not yet evicted), in its node's DRAM, or on another NUMA node; the LLC share.
+   */
   copied_bytes: number;
-  copied_hot_pct: number;
+  copied_llc_bytes: number;
+  copied_dram_bytes: number;
+  copied_remote_bytes: number;
+  copied_llc_pct: number;
 }
 
 export class Socket {
@@ -154,9 +177,8 @@ export class Socket {
   waiter: Task | null = null;
   /** Bytes of the head skb a reader has already copied (a read smaller than the skb). */
   readOffset = 0;
-  /** Bytes copied to user space where the protocol pass ran on the reader's CPU, and elsewhere. */
-  copiedHot = 0;
-  copiedCold = 0;
+  /** Bytes copied to user space, by where the payload was (FROM_LLC, FROM_DRAM, FROM_REMOTE). */
+  readonly copiedFrom = new Float64Array(3);
   /** sk->sk_rxhash: the hash of the flow's skbs (RFS records it where the reader runs). */
   rxhash = 0;
   readonly counters: SocketCounters = {
@@ -191,7 +213,8 @@ export class Socket {
 
   /** Its part of the result (`appName`: the reader's name). */
   report(appName: string): SocketResult {
-    const copied = this.copiedHot + this.copiedCold;
+    const [llc, dram, remote] = this.copiedFrom as unknown as [number, number, number];
+    const copied = llc + dram + remote;
     return {
       socket: this.index,
       proto: this.proto,
@@ -204,25 +227,18 @@ export class Socket {
       ofo_queued: this.counters.ofoQueue,
       acks_sent: this.counters.acksSent,
       copied_bytes: copied,
-      copied_hot_pct: copied > 0 ? r2((100 * this.copiedHot) / copied) : 0,
+      copied_llc_bytes: llc,
+      copied_dram_bytes: dram,
+      copied_remote_bytes: remote,
+      copied_llc_pct: copied > 0 ? r2((100 * llc) / copied) : 0,
     };
   }
 
   /** Start of the measurement window: its drop, copy and TCP counters restart (state is kept). */
   resetWindow(): void {
-    this.drops = this.copiedHot = this.copiedCold = 0;
+    this.drops = 0;
+    this.copiedFrom.fill(0);
     for (const key of Object.keys(this.counters) as (keyof SocketCounters)[]) this.counters[key] = 0;
-  }
-
-  /**
-   * The receive window to advertise: free buffer space scaled to payload (__tcp_select_window,
-   * simplified), and 0 below one MSS (receiver silly-window avoidance).
-   */
-  window(): number {
-    const free = Math.max(0, this.rcvbuf - this.rmem - this.backlogBytes);
-    const ratio = this.scalingRatio || 128;
-    const win = Math.floor((free * ratio) / 256);
-    return this.tcp && win < this.tcp.mss ? 0 : win;
   }
 
   /** Limit of the socket backlog (tcp_add_backlog, newest form): 2*rcvbuf + sndbuf/2 + 64 KB. */
@@ -300,6 +316,7 @@ export function tcpDataQueue(sock: Socket, pool: PacketPool, row: number, t: num
     }
   }
   queueInOrder(sock, pool, row, t);
+  tcpGrowWindow(sock, pool, row); // tcp_event_data_recv
   // Pull in what the out-of-order queue now continues (tcp_ofo_queue).
   while (tcp.ofo.length > 0) {
     const o = tcp.ofo[0]!;
@@ -388,20 +405,60 @@ function queueInOrder(sock: Socket, pool: PacketPool, row: number, t: number): v
   sock.queue.push(row, t);
 }
 
+/** tcp_win_from_space(): the window `space` bytes of buffer give at sk_scaling_ratio. */
+function winFromSpace(sock: Socket, space: number): number {
+  return Math.floor((Math.max(0, space) * (sock.scalingRatio || 128)) / 256);
+}
+
 /**
- * tcp_select_window(): the window an ACK advertises, from the free space `win`
- * (__tcp_select_window). After a drop for memory it is 0 (ICSK_ACK_NOMEM, 8c670bdfa58e, 6.14).
- * Otherwise, unless net.ipv4.tcp_shrink_window is 1 (b650d953cd39, 6.5), the offered window never
- * shrinks: what is left of the last one (rcv_wup + rcv_wnd - rcv_nxt) is kept even when the
- * buffer has less room — the sender may fill the promised space, and the socket must then prune
- * or drop. (ALIGN to the window-scale unit is left out.)
+ * __tcp_select_window(): the window the free space allows now. tcp_space() is the free buffer
+ * as window; below half of the full space quickack mode ends, and below 1/16 of it or one mss
+ * the window is 0; above rcv_ssthresh it is capped there (window_clamp follows sk_rcvbuf, as
+ * tcp_rcv_space_adjust keeps it). ALIGN to the window-scale unit is left out.
  */
-function selectWindow(tcp: TcpReceiver, win: number): number {
+export function tcpSelectWindowNow(sock: Socket): number {
+  const tcp = sock.tcp!;
+  const allowed = winFromSpace(sock, sock.rcvbuf); // tcp_full_space
+  let free = winFromSpace(sock, sock.rcvbuf - sock.rmem - sock.backlogBytes); // tcp_space
+  if (free < allowed >> 1) {
+    tcp.quick = 0;
+    if (free < allowed >> 4 || free < tcp.mss) return 0;
+  }
+  if (free > tcp.rcvSsthresh) free = tcp.rcvSsthresh;
+  return free;
+}
+
+/**
+ * tcp_grow_window() from tcp_event_data_recv, for an in-order data skb: while rcv_ssthresh is
+ * below window_clamp and the free space, and the skb's truesize is worth its length as window,
+ * raise it by max(2 × advmss, 2 × skb->len) and ACK the next segment at once (quick |= 1).
+ */
+export function tcpGrowWindow(sock: Socket, pool: PacketPool, row: number): void {
+  const tcp = sock.tcp!;
+  const clamp = winFromSpace(sock, sock.rcvbuf);
+  if (tcp.rcvSsthresh >= clamp || tcp.rcvSsthresh >= winFromSpace(sock, sock.rcvbuf - sock.rmem - sock.backlogBytes)) return;
+  const len = pool.len[row]!;
+  if (winFromSpace(sock, pool.truesize[row]!) > len) return; // __tcp_grow_window's slow path: not modelled (no growth)
+  const incr = Math.max(2 * tcp.mss, 2 * len);
+  tcp.rcvSsthresh += Math.min(clamp - tcp.rcvSsthresh, incr);
+  tcp.quick |= 1;
+}
+
+/**
+ * tcp_select_window(): the window an ACK advertises (__tcp_select_window). After a drop for
+ * memory it is 0 (ICSK_ACK_NOMEM, 8c670bdfa58e, 6.14). Otherwise, unless
+ * net.ipv4.tcp_shrink_window is 1 (b650d953cd39, 6.5), the offered window never shrinks: what is
+ * left of the last one (rcv_wup + rcv_wnd - rcv_nxt) is kept even when the buffer has less room
+ * — the sender may fill the promised space, and the socket must then prune or drop.
+ */
+function selectWindow(sock: Socket): number {
+  const tcp = sock.tcp!;
   if (tcp.nomem) {
     tcp.nomem = false;
     tcp.rightEdge = tcp.rcvNxt;
     return 0;
   }
+  const win = tcpSelectWindowNow(sock);
   const cur = tcp.rightEdge < 0 ? 0 : Math.max(0, tcp.rightEdge - tcp.rcvNxt);
   const adv = !tcp.shrinkWindow && win < cur ? cur : win;
   tcp.rightEdge = tcp.rcvNxt + adv;
@@ -409,34 +466,71 @@ function selectWindow(tcp: TcpReceiver, win: number): number {
 }
 
 /**
- * __tcp_ack_snd_check() when data arrived: ACK at once when more than one full segment is
- * unacknowledged, while out-of-order data is queued, in quickack mode (a new connection's first TCP_MAX_QUICKACKS), or `now`
- * (ICSK_ACK_NOW: out-of-order data, a duplicate, a drop — the sender must hear of it). With the
- * socket owned by the reader and net.ipv4.tcp_backlog_ack_defer (6.7+), the ACK waits for
- * tcp_release_cb: one per backlog drain. Otherwise tcp_send_delayed_ack. Returns true if an ACK
- * was sent.
+ * __tcp_ack_snd_check() when data arrived. ACK at once when
  *
- * Not modelled: 6.18 also requires, for the "more than one segment" case, that the reader has
- * read everything or that __tcp_select_window() ≥ rcv_wnd. That window is capped by
- * rcv_ssthresh, which the model does not keep; comparing the raw free space instead would
- * suppress the ACK whenever any data is unread, which the kernel does not do.
+ *  - more than one full segment is unacknowledged and either the reader has read everything
+ *    (rcv_nxt - copied_seq < sk_rcvlowat) or the window would not shrink
+ *    (__tcp_select_window() >= rcv_wnd) — a reader that falls behind gets its ACKs from
+ *    tcp_cleanup_rbuf after it reads, not one per two segments;
+ *  - in quickack mode (a new connection's first TCP_MAX_QUICKACKS, a duplicate, a growing
+ *    window), or `now` (ICSK_ACK_NOW: a drop for memory, a filled hole).
+ *
+ * With the socket owned by the reader and net.ipv4.tcp_backlog_ack_defer (6.7+) that ACK waits
+ * for tcp_release_cb: one per backlog drain. Otherwise, with out-of-order data queued
+ * (`ofoPossible`), SACKs go out at once for the first TCP_FASTRETRANS_THRESH of each rcv_nxt,
+ * then are compressed (tcp_comp_sack_nr of them, a timer of 5 % of the RTT, at most
+ * tcp_comp_sack_delay_ns); else tcp_send_delayed_ack (TCP_DELACK_MIN: ato settles there for a
+ * bulk receiver, whose segments arrive far closer than TCP_ATO_MIN apart). Returns true if an
+ * ACK was sent.
  */
-export function tcpAckSndCheck(sock: Socket, at: number, now: boolean): boolean {
+export function tcpAckSndCheck(sock: Socket, at: number, now: boolean, ofoPossible = true): boolean {
   const tcp = sock.tcp!;
   const newData = tcp.rcvNxt - tcp.lastAck;
-  // With out-of-order data queued the kernel acks at once too (__tcp_ack_snd_check's
-  // ofo_possible branch: the first dupacks at once, then compressed SACKs within 1 ms; the
-  // compression is not modelled): the sender learns which holes remain.
-  const wanted = newData > tcp.mss || tcp.quick > 0 || now || tcp.ofo.length > 0;
-  if (!wanted) {
-    // tcp_send_delayed_ack: ACK what is left within TCP_DELACK_MIN (40 ms at HZ=1000).
+  const more = newData > tcp.mss && (tcp.rcvNxt - tcp.copiedSeq < RCVLOWAT || tcpSelectWindowNow(sock) >= tcp.lastWindow);
+  if (more || tcp.quick > 0 || now) {
+    if (sock.owned && tcp.backlogAckDefer) {
+      tcp.ackDeferred = true;
+      return false;
+    }
+    return tcpSendAck(sock, at);
+  }
+  if (!ofoPossible || tcp.ofo.length === 0) {
     if (newData > 0) tcp.delack(at + DELACK_NS);
     return false;
   }
-  if (sock.owned && tcp.backlogAckDefer) {
-    tcp.ackDeferred = true;
-    return false;
+  if (tcp.compressedAck >= tcp.compSackNr) return tcpSendAck(sock, at);
+  if (tcp.compressedAckRcvNxt !== tcp.rcvNxt) {
+    tcp.compressedAckRcvNxt = tcp.rcvNxt;
+    tcp.dupAckCounter = 0;
   }
+  if (tcp.dupAckCounter < TCP_FASTRETRANS_THRESH) {
+    tcp.dupAckCounter++;
+    return tcpSendAck(sock, at);
+  }
+  tcp.compressedAck++;
+  if (tcp.compressArmed) return false;
+  tcp.compressArmed = true;
+  tcp.compress(at + Math.min(tcp.compSackDelayNs, tcp.rttNs / 20));
+  return false;
+}
+
+/**
+ * tcp_enter_quickack_mode(TCP_MAX_QUICKACKS) (tcp_incr_quickack): ACK the next segments at once
+ * — as many as half the receive window in full segments, at least 2, at most TCP_MAX_QUICKACKS.
+ */
+export function tcpEnterQuickack(sock: Socket): void {
+  const tcp = sock.tcp!;
+  const rcvWindow = Math.max(0, tcp.rightEdge - tcp.rcvNxt); // tcp_receive_window
+  const quickacks = Math.min(TCP_MAX_QUICKACKS, Math.floor(rcvWindow / (2 * tcp.mss)) || 2);
+  if (quickacks > tcp.quick) tcp.quick = quickacks;
+}
+
+/** tcp_compressed_ack_kick(): the compression timer fired — send the SACK it held (one fewer counted as compressed). */
+export function tcpCompressedAckKick(sock: Socket, at: number): boolean {
+  const tcp = sock.tcp!;
+  tcp.compressArmed = false;
+  if (tcp.compressedAck === 0) return false;
+  tcp.compressedAck--;
   return tcpSendAck(sock, at);
 }
 
@@ -454,7 +548,16 @@ export function tcpReleaseCb(sock: Socket, at: number): boolean {
 export function tcpSendAck(sock: Socket, at: number): boolean {
   const tcp = sock.tcp!;
   tcp.delack(Infinity);
-  const adv = selectWindow(tcp, sock.window());
+  if (tcp.compressedAck > 0) {
+    // tcp_event_ack_sent: the held SACKs are covered by this ACK.
+    tcp.mib.TcpExtTCPAckCompressed += tcp.compressedAck;
+    tcp.compressedAck = 0;
+  }
+  if (tcp.compressArmed) {
+    tcp.compressArmed = false;
+    tcp.compress(Infinity);
+  }
+  const adv = selectWindow(sock);
   tcp.lastAck = tcp.rcvNxt;
   tcp.lastWindow = adv;
   if (tcp.quick > 0) tcp.quick--; // tcp_dec_quickack_mode
@@ -472,9 +575,12 @@ export function tcpSendAck(sock: Socket, at: number): boolean {
 export function tcpCleanupRbuf(sock: Socket, at: number): boolean {
   const tcp = sock.tcp!;
   const pending = tcp.rcvNxt - tcp.lastAck;
-  const remaining = Math.max(0, tcp.lastWindow - pending);
-  const win = sock.window();
-  if (pending > tcp.mss || (win > 0 && win >= 2 * remaining)) return tcpSendAck(sock, at);
+  if (pending > tcp.mss) return tcpSendAck(sock, at);
+  // "Optimize, __tcp_select_window() is not cheap": only when the window left is at most half the clamp.
+  const remaining = Math.max(0, tcp.lastWindow - pending); // tcp_receive_window
+  if (2 * remaining > winFromSpace(sock, sock.rcvbuf)) return false;
+  const win = tcpSelectWindowNow(sock);
+  if (win > 0 && win >= 2 * remaining) return tcpSendAck(sock, at);
   return false;
 }
 

@@ -7,7 +7,7 @@ import { LocalTcpSender } from './local-sender.ts';
 import { NIL, type PacketPool } from './packet.ts';
 import type { RxAccounting } from './rx-accounting.ts';
 import type { Snmp } from './snmp.ts';
-import { SKB_STRUCT_BYTES, tcpAckSndCheck, tcpDataQueue, tcpReleaseCb, tcpSendAck, udpEnqueue, type Socket } from './socket.ts';
+import { SKB_STRUCT_BYTES, tcpAckSndCheck, tcpCompressedAckKick, tcpDataQueue, tcpEnterQuickack, tcpReleaseCb, tcpSendAck, udpEnqueue, type Socket } from './socket.ts';
 
 /** MAX_SKB_FRAGS (CONFIG_MAX_SKB_FRAGS default 17): the pages one skb holds. */
 const MAX_SKB_FRAGS = 17;
@@ -148,12 +148,14 @@ export class TransportRcv {
     const pool = k.pool;
     const c0 = sock.counters;
     const [pruned, collapsed, collapsedBytes, rcvPruned] = [c0.pruneCalled, c0.collapsed, c0.collapsedBytes, c0.rcvPruned];
+    const holes = sock.tcp!.ofo.length;
     const verdict = tcpDataQueue(sock, pool, row, k.sim.now, (dup) => k.accounting.drop(dup, 'tcp_ofo_drop'));
     k.snmp.TcpExtPruneCalled += c0.pruneCalled - pruned;
     k.snmp.TcpExtTCPRcvCollapsed += c0.collapsed - collapsed;
     k.snmp.TcpExtRcvPruned += c0.rcvPruned - rcvPruned;
-    // tcp_collapse copies the data into new skbs, in softirq.
-    let cost = Math.round(((c0.collapsedBytes - collapsedBytes) * k.costs.copy_kb_hot) / 1024);
+    // tcp_collapse copies the data into new skbs, in softirq (at the LLC figure: where its source
+    // lines are is not traced here; the copies it makes are CPU-written, see copyToUser).
+    let cost = Math.round(((c0.collapsedBytes - collapsedBytes) * k.costs.copy_kb_llc) / 1024);
     if (verdict === 'dropped' || verdict === 'ofo-dropped') {
       k.snmp.TcpExtTCPRcvQDrop++; // tcp_data_queue: LINUX_MIB_TCPRCVQDROP per skb (TCPOFODrop counted with it here)
       k.accounting.drop(row, verdict === 'dropped' ? 'tcp_rcvq' : 'tcp_ofo_mem');
@@ -162,8 +164,12 @@ export class TransportRcv {
     } else if (verdict === 'ofo') {
       k.snmp.TcpExtTCPOFOQueue++; // tcp_data_queue_ofo: LINUX_MIB_TCPOFOQUEUE per skb
     }
-    if (verdict !== 'queued' && verdict !== 'dup') sock.tcp!.quick = Math.max(sock.tcp!.quick, 1); // tcp_enter_quickack_mode on a hole or a drop
-    if (tcpAckSndCheck(sock, k.sim.now, verdict !== 'queued')) {
+    // A duplicate (or out of window): tcp_enter_quickack_mode(TCP_MAX_QUICKACKS). A drop for
+    // memory, or a segment that fills the last hole (RFC 5681 4.2): ICSK_ACK_NOW. Out-of-order
+    // data goes to the SACK branch of __tcp_ack_snd_check.
+    if (verdict === 'dup') tcpEnterQuickack(sock);
+    const now = verdict === 'dropped' || (verdict === 'queued' && holes > 0 && sock.tcp!.ofo.length === 0);
+    if (tcpAckSndCheck(sock, k.sim.now, now)) {
       k.snmp.TcpOutSegs++;
       cost += this.ackCost(sock);
     }
@@ -177,6 +183,11 @@ export class TransportRcv {
   ackCost(sock: Socket): number {
     const c = this.k.costs;
     return c.tcp_send_ack + (sock.tcp!.sink instanceof LocalTcpSender ? c.tcp_ack_rcv : 0);
+  }
+
+  /** compressed_ack_timer fired (tcp_compressed_ack_kick): send the SACK it held. */
+  compressedAck(sock: Socket): void {
+    if (tcpCompressedAckKick(sock, this.k.sim.now)) this.k.snmp.TcpOutSegs++;
   }
 
   /** The delayed-ACK timer fired (tcp_delack_timer): ACK what has not been ACKed. */

@@ -3,6 +3,7 @@ import type { Simulator } from '../engine/simulator.ts';
 import type { SysctlValues } from '../scenario/sysctl.ts';
 import type { CostTable } from './costs.ts';
 import type { Cpu } from './cpu.ts';
+import type { Ddio } from './ddio.ts';
 import { Gro } from './gro.ts';
 import type { Jiffies } from './jiffies.ts';
 import type { LocalTcpSender } from './local-sender.ts';
@@ -33,6 +34,7 @@ export interface VethHost extends NapiHost {
   readonly rps: NapiHost['rps'] & { netifRx(cpu: Cpu, row: number, rps: RxQueueRps): void };
   /** Start of the measurement window (packets sent after it count). */
   readonly warmupNs: number;
+  readonly ddio: Pick<Ddio, 'cpuWrite'>;
 }
 
 /**
@@ -109,11 +111,13 @@ export class Veth {
       pool.size[row] = seg + TCP_FRAME_OVERHEAD; // as a frame on the wire, for L2 rates
       pool.arrival[row] = now;
       pool.tPoll[row] = now;
+      pool.allocCpu[row] = cpu.id; // the sender's tcp_sendmsg built it
       pool.seq[row] = conn.sndNxt + off;
       pool.payload[row] = seg;
       pool.len[row] = seg;
       pool.truesize[row] = 0;
       pool.tsval[row] = Math.floor(now / MS); // a millisecond TCP timestamp clock
+      k.ddio.cpuWrite(row, cpu.id); // tcp_sendmsg copied the payload from user space on this CPU
       k.accounting.offer(row, counted);
       if (head === NIL) head = row;
       else pool.frag[pool.lastFrag[head]!] = row;

@@ -1,4 +1,5 @@
 import { costTable, COST_KEYS, COST_PROFILE_NAMES, type CostTable } from '../model/costs.ts';
+import type { LlcTopology } from '../model/ddio.ts';
 import { DRIVERS, type DriverProfile } from '../model/nic/drivers.ts';
 import { indirDefault, indirEqual, indirWeights } from '../model/nic/rss.ts';
 import { InputError, ValueError, didYouMean } from './errors.ts';
@@ -13,6 +14,7 @@ import { jsonPath, nicContext, queueContext, systemContext, valueOf } from './kn
 import type { Knob, SystemContext } from './knobs/types.ts';
 import { cgroupTree, parentCgroup } from './cgroup-tree.ts';
 import * as limits from './limits.ts';
+import { resolveMachine } from './machine.ts';
 import type { AppConfig, FlowConfig, NicConfig, Scenario } from './schema.ts';
 import { sysctlValues, type SysctlValues } from './sysctl.ts';
 import { formatCpuList, MAX_TUPLES, parseCpuMask, parseEndpoint, parseRate, type Endpoint, type Rate } from './units.ts';
@@ -42,6 +44,8 @@ export interface ResolvedScenario {
   /** sysctl_sched_migration_cost: how recently a task ran for load balancing to call it cache-hot (ns). */
   migrationCostNs: number;
   cpus: number;
+  /** NUMA nodes and each node's L3 with DDIO's ways (machine.ts). */
+  machine: LlcTopology;
   costProfile: string;
   costs: CostTable;
   nics: ResolvedNic[];
@@ -82,6 +86,8 @@ export interface ResolvedNic {
   threaded: boolean;
   rxMode: 'napi' | 'netif_rx';
   dmaLatencyNs: number;
+  /** /sys/class/net/<dev>/device/numa_node. */
+  numaNode: number;
 }
 
 export interface ResolvedFlow {
@@ -217,7 +223,15 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
   const irqTimeAccounting = knob(kernel.irqTimeAccounting, config.irq_time_accounting, ctx);
   const migrationCostNs = knob(kernel.schedMigrationCostNs, config.sched_migration_cost_ns, ctx);
 
+  const machine = resolveMachine(s);
   const nics = s.nics.map((nic, i) => resolveNic(nic, i, s));
+  for (const nic of nics) {
+    if (nic.numaNode >= machine.nodes)
+      throw new InputError(
+        `nics[${nic.index}].numa_node`,
+        `node ${nic.numaNode} does not exist (the machine has ${machine.nodes === 1 ? 'node 0' : `nodes 0-${machine.nodes - 1}`}: machine.numa_nodes)`,
+      );
+  }
   const cgroups = cgroupTree(s.cgroups).map((name) => {
     const c = s.cgroups[name] ?? {};
     // No cpuset.cpus: the group is not restricted (null, as the result reports it), not "all CPUs".
@@ -245,6 +259,7 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
     irqTimeAccounting,
     migrationCostNs,
     cpus: s.cpus,
+    machine,
     costProfile: s.costs,
     costs: costTable(s.costs, s.cost_overrides),
     nics,
@@ -421,6 +436,7 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
     threaded: knob(device.threaded, nic.threaded, ctx, index),
     rxMode: nic.rx_mode,
     dmaLatencyNs: nic.dma_latency_ns ?? 600,
+    numaNode: nic.numa_node,
   };
 }
 

@@ -79,6 +79,11 @@ export const nicSchema = z.strictObject({
   napi_defer_hard_irqs: fieldWithDefault('napi_defer_hard_irqs', device.napiDeferHardIrqs),
   gro_flush_timeout: fieldWithDefault('gro_flush_timeout', device.groFlushTimeout),
   threaded: fieldWithDefault('threaded', device.threaded),
+  numa_node: nonNegInt
+    .default(0)
+    .describe(
+      "The device's NUMA node, that of the socket its PCIe root port hangs off (/sys/class/net/<dev>/device/numa_node, from ACPI _PXM; -1 there on a machine without NUMA information: node 0 here): DDIO puts its DMA writes in that node's L3. Hardware, not a knob: numa_node_store (drivers/pci/pci-sysfs.c) overrides what the kernel believes, not where the device is wired.",
+    ),
   rx_mode: z
     .enum(['napi', 'netif_rx'])
     .default('napi')
@@ -94,6 +99,20 @@ const kernelSchema = z.strictObject({
   irq_time_accounting: fieldWithDefault('irq_time_accounting', kernel.irqTimeAccounting),
   sched_migration_cost_ns: fieldWithDefault('sched_migration_cost_ns', kernel.schedMigrationCostNs),
 });
+
+const machine = z
+  .strictObject({
+    numa_nodes: z.array(z.string()).min(1).optional().describe('CPUs of each NUMA node as /sys/devices/system/node/node<N>/cpulist shows them, e.g. ["0-3", "4-7"]. Default: one node with every CPU.'),
+    l3_kb: z.number().int().min(1).optional().describe("L3 (last-level cache) of one node in KiB, as lscpu shows it per socket. Default: the cost profile's machine."),
+    l3_ways: z.number().int().min(1).max(64).optional().describe("The L3's associativity (ways). Default: the cost profile's machine."),
+    ddio_ways: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("L3 ways DDIO may allocate DMA writes in (the IIO LLC WAYS register, MSR 0xC8B; Intel's default 2). 0: DDIO off, every DMA goes to DRAM. Default: the cost profile's machine."),
+  })
+  .describe("The hardware under the kernel: NUMA nodes and each node's last-level cache, for where DMA leaves the payload (DDIO).");
 
 const cgroup = z.strictObject({
   'cpuset.cpus': field('cpuset.cpus', cgroupKnobs.cpusetCpus),
@@ -223,6 +242,7 @@ export const scenarioSchema = z
       .describe('The run-to-run variation real machines have, drawn from the seed: the same seed gives the same run, another seed another trajectory.'),
     kernel: kernelSchema.default(kernelSchema.parse({})),
     cpus: z.number().int().min(1).max(256).default(4),
+    machine: machine.default({}),
     costs: z.string().default('baremetal-10g').describe('Cost profile name (see README, "Costs").'),
     cost_overrides: z.record(z.string(), z.number().min(0)).default({}).describe('Override individual costs of the profile, in ns.'),
     nics: z.array(nicSchema).min(1),

@@ -37,11 +37,16 @@ let base = '';
 const scenarioText = (name: string) => readFileSync(join(ROOT, 'sim-scenarios', `${name}.json`), 'utf8');
 const nodeDigest = (text: string, seed?: number) => collectResult(simulate(loadScenario(text, seed === undefined ? {} : { seed }).resolved), 0).digest;
 /** When ksoftirqd/4 first gets CPU 4 in a scenario's run with `seed` (ms, from its ftrace), or null if it never does. */
+/** When ksoftirqd/4 first takes CPU 4 after the warm-up (step mode's earliest start), in ms; null if it never does. */
 function ksoftirqdTakesOverMs(text: string, seed: number): number | null {
+  const { resolved } = loadScenario(text, { seed });
   const trace = new TraceRecorder({ detail: 'poll', capacity: 1 << 20 });
-  simulate(loadScenario(text, { seed }).resolved, { trace });
-  const m = /(\d+\.\d+): sched_switch: .* ==> next_comm=ksoftirqd\/4 /.exec(toFtrace(trace));
-  return m ? Number(m[1]) * 1000 : null;
+  simulate(resolved, { trace });
+  for (const m of toFtrace(trace).matchAll(/(\d+\.\d+): sched_switch: .* ==> next_comm=ksoftirqd\/4 /g)) {
+    const ms = Number(m[1]) * 1000;
+    if (ms >= resolved.warmupNs / 1e6) return ms;
+  }
+  return null;
 }
 
 /** The page's share format: base64url of the UTF-8 JSON, in the fragment. */

@@ -21,6 +21,8 @@ function ring(size: number, dropEn: boolean, arrivals: number[], pktbufBytes = 0
     (row, missed) => drops.push({ row, missed }),
     () => {},
     () => {},
+    () => {},
+    0,
   );
   for (const t of arrivals) {
     const row = pool.alloc();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NIL, PacketPool } from '../../src/model/packet.ts';
 import { FlowLimit, getRpsCpu, hash32, RpsDevFlowTable, RpsSockFlowTable } from '../../src/model/rps.ts';
-import { frameTruesize, Socket, tcpAckSndCheck, tcpDataQueue, TcpReceiver, tcpReleaseCb, tcpSendAck, udpEnqueue } from '../../src/model/socket.ts';
+import { frameTruesize, Socket, tcpAckSndCheck, tcpDataQueue, TcpReceiver, tcpReleaseCb, tcpSelectWindowNow, tcpSendAck, udpEnqueue } from '../../src/model/socket.ts';
 import { kernel, run } from '../helpers.ts';
 
 describe('get_rps_cpu', () => {
@@ -170,9 +170,9 @@ describe('socket receive', () => {
     const kept = ack(false);
     const [first, second] = kept.wins;
     expect(second).toBe(first! - 10 * 100); // the right edge stays where it was
-    expect(kept.s.window()).toBeLessThan(second!);
+    expect(tcpSelectWindowNow(kept.s)).toBeLessThan(second!);
     const shrunk = ack(true);
-    expect(shrunk.wins[1]).toBe(shrunk.s.window());
+    expect(shrunk.wins[1]).toBe(tcpSelectWindowNow(shrunk.s));
     expect(shrunk.wins[1]).toBeLessThan(second!);
     // At tcp_rmem[2] with data queued, an in-sequence skb that does not fit is dropped and the
     // ACK that follows offers a zero window, whatever was promised.
@@ -239,14 +239,74 @@ describe('socket receive', () => {
     expect(acks).toEqual([{ ack: 1448, win: s.tcp!.lastWindow, hole: true }]);
   });
 
-  it('TCP: a new connection ACKs its first 16 segments at once (quickack), then every second full segment', () => {
+  it('TCP: a new connection ACKs its first 16 segments at once (quickack), then every second full segment once rcv_ssthresh has reached window_clamp', () => {
     const s = tcpSocket(1 << 20);
+    s.tcp!.rcvSsthresh = 1 << 30; // grown already
     const sent = Array.from({ length: 20 }, (_, i) => {
       tcpDataQueue(s, pool, skb(i * 1448), 0, () => {});
+      s.tcp!.copiedSeq = s.tcp!.rcvNxt; // a reader that keeps up
       return tcpAckSndCheck(s, 0, false);
     });
     expect(sent.slice(0, 16)).toEqual(Array(16).fill(true));
     expect(sent.slice(16)).toEqual([false, true, false, true]);
+  });
+
+  it('TCP: while tcp_grow_window raises rcv_ssthresh, every in-order segment is ACKed at once (quick |= 1)', () => {
+    const s = tcpSocket(1 << 20);
+    const sent = Array.from({ length: 40 }, (_, i) => {
+      tcpDataQueue(s, pool, skb(i * 1448), 0, () => {});
+      return tcpAckSndCheck(s, 0, false);
+    });
+    expect(sent).toEqual(Array(40).fill(true));
+    expect(s.tcp!.rcvSsthresh).toBe(65535 + 40 * 2 * 1448);
+  });
+
+  it('TCP: a reader that fell behind (the window would shrink) gets no ACK per two segments; the delayed ACK or its reads send them', () => {
+    const ratio = Math.floor((1448 * 256) / frameTruesize(1518)); // sk_scaling_ratio of these skbs
+    const s = tcpSocket(200_000);
+    s.tcp!.rcvSsthresh = 1 << 30;
+    s.tcp!.quick = 0;
+    s.scalingRatio = ratio;
+    tcpSendAck(s, 0); // advertise the whole free buffer
+    const sent = Array.from({ length: 6 }, (_, i) => {
+      tcpDataQueue(s, pool, skb(i * 1448), 0, () => {});
+      return tcpAckSndCheck(s, 0, false);
+    });
+    // Nothing read (rcv_nxt - copied_seq >= rcvlowat) and less free space than rcv_wnd promised.
+    expect(sent).toEqual(Array(6).fill(false));
+    // Had the reader kept up (copied_seq = rcv_nxt), the second segment would have been ACKed.
+    const t = tcpSocket(200_000);
+    t.tcp!.rcvSsthresh = 1 << 30;
+    t.tcp!.quick = 0;
+    t.scalingRatio = ratio;
+    tcpSendAck(t, 0);
+    const kept = Array.from({ length: 2 }, (_, i) => {
+      tcpDataQueue(t, pool, skb(i * 1448), 0, () => {});
+      t.tcp!.copiedSeq = t.tcp!.rcvNxt;
+      return tcpAckSndCheck(t, 0, false);
+    });
+    expect(kept).toEqual([false, true]);
+  });
+
+  it('TCP: with out-of-order data queued, the first three SACKs per rcv_nxt go at once, then they are compressed (timer 5 % of the RTT) and counted TCPAckCompressed when an ACK covers them', () => {
+    const s = tcpSocket(1 << 20);
+    s.tcp!.rcvSsthresh = 1 << 30;
+    s.tcp!.quick = 0;
+    const timers: number[] = [];
+    s.tcp!.compress = (at) => timers.push(at);
+    const mib = { TcpExtTCPAckCompressed: 0 };
+    s.tcp!.mib = mib;
+    const sent = Array.from({ length: 6 }, (_, i) => {
+      tcpDataQueue(s, pool, skb((i + 1) * 1448), 0, () => {}); // a hole at 0
+      return tcpAckSndCheck(s, 0, false);
+    });
+    expect(sent).toEqual([true, true, true, false, false, false]);
+    expect(timers).toEqual([Math.min(1_000_000, s.tcp!.rttNs / 20)]);
+    expect(s.tcp!.compressedAck).toBe(3);
+    // The hole is filled: ICSK_ACK_NOW; the held SACKs are covered.
+    tcpDataQueue(s, pool, skb(0), 0, () => {});
+    expect(tcpAckSndCheck(s, 0, true)).toBe(true);
+    expect(mib.TcpExtTCPAckCompressed).toBe(3);
   });
 
   it('tcp_backlog_ack_defer: while the reader owns the socket the ACK waits for tcp_release_cb, one per backlog drain', () => {
@@ -263,10 +323,14 @@ describe('socket receive', () => {
     expect(tcpReleaseCb(s, 0)).toBe(false); // nothing more deferred
   });
 
-  it('the advertised window is the free buffer scaled by payload/truesize', () => {
-    const s = tcpSocket(100_000);
+  it('the advertised window is the free buffer scaled by payload/truesize, capped by rcv_ssthresh, which each in-order skb raises by max(2 mss, 2 len)', () => {
+    const s = tcpSocket(400_000);
     tcpDataQueue(s, pool, skb(0), 0, () => {});
     const ratio = Math.floor((1448 * 256) / frameTruesize(1518));
-    expect(s.window()).toBe(Math.floor(((100_000 - frameTruesize(1518)) * ratio) / 256));
+    expect(s.tcp!.rcvSsthresh).toBe(65535 + 2 * 1448);
+    expect(s.tcp!.quick).toBeGreaterThan(0); // tcp_grow_window: quick |= 1
+    expect(tcpSelectWindowNow(s)).toBe(65535 + 2 * 1448);
+    s.tcp!.rcvSsthresh = 10_000_000;
+    expect(tcpSelectWindowNow(s)).toBe(Math.floor(((400_000 - frameTruesize(1518)) * ratio) / 256));
   });
 });

@@ -45,6 +45,31 @@ describe.each(['eevdf', 'cfs'] as const)('fair shares (%s)', (sched) => {
   });
 });
 
+describe.each(['eevdf', 'cfs'] as const)('a task that sleeps often (%s)', (sched) => {
+  it('keeps its lag over its sleeps: a reader woken hundreds of times gets its fair half next to a hog, not the whole CPU', () => {
+    // A line-rate flood keeps the sink busy; it still sleeps whenever it drains its socket.
+    // update_entity_lag() takes the lag with the sleeper still counted in V: sleeping and
+    // waking at once puts it back where it was. Taken without it, the sink was owed its own
+    // share again at every wake-up, placed itself ever further back, and left the hog ≈0.2 %.
+    const r = run({
+      duration_ms: 40,
+      kernel: { sched },
+      nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 1 }, irq_affinity: { '0': '0' } }],
+      apps: [
+        { name: 'sink', kind: 'udp-sink', listen: '10.0.0.2:9', cpus: '1' },
+        { name: 'hog', kind: 'cpu-hog', cpus: '1' },
+      ],
+      flows: [{ name: 'u', proto: 'udp', src: '10.0.0.1:1000', dst: '10.0.0.2:9', rate: 'line', size: 64 }],
+    });
+    const sink = task(r, 'sink');
+    const hog = task(r, 'hog');
+    expect(sink.wakeups).toBeGreaterThan(20);
+    const share = busy(hog) / (busy(hog) + busy(sink));
+    expect(share).toBeGreaterThan(0.45);
+    expect(share).toBeLessThan(0.55);
+  });
+});
+
 describe('CFS and EEVDF slice differently', () => {
   it('two hogs: EEVDF switches once the base slice (0.75 ms × 2 on 2 CPUs) is used, CFS every sched_slice (half of 12 ms), both noticed at a tick', () => {
     const hogs = [

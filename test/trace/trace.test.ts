@@ -113,10 +113,10 @@ describe('ftrace export', () => {
     const formats: Record<string, RegExp> = {
       irq_handler_entry: /irq_handler_entry: irq=(\d+|LOC|CAL|RES) name=\S+$/,
       irq_handler_exit: /irq_handler_exit: irq=(\d+|LOC|CAL|RES) ret=handled$/,
-      // NET_RX, and SCHED (load balancing, raised from the tick): each with its own vector number.
-      softirq_raise: /softirq_raise: (vec=3 \[action=NET_RX\]|vec=7 \[action=SCHED\])$/,
-      softirq_entry: /softirq_entry: (vec=3 \[action=NET_RX\]|vec=7 \[action=SCHED\])$/,
-      softirq_exit: /softirq_exit: (vec=3 \[action=NET_RX\]|vec=7 \[action=SCHED\])$/,
+      // NET_RX, and SCHED (load balancing, raised by the tick).
+      softirq_raise: /softirq_raise: vec=(3 \[action=NET_RX\]|7 \[action=SCHED\])$/,
+      softirq_entry: /softirq_entry: vec=(3 \[action=NET_RX\]|7 \[action=SCHED\])$/,
+      softirq_exit: /softirq_exit: vec=(3 \[action=NET_RX\]|7 \[action=SCHED\])$/,
       napi_poll: /napi_poll: napi poll on napi struct [0-9a-f]{16} for device eth0 work \d+ budget 64$/,
       netif_receive_skb: /netif_receive_skb: dev=eth0 skbaddr=[0-9a-f]{16} len=\d+$/,
       sched_switch: /sched_switch: prev_comm=\S+ prev_pid=\d+ prev_prio=120 prev_state=(R|R\+|S) ==> next_comm=\S+ next_pid=\d+ next_prio=120$/,
@@ -128,13 +128,8 @@ describe('ftrace export', () => {
       for (const l of mine) expect(l, tp).toMatch(re);
     }
     for (const l of lines) expect(l).toMatch(/^\s*\S+-\d+ \[\d{3}\] [d.][.][hs.][12]\. +\d+\.\d{6}: \w+: /);
-    for (const tp of ['softirq_raise', 'softirq_entry', 'softirq_exit'])
-      expect(
-        lines.some((l) => l.endsWith(` ${tp}: vec=3 [action=NET_RX]`)),
-        tp,
-      ).toBe(true);
     // The flags follow the context: NET_RX raised by the driver's interrupt, and re-raised by net_rx_action itself.
-    const raises = lines.filter((l) => l.includes(' softirq_raise: '));
+    const raises = lines.filter((l) => l.includes(' softirq_raise: vec=3 '));
     expect(raises.some((l) => / d\.h1\. /.test(l))).toBe(true);
     expect(raises.some((l) => / d\.s1\. /.test(l))).toBe(true);
   });

@@ -1,6 +1,7 @@
 import type { Simulator } from '../../engine/simulator.ts';
 import type { CostTable } from '../costs.ts';
 import type { Cpu } from '../cpu.ts';
+import type { Ddio } from '../ddio.ts';
 import type { LocalTcpSender } from '../local-sender.ts';
 import type { PacketPool } from '../packet.ts';
 import type { RpsSockFlowTable } from '../rps.ts';
@@ -29,5 +30,8 @@ export interface AppHost {
     backlogRcv(sock: Socket, cpu: number, now: number): number;
     releaseCb(sock: Socket, now: number): number;
   };
+  readonly ddio: Pick<Ddio, 'locate' | 'cpuWritten'>;
   readonly veth: { localXmit(cpu: Cpu, conn: LocalTcpSender, bytes: number, endOfWrite: boolean): void };
+  /** skb_attempt_defer_free(): the reader's cost of freeing an skb (deferred to the CPU that built it, or freed here). */
+  readonly skbDefer: { free(cpu: number, allocCpu: number): number };
 }

@@ -1,4 +1,6 @@
 import type { AppHost } from './host.ts';
+import { FROM_DRAM, FROM_LLC } from '../ddio.ts';
+import { COLLAPSED } from '../packet.ts';
 import type { Socket } from '../socket.ts';
 import { Acct, SLEEP, type Task, type TaskYield } from '../task.ts';
 
@@ -47,15 +49,19 @@ export function recordSockFlow(k: AppHost, sock: Socket, cpu: number): void {
 }
 
 /**
- * copy_to_user of `bytes` of an skb on `cpu`: cheap when the stack's protocol pass ran on this
- * CPU (its caches hold the skb), dearer when it ran elsewhere — the locality effect Cai et al.
- * measured (SIGCOMM 2021). Counted per socket; returns the cost.
+ * skb_copy_datagram_iter → copy_to_user of `bytes` of an skb on `cpu`: its cost depends on where
+ * the payload is (ddio.ts). Nothing on the receive path read it since the NIC's DMA (GRO and
+ * tcp_v4_rcv touch headers only), so the CPU that ran the protocol pass does not matter: the
+ * payload is in the LLC of the NIC's node while DDIO's ways still hold it, else in the DRAM of the
+ * buffer's node; a reader on another node reads it across the interconnect. An skb tcp_collapse
+ * rewrote was written by the CPU of its protocol pass. Counted per socket; returns the cost.
  */
 export function copyToUser(k: AppHost, sock: Socket, row: number, bytes: number, cpu: number): number {
-  const hot = k.pool.l4cpu[row] === cpu;
-  if (hot) sock.copiedHot += bytes;
-  else sock.copiedCold += bytes;
-  return Math.round((bytes * (hot ? k.costs.copy_kb_hot : k.costs.copy_kb_cold)) / 1024);
+  const pool = k.pool;
+  const from = (pool.flags[row]! & COLLAPSED) === 0 ? k.ddio.locate(row, cpu) : k.ddio.cpuWritten(pool.l4cpu[row]!, cpu);
+  sock.copiedFrom[from] = sock.copiedFrom[from]! + bytes;
+  const c = k.costs;
+  return Math.round((bytes * (from === FROM_LLC ? c.copy_kb_llc : from === FROM_DRAM ? c.copy_kb_dram : c.copy_kb_remote)) / 1024);
 }
 
 /** Sleep until some socket of the set has data. */

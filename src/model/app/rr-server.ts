@@ -21,7 +21,7 @@ export function* rrServer(k: AppHost, task: Task, app: ResolvedApp, socks: Socke
     const row = sock.queue.head;
     const flow = pool.flow[row]!;
     const request = pool.len[row]!;
-    yield c.udp_recvmsg + copyToUser(k, sock, row, request, task.cpu) + c.skb_consume;
+    yield c.udp_recvmsg + copyToUser(k, sock, row, request, task.cpu) + c.skb_consume + k.skbDefer.free(task.cpu, k.pool.allocCpu[row]!);
     sock.queue.shift(k.sim.now);
     k.snmp.UdpInDatagrams++;
     k.accounting.consumed(sock, row, k.sim.now);
@@ -33,7 +33,8 @@ export function* rrServer(k: AppHost, task: Task, app: ResolvedApp, socks: Socke
     const client = k.sockets.rrClients[flow];
     // The response is as long as the request unless the flow says otherwise (netperf -r req,rsp).
     const bytes = client?.flow.rr!.responseBytes ?? request;
-    yield c.syscall + c.udp_sendmsg + Math.round((bytes * c.copy_kb_hot) / 1024);
+    // copy_from_user of the response: the server's own buffer, cache-hot (the LLC figure).
+    yield c.syscall + c.udp_sendmsg + Math.round((bytes * c.copy_kb_llc) / 1024);
     k.snmp.UdpOutDatagrams++;
     client?.respond(k.sim.now, k.sim.now >= k.warmupNs);
   }

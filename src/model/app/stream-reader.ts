@@ -40,7 +40,8 @@ function* tcpRecvmsg(k: AppHost, task: Task, sock: Socket, len: number): Generat
       const avail = pool.len[row]! - sock.readOffset;
       const n = Math.min(avail, len - copied);
       const done = n === avail;
-      yield copyToUser(k, sock, row, n, task.cpu) + (done ? k.costs.skb_consume : 0);
+      // tcp_eat_recv_skb → skb_attempt_defer_free once the skb is used up.
+      yield copyToUser(k, sock, row, n, task.cpu) + (done ? k.costs.skb_consume + k.skbDefer.free(task.cpu, pool.allocCpu[row]!) : 0);
       copied += n;
       if (done) {
         sock.queue.shift(k.sim.now);

@@ -42,8 +42,8 @@ export function* streamWriter(k: AppHost, task: Task, conns: LocalTcpSender[]): 
         yield SLEEP;
         continue;
       }
-      // Copy from user space (the buffer is hot in this CPU's cache), build and send the skb.
-      yield Math.round((bytes * c.copy_kb_hot) / 1024) + c.tcp_transmit_skb + c.veth_xmit + c.netif_rx;
+      // Copy from user space (the buffer is hot in this CPU's cache: the LLC figure), build and send the skb.
+      yield Math.round((bytes * c.copy_kb_llc) / 1024) + c.tcp_transmit_skb + c.veth_xmit + c.netif_rx;
       const fresh = Math.max(0, bytes - Math.max(0, conn.sndMax - conn.sndNxt));
       task.inSoftirq = true; // local_bh_disable in __dev_queue_xmit
       k.veth.localXmit(k.cpus[task.cpu]!, conn, bytes, fresh > 0 && fresh === left);

@@ -27,7 +27,8 @@ export function* udpSink(k: AppHost, task: Task, app: ResolvedApp, socks: Socket
         sock = yield* waitForData(task, set);
       }
       const row = sock.queue.head;
-      yield c.udp_recvmsg + copyToUser(k, sock, row, pool.len[row]!, task.cpu) + c.skb_consume;
+      // skb_consume_udp → skb_attempt_defer_free (6.18).
+      yield c.udp_recvmsg + copyToUser(k, sock, row, pool.len[row]!, task.cpu) + c.skb_consume + k.skbDefer.free(task.cpu, pool.allocCpu[row]!);
       sock.queue.shift(k.sim.now);
       bytes += pool.len[row]!;
       k.snmp.UdpInDatagrams++;

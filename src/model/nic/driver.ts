@@ -1,5 +1,6 @@
 import type { SysctlValues } from '../../scenario/sysctl.ts';
 import type { Cpu } from '../cpu.ts';
+import type { Ddio } from '../ddio.ts';
 import { Gro } from '../gro.ts';
 import { napiCompleteDone, type Napi, type NapiHost, type NapiPoller } from '../napi.ts';
 import { NIL, type PacketPool } from '../packet.ts';
@@ -17,6 +18,7 @@ export interface DriverHost extends NapiHost {
     choice(rps: RxQueueRps, row: number): RpsChoice;
     enqueueBacklog(from: Cpu, target: number, row: number, flows: RpsDevFlowTable | null, slot: number, now: number): void;
   };
+  readonly ddio: Pick<Ddio, 'nodeOf'>;
 }
 
 /**
@@ -28,8 +30,8 @@ export interface RxHook {
   run(cpu: Cpu, row: number, t: number): { consumed: boolean; cost: number };
 }
 
-/** FCS bytes: stripped by the NIC, so not in skb->len (rx_bytes). */
-const FCS = 4;
+/** FCS bytes: stripped by the NIC, so not in skb->len (rx_bytes) nor DMA'd. */
+export const FCS = 4;
 
 /**
  * The driver side of one queue vector: its NAPI poll function, modelled on ixgbe_poll() and
@@ -67,8 +69,11 @@ export class RxRingPoller implements NapiPoller {
     });
   }
 
-  /** Clean up to `limit` frames starting at now + `cost0`; returns the count, the frames in outRows/outTimes, and the cost. */
-  private cleanRxIrq(limit: number, cost0: number, perFrame: number): { cleaned: number; bytes: number; cost: number } {
+  /**
+   * Clean up to `limit` frames on `cpu` starting at now + `cost0`; returns the count, the frames
+   * in outRows/outTimes, and the cost.
+   */
+  private cleanRxIrq(cpu: Cpu, limit: number, cost0: number, perFrame: number): { cleaned: number; bytes: number; cost: number } {
     const k = this.k;
     const q = this.queue;
     const t0 = k.sim.now;
@@ -83,6 +88,8 @@ export class RxRingPoller implements NapiPoller {
     while (cleaned < limit) {
       if (q.unrefilled >= refillBatch) {
         const n = q.refill(t0 + cost);
+        // ixgbe_alloc_rx_buffers: the buffers just posted are pages of this CPU's node.
+        q.bufferNode = k.ddio.nodeOf(cpu.id);
         cost += k.costs.refill_batch + n * k.costs.refill_buffer;
       }
       const row = q.clean(t0 + cost);
@@ -102,7 +109,7 @@ export class RxRingPoller implements NapiPoller {
   *poll(cpu: Cpu, budget: number, napi: Napi): Generator<number, number, void> {
     const k = this.k;
     const c = k.costs;
-    const r = this.cleanRxIrq(budget, c.napi_poll, c.rx_descriptor);
+    const r = this.cleanRxIrq(cpu, budget, c.napi_poll, c.rx_descriptor);
     // napi_gro_receive() for each frame, at the time the clean loop handed it up (after the
     // hooks that run on the raw buffer, if any).
     const jiffies = k.jiffies.now();
@@ -112,6 +119,7 @@ export class RxRingPoller implements NapiPoller {
       const row = this.outRows[i]!;
       const t = this.outTimes[i]! + groCost;
       k.pool.tPoll[row] = t;
+      k.pool.allocCpu[row] = cpu.id; // napi_build_skb: skb->alloc_cpu
       if (hooks.length > 0) {
         const cost = this.runHooks(cpu, row, t);
         groCost += cost < 0 ? -1 - cost : cost;
@@ -160,11 +168,12 @@ export class RxRingPoller implements NapiPoller {
   *legacyInterrupt(cpu: Cpu): Generator<number, void, void> {
     const k = this.k;
     const c = k.costs;
-    const r = this.cleanRxIrq(this.queue.size, c.hardirq_entry_exit + c.irq_handler, c.rx_descriptor + c.netif_rx);
+    const r = this.cleanRxIrq(cpu, this.queue.size, c.hardirq_entry_exit + c.irq_handler, c.rx_descriptor + c.netif_rx);
     yield r.cost;
     for (let i = 0; i < r.cleaned; i++) {
       const row = this.outRows[i]!;
       k.pool.tPoll[row] = this.outTimes[i]!;
+      k.pool.allocCpu[row] = cpu.id;
       // netif_rx_internal(): the RPS CPU's backlog, or this CPU's.
       const choice = k.rps.choice(this.rps, row);
       k.rps.enqueueBacklog(cpu, choice.cpu >= 0 ? choice.cpu : cpu.id, row, choice.flows, choice.slot, k.sim.now);

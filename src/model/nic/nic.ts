@@ -13,7 +13,8 @@ import { frameTruesize } from '../socket.ts';
 import type { TaskTable } from '../task.ts';
 import { TcpSender } from '../tcp-sender.ts';
 import { Wire, type FrameSource, type WireSink } from '../wire.ts';
-import { RxRingPoller, type DriverHost } from './driver.ts';
+import type { Ddio } from '../ddio.ts';
+import { FCS, RxRingPoller, type DriverHost } from './driver.ts';
 import { Moderation } from './moderation.ts';
 import { type MsixVector, type VectorHost, type VectorTable } from './msix.ts';
 import { FlowHashes } from './flow-hashes.ts';
@@ -59,6 +60,7 @@ export interface NicHost extends DriverHost {
   readonly napis: NapiTable;
   readonly vectors: VectorTable;
   readonly accounting: RxAccounting;
+  readonly ddio: Pick<Ddio, 'dmaWrite' | 'nodeOf'>;
 }
 
 /**
@@ -123,6 +125,8 @@ export class Nic implements WireSink, VectorHost {
         (row, missed) => k.accounting.drop(row, missed ? 'nic_missed' : 'nic_ring'),
         (t) => this.generateUntil(t),
         (row) => k.accounting.offer(row, k.pool.arrival[row]! >= k.warmupNs),
+        (row, bufferNode) => k.ddio.dmaWrite(row, k.pool.size[row]! - FCS, cfg.numaNode, bufferNode),
+        cfg.numaNode,
       );
       vector.queue = queue;
       const arfs = cfg.ntuple && cfg.driver.rxFlowSteer ? (row: number, cpu: number) => this.rxFlowSteer(row, cpu) : undefined;
@@ -191,6 +195,7 @@ export class Nic implements WireSink, VectorHost {
     pool.arrival[row] = arrivalNs;
     pool.tuple[row] = tuple;
     pool.truesize[row] = frameTruesize(size, this.cfg.driver.rxBufferBytes);
+    pool.allocCpu[row] = -1; // a buffer on the ring; the skb is built in the poll
     if (source instanceof TcpSender) {
       pool.seq[row] = source.nextSeq;
       pool.payload[row] = source.nextPayload;

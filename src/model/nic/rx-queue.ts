@@ -33,6 +33,11 @@ export class RxQueue {
   posted: number;
   /** Descriptors cleaned by the driver and not yet given back (cleaned_count). */
   unrefilled = 0;
+  /**
+   * NUMA node of the RX buffers posted: the node of the CPU that last refilled the ring
+   * (ixgbe_alloc_rx_buffers allocates local pages; ixgbe_can_reuse_rx_page reuses local ones only).
+   */
+  bufferNode: number;
 
   // ethtool -S style counters.
   packets = 0;
@@ -55,7 +60,12 @@ export class RxQueue {
     private readonly generate: (t: number) => void,
     /** A frame reached the NIC (it is counted as offered from now on). */
     private readonly onArrive: (row: number) => void,
+    /** The DMA of a frame's data into a buffer on node `bufferNode` (DDIO: ddio.ts). */
+    private readonly onDma: (row: number, bufferNode: number) => void,
+    /** The device's NUMA node: where its buffers are before any refill. */
+    nicNode: number,
   ) {
+    this.bufferNode = nicNode;
     this.arrivals = new RowFifo(pool);
     this.ring = new PacketQueue(pool);
     this.pktbuf = new PacketQueue(pool);
@@ -96,6 +106,7 @@ export class RxQueue {
   /** DMA into a posted descriptor at `t`; write-back completes dmaLatency later. */
   private write(row: number, t: number): void {
     this.posted--;
+    this.onDma(row, this.bufferNode);
     this.ring.push(row, t);
     this.listener.onWriteback(t + this.dmaLatency);
   }

@@ -134,6 +134,16 @@ export const SYSCTL = sysctls({
     description: 'Packets a CPU backlog (input_pkt_queue) may hold before enqueue_to_backlog drops.',
     source: 'net/core/dev.c: enqueue_to_backlog',
   },
+  'net.core.skb_defer_max': {
+    kind: 'int',
+    default: 64,
+    min: 0,
+    max: INT_MAX,
+    unit: 'skbs',
+    description:
+      'skbs another CPU may queue to an allocating CPU for it to free (skb_attempt_defer_free); past it the reader frees them itself, at half of it an IPI asks that CPU to drain. 0: no deferral.',
+    source: 'net/core/skbuff.c: skb_attempt_defer_free',
+  },
   'net.core.dev_weight': {
     kind: 'int',
     default: 64,
@@ -245,6 +255,24 @@ export const SYSCTL = sysctls({
     max: 1,
     unit: '0/1',
     description: 'While the reader holds the socket, send the ACK its backlog wants once, at release_sock (tcp_release_cb), instead of per skb. Since 6.7.',
+    source: 'net/ipv4/tcp_input.c: __tcp_ack_snd_check',
+  },
+  'net.ipv4.tcp_comp_sack_nr': {
+    kind: 'int',
+    default: 44,
+    min: 0,
+    max: 255,
+    unit: 'ACKs',
+    description: 'SACKs that may be compressed into one while out-of-order data is queued (after the first TCP_FASTRETRANS_THRESH dupacks of each rcv_nxt); 0 sends every one.',
+    source: 'net/ipv4/tcp_input.c: __tcp_ack_snd_check',
+  },
+  'net.ipv4.tcp_comp_sack_delay_ns': {
+    kind: 'int',
+    default: 1_000_000,
+    min: 0,
+    max: INT_MAX,
+    unit: 'ns',
+    description: 'Longest a compressed SACK waits (the timer is 5 % of the RTT, at most this).',
     source: 'net/ipv4/tcp_input.c: __tcp_ack_snd_check',
   },
   'net.ipv4.tcp_shrink_window': {
