@@ -10,9 +10,12 @@ const dir = mkdtempSync(join(tmpdir(), 'rxsim-tune-'));
 const rxsim = (...args: string[]): Promise<Ran> => rxsimIn(dir, ...args);
 
 // RPS onto a small netdev_max_backlog for 2 ms: the backlog overflows unless it holds the
-// burst, so a larger netdev_max_backlog drops fewer packets (none from 3000 on) — and the packets
+// burst, so a larger netdev_max_backlog drops fewer packets (none at 10000) — and the packets
 // wait longer in it, so the tail latency grows with it. A udp-sink on CPU 3 reads with recvmmsg
 // (batch 64), fast enough that the socket drops nothing: the backlog is the only place that drops.
+// Its frees go back to CPU 0, where the skbs were built (skb_attempt_defer_free; flushed in
+// net_rx_action, with kick IPIs): CPU 0 polls its ring more often and hands the burst to CPU 1's
+// backlog sooner, so 3000 still drops a few hundred (with net.core.skb_defer_max=0 it drops none).
 writeFileSync(
   join(dir, 'rps.json'),
   JSON.stringify(
@@ -46,19 +49,19 @@ describe('rxsim tune (the real binary)', () => {
   it('evaluates the whole grid and picks the backlog that drops nothing, as the apply command, against the unchanged scenario', async () => {
     const [text, j1] = await Promise.all([rxsim(...TUNE, '--seeds', '2', '--jobs', '2'), rxsim(...TUNE, '--seeds', '2', '--jobs', '1', '--json')]);
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(/^best setting \(minimize packets\.dropped\.\*\):\n {2}sysctl -w net\.core\.netdev_max_backlog=3000\n/);
+    expect(text.stdout).toMatch(/^best setting \(minimize packets\.dropped\.\*\):\n {2}sysctl -w net\.core\.netdev_max_backlog=10000\n/);
     expect(text.stdout).toMatch(/top 5 of 5 points:/);
     expect(text.stderr).toMatch(/5 points, the whole grid \(points × seeds: 5 × 2\): 10 runs \+ 2 of the unchanged scenario/);
     expect(j1.code, j1.stderr).toBe(0);
     const a = JSON.parse(j1.stdout) as TuneJson;
     expect(a.method).toBe('grid');
-    expect(a.best!.settings).toEqual({ 'sysctl["net.core.netdev_max_backlog"]': 3000 });
+    expect(a.best!.settings).toEqual({ 'sysctl["net.core.netdev_max_backlog"]': 10000 });
     expect(a.best!.metrics['packets.dropped.*']!.mean).toBe(0);
     expect(a.baseline.metrics['packets.dropped.*']!.mean).toBeGreaterThan(1000);
     expect(a.comparison.diff).toBeLessThan(0);
     expect(a.comparison.p).toBeLessThan(0.05);
     // Drops fall as the backlog grows: the ranking is the mechanism's order (ties by grid order).
-    expect(a.ranking.map((r) => r.settings['sysctl["net.core.netdev_max_backlog"]'])).toEqual([3000, 10000, 1000, 300, 100]);
+    expect(a.ranking.map((r) => r.settings['sysctl["net.core.netdev_max_backlog"]'])).toEqual([10000, 3000, 1000, 300, 100]);
     expect(text.stdout).toContain(`-${a.baseline.metrics['packets.dropped.*']!.mean}`);
   });
 
@@ -67,7 +70,7 @@ describe('rxsim tune (the real binary)', () => {
     expect(constrained.code, constrained.stderr).toBe(0);
     const c = JSON.parse(constrained.stdout) as TuneJson;
     expect(c.best!.apply).toEqual(['sysctl -w net.core.netdev_max_backlog=1000']);
-    expect(c.ranking.filter((r) => !r.feasible).map((r) => r.settings['sysctl["net.core.netdev_max_backlog"]'])).toEqual([3000, 10000]);
+    expect(c.ranking.filter((r) => !r.feasible).map((r) => r.settings['sysctl["net.core.netdev_max_backlog"]'])).toEqual([10000, 3000]);
   });
 
   it('searches by successive halving when the grid does not fit the budget, the same with --jobs 1 and 2', async () => {
@@ -81,7 +84,7 @@ describe('rxsim tune (the real binary)', () => {
       { points: 3, seeds: 4 },
     ]);
     expect(h.runs).toBe(16);
-    expect(h.best!.settings).toEqual({ 'sysctl["net.core.netdev_max_backlog"]': 3000 });
+    expect(h.best!.settings).toEqual({ 'sysctl["net.core.netdev_max_backlog"]': 10000 });
     expect(h.best!.seeds).toBe(4);
     expect(h.ranking.map((r) => r.round)).toEqual([1, 1, 1, 0, 0]);
     expect(JSON.parse(j2.stdout)).toEqual(h);
