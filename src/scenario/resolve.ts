@@ -79,6 +79,11 @@ export interface ResolvedNic {
   threaded: boolean;
   rxMode: 'napi' | 'netif_rx';
   dmaLatencyNs: number;
+  /** ethtool -A: what was asked for. */
+  pause: { autoneg: boolean; rx: boolean; tx: boolean };
+  /** The link partner: does it stop on our PAUSE frames; its port buffer (bytes). */
+  partnerHonoursPause: boolean;
+  upstreamBufferBytes: number;
 }
 
 export interface ResolvedFlow {
@@ -402,6 +407,13 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
     threaded: knob(device.threaded, nic.threaded, ctx, index),
     rxMode: nic.rx_mode,
     dmaLatencyNs: nic.dma_latency_ns ?? 600,
+    pause: {
+      autoneg: knob(ethtool.pauseAutoneg, nic.pause.autoneg, ctx, index),
+      rx: knob(ethtool.pauseRx, nic.pause.rx, ctx, index),
+      tx: knob(ethtool.pauseTx, nic.pause.tx, ctx, index),
+    },
+    partnerHonoursPause: nic.link_partner.pause === 'honour',
+    upstreamBufferBytes: nic.link_partner.buffer_bytes,
   };
 }
 
