@@ -111,6 +111,11 @@ export const IXGBE_DEFAULT_FCPAUSE = 0xffff;
  */
 const PAUSE_REACTION_QUANTA = 60;
 
+/** From our XOFF to the partner's last frame start: the PAUSE frame's time on the wire plus the reaction. */
+export function pauseReactionNs(speedGbps: number): number {
+  return Math.ceil((84 * 8) / speedGbps + (PAUSE_REACTION_QUANTA * 512) / speedGbps);
+}
+
 /** What flow control needs from its NIC. */
 export interface FlowControlHost {
   now(): number;
@@ -161,7 +166,7 @@ export class FlowControl {
     const quantumNs = 512 / speedGbps;
     // ixgbe_fc_enable_generic: FCRTV = pause_time / 2.
     this.refreshNs = Math.floor(IXGBE_DEFAULT_FCPAUSE / 2) * quantumNs;
-    this.reactionNs = Math.ceil((84 * 8) / speedGbps + PAUSE_REACTION_QUANTA * quantumNs);
+    this.reactionNs = pauseReactionNs(speedGbps);
   }
 
   get sendsPause(): boolean {

@@ -17,7 +17,7 @@ import { RxRingPoller, type DriverHost } from './driver.ts';
 import { Moderation } from './moderation.ts';
 import { type MsixVector, type VectorHost, type VectorTable } from './msix.ts';
 import { FlowHashes } from './flow-hashes.ts';
-import { FlowControl, dropEnable } from './flow-control.ts';
+import { FlowControl, currentMode, dropEnable, pauseReactionNs, sendsPause } from './flow-control.ts';
 import { ToeplitzTable } from './rss.ts';
 import { RxQueue } from './rx-queue.ts';
 
@@ -96,7 +96,12 @@ export class Nic implements WireSink, VectorHost {
     // RTT on this wire and no further.
     const rtts = flows.filter((f) => f.nic === cfg.index && (f.proto === 'tcp' || f.rr !== null) && f.path !== 'veth-local').map((f) => f.rttNs);
     const minRtt = rtts.length ? Math.min(...rtts) : Infinity;
-    this.wire = new Wire(cfg.speedGbps, cfg.upstreamBufferBytes, this, minRtt === Infinity ? undefined : () => k.sim.now + minRtt, k.variability.wireJitterPs, k.seed);
+    // A partner that honours PAUSE stops within its reaction time of an XOFF the NIC sends on
+    // landing a frame: the wire looks no further ahead than that, or frames generated before the
+    // XOFF was known would be sent through the pause.
+    const pauseAhead = cfg.partnerHonoursPause && sendsPause(currentMode(cfg.pause, true)) ? pauseReactionNs(cfg.speedGbps) : Infinity;
+    const ahead = Math.min(minRtt, pauseAhead);
+    this.wire = new Wire(cfg.speedGbps, cfg.upstreamBufferBytes, this, ahead === Infinity ? undefined : () => k.sim.now + ahead, k.variability.wireJitterPs, k.seed);
     const dissectorTable = new ToeplitzTable(new RngStream(k.seed, 'flow_dissector_key').bytes(40));
     const rssTable = new ToeplitzTable(cfg.rssKey);
     for (const f of flows) {
