@@ -61,7 +61,9 @@ const linkPartner = z
       .int()
       .min(0)
       .default(512 * 1024)
-      .describe("The switch port's egress buffer in front of the link: frames that find this much queued ahead of them are dropped there. Default 512 KiB (an assumption: a shallow-buffer switch's share per port)."),
+      .describe(
+        "The switch port's egress buffer in front of the link: frames that find this much queued ahead of them are dropped there. Default 512 KiB (an assumption: a shallow-buffer switch's share per port).",
+      ),
   })
   .default({ pause: 'ignore', buffer_bytes: 512 * 1024 })
   .describe('The device at the other end of the link, which sends every flow.');

@@ -386,28 +386,8 @@ function pauseParam(name: 'autoneg' | 'rx' | 'tx', description: string) {
   });
 }
 
-export const pauseAutoneg = pauseParam(
-  'autoneg',
-  'Autonegotiate 802.3x flow control with the link partner (ixgbe: off after probe, so the requested mode applies as is; on asks for full pause).',
-);
+export const pauseAutoneg = pauseParam('autoneg', 'Autonegotiate 802.3x flow control with the link partner (ixgbe: off after probe, so the requested mode applies as is; on asks for full pause).');
 export const pauseRx = pauseParam('rx', 'Honour PAUSE frames the link partner sends (rxsim: the partner never sends any).');
 export const pauseTx = pauseParam('tx', 'Send PAUSE: XOFF when the RX packet buffer reaches its high water, XON below the low water; ixgbe then clears DROP_EN.');
 
-export const ETHTOOL_KNOBS = [
-  speed,
-  rxUsecs,
-  rxFrames,
-  adaptiveRx,
-  ringRx,
-  combined,
-  gro,
-  rxhash,
-  ntuple,
-  indir,
-  hkey,
-  flowHashUdp4,
-  flowHashUdp6,
-  pauseAutoneg,
-  pauseRx,
-  pauseTx,
-];
+export const ETHTOOL_KNOBS = [speed, rxUsecs, rxFrames, adaptiveRx, ringRx, combined, gro, rxhash, ntuple, indir, hkey, flowHashUdp4, flowHashUdp6, pauseAutoneg, pauseRx, pauseTx];
