@@ -135,7 +135,9 @@ export class RxQueue {
     const head = this.ring.head;
     if (head === NIL || this.pool.enqueued[head]! + this.dmaLatency > t) return NIL;
     this.unrefilled++;
-    return this.ring.shift(t);
+    // With a shared packet buffer another queue's landing may have written this ring past `t`:
+    // the ring's occupancy integral then records the departure there (one queue alone never does).
+    return this.ring.shift(Math.max(t, this.ring.lastChange));
   }
 
   /** ixgbe_alloc_rx_buffers(cleaned_count) at `t`: give descriptors back; waiting frames then land. */
@@ -148,10 +150,13 @@ export class RxQueue {
     if (this.pktbuf.length === 0 || this.posted === 0) return n;
     let drained = 0;
     while (this.pktbuf.length > 0 && this.posted > 0) {
-      const row = this.pktbuf.shift(t);
+      // Queues sharing the buffer land in one arrival order, so this queue's buffer may hold a
+      // frame that arrives after `t`: it leaves the buffer and takes its descriptor on arrival.
+      // A legacy (netif_rx) handler that cleaned the whole ring ahead of `t` has moved the
+      // ring and the buffer past `t` already: the frame moves then, not before.
+      const row = this.pktbuf.shift(Math.max(t, this.pktbuf.lastChange));
       drained += this.pool.size[row]!;
-      // A frame another queue's landing put in the buffer ahead of `t` is written when it arrives.
-      this.write(row, Math.max(t, this.pool.arrival[row]!));
+      this.write(row, Math.max(t, this.pool.arrival[row]!, this.ring.lastChange));
     }
     this.fc.remove(drained, t);
     return n;
