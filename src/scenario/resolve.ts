@@ -88,6 +88,11 @@ export interface ResolvedNic {
   dmaLatencyNs: number;
   /** /sys/class/net/<dev>/device/numa_node. */
   numaNode: number;
+  /** ethtool -A: what was asked for. */
+  pause: { autoneg: boolean; rx: boolean; tx: boolean };
+  /** The link partner: does it stop on our PAUSE frames; its port buffer (bytes). */
+  partnerHonoursPause: boolean;
+  upstreamBufferBytes: number;
 }
 
 export interface ResolvedFlow {
@@ -427,6 +432,13 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
     rxMode: nic.rx_mode,
     dmaLatencyNs: nic.dma_latency_ns ?? 600,
     numaNode: nic.numa_node,
+    pause: {
+      autoneg: knob(ethtool.pauseAutoneg, nic.pause.autoneg, ctx, index),
+      rx: knob(ethtool.pauseRx, nic.pause.rx, ctx, index),
+      tx: knob(ethtool.pauseTx, nic.pause.tx, ctx, index),
+    },
+    partnerHonoursPause: nic.link_partner.pause === 'honour',
+    upstreamBufferBytes: nic.link_partner.buffer_bytes,
   };
 }
 

@@ -18,13 +18,10 @@ import { FCS, RxRingPoller, type DriverHost } from './driver.ts';
 import { Moderation } from './moderation.ts';
 import { type MsixVector, type VectorHost, type VectorTable } from './msix.ts';
 import { FlowHashes } from './flow-hashes.ts';
+import { FlowControl, currentMode, dropEnable, pauseReactionNs, sendsPause } from './flow-control.ts';
 import { ToeplitzTable } from './rss.ts';
 import { RxQueue } from './rx-queue.ts';
 
-/** The 82599's on-chip RX packet buffer, used when DROP_EN is off (UNVERIFIED size: 512 KB). */
-const PKTBUF_BYTES = 512 * 1024;
-/** The sending switch port's buffer in front of the wire. */
-const UPSTREAM_BUFFER_BYTES = 512 * 1024;
 /** MIN_NAPI_ID = NR_CPUS + 1 with a distribution's NR_CPUS=8192: napi ids (and napi/<dev>-<id> threads) start here. */
 export const MIN_NAPI_ID = 8193;
 
@@ -47,6 +44,8 @@ export interface NicResult {
     refills: number;
     ring_peak: number;
   }[];
+  /** `ethtool -a` (the current mode, as ixgbe_get_pauseparam reports it) and SRRCTL.DROP_EN. */
+  pause: { autoneg: string; rx: string; tx: string; drop_en: boolean };
 }
 
 /** What a NIC needs from the rest of the machine. */
@@ -81,6 +80,10 @@ export class Nic implements WireSink, VectorHost {
   readonly rss: (FlowHashes | undefined)[] = [];
   readonly sources: FrameSource[] = [];
   upstreamDrops = 0;
+  /** The RX packet buffer and 802.3x flow control. */
+  readonly fc: FlowControl;
+  /** SRRCTL.DROP_EN of the queues (ixgbe_set_rx_drop_en). */
+  readonly dropEn: boolean;
 
   constructor(
     private readonly k: NicHost,
@@ -95,7 +98,12 @@ export class Nic implements WireSink, VectorHost {
     // RTT on this wire and no further.
     const rtts = flows.filter((f) => f.nic === cfg.index && (f.proto === 'tcp' || f.rr !== null) && f.path !== 'veth-local').map((f) => f.rttNs);
     const minRtt = rtts.length ? Math.min(...rtts) : Infinity;
-    this.wire = new Wire(cfg.speedGbps, UPSTREAM_BUFFER_BYTES, this, minRtt === Infinity ? undefined : () => k.sim.now + minRtt, k.variability.wireJitterPs, k.seed);
+    // A partner that honours PAUSE stops within its reaction time of an XOFF the NIC sends on
+    // landing a frame: the wire looks no further ahead than that, or frames generated before the
+    // XOFF was known would be sent through the pause.
+    const pauseAhead = cfg.partnerHonoursPause && sendsPause(currentMode(cfg.pause, true)) ? pauseReactionNs(cfg.speedGbps) : Infinity;
+    const ahead = Math.min(minRtt, pauseAhead);
+    this.wire = new Wire(cfg.speedGbps, cfg.upstreamBufferBytes, this, ahead === Infinity ? undefined : () => k.sim.now + ahead, k.variability.wireJitterPs, k.seed);
     const dissectorTable = new ToeplitzTable(new RngStream(k.seed, 'flow_dissector_key').bytes(40));
     const rssTable = new ToeplitzTable(cfg.rssKey);
     for (const f of flows) {
@@ -107,9 +115,16 @@ export class Nic implements WireSink, VectorHost {
       this.sources.push(source);
       this.wire.add(source);
     }
-    // ixgbe_set_rx_drop_en: DROP_EN with more than one RX queue (flow control off); ice and
-    // the generic driver drop when no descriptor is posted.
-    const dropEn = cfg.driver.name !== 'ixgbe' || cfg.queues > 1;
+    this.fc = new FlowControl(
+      { now: () => k.sim.now, pausePartner: (t) => this.wire.pause(t * 1000), resumePartner: (t) => this.resumePartner(t) },
+      cfg.driver,
+      cfg.pause,
+      cfg.partnerHonoursPause,
+      cfg.mtu,
+      cfg.speedGbps,
+    );
+    // ixgbe_watchdog_update_link: fc_enable, then ixgbe_set_rx_drop_en with the current mode.
+    const dropEn = (this.dropEn = dropEnable(cfg.driver, this.fc.mode, cfg.queues));
     for (let q = 0; q < cfg.queues; q++) {
       const moderation = new Moderation(cfg.driver.moderation.kind, cfg.adaptiveRx, cfg.rxUsecs, cfg.rxFrames);
       const vector = k.vectors.create(q, moderation, this);
@@ -119,7 +134,7 @@ export class Nic implements WireSink, VectorHost {
         cfg.ringSize,
         cfg.dmaLatencyNs,
         dropEn,
-        PKTBUF_BYTES,
+        this.fc,
         cfg.driver.refillBatch,
         vector,
         (row, missed) => k.accounting.drop(row, missed ? 'nic_missed' : 'nic_ring'),
@@ -152,6 +167,37 @@ export class Nic implements WireSink, VectorHost {
       this.napis.push(napi);
       this.irqDesc.push(k.irqs.addDevice(cfg.driver.vectorName(cfg.name, q), `IR-PCI-MSIX-0000:0${cfg.index + 1}:00.0`, q, cfg.irqAffinity[q]!));
     }
+    // Without DROP_EN the queues share one packet buffer: they land in one arrival order.
+    if (!dropEn && this.queues.length > 1) for (const q of this.queues) q.shared = (t) => this.landAll(t);
+  }
+
+  /** Every queue's frames that arrived by `t`, landed in arrival order (the packet buffer is one FIFO of the port). */
+  private landAll(t: number): void {
+    if (t > this.landedTo) {
+      this.generateUntil(t);
+      this.landedTo = t;
+    }
+    const queues = this.queues;
+    for (;;) {
+      let first: RxQueue | null = null;
+      let at = t;
+      for (const q of queues) {
+        const a = q.headArrival;
+        if (a <= at) {
+          if (first === null || a < at) first = q;
+          at = a;
+        }
+      }
+      if (first === null) return;
+      first.landHead();
+    }
+  }
+  private landedTo = -1;
+
+  /** An XON reaches the partner at `t`: it sends again, and idle vectors look for their next frame. */
+  private resumePartner(t: number): void {
+    this.wire.resume(t * 1000);
+    for (const v of this.vectors) v.poke();
   }
 
   /**
@@ -282,6 +328,7 @@ export class Nic implements WireSink, VectorHost {
   /** Start of the measurement window: the device's counters restart (its queues' integrals are reset with all queues). */
   resetWindow(): void {
     this.upstreamDrops = this.arfsSteered = 0;
+    this.fc.resetWindow();
     this.wire.frames = 0;
     this.wire.bits = 0;
     for (const q of this.queues) q.resetWindow();
@@ -300,6 +347,7 @@ export class Nic implements WireSink, VectorHost {
     e[d.noDescriptorCounter] = sum((q) => q.noDescDrops);
     // ixgbe counts both in rx_missed_errors; ice and the generic driver keep rx_missed_errors apart.
     e.rx_missed_errors = (d.noDescriptorCounter === 'rx_missed_errors' ? e.rx_missed_errors! : 0) + sum((q) => q.missedDrops);
+    Object.assign(e, this.fc.stats(d));
     for (const q of this.queues) {
       e[d.queueStat(q.index, 'packets')] = q.packets;
       e[d.queueStat(q.index, 'bytes')] = q.bytes;
@@ -330,6 +378,12 @@ export class Nic implements WireSink, VectorHost {
           ring_peak: q.ring.peak,
         };
       }),
+      pause: {
+        autoneg: this.cfg.pause.autoneg ? 'on' : 'off',
+        rx: this.fc.mode === 'full' || this.fc.mode === 'rx_pause' ? 'on' : 'off',
+        tx: this.fc.sendsPause ? 'on' : 'off',
+        drop_en: this.dropEn,
+      },
     };
   }
 
