@@ -101,6 +101,13 @@ export class TcpReceiver {
   nomem = false;
   /** The delayed-ACK timer (arm/cancel at an absolute time; Infinity = cancel). */
   delack: (atNs: number) => void = () => {};
+  /** The CPU that last armed the delayed-ACK timer (sk_reset_timer: the timer runs there). */
+  delackCpu = 0;
+  /**
+   * dev_queue_xmit() of an ACK of `len` bytes (skb->len) from CPU `cpu` through the NIC, for a
+   * peer on the wire; null when the peer is local (over veth, no NIC).
+   */
+  xmit: ((cpu: number, len: number) => void) | null = null;
   readonly mss: number;
   /** Bytes the application has copied (copied_seq), and tcp_rcv_space_adjust's measurement. */
   copiedSeq = 0;
@@ -421,7 +428,7 @@ function selectWindow(tcp: TcpReceiver, win: number): number {
  * rcv_ssthresh, which the model does not keep; comparing the raw free space instead would
  * suppress the ACK whenever any data is unread, which the kernel does not do.
  */
-export function tcpAckSndCheck(sock: Socket, at: number, now: boolean): boolean {
+export function tcpAckSndCheck(sock: Socket, at: number, now: boolean, cpu: number): boolean {
   const tcp = sock.tcp!;
   const newData = tcp.rcvNxt - tcp.lastAck;
   // With out-of-order data queued the kernel acks at once too (__tcp_ack_snd_check's
@@ -430,28 +437,41 @@ export function tcpAckSndCheck(sock: Socket, at: number, now: boolean): boolean 
   const wanted = newData > tcp.mss || tcp.quick > 0 || now || tcp.ofo.length > 0;
   if (!wanted) {
     // tcp_send_delayed_ack: ACK what is left within TCP_DELACK_MIN (40 ms at HZ=1000).
-    if (newData > 0) tcp.delack(at + DELACK_NS);
+    if (newData > 0) {
+      tcp.delack(at + DELACK_NS);
+      tcp.delackCpu = cpu;
+    }
     return false;
   }
   if (sock.owned && tcp.backlogAckDefer) {
     tcp.ackDeferred = true;
     return false;
   }
-  return tcpSendAck(sock, at);
+  return tcpSendAck(sock, at, cpu);
 }
 
 /** tcp_release_cb() with TCP_ACK_DEFERRED: send the ACK the backlog wanted, if one is still due. */
-export function tcpReleaseCb(sock: Socket, at: number): boolean {
+export function tcpReleaseCb(sock: Socket, at: number, cpu: number): boolean {
   const tcp = sock.tcp!;
   if (!tcp.ackDeferred) return false;
   tcp.ackDeferred = false;
   // inet_csk_ack_scheduled(): whatever wanted it — new data, or a hole or a drop the sender must
   // hear of (a duplicate ACK with SACK) although rcv_nxt did not move.
-  return tcpSendAck(sock, at);
+  return tcpSendAck(sock, at, cpu);
 }
 
-/** tcp_send_ack(): an ACK for rcv_nxt with the window tcp_select_window allows. */
-export function tcpSendAck(sock: Socket, at: number): boolean {
+/** Ethernet (14) + IPv4 (20) + TCP with the timestamp option (32): a pure ACK's skb->len. */
+export const TCP_ACK_BYTES = 66;
+/** TCPOLEN_SACK_BASE (2, padded to 4 with NOPs) and TCPOLEN_SACK_PERBLOCK (8); with timestamps at most 3 blocks fit. */
+const SACK_BASE = 4;
+const SACK_PERBLOCK = 8;
+const MAX_SACK_BLOCKS_TS = 3;
+
+/**
+ * tcp_send_ack(): an ACK for rcv_nxt with the window tcp_select_window allows, sent from CPU
+ * `cpu` (the ACK leaves through the NIC: tcp_transmit_skb → dev_queue_xmit).
+ */
+export function tcpSendAck(sock: Socket, at: number, cpu: number): boolean {
   const tcp = sock.tcp!;
   tcp.delack(Infinity);
   const adv = selectWindow(tcp, sock.window());
@@ -459,7 +479,12 @@ export function tcpSendAck(sock: Socket, at: number): boolean {
   tcp.lastWindow = adv;
   if (tcp.quick > 0) tcp.quick--; // tcp_dec_quickack_mode
   sock.counters.acksSent++;
-  tcp.sink.ack(at, tcp.rcvNxt, adv, sackRanges(sock.pool, tcp.ofo));
+  const sack = sackRanges(sock.pool, tcp.ofo);
+  if (tcp.xmit) {
+    const blocks = sack === null ? 0 : Math.min(sack.length / 2, MAX_SACK_BLOCKS_TS);
+    tcp.xmit(cpu, TCP_ACK_BYTES + (blocks > 0 ? SACK_BASE + blocks * SACK_PERBLOCK : 0));
+  }
+  tcp.sink.ack(at, tcp.rcvNxt, adv, sack);
   return true;
 }
 
@@ -469,12 +494,12 @@ export function tcpSendAck(sock: Socket, at: number): boolean {
  * (rcv_window_now = what the last ACK advertised minus the data received since). This window
  * update is what restarts a sender stalled by a full receive buffer.
  */
-export function tcpCleanupRbuf(sock: Socket, at: number): boolean {
+export function tcpCleanupRbuf(sock: Socket, at: number, cpu: number): boolean {
   const tcp = sock.tcp!;
   const pending = tcp.rcvNxt - tcp.lastAck;
   const remaining = Math.max(0, tcp.lastWindow - pending);
   const win = sock.window();
-  if (pending > tcp.mss || (win > 0 && win >= 2 * remaining)) return tcpSendAck(sock, at);
+  if (pending > tcp.mss || (win > 0 && win >= 2 * remaining)) return tcpSendAck(sock, at, cpu);
   return false;
 }
 

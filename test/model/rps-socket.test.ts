@@ -156,12 +156,12 @@ describe('socket receive', () => {
       const tcp = new TcpReceiver({ ack: (_t, _a, win) => wins.push(win) }, 1448, 20000);
       tcp.shrinkWindow = shrink;
       const s = new Socket(0, 'tcp', 0, 40_000, 40_000, tcp, pool);
-      tcpSendAck(s, 0); // the first window: the whole (empty) buffer
+      tcpSendAck(s, 0, 0); // the first window: the whole (empty) buffer
       // Ten 100-byte segments arrive and are queued unread, each holding a 2 KB buffer: the
       // window the free space allows (scaled by len/truesize) is now far below what the last
       // ACK promised beyond rcv_nxt.
       for (let i = 0; i < 10; i++) tcpDataQueue(s, pool, skb(i * 100, 100), 0, () => {});
-      tcpSendAck(s, 0);
+      tcpSendAck(s, 0, 0);
       return { wins, s };
     };
     const kept = ack(false);
@@ -176,10 +176,10 @@ describe('socket receive', () => {
     const wins: number[] = [];
     const tcp = new TcpReceiver({ ack: (_t, _a, win) => wins.push(win) }, 1448, 20000);
     const full = new Socket(0, 'tcp', 0, 3000, 3000, tcp, pool);
-    tcpSendAck(full, 0);
+    tcpSendAck(full, 0, 0);
     const v = [0, 1, 2].map((i) => tcpDataQueue(full, pool, skb(i * 1448), 0, () => {}));
     expect(v[2]).toBe('dropped');
-    tcpSendAck(full, 0);
+    tcpSendAck(full, 0, 0);
     expect(wins.at(-1)).toBe(0);
   });
 
@@ -216,7 +216,7 @@ describe('socket receive', () => {
     acks.length = 0;
     tcpDataQueue(s, pool, skb(0), 0, () => {});
     expect(tcpDataQueue(s, pool, skb(2 * 1448), 0, () => {})).toBe('ofo');
-    expect(tcpAckSndCheck(s, 0, true)).toBe(true);
+    expect(tcpAckSndCheck(s, 0, true, 0)).toBe(true);
     expect(acks.at(-1)).toMatchObject({ ack: 1448, hole: true }); // a duplicate ACK reporting the hole
     expect(tcpDataQueue(s, pool, skb(1448), 0, () => {})).toBe('queued');
     expect(s.tcp!.rcvNxt).toBe(3 * 1448);
@@ -227,12 +227,12 @@ describe('socket receive', () => {
   it('tcp_release_cb sends a deferred duplicate ACK (with SACK) for out-of-order data, although rcv_nxt did not move', () => {
     const s = tcpSocket(1 << 20);
     tcpDataQueue(s, pool, skb(0), 0, () => {});
-    tcpSendAck(s, 0);
+    tcpSendAck(s, 0, 0);
     acks.length = 0;
     s.owned = true;
     expect(tcpDataQueue(s, pool, skb(2 * 1448), 0, () => {})).toBe('ofo');
-    expect(tcpAckSndCheck(s, 0, true)).toBe(false); // deferred while owned
-    expect(tcpReleaseCb(s, 0)).toBe(true);
+    expect(tcpAckSndCheck(s, 0, true, 0)).toBe(false); // deferred while owned
+    expect(tcpReleaseCb(s, 0, 0)).toBe(true);
     expect(acks).toEqual([{ ack: 1448, win: s.tcp!.lastWindow, hole: true }]);
   });
 
@@ -240,7 +240,7 @@ describe('socket receive', () => {
     const s = tcpSocket(1 << 20);
     const sent = Array.from({ length: 20 }, (_, i) => {
       tcpDataQueue(s, pool, skb(i * 1448), 0, () => {});
-      return tcpAckSndCheck(s, 0, false);
+      return tcpAckSndCheck(s, 0, false, 0);
     });
     expect(sent.slice(0, 16)).toEqual(Array(16).fill(true));
     expect(sent.slice(16)).toEqual([false, true, false, true]);
@@ -252,12 +252,12 @@ describe('socket receive', () => {
     s.owned = true;
     for (let i = 0; i < 6; i++) {
       tcpDataQueue(s, pool, skb(i * 1448), 0, () => {});
-      expect(tcpAckSndCheck(s, 0, false)).toBe(false);
+      expect(tcpAckSndCheck(s, 0, false, 0)).toBe(false);
     }
     expect(acks).toHaveLength(0);
-    expect(tcpReleaseCb(s, 0)).toBe(true);
+    expect(tcpReleaseCb(s, 0, 0)).toBe(true);
     expect(acks).toEqual([{ ack: 6 * 1448, win: s.tcp!.lastWindow, hole: false }]);
-    expect(tcpReleaseCb(s, 0)).toBe(false); // nothing more deferred
+    expect(tcpReleaseCb(s, 0, 0)).toBe(false); // nothing more deferred
   });
 
   it('the advertised window is the free buffer scaled by payload/truesize', () => {

@@ -27,7 +27,9 @@ export interface AppHost {
   readonly l4: {
     ackCost(sock: Socket): number;
     backlogRcv(sock: Socket, cpu: number, now: number): number;
-    releaseCb(sock: Socket, now: number): number;
+    releaseCb(sock: Socket, now: number, cpu: number): number;
   };
+  /** dev_queue_xmit() of `len` bytes on flow `flow`'s NIC from CPU `cpu` (a response). */
+  xmit(flow: number, cpu: number, len: number): void;
   readonly veth: { localXmit(cpu: Cpu, conn: LocalTcpSender, bytes: number, endOfWrite: boolean): void };
 }
