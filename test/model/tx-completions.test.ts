@@ -4,7 +4,7 @@ import type { Napi } from '../../src/model/napi.ts';
 import { Moderation } from '../../src/model/nic/moderation.ts';
 import { DimState, DimTuneState } from '../../src/model/nic/net-dim.ts';
 import { TxRing } from '../../src/model/nic/tx-ring.ts';
-import { kernel, run } from '../helpers.ts';
+import { inputError, kernel, run } from '../helpers.ts';
 
 /** A TCP receive: the flow's RX queue interrupts CPU 0, the reader runs on CPU 1; the ACKs leave through the NIC. */
 function tcpReceive(driver: 'ixgbe' | 'ice', queues = 2) {
@@ -64,6 +64,23 @@ describe('TX completions in the poll (ixgbe_poll → ixgbe_clean_tx_irq before t
     // The RX clean loop starts after the TX ring's cost.
     expect(first.firstRxClean).toBeGreaterThanOrEqual(first.start + c.napi_poll + 256 * c.tx_clean);
     expect(tx.pending).toBe(0);
+  });
+
+  it('ethtool -C tx-frames-irq sets that limit on ixgbe (adapter->tx_work_limit); ice refuses it', () => {
+    const k = kernel({ cpus: 1, nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 1 }, coalesce: { 'tx-frames-irq': 100 } }] });
+    const poller = k.nics[0]!.pollers[0]!;
+    const tx = k.nics[0]!.txRings[0]!;
+    for (let i = 0; i < 250; i++) tx.post(0, 66);
+    const freed: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = tx.packets;
+      const g = poller.poll(k.cpus[0]!, 64, k.nics[0]!.napis[0]!);
+      let r = g.next();
+      while (!r.done) r = g.next();
+      freed.push(tx.packets - before);
+    }
+    expect(freed).toEqual([100, 100, 50]);
+    expect(inputError(() => kernel({ nics: [{ name: 'eth0', driver: 'ice', coalesce: { 'tx-frames-irq': 100 } }] }))).toContain('ice does not support tx-frames-irq');
   });
 
   it('frees only completions written back by then, oldest first (the DD bit)', () => {

@@ -144,7 +144,7 @@ export class Nic implements WireSink, VectorHost {
       const arfs = cfg.ntuple && cfg.driver.rxFlowSteer ? (row: number, cpu: number) => this.rxFlowSteer(row, cpu) : undefined;
       const rps = RpsSteering.queueRps(cfg.rxQueues[q]!.rpsCpus, cfg.rxQueues[q]!.rpsFlowCnt, arfs);
       const txRing = new TxRing(q);
-      const poller = new RxRingPoller(k, queue, vector, txRing, cfg.driver.txWorkLimit, cfg.speedGbps, rps, cfg.gro, groTcpFlows);
+      const poller = new RxRingPoller(k, queue, vector, txRing, cfg.txWorkLimit, cfg.speedGbps, rps, cfg.gro, groTcpFlows);
       const napi = k.napis.add(new Napi(firstNapiId + q, cfg.name, poller));
       napi.deferHardIrqs = cfg.napiDeferHardIrqs;
       napi.groFlushTimeout = cfg.groFlushTimeoutNs;
