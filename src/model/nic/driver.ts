@@ -42,8 +42,9 @@ const FCS = 4;
  *   then clean up to `budget` RX frames; at the top of each iteration give descriptors back once
  *   IXGBE_RX_BUFFER_WRITE (16) have been cleaned; stop at the first descriptor whose write-back
  *   is not done; hand each frame up (napi_gro_receive → netif_receive_skb). If the budget was
- *   used or TX cleaning was cut short, return it (stay on the poll list). Otherwise napi_complete_done(); if that returns
- *   true, update the adaptive ITR and unmask the vector; return min(work, budget - 1).
+ *   used or TX cleaning was cut short, return the budget (stay on the poll list). Otherwise
+ *   napi_complete_done(); if that returns true, update the adaptive ITR (both ring containers)
+ *   and unmask the vector; return min(work, budget - 1).
  *
  * The poll reads the ring as it goes: a frame whose write-back completes while the loop runs is
  * cleaned in the same poll, as on hardware. CPU cost accrues per poll, per frame and per refill.

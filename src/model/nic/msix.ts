@@ -21,7 +21,8 @@ export interface VectorHost {
 const WATCH_HORIZON = 100_000;
 
 /**
- * One MSI-X vector serving one RX queue (ixgbe "TxRx", ice "TxRx").
+ * One MSI-X vector serving one queue pair (ixgbe "TxRx", ice "TxRx"): the RX queue's descriptor
+ * write-backs and the TX ring's completions set the same interrupt cause.
  *
  * The interrupt cause (EICR bit) latches on every descriptor write-back. When the vector is
  * enabled and a cause is latched, it fires as soon as moderation allows; firing auto-masks it
