@@ -181,7 +181,9 @@ export class Nic implements WireSink, VectorHost {
    * ooo_okay lets the choice follow the sending CPU — and the driver posts it on that ring. The
    * NIC fetches it (the DMA latency), sends it when the TX side of the link is free, and writes
    * the completion back when it has left; the completion raises the queue vector's interrupt
-   * cause like an RX write-back. The qdisc, BQL and a stopped queue are not modelled.
+   * cause like an RX write-back. The qdisc, BQL and a stopped queue are not modelled, nor is
+   * ixgbe's ATR (ixgbe_atr: every 20th TCP frame sent adds a Flow Director filter that steers the
+   * flow's received frames to this TX queue's RX queue), which is on by default on 82599.
    */
   xmit(cpu: number, flow: number, len: number, at: number): void {
     const q = this.pickTx(cpu, flow);
