@@ -67,7 +67,7 @@ export class TransportRcv {
         sock.backlogBytes += pool.truesize[row]!;
         return 0;
       }
-      extra += this.tcpReceive(sock, row);
+      extra += this.tcpReceive(sock, row, cpu.id);
     }
     return extra + this.dataReady(cpu, sock, t);
   }
@@ -99,8 +99,8 @@ export class TransportRcv {
     return true;
   }
 
-  /** tcp_rcv_established → tcp_data_queue, then the ACK decision. Returns the ACK cost. */
-  tcpReceive(sock: Socket, row: number): number {
+  /** tcp_rcv_established → tcp_data_queue, then the ACK decision, on CPU `cpu`. Returns the ACK cost. */
+  tcpReceive(sock: Socket, row: number, cpu: number): number {
     const k = this.k;
     const pool = k.pool;
     const c0 = sock.counters;
@@ -126,7 +126,7 @@ export class TransportRcv {
     // data goes to the SACK branch of __tcp_ack_snd_check.
     if (verdict === 'dup') tcpEnterQuickack(sock);
     const now = verdict === 'dropped' || (verdict === 'queued' && holes > 0 && sock.tcp!.ofo.length === 0);
-    if (tcpAckSndCheck(sock, k.sim.now, now)) {
+    if (tcpAckSndCheck(sock, k.sim.now, now, cpu)) {
       k.snmp.TcpOutSegs++;
       cost += this.ackCost(sock);
     }
@@ -149,7 +149,7 @@ export class TransportRcv {
 
   /** The delayed-ACK timer fired (tcp_delack_timer): ACK what has not been ACKed. */
   delayedAck(sock: Socket): void {
-    if (sock.tcp && sock.tcp.rcvNxt > sock.tcp.lastAck && tcpSendAck(sock, this.k.sim.now)) this.k.snmp.TcpOutSegs++;
+    if (sock.tcp && sock.tcp.rcvNxt > sock.tcp.lastAck && tcpSendAck(sock, this.k.sim.now, sock.tcp.delackCpu)) this.k.snmp.TcpOutSegs++;
   }
 
   /**
@@ -163,7 +163,7 @@ export class TransportRcv {
       while (q.length > 0) k.accounting.consumed(sock, q.shift(k.sim.now), t);
       if (sock.proto === 'udp') k.snmp.UdpInDatagrams++;
       if (sock.tcp) tcpRcvSpaceAdjust(sock, k.sim.now);
-      if (sock.tcp && tcpAckSndCheck(sock, k.sim.now, false)) {
+      if (sock.tcp && tcpAckSndCheck(sock, k.sim.now, false, cpu.id)) {
         k.snmp.TcpOutSegs++;
         return this.ackCost(sock);
       }
@@ -182,8 +182,8 @@ export class TransportRcv {
    * context at release_sock (`cpu` is the reader's). Returns the extra cost (an ACK, a collapse).
    */
   /** tcp_release_cb after the backlog was processed: a deferred ACK goes now. Returns its cost. */
-  releaseCb(sock: Socket, now: number): number {
-    if (!sock.tcp || !tcpReleaseCb(sock, now)) return 0;
+  releaseCb(sock: Socket, now: number, cpu: number): number {
+    if (!sock.tcp || !tcpReleaseCb(sock, now, cpu)) return 0;
     this.k.snmp.TcpOutSegs++;
     return this.ackCost(sock);
   }
@@ -193,6 +193,6 @@ export class TransportRcv {
     const row = sock.backlog.shift(now);
     sock.backlogBytes -= pool.truesize[row]!;
     pool.l4cpu[row] = cpu;
-    return this.tcpReceive(sock, row);
+    return this.tcpReceive(sock, row, cpu);
   }
 }

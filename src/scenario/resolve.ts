@@ -71,6 +71,8 @@ export interface ResolvedNic {
   ringSize: number;
   rxUsecs: number;
   rxFrames: number;
+  /** TX completions a poll frees at most (tx.work_limit). */
+  txWorkLimit: number;
   adaptiveRx: boolean;
   gro: boolean;
   rxhash: boolean;
@@ -372,6 +374,7 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
   const rxUsecs = knob(ethtool.rxUsecs, nic.coalesce['rx-usecs'], ctx, index);
   ctx = { ...ctx, queues, rxUsecs };
   const rxFrames = knob(ethtool.rxFrames, nic.coalesce['rx-frames'], ctx, index);
+  const txWorkLimit = knob(ethtool.txFramesIrq, nic.coalesce['tx-frames-irq'], ctx, index);
   const adaptiveRx = knob(ethtool.adaptiveRx, nic.coalesce['adaptive-rx'], ctx, index);
   const keyBytes = knob(ethtool.hkey, nic.rss.hkey, ctx, index);
 
@@ -414,6 +417,7 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
     ringSize,
     rxUsecs,
     rxFrames,
+    txWorkLimit,
     adaptiveRx,
     gro: knob(ethtool.gro, nic.features.gro, ctx, index),
     rxhash: knob(ethtool.rxhash, nic.features.rxhash, ctx, index),

@@ -31,6 +31,7 @@ const coalesce = z
   .strictObject({
     'rx-usecs': field('rx-usecs', ethtool.rxUsecs),
     'rx-frames': field('rx-frames', ethtool.rxFrames),
+    'tx-frames-irq': field('tx-frames-irq', ethtool.txFramesIrq),
     'adaptive-rx': field('adaptive-rx', ethtool.adaptiveRx),
   })
   .describe('Interrupt moderation, as `ethtool -C`.');

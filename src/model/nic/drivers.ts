@@ -54,8 +54,12 @@ export interface DriverProfile {
   refillBatch: number;
   /** The ethtool -S counter for frames dropped because no descriptor was posted. */
   noDescriptorCounter: string;
-  /** Per-queue ethtool -S counter names. */
-  queueStat(q: number, what: 'packets' | 'bytes'): string;
+  /** Per-queue ethtool -S counter names (RX or TX queue). */
+  queueStat(q: number, what: 'packets' | 'bytes', dir?: 'rx' | 'tx'): string;
+  /** TX completions one poll cleans at most per TX ring (q_vector->tx.work_limit), independent of the NAPI budget. */
+  txWorkLimit: number;
+  /** Whether `ethtool -C tx-frames-irq` sets that limit (supported_coalesce_params: ETHTOOL_COALESCE_TX_MAX_FRAMES_IRQ). */
+  txFramesIrq: boolean;
   /** MSI-X vector name as /proc/interrupts shows it. */
   vectorName(dev: string, q: number): string;
   /** Name of the non-queue ("other"/misc) vector, if the driver has one. */
@@ -112,7 +116,9 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     },
     refillBatch: 16, // IXGBE_RX_BUFFER_WRITE
     noDescriptorCounter: 'rx_no_dma_resources',
-    queueStat: (q, what) => `rx_queue_${q}_${what}`,
+    queueStat: (q, what, dir = 'rx') => `${dir}_queue_${q}_${what}`,
+    txWorkLimit: 256, // IXGBE_DEFAULT_TX_WORK (adapter->tx_work_limit; ethtool -C tx-frames-irq)
+    txFramesIrq: true,
     vectorName: (dev, q) => `${dev}-TxRx-${q}`, // ixgbe_request_msix_irqs
     otherVectorName: (dev) => dev,
     rxFlowSteer: false, // ntuple enables Flow Director perfect filters, but ixgbe has no ndo_rx_flow_steer
@@ -162,7 +168,9 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     },
     refillBatch: 16, // ICE_RX_BUF_WRITE in older versions
     noDescriptorCounter: 'rx_dropped', // UNVERIFIED: VSI rx_discards reported as rx_dropped
-    queueStat: (q, what) => `rx_queue_${q}_${what}`,
+    queueStat: (q, what, dir = 'rx') => `${dir}_queue_${q}_${what}`,
+    txWorkLimit: 256, // ICE_DFLT_IRQ_WORK (ice_clean_tx_irq's budget)
+    txFramesIrq: false, // supported_coalesce_params: USECS | USE_ADAPTIVE | RX_USECS_HIGH
     vectorName: (_dev, q) => `ice-0000:01:00.0-TxRx-${q}`, // "%s-%s-%d", basename, "TxRx", idx
     otherVectorName: () => 'ice-0000:01:00.0:misc',
     rxFlowSteer: true, // ice_rx_flow_steer (ice_arfs.c, CONFIG_RFS_ACCEL)
@@ -203,7 +211,9 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     },
     refillBatch: 16,
     noDescriptorCounter: 'rx_missed_errors',
-    queueStat: (q, what) => `rx${q}_${what}`,
+    queueStat: (q, what, dir = 'rx') => `${dir}${q}_${what}`,
+    txWorkLimit: 128, // like mlx5e's MLX5E_TX_CQ_POLL_BUDGET (UNVERIFIED)
+    txFramesIrq: false,
     vectorName: (dev, q) => `${dev}-rx-${q}`,
     otherVectorName: () => null,
     rxFlowSteer: true, // like mlx5e_rx_flow_steer

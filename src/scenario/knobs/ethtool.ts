@@ -30,7 +30,6 @@ export const ETHTOOL_OPTIONS: Record<string, { aliases: string[]; unmodelled: st
       'rx-usecs-irq',
       'rx-frames-irq',
       'tx-usecs-irq',
-      'tx-frames-irq',
       'stats-block-usecs',
       'pkt-rate-low',
       'pkt-rate-high',
@@ -160,6 +159,28 @@ export const rxFrames = defineKnob<number, number, NicContext>({
   read: (value) => value,
   description: 'Interrupt after this many frames (drivers that list it in supported_coalesce_params).',
   source: 'drivers/net/ethernet/mellanox/mlx5/core/en_ethtool.c: mlx5e_ethtool_set_coalesce',
+});
+
+const txFramesIrqType = uint('tx-frames-irq');
+export const txFramesIrq = defineKnob<number, number, NicContext>({
+  name: 'tx-frames-irq',
+  kind: 'ethtool',
+  ethtool: { option: '-C', param: 'tx-frames-irq' },
+  path: 'nics[].coalesce.tx-frames-irq',
+  where: 'ethtool -C <dev> tx-frames-irq N',
+  command: 'ethtool -C {dev} tx-frames-irq {value}',
+  type: txFramesIrqType,
+  unit: 'frames',
+  default: ({ driver }) => driver.txWorkLimit,
+  defaultText: `${DRIVER_NAMES.filter((n) => DRIVERS[n].txFramesIrq)
+    .map((n) => `${n} ${DRIVERS[n].txWorkLimit}`)
+    .join(', ')} (others: not supported)`,
+  range: (d) => (d.txFramesIrq ? '0..65535 (0: unchanged)' : 'not supported'),
+  supported: ({ driver }) => void limits.txFramesIrq(driver, 0),
+  check: (value, ctx) => limits.txFramesIrq(ctx.driver, txFramesIrqType.check(value)),
+  read: (value) => value,
+  description: 'TX completions one NAPI poll frees at most (adapter->tx_work_limit, read by ixgbe_clean_tx_irq), apart from the RX budget; a poll that reaches it is not complete.',
+  source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c: ixgbe_set_coalesce',
 });
 
 /** ixgbe has no switch: rx-usecs 1 is its adaptive mode, so its default follows rx-usecs. */
@@ -390,4 +411,4 @@ export const pauseAutoneg = pauseParam('autoneg', 'Autonegotiate 802.3x flow con
 export const pauseRx = pauseParam('rx', 'Honour PAUSE frames the link partner sends (rxsim: the partner never sends any).');
 export const pauseTx = pauseParam('tx', 'Send PAUSE: XOFF when the RX packet buffer reaches its high water, XON below the low water; ixgbe then clears DROP_EN.');
 
-export const ETHTOOL_KNOBS = [speed, rxUsecs, rxFrames, adaptiveRx, ringRx, combined, gro, rxhash, ntuple, indir, hkey, flowHashUdp4, flowHashUdp6, pauseAutoneg, pauseRx, pauseTx];
+export const ETHTOOL_KNOBS = [speed, rxUsecs, rxFrames, txFramesIrq, adaptiveRx, ringRx, combined, gro, rxhash, ntuple, indir, hkey, flowHashUdp4, flowHashUdp6, pauseAutoneg, pauseRx, pauseTx];
