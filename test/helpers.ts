@@ -1,3 +1,5 @@
+import { FlowControl, type FlowControlHost } from '../src/model/nic/flow-control.ts';
+import { DRIVERS } from '../src/model/nic/drivers.ts';
 import { collectResult, type Result } from '../src/metrics/result.ts';
 import { Kernel } from '../src/model/kernel.ts';
 import { simulate, type SimulateOptions } from '../src/model/simulate.ts';
@@ -45,4 +47,10 @@ export function inputError(f: () => unknown): string {
     throw e;
   }
   throw new Error('no InputError');
+}
+
+/** An RX packet buffer of `bytes` with flow control off (no watermark matters), for ring tests without a NIC. */
+export function packetBuffer(bytes: number, host: Partial<FlowControlHost> = {}): FlowControl {
+  const driver = { ...DRIVERS.ixgbe, flowControl: { ...DRIVERS.ixgbe.flowControl, rxPacketBufferKb: bytes / 1024 } };
+  return new FlowControl({ now: () => 0, pausePartner: () => {}, resumePartner: () => {}, ...host }, driver, { autoneg: false, rx: false, tx: false }, false, 1500, 10);
 }

@@ -36,6 +36,7 @@ import { scheduleTimeline } from './timeline.ts';
 import type { TraceHooks } from './trace-hooks.ts';
 import { TransportRcv } from './transport-rcv.ts';
 import { Veth } from './veth.ts';
+import { Workqueue } from './workqueue.ts';
 import { OpenLoopSource, type FrameSource } from './wire.ts';
 
 /**
@@ -70,6 +71,8 @@ export class Kernel {
   readonly softirq: Softirq;
   readonly napis: NapiTable;
   readonly vectors: VectorTable;
+  /** The system workqueue (kworker/N:1): ice's DIM work items. */
+  readonly workqueue: Workqueue;
   readonly accounting: RxAccounting;
   readonly snmp = new Snmp();
   /** DDIO and the NUMA nodes: where DMA leaves each frame's payload. */
@@ -111,6 +114,7 @@ export class Kernel {
     this.sched = new Scheduler(this);
     this.napis = new NapiTable(this);
     this.vectors = new VectorTable(this.sim);
+    this.workqueue = new Workqueue(this);
     this.rps = new RpsSteering(this, s.cpus, s.sysctl['net.core.rps_sock_flow_entries']);
     this.icmp = new Icmp(this, s.flows);
     this.l4 = new TransportRcv(this);
@@ -216,6 +220,11 @@ export class Kernel {
   /** compressed_ack_timer (SocketTableHost). */
   compressedAck(sock: Socket): void {
     this.l4.compressedAck(sock);
+  }
+
+  /** dev_queue_xmit() of a frame the host sends on flow `flow`'s NIC from CPU `cpu` (SocketTableHost, AppHost). */
+  xmit(flow: number, cpu: number, len: number): void {
+    this.nics[this.flows[flow]!.nic]!.xmit(cpu, flow, len, this.sim.now);
   }
 
   /** tcp_delack_timer (SocketTableHost). */

@@ -31,6 +31,8 @@ export interface SocketTableHost {
   delayedAck(sock: Socket): void;
   /** compressed_ack_timer fired on a socket. */
   compressedAck(sock: Socket): void;
+  /** dev_queue_xmit() of `len` bytes on flow `flow`'s NIC from CPU `cpu`. */
+  xmit(flow: number, cpu: number, len: number): void;
 }
 
 /**
@@ -132,6 +134,11 @@ export class SocketTable {
         const sock = new Socket(this.sockets.length, 'tcp', app, tcpRmem[1], tcpRmem[2], new TcpReceiver(sender, mss, f.rttNs), k.pool);
         sock.tcp!.shrinkWindow = s.sysctl['net.ipv4.tcp_shrink_window'] === 1;
         sock.tcp!.backlogAckDefer = s.sysctl['net.ipv4.tcp_backlog_ack_defer'] === 1;
+        if (f.path !== 'veth-local') {
+          // The ACKs go back through the NIC (VXLAN-encapsulated on an overlay).
+          const encap = f.path === 'vxlan-overlay' ? VXLAN_OVERHEAD : 0;
+          sock.tcp!.xmit = (cpu, len) => k.xmit(f.index, cpu, len + encap);
+        }
         const delack = k.sim.timer(this.delackEvent, sock.index);
         sock.tcp!.delack = (at) => (at === Infinity ? delack.cancel() : delack.armNoLaterThan(at));
         const compress = k.sim.timer(this.compressEvent, sock.index);

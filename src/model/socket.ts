@@ -118,6 +118,13 @@ export class TcpReceiver {
   mib: { TcpExtTCPAckCompressed: number } = { TcpExtTCPAckCompressed: 0 };
   /** The delayed-ACK timer (arm/cancel at an absolute time; Infinity = cancel). */
   delack: (atNs: number) => void = () => {};
+  /** The CPU that last armed the delayed-ACK timer (sk_reset_timer: the timer runs there). */
+  delackCpu = 0;
+  /**
+   * dev_queue_xmit() of an ACK of `len` bytes (skb->len) from CPU `cpu` through the NIC, for a
+   * peer on the wire; null when the peer is local (over veth, no NIC).
+   */
+  xmit: ((cpu: number, len: number) => void) | null = null;
   readonly mss: number;
   /** Bytes the application has copied (copied_seq), and tcp_rcv_space_adjust's measurement. */
   copiedSeq = 0;
@@ -483,7 +490,7 @@ function selectWindow(sock: Socket): number {
  * bulk receiver, whose segments arrive far closer than TCP_ATO_MIN apart). Returns true if an
  * ACK was sent.
  */
-export function tcpAckSndCheck(sock: Socket, at: number, now: boolean, ofoPossible = true): boolean {
+export function tcpAckSndCheck(sock: Socket, at: number, now: boolean, cpu: number, ofoPossible = true): boolean {
   const tcp = sock.tcp!;
   const newData = tcp.rcvNxt - tcp.lastAck;
   const more = newData > tcp.mss && (tcp.rcvNxt - tcp.copiedSeq < RCVLOWAT || tcpSelectWindowNow(sock) >= tcp.lastWindow);
@@ -492,24 +499,28 @@ export function tcpAckSndCheck(sock: Socket, at: number, now: boolean, ofoPossib
       tcp.ackDeferred = true;
       return false;
     }
-    return tcpSendAck(sock, at);
+    return tcpSendAck(sock, at, cpu);
   }
   if (!ofoPossible || tcp.ofo.length === 0) {
-    if (newData > 0) tcp.delack(at + DELACK_NS);
+    if (newData > 0) {
+      tcp.delack(at + DELACK_NS);
+      tcp.delackCpu = cpu; // sk_reset_timer: the timer runs where it was armed
+    }
     return false;
   }
-  if (tcp.compressedAck >= tcp.compSackNr) return tcpSendAck(sock, at);
+  if (tcp.compressedAck >= tcp.compSackNr) return tcpSendAck(sock, at, cpu);
   if (tcp.compressedAckRcvNxt !== tcp.rcvNxt) {
     tcp.compressedAckRcvNxt = tcp.rcvNxt;
     tcp.dupAckCounter = 0;
   }
   if (tcp.dupAckCounter < TCP_FASTRETRANS_THRESH) {
     tcp.dupAckCounter++;
-    return tcpSendAck(sock, at);
+    return tcpSendAck(sock, at, cpu);
   }
   tcp.compressedAck++;
   if (tcp.compressArmed) return false;
   tcp.compressArmed = true;
+  tcp.delackCpu = cpu; // HRTIMER_MODE_REL_PINNED_SOFT: it fires on this CPU
   tcp.compress(at + Math.min(tcp.compSackDelayNs, tcp.rttNs / 20));
   return false;
 }
@@ -531,21 +542,31 @@ export function tcpCompressedAckKick(sock: Socket, at: number): boolean {
   tcp.compressArmed = false;
   if (tcp.compressedAck === 0) return false;
   tcp.compressedAck--;
-  return tcpSendAck(sock, at);
+  return tcpSendAck(sock, at, tcp.delackCpu);
 }
 
 /** tcp_release_cb() with TCP_ACK_DEFERRED: send the ACK the backlog wanted, if one is still due. */
-export function tcpReleaseCb(sock: Socket, at: number): boolean {
+export function tcpReleaseCb(sock: Socket, at: number, cpu: number): boolean {
   const tcp = sock.tcp!;
   if (!tcp.ackDeferred) return false;
   tcp.ackDeferred = false;
   // inet_csk_ack_scheduled(): whatever wanted it — new data, or a hole or a drop the sender must
   // hear of (a duplicate ACK with SACK) although rcv_nxt did not move.
-  return tcpSendAck(sock, at);
+  return tcpSendAck(sock, at, cpu);
 }
 
-/** tcp_send_ack(): an ACK for rcv_nxt with the window tcp_select_window allows. */
-export function tcpSendAck(sock: Socket, at: number): boolean {
+/** Ethernet (14) + IPv4 (20) + TCP with the timestamp option (32): a pure ACK's skb->len. */
+export const TCP_ACK_BYTES = 66;
+/** TCPOLEN_SACK_BASE (2, padded to 4 with NOPs) and TCPOLEN_SACK_PERBLOCK (8); with timestamps at most 3 blocks fit. */
+const SACK_BASE = 4;
+const SACK_PERBLOCK = 8;
+const MAX_SACK_BLOCKS_TS = 3;
+
+/**
+ * tcp_send_ack(): an ACK for rcv_nxt with the window tcp_select_window allows, sent from CPU
+ * `cpu` (the ACK leaves through the NIC: tcp_transmit_skb → dev_queue_xmit).
+ */
+export function tcpSendAck(sock: Socket, at: number, cpu: number): boolean {
   const tcp = sock.tcp!;
   tcp.delack(Infinity);
   if (tcp.compressedAck > 0) {
@@ -562,7 +583,12 @@ export function tcpSendAck(sock: Socket, at: number): boolean {
   tcp.lastWindow = adv;
   if (tcp.quick > 0) tcp.quick--; // tcp_dec_quickack_mode
   sock.counters.acksSent++;
-  tcp.sink.ack(at, tcp.rcvNxt, adv, sackRanges(sock.pool, tcp.ofo));
+  const sack = sackRanges(sock.pool, tcp.ofo);
+  if (tcp.xmit) {
+    const blocks = sack === null ? 0 : Math.min(sack.length / 2, MAX_SACK_BLOCKS_TS);
+    tcp.xmit(cpu, TCP_ACK_BYTES + (blocks > 0 ? SACK_BASE + blocks * SACK_PERBLOCK : 0));
+  }
+  tcp.sink.ack(at, tcp.rcvNxt, adv, sack);
   return true;
 }
 
@@ -572,15 +598,15 @@ export function tcpSendAck(sock: Socket, at: number): boolean {
  * (rcv_window_now = what the last ACK advertised minus the data received since). This window
  * update is what restarts a sender stalled by a full receive buffer.
  */
-export function tcpCleanupRbuf(sock: Socket, at: number): boolean {
+export function tcpCleanupRbuf(sock: Socket, at: number, cpu: number): boolean {
   const tcp = sock.tcp!;
   const pending = tcp.rcvNxt - tcp.lastAck;
-  if (pending > tcp.mss) return tcpSendAck(sock, at);
+  if (pending > tcp.mss) return tcpSendAck(sock, at, cpu);
   // "Optimize, __tcp_select_window() is not cheap": only when the window left is at most half the clamp.
   const remaining = Math.max(0, tcp.lastWindow - pending); // tcp_receive_window
   if (2 * remaining > winFromSpace(sock, sock.rcvbuf)) return false;
   const win = tcpSelectWindowNow(sock);
-  if (win > 0 && win >= 2 * remaining) return tcpSendAck(sock, at);
+  if (win > 0 && win >= 2 * remaining) return tcpSendAck(sock, at, cpu);
   return false;
 }
 

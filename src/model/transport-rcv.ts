@@ -77,7 +77,7 @@ export class TransportRcv {
         sock.backlogBytes += pool.truesize[row]!;
         return 0;
       }
-      extra += this.tcpReceive(sock, row);
+      extra += this.tcpReceive(sock, row, cpu.id);
     }
     return extra + this.dataReady(cpu, sock);
   }
@@ -142,8 +142,8 @@ export class TransportRcv {
     return true;
   }
 
-  /** tcp_rcv_established → tcp_data_queue, then the ACK decision. Returns the ACK cost. */
-  tcpReceive(sock: Socket, row: number): number {
+  /** tcp_rcv_established → tcp_data_queue, then the ACK decision, on CPU `cpu`. Returns the ACK cost. */
+  tcpReceive(sock: Socket, row: number, cpu: number): number {
     const k = this.k;
     const pool = k.pool;
     const c0 = sock.counters;
@@ -169,7 +169,7 @@ export class TransportRcv {
     // data goes to the SACK branch of __tcp_ack_snd_check.
     if (verdict === 'dup') tcpEnterQuickack(sock);
     const now = verdict === 'dropped' || (verdict === 'queued' && holes > 0 && sock.tcp!.ofo.length === 0);
-    if (tcpAckSndCheck(sock, k.sim.now, now)) {
+    if (tcpAckSndCheck(sock, k.sim.now, now, cpu)) {
       k.snmp.TcpOutSegs++;
       cost += this.ackCost(sock);
     }
@@ -192,7 +192,7 @@ export class TransportRcv {
 
   /** The delayed-ACK timer fired (tcp_delack_timer): ACK what has not been ACKed. */
   delayedAck(sock: Socket): void {
-    if (sock.tcp && sock.tcp.rcvNxt > sock.tcp.lastAck && tcpSendAck(sock, this.k.sim.now)) this.k.snmp.TcpOutSegs++;
+    if (sock.tcp && sock.tcp.rcvNxt > sock.tcp.lastAck && tcpSendAck(sock, this.k.sim.now, sock.tcp.delackCpu)) this.k.snmp.TcpOutSegs++;
   }
 
   /** sk_data_ready: wake the reader sleeping in recvmsg. Returns the wakeup's cost. */
@@ -211,8 +211,8 @@ export class TransportRcv {
    * context at release_sock (`cpu` is the reader's). Returns the extra cost (an ACK, a collapse).
    */
   /** tcp_release_cb after the backlog was processed: a deferred ACK goes now. Returns its cost. */
-  releaseCb(sock: Socket, now: number): number {
-    if (!sock.tcp || !tcpReleaseCb(sock, now)) return 0;
+  releaseCb(sock: Socket, now: number, cpu: number): number {
+    if (!sock.tcp || !tcpReleaseCb(sock, now, cpu)) return 0;
     this.k.snmp.TcpOutSegs++;
     return this.ackCost(sock);
   }
@@ -222,6 +222,6 @@ export class TransportRcv {
     const row = sock.backlog.shift(now);
     sock.backlogBytes -= pool.truesize[row]!;
     pool.l4cpu[row] = cpu;
-    return this.tcpReceive(sock, row);
+    return this.tcpReceive(sock, row, cpu);
   }
 }

@@ -15,6 +15,12 @@ import type { ResolvedFlow } from '../scenario/resolve.ts';
  * flood costs no event per frame. When the flows together ask for more than the line rate,
  * frames queue upstream (the sending switch port); past `upstreamBufferBytes` of backlog they
  * are dropped there (counted as wire drops).
+ *
+ * 802.3x PAUSE: while the receiving NIC has paused its link partner (`pause`), the partner starts
+ * no frame; its frames wait in the switch port's buffer, which does not drain meanwhile, and are
+ * dropped there once the backlog ahead of them passes the buffer. A frame already on the wire
+ * finishes. The end of a pause is unknown until the XON (`resume`): generation stops at the
+ * pause and goes on once the end is known.
  */
 
 /** Preamble + SFD (8) and inter-frame gap (12), in bytes. */
@@ -110,6 +116,10 @@ export class Wire {
   /** The furthest time (ns) a receive queue has landed frames up to: no frame may arrive before it. */
   private observedNs = 0;
   private readonly maxQueuePs: number;
+  /** The partner starts no frame from this time (ps) ... */
+  private pauseFromPs = Infinity;
+  /** ... until this time (Infinity: paused, end not yet known). */
+  private pauseEndPs = Infinity;
   frames = 0;
   bits = 0;
 
@@ -199,6 +209,31 @@ export class Wire {
     this.siftUp(this.heap.indexOf(source));
   }
 
+  /**
+   * A PAUSE frame (XOFF) takes effect at `fromPs`: the partner starts no frame from then until
+   * `resume`. A frame generated before the pause was known keeps its time (it is on the wire).
+   */
+  pause(fromPs: number): void {
+    if (this.paused) return;
+    this.pauseFromPs = fromPs;
+    this.pauseEndPs = Infinity;
+  }
+
+  /** An XON (or the pause timer) ends the pause at `atPs`: frames held by the partner start then. */
+  resume(atPs: number): void {
+    if (this.paused) this.pauseEndPs = Math.max(atPs, this.pauseFromPs);
+  }
+
+  /** Paused with the end not yet known. */
+  get paused(): boolean {
+    return this.pauseFromPs !== Infinity && this.pauseEndPs === Infinity;
+  }
+
+  /** How long of [fromPs, toPs) the partner was paused (the backlog did not drain then). */
+  private pausedWithin(fromPs: number, toPs: number): number {
+    return Math.max(0, Math.min(toPs, this.pauseEndPs) - Math.max(fromPs, this.pauseFromPs));
+  }
+
   /** True when no source will send again. */
   get exhausted(): boolean {
     return this.pick() === null;
@@ -227,10 +262,19 @@ export class Wire {
       // A frame cannot arrive in a past a receive queue has already seen. That only happens when
       // a CPU looked further ahead than the ACK delay (one chunk of a whole-ring legacy clean
       // longer than the RTT) and an ACK then opened a window: the frame leaves late.
-      const start = Math.max(desired + jitter, this.busyPs, floorPs - wire);
-      // Decide the upstream drop first: it depends only on the frames ahead, and a dropped
-      // frame must not stop generation (the next frame may fit before the limit).
-      if (start - desired > this.maxQueuePs) {
+      let start = Math.max(desired + jitter, this.busyPs, floorPs - wire);
+      if (start >= this.pauseFromPs) {
+        // 802.3x: the partner is paused. Until the XON says when it ends, nothing more is sent.
+        if (this.pauseEndPs === Infinity) {
+          this.generatedNs = Math.max(this.generatedNs, Math.min(tNs, Math.floor(this.pauseFromPs / 1000)));
+          return false;
+        }
+        if (start < this.pauseEndPs) start = this.pauseEndPs;
+      }
+      // Decide the upstream drop first: it depends only on the frames ahead (the wait beyond
+      // the time the partner was paused), and a dropped frame must not stop generation (the
+      // next frame may fit before the limit).
+      if (start - desired - this.pausedWithin(desired, start) > this.maxQueuePs) {
         this.sink.upstreamDrop(s, size, desired);
         s.advance(desired);
         this.siftDownRoot();

@@ -18,6 +18,7 @@ import type { NicConfig, Scenario } from './schema.ts';
  *   ethtool -K|--features|--offload <dev> gro|rxhash|ntuple on|off ...
  *   ethtool -X|--set-rxfh-indir|--rxfh <dev> equal N | weight W... | default | hkey K
  *   ethtool -N|--config-nfc <dev> rx-flow-hash udp4|udp6 sd|sdfn
+ *   ethtool -A|--pause <dev> autoneg|rx|tx on|off
  *   ip link set [dev] <dev> mtu N
  *   sysctl -w name=value ...
  *   echo V > /proc/sys/net/core/<name>
@@ -184,13 +185,13 @@ function nicByName(ctx: Ctx, draft: Draft<Scenario>, i: number): { nic: Draft<Ni
 type EthtoolHandler = (ctx: Ctx, draft: Draft<Scenario>, nic: Draft<NicConfig>, index: number, option: string) => void;
 
 /** -C, -G, -L, -K and -s are `name value` pairs of registry knobs; -X and -N have their own grammar. */
-const HANDLERS: Record<string, EthtoolHandler> = { '-C': pairs, '-G': pairs, '-L': pairs, '-K': pairs, '-s': pairs, '-X': rxfh, '-N': nfc };
+const HANDLERS: Record<string, EthtoolHandler> = { '-C': pairs, '-G': pairs, '-L': pairs, '-K': pairs, '-s': pairs, '-A': pairs, '-X': rxfh, '-N': nfc };
 
 /** Every spelling of each option: `--coalesce` → `-C`. */
 const OPTION_OF: Record<string, string> = Object.fromEntries(Object.entries(ETHTOOL_OPTIONS).flatMap(([opt, o]) => [opt, ...o.aliases].map((name) => [name, opt])));
 
 function ethtool(ctx: Ctx, draft: Draft<Scenario>): void {
-  const given = ctx.need(1, 'an ethtool option such as -C, -G, -L, -K, -s, -X or -N');
+  const given = ctx.need(1, 'an ethtool option such as -C, -G, -L, -K, -s, -A, -X or -N');
   const opt = OPTION_OF[given];
   if (!opt) ctx.fail(1, `unknown or unmodelled ethtool option${didYouMean(given, Object.keys(OPTION_OF))}; rxsim takes ${Object.keys(OPTION_OF).join(' ')}`);
   const { nic, index } = nicByName(ctx, draft, 2);
@@ -201,11 +202,11 @@ function ethtool(ctx: Ctx, draft: Draft<Scenario>): void {
 /** Walk `name value` pairs; each name is a registry knob of this option (or an alias of one). */
 function pairs(ctx: Ctx, draft: Draft<Scenario>, nic: Draft<NicConfig>, index: number, option: string): void {
   const knobs = knobsOf('ethtool').filter((k) => k.ethtool?.option === option);
-  const names = knobs.map((k) => k.name);
+  const names = knobs.map((k) => k.ethtool?.param ?? k.name);
   const kctx = nicContext(draft, nic);
   for (let i = 3; i < ctx.tokens.length; i += 2) {
     const name = ctx.tokens[i]!;
-    const knob = knobs.find((k) => k.name === name || k.aliases?.includes(name));
+    const knob = knobs.find((k) => k.ethtool?.param === name || k.name === name || k.aliases?.includes(name));
     const hw = option === '-K' ? hwReceiveFeature(name) : undefined;
     if (!knob && hw) {
       const value = ctx.need(i + 1, `a value for ${name} (on or off)`);

@@ -43,6 +43,18 @@ export function rxUsecs(driver: DriverProfile, requested: number): number {
   return requested;
 }
 
+/**
+ * `ethtool -C tx-frames-irq N` (ixgbe_set_coalesce): sets adapter->tx_work_limit, the TX
+ * completions one poll frees; 0 leaves it unchanged. The field is a u16.
+ */
+export function txFramesIrq(driver: DriverProfile, requested: number): number {
+  if (!driver.txFramesIrq) {
+    throw new ValueError(`${driver.name} does not support tx-frames-irq (not in its supported_coalesce_params; ethtool: "Operation not supported")`);
+  }
+  if (requested > 0xffff) throw new ValueError(`tx-frames-irq ${requested} is above 65535: ixgbe keeps tx_work_limit in a u16 (the kernel would truncate it)`);
+  return requested === 0 ? driver.txWorkLimit : requested;
+}
+
 /** `ethtool -C rx-frames N`: only drivers that list it in supported_coalesce_params. */
 export function rxFrames(driver: DriverProfile, requested: number): number {
   if (!driver.moderation.rxFrames) {

@@ -71,6 +71,8 @@ export interface ResolvedNic {
   ringSize: number;
   rxUsecs: number;
   rxFrames: number;
+  /** TX completions a poll frees at most (tx.work_limit). */
+  txWorkLimit: number;
   adaptiveRx: boolean;
   gro: boolean;
   rxhash: boolean;
@@ -88,6 +90,11 @@ export interface ResolvedNic {
   dmaLatencyNs: number;
   /** /sys/class/net/<dev>/device/numa_node. */
   numaNode: number;
+  /** ethtool -A: what was asked for. */
+  pause: { autoneg: boolean; rx: boolean; tx: boolean };
+  /** The link partner: does it stop on our PAUSE frames; its port buffer (bytes). */
+  partnerHonoursPause: boolean;
+  upstreamBufferBytes: number;
 }
 
 export interface ResolvedFlow {
@@ -377,6 +384,7 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
   const rxUsecs = knob(ethtool.rxUsecs, nic.coalesce['rx-usecs'], ctx, index);
   ctx = { ...ctx, queues, rxUsecs };
   const rxFrames = knob(ethtool.rxFrames, nic.coalesce['rx-frames'], ctx, index);
+  const txWorkLimit = knob(ethtool.txFramesIrq, nic.coalesce['tx-frames-irq'], ctx, index);
   const adaptiveRx = knob(ethtool.adaptiveRx, nic.coalesce['adaptive-rx'], ctx, index);
   const keyBytes = knob(ethtool.hkey, nic.rss.hkey, ctx, index);
 
@@ -419,6 +427,7 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
     ringSize,
     rxUsecs,
     rxFrames,
+    txWorkLimit,
     adaptiveRx,
     gro: knob(ethtool.gro, nic.features.gro, ctx, index),
     rxhash: knob(ethtool.rxhash, nic.features.rxhash, ctx, index),
@@ -437,6 +446,13 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
     rxMode: nic.rx_mode,
     dmaLatencyNs: nic.dma_latency_ns ?? 600,
     numaNode: nic.numa_node,
+    pause: {
+      autoneg: knob(ethtool.pauseAutoneg, nic.pause.autoneg, ctx, index),
+      rx: knob(ethtool.pauseRx, nic.pause.rx, ctx, index),
+      tx: knob(ethtool.pauseTx, nic.pause.tx, ctx, index),
+    },
+    partnerHonoursPause: nic.link_partner.pause === 'honour',
+    upstreamBufferBytes: nic.link_partner.buffer_bytes,
   };
 }
 

@@ -31,6 +31,7 @@ const coalesce = z
   .strictObject({
     'rx-usecs': field('rx-usecs', ethtool.rxUsecs),
     'rx-frames': field('rx-frames', ethtool.rxFrames),
+    'tx-frames-irq': field('tx-frames-irq', ethtool.txFramesIrq),
     'adaptive-rx': field('adaptive-rx', ethtool.adaptiveRx),
   })
   .describe('Interrupt moderation, as `ethtool -C`.');
@@ -39,6 +40,34 @@ const rxQueue = z.strictObject({
   rps_cpus: field('rps_cpus', queue.rpsCpus),
   rps_flow_cnt: field('rps_flow_cnt', queue.rpsFlowCnt),
 });
+
+const pause = z
+  .strictObject({
+    autoneg: field('autoneg', ethtool.pauseAutoneg),
+    rx: field('rx', ethtool.pauseRx),
+    tx: field('tx', ethtool.pauseTx),
+  })
+  .describe('802.3x link flow control, as `ethtool -A`.');
+
+const linkPartner = z
+  .strictObject({
+    pause: z
+      .enum(['honour', 'ignore'])
+      .default('ignore')
+      .describe(
+        'Whether the sending switch port stops on our PAUSE frames ("flowcontrol receive on") and advertises pause in autonegotiation. Default "ignore": data-centre switch ports ship with flowcontrol receive off.',
+      ),
+    buffer_bytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(512 * 1024)
+      .describe(
+        "The switch port's egress buffer in front of the link: frames that find this much queued ahead of them are dropped there. Default 512 KiB (an assumption: a shallow-buffer switch's share per port).",
+      ),
+  })
+  .default({ pause: 'ignore', buffer_bytes: 512 * 1024 })
+  .describe('The device at the other end of the link, which sends every flow.');
 
 const features = z.strictObject({
   gro: fieldWithDefault('gro', ethtool.gro),
@@ -61,6 +90,8 @@ export const nicSchema = z.strictObject({
   ring: z.strictObject({ rx: field('rx', ethtool.ringRx) }).default({}),
   coalesce: coalesce.default({}),
   features: features.default(features.parse({})),
+  pause: pause.default({}),
+  link_partner: linkPartner,
   rss: z
     .strictObject({
       hkey: field('hkey', ethtool.hkey),

@@ -23,7 +23,12 @@ export const KERNEL_SITES: Record<number, KernelSite> = {
   [EV.SOFTIRQ_RAISE]: { tracepoint: 'irq:softirq_raise', fn: '__raise_softirq_irqoff', file: 'kernel/softirq.c', what: 'NET_RX marked pending (napi_schedule, or the backlog on an RPS IPI)' },
   [EV.SOFTIRQ_ENTRY]: { tracepoint: 'irq:softirq_entry', fn: 'handle_softirqs', file: 'kernel/softirq.c', what: 'a pending softirq vector runs (at irq_exit, local_bh_enable or in ksoftirqd)' },
   [EV.SOFTIRQ_EXIT]: { tracepoint: 'irq:softirq_exit', fn: 'handle_softirqs', file: 'kernel/softirq.c', what: 'net_rx_action returned' },
-  [EV.NAPI_POLL]: { tracepoint: 'napi:napi_poll', fn: '__napi_poll', file: 'net/core/dev.c', what: 'net_rx_action polled one NAPI: the driver cleaned up to `budget` descriptors' },
+  [EV.NAPI_POLL]: {
+    tracepoint: 'napi:napi_poll',
+    fn: '__napi_poll',
+    file: 'net/core/dev.c',
+    what: 'net_rx_action polled one NAPI: the driver freed its TX completions (ixgbe_clean_tx_irq), then cleaned up to `budget` RX descriptors',
+  },
   [EV.SCHED_SWITCH]: { tracepoint: 'sched:sched_switch', fn: '__schedule', file: 'kernel/sched/core.c', what: 'the CPU switches tasks' },
   [EV.SCHED_WAKEUP]: { tracepoint: 'sched:sched_wakeup', fn: 'ttwu_do_activate', file: 'kernel/sched/core.c', what: 'a task becomes runnable (sk_data_ready woke a reader, or wakeup_softirqd)' },
   [EV.NETIF_RECEIVE_SKB]: { tracepoint: 'net:netif_receive_skb', fn: '__netif_receive_skb_core', file: 'net/core/dev.c', what: 'one skb enters the protocol stack (one pass; a second after veth)' },

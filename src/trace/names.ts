@@ -12,7 +12,8 @@ export function spanClass(rec: TraceRecorder, what: number, pid: number): SpanCl
   if (what === CPU_SOFTIRQ) return 'softirq';
   if (what === CPU_SWITCH) return 'switch';
   const kind = rec.tasks.get(pid)?.kind;
-  return kind === 'ksoftirqd' ? 'ksoftirqd' : kind === 'napi' ? 'napi-thread' : 'app';
+  // A kworker is drawn with the per-CPU kernel threads (ksoftirqd's colour).
+  return kind === 'ksoftirqd' || kind === 'kworker' ? 'ksoftirqd' : kind === 'napi' ? 'napi-thread' : 'app';
 }
 
 /**

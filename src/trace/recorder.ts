@@ -22,7 +22,7 @@ export interface TraceOptions {
 export interface TraceTask {
   pid: number;
   comm: string;
-  kind: 'ksoftirqd' | 'napi' | 'app';
+  kind: Task['kind'];
 }
 
 export interface TraceCounter {

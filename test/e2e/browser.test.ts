@@ -286,7 +286,7 @@ describe('the browser app', () => {
     const exported = JSON.parse(readFileSync(await download.path(), 'utf8')) as { duration_ms: number; nics: { coalesce: Record<string, number> }[]; apply: string[] };
     expect(exported.duration_ms).toBe(5000);
     expect(exported.nics[0]!.coalesce['rx-usecs']).toBe(100);
-    expect(exported.apply).toEqual(['sysctl -w net.core.netdev_budget=600']);
+    expect(exported.apply).toEqual([...((s.apply as string[] | undefined) ?? []), 'sysctl -w net.core.netdev_budget=600']); // the scenario's own apply (ethtool -A) first
     await p.close();
   });
 

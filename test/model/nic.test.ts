@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Moderation } from '../../src/model/nic/moderation.ts';
 import { RxQueue } from '../../src/model/nic/rx-queue.ts';
+import { packetBuffer } from '../helpers.ts';
 import { NIL, PacketPool } from '../../src/model/packet.ts';
 import { kernel, run } from '../helpers.ts';
 
@@ -15,7 +16,7 @@ function ring(size: number, dropEn: boolean, arrivals: number[], pktbufBytes = 0
     size,
     500,
     dropEn,
-    pktbufBytes,
+    packetBuffer(pktbufBytes),
     16,
     { onWriteback: (t) => writebacks.push(t) },
     (row, missed) => drops.push({ row, missed }),

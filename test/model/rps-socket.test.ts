@@ -159,12 +159,12 @@ describe('socket receive', () => {
       const tcp = new TcpReceiver({ ack: (_t, _a, win) => wins.push(win) }, 1448, 20000);
       tcp.shrinkWindow = shrink;
       const s = new Socket(0, 'tcp', 0, 40_000, 40_000, tcp, pool);
-      tcpSendAck(s, 0); // the first window: the whole (empty) buffer
+      tcpSendAck(s, 0, 0); // the first window: the whole (empty) buffer
       // Ten 100-byte segments arrive and are queued unread, each holding a 2 KB buffer: the
       // window the free space allows (scaled by len/truesize) is now far below what the last
       // ACK promised beyond rcv_nxt.
       for (let i = 0; i < 10; i++) tcpDataQueue(s, pool, skb(i * 100, 100), 0, () => {});
-      tcpSendAck(s, 0);
+      tcpSendAck(s, 0, 0);
       return { wins, s };
     };
     const kept = ack(false);
@@ -179,10 +179,10 @@ describe('socket receive', () => {
     const wins: number[] = [];
     const tcp = new TcpReceiver({ ack: (_t, _a, win) => wins.push(win) }, 1448, 20000);
     const full = new Socket(0, 'tcp', 0, 3000, 3000, tcp, pool);
-    tcpSendAck(full, 0);
+    tcpSendAck(full, 0, 0);
     const v = [0, 1, 2].map((i) => tcpDataQueue(full, pool, skb(i * 1448), 0, () => {}));
     expect(v[2]).toBe('dropped');
-    tcpSendAck(full, 0);
+    tcpSendAck(full, 0, 0);
     expect(wins.at(-1)).toBe(0);
   });
 
@@ -219,7 +219,7 @@ describe('socket receive', () => {
     acks.length = 0;
     tcpDataQueue(s, pool, skb(0), 0, () => {});
     expect(tcpDataQueue(s, pool, skb(2 * 1448), 0, () => {})).toBe('ofo');
-    expect(tcpAckSndCheck(s, 0, true)).toBe(true);
+    expect(tcpAckSndCheck(s, 0, true, 0)).toBe(true);
     expect(acks.at(-1)).toMatchObject({ ack: 1448, hole: true }); // a duplicate ACK reporting the hole
     expect(tcpDataQueue(s, pool, skb(1448), 0, () => {})).toBe('queued');
     expect(s.tcp!.rcvNxt).toBe(3 * 1448);
@@ -230,12 +230,12 @@ describe('socket receive', () => {
   it('tcp_release_cb sends a deferred duplicate ACK (with SACK) for out-of-order data, although rcv_nxt did not move', () => {
     const s = tcpSocket(1 << 20);
     tcpDataQueue(s, pool, skb(0), 0, () => {});
-    tcpSendAck(s, 0);
+    tcpSendAck(s, 0, 0);
     acks.length = 0;
     s.owned = true;
     expect(tcpDataQueue(s, pool, skb(2 * 1448), 0, () => {})).toBe('ofo');
-    expect(tcpAckSndCheck(s, 0, true)).toBe(false); // deferred while owned
-    expect(tcpReleaseCb(s, 0)).toBe(true);
+    expect(tcpAckSndCheck(s, 0, true, 0)).toBe(false); // deferred while owned
+    expect(tcpReleaseCb(s, 0, 0)).toBe(true);
     expect(acks).toEqual([{ ack: 1448, win: s.tcp!.lastWindow, hole: true }]);
   });
 
@@ -245,7 +245,7 @@ describe('socket receive', () => {
     const sent = Array.from({ length: 20 }, (_, i) => {
       tcpDataQueue(s, pool, skb(i * 1448), 0, () => {});
       s.tcp!.copiedSeq = s.tcp!.rcvNxt; // a reader that keeps up
-      return tcpAckSndCheck(s, 0, false);
+      return tcpAckSndCheck(s, 0, false, 0);
     });
     expect(sent.slice(0, 16)).toEqual(Array(16).fill(true));
     expect(sent.slice(16)).toEqual([false, true, false, true]);
@@ -255,7 +255,7 @@ describe('socket receive', () => {
     const s = tcpSocket(1 << 20);
     const sent = Array.from({ length: 40 }, (_, i) => {
       tcpDataQueue(s, pool, skb(i * 1448), 0, () => {});
-      return tcpAckSndCheck(s, 0, false);
+      return tcpAckSndCheck(s, 0, false, 0);
     });
     expect(sent).toEqual(Array(40).fill(true));
     expect(s.tcp!.rcvSsthresh).toBe(65535 + 40 * 2 * 1448);
@@ -267,10 +267,10 @@ describe('socket receive', () => {
     s.tcp!.rcvSsthresh = 1 << 30;
     s.tcp!.quick = 0;
     s.scalingRatio = ratio;
-    tcpSendAck(s, 0); // advertise the whole free buffer
+    tcpSendAck(s, 0, 0); // advertise the whole free buffer
     const sent = Array.from({ length: 6 }, (_, i) => {
       tcpDataQueue(s, pool, skb(i * 1448), 0, () => {});
-      return tcpAckSndCheck(s, 0, false);
+      return tcpAckSndCheck(s, 0, false, 0);
     });
     // Nothing read (rcv_nxt - copied_seq >= rcvlowat) and less free space than rcv_wnd promised.
     expect(sent).toEqual(Array(6).fill(false));
@@ -279,11 +279,11 @@ describe('socket receive', () => {
     t.tcp!.rcvSsthresh = 1 << 30;
     t.tcp!.quick = 0;
     t.scalingRatio = ratio;
-    tcpSendAck(t, 0);
+    tcpSendAck(t, 0, 0);
     const kept = Array.from({ length: 2 }, (_, i) => {
       tcpDataQueue(t, pool, skb(i * 1448), 0, () => {});
       t.tcp!.copiedSeq = t.tcp!.rcvNxt;
-      return tcpAckSndCheck(t, 0, false);
+      return tcpAckSndCheck(t, 0, false, 0);
     });
     expect(kept).toEqual([false, true]);
   });
@@ -298,14 +298,14 @@ describe('socket receive', () => {
     s.tcp!.mib = mib;
     const sent = Array.from({ length: 6 }, (_, i) => {
       tcpDataQueue(s, pool, skb((i + 1) * 1448), 0, () => {}); // a hole at 0
-      return tcpAckSndCheck(s, 0, false);
+      return tcpAckSndCheck(s, 0, false, 0);
     });
     expect(sent).toEqual([true, true, true, false, false, false]);
     expect(timers).toEqual([Math.min(1_000_000, s.tcp!.rttNs / 20)]);
     expect(s.tcp!.compressedAck).toBe(3);
     // The hole is filled: ICSK_ACK_NOW; the held SACKs are covered.
     tcpDataQueue(s, pool, skb(0), 0, () => {});
-    expect(tcpAckSndCheck(s, 0, true)).toBe(true);
+    expect(tcpAckSndCheck(s, 0, true, 0)).toBe(true);
     expect(mib.TcpExtTCPAckCompressed).toBe(3);
   });
 
@@ -315,12 +315,12 @@ describe('socket receive', () => {
     s.owned = true;
     for (let i = 0; i < 6; i++) {
       tcpDataQueue(s, pool, skb(i * 1448), 0, () => {});
-      expect(tcpAckSndCheck(s, 0, false)).toBe(false);
+      expect(tcpAckSndCheck(s, 0, false, 0)).toBe(false);
     }
     expect(acks).toHaveLength(0);
-    expect(tcpReleaseCb(s, 0)).toBe(true);
+    expect(tcpReleaseCb(s, 0, 0)).toBe(true);
     expect(acks).toEqual([{ ack: 6 * 1448, win: s.tcp!.lastWindow, hole: false }]);
-    expect(tcpReleaseCb(s, 0)).toBe(false); // nothing more deferred
+    expect(tcpReleaseCb(s, 0, 0)).toBe(false); // nothing more deferred
   });
 
   it('the advertised window is the free buffer scaled by payload/truesize, capped by rcv_ssthresh, which each in-order skb raises by max(2 mss, 2 len)', () => {

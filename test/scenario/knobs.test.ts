@@ -463,7 +463,7 @@ describe('the registry: every entry is complete, and the schema and the apply gr
   it('every kind names its knobs the way Linux does: sysctls dotted, sysfs and cgroup files as files', () => {
     for (const k of knobsOf('sysctl')) expect(k.where).toBe(`/proc/sys/${k.name.replaceAll('.', '/')}`);
     for (const k of [...knobsOf('device'), ...knobsOf('queue'), ...knobsOf('irq'), ...knobsOf('cgroup')]) expect(k.where).toMatch(new RegExp(`/${k.name.replace('.', '\\.')}\\b`));
-    for (const k of knobsOf('ethtool')) expect(k.where).toMatch(/^ethtool -[CGLKsXN] <dev> /);
+    for (const k of knobsOf('ethtool')) expect(k.where).toMatch(/^ethtool -[CGLKsXNA] <dev> /);
   });
 });
 

@@ -28,9 +28,11 @@ export interface AppHost {
   readonly l4: {
     ackCost(sock: Socket): number;
     backlogRcv(sock: Socket, cpu: number, now: number): number;
-    releaseCb(sock: Socket, now: number): number;
+    releaseCb(sock: Socket, now: number, cpu: number): number;
   };
   readonly ddio: Pick<Ddio, 'locate' | 'cpuWritten'>;
+  /** dev_queue_xmit() of `len` bytes on flow `flow`'s NIC from CPU `cpu` (a response). */
+  xmit(flow: number, cpu: number, len: number): void;
   readonly veth: { localXmit(cpu: Cpu, conn: LocalTcpSender, bytes: number, endOfWrite: boolean): void };
   /** skb_attempt_defer_free(): the reader's cost of freeing an skb (deferred to the CPU that built it, or freed here). */
   readonly skbDefer: { free(cpu: number, allocCpu: number): number };

@@ -4,6 +4,9 @@ import { Acct, type Task, type TaskYield } from '../task.ts';
 import type { AppHost } from './host.ts';
 import { copyToUser, SocketSet, waitForData } from './recv.ts';
 
+/** Ethernet (14) + IPv4 (20) + UDP (8) headers in front of a response's payload (skb->len). */
+const UDP_IP_ETH_HEADERS = 42;
+
 /**
  * rr-server: a request/response server (netperf's UDP_RR netserver, a memcached-like loop). It
  * reads one request (udp_recvmsg), spends `service_us` in user space on it, and sends the
@@ -36,6 +39,8 @@ export function* rrServer(k: AppHost, task: Task, app: ResolvedApp, socks: Socke
     // copy_from_user of the response: the server's own buffer, cache-hot (the LLC figure).
     yield c.syscall + c.udp_sendmsg + Math.round((bytes * c.copy_kb_llc) / 1024);
     k.snmp.UdpOutDatagrams++;
+    // ip_output → dev_queue_xmit on the request's NIC; its completion is cleaned by that queue's poll.
+    k.xmit(flow, task.cpu, bytes + UDP_IP_ETH_HEADERS);
     client?.respond(k.sim.now, k.sim.now >= k.warmupNs);
   }
 }

@@ -68,7 +68,7 @@ function* tcpRecvmsg(k: AppHost, task: Task, sock: Socket, len: number): Generat
     sock.owned = true;
   }
   tcpRcvSpaceAdjust(sock, k.sim.now);
-  if (tcpCleanupRbuf(sock, k.sim.now)) {
+  if (tcpCleanupRbuf(sock, k.sim.now, task.cpu)) {
     k.snmp.TcpOutSegs++;
     yield k.l4.ackCost(sock);
   }
@@ -97,7 +97,7 @@ function* processBacklog(k: AppHost, task: Task, sock: Socket): Generator<TaskYi
       const extra = k.l4.backlogRcv(sock, task.cpu, k.sim.now);
       if (extra > 0) yield extra;
     }
-    const ack = k.l4.releaseCb(sock, k.sim.now);
+    const ack = k.l4.releaseCb(sock, k.sim.now, task.cpu);
     if (ack > 0) yield ack;
     // The kernel sends it with the socket spinlock held and BH off, so nothing reaches the
     // backlog meanwhile; here softirq may run during the ACK's cost: take what it queued, so

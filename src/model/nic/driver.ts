@@ -8,6 +8,7 @@ import type { RpsChoice, RpsDevFlowTable, RxQueueRps } from '../rps.ts';
 import { groFlushNormal, handUp, RxBatch, type RxPath } from '../rx-batch.ts';
 import type { MsixVector } from './msix.ts';
 import type { RxQueue } from './rx-queue.ts';
+import type { TxRing } from './tx-ring.ts';
 
 /** What a driver's poll needs from the rest of the machine. */
 export interface DriverHost extends NapiHost {
@@ -35,13 +36,17 @@ export const FCS = 4;
 
 /**
  * The driver side of one queue vector: its NAPI poll function, modelled on ixgbe_poll() and
- * ixgbe_clean_rx_irq() (ice and the generic driver share the structure):
+ * ixgbe_clean_rx_irq() (ice_napi_poll and the generic driver share the structure):
  *
- *   clean up to `budget` frames; at the top of each iteration give descriptors back once
+ *   first clean the TX ring of the pair (ixgbe_clean_tx_irq): free the completions written back
+ *   so far, at most q_vector->tx.work_limit (256) of them whatever the NAPI budget — TX work
+ *   does not count against it — and if that limit was reached, the poll is not complete;
+ *   then clean up to `budget` RX frames; at the top of each iteration give descriptors back once
  *   IXGBE_RX_BUFFER_WRITE (16) have been cleaned; stop at the first descriptor whose write-back
  *   is not done; hand each frame up (napi_gro_receive → netif_receive_skb). If the budget was
- *   used, return it (stay on the poll list). Otherwise napi_complete_done(); if that returns
- *   true, update the adaptive ITR and unmask the vector; return min(work, budget - 1).
+ *   used or TX cleaning was cut short, return the budget (stay on the poll list). Otherwise
+ *   napi_complete_done(); if that returns true, update the adaptive ITR (both ring containers)
+ *   and unmask the vector; return min(work, budget - 1).
  *
  * The poll reads the ring as it goes: a frame whose write-back completes while the loop runs is
  * cleaned in the same poll, as on hardware. CPU cost accrues per poll, per frame and per refill.
@@ -58,6 +63,10 @@ export class RxRingPoller implements NapiPoller {
     private readonly k: DriverHost,
     private readonly queue: RxQueue,
     private readonly vector: MsixVector,
+    /** The TX ring of the queue pair, cleaned first in each poll. */
+    readonly txRing: TxRing,
+    /** q_vector->tx.work_limit. */
+    private readonly txWorkLimit: number,
     private readonly linkGbps: number,
     /** This RX queue's rps_cpus / rps_flow_cnt. */
     readonly rps: RxQueueRps,
@@ -109,7 +118,13 @@ export class RxRingPoller implements NapiPoller {
   *poll(cpu: Cpu, budget: number, napi: Napi): Generator<number, number, void> {
     const k = this.k;
     const c = k.costs;
-    const r = this.cleanRxIrq(cpu, budget, c.napi_poll, c.rx_descriptor);
+    // ixgbe_poll(): ixgbe_clean_tx_irq() for the TX ring first, then the RX ring.
+    const txCleaned = this.txRing.clean(k.sim.now + c.napi_poll, c.tx_clean, this.txWorkLimit);
+    const txCost = txCleaned * c.tx_clean;
+    if (txCleaned > 0) this.vector.moderation.countTxCleaned(txCleaned, this.txRing.lastBytes);
+    // ixgbe_clean_tx_irq() returns !!budget: work left when the work limit ran out.
+    const txComplete = txCleaned < this.txWorkLimit;
+    const r = this.cleanRxIrq(cpu, budget, c.napi_poll + txCost, c.rx_descriptor);
     // napi_gro_receive() for each frame, at the time the clean loop handed it up (after the
     // hooks that run on the raw buffer, if any).
     const jiffies = k.jiffies.now();
@@ -128,11 +143,11 @@ export class RxRingPoller implements NapiPoller {
       groCost += this.gro.receive(row, t, jiffies);
     }
     this.vector.moderation.countCleaned(r.cleaned, r.bytes);
-    const complete = r.cleaned < budget;
+    const complete = r.cleaned < budget && txComplete;
     yield* handUp(k.path, cpu, this.batch, r.cost + groCost + (complete ? c.napi_complete : 0));
     if (!complete) return budget;
     if (yield* napiCompleteDone(k, cpu, napi, r.cleaned)) {
-      this.vector.moderation.afterCompletion(k.jiffies.now(), k.sim.now, this.linkGbps);
+      this.vector.moderation.afterCompletion(k.jiffies.now(), k.sim.now, this.linkGbps, cpu.id);
       this.vector.enable();
     }
     return Math.min(r.cleaned, budget - 1);
@@ -168,7 +183,10 @@ export class RxRingPoller implements NapiPoller {
   *legacyInterrupt(cpu: Cpu): Generator<number, void, void> {
     const k = this.k;
     const c = k.costs;
-    const r = this.cleanRxIrq(cpu, this.queue.size, c.hardirq_entry_exit + c.irq_handler, c.rx_descriptor + c.netif_rx);
+    // Old ISRs cleaned the TX ring in the same handler (e1000_intr → e1000_clean_tx_irq).
+    const t0 = k.sim.now + c.hardirq_entry_exit + c.irq_handler;
+    const txCost = this.txRing.clean(t0, c.tx_clean, this.txRing.pending) * c.tx_clean;
+    const r = this.cleanRxIrq(cpu, this.queue.size, c.hardirq_entry_exit + c.irq_handler + txCost, c.rx_descriptor + c.netif_rx);
     yield r.cost;
     for (let i = 0; i < r.cleaned; i++) {
       const row = this.outRows[i]!;

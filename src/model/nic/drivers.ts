@@ -54,8 +54,12 @@ export interface DriverProfile {
   refillBatch: number;
   /** The ethtool -S counter for frames dropped because no descriptor was posted. */
   noDescriptorCounter: string;
-  /** Per-queue ethtool -S counter names. */
-  queueStat(q: number, what: 'packets' | 'bytes'): string;
+  /** Per-queue ethtool -S counter names (RX or TX queue). */
+  queueStat(q: number, what: 'packets' | 'bytes', dir?: 'rx' | 'tx'): string;
+  /** TX completions one poll cleans at most per TX ring (q_vector->tx.work_limit), independent of the NAPI budget. */
+  txWorkLimit: number;
+  /** Whether `ethtool -C tx-frames-irq` sets that limit (supported_coalesce_params: ETHTOOL_COALESCE_TX_MAX_FRAMES_IRQ). */
+  txFramesIrq: boolean;
   /** MSI-X vector name as /proc/interrupts shows it. */
   vectorName(dev: string, q: number): string;
   /** Name of the non-queue ("other"/misc) vector, if the driver has one. */
@@ -67,6 +71,21 @@ export interface DriverProfile {
   /** Link speeds the hardware family supports, in Gbit/s (what `ethtool -s <dev> speed` accepts), and where they come from. */
   speedsGbps: readonly number[];
   speedsSource: string;
+  /** 802.3x link flow control: defaults of `ethtool -A`, the drop rule, the packet buffer, counter names. */
+  flowControl: {
+    /** The requested mode after probe: rx and tx pause. */
+    rx: boolean;
+    tx: boolean;
+    /** Flow-control autonegotiation after probe (`ethtool -a` "Autonegotiate"). */
+    autoneg: boolean;
+    /** ixgbe_set_rx_drop_en's rule, or a queue without descriptors always drops. */
+    dropEn: 'ixgbe_set_rx_drop_en' | 'always';
+    /** RX packet buffer for one traffic class (RXPBSIZE), KB. */
+    rxPacketBufferKb: number;
+    /** ethtool -S names of PAUSE frames sent and received (null: the driver has no such counter). */
+    counters: { txXon: string | null; txXoff: string; rxXon: string | null; rxXoff: string };
+    source: string;
+  };
 }
 
 export const DRIVERS: Record<DriverName, DriverProfile> = {
@@ -97,7 +116,9 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     },
     refillBatch: 16, // IXGBE_RX_BUFFER_WRITE
     noDescriptorCounter: 'rx_no_dma_resources',
-    queueStat: (q, what) => `rx_queue_${q}_${what}`,
+    queueStat: (q, what, dir = 'rx') => `${dir}_queue_${q}_${what}`,
+    txWorkLimit: 256, // IXGBE_DEFAULT_TX_WORK (adapter->tx_work_limit; ethtool -C tx-frames-irq)
+    txFramesIrq: true,
     vectorName: (dev, q) => `${dev}-TxRx-${q}`, // ixgbe_request_msix_irqs
     otherVectorName: (dev) => dev,
     rxFlowSteer: false, // ntuple enables Flow Director perfect filters, but ixgbe has no ndo_rx_flow_steer
@@ -105,6 +126,20 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     // 82599/X540: 100M (X540), 1G, 10G; X550: also 2.5G and 5G (NBASE-T).
     speedsGbps: [0.1, 1, 2.5, 5, 10],
     speedsSource: 'ixgbe_ethtool.c: ixgbe_set_link_ksettings (IXGBE_LINK_SPEED_100_FULL … IXGBE_LINK_SPEED_10GB_FULL)',
+    flowControl: {
+      // ixgbe_sw_init: requested_mode = ixgbe_fc_full; disable_fc_autoneg =
+      // ixgbe_device_supports_autoneg_fc(hw), which is true for an SFP+ port probed with the link
+      // down: flow-control autoneg is off, so the current mode is full whatever the partner says.
+      rx: true,
+      tx: true,
+      autoneg: false,
+      dropEn: 'ixgbe_set_rx_drop_en',
+      // IXGBE_82599_RX_PB_SIZE 512 KB less Flow Director's 64 KB (ixgbe_configure_pb: hdrm =
+      // 32 << IXGBE_FDIR_PBALLOC_64K), one traffic class (ixgbe_set_rxpba_generic, PBA_STRATEGY_EQUAL).
+      rxPacketBufferKb: 448,
+      counters: { txXon: 'tx_flow_control_xon', txXoff: 'tx_flow_control_xoff', rxXon: 'rx_flow_control_xon', rxXoff: 'rx_flow_control_xoff' },
+      source: 'ixgbe_main.c: ixgbe_sw_init, ixgbe_set_rx_drop_en, ixgbe_pbthresh_setup; ixgbe_ethtool.c: ixgbe_gstrings_stats',
+    },
   },
   ice: {
     name: 'ice',
@@ -133,7 +168,9 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     },
     refillBatch: 16, // ICE_RX_BUF_WRITE in older versions
     noDescriptorCounter: 'rx_dropped', // UNVERIFIED: VSI rx_discards reported as rx_dropped
-    queueStat: (q, what) => `rx_queue_${q}_${what}`,
+    queueStat: (q, what, dir = 'rx') => `${dir}_queue_${q}_${what}`,
+    txWorkLimit: 256, // ICE_DFLT_IRQ_WORK (ice_clean_tx_irq's budget)
+    txFramesIrq: false, // supported_coalesce_params: USECS | USE_ADAPTIVE | RX_USECS_HIGH
     vectorName: (_dev, q) => `ice-0000:01:00.0-TxRx-${q}`, // "%s-%s-%d", basename, "TxRx", idx
     otherVectorName: () => 'ice-0000:01:00.0:misc',
     rxFlowSteer: true, // ice_rx_flow_steer (ice_arfs.c, CONFIG_RFS_ACCEL)
@@ -141,6 +178,18 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     // E810: 1G to 100G; E830 adds 200G.
     speedsGbps: [1, 10, 25, 40, 50, 100, 200],
     speedsSource: 'ice_ethtool.c: ice_set_link_ksettings (ICE_AQ_LINK_SPEED_1000MB … ICE_AQ_LINK_SPEED_200GB)',
+    flowControl: {
+      // UNVERIFIED: the E810 default comes from the NVM/firmware (ice_init_phy_user_cfg keeps
+      // what the PHY reports); taken as full pause with autoneg on. ice has no DROP_EN: a queue
+      // without descriptors drops (the model's ring drop), so the packet buffer never backs up.
+      rx: true,
+      tx: true,
+      autoneg: true,
+      dropEn: 'always',
+      rxPacketBufferKb: 448, // UNVERIFIED; unused while the queue drops
+      counters: { txXon: 'link_xon_tx.nic', txXoff: 'link_xoff_tx.nic', rxXon: 'link_xon_rx.nic', rxXoff: 'link_xoff_rx.nic' },
+      source: 'ice_ethtool.c: ice_gstrings_pf_stats, ice_set_pauseparam',
+    },
   },
   generic: {
     name: 'generic',
@@ -162,13 +211,26 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     },
     refillBatch: 16,
     noDescriptorCounter: 'rx_missed_errors',
-    queueStat: (q, what) => `rx${q}_${what}`,
+    queueStat: (q, what, dir = 'rx') => `${dir}${q}_${what}`,
+    txWorkLimit: 128, // like mlx5e's MLX5E_TX_CQ_POLL_BUDGET (UNVERIFIED)
+    txFramesIrq: false,
     vectorName: (dev, q) => `${dev}-rx-${q}`,
     otherVectorName: () => null,
     rxFlowSteer: true, // like mlx5e_rx_flow_steer
     rxBufferBytes: 2048,
     speedsGbps: [1, 10, 25, 40, 50, 100, 200, 400, 800],
     speedsSource: 'Ethernet rates of IEEE 802.3 (a generic NIC of any class)',
+    flowControl: {
+      // Like mlx5 (UNVERIFIED: firmware default pause on): it drops at the queue
+      // (rx_out_of_buffer), so its PAUSE frames come from port-buffer pressure the model has not.
+      rx: true,
+      tx: true,
+      autoneg: true,
+      dropEn: 'always',
+      rxPacketBufferKb: 448,
+      counters: { txXon: null, txXoff: 'tx_pause_ctrl_phy', rxXon: null, rxXoff: 'rx_pause_ctrl_phy' },
+      source: 'mlx5/core/en_stats.c: pport_per_prio_pfc_stats_desc (tx_pause_ctrl_phy)',
+    },
   },
 };
 

@@ -1,17 +1,22 @@
-import { US } from '../../engine/time.ts';
+import { Dim, DimState, type DimSample } from './net-dim.ts';
 /**
  * Interrupt moderation of one MSI-X vector: how long after a descriptor write-back the vector's
  * interrupt may fire. Three hardware behaviours:
  *
- *  - 'eitr' (ixgbe): EITR is a minimum interval between interrupts. rx-usecs N > 1 sets it
- *    (q_vector->itr = N << 2, written masked with IXGBE_MAX_EITR, so odd values round down);
- *    rx-usecs 0 turns it off; rx-usecs 1 is adaptive: after each completed poll
- *    ixgbe_set_itr() runs ixgbe_update_itr() on the RX and TX ring containers and writes
- *    min(rx, tx). This model has no TX traffic, so the TX container always sees 0 packets and
- *    steps up by 2 µs, which caps how fast the RX side can raise the interval (as on a real
- *    receive-only vector). Starting value IXGBE_20K_ITR (50 µs).
- *  - 'ice-itr' (ice): ITR in 2 µs units; with adaptive-rx, net_dim (lib/dim/net_dim.c) picks
- *    one of 5 (ITR, INTRL) profiles every DIM_NEVENTS interrupts from bytes/packets/events per ms.
+ *  - 'eitr' (ixgbe): EITR is a minimum interval between interrupts of the vector, which serves
+ *    an RX and a TX ring. rx-usecs N > 1 sets it (q_vector->itr = N << 2, written masked with
+ *    IXGBE_MAX_EITR, so odd values round down); rx-usecs 0 turns it off; rx-usecs 1 is adaptive:
+ *    after each completed poll ixgbe_set_itr() runs ixgbe_update_itr() on the TX and the RX ring
+ *    containers — each with the packets and bytes its clean loop counted since the last update
+ *    (the TX container: ACKs and responses the host sent, cleaned by ixgbe_clean_tx_irq) — and
+ *    writes min(rx, tx). A container that saw no packets steps up by 2 µs. Starting value
+ *    IXGBE_20K_ITR (50 µs).
+ *  - 'ice-itr' (ice): one ITR per ring container (RX ITR index 0, TX index 1), in 2 µs units; a
+ *    cause waits for its own container's ITR after the last interrupt, and INTRL for all. With
+ *    adaptive moderation each container has a struct dim (net-dim.ts) that starts zeroed and
+ *    parked, with the ITR of profile ICE_DIM_DEFAULT_PROFILE_IX; ice_net_dim() feeds it after
+ *    each completed poll and a decision takes effect when the work item (ice_rx_dim_work,
+ *    ice_tx_dim_work) has run on the polling CPU's kworker.
  *  - 'timer-frames' (generic): fire rx-usecs after the first frame, or at the rx-frames-th
  *    frame, whichever comes first (CQ moderation).
  */
@@ -35,28 +40,30 @@ interface RingContainer {
   totalBytes: number;
 }
 
-// net_dim (include/linux/dim.h, lib/dim/net_dim.c).
-const DIM_NEVENTS = 64;
-const NUM_PROFILES = 5;
-/** ice rx_profile {ITR µs, INTRL µs} from the patch that moved ice to DIM (current values UNVERIFIED). */
-const ICE_RX_PROFILE: [number, number][] = [
-  [2, 10],
-  [8, 16],
-  [32, 0],
-  [96, 0],
-  [128, 0],
-];
-type TuneState = 'parking-on-top' | 'parking-tired' | 'going-right' | 'going-left';
+// ice (ice_main.c: rx_profile, tx_profile, ICE_DIM_DEFAULT_PROFILE_IX, ice_init_moderation;
+// ice_lib.c: ice_set_q_vector_intrl; ice_txrx.h: ICE_DFLT_TX_ITR).
+/** ITR in µs of each DIM profile index ("capped at 250K by INTRL" at index 0). */
+const ICE_RX_PROFILE = [2, 8, 16, 62, 126];
+const ICE_TX_PROFILE = [2, 8, 40, 128, 256];
+const ICE_DIM_DEFAULT_PROFILE_IX = 1;
+/** ICE_DFLT_TX_ITR = ICE_ITR_20K: a static TX ITR (adaptive off). */
+const ICE_DFLT_TX_ITR_US = 50;
+/** ice_set_q_vector_intrl(): with dynamic moderation INTRL caps each vector at 250,000 ints/s (4 µs). */
+const ICE_DYNAMIC_INTRL_US = 4;
+/** __ice_update_sample(): a DIM whose start sample is a second old starts measuring again. */
+const ICE_DIM_STALE_NS = 1_000_000_000;
 
-interface DimStats {
-  ppms: number;
-  bpms: number;
-  epms: number;
+/** What moderation needs from the machine: a workqueue (ice applies DIM decisions from a work item). */
+export interface ModerationHost {
+  /** schedule_work() from CPU `cpu`: `run` is called when the CPU's kworker has run the item. */
+  scheduleWork(cpu: number, run: () => void): void;
 }
 
 export class Moderation {
-  /** Current minimum interval between interrupts, ns. */
+  /** Current minimum interval between interrupts for RX causes (ice: the RX ITR, ITR index 0), ns. */
   intervalNs: number;
+  /** ice: the TX ITR (ITR index 1) that TX completion causes wait for, ns. ixgbe has one EITR per vector. */
+  txIntervalNs: number;
   /** Frame count threshold ('timer-frames'), 0 = none. */
   readonly frames: number;
   /** Delay from the first frame ('timer-frames'), ns. */
@@ -67,18 +74,18 @@ export class Moderation {
   private readonly rx: RingContainer = { itr: IXGBE_ITR_ADAPTIVE_MAX_USECS | IXGBE_ITR_ADAPTIVE_LATENCY, nextUpdate: 0, totalPackets: 0, totalBytes: 0 };
   private readonly tx: RingContainer = { itr: IXGBE_ITR_ADAPTIVE_MAX_USECS | IXGBE_ITR_ADAPTIVE_LATENCY, nextUpdate: 0, totalPackets: 0, totalBytes: 0 };
 
-  // net_dim state.
-  private dimProfile = 1; // UNVERIFIED: ICE_DIM_DEFAULT_PROFILE_IX
-  private tune: TuneState = 'going-right';
-  private stepsLeft = 0;
-  private stepsRight = 0;
-  private tired = 0;
-  private prev: DimStats = { ppms: 0, bpms: 0, epms: 0 };
-  private sampleStart = { t: 0, events: 0, packets: 0, bytes: 0 };
-  private events = 0;
-  private packets = 0;
-  private bytes = 0;
+  // ice: one struct dim per ring container, the vector's event count and the rings' packet and
+  // byte counters (what __ice_update_sample reads), and the work items' CPU.
+  readonly rxDim: Dim | null = null;
+  readonly txDim: Dim | null = null;
+  private totalEvents = 0;
+  private rxPackets = 0;
+  private rxBytes = 0;
+  private txPackets = 0;
+  private txBytes = 0;
   private intrlNs = 0;
+  private readonly sample: DimSample = { time: 0, eventCtr: 0, pktCtr: 0, byteCtr: 0 };
+  private workCpu = 0;
 
   /** Number of times the interval was changed by the adaptive algorithm. */
   updates = 0;
@@ -88,49 +95,74 @@ export class Moderation {
     readonly adaptive: boolean,
     rxUsecs: number,
     rxFrames: number,
+    private readonly host: ModerationHost | null = null,
   ) {
     this.frames = kind === 'timer-frames' ? rxFrames : 0;
     this.timerNs = kind === 'timer-frames' ? rxUsecs * 1000 : 0;
     if (kind === 'eitr') {
       this.qItr = adaptive ? IXGBE_20K_ITR : rxUsecs << 2;
       this.intervalNs = eitrNs(this.qItr);
+      this.txIntervalNs = this.intervalNs;
     } else if (kind === 'ice-itr') {
-      this.intervalNs = rxUsecs * 1000;
+      // ice_init_moderation(): with dynamic ITR the registers start at the default profile's
+      // values, not at rx-usecs; INTRL is 4 µs (ice_set_q_vector_intrl). TX follows adaptive-rx
+      // here (the model has no separate adaptive-tx knob; ice's default has both dynamic).
+      if (adaptive) {
+        const schedule = (dim: Dim): void => this.scheduleDimWork(dim);
+        this.rxDim = new Dim(ICE_DIM_DEFAULT_PROFILE_IX, schedule);
+        this.txDim = new Dim(ICE_DIM_DEFAULT_PROFILE_IX, schedule);
+        this.intervalNs = ICE_RX_PROFILE[ICE_DIM_DEFAULT_PROFILE_IX]! * 1000;
+        this.txIntervalNs = ICE_TX_PROFILE[ICE_DIM_DEFAULT_PROFILE_IX]! * 1000;
+        this.intrlNs = ICE_DYNAMIC_INTRL_US * 1000;
+      } else {
+        this.intervalNs = rxUsecs * 1000;
+        this.txIntervalNs = ICE_DFLT_TX_ITR_US * 1000;
+      }
     } else {
       this.intervalNs = 0;
+      this.txIntervalNs = 0;
     }
   }
 
-  /** The earliest time an interrupt may fire after one fired at `lastFire`. */
-  earliestAfter(lastFire: number): number {
-    return lastFire + Math.max(this.intervalNs, this.intrlNs);
+  /** The earliest time an interrupt may fire after one fired at `lastFire`, for an RX or a TX cause. */
+  earliestAfter(lastFire: number, tx = false): number {
+    return lastFire + Math.max(tx ? this.txIntervalNs : this.intervalNs, this.intrlNs);
   }
 
-  /** Frames and bytes cleaned by a poll (ring container totals / DIM sample counters). */
+  /** Frames and bytes cleaned from the RX ring by a poll (ring container totals / ring stats). */
   countCleaned(packets: number, bytes: number): void {
     this.rx.totalPackets += packets;
     this.rx.totalBytes += bytes;
-    this.packets += packets;
-    this.bytes += bytes;
+    this.rxPackets += packets;
+    this.rxBytes += bytes;
   }
 
-  /** An interrupt fired (DIM counts events). */
+  /** TX completions cleaned by a poll (ixgbe_clean_tx_irq: q_vector->tx.total_packets/bytes). */
+  countTxCleaned(packets: number, bytes: number): void {
+    this.tx.totalPackets += packets;
+    this.tx.totalBytes += bytes;
+    this.txPackets += packets;
+    this.txBytes += bytes;
+  }
+
+  /** An interrupt fired (ice_msix_clean_rings: q_vector->total_events++). */
   countInterrupt(): void {
-    this.events++;
+    this.totalEvents++;
   }
 
   /**
-   * After napi_complete_done() returned true: ixgbe_set_itr() (adaptive ixgbe) or ice's
-   * ice_net_dim() (adaptive ice). `jiffies` and `now` (ns) give the sampling times.
+   * After napi_complete_done() returned true: ixgbe_set_itr() (adaptive ixgbe) or ice_net_dim()
+   * (adaptive ice), on CPU `cpu`. `jiffies` and `now` (ns) give the sampling times.
    */
-  afterCompletion(jiffies: number, now: number, linkGbps: number): void {
+  afterCompletion(jiffies: number, now: number, linkGbps: number, cpu = 0): void {
     if (!this.adaptive) return;
     if (this.kind === 'eitr') this.ixgbeSetItr(jiffies, linkGbps);
-    else if (this.kind === 'ice-itr') this.netDim(now);
+    else if (this.kind === 'ice-itr') this.iceNetDim(now, cpu);
   }
 
   // ---- ixgbe (ixgbe_main.c) ----
 
+  /** ixgbe_set_itr(): update both ring containers and write min(rx, tx) if it changed. */
   private ixgbeSetItr(jiffies: number, linkGbps: number): void {
     this.ixgbeUpdateItr(this.tx, jiffies, linkGbps);
     this.ixgbeUpdateItr(this.rx, jiffies, linkGbps);
@@ -138,6 +170,7 @@ export class Moderation {
     if (newItr !== this.qItr) {
       this.qItr = newItr;
       this.intervalNs = eitrNs(newItr);
+      this.txIntervalNs = this.intervalNs;
       this.updates++;
     }
   }
@@ -186,116 +219,49 @@ export class Moderation {
     done();
   }
 
-  // ---- net_dim (lib/dim/net_dim.c), as used by ice ----
+  // ---- ice (ice_txrx.c: ice_net_dim, __ice_update_sample; ice_main.c: ice_*_dim_work) ----
 
-  private netDim(now: number): void {
-    const nevents = this.events - this.sampleStart.events;
-    if (nevents < DIM_NEVENTS) return;
-    const deltaUs = Math.floor((now - this.sampleStart.t) / US);
-    if (deltaUs > 0) {
-      // dim_calc_stats: per-millisecond rates, rounded up.
-      const curr: DimStats = {
-        ppms: Math.ceil(((this.packets - this.sampleStart.packets) * 1000) / deltaUs),
-        bpms: Math.ceil(((this.bytes - this.sampleStart.bytes) * 1000) / deltaUs),
-        epms: Math.ceil((DIM_NEVENTS * 1000) / deltaUs),
-      };
-      if (this.dimDecision(curr)) {
-        const [itr, intrl] = ICE_RX_PROFILE[this.dimProfile]!;
-        this.intervalNs = itr * 1000;
-        this.intrlNs = intrl * 1000;
-        this.updates++;
-      }
-    }
-    this.sampleStart = { t: now, events: this.events, packets: this.packets, bytes: this.bytes };
+  /** ice_net_dim(): a sample per ring container (TX first), each fed to its struct dim. */
+  private iceNetDim(now: number, cpu: number): void {
+    this.workCpu = cpu;
+    this.updateSample(this.txDim!, now, this.txPackets, this.txBytes);
+    this.txDim!.netDim(this.sample);
+    this.updateSample(this.rxDim!, now, this.rxPackets, this.rxBytes);
+    this.rxDim!.netDim(this.sample);
   }
 
-  private dimDecision(curr: DimStats): boolean {
-    const prevState = this.tune;
-    const prevIx = this.dimProfile;
-    if (this.tune === 'parking-on-top') {
-      if (compareStats(curr, this.prev) !== 0) this.exitParking();
-    } else if (this.tune === 'parking-tired') {
-      if (--this.tired === 0) this.exitParking();
-    } else {
-      if (compareStats(curr, this.prev) !== 1) this.turn();
-      if (this.onTop()) this.parkOnTop();
-      else {
-        const r = this.step();
-        if (r === 'edge') this.parkOnTop();
-        else if (r === 'tired') this.parkTired();
-      }
-    }
-    if (prevState !== 'parking-on-top' || this.tune !== 'parking-on-top') this.prev = curr;
-    return this.dimProfile !== prevIx;
+  /** __ice_update_sample(): dim_update_sample(total_events, packets, bytes); a stale DIM restarts. */
+  private updateSample(dim: Dim, now: number, packets: number, bytes: number): void {
+    const s = this.sample;
+    s.time = now;
+    s.eventCtr = this.totalEvents & 0xffff; // struct dim_sample: u16 event_ctr
+    s.pktCtr = packets;
+    s.byteCtr = bytes;
+    if (now - dim.startSample.time >= ICE_DIM_STALE_NS) dim.state = DimState.START_MEASURE;
   }
 
-  private step(): 'stepped' | 'edge' | 'tired' {
-    if (this.tired === NUM_PROFILES * 2) return 'tired';
-    if (this.tune === 'going-right') {
-      if (this.dimProfile === NUM_PROFILES - 1) return 'edge';
-      this.dimProfile++;
-      this.stepsRight++;
-    } else if (this.tune === 'going-left') {
-      if (this.dimProfile === 0) return 'edge';
-      this.dimProfile--;
-      this.stepsLeft++;
-    }
-    this.tired++;
-    return 'stepped';
+  /** schedule_work(&dim->work) on the polling CPU: ice_rx_dim_work / ice_tx_dim_work run later. */
+  private scheduleDimWork(dim: Dim): void {
+    if (dim.workPending) return; // queue_work() on a pending work item does nothing
+    dim.workPending = true;
+    const run = (): void => this.dimWork(dim);
+    if (this.host) this.host.scheduleWork(this.workCpu, run);
+    else run();
   }
 
-  private exitParking(): void {
-    this.tune = this.dimProfile > 0 ? 'going-left' : 'going-right';
-    this.step();
-  }
-
-  private turn(): void {
-    if (this.tune === 'going-right') {
-      this.tune = 'going-left';
-      this.stepsLeft = 0;
-    } else if (this.tune === 'going-left') {
-      this.tune = 'going-right';
-      this.stepsRight = 0;
-    }
-  }
-
-  private onTop(): boolean {
-    if (this.tune === 'going-right') return this.stepsLeft > 1 && this.stepsRight === 1;
-    if (this.tune === 'going-left') return this.stepsRight > 1 && this.stepsLeft === 1;
-    return true;
-  }
-
-  private parkOnTop(): void {
-    this.stepsRight = 0;
-    this.stepsLeft = 0;
-    this.tired = 0;
-    this.tune = 'parking-on-top';
-  }
-
-  private parkTired(): void {
-    this.stepsRight = 0;
-    this.stepsLeft = 0;
-    this.tune = 'parking-tired';
+  /** ice_rx_dim_work / ice_tx_dim_work: write the profile's ITR (ice_write_itr), measure again. */
+  dimWork(dim: Dim): void {
+    dim.workPending = false;
+    const tx = dim === this.txDim;
+    const itrNs = (tx ? ICE_TX_PROFILE : ICE_RX_PROFILE)[dim.profileIx]! * 1000;
+    if (tx) this.txIntervalNs = itrNs;
+    else this.intervalNs = itrNs;
+    this.updates++;
+    dim.state = DimState.START_MEASURE;
   }
 }
 
 /** EITR interval in ns from q_vector->itr (µs << 2, masked with IXGBE_MAX_EITR). */
 function eitrNs(qItr: number): number {
   return ((qItr & IXGBE_MAX_EITR) >> 2) * 1000;
-}
-
-/** IS_SIGNIFICANT_DIFF: more than 10 % apart. */
-function significant(val: number, ref: number): boolean {
-  return ref !== 0 && (100 * Math.abs(val - ref)) / ref > 10;
-}
-
-/** net_dim_stats_compare(): 1 better, -1 worse, 0 same (bytes, then packets, then fewer events). */
-function compareStats(curr: DimStats, prev: DimStats): number {
-  if (!prev.bpms) return curr.bpms ? 1 : 0;
-  if (significant(curr.bpms, prev.bpms)) return curr.bpms > prev.bpms ? 1 : -1;
-  if (!prev.ppms) return curr.ppms ? 1 : 0;
-  if (significant(curr.ppms, prev.ppms)) return curr.ppms > prev.ppms ? 1 : -1;
-  if (!prev.epms) return 0;
-  if (significant(curr.epms, prev.epms)) return curr.epms < prev.epms ? 1 : -1;
-  return 0;
 }

@@ -21,7 +21,8 @@ export interface VectorHost {
 const WATCH_HORIZON = 100_000;
 
 /**
- * One MSI-X vector serving one RX queue (ixgbe "TxRx", ice "TxRx").
+ * One MSI-X vector serving one queue pair (ixgbe "TxRx", ice "TxRx"): the RX queue's descriptor
+ * write-backs and the TX ring's completions set the same interrupt cause.
  *
  * The interrupt cause (EICR bit) latches on every descriptor write-back. When the vector is
  * enabled and a cause is latched, it fires as soon as moderation allows; firing auto-masks it
@@ -44,12 +45,18 @@ export class MsixVector implements WritebackListener {
   causeAt = Infinity;
   /** Write-backs reported while enabled (completion times, non-decreasing), not yet covered by an interrupt. */
   private readonly reported: number[] = [];
+  /** TX completions reported while enabled, likewise. */
+  private readonly reportedTx: number[] = [];
   /**
    * Write-backs reported while masked that complete in the future (frames a poll's clean loop
    * landed ahead of the clock): the interrupt fired at unmask clears the cause only for those
    * done by then; the others set it again when they complete.
    */
   private readonly maskedInFlight: number[] = [];
+  /** The same for TX completions. */
+  private readonly maskedInFlightTx: number[] = [];
+  /** The earliest latched cause is a TX completion (ice: it waits for the TX ITR). */
+  private causeTx = false;
   /** Frames written back since the last interrupt ('timer-frames' count). */
   private framesSinceFire = 0;
   queue!: RxQueue;
@@ -69,13 +76,29 @@ export class MsixVector implements WritebackListener {
 
   /** A descriptor write-back completes at `ready` (called in time order as the ring advances). */
   onWriteback(ready: number): void {
+    this.cause(ready, false);
+  }
+
+  /**
+   * A TX completion is written back at `ready` (known when the frame was posted): the TX ring of
+   * the pair is mapped to the same vector (ixgbe_set_ivar / ice_cfg_txq_interrupt), so it sets
+   * the same interrupt cause; ice moderates it with the TX ITR.
+   */
+  onTxCompletion(ready: number): void {
+    this.cause(ready, true);
+  }
+
+  private cause(ready: number, tx: boolean): void {
     if (ready <= this.lastFire) return; // its cause was cleared by that interrupt
     if (this.masked) {
-      if (ready < this.causeAt) this.causeAt = ready;
+      if (ready < this.causeAt) {
+        this.causeAt = ready;
+        this.causeTx = tx;
+      }
       const now = this.host.now();
       if (ready > now) {
         // Entries complete in order; those already done are dropped now and then (bounded list).
-        const list = this.maskedInFlight;
+        const list = tx ? this.maskedInFlightTx : this.maskedInFlight;
         if (list.length >= 256 && list[0]! <= now) {
           let keep = 0;
           for (const t of list) if (t > now) list[keep++] = t;
@@ -85,21 +108,27 @@ export class MsixVector implements WritebackListener {
       }
       return;
     }
-    this.reported.push(ready);
+    (tx ? this.reportedTx : this.reported).push(ready);
     const m = this.moderation;
     if (m.kind === 'timer-frames') {
+      // rx-frames counts received frames; a TX completion only starts the timer.
+      if (tx) {
+        if (this.framesSinceFire === 0) this.fireTimer.armNoLaterThan(Math.max(ready + m.timerNs, this.host.now()));
+        return;
+      }
       if (this.framesSinceFire++ === 0) this.fireTimer.armNoLaterThan(Math.max(ready + m.timerNs, this.host.now()));
       if (m.frames > 0 && this.framesSinceFire >= m.frames) this.fireTimer.armNoLaterThan(Math.max(ready, this.host.now()));
       return;
     }
-    this.fireTimer.armNoLaterThan(Math.max(ready, m.earliestAfter(this.lastFire), this.host.now()));
+    this.fireTimer.armNoLaterThan(Math.max(ready, m.earliestAfter(this.lastFire, tx), this.host.now()));
   }
 
   /** The moderation delay has passed: assert the interrupt (auto-mask, auto-clear the causes so far). */
   fire(): void {
     if (this.masked) return;
     const now = this.host.now();
-    // Write-backs still in flight when the interrupt asserts set their cause again when they complete.
+    // Write-backs still in flight when the interrupt asserts set their cause again when they
+    // complete (RX write-backs and TX completions each come in time order).
     let later = Infinity;
     for (const t of this.reported) {
       if (t > now) {
@@ -107,7 +136,19 @@ export class MsixVector implements WritebackListener {
         break;
       }
     }
+    // Every TX completion still to come sets the cause again when written back (known at post
+    // time, they can lie well ahead).
+    let laterTx = Infinity;
+    for (const t of this.reportedTx) {
+      if (t > now) {
+        if (laterTx === Infinity) laterTx = t;
+        this.maskedInFlightTx.push(t);
+      }
+    }
     this.reported.length = 0;
+    this.reportedTx.length = 0;
+    this.causeTx = laterTx < later;
+    if (laterTx < later) later = laterTx;
     this.masked = true;
     this.causeAt = later;
     this.lastFire = now;
@@ -124,9 +165,11 @@ export class MsixVector implements WritebackListener {
     const now = this.host.now();
     this.masked = false;
     this.causeAt = Infinity;
-    if (latched !== Infinity) this.onWriteback(latched);
-    for (const t of this.maskedInFlight) if (t > latched && t > now) this.onWriteback(t);
+    if (latched !== Infinity) this.cause(latched, this.causeTx);
+    for (const t of this.maskedInFlight) if (t > latched && t > now) this.cause(t, false);
+    for (const t of this.maskedInFlightTx) if (t > latched && t > now) this.cause(t, true);
     this.maskedInFlight.length = 0;
+    this.maskedInFlightTx.length = 0;
     this.queue.advanceTo(now);
     this.settle();
   }

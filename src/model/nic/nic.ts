@@ -15,16 +15,19 @@ import { TcpSender } from '../tcp-sender.ts';
 import { Wire, type FrameSource, type WireSink } from '../wire.ts';
 import type { Ddio } from '../ddio.ts';
 import { FCS, RxRingPoller, type DriverHost } from './driver.ts';
-import { Moderation } from './moderation.ts';
+import { Moderation, type ModerationHost } from './moderation.ts';
 import { type MsixVector, type VectorHost, type VectorTable } from './msix.ts';
 import { FlowHashes } from './flow-hashes.ts';
+import { FlowControl, currentMode, dropEnable, pauseReactionNs, sendsPause } from './flow-control.ts';
 import { ToeplitzTable } from './rss.ts';
 import { RxQueue } from './rx-queue.ts';
+import { TxRing } from './tx-ring.ts';
 
-/** The 82599's on-chip RX packet buffer, used when DROP_EN is off (UNVERIFIED size: 512 KB). */
-const PKTBUF_BYTES = 512 * 1024;
-/** The sending switch port's buffer in front of the wire. */
-const UPSTREAM_BUFFER_BYTES = 512 * 1024;
+/** ETH_ZLEN: the driver pads shorter frames (ixgbe: skb_put_padto to 17 bytes; the MAC pads to 60). */
+const ETH_ZLEN = 60;
+/** Per frame on the wire besides the frame: FCS (4) and preamble, SFD and inter-frame gap (20). */
+const FCS_PREAMBLE_IFG = 24;
+
 /** MIN_NAPI_ID = NR_CPUS + 1 with a distribution's NR_CPUS=8192: napi ids (and napi/<dev>-<id> threads) start here. */
 export const MIN_NAPI_ID = 8193;
 
@@ -43,10 +46,14 @@ export interface NicResult {
     itr_usecs: number;
     itr_updates: number;
     packets: number;
+    /** TX completions the queue's poll cleaned (frames the host sent on this TX queue). */
+    tx_packets: number;
     drops: number;
     refills: number;
     ring_peak: number;
   }[];
+  /** `ethtool -a` (the current mode, as ixgbe_get_pauseparam reports it) and SRRCTL.DROP_EN. */
+  pause: { autoneg: string; rx: string; tx: string; drop_en: boolean };
 }
 
 /** What a NIC needs from the rest of the machine. */
@@ -61,6 +68,8 @@ export interface NicHost extends DriverHost {
   readonly vectors: VectorTable;
   readonly accounting: RxAccounting;
   readonly ddio: Pick<Ddio, 'dmaWrite' | 'nodeOf'>;
+  /** The workqueue (ice's DIM work items). */
+  readonly workqueue: ModerationHost;
 }
 
 /**
@@ -70,6 +79,12 @@ export interface NicHost extends DriverHost {
 export class Nic implements WireSink, VectorHost {
   readonly wire: Wire;
   readonly queues: RxQueue[] = [];
+  /** The TX ring of each queue pair. */
+  readonly txRings: TxRing[] = [];
+  /** The XPS map (xps_cpus) of each CPU: the TX queues it transmits on, or none (skb_tx_hash). */
+  private readonly xps: number[][] = [];
+  /** The TX side of the link is busy until then (ns): frames leave one after the other. */
+  private txWireFree = 0;
   readonly vectors: MsixVector[] = [];
   readonly pollers: RxRingPoller[] = [];
   readonly napis: Napi[] = [];
@@ -81,6 +96,10 @@ export class Nic implements WireSink, VectorHost {
   readonly rss: (FlowHashes | undefined)[] = [];
   readonly sources: FrameSource[] = [];
   upstreamDrops = 0;
+  /** The RX packet buffer and 802.3x flow control. */
+  readonly fc: FlowControl;
+  /** SRRCTL.DROP_EN of the queues (ixgbe_set_rx_drop_en). */
+  readonly dropEn: boolean;
 
   constructor(
     private readonly k: NicHost,
@@ -95,7 +114,12 @@ export class Nic implements WireSink, VectorHost {
     // RTT on this wire and no further.
     const rtts = flows.filter((f) => f.nic === cfg.index && (f.proto === 'tcp' || f.rr !== null) && f.path !== 'veth-local').map((f) => f.rttNs);
     const minRtt = rtts.length ? Math.min(...rtts) : Infinity;
-    this.wire = new Wire(cfg.speedGbps, UPSTREAM_BUFFER_BYTES, this, minRtt === Infinity ? undefined : () => k.sim.now + minRtt, k.variability.wireJitterPs, k.seed);
+    // A partner that honours PAUSE stops within its reaction time of an XOFF the NIC sends on
+    // landing a frame: the wire looks no further ahead than that, or frames generated before the
+    // XOFF was known would be sent through the pause.
+    const pauseAhead = cfg.partnerHonoursPause && sendsPause(currentMode(cfg.pause, true)) ? pauseReactionNs(cfg.speedGbps) : Infinity;
+    const ahead = Math.min(minRtt, pauseAhead);
+    this.wire = new Wire(cfg.speedGbps, cfg.upstreamBufferBytes, this, ahead === Infinity ? undefined : () => k.sim.now + ahead, k.variability.wireJitterPs, k.seed);
     const dissectorTable = new ToeplitzTable(new RngStream(k.seed, 'flow_dissector_key').bytes(40));
     const rssTable = new ToeplitzTable(cfg.rssKey);
     for (const f of flows) {
@@ -107,11 +131,18 @@ export class Nic implements WireSink, VectorHost {
       this.sources.push(source);
       this.wire.add(source);
     }
-    // ixgbe_set_rx_drop_en: DROP_EN with more than one RX queue (flow control off); ice and
-    // the generic driver drop when no descriptor is posted.
-    const dropEn = cfg.driver.name !== 'ixgbe' || cfg.queues > 1;
+    this.fc = new FlowControl(
+      { now: () => k.sim.now, pausePartner: (t) => this.wire.pause(t * 1000), resumePartner: (t) => this.resumePartner(t) },
+      cfg.driver,
+      cfg.pause,
+      cfg.partnerHonoursPause,
+      cfg.mtu,
+      cfg.speedGbps,
+    );
+    // ixgbe_watchdog_update_link: fc_enable, then ixgbe_set_rx_drop_en with the current mode.
+    const dropEn = (this.dropEn = dropEnable(cfg.driver, this.fc.mode, cfg.queues));
     for (let q = 0; q < cfg.queues; q++) {
-      const moderation = new Moderation(cfg.driver.moderation.kind, cfg.adaptiveRx, cfg.rxUsecs, cfg.rxFrames);
+      const moderation = new Moderation(cfg.driver.moderation.kind, cfg.adaptiveRx, cfg.rxUsecs, cfg.rxFrames, k.workqueue);
       const vector = k.vectors.create(q, moderation, this);
       const queue = new RxQueue(
         q,
@@ -119,7 +150,7 @@ export class Nic implements WireSink, VectorHost {
         cfg.ringSize,
         cfg.dmaLatencyNs,
         dropEn,
-        PKTBUF_BYTES,
+        this.fc,
         cfg.driver.refillBatch,
         vector,
         (row, missed) => k.accounting.drop(row, missed ? 'nic_missed' : 'nic_ring'),
@@ -131,7 +162,8 @@ export class Nic implements WireSink, VectorHost {
       vector.queue = queue;
       const arfs = cfg.ntuple && cfg.driver.rxFlowSteer ? (row: number, cpu: number) => this.rxFlowSteer(row, cpu) : undefined;
       const rps = RpsSteering.queueRps(cfg.rxQueues[q]!.rpsCpus, cfg.rxQueues[q]!.rpsFlowCnt, arfs);
-      const poller = new RxRingPoller(k, queue, vector, cfg.speedGbps, rps, cfg.gro, groTcpFlows);
+      const txRing = new TxRing(q);
+      const poller = new RxRingPoller(k, queue, vector, txRing, cfg.txWorkLimit, cfg.speedGbps, rps, cfg.gro, groTcpFlows);
       const napi = k.napis.add(new Napi(firstNapiId + q, cfg.name, poller));
       napi.deferHardIrqs = cfg.napiDeferHardIrqs;
       napi.groFlushTimeout = cfg.groFlushTimeoutNs;
@@ -147,11 +179,81 @@ export class Nic implements WireSink, VectorHost {
         napi.thread = task;
       }
       this.queues.push(queue);
+      this.txRings.push(txRing);
       this.vectors.push(vector);
       this.pollers.push(poller);
       this.napis.push(napi);
       this.irqDesc.push(k.irqs.addDevice(cfg.driver.vectorName(cfg.name, q), `IR-PCI-MSIX-0000:0${cfg.index + 1}:00.0`, q, cfg.irqAffinity[q]!));
     }
+    // Without DROP_EN the queues share one packet buffer: they land in one arrival order.
+    if (!dropEn && this.queues.length > 1) for (const q of this.queues) q.shared = (t) => this.landAll(t);
+    // The drivers' default XPS map: each TX queue on the CPU its queue vector was spread to at
+    // allocation (ixgbe_alloc_q_vector with ATR and more than one queue: cpumask_local_spread(v_idx),
+    // then netif_set_xps_queue in ixgbe_configure_tx_ring; ice_vsi_alloc_q_vector and
+    // ice_cfg_xps_tx_ring likewise). With one queue there is no map; every frame takes queue 0.
+    for (let c = 0; c < k.cpus.length; c++) this.xps.push([]);
+    if (cfg.queues > 1) for (let q = 0; q < cfg.queues; q++) this.xps[q % k.cpus.length]!.push(q);
+  }
+
+  /** Every queue's frames that arrived by `t`, landed in arrival order (the packet buffer is one FIFO of the port). */
+  private landAll(t: number): void {
+    if (t > this.landedTo) {
+      this.generateUntil(t);
+      this.landedTo = t;
+    }
+    const queues = this.queues;
+    for (;;) {
+      let first: RxQueue | null = null;
+      let at = t;
+      for (const q of queues) {
+        const a = q.headArrival;
+        if (a <= at) {
+          if (first === null || a < at) first = q;
+          at = a;
+        }
+      }
+      if (first === null) return;
+      first.landHead();
+    }
+  }
+  private landedTo = -1;
+
+  /** An XON reaches the partner at `t`: it sends again, and idle vectors look for their next frame. */
+  private resumePartner(t: number): void {
+    this.wire.resume(t * 1000);
+    for (const v of this.vectors) v.poke();
+  }
+
+  /**
+   * dev_queue_xmit() of a frame of `len` bytes (skb->len) that the host sends at `at` from CPU
+   * `cpu` on flow `flow`: netdev_pick_tx chooses the TX queue — the CPU's XPS queue
+   * (get_xps_queue), else skb_tx_hash; pure ACKs and datagrams have no packets in flight, so
+   * ooo_okay lets the choice follow the sending CPU — and the driver posts it on that ring. The
+   * NIC fetches it (the DMA latency), sends it when the TX side of the link is free, and writes
+   * the completion back when it has left; the completion raises the queue vector's interrupt
+   * cause like an RX write-back. The qdisc, BQL and a stopped queue are not modelled, nor is
+   * ixgbe's ATR (ixgbe_atr: every 20th TCP frame sent adds a Flow Director filter that steers the
+   * flow's received frames to this TX queue's RX queue), which is on by default on 82599.
+   */
+  xmit(cpu: number, flow: number, len: number, at: number): void {
+    const q = this.pickTx(cpu, flow);
+    const start = Math.max(at + this.cfg.dmaLatencyNs, this.txWireFree);
+    const done = start + Math.ceil(((Math.max(len, ETH_ZLEN) + FCS_PREAMBLE_IFG) * 8) / this.cfg.speedGbps);
+    this.txWireFree = done;
+    this.txRings[q]!.post(done, len);
+    this.vectors[q]!.onTxCompletion(done);
+  }
+
+  /** netdev_pick_tx(): get_xps_queue() for the sending CPU, else skb_tx_hash(); reciprocal_scale of the skb hash. */
+  private pickTx(cpu: number, flow: number): number {
+    const n = this.cfg.queues;
+    if (n === 1) return 0;
+    const map = this.xps[cpu]!;
+    if (map.length === 1) return map[0]!;
+    // skb_get_hash: for a TCP socket sk_txhash (random per connection); the flow's dissector hash here.
+    const hash = this.rss[flow]!.sw(0) >>> 0;
+    if (map.length > 1) return map[Math.floor((hash * map.length) / 2 ** 32)]!;
+    return Math.floor((hash * n) / 2 ** 32);
   }
 
   /**
@@ -282,9 +384,11 @@ export class Nic implements WireSink, VectorHost {
   /** Start of the measurement window: the device's counters restart (its queues' integrals are reset with all queues). */
   resetWindow(): void {
     this.upstreamDrops = this.arfsSteered = 0;
+    this.fc.resetWindow();
     this.wire.frames = 0;
     this.wire.bits = 0;
     for (const q of this.queues) q.resetWindow();
+    for (const t of this.txRings) t.resetWindow();
     for (const v of this.vectors) {
       v.interrupts = 0;
       v.moderation.updates = 0;
@@ -296,13 +400,19 @@ export class Nic implements WireSink, VectorHost {
   ethtoolStats(): Record<string, number> {
     const d = this.cfg.driver;
     const sum = (f: (q: RxQueue) => number) => this.queues.reduce((a, q) => a + f(q), 0);
-    const e: Record<string, number> = { rx_packets: sum((q) => q.packets), rx_bytes: sum((q) => q.bytes) };
+    const txSum = (f: (t: TxRing) => number) => this.txRings.reduce((a, t) => a + f(t), 0);
+    const e: Record<string, number> = { rx_packets: sum((q) => q.packets), tx_packets: txSum((t) => t.packets), rx_bytes: sum((q) => q.bytes), tx_bytes: txSum((t) => t.bytes) };
     e[d.noDescriptorCounter] = sum((q) => q.noDescDrops);
     // ixgbe counts both in rx_missed_errors; ice and the generic driver keep rx_missed_errors apart.
     e.rx_missed_errors = (d.noDescriptorCounter === 'rx_missed_errors' ? e.rx_missed_errors! : 0) + sum((q) => q.missedDrops);
+    Object.assign(e, this.fc.stats(d));
     for (const q of this.queues) {
       e[d.queueStat(q.index, 'packets')] = q.packets;
       e[d.queueStat(q.index, 'bytes')] = q.bytes;
+    }
+    for (const t of this.txRings) {
+      e[d.queueStat(t.index, 'packets', 'tx')] = t.packets;
+      e[d.queueStat(t.index, 'bytes', 'tx')] = t.bytes;
     }
     return e;
   }
@@ -325,11 +435,18 @@ export class Nic implements WireSink, VectorHost {
           itr_usecs: r3(v.moderation.intervalNs / US),
           itr_updates: v.moderation.updates,
           packets: q.packets,
+          tx_packets: this.txRings[i]!.packets,
           drops: q.noDescDrops + q.missedDrops,
           refills: q.refills,
           ring_peak: q.ring.peak,
         };
       }),
+      pause: {
+        autoneg: this.cfg.pause.autoneg ? 'on' : 'off',
+        rx: this.fc.mode === 'full' || this.fc.mode === 'rx_pause' ? 'on' : 'off',
+        tx: this.fc.sendsPause ? 'on' : 'off',
+        drop_en: this.dropEn,
+      },
     };
   }
 

@@ -1,4 +1,5 @@
 import { NIL, PacketQueue, RowFifo, type PacketPool } from '../packet.ts';
+import type { FlowControl } from './flow-control.ts';
 
 /** What the ring tells its interrupt logic: a descriptor was written back at time `ready`. */
 export interface WritebackListener {
@@ -12,9 +13,11 @@ export interface WritebackListener {
  * someone looks — the driver cleaning the ring, or the interrupt logic — and `advanceTo(t)`
  * then lands every frame that arrived by `t`, in order: into a posted descriptor (DMA of the
  * data, then descriptor write-back `dmaLatency` ns later), or, with no descriptor posted, into
- * a drop (SRRCTL.DROP_EN: counted as rx_no_dma_resources) or the NIC's packet buffer (no
- * DROP_EN; when that is full: rx_missed_errors). Only the driver changes the number of posted
- * descriptors (refill), and it advances the ring first, so lazy evaluation is exact.
+ * a drop (SRRCTL.DROP_EN: counted as rx_no_dma_resources) or the NIC's RX packet buffer (no
+ * DROP_EN; when that is full: rx_missed_errors). The packet buffer is one per port, shared by
+ * its queues, and its fill drives 802.3x PAUSE (flow-control.ts). Only the driver changes the
+ * number of posted descriptors (refill), and it advances the ring first, so lazy evaluation is
+ * exact for one queue; queues sharing the buffer land together in arrival order (`shared`).
  *
  * Descriptor accounting follows ixgbe: one slot always stays unused
  * (ixgbe_desc_unused = count - 1 at start); cleaned descriptors are given back in batches of
@@ -52,7 +55,8 @@ export class RxQueue {
     readonly size: number,
     readonly dmaLatency: number,
     readonly dropEn: boolean,
-    readonly pktbufBytes: number,
+    /** The port's RX packet buffer and its flow control. */
+    private readonly fc: FlowControl,
     readonly refillBatch: number,
     private readonly listener: WritebackListener,
     private readonly onDrop: (row: number, missed: boolean) => void,
@@ -72,8 +76,32 @@ export class RxQueue {
     this.posted = size - 1;
   }
 
+  /**
+   * Set when queues share the packet buffer without DROP_EN: every queue of the port lands its
+   * frames in one arrival order, so the buffer's fill (and the XOFF) is the port's.
+   */
+  shared: ((t: number) => void) | null = null;
+
   /** Land every frame that arrived by `t`. */
   advanceTo(t: number): void {
+    if (this.shared) this.shared(t);
+    else this.landUntil(t);
+  }
+
+  /** The arrival time of the next frame not yet landed (Infinity: none generated). */
+  get headArrival(): number {
+    const head = this.arrivals.head;
+    return head === NIL ? Infinity : this.pool.arrival[head]!;
+  }
+
+  /** Land the next frame (its arrival has come). */
+  landHead(): void {
+    const row = this.arrivals.shift();
+    this.land(row, this.pool.arrival[row]!);
+  }
+
+  /** This queue alone: land every frame that arrived by `t`. */
+  private landUntil(t: number): void {
     // No frame can appear later with an arrival before a time the wire was asked for.
     if (t > this.generatedTo) {
       this.generate(t);
@@ -95,8 +123,9 @@ export class RxQueue {
     } else if (this.dropEn) {
       this.noDescDrops++;
       this.onDrop(row, false);
-    } else if (this.pktbuf.bytes + this.pool.size[row]! <= this.pktbufBytes) {
+    } else if (this.fc.bytes + this.pool.size[row]! <= this.fc.capacityBytes) {
       this.pktbuf.push(row, t);
+      this.fc.add(this.pool.size[row]!, t);
     } else {
       this.missedDrops++;
       this.onDrop(row, true);
@@ -117,7 +146,9 @@ export class RxQueue {
     const head = this.ring.head;
     if (head === NIL || this.pool.enqueued[head]! + this.dmaLatency > t) return NIL;
     this.unrefilled++;
-    return this.ring.shift(t);
+    // With a shared packet buffer another queue's landing may have written this ring past `t`:
+    // the ring's occupancy integral then records the departure there (one queue alone never does).
+    return this.ring.shift(Math.max(t, this.ring.lastChange));
   }
 
   /** ixgbe_alloc_rx_buffers(cleaned_count) at `t`: give descriptors back; waiting frames then land. */
@@ -127,7 +158,18 @@ export class RxQueue {
     this.posted += n;
     this.unrefilled = 0;
     this.refills++;
-    while (this.pktbuf.length > 0 && this.posted > 0) this.write(this.pktbuf.shift(t), t);
+    if (this.pktbuf.length === 0 || this.posted === 0) return n;
+    let drained = 0;
+    while (this.pktbuf.length > 0 && this.posted > 0) {
+      // Queues sharing the buffer land in one arrival order, so this queue's buffer may hold a
+      // frame that arrives after `t`: it leaves the buffer and takes its descriptor on arrival.
+      // A legacy (netif_rx) handler that cleaned the whole ring ahead of `t` has moved the
+      // ring and the buffer past `t` already: the frame moves then, not before.
+      const row = this.pktbuf.shift(Math.max(t, this.pktbuf.lastChange));
+      drained += this.pool.size[row]!;
+      this.write(row, Math.max(t, this.pool.arrival[row]!, this.ring.lastChange));
+    }
+    this.fc.remove(drained, t);
     return n;
   }
 

@@ -30,7 +30,6 @@ export const ETHTOOL_OPTIONS: Record<string, { aliases: string[]; unmodelled: st
       'rx-usecs-irq',
       'rx-frames-irq',
       'tx-usecs-irq',
-      'tx-frames-irq',
       'stats-block-usecs',
       'pkt-rate-low',
       'pkt-rate-high',
@@ -44,6 +43,7 @@ export const ETHTOOL_OPTIONS: Record<string, { aliases: string[]; unmodelled: st
   '-K': { aliases: ['--features', '--offload'], unmodelled: ['tso', 'gso', 'rx', 'tx', 'sg', 'rxvlan', 'txvlan', 'rx-gro-list', 'rx-udp-gro-forwarding', 'hw-tc-offload'] },
   '-X': { aliases: ['--set-rxfh-indir', '--rxfh'], unmodelled: [] },
   '-N': { aliases: ['--config-nfc', '--config-ntuple'], unmodelled: [] },
+  '-A': { aliases: ['--pause'], unmodelled: [] },
   '-s': { aliases: ['--change'], unmodelled: ['duplex', 'port', 'mdix', 'autoneg', 'advertise', 'lanes', 'phyad', 'xcvr', 'wol', 'sopass', 'master-slave', 'msglvl'] },
 };
 
@@ -159,6 +159,28 @@ export const rxFrames = defineKnob<number, number, NicContext>({
   read: (value) => value,
   description: 'Interrupt after this many frames (drivers that list it in supported_coalesce_params).',
   source: 'drivers/net/ethernet/mellanox/mlx5/core/en_ethtool.c: mlx5e_ethtool_set_coalesce',
+});
+
+const txFramesIrqType = uint('tx-frames-irq');
+export const txFramesIrq = defineKnob<number, number, NicContext>({
+  name: 'tx-frames-irq',
+  kind: 'ethtool',
+  ethtool: { option: '-C', param: 'tx-frames-irq' },
+  path: 'nics[].coalesce.tx-frames-irq',
+  where: 'ethtool -C <dev> tx-frames-irq N',
+  command: 'ethtool -C {dev} tx-frames-irq {value}',
+  type: txFramesIrqType,
+  unit: 'frames',
+  default: ({ driver }) => driver.txWorkLimit,
+  defaultText: `${DRIVER_NAMES.filter((n) => DRIVERS[n].txFramesIrq)
+    .map((n) => `${n} ${DRIVERS[n].txWorkLimit}`)
+    .join(', ')} (others: not supported)`,
+  range: (d) => (d.txFramesIrq ? '0..65535 (0: unchanged)' : 'not supported'),
+  supported: ({ driver }) => void limits.txFramesIrq(driver, 0),
+  check: (value, ctx) => limits.txFramesIrq(ctx.driver, txFramesIrqType.check(value)),
+  read: (value) => value,
+  description: 'TX completions one NAPI poll frees at most (adapter->tx_work_limit, read by ixgbe_clean_tx_irq), apart from the RX budget; a poll that reaches it is not complete.',
+  source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c: ixgbe_set_coalesce',
 });
 
 /** ixgbe has no switch: rx-usecs 1 is its adaptive mode, so its default follows rx-usecs. */
@@ -349,4 +371,44 @@ function flowHash(flowType: 'udp4' | 'udp6') {
 export const flowHashUdp4 = flowHash('udp4');
 export const flowHashUdp6 = flowHash('udp6');
 
-export const ETHTOOL_KNOBS = [speed, rxUsecs, rxFrames, adaptiveRx, ringRx, combined, gro, rxhash, ntuple, indir, hkey, flowHashUdp4, flowHashUdp6];
+// ---------------------------------------------------------------- -A
+
+/**
+ * ixgbe_set_pauseparam refuses flow-control autonegotiation where
+ * ixgbe_device_supports_autoneg_fc says no: an 82599 SFP+ (fibre) port with the link up
+ * negotiates pause only at 1 Gbit/s. ice and a mlx5-class NIC accept it.
+ */
+function checkPauseAutoneg(value: 'on' | 'off', ctx: NicContext): boolean {
+  if (value === 'on' && ctx.driver.name === 'ixgbe' && (ctx.speedGbps ?? 10) !== 1) {
+    throw new ValueError(
+      `Cannot set device pause parameters: Invalid argument (ixgbe_set_pauseparam: an 82599 SFP+ port at ${ctx.speedGbps ?? 10} Gbit/s does not autonegotiate flow control; set rx and tx instead)`,
+    );
+  }
+  return value === 'on';
+}
+
+function pauseParam(name: 'autoneg' | 'rx' | 'tx', description: string) {
+  const dflt = ({ driver }: Pick<NicContext, 'driver'>): 'on' | 'off' => (driver.flowControl[name] ? 'on' : 'off');
+  return defineKnob<'on' | 'off', boolean, NicContext>({
+    name: `pause ${name}`,
+    kind: 'ethtool',
+    ethtool: { option: '-A', param: name },
+    path: `nics[].pause.${name}`,
+    where: `ethtool -A <dev> ${name} on|off`,
+    command: `ethtool -A {dev} ${name} {value}`,
+    type: onOff(name),
+    default: dflt,
+    defaultText: perDriver((d) => dflt({ driver: d })),
+    range: 'on, off',
+    check: name === 'autoneg' ? checkPauseAutoneg : (value) => value === 'on',
+    read: (value) => value === 'on',
+    description,
+    source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c: ixgbe_set_pauseparam',
+  });
+}
+
+export const pauseAutoneg = pauseParam('autoneg', 'Autonegotiate 802.3x flow control with the link partner (ixgbe: off after probe, so the requested mode applies as is; on asks for full pause).');
+export const pauseRx = pauseParam('rx', 'Honour PAUSE frames the link partner sends (rxsim: the partner never sends any).');
+export const pauseTx = pauseParam('tx', 'Send PAUSE: XOFF when the RX packet buffer reaches its high water, XON below the low water; ixgbe then clears DROP_EN.');
+
+export const ETHTOOL_KNOBS = [speed, rxUsecs, rxFrames, txFramesIrq, adaptiveRx, ringRx, combined, gro, rxhash, ntuple, indir, hkey, flowHashUdp4, flowHashUdp6, pauseAutoneg, pauseRx, pauseTx];

@@ -135,6 +135,7 @@ interface NicLike {
   driver: string;
   channels: { combined?: number | undefined };
   coalesce: { 'rx-usecs'?: number | undefined };
+  speed_gbps?: number | undefined;
 }
 
 export function systemContext(s: Machine): SystemContext {
@@ -143,7 +144,7 @@ export function systemContext(s: Machine): SystemContext {
 
 export function nicContext(s: Machine, nic: NicLike): NicContext {
   const driver = DRIVERS[nic.driver as DriverName];
-  return { ...systemContext(s), driver, queues: queueCount(nic, s.cpus), rxUsecs: nic.coalesce['rx-usecs'] ?? driver.moderation.rxUsecsDefault };
+  return { ...systemContext(s), driver, queues: queueCount(nic, s.cpus), rxUsecs: nic.coalesce['rx-usecs'] ?? driver.moderation.rxUsecsDefault, speedGbps: nic.speed_gbps ?? 10 };
 }
 
 export function queueContext(nicCtx: NicContext, queue: number): QueueContext {

@@ -29,6 +29,8 @@ export interface NicContext extends SystemContext {
   queues: number;
   /** The NIC's rx-usecs (ixgbe's adaptive moderation is rx-usecs 1). */
   rxUsecs: number;
+  /** The link speed (ixgbe autonegotiates flow control only at 1 Gbit/s on fibre). */
+  speedGbps?: number;
 }
 
 /** For per-queue knobs (rps_cpus, smp_affinity_list): the queue index too. */

@@ -1,0 +1,88 @@
+/**
+ * One TX queue's descriptor ring (struct ixgbe_ring used for TX; ice_tx_ring): what the host
+ * transmits through the NIC — the ACKs of a TCP receiver, a server's responses — from the
+ * driver's xmit (ixgbe_xmit_frame_ring → ixgbe_tx_map: descriptors posted, tail written) to the
+ * completion the NIC writes back once the frame is on the wire, to the driver's clean in its
+ * NAPI poll (ixgbe_clean_tx_irq: DD bit set → napi_consume_skb, dma_unmap, descriptor freed).
+ *
+ * Completions are known at xmit (DMA plus the frame's turn on the TX wire), so the ring keeps
+ * each posted frame's completion time and length in typed arrays, oldest first, and cleaning
+ * reads them in order: no event per frame. The queue is never stopped (netif_tx_stop_queue when
+ * fewer than DESC_NEEDED descriptors are free, and the qdisc holding packets meanwhile, are not
+ * modelled): the arrays grow instead, which only a starved poll can make happen.
+ */
+export class TxRing {
+  private doneAt = new Float64Array(64);
+  private lens = new Int32Array(64);
+  private head = 0;
+  private count = 0;
+
+  /** ethtool -S tx_queue_N_packets / _bytes: counted at clean, as ixgbe_clean_tx_irq updates ring->stats. */
+  packets = 0;
+  bytes = 0;
+  /** Bytes of the frames the last clean() freed (for the ring container's total_bytes). */
+  lastBytes = 0;
+
+  constructor(readonly index: number) {}
+
+  /** Frames posted and not yet cleaned by the driver. */
+  get pending(): number {
+    return this.count;
+  }
+
+  /** Completion time of the oldest posted frame, or Infinity. */
+  get oldestDone(): number {
+    return this.count > 0 ? this.doneAt[this.head]! : Infinity;
+  }
+
+  /** ixgbe_tx_map(): a frame of `len` bytes (skb->len) posted; its completion is written back at `doneAt`. */
+  post(doneAt: number, len: number): void {
+    if (this.count === this.doneAt.length) this.grow();
+    const i = (this.head + this.count) & (this.doneAt.length - 1);
+    this.doneAt[i] = doneAt;
+    this.lens[i] = len;
+    this.count++;
+  }
+
+  /**
+   * ixgbe_clean_tx_irq()'s loop: free completed descriptors in order, starting at `t0` and
+   * spending `perFrame` ns on each, while the next one's write-back is done (DD set by then) and
+   * at most `limit` frames (q_vector->tx.work_limit). Returns the frames freed; their bytes are
+   * in lastBytes.
+   */
+  clean(t0: number, perFrame: number, limit: number): number {
+    const mask = this.doneAt.length - 1;
+    let t = t0;
+    let n = 0;
+    let bytes = 0;
+    while (n < limit && this.count > 0 && this.doneAt[this.head]! <= t) {
+      bytes += this.lens[this.head]!;
+      this.head = (this.head + 1) & mask;
+      this.count--;
+      n++;
+      t += perFrame;
+    }
+    this.packets += n;
+    this.bytes += bytes;
+    this.lastBytes = bytes;
+    return n;
+  }
+
+  /** Start of the measurement window: the queue's ethtool counters restart. */
+  resetWindow(): void {
+    this.packets = this.bytes = 0;
+  }
+
+  private grow(): void {
+    const n = this.doneAt.length;
+    const done = new Float64Array(n * 2);
+    const lens = new Int32Array(n * 2);
+    for (let i = 0; i < this.count; i++) {
+      done[i] = this.doneAt[(this.head + i) & (n - 1)]!;
+      lens[i] = this.lens[(this.head + i) & (n - 1)]!;
+    }
+    this.doneAt = done;
+    this.lens = lens;
+    this.head = 0;
+  }
+}
