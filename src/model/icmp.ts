@@ -7,6 +7,13 @@ import type { Snmp } from './snmp.ts';
 
 /** ICMP_DEST_UNREACH. */
 const ICMP_DEST_UNREACH = 3;
+/** Ethernet (14) + IPv4 (20) + ICMP (8) headers of the reply, without FCS (as the host transmits it). */
+const ICMP_REPLY_HEADERS = 42;
+/**
+ * __icmp_send: room = min(dst_mtu, 576) - sizeof(struct iphdr) - sizeof(struct icmphdr): the most
+ * of the offending datagram (from its IP header on) a reply quotes.
+ */
+const ICMP_QUOTE_MAX = 576 - 20 - 8;
 /** XRLIM_BURST_FACTOR (net/ipv4/inetpeer.c): a peer may save up six icmp_ratelimit periods. */
 const XRLIM_BURST_FACTOR = 6;
 /**
@@ -21,6 +28,8 @@ export interface IcmpHost {
   readonly costs: CostTable;
   readonly sysctl: SysctlValues;
   readonly jiffies: { now(): number; readonly hz: number };
+  /** dev_queue_xmit of a frame of `len` bytes (no FCS) on flow `flow`'s NIC from CPU `cpu`. */
+  xmit(flow: number, cpu: number, len: number): void;
 }
 
 /** The per-destination state of inet_peer that ICMP uses: rate_tokens and rate_last (jiffies). */
@@ -79,9 +88,11 @@ export class Icmp {
 
   /**
    * icmp_send(skb, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0) for a datagram of `flow`, tuple
-   * `tuple`. Returns the CPU time it took on the receiving CPU (ns).
+   * `tuple`, whose IP datagram is `ipLen` bytes, on `cpu`. A reply that is sent leaves through the
+   * NIC (ip_push_pending_frames → dev_queue_xmit: the TX ring of the CPU's XPS queue) quoting at
+   * most ICMP_QUOTE_MAX bytes of it. Returns the CPU time it took on the receiving CPU (ns).
    */
-  portUnreach(flow: number, tuple: number): number {
+  portUnreach(flow: number, tuple: number, cpu: number, ipLen: number): number {
     const k = this.k;
     const limited = ((1 << ICMP_DEST_UNREACH) & k.sysctl['net.ipv4.icmp_ratemask']) !== 0; // icmpv4_mask_allow
     if (limited && !this.globalAllow()) {
@@ -100,6 +111,7 @@ export class Icmp {
     k.snmp.IcmpOutMsgs++;
     k.snmp.IcmpOutDestUnreachs++;
     k.snmp.IcmpMsgOutType3++;
+    k.xmit(flow, cpu, ICMP_REPLY_HEADERS + Math.min(ipLen, ICMP_QUOTE_MAX));
     cost += k.costs.icmp_send;
     return cost;
   }

@@ -9,6 +9,11 @@ import type { RxAccounting } from './rx-accounting.ts';
 import type { Snmp } from './snmp.ts';
 import { SKB_STRUCT_BYTES, tcpAckSndCheck, tcpCompressedAckKick, tcpDataQueue, tcpEnterQuickack, tcpReleaseCb, tcpSendAck, udpEnqueue, type Socket } from './socket.ts';
 
+/** Ethernet header (14) and FCS (4): a received frame's size less its IP datagram. */
+const ETH_HLEN_FCS = 18;
+/** tcp_v4_send_reset's reply: Ethernet (14) + IPv4 (20) + a TCP header without options (20), no FCS. */
+const TCP_RST_BYTES = 54;
+
 /** MAX_SKB_FRAGS (CONFIG_MAX_SKB_FRAGS default 17): the pages one skb holds. */
 const MAX_SKB_FRAGS = 17;
 import type { Task } from './task.ts';
@@ -24,6 +29,8 @@ export interface TransportHost {
   readonly flows: readonly ResolvedFlow[];
   readonly icmp: Pick<Icmp, 'portUnreach'>;
   readonly sockets: { tcpPeer(flow: number): { reset(atNs: number): void } | undefined };
+  /** dev_queue_xmit of a frame the host sends on flow `flow`'s NIC from CPU `cpu` (`len`: no FCS). */
+  xmit(flow: number, cpu: number, len: number): void;
 }
 
 /**
@@ -46,7 +53,7 @@ export class TransportRcv {
     // tcp_v4_rcv (TCP_MIB_INSEGS), one delivery to ip_protocol_deliver_rcu (IPSTATS_MIB_INDELIVERS,
     // counted whatever the protocol handler did with it).
     k.snmp.IpInDelivers++;
-    if (sock === null) return this.noSocket(row);
+    if (sock === null) return this.noSocket(cpu, row);
     pool.tSocket[row] = t;
     pool.l4cpu[row] = cpu.id;
     if (sock.rxhash === 0) sock.rxhash = k.rps.hashOf(row);
@@ -93,22 +100,25 @@ export class TransportRcv {
    * TCP (net/ipv4/tcp_ipv4.c tcp_v4_rcv, no_tcp_socket): TCP_MIB_INSEGS was counted before the
    * lookup; tcp_v4_send_reset answers (not a RST: the model's senders never send one), counting
    * TCP_MIB_OUTSEGS and TCP_MIB_OUTRSTS, and the skb is freed with SKB_DROP_REASON_NO_SOCKET. The
-   * RST reaches the sender, which stops (tcp_reset). Returns the cost of the ICMP or the RST.
+   * RST (ip_send_unicast_reply) and a port unreachable that the limits let go leave through the
+   * NIC's TX ring like an ACK. The RST reaches the sender, which stops (tcp_reset). Returns the
+   * cost of the ICMP or the RST.
    */
-  private noSocket(row: number): number {
+  private noSocket(cpu: Cpu, row: number): number {
     const k = this.k;
     const pool = k.pool;
     const flow = pool.flow[row]!;
     let cost: number;
     if (k.flows[flow]!.proto === 'udp') {
       k.snmp.UdpNoPorts++;
-      cost = k.icmp.portUnreach(flow, pool.tuple[row]!);
+      cost = k.icmp.portUnreach(flow, pool.tuple[row]!, cpu.id, pool.size[row]! - ETH_HLEN_FCS);
       k.accounting.drop(row, 'udp_no_socket');
     } else {
       k.snmp.TcpInSegs++;
       k.snmp.TcpOutSegs++;
       k.snmp.TcpOutRsts++;
       k.sockets.tcpPeer(flow)?.reset(k.sim.now);
+      k.xmit(flow, cpu.id, TCP_RST_BYTES);
       cost = k.costs.tcp_v4_send_reset;
       k.accounting.drop(row, 'tcp_no_socket');
     }

@@ -167,3 +167,21 @@ describe('warnings about closed ports', () => {
     ]);
   });
 });
+
+describe('the replies leave through the NIC', () => {
+  it('each port unreachable sent is a frame on the TX ring: 42 bytes of headers and the 46-byte datagram it quotes', () => {
+    const r = run({ duration_ms: 30, warmup_ms: 0, flows: [{ name: 'f', proto: 'udp', src: '10.1.0.0/16:1000', dst: '10.0.0.2:9', rate: '100kpps', size: 64 }] }).result;
+    const eth = r.ethtool_S.eth0!;
+    expect(r.nstat.IcmpOutMsgs).toBeGreaterThan(50);
+    expect(eth.tx_packets).toBe(r.nstat.IcmpOutMsgs);
+    expect(eth.tx_bytes).toBe(r.nstat.IcmpOutMsgs! * (14 + 20 + 8 + 46));
+  });
+
+  it('each RST is a 54-byte frame on the TX ring', () => {
+    const r = run({ duration_ms: 5, warmup_ms: 0, flows: [{ name: 't', proto: 'tcp', src: '10.0.0.1:40000', dst: '10.0.0.2:5201', rtt_us: 20 }] }).result;
+    const eth = r.ethtool_S.eth0!;
+    expect(r.nstat.TcpOutRsts).toBeGreaterThan(0);
+    expect(eth.tx_packets).toBe(r.nstat.TcpOutRsts);
+    expect(eth.tx_bytes).toBe(r.nstat.TcpOutRsts! * 54);
+  });
+});
