@@ -18,6 +18,8 @@ export interface LoadBalanceHost {
   readonly smp: { register(onReceive: (cpu: Cpu) => void): number; send(cpu: number, kind: number): void };
   readonly softirq: { open(nr: number, action: SoftirqAction): void; raiseIrqoff(cpu: Cpu, nr: number): void };
   readonly sched: { resched(cpu: Cpu, fromCpu: number): void };
+  /** The NUMA nodes (machine.numa_nodes): each is one LLC. */
+  readonly topology: { readonly cpuNode: readonly number[]; readonly nodes: number };
 }
 
 /** enum group_type, in the kernel's order of who is pulled from first (the ones rxsim's machines can show). */
@@ -29,6 +31,10 @@ const GROUP_OVERLOADED = 6;
 /** enum migration_type. */
 const MIGRATE_LOAD = 0;
 const MIGRATE_TASK = 2;
+const MIGRATE_MISFIT = 3;
+
+/** NUMA_IMBALANCE_MIN: the imbalance adjust_numa_imbalance() tolerates toward a lightly loaded node. */
+const NUMA_IMBALANCE_MIN = 2;
 
 /** sysctl_sched_migration_cost's default: rq->avg_idle starts at twice it (sched_init). */
 const DEFAULT_MIGRATION_COST_NS = 500_000;
@@ -36,18 +42,23 @@ const DEFAULT_MIGRATION_COST_NS = 500_000;
 /** sysctl_sched_nr_migrate: tasks looked at per pass (loop_max). */
 const SCHED_NR_MIGRATE = 32;
 
-/** A group's statistics (struct sg_lb_stats); every group here is one CPU. */
+/** A group's statistics (struct sg_lb_stats). */
 interface GroupStats {
-  cpu: number;
-  /** sum_h_nr_running: runnable fair tasks, the running one included. */
+  /** Its CPUs still considered (a CPU whose tasks were all pinned is left out of a redo). */
+  cpus: number[];
+  /** sum_h_nr_running: runnable fair tasks, the running ones included. */
   nr: number;
   /** group_load: their weights (the kernel's PELT load average of them). */
   load: number;
   capacity: number;
   /** avg_load = load × SCHED_CAPACITY_SCALE / capacity (computed for overloaded groups only, as the kernel does). */
   avgLoad: number;
-  idle: boolean;
+  idleCpus: number;
+  /** group_weight: its CPUs. */
+  weight: number;
   type: number;
+  /** A CPU running one task on capacity that interrupts reduced (the misfit source), or -1. */
+  misfitCpu: number;
 }
 
 /** /proc/<pid>/sched's migration counters of a task. */
@@ -125,7 +136,7 @@ export class LoadBalancer {
 
   constructor(private readonly k: LoadBalanceHost) {
     const n = k.cpus.length;
-    this.domains = buildSchedDomains(n);
+    this.domains = buildSchedDomains(k.topology.cpuNode, k.topology.nodes);
     this.hz = k.jiffies.hz;
     this.nextBalance = new Float64Array(n);
     this.avgIdle = new Float64Array(n).fill(2 * DEFAULT_MIGRATION_COST_NS); // set at boot, before any tuning
@@ -277,10 +288,11 @@ export class LoadBalancer {
     const c = cpu.id;
     if (this.idleCpu(c)) return; // rq->idle_balance
     let idleCpus = 0;
-    let busyCpus = 0;
+    let busyCpus = 0; // sd_llc_shared->nr_busy_cpus: in this CPU's LLC
+    const node = this.k.topology.cpuNode;
     for (const other of this.k.cpus) {
       if (this.idleCpu(other.id)) idleCpus++;
-      else busyCpus++;
+      else if (node[other.id] === node[c]) busyCpus++;
     }
     if (idleCpus === 0 || j < this.nohzNextBalance) return;
     const nr = cpu.rq.nrRunning;
@@ -330,8 +342,7 @@ export class LoadBalancer {
   private balanceRq(dst: number, sd: SchedDomain, idle: CpuIdleType): number {
     const lb = sd.lb[idle]!;
     lb.count++;
-    // should_we_balance(): a newly idle CPU that got a task meanwhile does not pull.
-    if (idle === CpuIdleType.NEWLY_IDLE && this.k.cpus[dst]!.rq.nrRunning > 0) return this.balanced(sd, idle, false);
+    if (!this.shouldWeBalance(dst, sd, idle)) return this.balanced(sd, idle, false);
     const excluded = new Set<number>();
     for (;;) {
       const stats = this.groupStats(dst, sd, idle, excluded);
@@ -340,7 +351,9 @@ export class LoadBalancer {
       if (!busiest) return this.balanced(sd, idle, false);
       const plan = this.findImbalance(local, busiest, stats, sd, idle);
       if (!plan) return this.balanced(sd, idle, false);
-      const src = this.k.cpus[busiest.cpu]!;
+      const srcId = this.findSrcRq(busiest, plan);
+      if (srcId < 0) return this.balanced(sd, idle, false); // lb_nobusyq
+      const src = this.k.cpus[srcId]!;
       const res = this.detachTasks(src, dst, sd, idle, plan.type, plan.imbalance);
       if (res.moved > 0) {
         lb.gained += res.moved;
@@ -349,13 +362,13 @@ export class LoadBalancer {
         return res.moved;
       }
       if (res.allPinned) {
-        excluded.add(busiest.cpu); // redo without it
-        if (excluded.size < sd.span.length - 1) continue;
+        excluded.add(srcId); // redo without it, while CPUs outside the local group remain
+        if (stats.slice(1).some((g) => g.cpus.some((c) => !excluded.has(c)))) continue;
         return this.balanced(sd, idle, true);
       }
       lb.failed++;
       if (idle !== CpuIdleType.NEWLY_IDLE) sd.nrBalanceFailed++;
-      if (this.needActiveBalance(sd, idle, busiest, dst)) {
+      if (this.needActiveBalance(sd, idle, src, dst)) {
         const curr = src.rq.curr;
         if (curr && !curr.allowed.includes(dst)) return this.onePinned(sd, idle, true);
         if (this.pushCpu[src.id]! < 0) {
@@ -368,6 +381,17 @@ export class LoadBalancer {
       sd.balanceIntervalMs = sd.minIntervalMs;
       return 0;
     }
+  }
+
+  /**
+   * should_we_balance(): a newly idle CPU balances if it still has nothing to run; otherwise only
+   * the first idle CPU of the local group balances for it, or its first CPU if none is idle.
+   */
+  private shouldWeBalance(dst: number, sd: SchedDomain, idle: CpuIdleType): boolean {
+    if (idle === CpuIdleType.NEWLY_IDLE) return this.k.cpus[dst]!.rq.nrRunning === 0;
+    const group = sd.groups[0]!;
+    const firstIdle = group.find((c) => this.idleCpu(c));
+    return (firstIdle ?? Math.min(...group)) === dst;
   }
 
   /** out_balanced: nothing to move; then out_one_pinned. */
@@ -384,26 +408,42 @@ export class LoadBalancer {
     return 0;
   }
 
-  /** update_sg_lb_stats() for each CPU of the domain, the local one first, then in wrap order. */
+  /** update_sd_lb_stats() → update_sg_lb_stats() for each group, the local one first. */
   private groupStats(dst: number, sd: SchedDomain, idle: CpuIdleType, excluded: Set<number>): GroupStats[] {
     const out: GroupStats[] = [];
-    const n = sd.span.length;
-    const start = sd.span.indexOf(dst);
     let overloaded = false;
-    for (let i = 0; i < n; i++) {
-      const c = sd.span[(start + i) % n]!;
-      if (i > 0 && excluded.has(c)) continue;
-      const rq = this.k.cpus[c]!.rq;
-      const nr = rq.nrRunning;
-      const capacity = this.capacityOf(c);
-      let type = nr === 0 ? GROUP_HAS_SPARE : nr === 1 ? GROUP_FULLY_BUSY : GROUP_OVERLOADED;
-      // A task running alone on a CPU whose capacity interrupts reduced (sched_reduced_capacity).
-      if (i > 0 && type === GROUP_FULLY_BUSY && idle !== CpuIdleType.NOT_IDLE && this.reducedCapacity(c, sd)) type = GROUP_MISFIT_TASK;
-      if (nr > 1 || type === GROUP_MISFIT_TASK) overloaded = true;
-      const load = rq.load();
-      out.push({ cpu: c, nr, load, capacity, avgLoad: type === GROUP_OVERLOADED ? (load * SCHED_CAPACITY_SCALE) / capacity : 0, idle: this.idleCpu(c), type });
-    }
-    this.overloaded = overloaded; // the top domain sets rd->overloaded from what it saw
+    sd.groups.forEach((span, gi) => {
+      const cpus = gi === 0 ? [...span] : span.filter((c) => !excluded.has(c));
+      let nr = 0;
+      let load = 0;
+      let capacity = 0;
+      let idleCpus = 0;
+      let misfitCpu = -1;
+      for (const c of cpus) {
+        const rq = this.k.cpus[c]!.rq;
+        const n = rq.nrRunning;
+        nr += n;
+        load += rq.load();
+        capacity += this.capacityOf(c);
+        if (this.idleCpu(c)) idleCpus++;
+        if (n > 1) overloaded = true;
+        // A task running alone on a CPU whose capacity interrupts reduced (sched_reduced_capacity).
+        if (gi > 0 && n === 1 && idle !== CpuIdleType.NOT_IDLE && this.reducedCapacity(c, sd)) {
+          misfitCpu = c;
+          overloaded = true;
+        }
+      }
+      const weight = cpus.length;
+      // group_classify(): more runnable tasks than CPUs is overloaded (group_is_overloaded with each
+      // task always runnable); fewer, or enough idle CPUs that utilisation × imbalance_pct stays
+      // under capacity (group_has_capacity: tasks stacked on some CPUs), has spare; else fully busy.
+      const spare = nr < weight || (weight - idleCpus) * sd.imbalancePct < weight * 100;
+      let type = nr > weight ? GROUP_OVERLOADED : spare ? GROUP_HAS_SPARE : GROUP_FULLY_BUSY;
+      if (type !== GROUP_OVERLOADED && misfitCpu >= 0) type = GROUP_MISFIT_TASK;
+      out.push({ cpus, nr, load, capacity, avgLoad: type === GROUP_OVERLOADED ? (load * SCHED_CAPACITY_SCALE) / capacity : 0, idleCpus, weight, type, misfitCpu });
+    });
+    // The top domain sets rd->overloaded from what it saw.
+    if (this.domains[dst]![this.domains[dst]!.length - 1] === sd) this.overloaded = overloaded;
     return out;
   }
 
@@ -420,15 +460,27 @@ export class LoadBalancer {
       if (s.type < busiest.type) continue;
       if (s.type === GROUP_OVERLOADED && s.avgLoad <= busiest.avgLoad) continue;
       if (s.type === GROUP_FULLY_BUSY && s.avgLoad < busiest.avgLoad) continue;
-      if (s.type === GROUP_HAS_SPARE && (Number(s.idle) > Number(busiest.idle) || (s.idle === busiest.idle && s.nr <= busiest.nr))) continue;
+      if (s.type === GROUP_HAS_SPARE && (s.idleCpus > busiest.idleCpus || (s.idleCpus === busiest.idleCpus && s.nr <= busiest.nr))) continue;
       busiest = s;
     }
     return busiest;
   }
 
+  /** sibling_imbalance(): tasks to move so both groups run the same number per core (0 unless this CPU is idle). */
+  private siblingImbalance(idle: CpuIdleType, local: GroupStats, busiest: GroupStats): number {
+    if (idle === CpuIdleType.NOT_IDLE || busiest.nr === 0) return 0;
+    const nl = local.weight;
+    const nb = busiest.weight;
+    if (nl === nb) return Math.max(0, busiest.nr - local.nr);
+    let imbalance = Math.max(0, nl * busiest.nr - nb * local.nr);
+    imbalance = Math.floor((2 * imbalance + nl + nb) / (nl + nb));
+    if (imbalance <= 1 && local.nr === 0 && busiest.nr > 1) imbalance = 2; // use an empty group
+    return imbalance;
+  }
+
   /** sched_balance_find_src_group()'s decisions and calculate_imbalance(): what to move, or null if balanced. */
   private findImbalance(local: GroupStats, busiest: GroupStats, stats: GroupStats[], sd: SchedDomain, idle: CpuIdleType): { type: number; imbalance: number } | null {
-    if (busiest.type === GROUP_MISFIT_TASK) return { type: MIGRATE_LOAD, imbalance: 1 }; // force_balance
+    if (busiest.type === GROUP_MISFIT_TASK) return { type: MIGRATE_MISFIT, imbalance: 1 }; // force_balance
     if (local.type > busiest.type) return null;
     let totalLoad = 0;
     let totalCapacity = 0;
@@ -441,15 +493,26 @@ export class LoadBalancer {
       if (local.avgLoad >= busiest.avgLoad || local.avgLoad >= sdsAvg) return null;
       if (100 * busiest.avgLoad <= sd.imbalancePct * local.avgLoad) return null;
     }
-    if (busiest.type !== GROUP_OVERLOADED) {
+    const spread = sd.preferSibling && local.type === GROUP_HAS_SPARE && this.siblingImbalance(idle, local, busiest) > 1;
+    if (!spread && busiest.type !== GROUP_OVERLOADED) {
       if (idle === CpuIdleType.NOT_IDLE) return null; // let an idle CPU pull
+      if (busiest.weight > 1 && local.idleCpus <= busiest.idleCpus + 1) return null; // no imbalance of idle CPUs
       if (busiest.nr === 1) return null; // nothing waiting to run
     }
     // calculate_imbalance()
     if (local.type === GROUP_HAS_SPARE) {
-      // busiest->group_weight == 1: sibling_imbalance() with one core each side.
-      if (idle === CpuIdleType.NOT_IDLE) return null;
-      const imbalance = Math.max(0, busiest.nr - local.nr) >> 1;
+      let imbalance: number;
+      if (busiest.type > GROUP_FULLY_BUSY && sd.numa) {
+        // migrate_util toward a node's spare capacity: as many tasks as it has idle CPUs (a
+        // runnable task counts as a full CPU of utilisation here); at least one if this CPU is idle.
+        imbalance = local.idleCpus > 0 ? local.idleCpus : idle !== CpuIdleType.NOT_IDLE ? 1 : 0;
+        return imbalance > 0 ? { type: MIGRATE_TASK, imbalance } : null;
+      }
+      if (busiest.weight === 1 || sd.preferSibling) imbalance = this.siblingImbalance(idle, local, busiest);
+      else imbalance = Math.max(0, local.idleCpus - busiest.idleCpus);
+      // adjust_numa_imbalance(): a small imbalance toward a lightly loaded node is allowed (communicating tasks stay together).
+      if (sd.numa && local.nr + 1 <= sd.imbNumaNr && imbalance <= NUMA_IMBALANCE_MIN) imbalance = 0;
+      imbalance >>= 1;
       return imbalance > 0 ? { type: MIGRATE_TASK, imbalance } : null;
     }
     if (local.type < GROUP_OVERLOADED) {
@@ -459,6 +522,35 @@ export class LoadBalancer {
     }
     const imbalance = Math.min((busiest.avgLoad - sdsAvg) * busiest.capacity, (sdsAvg - local.avgLoad) * local.capacity) / SCHED_CAPACITY_SCALE;
     return imbalance > 0 ? { type: MIGRATE_LOAD, imbalance } : null;
+  }
+
+  /** sched_balance_find_src_rq(): the CPU of the busiest group to pull from, or -1. */
+  private findSrcRq(busiest: GroupStats, plan: { type: number; imbalance: number }): number {
+    if (plan.type === MIGRATE_MISFIT) return busiest.misfitCpu;
+    let best = -1;
+    let bestNr = 0;
+    let bestLoad = -1;
+    for (const c of busiest.cpus) {
+      const rq = this.k.cpus[c]!.rq;
+      const nr = rq.nrRunning;
+      if (nr === 0) continue;
+      if (plan.type === MIGRATE_TASK) {
+        if (nr > bestNr) {
+          bestNr = nr;
+          best = c;
+        }
+        continue;
+      }
+      const load = rq.load();
+      // A CPU running one task heavier than the imbalance, on full capacity, is not worth it.
+      if (nr === 1 && load > plan.imbalance && !this.reducedCapacity(c, null)) continue;
+      const scaled = (load * SCHED_CAPACITY_SCALE) / this.capacityOf(c);
+      if (scaled > bestLoad) {
+        bestLoad = scaled;
+        best = c;
+      }
+    }
+    return best;
   }
 
   /** detach_tasks() from `src` to `dst`, then attach_tasks(). */
@@ -548,9 +640,9 @@ export class LoadBalancer {
   }
 
   /** need_active_balance(). */
-  private needActiveBalance(sd: SchedDomain, idle: CpuIdleType, busiest: GroupStats, dst: number): boolean {
+  private needActiveBalance(sd: SchedDomain, idle: CpuIdleType, src: Cpu, dst: number): boolean {
     // voluntary_active_balance(): a lone task on reduced capacity, to a CPU with more.
-    if (idle !== CpuIdleType.NOT_IDLE && busiest.nr === 1 && this.reducedCapacity(busiest.cpu, sd) && this.capacityOf(busiest.cpu) * sd.imbalancePct < this.capacityOf(dst) * 100) return true;
+    if (idle !== CpuIdleType.NOT_IDLE && src.rq.nrRunning === 1 && this.reducedCapacity(src.id, sd) && this.capacityOf(src.id) * sd.imbalancePct < this.capacityOf(dst) * 100) return true;
     return sd.nrBalanceFailed > sd.cacheNiceTries + 2;
   }
 
@@ -567,9 +659,9 @@ export class LoadBalancer {
     return this.capacities[c]!.capacity(this.k.sim.now, cpu.interruptNs);
   }
 
-  /** check_cpu_capacity(): interrupts took more than imbalance_pct allows. */
-  private reducedCapacity(c: number, sd: SchedDomain): boolean {
-    return this.capacityOf(c) * sd.imbalancePct < SCHED_CAPACITY_SCALE * 100;
+  /** check_cpu_capacity(): interrupts took more than imbalance_pct allows (117 at every level here). */
+  private reducedCapacity(c: number, sd: SchedDomain | null): boolean {
+    return this.capacityOf(c) * (sd?.imbalancePct ?? 117) < SCHED_CAPACITY_SCALE * 100;
   }
 
   /** A pass over `sd`: the fixed part and one look per CPU. */
