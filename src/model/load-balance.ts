@@ -169,7 +169,7 @@ export class LoadBalancer {
   wokeOnto(cpu: number): void {
     const stamp = this.idleStamp[cpu]!;
     if (stamp === 0) return;
-    const max = 2 * Math.max(this.k.config.migrationCostNs, this.newidleCost(cpu));
+    const max = 2 * Math.max(this.k.config.migrationCostNs, this.maxNewidleLbCost(cpu));
     let avg = this.avgIdle[cpu]!;
     avg += (this.k.sim.now - stamp - avg) / 8; // update_avg()
     this.avgIdle[cpu] = Math.min(avg, max);
@@ -190,18 +190,23 @@ export class LoadBalancer {
     let next = this.k.jiffies.now() + this.hz;
     for (const sd of domains) next = Math.min(next, sd.lastBalance + sd.interval(false, this.hz, n));
     if (next < this.nextBalance[c]!) this.nextBalance[c] = next;
-    if (!this.overloaded || this.avgIdle[c]! < this.newidleCost(c)) return 0;
+    for (const sd of domains) this.decayNewidleCost(sd);
+    if (!this.overloaded || this.avgIdle[c]! < domains[0]!.maxNewidleLbCost) return 0;
     let cost = 0;
     for (const sd of domains) {
-      const passCost = this.passCost(sd);
-      if (this.avgIdle[c]! < cost + passCost) break;
-      cost += passCost;
+      if (this.avgIdle[c]! < cost + sd.maxNewidleLbCost) break;
       const moved = this.balanceRq(c, sd, CpuIdleType.NEWLY_IDLE);
-      cost += moved * this.k.costs.sched_migrate_task;
+      const domainCost = this.passCost(sd) + moved * this.k.costs.sched_migrate_task;
+      cost += domainCost;
       if (moved > 0 || cpu.rq.nrRunning > 0) {
+        this.updateNewidleCost(sd, domainCost);
         this.idleStamp[c] = 0;
         break;
       }
+      // 6.18 (155213a2aed4): a pass that found nothing makes the next one look dearer, half as
+      // much again — up to sysctl_sched_migration_cost + 200 ns: CPUs that idle for less stop
+      // newidle balancing after a few fruitless passes.
+      this.updateNewidleCost(sd, Math.max(domainCost, sd.maxNewidleLbCost + (sd.maxNewidleLbCost >> 1)));
     }
     return cost;
   }
@@ -215,14 +220,17 @@ export class LoadBalancer {
     const to = this.pushCpu[cpu.id]!;
     if (to < 0) return -1;
     this.pushCpu[cpu.id] = -1;
-    const sd = this.domains[to]![0]!;
+    // The lowest domain of the target that spans the busiest CPU; a push resets its failures.
+    const sd = this.domains[to]!.find((d) => d.span.includes(cpu.id))!;
     if (this.movable(prev, to)) {
       sd.albPushed++;
+      sd.nrBalanceFailed = 0;
       return to;
     }
     const other = this.detachOrder(cpu).find((t) => t !== prev && this.movable(t, to));
     if (other) {
       sd.albPushed++;
+      sd.nrBalanceFailed = 0;
       cpu.rq.saveLag(other, this.k.jiffies.tickNs);
       cpu.rq.remove(other);
       this.attach(other, to, cpu.id);
@@ -368,15 +376,14 @@ export class LoadBalancer {
       }
       lb.failed++;
       if (idle !== CpuIdleType.NEWLY_IDLE) sd.nrBalanceFailed++;
-      if (this.needActiveBalance(sd, idle, src, dst)) {
+      if (this.needActiveBalance(sd, idle, src, dst, plan.type)) {
         const curr = src.rq.curr;
-        if (curr && !curr.allowed.includes(dst)) return this.onePinned(sd, idle, true);
+        if (curr && !curr.allowed.includes(dst)) return this.onePinned(sd, idle, false);
         if (this.pushCpu[src.id]! < 0) {
           this.pushCpu[src.id] = dst;
           sd.albCount++;
           this.k.sched.resched(src, dst); // stop_one_cpu_nowait(): the stopper preempts whatever runs
         }
-        sd.nrBalanceFailed = sd.cacheNiceTries + 1; // as active_load_balance_cpu_stop leaves it
       }
       sd.balanceIntervalMs = sd.minIntervalMs;
       return 0;
@@ -428,10 +435,8 @@ export class LoadBalancer {
         if (this.idleCpu(c)) idleCpus++;
         if (n > 1) overloaded = true;
         // A task running alone on a CPU whose capacity interrupts reduced (sched_reduced_capacity).
-        if (gi > 0 && n === 1 && idle !== CpuIdleType.NOT_IDLE && this.reducedCapacity(c, sd)) {
-          misfitCpu = c;
-          overloaded = true;
-        }
+        // (Unlike an asymmetric machine's misfit, it does not mark the system overloaded.)
+        if (gi > 0 && n === 1 && idle !== CpuIdleType.NOT_IDLE && this.reducedCapacity(c, sd)) misfitCpu = c;
       }
       const weight = cpus.length;
       // group_classify(): more runnable tasks than CPUs is overloaded (group_is_overloaded with each
@@ -568,7 +573,6 @@ export class LoadBalancer {
       if (verdict !== CAN_MIGRATE_YES) continue;
       if (type === MIGRATE_LOAD) {
         const load = Math.max(p.weight, 1);
-        if (load < 16 && sd.nrBalanceFailed === 0) continue; // LB_MIN
         if (load >> Math.min(sd.nrBalanceFailed, 31) > imbalance) continue; // shr_bound
         imbalance -= load;
       } else {
@@ -639,11 +643,15 @@ export class LoadBalancer {
     else cpu.kick();
   }
 
-  /** need_active_balance(). */
-  private needActiveBalance(sd: SchedDomain, idle: CpuIdleType, src: Cpu, dst: number): boolean {
-    // voluntary_active_balance(): a lone task on reduced capacity, to a CPU with more.
+  /**
+   * need_active_balance(): voluntary_active_balance() — a lone task on reduced capacity, to a CPU
+   * with more — or imbalanced_active_balance(): balancing by task count failed more than
+   * cache_nice_tries + 2 times (since 5.13 only for migrate_task; a load imbalance waits for
+   * shr_bound to let a waiting task go).
+   */
+  private needActiveBalance(sd: SchedDomain, idle: CpuIdleType, src: Cpu, dst: number, type: number): boolean {
     if (idle !== CpuIdleType.NOT_IDLE && src.rq.nrRunning === 1 && this.reducedCapacity(src.id, sd) && this.capacityOf(src.id) * sd.imbalancePct < this.capacityOf(dst) * 100) return true;
-    return sd.nrBalanceFailed > sd.cacheNiceTries + 2;
+    return type === MIGRATE_TASK && sd.nrBalanceFailed > sd.cacheNiceTries + 2;
   }
 
   // ---- helpers ----
@@ -669,10 +677,24 @@ export class LoadBalancer {
     return this.k.costs.sched_balance + this.k.costs.sched_balance_cpu * sd.span.length;
   }
 
-  /** sd->max_newidle_lb_cost of the CPU's lowest domain (the kernel measures it; here it is the modelled cost). */
-  private newidleCost(c: number): number {
-    const sd = this.domains[c]![0];
-    return sd ? this.passCost(sd) : 0;
+  /** rq->max_idle_balance_cost: the largest max_newidle_lb_cost of the CPU's domains. */
+  private maxNewidleLbCost(c: number): number {
+    let max = 0;
+    for (const sd of this.domains[c]!) max = Math.max(max, sd.maxNewidleLbCost);
+    return max;
+  }
+
+  /** update_newidle_cost(): raise sd->max_newidle_lb_cost to `cost`, at most sysctl_sched_migration_cost + 200. */
+  private updateNewidleCost(sd: SchedDomain, cost: number): void {
+    if (cost > sd.maxNewidleLbCost) sd.maxNewidleLbCost = Math.min(cost, this.k.config.migrationCostNs + 200);
+  }
+
+  /** update_newidle_cost(sd, 0) each second: max_newidle_lb_cost decays by 1 % (× 253/256). */
+  private decayNewidleCost(sd: SchedDomain): void {
+    const j = this.k.jiffies.now();
+    if (j <= sd.lastDecayMaxLbCost + this.hz) return;
+    sd.maxNewidleLbCost = (sd.maxNewidleLbCost * 253) / 256;
+    sd.lastDecayMaxLbCost = j;
   }
 }
 

@@ -55,6 +55,9 @@ export class SchedDomain {
   lastBalance = 0;
   /** sd->nr_balance_failed. */
   nrBalanceFailed = 0;
+  /** sd->max_newidle_lb_cost (ns) and when it last decayed (jiffies): 0 until a newidle pass measures one. */
+  maxNewidleLbCost = 0;
+  lastDecayMaxLbCost = 0;
 
   // /proc/schedstat, per idle type.
   readonly lb: LbStats[] = CPU_IDLE_TYPES.map(() => ({ count: 0, balanced: 0, failed: 0, gained: 0 }));

@@ -202,4 +202,23 @@ describe('load balancing', () => {
     y.recentUsedCpu = -1;
     expect(flat.sched.selectTaskRq(y, 0)).toBe(2);
   });
+
+  it('6.18: each fruitless newidle pass makes the next look dearer (max_newidle_lb_cost × 1.5), so a CPU with short idle periods soon stops trying', () => {
+    // CPU 0: two pinned hogs (rd->overloaded, nothing movable). CPU 1: a sink woken thousands of
+    // times, idle for tens of µs each time.
+    const r = run({
+      duration_ms: 40,
+      nics: [{ name: 'eth0', channels: { combined: 1 }, irq_affinity: { '0': '1' } }],
+      apps: [
+        { name: 'a', kind: 'cpu-hog', cpus: '0' },
+        { name: 'b', kind: 'cpu-hog', cpus: '0' },
+        { name: 'sink', kind: 'udp-sink', listen: '10.0.0.2:9', cpus: '1' },
+      ],
+      flows: [{ name: 'u', proto: 'udp', src: '10.0.0.1:1', dst: '10.0.0.2:9', rate: '50kpps', size: 256 }],
+    });
+    expect(task(r, 'sink').wakeups).toBeGreaterThan(500);
+    const cpu1 = r.sched_domains.find((d) => d.cpu === 1)!;
+    expect(cpu1.lb.newidle.count).toBeGreaterThan(0);
+    expect(cpu1.lb.newidle.count).toBeLessThan(30);
+  });
 });
