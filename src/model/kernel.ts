@@ -77,6 +77,8 @@ export class Kernel {
   readonly snmp = new Snmp();
   /** DDIO and the NUMA nodes: where DMA leaves each frame's payload. */
   readonly ddio: Ddio;
+  /** NUMA nodes and their LLCs (machine.numa_nodes). */
+  readonly topology: ResolvedScenario['machine'];
   readonly rps: RpsSteering;
   /** icmp_send's rate limits (the replies to datagrams that found no socket). */
   readonly icmp: Icmp;
@@ -108,6 +110,7 @@ export class Kernel {
     this.irqs = new IrqTable(s.cpus);
     this.smp = new Smp(this.sim, this.cpus);
     this.accounting = new RxAccounting(this.pool, s.flows.length);
+    this.topology = s.machine;
     this.ddio = new Ddio(this.pool, s.machine);
     this.softirq = new Softirq(this, s.cpus, s.softirqMode === 'defer-to-ksoftirqd');
     this.groups = new GroupScheduler(this, s.cgroups);

@@ -18,6 +18,8 @@ export interface LoadBalanceHost {
   readonly smp: { register(onReceive: (cpu: Cpu) => void): number; send(cpu: number, kind: number): void };
   readonly softirq: { open(nr: number, action: SoftirqAction): void; raiseIrqoff(cpu: Cpu, nr: number): void };
   readonly sched: { resched(cpu: Cpu, fromCpu: number): void };
+  /** The NUMA nodes (machine.numa_nodes): each is one LLC. */
+  readonly topology: { readonly cpuNode: readonly number[]; readonly nodes: number };
 }
 
 /** enum group_type, in the kernel's order of who is pulled from first (the ones rxsim's machines can show). */
@@ -29,6 +31,10 @@ const GROUP_OVERLOADED = 6;
 /** enum migration_type. */
 const MIGRATE_LOAD = 0;
 const MIGRATE_TASK = 2;
+const MIGRATE_MISFIT = 3;
+
+/** NUMA_IMBALANCE_MIN: the imbalance adjust_numa_imbalance() tolerates toward a lightly loaded node. */
+const NUMA_IMBALANCE_MIN = 2;
 
 /** sysctl_sched_migration_cost's default: rq->avg_idle starts at twice it (sched_init). */
 const DEFAULT_MIGRATION_COST_NS = 500_000;
@@ -36,18 +42,23 @@ const DEFAULT_MIGRATION_COST_NS = 500_000;
 /** sysctl_sched_nr_migrate: tasks looked at per pass (loop_max). */
 const SCHED_NR_MIGRATE = 32;
 
-/** A group's statistics (struct sg_lb_stats); every group here is one CPU. */
+/** A group's statistics (struct sg_lb_stats). */
 interface GroupStats {
-  cpu: number;
-  /** sum_h_nr_running: runnable fair tasks, the running one included. */
+  /** Its CPUs still considered (a CPU whose tasks were all pinned is left out of a redo). */
+  cpus: number[];
+  /** sum_h_nr_running: runnable fair tasks, the running ones included. */
   nr: number;
   /** group_load: their weights (the kernel's PELT load average of them). */
   load: number;
   capacity: number;
   /** avg_load = load × SCHED_CAPACITY_SCALE / capacity (computed for overloaded groups only, as the kernel does). */
   avgLoad: number;
-  idle: boolean;
+  idleCpus: number;
+  /** group_weight: its CPUs. */
+  weight: number;
   type: number;
+  /** A CPU running one task on capacity that interrupts reduced (the misfit source), or -1. */
+  misfitCpu: number;
 }
 
 /** /proc/<pid>/sched's migration counters of a task. */
@@ -125,7 +136,7 @@ export class LoadBalancer {
 
   constructor(private readonly k: LoadBalanceHost) {
     const n = k.cpus.length;
-    this.domains = buildSchedDomains(n);
+    this.domains = buildSchedDomains(k.topology.cpuNode, k.topology.nodes);
     this.hz = k.jiffies.hz;
     this.nextBalance = new Float64Array(n);
     this.avgIdle = new Float64Array(n).fill(2 * DEFAULT_MIGRATION_COST_NS); // set at boot, before any tuning
@@ -158,7 +169,7 @@ export class LoadBalancer {
   wokeOnto(cpu: number): void {
     const stamp = this.idleStamp[cpu]!;
     if (stamp === 0) return;
-    const max = 2 * Math.max(this.k.config.migrationCostNs, this.newidleCost(cpu));
+    const max = 2 * Math.max(this.k.config.migrationCostNs, this.maxNewidleLbCost(cpu));
     let avg = this.avgIdle[cpu]!;
     avg += (this.k.sim.now - stamp - avg) / 8; // update_avg()
     this.avgIdle[cpu] = Math.min(avg, max);
@@ -179,18 +190,23 @@ export class LoadBalancer {
     let next = this.k.jiffies.now() + this.hz;
     for (const sd of domains) next = Math.min(next, sd.lastBalance + sd.interval(false, this.hz, n));
     if (next < this.nextBalance[c]!) this.nextBalance[c] = next;
-    if (!this.overloaded || this.avgIdle[c]! < this.newidleCost(c)) return 0;
+    for (const sd of domains) this.decayNewidleCost(sd);
+    if (!this.overloaded || this.avgIdle[c]! < domains[0]!.maxNewidleLbCost) return 0;
     let cost = 0;
     for (const sd of domains) {
-      const passCost = this.passCost(sd);
-      if (this.avgIdle[c]! < cost + passCost) break;
-      cost += passCost;
+      if (this.avgIdle[c]! < cost + sd.maxNewidleLbCost) break;
       const moved = this.balanceRq(c, sd, CpuIdleType.NEWLY_IDLE);
-      cost += moved * this.k.costs.sched_migrate_task;
+      const domainCost = this.passCost(sd) + moved * this.k.costs.sched_migrate_task;
+      cost += domainCost;
       if (moved > 0 || cpu.rq.nrRunning > 0) {
+        this.updateNewidleCost(sd, domainCost);
         this.idleStamp[c] = 0;
         break;
       }
+      // 6.18 (155213a2aed4): a pass that found nothing makes the next one look dearer, half as
+      // much again — up to sysctl_sched_migration_cost + 200 ns: CPUs that idle for less stop
+      // newidle balancing after a few fruitless passes.
+      this.updateNewidleCost(sd, Math.max(domainCost, sd.maxNewidleLbCost + (sd.maxNewidleLbCost >> 1)));
     }
     return cost;
   }
@@ -204,14 +220,17 @@ export class LoadBalancer {
     const to = this.pushCpu[cpu.id]!;
     if (to < 0) return -1;
     this.pushCpu[cpu.id] = -1;
-    const sd = this.domains[to]![0]!;
+    // The lowest domain of the target that spans the busiest CPU; a push resets its failures.
+    const sd = this.domains[to]!.find((d) => d.span.includes(cpu.id))!;
     if (this.movable(prev, to)) {
       sd.albPushed++;
+      sd.nrBalanceFailed = 0;
       return to;
     }
     const other = this.detachOrder(cpu).find((t) => t !== prev && this.movable(t, to));
     if (other) {
       sd.albPushed++;
+      sd.nrBalanceFailed = 0;
       cpu.rq.saveLag(other, this.k.jiffies.tickNs);
       cpu.rq.remove(other);
       this.attach(other, to, cpu.id);
@@ -277,10 +296,11 @@ export class LoadBalancer {
     const c = cpu.id;
     if (this.idleCpu(c)) return; // rq->idle_balance
     let idleCpus = 0;
-    let busyCpus = 0;
+    let busyCpus = 0; // sd_llc_shared->nr_busy_cpus: in this CPU's LLC
+    const node = this.k.topology.cpuNode;
     for (const other of this.k.cpus) {
       if (this.idleCpu(other.id)) idleCpus++;
-      else busyCpus++;
+      else if (node[other.id] === node[c]) busyCpus++;
     }
     if (idleCpus === 0 || j < this.nohzNextBalance) return;
     const nr = cpu.rq.nrRunning;
@@ -330,8 +350,7 @@ export class LoadBalancer {
   private balanceRq(dst: number, sd: SchedDomain, idle: CpuIdleType): number {
     const lb = sd.lb[idle]!;
     lb.count++;
-    // should_we_balance(): a newly idle CPU that got a task meanwhile does not pull.
-    if (idle === CpuIdleType.NEWLY_IDLE && this.k.cpus[dst]!.rq.nrRunning > 0) return this.balanced(sd, idle, false);
+    if (!this.shouldWeBalance(dst, sd, idle)) return this.balanced(sd, idle, false);
     const excluded = new Set<number>();
     for (;;) {
       const stats = this.groupStats(dst, sd, idle, excluded);
@@ -340,7 +359,9 @@ export class LoadBalancer {
       if (!busiest) return this.balanced(sd, idle, false);
       const plan = this.findImbalance(local, busiest, stats, sd, idle);
       if (!plan) return this.balanced(sd, idle, false);
-      const src = this.k.cpus[busiest.cpu]!;
+      const srcId = this.findSrcRq(busiest, plan);
+      if (srcId < 0) return this.balanced(sd, idle, false); // lb_nobusyq
+      const src = this.k.cpus[srcId]!;
       const res = this.detachTasks(src, dst, sd, idle, plan.type, plan.imbalance);
       if (res.moved > 0) {
         lb.gained += res.moved;
@@ -349,25 +370,35 @@ export class LoadBalancer {
         return res.moved;
       }
       if (res.allPinned) {
-        excluded.add(busiest.cpu); // redo without it
-        if (excluded.size < sd.span.length - 1) continue;
+        excluded.add(srcId); // redo without it, while CPUs outside the local group remain
+        if (stats.slice(1).some((g) => g.cpus.some((c) => !excluded.has(c)))) continue;
         return this.balanced(sd, idle, true);
       }
       lb.failed++;
       if (idle !== CpuIdleType.NEWLY_IDLE) sd.nrBalanceFailed++;
-      if (this.needActiveBalance(sd, idle, busiest, dst)) {
+      if (this.needActiveBalance(sd, idle, src, dst, plan.type)) {
         const curr = src.rq.curr;
-        if (curr && !curr.allowed.includes(dst)) return this.onePinned(sd, idle, true);
+        if (curr && !curr.allowed.includes(dst)) return this.onePinned(sd, idle, false);
         if (this.pushCpu[src.id]! < 0) {
           this.pushCpu[src.id] = dst;
           sd.albCount++;
           this.k.sched.resched(src, dst); // stop_one_cpu_nowait(): the stopper preempts whatever runs
         }
-        sd.nrBalanceFailed = sd.cacheNiceTries + 1; // as active_load_balance_cpu_stop leaves it
       }
       sd.balanceIntervalMs = sd.minIntervalMs;
       return 0;
     }
+  }
+
+  /**
+   * should_we_balance(): a newly idle CPU balances if it still has nothing to run; otherwise only
+   * the first idle CPU of the local group balances for it, or its first CPU if none is idle.
+   */
+  private shouldWeBalance(dst: number, sd: SchedDomain, idle: CpuIdleType): boolean {
+    if (idle === CpuIdleType.NEWLY_IDLE) return this.k.cpus[dst]!.rq.nrRunning === 0;
+    const group = sd.groups[0]!;
+    const firstIdle = group.find((c) => this.idleCpu(c));
+    return (firstIdle ?? Math.min(...group)) === dst;
   }
 
   /** out_balanced: nothing to move; then out_one_pinned. */
@@ -384,26 +415,40 @@ export class LoadBalancer {
     return 0;
   }
 
-  /** update_sg_lb_stats() for each CPU of the domain, the local one first, then in wrap order. */
+  /** update_sd_lb_stats() → update_sg_lb_stats() for each group, the local one first. */
   private groupStats(dst: number, sd: SchedDomain, idle: CpuIdleType, excluded: Set<number>): GroupStats[] {
     const out: GroupStats[] = [];
-    const n = sd.span.length;
-    const start = sd.span.indexOf(dst);
     let overloaded = false;
-    for (let i = 0; i < n; i++) {
-      const c = sd.span[(start + i) % n]!;
-      if (i > 0 && excluded.has(c)) continue;
-      const rq = this.k.cpus[c]!.rq;
-      const nr = rq.nrRunning;
-      const capacity = this.capacityOf(c);
-      let type = nr === 0 ? GROUP_HAS_SPARE : nr === 1 ? GROUP_FULLY_BUSY : GROUP_OVERLOADED;
-      // A task running alone on a CPU whose capacity interrupts reduced (sched_reduced_capacity).
-      if (i > 0 && type === GROUP_FULLY_BUSY && idle !== CpuIdleType.NOT_IDLE && this.reducedCapacity(c, sd)) type = GROUP_MISFIT_TASK;
-      if (nr > 1 || type === GROUP_MISFIT_TASK) overloaded = true;
-      const load = rq.load();
-      out.push({ cpu: c, nr, load, capacity, avgLoad: type === GROUP_OVERLOADED ? (load * SCHED_CAPACITY_SCALE) / capacity : 0, idle: this.idleCpu(c), type });
-    }
-    this.overloaded = overloaded; // the top domain sets rd->overloaded from what it saw
+    sd.groups.forEach((span, gi) => {
+      const cpus = gi === 0 ? [...span] : span.filter((c) => !excluded.has(c));
+      let nr = 0;
+      let load = 0;
+      let capacity = 0;
+      let idleCpus = 0;
+      let misfitCpu = -1;
+      for (const c of cpus) {
+        const rq = this.k.cpus[c]!.rq;
+        const n = rq.nrRunning;
+        nr += n;
+        load += rq.load();
+        capacity += this.capacityOf(c);
+        if (this.idleCpu(c)) idleCpus++;
+        if (n > 1) overloaded = true;
+        // A task running alone on a CPU whose capacity interrupts reduced (sched_reduced_capacity).
+        // (Unlike an asymmetric machine's misfit, it does not mark the system overloaded.)
+        if (gi > 0 && n === 1 && idle !== CpuIdleType.NOT_IDLE && this.reducedCapacity(c, sd)) misfitCpu = c;
+      }
+      const weight = cpus.length;
+      // group_classify(): more runnable tasks than CPUs is overloaded (group_is_overloaded with each
+      // task always runnable); fewer, or enough idle CPUs that utilisation × imbalance_pct stays
+      // under capacity (group_has_capacity: tasks stacked on some CPUs), has spare; else fully busy.
+      const spare = nr < weight || (weight - idleCpus) * sd.imbalancePct < weight * 100;
+      let type = nr > weight ? GROUP_OVERLOADED : spare ? GROUP_HAS_SPARE : GROUP_FULLY_BUSY;
+      if (type !== GROUP_OVERLOADED && misfitCpu >= 0) type = GROUP_MISFIT_TASK;
+      out.push({ cpus, nr, load, capacity, avgLoad: type === GROUP_OVERLOADED ? (load * SCHED_CAPACITY_SCALE) / capacity : 0, idleCpus, weight, type, misfitCpu });
+    });
+    // The top domain sets rd->overloaded from what it saw.
+    if (this.domains[dst]![this.domains[dst]!.length - 1] === sd) this.overloaded = overloaded;
     return out;
   }
 
@@ -420,15 +465,27 @@ export class LoadBalancer {
       if (s.type < busiest.type) continue;
       if (s.type === GROUP_OVERLOADED && s.avgLoad <= busiest.avgLoad) continue;
       if (s.type === GROUP_FULLY_BUSY && s.avgLoad < busiest.avgLoad) continue;
-      if (s.type === GROUP_HAS_SPARE && (Number(s.idle) > Number(busiest.idle) || (s.idle === busiest.idle && s.nr <= busiest.nr))) continue;
+      if (s.type === GROUP_HAS_SPARE && (s.idleCpus > busiest.idleCpus || (s.idleCpus === busiest.idleCpus && s.nr <= busiest.nr))) continue;
       busiest = s;
     }
     return busiest;
   }
 
+  /** sibling_imbalance(): tasks to move so both groups run the same number per core (0 unless this CPU is idle). */
+  private siblingImbalance(idle: CpuIdleType, local: GroupStats, busiest: GroupStats): number {
+    if (idle === CpuIdleType.NOT_IDLE || busiest.nr === 0) return 0;
+    const nl = local.weight;
+    const nb = busiest.weight;
+    if (nl === nb) return Math.max(0, busiest.nr - local.nr);
+    let imbalance = Math.max(0, nl * busiest.nr - nb * local.nr);
+    imbalance = Math.floor((2 * imbalance + nl + nb) / (nl + nb));
+    if (imbalance <= 1 && local.nr === 0 && busiest.nr > 1) imbalance = 2; // use an empty group
+    return imbalance;
+  }
+
   /** sched_balance_find_src_group()'s decisions and calculate_imbalance(): what to move, or null if balanced. */
   private findImbalance(local: GroupStats, busiest: GroupStats, stats: GroupStats[], sd: SchedDomain, idle: CpuIdleType): { type: number; imbalance: number } | null {
-    if (busiest.type === GROUP_MISFIT_TASK) return { type: MIGRATE_LOAD, imbalance: 1 }; // force_balance
+    if (busiest.type === GROUP_MISFIT_TASK) return { type: MIGRATE_MISFIT, imbalance: 1 }; // force_balance
     if (local.type > busiest.type) return null;
     let totalLoad = 0;
     let totalCapacity = 0;
@@ -441,15 +498,26 @@ export class LoadBalancer {
       if (local.avgLoad >= busiest.avgLoad || local.avgLoad >= sdsAvg) return null;
       if (100 * busiest.avgLoad <= sd.imbalancePct * local.avgLoad) return null;
     }
-    if (busiest.type !== GROUP_OVERLOADED) {
+    const spread = sd.preferSibling && local.type === GROUP_HAS_SPARE && this.siblingImbalance(idle, local, busiest) > 1;
+    if (!spread && busiest.type !== GROUP_OVERLOADED) {
       if (idle === CpuIdleType.NOT_IDLE) return null; // let an idle CPU pull
+      if (busiest.weight > 1 && local.idleCpus <= busiest.idleCpus + 1) return null; // no imbalance of idle CPUs
       if (busiest.nr === 1) return null; // nothing waiting to run
     }
     // calculate_imbalance()
     if (local.type === GROUP_HAS_SPARE) {
-      // busiest->group_weight == 1: sibling_imbalance() with one core each side.
-      if (idle === CpuIdleType.NOT_IDLE) return null;
-      const imbalance = Math.max(0, busiest.nr - local.nr) >> 1;
+      let imbalance: number;
+      if (busiest.type > GROUP_FULLY_BUSY && sd.numa) {
+        // migrate_util toward a node's spare capacity: as many tasks as it has idle CPUs (a
+        // runnable task counts as a full CPU of utilisation here); at least one if this CPU is idle.
+        imbalance = local.idleCpus > 0 ? local.idleCpus : idle !== CpuIdleType.NOT_IDLE ? 1 : 0;
+        return imbalance > 0 ? { type: MIGRATE_TASK, imbalance } : null;
+      }
+      if (busiest.weight === 1 || sd.preferSibling) imbalance = this.siblingImbalance(idle, local, busiest);
+      else imbalance = Math.max(0, local.idleCpus - busiest.idleCpus);
+      // adjust_numa_imbalance(): a small imbalance toward a lightly loaded node is allowed (communicating tasks stay together).
+      if (sd.numa && local.nr + 1 <= sd.imbNumaNr && imbalance <= NUMA_IMBALANCE_MIN) imbalance = 0;
+      imbalance >>= 1;
       return imbalance > 0 ? { type: MIGRATE_TASK, imbalance } : null;
     }
     if (local.type < GROUP_OVERLOADED) {
@@ -459,6 +527,35 @@ export class LoadBalancer {
     }
     const imbalance = Math.min((busiest.avgLoad - sdsAvg) * busiest.capacity, (sdsAvg - local.avgLoad) * local.capacity) / SCHED_CAPACITY_SCALE;
     return imbalance > 0 ? { type: MIGRATE_LOAD, imbalance } : null;
+  }
+
+  /** sched_balance_find_src_rq(): the CPU of the busiest group to pull from, or -1. */
+  private findSrcRq(busiest: GroupStats, plan: { type: number; imbalance: number }): number {
+    if (plan.type === MIGRATE_MISFIT) return busiest.misfitCpu;
+    let best = -1;
+    let bestNr = 0;
+    let bestLoad = -1;
+    for (const c of busiest.cpus) {
+      const rq = this.k.cpus[c]!.rq;
+      const nr = rq.nrRunning;
+      if (nr === 0) continue;
+      if (plan.type === MIGRATE_TASK) {
+        if (nr > bestNr) {
+          bestNr = nr;
+          best = c;
+        }
+        continue;
+      }
+      const load = rq.load();
+      // A CPU running one task heavier than the imbalance, on full capacity, is not worth it.
+      if (nr === 1 && load > plan.imbalance && !this.reducedCapacity(c, null)) continue;
+      const scaled = (load * SCHED_CAPACITY_SCALE) / this.capacityOf(c);
+      if (scaled > bestLoad) {
+        bestLoad = scaled;
+        best = c;
+      }
+    }
+    return best;
   }
 
   /** detach_tasks() from `src` to `dst`, then attach_tasks(). */
@@ -476,7 +573,6 @@ export class LoadBalancer {
       if (verdict !== CAN_MIGRATE_YES) continue;
       if (type === MIGRATE_LOAD) {
         const load = Math.max(p.weight, 1);
-        if (load < 16 && sd.nrBalanceFailed === 0) continue; // LB_MIN
         if (load >> Math.min(sd.nrBalanceFailed, 31) > imbalance) continue; // shr_bound
         imbalance -= load;
       } else {
@@ -547,11 +643,15 @@ export class LoadBalancer {
     else cpu.kick();
   }
 
-  /** need_active_balance(). */
-  private needActiveBalance(sd: SchedDomain, idle: CpuIdleType, busiest: GroupStats, dst: number): boolean {
-    // voluntary_active_balance(): a lone task on reduced capacity, to a CPU with more.
-    if (idle !== CpuIdleType.NOT_IDLE && busiest.nr === 1 && this.reducedCapacity(busiest.cpu, sd) && this.capacityOf(busiest.cpu) * sd.imbalancePct < this.capacityOf(dst) * 100) return true;
-    return sd.nrBalanceFailed > sd.cacheNiceTries + 2;
+  /**
+   * need_active_balance(): voluntary_active_balance() — a lone task on reduced capacity, to a CPU
+   * with more — or imbalanced_active_balance(): balancing by task count failed more than
+   * cache_nice_tries + 2 times (since 5.13 only for migrate_task; a load imbalance waits for
+   * shr_bound to let a waiting task go).
+   */
+  private needActiveBalance(sd: SchedDomain, idle: CpuIdleType, src: Cpu, dst: number, type: number): boolean {
+    if (idle !== CpuIdleType.NOT_IDLE && src.rq.nrRunning === 1 && this.reducedCapacity(src.id, sd) && this.capacityOf(src.id) * sd.imbalancePct < this.capacityOf(dst) * 100) return true;
+    return type === MIGRATE_TASK && sd.nrBalanceFailed > sd.cacheNiceTries + 2;
   }
 
   // ---- helpers ----
@@ -567,9 +667,9 @@ export class LoadBalancer {
     return this.capacities[c]!.capacity(this.k.sim.now, cpu.interruptNs);
   }
 
-  /** check_cpu_capacity(): interrupts took more than imbalance_pct allows. */
-  private reducedCapacity(c: number, sd: SchedDomain): boolean {
-    return this.capacityOf(c) * sd.imbalancePct < SCHED_CAPACITY_SCALE * 100;
+  /** check_cpu_capacity(): interrupts took more than imbalance_pct allows (117 at every level here). */
+  private reducedCapacity(c: number, sd: SchedDomain | null): boolean {
+    return this.capacityOf(c) * (sd?.imbalancePct ?? 117) < SCHED_CAPACITY_SCALE * 100;
   }
 
   /** A pass over `sd`: the fixed part and one look per CPU. */
@@ -577,10 +677,24 @@ export class LoadBalancer {
     return this.k.costs.sched_balance + this.k.costs.sched_balance_cpu * sd.span.length;
   }
 
-  /** sd->max_newidle_lb_cost of the CPU's lowest domain (the kernel measures it; here it is the modelled cost). */
-  private newidleCost(c: number): number {
-    const sd = this.domains[c]![0];
-    return sd ? this.passCost(sd) : 0;
+  /** rq->max_idle_balance_cost: the largest max_newidle_lb_cost of the CPU's domains. */
+  private maxNewidleLbCost(c: number): number {
+    let max = 0;
+    for (const sd of this.domains[c]!) max = Math.max(max, sd.maxNewidleLbCost);
+    return max;
+  }
+
+  /** update_newidle_cost(): raise sd->max_newidle_lb_cost to `cost`, at most sysctl_sched_migration_cost + 200. */
+  private updateNewidleCost(sd: SchedDomain, cost: number): void {
+    if (cost > sd.maxNewidleLbCost) sd.maxNewidleLbCost = Math.min(cost, this.k.config.migrationCostNs + 200);
+  }
+
+  /** update_newidle_cost(sd, 0) each second: max_newidle_lb_cost decays by 1 % (× 253/256). */
+  private decayNewidleCost(sd: SchedDomain): void {
+    const j = this.k.jiffies.now();
+    if (j <= sd.lastDecayMaxLbCost + this.hz) return;
+    sd.maxNewidleLbCost = (sd.maxNewidleLbCost * 253) / 256;
+    sd.lastDecayMaxLbCost = j;
   }
 }
 

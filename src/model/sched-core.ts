@@ -14,6 +14,8 @@ export interface SchedHost {
   readonly groups: GroupScheduler;
   readonly irqs: { readonly LOC: number; readonly RES: number };
   readonly smp: { register(onReceive: (cpu: Cpu) => void): number; send(cpu: number, kind: number): void };
+  /** NUMA node (one LLC each) of every CPU: wake-ups look for idle CPUs within the target's LLC. */
+  readonly topology: { readonly cpuNode: readonly number[] };
   readonly balance: {
     trigger(cpu: Cpu): void;
     enqueued(cpu: Cpu): void;
@@ -116,7 +118,7 @@ export class Scheduler {
   }
 
   /**
-   * select_task_rq_fair() for a wake-up, on one LLC (every CPU shares the cache):
+   * select_task_rq_fair() for a wake-up (each NUMA node is one LLC):
    *
    *  - wake_affine_idle() (kernel/sched/fair.c, since 4.16): if the waker's CPU is idle — a
    *    wake-up from an interrupt — the task goes to its previous CPU when that one is idle too
@@ -124,27 +126,32 @@ export class Scheduler {
    *    CPU is busy, to the previous CPU when idle. Neither idle: the previous CPU (rxsim keeps it
    *    where wake_affine_weight() would compare loads; wake_wide(), which turns affine wake-ups
    *    off for many-to-many wakers, is not modelled).
-   *  - select_idle_sibling(): the target if idle; the previous CPU if idle; the task's
-   *    recent_used_cpu if idle; the first idle allowed CPU scanning from target + 1
-   *    (select_idle_cpu's for_each_cpu_wrap); else the target.
+   *    Across LLCs, an idle waker's CPU wins wake_affine_weight() over a busy previous CPU.
+   *  - select_idle_sibling(): the target if idle; the previous CPU if idle and in the target's
+   *    LLC (cpus_share_cache); the task's recent_used_cpu likewise; the first idle allowed CPU of
+   *    the target's LLC scanning from target + 1 (select_idle_cpu over sd_llc, for_each_cpu_wrap);
+   *    else the target. A task on another node is brought over by NUMA load balancing.
    *
    * A task bound to one CPU goes there.
    */
   selectTaskRq(task: Task, wakerCpu: number): number {
     const allowed = task.allowed;
     if (allowed.length === 1) return allowed[0]!;
+    const node = this.k.topology.cpuNode;
     const prev = allowed.includes(task.cpu) ? task.cpu : allowed[0]!;
     let target = prev;
+    // wake_affine_idle(), and wake_affine_weight() across LLCs (an idle waker's CPU has the lighter load).
     if (allowed.includes(wakerCpu) && this.idleCpu(wakerCpu)) target = this.idleCpu(prev) ? prev : wakerCpu;
     if (this.idleCpu(target)) return target;
-    if (prev !== target && this.idleCpu(prev)) return prev;
+    if (prev !== target && node[prev] === node[target] && this.idleCpu(prev)) return prev;
     const recent = task.recentUsedCpu;
     task.recentUsedCpu = prev;
-    if (recent !== prev && recent !== target && recent >= 0 && allowed.includes(recent) && this.idleCpu(recent)) return recent;
+    if (recent !== prev && recent !== target && recent >= 0 && node[recent] === node[target] && allowed.includes(recent) && this.idleCpu(recent)) return recent;
+    // select_idle_cpu(): the target's LLC (sd_llc), from target + 1 around.
     const n = this.k.cpus.length;
     for (let i = 1; i < n; i++) {
       const c = (target + i) % n;
-      if (allowed.includes(c) && this.idleCpu(c)) return c;
+      if (node[c] === node[target] && allowed.includes(c) && this.idleCpu(c)) return c;
     }
     return target;
   }

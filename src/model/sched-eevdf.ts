@@ -12,6 +12,10 @@ import type { Task } from './task.ts';
  * (check_preempt_wakeup_fair: preempt if the woken task is what pick_eevdf would choose),
  * slice expiry detected at update_curr (update_deadline → resched), and reweight_eevdf when a
  * cgroup's share changes a task's weight.
+ *
+ * Not modelled: DELAY_DEQUEUE and DELAY_ZERO (defaults since 6.12), under which a task that
+ * sleeps with negative lag stays queued until it is eligible and comes back with its lag
+ * clipped at zero; sleepers here keep their lag as 6.6–6.11 did.
  */
 export class EevdfRunQueue extends FairRunQueue {
   constructor(

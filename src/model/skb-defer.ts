@@ -9,6 +9,7 @@ export interface SkbDeferHost {
   readonly irqs: { readonly CAL: number };
   readonly smp: { register(onReceive: (cpu: Cpu) => void): number; send(cpu: number, kind: number): void };
   readonly softirq: { raiseIrqoff(cpu: Cpu, nr: number): void };
+  readonly topology: { readonly cpuNode: readonly number[]; readonly nodes: number };
 }
 
 /** What a CPU did with skbs other CPUs freed: in the result per CPU. */
@@ -25,7 +26,8 @@ export interface SkbDeferResult {
  * Deferred skb freeing (net/core/skbuff.c: skb_attempt_defer_free; net/core/dev.c:
  * skb_defer_free_flush, kick_defer_list_purge). A reader that finishes an skb another CPU
  * allocated (tcp_eat_recv_skb; skb_consume_udp since 6.18) does not free it: it adds it to the
- * allocating CPU's defer list (per NUMA node of the freeing CPU since 6.18; one node here),
+ * allocating CPU's defer list for the freeing CPU's NUMA node (skb_defer_nodes, 6.18: each list
+ * has its own count, limit and kick),
  * where that CPU frees it from NET_RX — at the top of each net_rx_action loop and after a
  * threaded poll — so the slab and page-fragment cache lines stay on the CPU that uses them. At
  * sysctl net.core.skb_defer_max queued skbs the reader frees them itself; when the list reaches
@@ -34,10 +36,11 @@ export interface SkbDeferResult {
  * (skb_free) per skb.
  */
 export class SkbDefer {
-  /** sdn->defer_count: attempts since the last flush (it keeps counting past the limit). */
+  /** sdn->defer_count per allocating CPU × freeing node: attempts since the last flush (it keeps counting past the limit). */
   private readonly count: Int32Array;
-  /** skbs on the list. */
+  /** skbs on each list. */
   private readonly listed: Int32Array;
+  private readonly nodes: number;
   /** sd->defer_ipi_scheduled. */
   private readonly ipiScheduled: Uint8Array;
   private readonly kind: number;
@@ -47,8 +50,9 @@ export class SkbDefer {
 
   constructor(private readonly k: SkbDeferHost) {
     const n = k.cpus.length;
-    this.count = new Int32Array(n);
-    this.listed = new Int32Array(n);
+    this.nodes = k.topology.nodes;
+    this.count = new Int32Array(n * this.nodes);
+    this.listed = new Int32Array(n * this.nodes);
     this.ipiScheduled = new Uint8Array(n);
     this.deferred = new Float64Array(n);
     this.flushes = new Float64Array(n);
@@ -64,9 +68,10 @@ export class SkbDefer {
     const k = this.k;
     if (allocCpu === cpu || allocCpu < 0) return k.costs.skb_free; // kfree_skb_napi_cache
     const max = k.sysctl['net.core.skb_defer_max'];
-    const n = ++this.count[allocCpu]!;
+    const list = allocCpu * this.nodes + k.topology.cpuNode[cpu]!; // per_cpu_ptr(skb_defer_nodes, cpu) + numa_node_id()
+    const n = ++this.count[list]!;
     if (n >= max) return k.costs.skb_free; // nodefer
-    this.listed[allocCpu]!++;
+    this.listed[list]!++;
     this.deferred[allocCpu]!++;
     // Send an IPI every time the queue reaches half capacity.
     if (n - 1 === max >> 1 && this.ipiScheduled[allocCpu] === 0) {
@@ -78,10 +83,14 @@ export class SkbDefer {
 
   /** skb_defer_free_flush() on `cpu`: the cost of freeing what others queued here (napi_consume_skb each). */
   flush(cpu: number): number {
-    const n = this.listed[cpu]!;
-    if (this.count[cpu] === 0) return 0;
-    this.count[cpu] = 0;
-    this.listed[cpu] = 0;
+    let n = 0;
+    for (let node = 0; node < this.nodes; node++) {
+      const list = cpu * this.nodes + node;
+      if (this.count[list] === 0) continue;
+      n += this.listed[list]!;
+      this.count[list] = 0;
+      this.listed[list] = 0;
+    }
     if (n === 0) return 0;
     this.flushes[cpu]!++;
     return n * this.k.costs.skb_free;

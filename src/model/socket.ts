@@ -311,6 +311,7 @@ export function tcpDataQueue(sock: Socket, pool: PacketPool, row: number, t: num
     while (i > 0 && pool.seq[tcp.ofo[i - 1]!]! > seq) i--;
     tcp.ofo.splice(i, 0, row);
     tcp.ofoBytes += pool.truesize[row]!;
+    tcpGrowWindow(sock, pool, row); // tcp_data_queue_ofo: SACK flows grow the window too
     return 'ofo';
   }
   if (!tcpTryRmemSchedule(sock, pool)) {
@@ -442,12 +443,13 @@ export function tcpSelectWindowNow(sock: Socket): number {
  */
 export function tcpGrowWindow(sock: Socket, pool: PacketPool, row: number): void {
   const tcp = sock.tcp!;
-  const clamp = winFromSpace(sock, sock.rcvbuf);
-  if (tcp.rcvSsthresh >= clamp || tcp.rcvSsthresh >= winFromSpace(sock, sock.rcvbuf - sock.rmem - sock.backlogBytes)) return;
+  // room = min(window_clamp, tcp_space) - rcv_ssthresh
+  const room = Math.min(winFromSpace(sock, sock.rcvbuf), winFromSpace(sock, sock.rcvbuf - sock.rmem - sock.backlogBytes)) - tcp.rcvSsthresh;
+  if (room <= 0) return;
   const len = pool.len[row]!;
   if (winFromSpace(sock, pool.truesize[row]!) > len) return; // __tcp_grow_window's slow path: not modelled (no growth)
   const incr = Math.max(2 * tcp.mss, 2 * len);
-  tcp.rcvSsthresh += Math.min(clamp - tcp.rcvSsthresh, incr);
+  tcp.rcvSsthresh += Math.min(room, incr);
   tcp.quick |= 1;
 }
 
@@ -531,8 +533,7 @@ export function tcpAckSndCheck(sock: Socket, at: number, now: boolean, cpu: numb
  */
 export function tcpEnterQuickack(sock: Socket): void {
   const tcp = sock.tcp!;
-  const rcvWindow = Math.max(0, tcp.rightEdge - tcp.rcvNxt); // tcp_receive_window
-  const quickacks = Math.min(TCP_MAX_QUICKACKS, Math.floor(rcvWindow / (2 * tcp.mss)) || 2);
+  const quickacks = Math.min(TCP_MAX_QUICKACKS, Math.floor(tcp.lastWindow / (2 * tcp.mss)) || 2); // tp->rcv_wnd
   if (quickacks > tcp.quick) tcp.quick = quickacks;
 }
 

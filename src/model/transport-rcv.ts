@@ -178,7 +178,8 @@ export class TransportRcv {
     // memory, or a segment that fills the last hole (RFC 5681 4.2): ICSK_ACK_NOW. Out-of-order
     // data goes to the SACK branch of __tcp_ack_snd_check.
     if (verdict === 'dup') tcpEnterQuickack(sock);
-    const now = verdict === 'dropped' || (verdict === 'queued' && holes > 0 && sock.tcp!.ofo.length === 0);
+    // (tcp_try_rmem_schedule failing sets ICSK_ACK_NOMEM | ICSK_ACK_NOW even when the skb was queued into an empty queue.)
+    const now = verdict === 'dropped' || sock.tcp!.nomem || (verdict === 'queued' && holes > 0 && sock.tcp!.ofo.length === 0);
     if (tcpAckSndCheck(sock, k.sim.now, now, cpu)) {
       k.snmp.TcpOutSegs++;
       cost += this.ackCost(sock);

@@ -119,4 +119,106 @@ describe('load balancing', () => {
     expect(task(without, 'hog').cpu).toBe(0);
     expect(without.sched_domains.find((d) => d.cpu === 1)!.alb_count).toBe(0);
   });
+
+  it('two NUMA nodes: an MC domain per node and a NUMA domain over both; two hogs freed from CPU 0 spread within node 0, not to the other node (adjust_numa_imbalance)', () => {
+    const r = run({
+      cpus: 4,
+      machine: { numa_nodes: ['0-1', '2-3'] },
+      ...twoHogsOnCpu0,
+      timeline: [{ at_ms: 5, apply: ['taskset -pc 0-3 a', 'taskset -pc 0-3 b'] }],
+    });
+    const cpu2 = r.sched_domains.filter((d) => d.cpu === 2);
+    expect(cpu2.map((d) => [d.domain, d.span])).toEqual([
+      ['MC', [2, 3]],
+      ['NUMA', [0, 1, 2, 3]],
+    ]);
+    const a = task(r, 'a').cpu;
+    const b = task(r, 'b').cpu;
+    expect(a).not.toBe(b);
+    expect([a, b].sort()).toEqual([0, 1]);
+    // Node 1 looked (its CPUs balance the NUMA level for the idle node) and left them together.
+    expect(cpu2[1]!.lb.idle.count + r.sched_domains.find((d) => d.cpu === 3 && d.domain === 'NUMA')!.lb.idle.count).toBeGreaterThan(0);
+    expect(cpu2[1]!.lb.idle.gained).toBe(0);
+  });
+
+  it('two NUMA nodes: three hogs on node 0 overload it, and node 1 pulls one (migrate_util toward a node with spare capacity)', () => {
+    const r = run({
+      cpus: 4,
+      machine: { numa_nodes: ['0-1', '2-3'] },
+      apps: [
+        { name: 'a', kind: 'cpu-hog', cpus: '0' },
+        { name: 'b', kind: 'cpu-hog', cpus: '0' },
+        { name: 'c', kind: 'cpu-hog', cpus: '1' },
+      ],
+      timeline: [{ at_ms: 5, apply: ['taskset -pc 0-3 a', 'taskset -pc 0-3 b', 'taskset -pc 0-3 c'] }],
+    });
+    const cpus = ['a', 'b', 'c'].map((n) => task(r, n).cpu);
+    expect(new Set(cpus).size).toBe(3);
+    expect(cpus.filter((c) => c >= 2)).toHaveLength(1);
+  });
+
+  it('wake-ups look for an idle CPU in the target’s LLC only (select_idle_cpu over sd_llc)', () => {
+    // CPUs 0 and 1 (node 0) run hogs; node 1 is idle. A task last on CPU 1, woken from CPU 0:
+    // the target is CPU 1, busy; the scan stays in node 0's LLC and finds nothing idle there.
+    const k = simulate(
+      loadScenarioObject({
+        name: 'lb',
+        duration_ms: 3,
+        warmup_ms: 0,
+        cpus: 4,
+        machine: { numa_nodes: ['0-1', '2-3'] },
+        nics: [{ name: 'eth0' }],
+        variability: EXACT,
+        apps: [
+          { name: 'h0', kind: 'cpu-hog', cpus: '0' },
+          { name: 'h1', kind: 'cpu-hog', cpus: '1' },
+          { name: 'x', kind: 'udp-sink', listen: '10.0.0.2:9', cpus: '0-3' },
+        ],
+      }).resolved,
+    );
+    const x = k.tasks.all.find((t) => t.comm === 'x')!;
+    expect(x.state).toBe('sleeping');
+    x.cpu = 1;
+    x.recentUsedCpu = -1;
+    expect(k.sched.selectTaskRq(x, 0)).toBe(1);
+    // On one node (one LLC) the same wake-up finds CPU 2 idle.
+    const flat = simulate(
+      loadScenarioObject({
+        name: 'lb',
+        duration_ms: 3,
+        warmup_ms: 0,
+        cpus: 4,
+        nics: [{ name: 'eth0' }],
+        variability: EXACT,
+        apps: [
+          { name: 'h0', kind: 'cpu-hog', cpus: '0' },
+          { name: 'h1', kind: 'cpu-hog', cpus: '1' },
+          { name: 'x', kind: 'udp-sink', listen: '10.0.0.2:9', cpus: '0-3' },
+        ],
+      }).resolved,
+    );
+    const y = flat.tasks.all.find((t) => t.comm === 'x')!;
+    y.cpu = 1;
+    y.recentUsedCpu = -1;
+    expect(flat.sched.selectTaskRq(y, 0)).toBe(2);
+  });
+
+  it('6.18: each fruitless newidle pass makes the next look dearer (max_newidle_lb_cost × 1.5), so a CPU with short idle periods soon stops trying', () => {
+    // CPU 0: two pinned hogs (rd->overloaded, nothing movable). CPU 1: a sink woken thousands of
+    // times, idle for tens of µs each time.
+    const r = run({
+      duration_ms: 40,
+      nics: [{ name: 'eth0', channels: { combined: 1 }, irq_affinity: { '0': '1' } }],
+      apps: [
+        { name: 'a', kind: 'cpu-hog', cpus: '0' },
+        { name: 'b', kind: 'cpu-hog', cpus: '0' },
+        { name: 'sink', kind: 'udp-sink', listen: '10.0.0.2:9', cpus: '1' },
+      ],
+      flows: [{ name: 'u', proto: 'udp', src: '10.0.0.1:1', dst: '10.0.0.2:9', rate: '50kpps', size: 256 }],
+    });
+    expect(task(r, 'sink').wakeups).toBeGreaterThan(500);
+    const cpu1 = r.sched_domains.find((d) => d.cpu === 1)!;
+    expect(cpu1.lb.newidle.count).toBeGreaterThan(0);
+    expect(cpu1.lb.newidle.count).toBeLessThan(30);
+  });
 });

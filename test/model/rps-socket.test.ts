@@ -288,6 +288,18 @@ describe('socket receive', () => {
     expect(kept).toEqual([false, true]);
   });
 
+  it('TCP: out-of-order data grows rcv_ssthresh too (tcp_data_queue_ofo, SACK): while it grows, each SACK goes at once', () => {
+    const s = tcpSocket(1 << 20);
+    s.tcp!.quick = 0;
+    const before = s.tcp!.rcvSsthresh;
+    const sent = Array.from({ length: 6 }, (_, i) => {
+      tcpDataQueue(s, pool, skb((i + 1) * 1448), 0, () => {}); // a hole at 0
+      return tcpAckSndCheck(s, 0, false, 0);
+    });
+    expect(s.tcp!.rcvSsthresh).toBe(before + 6 * 2 * 1448);
+    expect(sent).toEqual(Array(6).fill(true));
+  });
+
   it('TCP: with out-of-order data queued, the first three SACKs per rcv_nxt go at once, then they are compressed (timer 5 % of the RTT) and counted TCPAckCompressed when an ACK covers them', () => {
     const s = tcpSocket(1 << 20);
     s.tcp!.rcvSsthresh = 1 << 30;
