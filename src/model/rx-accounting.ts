@@ -129,7 +129,7 @@ export class RxAccounting {
     const place = DROP_SITES[site].place;
     let counted = 0;
     // Each segment of the skb (forEachSegment, inlined: a drop is on the per-packet path of a flood).
-    for (let r = row; r !== NIL; ) {
+    for (let r = row; r !== NIL;) {
       const next = pool.frag[r]!;
       if (pool.counted[r]) {
         this.dropped[place]++;
