@@ -158,49 +158,33 @@ describe('load balancing', () => {
   });
 
   it('wake-ups look for an idle CPU in the target’s LLC only (select_idle_cpu over sd_llc)', () => {
-    // CPUs 0 and 1 (node 0) run hogs; node 1 is idle. A task last on CPU 1, woken from CPU 0:
-    // the target is CPU 1, busy; the scan stays in node 0's LLC and finds nothing idle there.
-    const k = simulate(
-      loadScenarioObject({
-        name: 'lb',
-        duration_ms: 3,
-        warmup_ms: 0,
-        cpus: 4,
-        machine: { numa_nodes: ['0-1', '2-3'] },
-        nics: [{ name: 'eth0' }],
-        variability: EXACT,
-        apps: [
-          { name: 'h0', kind: 'cpu-hog', cpus: '0' },
-          { name: 'h1', kind: 'cpu-hog', cpus: '1' },
-          { name: 'x', kind: 'udp-sink', listen: '10.0.0.2:9', cpus: '0-3' },
-        ],
-      }).resolved,
-    );
-    const x = k.tasks.all.find((t) => t.comm === 'x')!;
-    expect(x.state).toBe('sleeping');
-    x.cpu = 1;
-    x.recentUsedCpu = -1;
-    expect(k.sched.selectTaskRq(x, 0)).toBe(1);
-    // On one node (one LLC) the same wake-up finds CPU 2 idle.
-    const flat = simulate(
-      loadScenarioObject({
-        name: 'lb',
-        duration_ms: 3,
-        warmup_ms: 0,
-        cpus: 4,
-        nics: [{ name: 'eth0' }],
-        variability: EXACT,
-        apps: [
-          { name: 'h0', kind: 'cpu-hog', cpus: '0' },
-          { name: 'h1', kind: 'cpu-hog', cpus: '1' },
-          { name: 'x', kind: 'udp-sink', listen: '10.0.0.2:9', cpus: '0-3' },
-        ],
-      }).resolved,
-    );
-    const y = flat.tasks.all.find((t) => t.comm === 'x')!;
-    y.cpu = 1;
-    y.recentUsedCpu = -1;
-    expect(flat.sched.selectTaskRq(y, 0)).toBe(2);
+    // CPUs 0 and 1 run hogs, 2 and 3 are idle. A task last on CPU 1, woken from CPU 0: the target
+    // is CPU 1, busy; the scan stays in the target's LLC.
+    const wakeTarget = (machine: Record<string, unknown>): number => {
+      const k = simulate(
+        loadScenarioObject({
+          name: 'lb',
+          duration_ms: 3,
+          warmup_ms: 0,
+          cpus: 4,
+          machine,
+          nics: [{ name: 'eth0' }],
+          variability: EXACT,
+          apps: [
+            { name: 'h0', kind: 'cpu-hog', cpus: '0' },
+            { name: 'h1', kind: 'cpu-hog', cpus: '1' },
+            { name: 'x', kind: 'udp-sink', listen: '10.0.0.2:9', cpus: '0-3' },
+          ],
+        }).resolved,
+      );
+      const x = k.tasks.all.find((t) => t.comm === 'x')!;
+      expect(x.state).toBe('sleeping');
+      x.cpu = 1;
+      x.recentUsedCpu = -1;
+      return k.sched.selectTaskRq(x, 0);
+    };
+    expect(wakeTarget({ numa_nodes: ['0-1', '2-3'] })).toBe(1); // node 0's LLC has nothing idle
+    expect(wakeTarget({})).toBe(2); // one LLC: CPU 2 is idle
   });
 
   it('6.18: each fruitless newidle pass makes the next look dearer (max_newidle_lb_cost × 1.5), so a CPU with short idle periods soon stops trying', () => {
