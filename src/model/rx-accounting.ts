@@ -21,8 +21,9 @@ export const DROP_SITES = {
   nic_missed: { place: 'nic_missed', reason: null, location: null },
   // Native XDP_DROP / XDP_ABORTED: the driver recycles the page, no skb was built (no kfree_skb).
   xdp_native: { place: 'xdp', reason: null, location: null },
-  // Generic XDP: do_xdp_generic() frees the skb with kfree_skb_reason(skb, SKB_DROP_REASON_XDP).
-  xdp_generic: { place: 'xdp', reason: 'SKB_DROP_REASON_XDP', location: 'do_xdp_generic' },
+  // Generic XDP_DROP / XDP_ABORTED: netif_receive_generic_xdp() frees the skb with a plain
+  // kfree_skb() (NOT_SPECIFIED); SKB_DROP_REASON_XDP is do_xdp_generic's for a failed redirect.
+  xdp_generic: { place: 'xdp', reason: 'SKB_DROP_REASON_NOT_SPECIFIED', location: 'netif_receive_generic_xdp' },
   // enqueue_to_backlog(): qlen > netdev_max_backlog, or skb_flow_limit(): one reason for both.
   backlog: { place: 'backlog', reason: 'SKB_DROP_REASON_CPU_BACKLOG', location: 'enqueue_to_backlog' },
   flow_limit: { place: 'flow_limit', reason: 'SKB_DROP_REASON_CPU_BACKLOG', location: 'enqueue_to_backlog' },

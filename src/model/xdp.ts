@@ -168,7 +168,7 @@ export interface XdpTxDevice {
  * What happens to a frame once the program returned `action` (the drivers' switch on the
  * verdict, ixgbe_run_xdp / ice_run_xdp, and bpf_prog_run_generic_xdp's callers): XDP_PASS goes on;
  * XDP_TX posts the frame back out of the same device; XDP_DROP frees it (native: the page is
- * recycled, there is no skb); XDP_ABORTED is a drop after trace_xdp_exception().
+ * recycled, there is no skb; generic: netif_receive_generic_xdp frees the skb); XDP_ABORTED is a drop after trace_xdp_exception().
  * Returns true when the frame was consumed.
  */
 export function xdpVerdict(k: XdpHost, dev: XdpTxDevice, cpu: Cpu, row: number, queue: number, action: number, t: number, generic: boolean, len: number): boolean {
@@ -238,7 +238,7 @@ export class NativeXdp implements RxHook {
  * (NetifReceive.coreHooks) for skbs received on it (do_xdp_generic), after the skb was built.
  * netif_receive_generic_xdp() makes an xdp_buff of the skb's linear data (the extra cost of
  * xdp_generic), runs the program and applies the verdict to the skb: XDP_DROP and XDP_ABORTED
- * free it with SKB_DROP_REASON_XDP, XDP_TX sends it with generic_xdp_tx().
+ * free it there (kfree_skb: SKB_DROP_REASON_NOT_SPECIFIED), XDP_TX sends it with generic_xdp_tx().
  */
 export class GenericXdp implements CoreHook {
   readonly stats: XdpRxqStats[];
@@ -273,7 +273,7 @@ export class GenericXdp implements CoreHook {
     let cost = c.xdp_run + c.xdp_generic + this.prog.lastCost;
     if (action === XDP_TX)
       cost += c.xdp_tx + c.xdp_tx_tail; // generic_xdp_tx: one frame per netdev_start_xmit
-    else if (action !== XDP_PASS) cost += c.skb_free; // kfree_skb_reason()
+    else if (action !== XDP_PASS) cost += c.skb_free; // kfree_skb() in netif_receive_generic_xdp
     out.consumed = xdpVerdict(k, this.dev, cpu, row, queue, action, t + cost, true, pool.size[row]! - FCS);
     out.cost = cost;
     return out;

@@ -145,12 +145,12 @@ describe('native XDP (xdpdrv): in the driver clean loop, on the xdp_buff', () =>
 });
 
 describe('generic XDP (xdpgeneric): at __netif_receive_skb_core, after the skb', () => {
-  it('XDP_DROP: the skb was built (softnet processed counts it) and is freed with SKB_DROP_REASON_XDP in do_xdp_generic, before ip_rcv', () => {
+  it('XDP_DROP: the skb was built (softnet processed counts it) and is freed by kfree_skb in netif_receive_generic_xdp (NOT_SPECIFIED), before ip_rcv', () => {
     const { r } = xdpRun({ mode: 'generic', program: [], default: 'drop' });
     expect(r.packets.dropped.xdp).toBeGreaterThan(4000);
     expect(r.stack.processed).toBe(r.packets.dropped.xdp);
     expect(r.nstat.IpInReceives).toBe(0);
-    expect(r.drop_reasons).toEqual([{ reason: 'SKB_DROP_REASON_XDP', location: 'do_xdp_generic', skbs: r.packets.dropped.xdp, packets: r.packets.dropped.xdp }]);
+    expect(r.drop_reasons).toEqual([{ reason: 'SKB_DROP_REASON_NOT_SPECIFIED', location: 'netif_receive_generic_xdp', skbs: r.packets.dropped.xdp, packets: r.packets.dropped.xdp }]);
     expect(r.nics[0]!.queues[0]!.xdp!.drop).toBe(r.packets.dropped.xdp);
     conserved(r);
   });
