@@ -5,7 +5,8 @@ import { simulate } from '../../src/model/simulate.ts';
 import { Acct } from '../../src/model/task.ts';
 import type { TraceHooks } from '../../src/model/trace-hooks.ts';
 import { loadScenarioObject } from '../../src/scenario/load.ts';
-import { kernel, run, scenario } from '../helpers.ts';
+import { toFtrace, TraceRecorder } from '../../src/trace/index.ts';
+import { kernel, resolve, run, scenario } from '../helpers.ts';
 
 /**
  * XDP (src/model/xdp.ts): native programs in the driver's clean loop before the skb exists
@@ -103,6 +104,16 @@ describe('native XDP (xdpdrv): in the driver clean loop, on the xdp_buff', () =>
     expect([...seen]).toEqual(['eth0 XDP_ABORTED']);
     expect(r.packets.dropped.xdp).toBe(exceptions);
     expect(r.nics[0]!.queues[0]!.xdp!.aborted).toBe(exceptions);
+  });
+
+  it('rxsim trace prints XDP_ABORTED as the xdp:xdp_exception tracepoint', () => {
+    const rec = new TraceRecorder({ detail: 'packet' });
+    const k = simulate(resolve({ nics: [{ ...ONE_QUEUE, xdp: { program: [], default: 'aborted' } }], apps: SINK, flows: flood(), duration_ms: 1 }), { trace: rec });
+    const lines = toFtrace(rec)
+      .split('\n')
+      .filter((l) => l.includes('xdp_exception'));
+    expect(lines.length).toBe(k.nics[0]!.nativeXdp[0]!.stats.actions[0]);
+    expect(lines[0]).toMatch(/xdp_exception: prog_id=1 action=XDP_ABORTED ifindex=2$/);
   });
 
   it('rules: the first match wins, over ports and ranges, address prefixes and the RX queue', () => {
