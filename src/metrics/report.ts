@@ -32,7 +32,9 @@ export function formatReport(r: Result, description = ''): string {
     .filter(([, n]) => n > 0)
     .map(([place, n]) => `${place} ${int(n)}`);
   out.push('Packets that arrived in the window');
-  out.push(`  offered ${int(r.packets.offered)} = delivered ${int(r.packets.delivered)} + dropped ${int(sum(Object.values(r.packets.dropped)))} + in flight ${int(r.packets.in_flight)}`);
+  out.push(
+    `  offered ${int(r.packets.offered)} = delivered ${int(r.packets.delivered)} + dropped ${int(sum(Object.values(r.packets.dropped)))} + in flight ${int(r.packets.in_flight)}${r.packets.xdp_tx !== undefined ? ` + XDP_TX ${int(r.packets.xdp_tx)}` : ''}`,
+  );
   out.push(`  dropped by place: ${drops.length ? drops.join(', ') : 'none'}`);
   if (r.drop_reasons.length > 0) {
     // perf trace -e skb:kfree_skb / dropwatch: one line per reason and location.

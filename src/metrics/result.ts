@@ -33,7 +33,8 @@ export interface Result {
   warnings: string[];
   /** warmup_ns: where the window starts (the scenario's warmup_ms, or the one "auto" chose); simulated_ns − window_ns, so outside the digest. */
   sim: { events: number; simulated_ns: number; window_ns: number; wall_ms: number; peak_packets_in_flight: number; warmup_ns: number };
-  packets: { offered: number; delivered: number; in_flight: number; dropped: Record<string, number> };
+  /** xdp_tx (with an XDP program attached): packets an XDP program sent back out, a conservation term of their own. */
+  packets: { offered: number; delivered: number; in_flight: number; xdp_tx?: number; dropped: Record<string, number> };
   /**
    * The skb drops of those packets by the kernel's drop reason and the function that freed them,
    * as `perf trace -e skb:kfree_skb` or dropwatch list them (skbs: events; packets: the segments
@@ -142,11 +143,14 @@ export function collectResult(k: Kernel, wallMs: number): Result {
   const ncpus = k.cpus.length;
   const lat = st.latency;
 
+  // The XDP terms appear when a device has a program (results without XDP keep their form).
+  const xdp = s.nics.some((n) => n.xdp !== null);
   const packets = {
     offered: tot.offered,
     delivered: tot.delivered,
     in_flight: st.inFlight,
-    dropped: Object.fromEntries(DROP_PLACES.map((p) => [p, st.dropped[p]])),
+    ...(xdp ? { xdp_tx: st.xdpTx } : {}),
+    dropped: Object.fromEntries(DROP_PLACES.filter((p) => xdp || p !== 'xdp').map((p) => [p, st.dropped[p]])),
   };
   const drop_reasons = st.dropReasons();
   // Rates count L2 bytes without the FCS (what rx_bytes counts), over the window.

@@ -7,8 +7,8 @@ import { uncharge, type Socket } from './socket.ts';
  * how long it took. Packets count if they arrived inside the measurement window: offered =
  * delivered + Σ dropped + in flight holds exactly for that cohort, per segment.
  */
-export type DropPlace = 'wire' | 'nic_ring' | 'nic_missed' | 'backlog' | 'flow_limit' | 'veth' | 'no_socket' | 'socket' | 'tcp_dup';
-export const DROP_PLACES: DropPlace[] = ['wire', 'nic_ring', 'nic_missed', 'backlog', 'flow_limit', 'veth', 'no_socket', 'socket', 'tcp_dup'];
+export type DropPlace = 'wire' | 'nic_ring' | 'nic_missed' | 'xdp' | 'backlog' | 'flow_limit' | 'veth' | 'no_socket' | 'socket' | 'tcp_dup';
+export const DROP_PLACES: DropPlace[] = ['wire', 'nic_ring', 'nic_missed', 'xdp', 'backlog', 'flow_limit', 'veth', 'no_socket', 'socket', 'tcp_dup'];
 
 /**
  * Where the kernel drops a packet: the place rxsim counts it under, and — for a drop of an skb —
@@ -19,6 +19,11 @@ export const DROP_PLACES: DropPlace[] = ['wire', 'nic_ring', 'nic_missed', 'back
 export const DROP_SITES = {
   nic_ring: { place: 'nic_ring', reason: null, location: null },
   nic_missed: { place: 'nic_missed', reason: null, location: null },
+  // Native XDP_DROP / XDP_ABORTED: the driver recycles the page, no skb was built (no kfree_skb).
+  xdp_native: { place: 'xdp', reason: null, location: null },
+  // Generic XDP_DROP / XDP_ABORTED: netif_receive_generic_xdp() frees the skb with a plain
+  // kfree_skb() (NOT_SPECIFIED); SKB_DROP_REASON_XDP is do_xdp_generic's for a failed redirect.
+  xdp_generic: { place: 'xdp', reason: 'SKB_DROP_REASON_NOT_SPECIFIED', location: 'netif_receive_generic_xdp' },
   // enqueue_to_backlog(): qlen > netdev_max_backlog, or skb_flow_limit(): one reason for both.
   backlog: { place: 'backlog', reason: 'SKB_DROP_REASON_CPU_BACKLOG', location: 'enqueue_to_backlog' },
   flow_limit: { place: 'flow_limit', reason: 'SKB_DROP_REASON_CPU_BACKLOG', location: 'enqueue_to_backlog' },
@@ -74,6 +79,8 @@ export class RxAccounting {
   private readonly sitePackets = new Float64Array(DROP_SITE_NAMES.length);
   /** Counted packets currently held somewhere in the path. */
   inFlight = 0;
+  /** Counted packets an XDP program sent back out with XDP_TX: they leave the receive path (a conservation term of their own). */
+  xdpTx = 0;
   /** Wire arrival to the application, and per stage. */
   readonly latency = new Histogram();
   readonly latencyRing = new Histogram();
@@ -144,6 +151,20 @@ export class RxAccounting {
       const i = SITE_INDEX[site];
       this.siteSkbs[i]!++;
       this.sitePackets[i]! += counted;
+    }
+  }
+
+  /** XDP_TX: the frame leaves the receive path on the device's TX ring; its rows are freed (the TX ring keeps only its length). */
+  xdpTxed(row: number): void {
+    const pool = this.pool;
+    for (let r = row; r !== NIL;) {
+      const next = pool.frag[r]!;
+      if (pool.counted[r]) {
+        this.xdpTx++;
+        this.inFlight--;
+      }
+      pool.release(r);
+      r = next;
     }
   }
 

@@ -29,6 +29,8 @@ export interface TraceHooks {
   softirqRaise?(cpu: number, vec: number): void;
   /** __netif_receive_skb_core: one pass of one skb (`segs` segments, `len` bytes). */
   netifReceiveSkb?(cpu: number, len: number, segs: number, dev: string): void;
+  /** trace_xdp_exception(): an XDP program on `dev` returned `action` (XDP_ABORTED, or an action the driver cannot carry out). */
+  xdpException?(cpu: number, dev: string, action: string): void;
   /** net_rps_send_ipi(): an IPI from `from` to `to` (to kick its backlog). */
   ipiSend?(from: number, to: number): void;
   /** The IPI's handler runs on `cpu`. */

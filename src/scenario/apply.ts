@@ -20,6 +20,7 @@ import type { NicConfig, Scenario } from './schema.ts';
  *   ethtool -N|--config-nfc <dev> rx-flow-hash udp4|udp6 sd|sdfn
  *   ethtool -A|--pause <dev> autoneg|rx|tx on|off
  *   ip link set [dev] <dev> mtu N
+ *   ip link set [dev] <dev> xdp|xdpdrv|xdpgeneric off | obj|prog <name>   (<name> in xdp_programs)
  *   sysctl -w name=value ...
  *   echo V > /proc/sys/net/core/<name>
  *   echo V > /sys/class/net/<dev>/queues/rx-<n>/rps_cpus|rps_flow_cnt
@@ -278,14 +279,44 @@ function nfc(ctx: Ctx, draft: Draft<Scenario>, nic: Draft<NicConfig>, index: num
 // ---------------------------------------------------------------- ip link
 
 function ipLink(ctx: Ctx, draft: Draft<Scenario>): void {
-  if (ctx.tokens[1] !== 'link' || ctx.tokens[2] !== 'set') ctx.fail(1, 'rxsim models only "ip link set [dev] <dev> mtu N"');
+  if (ctx.tokens[1] !== 'link' || ctx.tokens[2] !== 'set') ctx.fail(1, `rxsim models only "ip link set [dev] <dev> ${IP_LINK_SET.join('|')} ..."`);
   let i = 3;
   if (ctx.tokens[i] === 'dev') i++;
   const { nic, index } = nicByName(ctx, draft, i);
-  if (ctx.tokens[i + 1] !== 'mtu') ctx.fail(i + 1, 'rxsim models only "mtu N" for ip link set');
+  const what = ctx.need(i + 1, `one of ${IP_LINK_SET.join(', ')}`);
+  if (XDP_MODES[what] !== undefined) return ipLinkXdp(ctx, draft, nic, i + 1);
+  if (what !== 'mtu') ctx.fail(i + 1, `rxsim models only ${IP_LINK_SET.join(', ')} for ip link set${didYouMean(what, IP_LINK_SET)}`);
   const mtu = findKnob('device', 'mtu')!;
   setKnob(ctx, draft, mtu, nicContext(draft, nic), i + 2, ctx.need(i + 2, 'the MTU'), [index]);
   if (ctx.tokens.length > i + 3) ctx.fail(i + 3, 'unexpected extra argument');
+}
+
+/** iproute2's XDP attach words: xdp (native where the driver has ndo_bpf, as every driver profile here has), xdpdrv, xdpgeneric. */
+const XDP_MODES: Record<string, 'native' | 'generic'> = { xdp: 'native', xdpdrv: 'native', xdpgeneric: 'generic' };
+const IP_LINK_SET = ['mtu', ...Object.keys(XDP_MODES)];
+
+/**
+ * ip link set dev <dev> xdp|xdpdrv|xdpgeneric off — detach the program;
+ * ip link set dev <dev> xdp|xdpdrv|xdpgeneric obj|prog <name> — attach the program `name` of the
+ * scenario's xdp_programs (iproute2's `obj FILE` loads an ELF object; here the name, with or
+ * without ".o", picks a rule list).
+ */
+function ipLinkXdp(ctx: Ctx, draft: Draft<Scenario>, nic: Draft<NicConfig>, i: number): void {
+  const mode = XDP_MODES[ctx.tokens[i]!]!;
+  const arg = ctx.need(i + 1, '"off", or "obj <program>"');
+  if (arg === 'off') {
+    delete nic.xdp;
+    if (ctx.tokens.length > i + 2) ctx.fail(i + 2, 'unexpected extra argument');
+    return;
+  }
+  if (arg !== 'obj' && arg !== 'prog') ctx.fail(i + 1, `expected "off", "obj <program>" or "prog <program>"${didYouMean(arg, ['off', 'obj', 'prog'])}`);
+  const given = ctx.need(i + 2, `a program name from xdp_programs`);
+  const names = Object.keys(draft.xdp_programs);
+  const name = given in draft.xdp_programs ? given : given.replace(/\.o$/, '');
+  if (!(name in draft.xdp_programs))
+    ctx.fail(i + 2, `no program "${given}" in the scenario's xdp_programs${didYouMean(name, names)}${names.length ? ` (programs: ${names.join(', ')})` : ' (it defines none)'}`);
+  if (ctx.tokens.length > i + 3) ctx.fail(i + 3, 'unexpected extra argument');
+  nic.xdp = { mode, prog: name };
 }
 
 // ---------------------------------------------------------------- sysctl

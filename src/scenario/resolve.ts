@@ -3,6 +3,7 @@ import type { LlcTopology } from '../model/ddio.ts';
 import { DRIVERS, type DriverProfile } from '../model/nic/drivers.ts';
 import { indirDefault, indirEqual, indirWeights } from '../model/nic/rss.ts';
 import { InputError, ValueError, didYouMean } from './errors.ts';
+import { resolveXdp, type ResolvedXdp } from './xdp-program.ts';
 import * as appKnobs from './knobs/app.ts';
 import * as cgroupKnobs from './knobs/cgroup.ts';
 import * as device from './knobs/device.ts';
@@ -61,6 +62,8 @@ export interface ResolvedScenario {
   warnings: string[];
 }
 
+export type { ResolvedXdp, ResolvedXdpRule } from './xdp-program.ts';
+
 export interface ResolvedNic {
   index: number;
   name: string;
@@ -95,6 +98,8 @@ export interface ResolvedNic {
   /** The link partner: does it stop on our PAUSE frames; its port buffer (bytes). */
   partnerHonoursPause: boolean;
   upstreamBufferBytes: number;
+  /** The XDP program attached (ip link … xdpdrv|xdpgeneric), or null. */
+  xdp: ResolvedXdp | null;
 }
 
 export interface ResolvedFlow {
@@ -453,6 +458,7 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
     },
     partnerHonoursPause: nic.link_partner.pause === 'honour',
     upstreamBufferBytes: nic.link_partner.buffer_bytes,
+    xdp: resolveXdp(s, index, queues),
   };
 }
 

@@ -69,6 +69,37 @@ const linkPartner = z
   .default({ pause: 'ignore', buffer_bytes: 512 * 1024 })
   .describe('The device at the other end of the link, which sends every flow.');
 
+const xdpAction = z.enum(['drop', 'pass', 'tx', 'aborted']).describe('XDP_DROP, XDP_PASS, XDP_TX or XDP_ABORTED (XDP_REDIRECT is not modelled).');
+const portMatch = z.union([z.number().int().min(0).max(65535), z.string().regex(/^\d+-\d+$/, 'a port range like "1000-1063"')]).describe('A port, or a range "lo-hi".');
+const prefixMatch = z.string().describe('An address or prefix: "10.0.0.2", "10.0.0.0/24", "2001:db8::/64".');
+const xdpRule = z.strictObject({
+  match: z
+    .strictObject({
+      proto: z.enum(['tcp', 'udp']).optional(),
+      src: prefixMatch.optional(),
+      dst: prefixMatch.optional(),
+      src_port: portMatch.optional(),
+      dst_port: portMatch.optional(),
+      queue: nonNegInt.optional().describe('The RX queue (xdp_md->rx_queue_index).'),
+    })
+    .default({})
+    .describe('What the rule matches; every field given must match; none given matches every frame.'),
+  action: xdpAction,
+  cost_ns: z.number().min(0).default(0).describe('Extra CPU time of evaluating this rule (a map lookup, more parsing), ns; charged for every frame that reaches the rule.'),
+});
+const xdpProgram = z.strictObject({
+  program: z.array(xdpRule).default([]).describe('Ordered rules: the first that matches gives the action.'),
+  default: xdpAction.default('pass').describe('The action when no rule matches.'),
+});
+const xdpAttach = z
+  .strictObject({
+    mode: z.enum(['native', 'generic']).default('native').describe('native (ip link … xdpdrv): in the driver before the skb; generic (xdpgeneric): at __netif_receive_skb_core on the skb.'),
+    prog: z.string().optional().describe('The name of a program in xdp_programs (instead of program/default here).'),
+    program: z.array(xdpRule).optional().describe('Ordered rules: the first that matches gives the action.'),
+    default: xdpAction.optional().describe('The action when no rule matches (default pass).'),
+  })
+  .describe('An XDP program attached to the device, as `ip link set dev <dev> xdpdrv|xdpgeneric`: a rule list over the parsed headers.');
+
 const features = z.strictObject({
   gro: fieldWithDefault('gro', ethtool.gro),
   rxhash: fieldWithDefault('rxhash', ethtool.rxhash),
@@ -119,6 +150,7 @@ export const nicSchema = z.strictObject({
     .enum(['napi', 'netif_rx'])
     .default('napi')
     .describe('"napi" (every modern driver) or "netif_rx": a pre-NAPI driver that cleans the ring in its hard IRQ handler and calls netif_rx per frame, to show receive livelock.'),
+  xdp: xdpAttach.optional(),
   dma_latency_ns: nonNegInt.optional().describe("Time from a frame's last bit on the wire to its descriptor write-back (DMA of data then descriptor). Default 600 ns."),
 });
 
@@ -277,6 +309,10 @@ export const scenarioSchema = z
     costs: z.string().default('baremetal-10g').describe('Cost profile name (see README, "Costs").'),
     cost_overrides: z.record(z.string(), z.number().min(0)).default({}).describe('Override individual costs of the profile, in ns.'),
     nics: z.array(nicSchema).min(1),
+    xdp_programs: z
+      .record(z.string().regex(/^[A-Za-z_][\w.-]*$/, 'a program name like "xdp-drop"'), xdpProgram)
+      .default({})
+      .describe('Named XDP programs that nics[].xdp.prog and `ip link set dev <dev> xdpdrv|xdpgeneric obj <name>` attach.'),
     sysctl: z.strictObject(fields(SYSCTL_KNOBS)).default({}),
     netfilter: z
       .strictObject({ host: netns, container: netns })
@@ -308,6 +344,7 @@ export const scenarioSchema = z
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type Scenario = z.output<typeof scenarioSchema>;
 export type NicConfig = z.output<typeof nicSchema>;
+export type XdpRuleConfig = z.output<typeof xdpRule>;
 export type FlowConfig = Scenario['flows'][number];
 export type AppConfig = Scenario['apps'][number];
 export type Expectation = Scenario['expect'][number];

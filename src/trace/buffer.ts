@@ -19,6 +19,7 @@ export const EV = {
   COUNTER: 11, // a = counter index, b = value
   IPI_SEND: 12, // a = target CPU, b = flow id
   IPI_RECEIVE: 13, // b = flow id
+  XDP_EXCEPTION: 14, // a = enum xdp_action, c = device index (recorder.devs)
 } as const;
 
 /** One event, as the exporters read it. */

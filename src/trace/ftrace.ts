@@ -1,4 +1,5 @@
 import { EV, type TraceEvent } from './buffer.ts';
+import { XDP_ACTION_NAMES } from '../model/xdp.ts';
 import { comm, initialCurrent, irqOf, napiDev, softirqName } from './names.ts';
 import type { TraceRecorder } from './recorder.ts';
 
@@ -43,6 +44,9 @@ export function describeEvent(rec: TraceRecorder, e: TraceEvent, skb = 0): strin
       return `sched_wakeup: comm=${comm(rec, a, cpu)} pid=${a} prio=${PRIO} target_cpu=${String(cpu).padStart(3, '0')}`;
     case EV.SCHED_SWITCH:
       return `sched_switch: prev_comm=${comm(rec, a, cpu)} prev_pid=${a < 0 ? 0 : a} prev_prio=${PRIO} prev_state=${a < 0 ? 'R' : c === 0 ? 'R+' : 'S'} ==> next_comm=${comm(rec, b, cpu)} next_pid=${b < 0 ? 0 : b} next_prio=${PRIO}`;
+    case EV.XDP_EXCEPTION:
+      // include/trace/events/xdp.h: TP_printk("prog_id=%d action=%s ifindex=%d")
+      return `xdp_exception: prog_id=1 action=${XDP_ACTION_NAMES[a] ?? a} ifindex=${c + 2}`;
     case EV.IPI_SEND:
       return `ipi_send_cpu: cpu=${a} callsite=net_rps_send_ipi callback=rps_trigger_softirq`;
     default:

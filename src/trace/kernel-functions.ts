@@ -34,6 +34,12 @@ export const KERNEL_SITES: Record<number, KernelSite> = {
   [EV.NETIF_RECEIVE_SKB]: { tracepoint: 'net:netif_receive_skb', fn: '__netif_receive_skb_core', file: 'net/core/dev.c', what: 'one skb enters the protocol stack (one pass; a second after veth)' },
   [EV.COUNTER]: { tracepoint: '', fn: '', file: '', what: 'a queue length changed' },
   [EV.IPI_SEND]: { tracepoint: 'ipi:ipi_send_cpu', fn: 'net_rps_send_ipi', file: 'net/core/dev.c', what: 'RPS: kick the remote CPU whose backlog got packets' },
+  [EV.XDP_EXCEPTION]: {
+    tracepoint: 'xdp:xdp_exception',
+    fn: 'ixgbe_run_xdp',
+    file: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c',
+    what: 'an XDP program returned XDP_ABORTED: the frame is dropped (generic XDP: netif_receive_generic_xdp in net/core/dev.c)',
+  },
   [EV.IPI_RECEIVE]: { tracepoint: 'csd:csd_function_entry', fn: 'rps_trigger_softirq', file: 'net/core/dev.c', what: 'the IPI schedules the backlog NAPI on this CPU' },
 };
 

@@ -82,6 +82,9 @@ export function toChromeTrace(rec: TraceRecorder, title: string): { traceEvents:
       case EV.NETIF_RECEIVE_SKB:
         out.push({ name: 'netif_receive_skb', cat: 'net', ph: 'i', s: 't', ts: us(t), pid: PID_CPUS, tid: kernelTid(cpu), args: { len: a, segs: bb } });
         break;
+      case EV.XDP_EXCEPTION:
+        out.push({ name: 'xdp_exception', cat: 'net', ph: 'i', s: 't', ts: us(t), pid: PID_CPUS, tid: kernelTid(cpu), args: { action: a } });
+        break;
       case EV.COUNTER: {
         const c = rec.counters[a]!;
         out.push({ name: c.name, ph: 'C', ts: us(t), pid: PID_QUEUES, args: { [c.unit]: bb } });

@@ -1,4 +1,5 @@
 import type { Kernel } from '../model/kernel.ts';
+import { XDP_ACTION_NAMES } from '../model/xdp.ts';
 import type { Task } from '../model/task.ts';
 import { CPU_IDLE, type TracedNapi } from '../model/trace-hooks.ts';
 import type { Tracer } from '../model/simulate.ts';
@@ -216,6 +217,15 @@ export class TraceRecorder implements Tracer {
     let d = this.devs.indexOf(dev);
     if (d < 0) d = this.devs.push(dev) - 1;
     this.event(EV.NETIF_RECEIVE_SKB, cpu, t, len, segs, d);
+  }
+
+  /** trace_xdp_exception(): per packet, so only in the packet window, as netif_receive_skb. */
+  xdpException(cpu: number, dev: string, action: string): void {
+    const t = this.now();
+    if (t < this.packetFrom || t >= this.packetTo) return;
+    let d = this.devs.indexOf(dev);
+    if (d < 0) d = this.devs.push(dev) - 1;
+    this.event(EV.XDP_EXCEPTION, cpu, t, XDP_ACTION_NAMES.indexOf(action as (typeof XDP_ACTION_NAMES)[number]), 0, d);
   }
 
   sched(cpu: number, prev: Task | null, next: Task | null): void {

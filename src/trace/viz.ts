@@ -59,6 +59,7 @@ function stageOf(type: number, napiDev: string): Stage {
     case EV.NAPI_POLL:
       return napiDev === 'backlog' ? 'backlog' : 'napi';
     case EV.NETIF_RECEIVE_SKB:
+    case EV.XDP_EXCEPTION:
       return 'stack';
     case EV.IPI_SEND:
     case EV.IPI_RECEIVE:

@@ -29,6 +29,8 @@ export interface DriverHost extends NapiHost {
  */
 export interface RxHook {
   run(cpu: Cpu, row: number, t: number): { consumed: boolean; cost: number };
+  /** The end of the clean loop (native XDP's TX tail write): its cost. */
+  endPoll?(): number;
 }
 
 /** FCS bytes: stripped by the NIC, so not in skb->len (rx_bytes) nor DMA'd. */
@@ -58,6 +60,11 @@ export class RxRingPoller implements NapiPoller {
   private readonly batch = new RxBatch();
   /** Hooks run on each cleaned frame before the skb exists (XDP's place), in order. */
   readonly rxHooks: RxHook[] = [];
+  /**
+   * The part of rx_descriptor a hook charges itself: with an XDP program attached the driver
+   * builds the skb (build_skb) only for XDP_PASS, after the program ran (ixgbe_clean_rx_irq).
+   */
+  skbBuiltByHook = false;
 
   constructor(
     private readonly k: DriverHost,
@@ -124,7 +131,7 @@ export class RxRingPoller implements NapiPoller {
     if (txCleaned > 0) this.vector.moderation.countTxCleaned(txCleaned, this.txRing.lastBytes);
     // ixgbe_clean_tx_irq() returns !!budget: work left when the work limit ran out.
     const txComplete = txCleaned < this.txWorkLimit;
-    const r = this.cleanRxIrq(cpu, budget, c.napi_poll + txCost, c.rx_descriptor);
+    const r = this.cleanRxIrq(cpu, budget, c.napi_poll + txCost, this.skbBuiltByHook ? c.rx_descriptor - c.build_skb : c.rx_descriptor);
     // napi_gro_receive() for each frame, at the time the clean loop handed it up (after the
     // hooks that run on the raw buffer, if any).
     const jiffies = k.jiffies.now();
@@ -142,6 +149,7 @@ export class RxRingPoller implements NapiPoller {
       }
       groCost += this.gro.receive(row, t, jiffies);
     }
+    for (let h = 0; h < hooks.length; h++) groCost += hooks[h]!.endPoll?.() ?? 0;
     this.vector.moderation.countCleaned(r.cleaned, r.bytes);
     const complete = r.cleaned < budget && txComplete;
     yield* handUp(k.path, cpu, this.batch, r.cost + groCost + (complete ? c.napi_complete : 0));

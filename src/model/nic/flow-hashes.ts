@@ -42,6 +42,11 @@ function decompose(f: Pick<TupleSpace, 'src' | 'dst'>, i: number): Float64Array 
   return parts;
 }
 
+/** The i-th tuple's [sport, source address index, dport, destination address index] in a shared scratch array (no allocation: read it before the next call). */
+export function tupleFields(f: Pick<TupleSpace, 'src' | 'dst'>, i: number): Float64Array {
+  return decompose(f, i);
+}
+
 /** The index of the i-th tuple's source address in the flow's source range (the ICMP peer it answers). */
 export function srcAddrIndex(f: Pick<TupleSpace, 'src' | 'dst'>, i: number): number {
   return decompose(f, i)[1]!;

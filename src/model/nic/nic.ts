@@ -22,6 +22,8 @@ import { FlowControl, currentMode, dropEnable, pauseReactionNs, sendsPause } fro
 import { ToeplitzTable } from './rss.ts';
 import { RxQueue } from './rx-queue.ts';
 import { TxRing } from './tx-ring.ts';
+import type { CoreHook } from '../netif-receive.ts';
+import { GenericXdp, NativeXdp, XdpProgram, type XdpActionName, type XdpTxDevice } from '../xdp.ts';
 
 /** ETH_ZLEN: the driver pads shorter frames (ixgbe: skb_put_padto to 17 bytes; the MAC pads to 60). */
 const ETH_ZLEN = 60;
@@ -51,7 +53,11 @@ export interface NicResult {
     drops: number;
     refills: number;
     ring_peak: number;
+    /** With an XDP program attached: the queue's per-action counts, as xdp_rxq_info prints them. */
+    xdp?: Record<XdpActionName, number>;
   }[];
+  /** With an XDP program attached: its mode (xdpdrv or xdpgeneric) and name. */
+  xdp?: { mode: 'native' | 'generic'; prog: string | null };
   /** `ethtool -a` (the current mode, as ixgbe_get_pauseparam reports it) and SRRCTL.DROP_EN. */
   pause: { autoneg: string; rx: string; tx: string; drop_en: boolean };
 }
@@ -70,13 +76,15 @@ export interface NicHost extends DriverHost {
   readonly ddio: Pick<Ddio, 'dmaWrite' | 'nodeOf'>;
   /** The workqueue (ice's DIM work items). */
   readonly workqueue: ModerationHost;
+  /** __netif_receive_skb_core's hooks (generic XDP). */
+  readonly path: DriverHost['path'] & { readonly coreHooks: CoreHook[] };
 }
 
 /**
  * One network interface: its wire, RSS, RX queues, MSI-X vectors and NAPI instances
  * ("NAPI instances most often correspond 1:1:1 to interrupts and queue pairs", napi.rst).
  */
-export class Nic implements WireSink, VectorHost {
+export class Nic implements WireSink, VectorHost, XdpTxDevice {
   readonly wire: Wire;
   readonly queues: RxQueue[] = [];
   /** The TX ring of each queue pair. */
@@ -100,6 +108,9 @@ export class Nic implements WireSink, VectorHost {
   readonly fc: FlowControl;
   /** SRRCTL.DROP_EN of the queues (ixgbe_set_rx_drop_en). */
   readonly dropEn: boolean;
+  /** Native XDP per RX queue (xdpdrv), or generic XDP on the device (xdpgeneric), if attached. */
+  readonly nativeXdp: NativeXdp[] = [];
+  readonly genericXdp: GenericXdp | null = null;
 
   constructor(
     private readonly k: NicHost,
@@ -163,7 +174,9 @@ export class Nic implements WireSink, VectorHost {
       const arfs = cfg.ntuple && cfg.driver.rxFlowSteer ? (row: number, cpu: number) => this.rxFlowSteer(row, cpu) : undefined;
       const rps = RpsSteering.queueRps(cfg.rxQueues[q]!.rpsCpus, cfg.rxQueues[q]!.rpsFlowCnt, arfs);
       const txRing = new TxRing(q);
-      const poller = new RxRingPoller(k, queue, vector, txRing, cfg.txWorkLimit, cfg.speedGbps, rps, cfg.gro, groTcpFlows);
+      // netif_elide_gro(): no GRO on a device with a generic XDP program (dev->xdp_prog).
+      const gro = cfg.gro && cfg.xdp?.mode !== 'generic';
+      const poller = new RxRingPoller(k, queue, vector, txRing, cfg.txWorkLimit, cfg.speedGbps, rps, gro, groTcpFlows);
       const napi = k.napis.add(new Napi(firstNapiId + q, cfg.name, poller));
       napi.deferHardIrqs = cfg.napiDeferHardIrqs;
       napi.groFlushTimeout = cfg.groFlushTimeoutNs;
@@ -184,6 +197,22 @@ export class Nic implements WireSink, VectorHost {
       this.pollers.push(poller);
       this.napis.push(napi);
       this.irqDesc.push(k.irqs.addDevice(cfg.driver.vectorName(cfg.name, q), `IR-PCI-MSIX-0000:0${cfg.index + 1}:00.0`, q, cfg.irqAffinity[q]!));
+    }
+    if (cfg.xdp) {
+      const prog = new XdpProgram(cfg.xdp, flows);
+      if (cfg.xdp.mode === 'native') {
+        // ixgbe_xdp_setup / ice_xdp_setup_prog: the program on every RX ring, each ring's verdicts its own.
+        this.pollers.forEach((p, q) => {
+          const hook = new NativeXdp(k, this, prog, q);
+          p.rxHooks.push(hook);
+          p.skbBuiltByHook = true;
+          this.nativeXdp.push(hook);
+        });
+      } else {
+        // dev_xdp_attach with XDP_FLAGS_SKB_MODE: generic_xdp_install sets dev->xdp_prog.
+        this.genericXdp = new GenericXdp(k, this, prog, flows, cfg.queues);
+        k.path.coreHooks.push(this.genericXdp);
+      }
     }
     // Without DROP_EN the queues share one packet buffer: they land in one arrival order.
     if (!dropEn && this.queues.length > 1) for (const q of this.queues) q.shared = (t) => this.landAll(t);
@@ -236,12 +265,7 @@ export class Nic implements WireSink, VectorHost {
    * flow's received frames to this TX queue's RX queue), which is on by default on 82599.
    */
   xmit(cpu: number, flow: number, len: number, at: number): void {
-    const q = this.pickTx(cpu, flow);
-    const start = Math.max(at + this.cfg.dmaLatencyNs, this.txWireFree);
-    const done = start + Math.ceil(((Math.max(len, ETH_ZLEN) + FCS_PREAMBLE_IFG) * 8) / this.cfg.speedGbps);
-    this.txWireFree = done;
-    this.txRings[q]!.post(done, len);
-    this.vectors[q]!.onTxCompletion(done);
+    this.post(this.pickTx(cpu, flow), len, at);
   }
 
   /** netdev_pick_tx(): get_xps_queue() for the sending CPU, else skb_tx_hash(); reciprocal_scale of the skb hash. */
@@ -254,6 +278,38 @@ export class Nic implements WireSink, VectorHost {
     const hash = this.rss[flow]!.sw(0) >>> 0;
     if (map.length > 1) return map[Math.floor((hash * map.length) / 2 ** 32)]!;
     return Math.floor((hash * n) / 2 ** 32);
+  }
+
+  get name(): string {
+    return this.cfg.name;
+  }
+
+  get index(): number {
+    return this.cfg.index;
+  }
+
+  /** The RX queue a frame of `flow`'s tuple `tuple` lands in (skb_record_rx_queue). */
+  rxQueueOf(flow: number, tuple: number): number {
+    return this.rss[flow]!.queue(tuple);
+  }
+
+  /**
+   * XDP_TX of a frame of `len` bytes received on `queue`, at `t`: posted on the TX ring of the
+   * queue pair (the driver's XDP TX ring: ixgbe_xmit_xdp_ring, ice_xmit_xdp_ring — a ring of its
+   * own on hardware, the pair's here), sent when the link's TX side is free, its completion
+   * cleaned by that queue's poll.
+   */
+  xmitXdp(queue: number, len: number, t: number): void {
+    this.post(queue, len, t);
+  }
+
+  /** The NIC fetches a posted frame (the DMA latency), sends it when the link's TX side is free and writes the completion back once it has left. */
+  private post(q: number, len: number, at: number): void {
+    const start = Math.max(at + this.cfg.dmaLatencyNs, this.txWireFree);
+    const done = start + Math.ceil(((Math.max(len, ETH_ZLEN) + FCS_PREAMBLE_IFG) * 8) / this.cfg.speedGbps);
+    this.txWireFree = done;
+    this.txRings[q]!.post(done, len);
+    this.vectors[q]!.onTxCompletion(done);
   }
 
   /**
@@ -394,6 +450,14 @@ export class Nic implements WireSink, VectorHost {
       v.moderation.updates = 0;
     }
     for (const p of this.pollers) p.gro.resetWindow();
+    for (const x of this.nativeXdp) x.stats.resetWindow();
+    if (this.genericXdp) for (const st of this.genericXdp.stats) st.resetWindow();
+  }
+
+  /** The per-action counts of queue `q` (xdp_rxq_info), or undefined without a program. */
+  private xdpStats(q: number): Record<XdpActionName, number> | undefined {
+    if (this.nativeXdp.length > 0) return this.nativeXdp[q]!.stats.report();
+    return this.genericXdp?.stats[q]!.report();
   }
 
   /** `ethtool -S` under the driver's own counter names. */
@@ -439,8 +503,10 @@ export class Nic implements WireSink, VectorHost {
           drops: q.noDescDrops + q.missedDrops,
           refills: q.refills,
           ring_peak: q.ring.peak,
+          ...(this.cfg.xdp ? { xdp: this.xdpStats(i) } : {}),
         };
       }),
+      ...(this.cfg.xdp ? { xdp: { mode: this.cfg.xdp.mode, prog: this.cfg.xdp.name } } : {}),
       pause: {
         autoneg: this.cfg.pause.autoneg ? 'on' : 'off',
         rx: this.fc.mode === 'full' || this.fc.mode === 'rx_pause' ? 'on' : 'off',

@@ -1,0 +1,281 @@
+import type { ResolvedFlow, ResolvedXdp, ResolvedXdpRule } from '../scenario/resolve.ts';
+import type { CostTable } from './costs.ts';
+import type { Cpu } from './cpu.ts';
+import { tupleFields } from './nic/flow-hashes.ts';
+import type { PacketPool } from './packet.ts';
+import type { RxAccounting } from './rx-accounting.ts';
+import type { TraceHooks } from './trace-hooks.ts';
+import type { CoreHook } from './netif-receive.ts';
+import { FCS, type RxHook } from './nic/driver.ts';
+
+/**
+ * XDP (include/uapi/linux/bpf.h: enum xdp_action): a program runs on each received frame and
+ * returns what happens to it. rxsim has no eBPF: a program is an ordered rule list over the
+ * parsed headers (protocol, address prefixes, port ranges, RX queue); the first rule that
+ * matches gives the action, else the program's default.
+ *
+ *   native  (xdpdrv):     the driver runs it in its RX clean loop on the xdp_buff, before an skb
+ *                         exists (ixgbe_clean_rx_irq → ixgbe_run_xdp; ice_clean_rx_irq → ice_run_xdp)
+ *   generic (xdpgeneric): __netif_receive_skb_core runs it on the skb (do_xdp_generic →
+ *                         netif_receive_generic_xdp → bpf_prog_run_generic_xdp)
+ *
+ * XDP_REDIRECT (devmap, cpumap, AF_XDP) is not modelled.
+ */
+export const XDP_ABORTED = 0;
+export const XDP_DROP = 1;
+export const XDP_PASS = 2;
+export const XDP_TX = 3;
+export type XdpActionName = 'aborted' | 'drop' | 'pass' | 'tx';
+/** In enum xdp_action order (XDP_REDIRECT = 4 is not modelled). */
+export const XDP_ACTIONS: readonly XdpActionName[] = ['aborted', 'drop', 'pass', 'tx'];
+/** The action names the xdp:xdp_exception tracepoint and xdp_rxq_info print. */
+export const XDP_ACTION_NAMES = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX'] as const;
+
+/** Per-action counts of one RX queue, as samples/bpf/xdp_rxq_info prints them (rx_queue_index × action). */
+export class XdpRxqStats {
+  readonly actions = new Float64Array(XDP_ACTIONS.length);
+
+  resetWindow(): void {
+    this.actions.fill(0);
+  }
+
+  report(): Record<XdpActionName, number> {
+    return { aborted: this.actions[XDP_ABORTED]!, drop: this.actions[XDP_DROP]!, pass: this.actions[XDP_PASS]!, tx: this.actions[XDP_TX]! };
+  }
+}
+
+/** The last four bytes of an address as an unsigned 32-bit number. */
+const low32 = (b: Uint8Array): number => ((b[b.length - 4]! << 24) | (b[b.length - 3]! << 16) | (b[b.length - 2]! << 8) | b[b.length - 1]!) >>> 0;
+
+/** Does the prefix match every address above the last 32 bits of `addr` (a flow's addresses vary only there)? */
+function highBitsMatch(prefix: { addr: Uint8Array; len: number }, addr: Uint8Array): boolean {
+  if (prefix.addr.length !== addr.length) return false;
+  const highBits = Math.min(prefix.len, addr.length * 8 - 32);
+  for (let bit = 0; bit < highBits; bit += 8) {
+    const n = Math.min(8, highBits - bit);
+    const mask = (0xff << (8 - n)) & 0xff;
+    if ((prefix.addr[bit / 8]! & mask) !== (addr[bit / 8]! & mask)) return false;
+  }
+  return true;
+}
+
+/** The prefix's mask over the last 32 bits. */
+function lowMask(prefix: { addr: Uint8Array; len: number }): number {
+  const lowBits = Math.max(0, prefix.len - (prefix.addr.length * 8 - 32));
+  return lowBits === 0 ? 0 : (0xffffffff << (32 - lowBits)) >>> 0;
+}
+
+/** One rule compiled against one flow: never matches, or matches subject to the tuple's low address bits, ports and queue. */
+interface CompiledRule {
+  action: number;
+  cost: number;
+  srcMask: number;
+  srcNet: number;
+  dstMask: number;
+  dstNet: number;
+  sportLo: number;
+  sportHi: number;
+  dportLo: number;
+  dportHi: number;
+  queue: number;
+}
+
+/**
+ * A program as run on one device: its rules compiled per flow (what the flow's frames can never
+ * match is decided once), and per frame the first matching rule over the tuple's fields.
+ */
+export class XdpProgram {
+  /** Per flow: the rules it may match, in order. */
+  private readonly byFlow: CompiledRule[][];
+  private readonly defaultAction: number;
+  private readonly flows: readonly ResolvedFlow[];
+  /** The per-rule cost of the last run() (the rules evaluated up to the match). */
+  lastCost = 0;
+
+  constructor(xdp: ResolvedXdp, flows: readonly ResolvedFlow[]) {
+    this.flows = flows;
+    this.defaultAction = XDP_ACTIONS.indexOf(xdp.default);
+    this.byFlow = flows.map((f) => compileFor(xdp.rules, f));
+  }
+
+  /** bpf_prog_run_xdp(): the action for a frame of `flow`, tuple `tuple`, on RX queue `queue`; the rules' cost in lastCost. */
+  run(flow: number, tuple: number, queue: number): number {
+    const rules = this.byFlow[flow]!;
+    let cost = 0;
+    if (rules.length === 0) {
+      this.lastCost = 0;
+      return this.defaultAction;
+    }
+    const f = this.flows[flow]!;
+    const parts = tupleFields(f, tuple);
+    const sport = parts[0]!;
+    const srcLow = (low32(f.src.addr) + parts[1]!) >>> 0;
+    const dport = parts[2]!;
+    const dstLow = (low32(f.dst.addr) + parts[3]!) >>> 0;
+    for (const r of rules) {
+      cost += r.cost;
+      if (r.queue >= 0 && r.queue !== queue) continue;
+      if (sport < r.sportLo || sport > r.sportHi || dport < r.dportLo || dport > r.dportHi) continue;
+      if ((srcLow & r.srcMask) >>> 0 !== r.srcNet || (dstLow & r.dstMask) >>> 0 !== r.dstNet) continue;
+      this.lastCost = cost;
+      return r.action;
+    }
+    this.lastCost = cost;
+    return this.defaultAction;
+  }
+}
+
+/** The rules a flow's frames may match (protocol, family and the high address bits decided here); a rule that cannot match still costs its evaluation, so it stays as a never-matching entry. */
+function compileFor(rules: readonly ResolvedXdpRule[], f: ResolvedFlow): CompiledRule[] {
+  const out: CompiledRule[] = [];
+  for (const r of rules) {
+    const possible = (r.proto === null || r.proto === f.proto) && (r.src === null || highBitsMatch(r.src, f.src.addr)) && (r.dst === null || highBitsMatch(r.dst, f.dst.addr));
+    const srcMask = r.src ? lowMask(r.src) : 0;
+    const dstMask = r.dst ? lowMask(r.dst) : 0;
+    out.push({
+      action: XDP_ACTIONS.indexOf(r.action),
+      cost: r.costNs,
+      srcMask,
+      srcNet: r.src ? (low32(r.src.addr) & srcMask) >>> 0 : 0,
+      dstMask,
+      dstNet: r.dst ? (low32(r.dst.addr) & dstMask) >>> 0 : 0,
+      // A rule the flow cannot match: an empty port range never matches.
+      sportLo: possible ? r.srcPort[0] : 1,
+      sportHi: possible ? r.srcPort[1] : 0,
+      dportLo: r.dstPort[0],
+      dportHi: r.dstPort[1],
+      queue: r.queue,
+    });
+  }
+  return out;
+}
+
+/** What the XDP hooks need from the machine. */
+export interface XdpHost {
+  readonly pool: PacketPool;
+  readonly costs: CostTable;
+  readonly accounting: RxAccounting;
+  readonly trace: TraceHooks | null;
+}
+
+/** The device side of XDP_TX: post the frame on the TX ring of `queue` at `t` (ixgbe_xmit_xdp_ring; ice_xmit_xdp_ring). */
+export interface XdpTxDevice {
+  readonly name: string;
+  xmitXdp(queue: number, len: number, t: number): void;
+}
+
+/**
+ * What happens to a frame once the program returned `action` (the drivers' switch on the
+ * verdict, ixgbe_run_xdp / ice_run_xdp, and bpf_prog_run_generic_xdp's callers): XDP_PASS goes on;
+ * XDP_TX posts the frame back out of the same device; XDP_DROP frees it (native: the page is
+ * recycled, there is no skb; generic: netif_receive_generic_xdp frees the skb); XDP_ABORTED is a drop after trace_xdp_exception().
+ * Returns true when the frame was consumed.
+ */
+export function xdpVerdict(k: XdpHost, dev: XdpTxDevice, cpu: Cpu, row: number, queue: number, action: number, t: number, generic: boolean, len: number): boolean {
+  if (action === XDP_PASS) return false;
+  if (action === XDP_TX) {
+    dev.xmitXdp(queue, len, t);
+    k.accounting.xdpTxed(row);
+    return true;
+  }
+  if (action === XDP_ABORTED) k.trace?.xdpException?.(cpu.id, dev.name, XDP_ACTION_NAMES[XDP_ABORTED]);
+  k.accounting.drop(row, generic ? 'xdp_generic' : 'xdp_native');
+  return true;
+}
+
+/**
+ * Native XDP on one RX queue (xdpdrv): the hook in the driver's clean loop (RxRingPoller.rxHooks).
+ * With a program attached the driver builds the skb only for XDP_PASS (ixgbe_clean_rx_irq:
+ * ixgbe_run_xdp first, ixgbe_build_skb after), so the poller charges rx_descriptor without
+ * build_skb and this hook adds it back for a frame that goes on.
+ */
+export class NativeXdp implements RxHook {
+  readonly stats = new XdpRxqStats();
+  /** Frames this poll sent with XDP_TX (the tail bump at the end of the poll). */
+  private txInPoll = 0;
+  /** The verdict, reused (no allocation per frame). */
+  private readonly out = { consumed: false, cost: 0 };
+
+  constructor(
+    private readonly k: XdpHost,
+    private readonly dev: XdpTxDevice,
+    private readonly prog: XdpProgram,
+    private readonly queue: number,
+  ) {}
+
+  run(cpu: Cpu, row: number, t: number): { consumed: boolean; cost: number } {
+    const k = this.k;
+    const c = k.costs;
+    const pool = k.pool;
+    const action = this.prog.run(pool.flow[row]!, pool.tuple[row]!, this.queue);
+    this.stats.actions[action]!++;
+    // bpf_prog_run_xdp() with xdp_init_buff/xdp_prepare_buff, and the rules the program walked.
+    let cost = c.xdp_run + this.prog.lastCost;
+    if (action === XDP_PASS) cost += c.build_skb;
+    else if (action === XDP_TX) {
+      cost += c.xdp_tx;
+      this.txInPoll++;
+    }
+    this.out.consumed = xdpVerdict(k, this.dev, cpu, row, this.queue, action, t + cost, false, pool.size[row]! - FCS);
+    this.out.cost = cost;
+    return this.out;
+  }
+
+  /**
+   * The end of the clean loop: with frames sent by XDP_TX, one tail write for them
+   * (ixgbe_xdp_ring_update_tail_locked; ice_finalize_xdp_rx). xdp_do_flush() runs only after an
+   * XDP_REDIRECT, which is not modelled.
+   */
+  endPoll(): number {
+    if (this.txInPoll === 0) return 0;
+    this.txInPoll = 0;
+    return this.k.costs.xdp_tx_tail;
+  }
+}
+
+/**
+ * Generic XDP (xdpgeneric) on one device: the hook at __netif_receive_skb_core
+ * (NetifReceive.coreHooks) for skbs received on it (do_xdp_generic), after the skb was built.
+ * netif_receive_generic_xdp() makes an xdp_buff of the skb's linear data (the extra cost of
+ * xdp_generic), runs the program and applies the verdict to the skb: XDP_DROP and XDP_ABORTED
+ * free it there (kfree_skb: SKB_DROP_REASON_NOT_SPECIFIED), XDP_TX sends it with generic_xdp_tx().
+ */
+export class GenericXdp implements CoreHook {
+  readonly stats: XdpRxqStats[];
+  private readonly out = { consumed: false, cost: 0 };
+
+  constructor(
+    private readonly k: XdpHost,
+    private readonly dev: XdpTxDevice & { readonly index: number; rxQueueOf(flow: number, tuple: number): number },
+    private readonly prog: XdpProgram,
+    private readonly flows: readonly ResolvedFlow[],
+    queues: number,
+  ) {
+    this.stats = Array.from({ length: queues }, () => new XdpRxqStats());
+  }
+
+  run(cpu: Cpu, row: number, t: number): { consumed: boolean; cost: number } {
+    const k = this.k;
+    const pool = k.pool;
+    const out = this.out;
+    const flow = this.flows[pool.flow[row]!]!;
+    // Only skbs on this device: the first pass of a frame from its wire (skb->dev is the NIC).
+    if (pool.pass[row] !== 0 || flow.nic !== this.dev.index || flow.path === 'veth-local') {
+      out.consumed = false;
+      out.cost = 0;
+      return out;
+    }
+    const c = k.costs;
+    // skb_get_rx_queue(): the queue the driver recorded (skb_record_rx_queue).
+    const queue = this.dev.rxQueueOf(flow.index, pool.tuple[row]!);
+    const action = this.prog.run(flow.index, pool.tuple[row]!, queue);
+    this.stats[queue]!.actions[action]!++;
+    let cost = c.xdp_run + c.xdp_generic + this.prog.lastCost;
+    if (action === XDP_TX)
+      cost += c.xdp_tx + c.xdp_tx_tail; // generic_xdp_tx: one frame per netdev_start_xmit
+    else if (action !== XDP_PASS) cost += c.skb_free; // kfree_skb() in netif_receive_generic_xdp
+    out.consumed = xdpVerdict(k, this.dev, cpu, row, queue, action, t + cost, true, pool.size[row]! - FCS);
+    out.cost = cost;
+    return out;
+  }
+}
