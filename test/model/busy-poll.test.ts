@@ -180,3 +180,30 @@ describe('SO_PREFER_BUSY_POLL with napi_defer_hard_irqs and gro_flush_timeout', 
     expect(prefer.r.nstat.TcpExtBusyPollRxPackets).toBeGreaterThan(0.9 * tx);
   });
 });
+
+describe('busy polling under a flood', () => {
+  it('a busy-polling sink competes with the softirq for the NAPI: packets are conserved and the counter only counts what its polls took', () => {
+    const { r, k } = (() => {
+      const k = simulate(
+        resolve({
+          cpus: 2,
+          duration_ms: 10,
+          warmup_ms: 2,
+          nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 1 }, irq_affinity: { '0': '0' } }],
+          apps: [{ name: 'sink', kind: 'udp-sink', listen: '10.0.0.2:9', cpus: '1', busy_poll: 50, busy_poll_budget: 16 }],
+          flows: [{ name: 'f', proto: 'udp', src: '10.0.0.1:1000', dst: '10.0.0.2:9', rate: '300kpps', size: 64, arrival: 'poisson' }],
+        }),
+      );
+      return { r: collectResult(k, 0), k };
+    })();
+    const p = r.packets;
+    const dropped = Object.values(p.dropped).reduce((a, b) => a + b, 0);
+    expect(p.offered).toBe(p.delivered + dropped + p.in_flight);
+    const bp = r.nstat.TcpExtBusyPollRxPackets!;
+    expect(bp).toBeGreaterThan(0);
+    // Every packet the loop took went through the stack on the reader's CPU.
+    expect(bp).toBeLessThanOrEqual(k.softnet[1]!.processed + 16);
+    // Both pollers got some: the softirq polls the NAPI while it owns it (after an interrupt).
+    expect(k.softnet[0]!.processed + k.softnet[1]!.processed).toBeGreaterThanOrEqual(r.nstat.UdpInDatagrams! - 64);
+  });
+});
