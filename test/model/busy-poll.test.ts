@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { collectResult, type Result } from '../../src/metrics/result.ts';
 import type { Kernel } from '../../src/model/kernel.ts';
+import { Napi, napiBusyPollStart, napiPoll, type NapiPoller } from '../../src/model/napi.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { Acct, type Task, type TaskYield } from '../../src/model/task.ts';
 import { kernel, resolve } from '../helpers.ts';
@@ -205,5 +206,55 @@ describe('busy polling under a flood', () => {
     expect(bp).toBeLessThanOrEqual(k.softnet[1]!.processed + 16);
     // Both pollers got some: the softirq polls the NAPI while it owns it (after an interrupt).
     expect(k.softnet[0]!.processed + k.softnet[1]!.processed).toBeGreaterThanOrEqual(r.nstat.UdpInDatagrams! - 64);
+  });
+});
+
+describe('__napi_poll with NAPI_STATE_PREFER_BUSY_POLL', () => {
+  /** A driver with more work than any budget: every poll returns its whole budget. */
+  const full: NapiPoller = {
+    *poll(_cpu, budget) {
+      yield 100;
+      return budget;
+    },
+    groHeld: () => false,
+    *groFlush() {},
+  };
+
+  function drive(gen: Generator<number, number, void>): number {
+    for (;;) {
+      const r = gen.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  it('a full poll completes the NAPI instead of repolling it, so a busy poller that wants it can take it', () => {
+    const k = kernel({ cpus: 2, nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 1 } }], apps: [] });
+    const n = new Napi(90_000, 'test', full);
+    k.napis.add(n);
+    n.deferHardIrqs = 2;
+    n.groFlushTimeout = 100_000;
+    n.sched = true; // the softirq owns it
+    expect(napiBusyPollStart(n, true)).toBe(false); // the busy poller is refused, and says it prefers
+    expect(n.preferBusyPoll).toBe(true);
+    const repoll: Napi[] = [];
+    expect(drive(napiPoll(k, k.cpus[0]!, n, repoll))).toBe(64);
+    // Not repolled: napi_complete_done released it (IRQ deferral armed the timer instead of the IRQ).
+    expect(repoll).toEqual([]);
+    expect(n.sched).toBe(false);
+    expect(n.preferBusyPoll).toBe(false);
+    expect(n.timer!.armed).toBe(true);
+    expect(napiBusyPollStart(n, true)).toBe(true);
+  });
+
+  it('without the preference the softirq keeps a full NAPI on its repoll list', () => {
+    const k = kernel({ cpus: 2, nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 1 } }], apps: [] });
+    const n = new Napi(90_000, 'test', full);
+    k.napis.add(n);
+    n.sched = true;
+    const repoll: Napi[] = [];
+    drive(napiPoll(k, k.cpus[0]!, n, repoll));
+    expect(repoll).toEqual([n]);
+    expect(n.sched).toBe(true);
+    expect(napiBusyPollStart(n, false)).toBe(false);
   });
 });
