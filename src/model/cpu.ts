@@ -310,9 +310,9 @@ export class Cpu {
       }
 
       // Task level. Returning from an interrupt, or between chunks: preempt if asked to
-      // (a task inside handle_softirqs, or with bottom halves off, has preemption disabled).
+      // (a task inside handle_softirqs, with bottom halves off, or in preempt_disable(), is not preempted).
       const curr = this.rq.curr!;
-      if (this.rq.needResched && !curr.inSoftirq && !curr.bhDisabled) {
+      if (this.rq.needResched && !curr.inSoftirq && !curr.bhDisabled && !curr.preemptDisabled) {
         this.schedule(false);
         continue;
       }

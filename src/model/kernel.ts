@@ -27,6 +27,7 @@ import { Scheduler } from './sched-core.ts';
 import { EevdfRunQueue } from './sched-eevdf.ts';
 import { Smp } from './smp.ts';
 import { Snmp } from './snmp.ts';
+import { BusyPoll } from './busy-poll.ts';
 import type { Socket } from './socket.ts';
 import { SocketTable } from './socket-table.ts';
 import { NET_RX_SOFTIRQ, Softirq } from './softirq.ts';
@@ -70,6 +71,8 @@ export class Kernel {
   readonly skbDefer: SkbDefer;
   readonly softirq: Softirq;
   readonly napis: NapiTable;
+  /** napi_busy_loop from readers' recvmsg and select (busy-poll.ts). */
+  readonly busyPoll: BusyPoll;
   readonly vectors: VectorTable;
   /** The system workqueue (kworker/N:1): ice's DIM work items. */
   readonly workqueue: Workqueue;
@@ -116,6 +119,7 @@ export class Kernel {
     this.groups = new GroupScheduler(this, s.cgroups);
     this.sched = new Scheduler(this);
     this.napis = new NapiTable(this);
+    this.busyPoll = new BusyPoll(this);
     this.vectors = new VectorTable(this.sim);
     this.workqueue = new Workqueue(this);
     this.rps = new RpsSteering(this, s.cpus, s.sysctl['net.core.rps_sock_flow_entries']);

@@ -57,6 +57,8 @@ export interface NapiPoller {
    * jiffy if flushOld) and deliver the rx list; yields the CPU time that handing them up costs.
    */
   groFlush(cpu: Cpu, flushOld: boolean): Generator<number, void, void>;
+  /** gro_normal_list(): hand up the rx list only (pollers with GRO; busy polling calls it after each poll). */
+  groNormalList?(cpu: Cpu): Generator<number, void, void>;
 }
 
 /** For pollers without GRO. */
@@ -69,6 +71,10 @@ export class Napi {
   missed = false;
   /** NAPI_STATE_SCHED_THREADED. */
   schedThreaded = false;
+  /** NAPI_STATE_IN_BUSY_POLL: a task's napi_busy_loop owns it (SCHED is set too). */
+  inBusyPoll = false;
+  /** NAPI_STATE_PREFER_BUSY_POLL: a busy poller with SO_PREFER_BUSY_POLL wants it (cleared by napi_complete_done). */
+  preferBusyPoll = false;
   weight: number;
   /** napi_defer_hard_irqs and gro_flush_timeout (ns) copied from the device. */
   deferHardIrqs = 0;
@@ -137,6 +143,8 @@ export function napiSchedule(k: NapiHost, cpu: Cpu, n: Napi): void {
  * if IRQ deferral armed the gro_flush_timeout hrtimer instead.
  */
 export function* napiCompleteDone(k: NapiHost, cpu: Cpu, n: Napi, workDone: number): Generator<number, boolean, void> {
+  // NAPIF_STATE_IN_BUSY_POLL: the busy poller keeps the NAPI (and the interrupt masked) until busy_poll_stop.
+  if (n.inBusyPoll) return false;
   let timeout = 0;
   let ret = true;
   if (workDone > 0) {
@@ -152,6 +160,7 @@ export function* napiCompleteDone(k: NapiHost, cpu: Cpu, n: Napi, workDone: numb
   const missed = n.missed;
   n.missed = false;
   n.schedThreaded = false;
+  n.preferBusyPoll = false;
   if (missed) {
     // MISSED keeps SCHED set: poll again right away.
     napiScheduleOn(k, cpu, n);
@@ -188,6 +197,12 @@ export function* napiPoll(k: NapiHost, cpu: Cpu, n: Napi, repoll: Napi[]): Gener
   n.workHist[Math.min(work, NAPI_POLL_WEIGHT)]! += 1;
   k.trace?.napiPoll(cpu.id, n, work, weight, start);
   if (work < weight) return work;
+  if (n.preferBusyPoll) {
+    // A busy poller with SO_PREFER_BUSY_POLL wants the NAPI: complete it (IRQ deferral applies)
+    // instead of repolling, so the task can take it; reschedule only if the IRQ would be re-enabled.
+    if (yield* napiCompleteDone(k, cpu, n, work)) napiSchedule(k, cpu, n);
+    return work;
+  }
   yield* n.poller.groFlush(cpu, k.jiffies.hz >= 1000);
   repoll.push(n);
   return work;
@@ -309,32 +324,98 @@ export class NapiTable {
 }
 
 /**
- * One round of napi_busy_loop() followed by busy_poll_stop() (net/core/dev.c): a task polls a NAPI
- * itself, with bottom halves off, when it can take ownership (napi_busy_loop only polls a NAPI
- * that is not scheduled: NAPI_STATE_SCHED clear, or already owned by busy polling). Runs
- * in the task's context and time; returns the work done (0 if the NAPI was busy).
+ * napi_busy_loop()'s ownership test (net/core/dev.c: __napi_busy_loop): a task takes a NAPI only
+ * when neither the softirq, its thread nor another busy poller holds it (SCHED and IN_BUSY_POLL
+ * clear). Otherwise it leaves it alone; with SO_PREFER_BUSY_POLL it sets PREFER_BUSY_POLL so the
+ * owner's next full poll completes the NAPI (__napi_poll) instead of repolling it.
  */
-export function* napiBusyPoll(k: NapiHost, task: Task, n: Napi, budget: number): Generator<TaskYield, number, void> {
-  if (n.sched) return 0; // owned by the softirq or its thread: napi_busy_loop leaves it alone
+export function napiBusyPollStart(n: Napi, prefer: boolean): boolean {
+  if (n.sched || n.inBusyPoll) {
+    if (prefer) n.preferBusyPoll = true;
+    return false;
+  }
+  n.sched = true;
+  n.inBusyPoll = true;
+  n.preferBusyPoll = prefer;
+  return true;
+}
+
+/**
+ * One pass of __napi_busy_loop() on a NAPI the task owns: local_bh_disable(), napi->poll(napi,
+ * budget) in the task's context and system time (napi_complete_done() returns false under
+ * IN_BUSY_POLL, so the driver leaves its interrupt masked), gro_normal_list() (the batch is handed
+ * up at the end of the poll), skb_defer_free_flush() and local_bh_enable(). Returns the work done.
+ */
+export function* napiBusyPollOnce(k: NapiHost, task: Task, n: Napi, budget: number): Generator<TaskYield, number, void> {
   const cpu = k.cpus[task.cpu]!;
-  n.sched = true; // napi_schedule_prep under NAPIF_STATE_IN_BUSY_POLL
-  const acct = task.acct;
-  task.acct = Acct.SYS;
   task.inSoftirq = true; // local_bh_disable
-  const repoll: Napi[] = [];
-  const saved = n.weight;
-  n.weight = budget;
-  const work = yield* napiPoll(k, cpu, n, repoll);
-  n.weight = saved;
-  // busy_poll_stop(): a poll that used its budget is handed back to the softirq. A poll that
-  // finished completed the NAPI and re-enabled its interrupt, as busy_poll_stop()'s final poll
-  // does; the loop state in between (NAPIF_STATE_IN_BUSY_POLL, where napi_complete_done()
-  // returns false and the interrupt stays masked while the task keeps polling) is not modelled:
-  // this is the seam busy polling (issue 15) builds on.
-  if (repoll.length > 0) napiScheduleOn(k, cpu, n);
+  const start = k.sim.now;
+  const work = yield* n.poller.poll(cpu, budget, n);
+  n.polls++;
+  n.workHist[Math.min(work, NAPI_POLL_WEIGHT)]! += 1;
+  k.trace?.napiPoll(cpu.id, n, work, budget, start);
+  if (n.poller.groNormalList) yield* n.poller.groNormalList(cpu);
   task.inSoftirq = false;
   yield* k.rps.sendIpis(cpu);
+  const freed = k.skbDefer.flush(cpu.id);
+  if (freed > 0) yield freed;
   yield* k.softirq.localBhEnable(task);
+  return work;
+}
+
+/**
+ * busy_poll_stop() (net/core/dev.c, 6.18): give the NAPI back. MISSED and IN_BUSY_POLL are
+ * cleared, then one more napi->poll whose napi_complete_done() now works as usual ("all we really
+ * want here is to re-enable device interrupts"). With SO_PREFER_BUSY_POLL, napi_defer_hard_irqs
+ * and gro_flush_timeout set, defer_hard_irqs_count is refilled and the gro_flush_timeout hrtimer
+ * armed first, so that poll's napi_complete_done() keeps the interrupt masked. A poll that used
+ * its whole budget is rescheduled (__busy_poll_stop) — or, with the timer armed, released with
+ * old GRO packets flushed, for the timer to pick up.
+ */
+export function* busyPollStop(k: NapiHost, task: Task, n: Napi, prefer: boolean, budget: number): Generator<TaskYield, void, void> {
+  const cpu = k.cpus[task.cpu]!;
+  n.missed = false;
+  n.inBusyPoll = false;
+  task.inSoftirq = true; // local_bh_disable
+  let skipSchedule = false;
+  if (prefer) {
+    n.deferHardIrqsCount = n.deferHardIrqs;
+    const timeout = n.groFlushTimeout;
+    if (n.deferHardIrqsCount > 0 && timeout > 0) {
+      n.timerCpu = cpu.id;
+      n.timer!.arm(k.sim.now + timeout); // hrtimer_start(&napi->timer, timeout, HRTIMER_MODE_REL_PINNED)
+      skipSchedule = true;
+    }
+  }
+  const start = k.sim.now;
+  const rc = yield* n.poller.poll(cpu, budget, n);
+  k.trace?.napiPoll(cpu.id, n, rc, budget, start);
+  if (rc === budget) {
+    // __busy_poll_stop()
+    if (!skipSchedule) {
+      if (n.poller.groNormalList) yield* n.poller.groNormalList(cpu);
+      napiScheduleOn(k, cpu, n);
+    } else {
+      yield* n.poller.groFlush(cpu, k.jiffies.hz >= 1000);
+      n.sched = false;
+    }
+  }
+  task.inSoftirq = false;
+  yield* k.softirq.localBhEnable(task);
+}
+
+/**
+ * One pass of napi_busy_loop() followed by busy_poll_stop() (net/core/dev.c), as a non-blocking
+ * sk_busy_loop() or a poll()/select() pass (sock_poll) makes it: a task polls a NAPI itself, with
+ * bottom halves off, when it can take ownership (napiBusyPollStart). Runs in the task's context
+ * and system time; returns the work done (0 if the NAPI was busy).
+ */
+export function* napiBusyPoll(k: NapiHost, task: Task, n: Napi, budget: number, prefer = false): Generator<TaskYield, number, void> {
+  if (!napiBusyPollStart(n, prefer)) return 0; // owned by the softirq or its thread: left alone
+  const acct = task.acct;
+  task.acct = Acct.SYS;
+  const work = yield* napiBusyPollOnce(k, task, n, budget);
+  yield* busyPollStop(k, task, n, prefer, budget);
   task.acct = acct;
   return work;
 }

@@ -55,6 +55,8 @@ export class PacketPool {
   l4cpu: Int16Array;
   /** skb->alloc_cpu: the CPU whose NAPI poll (or transmit) built the skb; -1 before that. */
   allocCpu: Int16Array;
+  /** skb->napi_id: the NAPI that built it (skb_mark_napi_id in napi_gro_receive); 0: none (veth, netif_rx). */
+  napiId: Int32Array;
   /** Where DMA (or a CPU) left the payload (ddio.ts): the node whose LLC got it (-1: none), the clock of that LLC after the write, and the node of its memory. */
   llcNode: Int8Array;
   llcStamp: Float64Array;
@@ -91,6 +93,7 @@ export class PacketPool {
     this.tSocket = new Float64Array(0);
     this.l4cpu = new Int16Array(0);
     this.allocCpu = new Int16Array(0);
+    this.napiId = new Int32Array(0);
     this.llcNode = new Int8Array(0);
     this.llcStamp = new Float64Array(0);
     this.memNode = new Int8Array(0);
@@ -144,6 +147,7 @@ export class PacketPool {
     this.tSocket = grown(this.tSocket, capacity);
     this.l4cpu = grown(this.l4cpu, capacity);
     this.allocCpu = grown(this.allocCpu, capacity);
+    this.napiId = grown(this.napiId, capacity);
     this.llcNode = grown(this.llcNode, capacity);
     this.llcStamp = grown(this.llcStamp, capacity);
     this.memNode = grown(this.memNode, capacity);

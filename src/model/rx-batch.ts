@@ -81,3 +81,14 @@ export function* groFlushNormal(
   if (batch.length === 0 && cost === 0) return;
   yield* handUp(k.path, cpu, batch, cost);
 }
+
+/**
+ * gro_normal_list(gro) for a GRO-capable poller: hand up the skbs gro_normal_one() batched on
+ * rx_list (below gro_normal_batch), without completing held aggregates — what napi_busy_loop
+ * does after each of its polls.
+ */
+export function* groNormalList(k: { readonly sim: Simulator; readonly path: RxPath }, gro: Gro, batch: RxBatch, cpu: Cpu): Generator<number, void, void> {
+  gro.deliverList(k.sim.now);
+  if (batch.length === 0) return;
+  yield* handUp(k.path, cpu, batch, 0);
+}

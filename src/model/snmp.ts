@@ -22,6 +22,8 @@ export class Snmp {
   TcpExtPruneCalled = 0;
   TcpExtTCPRcvCollapsed = 0;
   TcpExtRcvPruned = 0;
+  /** Packets busy polling took off a ring: the work of each napi_busy_loop poll (LINUX_MIB_BUSYPOLLRXPACKETS, in the driver's poll unit). */
+  TcpExtBusyPollRxPackets = 0;
   UdpInDatagrams = 0;
   /** Datagrams to a port with no socket (__udp4_lib_rcv: UDP_MIB_NOPORTS, per skb). */
   UdpNoPorts = 0;

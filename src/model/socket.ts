@@ -188,6 +188,12 @@ export class Socket {
   readonly copiedFrom = new Float64Array(3);
   /** sk->sk_rxhash: the hash of the flow's skbs (RFS records it where the reader runs). */
   rxhash = 0;
+  /** sk->sk_napi_id: the NAPI of the skbs it received (sk_mark_napi_id); 0: none yet. */
+  napiId = 0;
+  /** sk_ll_usec (SO_BUSY_POLL, default net.core.busy_read), sk_prefer_busy_poll, sk_busy_poll_budget (0: BUSY_POLL_BUDGET). */
+  llUsec = 0;
+  preferBusyPoll = false;
+  busyPollBudget = 0;
   readonly counters: SocketCounters = {
     rcvbufErrors: 0,
     rcvQDrop: 0,

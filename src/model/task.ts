@@ -75,6 +75,8 @@ export class Task {
    * preemption is off; the time is still the task's system time.
    */
   bhDisabled = false;
+  /** preempt_disable() in task context (napi_busy_loop between its polls): not preempted; it checks need_resched itself. */
+  preemptDisabled = false;
   /** p->recent_used_cpu: the CPU select_idle_sibling() tries after the target and the previous one (-1: none yet). */
   recentUsedCpu = -1;
   /** Moved to another CPU since it last ran: its next run there pays task_migration. */

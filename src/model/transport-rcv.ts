@@ -59,6 +59,8 @@ export class TransportRcv {
     if (sock.rxhash === 0) sock.rxhash = k.rps.hashOf(row);
     let extra = 0;
     if (sock.proto === 'udp') {
+      // __udp_queue_rcv_skb: an unconnected socket takes the first skb's NAPI id (sk_mark_napi_id_once).
+      if (sock.napiId === 0) sock.napiId = pool.napiId[row]!;
       if (udpEnqueue(sock, pool, row, k.sim.now) === 'dropped') {
         k.snmp.UdpRcvbufErrors++; // __udp_queue_rcv_skb: UDP_MIB_RCVBUFERRORS and UDP_MIB_INERRORS
         k.snmp.UdpInErrors++;
@@ -67,6 +69,7 @@ export class TransportRcv {
       }
     } else {
       k.snmp.TcpInSegs++;
+      sock.napiId = pool.napiId[row]!; // tcp_v4_do_rcv: sk_mark_napi_id, each skb
       if (sock.owned) {
         // tcp_add_backlog: the reader holds the socket; it processes the backlog at release_sock.
         // First skb_try_coalesce() with the backlog's tail — even above the limit (the tail's

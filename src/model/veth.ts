@@ -112,6 +112,7 @@ export class Veth {
       pool.arrival[row] = now;
       pool.tPoll[row] = now;
       pool.allocCpu[row] = cpu.id; // the sender's tcp_sendmsg built it
+      pool.napiId[row] = 0; // no device NAPI: sk_mark_napi_id leaves the socket's id alone
       pool.seq[row] = conn.sndNxt + off;
       pool.payload[row] = seg;
       pool.len[row] = seg;

@@ -168,6 +168,10 @@ export interface ResolvedApp {
   userNsPerKb: number;
   /** rr-server: user-space time per request (ns). */
   serviceNs: number;
+  /** SO_BUSY_POLL in µs (-1: not set, sock_init_data takes net.core.busy_read), SO_PREFER_BUSY_POLL, SO_BUSY_POLL_BUDGET (0: BUSY_POLL_BUDGET). */
+  busyPollUs: number;
+  preferBusyPoll: boolean;
+  busyPollBudget: number;
 }
 
 /** Ethernet header (14) + FCS (4): frame size = IP packet size + 18. */
@@ -498,6 +502,13 @@ function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
   if (a.recv_size !== undefined && !appKnobs.recvSize.appKinds!.includes(a.kind))
     throw new InputError(`${p}.recv_size`, `only a stream-reader has recv_size (a ${a.kind} ${a.kind === 'udp-sink' ? 'reads whole datagrams; batch sets how many per recvmmsg' : 'reads no stream'})`);
   if (a.batch !== undefined && !appKnobs.batch.appKinds!.includes(a.kind)) throw new InputError(`${p}.batch`, `only a udp-sink has batch (datagrams per recvmmsg)`);
+  for (const [key, k] of [
+    ['busy_poll', appKnobs.busyPoll],
+    ['prefer_busy_poll', appKnobs.preferBusyPoll],
+    ['busy_poll_budget', appKnobs.busyPollBudget],
+  ] as const) {
+    if (a[key] !== undefined && !k.appKinds!.includes(a.kind)) throw new InputError(`${p}.${key}`, `only a socket reader (${k.appKinds!.join(', ')}) busy-polls; a ${a.kind} reads no socket`);
+  }
   if (a.service_us !== undefined && a.kind !== 'rr-server') throw new InputError(`${p}.service_us`, 'only an rr-server serves requests');
   if (a.kind === 'cpu-hog' || a.kind === 'stream-writer') {
     const what = a.kind === 'cpu-hog' ? 'a cpu-hog reads no socket; it only burns CPU' : 'a stream-writer sends (its flow names it as sender); it reads nothing';
@@ -518,6 +529,9 @@ function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
     rateBps: knob(appKnobs.rate, a.rate, ctx, index),
     userNsPerKb: a.user_ns_per_kb ?? 0,
     serviceNs: Math.round((a.service_us ?? 0) * 1000),
+    busyPollUs: knob(appKnobs.busyPoll, a.busy_poll, ctx, index),
+    preferBusyPoll: knob(appKnobs.preferBusyPoll, a.prefer_busy_poll, ctx, index),
+    busyPollBudget: knob(appKnobs.busyPollBudget, a.busy_poll_budget, ctx, index),
   };
 }
 

@@ -195,6 +195,9 @@ const appSchema = z.strictObject({
   recv_size: field('recv_size', app.recvSize),
   batch: field('batch', app.batch),
   rate: field('rate', app.rate),
+  busy_poll: field('busy_poll', app.busyPoll),
+  prefer_busy_poll: field('prefer_busy_poll', app.preferBusyPoll),
+  busy_poll_budget: field('busy_poll_budget', app.busyPollBudget),
   user_ns_per_kb: z.number().min(0).optional().describe('User-space work per KiB received (the application processing its data), ns. Default 0.'),
   service_us: z.number().min(0).optional().describe('rr-server: user-space time to serve one request (default 0).'),
 });

@@ -1,4 +1,5 @@
 import type { Simulator } from '../../engine/simulator.ts';
+import type { ResolvedApp } from '../../scenario/resolve.ts';
 import type { CostTable } from '../costs.ts';
 import type { Cpu } from '../cpu.ts';
 import type { Ddio } from '../ddio.ts';
@@ -34,6 +35,12 @@ export interface AppHost {
   /** dev_queue_xmit() of `len` bytes on flow `flow`'s NIC from CPU `cpu` (a response). */
   xmit(flow: number, cpu: number, len: number): void;
   readonly veth: { localXmit(cpu: Cpu, conn: LocalTcpSender, bytes: number, endOfWrite: boolean): void };
+  /** sk_busy_loop and do_select's busy loop (busy-poll.ts); sock_init_data's and setsockopt's busy-poll fields. */
+  readonly busyPoll: {
+    beforeSleep(task: Task, socks: readonly Socket[]): Generator<TaskYield, void, void>;
+    skBusyLoop(task: Task, sock: Socket): Generator<TaskYield, void, void>;
+    initSocket(sock: Socket, app: ResolvedApp): void;
+  };
   /** skb_attempt_defer_free(): the reader's cost of freeing an skb (deferred to the CPU that built it, or freed here). */
   readonly skbDefer: { free(cpu: number, allocCpu: number): number };
 }

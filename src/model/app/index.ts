@@ -16,6 +16,7 @@ import { udpSink } from './udp-sink.ts';
 export function createAppTask(k: AppHost & { readonly tasks: TaskTable }, app: ResolvedApp): Task {
   const task = k.tasks.spawn(app.name, app.cpus, app.nice, 'app', app.cgroup);
   const socks = k.sockets.sockets.filter((s) => s.app === app.index);
+  for (const s of socks) k.busyPoll.initSocket(s, app);
   if (app.kind === 'cpu-hog') task.activity = cpuHog(task);
   else if (app.kind === 'stream-reader')
     task.activity = streamReader(

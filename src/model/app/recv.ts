@@ -64,14 +64,24 @@ export function copyToUser(k: AppHost, sock: Socket, row: number, bytes: number,
   return Math.round((bytes * (from === FROM_LLC ? c.copy_kb_llc : from === FROM_DRAM ? c.copy_kb_dram : c.copy_kb_remote)) / 1024);
 }
 
-/** Sleep until some socket of the set has data. */
-export function* waitForData(task: Task, set: SocketSet): Generator<TaskYield, Socket, void> {
+/**
+ * Sleep until some socket of the set has data. Before each sleep the reader busy-polls if its
+ * sockets ask for it (__skb_recv_udp's sk_busy_loop, do_select's busy loop: busy-poll.ts).
+ */
+export function* waitForData(k: AppHost, task: Task, set: SocketSet): Generator<TaskYield, Socket, void> {
+  let polled = false;
   for (;;) {
     const sock = set.next();
     if (sock) return sock;
+    if (!polled) {
+      polled = true;
+      yield* k.busyPoll.beforeSleep(task, set.socks);
+      continue;
+    }
     set.wait(task);
     yield SLEEP;
     set.woken(task);
+    polled = false;
   }
 }
 

@@ -20,7 +20,7 @@ export function* rrServer(k: AppHost, task: Task, app: ResolvedApp, socks: Socke
   for (;;) {
     task.acct = Acct.SYS;
     yield c.syscall;
-    const sock = yield* waitForData(task, set);
+    const sock = yield* waitForData(k, task, set);
     const row = sock.queue.head;
     const flow = pool.flow[row]!;
     const request = pool.len[row]!;

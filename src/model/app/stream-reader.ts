@@ -16,7 +16,7 @@ export function* streamReader(k: AppHost, task: Task, app: ResolvedApp, socks: S
   for (;;) {
     task.acct = Acct.SYS;
     yield k.costs.syscall;
-    const sock = socks.length === 1 ? socks[0]! : yield* waitForData(task, set);
+    const sock = socks.length === 1 ? socks[0]! : yield* waitForData(k, task, set);
     const copied = yield* tcpRecvmsg(k, task, sock, app.recvSize);
     yield* pace.after(k, task, copied);
   }
@@ -30,6 +30,9 @@ export function* streamReader(k: AppHost, task: Task, app: ResolvedApp, socks: S
  */
 function* tcpRecvmsg(k: AppHost, task: Task, sock: Socket, len: number): Generator<TaskYield, number, void> {
   const pool = k.pool;
+  // tcp_recvmsg: an empty receive queue is busy-polled before lock_sock (sk_can_busy_loop).
+  if (sock.queue.length === 0) yield* k.busyPoll.skBusyLoop(task, sock);
+  task.acct = Acct.SYS;
   recordSockFlow(k, sock, task.cpu); // inet_recvmsg → sock_rps_record_flow
   sock.owned = true; // lock_sock
   yield k.costs.tcp_recvmsg;

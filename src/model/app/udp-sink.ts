@@ -24,7 +24,7 @@ export function* udpSink(k: AppHost, task: Task, app: ResolvedApp, socks: Socket
       let sock = set.next();
       if (!sock) {
         if (n > 0) break;
-        sock = yield* waitForData(task, set);
+        sock = yield* waitForData(k, task, set);
       }
       const row = sock.queue.head;
       // skb_consume_udp → skb_attempt_defer_free (6.18).

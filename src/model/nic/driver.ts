@@ -5,7 +5,7 @@ import { Gro } from '../gro.ts';
 import { napiCompleteDone, type Napi, type NapiHost, type NapiPoller } from '../napi.ts';
 import { NIL, type PacketPool } from '../packet.ts';
 import type { RpsChoice, RpsDevFlowTable, RxQueueRps } from '../rps.ts';
-import { groFlushNormal, handUp, RxBatch, type RxPath } from '../rx-batch.ts';
+import { groFlushNormal, groNormalList, handUp, RxBatch, type RxPath } from '../rx-batch.ts';
 import type { MsixVector } from './msix.ts';
 import type { RxQueue } from './rx-queue.ts';
 import type { TxRing } from './tx-ring.ts';
@@ -142,6 +142,7 @@ export class RxRingPoller implements NapiPoller {
       const t = this.outTimes[i]! + groCost;
       k.pool.tPoll[row] = t;
       k.pool.allocCpu[row] = cpu.id; // napi_build_skb: skb->alloc_cpu
+      k.pool.napiId[row] = napi.id; // napi_gro_receive → skb_mark_napi_id
       if (hooks.length > 0) {
         const cost = this.runHooks(cpu, row, t);
         groCost += cost < 0 ? -1 - cost : cost;
@@ -163,6 +164,11 @@ export class RxRingPoller implements NapiPoller {
 
   groHeld(): boolean {
     return this.gro.holding;
+  }
+
+  /** gro_normal_list(): hand up the rx list (busy polling, after each poll). */
+  groNormalList(cpu: Cpu): Generator<number, void, void> {
+    return groNormalList(this.k, this.gro, this.batch, cpu);
   }
 
   /** gro_flush_normal(): hand up what GRO held, and pay for it. */

@@ -354,6 +354,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
     pool.tuple[row] = tuple;
     pool.truesize[row] = frameTruesize(size, this.cfg.driver.rxBufferBytes);
     pool.allocCpu[row] = -1; // a buffer on the ring; the skb is built in the poll
+    pool.napiId[row] = 0;
     if (source instanceof TcpSender) {
       pool.seq[row] = source.nextSeq;
       pool.payload[row] = source.nextPayload;

@@ -1,7 +1,7 @@
 import { ValueError } from '../errors.ts';
 import * as limits from '../limits.ts';
 import { formatCpuList, parseCpuList, parseRate } from '../units.ts';
-import { defineKnob, sint, text, uint, type SystemContext } from './types.ts';
+import { bool, defineKnob, sint, text, uint, type SystemContext } from './types.ts';
 
 /**
  * Per-application settings: what the process asks of the kernel (its CPU affinity, its nice
@@ -104,4 +104,65 @@ export const rate = defineKnob<string, number, SystemContext>({
   source: 'net/ipv4/tcp.c: tcp_recvmsg',
 });
 
-export const APP_KNOBS = [cpus, nice, recvSize, batch, rate];
+/** The app kinds that read a socket (and so can busy poll it). */
+const READERS = ['stream-reader', 'udp-sink', 'rr-server'];
+const INT_MAX = 2 ** 31 - 1;
+const U16_MAX = 65535;
+
+const busyPollType = uint('SO_BUSY_POLL in µs', 0, INT_MAX);
+export const busyPoll = defineKnob<number, number, SystemContext>({
+  name: 'busy_poll',
+  kind: 'app',
+  path: 'apps[].busy_poll',
+  where: "setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &usecs) on the app's sockets",
+  type: busyPollType,
+  unit: 'µs',
+  defaultText: 'net.core.busy_read (sock_init_data)',
+  range: '0..2147483647',
+  appKinds: READERS,
+  check: (value) => {
+    // sk_setsockopt(SO_BUSY_POLL): val < 0 is EINVAL (an int, so at most INT_MAX).
+    if (!Number.isSafeInteger(value) || value < 0 || value > INT_MAX) throw new ValueError(`SO_BUSY_POLL ${value} is outside 0..${INT_MAX} (sk_setsockopt: EINVAL)`);
+    return value;
+  },
+  read: () => -1,
+  description: "sk_ll_usec: how long a read busy-polls the socket's NAPI before sleeping (-1 internally: the sysctl net.core.busy_read).",
+  source: 'net/core/sock.c: sk_setsockopt',
+});
+
+export const preferBusyPoll = defineKnob<boolean, boolean, SystemContext>({
+  name: 'prefer_busy_poll',
+  kind: 'app',
+  path: 'apps[].prefer_busy_poll',
+  where: 'setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one)',
+  type: bool('prefer_busy_poll'),
+  default: false,
+  range: 'true or false',
+  appKinds: READERS,
+  check: (value) => value,
+  description: 'sk_prefer_busy_poll: busy_poll_stop arms gro_flush_timeout instead of rescheduling the NAPI, so with napi_defer_hard_irqs the device interrupt stays masked while the app polls.',
+  source: 'net/core/dev.c: busy_poll_stop',
+});
+
+const budgetType = uint('SO_BUSY_POLL_BUDGET', 0, U16_MAX);
+export const busyPollBudget = defineKnob<number, number, SystemContext>({
+  name: 'busy_poll_budget',
+  kind: 'app',
+  path: 'apps[].busy_poll_budget',
+  where: 'setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &n)',
+  type: budgetType,
+  unit: 'packets',
+  default: 0,
+  defaultText: '0: BUSY_POLL_BUDGET (8)',
+  range: '0..65535',
+  appKinds: READERS,
+  check: (value) => {
+    // sk_setsockopt(SO_BUSY_POLL_BUDGET): val < 0 || val > U16_MAX is EINVAL.
+    if (!Number.isSafeInteger(value) || value < 0 || value > U16_MAX) throw new ValueError(`SO_BUSY_POLL_BUDGET ${value} is outside 0..${U16_MAX} (sk_setsockopt: EINVAL)`);
+    return value; // 0 stays 0: sk_busy_loop reads it as BUSY_POLL_BUDGET (busy-poll.ts)
+  },
+  description: 'Budget of each napi->poll a busy-polling read makes (0: BUSY_POLL_BUDGET, 8).',
+  source: 'include/net/busy_poll.h: sk_busy_loop',
+});
+
+export const APP_KNOBS = [cpus, nice, recvSize, batch, rate, busyPoll, preferBusyPoll, busyPollBudget];
