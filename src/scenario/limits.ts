@@ -1,6 +1,9 @@
 import type { DriverProfile } from '../model/nic/drivers.ts';
 import { ValueError } from './errors.ts';
 
+/** INT_MAX: the largest value of a kernel `int` (sysctls and socket options are ints). */
+export const INT_MAX = 2 ** 31 - 1;
+
 /**
  * The checks the real tools and drivers apply, shared by scenario validation (which reports a
  * JSON path) and `apply` (which reports the command token). Messages quote the real limit and

@@ -141,7 +141,7 @@ describe('load balancing', () => {
     expect(cpu2[1]!.lb.idle.gained).toBe(0);
   });
 
-  it('two NUMA nodes: three hogs on node 0 overload it, and node 1 pulls one (migrate_util toward a node with spare capacity)', () => {
+  it('two NUMA nodes: three hogs on node 0 overload it, and the NUMA allowance does not hold them there — node 1 pulls one (migrate_util toward a node with spare capacity; a flat LLC ends the same way)', () => {
     const r = run({
       cpus: 4,
       machine: { numa_nodes: ['0-1', '2-3'] },

@@ -1,7 +1,11 @@
 import { ValueError } from '../errors.ts';
 import * as limits from '../limits.ts';
+import { INT_MAX } from '../limits.ts';
 import { formatCpuList, parseCpuList, parseRate } from '../units.ts';
 import { bool, defineKnob, sint, text, uint, type SystemContext } from './types.ts';
+
+/** The app kinds that read a socket (pace their reads, busy poll it). */
+const READERS = ['stream-reader', 'udp-sink', 'rr-server'];
 
 /**
  * Per-application settings: what the process asks of the kernel (its CPU affinity, its nice
@@ -93,7 +97,7 @@ export const rate = defineKnob<string, number, SystemContext>({
   unit: 'bit/s',
   defaultText: 'unpaced: reads as fast as it can',
   range: 'a bit rate: "2gbit", "800mbit"',
-  appKinds: ['stream-reader', 'udp-sink', 'rr-server'],
+  appKinds: READERS,
   check: (value) => {
     const r = parseRate(value);
     if (r.kind !== 'bits') throw new ValueError(`"${value}": an application reads bytes, so give a bit rate like "2gbit" or "800mbit"`);
@@ -104,9 +108,6 @@ export const rate = defineKnob<string, number, SystemContext>({
   source: 'net/ipv4/tcp.c: tcp_recvmsg',
 });
 
-/** The app kinds that read a socket (and so can busy poll it). */
-const READERS = ['stream-reader', 'udp-sink', 'rr-server'];
-const INT_MAX = 2 ** 31 - 1;
 const U16_MAX = 65535;
 
 const busyPollType = uint('SO_BUSY_POLL in µs', 0, INT_MAX);

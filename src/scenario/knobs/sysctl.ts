@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ValueError } from '../errors.ts';
 import * as limits from '../limits.ts';
+import { INT_MAX } from '../limits.ts';
 import { parseCpuMask } from '../units.ts';
 import { defineKnob, type Knob, type SystemContext, type ValueType } from './types.ts';
 
@@ -11,8 +12,6 @@ import { defineKnob, type Knob, type SystemContext, type ValueType } from './typ
  * schema, `sysctl -w`, `echo > /proc/sys/…`, the typed `SysctlValues` the model reads, the tuning
  * panel and the README's table follow.
  */
-
-const INT_MAX = 2 ** 31 - 1;
 
 interface Common {
   unit?: string;
