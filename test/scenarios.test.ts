@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { evaluateExpectations } from '../src/metrics/expect.ts';
+import { evaluateExplainClaims } from '../src/study/explain.ts';
 import { collectResult } from '../src/metrics/result.ts';
 import { simulate } from '../src/model/simulate.ts';
 import { loadScenario } from '../src/scenario/load.ts';
@@ -28,13 +29,16 @@ describe('sim-scenarios', () => {
       expect(scenario.narrative?.length ?? 0).toBeGreaterThan(100);
       expect(scenario.expect.length).toBeGreaterThanOrEqual(2);
       expect(scenario.expect.every((e) => e.why)).toBe(true);
+      // The narrative's limiting cause, per flow, as a claim rxsim explain must confirm (issue: explain).
+      expect(scenario.explain.map((c) => c.flow).sort()).toEqual(scenario.flows.map((f) => f.name).sort());
     });
 
     // Expectations state mechanisms, not one trajectory: they must hold for every seed, as a
     // lesson must hold on every machine it is run on.
     it.each([1, 2, 3, 4, 5])('meets every expectation with seed %i', (seed) => {
-      const result = collectResult(simulate(loadScenario(text, { seed }).resolved), 0);
-      const failed = evaluateExpectations(result, scenario.expect).filter((o) => !o.pass);
+      const loaded = loadScenario(text, { seed });
+      const result = collectResult(simulate(loaded.resolved), 0);
+      const failed = [...evaluateExpectations(result, scenario.expect), ...evaluateExplainClaims(result, loaded.scenario)].filter((o) => !o.pass);
       expect(failed).toEqual([]);
     });
   });

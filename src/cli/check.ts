@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { evaluateExpectations } from '../metrics/expect.ts';
+import { evaluateExplainClaims } from '../study/explain.ts';
 import { formatCheck, REPORTERS, type CheckedRun, type Reporter } from '../study/check-report.ts';
 import type { Result } from '../metrics/result.ts';
 import { InputError } from '../scenario/errors.ts';
@@ -181,7 +182,7 @@ export function registerCheck(program: Command, scenarioDir: string, version: st
             ...(several ? { seed } : {}),
             digest: result.digest,
             wallMs: result.sim.wall_ms,
-            outcomes: evaluateExpectations(result, loaded.scenario.expect),
+            outcomes: [...evaluateExpectations(result, loaded.scenario.expect), ...evaluateExplainClaims(result, loaded.scenario)],
           });
         }
         if (recorded) recorded.scenarios[name] = scenarioBaselineOf(file, seeds as number[], results, expectMetrics, baseline?.scenarios[name]);

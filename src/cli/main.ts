@@ -12,6 +12,7 @@ import { toChromeTrace, toFtrace, TraceRecorder, type TraceDetail } from '../tra
 import { EXIT_USAGE, fail, readText, writeAtomic } from './io.ts';
 import { registerCheck } from './check.ts';
 import { registerDiff } from './diff.ts';
+import { registerExplain } from './explain.ts';
 import { collect, integerOption, nonNegativeNumber, positiveNumber } from './options.ts';
 import { runFileInteractive } from './run-file.ts';
 import { registerMerge } from './merge.ts';
@@ -150,6 +151,7 @@ registerSweep(program);
 registerTune(program, fail);
 registerMerge(program);
 registerDiff(program);
+registerExplain(program);
 
 try {
   if (process.argv.length <= 2) {

@@ -6,6 +6,8 @@ export interface ExpectationOutcome {
   /** ">= 9", "within [1, 2]". */
   condition: string;
   actual: number | undefined;
+  /** A claim's finding in words (an `explain` claim), where the outcome is not a number. */
+  actualText?: string;
   pass: boolean;
   why: string | undefined;
 }

@@ -9,14 +9,14 @@ import type { Kernel } from '../model/kernel.ts';
 import type { NicResult } from '../model/nic/nic.ts';
 import { NAPI_POLL_WEIGHT } from '../model/napi.ts';
 import type { PacketQueue } from '../model/packet.ts';
-import { DROP_PLACES, type DropReasonRow } from '../model/rx-accounting.ts';
+import { DROP_PLACES, type DropReasonRow, type FlowCounters } from '../model/rx-accounting.ts';
 import type { SocketResult } from '../model/socket.ts';
 import { MODELLED_SOFTIRQS, SOFTIRQ_NAMES } from '../model/softirq.ts';
 import type { SchedDomainResult } from '../model/load-balance.ts';
 import type { SkbDeferResult } from '../model/skb-defer.ts';
 import type { TaskResult } from '../model/task.ts';
 import { formatInterrupts, formatSoftirqs, formatSoftnetStat } from './procfs.ts';
-import { r3 } from './round.ts';
+import { r2, r3 } from './round.ts';
 import { statisticsResult, type CiResult, type SeriesResult, type SteadyStateResult } from './series.ts';
 
 export type { CgroupResult, CiResult, CpuResult, GroResult, NicResult, SeriesResult, SocketResult, SteadyStateResult, TaskResult };
@@ -123,6 +123,24 @@ export interface FlowResult {
   /** TCP: segments the sender retransmitted, and RTO expiries. */
   retransmits?: number;
   rtos?: number;
+  /**
+   * TCP from a remote sender: the share of the window it had data it could not send because the
+   * receive window was full (tcp_info.tcpi_rwnd_limited, TCP_CHRONO_RWND_LIMITED), in %.
+   */
+  rwnd_limited_pct?: number;
+  /** Its dropped packets by place (packets.dropped's places, the nonzero ones). */
+  drops: Record<string, number>;
+  /** Mean wait of its delivered segments per stage (µs; latency_stages_us per flow), null when none was delivered in the window. */
+  stages_us: { ring: number; stack: number; socket: number } | null;
+}
+
+/** A flow's nonzero drops by place. */
+function dropsByPlace(c: FlowCounters): Record<string, number> {
+  const out: Record<string, number> = {};
+  DROP_PLACES.forEach((p, i) => {
+    if (c.droppedAt[i]! > 0) out[p] = c.droppedAt[i]!;
+  });
+  return out;
 }
 
 /** Little's law inputs for a queue over the window: L (time-average length), λ (departures/s), W (mean sojourn). */
@@ -161,7 +179,8 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     const nic = k.nics[f.nic]!;
     const rss = nic.rss[f.index]!;
     const local = f.path === 'veth-local';
-    const sender = k.sockets.senders[f.index] ?? k.sockets.localSenders[f.index];
+    const remote = k.sockets.senders[f.index];
+    const sender = remote ?? k.sockets.localSenders[f.index];
     return {
       name: f.name,
       proto: f.proto,
@@ -177,6 +196,9 @@ export function collectResult(k: Kernel, wallMs: number): Result {
       goodput_gbps: windowS > 0 ? r3((c.windowPayload * 8) / windowS / 1e9) : 0,
       path: f.path,
       ...(sender ? { retransmits: sender.retransmits, rtos: sender.rtos } : {}),
+      ...(remote && windowNs > 0 ? { rwnd_limited_pct: r2((100 * remote.rwndLimitedNs(k.sim.now)) / windowNs) } : {}),
+      drops: dropsByPlace(c),
+      stages_us: c.stageSamples > 0 ? { ring: r3(c.stageSum[0]! / c.stageSamples / 1e3), stack: r3(c.stageSum[1]! / c.stageSamples / 1e3), socket: r3(c.stageSum[2]! / c.stageSamples / 1e3) } : null,
     };
   });
 

@@ -68,9 +68,28 @@ export interface FlowCounters {
   windowDelivered: number;
   windowDeliveredBytes: number;
   windowPayload: number;
+  /** Its dropped packets by place, in DROP_PLACES order (as `dropped`, per arrival cohort). */
+  droppedAt: Float64Array;
+  /** Over the window: segments delivered with a latency, and their summed wait per stage (ns: ring, stack, socket), for per-flow means. */
+  stageSamples: number;
+  stageSum: Float64Array;
 }
 
-const zeroFlow = (): FlowCounters => ({ offered: 0, offeredBytes: 0, delivered: 0, deliveredBytes: 0, dropped: 0, windowDelivered: 0, windowDeliveredBytes: 0, windowPayload: 0 });
+const zeroFlow = (): FlowCounters => ({
+  offered: 0,
+  offeredBytes: 0,
+  delivered: 0,
+  deliveredBytes: 0,
+  dropped: 0,
+  windowDelivered: 0,
+  windowDeliveredBytes: 0,
+  windowPayload: 0,
+  droppedAt: new Float64Array(DROP_PLACES.length),
+  stageSamples: 0,
+  stageSum: new Float64Array(3),
+});
+/** A drop place's index in DROP_PLACES. */
+const PLACE_INDEX = Object.fromEntries(DROP_PLACES.map((p, i) => [p, i])) as Record<DropPlace, number>;
 
 export class RxAccounting {
   readonly dropped = Object.fromEntries(DROP_PLACES.map((p) => [p, 0])) as Record<DropPlace, number>;
@@ -97,14 +116,20 @@ export class RxAccounting {
 
   /** Start of the measurement window: rate counters and latencies restart (the cohort counters are per arrival time already). */
   resetWindow(): void {
-    for (const f of this.flows) f.windowDelivered = f.windowDeliveredBytes = f.windowPayload = 0;
+    for (const f of this.flows) {
+      f.windowDelivered = f.windowDeliveredBytes = f.windowPayload = f.stageSamples = 0;
+      f.stageSum.fill(0);
+    }
     for (const h of [this.latency, this.latencyRing, this.latencyStack, this.latencySocket]) h.reset();
   }
 
   /** Totals over the flows (counted per flow only, so the per-segment path updates one set). */
   totals(): FlowCounters {
     const t = zeroFlow();
-    for (const f of this.flows) for (const key of Object.keys(t) as (keyof FlowCounters)[]) t[key] += f[key];
+    for (const f of this.flows) {
+      for (const key of Object.keys(t) as (keyof FlowCounters)[]) if (key !== 'droppedAt' && key !== 'stageSum') t[key] += f[key];
+      f.droppedAt.forEach((n, i) => (t.droppedAt[i]! += n));
+    }
     return t;
   }
 
@@ -128,19 +153,23 @@ export class RxAccounting {
     f.offeredBytes += size;
     this.dropped.wire++;
     f.dropped++;
+    f.droppedAt[PLACE_INDEX.wire]!++;
   }
 
   /** The skb (every segment of an aggregate) is dropped at `site`; its rows are freed. */
   drop(row: number, site: DropSite): void {
     const pool = this.pool;
     const place = DROP_SITES[site].place;
+    const placeIndex = PLACE_INDEX[place];
     let counted = 0;
     // Each segment of the skb (forEachSegment, inlined: a drop is on the per-packet path of a flood).
     for (let r = row; r !== NIL;) {
       const next = pool.frag[r]!;
       if (pool.counted[r]) {
         this.dropped[place]++;
-        this.flows[pool.flow[r]!]!.dropped++;
+        const f = this.flows[pool.flow[r]!]!;
+        f.dropped++;
+        f.droppedAt[placeIndex]!++;
         this.inFlight--;
         counted++;
       }
@@ -212,6 +241,8 @@ export class RxAccounting {
         this.latency.record(t - arrival);
         this.latencyRing.record(polled - arrival);
         this.latencyStack.record(tSocket - polled);
+        f.stageSum[0]! += polled - arrival;
+        f.stageSum[1]! += tSocket - polled;
       }
       pool.release(r);
       r = next;
@@ -224,6 +255,8 @@ export class RxAccounting {
       f.deliveredBytes += countedBytes;
       this.inFlight -= counted;
       this.latencySocket.record(t - tSocket, counted); // the same for every segment of the skb
+      f.stageSum[2]! += (t - tSocket) * counted;
+      f.stageSamples += counted;
     }
   }
 }

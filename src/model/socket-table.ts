@@ -100,6 +100,7 @@ export class SocketTable {
   resetWindow(): void {
     for (const sock of this.sockets) sock.resetWindow();
     for (const s of [...this.senders, ...this.localSenders]) if (s) s.retransmits = s.rtos = 0;
+    for (const s of this.senders) s?.resetChrono(this.k.sim.now);
   }
 
   private create(s: Pick<ResolvedScenario, 'flows' | 'apps' | 'nics' | 'sysctl'>): void {

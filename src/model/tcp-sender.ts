@@ -87,6 +87,14 @@ export class TcpSender implements FrameSource, AckSink {
   private readonly paced: boolean;
   /** The last send was held back by cwnd rather than by the receive window (tp->is_cwnd_limited). */
   private cwndLimited = false;
+  /**
+   * TCP_CHRONO_RWND_LIMITED (net/ipv4/tcp_output.c: tcp_write_xmit → tcp_chrono_start when
+   * tcp_snd_wnd_test fails; tcp_chrono_stop when data goes out again): since when (ps) the sender
+   * has data it may not send because the receive window is full, -1 when it is not; and the time
+   * it spent so in the window (tcp_info.tcpi_rwnd_limited).
+   */
+  private rwndLimitedSincePs = -1;
+  private rwndLimitedPs = 0;
   private readonly startPs: number;
   private readonly stopPs: number;
   /** The sender's state is as of this time (ps): ACKs up to it are applied, so it never sends earlier. */
@@ -350,8 +358,9 @@ export class TcpSender implements FrameSource, AckSink {
         const pipe = this.pipe();
         const hole = this.nextHole();
         if (hole >= 0 && pipe + this.segmentLen(hole) <= this.cwnd) return this.offer(t, hole, true);
-        if (hole < 0 && t < stopPs && pipe + this.segmentLen(this.sndNxt) <= this.cwnd && this.sndNxt + this.segmentLen(this.sndNxt) - this.sndUna <= this.rwnd) {
-          return this.offer(t, this.sndNxt, false);
+        if (hole < 0 && t < stopPs && pipe + this.segmentLen(this.sndNxt) <= this.cwnd) {
+          if (this.sndNxt + this.segmentLen(this.sndNxt) - this.sndUna <= this.rwnd) return this.offer(t, this.sndNxt, false);
+          this.rwndLimited();
         }
       } else if (t < stopPs && this.canSend(this.sndUna, this.rwnd, this.cwnd)) return this.offer(t, this.sndNxt, false);
       if (this.acks.length === 0) break;
@@ -368,7 +377,25 @@ export class TcpSender implements FrameSource, AckSink {
     const end = this.sndNxt + this.segmentLen(this.sndNxt) - una;
     if (end <= rwnd && end <= cwnd) return true;
     this.cwndLimited = end > cwnd && end <= rwnd;
+    if (end > rwnd) this.rwndLimited();
     return false;
+  }
+
+  /** tcp_chrono_start(sk, TCP_CHRONO_RWND_LIMITED), as of the sender's clock. */
+  private rwndLimited(): void {
+    if (this.rwndLimitedSincePs < 0) this.rwndLimitedSincePs = this.clockPs;
+  }
+
+  /** Start of the measurement window (ns): the chrono restarts, an open RWND_LIMITED interval from there. */
+  resetChrono(nowNs: number): void {
+    this.rwndLimitedPs = 0;
+    if (this.rwndLimitedSincePs >= 0) this.rwndLimitedSincePs = Math.max(this.rwndLimitedSincePs, nowNs * 1000);
+  }
+
+  /** tcpi_rwnd_limited up to `endNs` (ns), an open interval included. */
+  rwndLimitedNs(endNs: number): number {
+    const open = this.rwndLimitedSincePs >= 0 ? Math.max(0, endNs * 1000 - this.rwndLimitedSincePs) : 0;
+    return (this.rwndLimitedPs + open) / 1000;
   }
 
   /** With a rate below line rate (iperf3 -b), frames are spaced by the rate. */
@@ -381,6 +408,11 @@ export class TcpSender implements FrameSource, AckSink {
   }
 
   private offer(atPs: number, seq: number, retransmit: boolean): void {
+    if (this.rwndLimitedSincePs >= 0) {
+      // tcp_chrono_stop(sk, TCP_CHRONO_RWND_LIMITED): the window opened and data goes out again.
+      this.rwndLimitedPs += Math.max(0, atPs - this.rwndLimitedSincePs);
+      this.rwndLimitedSincePs = -1;
+    }
     this.nextPs = atPs;
     this.nextSeq = seq;
     this.nextPayload = this.segmentLen(seq);

@@ -1,3 +1,4 @@
+import { LIMIT_KINDS } from '../metrics/limit-kinds.ts';
 import { z } from 'zod';
 import { DRIVER_NAMES } from '../model/nic/drivers.ts';
 import * as app from './knobs/app.ts';
@@ -254,6 +255,14 @@ const netns = z
   })
   .default({ conntrack: false, nat: false, rules: {} });
 
+const explainClaim = z.strictObject({
+  flow: z.string().min(1).describe('The flow, by name.'),
+  limit: z.enum(LIMIT_KINDS).describe('What limits it (rxsim explain: wire, offered-load, cpu, queue, receive-window, latency, no-listener, xdp-program, idle).'),
+  resource: z.string().min(1).optional().describe('The limiting resource as explain names it, e.g. "cpu 4", "cpus 0,1,2,3", "backlog".'),
+  mechanisms: z.array(z.string().min(1)).default([]).describe('Mechanisms explain must find at work, e.g. "ksoftirqd", "softirq-and-reader-share-cpu", "rwnd-limited".'),
+  why: z.string().optional().describe('What the claim shows (printed by rxsim check).'),
+});
+
 const expectation = z
   .strictObject({
     metric: z
@@ -341,6 +350,7 @@ export const scenarioSchema = z
       .default([])
       .describe('Changes while the machine runs (a reader moved to another CPU, an IRQ re-pinned), in time order.'),
     expect: z.array(expectation).default([]),
+    explain: z.array(explainClaim).default([]).describe("What `rxsim explain` must find for each named flow, in every seed: the narrative's limiting cause as a claim `rxsim check` verifies."),
   })
   .describe('An rxsim scenario.');
 
@@ -351,6 +361,7 @@ export type XdpRuleConfig = z.output<typeof xdpRule>;
 export type FlowConfig = Scenario['flows'][number];
 export type AppConfig = Scenario['apps'][number];
 export type Expectation = Scenario['expect'][number];
+export type ExplainClaim = Scenario['explain'][number];
 
 /** The JSON Schema editors use (`$schema` in scenario files). */
 export function scenarioJsonSchema(): object {

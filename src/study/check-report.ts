@@ -27,7 +27,7 @@ export const REPORTERS = ['text', 'junit', 'tap', 'json'] as const;
 export type Reporter = (typeof REPORTERS)[number];
 
 const label = (r: CheckedRun): string => (r.seed === undefined ? r.scenario : `${r.scenario} seed ${r.seed}`);
-const actualOf = (o: ExpectationOutcome): string => (o.actual === undefined ? 'missing' : String(o.actual));
+const actualOf = (o: ExpectationOutcome): string => o.actualText ?? (o.actual === undefined ? 'missing' : String(o.actual));
 const line = (o: ExpectationOutcome): string => `${o.metric} = ${actualOf(o)}, expected ${o.condition}`;
 
 export function formatCheck(runs: readonly CheckedRun[], reporter: Reporter, baseline?: BaselineReport): string {
