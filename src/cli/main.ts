@@ -16,6 +16,7 @@ import { collect, integerOption, nonNegativeNumber, positiveNumber } from './opt
 import { runFileInteractive } from './run-file.ts';
 import { registerMerge } from './merge.ts';
 import { rssCommand, type RssOptions } from './rss.ts';
+import { registerSnapshot } from './snapshot.ts';
 import { registerSweep } from './sweep.ts';
 import { registerTune } from './tune.ts';
 
@@ -150,6 +151,7 @@ registerSweep(program);
 registerTune(program, fail);
 registerMerge(program);
 registerDiff(program);
+registerSnapshot(program);
 
 try {
   if (process.argv.length <= 2) {
