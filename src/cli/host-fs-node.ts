@@ -31,8 +31,10 @@ function readOrNull(path: string): string | null {
  */
 export function nodeHostFs(root: string | undefined): HostFs {
   if (root !== undefined) {
-    if (!existsSync(root) || !statSync(root).isDirectory()) throw new InputError(`--root ${root}`, 'expected a directory holding a recorded proc/ and sys/ tree (scripts/capture-snapshot-root.sh records one)');
-    if (!existsSync(join(root, 'sys')) || !existsSync(join(root, 'proc'))) throw new InputError(`--root ${root}`, 'has no proc/ and sys/: expected a tree recorded by scripts/capture-snapshot-root.sh');
+    if (!existsSync(root) || !statSync(root).isDirectory())
+      throw new InputError(`--root ${root}`, 'expected a directory holding a recorded proc/ and sys/ tree (scripts/capture-snapshot-root.sh records one)');
+    if (!existsSync(join(root, 'sys')) || !existsSync(join(root, 'proc')))
+      throw new InputError(`--root ${root}`, 'has no proc/ and sys/: expected a tree recorded by scripts/capture-snapshot-root.sh');
   }
   const at = (p: string): string => (root === undefined ? p : join(root, p));
   const ethtool = root === undefined ? findEthtool() : null;

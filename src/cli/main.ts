@@ -14,7 +14,9 @@ import { registerCheck } from './check.ts';
 import { registerDiff } from './diff.ts';
 import { collect, integerOption, nonNegativeNumber, positiveNumber } from './options.ts';
 import { runFileInteractive } from './run-file.ts';
+import { registerMeasure } from './measure.ts';
 import { registerMerge } from './merge.ts';
+import { registerPlot } from './plot.ts';
 import { rssCommand, type RssOptions } from './rss.ts';
 import { registerSnapshot } from './snapshot.ts';
 import { registerSweep } from './sweep.ts';
@@ -152,6 +154,8 @@ registerTune(program, fail);
 registerMerge(program);
 registerDiff(program);
 registerSnapshot(program);
+registerMeasure(program);
+registerPlot(program);
 
 try {
   if (process.argv.length <= 2) {

@@ -24,13 +24,19 @@ function namespaces(): string[] {
 export function rerunInNetns(name: string, argv: readonly string[]): never {
   const known = namespaces();
   if (!known.includes(name)) {
-    throw new InputError(`--netns ${name}`, `no such network namespace in ${NETNS_DIR} (expected one of ${known.length > 0 ? known.join(', ') : 'none: ip netns add NAME creates one'})${didYouMean(name, known)}`);
+    throw new InputError(
+      `--netns ${name}`,
+      `no such network namespace in ${NETNS_DIR} (expected one of ${known.length > 0 ? known.join(', ') : 'none: ip netns add NAME creates one'})${didYouMean(name, known)}`,
+    );
   }
   const ip = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((p) => existsSync(p));
   if (!ip) throw new InputError(`--netns ${name}`, 'needs the ip command (iproute2), which is not installed');
   // The script this process was started as (src/cli/rxsim.mjs, or the tsx entry in tests).
   const bin = process.argv[1]!;
-  const r = spawnSync(ip, ['netns', 'exec', name, process.execPath, ...(bin.endsWith('.ts') ? ['--import', 'tsx'] : []), bin, ...argv], { stdio: 'inherit', env: { ...process.env, [NETNS_ENV]: name } });
+  const r = spawnSync(ip, ['netns', 'exec', name, process.execPath, ...(bin.endsWith('.ts') ? ['--import', 'tsx'] : []), bin, ...argv], {
+    stdio: 'inherit',
+    env: { ...process.env, [NETNS_ENV]: name },
+  });
   process.exit(r.status ?? 70);
 }
 

@@ -35,7 +35,16 @@ function recording(inner: HostFs): { fs: HostFs; write: (dir: string) => void } 
     source: inner.source,
     read: (p) => {
       const t = inner.read(p);
-      if (t !== null) files.set(p, p.endsWith('config.gz') ? `${t.split('\n').filter((l) => CONFIG_LINES.test(l)).join('\n')}\n` : t);
+      if (t !== null)
+        files.set(
+          p,
+          p.endsWith('config.gz')
+            ? `${t
+                .split('\n')
+                .filter((l) => CONFIG_LINES.test(l))
+                .join('\n')}\n`
+            : t,
+        );
       return t;
     },
     list: (d) => {

@@ -95,7 +95,10 @@ export function parseSoftnetStat(text: string): SoftnetStatRow[] {
     .split('\n')
     .filter((l) => l.trim())
     .map((line, i) => {
-      const v = line.trim().split(/\s+/).map((h) => parseInt(h, 16));
+      const v = line
+        .trim()
+        .split(/\s+/)
+        .map((h) => parseInt(h, 16));
       return { processed: v[0] ?? 0, dropped: v[1] ?? 0, time_squeeze: v[2] ?? 0, received_rps: v[9] ?? 0, flow_limit_count: v[10] ?? 0, cpu: v.length >= 13 ? v[12]! : i };
     });
 }

@@ -4,17 +4,9 @@ import { SYSCTL_KNOBS } from '../scenario/knobs/sysctl.ts';
 import { assignPath, loadScenarioObject, parsePathParts } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { parseCpuList } from '../scenario/units.ts';
+import { deviceVectors } from './device-vectors.ts';
 import type { HostFs } from './host-fs.ts';
-import {
-  kernelConfigValue,
-  parseEthtoolCoalesce,
-  parseEthtoolCurrent,
-  parseEthtoolFields,
-  parseEthtoolFlowHash,
-  parseEthtoolRss,
-  parseInterrupts,
-  parseKernelRelease,
-} from './proc-text.ts';
+import { kernelConfigValue, parseEthtoolCoalesce, parseEthtoolCurrent, parseEthtoolFields, parseEthtoolFlowHash, parseEthtoolRss, parseInterrupts, parseKernelRelease } from './proc-text.ts';
 
 /**
  * `rxsim snapshot`: a running machine (or a recorded tree of its /proc and /sys) as a scenario.
@@ -89,16 +81,6 @@ function driverOf(fs: HostFs, dev: string): string | null {
   const iflink = readInt(fs, `${SYS_NET}/${dev}/iflink`);
   if (ifindex !== null && iflink !== null && ifindex !== iflink && fs.read(`${SYS_NET}/${dev}/bridge/bridge_id`) === null) return 'veth';
   return null;
-}
-
-/** Queue index of a /proc/interrupts action that belongs to `dev` (ixgbe "eth0-TxRx-3", ice "ice-eth0-TxRx-3", "eth0-rx-3"), or null. */
-export function vectorQueue(action: string, dev: string, virtio: string | null = null): number | null {
-  const esc = dev.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const m = new RegExp(`(?:^|-)${esc}-(?:TxRx|rx|RxTx|rxtx|combined|fp)?-?(\\d+)$`).exec(action);
-  if (m) return Number(m[1]);
-  // virtio_net names its vectors after the virtio device: "virtio0-input.0" (drivers/net/virtio_net.c: vp_find_vqs_msix).
-  const v = virtio ? new RegExp(`^${virtio}-input\\.(\\d+)$`).exec(action) : null;
-  return v ? Number(v[1]) : null;
 }
 
 interface Ctx {
@@ -234,11 +216,8 @@ function irqAffinity(c: Ctx, dev: string): Record<string, string> {
     return {};
   }
   const out: Record<string, string> = {};
-  const device = fs.link(`${SYS_NET}/${dev}/device`)?.split('/').pop() ?? null;
-  const virtio = device && /^virtio\d+$/.test(device) ? device : null;
-  for (const row of parseInterrupts(text).rows) {
-    const q = vectorQueue(row.name, dev, virtio);
-    if (q === null || String(q) in out) continue;
+  for (const { row, queue: q } of deviceVectors(fs, dev, parseInterrupts(text))) {
+    if (String(q) in out) continue;
     const list = readTrim(fs, `/proc/irq/${row.key}/smp_affinity_list`);
     if (list !== null) out[String(q)] = list;
     else warn(`${dev}: /proc/irq/${row.key}/smp_affinity_list (${row.name}) not readable`);
@@ -252,7 +231,10 @@ function snapshotSysctls(c: Ctx): Record<string, string | number> {
   const out: Record<string, string | number> = {};
   for (const knob of SYSCTL_KNOBS) {
     const t = readTrim(c.fs, `/proc/sys/${knob.name.replace(/\./g, '/')}`);
-    if (t === null) c.warn(`sysctl ${knob.name} not readable (/proc/sys/${knob.name.replace(/\./g, '/')}${knob.name === 'net.core.rps_sock_flow_entries' ? '; it exists only in the initial network namespace' : ''}): left at its default`);
+    if (t === null)
+      c.warn(
+        `sysctl ${knob.name} not readable (/proc/sys/${knob.name.replace(/\./g, '/')}${knob.name === 'net.core.rps_sock_flow_entries' ? '; it exists only in the initial network namespace' : ''}): left at its default`,
+      );
     else out[knob.name] = knob.type.name === 'int' && /^-?\d+$/.test(t) ? Number(t) : t.replace(/\s+/g, ' ');
   }
   return out;
@@ -323,7 +305,8 @@ function snapshotCgroups(c: Ctx, paths: readonly string[]): Record<string, Recor
     const cg: Record<string, unknown> = {};
     const cpuset = readTrim(c.fs, `${dir}/cpuset.cpus`);
     if (cpuset) cg['cpuset.cpus'] = cpuset;
-    else if (cpuset === '') c.warn(`cgroup ${name}: cpuset.cpus is empty (inherits its parent's; cpuset.cpus.effective is ${readTrim(c.fs, `${dir}/cpuset.cpus.effective`) ?? 'not readable'}): left at every CPU`);
+    else if (cpuset === '')
+      c.warn(`cgroup ${name}: cpuset.cpus is empty (inherits its parent's; cpuset.cpus.effective is ${readTrim(c.fs, `${dir}/cpuset.cpus.effective`) ?? 'not readable'}): left at every CPU`);
     else c.warn(`cgroup ${name}: no cpuset.cpus (the cpuset controller is not enabled in its parent's cgroup.subtree_control)`);
     const max = readTrim(c.fs, `${dir}/cpu.max`);
     if (max) cg['cpu.max'] = max;
