@@ -15,6 +15,9 @@ export function findEthtool(): string | null {
   return null;
 }
 
+/** The empty file that keeps an empty directory of a recorded tree in git; never listed. */
+export const KEEP = '.keep';
+
 function readOrNull(path: string): string | null {
   try {
     const buf = readFileSync(path);
@@ -43,7 +46,9 @@ export function nodeHostFs(root: string | undefined): HostFs {
     read: (p) => readOrNull(at(p)),
     list: (d) => {
       try {
-        return readdirSync(at(d)).sort();
+        return readdirSync(at(d))
+          .filter((n) => n !== KEEP)
+          .sort();
       } catch {
         return null;
       }

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { mkdirSync, existsSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { InputError } from '../scenario/errors.ts';
 import { ethtoolRecordPath, type HostFs } from '../study/host-fs.ts';
 import { snapshot } from '../study/snapshot.ts';
-import { nodeHostFs } from './host-fs-node.ts';
+import { KEEP, nodeHostFs } from './host-fs-node.ts';
 import { writeAtomic } from './io.ts';
 import { argvWithoutNetns, NETNS_ENV, rerunInNetns } from './netns.ts';
 import { collect } from './options.ts';
@@ -63,19 +63,43 @@ function recording(inner: HostFs): { fs: HostFs; write: (dir: string) => void } 
       return t;
     },
   };
+  // A path read through a recorded link goes where the link points in the recording (as in
+  // sysfs: /sys/class/net/eth0/device/numa_node is a file of the PCI device's directory).
+  const real = (p: string): string => {
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const [l, target] of links) {
+        if (p.startsWith(`${l}/`)) {
+          p = posix.resolve(posix.dirname(l), target) + p.slice(l.length);
+          changed = true;
+        }
+      }
+    }
+    return p;
+  };
   const write = (dir: string): void => {
     for (const [p, t] of files) {
-      const to = join(dir, p);
+      const to = join(dir, real(p));
       mkdirSync(dirname(to), { recursive: true });
       writeFileSync(to, p.endsWith('.gz') ? gzipSync(t) : t);
     }
     for (const [p, target] of links) {
-      const to = join(dir, p);
+      const to = join(dir, real(p));
       mkdirSync(dirname(to), { recursive: true });
       if (!existsSync(to)) symlinkSync(target, to);
     }
     // Listed entries nothing read: empty directories, so the listing reads the same.
-    for (const [d, names] of dirs) for (const n of names) if (!existsSync(join(dir, d, n)) && !links.has(`${d}/${n}`)) mkdirSync(join(dir, d, n), { recursive: true });
+    // Listed entries nothing read: empty directories (with a .keep, which git needs and
+    // nodeHostFs does not list), so the listing reads the same.
+    for (const [d, names] of dirs) {
+      for (const n of names) {
+        const to = join(dir, real(`${d}/${n}`));
+        if (!existsSync(to) && !links.has(`${d}/${n}`)) {
+          mkdirSync(to, { recursive: true });
+          writeFileSync(join(to, KEEP), '');
+        }
+      }
+    }
   };
   return { fs, write };
 }
@@ -100,7 +124,7 @@ export function registerSnapshot(program: Command): void {
       const netns = process.env[NETNS_ENV];
       const live = nodeHostFs(o.root);
       const rec = o.record !== undefined ? recording(live) : null;
-      const snap = snapshot(rec ? rec.fs : live, { devs: o.dev, cgroups: o.cgroup, source: o.root ?? (netns ? `/ (netns ${netns})` : '/') });
+      const snap = snapshot(rec ? rec.fs : live, { devs: o.dev, cgroups: o.cgroup, source: o.root ?? (netns ? `/ (netns ${netns})` : '/'), netns: netns !== undefined });
       const text = `${JSON.stringify(snap.scenario, null, 2)}\n`;
       if (rec) {
         if (existsSync(o.record!)) throw new InputError(`--record ${o.record}`, 'already exists: expected a new directory');

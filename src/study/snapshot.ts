@@ -24,6 +24,8 @@ export interface SnapshotOptions {
   cgroups: readonly string[];
   /** What snapshot.source says (default: the HostFs's source). */
   source?: string;
+  /** Read inside a network namespace other than the initial one. */
+  netns?: boolean;
 }
 
 export interface Snapshot {
@@ -79,12 +81,15 @@ function driverOf(fs: HostFs, dev: string): string | null {
   // veth: a virtual device whose iflink (the peer) is another device (drivers/net/veth.c: veth_get_iflink).
   const ifindex = readInt(fs, `${SYS_NET}/${dev}/ifindex`);
   const iflink = readInt(fs, `${SYS_NET}/${dev}/iflink`);
-  if (ifindex !== null && iflink !== null && ifindex !== iflink && fs.read(`${SYS_NET}/${dev}/bridge/bridge_id`) === null) return 'veth';
+  // In a namespace the peer's index may equal the device's own, so a name that says veth is taken too.
+  if (ifindex !== null && iflink !== null && (ifindex !== iflink || dev.startsWith('veth')) && fs.read(`${SYS_NET}/${dev}/bridge/bridge_id`) === null) return 'veth';
   return null;
 }
 
 interface Ctx {
   fs: HostFs;
+  /** Read inside a named network namespace (global net.core sysctls are not visible there). */
+  netns: boolean;
   warn: (w: string) => void;
 }
 
@@ -110,19 +115,19 @@ function snapshotDevice(c: Ctx, dev: string, ncpus: number): Record<string, unkn
   if (mtu !== null) nic.mtu = mtu;
   const rxQueues = (fs.list(`${base}/queues`) ?? []).filter((q) => /^rx-\d+$/.test(q)).sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)));
 
-  const ethtoolInstalled = fs.ethtool(dev, ['-i']) !== null || fs.ethtool(dev, ['-g']) !== null || fs.ethtool(dev, ['-l']) !== null;
+  const noEthtool = fs.ethtool(dev, ['-i']) === null ? 'gave nothing: ethtool is not installed (or not recorded)' : 'is not supported by the driver';
   const channels = parseEthtoolCurrent(fs.ethtool(dev, ['-l']) ?? '');
   if (channels.Combined) nic.channels = { combined: channels.Combined };
   else if (channels.RX) nic.channels = { combined: channels.RX };
   else if (rxQueues.length > 0) {
     nic.channels = { combined: rxQueues.length };
-    warn(`${dev}: channels from the RX queues in ${base}/queues (${rxQueues.length}): ethtool -l ${ethtoolInstalled ? 'gave no count' : 'is not available'}`);
+    warn(`${dev}: channels from the RX queues in ${base}/queues (${rxQueues.length}): ethtool -l ${noEthtool}`);
   }
   if (rxQueues.length > ncpus) warn(`${dev}: ${rxQueues.length} RX queues on ${ncpus} CPUs: rxsim has at most one queue per CPU`);
 
   const ring = parseEthtoolCurrent(fs.ethtool(dev, ['-g']) ?? '');
   if (ring.RX) nic.ring = { rx: ring.RX };
-  else warn(`${dev}: RX ring size not read (ethtool -g ${ethtoolInstalled ? 'not supported by the driver' : 'needs ethtool, not installed'}): ring.rx left at the driver default`);
+  else warn(`${dev}: RX ring size not read (ethtool -g ${noEthtool}): ring.rx left at the driver default`);
 
   const co = fs.ethtool(dev, ['-c']);
   if (co) {
@@ -233,7 +238,7 @@ function snapshotSysctls(c: Ctx): Record<string, string | number> {
     const t = readTrim(c.fs, `/proc/sys/${knob.name.replace(/\./g, '/')}`);
     if (t === null)
       c.warn(
-        `sysctl ${knob.name} not readable (/proc/sys/${knob.name.replace(/\./g, '/')}${knob.name === 'net.core.rps_sock_flow_entries' ? '; it exists only in the initial network namespace' : ''}): left at its default`,
+        `sysctl ${knob.name} not readable (/proc/sys/${knob.name.replace(/\./g, '/')}${c.netns ? '; global sysctls are visible only in the initial network namespace: snapshot without --netns to read them' : ''}): left at its default`,
       );
     else out[knob.name] = knob.type.name === 'int' && /^-?\d+$/.test(t) ? Number(t) : t.replace(/\s+/g, ' ');
   }
@@ -330,7 +335,7 @@ function slug(host: string): string {
 /** Read the machine and build the scenario; it loads (checked by the scenario loader) before it is returned. */
 export function snapshot(hostFs: HostFs, opts: SnapshotOptions): Snapshot {
   const warnings: string[] = [];
-  const c: Ctx = { fs: hostFs, warn: (w) => warnings.push(w) };
+  const c: Ctx = { fs: hostFs, netns: opts.netns ?? false, warn: (w) => warnings.push(w) };
   const devs = devicesToRead(hostFs, opts.devs);
   const { cpus, machine } = snapshotMachine(c);
   const release = readTrim(hostFs, '/proc/sys/kernel/osrelease');
