@@ -120,7 +120,7 @@ const PAGE_SCRIPT = String.raw`
     svg.append('text').attr('class', 'legend').attr('x', W - M.r).attr('y', H - 6).attr('text-anchor', 'end').text('ms from the start of each run');
     svg.append('g').attr('transform', 'translate(' + M.l + ',0)').call(d3.axisLeft(y).ticks(5, 's'));
     for (const s of series) {
-      svg.append('path').attr('fill', 'none').attr('stroke', colour(s.label)).attr('stroke-width', 1.5)
+      svg.append('path').attr('class', 'series').attr('fill', 'none').attr('stroke', colour(s.label)).attr('stroke-width', 1.5)
         .attr('d', d3.line().x((p) => x(p[0])).y((p) => y(p[1]))(s.pts));
       svg.append('line').attr('x1', M.l).attr('x2', W - M.r).attr('y1', y(s.mean)).attr('y2', y(s.mean)).attr('stroke', colour(s.label)).attr('stroke-dasharray', '4 3')
         .append('title').text(s.label + ' mean ' + d3.format('.4s')(s.mean) + '/s');
