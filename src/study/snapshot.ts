@@ -1,12 +1,11 @@
-import { DRIVERS, type DriverName } from '../model/nic/drivers.ts';
 import { didYouMean, InputError } from '../scenario/errors.ts';
 import { SYSCTL_KNOBS } from '../scenario/knobs/sysctl.ts';
 import { assignPath, loadScenarioObject, parsePathParts } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { parseCpuList } from '../scenario/units.ts';
-import { deviceVectors } from './device-vectors.ts';
 import type { HostFs } from './host-fs.ts';
-import { kernelConfigValue, parseEthtoolCoalesce, parseEthtoolCurrent, parseEthtoolFields, parseEthtoolFlowHash, parseEthtoolRss, parseInterrupts, parseKernelRelease } from './proc-text.ts';
+import { kernelConfigValue, parseKernelRelease } from './proc-text.ts';
+import { readInt, readTrim, snapshotDevice, SYS_NET, type SnapshotCtx as Ctx } from './snapshot-device.ts';
 
 /**
  * `rxsim snapshot`: a running machine (or a recorded tree of its /proc and /sys) as a scenario.
@@ -36,19 +35,6 @@ export interface Snapshot {
   loaded: Scenario;
 }
 
-const SYS_NET = '/sys/class/net';
-
-/** The trimmed text of a file, or null. */
-function readTrim(fs: HostFs, path: string): string | null {
-  const t = fs.read(path);
-  return t === null ? null : t.trim();
-}
-
-function readInt(fs: HostFs, path: string): number | null {
-  const t = readTrim(fs, path);
-  return t !== null && /^-?\d+$/.test(t) ? Number(t) : null;
-}
-
 /** The kernel rules a release selects: kernel/softirq.c (4.9–6.4 "Let ksoftirqd do its job"), kernel/sched/fair.c (EEVDF since 6.6). */
 export function kernelRules(release: [number, number]): { softirq_mode: 'inline' | 'defer-to-ksoftirqd'; sched: 'eevdf' | 'cfs' } {
   const v = release[0] * 1000 + release[1];
@@ -67,168 +53,6 @@ function devicesToRead(fs: HostFs, asked: readonly string[]): string[] {
   const picked = physical.length > 0 ? physical : all.filter((d) => d !== 'lo');
   if (picked.length === 0) throw new InputError(`--root ${fs.source}`, `no network device but lo in ${SYS_NET}: name one with --dev`);
   return picked;
-}
-
-/** The driver's name: the device's driver link, `ethtool -i`, or for a virtual device a guess from sysfs. */
-function driverOf(fs: HostFs, dev: string): string | null {
-  const link = fs.link(`${SYS_NET}/${dev}/device/driver`);
-  if (link) return link.split('/').pop()!;
-  const info = fs.ethtool(dev, ['-i']);
-  if (info) {
-    const d = parseEthtoolFields(info).driver;
-    if (d) return d;
-  }
-  // veth: a virtual device whose iflink (the peer) is another device (drivers/net/veth.c: veth_get_iflink).
-  const ifindex = readInt(fs, `${SYS_NET}/${dev}/ifindex`);
-  const iflink = readInt(fs, `${SYS_NET}/${dev}/iflink`);
-  // In a namespace the peer's index may equal the device's own, so a name that says veth is taken too.
-  if (ifindex !== null && iflink !== null && (ifindex !== iflink || dev.startsWith('veth')) && fs.read(`${SYS_NET}/${dev}/bridge/bridge_id`) === null) return 'veth';
-  return null;
-}
-
-interface Ctx {
-  fs: HostFs;
-  /** Read inside a named network namespace (global net.core sysctls are not visible there). */
-  netns: boolean;
-  warn: (w: string) => void;
-}
-
-/** One device: its nics[] entry. */
-function snapshotDevice(c: Ctx, dev: string, ncpus: number): Record<string, unknown> {
-  const { fs, warn } = c;
-  const base = `${SYS_NET}/${dev}`;
-  const nic: Record<string, unknown> = { name: dev };
-  const driver = driverOf(fs, dev);
-  const profile: DriverName = driver === 'ixgbe' || driver === 'ice' ? driver : 'generic';
-  nic.driver = profile;
-  if (profile === 'generic') {
-    warn(
-      driver === 'veth'
-        ? `${dev}: veth is a software device (no ring, no interrupt): rxsim models it as the flow paths "veth-local" and "veth-bridge"; here it is a "generic" NIC so its settings are kept`
-        : `${dev}: driver ${driver ?? '(unknown)'} has no rxsim profile: modelled as "generic" (a CQ-moderation NAPI driver); its limits and costs are not this driver's`,
-    );
-  }
-  const speed = readInt(fs, `${base}/speed`);
-  if (speed !== null && speed > 0) nic.speed_gbps = speed / 1000;
-  else warn(`${dev}: speed not readable (${base}/speed; link down or no PHY): speed_gbps left at its default`);
-  const mtu = readInt(fs, `${base}/mtu`);
-  if (mtu !== null) nic.mtu = mtu;
-  const rxQueues = (fs.list(`${base}/queues`) ?? []).filter((q) => /^rx-\d+$/.test(q)).sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)));
-
-  const noEthtool = fs.ethtool(dev, ['-i']) === null ? 'gave nothing: ethtool is not installed (or not recorded)' : 'is not supported by the driver';
-  const channels = parseEthtoolCurrent(fs.ethtool(dev, ['-l']) ?? '');
-  if (channels.Combined) nic.channels = { combined: channels.Combined };
-  else if (channels.RX) nic.channels = { combined: channels.RX };
-  else if (rxQueues.length > 0) {
-    nic.channels = { combined: rxQueues.length };
-    warn(`${dev}: channels from the RX queues in ${base}/queues (${rxQueues.length}): ethtool -l ${noEthtool}`);
-  }
-  if (rxQueues.length > ncpus) warn(`${dev}: ${rxQueues.length} RX queues on ${ncpus} CPUs: rxsim has at most one queue per CPU`);
-
-  const ring = parseEthtoolCurrent(fs.ethtool(dev, ['-g']) ?? '');
-  if (ring.RX) nic.ring = { rx: ring.RX };
-  else warn(`${dev}: RX ring size not read (ethtool -g ${noEthtool}): ring.rx left at the driver default`);
-
-  const co = fs.ethtool(dev, ['-c']);
-  if (co) {
-    const { adaptiveRx, values } = parseEthtoolCoalesce(co);
-    const coalesce: Record<string, unknown> = {};
-    if (values['rx-usecs'] !== undefined) coalesce['rx-usecs'] = values['rx-usecs'];
-    if (values['rx-frames'] !== undefined && values['rx-frames'] > 0 && DRIVERS[profile].moderation.rxFrames) coalesce['rx-frames'] = values['rx-frames'];
-    if (values['tx-frames-irq'] !== undefined && values['tx-frames-irq'] > 0 && DRIVERS[profile].txFramesIrq) coalesce['tx-frames-irq'] = values['tx-frames-irq'];
-    if (adaptiveRx !== undefined) {
-      if (DRIVERS[profile].moderation.kind === 'ice-itr') coalesce['adaptive-rx'] = adaptiveRx;
-      else if (adaptiveRx === 'on') warn(`${dev}: adaptive-rx on: the ${profile} profile has no separate adaptive moderation${profile === 'ixgbe' ? ' (ixgbe: rx-usecs 1 is adaptive)' : ''}`);
-    }
-    nic.coalesce = coalesce;
-  } else warn(`${dev}: interrupt moderation not read (ethtool -c): coalesce left at the driver defaults`);
-
-  const k = fs.ethtool(dev, ['-k']);
-  if (k) {
-    const f = parseEthtoolFields(k, true);
-    const features: Record<string, string> = {};
-    for (const [name, long] of [
-      ['gro', 'generic-receive-offload'],
-      ['rxhash', 'receive-hashing'],
-      ['ntuple', 'ntuple-filters'],
-    ] as const) {
-      const v = f[long];
-      if (v === 'on' || v === 'off') features[name] = v;
-    }
-    nic.features = features;
-    for (const [long, v] of Object.entries(f)) {
-      if (v === 'on' && ['large-receive-offload', 'rx-gro-hw', 'rx-gro-list', 'rx-udp-gro-forwarding'].includes(long)) warn(`${dev}: ${long} on: not modelled`);
-    }
-  } else warn(`${dev}: offload features not read (ethtool -k): gro, rxhash, ntuple left at their defaults`);
-
-  const rss: Record<string, unknown> = {};
-  const x = fs.ethtool(dev, ['-x']);
-  if (x) {
-    const { indir, hkey } = parseEthtoolRss(x);
-    if (hkey) rss.hkey = hkey;
-    if (indir) rss.indir = { table: indir };
-  } else if (rxQueues.length > 1) warn(`${dev}: RSS key and indirection table not read (ethtool -x): rxsim draws the key from the seed and spreads the table evenly`);
-  const hash: Record<string, string> = {};
-  for (const flowType of ['udp4', 'udp6'] as const) {
-    const fh = parseEthtoolFlowHash(fs.ethtool(dev, ['-n', 'rx-flow-hash', flowType]) ?? '');
-    if (fh) hash[flowType] = fh;
-  }
-  if (Object.keys(hash).length > 0) rss['rx-flow-hash'] = hash;
-  if (Object.keys(rss).length > 0) nic.rss = rss;
-
-  const a = fs.ethtool(dev, ['-a']);
-  if (a) {
-    const f = parseEthtoolFields(a);
-    const pause: Record<string, string> = {};
-    if (f.Autonegotiate === 'on' || f.Autonegotiate === 'off') pause.autoneg = f.Autonegotiate;
-    if (f.RX === 'on' || f.RX === 'off') pause.rx = f.RX;
-    if (f.TX === 'on' || f.TX === 'off') pause.tx = f.TX;
-    nic.pause = pause;
-  }
-
-  nic.irq_affinity = irqAffinity(c, dev);
-
-  const queues: Record<string, Record<string, unknown>> = {};
-  for (const q of rxQueues) {
-    const entry: Record<string, unknown> = {};
-    const rps = readTrim(fs, `${base}/queues/${q}/rps_cpus`);
-    if (rps !== null) entry.rps_cpus = rps;
-    const cnt = readInt(fs, `${base}/queues/${q}/rps_flow_cnt`);
-    if (cnt !== null) entry.rps_flow_cnt = cnt;
-    if (Object.keys(entry).length > 0) queues[q] = entry;
-  }
-  nic.queues = queues;
-
-  const defer = readInt(fs, `${base}/napi_defer_hard_irqs`);
-  if (defer !== null) nic.napi_defer_hard_irqs = defer;
-  const flush = readInt(fs, `${base}/gro_flush_timeout`);
-  if (flush !== null) nic.gro_flush_timeout = flush;
-  const threaded = readTrim(fs, `${base}/threaded`);
-  if (threaded === '0' || threaded === '1') nic.threaded = Number(threaded);
-  else if (threaded !== null) warn(`${dev}: threaded "${threaded}" (busy-poll kthread mode) not modelled: threaded left at 0`);
-  const node = readInt(fs, `${base}/device/numa_node`);
-  if (node !== null && node >= 0) nic.numa_node = node;
-  if (readTrim(fs, `${base}/xdp`) !== null) warn(`${dev}: XDP program state not read`);
-  return nic;
-}
-
-/** The device's queue vectors in /proc/interrupts and their smp_affinity_list. */
-function irqAffinity(c: Ctx, dev: string): Record<string, string> {
-  const { fs, warn } = c;
-  const text = fs.read('/proc/interrupts');
-  if (text === null) {
-    warn(`${dev}: /proc/interrupts not readable: irq_affinity left at the default (queue i on CPU i)`);
-    return {};
-  }
-  const out: Record<string, string> = {};
-  for (const { row, queue: q } of deviceVectors(fs, dev, parseInterrupts(text))) {
-    if (String(q) in out) continue;
-    const list = readTrim(fs, `/proc/irq/${row.key}/smp_affinity_list`);
-    if (list !== null) out[String(q)] = list;
-    else warn(`${dev}: /proc/irq/${row.key}/smp_affinity_list (${row.name}) not readable`);
-  }
-  if (Object.keys(out).length === 0) warn(`${dev}: no queue vector in /proc/interrupts (a virtual device, or vector names rxsim does not recognise): irq_affinity left at the default`);
-  return out;
 }
 
 /** The sysctls rxsim reads, from /proc/sys. */
@@ -346,6 +170,7 @@ export function snapshot(hostFs: HostFs, opts: SnapshotOptions): Snapshot {
   const cgroups = snapshotCgroups(c, opts.cgroups);
   warnings.push(
     'netfilter rules not read (iptables-save / nft list ruleset): netfilter is empty',
+    'XDP programs not read (ip link show: prog/xdp): no nics[].xdp',
     "costs are the baremetal-10g profile's, not this machine's (rxsim calibrate fits them)",
     'no load: a snapshot holds the configuration; add flows and apps (the traffic and its readers) to run an experiment',
   );
