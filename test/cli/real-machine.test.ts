@@ -1,5 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +55,39 @@ describe('rxsim snapshot --root, and bad input', () => {
     expectBadInput(plot, /udp-load\.mjs: expected rxsim series CSV with the header time_ms,metric,value/);
     expectBadInput(measure, /^rxsim: --dev no-such-dev0: no such network device in \/sys\/class\/net/);
   });
+});
+
+describe.skipIf(process.platform !== 'linux')('live, read only: the initial namespace, with ethtool on PATH', () => {
+  it('runs ethtool as `ethtool <option> <dev> [args]` and takes what it prints (a stand-in ethtool logs its calls)', async () => {
+    const dev = (readdirSync('/sys/class/net').find((d) => d !== 'lo' && existsSync(`/sys/class/net/${d}/device`)) ?? readdirSync('/sys/class/net').find((d) => d !== 'lo'))!;
+    const bin = join(dir, 'fake-ethtool');
+    mkdirSync(bin, { recursive: true });
+    const log = join(dir, 'ethtool.log');
+    writeFileSync(
+      join(bin, 'ethtool'),
+      `#!/bin/sh
+echo "$*" >> ${log}
+case "$1" in
+  -g) printf 'Ring parameters for %s:\nPre-set maximums:\nRX:\t\t4096\nCurrent hardware settings:\nRX:\t\t256\nTX:\t\t256\n' "$2" ;;
+  -n) printf 'UDP over IPV4 flows use these fields for computing Hash flow key:\nIP SA\nIP DA\n\n' ;;
+  *) exit 95 ;;
+esac
+`,
+      { mode: 0o755 },
+    );
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [join(ROOT, 'src/cli/rxsim.mjs'), 'snapshot', '--dev', dev], { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` } }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as { nics: { ring: { rx: number }; rss: { 'rx-flow-hash': { udp4: string } } }[] };
+    expect(s.nics[0]!.ring.rx).toBe(256);
+    expect(s.nics[0]!.rss['rx-flow-hash'].udp4).toBe('sd');
+    const calls = readFileSync(log, 'utf8').trim().split('\n');
+    expect(calls).toContain(`-g ${dev}`);
+    expect(calls).toContain(`-n ${dev} rx-flow-hash udp4`);
+  }, 20_000);
 });
 
 describe.skipIf(liveSkip !== null)('live: a veth pair between two network namespaces', () => {

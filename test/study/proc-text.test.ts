@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   kernelConfigValue,
@@ -65,6 +66,32 @@ describe('readers of /proc text (src/study/proc-text.ts)', () => {
     expect(parseSoftirqs(formatSoftirqs([{ name: 'NET_RX', counts: [1, 2] }], 2)).rows[0]).toMatchObject({ key: 'NET_RX', counts: [1, 2] });
     const sn = parseSoftnetStat(formatSoftnetStat([{ processed: 300, dropped: 4, timeSqueeze: 9, receivedRps: 17, flowLimitCount: 2, inputQlen: 1, processQlen: 0, cpu: 3 }]));
     expect(sn[0]).toEqual({ processed: 300, dropped: 4, time_squeeze: 9, received_rps: 17, flow_limit_count: 2, cpu: 3 });
+  });
+
+  it('property: any table rxsim prints (procfs.ts) reads back as it was', () => {
+    const count = fc.integer({ min: 0, max: 0xffffffff });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 64 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 9999 }), fc.array(count, { minLength: 64, maxLength: 64 })), { maxLength: 6 }), (ncpus, rows) => {
+        const irqRows = rows.map(([irq, counts], i) => ({ irq: irq * 10 + i, label: '', counts: counts.slice(0, ncpus), chip: 'PCI-MSI', hwirq: i, name: `eth0-TxRx-${i}` }));
+        const t = parseInterrupts(formatInterrupts(irqRows, ncpus, 100_000));
+        expect(t.cpus).toEqual(Array.from({ length: ncpus }, (_, c) => c));
+        expect(t.rows.map((r) => [Number(r.key), r.counts, r.name])).toEqual(irqRows.map((r) => [r.irq, r.counts, r.name]));
+        const sn = rows.map(([cpu, c]) => ({
+          processed: c[0]!,
+          dropped: c[1]!,
+          timeSqueeze: c[2]!,
+          receivedRps: c[3]!,
+          flowLimitCount: c[4]!,
+          inputQlen: c[5]! % 1000,
+          processQlen: c[6]! % 1000,
+          cpu,
+        }));
+        expect(parseSoftnetStat(formatSoftnetStat(sn))).toEqual(
+          sn.map((r) => ({ processed: r.processed, dropped: r.dropped, time_squeeze: r.timeSqueeze, received_rps: r.receivedRps, flow_limit_count: r.flowLimitCount, cpu: r.cpu })),
+        );
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('/proc/softirqs and /proc/net/softnet_stat (hex columns, the CPU in column 13)', () => {
