@@ -15,7 +15,7 @@ import { expectBadInput, rxsimIn } from './binary.ts';
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HOSTS = join(ROOT, 'test/fixtures/hosts');
-const LOAD = join(ROOT, 'test/cli/fixtures/udp-load.mjs');
+const LOAD = join(ROOT, 'test/cli/fixtures/veth-load.mjs');
 const CHROMIUM = process.env.RXSIM_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = process.env.RXSIM_SCREENSHOTS ?? join(tmpdir(), 'rxsim-screenshots');
 const dir = mkdtempSync(join(tmpdir(), 'rxsim-real-'));
@@ -52,7 +52,7 @@ describe('rxsim snapshot --root, and bad input', () => {
     expectBadInput(dev, /^rxsim: --dev vethh0: no such network device in \/sys\/class\/net \(expected one of lo, veth0\) \(did you mean "veth0"\?\)$/m);
     expectBadInput(root, /^rxsim: --root .*nowhere: expected a directory holding a recorded proc\/ and sys\/ tree/);
     expectBadInput(netns, /^rxsim: --netns rxsim-no-such-ns: no such network namespace in \/run\/netns/);
-    expectBadInput(plot, /udp-load\.mjs: expected rxsim series CSV with the header time_ms,metric,value/);
+    expectBadInput(plot, /veth-load\.mjs: expected rxsim series CSV with the header time_ms,metric,value/);
     expectBadInput(measure, /^rxsim: --dev no-such-dev0: no such network device in \/sys\/class\/net/);
   });
 });
@@ -146,6 +146,7 @@ describe.skipIf(liveSkip !== null)('live: a veth pair between two network namesp
       '--',
       process.execPath,
       LOAD,
+      'udp',
       '10.199.0.2',
       '9999',
       nsA,
