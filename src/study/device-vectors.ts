@@ -4,7 +4,8 @@ import type { CpuTable } from './proc-text.ts';
 /**
  * A device's queue vectors among the rows of /proc/interrupts, found by the names drivers give
  * their MSI-X vectors (request_irq's name): ixgbe "eth0-TxRx-3" (ixgbe_request_msix_irqs), ice
- * "ice-eth0-TxRx-3" (ice_vsi_req_irq_msix), generic "eth0-rx-3", and virtio_net's
+ * "ice-eth0-TxRx-3" (ice_vsi_open names them after the netdev: "%s-%s", dev_driver_string,
+ * netdev->name; ice_vsi_req_irq_msix adds "-TxRx-%d"), generic "eth0-rx-3", and virtio_net's
  * "virtio2-input.0", named after the virtio device (drivers/virtio/virtio_pci_common.c:
  * vp_request_msix_vectors).
  */

@@ -8,7 +8,8 @@ import { parseEthtoolStats, parseInterrupts, parseProcStat, parseSnmp, parseSoft
  * src/metrics/series.ts: seriesCsv), so one plot draws both. The metrics a simulated run also has
  * keep its names and units: `interrupts_per_sec` (the device's vectors), `cpus.N.usr|sys|irq|soft|idle`
  * (percent of the interval, as mpstat). Counters only a real machine gives are added under their
- * kernel names: `softirqs_per_sec.NET_RX`, `softnet_per_sec.processed`, `nstat_per_sec.UdpInDatagrams`,
+ * kernel names: `interrupts_per_sec.<vector>`, `softirqs_per_sec.NET_RX` (and `.cpuN` for NET_RX
+ * and NET_TX), `softnet_per_sec.processed` (and `.cpuN`), `nstat_per_sec.UdpInDatagrams`,
  * `ethtool_per_sec.<dev>.<counter>`, `devices.<dev>.rx_packets_per_sec`.
  */
 
@@ -50,10 +51,19 @@ function counters(fs: HostFs, s: MeasureSample): { rates: Map<string, number>; c
   const rates = new Map<string, number>();
   const irqs = parseInterrupts(s.interrupts);
   let deviceIrqs = 0;
-  for (const d of s.devices) for (const { row } of deviceVectors(fs, d.name, irqs)) deviceIrqs += sum(row.counts);
+  for (const d of s.devices) {
+    for (const { row } of deviceVectors(fs, d.name, irqs)) {
+      deviceIrqs += sum(row.counts);
+      rates.set(`interrupts_per_sec.${row.name}`, sum(row.counts));
+    }
+  }
   rates.set('interrupts_per_sec', deviceIrqs);
-  addTable(rates, 'softirqs_per_sec', parseSoftirqs(s.softirqs));
+  const softirqs = parseSoftirqs(s.softirqs);
+  addTable(rates, 'softirqs_per_sec', softirqs);
+  // NET_RX and NET_TX per CPU too: where the receive work runs (RPS, IRQ affinity).
+  for (const r of softirqs.rows) if (r.key === 'NET_RX' || r.key === 'NET_TX') r.counts.forEach((v, i) => rates.set(`softirqs_per_sec.${r.key}.cpu${softirqs.cpus[i] ?? i}`, v));
   const softnet = parseSoftnetStat(s.softnet);
+  for (const r of softnet) rates.set(`softnet_per_sec.processed.cpu${r.cpu}`, r.processed);
   for (const k of ['processed', 'dropped', 'time_squeeze', 'received_rps', 'flow_limit_count'] as const)
     rates.set(
       `softnet_per_sec.${k}`,

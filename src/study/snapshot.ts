@@ -197,7 +197,7 @@ export function snapshot(hostFs: HostFs, opts: SnapshotOptions): Snapshot {
  * default) with a warning saying what was read and why rxsim refused it, until it loads.
  */
 function settle(scenario: Record<string, unknown>, warnings: string[]): Scenario {
-  for (let attempt = 0; attempt < 200; attempt++) {
+  for (let attempt = 0; attempt < 1000; attempt++) {
     try {
       return loadScenarioObject(structuredClone(scenario)).scenario;
     } catch (e) {

@@ -26,7 +26,11 @@ describe('rxsim measure (src/study/measure.ts)', () => {
     const m = (k: string) => s.metrics.get(k);
     // eth2's two vectors moved 150 per unit (100 + 50); eth3's are not counted.
     expect(m('interrupts_per_sec')).toEqual([1500, 1500]);
+    expect(m('interrupts_per_sec.eth2-TxRx-0')).toEqual([1000, 1000]);
+    expect(m('interrupts_per_sec.eth3-TxRx-0')).toBeUndefined();
     expect(m('softirqs_per_sec.NET_RX')).toEqual([300, 300]);
+    expect(m('softirqs_per_sec.NET_RX.cpu1')).toEqual([200, 200]);
+    expect(m('softnet_per_sec.processed.cpu0')).toEqual([3000, 3000]);
     expect(m('softnet_per_sec.processed')).toEqual([3000, 3000]);
     expect(m('nstat_per_sec.UdpInDatagrams')).toEqual([4000, 4000]);
     expect(m('ethtool_per_sec.eth2.rx_packets')).toEqual([5000, 5000]);
