@@ -21,7 +21,7 @@ function namespaces(): string[] {
  * mounts that namespace's /sys, so /sys/class/net and /proc/sys/net are its own) and exit with its
  * status. `argv` is the command line without --netns.
  */
-export function rerunInNetns(name: string, argv: readonly string[]): never {
+export function rerunInNetns(name: string, argv: readonly string[], env: Record<string, string> = {}): never {
   const known = namespaces();
   if (!known.includes(name)) {
     throw new InputError(
@@ -35,7 +35,7 @@ export function rerunInNetns(name: string, argv: readonly string[]): never {
   const bin = process.argv[1]!;
   const r = spawnSync(ip, ['netns', 'exec', name, process.execPath, ...(bin.endsWith('.ts') ? ['--import', 'tsx'] : []), bin, ...argv], {
     stdio: 'inherit',
-    env: { ...process.env, [NETNS_ENV]: name },
+    env: { ...process.env, ...env, [NETNS_ENV]: name },
   });
   process.exit(r.status ?? 70);
 }

@@ -3,12 +3,26 @@ import { mkdirSync, existsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { InputError } from '../scenario/errors.ts';
+import { SYSCTL_KNOBS } from '../scenario/knobs/sysctl.ts';
 import { ethtoolRecordPath, type HostFs } from '../study/host-fs.ts';
 import { snapshot } from '../study/snapshot.ts';
 import { KEEP, nodeHostFs } from './host-fs-node.ts';
 import { writeAtomic } from './io.ts';
 import { argvWithoutNetns, NETNS_ENV, rerunInNetns } from './netns.ts';
 import { collect } from './options.ts';
+
+/** The sysctls read before entering a namespace, handed to the snapshot inside it (JSON). */
+const OUTSIDE_SYSCTLS_ENV = 'RXSIM_OUTSIDE_SYSCTLS';
+
+/** The sysctls rxsim reads, as text, where this process runs. */
+function readSysctls(fs: HostFs): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const knob of SYSCTL_KNOBS) {
+    const t = fs.read(`/proc/sys/${knob.name.replace(/\./g, '/')}`);
+    if (t !== null) out[knob.name] = t.trim();
+  }
+  return out;
+}
 
 interface SnapshotCliOptions {
   dev: string[];
@@ -118,13 +132,14 @@ export function registerSnapshot(program: Command): void {
       if (o.netns !== undefined) {
         if (o.root !== undefined) throw new InputError(`--netns ${o.netns}`, 'reads a live namespace; it cannot be combined with --root');
         const at = process.argv.indexOf('snapshot');
-        rerunInNetns(o.netns, ['snapshot', ...argvWithoutNetns(process.argv.slice(at + 1))]);
+        rerunInNetns(o.netns, ['snapshot', ...argvWithoutNetns(process.argv.slice(at + 1))], { [OUTSIDE_SYSCTLS_ENV]: JSON.stringify(readSysctls(nodeHostFs(undefined))) });
       }
       if (o.record !== undefined && o.root !== undefined) throw new InputError(`--record ${o.record}`, 'records the running machine; it cannot be combined with --root');
       const netns = process.env[NETNS_ENV];
       const live = nodeHostFs(o.root);
       const rec = o.record !== undefined ? recording(live) : null;
-      const snap = snapshot(rec ? rec.fs : live, { devs: o.dev, cgroups: o.cgroup, source: o.root ?? (netns ? `/ (netns ${netns})` : '/'), netns: netns !== undefined });
+      const outsideSysctls = netns !== undefined ? (JSON.parse(process.env[OUTSIDE_SYSCTLS_ENV] ?? '{}') as Record<string, string>) : {};
+      const snap = snapshot(rec ? rec.fs : live, { devs: o.dev, cgroups: o.cgroup, source: o.root ?? (netns ? `/ (netns ${netns})` : '/'), outsideSysctls });
       const text = `${JSON.stringify(snap.scenario, null, 2)}\n`;
       if (rec) {
         if (existsSync(o.record!)) throw new InputError(`--record ${o.record}`, 'already exists: expected a new directory');

@@ -13,8 +13,6 @@ export const SYS_NET = '/sys/class/net';
 /** What reading a device needs: the files, and where a warning goes. */
 export interface SnapshotCtx {
   fs: HostFs;
-  /** Read inside a network namespace other than the initial one (global net.core sysctls are not visible there). */
-  netns: boolean;
   warn: (w: string) => void;
 }
 

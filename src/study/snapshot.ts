@@ -23,8 +23,8 @@ export interface SnapshotOptions {
   cgroups: readonly string[];
   /** What snapshot.source says (default: the HostFs's source). */
   source?: string;
-  /** Read inside a network namespace other than the initial one. */
-  netns?: boolean;
+  /** The sysctls as read where `--netns` was given, before entering the namespace: the global ones the namespace hides. */
+  outsideSysctls?: Readonly<Record<string, string>>;
 }
 
 export interface Snapshot {
@@ -56,16 +56,22 @@ function devicesToRead(fs: HostFs, asked: readonly string[]): string[] {
 }
 
 /** The sysctls rxsim reads, from /proc/sys. */
-function snapshotSysctls(c: Ctx): Record<string, string | number> {
+function snapshotSysctls(c: Ctx, outside: Readonly<Record<string, string>>): Record<string, string | number> {
   const out: Record<string, string | number> = {};
+  const fromOutside: string[] = [];
   for (const knob of SYSCTL_KNOBS) {
-    const t = readTrim(c.fs, `/proc/sys/${knob.name.replace(/\./g, '/')}`);
-    if (t === null)
-      c.warn(
-        `sysctl ${knob.name} not readable (/proc/sys/${knob.name.replace(/\./g, '/')}${c.netns ? '; global sysctls are visible only in the initial network namespace: snapshot without --netns to read them' : ''}): left at its default`,
-      );
+    const path = `/proc/sys/${knob.name.replace(/\./g, '/')}`;
+    let t = readTrim(c.fs, path);
+    // A sysctl a namespace does not show is global (registered for init_net only, as
+    // net/core/sysctl_net_core.c: net_core_table): the value read where rxsim started holds here too.
+    if (t === null && outside[knob.name] !== undefined) {
+      t = outside[knob.name]!.trim();
+      fromOutside.push(knob.name);
+    }
+    if (t === null) c.warn(`sysctl ${knob.name} not readable (${path}; not in this kernel, or global and hidden in this namespace): left at its default`);
     else out[knob.name] = knob.type.name === 'int' && /^-?\d+$/.test(t) ? Number(t) : t.replace(/\s+/g, ' ');
   }
+  if (fromOutside.length > 0) c.warn(`global sysctls read outside the network namespace, where rxsim snapshot was started (the namespace does not show them): ${fromOutside.join(', ')}`);
   return out;
 }
 
@@ -159,14 +165,14 @@ function slug(host: string): string {
 /** Read the machine and build the scenario; it loads (checked by the scenario loader) before it is returned. */
 export function snapshot(hostFs: HostFs, opts: SnapshotOptions): Snapshot {
   const warnings: string[] = [];
-  const c: Ctx = { fs: hostFs, netns: opts.netns ?? false, warn: (w) => warnings.push(w) };
+  const c: Ctx = { fs: hostFs, warn: (w) => warnings.push(w) };
   const devs = devicesToRead(hostFs, opts.devs);
   const { cpus, machine } = snapshotMachine(c);
   const release = readTrim(hostFs, '/proc/sys/kernel/osrelease');
   const hostname = readTrim(hostFs, '/proc/sys/kernel/hostname') ?? 'host';
   const kernel = snapshotKernel(c, release);
   const nics = devs.map((d) => snapshotDevice(c, d, cpus));
-  const sysctl = snapshotSysctls(c);
+  const sysctl = snapshotSysctls(c, opts.outsideSysctls ?? {});
   const cgroups = snapshotCgroups(c, opts.cgroups);
   warnings.push(
     'netfilter rules not read (iptables-save / nft list ruleset): netfilter is empty',

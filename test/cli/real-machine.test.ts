@@ -118,9 +118,12 @@ describe.skipIf(liveSkip !== null)('live: a veth pair between two network namesp
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(readFileSync(out, 'utf8')) as {
       snapshot: { source: string; warnings: string[] };
+      sysctl: Record<string, number | string>;
       nics: { name: string; mtu: number; ring?: { rx: number }; queues: Record<string, { rps_cpus: string; rps_flow_cnt: number }> }[];
     };
     expect(s.snapshot.source).toBe(`/ (netns ${nsB})`);
+    // Global sysctls, hidden in the namespace, come from where rxsim started.
+    expect(s.sysctl['net.core.netdev_budget']).toBe(Number(readFileSync('/proc/sys/net/core/netdev_budget', 'utf8')));
     expect(s.nics).toHaveLength(1);
     expect(s.nics[0]).toMatchObject({ name: vB, mtu: 4000, queues: { 'rx-0': { rps_cpus: '2', rps_flow_cnt: 128 } } });
     const ring = s.nics[0]!.ring?.rx;

@@ -89,6 +89,14 @@ describe('rxsim snapshot (src/study/snapshot.ts)', () => {
     expect(s.warnings).toContainEqual(expect.stringMatching(/^eth0: driver mlx5_core has no rxsim profile/));
   });
 
+  it('a sysctl the namespace hides (a global one) is taken from outside it, and said so; one the kernel lacks stays a warning', () => {
+    const fs = memoryHostFs({ '/sys/devices/system/cpu/online': '0-1\n', '/sys/class/net/veth0/mtu': '1500\n', '/proc/sys/net/core/rmem_max': '4194304\n' });
+    const s = snapshot(fs, { devs: [], cgroups: [], outsideSysctls: { 'net.core.netdev_budget': '600\n', 'net.core.rmem_max': '1' } });
+    expect(s.loaded.sysctl).toMatchObject({ 'net.core.netdev_budget': 600, 'net.core.rmem_max': 4194304 });
+    expect(s.warnings).toContainEqual('global sysctls read outside the network namespace, where rxsim snapshot was started (the namespace does not show them): net.core.netdev_budget');
+    expect(s.warnings).toContainEqual(expect.stringMatching(/^sysctl net\.core\.busy_poll not readable/));
+  });
+
   it('bad input names the token: an unknown device, a missing cgroup', () => {
     const fs = nodeHostFs(`${HOSTS}ci-vm-veth`);
     expect(() => snapshot(fs, { devs: ['veth9'], cgroups: [] })).toThrow(/^--dev veth9: no such network device in \/sys\/class\/net \(expected one of lo, veth0\) \(did you mean "veth0"\?\)$/);
