@@ -15,8 +15,11 @@ import { registerDiff } from './diff.ts';
 import { registerExplain } from './explain.ts';
 import { collect, integerOption, nonNegativeNumber, positiveNumber } from './options.ts';
 import { runFileInteractive } from './run-file.ts';
+import { registerMeasure } from './measure.ts';
 import { registerMerge } from './merge.ts';
+import { registerPlot } from './plot.ts';
 import { rssCommand, type RssOptions } from './rss.ts';
+import { registerSnapshot } from './snapshot.ts';
 import { registerSweep } from './sweep.ts';
 import { registerTune } from './tune.ts';
 
@@ -152,6 +155,9 @@ registerTune(program, fail);
 registerMerge(program);
 registerDiff(program);
 registerExplain(program);
+registerSnapshot(program);
+registerMeasure(program);
+registerPlot(program);
 
 try {
   if (process.argv.length <= 2) {

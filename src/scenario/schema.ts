@@ -289,6 +289,15 @@ export const scenarioSchema = z
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a slug like "single-flow-10g"'),
     description: z.string().default(''),
     narrative: z.string().optional().describe('A short teaching narrative: what to look at and why it happens.'),
+    snapshot: z
+      .strictObject({
+        source: z.string().describe('What was read: "/" (the running machine), "/ (netns NAME)" or a recorded tree (--root DIR).'),
+        hostname: z.string().optional(),
+        kernel_release: z.string().optional().describe('uname -r of the machine (/proc/sys/kernel/osrelease).'),
+        warnings: z.array(z.string()).default([]).describe('Every value rxsim snapshot could not read, or that rxsim does not model, and what the scenario holds instead.'),
+      })
+      .optional()
+      .describe('Written by rxsim snapshot: where the scenario came from and what it left out. The model does not read it.'),
     seed: z.number().int().min(0).default(1),
     duration_ms: z.number().positive().max(10_000).default(50),
     warmup_ms: z
