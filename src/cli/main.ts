@@ -18,6 +18,7 @@ import { registerMerge } from './merge.ts';
 import { rssCommand, type RssOptions } from './rss.ts';
 import { registerSweep } from './sweep.ts';
 import { registerTune } from './tune.ts';
+import { registerValidate } from './validate.ts';
 
 const SCENARIO_DIR = fileURLToPath(new URL('../../sim-scenarios', import.meta.url));
 
@@ -150,6 +151,7 @@ registerSweep(program);
 registerTune(program, fail);
 registerMerge(program);
 registerDiff(program);
+registerValidate(program);
 
 try {
   if (process.argv.length <= 2) {
