@@ -19,6 +19,7 @@ import { rssCommand, type RssOptions } from './rss.ts';
 import { registerSweep } from './sweep.ts';
 import { registerTune } from './tune.ts';
 import { registerValidate } from './validate.ts';
+import { registerCalibrate } from './calibrate.ts';
 
 const SCENARIO_DIR = fileURLToPath(new URL('../../sim-scenarios', import.meta.url));
 
@@ -152,6 +153,7 @@ registerTune(program, fail);
 registerMerge(program);
 registerDiff(program);
 registerValidate(program);
+registerCalibrate(program, packageVersion());
 
 try {
   if (process.argv.length <= 2) {
