@@ -52,7 +52,10 @@ export function inlineCostsFile(raw: unknown, read?: (ref: string) => unknown): 
   if (!isCostsFileRef(s.costs)) return;
   const ref = s.costs;
   if (!read) {
-    throw new InputError('costs', `"${ref}" is a costs file, which only the rxsim command reads (relative to the scenario file); here give "costs": its "base" and its "costs" as "cost_overrides"`);
+    throw new InputError(
+      'costs',
+      `"${ref}" is a costs file, which rxsim run, check and trace read (relative to the scenario file); the browser, sweep and tune cannot: give "costs" its "base" and its "costs" as "cost_overrides"`,
+    );
   }
   const f = checkCostsFile(read(ref), ref);
   const own = s.cost_overrides !== null && typeof s.cost_overrides === 'object' ? (s.cost_overrides as Record<string, unknown>) : {};

@@ -64,6 +64,6 @@ describe('rxsim calibrate (command)', () => {
   }, 60_000);
 
   it('a costs file cannot be read where there is no file system (the browser): one line says what to do', () => {
-    expect(() => loadScenario(JSON.stringify({ ...xdp, costs: './lab.costs.json' }))).toThrow(/costs: "\.\/lab\.costs\.json" is a costs file, which only the rxsim command reads/);
+    expect(() => loadScenario(JSON.stringify({ ...xdp, costs: './lab.costs.json' }))).toThrow(/costs: "\.\/lab\.costs\.json" is a costs file, which rxsim run, check and trace read/);
   });
 });
