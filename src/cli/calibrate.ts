@@ -41,6 +41,11 @@ export function registerCalibrate(program: Command, version: string): void {
         if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(`${file}: observations[${i}].scenario`, `${ob.scenario} is not a scenario object`);
         return { o: ob, raw: raw as Record<string, unknown> };
       });
+      prepared.forEach((p, i) => {
+        if (typeof p.raw.costs === 'string' && p.raw.costs !== base) {
+          process.stderr.write(`rxsim: warning: ${file}: observations[${i}]: the scenario's costs "${p.raw.costs}" is replaced by the base profile "${base}" (--base or "base" chooses it)\n`);
+        }
+      });
       try {
         checkObservations(prepared, base);
       } catch (e) {

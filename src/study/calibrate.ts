@@ -49,6 +49,12 @@ export const observationsSchema = z.strictObject({
 });
 
 export type ObservationsFile = z.output<typeof observationsSchema>;
+
+/** The JSON Schema of observations files (rxsim schema --observations). */
+export function observationsJsonSchema(): object {
+  const schema = z.toJSONSchema(observationsSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...schema, $id: 'https://rxsim.invalid/observations.schema.json', title: 'rxsim calibrate observations' };
+}
 export type Observation = z.output<typeof observationSchema>;
 
 /** An observation with its scenario read (a raw scenario object) and its metrics checked. */

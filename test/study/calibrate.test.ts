@@ -3,7 +3,7 @@ import { collectResult } from '../../src/metrics/result.ts';
 import { costTable } from '../../src/model/costs.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { loadScenarioObject } from '../../src/scenario/load.ts';
-import { calibrate, checkObservations, identifiability, parseObservations, type PreparedObservation } from '../../src/study/calibrate.ts';
+import { calibrate, checkObservations, identifiability, observationsJsonSchema, parseObservations, type PreparedObservation } from '../../src/study/calibrate.ts';
 import { scaleByClass, unclassified, type CostClass } from '../../src/study/cost-classes.ts';
 import { extractMetric } from '../../src/study/metrics.ts';
 
@@ -115,5 +115,11 @@ describe('rxsim calibrate', () => {
     expect(bad({ observations: [{ name: 'a', scenario: 'a.json', measured: { x: 1 }, seeds: 3 }] })).toMatch(/^obs\.json: observations\[0\]/);
     const prepared: PreparedObservation[] = [{ o: { name: 'a', scenario: SCENARIOS.xdp!, apply: [], measured: { 'cpus[0].sofft': 50 }, weight: 1 }, raw: SCENARIOS.xdp! }];
     expect(() => checkObservations(prepared, 'baremetal-10g')).toThrow(/observations\[0\]\.measured\["cpus\[0\]\.sofft"\]: .*soft/);
+  });
+
+  it('has a JSON Schema for editors (rxsim schema --observations)', () => {
+    const schema = observationsJsonSchema() as { properties: Record<string, unknown>; required: string[] };
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['base', 'fit', 'observations']));
+    expect(schema.required).toEqual(['observations']);
   });
 });
