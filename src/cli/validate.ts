@@ -12,7 +12,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Run every experiment of the validation table; `onRow` sees each as it finishes. */
 export function validationRows(onRow?: (r: ValidationRow) => void): ValidationRow[] {
   return EXPERIMENTS.map((e) => {
-    const row = runExperiment(e, e.scenario ? readText(join(ROOT, e.scenario), 'scenario file') : undefined);
+    const read = (path: string | undefined): string | undefined => (path ? readText(join(ROOT, path), 'scenario file') : undefined);
+    const row = runExperiment(e, read(e.scenario), read(e.relativeTo));
     onRow?.(row);
     return row;
   });

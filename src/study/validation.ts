@@ -34,6 +34,8 @@ export interface Experiment {
   method: 'scenario' | 'cost sum' | 'not modelled';
   /** Scenario file, relative to the repository root. */
   scenario?: string;
+  /** A second scenario (same seeds): the model's value is value(scenario) / value(relativeTo), for a published ratio. */
+  relativeTo?: string;
   profile: string;
   /** The model's value from one run's result. */
   value?: (r: Result) => number;
@@ -137,6 +139,21 @@ export const EXPERIMENTS: Experiment[] = [
     note: "iperf3's goodput divided by the receiver's busy cores (every CPU's 100 − idle, in cores).",
   },
   {
+    id: 'cai-remote-node',
+    what: "the same flow with the reader on the NIC's remote NUMA node: Gbit/s per core relative to the local node",
+    kind: 'throughput',
+    published: 0.8,
+    unit: '×',
+    band: [0.9, 1.1],
+    source: `${CAI} (≈20 % less per core with the application on the remote NUMA node)`,
+    method: 'scenario',
+    scenario: 'validation/cai-single-flow-remote-node.json',
+    relativeTo: 'validation/cai-single-flow.json',
+    profile: 'cai-2021',
+    value: (r) => metric(r, 'flows[iperf3].goodput_gbps') / (r.cpus.reduce((s, c) => s + (100 - c.idle), 0) / 100),
+    note: "per-core goodput of the remote-node run divided by the local run's, seed by seed. In the model the payload is DMA'd into buffers homed on the reader's node, past the NIC's DDIO, so the copy reads local DRAM (copy_kb_dram), not remote lines: copy_kb_remote, whose value this figure fixed, is not what the run exercises.",
+  },
+  {
     id: 'seed-lab-cpu1',
     what: 'seed lab: iperf3 in a pod on a core without receive softirq',
     kind: 'throughput',
@@ -179,6 +196,20 @@ export const EXPERIMENTS: Experiment[] = [
     note: "the window divided by the frames the wire offered to one port in it (the shipped xdp-drop scenario's eth0 flood).",
   },
   {
+    id: 'wire-mtu',
+    what: '10 GbE frames per second at line rate, 1500-byte MTU',
+    kind: 'time budget',
+    published: 812744,
+    unit: 'pps',
+    band: [0.99, 1.01],
+    source: 'J. Brouer, "The calculations: 10Gbit/s wirespeed" (2014): 10 Gbit/s / (1538 B × 8)',
+    method: 'scenario',
+    scenario: 'validation/wire-10g-mtu.json',
+    profile: 'baremetal-10g',
+    value: (r) => metric(r, 'flows[mtu].offered') / windowS(r),
+    note: 'the frames the wire offered in the window, per second.',
+  },
+  {
     id: 'md1-socket',
     what: 'M/D/1: mean time in a UDP socket queue (wait + read) vs ρ/(2μ(1−ρ)) + 1/μ',
     kind: 'queueing',
@@ -213,16 +244,21 @@ export interface ValidationRow {
   status: 'in band' | 'OUT OF BAND' | 'not modelled';
 }
 
-/** Run one experiment: `text` is its scenario file's content (scenario rows). */
-export function runExperiment(e: Experiment, text?: string): ValidationRow {
+/** Run one experiment: `text` is its scenario file's content (scenario rows), `refText` that of its relativeTo. */
+export function runExperiment(e: Experiment, text?: string, refText?: string): ValidationRow {
   const fixed = typeof e.published === 'number' ? e.published : NaN;
   if (e.method === 'not modelled') return { e, model: null, min: null, max: null, published: fixed, ratio: null, status: 'not modelled' };
   let values: number[];
   let published = fixed;
   if (e.method === 'cost sum') values = [e.compute!()];
   else {
-    const results = VALIDATION_SEEDS.map((seed) => collectResult(simulate(loadScenario(text!, { seed }).resolved), 0));
+    const run = (t: string): Result[] => VALIDATION_SEEDS.map((seed) => collectResult(simulate(loadScenario(t, { seed }).resolved), 0));
+    const results = run(text!);
     values = results.map((r) => e.value!(r));
+    if (refText !== undefined) {
+      const refs = run(refText);
+      values = values.map((v, i) => v / e.value!(refs[i]!));
+    }
     if (typeof e.published === 'function') published = mean(results.map(e.published));
   }
   const model = mean(values);
