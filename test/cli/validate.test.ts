@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validationText } from '../../src/cli/validate.ts';
 import { EXPERIMENTS, rawTableDropNs, runExperiment } from '../../src/study/validation.ts';
+import { expectBadInput, rxsimIn } from './binary.ts';
 
 describe('rxsim validate', () => {
   it('docs/VALIDATION.md is what the command generates now (rxsim validate --out docs/VALIDATION.md rewrites it)', () => {
@@ -25,4 +28,18 @@ describe('rxsim validate', () => {
       if (e.method === 'scenario') expect([typeof e.scenario, typeof e.value], e.id).toEqual(['string', 'function']);
     }
   });
+
+  it('--check exits 1 on a stale file and writes nothing; without --out it is bad input', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rxsim-validate-'));
+    try {
+      writeFileSync(join(dir, 'V.md'), 'old\n');
+      const [stale, usage] = await Promise.all([rxsimIn(dir, 'validate', '--check', '--out', 'V.md'), rxsimIn(dir, 'validate', '--check')]);
+      expect(stale.code, stale.stderr).toBe(1);
+      expect(stale.stderr).toMatch(/V\.md is stale: run rxsim validate --out V\.md/);
+      expect(readFileSync(join(dir, 'V.md'), 'utf8')).toBe('old\n');
+      expectBadInput(usage, /--check: needs --out FILE/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
