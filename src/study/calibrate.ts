@@ -146,6 +146,10 @@ export interface Calibration {
   after: Residual[];
   iterations: number;
   runs: number;
+  /** The fitted residuals' weighted root mean square, relative (0.01 = 1 %). */
+  rms: number;
+  /** rms is within CONVERGED. */
+  converged: boolean;
 }
 
 export interface CalibrateOptions {
@@ -155,6 +159,16 @@ export interface CalibrateOptions {
   step?: number;
   maxIterations?: number;
 }
+
+/**
+ * The fit is converged when the residuals' weighted root mean square is below this (0.5 %): about
+ * the granularity of the runs themselves (costs are whole ns, a run is one seed of a short window),
+ * below which a step of the optimizer chases rounding rather than the data.
+ */
+const CONVERGED = 0.005;
+/** The factors' range: a fitted factor at an end says the data want more than the model's costs can give. */
+export const FACTOR_MIN = 0.1;
+export const FACTOR_MAX = 10;
 
 /** Below this, a 1.0 change of a factor moves no measured value by more than 0.1 %: no observation depends on the class. */
 const NO_EFFECT = 1e-3;
@@ -228,17 +242,21 @@ export function calibrate(prepared: PreparedObservation[], o: CalibrateOptions):
         initialValues: identifiable.map(() => 1),
         gradientDifference: step,
         damping: 0.01,
-        minValues: identifiable.map(() => 0.1),
-        maxValues: identifiable.map(() => 10),
+        minValues: identifiable.map(() => FACTOR_MIN),
+        maxValues: identifiable.map(() => FACTOR_MAX),
         maxIterations: o.maxIterations ?? 12,
-        // converged when the residuals' root mean square is below 0.2 %
-        errorTolerance: xs.length * 0.002 ** 2,
+        // the library's error is the sum of squares over its points: copies × Σ weight × residual²
+        errorTolerance: copies * weights.reduce((a, b) => a + b, 0) * CONVERGED ** 2,
       },
     );
     factors = fromParams(fit.parameterValues);
     iterations = fit.iterations;
   }
   const all = Object.fromEntries(COST_CLASS_NAMES.map((c) => [c, factors[c] ?? 1])) as Record<CostClass, number>;
+  const after = residuals(factors);
+  const v = evaluate(factors);
+  const sumSq = points.reduce((sum, _, i) => sum + weights[i]! * (v[i]! - target[i]!) ** 2, 0);
+  const weightSum = weights.reduce((a, b) => a + b, 0);
   return {
     base,
     factors: all,
@@ -247,9 +265,11 @@ export function calibrate(prepared: PreparedObservation[], o: CalibrateOptions):
     unidentified,
     sensitivity,
     before: residuals({}),
-    after: residuals(factors),
+    after,
     iterations,
     runs,
+    rms: Math.sqrt(sumSq / weightSum),
+    converged: Math.sqrt(sumSq / weightSum) <= CONVERGED,
   };
 }
 
@@ -308,6 +328,8 @@ export function costsFileOf(name: string, cal: Calibration, observations: Observ
       unidentified: cal.unidentified,
       sensitivity: cal.sensitivity,
       iterations: cal.iterations,
+      rms: cal.rms,
+      converged: cal.converged,
       runs: cal.runs,
       residuals_before: cal.before,
       residuals_after: cal.after,
@@ -319,10 +341,16 @@ export function costsFileOf(name: string, cal: Calibration, observations: Observ
 /** The report `rxsim calibrate` prints. */
 export function formatCalibration(cal: Calibration): string {
   const pct = (r: Residual): string => (r.relative ? `${r.residual >= 0 ? '+' : ''}${r.residual.toFixed(2)} %` : `${r.residual >= 0 ? '+' : ''}${+r.residual.toPrecision(4)} (measured 0)`);
-  const lines = [`base profile ${cal.base}; ${cal.runs} runs, ${cal.iterations} Levenberg–Marquardt iterations`, '', 'factor     value   sensitivity  status'];
+  const lines = [
+    `base profile ${cal.base}; ${cal.runs} runs, ${cal.iterations} Levenberg–Marquardt iterations; residuals ${(cal.rms * 100).toFixed(2)} % RMS: ${cal.converged ? 'converged' : 'not converged (above 0.5 %): what the fitted classes cannot explain'}`,
+    '',
+    'factor     value   sensitivity  status',
+  ];
   for (const c of COST_CLASS_NAMES) {
     const u = cal.unidentified.find((x) => x.class === c);
-    const status = cal.fitted.includes(c) ? 'fitted' : u ? `not identifiable: ${u.why}` : 'fixed (not in "fit")';
+    const bound =
+      cal.factors[c] <= FACTOR_MIN || cal.factors[c] >= FACTOR_MAX ? ` (at its bound ${cal.factors[c] <= FACTOR_MIN ? FACTOR_MIN : FACTOR_MAX}: the data want more than scaling this class gives)` : '';
+    const status = cal.fitted.includes(c) ? `fitted${bound}` : u ? `not identifiable: ${u.why}` : 'fixed (not in "fit")';
     lines.push(`${c.padEnd(10)} ${cal.factors[c].toFixed(3).padStart(6)}  ${(cal.sensitivity[c] ?? 0).toFixed(3).padStart(11)}  ${status}`);
   }
   lines.push('', 'observation / metric                              measured        model   residual (base → fitted)');

@@ -83,6 +83,7 @@ describe('rxsim calibrate', () => {
     const worst = (rs: { residual: number }[]): number => Math.max(...rs.map((r) => Math.abs(r.residual)));
     expect(worst(cal.after)).toBeLessThan(worst(cal.before));
     expect(worst(cal.after)).toBeLessThan(2);
+    expect(cal.converged).toBe(true);
   }, 90_000);
 
   it("calls a class whose effect is a multiple of another one's not identifiable, and one without effect unused", () => {
