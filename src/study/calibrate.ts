@@ -175,101 +175,128 @@ const NO_EFFECT = 1e-3;
 /** A column left with less than this share of its length after removing what other classes explain is not separately identifiable. */
 const COLLINEAR = 0.05;
 
-export function calibrate(prepared: PreparedObservation[], o: CalibrateOptions): Calibration {
-  const base = o.base;
-  const wanted = o.fit ?? COST_CLASS_NAMES;
-  const step = o.step ?? 0.1;
-  const points = prepared.flatMap((p) => Object.entries(p.o.measured).map(([metric, measured]) => ({ p, metric, measured, scale: measured !== 0 ? Math.abs(measured) : 1 })));
-  const cache = new Map<string, number[]>();
-  let runs = 0;
-  /** Every point's model value divided by its scale, for these factors (one run per observation, cached). */
-  const evaluate = (factors: Partial<Record<CostClass, number>>): number[] => {
+type Factors = Partial<Record<CostClass, number>>;
+
+/**
+ * The least-squares problem: every measured value is a point, scaled to 1 by its measurement (a
+ * measured 0 keeps scale 1: an absolute residual). The model's values for a set of factors come
+ * from one run per observation, cached by factors (the optimizer asks for the same point twice).
+ */
+class FitProblem {
+  readonly points: { p: PreparedObservation; metric: string; measured: number; scale: number }[];
+  readonly target: number[];
+  readonly weights: number[];
+  runs = 0;
+  private readonly cache = new Map<string, number[]>();
+
+  constructor(
+    private readonly prepared: PreparedObservation[],
+    private readonly base: string,
+  ) {
+    this.points = prepared.flatMap((p) => Object.entries(p.o.measured).map(([metric, measured]) => ({ p, metric, measured, scale: measured !== 0 ? Math.abs(measured) : 1 })));
+    this.target = this.points.map((pt) => pt.measured / pt.scale);
+    this.weights = this.points.map((pt) => pt.p.o.weight);
+  }
+
+  /** Every point's model value divided by its scale (points are grouped by observation, in order). */
+  evaluate(factors: Factors): number[] {
     const key = COST_CLASS_NAMES.map((c) => (factors[c] ?? 1).toFixed(6)).join(',');
-    const hit = cache.get(key);
+    const hit = this.cache.get(key);
     if (hit) return hit;
     const values: number[] = [];
-    for (const p of prepared) {
-      const r = runObservation(p, base, factors);
-      runs++;
-      for (const pt of points) if (pt.p === p) values.push((extractMetric(r, pt.metric) ?? NaN) / pt.scale);
+    for (const p of this.prepared) {
+      const r = runObservation(p, this.base, factors);
+      this.runs++;
+      for (const pt of this.points) if (pt.p === p) values.push((extractMetric(r, pt.metric) ?? NaN) / pt.scale);
     }
-    // points are grouped per observation in `prepared` order, as flatMap built them
-    cache.set(key, values);
+    this.cache.set(key, values);
     return values;
-  };
-  const target = points.map((pt) => pt.measured / pt.scale);
-  const weights = points.map((pt) => pt.p.o.weight);
-  const residuals = (factors: Partial<Record<CostClass, number>>): Residual[] => {
-    const v = evaluate(factors);
-    return points.map((pt, i) => {
+  }
+
+  residuals(factors: Factors): Residual[] {
+    const v = this.evaluate(factors);
+    return this.points.map((pt, i) => {
       const model = v[i]! * pt.scale;
       const relative = pt.measured !== 0;
       return { observation: pt.p.o.name, metric: pt.metric, measured: pt.measured, model, residual: relative ? ((model - pt.measured) / Math.abs(pt.measured)) * 100 : model - pt.measured, relative };
     });
-  };
+  }
 
-  // Sensitivity at the base profile: one run per class and observation.
-  const at1 = evaluate({});
+  /** The weighted root mean square of the scaled residuals. */
+  rms(factors: Factors): number {
+    const v = this.evaluate(factors);
+    const sumSq = this.points.reduce((sum, _, i) => sum + this.weights[i]! * (v[i]! - this.target[i]!) ** 2, 0);
+    return Math.sqrt(sumSq / this.weights.reduce((a, b) => a + b, 0));
+  }
+}
+
+/** The Jacobian's column of each class at the base profile (forward differences, weighted): one run per class and observation. */
+function sensitivityColumns(problem: FitProblem, classes: readonly CostClass[], step: number): Map<CostClass, number[]> {
+  const at1 = problem.evaluate({});
   const columns = new Map<CostClass, number[]>();
-  const sensitivity = {} as Record<CostClass, number>;
-  for (const c of COST_CLASS_NAMES) {
-    if (!wanted.includes(c)) continue;
-    const v = evaluate({ [c]: 1 + step });
-    const col = v.map((x, i) => ((x - at1[i]!) / step) * Math.sqrt(weights[i]!));
-    columns.set(c, col);
-    sensitivity[c] = norm(col);
-  }
-  const { identifiable, unidentified } = identifiability(columns);
-
-  let factors: Partial<Record<CostClass, number>> = {};
-  let iterations = 0;
-  if (identifiable.length > 0) {
-    const fromParams = (ps: number[]): Partial<Record<CostClass, number>> => Object.fromEntries(identifiable.map((c, j) => [c, round6(ps[j]!)]));
-    // Observation weights scale the residuals themselves (y and the model by √weight): the
-    // library's own `weights` option scales the step's two sides inconsistently (any value but 1
-    // shrinks or blows up the step), so it is left at 1. It also wants more than two data points:
-    // with fewer, each is given again, which leaves the minimum where it was.
-    const copies = Math.ceil(3 / points.length);
-    const xs = Array.from({ length: points.length * copies }, (_, i) => i % points.length);
-    const root = weights.map(Math.sqrt);
-    const fit = levenbergMarquardt(
-      { x: xs, y: xs.map((i) => target[i]! * root[i]!) },
-      (ps) => {
-        const v = evaluate(fromParams(ps));
-        return (x) => v[x]! * root[x]!;
-      },
-      {
-        initialValues: identifiable.map(() => 1),
-        gradientDifference: step,
-        damping: 0.01,
-        minValues: identifiable.map(() => FACTOR_MIN),
-        maxValues: identifiable.map(() => FACTOR_MAX),
-        maxIterations: o.maxIterations ?? 12,
-        // the library's error is the sum of squares over its points: copies × Σ weight × residual²
-        errorTolerance: copies * weights.reduce((a, b) => a + b, 0) * CONVERGED ** 2,
-      },
+  for (const c of classes) {
+    const v = problem.evaluate({ [c]: 1 + step });
+    columns.set(
+      c,
+      v.map((x, i) => ((x - at1[i]!) / step) * Math.sqrt(problem.weights[i]!)),
     );
-    factors = fromParams(fit.parameterValues);
-    iterations = fit.iterations;
   }
-  const all = Object.fromEntries(COST_CLASS_NAMES.map((c) => [c, factors[c] ?? 1])) as Record<CostClass, number>;
-  const after = residuals(factors);
-  const v = evaluate(factors);
-  const sumSq = points.reduce((sum, _, i) => sum + weights[i]! * (v[i]! - target[i]!) ** 2, 0);
-  const weightSum = weights.reduce((a, b) => a + b, 0);
+  return columns;
+}
+
+/** Levenberg–Marquardt over the identifiable classes' factors, from 1. */
+function fitFactors(problem: FitProblem, classes: CostClass[], step: number, maxIterations: number): { factors: Factors; iterations: number } {
+  if (classes.length === 0) return { factors: {}, iterations: 0 };
+  const fromParams = (ps: number[]): Factors => Object.fromEntries(classes.map((c, j) => [c, round6(ps[j]!)]));
+  const { points, target, weights } = problem;
+  // Observation weights scale the residuals themselves (y and the model by √weight): the
+  // library's own `weights` option scales the step's two sides inconsistently (any value but 1
+  // shrinks or blows up the step), so it is left at 1. It also wants more than two data points:
+  // with fewer, each is given again, which leaves the minimum where it was.
+  const copies = Math.ceil(3 / points.length);
+  const xs = Array.from({ length: points.length * copies }, (_, i) => i % points.length);
+  const root = weights.map(Math.sqrt);
+  const fit = levenbergMarquardt(
+    { x: xs, y: xs.map((i) => target[i]! * root[i]!) },
+    (ps) => {
+      const v = problem.evaluate(fromParams(ps));
+      return (x) => v[x]! * root[x]!;
+    },
+    {
+      initialValues: classes.map(() => 1),
+      gradientDifference: step,
+      damping: 0.01,
+      minValues: classes.map(() => FACTOR_MIN),
+      maxValues: classes.map(() => FACTOR_MAX),
+      maxIterations,
+      // the library's error is the sum of squares over its points: copies × Σ weight × residual²
+      errorTolerance: copies * weights.reduce((a, b) => a + b, 0) * CONVERGED ** 2,
+    },
+  );
+  return { factors: fromParams(fit.parameterValues), iterations: fit.iterations };
+}
+
+export function calibrate(prepared: PreparedObservation[], o: CalibrateOptions): Calibration {
+  const wanted = COST_CLASS_NAMES.filter((c) => (o.fit ?? COST_CLASS_NAMES).includes(c));
+  const step = o.step ?? 0.1;
+  const problem = new FitProblem(prepared, o.base);
+  const columns = sensitivityColumns(problem, wanted, step);
+  const { identifiable, unidentified } = identifiability(columns);
+  const { factors, iterations } = fitFactors(problem, identifiable, step, o.maxIterations ?? 12);
+  const rms = problem.rms(factors);
   return {
-    base,
-    factors: all,
+    base: o.base,
+    factors: Object.fromEntries(COST_CLASS_NAMES.map((c) => [c, factors[c] ?? 1])) as Record<CostClass, number>,
     fitted: identifiable,
     fixed: COST_CLASS_NAMES.filter((c) => !wanted.includes(c)),
     unidentified,
-    sensitivity,
-    before: residuals({}),
-    after,
+    sensitivity: Object.fromEntries([...columns].map(([c, col]) => [c, norm(col)])) as Record<CostClass, number>,
+    before: problem.residuals({}),
+    after: problem.residuals(factors),
     iterations,
-    runs,
-    rms: Math.sqrt(sumSq / weightSum),
-    converged: Math.sqrt(sumSq / weightSum) <= CONVERGED,
+    runs: problem.runs,
+    rms,
+    converged: rms <= CONVERGED,
   };
 }
 
