@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { basename, dirname, resolve } from 'node:path';
 import { InputError } from '../scenario/errors.ts';
 import { parseJson } from '../scenario/load.ts';
-import { calibrate, checkBase, checkObservations, costsFileOf, formatCalibration, parseObservations, type PreparedObservation } from '../study/calibrate.ts';
+import type { PreparedObservation } from '../study/calibrate.ts';
 import { readText, writeAtomic } from './io.ts';
 
 /** Read a JSON file; a syntax error names the file, line and column. */
@@ -30,8 +30,10 @@ export function registerCalibrate(program: Command, version: string): void {
     .argument('<observations>', 'observations file (*.json): runs on the real machine, each a scenario, its apply commands and the measured values')
     .option('--base <profile>', 'cost profile to start from (default: the file\'s "base", else baremetal-10g)')
     .requiredOption('--out <file>', 'the costs file to write, <name>.costs.json')
-    .action((file: string, o: { base?: string; out: string }) => {
+    .action(async (file: string, o: { base?: string; out: string }) => {
       const name = profileName(o.out);
+      // loaded here, not at start-up: every other command starts without the optimizer
+      const { calibrate, checkBase, checkObservations, costsFileOf, formatCalibration, parseObservations } = await import('../study/calibrate.ts');
       const observations = parseObservations(readJson(file, 'observations file'), file);
       const base = o.base !== undefined ? checkBase(o.base, `--base ${o.base}`) : checkBase(observations.base ?? 'baremetal-10g', `${file}: base`);
       const dir = dirname(resolve(file));

@@ -7,7 +7,6 @@ import { InputError } from '../scenario/errors.ts';
 import { knobList, knobTable, spliceKnobTable } from '../scenario/knobs/docs.ts';
 import { scenarioJsonSchema } from '../scenario/schema.ts';
 import { baselineJsonSchema } from '../study/baseline.ts';
-import { observationsJsonSchema } from '../study/calibrate.ts';
 import { sweepJsonSchema } from '../study/sweep.ts';
 import { toChromeTrace, toFtrace, TraceRecorder, type TraceDetail } from '../trace/index.ts';
 import { EXIT_USAGE, fail, readText, writeAtomic } from './io.ts';
@@ -108,8 +107,8 @@ program
   .addOption(new Option('--sweep', 'the JSON Schema of sweep files (rxsim sweep)').conflicts(['baseline', 'observations']))
   .addOption(new Option('--baseline', 'the JSON Schema of baseline files (rxsim check --baseline)').conflicts('observations'))
   .option('--observations', 'the JSON Schema of observations files (rxsim calibrate)')
-  .action((o: { out?: string; sweep?: boolean; baseline?: boolean; observations?: boolean }) => {
-    const schema = o.sweep ? sweepJsonSchema() : o.baseline ? baselineJsonSchema() : o.observations ? observationsJsonSchema() : scenarioJsonSchema();
+  .action(async (o: { out?: string; sweep?: boolean; baseline?: boolean; observations?: boolean }) => {
+    const schema = o.sweep ? sweepJsonSchema() : o.baseline ? baselineJsonSchema() : o.observations ? (await import('../study/calibrate.ts')).observationsJsonSchema() : scenarioJsonSchema();
     const text = `${JSON.stringify(schema, null, 2)}\n`;
     if (o.out) writeAtomic(o.out, text);
     else process.stdout.write(text);
