@@ -22,6 +22,8 @@ import { rssCommand, type RssOptions } from './rss.ts';
 import { registerSnapshot } from './snapshot.ts';
 import { registerSweep } from './sweep.ts';
 import { registerTune } from './tune.ts';
+import { registerValidate } from './validate.ts';
+import { registerCalibrate } from './calibrate.ts';
 
 const SCENARIO_DIR = fileURLToPath(new URL('../../sim-scenarios', import.meta.url));
 
@@ -104,12 +106,13 @@ registerCheck(program, SCENARIO_DIR, packageVersion());
 
 program
   .command('schema')
-  .description('print the JSON Schema of scenario files (or, with --sweep, of sweep files; with --baseline, of baseline files)')
+  .description('print the JSON Schema of scenario files (or, with --sweep, of sweep files; with --baseline, of baseline files; with --observations, of rxsim calibrate observations)')
   .option('--out <file>', 'write it to a file')
-  .addOption(new Option('--sweep', 'the JSON Schema of sweep files (rxsim sweep)').conflicts('baseline'))
-  .option('--baseline', 'the JSON Schema of baseline files (rxsim check --baseline)')
-  .action((o: { out?: string; sweep?: boolean; baseline?: boolean }) => {
-    const schema = o.sweep ? sweepJsonSchema() : o.baseline ? baselineJsonSchema() : scenarioJsonSchema();
+  .addOption(new Option('--sweep', 'the JSON Schema of sweep files (rxsim sweep)').conflicts(['baseline', 'observations']))
+  .addOption(new Option('--baseline', 'the JSON Schema of baseline files (rxsim check --baseline)').conflicts('observations'))
+  .option('--observations', 'the JSON Schema of observations files (rxsim calibrate)')
+  .action(async (o: { out?: string; sweep?: boolean; baseline?: boolean; observations?: boolean }) => {
+    const schema = o.sweep ? sweepJsonSchema() : o.baseline ? baselineJsonSchema() : o.observations ? (await import('../study/calibrate.ts')).observationsJsonSchema() : scenarioJsonSchema();
     const text = `${JSON.stringify(schema, null, 2)}\n`;
     if (o.out) writeAtomic(o.out, text);
     else process.stdout.write(text);
@@ -158,6 +161,8 @@ registerExplain(program);
 registerSnapshot(program);
 registerMeasure(program);
 registerPlot(program);
+registerValidate(program);
+registerCalibrate(program, packageVersion());
 
 try {
   if (process.argv.length <= 2) {

@@ -3,7 +3,8 @@ import { MS } from '../engine/time.ts';
 import type { Kernel } from '../model/kernel.ts';
 import { simulate, simulateSteps, type SimulateOptions } from '../model/simulate.ts';
 import { InputError } from '../scenario/errors.ts';
-import { loadScenario, type Loaded, type LoadOptions } from '../scenario/load.ts';
+import { dirname, resolve } from 'node:path';
+import { loadScenario, parseJson, type Loaded, type LoadOptions } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { metricProblem } from '../study/metrics.ts';
 import { PROBE_MS } from '../study/sweep.ts';
@@ -21,8 +22,8 @@ export function probeScenario(file: string, opts: Pick<LoadOptions, 'apply' | 's
   let scenario;
   let probe;
   try {
-    scenario = loadScenario(text, opts).scenario;
-    probe = collectResult(simulate(loadScenario(text, { ...opts, durationMs: PROBE_MS, set: [...(opts.set ?? []), 'warmup_ms=0', 'timeline=[]'] }).resolved), 0);
+    scenario = loadScenario(text, { readCosts: costsReader(file), ...opts }).scenario;
+    probe = collectResult(simulate(loadScenario(text, { readCosts: costsReader(file), ...opts, durationMs: PROBE_MS, set: [...(opts.set ?? []), 'warmup_ms=0', 'timeline=[]'] }).resolved), 0);
   } catch (e) {
     if (e instanceof InputError) throw new InputError(`${file}: ${e.where}`.replace(/: $/, ''), e.problem);
     throw e;
@@ -34,11 +35,16 @@ export function probeScenario(file: string, opts: Pick<LoadOptions, 'apply' | 's
   return { scenario, probe };
 }
 
+/** A costs file named in a scenario (`"costs": "./x.costs.json"`): read relative to the scenario file. */
+export function costsReader(file: string): (ref: string) => unknown {
+  return (ref) => parseJson(readText(resolve(dirname(file), ref), 'costs file'));
+}
+
 function loadFile(file: string, opts: LoadOptions) {
   const text = readText(file, 'scenario file');
   let loaded;
   try {
-    loaded = loadScenario(text, opts);
+    loaded = loadScenario(text, { readCosts: costsReader(file), ...opts });
   } catch (e) {
     if (e instanceof InputError) throw new InputError(`${file}: ${e.where}`.replace(/: $/, ''), e.problem);
     throw e;

@@ -1,5 +1,6 @@
 import { parse as parseJsonc, printParseErrorCode, visit, type ParseError } from 'jsonc-parser';
 import { applyCommands, isRuntimeCommand } from './apply.ts';
+import { inlineCostsFile } from './costs-file.ts';
 import { formatPath, InputError } from './errors.ts';
 import { resolveScenario, type ResolvedScenario, type TimelineChange } from './resolve.ts';
 import { scenarioSchema, type Scenario } from './schema.ts';
@@ -14,6 +15,12 @@ export interface LoadOptions {
   apply?: string[];
   /** `--set path=value`, applied to the JSON before validation. */
   set?: string[];
+  /**
+   * Reads a costs file named by `costs` (`"./lab.costs.json"`, costs-file.ts) and returns its
+   * parsed JSON; the CLI resolves it relative to the scenario file. Without it a costs file is
+   * refused (the browser and sweep workers cannot read files).
+   */
+  readCosts?: (ref: string) => unknown;
 }
 
 export interface Loaded {
@@ -48,6 +55,7 @@ export function loadScenarioObject(raw: unknown, opts: LoadOptions = {}): Loaded
   if (opts.seed !== undefined) overrides.seed = opts.seed;
   if (opts.durationMs !== undefined) overrides.duration_ms = opts.durationMs;
   const input = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>), ...overrides } : raw;
+  inlineCostsFile(input, opts.readCosts);
   const parsed = scenarioSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) {
     const e = firstIssueAsError(parsed.error.issues, scenarioSchema);

@@ -327,7 +327,7 @@ export const scenarioSchema = z
     kernel: kernelSchema.default(kernelSchema.parse({})),
     cpus: z.number().int().min(1).max(256).default(4),
     machine: machine.default({}),
-    costs: z.string().default('baremetal-10g').describe('Cost profile name (see README, "Costs").'),
+    costs: z.string().default('baremetal-10g').describe('Cost profile name (see README, "Costs"), or a costs file written by rxsim calibrate ("./<name>.costs.json", relative to the scenario file).'),
     cost_overrides: z.record(z.string(), z.number().min(0)).default({}).describe('Override individual costs of the profile, in ns.'),
     nics: z.array(nicSchema).min(1),
     xdp_programs: z
