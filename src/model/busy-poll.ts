@@ -15,9 +15,9 @@ import { Acct, COND_RESCHED, type Task, type TaskYield } from './task.ts';
  * Modelled: sk_busy_loop from a blocking recvmsg (tcp_recvmsg, __skb_recv_udp) for
  * SO_BUSY_POLL / net.core.busy_read µs, and a select()/poll() reader of several sockets
  * (do_select, sock_poll) for net.core.busy_poll µs; the NAPI ownership rules, busy_poll_stop and
- * prefer-busy-poll are in napi.ts. Not modelled: epoll busy polling (ep_busy_loop, EPIOCSPARAMS)
- * and with it irq_suspend_timeout (napi_suspend_irqs / napi_resume_irqs are called by ep_poll
- * only); threaded NAPI in busy-poll mode.
+ * prefer-busy-poll are in napi.ts; epoll_wait's busy loop (ep_busy_loop) and IRQ suspension in
+ * eventpoll.ts, on napiBusyLoop here. Not modelled: threaded NAPI in busy-poll mode
+ * (NAPI_STATE_THREADED_BUSY_POLL came after 6.18).
  */
 
 /** BUSY_POLL_BUDGET (include/net/busy_poll.h): the budget of each busy-poll napi->poll. */
