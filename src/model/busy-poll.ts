@@ -3,6 +3,7 @@ import type { SysctlValues } from '../scenario/sysctl.ts';
 import { MIN_NAPI_ID } from './nic/napi-ids.ts';
 import { busyPollStop, napiBusyPoll, napiBusyPollOnce, napiBusyPollStart, type Napi, type NapiHost } from './napi.ts';
 import type { Snmp } from './snmp.ts';
+import { POLL_BUSY } from './trace-hooks.ts';
 import type { Socket } from './socket.ts';
 import { Acct, COND_RESCHED, type Task, type TaskYield } from './task.ts';
 
@@ -97,9 +98,10 @@ export class BusyPoll {
    * has data or `usec` µs of busy_loop_current_time have passed since the start (0: after the
    * first pass, as busy_loop_timeout with no time set). On need_resched it gives the NAPI back
    * (busy_poll_stop), calls cond_resched() and goes on unless the loop end is reached. Runs with
-   * preemption off, as the task's system time.
+   * preemption off, as the task's system time. `via` names the caller in the trace (napi_busy_loop
+   * or ep_busy_loop).
    */
-  *napiBusyLoop(task: Task, n: Napi, prefer: boolean, budget: number, socks: readonly Socket[], usec: number): Generator<TaskYield, void, void> {
+  *napiBusyLoop(task: Task, n: Napi, prefer: boolean, budget: number, socks: readonly Socket[], usec: number, via = POLL_BUSY): Generator<TaskYield, void, void> {
     const k = this.k;
     const start = busyLoopTime(k.sim.now);
     task.acct = Acct.SYS;
@@ -108,11 +110,11 @@ export class BusyPoll {
     for (;;) {
       yield k.costs.busy_poll_loop;
       if (!owned) owned = napiBusyPollStart(n, prefer);
-      const work = owned ? yield* napiBusyPollOnce(k, task, n, budget) : 0;
+      const work = owned ? yield* napiBusyPollOnce(k, task, n, budget, via) : 0;
       if (work > 0) k.snmp.TcpExtBusyPollRxPackets += work;
       if (busyLoopEnd(k.sim.now, socks, start, usec)) break;
       if (k.cpus[task.cpu]!.needResched()) {
-        if (owned) yield* busyPollStop(k, task, n, prefer, budget);
+        if (owned) yield* busyPollStop(k, task, n, prefer, budget, via);
         owned = false;
         task.preemptDisabled = false;
         yield COND_RESCHED;
@@ -121,7 +123,7 @@ export class BusyPoll {
         task.preemptDisabled = true;
       }
     }
-    if (owned) yield* busyPollStop(k, task, n, prefer, budget);
+    if (owned) yield* busyPollStop(k, task, n, prefer, budget, via);
     task.preemptDisabled = false;
   }
 

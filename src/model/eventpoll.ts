@@ -3,6 +3,7 @@ import { anyReadable, BUSY_POLL_BUDGET, napiIdValid } from './busy-poll.ts';
 import { napiResumeIrqs, napiSuspendIrqs, type Napi, type NapiHost } from './napi.ts';
 import type { Socket } from './socket.ts';
 import { SLEEP, type Task, type TaskYield } from './task.ts';
+import { POLL_EP_BUSY } from './trace-hooks.ts';
 
 /**
  * An epoll instance and epoll_wait (fs/eventpoll.c): struct eventpoll with the busy-poll fields
@@ -22,7 +23,7 @@ export interface EventPollHost extends NapiHost {
   readonly sysctl: Pick<SysctlValues, 'net.core.netdev_budget' | 'net.core.netdev_budget_usecs' | 'net.core.busy_poll'>;
   /** napi_busy_loop() with a loop end (busy-poll.ts). */
   readonly busyPoll: {
-    napiBusyLoop(task: Task, n: Napi, prefer: boolean, budget: number, socks: readonly Socket[], usec: number): Generator<TaskYield, void, void>;
+    napiBusyLoop(task: Task, n: Napi, prefer: boolean, budget: number, socks: readonly Socket[], usec: number, via: number): Generator<TaskYield, void, void>;
   };
 }
 
@@ -107,7 +108,7 @@ export class EventPoll {
     const p = this.params;
     const n = k.napis.byId(id);
     const usec = p.busyPollUsecs > 0 ? p.busyPollUsecs : k.sysctl['net.core.busy_poll'];
-    if (n) yield* k.busyPoll.napiBusyLoop(task, n, p.preferBusyPoll, p.busyPollBudget || BUSY_POLL_BUDGET, this.socks, usec);
+    if (n) yield* k.busyPoll.napiBusyLoop(task, n, p.preferBusyPoll, p.busyPollBudget || BUSY_POLL_BUDGET, this.socks, usec, POLL_EP_BUSY);
     if (anyReadable(this.socks)) return true;
     if (p.preferBusyPoll && n) yield* napiResumeIrqs(k, task, n);
     this.napiId = 0;

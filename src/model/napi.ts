@@ -5,7 +5,7 @@ import type { Cpu } from './cpu.ts';
 import type { Jiffies } from './jiffies.ts';
 import { NET_RX_SOFTIRQ } from './softirq.ts';
 import { Acct, COND_RESCHED, SLEEP, type Task, type TaskYield } from './task.ts';
-import type { TraceHooks } from './trace-hooks.ts';
+import { POLL_BUSY, type TraceHooks } from './trace-hooks.ts';
 
 /**
  * NAPI (net/core/dev.c): napi_struct, napi_schedule, net_rx_action, napi_poll,
@@ -363,14 +363,14 @@ export function napiBusyPollStart(n: Napi, prefer: boolean): boolean {
  * IN_BUSY_POLL, so the driver leaves its interrupt masked), gro_normal_list() (the batch is handed
  * up at the end of the poll), skb_defer_free_flush() and local_bh_enable(). Returns the work done.
  */
-export function* napiBusyPollOnce(k: NapiHost, task: Task, n: Napi, budget: number): Generator<TaskYield, number, void> {
+export function* napiBusyPollOnce(k: NapiHost, task: Task, n: Napi, budget: number, via = POLL_BUSY): Generator<TaskYield, number, void> {
   const cpu = k.cpus[task.cpu]!;
   task.inSoftirq = true; // local_bh_disable
   const start = k.sim.now;
   const work = yield* n.poller.poll(cpu, budget, n);
   n.polls++;
   n.workHist[Math.min(work, NAPI_POLL_WEIGHT)]! += 1;
-  k.trace?.napiPoll(cpu.id, n, work, budget, start);
+  k.trace?.napiPoll(cpu.id, n, work, budget, start, via);
   if (n.poller.groNormalList) yield* n.poller.groNormalList(cpu);
   task.inSoftirq = false;
   yield* k.rps.sendIpis(cpu);
@@ -390,7 +390,7 @@ export function* napiBusyPollOnce(k: NapiHost, task: Task, n: Napi, budget: numb
  * its whole budget is rescheduled (__busy_poll_stop) — or, with the timer armed, released with
  * old GRO packets flushed, for the timer to pick up.
  */
-export function* busyPollStop(k: NapiHost, task: Task, n: Napi, prefer: boolean, budget: number): Generator<TaskYield, void, void> {
+export function* busyPollStop(k: NapiHost, task: Task, n: Napi, prefer: boolean, budget: number, via = POLL_BUSY): Generator<TaskYield, void, void> {
   const cpu = k.cpus[task.cpu]!;
   n.missed = false;
   n.inBusyPoll = false;
@@ -411,7 +411,7 @@ export function* busyPollStop(k: NapiHost, task: Task, n: Napi, prefer: boolean,
   }
   const start = k.sim.now;
   const rc = yield* n.poller.poll(cpu, budget, n);
-  k.trace?.napiPoll(cpu.id, n, rc, budget, start);
+  k.trace?.napiPoll(cpu.id, n, rc, budget, start, via);
   if (rc === budget) {
     // __busy_poll_stop()
     if (!skipSchedule) {
