@@ -365,6 +365,8 @@ function echo(ctx: Ctx, draft: Draft<Scenario>): void {
     const queues = queueCount(nic, draft.cpus);
     if (q >= queues) ctx.fail(pi, `rx-${q} does not exist (${nic.name} has rx-0..rx-${queues - 1})`);
     const knob = findKnob('queue', m[3]!) ?? ctx.fail(pi, `unknown or unmodelled queue attribute "${m[3]}"${didYouMean(m[3]!, knobNames('queue'))}`);
+    if (queueKnobs.NAPI_SET_KNOBS.includes(knob))
+      ctx.fail(pi, `there is no such sysfs file: ${knob.name} is per NAPI, set with netlink (ynl --family netdev --do napi-set --json '{"id": N, "${knob.name.replaceAll('_', '-')}": V}')`);
     setKnob(ctx, draft, knob, queueContext(nicContext(draft, nic), q), 1, value, [index, `rx-${q}`]);
     return;
   }

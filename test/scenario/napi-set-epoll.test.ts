@@ -59,6 +59,8 @@ describe('per-NAPI irq_suspend_timeout: the scenario field and netlink napi-set'
     expect(error({ apply: ['ynl --family rt-link --do napi-set --json {}'] })).toMatch(/token "rt-link": rxsim models the netdev family only/);
     expect(error({ apply: ['ynl --famly netdev'] })).toMatch(/token "--famly": unknown or unmodelled ynl option \(did you mean "--family"\?\)/);
     expect(error({ nics: [{ name: 'eth0', channels: { combined: 2 }, queues: { 'rx-0': { irq_suspend_timeout: -1 } } }] })).toMatch(/irq_suspend_timeout/);
+    // No sysfs file holds it: only netlink writes a NAPI's irq_suspend_timeout.
+    expect(error({ apply: ['echo 5 > /sys/class/net/eth0/queues/rx-0/irq_suspend_timeout'] })).toMatch(/there is no such sysfs file: irq_suspend_timeout is per NAPI, set with netlink/);
   });
 });
 

@@ -1,6 +1,6 @@
 import * as limits from '../limits.ts';
 import { parseCpuMask } from '../units.ts';
-import { defineKnob, text, uint, type QueueContext } from './types.ts';
+import { defineKnob, text, uint, type AnyKnob, type QueueContext } from './types.ts';
 
 /** Per-RX-queue sysfs files, /sys/class/net/<dev>/queues/rx-<n>/<attr> (net/core/net-sysfs.c). */
 
@@ -54,3 +54,6 @@ export const irqSuspendTimeout = defineKnob<number, number, QueueContext>({
 });
 
 export const QUEUE_KNOBS = [rpsCpus, rpsFlowCnt, irqSuspendTimeout];
+
+/** Per-NAPI settings with no sysfs file: only netlink's napi-set writes them. */
+export const NAPI_SET_KNOBS: readonly AnyKnob[] = [irqSuspendTimeout];
