@@ -18,7 +18,7 @@ import { Acct, COND_RESCHED, type Task, type TaskYield } from './task.ts';
  * (do_select, sock_poll) for net.core.busy_poll µs; the NAPI ownership rules, busy_poll_stop and
  * prefer-busy-poll are in napi.ts; epoll_wait's busy loop (ep_busy_loop) and IRQ suspension in
  * eventpoll.ts, on napiBusyLoop here. Not modelled: threaded NAPI in busy-poll mode
- * (NAPI_STATE_THREADED_BUSY_POLL came after 6.18).
+ * (NAPI_STATE_THREADED_BUSY_POLL: commit c18d4b190a46, net-next 2025-11-03, is 6.19 material).
  */
 
 /** BUSY_POLL_BUDGET (include/net/busy_poll.h): the budget of each busy-poll napi->poll. */
