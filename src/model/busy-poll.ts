@@ -1,7 +1,9 @@
 import type { ResolvedApp } from '../scenario/resolve.ts';
 import type { SysctlValues } from '../scenario/sysctl.ts';
+import { MIN_NAPI_ID } from './nic/napi-ids.ts';
 import { busyPollStop, napiBusyPoll, napiBusyPollOnce, napiBusyPollStart, type Napi, type NapiHost } from './napi.ts';
 import type { Snmp } from './snmp.ts';
+import { POLL_BUSY } from './trace-hooks.ts';
 import type { Socket } from './socket.ts';
 import { Acct, COND_RESCHED, type Task, type TaskYield } from './task.ts';
 
@@ -14,9 +16,9 @@ import { Acct, COND_RESCHED, type Task, type TaskYield } from './task.ts';
  * Modelled: sk_busy_loop from a blocking recvmsg (tcp_recvmsg, __skb_recv_udp) for
  * SO_BUSY_POLL / net.core.busy_read µs, and a select()/poll() reader of several sockets
  * (do_select, sock_poll) for net.core.busy_poll µs; the NAPI ownership rules, busy_poll_stop and
- * prefer-busy-poll are in napi.ts. Not modelled: epoll busy polling (ep_busy_loop, EPIOCSPARAMS)
- * and with it irq_suspend_timeout (napi_suspend_irqs / napi_resume_irqs are called by ep_poll
- * only); threaded NAPI in busy-poll mode.
+ * prefer-busy-poll are in napi.ts; epoll_wait's busy loop (ep_busy_loop) and IRQ suspension in
+ * eventpoll.ts, on napiBusyLoop here. Not modelled: threaded NAPI in busy-poll mode
+ * (NAPI_STATE_THREADED_BUSY_POLL: commit c18d4b190a46, net-next 2025-11-03, is 6.19 material).
  */
 
 /** BUSY_POLL_BUDGET (include/net/busy_poll.h): the budget of each busy-poll napi->poll. */
@@ -25,6 +27,26 @@ export const BUSY_POLL_BUDGET = 8;
 /** busy_loop_current_time(): local_clock() >> 10, the loop's µs-like clock. */
 function busyLoopTime(ns: number): number {
   return Math.floor(ns / 1024);
+}
+
+/** napi_id_valid() (include/net/busy_poll.h): ids below MIN_NAPI_ID are sender_cpu values, not NAPIs. */
+export function napiIdValid(id: number): boolean {
+  return id >= MIN_NAPI_ID;
+}
+
+/** A socket of `socks` has data (readable: EPOLLIN, a non-empty receive queue). */
+export function anyReadable(socks: readonly Socket[]): boolean {
+  for (let i = 0; i < socks.length; i++) if (socks[i]!.queue.length > 0) return true;
+  return false;
+}
+
+/**
+ * The loop_end of sk_busy_loop and ep_busy_loop: data arrived, or the time is up
+ * (sk_busy_loop_timeout, busy_loop_ep_timeout: time_after(now, start + usec); with no time set
+ * busy_loop_timeout returns true at once).
+ */
+function busyLoopEnd(now: number, socks: readonly Socket[], startUs: number, usec: number): boolean {
+  return anyReadable(socks) || usec === 0 || busyLoopTime(now) > startUs + usec;
 }
 
 /** What busy polling needs from the rest of the machine. */
@@ -53,46 +75,55 @@ export class BusyPoll {
    * need_resched; nothing happens without busy polling configured.
    */
   *beforeSleep(task: Task, socks: readonly Socket[]): Generator<TaskYield, void, void> {
-    if (socks.length === 1) yield* this.skBusyLoop(task, socks[0]!);
+    if (socks.length === 1) yield* this.skBusyLoop(task, socks[0]!, socks);
     else if (socks.length > 1) yield* this.selectBusyLoop(task, socks);
   }
 
   /**
    * sk_busy_loop(sk, nonblock = 0) → napi_busy_loop(sk_napi_id, sk_busy_loop_end, sk,
-   * sk_prefer_busy_poll, sk_busy_poll_budget ?: BUSY_POLL_BUDGET), as __napi_busy_loop runs it:
-   * each pass takes the NAPI if nobody owns it (and keeps it across passes), polls it with the
-   * budget, adds the work to LINUX_MIB_BUSYPOLLRXPACKETS, and ends when the socket has data or
-   * sk_ll_usec has passed (sk_busy_loop_end). On need_resched it gives the NAPI back
-   * (busy_poll_stop), calls cond_resched() and goes on unless the loop end is reached.
+   * sk_prefer_busy_poll, sk_busy_poll_budget ?: BUSY_POLL_BUDGET) until the socket has data or
+   * sk_ll_usec has passed (sk_busy_loop_end).
    */
-  *skBusyLoop(task: Task, sock: Socket): Generator<TaskYield, void, void> {
-    const k = this.k;
+  *skBusyLoop(task: Task, sock: Socket, socks: readonly Socket[] = [sock]): Generator<TaskYield, void, void> {
     if (sock.llUsec === 0) return; // sk_can_busy_loop
-    const n = k.napis.byId(sock.napiId); // napi_id >= MIN_NAPI_ID and napi_by_id()
+    const n = this.k.napis.byId(sock.napiId); // napi_id >= MIN_NAPI_ID and napi_by_id()
     if (!n) return;
-    const prefer = sock.preferBusyPoll;
-    const budget = sock.busyPollBudget || BUSY_POLL_BUDGET;
-    const end = busyLoopTime(k.sim.now) + sock.llUsec;
+    yield* this.napiBusyLoop(task, n, sock.preferBusyPoll, sock.busyPollBudget || BUSY_POLL_BUDGET, socks, sock.llUsec);
+  }
+
+  /**
+   * napi_busy_loop() with a loop_end (net/core/dev.c: __napi_busy_loop), for sk_busy_loop and
+   * ep_busy_loop: each pass takes the NAPI if nobody owns it (and keeps it across passes), polls
+   * it with the budget, adds the work to LINUX_MIB_BUSYPOLLRXPACKETS, and ends when one of `socks`
+   * has data or `usec` µs of busy_loop_current_time have passed since the start (0: after the
+   * first pass, as busy_loop_timeout with no time set). On need_resched it gives the NAPI back
+   * (busy_poll_stop), calls cond_resched() and goes on unless the loop end is reached. Runs with
+   * preemption off, as the task's system time. `via` names the caller in the trace (napi_busy_loop
+   * or ep_busy_loop).
+   */
+  *napiBusyLoop(task: Task, n: Napi, prefer: boolean, budget: number, socks: readonly Socket[], usec: number, via = POLL_BUSY): Generator<TaskYield, void, void> {
+    const k = this.k;
+    const start = busyLoopTime(k.sim.now);
     task.acct = Acct.SYS;
     task.preemptDisabled = true; // __napi_busy_loop: preempt_disable() (not on PREEMPT_RT)
     let owned = false;
     for (;;) {
       yield k.costs.busy_poll_loop;
       if (!owned) owned = napiBusyPollStart(n, prefer);
-      const work = owned ? yield* napiBusyPollOnce(k, task, n, budget) : 0;
+      const work = owned ? yield* napiBusyPollOnce(k, task, n, budget, via) : 0;
       if (work > 0) k.snmp.TcpExtBusyPollRxPackets += work;
-      if (sock.queue.length > 0 || busyLoopTime(k.sim.now) > end) break; // sk_busy_loop_end
+      if (busyLoopEnd(k.sim.now, socks, start, usec)) break;
       if (k.cpus[task.cpu]!.needResched()) {
-        if (owned) yield* busyPollStop(k, task, n, prefer, budget);
+        if (owned) yield* busyPollStop(k, task, n, prefer, budget, via);
         owned = false;
         task.preemptDisabled = false;
         yield COND_RESCHED;
         task.acct = Acct.SYS;
-        if (sock.queue.length > 0 || busyLoopTime(k.sim.now) > end) return;
+        if (busyLoopEnd(k.sim.now, socks, start, usec)) return;
         task.preemptDisabled = true;
       }
     }
-    if (owned) yield* busyPollStop(k, task, n, prefer, budget);
+    if (owned) yield* busyPollStop(k, task, n, prefer, budget, via);
     task.preemptDisabled = false;
   }
 

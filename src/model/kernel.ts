@@ -28,6 +28,7 @@ import { EevdfRunQueue } from './sched-eevdf.ts';
 import { Smp } from './smp.ts';
 import { Snmp } from './snmp.ts';
 import { BusyPoll } from './busy-poll.ts';
+import { EventPoll, type EpollParams } from './eventpoll.ts';
 import type { Socket } from './socket.ts';
 import { SocketTable } from './socket-table.ts';
 import { NET_RX_SOFTIRQ, Softirq } from './softirq.ts';
@@ -232,6 +233,13 @@ export class Kernel {
   /** dev_queue_xmit() of a frame the host sends on flow `flow`'s NIC from CPU `cpu` (SocketTableHost, AppHost). */
   xmit(flow: number, cpu: number, len: number): void {
     this.nics[this.flows[flow]!.nic]!.xmit(cpu, flow, len, this.sim.now);
+  }
+
+  /** epoll_create1 + EPOLL_CTL_ADD of `socks` + EPIOCSPARAMS (AppHost). */
+  epollCreate(socks: readonly Socket[], params: EpollParams): EventPoll {
+    const ep = new EventPoll(this, socks, params);
+    for (const s of socks) s.ep = ep;
+    return ep;
   }
 
   /** tcp_delack_timer (SocketTableHost). */

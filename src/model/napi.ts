@@ -5,7 +5,7 @@ import type { Cpu } from './cpu.ts';
 import type { Jiffies } from './jiffies.ts';
 import { NET_RX_SOFTIRQ } from './softirq.ts';
 import { Acct, COND_RESCHED, SLEEP, type Task, type TaskYield } from './task.ts';
-import type { TraceHooks } from './trace-hooks.ts';
+import { POLL_BUSY, type TraceHooks } from './trace-hooks.ts';
 
 /**
  * NAPI (net/core/dev.c): napi_struct, napi_schedule, net_rx_action, napi_poll,
@@ -80,6 +80,12 @@ export class Napi {
   deferHardIrqs = 0;
   groFlushTimeout = 0;
   deferHardIrqsCount = 0;
+  /**
+   * irq_suspend_timeout (ns; 6.13+, per NAPI through netlink napi-set, 0: off): with
+   * PREFER_BUSY_POLL, napi_complete_done and busy_poll_stop arm the hrtimer for this long instead
+   * of gro_flush_timeout, and ep_poll re-arms it each time it returns events (napi_suspend_irqs).
+   */
+  irqSuspendTimeout = 0;
   /** The hrtimer armed by napi_complete_done (fires napi_watchdog on `timerCpu`). */
   timer: Timer | null = null;
   timerCpu = 0;
@@ -151,7 +157,13 @@ export function* napiCompleteDone(k: NapiHost, cpu: Cpu, n: Napi, workDone: numb
     if (n.poller.groHeld()) timeout = n.groFlushTimeout;
     n.deferHardIrqsCount = n.deferHardIrqs;
   }
-  if (n.deferHardIrqsCount > 0) {
+  if (n.preferBusyPoll) {
+    // napi_prefer_busy_poll(n) (6.13+): a busy poller wants the NAPI, so the IRQ stays suspended
+    // for irq_suspend_timeout — which also replaces a GRO timeout set above, even when it is 0.
+    timeout = n.irqSuspendTimeout;
+    if (timeout > 0) ret = false;
+  }
+  if (ret && n.deferHardIrqsCount > 0) {
     n.deferHardIrqsCount--;
     timeout = n.groFlushTimeout;
     if (timeout > 0) ret = false;
@@ -174,11 +186,16 @@ export function* napiCompleteDone(k: NapiHost, cpu: Cpu, n: Napi, workDone: numb
   return ret;
 }
 
-/** napi_watchdog(): the hrtimer callback, in hardirq context on the CPU that armed it. */
+/**
+ * napi_watchdog(): the hrtimer callback, in hardirq context on the CPU that armed it. Takes the
+ * NAPI if nobody owns it (without setting MISSED: no device IRQ came), clears PREFER_BUSY_POLL and
+ * schedules it — the softirq's poll then ends an IRQ suspension the application did not renew.
+ */
 export function* napiWatchdog(k: NapiHost, cpu: Cpu, n: Napi): Generator<number, void, void> {
   yield k.costs.hardirq_entry_exit + k.costs.hrtimer_handler;
   if (!n.sched) {
     n.sched = true;
+    n.preferBusyPoll = false;
     napiScheduleOn(k, cpu, n);
   }
 }
@@ -346,14 +363,14 @@ export function napiBusyPollStart(n: Napi, prefer: boolean): boolean {
  * IN_BUSY_POLL, so the driver leaves its interrupt masked), gro_normal_list() (the batch is handed
  * up at the end of the poll), skb_defer_free_flush() and local_bh_enable(). Returns the work done.
  */
-export function* napiBusyPollOnce(k: NapiHost, task: Task, n: Napi, budget: number): Generator<TaskYield, number, void> {
+export function* napiBusyPollOnce(k: NapiHost, task: Task, n: Napi, budget: number, via = POLL_BUSY): Generator<TaskYield, number, void> {
   const cpu = k.cpus[task.cpu]!;
   task.inSoftirq = true; // local_bh_disable
   const start = k.sim.now;
   const work = yield* n.poller.poll(cpu, budget, n);
   n.polls++;
   n.workHist[Math.min(work, NAPI_POLL_WEIGHT)]! += 1;
-  k.trace?.napiPoll(cpu.id, n, work, budget, start);
+  k.trace?.napiPoll(cpu.id, n, work, budget, start, via);
   if (n.poller.groNormalList) yield* n.poller.groNormalList(cpu);
   task.inSoftirq = false;
   yield* k.rps.sendIpis(cpu);
@@ -366,22 +383,27 @@ export function* napiBusyPollOnce(k: NapiHost, task: Task, n: Napi, budget: numb
 /**
  * busy_poll_stop() (net/core/dev.c, 6.18): give the NAPI back. MISSED and IN_BUSY_POLL are
  * cleared, then one more napi->poll whose napi_complete_done() now works as usual ("all we really
- * want here is to re-enable device interrupts"). With SO_PREFER_BUSY_POLL, napi_defer_hard_irqs
- * and gro_flush_timeout set, defer_hard_irqs_count is refilled and the gro_flush_timeout hrtimer
- * armed first, so that poll's napi_complete_done() keeps the interrupt masked. A poll that used
+ * want here is to re-enable device interrupts"). With prefer-busy-poll the hrtimer is armed first,
+ * so that poll's napi_complete_done() keeps the interrupt masked: for irq_suspend_timeout if the
+ * NAPI has one, else — napi_defer_hard_irqs and gro_flush_timeout set — for gro_flush_timeout,
+ * with defer_hard_irqs_count refilled. A poll that used
  * its whole budget is rescheduled (__busy_poll_stop) — or, with the timer armed, released with
  * old GRO packets flushed, for the timer to pick up.
  */
-export function* busyPollStop(k: NapiHost, task: Task, n: Napi, prefer: boolean, budget: number): Generator<TaskYield, void, void> {
+export function* busyPollStop(k: NapiHost, task: Task, n: Napi, prefer: boolean, budget: number, via = POLL_BUSY): Generator<TaskYield, void, void> {
   const cpu = k.cpus[task.cpu]!;
   n.missed = false;
   n.inBusyPoll = false;
   task.inSoftirq = true; // local_bh_disable
   let skipSchedule = false;
   if (prefer) {
-    n.deferHardIrqsCount = n.deferHardIrqs;
-    const timeout = n.groFlushTimeout;
-    if (n.deferHardIrqsCount > 0 && timeout > 0) {
+    // 6.13+: irq_suspend_timeout first; only without it the deferral count and gro_flush_timeout.
+    let timeout = n.irqSuspendTimeout;
+    if (timeout === 0) {
+      n.deferHardIrqsCount = n.deferHardIrqs;
+      if (n.deferHardIrqsCount > 0) timeout = n.groFlushTimeout;
+    }
+    if (timeout > 0) {
       n.timerCpu = cpu.id;
       n.timer!.arm(k.sim.now + timeout); // hrtimer_start(&napi->timer, timeout, HRTIMER_MODE_REL_PINNED)
       skipSchedule = true;
@@ -389,7 +411,7 @@ export function* busyPollStop(k: NapiHost, task: Task, n: Napi, prefer: boolean,
   }
   const start = k.sim.now;
   const rc = yield* n.poller.poll(cpu, budget, n);
-  k.trace?.napiPoll(cpu.id, n, rc, budget, start);
+  k.trace?.napiPoll(cpu.id, n, rc, budget, start, via);
   if (rc === budget) {
     // __busy_poll_stop()
     if (!skipSchedule) {
@@ -418,4 +440,32 @@ export function* napiBusyPoll(k: NapiHost, task: Task, n: Napi, budget: number, 
   yield* busyPollStop(k, task, n, prefer, budget);
   task.acct = acct;
   return work;
+}
+
+/**
+ * napi_suspend_irqs() (net/core/dev.c, 6.13+), from ep_poll when it returns events with
+ * prefer_busy_poll (ep_suspend_napi_irqs): push the NAPI's hrtimer out to irq_suspend_timeout, so
+ * neither the device interrupt (masked since busy_poll_stop) nor the watchdog's softirq poll comes
+ * while the application works on what it got. Nothing without irq_suspend_timeout.
+ */
+export function napiSuspendIrqs(k: NapiHost, cpu: Cpu, n: Napi): void {
+  const timeout = n.irqSuspendTimeout;
+  if (timeout === 0) return;
+  n.timerCpu = cpu.id;
+  n.timer!.arm(k.sim.now + timeout); // hrtimer_start(&napi->timer, ns_to_ktime(timeout), HRTIMER_MODE_REL_PINNED)
+}
+
+/**
+ * napi_resume_irqs() (net/core/dev.c, 6.13+), from ep_busy_loop when busy polling found nothing:
+ * with irq_suspend_timeout set, napi_schedule() inside local_bh_disable/enable — the softirq polls
+ * the NAPI at once, in this task's local_bh_enable, and its napi_complete_done (PREFER_BUSY_POLL
+ * gone) hands the interrupt back to napi_defer_hard_irqs / gro_flush_timeout. The hrtimer stays
+ * armed and finds the NAPI idle or owned when it fires.
+ */
+export function* napiResumeIrqs(k: NapiHost, task: Task, n: Napi): Generator<TaskYield, void, void> {
+  if (n.irqSuspendTimeout === 0) return;
+  task.inSoftirq = true; // local_bh_disable
+  napiSchedule(k, k.cpus[task.cpu]!, n);
+  task.inSoftirq = false;
+  yield* k.softirq.localBhEnable(task);
 }

@@ -194,6 +194,8 @@ export class Socket {
   llUsec = 0;
   preferBusyPoll = false;
   busyPollBudget = 0;
+  /** The epoll instance the socket was added to (its ep_poll_callback runs on sk_data_ready), or null. */
+  ep: { pollCallback(sock: Socket): void } | null = null;
   readonly counters: SocketCounters = {
     rcvbufErrors: 0,
     rcvQDrop: 0,

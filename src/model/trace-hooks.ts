@@ -8,6 +8,11 @@ export const CPU_TASK = 3;
 /** schedule(): the context switch itself. */
 export const CPU_SWITCH = 4;
 
+/** Who polled a NAPI: the softirq (net_rx_action) or its thread; a task's napi_busy_loop (sk_busy_loop, do_select); epoll_wait's ep_busy_loop. */
+export const POLL_SOFTIRQ = 0;
+export const POLL_BUSY = 1;
+export const POLL_EP_BUSY = 2;
+
 /** What a trace records of a NAPI instance (napi_struct's id and its device). */
 export interface TracedNapi {
   readonly id: number;
@@ -38,8 +43,8 @@ export interface TraceHooks {
   softirqFrame(cpu: number, begin: boolean, ksoftirqd: boolean): void;
   softirqEntry(cpu: number, vec: number): void;
   softirqExit(cpu: number, vec: number): void;
-  /** One napi_poll that began at `start` (ns). */
-  napiPoll(cpu: number, napi: TracedNapi, work: number, budget: number, start: number): void;
+  /** One napi_poll that began at `start` (ns); `via`: who polled (POLL_* below; net_rx_action or a NAPI thread if absent). */
+  napiPoll(cpu: number, napi: TracedNapi, work: number, budget: number, start: number, via?: number): void;
   sched(cpu: number, prev: Task | null, next: Task | null): void;
   wakeup(cpu: number, task: Task, from: number): void;
 }

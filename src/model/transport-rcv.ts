@@ -209,9 +209,11 @@ export class TransportRcv {
     if (sock.tcp && sock.tcp.rcvNxt > sock.tcp.lastAck && tcpSendAck(sock, this.k.sim.now, sock.tcp.delackCpu)) this.k.snmp.TcpOutSegs++;
   }
 
-  /** sk_data_ready: wake the reader sleeping in recvmsg. Returns the wakeup's cost. */
+  /** sk_data_ready: wake the reader sleeping in recvmsg or epoll_wait. Returns the wakeup's cost. */
   private dataReady(cpu: Cpu, sock: Socket): number {
     const k = this.k;
+    const ep = sock.ep;
+    if (ep !== null) ep.pollCallback(sock); // ep_poll_callback → ep_set_busy_poll_napi_id
     const waiter = sock.waiter;
     if (waiter) {
       sock.waiter = null;

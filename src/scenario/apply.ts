@@ -1,8 +1,10 @@
 import { produce, type Draft } from 'immer';
+import { numberNapis } from '../model/nic/napi-ids.ts';
 import { numberVectors } from '../model/nic/vectors.ts';
 import { cgroupTree } from './cgroup-tree.ts';
 import { InputError, ValueError, didYouMean } from './errors.ts';
 import * as app from './knobs/app.ts';
+import * as queueKnobs from './knobs/queue.ts';
 import { ETHTOOL_OPTIONS, combined, hkey, hwReceiveFeature, hwReceiveFeatureProblem, indir, queueCount } from './knobs/ethtool.ts';
 import type { DriverName } from '../model/nic/drivers.ts';
 import { findKnob, jsonParts, knobNames, knobsOf, nicContext, parseAndCheck, queueContext, systemContext } from './knobs/registry.ts';
@@ -28,6 +30,7 @@ import type { NicConfig, Scenario } from './schema.ts';
  *   echo V > /proc/irq/<n>/smp_affinity|smp_affinity_list
  *   echo V > /sys/fs/cgroup/<path>/cpuset.cpus|cpu.max|cpu.weight   (<path>: kubepods/pod-a/web)
  *   taskset -c LIST <app>    (also taskset -pc LIST <app>)
+ *   ynl --family netdev --do napi-set --json '{"id": N, "irq-suspend-timeout": NS}'
  *
  * The grammar is strict: a command, option or argument it does not know is an error naming the
  * token, never ignored. Which files, parameters and sysctls exist, and how their values are
@@ -51,11 +54,12 @@ export function applyCommand(scenario: Scenario, command: string, label: string)
     else if (cmd === 'echo') echo(ctx, draft);
     else if (cmd === 'taskset') taskset(ctx, draft);
     else if (cmd === 'ip') ipLink(ctx, draft);
+    else if (cmd === 'ynl') ynl(ctx, draft);
     else ctx.fail(0, `unknown command${didYouMean(cmd!, COMMANDS)}; rxsim understands ${COMMANDS.join(', ')}`);
   });
 }
 
-const COMMANDS = ['ethtool', 'sysctl', 'echo', 'taskset', 'ip'];
+const COMMANDS = ['ethtool', 'sysctl', 'echo', 'taskset', 'ip', 'ynl'];
 
 /**
  * Commands that can act on a running machine (a timeline entry): moving a task (taskset) and
@@ -361,6 +365,8 @@ function echo(ctx: Ctx, draft: Draft<Scenario>): void {
     const queues = queueCount(nic, draft.cpus);
     if (q >= queues) ctx.fail(pi, `rx-${q} does not exist (${nic.name} has rx-0..rx-${queues - 1})`);
     const knob = findKnob('queue', m[3]!) ?? ctx.fail(pi, `unknown or unmodelled queue attribute "${m[3]}"${didYouMean(m[3]!, knobNames('queue'))}`);
+    if (queueKnobs.NAPI_SET_KNOBS.includes(knob))
+      ctx.fail(pi, `there is no such sysfs file: ${knob.name} is per NAPI, set with netlink (ynl --family netdev --do napi-set --json '{"id": N, "${knob.name.replaceAll('_', '-')}": V}')`);
     setKnob(ctx, draft, knob, queueContext(nicContext(draft, nic), q), 1, value, [index, `rx-${q}`]);
     return;
   }
@@ -431,4 +437,53 @@ function taskset(ctx: Ctx, draft: Draft<Scenario>): void {
     );
   if (ctx.tokens.length > 4) ctx.fail(4, `unexpected argument: name the app as in "apps" (its command line is not needed)`);
   setAt(draft, jsonParts(app.cpus, index), stored);
+}
+
+// ---------------------------------------------------------------- ynl netdev napi-set
+
+/** napi-set attributes (Documentation/netlink/specs/netdev.yaml) and what rxsim does with each. */
+const NAPI_SET_ATTRS = ['id', 'irq-suspend-timeout', 'defer-hard-irqs', 'gro-flush-timeout', 'threaded'];
+
+/**
+ * `ynl --family netdev --do napi-set --json '{"id": N, "irq-suspend-timeout": NS}'`: netlink's
+ * per-NAPI configuration (netdev_nl_napi_set_doit, 6.13+). The id is a queue's NAPI id as rxsim
+ * numbers them (napi-ids.ts); irq-suspend-timeout is that queue's `irq_suspend_timeout`.
+ */
+function ynl(ctx: Ctx, draft: Draft<Scenario>): void {
+  const opts: Record<string, number> = {};
+  for (let i = 1; i < ctx.tokens.length; i += 2) {
+    const opt = ctx.tokens[i]!;
+    if (opt !== '--family' && opt !== '--do' && opt !== '--json')
+      ctx.fail(i, `unknown or unmodelled ynl option${didYouMean(opt, ['--family', '--do', '--json'])}; rxsim takes --family netdev --do napi-set --json JSON`);
+    ctx.need(i + 1, `a value after ${opt}`);
+    opts[opt] = i + 1;
+  }
+  const family = opts['--family'] ?? ctx.fail(ctx.tokens.length, 'expected --family netdev');
+  if (ctx.tokens[family] !== 'netdev') ctx.fail(family, `rxsim models the netdev family only (--family netdev)`);
+  const op = opts['--do'] ?? ctx.fail(ctx.tokens.length, 'expected --do napi-set');
+  if (ctx.tokens[op] !== 'napi-set') ctx.fail(op, `unknown or unmodelled netdev operation${didYouMean(ctx.tokens[op]!, ['napi-set'])}; rxsim takes napi-set`);
+  const ji = opts['--json'] ?? ctx.fail(ctx.tokens.length, `expected --json '{"id": N, "irq-suspend-timeout": NS}'`);
+  let attrs: unknown;
+  try {
+    attrs = JSON.parse(ctx.tokens[ji]!);
+  } catch {
+    ctx.fail(ji, `expected a JSON object like '{"id": 8193, "irq-suspend-timeout": 20000000}'`);
+  }
+  if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) ctx.fail(ji, `expected a JSON object like '{"id": 8193, "irq-suspend-timeout": 20000000}'`);
+  const a = attrs as Record<string, unknown>;
+  for (const key of Object.keys(a)) if (!NAPI_SET_ATTRS.includes(key)) ctx.fail(ji, `unknown napi-set attribute "${key}"${didYouMean(key, NAPI_SET_ATTRS)}`);
+  const napis = numberNapis(draft.nics.map((n) => queueCount(n, draft.cpus)));
+  const id = a['id'];
+  if (id === undefined) ctx.fail(ji, 'napi-set needs "id", the NAPI id (netdev_nl_napi_set_doit: EINVAL without it)');
+  const napi = napis.find((x) => x.id === id);
+  if (!napi) ctx.fail(ji, `no NAPI with id ${JSON.stringify(id)}: this scenario's queue NAPIs are ${napis.map((x) => x.id).join(', ')} (the first NIC's rx-0 upward)`);
+  for (const key of ['defer-hard-irqs', 'gro-flush-timeout', 'threaded']) {
+    if (a[key] !== undefined)
+      ctx.fail(ji, `"${key}" per NAPI is not modelled: rxsim keeps it per device (echo V > /sys/class/net/<dev>/${key.replaceAll('-', '_').replace('defer_hard_irqs', 'napi_defer_hard_irqs')})`);
+  }
+  const timeout = a['irq-suspend-timeout'];
+  if (timeout === undefined) return;
+  if (typeof timeout !== 'number') ctx.fail(ji, `"irq-suspend-timeout" is a number of ns (a netlink uint), not ${JSON.stringify(timeout)}`);
+  const nic = draft.nics[napi.nic]!;
+  setKnob(ctx, draft, queueKnobs.irqSuspendTimeout, queueContext(nicContext(draft, nic), napi.queue), ji, String(timeout), [napi.nic, `rx-${napi.queue}`]);
 }

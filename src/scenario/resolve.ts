@@ -85,7 +85,8 @@ export interface ResolvedNic {
   udpHashPorts: { v4: boolean; v6: boolean };
   /** Allowed CPUs of each queue's vector (smp_affinity_list). */
   irqAffinity: number[][];
-  rxQueues: { rpsCpus: number[]; rpsFlowCnt: number }[];
+  /** Per RX queue: RPS, RFS and (its NAPI's napi_config) irq_suspend_timeout in ns. */
+  rxQueues: { rpsCpus: number[]; rpsFlowCnt: number; irqSuspendTimeoutNs: number }[];
   napiDeferHardIrqs: number;
   groFlushTimeoutNs: number;
   threaded: boolean;
@@ -172,6 +173,8 @@ export interface ResolvedApp {
   busyPollUs: number;
   preferBusyPoll: boolean;
   busyPollBudget: number;
+  /** An event loop's epoll instance with its EPIOCSPARAMS (busy_poll_usecs 0: net.core.busy_poll; budget 0: BUSY_POLL_BUDGET), or null. */
+  epoll: { busyPollUsecs: number; busyPollBudget: number; preferBusyPoll: boolean } | null;
 }
 
 /** Ethernet header (14) + FCS (4): frame size = IP packet size + 18. */
@@ -418,12 +421,17 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
   const rxQueues = Array.from({ length: queues }, (_, q) => ({
     rpsCpus: valueOf(queue.rpsCpus, undefined, queueContext(ctx, q)),
     rpsFlowCnt: valueOf(queue.rpsFlowCnt, undefined, queueContext(ctx, q)),
+    irqSuspendTimeoutNs: valueOf(queue.irqSuspendTimeout, undefined, queueContext(ctx, q)),
   }));
   for (const [key, cfg] of Object.entries(nic.queues)) {
     const q = Number(key.slice(3));
     if (q >= queues) throw new InputError(`${p}.queues["${key}"]`, `${key} does not exist (${nic.name} has ${queues} RX queues, rx-0..rx-${queues - 1})`);
     const qctx = queueContext(ctx, q);
-    rxQueues[q] = { rpsCpus: knob(queue.rpsCpus, cfg.rps_cpus, qctx, index, key), rpsFlowCnt: knob(queue.rpsFlowCnt, cfg.rps_flow_cnt, qctx, index, key) };
+    rxQueues[q] = {
+      rpsCpus: knob(queue.rpsCpus, cfg.rps_cpus, qctx, index, key),
+      rpsFlowCnt: knob(queue.rpsFlowCnt, cfg.rps_flow_cnt, qctx, index, key),
+      irqSuspendTimeoutNs: knob(queue.irqSuspendTimeout, cfg.irq_suspend_timeout, qctx, index, key),
+    };
   }
 
   return {
@@ -509,6 +517,15 @@ function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
   ] as const) {
     if (a[key] !== undefined && !k.appKinds!.includes(a.kind)) throw new InputError(`${p}.${key}`, `only a socket reader (${k.appKinds!.join(', ')}) busy-polls; a ${a.kind} reads no socket`);
   }
+  for (const k of [appKnobs.epoll, ...appKnobs.EPOLL_PARAMS]) {
+    const key = k.name as 'epoll';
+    if (a[key] !== undefined && !k.appKinds!.includes(a.kind)) throw new InputError(`${p}.${key}`, `only an event loop (${k.appKinds!.join(', ')}) waits in epoll_wait; a ${a.kind} does not`);
+  }
+  const epoll = knob(appKnobs.epoll, a.epoll, ctx, index);
+  for (const k of appKnobs.EPOLL_PARAMS) {
+    const key = k.name as 'epoll_busy_poll_usecs';
+    if (a[key] !== undefined && !epoll) throw new InputError(`${p}.${key}`, `EPIOCSPARAMS is an ioctl on an epoll instance: set "epoll": true`);
+  }
   if (a.service_us !== undefined && a.kind !== 'rr-server') throw new InputError(`${p}.service_us`, 'only an rr-server serves requests');
   if (a.kind === 'cpu-hog' || a.kind === 'stream-writer') {
     const what = a.kind === 'cpu-hog' ? 'a cpu-hog reads no socket; it only burns CPU' : 'a stream-writer sends (its flow names it as sender); it reads nothing';
@@ -532,6 +549,13 @@ function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
     busyPollUs: knob(appKnobs.busyPoll, a.busy_poll, ctx, index),
     preferBusyPoll: knob(appKnobs.preferBusyPoll, a.prefer_busy_poll, ctx, index),
     busyPollBudget: knob(appKnobs.busyPollBudget, a.busy_poll_budget, ctx, index),
+    epoll: epoll
+      ? {
+          busyPollUsecs: knob(appKnobs.epollBusyPollUsecs, a.epoll_busy_poll_usecs, ctx, index),
+          busyPollBudget: knob(appKnobs.epollBusyPollBudget, a.epoll_busy_poll_budget, ctx, index),
+          preferBusyPoll: knob(appKnobs.epollPreferBusyPoll, a.epoll_prefer_busy_poll, ctx, index),
+        }
+      : null,
   };
 }
 

@@ -40,6 +40,7 @@ const coalesce = z
 const rxQueue = z.strictObject({
   rps_cpus: field('rps_cpus', queue.rpsCpus),
   rps_flow_cnt: field('rps_flow_cnt', queue.rpsFlowCnt),
+  irq_suspend_timeout: field('irq_suspend_timeout', queue.irqSuspendTimeout),
 });
 
 const pause = z
@@ -199,6 +200,10 @@ const appSchema = z.strictObject({
   busy_poll: field('busy_poll', app.busyPoll),
   prefer_busy_poll: field('prefer_busy_poll', app.preferBusyPoll),
   busy_poll_budget: field('busy_poll_budget', app.busyPollBudget),
+  epoll: field('epoll', app.epoll),
+  epoll_busy_poll_usecs: field('epoll_busy_poll_usecs', app.epollBusyPollUsecs),
+  epoll_busy_poll_budget: field('epoll_busy_poll_budget', app.epollBusyPollBudget),
+  epoll_prefer_busy_poll: field('epoll_prefer_busy_poll', app.epollPreferBusyPoll),
   user_ns_per_kb: z.number().min(0).optional().describe('User-space work per KiB received (the application processing its data), ns. Default 0.'),
   service_us: z.number().min(0).optional().describe('rr-server: user-space time to serve one request (default 0).'),
 });

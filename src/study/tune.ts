@@ -1,4 +1,6 @@
+import { numberNapis } from '../model/nic/napi-ids.ts';
 import { InputError } from '../scenario/errors.ts';
+import { queueCount } from '../scenario/knobs/ethtool.ts';
 import { commandFor, knobAt, textOf, type CommandNames } from '../scenario/knobs/registry.ts';
 import { loadScenarioObject, parsePathParts } from '../scenario/load.ts';
 import { summarize, welch, type Summary, type WelchResult } from './stats.ts';
@@ -236,7 +238,11 @@ export function settingCommand(scenario: Record<string, unknown>, axis: Axis, va
   if (parts[0] === 'nics' && typeof parts[1] === 'number') {
     names.dev = s.nics[parts[1]]?.name;
     const q = /^rx-(\d+)$/.exec(String(parts[3] ?? ''));
-    if (parts[2] === 'queues' && q) names.queue = Number(q[1]);
+    if (parts[2] === 'queues' && q) {
+      names.queue = Number(q[1]);
+      const sc = loaded.scenario;
+      names.napi = numberNapis(sc.nics.map((n) => queueCount(n, sc.cpus))).find((x) => x.nic === parts[1] && x.queue === names.queue)?.id;
+    }
   }
   if (parts[0] === 'cgroups' && typeof parts[1] === 'string') names.cgroup = parts[1];
   if (parts[0] === 'apps' && typeof parts[1] === 'number') names.app = s.apps[parts[1]]?.name;

@@ -20,7 +20,16 @@ export const EV = {
   IPI_SEND: 12, // a = target CPU, b = flow id
   IPI_RECEIVE: 13, // b = flow id
   XDP_EXCEPTION: 14, // a = enum xdp_action, c = device index (recorder.devs)
+  /** napi:napi_poll of a task's busy poll (napi_busy_loop: sk_busy_loop, do_select); a, b, c as NAPI_POLL. */
+  BUSY_POLL: 15,
+  /** napi:napi_poll of epoll_wait's busy poll (ep_busy_loop → napi_busy_loop); a, b, c as NAPI_POLL. */
+  EP_BUSY_POLL: 16,
 } as const;
+
+/** The events of the napi:napi_poll tracepoint: from net_rx_action or a NAPI thread, or from a busy poller. */
+export function isNapiPoll(type: number): boolean {
+  return type === EV.NAPI_POLL || type === EV.BUSY_POLL || type === EV.EP_BUSY_POLL;
+}
 
 /** One event, as the exporters read it. */
 export interface TraceEvent {

@@ -1,4 +1,4 @@
-import { EV, type TraceEvent } from './buffer.ts';
+import { EV, isNapiPoll, type TraceEvent } from './buffer.ts';
 import { XDP_ACTION_NAMES } from '../model/xdp.ts';
 import { comm, initialCurrent, irqOf, napiDev, softirqName } from './names.ts';
 import type { TraceRecorder } from './recorder.ts';
@@ -37,6 +37,8 @@ export function describeEvent(rec: TraceRecorder, e: TraceEvent, skb = 0): strin
     case EV.SOFTIRQ_EXIT:
       return `softirq_exit: vec=${a} [action=${softirqName(a)}]`;
     case EV.NAPI_POLL:
+    case EV.BUSY_POLL:
+    case EV.EP_BUSY_POLL:
       return `napi_poll: napi poll on napi struct ${addr(a + 4096)} for device ${napiDev(rec, a)} work ${b} budget ${c}`;
     case EV.NETIF_RECEIVE_SKB:
       return `netif_receive_skb: dev=${rec.devs[c] ?? '?'} skbaddr=${addr((1 << 20) | (skb & 0xffff))} len=${a}`;
@@ -69,7 +71,7 @@ function flagsOf(type: number, ctx: number): string {
 
 /** When an event's line is printed: napi_poll fires at the end of the poll. */
 export function printTime(b: TraceRecorder['buf'], s: number): number {
-  return b.type[s] === EV.NAPI_POLL ? b.t[s]! + b.dur[s]! : b.t[s]!;
+  return isNapiPoll(b.type[s]!) ? b.t[s]! + b.dur[s]! : b.t[s]!;
 }
 
 export function toFtrace(rec: TraceRecorder): string {

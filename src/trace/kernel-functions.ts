@@ -29,6 +29,18 @@ export const KERNEL_SITES: Record<number, KernelSite> = {
     file: 'net/core/dev.c',
     what: 'net_rx_action polled one NAPI: the driver freed its TX completions (ixgbe_clean_tx_irq), then cleaned up to `budget` RX descriptors',
   },
+  [EV.BUSY_POLL]: {
+    tracepoint: 'napi:napi_poll',
+    fn: 'napi_busy_loop',
+    file: 'net/core/dev.c',
+    what: 'a task busy-polled the NAPI itself (sk_busy_loop from a blocking read, or do_select): napi->poll with the busy-poll budget, bottom halves off, in its own system time',
+  },
+  [EV.EP_BUSY_POLL]: {
+    tracepoint: 'napi:napi_poll',
+    fn: 'ep_busy_loop',
+    file: 'fs/eventpoll.c',
+    what: "epoll_wait found no events and busy-polled the epoll instance's NAPI (ep_busy_loop → napi_busy_loop) in the task's system time",
+  },
   [EV.SCHED_SWITCH]: { tracepoint: 'sched:sched_switch', fn: '__schedule', file: 'kernel/sched/core.c', what: 'the CPU switches tasks' },
   [EV.SCHED_WAKEUP]: { tracepoint: 'sched:sched_wakeup', fn: 'ttwu_do_activate', file: 'kernel/sched/core.c', what: 'a task becomes runnable (sk_data_ready woke a reader, or wakeup_softirqd)' },
   [EV.NETIF_RECEIVE_SKB]: { tracepoint: 'net:netif_receive_skb', fn: '__netif_receive_skb_core', file: 'net/core/dev.c', what: 'one skb enters the protocol stack (one pass; a second after veth)' },

@@ -1,5 +1,8 @@
 import { EV } from './buffer.ts';
 import { comm, irqOf, napiDev, softirqName, spanClass } from './names.ts';
+
+/** The slice name of a busy poller's napi_poll: the function that polled. */
+const BUSY_POLLER: Record<number, string> = { [EV.BUSY_POLL]: 'napi_busy_loop', [EV.EP_BUSY_POLL]: 'ep_busy_loop' };
 import type { TraceRecorder } from './recorder.ts';
 
 /**
@@ -74,7 +77,18 @@ export function toChromeTrace(rec: TraceRecorder, title: string): { traceEvents:
         break;
       }
       case EV.NAPI_POLL:
-        out.push({ name: `napi_poll ${napiDev(rec, a)}`, cat: 'napi', ph: 'X', ts: us(t), dur: us(b.dur[i]!), pid: PID_CPUS, tid: kernelTid(cpu), args: { work: bb, budget: b.c[i]! } });
+      case EV.BUSY_POLL:
+      case EV.EP_BUSY_POLL:
+        out.push({
+          name: `${BUSY_POLLER[type] ?? 'napi_poll'} ${napiDev(rec, a)}`,
+          cat: 'napi',
+          ph: 'X',
+          ts: us(t),
+          dur: us(b.dur[i]!),
+          pid: PID_CPUS,
+          tid: kernelTid(cpu),
+          args: { work: bb, budget: b.c[i]! },
+        });
         break;
       case EV.SCHED_WAKEUP:
         out.push({ name: `wakeup ${comm(rec, a, cpu)}`, cat: 'sched', ph: 'i', s: 't', ts: us(t), pid: PID_CPUS, tid: cpu });

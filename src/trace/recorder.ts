@@ -1,7 +1,7 @@
 import type { Kernel } from '../model/kernel.ts';
 import { XDP_ACTION_NAMES } from '../model/xdp.ts';
 import type { Task } from '../model/task.ts';
-import { CPU_IDLE, type TracedNapi } from '../model/trace-hooks.ts';
+import { CPU_IDLE, POLL_BUSY, POLL_EP_BUSY, POLL_SOFTIRQ, type TracedNapi } from '../model/trace-hooks.ts';
 import type { Tracer } from '../model/simulate.ts';
 import { EV, TraceBuffer } from './buffer.ts';
 
@@ -200,11 +200,12 @@ export class TraceRecorder implements Tracer {
     this.event(EV.SOFTIRQ_EXIT, cpu, this.now(), vec);
   }
 
-  napiPoll(cpu: number, napi: TracedNapi, work: number, budget: number, start: number): void {
+  napiPoll(cpu: number, napi: TracedNapi, work: number, budget: number, start: number, via = POLL_SOFTIRQ): void {
     const t = this.now();
     const s = start;
     if (!this.machine.napis.has(napi.id)) this.machine.napis.set(napi.id, napi.dev);
-    if (this.keep(s)) this.buf.push(EV.NAPI_POLL, cpu, s, t - s, napi.id, work, budget);
+    const type = via === POLL_EP_BUSY ? EV.EP_BUSY_POLL : via === POLL_BUSY ? EV.BUSY_POLL : EV.NAPI_POLL;
+    if (this.keep(s)) this.buf.push(type, cpu, s, t - s, napi.id, work, budget);
     this.sample(t);
   }
 

@@ -1,5 +1,5 @@
 import type { Kernel } from '../model/kernel.ts';
-import { EV } from './buffer.ts';
+import { EV, isNapiPoll } from './buffer.ts';
 import { describeEvent, printTime } from './ftrace.ts';
 import { ARCH_IRQ_SITES, KERNEL_SITES, type KernelSite } from './kernel-functions.ts';
 import { comm, initialCurrent, spanClass, type SpanClass } from './names.ts';
@@ -57,6 +57,8 @@ function stageOf(type: number, napiDev: string): Stage {
     case EV.IRQ_EXIT:
       return 'irq';
     case EV.NAPI_POLL:
+    case EV.BUSY_POLL:
+    case EV.EP_BUSY_POLL:
       return napiDev === 'backlog' ? 'backlog' : 'napi';
     case EV.NETIF_RECEIVE_SKB:
     case EV.XDP_EXCEPTION:
@@ -95,7 +97,7 @@ export function stepEvents(rec: TraceRecorder, fromNs: number, toNs: number, max
     const line = describeEvent(rec, e, e.type === EV.NETIF_RECEIVE_SKB ? skb++ : 0);
     if (line === null) continue;
     const site = siteOf(rec, e.type, e.a);
-    const ring = e.type === EV.NAPI_POLL ? rec.machine.napiRing.get(e.a) : e.type === EV.IRQ_ENTRY || e.type === EV.IRQ_EXIT ? rec.machine.irqRing.get(e.a) : undefined;
+    const ring = isNapiPoll(e.type) ? rec.machine.napiRing.get(e.a) : e.type === EV.IRQ_ENTRY || e.type === EV.IRQ_EXIT ? rec.machine.irqRing.get(e.a) : undefined;
     out.push({
       t,
       cpu: e.cpu,

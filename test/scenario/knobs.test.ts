@@ -431,7 +431,7 @@ describe('the registry: every entry is complete, and the schema and the apply gr
   it.each(KNOBS.map((k) => [k.name, k] as const))('%s', (_, knob) => {
     expect(knob.description.length).toBeGreaterThan(10);
     // A kernel (or driver) file and the function that reads it; never a path outside the kernel tree.
-    expect(knob.source).toMatch(/^(net|kernel|drivers|include)\/[\w./-]+\.[ch]: \w+$/);
+    expect(knob.source).toMatch(/^(net|kernel|drivers|include|fs)\/[\w./-]+\.[ch]: \w+$/);
     expect(knob.default !== undefined || (knob.defaultText ?? '').length > 0).toBe(true);
     expect(knob.where.length).toBeGreaterThan(0);
 
@@ -453,7 +453,7 @@ describe('the registry: every entry is complete, and the schema and the apply gr
       return;
     }
     const value = textOf(knob, defaultOf(knob, ctx));
-    const command = commandFor(knob, { dev: 'eth0', queue: 0, irq: 128, cgroup: 'pod', app: 'reader' }, value)!;
+    const command = commandFor(knob, { dev: 'eth0', queue: 0, irq: 128, napi: 8193, cgroup: 'pod', app: 'reader' }, value)!;
     const applied = loadScenarioObject({ ...raw, apply: [command] });
     expect(valueAtPath(applied.scenario, parts)).toEqual(knob.store ? knob.store(knob.check(knob.type.parse(value), ctx), knob.type.parse(value)) : knob.type.parse(value));
     // Setting the default changes nothing the model reads (no cpuset is reported as null, not as all CPUs).
@@ -462,7 +462,11 @@ describe('the registry: every entry is complete, and the schema and the apply gr
 
   it('every kind names its knobs the way Linux does: sysctls dotted, sysfs and cgroup files as files', () => {
     for (const k of knobsOf('sysctl')) expect(k.where).toBe(`/proc/sys/${k.name.replaceAll('.', '/')}`);
-    for (const k of [...knobsOf('device'), ...knobsOf('queue'), ...knobsOf('irq'), ...knobsOf('cgroup')]) expect(k.where).toMatch(new RegExp(`/${k.name.replace('.', '\\.')}\\b`));
+    // A per-NAPI setting has no file: netlink's napi-set names it as its attribute (irq-suspend-timeout).
+    const napiSet = (k: AnyKnob) => k.where.startsWith('netlink netdev napi-set ');
+    for (const k of [...knobsOf('device'), ...knobsOf('queue'), ...knobsOf('irq'), ...knobsOf('cgroup')].filter((k) => !napiSet(k)))
+      expect(k.where).toMatch(new RegExp(`/${k.name.replace('.', '\\.')}\\b`));
+    for (const k of knobsOf('queue').filter(napiSet)) expect(k.where).toContain(` ${k.name.replaceAll('_', '-')} `);
     for (const k of knobsOf('ethtool')) expect(k.where).toMatch(/^ethtool -[CGLKsXNA] <dev> /);
   });
 });

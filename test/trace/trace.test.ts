@@ -162,6 +162,24 @@ describe("step events (the browser's step mode)", () => {
   });
 });
 
+describe('step events of busy polling', () => {
+  it('name the poller: napi_busy_loop for a blocking read, ep_busy_loop for epoll_wait, __napi_poll for the softirq; all the napi:napi_poll tracepoint in the task', () => {
+    const s = resolved('busy-poll-rr', 8, 2);
+    const rec = new TraceRecorder({ fromNs: s.warmupNs });
+    simulate(s, { trace: rec });
+    const steps = stepEvents(rec, 3e6, 3.5e6, 20000);
+    const busy = steps.find((x) => x.fn === 'napi_busy_loop' && /device eth1 /.test(x.line))!;
+    expect([busy.tracepoint, busy.file, busy.task, busy.queues]).toEqual(['napi:napi_poll', 'net/core/dev.c', 'busy', ['eth1/rx-0 ring']]);
+    expect(busy.line).toMatch(/ budget 8$/);
+    const ep = steps.find((x) => x.fn === 'ep_busy_loop')!;
+    expect([ep.tracepoint, ep.file, ep.task]).toEqual(['napi:napi_poll', 'fs/eventpoll.c', 'epoll']);
+    expect(ep.line).toMatch(/for device eth3 /);
+    // The interrupt-driven server's NAPI is polled by the softirq, never by a busy poller.
+    expect(steps.filter((x) => /device eth0 /.test(x.line)).every((x) => x.fn === '__napi_poll')).toBe(true);
+    expect(toChromeTrace(rec, 'busy-poll-rr').traceEvents.some((e) => e.name === 'ep_busy_loop eth3')).toBe(true);
+  });
+});
+
 describe('ftrace export of a window that starts mid-run', () => {
   it('names the task that was running when the window opened: every sched_switch line runs as its prev', () => {
     const rec = new TraceRecorder({ fromNs: 5.3e6, toNs: 12e6 });

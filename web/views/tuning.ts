@@ -1,4 +1,5 @@
 import type { Result } from '../../src/metrics/result.ts';
+import { numberNapis } from '../../src/model/nic/napi-ids.ts';
 import { numberVectors } from '../../src/model/nic/vectors.ts';
 import { InputError, ValueError, formatPath } from '../../src/scenario/errors.ts';
 import { queueCount } from '../../src/scenario/knobs/ethtool.ts';
@@ -83,12 +84,14 @@ function controls(s: Scenario | null): Control[] {
   add('kernel-config', KIND_TITLES['kernel-config'], '', [], {});
   if (!s) return out;
   const vectors = numberVectors(s.nics.map((n) => ({ queues: queueCount(n, s.cpus), hasOther: nicContext(s, n).driver.otherVectorName(n.name) !== null })));
+  const napis = numberNapis(s.nics.map((n) => queueCount(n, s.cpus)));
   s.nics.forEach((nic, i) => {
     const dev = { dev: nic.name };
     add('ethtool', `${KIND_TITLES.ethtool} — ${nic.name}`, '', [i], dev, (k) => supported(k, s, i));
     add('device', `${KIND_TITLES.device} — ${nic.name}`, '', [i], dev);
     for (let q = 0; q < queueCount(nic, s.cpus); q++) {
-      add('queue', `${KIND_TITLES.queue} — ${nic.name}`, `rx-${q} `, [i, `rx-${q}`], { ...dev, queue: q });
+      const napi = napis.find((x) => x.nic === i && x.queue === q)!.id;
+      add('queue', `${KIND_TITLES.queue} — ${nic.name}`, `rx-${q} `, [i, `rx-${q}`], { ...dev, queue: q, napi });
       const irq = vectors.find((v) => v.nic === i && v.queue === q)!.irq;
       add('irq', `${KIND_TITLES.irq} — ${nic.name}`, `${irq} `, [i, String(q)], { irq });
     }

@@ -8,6 +8,7 @@ import type { PacketPool } from '../packet.ts';
 import type { RpsSockFlowTable } from '../rps.ts';
 import type { RxAccounting } from '../rx-accounting.ts';
 import type { Snmp } from '../snmp.ts';
+import type { EpollParams, EventPoll } from '../eventpoll.ts';
 import type { Socket } from '../socket.ts';
 import type { SocketTable } from '../socket-table.ts';
 import type { Task, TaskYield } from '../task.ts';
@@ -41,6 +42,8 @@ export interface AppHost {
     skBusyLoop(task: Task, sock: Socket): Generator<TaskYield, void, void>;
     initSocket(sock: Socket, app: ResolvedApp): void;
   };
+  /** epoll_create1, EPOLL_CTL_ADD of each socket, EPIOCSPARAMS (eventpoll.ts). */
+  epollCreate(socks: readonly Socket[], params: EpollParams): EventPoll;
   /** skb_attempt_defer_free(): the reader's cost of freeing an skb (deferred to the CPU that built it, or freed here). */
   readonly skbDefer: { free(cpu: number, allocCpu: number): number };
 }

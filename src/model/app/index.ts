@@ -17,6 +17,8 @@ export function createAppTask(k: AppHost & { readonly tasks: TaskTable }, app: R
   const task = k.tasks.spawn(app.name, app.cpus, app.nice, 'app', app.cgroup);
   const socks = k.sockets.sockets.filter((s) => s.app === app.index);
   for (const s of socks) k.busyPoll.initSocket(s, app);
+  const udp = socks.filter((s) => s.proto === 'udp');
+  const ep = app.epoll && udp.length > 0 ? k.epollCreate(udp, app.epoll) : null;
   if (app.kind === 'cpu-hog') task.activity = cpuHog(task);
   else if (app.kind === 'stream-reader')
     task.activity = streamReader(
@@ -25,20 +27,8 @@ export function createAppTask(k: AppHost & { readonly tasks: TaskTable }, app: R
       app,
       socks.filter((s) => s.proto === 'tcp'),
     );
-  else if (app.kind === 'udp-sink')
-    task.activity = udpSink(
-      k,
-      task,
-      app,
-      socks.filter((s) => s.proto === 'udp'),
-    );
-  else if (app.kind === 'rr-server')
-    task.activity = rrServer(
-      k,
-      task,
-      app,
-      socks.filter((s) => s.proto === 'udp'),
-    );
+  else if (app.kind === 'udp-sink') task.activity = udpSink(k, task, app, udp, ep);
+  else if (app.kind === 'rr-server') task.activity = rrServer(k, task, app, udp, ep);
   else
     task.activity = streamWriter(
       k,

@@ -1,6 +1,7 @@
 import type { AppHost } from './host.ts';
 import { FROM_DRAM, FROM_LLC } from '../ddio.ts';
 import { COLLAPSED } from '../packet.ts';
+import type { EventPoll } from '../eventpoll.ts';
 import type { Socket } from '../socket.ts';
 import { Acct, SLEEP, type Task, type TaskYield } from '../task.ts';
 
@@ -12,7 +13,11 @@ import { Acct, SLEEP, type Task, type TaskYield } from '../task.ts';
 export class SocketSet {
   private rr = 0;
 
-  constructor(readonly socks: Socket[]) {}
+  constructor(
+    readonly socks: Socket[],
+    /** The epoll instance of an event loop (the app's `epoll`), or null: blocking reads / select. */
+    readonly ep: EventPoll | null = null,
+  ) {}
 
   /** The next socket with data, round robin (a select/epoll loop over the sockets). */
   next(): Socket | null {
@@ -66,9 +71,16 @@ export function copyToUser(k: AppHost, sock: Socket, row: number, bytes: number,
 
 /**
  * Sleep until some socket of the set has data. Before each sleep the reader busy-polls if its
- * sockets ask for it (__skb_recv_udp's sk_busy_loop, do_select's busy loop: busy-poll.ts).
+ * sockets ask for it (__skb_recv_udp's sk_busy_loop, do_select's busy loop: busy-poll.ts). An
+ * event loop calls epoll_wait instead (a system call of its own), which busy-polls as its
+ * instance says (eventpoll.ts).
  */
 export function* waitForData(k: AppHost, task: Task, set: SocketSet): Generator<TaskYield, Socket, void> {
+  if (set.ep) {
+    task.acct = Acct.SYS;
+    yield k.costs.syscall; // epoll_wait
+    return yield* set.ep.wait(task, set);
+  }
   let polled = false;
   for (;;) {
     const sock = set.next();

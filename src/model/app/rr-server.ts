@@ -1,4 +1,5 @@
 import type { ResolvedApp } from '../../scenario/resolve.ts';
+import type { EventPoll } from '../eventpoll.ts';
 import type { Socket } from '../socket.ts';
 import { Acct, type Task, type TaskYield } from '../task.ts';
 import type { AppHost } from './host.ts';
@@ -13,8 +14,8 @@ const UDP_IP_ETH_HEADERS = 42;
  * response (sendmsg: udp_sendmsg, ip_output, the driver's transmit). The response then reaches
  * the request's client (rr-client.ts), which answers with its next request.
  */
-export function* rrServer(k: AppHost, task: Task, app: ResolvedApp, socks: Socket[]): Generator<TaskYield, void, void> {
-  const set = new SocketSet(socks);
+export function* rrServer(k: AppHost, task: Task, app: ResolvedApp, socks: Socket[], ep: EventPoll | null = null): Generator<TaskYield, void, void> {
+  const set = new SocketSet(socks, ep);
   const pool = k.pool;
   const c = k.costs;
   for (;;) {

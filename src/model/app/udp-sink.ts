@@ -1,4 +1,5 @@
 import type { ResolvedApp } from '../../scenario/resolve.ts';
+import type { EventPoll } from '../eventpoll.ts';
 import type { Socket } from '../socket.ts';
 import { Acct, type Task, type TaskYield } from '../task.ts';
 import type { AppHost } from './host.ts';
@@ -11,8 +12,8 @@ import { copyToUser, Pace, SocketSet, waitForData } from './recv.ts';
  * while the sink copies; each datagram costs udp_recvmsg, the copy and freeing the skb, and
  * counts in UdpInDatagrams when read.
  */
-export function* udpSink(k: AppHost, task: Task, app: ResolvedApp, socks: Socket[]): Generator<TaskYield, void, void> {
-  const set = new SocketSet(socks);
+export function* udpSink(k: AppHost, task: Task, app: ResolvedApp, socks: Socket[], ep: EventPoll | null = null): Generator<TaskYield, void, void> {
+  const set = new SocketSet(socks, ep);
   const pace = new Pace(app.rateBps, app.userNsPerKb);
   const pool = k.pool;
   const c = k.costs;

@@ -30,8 +30,7 @@ const ETH_ZLEN = 60;
 /** Per frame on the wire besides the frame: FCS (4) and preamble, SFD and inter-frame gap (20). */
 const FCS_PREAMBLE_IFG = 24;
 
-/** MIN_NAPI_ID = NR_CPUS + 1 with a distribution's NR_CPUS=8192: napi ids (and napi/<dev>-<id> threads) start here. */
-export const MIN_NAPI_ID = 8193;
+export { MIN_NAPI_ID } from './napi-ids.ts';
 
 /** A NIC in the result: per queue its IRQ and CPU, ring, interrupts, ITR, packets and drops. */
 export interface NicResult {
@@ -180,6 +179,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
       const napi = k.napis.add(new Napi(firstNapiId + q, cfg.name, poller));
       napi.deferHardIrqs = cfg.napiDeferHardIrqs;
       napi.groFlushTimeout = cfg.groFlushTimeoutNs;
+      napi.irqSuspendTimeout = cfg.rxQueues[q]!.irqSuspendTimeoutNs; // napi_config of the queue's NAPI (netlink napi-set)
       if (cfg.threaded) {
         const task = k.tasks.spawn(
           `napi/${cfg.name}-${napi.id}`,

@@ -166,4 +166,81 @@ export const busyPollBudget = defineKnob<number, number, SystemContext>({
   source: 'include/net/busy_poll.h: sk_busy_loop',
 });
 
-export const APP_KNOBS = [cpus, nice, recvSize, batch, rate, busyPoll, preferBusyPoll, busyPollBudget];
+/** The app kinds whose wait for data can be an epoll_wait (they read whole datagrams in a loop). */
+const EVENT_LOOPS = ['udp-sink', 'rr-server'];
+
+export const epoll = defineKnob<boolean, boolean, SystemContext>({
+  name: 'epoll',
+  kind: 'app',
+  path: 'apps[].epoll',
+  where: 'the app waits in epoll_wait(2) on its sockets (an event loop, as memcached or nginx) instead of a blocking recvmsg or select',
+  type: bool('epoll'),
+  default: false,
+  range: 'true or false',
+  appKinds: EVENT_LOOPS,
+  check: (value) => value,
+  description: "An epoll instance holds the app's sockets (level-triggered EPOLLIN) and ep_poll busy-polls the NAPI its sockets' data came from before it sleeps.",
+  source: 'fs/eventpoll.c: ep_poll',
+});
+
+const epUsecsType = uint('busy_poll_usecs', 0, INT_MAX);
+export const epollBusyPollUsecs = defineKnob<number, number, SystemContext>({
+  name: 'epoll_busy_poll_usecs',
+  kind: 'app',
+  path: 'apps[].epoll_busy_poll_usecs',
+  where: 'ioctl(epfd, EPIOCSPARAMS, {.busy_poll_usecs = N}) (6.9+)',
+  type: epUsecsType,
+  unit: 'µs',
+  default: 0,
+  defaultText: '0: net.core.busy_poll',
+  range: '0..2147483647',
+  appKinds: EVENT_LOOPS,
+  check: (value) => {
+    // ep_eventpoll_bp_ioctl: busy_poll_usecs > S32_MAX is EINVAL.
+    if (!Number.isSafeInteger(value) || value < 0 || value > INT_MAX) throw new ValueError(`busy_poll_usecs ${value} is outside 0..${INT_MAX} (EPIOCSPARAMS: EINVAL)`);
+    return value;
+  },
+  description: 'How long ep_busy_loop polls before epoll_wait sleeps (busy_loop_ep_timeout; 0: net.core.busy_poll, and with that 0 too one pass). Needs epoll.',
+  source: 'fs/eventpoll.c: busy_loop_ep_timeout',
+});
+
+const epBudgetType = uint('busy_poll_budget', 0, U16_MAX);
+export const epollBusyPollBudget = defineKnob<number, number, SystemContext>({
+  name: 'epoll_busy_poll_budget',
+  kind: 'app',
+  path: 'apps[].epoll_busy_poll_budget',
+  where: 'ioctl(epfd, EPIOCSPARAMS, {.busy_poll_budget = N}) (6.9+)',
+  type: epBudgetType,
+  unit: 'packets',
+  default: 0,
+  defaultText: '0: BUSY_POLL_BUDGET (8)',
+  range: '0..65535 (above 64 with CAP_NET_ADMIN, which rxsim apps have)',
+  appKinds: EVENT_LOOPS,
+  check: (value) => {
+    // struct epoll_params: __u16 busy_poll_budget; above NAPI_POLL_WEIGHT it needs CAP_NET_ADMIN (EPERM).
+    if (!Number.isSafeInteger(value) || value < 0 || value > U16_MAX) throw new ValueError(`busy_poll_budget ${value} is outside 0..${U16_MAX} (a __u16 in struct epoll_params)`);
+    return value;
+  },
+  description: 'Budget of each napi->poll of ep_busy_loop (0: BUSY_POLL_BUDGET, 8). Needs epoll.',
+  source: 'fs/eventpoll.c: ep_busy_loop',
+});
+
+export const epollPreferBusyPoll = defineKnob<boolean, boolean, SystemContext>({
+  name: 'epoll_prefer_busy_poll',
+  kind: 'app',
+  path: 'apps[].epoll_prefer_busy_poll',
+  where: 'ioctl(epfd, EPIOCSPARAMS, {.prefer_busy_poll = 1}) (6.9+)',
+  type: bool('prefer_busy_poll'),
+  default: false,
+  range: 'true or false',
+  appKinds: EVENT_LOOPS,
+  check: (value) => value,
+  description:
+    "ep_busy_loop polls with NAPI_F_PREFER_BUSY_POLL, ep_poll suspends the NAPI's IRQs for irq_suspend_timeout while it returns events (napi_suspend_irqs) and resumes them when busy polling found none (napi_resume_irqs). Turns busy polling on by itself. Needs epoll.",
+  source: 'fs/eventpoll.c: ep_suspend_napi_irqs',
+});
+
+/** The EPIOCSPARAMS fields: only with `epoll` (an ioctl on an epoll fd). */
+export const EPOLL_PARAMS = [epollBusyPollUsecs, epollBusyPollBudget, epollPreferBusyPoll];
+
+export const APP_KNOBS = [cpus, nice, recvSize, batch, rate, busyPoll, preferBusyPoll, busyPollBudget, epoll, ...EPOLL_PARAMS];

@@ -1,6 +1,6 @@
 import * as limits from '../limits.ts';
 import { parseCpuMask } from '../units.ts';
-import { defineKnob, text, uint, type QueueContext } from './types.ts';
+import { defineKnob, text, uint, type AnyKnob, type QueueContext } from './types.ts';
 
 /** Per-RX-queue sysfs files, /sys/class/net/<dev>/queues/rx-<n>/<attr> (net/core/net-sysfs.c). */
 
@@ -35,4 +35,25 @@ export const rpsFlowCnt = defineKnob<number, number, QueueContext>({
   source: 'net/core/dev.c: get_rps_cpu',
 });
 
-export const QUEUE_KNOBS = [rpsCpus, rpsFlowCnt];
+/** irq_suspend_timeout is an unsigned long in ns (napi_config); rxsim keeps integers exactly up to 2^53 - 1. */
+const suspendType = uint('irq_suspend_timeout in ns', 0, Number.MAX_SAFE_INTEGER);
+export const irqSuspendTimeout = defineKnob<number, number, QueueContext>({
+  name: 'irq_suspend_timeout',
+  kind: 'queue',
+  path: 'nics[].queues["rx-<n>"].irq_suspend_timeout',
+  where: 'netlink netdev napi-set irq-suspend-timeout of the NAPI of rx-<n> (6.13+; no sysfs file)',
+  command: `ynl --family netdev --do napi-set --json '{"id": {napi}, "irq-suspend-timeout": {value}}'`,
+  type: suspendType,
+  unit: 'ns',
+  default: 0,
+  range: '0..ULONG_MAX',
+  check: (value) => suspendType.check(value),
+  description:
+    "How long this queue's NAPI keeps its interrupt suspended while an epoll busy poller with prefer_busy_poll finds events (napi_suspend_irqs); it replaces gro_flush_timeout and napi_defer_hard_irqs in napi_complete_done and busy_poll_stop while prefer-busy-poll is set.",
+  source: 'net/core/dev.c: napi_suspend_irqs',
+});
+
+export const QUEUE_KNOBS = [rpsCpus, rpsFlowCnt, irqSuspendTimeout];
+
+/** Per-NAPI settings with no sysfs file: only netlink's napi-set writes them. */
+export const NAPI_SET_KNOBS: readonly AnyKnob[] = [irqSuspendTimeout];

@@ -167,6 +167,8 @@ export interface CommandNames {
   dev?: string;
   queue?: number;
   irq?: number;
+  /** The queue's NAPI id (netlink napi-set). */
+  napi?: number;
   cgroup?: string;
   app?: string;
 }

@@ -67,7 +67,7 @@ export interface Knob<J = unknown, T = unknown, C extends SystemContext = System
   where: string;
   /**
    * The apply command that sets it, with `{value}` and the names it needs (`{dev}`, `{irq}`,
-   * `{cgroup}`, `{app}`, `{queue}`); none for build- or boot-time settings.
+   * `{cgroup}`, `{app}`, `{queue}`, `{napi}`); none for build- or boot-time settings.
    */
   command?: string;
   /** For ethtool knobs: the option (`-C`, `-G`, …) and the parameter name after the device. */
