@@ -42,5 +42,5 @@ export interface AppHost {
     initSocket(sock: Socket, app: ResolvedApp): void;
   };
   /** skb_attempt_defer_free(): the reader's cost of freeing an skb (deferred to the CPU that built it, or freed here). */
-  readonly skbDefer: { free(cpu: number, allocCpu: number): number };
+  readonly skbDefer: { free(cpu: number, allocCpu: number, row: number): number };
 }
