@@ -157,6 +157,7 @@ export class PacketPool {
     this.allocCpu = grown(this.allocCpu, capacity);
     this.napiId = grown(this.napiId, capacity);
     this.page = grown(this.page, capacity);
+    this.page.fill(-1, old);
     this.llcNode = grown(this.llcNode, capacity);
     this.llcStamp = grown(this.llcStamp, capacity);
     this.memNode = grown(this.memNode, capacity);

@@ -181,6 +181,12 @@ export class PagePool implements PageOwner {
     return this.cacheCount + this.ringCount;
   }
 
+  /** Each page in the alloc cache and the ptr_ring (a walk for checks). */
+  forEachHeld(f: (page: number) => void): void {
+    for (let i = 0; i < this.cacheCount; i++) f(this.cache[i]!);
+    for (let i = 0; i < this.ringCount; i++) f(this.ring[(this.ringHead + i) % this.ring.length]!);
+  }
+
   /** page_pool_get_stats() under the ethtool names. */
   stats(): Record<string, number> {
     const out: Record<string, number> = {};

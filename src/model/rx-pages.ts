@@ -150,4 +150,6 @@ export interface RxBuffers {
   /** Per-queue counters under the kernel's names. */
   stats(): Record<string, number>;
   resetWindow(): void;
+  /** Each page the driver or its pool holds now (posted buffers, the pool's cache and ring): a walk for checks, not the packet path. */
+  forEachHeld(f: (page: number) => void): void;
 }

@@ -111,6 +111,11 @@ export class SkbDefer {
     return n * this.k.costs.skb_free;
   }
 
+  /** RX pages waiting on defer lists now (for checks). */
+  get pendingPages(): number {
+    return this.deferPageCount.reduce((a, n) => a + n, 0);
+  }
+
   /** The pages of every segment of the skb in `row` wait on `allocCpu`'s list with it. */
   private deferSkbPages(allocCpu: number, row: number): void {
     const pool = this.k.pool;

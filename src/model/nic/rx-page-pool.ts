@@ -47,4 +47,9 @@ export class PagePoolRx implements RxBuffers {
   resetWindow(): void {
     this.pool.resetWindow();
   }
+
+  forEachHeld(f: (page: number) => void): void {
+    for (const page of this.slots) if (page >= 0) f(page);
+    this.pool.forEachHeld(f);
+  }
 }

@@ -94,4 +94,8 @@ export class HalfPageReuse implements RxBuffers, PageOwner {
   resetWindow(): void {
     this.allocRxPage = this.reused = 0;
   }
+
+  forEachHeld(f: (page: number) => void): void {
+    for (const page of this.slots) if (page >= 0) f(page);
+  }
 }

@@ -37,6 +37,13 @@ export class TxRing {
     return this.count;
   }
 
+  /** XDP_TX frames posted and not yet cleaned that hold an RX page (for checks). */
+  get pendingPages(): number {
+    let n = 0;
+    for (let i = 0; i < this.count; i++) if (this.pages[(this.head + i) & (this.doneAt.length - 1)]! >= 0) n++;
+    return n;
+  }
+
   /** Completion time of the oldest posted frame, or Infinity. */
   get oldestDone(): number {
     return this.count > 0 ? this.doneAt[this.head]! : Infinity;
@@ -103,4 +110,3 @@ export class TxRing {
     this.head = 0;
   }
 }
-
