@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HalfPageReuse } from '../../src/model/nic/rx-page-reuse.ts';
+import { TxRing } from '../../src/model/nic/tx-ring.ts';
 import { PacketPool } from '../../src/model/packet.ts';
 import { PagePool, PP_ALLOC_CACHE_REFILL, PP_ALLOC_CACHE_SIZE } from '../../src/model/page-pool.ts';
 import { RxPages } from '../../src/model/rx-pages.ts';
@@ -289,5 +290,49 @@ describe('where the page costs land', () => {
     expect(free.result.nics[0]!.queues[0]!.pages.alloc_rx_page).toBeGreaterThan(0);
     // The softirq of CPU 0 pays ixgbe_alloc_mapped_page; the reader's CPU does not.
     expect(extra).toBeGreaterThan(0.8 * q.pages.alloc_rx_page! * 79);
+  });
+});
+
+describe('XDP and the pages', () => {
+  const xdpFlood = (driver: string, action: string) => ({
+    cpus: 2,
+    duration_ms: 10,
+    warmup_ms: 2,
+    nics: [{ name: 'eth0', driver, channels: { combined: 1 }, irq_affinity: { '0': '0' }, xdp: { mode: 'native', program: [], default: action } }],
+    flows: [{ name: 'u', proto: 'udp', src: '10.0.0.1:1', dst: '10.0.0.2:9', rate: '1mpps', size: 64 }],
+  });
+
+  it('page_pool: XDP_DROP gives the page straight back into the alloc cache (xdp_return_buff, napi_direct), and the refill takes it from there', () => {
+    const { result } = run(xdpFlood('generic', 'drop'));
+    const q = result.nics[0]!.queues[0]!;
+    expect(q.xdp!.drop).toBeGreaterThan(7000);
+    expect(q.pages.rx_pp_recycle_cached).toBe(q.xdp!.drop);
+    expect(q.pages.rx_pp_recycle_ring).toBe(0);
+    expect(q.pages.rx_pp_alloc_slow).toBe(0);
+  });
+
+  it('XDP_TX: the frame keeps its page until the TX completion is cleaned (xdp_return_frame), then the pool gets it back', () => {
+    const { result, kernel: k } = run(xdpFlood('generic', 'tx'));
+    const q = result.nics[0]!.queues[0]!;
+    expect(q.xdp!.tx).toBeGreaterThan(7000);
+    // Cleaned in the poll on the NAPI's CPU: into the alloc cache; those still on the TX ring hold theirs.
+    const onTxRing = k.nics[0]!.txRings[0]!.pendingPages;
+    expect(q.pages.rx_pp_recycle_cached! + q.pages.rx_pp_recycle_ring!).toBeGreaterThanOrEqual(q.xdp!.tx - onTxRing - 64);
+    checkPages(k);
+  });
+
+  it('a TX ring holds an XDP_TX page until its completion is cleaned', () => {
+    const pool = new PacketPool(8);
+    const pages = new RxPages(pool);
+    const ring = new HalfPageReuse(pages, 8, TWO_NODES, 79, 0);
+    const row = pool.alloc();
+    ring.clean(row, 0);
+    const page = pages.take(row);
+    const tx = new TxRing(0);
+    tx.post(1000, 60, page);
+    expect(tx.clean(500, 0, 256)).toBe(0);
+    expect(pages.refs[page]).toBe(1);
+    expect(tx.clean(1000, 0, 256)).toBe(1);
+    expect([...tx.freedPages.subarray(0, tx.freedPageCount)]).toEqual([page]);
   });
 });
