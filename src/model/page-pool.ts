@@ -71,6 +71,9 @@ export class PagePool implements PageOwner {
   readonly counts = new Float64Array(PP_STATS.length);
   /** CPU time the allocations since the last takeCost() spent. */
   private cost = 0;
+  /** pool->frag_page (-1: none) and the fragments handed out from it (pool->frag_users). */
+  private fragPage = -1;
+  private fragUsers = 0;
 
   constructor(
     private readonly pages: RxPages,
@@ -80,6 +83,8 @@ export class PagePool implements PageOwner {
     private readonly costs: PagePoolCosts,
     /** pool->p.pool_size. */
     poolSize: number,
+    /** Buffers per page: PAGE_SIZE / the buffer's truesize (1: whole pages). */
+    private readonly fragsPerPage = 1,
   ) {
     this.ring = new Int32Array(Math.min(poolSize > 0 ? poolSize : PP_RING_DEFAULT, PP_RING_MAX));
     this.id = pages.register(this);
@@ -94,6 +99,38 @@ export class PagePool implements PageOwner {
     }
     const page = this.refillAllocCache(this.cpuNode[cpu]!);
     return page >= 0 ? page : this.allocSlow(this.cpuNode[cpu]!);
+  }
+
+  /**
+   * A buffer for a descriptor, holding one reference on its page: a whole page
+   * (page_pool_alloc_netmems) or the next fragment of the pool's frag page
+   * (page_pool_alloc_frag_netmem): once the frag page is used up, page_pool_drain_frag gives up
+   * the pool's hold — and when every fragment of it is already free, the page is reused at once
+   * (recycle.cached and alloc.fast), else it comes back when its last fragment is freed.
+   */
+  allocBuffer(cpu: number): number {
+    // (pages.refs is read after alloc: the page table may grow and replace its arrays.)
+    if (this.fragsPerPage === 1) {
+      const page = this.alloc(cpu);
+      this.pages.refs[page]!++;
+      return page;
+    }
+    let page = this.fragPage;
+    if (page >= 0 && this.fragUsers === this.fragsPerPage) {
+      if (this.pages.refs[page] === 0) {
+        this.counts[CACHED]!++;
+        this.counts[FAST]!++;
+        this.cost += this.costs.fast;
+      } else {
+        page = -1;
+      }
+      this.fragUsers = 0;
+    }
+    if (page < 0) page = this.alloc(cpu);
+    this.fragPage = page;
+    this.fragUsers++;
+    this.pages.refs[page]!++;
+    return page;
   }
 
   /** The CPU time of the allocations since the last call (the driver charges it to its refill). */
@@ -130,6 +167,7 @@ export class PagePool implements PageOwner {
 
   /** PageOwner: the last skb or frame reference went, on `cpu`. */
   lastRef(page: number, cpu: number, bh: boolean, direct: boolean): void {
+    if (page === this.fragPage) return; // the pool still holds its frag page: page_pool_drain_frag decides
     this.put(page, direct || this.napiLocal(cpu, bh));
   }
 
@@ -181,8 +219,9 @@ export class PagePool implements PageOwner {
     return this.cacheCount + this.ringCount;
   }
 
-  /** Each page in the alloc cache and the ptr_ring (a walk for checks). */
+  /** Each page in the alloc cache, the ptr_ring and the frag page (a walk for checks). */
   forEachHeld(f: (page: number) => void): void {
+    if (this.fragPage >= 0) f(this.fragPage);
     for (let i = 0; i < this.cacheCount; i++) f(this.cache[i]!);
     for (let i = 0; i < this.ringCount; i++) f(this.ring[(this.ringHead + i) % this.ring.length]!);
   }

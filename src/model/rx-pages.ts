@@ -71,9 +71,14 @@ export class RxPages {
     this.released++;
   }
 
-  /** The frame in `row` was received into `page`: its skb (or xdp_buff) holds a reference. */
+  /** The frame in `row` was received into `page`: its skb (or xdp_buff) takes a reference (the driver's bias gives one). */
   bind(row: number, page: number): void {
     this.refs[page]!++;
+    this.pool.page[row] = page;
+  }
+
+  /** The frame in `row` was received into `page`, whose posted buffer held a reference: the skb takes that one over. */
+  attach(row: number, page: number): void {
     this.pool.page[row] = page;
   }
 
@@ -150,6 +155,8 @@ export interface RxBuffers {
   /** Per-queue counters under the kernel's names. */
   stats(): Record<string, number>;
   resetWindow(): void;
-  /** Each page the driver or its pool holds now (posted buffers, the pool's cache and ring): a walk for checks, not the packet path. */
+  /** Each page the driver or its pool holds without a reference (ixgbe's posted pages, the pool's cache, ring and frag page): a walk for checks, not the packet path. */
   forEachHeld(f: (page: number) => void): void;
+  /** References the posted buffers hold (a page_pool buffer holds one; ixgbe's halves are the driver's bias). */
+  readonly postedRefs: number;
 }

@@ -237,7 +237,7 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     rxPages: {
       kind: 'page_pool',
       failCounters: [],
-      source: 'net/core/page_pool.c (a page_pool per RX queue, pool_size = ring size, as mlx5e_create_rq and bnxt_alloc_rx_page_pool size theirs); page_pool_ethtool_stats_get_strings',
+      source: 'net/core/page_pool.c (a page_pool per RX queue, pool_size = ring size; buffers as libeth_rx_alloc gives them: two per page, a page each with XDP); page_pool_ethtool_stats_get_strings',
     },
     rxBufferBytes: 2048,
     speedsGbps: [1, 10, 25, 40, 50, 100, 200, 400, 800],

@@ -29,6 +29,9 @@ import { TxRing } from './tx-ring.ts';
 import type { CoreHook } from '../netif-receive.ts';
 import { GenericXdp, NativeXdp, XdpProgram, type XdpActionName, type XdpTxDevice } from '../xdp.ts';
 
+/** PAGE_SIZE on x86-64. */
+const PAGE_SIZE = 4096;
+
 /** ETH_ZLEN: the driver pads shorter frames (ixgbe: skb_put_padto to 17 bytes; the MAC pads to 60). */
 const ETH_ZLEN = 60;
 /** Per frame on the wire besides the frame: FCS (4) and preamble, SFD and inter-frame gap (20). */
@@ -248,7 +251,9 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
     const cpuNode = k.topology.cpuNode;
     if (cfg.driver.rxPages.kind === 'half-page-reuse') return new HalfPageReuse(k.pages, cfg.ringSize, cpuNode, k.costs.page_alloc, cfg.numaNode);
     const costs = { fast: k.costs.page_pool_fast, ring: k.costs.page_pool_ring, alloc: k.costs.page_alloc };
-    const pool = new PagePool(k.pages, napi, cpuNode, costs, cfg.ringSize);
+    // libeth_rx_page_pool_params: two 2 KiB buffers per 4 KiB page; XDP's headroom makes each buffer a page.
+    const fragsPerPage = cfg.xdp?.mode === 'native' ? 1 : Math.max(1, Math.floor(PAGE_SIZE / cfg.driver.rxBufferBytes));
+    const pool = new PagePool(k.pages, napi, cpuNode, costs, cfg.ringSize, fragsPerPage);
     const openCpu = Math.max(0, cpuNode.indexOf(cfg.numaNode));
     return new PagePoolRx(k.pages, pool, cfg.ringSize, openCpu);
   }

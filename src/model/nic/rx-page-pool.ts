@@ -2,11 +2,14 @@ import type { PagePool } from '../page-pool.ts';
 import type { RxBuffers, RxPages } from '../rx-pages.ts';
 
 /**
- * RX buffers from a page_pool, one page per descriptor (the page_pool design's one frame per page,
- * page_pool_dev_alloc_pages; mlx5e_alloc_rx_wqes, bnxt, virtio_net): the refill takes a page from
- * the queue's pool for every descriptor it gives back, and a cleaned frame's skb carries the page
+ * RX buffers from a page_pool, as libeth (libeth_rx_alloc → page_pool_dev_alloc) gives them to
+ * iavf, idpf and, from 6.19, ice: a buffer of the profile's size (2048) is a fragment of a page
+ * the pool splits (page_pool_alloc_frag_netmem, two per 4 KiB page), and a full page when the
+ * buffer no longer fits in half a page — XDP's headroom pushes it past 2048 ("each buffer starts
+ * getting a full page"). The refill takes a buffer from the queue's pool for every descriptor it
+ * gives back; each buffer holds a reference on its page, which the cleaned frame's skb takes over
  * (skb_mark_for_recycle), so the page returns to the pool — into its alloc cache or its ptr_ring —
- * when the skb is freed. The driver keeps no reference of its own.
+ * when its last fragment is freed. The driver keeps no reference of its own.
  */
 export class PagePoolRx implements RxBuffers {
   private readonly slots: Int32Array;
@@ -29,12 +32,12 @@ export class PagePoolRx implements RxBuffers {
     const page = this.slots[this.ntc]!;
     this.slots[this.ntc] = -1;
     this.ntc = this.ntc + 1 === this.slots.length ? 0 : this.ntc + 1;
-    this.pages.bind(row, page);
+    this.pages.attach(row, page);
   }
 
   refill(n: number, cpu: number): number {
     for (let i = 0; i < n; i++) {
-      this.slots[this.ntu] = this.pool.alloc(cpu);
+      this.slots[this.ntu] = this.pool.allocBuffer(cpu);
       this.ntu = this.ntu + 1 === this.slots.length ? 0 : this.ntu + 1;
     }
     return this.pool.takeCost();
@@ -48,8 +51,13 @@ export class PagePoolRx implements RxBuffers {
     this.pool.resetWindow();
   }
 
+  get postedRefs(): number {
+    let n = 0;
+    for (const page of this.slots) if (page >= 0) n++;
+    return n;
+  }
+
   forEachHeld(f: (page: number) => void): void {
-    for (const page of this.slots) if (page >= 0) f(page);
     this.pool.forEachHeld(f);
   }
 }

@@ -95,6 +95,8 @@ export class HalfPageReuse implements RxBuffers, PageOwner {
     this.allocRxPage = this.reused = 0;
   }
 
+  readonly postedRefs = 0;
+
   forEachHeld(f: (page: number) => void): void {
     for (const page of this.slots) if (page >= 0) f(page);
   }
