@@ -323,6 +323,17 @@ describe('where the page costs land', () => {
     // The softirq of CPU 0 pays ixgbe_alloc_mapped_page; the reader's CPU does not.
     expect(extra).toBeGreaterThan(0.8 * q.pages.alloc_rx_page! * 79);
   });
+
+  it('ice (6.18, ice_can_reuse_rx_page): the same rule on a ring of the same size; its default 2048 descriptors come round later, so fewer pages are still held then', () => {
+    const ice = (ring: Record<string, unknown>) => run({ ...deep, nics: [{ ...deep.nics[0], driver: 'ice', ...ring }] }).result;
+    const small = ice({ ring: { rx: 512 } });
+    const q = small.nics[0]!.queues[0]!;
+    expect(q.pages.alloc_rx_page! / q.packets).toBeGreaterThan(0.45);
+    expect(q.pages.alloc_rx_page! / q.packets).toBeLessThan(0.55);
+    expect(small.ethtool_S.eth0!.rx_pg_alloc_fail).toBe(0);
+    const big = ice({}).nics[0]!.queues[0]!;
+    expect(big.pages.alloc_rx_page! / big.packets).toBeLessThan(0.4);
+  });
 });
 
 describe('XDP and the pages', () => {
