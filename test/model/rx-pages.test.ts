@@ -5,7 +5,7 @@ import { PacketPool } from '../../src/model/packet.ts';
 import { PagePool, PP_ALLOC_CACHE_REFILL, PP_ALLOC_CACHE_SIZE } from '../../src/model/page-pool.ts';
 import { RxPages } from '../../src/model/rx-pages.ts';
 import { Acct } from '../../src/model/task.ts';
-import { run } from '../helpers.ts';
+import { checkRxPages, run } from '../helpers.ts';
 
 /**
  * The drivers' RX pages. ixgbe and ice (6.18) split each page in two buffers and reuse it while
@@ -225,31 +225,6 @@ describe('RX pages in a running machine', () => {
   });
 });
 
-/**
- * Pages are conserved: pages taken from the allocator minus pages given back = pages the drivers
- * and pools hold + pages only skbs, defer lists and XDP_TX descriptors hold; and the references
- * pages count are exactly the rows, defer-list entries and TX descriptors that point at them.
- */
-function checkPages(k: ReturnType<typeof run>['kernel']): void {
-  const pages = k.pages;
-  const held = new Map<number, number>();
-  for (const nic of k.nics) for (const p of nic.pollers) p.buffers.forEachHeld((page) => held.set(page, (held.get(page) ?? 0) + 1));
-  expect([...held.values()].every((n) => n === 1)).toBe(true); // no page is posted or pooled twice
-  let rowsWithPage = 0;
-  for (let r = 0; r < k.pool.page.length; r++) if (k.pool.page[r]! >= 0) rowsWithPage++;
-  let txPages = 0;
-  for (const nic of k.nics) for (const t of nic.txRings) txPages += t.pendingPages;
-  let posted = 0;
-  for (const nic of k.nics) for (const p of nic.pollers) posted += p.buffers.postedRefs;
-  let refs = 0;
-  for (let p = 0; p < pages.refs.length; p++) refs += pages.refs[p]!;
-  expect(refs).toBe(rowsWithPage + k.skbDefer.pendingPages + txPages + posted);
-  const { referenced } = pages.census();
-  let referencedHeld = 0;
-  for (const page of held.keys()) if (pages.refs[page]! > 0) referencedHeld++;
-  expect(pages.live).toBe(held.size + referenced - referencedHeld);
-}
-
 describe('page conservation (allocated − freed = held by rings and pools + held only by skbs)', () => {
   const cases: [string, Record<string, unknown>][] = [
     [
@@ -294,7 +269,7 @@ describe('page conservation (allocated − freed = held by rings and pools + hel
     it(name, () => {
       for (const seed of [1, 2]) {
         const { kernel: k } = run({ ...sc, seed, duration_ms: 8, variability: undefined });
-        checkPages(k);
+        checkRxPages(k);
       }
     });
   }
@@ -361,7 +336,7 @@ describe('XDP and the pages', () => {
     // Cleaned in the poll on the NAPI's CPU: into the alloc cache; those still on the TX ring hold theirs.
     const onTxRing = k.nics[0]!.txRings[0]!.pendingPages;
     expect(q.pages.rx_pp_recycle_cached! + q.pages.rx_pp_recycle_ring!).toBeGreaterThanOrEqual(q.xdp!.tx - onTxRing - 64);
-    checkPages(k);
+    checkRxPages(k);
   });
 
   it('a TX ring holds an XDP_TX page until its completion is cleaned', () => {
