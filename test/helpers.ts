@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { FlowControl, type FlowControlHost } from '../src/model/nic/flow-control.ts';
 import { DRIVERS } from '../src/model/nic/drivers.ts';
 import { collectResult, type Result } from '../src/metrics/result.ts';
@@ -53,4 +54,29 @@ export function inputError(f: () => unknown): string {
 export function packetBuffer(bytes: number, host: Partial<FlowControlHost> = {}): FlowControl {
   const driver = { ...DRIVERS.ixgbe, flowControl: { ...DRIVERS.ixgbe.flowControl, rxPacketBufferKb: bytes / 1024 } };
   return new FlowControl({ now: () => 0, pausePartner: () => {}, resumePartner: () => {}, ...host }, driver, { autoneg: false, rx: false, tx: false }, false, 1500, 10);
+}
+
+/**
+ * Pages are conserved: pages taken from the allocator minus pages given back = pages the drivers
+ * and pools hold + pages only skbs, defer lists and XDP_TX descriptors hold; and the references
+ * pages count are exactly the rows, defer-list entries and TX descriptors that point at them.
+ */
+export function checkRxPages(k: Kernel): void {
+  const pages = k.pages;
+  const held = new Map<number, number>();
+  for (const nic of k.nics) for (const p of nic.pollers) p.buffers.forEachHeld((page) => held.set(page, (held.get(page) ?? 0) + 1));
+  expect([...held.values()].every((n) => n === 1)).toBe(true); // no page is posted or pooled twice
+  let rowsWithPage = 0;
+  for (let r = 0; r < k.pool.page.length; r++) if (k.pool.page[r]! >= 0) rowsWithPage++;
+  let txPages = 0;
+  for (const nic of k.nics) for (const t of nic.txRings) txPages += t.pendingPages;
+  let posted = 0;
+  for (const nic of k.nics) for (const p of nic.pollers) posted += p.buffers.postedRefs;
+  let refs = 0;
+  for (let p = 0; p < pages.refs.length; p++) refs += pages.refs[p]!;
+  expect(refs).toBe(rowsWithPage + k.skbDefer.pendingPages + txPages + posted);
+  const { referenced } = pages.census();
+  let referencedHeld = 0;
+  for (const page of held.keys()) if (pages.refs[page]! > 0) referencedHeld++;
+  expect(pages.live).toBe(held.size + referenced - referencedHeld);
 }

@@ -81,7 +81,7 @@ export function formatReport(r: Result, description = ''): string {
   for (const nic of r.nics) {
     out.push(
       table(
-        ['queue', 'irq', 'cpu', 'ring', 'interrupts', 'itr µs', 'packets', 'drops', 'ring peak'],
+        ['queue', 'irq', 'cpu', 'ring', 'interrupts', 'itr µs', 'packets', 'drops', 'ring peak', 'rx pages'],
         nic.queues.map((q) => [
           `${nic.name}/rx-${q.queue}`,
           String(q.irq),
@@ -92,6 +92,7 @@ export function formatReport(r: Result, description = ''): string {
           int(q.packets),
           int(q.drops),
           String(q.ring_peak),
+          rxPages(q.pages),
         ]),
       ),
     );
@@ -332,4 +333,10 @@ function overrideList(o: NonNullable<Result['run']>['overrides']): string[] {
     ...o.set.map((x) => `--set ${x}`),
     ...o.apply.map((x) => `--apply "${x}"`),
   ];
+}
+
+/** Where a queue's RX pages came from: ixgbe/ice's allocations and reuses, or a page_pool's paths. */
+function rxPages(p: Record<string, number>): string {
+  if ('alloc_rx_page' in p) return `${int(p.alloc_rx_page ?? 0)} allocated, ${int(p.reuse_rx_page ?? 0)} reused`;
+  return `pool: ${int(p.rx_pp_alloc_fast ?? 0)} fast, ${int(p.rx_pp_alloc_refill ?? 0)} refills, ${int(p.rx_pp_alloc_slow ?? 0)} slow; back: ${int(p.rx_pp_recycle_cached ?? 0)} cache, ${int(p.rx_pp_recycle_ring ?? 0)} ring`;
 }

@@ -21,6 +21,7 @@ import { PacketPool, type PacketQueue } from './packet.ts';
 import { FlowLimit } from './rps.ts';
 import { RpsSteering } from './rps-steering.ts';
 import { RxAccounting } from './rx-accounting.ts';
+import { RxPages } from './rx-pages.ts';
 import { baseSliceNs } from './sched.ts';
 import { CfsRunQueue } from './sched-cfs.ts';
 import { Scheduler } from './sched-core.ts';
@@ -61,6 +62,8 @@ export class Kernel {
   readonly warmupNs: number;
   readonly flows: readonly ResolvedFlow[];
   readonly pool = new PacketPool();
+  /** The NICs' RX pages and their references (rx-pages.ts). */
+  readonly pages = new RxPages(this.pool);
   readonly cpus: Cpu[] = [];
   readonly softnet: SoftnetData[] = [];
   readonly tasks = new TaskTable();
@@ -113,7 +116,7 @@ export class Kernel {
     this.flows = s.flows;
     this.irqs = new IrqTable(s.cpus);
     this.smp = new Smp(this.sim, this.cpus);
-    this.accounting = new RxAccounting(this.pool, s.flows.length);
+    this.accounting = new RxAccounting(this.pool, s.flows.length, this.pages);
     this.topology = s.machine;
     this.ddio = new Ddio(this.pool, s.machine);
     this.softirq = new Softirq(this, s.cpus, s.softirqMode === 'defer-to-ksoftirqd');

@@ -75,6 +75,12 @@ export class Napi {
   inBusyPoll = false;
   /** NAPI_STATE_PREFER_BUSY_POLL: a busy poller with SO_PREFER_BUSY_POLL wants it (cleared by napi_complete_done). */
   preferBusyPoll = false;
+  /**
+   * napi->list_owner: the CPU whose poll list holds it (____napi_schedule), -1 once
+   * napi_complete_done took it off (and for threaded NAPI, which no poll list holds). A
+   * page_pool recycles directly into its alloc cache only there (page_pool_napi_local).
+   */
+  listOwner = -1;
   weight: number;
   /** napi_defer_hard_irqs and gro_flush_timeout (ns) copied from the device. */
   deferHardIrqs = 0;
@@ -135,6 +141,7 @@ export function napiScheduleOn(k: NapiHost, cpu: Cpu, n: Napi): void {
   }
   const sd = k.softnet[cpu.id]!;
   sd.pollList.push(n);
+  n.listOwner = cpu.id;
   if (!sd.inNetRxAction) k.softirq.raiseIrqoff(cpu, NET_RX_SOFTIRQ);
 }
 
@@ -173,6 +180,7 @@ export function* napiCompleteDone(k: NapiHost, cpu: Cpu, n: Napi, workDone: numb
   n.missed = false;
   n.schedThreaded = false;
   n.preferBusyPoll = false;
+  n.listOwner = -1; // WRITE_ONCE(n->list_owner, -1)
   if (missed) {
     // MISSED keeps SCHED set: poll again right away.
     napiScheduleOn(k, cpu, n);

@@ -151,7 +151,7 @@ export class NetifReceive implements RxPath {
     if (flow.path === 'vxlan-overlay' && p === 0) {
       // vxlan_rcv → gro_cells_receive: queued on this CPU (gro_cells modelled as the backlog).
       const verdict = k.softnet[cpu.id]!.enqueue(cpu, row, k.sim.now);
-      if (verdict !== 'queued') k.accounting.drop(row, verdict);
+      if (verdict !== 'queued') k.accounting.drop(row, verdict, cpu.id);
       return hookCost;
     }
     // bridge → veth_xmit on this CPU: the veth NAPI (GRO on) or __netif_rx into a backlog.

@@ -57,6 +57,12 @@ export class PacketPool {
   allocCpu: Int16Array;
   /** skb->napi_id: the NAPI that built it (skb_mark_napi_id in napi_gro_receive); 0: none (veth, netif_rx). */
   napiId: Int32Array;
+  /**
+   * The RX page (rx-pages.ts) whose buffer holds the frame: the skb holds a reference on it until it
+   * is freed; -1: none (a local sender's skb, or a frame whose reference went elsewhere: a defer
+   * list, an XDP_TX descriptor).
+   */
+  page: Int32Array;
   /** Where DMA (or a CPU) left the payload (ddio.ts): the node whose LLC got it (-1: none), the clock of that LLC after the write, and the node of its memory. */
   llcNode: Int8Array;
   llcStamp: Float64Array;
@@ -94,6 +100,7 @@ export class PacketPool {
     this.l4cpu = new Int16Array(0);
     this.allocCpu = new Int16Array(0);
     this.napiId = new Int32Array(0);
+    this.page = new Int32Array(0);
     this.llcNode = new Int8Array(0);
     this.llcStamp = new Float64Array(0);
     this.memNode = new Int8Array(0);
@@ -112,6 +119,7 @@ export class PacketPool {
     this.segs[row] = 1;
     this.flags[row] = 0;
     this.pass[row] = 0;
+    this.page[row] = -1;
     this.llcNode[row] = -1;
     this.memNode[row] = 0;
     if (++this.inUse > this.peak) this.peak = this.inUse;
@@ -148,6 +156,8 @@ export class PacketPool {
     this.l4cpu = grown(this.l4cpu, capacity);
     this.allocCpu = grown(this.allocCpu, capacity);
     this.napiId = grown(this.napiId, capacity);
+    this.page = grown(this.page, capacity);
+    this.page.fill(-1, old);
     this.llcNode = grown(this.llcNode, capacity);
     this.llcStamp = grown(this.llcStamp, capacity);
     this.memNode = grown(this.memNode, capacity);

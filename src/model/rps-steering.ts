@@ -14,7 +14,7 @@ export interface RpsHost extends NapiHost {
   readonly flows: readonly ResolvedFlow[];
   readonly irqs: { readonly CAL: number };
   readonly smp: { register(onReceive: (cpu: Cpu) => void): number; send(cpu: number, kind: number): void };
-  readonly accounting: { drop(row: number, site: DropSite): void };
+  readonly accounting: { drop(row: number, site: DropSite, cpu: number): void };
   /** The flow dissector's hash of a flow's tuple (skb_get_hash when the NIC gave none). */
   softwareHash(flow: number, tuple: number): number;
 }
@@ -75,7 +75,7 @@ export class RpsSteering {
   enqueueBacklog(from: Cpu, target: number, row: number, flows: RpsDevFlowTable | null, slot: number, now: number): void {
     const sd = this.k.softnet[target]!;
     const verdict = sd.enqueue(from, row, now);
-    if (verdict !== 'queued') this.k.accounting.drop(row, verdict);
+    if (verdict !== 'queued') this.k.accounting.drop(row, verdict, from.id);
     else if (flows) flows.lastQtail[slot] = sd.inputQueueTail;
   }
 

@@ -1,5 +1,6 @@
 import { Histogram } from '../metrics/histogram.ts';
 import { NIL, type PacketPool } from './packet.ts';
+import type { RxPages } from './rx-pages.ts';
 import { uncharge, type Socket } from './socket.ts';
 
 /**
@@ -110,6 +111,8 @@ export class RxAccounting {
   constructor(
     private readonly pool: PacketPool,
     nflows: number,
+    /** The RX pages: a freed segment's page reference goes back (rx-pages.ts). */
+    private readonly pages: RxPages,
   ) {
     this.flows = Array.from({ length: nflows }, zeroFlow);
   }
@@ -156,11 +159,16 @@ export class RxAccounting {
     f.droppedAt[PLACE_INDEX.wire]!++;
   }
 
-  /** The skb (every segment of an aggregate) is dropped at `site`; its rows are freed. */
-  drop(row: number, site: DropSite): void {
+  /**
+   * The skb (every segment of an aggregate) is dropped at `site` by `cpu` (-1: the NIC, no skb);
+   * its rows are freed and their pages' references go: in softirq (kfree_skb from the stack's
+   * passes), or straight back from the driver's poll for a native XDP_DROP (xdp_return_buff).
+   */
+  drop(row: number, site: DropSite, cpu = -1): void {
     const pool = this.pool;
     const place = DROP_SITES[site].place;
     const placeIndex = PLACE_INDEX[place];
+    const direct = site === 'xdp_native';
     let counted = 0;
     // Each segment of the skb (forEachSegment, inlined: a drop is on the per-packet path of a flood).
     for (let r = row; r !== NIL;) {
@@ -173,6 +181,7 @@ export class RxAccounting {
         this.inFlight--;
         counted++;
       }
+      if (pool.page[r]! >= 0) this.pages.putRow(r, cpu, true, direct);
       pool.release(r);
       r = next;
     }
@@ -183,7 +192,7 @@ export class RxAccounting {
     }
   }
 
-  /** XDP_TX: the frame leaves the receive path on the device's TX ring; its rows are freed (the TX ring keeps only its length). */
+  /** XDP_TX: the frame leaves the receive path on the device's TX ring; its rows are freed (the TX ring keeps its length and page). */
   xdpTxed(row: number): void {
     const pool = this.pool;
     for (let r = row; r !== NIL;) {
@@ -192,6 +201,7 @@ export class RxAccounting {
         this.xdpTx++;
         this.inFlight--;
       }
+      if (pool.page[r]! >= 0) this.pages.putRow(r, -1, false, false); // a device that did not keep the page
       pool.release(r);
       r = next;
     }
@@ -214,10 +224,11 @@ export class RxAccounting {
   }
 
   /**
-   * An application consumed an skb from its socket at `t`: every segment is delivered, and its
-   * latency recorded by stage.
+   * An application on `cpu` consumed an skb from its socket at `t`: every segment is delivered,
+   * and its latency recorded by stage. Pages the skb still references (skb_attempt_defer_free did
+   * not queue it to another CPU) go back now, with BH off (kfree_skb_napi_cache).
    */
-  consumed(sock: Socket, row: number, t: number): void {
+  consumed(sock: Socket, row: number, t: number, cpu: number): void {
     const pool = this.pool;
     const tSocket = pool.tSocket[row]!;
     uncharge(sock, pool, row);
@@ -244,6 +255,7 @@ export class RxAccounting {
         f.stageSum[0]! += polled - arrival;
         f.stageSum[1]! += tSocket - polled;
       }
+      if (pool.page[r]! >= 0) this.pages.putRow(r, cpu, true, false);
       pool.release(r);
       r = next;
     }

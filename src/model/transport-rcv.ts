@@ -64,7 +64,7 @@ export class TransportRcv {
       if (udpEnqueue(sock, pool, row, k.sim.now) === 'dropped') {
         k.snmp.UdpRcvbufErrors++; // __udp_queue_rcv_skb: UDP_MIB_RCVBUFERRORS and UDP_MIB_INERRORS
         k.snmp.UdpInErrors++;
-        k.accounting.drop(row, 'udp_rcvbuf');
+        k.accounting.drop(row, 'udp_rcvbuf', cpu.id);
         return 0;
       }
     } else {
@@ -80,7 +80,7 @@ export class TransportRcv {
           sock.counters.backlogDrop++;
           sock.drops++;
           k.snmp.TcpExtTCPBacklogDrop++; // tcp_add_backlog: LINUX_MIB_TCPBACKLOGDROP
-          k.accounting.drop(row, 'tcp_backlog');
+          k.accounting.drop(row, 'tcp_backlog', cpu.id);
           return 0;
         }
         sock.backlog.push(row, k.sim.now);
@@ -115,7 +115,7 @@ export class TransportRcv {
     if (k.flows[flow]!.proto === 'udp') {
       k.snmp.UdpNoPorts++;
       cost = k.icmp.portUnreach(flow, pool.tuple[row]!, cpu.id, pool.size[row]! - ETH_HLEN_FCS);
-      k.accounting.drop(row, 'udp_no_socket');
+      k.accounting.drop(row, 'udp_no_socket', cpu.id);
     } else {
       k.snmp.TcpInSegs++;
       k.snmp.TcpOutSegs++;
@@ -123,7 +123,7 @@ export class TransportRcv {
       k.sockets.tcpPeer(flow)?.reset(k.sim.now);
       k.xmit(flow, cpu.id, TCP_RST_BYTES);
       cost = k.costs.tcp_v4_send_reset;
-      k.accounting.drop(row, 'tcp_no_socket');
+      k.accounting.drop(row, 'tcp_no_socket', cpu.id);
     }
     return cost;
   }
@@ -162,7 +162,7 @@ export class TransportRcv {
     const c0 = sock.counters;
     const [pruned, collapsed, collapsedBytes, rcvPruned] = [c0.pruneCalled, c0.collapsed, c0.collapsedBytes, c0.rcvPruned];
     const holes = sock.tcp!.ofo.length;
-    const verdict = tcpDataQueue(sock, pool, row, k.sim.now, (dup) => k.accounting.drop(dup, 'tcp_ofo_drop'));
+    const verdict = tcpDataQueue(sock, pool, row, k.sim.now, (dup) => k.accounting.drop(dup, 'tcp_ofo_drop', cpu));
     k.snmp.TcpExtPruneCalled += c0.pruneCalled - pruned;
     k.snmp.TcpExtTCPRcvCollapsed += c0.collapsed - collapsed;
     k.snmp.TcpExtRcvPruned += c0.rcvPruned - rcvPruned;
@@ -171,9 +171,9 @@ export class TransportRcv {
     let cost = Math.round(((c0.collapsedBytes - collapsedBytes) * k.costs.copy_kb_llc) / 1024);
     if (verdict === 'dropped' || verdict === 'ofo-dropped') {
       k.snmp.TcpExtTCPRcvQDrop++; // tcp_data_queue: LINUX_MIB_TCPRCVQDROP per skb (TCPOFODrop counted with it here)
-      k.accounting.drop(row, verdict === 'dropped' ? 'tcp_rcvq' : 'tcp_ofo_mem');
+      k.accounting.drop(row, verdict === 'dropped' ? 'tcp_rcvq' : 'tcp_ofo_mem', cpu);
     } else if (verdict === 'dup') {
-      k.accounting.drop(row, 'tcp_old_data');
+      k.accounting.drop(row, 'tcp_old_data', cpu);
     } else if (verdict === 'ofo') {
       k.snmp.TcpExtTCPOFOQueue++; // tcp_data_queue_ofo: LINUX_MIB_TCPOFOQUEUE per skb
     }

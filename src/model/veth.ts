@@ -30,7 +30,7 @@ export interface VethHost extends NapiHost {
   readonly sysctl: NapiHost['sysctl'] & Pick<SysctlValues, 'net.core.gro_normal_batch'>;
   readonly napis: NapiTable;
   readonly path: RxPath;
-  readonly accounting: { drop(row: number, site: DropSite): void; offer(row: number, counted: boolean): void };
+  readonly accounting: { drop(row: number, site: DropSite, cpu: number): void; offer(row: number, counted: boolean): void };
   readonly rps: NapiHost['rps'] & { netifRx(cpu: Cpu, row: number, rps: RxQueueRps): void };
   /** Start of the measurement window (packets sent after it count). */
   readonly warmupNs: number;
@@ -75,7 +75,7 @@ export class Veth {
       this.rq = new VethRq(this.k, VETH_NAPI_ID, this.groTcpFlows, this.rps);
       this.k.napis.add(this.rq.napi);
     }
-    if (!this.rq.xmit(cpu, row)) this.k.accounting.drop(row, 'veth');
+    if (!this.rq.xmit(cpu, row)) this.k.accounting.drop(row, 'veth', cpu.id);
     return 0;
   }
 

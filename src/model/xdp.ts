@@ -158,10 +158,10 @@ export interface XdpHost {
   readonly trace: TraceHooks | null;
 }
 
-/** The device side of XDP_TX: post the frame on the TX ring of `queue` at `t` (ixgbe_xmit_xdp_ring; ice_xmit_xdp_ring). */
+/** The device side of XDP_TX: post the frame of `row` on the TX ring of `queue` at `t` (ixgbe_xmit_xdp_ring; ice_xmit_xdp_ring); its page stays referenced until the completion is cleaned. */
 export interface XdpTxDevice {
   readonly name: string;
-  xmitXdp(queue: number, len: number, t: number): void;
+  xmitXdp(queue: number, len: number, t: number, row: number): void;
 }
 
 /**
@@ -174,12 +174,12 @@ export interface XdpTxDevice {
 export function xdpVerdict(k: XdpHost, dev: XdpTxDevice, cpu: Cpu, row: number, queue: number, action: number, t: number, generic: boolean, len: number): boolean {
   if (action === XDP_PASS) return false;
   if (action === XDP_TX) {
-    dev.xmitXdp(queue, len, t);
+    dev.xmitXdp(queue, len, t, row);
     k.accounting.xdpTxed(row);
     return true;
   }
   if (action === XDP_ABORTED) k.trace?.xdpException?.(cpu.id, dev.name, XDP_ACTION_NAMES[XDP_ABORTED]);
-  k.accounting.drop(row, generic ? 'xdp_generic' : 'xdp_native');
+  k.accounting.drop(row, generic ? 'xdp_generic' : 'xdp_native', cpu.id);
   return true;
 }
 

@@ -15,7 +15,10 @@ const rxsim = (...args: string[]): Promise<Ran> => rxsimIn(dir, ...args);
 // (batch 64), fast enough that the socket drops nothing: the backlog is the only place that drops.
 // Its frees go back to CPU 0, where the skbs were built (skb_attempt_defer_free; flushed in
 // net_rx_action, with kick IPIs): CPU 0 polls its ring more often and hands the burst to CPU 1's
-// backlog sooner, so 3000 still drops a few hundred (with net.core.skb_defer_max=0 it drops none).
+// backlog sooner. And the skbs waiting in that backlog still hold their half pages when the ring
+// comes round, so ixgbe cannot reuse those pages (ixgbe_can_reuse_rx_page) and CPU 0 allocates
+// one for about every other buffer (page_alloc), which slows it down: 2000 already holds the
+// burst, 1500 still drops a few hundred (before the page rule, 3000 did).
 writeFileSync(
   join(dir, 'rps.json'),
   JSON.stringify(
@@ -32,7 +35,7 @@ writeFileSync(
     }),
   ),
 );
-const KNOB = 'sysctl["net.core.netdev_max_backlog"]=100,300,1000,3000,10000';
+const KNOB = 'sysctl["net.core.netdev_max_backlog"]=100,300,1000,1500,10000';
 const TUNE = ['tune', 'rps.json', '--knob', KNOB, '--minimize', 'packets.dropped.*'];
 
 interface TuneJson {
@@ -61,16 +64,16 @@ describe('rxsim tune (the real binary)', () => {
     expect(a.comparison.diff).toBeLessThan(0);
     expect(a.comparison.p).toBeLessThan(0.05);
     // Drops fall as the backlog grows: the ranking is the mechanism's order (ties by grid order).
-    expect(a.ranking.map((r) => r.settings['sysctl["net.core.netdev_max_backlog"]'])).toEqual([10000, 3000, 1000, 300, 100]);
+    expect(a.ranking.map((r) => r.settings['sysctl["net.core.netdev_max_backlog"]'])).toEqual([10000, 1500, 1000, 300, 100]);
     expect(text.stdout).toContain(`-${a.baseline.metrics['packets.dropped.*']!.mean}`);
   });
 
   it('never chooses a point whose mean breaks a constraint', async () => {
-    const constrained = await rxsim(...TUNE, '--subject-to', 'latency_us.p99 <= 700', '--seeds', '2', '--json');
+    const constrained = await rxsim(...TUNE, '--subject-to', 'latency_us.p99 <= 800', '--seeds', '2', '--json');
     expect(constrained.code, constrained.stderr).toBe(0);
     const c = JSON.parse(constrained.stdout) as TuneJson;
     expect(c.best!.apply).toEqual(['sysctl -w net.core.netdev_max_backlog=1000']);
-    expect(c.ranking.filter((r) => !r.feasible).map((r) => r.settings['sysctl["net.core.netdev_max_backlog"]'])).toEqual([10000, 3000]);
+    expect(c.ranking.filter((r) => !r.feasible).map((r) => r.settings['sysctl["net.core.netdev_max_backlog"]'])).toEqual([10000, 1500]);
   });
 
   it('searches by successive halving when the grid does not fit the budget, the same with --jobs 1 and 2', async () => {

@@ -4,6 +4,7 @@ import { collectResult } from '../../src/metrics/result.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { loadScenarioObject } from '../../src/scenario/load.ts';
 import type { TraceHooks } from '../../src/model/trace-hooks.ts';
+import { checkRxPages } from '../helpers.ts';
 
 /** Random but valid scenarios: drivers, queues, rings, moderation, modes, mixes of flows and a competing task. */
 const scenarioArb = fc
@@ -156,10 +157,13 @@ describe('properties over random scenarios', () => {
         expect(r.drop_reasons.reduce((a, d) => a + d.packets, 0)).toBe(dropped - wire - nic_ring - nic_missed);
         for (const d of r.drop_reasons) expect(d.skbs).toBeLessThanOrEqual(d.packets);
         if (r.packets.offered > 0) withTraffic++;
+        // RX pages too: allocated − freed = held by rings and pools + held only by skbs, defer lists, XDP_TX descriptors.
+        checkRxPages(k);
         const drained = simulate(loadScenarioObject(sc).resolved, { drain: true });
         const d = collectResult(drained, 0);
         expect(d.packets.in_flight).toBe(0);
         expect(drained.pool.inUse).toBe(0);
+        checkRxPages(drained);
         expect(d.packets.offered).toBe(d.packets.delivered + Object.values(d.packets.dropped).reduce((a, b) => a + b, 0));
       }),
       PROPS,

@@ -45,5 +45,5 @@ export interface AppHost {
   /** epoll_create1, EPOLL_CTL_ADD of each socket, EPIOCSPARAMS (eventpoll.ts). */
   epollCreate(socks: readonly Socket[], params: EpollParams): EventPoll;
   /** skb_attempt_defer_free(): the reader's cost of freeing an skb (deferred to the CPU that built it, or freed here). */
-  readonly skbDefer: { free(cpu: number, allocCpu: number): number };
+  readonly skbDefer: { free(cpu: number, allocCpu: number, row: number): number };
 }

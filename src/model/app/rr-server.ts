@@ -25,10 +25,10 @@ export function* rrServer(k: AppHost, task: Task, app: ResolvedApp, socks: Socke
     const row = sock.queue.head;
     const flow = pool.flow[row]!;
     const request = pool.len[row]!;
-    yield c.udp_recvmsg + copyToUser(k, sock, row, request, task.cpu) + c.skb_consume + k.skbDefer.free(task.cpu, k.pool.allocCpu[row]!);
+    yield c.udp_recvmsg + copyToUser(k, sock, row, request, task.cpu) + c.skb_consume + k.skbDefer.free(task.cpu, k.pool.allocCpu[row]!, row);
     sock.queue.shift(k.sim.now);
     k.snmp.UdpInDatagrams++;
-    k.accounting.consumed(sock, row, k.sim.now);
+    k.accounting.consumed(sock, row, k.sim.now, task.cpu);
     if (app.serviceNs > 0) {
       task.acct = Acct.USR;
       yield app.serviceNs;

@@ -44,12 +44,12 @@ function* tcpRecvmsg(k: AppHost, task: Task, sock: Socket, len: number): Generat
       const n = Math.min(avail, len - copied);
       const done = n === avail;
       // tcp_eat_recv_skb → skb_attempt_defer_free once the skb is used up.
-      yield copyToUser(k, sock, row, n, task.cpu) + (done ? k.costs.skb_consume + k.skbDefer.free(task.cpu, pool.allocCpu[row]!) : 0);
+      yield copyToUser(k, sock, row, n, task.cpu) + (done ? k.costs.skb_consume + k.skbDefer.free(task.cpu, pool.allocCpu[row]!, row) : 0);
       copied += n;
       if (done) {
         sock.queue.shift(k.sim.now);
         sock.readOffset = 0;
-        k.accounting.consumed(sock, row, k.sim.now);
+        k.accounting.consumed(sock, row, k.sim.now, task.cpu);
       } else {
         sock.readOffset += n;
       }

@@ -29,11 +29,11 @@ export function* udpSink(k: AppHost, task: Task, app: ResolvedApp, socks: Socket
       }
       const row = sock.queue.head;
       // skb_consume_udp → skb_attempt_defer_free (6.18).
-      yield c.udp_recvmsg + copyToUser(k, sock, row, pool.len[row]!, task.cpu) + c.skb_consume + k.skbDefer.free(task.cpu, pool.allocCpu[row]!);
+      yield c.udp_recvmsg + copyToUser(k, sock, row, pool.len[row]!, task.cpu) + c.skb_consume + k.skbDefer.free(task.cpu, pool.allocCpu[row]!, row);
       sock.queue.shift(k.sim.now);
       bytes += pool.len[row]!;
       k.snmp.UdpInDatagrams++;
-      k.accounting.consumed(sock, row, k.sim.now);
+      k.accounting.consumed(sock, row, k.sim.now, task.cpu);
     }
     yield* pace.after(k, task, bytes);
   }

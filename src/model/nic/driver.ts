@@ -5,6 +5,7 @@ import { Gro } from '../gro.ts';
 import { napiCompleteDone, type Napi, type NapiHost, type NapiPoller } from '../napi.ts';
 import { NIL, type PacketPool } from '../packet.ts';
 import type { RpsChoice, RpsDevFlowTable, RxQueueRps } from '../rps.ts';
+import type { RxBuffers, RxPages } from '../rx-pages.ts';
 import { groFlushNormal, groNormalList, handUp, RxBatch, type RxPath } from '../rx-batch.ts';
 import type { MsixVector } from './msix.ts';
 import type { RxQueue } from './rx-queue.ts';
@@ -20,6 +21,7 @@ export interface DriverHost extends NapiHost {
     enqueueBacklog(from: Cpu, target: number, row: number, flows: RpsDevFlowTable | null, slot: number, now: number): void;
   };
   readonly ddio: Pick<Ddio, 'nodeOf'>;
+  readonly pages: Pick<RxPages, 'put'>;
 }
 
 /**
@@ -65,6 +67,8 @@ export class RxRingPoller implements NapiPoller {
    * builds the skb (build_skb) only for XDP_PASS, after the program ran (ixgbe_clean_rx_irq).
    */
   skbBuiltByHook = false;
+  /** The ring's RX buffers and their pages (set by the device once its NAPI exists: a page_pool knows its NAPI). */
+  buffers!: RxBuffers;
 
   constructor(
     private readonly k: DriverHost,
@@ -106,10 +110,12 @@ export class RxRingPoller implements NapiPoller {
         const n = q.refill(t0 + cost);
         // ixgbe_alloc_rx_buffers: the buffers just posted are pages of this CPU's node.
         q.bufferNode = k.ddio.nodeOf(cpu.id);
-        cost += k.costs.refill_batch + n * k.costs.refill_buffer;
+        // Each descriptor's write, and the pages the driver had to find for the buffers it did not reuse.
+        cost += k.costs.refill_batch + n * k.costs.refill_buffer + this.buffers.refill(n, cpu.id);
       }
       const row = q.clean(t0 + cost);
       if (row === NIL) break;
+      this.buffers.clean(row, cpu.id); // ixgbe_get_rx_buffer … ixgbe_put_rx_buffer
       cost += perFrame;
       this.outRows[cleaned] = row;
       this.outTimes[cleaned] = t0 + cost;
@@ -127,6 +133,7 @@ export class RxRingPoller implements NapiPoller {
     const c = k.costs;
     // ixgbe_poll(): ixgbe_clean_tx_irq() for the TX ring first, then the RX ring.
     const txCleaned = this.txRing.clean(k.sim.now + c.napi_poll, c.tx_clean, this.txWorkLimit);
+    this.returnXdpTxPages(cpu.id, true);
     const txCost = txCleaned * c.tx_clean;
     if (txCleaned > 0) this.vector.moderation.countTxCleaned(txCleaned, this.txRing.lastBytes);
     // ixgbe_clean_tx_irq() returns !!budget: work left when the work limit ran out.
@@ -160,6 +167,13 @@ export class RxRingPoller implements NapiPoller {
       this.vector.enable();
     }
     return Math.min(r.cleaned, budget - 1);
+  }
+
+  /** The XDP_TX frames whose completions were just cleaned give their pages back (xdp_return_frame). */
+  private returnXdpTxPages(cpu: number, bh: boolean): void {
+    const tx = this.txRing;
+    for (let i = 0; i < tx.freedPageCount; i++) this.k.pages.put(tx.freedPages[i]!, cpu, bh, false);
+    tx.freedPageCount = 0;
   }
 
   groHeld(): boolean {
@@ -200,6 +214,7 @@ export class RxRingPoller implements NapiPoller {
     // Old ISRs cleaned the TX ring in the same handler (e1000_intr → e1000_clean_tx_irq).
     const t0 = k.sim.now + c.hardirq_entry_exit + c.irq_handler;
     const txCost = this.txRing.clean(t0, c.tx_clean, this.txRing.pending) * c.tx_clean;
+    this.returnXdpTxPages(cpu.id, false);
     const r = this.cleanRxIrq(cpu, this.queue.size, c.hardirq_entry_exit + c.irq_handler + txCost, c.rx_descriptor + c.netif_rx);
     yield r.cost;
     for (let i = 0; i < r.cleaned; i++) {

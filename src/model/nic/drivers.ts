@@ -66,6 +66,12 @@ export interface DriverProfile {
   otherVectorName(dev: string): string | null;
   /** The driver implements ndo_rx_flow_steer (accelerated RFS with ntuple on). */
   rxFlowSteer: boolean;
+  /**
+   * Where the RX buffers' pages come from in 6.18: the driver's own half-page reuse
+   * (ixgbe_can_reuse_rx_page, ice_can_reuse_rx_page) or a page_pool per RX queue; and the
+   * ethtool -S counters of page allocation failures (always 0 here: allocation never fails).
+   */
+  rxPages: { kind: 'half-page-reuse' | 'page_pool'; failCounters: readonly string[]; source: string };
   /** Bytes of one RX buffer (the frag truesize of each buffer a frame fills). */
   rxBufferBytes: number;
   /** Link speeds the hardware family supports, in Gbit/s (what `ethtool -s <dev> speed` accepts), and where they come from. */
@@ -122,6 +128,11 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     vectorName: (dev, q) => `${dev}-TxRx-${q}`, // ixgbe_request_msix_irqs
     otherVectorName: (dev) => dev,
     rxFlowSteer: false, // ntuple enables Flow Director perfect filters, but ixgbe has no ndo_rx_flow_steer
+    rxPages: {
+      kind: 'half-page-reuse',
+      failCounters: ['alloc_rx_page_failed', 'alloc_rx_buff_failed'],
+      source: 'ixgbe_main.c: ixgbe_can_reuse_rx_page, ixgbe_alloc_mapped_page; ixgbe_ethtool.c: ixgbe_gstrings_stats',
+    },
     rxBufferBytes: 2048, // ixgbe_rx_pg_size / 2: half a 4 KB page per buffer (build_skb, IXGBE_RXBUFFER_2K path)
     // 82599/X540: 100M (X540), 1G, 10G; X550: also 2.5G and 5G (NBASE-T).
     speedsGbps: [0.1, 1, 2.5, 5, 10],
@@ -174,7 +185,13 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     vectorName: (_dev, q) => `ice-0000:01:00.0-TxRx-${q}`, // "%s-%s-%d", basename, "TxRx", idx
     otherVectorName: () => 'ice-0000:01:00.0:misc',
     rxFlowSteer: true, // ice_rx_flow_steer (ice_arfs.c, CONFIG_RFS_ACCEL)
-    rxBufferBytes: 2048, // half pages, as ixgbe (UNVERIFIED for 6.18's libeth page_pool buffers)
+    rxPages: {
+      // 6.18's ice still splits pages itself; "ice: switch to Page Pool" (libeth) came in 6.19.
+      kind: 'half-page-reuse',
+      failCounters: ['rx_pg_alloc_fail', 'rx_alloc_fail'],
+      source: 'ice_txrx.c: ice_can_reuse_rx_page, ice_alloc_mapped_page; ice_ethtool.c: ice_gstrings_vsi_stats',
+    },
+    rxBufferBytes: 2048, // half pages, as ixgbe (ice_rx_pg_size / 2 with ICE_RXBUF_1536 buffers at MTU 1500)
     // E810: 1G to 100G; E830 adds 200G.
     speedsGbps: [1, 10, 25, 40, 50, 100, 200],
     speedsSource: 'ice_ethtool.c: ice_set_link_ksettings (ICE_AQ_LINK_SPEED_1000MB … ICE_AQ_LINK_SPEED_200GB)',
@@ -217,6 +234,11 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     vectorName: (dev, q) => `${dev}-rx-${q}`,
     otherVectorName: () => null,
     rxFlowSteer: true, // like mlx5e_rx_flow_steer
+    rxPages: {
+      kind: 'page_pool',
+      failCounters: [],
+      source: 'net/core/page_pool.c (a page_pool per RX queue, pool_size = ring size; buffers as libeth_rx_alloc gives them: two per page, a page each with XDP); page_pool_ethtool_stats_get_strings',
+    },
     rxBufferBytes: 2048,
     speedsGbps: [1, 10, 25, 40, 50, 100, 200, 400, 800],
     speedsSource: 'Ethernet rates of IEEE 802.3 (a generic NIC of any class)',

@@ -21,9 +21,16 @@ import { FlowHashes } from './flow-hashes.ts';
 import { FlowControl, currentMode, dropEnable, pauseReactionNs, sendsPause } from './flow-control.ts';
 import { ToeplitzTable } from './rss.ts';
 import { RxQueue } from './rx-queue.ts';
+import { HalfPageReuse } from './rx-page-reuse.ts';
+import { PagePoolRx } from './rx-page-pool.ts';
+import { PagePool } from '../page-pool.ts';
+import type { RxPages } from '../rx-pages.ts';
 import { TxRing } from './tx-ring.ts';
 import type { CoreHook } from '../netif-receive.ts';
 import { GenericXdp, NativeXdp, XdpProgram, type XdpActionName, type XdpTxDevice } from '../xdp.ts';
+
+/** PAGE_SIZE on x86-64. */
+const PAGE_SIZE = 4096;
 
 /** ETH_ZLEN: the driver pads shorter frames (ixgbe: skb_put_padto to 17 bytes; the MAC pads to 60). */
 const ETH_ZLEN = 60;
@@ -54,6 +61,12 @@ export interface NicResult {
     ring_peak: number;
     /** With an XDP program attached: the queue's per-action counts, as xdp_rxq_info prints them. */
     xdp?: Record<XdpActionName, number>;
+    /**
+     * Where the ring's buffers' pages came from: a half-page reuse driver's pages allocated
+     * (ixgbe's rx_stats.alloc_rx_page) and buffers reused (ixgbe_reuse_rx_page); a page_pool
+     * driver's page_pool_get_stats() under the rx_pp_* names.
+     */
+    pages: Record<string, number>;
   }[];
   /** With an XDP program attached: its mode (xdpdrv or xdpgeneric) and name. */
   xdp?: { mode: 'native' | 'generic'; prog: string | null };
@@ -75,6 +88,8 @@ export interface NicHost extends DriverHost {
   readonly ddio: Pick<Ddio, 'dmaWrite' | 'nodeOf'>;
   /** The workqueue (ice's DIM work items). */
   readonly workqueue: ModerationHost;
+  readonly pages: RxPages;
+  readonly topology: { readonly cpuNode: readonly number[] };
   /** __netif_receive_skb_core's hooks (generic XDP). */
   readonly path: DriverHost['path'] & { readonly coreHooks: CoreHook[] };
 }
@@ -177,6 +192,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
       const gro = cfg.gro && cfg.xdp?.mode !== 'generic';
       const poller = new RxRingPoller(k, queue, vector, txRing, cfg.txWorkLimit, cfg.speedGbps, rps, gro, groTcpFlows);
       const napi = k.napis.add(new Napi(firstNapiId + q, cfg.name, poller));
+      poller.buffers = this.rxBuffers(napi);
       napi.deferHardIrqs = cfg.napiDeferHardIrqs;
       napi.groFlushTimeout = cfg.groFlushTimeoutNs;
       napi.irqSuspendTimeout = cfg.rxQueues[q]!.irqSuspendTimeoutNs; // napi_config of the queue's NAPI (netlink napi-set)
@@ -222,6 +238,24 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
     // ice_cfg_xps_tx_ring likewise). With one queue there is no map; every frame takes queue 0.
     for (let c = 0; c < k.cpus.length; c++) this.xps.push([]);
     if (cfg.queues > 1) for (let q = 0; q < cfg.queues; q++) this.xps[q % k.cpus.length]!.push(q);
+  }
+
+  /**
+   * The RX buffers of one ring as the driver sets them up at open: ixgbe and ice post half pages
+   * of their own (ixgbe_configure_rx_ring); a page_pool driver creates the queue's pool with
+   * pool_size = the ring size and fills the ring from it.
+   */
+  private rxBuffers(napi: Napi): HalfPageReuse | PagePoolRx {
+    const k = this.k;
+    const cfg = this.cfg;
+    const cpuNode = k.topology.cpuNode;
+    if (cfg.driver.rxPages.kind === 'half-page-reuse') return new HalfPageReuse(k.pages, cfg.ringSize, cpuNode, k.costs.page_alloc, cfg.numaNode);
+    const costs = { fast: k.costs.page_pool_fast, ring: k.costs.page_pool_ring, alloc: k.costs.page_alloc };
+    // libeth_rx_page_pool_params: two 2 KiB buffers per 4 KiB page; XDP's headroom makes each buffer a page.
+    const fragsPerPage = cfg.xdp?.mode === 'native' ? 1 : Math.max(1, Math.floor(PAGE_SIZE / cfg.driver.rxBufferBytes));
+    const pool = new PagePool(k.pages, napi, cpuNode, costs, cfg.ringSize, fragsPerPage);
+    const openCpu = Math.max(0, cpuNode.indexOf(cfg.numaNode));
+    return new PagePoolRx(k.pages, pool, cfg.ringSize, openCpu);
   }
 
   /** Every queue's frames that arrived by `t`, landed in arrival order (the packet buffer is one FIFO of the port). */
@@ -299,16 +333,16 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
    * own on hardware, the pair's here), sent when the link's TX side is free, its completion
    * cleaned by that queue's poll.
    */
-  xmitXdp(queue: number, len: number, t: number): void {
-    this.post(queue, len, t);
+  xmitXdp(queue: number, len: number, t: number, row: number): void {
+    this.post(queue, len, t, this.k.pages.take(row));
   }
 
   /** The NIC fetches a posted frame (the DMA latency), sends it when the link's TX side is free and writes the completion back once it has left. */
-  private post(q: number, len: number, at: number): void {
+  private post(q: number, len: number, at: number, page = -1): void {
     const start = Math.max(at + this.cfg.dmaLatencyNs, this.txWireFree);
     const done = start + Math.ceil(((Math.max(len, ETH_ZLEN) + FCS_PREAMBLE_IFG) * 8) / this.cfg.speedGbps);
     this.txWireFree = done;
-    this.txRings[q]!.post(done, len);
+    this.txRings[q]!.post(done, len, page);
     this.vectors[q]!.onTxCompletion(done);
   }
 
@@ -450,7 +484,10 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
       v.interrupts = 0;
       v.moderation.updates = 0;
     }
-    for (const p of this.pollers) p.gro.resetWindow();
+    for (const p of this.pollers) {
+      p.gro.resetWindow();
+      p.buffers.resetWindow();
+    }
     for (const x of this.nativeXdp) x.stats.resetWindow();
     if (this.genericXdp) for (const st of this.genericXdp.stats) st.resetWindow();
   }
@@ -471,6 +508,12 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
     // ixgbe counts both in rx_missed_errors; ice and the generic driver keep rx_missed_errors apart.
     e.rx_missed_errors = (d.noDescriptorCounter === 'rx_missed_errors' ? e.rx_missed_errors! : 0) + sum((q) => q.missedDrops);
     Object.assign(e, this.fc.stats(d));
+    // The driver's page allocation failures: the model's allocations never fail.
+    for (const name of d.rxPages.failCounters) e[name] = 0;
+    // page_pool_ethtool_stats_get(): the pools' stats summed over the queues.
+    if (d.rxPages.kind === 'page_pool') {
+      for (const p of this.pollers) for (const [name, v] of Object.entries(p.buffers.stats())) e[name] = (e[name] ?? 0) + v;
+    }
     for (const q of this.queues) {
       e[d.queueStat(q.index, 'packets')] = q.packets;
       e[d.queueStat(q.index, 'bytes')] = q.bytes;
@@ -504,6 +547,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
           drops: q.noDescDrops + q.missedDrops,
           refills: q.refills,
           ring_peak: q.ring.peak,
+          pages: this.pollers[i]!.buffers.stats(),
           ...(this.cfg.xdp ? { xdp: this.xdpStats(i) } : {}),
         };
       }),

@@ -1,3 +1,5 @@
+import { grown } from '../../engine/typed.ts';
+
 /**
  * One TX queue's descriptor ring (struct ixgbe_ring used for TX; ice_tx_ring): what the host
  * transmits through the NIC — the ACKs of a TCP receiver, a server's responses — from the
@@ -14,6 +16,11 @@
 export class TxRing {
   private doneAt = new Float64Array(64);
   private lens = new Int32Array(64);
+  /** An XDP_TX frame's RX page (its reference is held until the completion is cleaned), -1: an skb the host sent. */
+  private pages = new Int32Array(64);
+  /** The pages of the XDP_TX frames the last clean() freed (xdp_return_frame), and how many. */
+  freedPages = new Int32Array(64);
+  freedPageCount = 0;
   private head = 0;
   private count = 0;
 
@@ -30,17 +37,25 @@ export class TxRing {
     return this.count;
   }
 
+  /** XDP_TX frames posted and not yet cleaned that hold an RX page (for checks). */
+  get pendingPages(): number {
+    let n = 0;
+    for (let i = 0; i < this.count; i++) if (this.pages[(this.head + i) & (this.doneAt.length - 1)]! >= 0) n++;
+    return n;
+  }
+
   /** Completion time of the oldest posted frame, or Infinity. */
   get oldestDone(): number {
     return this.count > 0 ? this.doneAt[this.head]! : Infinity;
   }
 
-  /** ixgbe_tx_map(): a frame of `len` bytes (skb->len) posted; its completion is written back at `doneAt`. */
-  post(doneAt: number, len: number): void {
+  /** ixgbe_tx_map(): a frame of `len` bytes (skb->len) posted; its completion is written back at `doneAt`. `page`: an XDP_TX frame's RX page. */
+  post(doneAt: number, len: number, page = -1): void {
     if (this.count === this.doneAt.length) this.grow();
     const i = (this.head + this.count) & (this.doneAt.length - 1);
     this.doneAt[i] = doneAt;
     this.lens[i] = len;
+    this.pages[i] = page;
     this.count++;
   }
 
@@ -55,8 +70,14 @@ export class TxRing {
     let t = t0;
     let n = 0;
     let bytes = 0;
+    this.freedPageCount = 0;
     while (n < limit && this.count > 0 && this.doneAt[this.head]! <= t) {
       bytes += this.lens[this.head]!;
+      const page = this.pages[this.head]!;
+      if (page >= 0) {
+        if (this.freedPageCount === this.freedPages.length) this.freedPages = grown(this.freedPages, this.freedPages.length * 2);
+        this.freedPages[this.freedPageCount++] = page;
+      }
       this.head = (this.head + 1) & mask;
       this.count--;
       n++;
@@ -77,12 +98,15 @@ export class TxRing {
     const n = this.doneAt.length;
     const done = new Float64Array(n * 2);
     const lens = new Int32Array(n * 2);
+    const pages = new Int32Array(n * 2);
     for (let i = 0; i < this.count; i++) {
       done[i] = this.doneAt[(this.head + i) & (n - 1)]!;
       lens[i] = this.lens[(this.head + i) & (n - 1)]!;
+      pages[i] = this.pages[(this.head + i) & (n - 1)]!;
     }
     this.doneAt = done;
     this.lens = lens;
+    this.pages = pages;
     this.head = 0;
   }
 }
