@@ -7,8 +7,8 @@ import { uncharge, type Socket } from './socket.ts';
  * how long it took. Packets count if they arrived inside the measurement window: offered =
  * delivered + Σ dropped + in flight holds exactly for that cohort, per segment.
  */
-export type DropPlace = 'wire' | 'nic_ring' | 'nic_missed' | 'xdp' | 'backlog' | 'flow_limit' | 'veth' | 'no_socket' | 'socket' | 'tcp_dup';
-export const DROP_PLACES: DropPlace[] = ['wire', 'nic_ring', 'nic_missed', 'xdp', 'backlog', 'flow_limit', 'veth', 'no_socket', 'socket', 'tcp_dup'];
+export type DropPlace = 'wire' | 'nic_ring' | 'nic_missed' | 'xdp' | 'cpumap' | 'backlog' | 'flow_limit' | 'veth' | 'no_socket' | 'socket' | 'tcp_dup';
+export const DROP_PLACES: DropPlace[] = ['wire', 'nic_ring', 'nic_missed', 'xdp', 'cpumap', 'backlog', 'flow_limit', 'veth', 'no_socket', 'socket', 'tcp_dup'];
 
 /**
  * Where the kernel drops a packet: the place rxsim counts it under, and — for a drop of an skb —
@@ -24,6 +24,8 @@ export const DROP_SITES = {
   // Generic XDP_DROP / XDP_ABORTED: netif_receive_generic_xdp() frees the skb with a plain
   // kfree_skb() (NOT_SPECIFIED); SKB_DROP_REASON_XDP is do_xdp_generic's for a failed redirect.
   xdp_generic: { place: 'xdp', reason: 'SKB_DROP_REASON_NOT_SPECIFIED', location: 'netif_receive_generic_xdp' },
+  // bq_flush_to_queue(): the cpumap entry's ptr_ring is full, xdp_return_frame_rx_napi() (no skb yet).
+  cpumap: { place: 'cpumap', reason: null, location: null },
   // enqueue_to_backlog(): qlen > netdev_max_backlog, or skb_flow_limit(): one reason for both.
   backlog: { place: 'backlog', reason: 'SKB_DROP_REASON_CPU_BACKLOG', location: 'enqueue_to_backlog' },
   flow_limit: { place: 'flow_limit', reason: 'SKB_DROP_REASON_CPU_BACKLOG', location: 'enqueue_to_backlog' },
@@ -81,6 +83,8 @@ export class RxAccounting {
   inFlight = 0;
   /** Counted packets an XDP program sent back out with XDP_TX: they leave the receive path (a conservation term of their own). */
   xdpTx = 0;
+  /** Counted packets an XDP program redirected that wait in a cpumap bulk queue or ring: a term of their own until the kthread builds their skb. */
+  xdpRedirect = 0;
   /** Wire arrival to the application, and per stage. */
   readonly latency = new Histogram();
   readonly latencyRing = new Histogram();
@@ -165,6 +169,22 @@ export class RxAccounting {
       }
       pool.release(r);
       r = next;
+    }
+  }
+
+  /** XDP_REDIRECT: the frame leaves the driver for a redirect queue (bq_enqueue). */
+  xdpRedirectHold(row: number): void {
+    if (this.pool.counted[row]) {
+      this.xdpRedirect++;
+      this.inFlight--;
+    }
+  }
+
+  /** The frame leaves the redirect queues (onto a cpumap ring's consumer, or dropped): it is in flight again. */
+  xdpRedirectRelease(row: number): void {
+    if (this.pool.counted[row]) {
+      this.xdpRedirect--;
+      this.inFlight++;
     }
   }
 

@@ -20,6 +20,8 @@ export const EV = {
   IPI_SEND: 12, // a = target CPU, b = flow id
   IPI_RECEIVE: 13, // b = flow id
   XDP_EXCEPTION: 14, // a = enum xdp_action, c = device index (recorder.devs)
+  XDP_CPUMAP_ENQUEUE: 15, // a = processed, b = drops, c = to_cpu | map_id << 16
+  XDP_CPUMAP_KTHREAD: 16, // a = processed, b = drops, c = sched | map_id << 16
 } as const;
 
 /** One event, as the exporters read it. */

@@ -23,7 +23,7 @@ import { ToeplitzTable } from './rss.ts';
 import { RxQueue } from './rx-queue.ts';
 import { TxRing } from './tx-ring.ts';
 import type { CoreHook } from '../netif-receive.ts';
-import { GenericXdp, NativeXdp, XdpProgram, type XdpActionName, type XdpTxDevice } from '../xdp.ts';
+import { GenericXdp, NativeXdp, XdpProgram, type XdpRedirectMap, type XdpRxqReport, type XdpTxDevice } from '../xdp.ts';
 
 /** ETH_ZLEN: the driver pads shorter frames (ixgbe: skb_put_padto to 17 bytes; the MAC pads to 60). */
 const ETH_ZLEN = 60;
@@ -54,7 +54,7 @@ export interface NicResult {
     refills: number;
     ring_peak: number;
     /** With an XDP program attached: the queue's per-action counts, as xdp_rxq_info prints them. */
-    xdp?: Record<XdpActionName, number>;
+    xdp?: XdpRxqReport;
   }[];
   /** With an XDP program attached: its mode (xdpdrv or xdpgeneric) and name. */
   xdp?: { mode: 'native' | 'generic'; prog: string | null };
@@ -76,6 +76,10 @@ export interface NicHost extends DriverHost {
   readonly ddio: Pick<Ddio, 'dmaWrite' | 'nodeOf'>;
   /** The workqueue (ice's DIM work items). */
   readonly workqueue: ModerationHost;
+  /** xdp_maps by index (XDP_REDIRECT's targets). */
+  readonly xdpMaps: readonly XdpRedirectMap[];
+  /** The flow dissector's hash of a flow's tuple (an XDP redirect rule's "hash" key). */
+  softwareHash(flow: number, tuple: number): number;
   /** __netif_receive_skb_core's hooks (generic XDP). */
   readonly path: DriverHost['path'] & { readonly coreHooks: CoreHook[] };
 }
@@ -456,7 +460,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
   }
 
   /** The per-action counts of queue `q` (xdp_rxq_info), or undefined without a program. */
-  private xdpStats(q: number): Record<XdpActionName, number> | undefined {
+  private xdpStats(q: number): XdpRxqReport | undefined {
     if (this.nativeXdp.length > 0) return this.nativeXdp[q]!.stats.report();
     return this.genericXdp?.stats[q]!.report();
   }
