@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { InputError, didYouMean } from './errors.ts';
+import { InputError, didYouMean, formatPath } from './errors.ts';
 import type { Scenario, XdpRuleConfig } from './schema.ts';
 
 /** bpf_redirect_map's key as a rule gives it: a number, or computed per frame. */
@@ -74,7 +74,7 @@ export function resolveXdpMaps(s: Scenario): ResolvedXdpMap[] {
   return Object.entries(s.xdp_maps).map(([name, m], i) => {
     const seen = new Set<number>();
     m.entries.forEach((e, j) => {
-      const where = `xdp_maps["${name}"].entries[${j}].cpu`;
+      const where = formatPath(['xdp_maps', name, 'entries', j, 'cpu']);
       // cpu_map_update_elem(): a key that is not a possible CPU is refused with ENODEV.
       if (e.cpu >= s.cpus) throw new InputError(where, `CPU ${e.cpu} does not exist (the machine has ${s.cpus} CPUs, 0-${s.cpus - 1}; the kernel refuses the key with ENODEV)`);
       if (seen.has(e.cpu)) throw new InputError(where, `CPU ${e.cpu} is already an entry of this map (a cpumap has one entry per CPU key)`);
