@@ -118,15 +118,36 @@ export function formatReport(r: Result, description = ''): string {
   out.push('');
 
   for (const m of r.xdp_maps ?? []) {
-    // As samples/bpf/xdp_redirect_cpu prints them: cpumap-enqueue per entry, cpumap-kthread.
-    out.push(`cpumap ${m.name} (map_id ${m.id})`);
-    out.push(
-      table(
-        ['cpu', 'qsize', 'kthread', 'enqueued', 'enqueue drops', 'kthread processed', 'sched', 'ring peak'],
-        m.entries.map((e) => [String(e.cpu), String(e.qsize), e.kthread, int(e.enqueue.processed), int(e.enqueue.drops), int(e.kthread_stats.processed), int(e.kthread_stats.sched), int(e.ring.peak)]),
-        '  ',
-      ),
-    );
+    if (m.type === 'cpumap') {
+      // As samples/bpf/xdp_redirect_cpu prints them: cpumap-enqueue per entry, cpumap-kthread.
+      out.push(`cpumap ${m.name} (map_id ${m.id})`);
+      out.push(
+        table(
+          ['cpu', 'qsize', 'kthread', 'enqueued', 'enqueue drops', 'kthread processed', 'sched', 'ring peak'],
+          m.entries.map((e) => [
+            String(e.cpu),
+            String(e.qsize),
+            e.kthread,
+            int(e.enqueue.processed),
+            int(e.enqueue.drops),
+            int(e.kthread_stats.processed),
+            int(e.kthread_stats.sched),
+            int(e.ring.peak),
+          ]),
+          '  ',
+        ),
+      );
+    } else {
+      // As xdp_monitor prints xdp:xdp_devmap_xmit: ndo_xdp_xmit calls, frames sent and dropped.
+      out.push(`devmap ${m.name} (map_id ${m.id})`);
+      out.push(
+        table(
+          ['key', 'dev', 'ndo_xdp_xmit', 'sent', 'drops'],
+          m.entries.map((e, i) => [String(i), e.dev, int(e.xmit.calls), int(e.xmit.sent), int(e.xmit.drops)]),
+          '  ',
+        ),
+      );
+    }
     out.push('');
   }
 

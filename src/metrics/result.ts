@@ -3,7 +3,8 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import canonicalize from 'canonicalize';
 import type { CgroupResult } from '../model/cgroup-sched.ts';
 import type { CpuResult } from '../model/cpu.ts';
-import type { CpuMap } from '../model/cpumap.ts';
+import { CpuMap } from '../model/cpumap.ts';
+import type { DevMap } from '../model/devmap.ts';
 import type { DdioNodeResult } from '../model/ddio.ts';
 import { groReport, type GroResult } from '../model/gro.ts';
 import type { Kernel } from '../model/kernel.ts';
@@ -71,7 +72,7 @@ export interface Result {
   latency_stages_us: { ring: StageLatency; stack: StageLatency; socket: StageLatency };
   sockets: SocketResult[];
   /** With xdp_maps: each cpumap's entries, as xdp_redirect_cpu prints them (cpumap-enqueue per entry, cpumap-kthread), and their rings. */
-  xdp_maps?: ReturnType<CpuMap['report']>[];
+  xdp_maps?: (ReturnType<CpuMap['report']> | ReturnType<DevMap['report']>)[];
   /** Per NUMA node: its CPUs, L3 and DDIO's share of it, and the bytes NICs DMA'd into its LLC or past it to DRAM (ddio.ts). */
   numa_nodes: DdioNodeResult[];
   /** Per cgroup: CPU time of its tasks (interrupt time charged to them included) and cpu.stat. */
@@ -156,7 +157,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     in_flight: st.inFlight,
     ...(xdp ? { xdp_tx: st.xdpTx } : {}),
     ...(maps ? { xdp_redirect: st.xdpRedirect } : {}),
-    dropped: Object.fromEntries(DROP_PLACES.filter((p) => (xdp || p !== 'xdp') && (maps || p !== 'cpumap')).map((p) => [p, st.dropped[p]])),
+    dropped: Object.fromEntries(DROP_PLACES.filter((p) => (xdp || p !== 'xdp') && (maps || (p !== 'cpumap' && p !== 'devmap'))).map((p) => [p, st.dropped[p]])),
   };
   const drop_reasons = st.dropReasons();
   // Rates count L2 bytes without the FCS (what rx_bytes counts), over the window.
@@ -220,9 +221,9 @@ export function collectResult(k: Kernel, wallMs: number): Result {
   for (const nic of k.nics) for (const q of nic.queues) queues.push(queueResult(`${nic.cfg.name}/rx-${q.index}/ring`, [q.ring]));
   k.softnet.forEach((sd) => queues.push(queueResult(`cpu${sd.cpu}/backlog`, [sd.inputPktQueue, sd.processQueue])));
   for (const sock of k.sockets.sockets) queues.push(queueResult(`socket${sock.index}`, [sock.queue]));
-  for (const m of k.xdpMaps) for (const e of m.entries) queues.push(queueResult(e.kthread.comm, [e.ring]));
+  for (const m of k.xdpMaps) if (m instanceof CpuMap) for (const e of m.entries) queues.push(queueResult(e.kthread.comm, [e.ring]));
 
-  const cpumapGros = k.xdpMaps.flatMap((m) => m.entries.map((e) => e.gro));
+  const cpumapGros = k.xdpMaps.flatMap((m) => (m instanceof CpuMap ? m.entries.map((e) => e.gro) : []));
   const gros = [...k.nics.flatMap((n) => n.pollers.map((p) => p.gro)), ...k.veth.queues().map((q) => q.gro), ...cpumapGros];
   /** µs of a histogram's value, null while the histogram is empty. */
   const usOf =

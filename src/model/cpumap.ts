@@ -1,4 +1,4 @@
-import type { ResolvedXdpMap } from '../scenario/resolve.ts';
+import type { ResolvedCpuMap } from '../scenario/resolve.ts';
 import type { SysctlValues } from '../scenario/sysctl.ts';
 import type { Cpu } from './cpu.ts';
 import { Gro } from './gro.ts';
@@ -122,7 +122,7 @@ export class CpuMap implements XdpRedirectMap {
 
   constructor(
     private readonly k: CpuMapHost,
-    readonly map: ResolvedXdpMap,
+    readonly map: ResolvedCpuMap,
     gro: boolean,
     groTcpFlows: Uint8Array,
   ) {

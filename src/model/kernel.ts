@@ -6,6 +6,7 @@ import { createAppTask } from './app/index.ts';
 import { GroupScheduler } from './cgroup-sched.ts';
 import { CostNoise } from './cost-noise.ts';
 import { CpuMap } from './cpumap.ts';
+import { DevMap, type XdpXmitDevice } from './devmap.ts';
 import { Ddio } from './ddio.ts';
 import type { CostTable } from './costs.ts';
 import { Cpu, registerCpuEvents } from './cpu.ts';
@@ -92,8 +93,8 @@ export class Kernel {
   readonly veth: Veth;
   readonly sockets: SocketTable;
   readonly nics: Nic[] = [];
-  /** xdp_maps: the cpumaps XDP_REDIRECT rules name, by index. */
-  readonly xdpMaps: CpuMap[];
+  /** xdp_maps: the cpumaps and devmaps XDP_REDIRECT rules name, by index. */
+  readonly xdpMaps: (CpuMap | DevMap)[];
   /** The task of each app, by app index. */
   readonly appTasks: Task[] = [];
   /** Start of the measurement window (end of warm-up), ns. */
@@ -151,7 +152,7 @@ export class Kernel {
     // The loader creates and fills its maps before attaching the program (their kthreads first).
     // One GRO per entry: on unless a device that redirects has GRO off (netif_elide_gro).
     const redirectGro = s.nics.filter((n) => n.xdp?.rules.some((r) => r.redirect !== null)).every((n) => n.gro);
-    this.xdpMaps = s.xdpMaps.map((m) => new CpuMap(this, m, redirectGro, groTcpFlows));
+    this.xdpMaps = s.xdpMaps.map((m) => (m.type === 'cpumap' ? new CpuMap(this, m, redirectGro, groTcpFlows) : new DevMap(this, m, s.cpus)));
     let napiId = MIN_NAPI_ID;
     for (const nicCfg of s.nics) {
       const source = (f: ResolvedFlow): FrameSource => this.sockets.wireSource(f.index) ?? new OpenLoopSource(f, nicCfg.speedGbps, this.seed);
@@ -211,7 +212,7 @@ export class Kernel {
     for (const nic of this.nics) for (const q of nic.queues) out.push(q.ring, q.pktbuf);
     for (const sd of this.softnet) out.push(sd.inputPktQueue, sd.processQueue);
     for (const q of this.veth.queues()) out.push(q.ring);
-    for (const m of this.xdpMaps) for (const e of m.entries) out.push(e.ring);
+    for (const m of this.xdpMaps) if (m instanceof CpuMap) for (const e of m.entries) out.push(e.ring);
     for (const sock of this.sockets.sockets) out.push(sock.queue, sock.backlog);
     return out;
   }
@@ -226,6 +227,16 @@ export class Kernel {
   /** The RPS map of a cpumap-built skb's device: its first RX queue's (CpuMapHost). */
   deviceRps(row: number): RxQueueRps {
     return this.nics[this.flows[this.pool.flow[row]!]!.nic]!.pollers[0]!.rps;
+  }
+
+  /** The device a devmap entry transmits on (DevMapHost). */
+  xmitDevice(nic: number): XdpXmitDevice {
+    return this.nics[nic]!;
+  }
+
+  /** The device a frame was received on (DevMapHost). */
+  rxDeviceName(row: number): string {
+    return this.nics[this.flows[this.pool.flow[row]!]!.nic]!.cfg.name;
   }
 
   /** The name of NIC `nic` (NetifHost). */

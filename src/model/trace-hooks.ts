@@ -35,6 +35,8 @@ export interface TraceHooks {
   xdpCpumapEnqueue?(cpu: number, mapId: number, processed: number, drops: number, toCpu: number): void;
   /** trace_xdp_cpumap_kthread(): one round of cpu_map_kthread_run on `cpu` took `processed` frames; `sched` if it had slept. */
   xdpCpumapKthread?(cpu: number, mapId: number, processed: number, drops: number, sched: number): void;
+  /** trace_xdp_devmap_xmit(): one ndo_xdp_xmit on `cpu` of frames received on `from` to `to`: `sent` frames (`drops` refused). */
+  xdpDevmapXmit?(cpu: number, from: string, to: string, sent: number, drops: number): void;
   /** net_rps_send_ipi(): an IPI from `from` to `to` (to kick its backlog). */
   ipiSend?(from: number, to: number): void;
   /** The IPI's handler runs on `cpu`. */

@@ -64,7 +64,7 @@ export interface ResolvedScenario {
   warnings: string[];
 }
 
-export type { ResolvedXdp, ResolvedXdpMap, ResolvedXdpRule } from './xdp-program.ts';
+export type { ResolvedCpuMap, ResolvedDevMap, ResolvedXdp, ResolvedXdpMap, ResolvedXdpRule } from './xdp-program.ts';
 
 export interface ResolvedNic {
   index: number;

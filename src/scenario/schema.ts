@@ -111,8 +111,15 @@ const xdpMap = z
       type: z.literal('cpumap'),
       entries: z.array(cpumapEntry).min(1).describe('The CPUs present in the map (BPF_MAP_TYPE_CPUMAP: key = CPU), in order ("hash" keys pick among them in this order).'),
     }),
+    z.strictObject({
+      type: z.literal('devmap'),
+      entries: z
+        .array(z.strictObject({ dev: z.string().describe("The device a redirect to this entry transmits on (the entry's ifindex), a name in nics.") }))
+        .min(1)
+        .describe("The devices of the map (BPF_MAP_TYPE_DEVMAP: key = the entry's index), in order."),
+    }),
   ])
-  .describe('A BPF map an XDP program redirects into (bpf_redirect_map): a cpumap (kernel/bpf/cpumap.c).');
+  .describe('A BPF map an XDP program redirects into (bpf_redirect_map): a cpumap (kernel/bpf/cpumap.c) or a devmap (kernel/bpf/devmap.c).');
 const xdpProgram = z.strictObject({
   program: z.array(xdpRule).default([]).describe('Ordered rules: the first that matches gives the action.'),
   default: xdpAction.default('pass').describe('The action when no rule matches.'),

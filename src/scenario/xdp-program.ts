@@ -7,13 +7,23 @@ export const XDP_KEY_RX_QUEUE = -1;
 export const XDP_KEY_HASH = -2;
 
 /** A BPF map of xdp_maps, resolved: its id (from 1, in declaration order) and entries. */
-export interface ResolvedXdpMap {
+export type ResolvedXdpMap = ResolvedCpuMap | ResolvedDevMap;
+
+export interface ResolvedCpuMap {
   name: string;
   /** The map id (bpf_map->id) the kthread names and tracepoints print. */
   id: number;
   type: 'cpumap';
-  /** cpumap: the CPUs present (key = CPU) with their ptr_ring sizes, in the scenario's order. */
+  /** The CPUs present (key = CPU) with their ptr_ring sizes, in the scenario's order. */
   entries: { cpu: number; qsize: number }[];
+}
+
+export interface ResolvedDevMap {
+  name: string;
+  id: number;
+  type: 'devmap';
+  /** The devices (key = index): each a NIC's index. */
+  entries: { nic: number }[];
 }
 
 /** An address prefix of a rule: the address bytes (4 or 16) and the prefix length. */
@@ -71,7 +81,17 @@ function portRange(v: number | string | undefined, where: string): [number, numb
 
 /** xdp_maps resolved: ids from 1 in declaration order, each cpumap entry's CPU checked against the machine. */
 export function resolveXdpMaps(s: Scenario): ResolvedXdpMap[] {
-  return Object.entries(s.xdp_maps).map(([name, m], i) => {
+  return Object.entries(s.xdp_maps).map(([name, m], i): ResolvedXdpMap => {
+    if (m.type === 'devmap') {
+      const nics = s.nics.map((n) => n.name);
+      const entries = m.entries.map((e, j) => {
+        const nic = nics.indexOf(e.dev);
+        // dev_map_update_elem(): an ifindex without a device is refused (EINVAL).
+        if (nic < 0) throw new InputError(formatPath(['xdp_maps', name, 'entries', j, 'dev']), `no device "${e.dev}" in nics${didYouMean(e.dev, nics)}; devices: ${nics.join(', ')}`);
+        return { nic };
+      });
+      return { name, id: i + 1, type: 'devmap', entries };
+    }
     const seen = new Set<number>();
     m.entries.forEach((e, j) => {
       const where = formatPath(['xdp_maps', name, 'entries', j, 'cpu']);
@@ -80,7 +100,7 @@ export function resolveXdpMaps(s: Scenario): ResolvedXdpMap[] {
       if (seen.has(e.cpu)) throw new InputError(where, `CPU ${e.cpu} is already an entry of this map (a cpumap has one entry per CPU key)`);
       seen.add(e.cpu);
     });
-    return { name, id: i + 1, type: m.type, entries: m.entries.map((e) => ({ cpu: e.cpu, qsize: e.qsize })) };
+    return { name, id: i + 1, type: 'cpumap', entries: m.entries.map((e) => ({ cpu: e.cpu, qsize: e.qsize })) };
   });
 }
 
@@ -95,7 +115,7 @@ function resolveRedirect(r: XdpRuleConfig, where: string, s: Scenario): Resolved
   if (r.map === undefined) throw new InputError(`${where}.map`, `a redirect names its map: a name in xdp_maps${list}`);
   const map = names.indexOf(r.map);
   if (map < 0) throw new InputError(`${where}.map`, `no map "${r.map}" in xdp_maps${didYouMean(r.map, names)}${list}`);
-  if (r.key === undefined) throw new InputError(`${where}.key`, 'a redirect has a key: a number (the CPU of a cpumap), "rx_queue" or "hash"');
+  if (r.key === undefined) throw new InputError(`${where}.key`, 'a redirect has a key: a number (the CPU of a cpumap, the index of a devmap), "rx_queue" or "hash"');
   return { map, key: r.key === 'rx_queue' ? XDP_KEY_RX_QUEUE : r.key === 'hash' ? XDP_KEY_HASH : r.key };
 }
 

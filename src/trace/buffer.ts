@@ -22,6 +22,7 @@ export const EV = {
   XDP_EXCEPTION: 14, // a = enum xdp_action, c = device index (recorder.devs)
   XDP_CPUMAP_ENQUEUE: 15, // a = processed, b = drops, c = to_cpu | map_id << 16
   XDP_CPUMAP_KTHREAD: 16, // a = processed, b = drops, c = sched | map_id << 16
+  XDP_DEVMAP_XMIT: 17, // a = sent, b = drops, c = target device index | source device index << 16 (recorder.devs)
 } as const;
 
 /** One event, as the exporters read it. */

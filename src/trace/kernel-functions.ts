@@ -52,6 +52,12 @@ export const KERNEL_SITES: Record<number, KernelSite> = {
     file: 'kernel/bpf/cpumap.c',
     what: 'a cpumap kthread took up to CPUMAP_BATCH 8 frames from its ring and built their skbs for the stack on its CPU; sched: it had slept',
   },
+  [EV.XDP_DEVMAP_XMIT]: {
+    tracepoint: 'xdp:xdp_devmap_xmit',
+    fn: 'bq_xmit_all',
+    file: 'kernel/bpf/devmap.c',
+    what: "xdp_do_flush at the end of a driver poll sent one devmap bulk queue (up to DEV_MAP_BULK_SIZE 16 redirected frames) with the target's ndo_xdp_xmit; drops: the device refused them (no XDP TX rings: -ENXIO)",
+  },
   [EV.IPI_RECEIVE]: { tracepoint: 'csd:csd_function_entry', fn: 'rps_trigger_softirq', file: 'net/core/dev.c', what: 'the IPI schedules the backlog NAPI on this CPU' },
 };
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { collectResult, type Result } from '../../src/metrics/result.ts';
-import { CPU_MAP_BULK_SIZE, CPUMAP_BATCH } from '../../src/model/cpumap.ts';
+import { CPU_MAP_BULK_SIZE, CPUMAP_BATCH, type CpuMapEntryResult } from '../../src/model/cpumap.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { Acct } from '../../src/model/task.ts';
 import type { TraceHooks } from '../../src/model/trace-hooks.ts';
@@ -27,7 +27,7 @@ function cpumapRun(key: number | string, over: Record<string, unknown> = {}, cpu
 
 const dropped = (r: Result) => Object.values(r.packets.dropped).reduce((a, b) => a + b, 0);
 const conserved = (r: Result) => expect(r.packets.offered).toBe(r.packets.delivered + dropped(r) + r.packets.in_flight + (r.packets.xdp_tx ?? 0) + (r.packets.xdp_redirect ?? 0));
-const entry = (r: Result, cpu: number) => r.xdp_maps![0]!.entries.find((e) => e.cpu === cpu)!;
+const entry = (r: Result, cpu: number) => (r.xdp_maps![0]!.entries as CpuMapEntryResult[]).find((e) => e.cpu === cpu)!;
 
 /** A tracer that records the two cpumap tracepoints. */
 function cpumapTracer() {
@@ -185,7 +185,7 @@ describe('the bulk queue, the ring and the kthread', () => {
   });
 });
 
-describe('conservation with redirects (property)', () => {
+describe('conservation with redirects, into a cpumap or a devmap (property)', () => {
   it('offered = delivered + Σ dropped + in flight + xdp_tx + xdp_redirect; drained, every row is freed', () => {
     fc.assert(
       fc.property(
@@ -196,6 +196,7 @@ describe('conservation with redirects (property)', () => {
           gro: fc.constantFrom('on', 'off'),
           rps: fc.constantFrom('0', '6'),
           tail: fc.constantFrom('drop', 'pass', 'tx'),
+          map: fc.constantFrom('m', 'd'),
         }),
         (x) => {
           const sc = scenario({
@@ -211,13 +212,13 @@ describe('conservation with redirects (property)', () => {
                   mode: 'native',
                   program: [
                     { match: { proto: 'tcp' }, action: x.tail },
-                    { action: 'redirect', map: 'm', key: x.key },
+                    { action: 'redirect', map: x.map, key: x.key },
                   ],
                   default: 'pass',
                 },
               },
             ],
-            xdp_maps: { m: { type: 'cpumap', entries: x.entries.map((cpu) => ({ cpu, qsize: x.qsize })) } },
+            xdp_maps: { m: { type: 'cpumap', entries: x.entries.map((cpu) => ({ cpu, qsize: x.qsize })) }, d: { type: 'devmap', entries: [{ dev: 'eth0' }] } },
             apps: [
               { name: 'sink', kind: 'udp-sink', cpus: '2', listen: '10.0.0.2:9' },
               { name: 'iperf3', kind: 'stream-reader', listen: '10.0.0.2:5201', cpus: '3' },
@@ -237,7 +238,7 @@ describe('conservation with redirects (property)', () => {
           conserved(d);
         },
       ),
-      { numRuns: 12, seed: 2026 },
+      { numRuns: 16, seed: 2026 },
     );
   });
 });
@@ -265,7 +266,10 @@ describe('the grammar: one-line errors naming the JSON path and the nearest name
     );
     expect(inputError(base(rule({ map: 'cpu_map', key: 1 }), cpumap([1, 1])))).toMatch(/^xdp_maps\.cpu_map\.entries\[1\]\.cpu: CPU 1 is already an entry/);
     expect(inputError(base(rule({ map: 'cpu_map', key: 1 }), cpumap([1], 20000)))).toMatch(/^xdp_maps\.cpu_map\.entries\[0\]\.qsize: /);
-    expect(inputError(base(rule({ map: 'cpu_map', key: 1 }), { cpu_map: { type: 'devmap', entries: [] } }))).toMatch(/^xdp_maps\.cpu_map\.type: /);
+    expect(inputError(base(rule({ map: 'cpu_map', key: 1 }), { cpu_map: { type: 'xskmap', entries: [] } }))).toBe('xdp_maps.cpu_map.type: "xskmap" is not one of "cpumap", "devmap"');
+    expect(inputError(base(rule({ map: 'cpu_map', key: 1 }), { cpu_map: { type: 'cpumpa', entries: [] } }))).toBe(
+      'xdp_maps.cpu_map.type: "cpumpa" is not one of "cpumap", "devmap" (did you mean "cpumap"?)',
+    );
   });
   it('generic XDP with a redirect rule is refused (xdp_do_generic_redirect is not modelled)', () => {
     expect(inputError(base({ mode: 'generic', ...rule({ map: 'cpu_map', key: 1 }) }))).toMatch(/^nics\[0\]\.xdp\.mode: .*generic XDP's redirect \(xdp_do_generic_redirect\) is not modelled$/);

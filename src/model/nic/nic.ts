@@ -292,6 +292,16 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
     return this.cfg.index;
   }
 
+  /** The TX rings ndo_xdp_xmit may use (a devmap redirect's target). */
+  get txQueues(): number {
+    return this.txRings.length;
+  }
+
+  /** ixgbe_xdp_xmit / ice_xdp_xmit: XDP TX rings exist only while a native program is attached (else -ENXIO). */
+  hasXdpRings(): boolean {
+    return this.nativeXdp.length > 0;
+  }
+
   /** The RX queue a frame of `flow`'s tuple `tuple` lands in (skb_record_rx_queue). */
   rxQueueOf(flow: number, tuple: number): number {
     return this.rss[flow]!.queue(tuple);
