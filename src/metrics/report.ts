@@ -33,7 +33,7 @@ export function formatReport(r: Result, description = ''): string {
     .map(([place, n]) => `${place} ${int(n)}`);
   out.push('Packets that arrived in the window');
   out.push(
-    `  offered ${int(r.packets.offered)} = delivered ${int(r.packets.delivered)} + dropped ${int(sum(Object.values(r.packets.dropped)))} + in flight ${int(r.packets.in_flight)}${r.packets.xdp_tx !== undefined ? ` + XDP_TX ${int(r.packets.xdp_tx)}` : ''}`,
+    `  offered ${int(r.packets.offered)} = delivered ${int(r.packets.delivered)} + dropped ${int(sum(Object.values(r.packets.dropped)))} + in flight ${int(r.packets.in_flight)}${r.packets.xdp_tx !== undefined ? ` + XDP_TX ${int(r.packets.xdp_tx)}` : ''}${r.packets.xdp_redirect !== undefined ? ` + redirected, not yet in the stack ${int(r.packets.xdp_redirect)}` : ''}`,
   );
   out.push(`  dropped by place: ${drops.length ? drops.join(', ') : 'none'}`);
   if (r.drop_reasons.length > 0) {
@@ -117,6 +117,40 @@ export function formatReport(r: Result, description = ''): string {
   ];
   out.push(table(cols, [row('all', { usr: avg('usr'), sys: avg('sys'), irq: avg('irq'), soft: avg('soft'), idle: avg('idle') }), ...r.cpus.map((c) => row(String(c.cpu), c))], 'Average:'));
   out.push('');
+
+  for (const m of r.xdp_maps ?? []) {
+    if (m.type === 'cpumap') {
+      // As samples/bpf/xdp_redirect_cpu prints them: cpumap-enqueue per entry, cpumap-kthread.
+      out.push(`cpumap ${m.name} (map_id ${m.id})`);
+      out.push(
+        table(
+          ['cpu', 'qsize', 'kthread', 'enqueued', 'enqueue drops', 'kthread processed', 'sched', 'ring peak'],
+          m.entries.map((e) => [
+            String(e.cpu),
+            String(e.qsize),
+            e.kthread,
+            int(e.enqueue.processed),
+            int(e.enqueue.drops),
+            int(e.kthread_stats.processed),
+            int(e.kthread_stats.sched),
+            int(e.ring.peak),
+          ]),
+          '  ',
+        ),
+      );
+    } else {
+      // As xdp_monitor prints xdp:xdp_devmap_xmit: ndo_xdp_xmit calls, frames sent and dropped.
+      out.push(`devmap ${m.name} (map_id ${m.id})`);
+      out.push(
+        table(
+          ['key', 'dev', 'ndo_xdp_xmit', 'sent', 'drops'],
+          m.entries.map((e, i) => [String(i), e.dev, int(e.xmit.calls), int(e.xmit.sent), int(e.xmit.drops)]),
+          '  ',
+        ),
+      );
+    }
+    out.push('');
+  }
 
   const busy = r.tasks.filter((t) => t.usr_ms + t.sys_ms + t.soft_ms + t.irq_ms > 0 || t.wakeups > 0);
   if (busy.length) {

@@ -3,6 +3,8 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import canonicalize from 'canonicalize';
 import type { CgroupResult } from '../model/cgroup-sched.ts';
 import type { CpuResult } from '../model/cpu.ts';
+import { CpuMap } from '../model/cpumap.ts';
+import type { DevMap } from '../model/devmap.ts';
 import type { DdioNodeResult } from '../model/ddio.ts';
 import { groReport, type GroResult } from '../model/gro.ts';
 import type { Kernel } from '../model/kernel.ts';
@@ -34,7 +36,7 @@ export interface Result {
   /** warmup_ns: where the window starts (the scenario's warmup_ms, or the one "auto" chose); simulated_ns − window_ns, so outside the digest. */
   sim: { events: number; simulated_ns: number; window_ns: number; wall_ms: number; peak_packets_in_flight: number; warmup_ns: number };
   /** xdp_tx (with an XDP program attached): packets an XDP program sent back out, a conservation term of their own. */
-  packets: { offered: number; delivered: number; in_flight: number; xdp_tx?: number; dropped: Record<string, number> };
+  packets: { offered: number; delivered: number; in_flight: number; xdp_tx?: number; xdp_redirect?: number; dropped: Record<string, number> };
   /**
    * The skb drops of those packets by the kernel's drop reason and the function that freed them,
    * as `perf trace -e skb:kfree_skb` or dropwatch list them (skbs: events; packets: the segments
@@ -69,6 +71,8 @@ export interface Result {
   /** Where the time goes, per segment: wire → driver poll (ring and interrupt wait), poll → socket (the stack), socket → application. */
   latency_stages_us: { ring: StageLatency; stack: StageLatency; socket: StageLatency };
   sockets: SocketResult[];
+  /** With xdp_maps: each cpumap's entries, as xdp_redirect_cpu prints them (cpumap-enqueue per entry, cpumap-kthread), and their rings. */
+  xdp_maps?: (ReturnType<CpuMap['report']> | ReturnType<DevMap['report']>)[];
   /** Per NUMA node: its CPUs, L3 and DDIO's share of it, and the bytes NICs DMA'd into its LLC or past it to DRAM (ddio.ts). */
   numa_nodes: DdioNodeResult[];
   /** Per cgroup: CPU time of its tasks (interrupt time charged to them included) and cpu.stat. */
@@ -163,12 +167,15 @@ export function collectResult(k: Kernel, wallMs: number): Result {
 
   // The XDP terms appear when a device has a program (results without XDP keep their form).
   const xdp = s.nics.some((n) => n.xdp !== null);
+  // xdp_redirect and dropped.cpumap appear with xdp_maps.
+  const maps = k.xdpMaps.length > 0;
   const packets = {
     offered: tot.offered,
     delivered: tot.delivered,
     in_flight: st.inFlight,
     ...(xdp ? { xdp_tx: st.xdpTx } : {}),
-    dropped: Object.fromEntries(DROP_PLACES.filter((p) => xdp || p !== 'xdp').map((p) => [p, st.dropped[p]])),
+    ...(maps ? { xdp_redirect: st.xdpRedirect } : {}),
+    dropped: Object.fromEntries(DROP_PLACES.filter((p) => (xdp || p !== 'xdp') && (maps || (p !== 'cpumap' && p !== 'devmap'))).map((p) => [p, st.dropped[p]])),
   };
   const drop_reasons = st.dropReasons();
   // Rates count L2 bytes without the FCS (what rx_bytes counts), over the window.
@@ -236,8 +243,10 @@ export function collectResult(k: Kernel, wallMs: number): Result {
   for (const nic of k.nics) for (const q of nic.queues) queues.push(queueResult(`${nic.cfg.name}/rx-${q.index}/ring`, [q.ring]));
   k.softnet.forEach((sd) => queues.push(queueResult(`cpu${sd.cpu}/backlog`, [sd.inputPktQueue, sd.processQueue])));
   for (const sock of k.sockets.sockets) queues.push(queueResult(`socket${sock.index}`, [sock.queue]));
+  for (const m of k.xdpMaps) if (m instanceof CpuMap) for (const e of m.entries) queues.push(queueResult(e.kthread.comm, [e.ring]));
 
-  const gros = [...k.nics.flatMap((n) => n.pollers.map((p) => p.gro)), ...k.veth.queues().map((q) => q.gro)];
+  const cpumapGros = k.xdpMaps.flatMap((m) => (m instanceof CpuMap ? m.entries.map((e) => e.gro) : []));
+  const gros = [...k.nics.flatMap((n) => n.pollers.map((p) => p.gro)), ...k.veth.queues().map((q) => q.gro), ...cpumapGros];
   /** µs of a histogram's value, null while the histogram is empty. */
   const usOf =
     (h: typeof lat) =>
@@ -319,10 +328,12 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     cgroups: k.groups.report(),
     sockets: k.sockets.sockets.map((sock) => sock.report(s.apps[sock.app]!.name)),
     numa_nodes: k.ddio.report(),
+    ...(maps ? { xdp_maps: k.xdpMaps.map((m) => m.report()) } : {}),
   };
   const deliveredGbps = result.throughput.delivered_gbps;
   if (deliveredGbps > 0) result.throughput.rx_cores_per_gbps = r3(cpus.reduce((a, c) => a + c.irq + c.soft, 0) / 100 / deliveredGbps);
-  const nicSkbs = k.nics.reduce((a, n) => a + n.pollers.reduce((b, p) => b + p.gro.counters.delivered, 0), 0);
+  // The skbs the devices built: in their drivers, or in a cpumap kthread from their frames.
+  const nicSkbs = k.nics.reduce((a, n) => a + n.pollers.reduce((b, p) => b + p.gro.counters.delivered, 0), 0) + cpumapGros.reduce((a, g) => a + g.counters.delivered, 0);
   if (nicSkbs > 0) result.stack.passes_per_skb = r3(result.stack.processed / nicSkbs);
   Object.assign(result, statisticsResult(k));
   result.digest = digestOf(result);

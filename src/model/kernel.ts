@@ -5,6 +5,8 @@ import type { SysctlValues } from '../scenario/sysctl.ts';
 import { createAppTask } from './app/index.ts';
 import { GroupScheduler } from './cgroup-sched.ts';
 import { CostNoise } from './cost-noise.ts';
+import { CpuMap } from './cpumap.ts';
+import { DevMap, type XdpXmitDevice } from './devmap.ts';
 import { Ddio } from './ddio.ts';
 import type { CostTable } from './costs.ts';
 import { Cpu, registerCpuEvents } from './cpu.ts';
@@ -18,7 +20,7 @@ import { NetifReceive } from './netif-receive.ts';
 import { VectorTable } from './nic/msix.ts';
 import { MIN_NAPI_ID, Nic } from './nic/nic.ts';
 import { PacketPool, type PacketQueue } from './packet.ts';
-import { FlowLimit } from './rps.ts';
+import { FlowLimit, type RxQueueRps } from './rps.ts';
 import { RpsSteering } from './rps-steering.ts';
 import { RxAccounting } from './rx-accounting.ts';
 import { RxPages } from './rx-pages.ts';
@@ -95,6 +97,8 @@ export class Kernel {
   readonly veth: Veth;
   readonly sockets: SocketTable;
   readonly nics: Nic[] = [];
+  /** xdp_maps: the cpumaps and devmaps XDP_REDIRECT rules name, by index. */
+  readonly xdpMaps: (CpuMap | DevMap)[];
   /** The task of each app, by app index. */
   readonly appTasks: Task[] = [];
   /** Start of the measurement window (end of warm-up), ns. */
@@ -149,6 +153,10 @@ export class Kernel {
     this.softirq.open(NET_RX_SOFTIRQ, (cpu) => netRxAction(this, cpu)); // net_dev_init
 
     this.sockets = new SocketTable(this, s);
+    // The loader creates and fills its maps before attaching the program (their kthreads first).
+    // One GRO per entry: on unless a device that redirects has GRO off (netif_elide_gro).
+    const redirectGro = s.nics.filter((n) => n.xdp?.rules.some((r) => r.redirect !== null)).every((n) => n.gro);
+    this.xdpMaps = s.xdpMaps.map((m) => (m.type === 'cpumap' ? new CpuMap(this, m, redirectGro, groTcpFlows) : new DevMap(this, m, s.cpus)));
     let napiId = MIN_NAPI_ID;
     for (const nicCfg of s.nics) {
       const source = (f: ResolvedFlow): FrameSource => this.sockets.wireSource(f.index) ?? new OpenLoopSource(f, nicCfg.speedGbps, this.seed);
@@ -192,6 +200,7 @@ export class Kernel {
     this.irqs.resetWindow();
     this.softirq.resetWindow();
     this.napis.resetWindow();
+    for (const m of this.xdpMaps) m.resetWindow();
     for (const nic of this.nics) nic.resetWindow();
     for (const q of this.queues()) q.resetWindow(now);
     this.windowStart = now;
@@ -207,6 +216,7 @@ export class Kernel {
     for (const nic of this.nics) for (const q of nic.queues) out.push(q.ring, q.pktbuf);
     for (const sd of this.softnet) out.push(sd.inputPktQueue, sd.processQueue);
     for (const q of this.veth.queues()) out.push(q.ring);
+    for (const m of this.xdpMaps) if (m instanceof CpuMap) for (const e of m.entries) out.push(e.ring);
     for (const sock of this.sockets.sockets) out.push(sock.queue, sock.backlog);
     return out;
   }
@@ -216,6 +226,21 @@ export class Kernel {
   /** The flow dissector's hash of a flow's tuple (RpsHost). */
   softwareHash(flow: number, tuple: number): number {
     return this.nics[this.flows[flow]!.nic]!.softwareHash(flow, tuple);
+  }
+
+  /** The RPS map of a cpumap-built skb's device: its first RX queue's (CpuMapHost). */
+  deviceRps(row: number): RxQueueRps {
+    return this.nics[this.flows[this.pool.flow[row]!]!.nic]!.pollers[0]!.rps;
+  }
+
+  /** The device a devmap entry transmits on (DevMapHost). */
+  xmitDevice(nic: number): XdpXmitDevice {
+    return this.nics[nic]!;
+  }
+
+  /** The device a frame was received on (DevMapHost). */
+  rxDeviceName(row: number): string {
+    return this.nics[this.flows[this.pool.flow[row]!]!.nic]!.cfg.name;
   }
 
   /** The name of NIC `nic` (NetifHost). */

@@ -8,8 +8,8 @@ import { uncharge, type Socket } from './socket.ts';
  * how long it took. Packets count if they arrived inside the measurement window: offered =
  * delivered + Σ dropped + in flight holds exactly for that cohort, per segment.
  */
-export type DropPlace = 'wire' | 'nic_ring' | 'nic_missed' | 'xdp' | 'backlog' | 'flow_limit' | 'veth' | 'no_socket' | 'socket' | 'tcp_dup';
-export const DROP_PLACES: DropPlace[] = ['wire', 'nic_ring', 'nic_missed', 'xdp', 'backlog', 'flow_limit', 'veth', 'no_socket', 'socket', 'tcp_dup'];
+export type DropPlace = 'wire' | 'nic_ring' | 'nic_missed' | 'xdp' | 'cpumap' | 'devmap' | 'backlog' | 'flow_limit' | 'veth' | 'no_socket' | 'socket' | 'tcp_dup';
+export const DROP_PLACES: DropPlace[] = ['wire', 'nic_ring', 'nic_missed', 'xdp', 'cpumap', 'devmap', 'backlog', 'flow_limit', 'veth', 'no_socket', 'socket', 'tcp_dup'];
 
 /**
  * Where the kernel drops a packet: the place rxsim counts it under, and — for a drop of an skb —
@@ -25,6 +25,10 @@ export const DROP_SITES = {
   // Generic XDP_DROP / XDP_ABORTED: netif_receive_generic_xdp() frees the skb with a plain
   // kfree_skb() (NOT_SPECIFIED); SKB_DROP_REASON_XDP is do_xdp_generic's for a failed redirect.
   xdp_generic: { place: 'xdp', reason: 'SKB_DROP_REASON_NOT_SPECIFIED', location: 'netif_receive_generic_xdp' },
+  // bq_flush_to_queue(): the cpumap entry's ptr_ring is full, xdp_return_frame_rx_napi() (no skb yet).
+  cpumap: { place: 'cpumap', reason: null, location: null },
+  // bq_xmit_all(): ndo_xdp_xmit refused the frames (a device without XDP TX rings: -ENXIO), xdp_return_frame_rx_napi().
+  devmap: { place: 'devmap', reason: null, location: null },
   // enqueue_to_backlog(): qlen > netdev_max_backlog, or skb_flow_limit(): one reason for both.
   backlog: { place: 'backlog', reason: 'SKB_DROP_REASON_CPU_BACKLOG', location: 'enqueue_to_backlog' },
   flow_limit: { place: 'flow_limit', reason: 'SKB_DROP_REASON_CPU_BACKLOG', location: 'enqueue_to_backlog' },
@@ -99,8 +103,10 @@ export class RxAccounting {
   private readonly sitePackets = new Float64Array(DROP_SITE_NAMES.length);
   /** Counted packets currently held somewhere in the path. */
   inFlight = 0;
-  /** Counted packets an XDP program sent back out with XDP_TX: they leave the receive path (a conservation term of their own). */
+  /** Counted packets XDP sent out (XDP_TX, or a devmap redirect's ndo_xdp_xmit): they leave the receive path (a conservation term of their own). */
   xdpTx = 0;
+  /** Counted packets an XDP program redirected that wait in a cpumap bulk queue or ring: a term of their own until the kthread builds their skb. */
+  xdpRedirect = 0;
   /** Wire arrival to the application, and per stage. */
   readonly latency = new Histogram();
   readonly latencyRing = new Histogram();
@@ -204,6 +210,22 @@ export class RxAccounting {
       if (pool.page[r]! >= 0) this.pages.putRow(r, -1, false, false); // a device that did not keep the page
       pool.release(r);
       r = next;
+    }
+  }
+
+  /** XDP_REDIRECT: the frame leaves the driver for a redirect queue (bq_enqueue). */
+  xdpRedirectHold(row: number): void {
+    if (this.pool.counted[row]) {
+      this.xdpRedirect++;
+      this.inFlight--;
+    }
+  }
+
+  /** The frame leaves the redirect queues (onto a cpumap ring's consumer, or dropped): it is in flight again. */
+  xdpRedirectRelease(row: number): void {
+    if (this.pool.counted[row]) {
+      this.xdpRedirect--;
+      this.inFlight++;
     }
   }
 

@@ -2,7 +2,7 @@ import { ms3 } from '../metrics/round.ts';
 import type { Cgroup } from './cgroup.ts';
 
 /**
- * A schedulable task (struct task_struct): ksoftirqd/N, napi/<dev>-<id> threads, kworker/N:1, applications.
+ * A schedulable task (struct task_struct): ksoftirqd/N, napi/<dev>-<id> threads, kworker/N:1, cpumap/<cpu>/map:<id>, applications.
  * Its behaviour is a generator (its "activity") that yields CPU chunks: a positive number is a
  * chunk of that many ns, the special values below ask the scheduler for something.
  */
@@ -150,7 +150,7 @@ export class Task {
     /** CPUs it may run on (sched_setaffinity / cpuset), sorted. */
     public allowed: number[],
     readonly nice: number,
-    readonly kind: 'ksoftirqd' | 'napi' | 'kworker' | 'app',
+    readonly kind: 'ksoftirqd' | 'napi' | 'kworker' | 'cpumap' | 'app',
     /** cgroup name or null for the root group. */
     readonly cgroup: string | null,
   ) {

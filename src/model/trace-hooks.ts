@@ -36,6 +36,12 @@ export interface TraceHooks {
   netifReceiveSkb?(cpu: number, len: number, segs: number, dev: string): void;
   /** trace_xdp_exception(): an XDP program on `dev` returned `action` (XDP_ABORTED, or an action the driver cannot carry out). */
   xdpException?(cpu: number, dev: string, action: string): void;
+  /** trace_xdp_cpumap_enqueue(): one bq_flush_to_queue on `cpu` of `processed` frames (`drops` of them refused by a full ring) to the entry of `toCpu`. */
+  xdpCpumapEnqueue?(cpu: number, mapId: number, processed: number, drops: number, toCpu: number): void;
+  /** trace_xdp_cpumap_kthread(): one round of cpu_map_kthread_run on `cpu` took `processed` frames; `sched` if it had slept. */
+  xdpCpumapKthread?(cpu: number, mapId: number, processed: number, drops: number, sched: number): void;
+  /** trace_xdp_devmap_xmit(): one ndo_xdp_xmit on `cpu` of frames received on `from` to `to`: `sent` frames (`drops` refused). */
+  xdpDevmapXmit?(cpu: number, from: string, to: string, sent: number, drops: number): void;
   /** net_rps_send_ipi(): an IPI from `from` to `to` (to kick its backlog). */
   ipiSend?(from: number, to: number): void;
   /** The IPI's handler runs on `cpu`. */

@@ -1,4 +1,5 @@
 import type { ResolvedFlow, ResolvedXdp, ResolvedXdpRule } from '../scenario/resolve.ts';
+import { XDP_KEY_HASH, XDP_KEY_RX_QUEUE } from '../scenario/xdp-program.ts';
 import type { CostTable } from './costs.ts';
 import type { Cpu } from './cpu.ts';
 import { tupleFields } from './nic/flow-hashes.ts';
@@ -19,29 +20,58 @@ import { FCS, type RxHook } from './nic/driver.ts';
  *   generic (xdpgeneric): __netif_receive_skb_core runs it on the skb (do_xdp_generic →
  *                         netif_receive_generic_xdp → bpf_prog_run_generic_xdp)
  *
- * XDP_REDIRECT (devmap, cpumap, AF_XDP) is not modelled.
+ * XDP_REDIRECT is modelled for native programs into a cpumap (cpumap.ts); devmap and AF_XDP
+ * (xskmap) are not.
  */
 export const XDP_ABORTED = 0;
 export const XDP_DROP = 1;
 export const XDP_PASS = 2;
 export const XDP_TX = 3;
-export type XdpActionName = 'aborted' | 'drop' | 'pass' | 'tx';
-/** In enum xdp_action order (XDP_REDIRECT = 4 is not modelled). */
-export const XDP_ACTIONS: readonly XdpActionName[] = ['aborted', 'drop', 'pass', 'tx'];
+export const XDP_REDIRECT = 4;
+export type XdpActionName = 'aborted' | 'drop' | 'pass' | 'tx' | 'redirect';
+/** In enum xdp_action order. */
+export const XDP_ACTIONS: readonly XdpActionName[] = ['aborted', 'drop', 'pass', 'tx', 'redirect'];
 /** The action names the xdp:xdp_exception tracepoint and xdp_rxq_info print. */
-export const XDP_ACTION_NAMES = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX'] as const;
+export const XDP_ACTION_NAMES = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT'] as const;
 
-/** Per-action counts of one RX queue, as samples/bpf/xdp_rxq_info prints them (rx_queue_index × action). */
+/** One queue's counts: the four actions always, XDP_REDIRECT for a program that can redirect. */
+export type XdpRxqReport = Record<Exclude<XdpActionName, 'redirect'>, number> & { redirect?: number };
+
+/**
+ * Per-action counts of one RX queue, as samples/bpf/xdp_rxq_info prints them (rx_queue_index ×
+ * action). The XDP_REDIRECT column is reported for a program that can redirect (results of
+ * programs without a redirect rule keep their form).
+ */
 export class XdpRxqStats {
   readonly actions = new Float64Array(XDP_ACTIONS.length);
+
+  constructor(private readonly withRedirect = false) {}
 
   resetWindow(): void {
     this.actions.fill(0);
   }
 
-  report(): Record<XdpActionName, number> {
-    return { aborted: this.actions[XDP_ABORTED]!, drop: this.actions[XDP_DROP]!, pass: this.actions[XDP_PASS]!, tx: this.actions[XDP_TX]! };
+  report(): XdpRxqReport {
+    const a = this.actions;
+    return { aborted: a[XDP_ABORTED]!, drop: a[XDP_DROP]!, pass: a[XDP_PASS]!, tx: a[XDP_TX]!, ...(this.withRedirect ? { redirect: a[XDP_REDIRECT]! } : {}) };
   }
+}
+
+/**
+ * A map XDP_REDIRECT can target (bpf_redirect_map): the lookup the helper does and the enqueue
+ * xdp_do_redirect() does (cpumap.ts: CpuMap).
+ */
+export interface XdpRedirectMap {
+  /** Its entries in order (a "hash" key picks among them), as the keys they are stored under. */
+  readonly keys: readonly number[];
+  /** __cpu_map_lookup_elem(): the entry at `key`, or -1 if there is none. */
+  lookup(key: number): number;
+  /** xdp_do_redirect() → cpu_map_enqueue() → bq_enqueue(): the frame joins this CPU's bulk queue of entry `entry`; its cost. */
+  enqueue(cpu: Cpu, entry: number, row: number): number;
+  /** xdp_do_flush() → __cpu_map_flush() on `cpu`: its cost (before the poll hands up). */
+  flushCost(cpu: Cpu): number;
+  /** xdp_do_flush() on `cpu`: the bulk queues go to their rings and the kthreads are woken (at the end of the poll). */
+  flush(cpu: Cpu): void;
 }
 
 /** The last four bytes of an address as an unsigned 32-bit number. */
@@ -78,6 +108,9 @@ interface CompiledRule {
   dportLo: number;
   dportHi: number;
   queue: number;
+  /** XDP_REDIRECT: the map index and key (XDP_KEY_RX_QUEUE, XDP_KEY_HASH or a number), else -1. */
+  map: number;
+  key: number;
 }
 
 /**
@@ -91,11 +124,17 @@ export class XdpProgram {
   private readonly flows: readonly ResolvedFlow[];
   /** The per-rule cost of the last run() (the rules evaluated up to the match). */
   lastCost = 0;
+  /** For XDP_REDIRECT from the last run(): the map index and key of the rule. */
+  lastMap = -1;
+  lastKey = 0;
+  /** Does a rule redirect (the queues' stats then report XDP_REDIRECT)? */
+  readonly redirects: boolean;
 
   constructor(xdp: ResolvedXdp, flows: readonly ResolvedFlow[]) {
     this.flows = flows;
     this.defaultAction = XDP_ACTIONS.indexOf(xdp.default);
     this.byFlow = flows.map((f) => compileFor(xdp.rules, f));
+    this.redirects = xdp.rules.some((r) => r.redirect !== null);
   }
 
   /** bpf_prog_run_xdp(): the action for a frame of `flow`, tuple `tuple`, on RX queue `queue`; the rules' cost in lastCost. */
@@ -118,6 +157,8 @@ export class XdpProgram {
       if (sport < r.sportLo || sport > r.sportHi || dport < r.dportLo || dport > r.dportHi) continue;
       if ((srcLow & r.srcMask) >>> 0 !== r.srcNet || (dstLow & r.dstMask) >>> 0 !== r.dstNet) continue;
       this.lastCost = cost;
+      this.lastMap = r.map;
+      this.lastKey = r.key;
       return r.action;
     }
     this.lastCost = cost;
@@ -145,6 +186,8 @@ function compileFor(rules: readonly ResolvedXdpRule[], f: ResolvedFlow): Compile
       dportLo: r.dstPort[0],
       dportHi: r.dstPort[1],
       queue: r.queue,
+      map: r.redirect ? r.redirect.map : -1,
+      key: r.redirect ? r.redirect.key : 0,
     });
   }
   return out;
@@ -156,6 +199,10 @@ export interface XdpHost {
   readonly costs: CostTable;
   readonly accounting: RxAccounting;
   readonly trace: TraceHooks | null;
+  /** xdp_maps, by index (the rules' redirect.map). */
+  readonly xdpMaps: readonly XdpRedirectMap[];
+  /** The flow dissector's hash of a flow's tuple (a "hash" key). */
+  softwareHash(flow: number, tuple: number): number;
 }
 
 /** The device side of XDP_TX: post the frame of `row` on the TX ring of `queue` at `t` (ixgbe_xmit_xdp_ring; ice_xmit_xdp_ring); its page stays referenced until the completion is cleaned. */
@@ -190,9 +237,11 @@ export function xdpVerdict(k: XdpHost, dev: XdpTxDevice, cpu: Cpu, row: number, 
  * build_skb and this hook adds it back for a frame that goes on.
  */
 export class NativeXdp implements RxHook {
-  readonly stats = new XdpRxqStats();
+  readonly stats: XdpRxqStats;
   /** Frames this poll sent with XDP_TX (the tail bump at the end of the poll). */
   private txInPoll = 0;
+  /** This poll redirected a frame (ixgbe's xdp_xmit & IXGBE_XDP_REDIR: xdp_do_flush() at its end). */
+  private redirectInPoll = false;
   /** The verdict, reused (no allocation per frame). */
   private readonly out = { consumed: false, cost: 0 };
 
@@ -201,16 +250,34 @@ export class NativeXdp implements RxHook {
     private readonly dev: XdpTxDevice,
     private readonly prog: XdpProgram,
     private readonly queue: number,
-  ) {}
+  ) {
+    this.stats = new XdpRxqStats(prog.redirects);
+  }
 
   run(cpu: Cpu, row: number, t: number): { consumed: boolean; cost: number } {
     const k = this.k;
     const c = k.costs;
     const pool = k.pool;
-    const action = this.prog.run(pool.flow[row]!, pool.tuple[row]!, this.queue);
-    this.stats.actions[action]!++;
+    let action = this.prog.run(pool.flow[row]!, pool.tuple[row]!, this.queue);
     // bpf_prog_run_xdp() with xdp_init_buff/xdp_prepare_buff, and the rules the program walked.
     let cost = c.xdp_run + this.prog.lastCost;
+    if (action === XDP_REDIRECT) {
+      const map = k.xdpMaps[this.prog.lastMap]!;
+      const entry = map.lookup(this.redirectKey(map, row));
+      if (entry >= 0) {
+        this.stats.actions[XDP_REDIRECT]!++;
+        // xdp_do_redirect() → cpu_map_enqueue() → bq_enqueue(): the frame waits in this CPU's bulk queue.
+        cost += c.xdp_redirect + map.enqueue(cpu, entry, row);
+        this.redirectInPoll = true;
+        this.out.consumed = true;
+        this.out.cost = cost;
+        return this.out;
+      }
+      // bpf_redirect_map(map, key, 0) on a key without an entry returns the flags' low bits:
+      // XDP_ABORTED, which the driver handles as any abort (trace_xdp_exception, the page recycled).
+      action = XDP_ABORTED;
+    }
+    this.stats.actions[action]!++;
     if (action === XDP_PASS) cost += c.build_skb;
     else if (action === XDP_TX) {
       cost += c.xdp_tx;
@@ -222,14 +289,42 @@ export class NativeXdp implements RxHook {
   }
 
   /**
-   * The end of the clean loop: with frames sent by XDP_TX, one tail write for them
-   * (ixgbe_xdp_ring_update_tail_locked; ice_finalize_xdp_rx). xdp_do_flush() runs only after an
-   * XDP_REDIRECT, which is not modelled.
+   * bpf_redirect_map's key: the rule's number, ctx->rx_queue_index, or the frame's flow hash
+   * modulo the entries, taking the entry at that position (xdp_redirect_cpu's load balancers:
+   * cpu_idx = hash % cpus_count, cpus_available[cpu_idx]).
    */
-  endPoll(): number {
-    if (this.txInPoll === 0) return 0;
+  private redirectKey(map: XdpRedirectMap, row: number): number {
+    const key = this.prog.lastKey;
+    if (key === XDP_KEY_RX_QUEUE) return this.queue;
+    if (key !== XDP_KEY_HASH) return key;
+    const pool = this.k.pool;
+    return map.keys[this.k.softwareHash(pool.flow[row]!, pool.tuple[row]!) % map.keys.length]!;
+  }
+
+  /**
+   * The end of the clean loop: with frames sent by XDP_TX, one tail write for them
+   * (ixgbe_xdp_ring_update_tail_locked; ice_finalize_xdp_rx); after a redirect, xdp_do_flush()
+   * (its cost here, its effect in afterPoll()).
+   */
+  endPoll(cpu: Cpu): number {
+    let cost = 0;
+    if (this.redirectInPoll) for (const m of this.k.xdpMaps) cost += m.flushCost(cpu);
+    if (this.txInPoll === 0) return cost;
     this.txInPoll = 0;
-    return this.k.costs.xdp_tx_tail;
+    return cost + this.k.costs.xdp_tx_tail;
+  }
+
+  /**
+   * xdp_do_flush() (net/core/filter.c), called by ixgbe_clean_rx_irq when the loop redirected:
+   * __cpu_map_flush() moves this CPU's bulk queues to the entries' rings and wakes their
+   * kthreads, once the poll's time is spent. (A bulk queue that reaches CPU_MAP_BULK_SIZE
+   * mid-loop is flushed to its ring there in the kernel; here at the end of the poll with the
+   * rest, in chunks of 8 — the kthread is only woken at xdp_do_flush() anyway.)
+   */
+  afterPoll(cpu: Cpu): void {
+    if (!this.redirectInPoll) return;
+    this.redirectInPoll = false;
+    for (const m of this.k.xdpMaps) m.flush(cpu);
   }
 }
 
@@ -251,7 +346,7 @@ export class GenericXdp implements CoreHook {
     private readonly flows: readonly ResolvedFlow[],
     queues: number,
   ) {
-    this.stats = Array.from({ length: queues }, () => new XdpRxqStats());
+    this.stats = Array.from({ length: queues }, () => new XdpRxqStats(prog.redirects));
   }
 
   run(cpu: Cpu, row: number, t: number): { consumed: boolean; cost: number } {

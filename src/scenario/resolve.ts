@@ -3,7 +3,7 @@ import type { LlcTopology } from '../model/ddio.ts';
 import { DRIVERS, type DriverProfile } from '../model/nic/drivers.ts';
 import { indirDefault, indirEqual, indirWeights } from '../model/nic/rss.ts';
 import { InputError, ValueError, didYouMean } from './errors.ts';
-import { resolveXdp, type ResolvedXdp } from './xdp-program.ts';
+import { resolveXdp, resolveXdpMaps, type ResolvedXdp, type ResolvedXdpMap } from './xdp-program.ts';
 import * as appKnobs from './knobs/app.ts';
 import * as cgroupKnobs from './knobs/cgroup.ts';
 import * as device from './knobs/device.ts';
@@ -58,11 +58,13 @@ export interface ResolvedScenario {
   flows: ResolvedFlow[];
   netfilter: { host: ResolvedNetns; container: ResolvedNetns };
   veth: { gro: boolean; rpsCpus: number[] };
+  /** xdp_maps: the BPF maps XDP_REDIRECT rules name (a rule's redirect.map indexes this list). */
+  xdpMaps: ResolvedXdpMap[];
   /** Settings the scenario uses that the model does not act on yet (printed, and kept in the result). */
   warnings: string[];
 }
 
-export type { ResolvedXdp, ResolvedXdpRule } from './xdp-program.ts';
+export type { ResolvedCpuMap, ResolvedDevMap, ResolvedXdp, ResolvedXdpMap, ResolvedXdpRule } from './xdp-program.ts';
 
 export interface ResolvedNic {
   index: number;
@@ -243,6 +245,7 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
   const migrationCostNs = knob(kernel.schedMigrationCostNs, config.sched_migration_cost_ns, ctx);
 
   const machine = resolveMachine(s);
+  const xdpMaps = resolveXdpMaps(s);
   const nics = s.nics.map((nic, i) => resolveNic(nic, i, s));
   for (const nic of nics) {
     if (nic.numaNode >= machine.nodes)
@@ -288,6 +291,7 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
     timeline: [],
     flows,
     netfilter: { host: netns(s.netfilter.host), container: netns(s.netfilter.container) },
+    xdpMaps,
     veth: { gro: s.veth.gro === 'on', rpsCpus: at('veth.rps_cpus', () => limits.existingCpus(parseCpuMask(s.veth.rps_cpus), s.cpus, 'rps_cpus')) },
   };
 }

@@ -71,7 +71,13 @@ const linkPartner = z
   .default({ pause: 'ignore', buffer_bytes: 512 * 1024 })
   .describe('The device at the other end of the link, which sends every flow.');
 
-const xdpAction = z.enum(['drop', 'pass', 'tx', 'aborted']).describe('XDP_DROP, XDP_PASS, XDP_TX or XDP_ABORTED (XDP_REDIRECT is not modelled).');
+const xdpAction = z.enum(['drop', 'pass', 'tx', 'aborted']).describe('XDP_DROP, XDP_PASS, XDP_TX or XDP_ABORTED.');
+const xdpRuleAction = z.enum(['drop', 'pass', 'tx', 'aborted', 'redirect']).describe("XDP_DROP, XDP_PASS, XDP_TX, XDP_ABORTED, or XDP_REDIRECT (bpf_redirect_map into the rule's map, at its key).");
+const xdpRedirectKey = z
+  .union([nonNegInt, z.enum(['rx_queue', 'hash'])])
+  .describe(
+    'bpf_redirect_map\'s key: a number (for a cpumap, the CPU), "rx_queue" (ctx->rx_queue_index, as xdpsock keys its xskmap) or "hash" (the frame\'s flow hash modulo the number of entries, picking an entry in their order, as xdp_redirect_cpu\'s load-balancing programs spread over their cpus_available list).',
+  );
 const portMatch = z.union([z.number().int().min(0).max(65535), z.string().regex(/^\d+-\d+$/, 'a port range like "1000-1063"')]).describe('A port, or a range "lo-hi".');
 const prefixMatch = z.string().describe('An address or prefix: "10.0.0.2", "10.0.0.0/24", "2001:db8::/64".');
 const xdpRule = z.strictObject({
@@ -86,9 +92,36 @@ const xdpRule = z.strictObject({
     })
     .default({})
     .describe('What the rule matches; every field given must match; none given matches every frame.'),
-  action: xdpAction,
+  action: xdpRuleAction,
+  map: z.string().optional().describe('With action "redirect": the name of a map in xdp_maps.'),
+  key: xdpRedirectKey.optional(),
   cost_ns: z.number().min(0).default(0).describe('Extra CPU time of evaluating this rule (a map lookup, more parsing), ns; charged for every frame that reaches the rule.'),
 });
+const cpumapEntry = z.strictObject({
+  cpu: nonNegInt.describe('The CPU of the entry: the map key (cpu_map_update_elem: key_cpu), where its kthread cpumap/<cpu>/map:<id> runs.'),
+  qsize: z
+    .number()
+    .int()
+    .min(1)
+    .max(16384)
+    .default(2048)
+    .describe("The entry's ptr_ring size, frames (bpf_cpumap_val.qsize; the kernel refuses above 16384 with EOVERFLOW; xdp_redirect_cpu defaults to 2048)."),
+});
+const xdpMap = z
+  .discriminatedUnion('type', [
+    z.strictObject({
+      type: z.literal('cpumap'),
+      entries: z.array(cpumapEntry).min(1).describe('The CPUs present in the map (BPF_MAP_TYPE_CPUMAP: key = CPU), in order ("hash" keys pick among them in this order).'),
+    }),
+    z.strictObject({
+      type: z.literal('devmap'),
+      entries: z
+        .array(z.strictObject({ dev: z.string().describe("The device a redirect to this entry transmits on (the entry's ifindex), a name in nics.") }))
+        .min(1)
+        .describe("The devices of the map (BPF_MAP_TYPE_DEVMAP: key = the entry's index), in order."),
+    }),
+  ])
+  .describe('A BPF map an XDP program redirects into (bpf_redirect_map): a cpumap (kernel/bpf/cpumap.c) or a devmap (kernel/bpf/devmap.c).');
 const xdpProgram = z.strictObject({
   program: z.array(xdpRule).default([]).describe('Ordered rules: the first that matches gives the action.'),
   default: xdpAction.default('pass').describe('The action when no rule matches.'),
@@ -335,6 +368,10 @@ export const scenarioSchema = z
     costs: z.string().default('baremetal-10g').describe('Cost profile name (see README, "Costs"), or a costs file written by rxsim calibrate ("./<name>.costs.json", relative to the scenario file).'),
     cost_overrides: z.record(z.string(), z.number().min(0)).default({}).describe('Override individual costs of the profile, in ns.'),
     nics: z.array(nicSchema).min(1),
+    xdp_maps: z
+      .record(z.string().regex(/^[A-Za-z_][\w.-]*$/, 'a map name like "cpu_map"'), xdpMap)
+      .default({})
+      .describe('Named BPF maps that XDP rules with action "redirect" name (their ids follow this order, from 1).'),
     xdp_programs: z
       .record(z.string().regex(/^[A-Za-z_][\w.-]*$/, 'a program name like "xdp-drop"'), xdpProgram)
       .default({})
@@ -372,6 +409,7 @@ export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type Scenario = z.output<typeof scenarioSchema>;
 export type NicConfig = z.output<typeof nicSchema>;
 export type XdpRuleConfig = z.output<typeof xdpRule>;
+export type XdpMapConfig = z.output<typeof xdpMap>;
 export type FlowConfig = Scenario['flows'][number];
 export type AppConfig = Scenario['apps'][number];
 export type Expectation = Scenario['expect'][number];

@@ -1,6 +1,30 @@
 import ipaddr from 'ipaddr.js';
-import { InputError, didYouMean } from './errors.ts';
+import { InputError, didYouMean, formatPath } from './errors.ts';
 import type { Scenario, XdpRuleConfig } from './schema.ts';
+
+/** bpf_redirect_map's key as a rule gives it: a number, or computed per frame. */
+export const XDP_KEY_RX_QUEUE = -1;
+export const XDP_KEY_HASH = -2;
+
+/** A BPF map of xdp_maps, resolved: its id (from 1, in declaration order) and entries. */
+export type ResolvedXdpMap = ResolvedCpuMap | ResolvedDevMap;
+
+export interface ResolvedCpuMap {
+  name: string;
+  /** The map id (bpf_map->id) the kthread names and tracepoints print. */
+  id: number;
+  type: 'cpumap';
+  /** The CPUs present (key = CPU) with their ptr_ring sizes, in the scenario's order. */
+  entries: { cpu: number; qsize: number }[];
+}
+
+export interface ResolvedDevMap {
+  name: string;
+  id: number;
+  type: 'devmap';
+  /** The devices (key = index): each a NIC's index. */
+  entries: { nic: number }[];
+}
 
 /** An address prefix of a rule: the address bytes (4 or 16) and the prefix length. */
 export interface XdpPrefix {
@@ -17,7 +41,9 @@ export interface ResolvedXdpRule {
   dstPort: [number, number];
   /** RX queue, or -1 for any. */
   queue: number;
-  action: 'drop' | 'pass' | 'tx' | 'aborted';
+  action: 'drop' | 'pass' | 'tx' | 'aborted' | 'redirect';
+  /** XDP_REDIRECT's bpf_redirect_map(map, key, 0): the map's index in xdp_maps and the key (XDP_KEY_RX_QUEUE, XDP_KEY_HASH or a number). */
+  redirect: { map: number; key: number } | null;
   costNs: number;
 }
 
@@ -27,7 +53,7 @@ export interface ResolvedXdp {
   /** The program's name in xdp_programs, or null for one given inline. */
   name: string | null;
   rules: ResolvedXdpRule[];
-  default: ResolvedXdpRule['action'];
+  default: 'drop' | 'pass' | 'tx' | 'aborted';
 }
 
 function prefix(text: string, where: string): XdpPrefix {
@@ -53,7 +79,47 @@ function portRange(v: number | string | undefined, where: string): [number, numb
   return [lo, hi];
 }
 
-function resolveRule(r: XdpRuleConfig, where: string, queues: number): ResolvedXdpRule {
+/** xdp_maps resolved: ids from 1 in declaration order, each cpumap entry's CPU checked against the machine. */
+export function resolveXdpMaps(s: Scenario): ResolvedXdpMap[] {
+  return Object.entries(s.xdp_maps).map(([name, m], i): ResolvedXdpMap => {
+    if (m.type === 'devmap') {
+      const nics = s.nics.map((n) => n.name);
+      const entries = m.entries.map((e, j) => {
+        const nic = nics.indexOf(e.dev);
+        // dev_map_update_elem(): an ifindex without a device is refused (EINVAL).
+        if (nic < 0) throw new InputError(formatPath(['xdp_maps', name, 'entries', j, 'dev']), `no device "${e.dev}" in nics${didYouMean(e.dev, nics)}; devices: ${nics.join(', ')}`);
+        return { nic };
+      });
+      return { name, id: i + 1, type: 'devmap', entries };
+    }
+    const seen = new Set<number>();
+    m.entries.forEach((e, j) => {
+      const where = formatPath(['xdp_maps', name, 'entries', j, 'cpu']);
+      // cpu_map_update_elem(): a key that is not a possible CPU is refused with ENODEV.
+      if (e.cpu >= s.cpus) throw new InputError(where, `CPU ${e.cpu} does not exist (the machine has ${s.cpus} CPUs, 0-${s.cpus - 1}; the kernel refuses the key with ENODEV)`);
+      if (seen.has(e.cpu)) throw new InputError(where, `CPU ${e.cpu} is already an entry of this map (a cpumap has one entry per CPU key)`);
+      seen.add(e.cpu);
+    });
+    return { name, id: i + 1, type: 'cpumap', entries: m.entries.map((e) => ({ cpu: e.cpu, qsize: e.qsize })) };
+  });
+}
+
+function resolveRedirect(r: XdpRuleConfig, where: string, s: Scenario): ResolvedXdpRule['redirect'] {
+  if (r.action !== 'redirect') {
+    if (r.map !== undefined) throw new InputError(`${where}.map`, `only a rule with action "redirect" names a map (this one is "${r.action}")`);
+    if (r.key !== undefined) throw new InputError(`${where}.key`, `only a rule with action "redirect" has a key (this one is "${r.action}")`);
+    return null;
+  }
+  const names = Object.keys(s.xdp_maps);
+  const list = names.length ? `; maps: ${names.join(', ')}` : ' (xdp_maps defines none)';
+  if (r.map === undefined) throw new InputError(`${where}.map`, `a redirect names its map: a name in xdp_maps${list}`);
+  const map = names.indexOf(r.map);
+  if (map < 0) throw new InputError(`${where}.map`, `no map "${r.map}" in xdp_maps${didYouMean(r.map, names)}${list}`);
+  if (r.key === undefined) throw new InputError(`${where}.key`, 'a redirect has a key: a number (the CPU of a cpumap, the index of a devmap), "rx_queue" or "hash"');
+  return { map, key: r.key === 'rx_queue' ? XDP_KEY_RX_QUEUE : r.key === 'hash' ? XDP_KEY_HASH : r.key };
+}
+
+function resolveRule(r: XdpRuleConfig, where: string, queues: number, s: Scenario): ResolvedXdpRule {
   const m = r.match;
   if (m.queue !== undefined && m.queue >= queues) throw new InputError(`${where}.match.queue`, `queue ${m.queue} does not exist (the device has ${queues} RX queues, 0-${queues - 1})`);
   return {
@@ -64,6 +130,7 @@ function resolveRule(r: XdpRuleConfig, where: string, queues: number): ResolvedX
     dstPort: portRange(m.dst_port, `${where}.match.dst_port`),
     queue: m.queue ?? -1,
     action: r.action,
+    redirect: resolveRedirect(r, where, s),
     costNs: r.cost_ns,
   };
 }
@@ -79,7 +146,18 @@ export function resolveXdp(s: Scenario, index: number, queues: number): Resolved
     const names = Object.keys(s.xdp_programs);
     if (!named) throw new InputError(`${p}.prog`, `no program "${x.prog}" in xdp_programs${didYouMean(x.prog, names)}${names.length ? `; programs: ${names.join(', ')}` : ''}`);
     const where = `xdp_programs["${x.prog}"].program`;
-    return { mode: x.mode, name: x.prog, rules: named.program.map((r, i) => resolveRule(r, `${where}[${i}]`, queues)), default: named.default };
+    return generic({ mode: x.mode, name: x.prog, rules: named.program.map((r, i) => resolveRule(r, `${where}[${i}]`, queues, s)), default: named.default }, `${p}.mode`);
   }
-  return { mode: x.mode, name: null, rules: (x.program ?? []).map((r, i) => resolveRule(r, `${p}.program[${i}]`, queues)), default: x.default ?? 'pass' };
+  return generic({ mode: x.mode, name: null, rules: (x.program ?? []).map((r, i) => resolveRule(r, `${p}.program[${i}]`, queues, s)), default: x.default ?? 'pass' }, `${p}.mode`);
+}
+
+/**
+ * Generic XDP's redirect (do_xdp_generic → xdp_do_generic_redirect: cpu_map_generic_redirect,
+ * xsk_generic_rcv, dev_map_generic_redirect) works on the skb and is not modelled: refused here
+ * rather than run as something else.
+ */
+function generic(x: ResolvedXdp, where: string): ResolvedXdp {
+  if (x.mode === 'generic' && x.rules.some((r) => r.action === 'redirect'))
+    throw new InputError(where, `a program with a "redirect" rule runs natively here ("native", ip link … xdpdrv): generic XDP's redirect (xdp_do_generic_redirect) is not modelled`);
+  return x;
 }

@@ -63,6 +63,18 @@ function issueToError(issue: Issue, schema: AnySchema): InputError {
 
 /** A value that matched no branch of a union: name the branches, or the unknown key if it is an object. */
 function unionError(issue: Extract<Issue, { code: 'invalid_union' }>, path: (string | number)[], input: unknown, schema: AnySchema): InputError {
+  // A discriminated union whose discriminator (the last key of the path) matched no branch: name every branch's value.
+  const key = path[path.length - 1];
+  const parent = typeof key === 'string' ? at(schema, path.slice(0, -1)) : undefined;
+  if (parent && def(unwrap(parent)).type === 'union' && input && typeof input === 'object' && !Array.isArray(input)) {
+    const values = unionOptions(parent)
+      .map((o) => objectShape(o)?.[key as string])
+      .filter((o): o is AnySchema => o !== undefined)
+      .map(describeSchema);
+    const got = (input as Record<string, unknown>)[key as string];
+    const plain = values.map((v) => v.replace(/^"|"$/g, ''));
+    return new InputError(formatPath(path), `${show(got)} is not one of ${values.join(', ')}${typeof got === 'string' ? didYouMean(got, plain) : ''}`);
+  }
   const branches = unionOptions(at(schema, path));
   const objectKeys = branches.flatMap((b) => Object.keys(objectShape(b) ?? {}));
   if (input && typeof input === 'object' && !Array.isArray(input) && objectKeys.length > 0) {

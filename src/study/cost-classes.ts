@@ -7,8 +7,27 @@ import { COST_KEYS, type CostKey } from '../model/costs.ts';
  * profile stay; a factor scales them all.
  */
 export const COST_CLASSES = {
-  /** The driver's per-frame and per-poll work: clean loop, refill, MMIO writes, TX completions, XDP in the driver. */
-  driver: ['irq_handler', 'napi_poll', 'rx_descriptor', 'refill_batch', 'refill_buffer', 'napi_complete', 'tx_clean', 'dim_work', 'build_skb', 'xdp_run', 'xdp_tx', 'xdp_tx_tail'],
+  /** The driver's per-frame and per-poll work: clean loop, refill and its pages, MMIO writes, TX completions, XDP in the driver and its redirects. */
+  driver: [
+    'irq_handler',
+    'napi_poll',
+    'rx_descriptor',
+    'refill_batch',
+    'refill_buffer',
+    'page_alloc',
+    'page_pool_fast',
+    'page_pool_ring',
+    'napi_complete',
+    'tx_clean',
+    'dim_work',
+    'build_skb',
+    'xdp_run',
+    'xdp_tx',
+    'xdp_tx_tail',
+    'xdp_redirect',
+    'cpumap_flush',
+    'cpumap_produce',
+  ],
   /** The protocol stack per packet or skb: softirq dispatch, GRO, netif_receive_skb, IP, UDP/TCP, sockets, backlog, veth/bridge/VXLAN, skb frees, the transmit path. */
   stack: [
     'net_rx_action',
@@ -43,6 +62,7 @@ export const COST_CLASSES = {
     'tcp_ack_rcv',
     'udp_sendmsg',
     'xdp_generic',
+    'cpumap_skb',
     'busy_poll_loop',
   ],
   /** Netfilter: hooks, rules, conntrack, NAT. */

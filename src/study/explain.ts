@@ -270,7 +270,8 @@ function withContext(cx: FlowContext, v: Verdict, readers: string[]): Verdict {
 function observedTags(cx: FlowContext): string[] {
   const tags: string[] = [];
   if ((cx.nicResult?.arfs_steered ?? 0) > 0) tags.push('arfs');
-  if (cx.r.ipis.some((i) => i.sent > 0)) tags.push('rps-ipi');
+  if (cx.r.ipis.some((i) => i.sent > 0 && cx.irqCpus.includes(i.cpu))) tags.push('rps-ipi');
+  if (cx.f.rx_queues.some((q) => num(cx.nicResult?.queues[q]?.xdp?.redirect) > 0)) tags.push('xdp-redirect');
   const eth = cx.r.ethtool_S[cx.f.nic] ?? {};
   // napi_defer_hard_irqs with gro_flush_timeout: the device interrupt stays off while polls find work.
   if (num(cx.nic?.napi_defer_hard_irqs) > 0 && num(cx.nic?.gro_flush_timeout) > 0 && cx.r.interrupts.per_packet < 0.01) tags.push('defer-hard-irqs');
@@ -605,11 +606,13 @@ function latencyVerdict(cx: FlowContext, saturated: number[], readers: string[])
   };
 }
 
-/** Does the flow's reader busy-poll (SO_BUSY_POLL, or net.core.busy_read / busy_poll)? */
+/** Does the flow's reader busy-poll (SO_BUSY_POLL or net.core.busy_read; an epoll loop: EPIOCSPARAMS or net.core.busy_poll)? */
 function busyPolling(cx: FlowContext): boolean {
   const sys = cx.sc.sysctl ?? {};
   const global = num(sys['net.core.busy_read'] as number) > 0 || num(sys['net.core.busy_poll'] as number) > 0;
-  return cx.readers.some((a) => (a.busy_poll === undefined ? global : a.busy_poll > 0));
+  const epollBusy = (a: (typeof cx.readers)[number]): boolean =>
+    a.epoll === true && (num(a.epoll_busy_poll_usecs) > 0 || a.epoll_prefer_busy_poll === true || num(sys['net.core.busy_poll'] as number) > 0);
+  return cx.readers.some((a) => epollBusy(a) || (a.epoll !== true && (a.busy_poll === undefined ? global : a.busy_poll > 0)));
 }
 
 function xdpVerdict(cx: FlowContext, losses: FlowExplanation['losses']): Verdict {

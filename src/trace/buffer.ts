@@ -24,6 +24,9 @@ export const EV = {
   BUSY_POLL: 15,
   /** napi:napi_poll of epoll_wait's busy poll (ep_busy_loop → napi_busy_loop); a, b, c as NAPI_POLL. */
   EP_BUSY_POLL: 16,
+  XDP_CPUMAP_ENQUEUE: 17, // a = processed, b = drops, c = to_cpu | map_id << 16
+  XDP_CPUMAP_KTHREAD: 18, // a = processed, b = drops, c = sched | map_id << 16
+  XDP_DEVMAP_XMIT: 19, // a = sent, b = drops, c = target device index | source device index << 16 (recorder.devs)
 } as const;
 
 /** The events of the napi:napi_poll tracepoint: from net_rx_action or a NAPI thread, or from a busy poller. */

@@ -49,6 +49,15 @@ export function describeEvent(rec: TraceRecorder, e: TraceEvent, skb = 0): strin
     case EV.XDP_EXCEPTION:
       // include/trace/events/xdp.h: TP_printk("prog_id=%d action=%s ifindex=%d")
       return `xdp_exception: prog_id=1 action=${XDP_ACTION_NAMES[a] ?? a} ifindex=${c + 2}`;
+    case EV.XDP_CPUMAP_ENQUEUE:
+      // include/trace/events/xdp.h: TP_printk("enqueue cpu=%d map_id=%d action=%s processed=%u drops=%u to_cpu=%d")
+      return `xdp_cpumap_enqueue: enqueue cpu=${cpu} map_id=${c >> 16} action=XDP_REDIRECT processed=${a} drops=${b} to_cpu=${c & 0xffff}`;
+    case EV.XDP_CPUMAP_KTHREAD:
+      // TP_printk("kthread cpu=%d map_id=%d action=%s processed=%u drops=%u sched=%d xdp_pass=%u xdp_drop=%u xdp_redirect=%u"): no program on the entry
+      return `xdp_cpumap_kthread: kthread cpu=${cpu} map_id=${c >> 16} action=XDP_REDIRECT processed=${a} drops=${b} sched=${c & 0xffff} xdp_pass=0 xdp_drop=0 xdp_redirect=0`;
+    case EV.XDP_DEVMAP_XMIT:
+      // TP_printk("ndo_xdp_xmit from_ifindex=%d to_ifindex=%d action=%s sent=%d drops=%d err=%d"); ifindex = device index + 2 as above
+      return `xdp_devmap_xmit: ndo_xdp_xmit from_ifindex=${(c >> 16) + 2} to_ifindex=${(c & 0xffff) + 2} action=XDP_REDIRECT sent=${a} drops=${b} err=${b > 0 ? -6 : 0}`;
     case EV.IPI_SEND:
       return `ipi_send_cpu: cpu=${a} callsite=net_rps_send_ipi callback=rps_trigger_softirq`;
     default:

@@ -52,6 +52,24 @@ export const KERNEL_SITES: Record<number, KernelSite> = {
     file: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c',
     what: 'an XDP program returned XDP_ABORTED: the frame is dropped (generic XDP: netif_receive_generic_xdp in net/core/dev.c)',
   },
+  [EV.XDP_CPUMAP_ENQUEUE]: {
+    tracepoint: 'xdp:xdp_cpumap_enqueue',
+    fn: 'bq_flush_to_queue',
+    file: 'kernel/bpf/cpumap.c',
+    what: "xdp_do_flush at the end of a driver poll moved one bulk queue (up to CPU_MAP_BULK_SIZE 8 redirected frames) onto a cpumap entry's ptr_ring; drops: the ring was full",
+  },
+  [EV.XDP_CPUMAP_KTHREAD]: {
+    tracepoint: 'xdp:xdp_cpumap_kthread',
+    fn: 'cpu_map_kthread_run',
+    file: 'kernel/bpf/cpumap.c',
+    what: 'a cpumap kthread took up to CPUMAP_BATCH 8 frames from its ring and built their skbs for the stack on its CPU; sched: it had slept',
+  },
+  [EV.XDP_DEVMAP_XMIT]: {
+    tracepoint: 'xdp:xdp_devmap_xmit',
+    fn: 'bq_xmit_all',
+    file: 'kernel/bpf/devmap.c',
+    what: "xdp_do_flush at the end of a driver poll sent one devmap bulk queue (up to DEV_MAP_BULK_SIZE 16 redirected frames) with the target's ndo_xdp_xmit; drops: the device refused them (no XDP TX rings: -ENXIO)",
+  },
   [EV.IPI_RECEIVE]: { tracepoint: 'csd:csd_function_entry', fn: 'rps_trigger_softirq', file: 'net/core/dev.c', what: 'the IPI schedules the backlog NAPI on this CPU' },
 };
 

@@ -12,8 +12,8 @@ export function spanClass(rec: TraceRecorder, what: number, pid: number): SpanCl
   if (what === CPU_SOFTIRQ) return 'softirq';
   if (what === CPU_SWITCH) return 'switch';
   const kind = rec.tasks.get(pid)?.kind;
-  // A kworker is drawn with the per-CPU kernel threads (ksoftirqd's colour).
-  return kind === 'ksoftirqd' || kind === 'kworker' ? 'ksoftirqd' : kind === 'napi' ? 'napi-thread' : 'app';
+  // A kworker or a cpumap kthread is drawn with the per-CPU kernel threads (ksoftirqd's colour).
+  return kind === 'ksoftirqd' || kind === 'kworker' || kind === 'cpumap' ? 'ksoftirqd' : kind === 'napi' ? 'napi-thread' : 'app';
 }
 
 /**

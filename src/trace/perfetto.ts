@@ -99,6 +99,15 @@ export function toChromeTrace(rec: TraceRecorder, title: string): { traceEvents:
       case EV.XDP_EXCEPTION:
         out.push({ name: 'xdp_exception', cat: 'net', ph: 'i', s: 't', ts: us(t), pid: PID_CPUS, tid: kernelTid(cpu), args: { action: a } });
         break;
+      case EV.XDP_CPUMAP_ENQUEUE:
+        out.push({ name: 'xdp_cpumap_enqueue', cat: 'net', ph: 'i', s: 't', ts: us(t), pid: PID_CPUS, tid: kernelTid(cpu), args: { processed: a, drops: bb, to_cpu: b.c[i]! & 0xffff } });
+        break;
+      case EV.XDP_CPUMAP_KTHREAD:
+        out.push({ name: 'xdp_cpumap_kthread', cat: 'net', ph: 'i', s: 't', ts: us(t), pid: PID_CPUS, tid: kernelTid(cpu), args: { processed: a, sched: b.c[i]! & 0xffff } });
+        break;
+      case EV.XDP_DEVMAP_XMIT:
+        out.push({ name: 'xdp_devmap_xmit', cat: 'net', ph: 'i', s: 't', ts: us(t), pid: PID_CPUS, tid: kernelTid(cpu), args: { sent: a, drops: bb, to: rec.devs[b.c[i]! & 0xffff] ?? '?' } });
+        break;
       case EV.COUNTER: {
         const c = rec.counters[a]!;
         out.push({ name: c.name, ph: 'C', ts: us(t), pid: PID_QUEUES, args: { [c.unit]: bb } });

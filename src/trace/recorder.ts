@@ -229,6 +229,31 @@ export class TraceRecorder implements Tracer {
     this.event(EV.XDP_EXCEPTION, cpu, t, XDP_ACTION_NAMES.indexOf(action as (typeof XDP_ACTION_NAMES)[number]), 0, d);
   }
 
+  /** trace_xdp_cpumap_enqueue(): per bulk queue flushed (up to 8 frames), in the packet window. */
+  xdpCpumapEnqueue(cpu: number, mapId: number, processed: number, drops: number, toCpu: number): void {
+    const t = this.now();
+    if (t < this.packetFrom || t >= this.packetTo) return;
+    this.event(EV.XDP_CPUMAP_ENQUEUE, cpu, t, processed, drops, toCpu | (mapId << 16));
+  }
+
+  /** trace_xdp_cpumap_kthread(): per kthread round (up to 8 frames), in the packet window. */
+  xdpCpumapKthread(cpu: number, mapId: number, processed: number, drops: number, sched: number): void {
+    const t = this.now();
+    if (t < this.packetFrom || t >= this.packetTo) return;
+    this.event(EV.XDP_CPUMAP_KTHREAD, cpu, t, processed, drops, sched | (mapId << 16));
+  }
+
+  /** trace_xdp_devmap_xmit(): per ndo_xdp_xmit (up to 16 frames), in the packet window. */
+  xdpDevmapXmit(cpu: number, from: string, to: string, sent: number, drops: number): void {
+    const t = this.now();
+    if (t < this.packetFrom || t >= this.packetTo) return;
+    const index = (dev: string): number => {
+      const d = this.devs.indexOf(dev);
+      return d < 0 ? this.devs.push(dev) - 1 : d;
+    };
+    this.event(EV.XDP_DEVMAP_XMIT, cpu, t, sent, drops, index(to) | (index(from) << 16));
+  }
+
   sched(cpu: number, prev: Task | null, next: Task | null): void {
     const t = this.now();
     const prevState = prev && prev.state === 'runnable' ? 0 : 1;

@@ -62,6 +62,9 @@ function stageOf(type: number, napiDev: string): Stage {
       return napiDev === 'backlog' ? 'backlog' : 'napi';
     case EV.NETIF_RECEIVE_SKB:
     case EV.XDP_EXCEPTION:
+    case EV.XDP_CPUMAP_ENQUEUE:
+    case EV.XDP_CPUMAP_KTHREAD:
+    case EV.XDP_DEVMAP_XMIT:
       return 'stack';
     case EV.IPI_SEND:
     case EV.IPI_RECEIVE:

@@ -28,7 +28,7 @@ describe('ip link set dev <dev> xdp|xdpdrv|xdpgeneric', () => {
     expect(drv.mode).toBe('native');
     expect(drv.name).toBe('xdp-drop');
     expect(drv.default).toBe('pass');
-    expect(drv.rules).toEqual([{ proto: 'udp', src: null, dst: null, srcPort: [0, 65535], dstPort: [9, 9], queue: -1, action: 'drop', costNs: 0 }]);
+    expect(drv.rules).toEqual([{ proto: 'udp', src: null, dst: null, srcPort: [0, 65535], dstPort: [9, 9], queue: -1, action: 'drop', redirect: null, costNs: 0 }]);
     expect(load(['ip link set eth0 xdp obj xdp-drop.o']).nics[0]!.xdp!.mode).toBe('native');
     const gen = load(['ip link set dev eth0 xdpgeneric prog xdp-tx']).nics[0]!.xdp!;
     expect([gen.mode, gen.name, gen.default]).toEqual(['generic', 'xdp-tx', 'tx']);
@@ -67,6 +67,6 @@ describe('nics[].xdp in the file: one-line errors naming the JSON path', () => {
     expect(error([], { ...nic({ prog: 'bad' }), xdp_programs: { bad: { program: [{ match: { src: 'x' }, action: 'drop' }] } } })).toMatch(/^xdp_programs\["bad"\]\.program\[0\]\.match\.src:/);
   });
   it('an unknown action (schema)', () => {
-    expect(error([], nic({ program: [{ action: 'redirect' }] }))).toMatch(/nics\[0\]\.xdp\.program\[0\]\.action/);
+    expect(error([], nic({ program: [{ action: 'forward' }] }))).toMatch(/nics\[0\]\.xdp\.program\[0\]\.action/);
   });
 });

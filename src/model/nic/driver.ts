@@ -31,8 +31,10 @@ export interface DriverHost extends NapiHost {
  */
 export interface RxHook {
   run(cpu: Cpu, row: number, t: number): { consumed: boolean; cost: number };
-  /** The end of the clean loop (native XDP's TX tail write): its cost. */
-  endPoll?(): number;
+  /** The end of the clean loop (native XDP's TX tail write, xdp_do_flush): its cost. */
+  endPoll?(cpu: Cpu): number;
+  /** After the poll's time is spent, before napi_complete_done (xdp_do_flush's effects: frames to the cpumap rings, kthreads woken). */
+  afterPoll?(cpu: Cpu): void;
 }
 
 /** FCS bytes: stripped by the NIC, so not in skb->len (rx_bytes) nor DMA'd. */
@@ -157,10 +159,11 @@ export class RxRingPoller implements NapiPoller {
       }
       groCost += this.gro.receive(row, t, jiffies);
     }
-    for (let h = 0; h < hooks.length; h++) groCost += hooks[h]!.endPoll?.() ?? 0;
+    for (let h = 0; h < hooks.length; h++) groCost += hooks[h]!.endPoll?.(cpu) ?? 0;
     this.vector.moderation.countCleaned(r.cleaned, r.bytes);
     const complete = r.cleaned < budget && txComplete;
     yield* handUp(k.path, cpu, this.batch, r.cost + groCost + (complete ? c.napi_complete : 0));
+    for (let h = 0; h < hooks.length; h++) hooks[h]!.afterPoll?.(cpu);
     if (!complete) return budget;
     if (yield* napiCompleteDone(k, cpu, napi, r.cleaned)) {
       this.vector.moderation.afterCompletion(k.jiffies.now(), k.sim.now, this.linkGbps, cpu.id);

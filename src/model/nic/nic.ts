@@ -27,7 +27,7 @@ import { PagePool } from '../page-pool.ts';
 import type { RxPages } from '../rx-pages.ts';
 import { TxRing } from './tx-ring.ts';
 import type { CoreHook } from '../netif-receive.ts';
-import { GenericXdp, NativeXdp, XdpProgram, type XdpActionName, type XdpTxDevice } from '../xdp.ts';
+import { GenericXdp, NativeXdp, XdpProgram, type XdpRedirectMap, type XdpRxqReport, type XdpTxDevice } from '../xdp.ts';
 
 /** PAGE_SIZE on x86-64. */
 const PAGE_SIZE = 4096;
@@ -60,7 +60,7 @@ export interface NicResult {
     refills: number;
     ring_peak: number;
     /** With an XDP program attached: the queue's per-action counts, as xdp_rxq_info prints them. */
-    xdp?: Record<XdpActionName, number>;
+    xdp?: XdpRxqReport;
     /**
      * Where the ring's buffers' pages came from: a half-page reuse driver's pages allocated
      * (ixgbe's rx_stats.alloc_rx_page) and buffers reused (ixgbe_reuse_rx_page); a page_pool
@@ -90,6 +90,10 @@ export interface NicHost extends DriverHost {
   readonly workqueue: ModerationHost;
   readonly pages: RxPages;
   readonly topology: { readonly cpuNode: readonly number[] };
+  /** xdp_maps by index (XDP_REDIRECT's targets). */
+  readonly xdpMaps: readonly XdpRedirectMap[];
+  /** The flow dissector's hash of a flow's tuple (an XDP redirect rule's "hash" key). */
+  softwareHash(flow: number, tuple: number): number;
   /** __netif_receive_skb_core's hooks (generic XDP). */
   readonly path: DriverHost['path'] & { readonly coreHooks: CoreHook[] };
 }
@@ -322,6 +326,16 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
     return this.cfg.index;
   }
 
+  /** The TX rings ndo_xdp_xmit may use (a devmap redirect's target). */
+  get txQueues(): number {
+    return this.txRings.length;
+  }
+
+  /** ixgbe_xdp_xmit / ice_xdp_xmit: XDP TX rings exist only while a native program is attached (else -ENXIO). */
+  hasXdpRings(): boolean {
+    return this.nativeXdp.length > 0;
+  }
+
   /** The RX queue a frame of `flow`'s tuple `tuple` lands in (skb_record_rx_queue). */
   rxQueueOf(flow: number, tuple: number): number {
     return this.rss[flow]!.queue(tuple);
@@ -493,7 +507,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
   }
 
   /** The per-action counts of queue `q` (xdp_rxq_info), or undefined without a program. */
-  private xdpStats(q: number): Record<XdpActionName, number> | undefined {
+  private xdpStats(q: number): XdpRxqReport | undefined {
     if (this.nativeXdp.length > 0) return this.nativeXdp[q]!.stats.report();
     return this.genericXdp?.stats[q]!.report();
   }

@@ -1,0 +1,173 @@
+import type { ResolvedDevMap } from '../scenario/resolve.ts';
+import type { CostTable } from './costs.ts';
+import type { Cpu } from './cpu.ts';
+import { FCS } from './nic/driver.ts';
+import type { PacketPool } from './packet.ts';
+import type { RxAccounting } from './rx-accounting.ts';
+import type { TraceHooks } from './trace-hooks.ts';
+import type { XdpRedirectMap } from './xdp.ts';
+
+/**
+ * The devmap (kernel/bpf/devmap.c, BPF_MAP_TYPE_DEVMAP): XDP_REDIRECT of raw frames out of
+ * another device.
+ *
+ *   bpf_redirect_map(&tx_port, key, 0) → xdp_do_redirect → dev_map_enqueue → bq_enqueue: the frame
+ *   joins this CPU's bulk queue for the device (DEV_MAP_BULK_SIZE 16; a full one is sent first);
+ *   xdp_do_flush → __dev_flush → bq_xmit_all: one ndo_xdp_xmit(dev, n, frames, XDP_XMIT_FLUSH) per
+ *   bulk queue, trace_xdp_devmap_xmit(sent, drops). ixgbe_xdp_xmit / ice_xdp_xmit post the frames
+ *   on the XDP TX ring of this CPU (ixgbe_determine_xdp_ring: smp_processor_id() modulo the
+ *   rings; here the TX ring of that queue pair) and write the tail once; a device without an
+ *   XDP program has no XDP TX rings and refuses them all (-ENXIO): every frame is dropped
+ *   (xdp_return_frame_rx_napi, no skb).
+ *
+ * Sent frames leave the receive path as XDP_TX's do (packets.xdp_tx); until their bulk queue is
+ * sent they are in packets.xdp_redirect.
+ */
+
+/** DEV_MAP_BULK_SIZE (include/net/xdp.h: XDP_BULK_QUEUE_SIZE). */
+export const DEV_MAP_BULK_SIZE = 16;
+
+/** A device a devmap transmits on: its name, TX rings, whether an XDP program is loaded, ndo_xdp_xmit's posting. */
+export interface XdpXmitDevice {
+  readonly name: string;
+  readonly txQueues: number;
+  /** ixgbe/ice allocate XDP TX rings only with a program attached (adapter->xdp_prog). */
+  hasXdpRings(): boolean;
+  /** ndo_xdp_xmit of the frame in `row`: its page goes with it to the TX ring until the completion. */
+  xmitXdp(queue: number, len: number, t: number, row: number): void;
+}
+
+export interface DevMapHost {
+  readonly sim: { readonly now: number };
+  readonly pool: PacketPool;
+  readonly costs: CostTable;
+  readonly accounting: RxAccounting;
+  readonly trace: TraceHooks | null;
+  /** The machine's devices, by NIC index (looked up at transmit time). */
+  xmitDevice(nic: number): XdpXmitDevice;
+  /** The device a frame was received on (bq->dev_rx). */
+  rxDeviceName(row: number): string;
+}
+
+/** An entry in the result: the device and trace_xdp_devmap_xmit's sums. */
+export interface DevMapEntryResult {
+  dev: string;
+  xmit: { calls: number; sent: number; drops: number };
+}
+
+export class DevMap implements XdpRedirectMap {
+  readonly keys: readonly number[];
+  private readonly ncpus: number;
+  /** Per entry × source CPU: frames in this poll's bulk queues, the current one's fill, on the flush list. */
+  private readonly pending: number[][];
+  private readonly bqCount: Int32Array;
+  private readonly onFlushList: Uint8Array;
+  /** Per source CPU: entries with frames (the per-CPU flush list). */
+  private readonly flushList: number[][];
+  private readonly calls: Float64Array;
+  private readonly sent: Float64Array;
+  private readonly drops: Float64Array;
+
+  constructor(
+    private readonly k: DevMapHost,
+    readonly map: ResolvedDevMap,
+    ncpus: number,
+  ) {
+    const n = map.entries.length;
+    this.ncpus = ncpus;
+    this.keys = map.entries.map((_, i) => i);
+    this.pending = Array.from({ length: n * ncpus }, () => []);
+    this.bqCount = new Int32Array(n * ncpus);
+    this.onFlushList = new Uint8Array(n * ncpus);
+    this.flushList = Array.from({ length: ncpus }, () => []);
+    this.calls = new Float64Array(n);
+    this.sent = new Float64Array(n);
+    this.drops = new Float64Array(n);
+  }
+
+  /** __dev_map_lookup_elem(): the entry at index `key`, or -1. */
+  lookup(key: number): number {
+    return key >= 0 && key < this.keys.length ? key : -1;
+  }
+
+  /** bq_enqueue(): a bulk queue already holding DEV_MAP_BULK_SIZE frames is sent first (its cost here; its frames leave at the end of the poll). */
+  enqueue(cpu: Cpu, entry: number, row: number): number {
+    const slot = entry * this.ncpus + cpu.id;
+    let cost = 0;
+    if (this.bqCount[slot] === DEV_MAP_BULK_SIZE) {
+      cost = this.xmitCost(DEV_MAP_BULK_SIZE);
+      this.bqCount[slot] = 0;
+    }
+    if (this.onFlushList[slot] === 0) {
+      this.onFlushList[slot] = 1;
+      this.flushList[cpu.id]!.push(entry);
+    }
+    this.pending[slot]!.push(row);
+    this.bqCount[slot]!++;
+    this.k.accounting.xdpRedirectHold(row);
+    return cost;
+  }
+
+  /** One ndo_xdp_xmit of `n` frames: a descriptor each and one tail write (XDP_XMIT_FLUSH). */
+  private xmitCost(n: number): number {
+    return this.k.costs.xdp_tx_tail + n * this.k.costs.xdp_tx;
+  }
+
+  flushCost(cpu: Cpu): number {
+    let cost = 0;
+    for (const e of this.flushList[cpu.id]!) cost += this.xmitCost(this.bqCount[e * this.ncpus + cpu.id]!);
+    return cost;
+  }
+
+  /** __dev_flush(): every bulk queue of this CPU's flush list sent, DEV_MAP_BULK_SIZE frames per ndo_xdp_xmit. */
+  flush(cpu: Cpu): void {
+    const list = this.flushList[cpu.id]!;
+    for (const e of list) {
+      const slot = e * this.ncpus + cpu.id;
+      const rows = this.pending[slot]!;
+      for (let at = 0; at < rows.length; at += DEV_MAP_BULK_SIZE) this.bqXmitAll(e, cpu, rows, at, Math.min(rows.length, at + DEV_MAP_BULK_SIZE));
+      rows.length = 0;
+      this.bqCount[slot] = 0;
+      this.onFlushList[slot] = 0;
+    }
+    list.length = 0;
+  }
+
+  /** bq_xmit_all(): ndo_xdp_xmit on the entry's device; refused frames are dropped; trace_xdp_devmap_xmit. */
+  private bqXmitAll(e: number, cpu: Cpu, rows: number[], from: number, to: number): void {
+    const k = this.k;
+    const dev = k.xmitDevice(this.map.entries[e]!.nic);
+    const ok = dev.hasXdpRings();
+    const queue = cpu.id % dev.txQueues;
+    const now = k.sim.now;
+    const from0 = k.trace?.xdpDevmapXmit ? k.rxDeviceName(rows[from]!) : ''; // before the rows are freed
+    for (let i = from; i < to; i++) {
+      const row = rows[i]!;
+      k.accounting.xdpRedirectRelease(row);
+      if (ok) {
+        dev.xmitXdp(queue, k.pool.size[row]! - FCS, now, row);
+        k.accounting.xdpTxed(row);
+      } else k.accounting.drop(row, 'devmap', cpu.id);
+    }
+    const n = to - from;
+    this.calls[e]!++;
+    if (ok) this.sent[e]! += n;
+    else this.drops[e]! += n;
+    if (k.trace?.xdpDevmapXmit) k.trace.xdpDevmapXmit(cpu.id, from0, dev.name, ok ? n : 0, ok ? 0 : n);
+  }
+
+  resetWindow(): void {
+    this.calls.fill(0);
+    this.sent.fill(0);
+    this.drops.fill(0);
+  }
+
+  report(): { name: string; id: number; type: 'devmap'; entries: DevMapEntryResult[] } {
+    return {
+      name: this.map.name,
+      id: this.map.id,
+      type: 'devmap',
+      entries: this.map.entries.map((en, i) => ({ dev: this.k.xmitDevice(en.nic).name, xmit: { calls: this.calls[i]!, sent: this.sent[i]!, drops: this.drops[i]! } })),
+    };
+  }
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import type { Result } from '../../src/metrics/result.ts';
+import { DEV_MAP_BULK_SIZE, type DevMapEntryResult } from '../../src/model/devmap.ts';
+import { simulate } from '../../src/model/simulate.ts';
+import { Acct } from '../../src/model/task.ts';
+import type { TraceHooks } from '../../src/model/trace-hooks.ts';
+import { toFtrace, TraceRecorder } from '../../src/trace/index.ts';
+import { inputError, kernel, resolve, run } from '../helpers.ts';
+
+/**
+ * XDP_REDIRECT into a devmap (src/model/devmap.ts, kernel/bpf/devmap.c): frames leave on another
+ * device's TX ring through ndo_xdp_xmit, in bulk queues of 16 sent by xdp_do_flush; a device
+ * without XDP TX rings refuses them.
+ */
+
+const RX = { name: 'eth0', driver: 'ixgbe', channels: { combined: 1 }, irq_affinity: { '0': '0' } };
+const TX = (xdp: boolean) => ({ name: 'eth1', driver: 'ixgbe', channels: { combined: 2 }, irq_affinity: { '0': '1', '1': '1' }, ...(xdp ? { xdp: { program: [], default: 'pass' } } : {}) });
+const FWD = { mode: 'native', program: [{ action: 'redirect', map: 'tx_port', key: 0 }], default: 'pass' };
+const MAP = { tx_port: { type: 'devmap', entries: [{ dev: 'eth1' }] } };
+const flood = (rate = '2mpps') => [{ name: 'f', nic: 'eth0', proto: 'udp', src: '10.0.0.1:1000-1063', dst: '10.0.0.2:9', rate, size: 64 }];
+const fwd = (targetXdp = true, rate = '2mpps') => ({ cpus: 2, nics: [{ ...RX, xdp: FWD }, TX(targetXdp)], xdp_maps: MAP, flows: flood(rate) });
+
+const dropped = (r: Result) => Object.values(r.packets.dropped).reduce((a, b) => a + b, 0);
+const conserved = (r: Result) => expect(r.packets.offered).toBe(r.packets.delivered + dropped(r) + r.packets.in_flight + (r.packets.xdp_tx ?? 0) + (r.packets.xdp_redirect ?? 0));
+const entry0 = (r: Result) => r.xdp_maps![0]!.entries[0] as DevMapEntryResult;
+
+describe('XDP_REDIRECT into a devmap', () => {
+  it("frames leave on the target device's TX ring (ndo_xdp_xmit), count as packets.xdp_tx and never reach the stack", () => {
+    const { result: r } = run(fwd());
+    const sent = entry0(r).xmit.sent;
+    expect(r.nics[0]!.queues[0]!.xdp!.redirect).toBe(r.nics[0]!.queues[0]!.packets);
+    expect(sent).toBeGreaterThan(r.nics[0]!.queues[0]!.packets - 64);
+    // ixgbe_determine_xdp_ring: the TX ring of the sending CPU (0) modulo eth1's rings.
+    expect(r.ethtool_S.eth1!.tx_queue_0_packets).toBeGreaterThan(sent - 600);
+    expect(r.ethtool_S.eth1!.tx_queue_1_packets).toBe(0);
+    expect(r.ethtool_S.eth0!.tx_packets).toBe(0);
+    expect(r.stack.processed).toBe(0);
+    expect(r.packets.delivered).toBe(0);
+    expect(r.packets.xdp_tx).toBe(sent);
+    expect(dropped(r)).toBe(0);
+    conserved(r);
+  });
+
+  it('bulk queues of DEV_MAP_BULK_SIZE (16): one ndo_xdp_xmit per bulk queue, at the end of the poll', () => {
+    const k = kernel({ ...fwd(true, '5mpps'), duration_ms: 2 });
+    const calls: number[] = [];
+    k.trace = {
+      irqRaise: () => {},
+      irqEntry: () => {},
+      softirqFrame: () => {},
+      softirqEntry: () => {},
+      softirqExit: () => {},
+      napiPoll: () => {},
+      sched: () => {},
+      wakeup: () => {},
+      xdpDevmapXmit: (_cpu, from, to, sent, drops) => {
+        expect([from, to, drops]).toEqual(['eth0', 'eth1', 0]);
+        calls.push(sent);
+      },
+    } satisfies TraceHooks;
+    k.start();
+    k.sim.runUntil(2_000_000);
+    expect(DEV_MAP_BULK_SIZE).toBe(16);
+    expect(Math.max(...calls)).toBe(16);
+    expect(calls.filter((n) => n === 16).length).toBeGreaterThan(calls.length / 2);
+  });
+
+  it("the RX CPU pays a descriptor per frame and one tail write per bulk queue (ndo_xdp_xmit with XDP_XMIT_FLUSH), far below the stack's cost", () => {
+    const { result: r, kernel: k } = run(fwd());
+    const c = k.costs;
+    const perFrame = k.cpus[0]!.time[Acct.SOFT]! / r.nics[0]!.queues[0]!.packets;
+    expect(perFrame).toBeGreaterThan(c.xdp_run + c.xdp_redirect + c.xdp_tx + c.xdp_tx_tail / DEV_MAP_BULK_SIZE);
+    expect(perFrame).toBeLessThan(c.xdp_run + c.xdp_redirect + c.xdp_tx + c.xdp_tx_tail / 4 + c.rx_descriptor + c.napi_poll / 8);
+  });
+
+  it('a target without an XDP program has no XDP TX rings: ndo_xdp_xmit refuses every frame (-ENXIO), dropped.devmap, no skb', () => {
+    const { result: r } = run(fwd(false));
+    expect(entry0(r).xmit.sent).toBe(0);
+    expect(entry0(r).xmit.drops).toBeGreaterThan(9000);
+    expect(r.packets.dropped.devmap).toBeGreaterThan(9000);
+    expect(r.ethtool_S.eth1!.tx_packets).toBe(0);
+    expect(r.drop_reasons).toEqual([]);
+    expect(r.packets.xdp_tx).toBe(0);
+    conserved(r);
+  });
+
+  it('rxsim trace prints xdp:xdp_devmap_xmit', () => {
+    const rec = new TraceRecorder({ detail: 'packet' });
+    simulate(resolve({ ...fwd(false), duration_ms: 1 }), { trace: rec });
+    expect(toFtrace(rec)).toMatch(/xdp_devmap_xmit: ndo_xdp_xmit from_ifindex=\d+ to_ifindex=\d+ action=XDP_REDIRECT sent=0 drops=\d+ err=-6/);
+  });
+
+  it('a devmap entry names a device of nics, with the nearest name', () => {
+    const bad = () => resolve({ ...fwd(), xdp_maps: { tx_port: { type: 'devmap', entries: [{ dev: 'eth2' }] } } });
+    expect(inputError(bad)).toBe('xdp_maps.tx_port.entries[0].dev: no device "eth2" in nics (did you mean "eth0"?); devices: eth0, eth1');
+  });
+});
