@@ -1,3 +1,4 @@
+import type { TraceHooks } from '../src/model/trace-hooks.ts';
 import { expect } from 'vitest';
 import { FlowControl, type FlowControlHost } from '../src/model/nic/flow-control.ts';
 import { DRIVERS } from '../src/model/nic/drivers.ts';
@@ -80,3 +81,15 @@ export function checkRxPages(k: Kernel): void {
   for (const page of held.keys()) if (pages.refs[page]! > 0) referencedHeld++;
   expect(pages.live).toBe(held.size + referenced - referencedHeld);
 }
+
+/** Trace hooks that record nothing: a test spreads them and adds the tracepoints it listens to. */
+export const QUIET_TRACE = {
+  irqRaise: () => {},
+  irqEntry: () => {},
+  softirqFrame: () => {},
+  softirqEntry: () => {},
+  softirqExit: () => {},
+  napiPoll: () => {},
+  sched: () => {},
+  wakeup: () => {},
+} satisfies TraceHooks;

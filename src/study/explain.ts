@@ -99,20 +99,17 @@ const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 const portOf = (addr: string): string => addr.slice(addr.lastIndexOf(':') + 1);
 const hostOf = (addr: string): string => addr.slice(0, addr.lastIndexOf(':')).replace(/^\[|\]$/g, '');
 
-type ScenarioView = Scenario;
-
 /** The context a flow is read in: the scenario, its NIC and queues, its reader. */
 interface FlowContext {
   r: Result;
-  sc: ScenarioView;
+  sc: Scenario;
   f: FlowResult;
   index: number;
-  windowMs: number;
-  nic: ScenarioView['nics'][number] | undefined;
+  nic: Scenario['nics'][number] | undefined;
   nicResult: Result['nics'][number] | undefined;
   irqCpus: number[];
   /** The flow's applications: those that read it (listening on its destination) and, for a local flow, its writer. */
-  readers: ScenarioView['apps'];
+  readers: Scenario['apps'];
   readerCpus: number[];
   rr: NonNullable<Result['rr']>[number] | undefined;
 }
@@ -123,7 +120,7 @@ export function explain(r: Result, sc: Scenario, flowName?: string): Explanation
   return { scenario: r.scenario, seed: r.seed, digest: r.digest, flows: flows.map(({ f, i }) => explainFlow(contextOf(r, sc, f, i))) };
 }
 
-function contextOf(r: Result, sc: ScenarioView, f: FlowResult, index: number): FlowContext {
+function contextOf(r: Result, sc: Scenario, f: FlowResult, index: number): FlowContext {
   const def = sc.flows[index]!;
   const nic = sc.nics.find((n) => n.name === f.nic);
   const nicResult = r.nics.find((n) => n.name === f.nic);
@@ -135,10 +132,10 @@ function contextOf(r: Result, sc: ScenarioView, f: FlowResult, index: number): F
   // A local flow (pod to pod over veth) has its writer among its applications: veth_xmit queues
   // to the writer's CPU backlog and NET_RX runs there, at the local_bh_enable of its send.
   const writer = def.sender !== undefined ? sc.apps.filter((a) => a.name === def.sender) : [];
-  const cpusOf = (apps: ScenarioView['apps']): number[] => [...new Set(r.tasks.filter((t) => apps.some((a) => a.name === t.comm)).map((t) => t.cpu))];
+  const cpusOf = (apps: Scenario['apps']): number[] => [...new Set(r.tasks.filter((t) => apps.some((a) => a.name === t.comm)).map((t) => t.cpu))];
   const readerCpus = cpusOf(readers);
   const rr = (r.rr ?? []).find((x) => x.flow === f.name);
-  return { r, sc, f, index, windowMs: r.sim.window_ns / 1e6, nic, nicResult, irqCpus: f.path === 'veth-local' ? cpusOf(writer) : irqCpus, readers: [...readers, ...writer], readerCpus, rr };
+  return { r, sc, f, index, nic, nicResult, irqCpus: f.path === 'veth-local' ? cpusOf(writer) : irqCpus, readers: [...readers, ...writer], readerCpus, rr };
 }
 
 /** The time of `cpu` by context, in % of the window. */
@@ -261,9 +258,8 @@ function withContext(cx: FlowContext, v: Verdict, readers: string[]): Verdict {
   const cpu = cx.irqCpus[0];
   if (cpu === undefined || v.limit.kind === 'cpu') return v;
   const ctx = cpuContexts(cx.r, cpu, readers);
-  const { tags, links } = cpuMechanisms(cx, cpu, ctx);
-  const keep = tags.map((t, i) => ({ t, link: links[i] })).filter((x) => CONTEXT_TAGS.includes(x.t));
-  return { ...v, mechanisms: [...new Set([...v.mechanisms, ...keep.map((x) => x.t), ...observedTags(cx)])], cpu: v.cpu ?? ctx, chain: [...v.chain, ...keep.flatMap((x) => (x.link ? [x.link] : []))] };
+  const keep = cpuMechanisms(cx, cpu, ctx).filter((x) => CONTEXT_TAGS.includes(x.tag));
+  return { ...v, mechanisms: [...new Set([...v.mechanisms, ...keep.map((x) => x.tag), ...observedTags(cx)])], cpu: v.cpu ?? ctx, chain: [...v.chain, ...linksOf(keep)] };
 }
 
 /** Receive-path features the run shows at work for the flow (counters, not configuration). */
@@ -275,7 +271,7 @@ function observedTags(cx: FlowContext): string[] {
   const eth = cx.r.ethtool_S[cx.f.nic] ?? {};
   // napi_defer_hard_irqs with gro_flush_timeout: the device interrupt stays off while polls find work.
   if (num(cx.nic?.napi_defer_hard_irqs) > 0 && num(cx.nic?.gro_flush_timeout) > 0 && cx.r.interrupts.per_packet < 0.01) tags.push('defer-hard-irqs');
-  const honoured = (cx.nic as { link_partner?: { pause?: string } } | undefined)?.link_partner?.pause === 'honour';
+  const honoured = cx.nic?.link_partner.pause === 'honour';
   if (honoured && Object.entries(eth).some(([k, v]) => /xoff/.test(k) && v > 0)) tags.push('pause');
   return tags;
 }
@@ -306,15 +302,24 @@ function taskEv(cx: FlowContext, comm: string, key: 'soft_ms' | 'sys_ms' | 'usr_
 }
 
 /** The mechanisms on a saturated CPU, as tags, with the links of the chain that show them. */
-function cpuMechanisms(cx: FlowContext, cpu: number, ctx: CpuContexts): { tags: string[]; links: ChainLink[] } {
-  const tags: string[] = [];
-  const links: ChainLink[] = [];
+/** A mechanism found at work, as a tag, with the chain link that shows it (none for a tag the other links already show). */
+interface Finding {
+  tag: string;
+  link?: ChainLink;
+}
+
+const linksOf = (found: readonly Finding[]): ChainLink[] => found.flatMap((x) => (x.link ? [x.link] : []));
+
+function cpuMechanisms(cx: FlowContext, cpu: number, ctx: CpuContexts): Finding[] {
+  const found: Finding[] = [];
+  const add = (tag: string, link?: ChainLink): void => {
+    found.push({ tag, link });
+  };
   const r = cx.r;
   const softTotal = ctx.softirq_inline + ctx.ksoftirqd;
   const irqHere = cx.irqCpus.includes(cpu);
   if (irqHere && ctx.hardirq >= 50) {
-    tags.push('hardirq-livelock');
-    links.push({
+    add('hardirq-livelock', {
       text: `CPU ${cpu} spends ${ctx.hardirq} % in hard interrupts: the handler does the receive work and re-enables the interrupt, so under overload the next interrupt comes before anything else runs (receive livelock).`,
       evidence: [cpuEv(cx, cpu, 'irq')],
     });
@@ -322,59 +327,54 @@ function cpuMechanisms(cx: FlowContext, cpu: number, ctx: CpuContexts): { tags: 
   if (ctx.softirq_inline >= SIGNIFICANT_PCT) {
     const charged = ctx.tasks.filter((t) => t.soft_pct >= 1);
     if (charged.length > 0) {
-      tags.push('softirq-charged-to-task');
-      links.push({
+      add('softirq-charged-to-task', {
         text: `NET_RX runs at irq_exit on top of the running task (${charged.map((t) => `${t.comm}: ${t.soft_pct} %`).join(', ')} of the window), and is charged to it.`,
         evidence: charged.map((t) => taskEv(cx, t.comm, 'soft_ms')),
       });
     }
   }
   if (ctx.ksoftirqd >= SIGNIFICANT_PCT) {
-    tags.push('ksoftirqd');
-    links.push({
+    add('ksoftirqd', {
       text: `handle_softirqs hands NET_RX to ksoftirqd/${cpu} (restart limit, 2 ms, or need_resched): ksoftirqd/${cpu} runs ${ctx.ksoftirqd} % of the window as an ordinary thread the scheduler shares out.`,
       evidence: [cpuEv(cx, cpu, 'ksoftirqd'), taskEv(cx, `ksoftirqd/${cpu}`, 'soft_ms')],
     });
   }
   if (ctx.napi_threads >= SIGNIFICANT_PCT) {
-    tags.push('threaded-napi');
-    links.push({ text: `The NAPI kthread polls in task context (${ctx.napi_threads} % of CPU ${cpu}, shown as %sys).`, evidence: [cpuEv(cx, cpu, 'sys')] });
+    add('threaded-napi', { text: `The NAPI kthread polls in task context (${ctx.napi_threads} % of CPU ${cpu}, shown as %sys).`, evidence: [cpuEv(cx, cpu, 'sys')] });
   }
   const squeeze = r.napi.time_squeeze[cpu] ?? 0;
   if (squeeze > 0) {
-    tags.push('time-squeeze');
-    links.push({
+    add('time-squeeze', {
       text: `net_rx_action ran out of netdev_budget or netdev_budget_usecs ${squeeze} times on CPU ${cpu} (softnet_stat time_squeeze) with NAPIs still on its poll list.`,
       evidence: [ev(`napi.time_squeeze[${cpu}]`, squeeze, 'counters')],
     });
   }
   if (ctx.reader >= SIGNIFICANT_PCT && softTotal + ctx.hardirq >= SIGNIFICANT_PCT) {
-    tags.push('softirq-and-reader-share-cpu');
-    links.push({
+    add('softirq-and-reader-share-cpu', {
       text: `CPU ${cpu} does two jobs: the receive softirq (${round(softTotal)} %${ctx.hardirq >= 1 ? `, hard interrupts ${ctx.hardirq} %` : ''}) and the reader's recvmsg and copy (${ctx.reader} %), with ${ctx.idle} % idle.`,
       evidence: [cpuEv(cx, cpu, 'soft'), cpuEv(cx, cpu, 'sys'), cpuEv(cx, cpu, 'idle')],
     });
   } else if (ctx.reader >= SIGNIFICANT_PCT) {
-    tags.push('reader-bound');
-    links.push({
+    add('reader-bound', {
       text: `The reader needs all of CPU ${cpu}: ${ctx.reader} % in its own context (recvmsg, the copy, its work), ${ctx.idle} % idle.`,
       evidence: [cpuEv(cx, cpu, 'sys'), cpuEv(cx, cpu, 'usr'), cpuEv(cx, cpu, 'idle')],
     });
   } else if (softTotal + ctx.hardirq + ctx.napi_threads >= 50) {
-    tags.push('softirq-bound');
-    links.push({
+    add('softirq-bound', {
       text: `Receive processing alone fills CPU ${cpu}: softirq ${round(softTotal)} %, hard interrupts ${ctx.hardirq} %, NAPI threads ${ctx.napi_threads} %, ${ctx.idle} % idle.`,
       evidence: [cpuEv(cx, cpu, 'soft'), cpuEv(cx, cpu, 'irq'), cpuEv(cx, cpu, 'idle')],
     });
   }
   if (ctx.other_tasks >= SIGNIFICANT_PCT) {
-    tags.push('other-task');
     const others = ctx.tasks.filter((t) => !t.comm.startsWith('ksoftirqd/') && !t.comm.startsWith('napi/') && !cx.readers.some((a) => a.name === t.comm) && t.pct >= 1);
-    links.push({ text: `Other tasks take ${ctx.other_tasks} % of CPU ${cpu} (${others.map((t) => `${t.comm} ${t.pct} %`).join(', ')}).`, evidence: others.map((t) => taskEv(cx, t.comm, 'usr_ms')) });
+    add('other-task', {
+      text: `Other tasks take ${ctx.other_tasks} % of CPU ${cpu} (${others.map((t) => `${t.comm} ${t.pct} %`).join(', ')}).`,
+      evidence: others.map((t) => taskEv(cx, t.comm, 'usr_ms')),
+    });
   }
-  if (!cx.irqCpus.includes(cpu) && rpsCpus(cx).includes(cpu)) tags.push('rps');
-  else if (rpsCpus(cx).length > 0) tags.push('rps-partial');
-  return { tags, links };
+  if (!cx.irqCpus.includes(cpu) && rpsCpus(cx).includes(cpu)) add('rps');
+  else if (rpsCpus(cx).length > 0) add('rps-partial');
+  return found;
 }
 
 function cpuVerdict(cx: FlowContext, saturated: number[], readers: string[], losses: FlowExplanation['losses']): Verdict {
@@ -382,8 +382,9 @@ function cpuVerdict(cx: FlowContext, saturated: number[], readers: string[], los
   const ctx = cpuContexts(cx.r, cpu, readers);
   // Several of the flow's queues, each on its own saturated CPU: the same limit on each.
   const alike = saturated.filter((c) => cx.irqCpus.includes(c) === cx.irqCpus.includes(cpu));
-  const { tags, links } = cpuMechanisms(cx, cpu, ctx);
-  const chain: ChainLink[] = [...links];
+  const found = cpuMechanisms(cx, cpu, ctx);
+  const tags = found.map((x) => x.tag);
+  const chain: ChainLink[] = linksOf(found);
   const f = cx.f;
   if (f.proto === 'tcp' && num(f.rwnd_limited_pct) >= 5) {
     tags.push('rwnd-limited');
@@ -559,9 +560,10 @@ function latencyVerdict(cx: FlowContext, saturated: number[], readers: string[])
     // The server's CPU has no idle time: either receive work (and other tasks) leave the server
     // too little of it, or the server's own work fills it and requests queue for the server.
     const ctx = cpuContexts(cx.r, serverCpu, readers);
-    const mech = cpuMechanisms(cx, serverCpu, ctx);
+    const found = cpuMechanisms(cx, serverCpu, ctx);
+    const mechTags = found.map((x) => x.tag);
     const starved = ctx.reader < ctx.softirq_inline + ctx.ksoftirqd + ctx.hardirq + ctx.napi_threads + ctx.other_tasks;
-    chain.push(...mech.links);
+    chain.push(...linksOf(found));
     chain.push({
       text: starved
         ? `The requests wait ${f.stages_us?.socket ?? '?'} µs on average in the server's socket: the server runs in what the receive work leaves of CPU ${serverCpu}.`
@@ -574,10 +576,10 @@ function latencyVerdict(cx: FlowContext, saturated: number[], readers: string[])
         summary: starved ? `Latency: CPU ${serverCpu} is saturated by receive work and the server waits for it.` : `Latency: the server's CPU ${serverCpu} is saturated by the server itself.`,
         cpu: serverCpu,
       },
-      mechanisms: [...new Set([...tags, ...mech.tags, starved ? 'server-starved' : 'server-bound'])],
+      mechanisms: [...new Set([...tags, ...mechTags, starved ? 'server-starved' : 'server-bound'])],
       cpu: ctx,
       chain,
-      remedies: starved ? cpuRemedies(cx, serverCpu, ctx, mech.tags) : [],
+      remedies: starved ? cpuRemedies(cx, serverCpu, ctx, mechTags) : [],
     };
   }
   if (busy) {

@@ -18,11 +18,12 @@ export interface HtmlInput {
 }
 
 /** Text safe inside a <script> element. */
-function scriptSafe(text: string): string {
+export function scriptSafe(text: string): string {
   return text.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
 }
 
-function escapeHtml(text: string): string {
+/** Text safe as HTML content or an attribute value. */
+export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 

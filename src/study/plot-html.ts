@@ -1,3 +1,4 @@
+import { escapeHtml, scriptSafe } from './html.ts';
 import type { SeriesTable } from './series-csv.ts';
 
 /**
@@ -14,14 +15,6 @@ export interface PlotInput {
   files: { label: string; table: SeriesTable }[];
   /** The text of d3.min.js (the UMD build: defines `d3`). */
   d3Source: string;
-}
-
-function scriptSafe(text: string): string {
-  return text.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /** Each file's series with time from the start of its first interval (ms). */

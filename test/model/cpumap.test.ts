@@ -7,7 +7,7 @@ import { Acct } from '../../src/model/task.ts';
 import type { TraceHooks } from '../../src/model/trace-hooks.ts';
 import { loadScenarioObject } from '../../src/scenario/load.ts';
 import { toFtrace, TraceRecorder } from '../../src/trace/index.ts';
-import { inputError, kernel, resolve, run, scenario } from '../helpers.ts';
+import { QUIET_TRACE, inputError, kernel, resolve, run, scenario } from '../helpers.ts';
 
 /**
  * XDP_REDIRECT into a cpumap (src/model/cpumap.ts, kernel/bpf/cpumap.c): where the frame goes,
@@ -34,14 +34,7 @@ function cpumapTracer() {
   const enqueues: { cpu: number; processed: number; drops: number; to: number }[] = [];
   const rounds: { cpu: number; processed: number; sched: number }[] = [];
   const hooks = {
-    irqRaise: () => {},
-    irqEntry: () => {},
-    softirqFrame: () => {},
-    softirqEntry: () => {},
-    softirqExit: () => {},
-    napiPoll: () => {},
-    sched: () => {},
-    wakeup: () => {},
+    ...QUIET_TRACE,
     xdpCpumapEnqueue: (cpu, _id, processed, drops, to) => enqueues.push({ cpu, processed, drops, to }),
     xdpCpumapKthread: (cpu, _id, processed, _drops, sched) => rounds.push({ cpu, processed, sched }),
   } satisfies TraceHooks;

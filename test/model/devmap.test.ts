@@ -5,7 +5,7 @@ import { simulate } from '../../src/model/simulate.ts';
 import { Acct } from '../../src/model/task.ts';
 import type { TraceHooks } from '../../src/model/trace-hooks.ts';
 import { toFtrace, TraceRecorder } from '../../src/trace/index.ts';
-import { inputError, kernel, resolve, run } from '../helpers.ts';
+import { QUIET_TRACE, inputError, kernel, resolve, run } from '../helpers.ts';
 
 /**
  * XDP_REDIRECT into a devmap (src/model/devmap.ts, kernel/bpf/devmap.c): frames leave on another
@@ -45,14 +45,7 @@ describe('XDP_REDIRECT into a devmap', () => {
     const k = kernel({ ...fwd(true, '5mpps'), duration_ms: 2 });
     const calls: number[] = [];
     k.trace = {
-      irqRaise: () => {},
-      irqEntry: () => {},
-      softirqFrame: () => {},
-      softirqEntry: () => {},
-      softirqExit: () => {},
-      napiPoll: () => {},
-      sched: () => {},
-      wakeup: () => {},
+      ...QUIET_TRACE,
       xdpDevmapXmit: (_cpu, from, to, sent, drops) => {
         expect([from, to, drops]).toEqual(['eth0', 'eth1', 0]);
         calls.push(sent);

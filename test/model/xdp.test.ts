@@ -6,7 +6,7 @@ import { Acct } from '../../src/model/task.ts';
 import type { TraceHooks } from '../../src/model/trace-hooks.ts';
 import { loadScenarioObject } from '../../src/scenario/load.ts';
 import { toFtrace, TraceRecorder } from '../../src/trace/index.ts';
-import { kernel, resolve, run, scenario } from '../helpers.ts';
+import { QUIET_TRACE, kernel, resolve, run, scenario } from '../helpers.ts';
 
 /**
  * XDP (src/model/xdp.ts): native programs in the driver's clean loop before the skb exists
@@ -83,14 +83,7 @@ describe('native XDP (xdpdrv): in the driver clean loop, on the xdp_buff', () =>
     let exceptions = 0;
     const seen = new Set<string>();
     k.trace = {
-      irqRaise: () => {},
-      irqEntry: () => {},
-      softirqFrame: () => {},
-      softirqEntry: () => {},
-      softirqExit: () => {},
-      napiPoll: () => {},
-      sched: () => {},
-      wakeup: () => {},
+      ...QUIET_TRACE,
       xdpException: (_cpu, dev, action) => {
         exceptions++;
         seen.add(`${dev} ${action}`);

@@ -39,6 +39,15 @@ describe('rxsim explain', () => {
     }
   });
 
+  // TCP_CHRONO_RWND_LIMITED: the sender is held back by the receive window only where the reader lags.
+  it('tcpi_rwnd_limited moves where the reader lags and stays 0 where it keeps up', () => {
+    const lagging = run('seed-lab-iperf3-on-irq-core.json').r.flows[0]!;
+    const keeping = run('seed-lab-iperf3-on-cpu1.json').r.flows[0]!;
+    expect(lagging.rwnd_limited_pct).toBeGreaterThan(20);
+    expect(lagging.rwnd_limited_pct).toBeLessThan(100);
+    expect(keeping.rwnd_limited_pct).toBe(0);
+  });
+
   it('calls a remedy partial when it helps but less than the best one', () => {
     const f = {
       flow: 'x',
