@@ -140,7 +140,13 @@ export function formatReport(r: Result, description = ''): string {
       );
     } else if (m.type === 'xskmap') {
       out.push(`xskmap ${m.name} (map_id ${m.id})`);
-      out.push(table(['key', 'socket of'], m.entries.map((e) => [String(e.key), e.app]), '  '));
+      out.push(
+        table(
+          ['key', 'socket of'],
+          m.entries.map((e) => [String(e.key), e.app]),
+          '  ',
+        ),
+      );
     } else {
       // As xdp_monitor prints xdp:xdp_devmap_xmit: ndo_xdp_xmit calls, frames sent and dropped.
       out.push(`devmap ${m.name} (map_id ${m.id})`);
@@ -161,7 +167,18 @@ export function formatReport(r: Result, description = ''): string {
     out.push(
       table(
         ['app', 'dev/queue', 'mode', 'rx', 'app pps', 'rx_dropped', 'rx_ring_full', 'rx_fill_ring_empty_descs', 'syscalls', 'wakeups'],
-        r.xsks.map((x) => [x.app, `${x.dev}/${x.queue}`, x.mode + (x.need_wakeup ? ' need_wakeup' : ''), int(x.rx_packets), int(x.app_pps), int(x.stats.rx_dropped), int(x.stats.rx_ring_full), int(x.stats.rx_fill_ring_empty_descs), int(x.syscalls), int(x.wakeups)]),
+        r.xsks.map((x) => [
+          x.app,
+          `${x.dev}/${x.queue}`,
+          x.mode + (x.need_wakeup ? ' need_wakeup' : ''),
+          int(x.rx_packets),
+          int(x.app_pps),
+          int(x.stats.rx_dropped),
+          int(x.stats.rx_ring_full),
+          int(x.stats.rx_fill_ring_empty_descs),
+          int(x.syscalls),
+          int(x.wakeups),
+        ]),
         '  ',
       ),
     );

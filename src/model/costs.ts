@@ -464,17 +464,20 @@ const BAREMETAL: Record<CostKey, CostEntry> = {
   xsk_rcv: {
     ns: 150,
     what: "AF_XDP copy mode (XDP_COPY) per frame besides the copy itself: __xsk_map_redirect → xsk_rcv → __xsk_rcv: xsk_rcv_check, xsk_buff_alloc of a UMEM frame from the fill ring (its producer's cache line comes from the application's CPU), the write-allocate of the cold UMEM destination, xskq_prod_reserve_desc on the RX ring and xdp_return_buff of the driver's buffer; the bytes are copied at copy_kb_llc",
-    source: "assumption: three or four cache misses (Brouer: 32 ns each) plus the bookkeeping; chosen so that one core's copy-mode rxdrop lands near the few Mpps Karlsson & Töpel report for copy mode (LPC 2018, The Path to DPDK Speeds for AF_XDP, as cited in issue 15; not checked against the paper here)",
+    source:
+      "assumption: three or four cache misses (Brouer: 32 ns each) plus the bookkeeping; chosen so that one core's copy-mode rxdrop lands near the few Mpps Karlsson & Töpel report for copy mode (LPC 2018, The Path to DPDK Speeds for AF_XDP, as cited in issue 15; not checked against the paper here)",
   },
   xsk_rcv_zc: {
     ns: 10,
-    what: "AF_XDP zero-copy (XDP_ZEROCOPY) per frame: xsk_rcv_zc → __xsk_rcv_zc: xp_get_handle and one descriptor (address, length) written into the RX ring; the frame stays where the NIC wrote it",
-    source: 'assumption: one store into a ring line the producer owns, a few ns; zero-copy rxdrop near 15 Mpps per core on i40e (LPC 2018, as cited in issue 15; not checked here) leaves ≈10–20 ns beyond XDP_REDIRECT',
+    what: 'AF_XDP zero-copy (XDP_ZEROCOPY) per frame: xsk_rcv_zc → __xsk_rcv_zc: xp_get_handle and one descriptor (address, length) written into the RX ring; the frame stays where the NIC wrote it',
+    source:
+      'assumption: one store into a ring line the producer owns, a few ns; zero-copy rxdrop near 15 Mpps per core on i40e (LPC 2018, as cited in issue 15; not checked here) leaves ≈10–20 ns beyond XDP_REDIRECT',
   },
   xsk_buff_alloc: {
     ns: 8,
     what: "AF_XDP zero-copy refill per descriptor instead of a page: xsk_buff_alloc (xp_alloc: the pool's free list first, else an address from the fill ring) and its DMA address (ixgbe_alloc_rx_buffers_zc, ice_alloc_rx_bufs_zc)",
-    source: 'assumption: a load from the fill ring (a line shared with the application, one miss per eight addresses) and the xskb lookup; no page allocation or DMA mapping (the UMEM is mapped at bind)',
+    source:
+      'assumption: a load from the fill ring (a line shared with the application, one miss per eight addresses) and the xskb lookup; no page allocation or DMA mapping (the UMEM is mapped at bind)',
   },
   xsk_flush: {
     ns: 30,

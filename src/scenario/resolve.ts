@@ -623,7 +623,10 @@ function resolveXsk(a: AppConfig, p: string, index: number, s: Scenario, nics: R
   const mapIndex = maps.findIndex(([n]) => n === a.xsk!.map);
   const entry = maps[mapIndex]?.[1];
   if (!entry || entry.type !== 'xskmap')
-    throw new InputError(`${p}.xsk.map`, `no xskmap "${a.xsk.map}" in xdp_maps${didYouMean(a.xsk.map, xskMaps)}${xskMaps.length ? `; xskmaps: ${xskMaps.join(', ')}` : ' (xdp_maps defines none: add {"type": "xskmap"})'}`);
+    throw new InputError(
+      `${p}.xsk.map`,
+      `no xskmap "${a.xsk.map}" in xdp_maps${didYouMean(a.xsk.map, xskMaps)}${xskMaps.length ? `; xskmaps: ${xskMaps.join(', ')}` : ' (xdp_maps defines none: add {"type": "xskmap"})'}`,
+    );
   // xsk_map_update_elem(): a key >= max_entries is E2BIG.
   if (a.xsk.queue >= entry.max_entries) throw new InputError(`${p}.xsk.queue`, `key ${a.xsk.queue} is outside xskmap "${a.xsk.map}" (max_entries ${entry.max_entries}; E2BIG)`);
   const mode = knob(appKnobs.xskMode, a.xsk_mode, ctx, index);

@@ -133,7 +133,9 @@ const xdpMap = z
         .int()
         .min(1)
         .default(64)
-        .describe('BPF_MAP_TYPE_XSKMAP max_entries: the keys an AF_XDP socket can be stored under (xdpsock keys it by RX queue). The af-xdp-reader apps that name this map insert their socket at their queue (xsk_socket__update_xskmap).'),
+        .describe(
+          'BPF_MAP_TYPE_XSKMAP max_entries: the keys an AF_XDP socket can be stored under (xdpsock keys it by RX queue). The af-xdp-reader apps that name this map insert their socket at their queue (xsk_socket__update_xskmap).',
+        ),
     }),
   ])
   .describe('A BPF map an XDP program redirects into (bpf_redirect_map): a cpumap (kernel/bpf/cpumap.c), a devmap (kernel/bpf/devmap.c) or an xskmap of AF_XDP sockets (kernel/bpf/xskmap.c).');
@@ -269,7 +271,7 @@ const appSchema = z.strictObject({
     })
     .optional()
     .describe('af-xdp-reader: where its AF_XDP socket is bound (bind(2) with struct sockaddr_xdp) and the xskmap it joins.'),
-  work_ns: z.number().min(0).optional().describe("af-xdp-reader: user-space work per frame, ns (0: xdpsock --rxdrop, which only returns the frame to the fill ring)."),
+  work_ns: z.number().min(0).optional().describe('af-xdp-reader: user-space work per frame, ns (0: xdpsock --rxdrop, which only returns the frame to the fill ring).'),
 });
 
 const sizeMixEntry = z.strictObject({ size: z.number().int(), weight: z.number().positive() });

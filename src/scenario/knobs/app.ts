@@ -187,7 +187,8 @@ export const xskMode = defineKnob<'auto' | 'copy' | 'zerocopy', 'auto' | 'copy' 
   range: 'auto, copy, zerocopy',
   appKinds: XSK,
   check: (value) => value,
-  description: "AF_XDP mode: copy (XDP_COPY: __xsk_rcv copies each frame into a UMEM frame) or zero-copy (XDP_ZEROCOPY: the driver's RX ring is filled from the fill ring and frames land in the UMEM); XDP_ZEROCOPY on a driver without ndo_xsk_wakeup fails the bind with EOPNOTSUPP.",
+  description:
+    "AF_XDP mode: copy (XDP_COPY: __xsk_rcv copies each frame into a UMEM frame) or zero-copy (XDP_ZEROCOPY: the driver's RX ring is filled from the fill ring and frames land in the UMEM); XDP_ZEROCOPY on a driver without ndo_xsk_wakeup fails the bind with EOPNOTSUPP.",
   source: 'net/xdp/xsk_buff_pool.c: xp_assign_dev',
 });
 
@@ -202,7 +203,7 @@ export const needWakeup = defineKnob<boolean, boolean, SystemContext>({
   appKinds: XSK,
   check: (value) => value,
   description:
-    'Zero-copy: the driver sets the fill ring\'s XDP_RING_NEED_WAKEUP flag when it ran out of buffers (or its ring is empty) and completes its NAPI; the app must then recvfrom()/poll() (ndo_xsk_wakeup) to have it polled again. Without it the driver keeps its NAPI polling while the fill ring is empty, and the app never makes a system call.',
+    "Zero-copy: the driver sets the fill ring's XDP_RING_NEED_WAKEUP flag when it ran out of buffers (or its ring is empty) and completes its NAPI; the app must then recvfrom()/poll() (ndo_xsk_wakeup) to have it polled again. Without it the driver keeps its NAPI polling while the fill ring is empty, and the app never makes a system call.",
   source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_xsk.c: ixgbe_clean_rx_irq_zc',
 });
 
@@ -265,7 +266,7 @@ function ringKnob(name: 'fill_ring' | 'rx_ring', opt: string, deflt: string, wha
   });
 }
 
-export const fillRing = ringKnob('fill_ring', 'XDP_UMEM_FILL_RING', 'XSK_RING_PROD__DEFAULT_NUM_DESCS', "Entries of the fill ring: UMEM frames the app hands the kernel to receive into.");
+export const fillRing = ringKnob('fill_ring', 'XDP_UMEM_FILL_RING', 'XSK_RING_PROD__DEFAULT_NUM_DESCS', 'Entries of the fill ring: UMEM frames the app hands the kernel to receive into.');
 export const rxRing = ringKnob('rx_ring', 'XDP_RX_RING', 'XSK_RING_CONS__DEFAULT_NUM_DESCS', 'Entries of the RX ring: received frames waiting for the app; a full ring drops (rx_ring_full).');
 
 export const xskPoll = defineKnob<boolean, boolean, SystemContext>({
