@@ -170,7 +170,8 @@ export class XskSocket {
 
   private post(row: number): void {
     const k = this.k;
-    k.pool.tSocket[row] = k.sim.now;
+    // Posted within the poll, after the clean loop reached the frame (its tPoll).
+    k.pool.tSocket[row] = Math.max(k.sim.now, k.pool.tPoll[row]!);
     this.rx.push(row);
     this.rxPackets++;
     k.accounting.xskHold(row);

@@ -109,14 +109,14 @@ export class RxRingPoller implements NapiPoller {
     const refillBatch = q.refillBatch;
     while (cleaned < limit) {
       if (q.unrefilled >= refillBatch) {
-        const limit = this.buffers.limit;
-        if (limit === undefined) {
+        const buffers = this.buffers;
+        if (buffers.limit === undefined) {
           const n = q.refill(t0 + cost);
           // ixgbe_alloc_rx_buffers: the buffers just posted are pages of this CPU's node.
           q.bufferNode = k.ddio.nodeOf(cpu.id);
           // Each descriptor's write, and the pages the driver had to find for the buffers it did not reuse.
           cost += k.costs.refill_batch + n * k.costs.refill_buffer + this.buffers.refill(n, cpu.id);
-        } else cost += this.refillZc(q, t0 + cost, limit.call(this.buffers, q.unrefilled));
+        } else cost += this.refillZc(q, t0 + cost, buffers.limit(q.unrefilled));
       }
       const row = q.clean(t0 + cost);
       if (row === NIL) break;
