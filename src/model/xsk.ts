@@ -126,6 +126,9 @@ export class XskSocket {
     return this.k.pool.size[row]! - FCS <= this.cfg.frameSize - XDP_PACKET_HEADROOM;
   }
 
+  /** The error of the last refused rcv (-ENOBUFS, -ENOMEM, -ENOSPC), for the tracepoint. */
+  lastErr = 0;
+
   /**
    * __xsk_map_redirect → xsk_rcv for the frame in `row` on `cpu`: its cost, or -1 - cost when the
    * socket refused it (the caller drops it as the driver does on a failed xdp_do_redirect).
@@ -134,12 +137,14 @@ export class XskSocket {
     const k = this.k;
     const c = k.costs;
     if (!this.fits(row)) {
+      this.lastErr = -ENOSPC;
       this.rxDropped++;
       return -1 - c.xsk_rcv_zc;
     }
     if (this.zeroCopy) {
       // xsk_rcv_zc → __xsk_rcv_zc: xskq_prod_reserve_desc, or rx_queue_full and xsk_buff_free.
       if (this.rx.length >= this.cfg.rxSize) {
+        this.lastErr = -ENOBUFS;
         this.rxQueueFull++;
         return -1 - c.xsk_rcv_zc;
       }
@@ -149,6 +154,7 @@ export class XskSocket {
     }
     // __xsk_rcv: xsk_buff_alloc from the fill ring (xp_alloc: queue_empty_descs when there is none).
     if (this.fq === 0) {
+      this.lastErr = -ENOMEM;
       this.fqEmptyDescs++;
       this.rxDropped++;
       return -1 - c.xsk_rcv;
@@ -158,6 +164,7 @@ export class XskSocket {
     const copy = Math.round((len * (from === FROM_LLC ? c.copy_kb_llc : from === FROM_DRAM ? c.copy_kb_dram : c.copy_kb_remote)) / 1024);
     if (this.rx.length >= this.cfg.rxSize) {
       // __xsk_rcv_zc fails after the copy: rx_queue_full, the UMEM frame freed back (xsk_buff_free).
+      this.lastErr = -ENOBUFS;
       this.rxQueueFull++;
       return -1 - (c.xsk_rcv + copy);
     }
@@ -215,6 +222,11 @@ export class XskSocket {
     };
   }
 }
+
+/** errno values xsk_rcv returns (include/uapi/asm-generic/errno-base.h, errno.h). */
+const ENOMEM = 12;
+const ENOSPC = 28;
+const ENOBUFS = 105;
 
 /** XDP_PACKET_HEADROOM (include/uapi/linux/bpf.h): the UMEM frame's headroom before the packet. */
 export const XDP_PACKET_HEADROOM = 256;

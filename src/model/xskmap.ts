@@ -62,6 +62,8 @@ export class XskMap implements XdpRedirectMap {
   enqueue(cpu: Cpu, entry: number, row: number): number {
     const sock = this.slots[entry]!;
     const cost = sock.rcv(cpu, row);
+    // xdp_do_redirect: trace_xdp_redirect_map, or trace_xdp_redirect_map_err with the socket's error.
+    if (this.k.trace?.xdpRedirectXsk) this.k.trace.xdpRedirectXsk(cpu.id, this.devName(row), this.map.id, entry, sock.zeroCopy, cost < 0 ? sock.lastErr : 0);
     if (cost < 0) {
       this.k.trace?.xdpException?.(cpu.id, this.devName(row), XDP_ACTION_NAMES[XDP_REDIRECT]);
       this.k.accounting.drop(row, 'xsk', cpu.id);

@@ -5,7 +5,11 @@ import { collectResult } from '../../src/metrics/result.ts';
 import { costTable } from '../../src/model/costs.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { loadScenarioObject } from '../../src/scenario/load.ts';
-import { inputError, resolve, run, scenario } from '../helpers.ts';
+import type { TraceHooks } from '../../src/model/trace-hooks.ts';
+import { EV } from '../../src/trace/buffer.ts';
+import { KERNEL_SITES } from '../../src/trace/kernel-functions.ts';
+import { toFtrace, TraceRecorder } from '../../src/trace/index.ts';
+import { QUIET_TRACE, inputError, kernel, resolve, run, scenario } from '../helpers.ts';
 
 /**
  * AF_XDP (net/xdp/xsk.c, xsk_buff_pool.c; ixgbe_xsk.c): XDP_REDIRECT into an xskmap, the socket's
@@ -119,6 +123,38 @@ describe('AF_XDP: redirect into an xskmap', () => {
     expect(inputError(() => resolve(xsk({ xsk: { dev: 'eth0', queue: 3, map: 'xsks' } })))).toMatch(/apps\[0\]\.xsk\.queue.*EINVAL/);
     expect(inputError(() => resolve(xsk({ rx_ring: 1000 })))).toMatch(/rx_ring.*power of two/);
     expect(inputError(() => resolve(xsk({ xsk: { dev: 'eth0', queue: 0, map: 'xsk' } })))).toMatch(/xsks/);
+  });
+});
+
+describe('AF_XDP in the trace', () => {
+  it("xdp:xdp_redirect per frame into the xskmap, xdp_redirect_err with the socket's error (-ENOBUFS: RX ring full) and xdp_exception", () => {
+    const k = kernel(xsk({ xsk_mode: 'copy', work_ns: 2000, rx_ring: 64 }));
+    const errs = new Map<number, number>();
+    let exceptions = 0;
+    k.trace = {
+      ...QUIET_TRACE,
+      xdpRedirectXsk: (_cpu, dev, mapId, index, zc, err) => {
+        expect([dev, mapId, index, zc]).toEqual(['eth0', 1, 0, false]);
+        errs.set(err, (errs.get(err) ?? 0) + 1);
+      },
+      xdpException: (_cpu, _dev, action) => {
+        expect(action).toBe('XDP_REDIRECT');
+        exceptions++;
+      },
+    } satisfies TraceHooks;
+    k.start();
+    k.sim.runUntil(3_000_000);
+    expect(errs.get(0)).toBeGreaterThan(100);
+    expect(errs.get(-105)).toBeGreaterThan(100); // -ENOBUFS from xskq_prod_reserve_desc
+    expect(exceptions).toBe(errs.get(-105));
+  });
+
+  it('step mode names xsk_rcv (copy) and xsk_rcv_zc (zero-copy); the ftrace text prints the tracepoint', () => {
+    expect(KERNEL_SITES[EV.XDP_REDIRECT_XSK]!.fn).toBe('xsk_rcv');
+    expect(KERNEL_SITES[EV.XDP_REDIRECT_XSK_ZC]!.fn).toBe('xsk_rcv_zc');
+    const rec = new TraceRecorder({ detail: 'packet' });
+    simulate(resolve(xsk({ xsk_mode: 'zerocopy' }, '2mpps', { duration_ms: 1, warmup_ms: 0 })), { trace: rec });
+    expect(toFtrace(rec)).toMatch(/xdp_redirect: prog_id=1 action=XDP_REDIRECT ifindex=2 to_ifindex=0 err=0 map_type=XSKMAP map_id=1 map_index=0/);
   });
 });
 
