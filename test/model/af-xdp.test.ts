@@ -95,6 +95,19 @@ describe('AF_XDP: redirect into an xskmap', () => {
     expect(polled.xsks![0]!.app_packets).toBeGreaterThan(0);
   });
 
+  it("busy polling (SO_BUSY_POLL, SO_PREFER_BUSY_POLL: xdpsock -B): recvfrom on an empty ring polls the NAPI in the reader's system time", () => {
+    const nic = { ...NIC(), napi_defer_hard_irqs: 2, gro_flush_timeout: 200000 };
+    const plain = runOf(xsk({ xsk_mode: 'zerocopy' }, '2mpps', { nics: [nic] }));
+    expect(plain.xsks![0]!.syscalls).toBe(0);
+    expect(plain.cpus[0]!.soft).toBeGreaterThan(5);
+    const busy = runOf(xsk({ xsk_mode: 'zerocopy', busy_poll: 20, prefer_busy_poll: true, busy_poll_budget: 64 }, '2mpps', { nics: [nic] }));
+    expect(busy.xsks![0]!.syscalls).toBeGreaterThan(100);
+    expect(busy.nstat.TcpExtBusyPollRxPackets).toBeGreaterThan(busy.xsks![0]!.rx_packets / 2);
+    expect(busy.cpus[1]!.sys).toBeGreaterThan(50); // the reader's CPU polls
+    expect(busy.cpus[0]!.soft).toBeLessThan(plain.cpus[0]!.soft / 4); // prefer-busy-poll keeps the IRQ masked
+    conserved(busy);
+  });
+
   it('a queue without a socket takes the fallback (bpf_redirect_map flags): XDP_PASS to the stack; with flags 0, XDP_ABORTED', () => {
     const two = (fallback?: string) =>
       runOf(
