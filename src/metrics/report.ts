@@ -33,7 +33,7 @@ export function formatReport(r: Result, description = ''): string {
     .map(([place, n]) => `${place} ${int(n)}`);
   out.push('Packets that arrived in the window');
   out.push(
-    `  offered ${int(r.packets.offered)} = delivered ${int(r.packets.delivered)} + dropped ${int(sum(Object.values(r.packets.dropped)))} + in flight ${int(r.packets.in_flight)}${r.packets.xdp_tx !== undefined ? ` + XDP_TX ${int(r.packets.xdp_tx)}` : ''}${r.packets.xdp_redirect !== undefined ? ` + redirected, not yet in the stack ${int(r.packets.xdp_redirect)}` : ''}`,
+    `  offered ${int(r.packets.offered)} = delivered ${int(r.packets.delivered)} + dropped ${int(sum(Object.values(r.packets.dropped)))} + in flight ${int(r.packets.in_flight)}${r.packets.xdp_tx !== undefined ? ` + XDP_TX ${int(r.packets.xdp_tx)}` : ''}${r.packets.xdp_redirect !== undefined ? ` + redirected, not yet in the stack ${int(r.packets.xdp_redirect)}` : ''}${r.packets.xsk !== undefined ? ` + in AF_XDP RX rings ${int(r.packets.xsk)}` : ''}`,
   );
   out.push(`  dropped by place: ${drops.length ? drops.join(', ') : 'none'}`);
   if (r.drop_reasons.length > 0) {
@@ -138,6 +138,15 @@ export function formatReport(r: Result, description = ''): string {
           '  ',
         ),
       );
+    } else if (m.type === 'xskmap') {
+      out.push(`xskmap ${m.name} (map_id ${m.id})`);
+      out.push(
+        table(
+          ['key', 'socket of'],
+          m.entries.map((e) => [String(e.key), e.app]),
+          '  ',
+        ),
+      );
     } else {
       // As xdp_monitor prints xdp:xdp_devmap_xmit: ndo_xdp_xmit calls, frames sent and dropped.
       out.push(`devmap ${m.name} (map_id ${m.id})`);
@@ -149,6 +158,30 @@ export function formatReport(r: Result, description = ''): string {
         ),
       );
     }
+    out.push('');
+  }
+
+  if (r.xsks && r.xsks.length > 0) {
+    // getsockopt(XDP_STATISTICS) per socket, as xdpsock -x prints it, with the app's rate.
+    out.push('AF_XDP sockets (XDP_STATISTICS)');
+    out.push(
+      table(
+        ['app', 'dev/queue', 'mode', 'rx', 'app pps', 'rx_dropped', 'rx_ring_full', 'rx_fill_ring_empty_descs', 'syscalls', 'wakeups'],
+        r.xsks.map((x) => [
+          x.app,
+          `${x.dev}/${x.queue}`,
+          x.mode + (x.need_wakeup ? ' need_wakeup' : ''),
+          int(x.rx_packets),
+          int(x.app_pps),
+          int(x.stats.rx_dropped),
+          int(x.stats.rx_ring_full),
+          int(x.stats.rx_fill_ring_empty_descs),
+          int(x.syscalls),
+          int(x.wakeups),
+        ]),
+        '  ',
+      ),
+    );
     out.push('');
   }
 

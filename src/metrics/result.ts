@@ -1,3 +1,5 @@
+import { XskMap } from '../model/xskmap.ts';
+import type { XskResult } from '../model/xsk.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import canonicalize from 'canonicalize';
@@ -36,7 +38,7 @@ export interface Result {
   /** warmup_ns: where the window starts (the scenario's warmup_ms, or the one "auto" chose); simulated_ns − window_ns, so outside the digest. */
   sim: { events: number; simulated_ns: number; window_ns: number; wall_ms: number; peak_packets_in_flight: number; warmup_ns: number };
   /** xdp_tx (with an XDP program attached): packets an XDP program sent back out, a conservation term of their own. */
-  packets: { offered: number; delivered: number; in_flight: number; xdp_tx?: number; xdp_redirect?: number; dropped: Record<string, number> };
+  packets: { offered: number; delivered: number; in_flight: number; xdp_tx?: number; xdp_redirect?: number; xsk?: number; dropped: Record<string, number> };
   /**
    * The skb drops of those packets by the kernel's drop reason and the function that freed them,
    * as `perf trace -e skb:kfree_skb` or dropwatch list them (skbs: events; packets: the segments
@@ -72,7 +74,9 @@ export interface Result {
   latency_stages_us: { ring: StageLatency; stack: StageLatency; socket: StageLatency };
   sockets: SocketResult[];
   /** With xdp_maps: each cpumap's entries, as xdp_redirect_cpu prints them (cpumap-enqueue per entry, cpumap-kthread), and their rings. */
-  xdp_maps?: (ReturnType<CpuMap['report']> | ReturnType<DevMap['report']>)[];
+  xdp_maps?: (ReturnType<CpuMap['report']> | ReturnType<DevMap['report']> | ReturnType<XskMap['report']>)[];
+  /** With AF_XDP sockets: each one's getsockopt(XDP_STATISTICS) and its application's reads. */
+  xsks?: XskResult[];
   /** Per NUMA node: its CPUs, L3 and DDIO's share of it, and the bytes NICs DMA'd into its LLC or past it to DRAM (ddio.ts). */
   numa_nodes: DdioNodeResult[];
   /** Per cgroup: CPU time of its tasks (interrupt time charged to them included) and cpu.stat. */
@@ -169,13 +173,16 @@ export function collectResult(k: Kernel, wallMs: number): Result {
   const xdp = s.nics.some((n) => n.xdp !== null);
   // xdp_redirect and dropped.cpumap appear with xdp_maps.
   const maps = k.xdpMaps.length > 0;
+  // packets.xsk and dropped.xsk appear with an xskmap.
+  const xskmap = k.xdpMaps.some((m) => m instanceof XskMap);
   const packets = {
     offered: tot.offered,
     delivered: tot.delivered,
     in_flight: st.inFlight,
     ...(xdp ? { xdp_tx: st.xdpTx } : {}),
     ...(maps ? { xdp_redirect: st.xdpRedirect } : {}),
-    dropped: Object.fromEntries(DROP_PLACES.filter((p) => (xdp || p !== 'xdp') && (maps || (p !== 'cpumap' && p !== 'devmap'))).map((p) => [p, st.dropped[p]])),
+    ...(xskmap ? { xsk: st.xsk } : {}),
+    dropped: Object.fromEntries(DROP_PLACES.filter((p) => (xdp || p !== 'xdp') && (maps || (p !== 'cpumap' && p !== 'devmap')) && (xskmap || p !== 'xsk')).map((p) => [p, st.dropped[p]])),
   };
   const drop_reasons = st.dropReasons();
   // Rates count L2 bytes without the FCS (what rx_bytes counts), over the window.
@@ -329,6 +336,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     sockets: k.sockets.sockets.map((sock) => sock.report(s.apps[sock.app]!.name)),
     numa_nodes: k.ddio.report(),
     ...(maps ? { xdp_maps: k.xdpMaps.map((m) => m.report()) } : {}),
+    ...(xskmap ? { xsks: k.xsks.filter((x) => x !== undefined).map((x) => x.report(windowNs)) } : {}),
   };
   const deliveredGbps = result.throughput.delivered_gbps;
   if (deliveredGbps > 0) result.throughput.rx_cores_per_gbps = r3(cpus.reduce((a, c) => a + c.irq + c.soft, 0) / 100 / deliveredGbps);

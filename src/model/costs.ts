@@ -89,6 +89,12 @@ export type CostKey =
   | 'xdp_generic'
   | 'xdp_redirect'
   | 'cpumap_flush'
+  | 'xsk_rcv'
+  | 'xsk_rcv_zc'
+  | 'xsk_buff_alloc'
+  | 'xsk_flush'
+  | 'xsk_ring_batch'
+  | 'xsk_ring_frame'
   | 'cpumap_produce'
   | 'cpumap_skb';
 
@@ -454,6 +460,39 @@ const BAREMETAL: Record<CostKey, CostEntry> = {
     ns: 60,
     what: "one bq_flush_to_queue in __cpu_map_flush (the ptr_ring's producer_lock, the flush list, trace_xdp_cpumap_enqueue) and wake_up_process of the entry's kthread (spin_lock_irqsave and smp_mb when it already runs)",
     source: 'assumption: two lock round trips (Brouer: spin lock+unlock ≈15 ns) and a barrier with a shared cache line; waking a sleeping kthread pays `wakeup` on top',
+  },
+  xsk_rcv: {
+    ns: 150,
+    what: "AF_XDP copy mode (XDP_COPY) per frame besides the copy itself: __xsk_map_redirect → xsk_rcv → __xsk_rcv: xsk_rcv_check, xsk_buff_alloc of a UMEM frame from the fill ring (its producer's cache line comes from the application's CPU), the write-allocate of the cold UMEM destination, xskq_prod_reserve_desc on the RX ring and xdp_return_buff of the driver's buffer; the bytes are copied at copy_kb_llc",
+    source:
+      "assumption: three or four cache misses (Brouer: 32 ns each) plus the bookkeeping; chosen so that one core's copy-mode rxdrop lands near the few Mpps Karlsson & Töpel report for copy mode (LPC 2018, The Path to DPDK Speeds for AF_XDP, as cited in issue 15; not checked against the paper here)",
+  },
+  xsk_rcv_zc: {
+    ns: 10,
+    what: 'AF_XDP zero-copy (XDP_ZEROCOPY) per frame: xsk_rcv_zc → __xsk_rcv_zc: xp_get_handle and one descriptor (address, length) written into the RX ring; the frame stays where the NIC wrote it',
+    source:
+      'assumption: one store into a ring line the producer owns, a few ns; zero-copy rxdrop near 15 Mpps per core on i40e (LPC 2018, as cited in issue 15; not checked here) leaves ≈10–20 ns beyond XDP_REDIRECT',
+  },
+  xsk_buff_alloc: {
+    ns: 8,
+    what: "AF_XDP zero-copy refill per descriptor instead of a page: xsk_buff_alloc (xp_alloc: the pool's free list first, else an address from the fill ring) and its DMA address (ixgbe_alloc_rx_buffers_zc, ice_alloc_rx_bufs_zc)",
+    source:
+      'assumption: a load from the fill ring (a line shared with the application, one miss per eight addresses) and the xskb lookup; no page allocation or DMA mapping (the UMEM is mapped at bind)',
+  },
+  xsk_flush: {
+    ns: 30,
+    what: "xdp_do_flush → __xsk_map_flush → xsk_flush per socket that received in the poll: xskq_prod_submit (the RX ring's producer pointer published), __xskq_cons_release of the fill ring and sock_def_readable (waking a poll() sleeper pays `wakeup` on top)",
+    source: 'assumption: two release stores to lines the application reads and a wait-queue check, about one cache miss (Brouer: 32 ns)',
+  },
+  xsk_ring_batch: {
+    ns: 60,
+    what: "the application's ring work per batch (libxdp: xsk_ring_cons__peek on the RX ring, xsk_ring_prod__reserve and __submit on the fill ring, xsk_ring_cons__release): the producer and consumer pointers and their barriers",
+    source: 'assumption: two cache lines pulled from the kernel’s CPU (Brouer: 32 ns each); user time',
+  },
+  xsk_ring_frame: {
+    ns: 4,
+    what: "the application's ring work per frame (xdpsock --rxdrop): one descriptor read from the RX ring and its address written to the fill ring",
+    source: 'assumption: two accesses to ring lines already in cache; user time',
   },
   cpumap_produce: {
     ns: 8,

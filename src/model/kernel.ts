@@ -7,6 +7,10 @@ import { GroupScheduler } from './cgroup-sched.ts';
 import { CostNoise } from './cost-noise.ts';
 import { CpuMap } from './cpumap.ts';
 import { DevMap, type XdpXmitDevice } from './devmap.ts';
+import { XskMap } from './xskmap.ts';
+import { XskSocket } from './xsk.ts';
+import { XskPoolBuffers } from './nic/rx-xsk-pool.ts';
+import type { Napi } from './napi.ts';
 import { Ddio } from './ddio.ts';
 import type { CostTable } from './costs.ts';
 import { Cpu, registerCpuEvents } from './cpu.ts';
@@ -98,7 +102,9 @@ export class Kernel {
   readonly sockets: SocketTable;
   readonly nics: Nic[] = [];
   /** xdp_maps: the cpumaps and devmaps XDP_REDIRECT rules name, by index. */
-  readonly xdpMaps: (CpuMap | DevMap)[];
+  readonly xdpMaps: (CpuMap | DevMap | XskMap)[];
+  /** The AF_XDP sockets of af-xdp-reader apps, by app index. */
+  readonly xsks: (XskSocket | undefined)[] = [];
   /** The task of each app, by app index. */
   readonly appTasks: Task[] = [];
   /** Start of the measurement window (end of warm-up), ns. */
@@ -156,7 +162,9 @@ export class Kernel {
     // The loader creates and fills its maps before attaching the program (their kthreads first).
     // One GRO per entry: on unless a device that redirects has GRO off (netif_elide_gro).
     const redirectGro = s.nics.filter((n) => n.xdp?.rules.some((r) => r.redirect !== null)).every((n) => n.gro);
-    this.xdpMaps = s.xdpMaps.map((m) => (m.type === 'cpumap' ? new CpuMap(this, m, redirectGro, groTcpFlows) : new DevMap(this, m, s.cpus)));
+    this.xdpMaps = s.xdpMaps.map((m) =>
+      m.type === 'cpumap' ? new CpuMap(this, m, redirectGro, groTcpFlows) : m.type === 'devmap' ? new DevMap(this, m, s.cpus) : new XskMap(this, m, s.cpus, (row) => this.rxDeviceName(row)),
+    );
     let napiId = MIN_NAPI_ID;
     for (const nicCfg of s.nics) {
       const source = (f: ResolvedFlow): FrameSource => this.sockets.wireSource(f.index) ?? new OpenLoopSource(f, nicCfg.speedGbps, this.seed);
@@ -164,6 +172,7 @@ export class Kernel {
       napiId += nicCfg.queues;
       if (nicCfg.driver.otherVectorName(nicCfg.name) !== null) this.irqs.reserve();
     }
+    for (const app of s.apps) if (app.xsk) this.bindXsk(app.index, app.name, app.xsk);
     for (const app of s.apps) {
       const task = createAppTask(this, app);
       if (app.cgroup !== null) this.groups.byName(app.cgroup)!.attach(task);
@@ -171,6 +180,43 @@ export class Kernel {
     }
     scheduleTimeline(this, s.timeline);
     this.vectors.enableAll(); // every NIC vector watches for its first frame
+  }
+
+  /**
+   * The af-xdp-reader's socket (xsk_socket__create): bind(2) to its queue (xsk_bind: in zero-copy
+   * the driver re-sets the ring up from the socket's pool, ixgbe_xsk_pool_enable — the pages it
+   * held are freed and the descriptors posted from the fill ring), then the xskmap update at key =
+   * queue (xsk_socket__update_xskmap).
+   */
+  private bindXsk(app: number, name: string, cfg: NonNullable<ResolvedScenario['apps'][number]['xsk']>): void {
+    const nic = this.nics[cfg.nic]!;
+    const sock = new XskSocket(this, cfg, name, nic.cfg.name);
+    if (cfg.zeroCopy) {
+      const poller = nic.pollers[cfg.queue]!;
+      const q = nic.queues[cfg.queue]!;
+      poller.buffers.forEachHeld((page) => this.pages.disown(page)); // ixgbe_clean_rx_ring
+      const buffers = new XskPoolBuffers(sock, q.size - 1);
+      poller.buffers = buffers;
+      q.unrefilled = q.posted + q.unrefilled - buffers.initialPosted;
+      q.posted = buffers.initialPosted;
+    }
+    (this.xdpMaps[cfg.map] as XskMap).insert(cfg.queue, sock);
+    this.xsks[app] = sock;
+  }
+
+  /** An af-xdp-reader's socket (AppHost). */
+  xskOf(app: number): XskSocket | undefined {
+    return this.xsks[app];
+  }
+
+  /** ndo_xsk_wakeup of the socket's device and queue (AppHost). */
+  xskWakeup(sock: XskSocket): boolean {
+    return this.nics[sock.cfg.nic]!.xskWakeup(sock.cfg.queue);
+  }
+
+  /** The NAPI of the socket's queue (AppHost). */
+  xskNapi(sock: XskSocket): Napi {
+    return this.nics[sock.cfg.nic]!.napis[sock.cfg.queue]!;
   }
 
   /** Start the machine: applications become runnable (as if just exec'd). */
@@ -201,6 +247,7 @@ export class Kernel {
     this.softirq.resetWindow();
     this.napis.resetWindow();
     for (const m of this.xdpMaps) m.resetWindow();
+    for (const x of this.xsks) x?.resetWindow();
     for (const nic of this.nics) nic.resetWindow();
     for (const q of this.queues()) q.resetWindow(now);
     this.windowStart = now;

@@ -8,8 +8,8 @@ import { uncharge, type Socket } from './socket.ts';
  * how long it took. Packets count if they arrived inside the measurement window: offered =
  * delivered + Σ dropped + in flight holds exactly for that cohort, per segment.
  */
-export type DropPlace = 'wire' | 'nic_ring' | 'nic_missed' | 'xdp' | 'cpumap' | 'devmap' | 'backlog' | 'flow_limit' | 'veth' | 'no_socket' | 'socket' | 'tcp_dup';
-export const DROP_PLACES: DropPlace[] = ['wire', 'nic_ring', 'nic_missed', 'xdp', 'cpumap', 'devmap', 'backlog', 'flow_limit', 'veth', 'no_socket', 'socket', 'tcp_dup'];
+export type DropPlace = 'wire' | 'nic_ring' | 'nic_missed' | 'xdp' | 'cpumap' | 'devmap' | 'xsk' | 'backlog' | 'flow_limit' | 'veth' | 'no_socket' | 'socket' | 'tcp_dup';
+export const DROP_PLACES: DropPlace[] = ['wire', 'nic_ring', 'nic_missed', 'xdp', 'cpumap', 'devmap', 'xsk', 'backlog', 'flow_limit', 'veth', 'no_socket', 'socket', 'tcp_dup'];
 
 /**
  * Where the kernel drops a packet: the place rxsim counts it under, and — for a drop of an skb —
@@ -29,6 +29,9 @@ export const DROP_SITES = {
   cpumap: { place: 'cpumap', reason: null, location: null },
   // bq_xmit_all(): ndo_xdp_xmit refused the frames (a device without XDP TX rings: -ENXIO), xdp_return_frame_rx_napi().
   devmap: { place: 'devmap', reason: null, location: null },
+  // __xsk_map_redirect → xsk_rcv failed (RX ring full: rx_queue_full; copy mode without a fill-ring
+  // frame: rx_dropped): the driver's out_failure recycles its buffer (or xsk_buff_free), no skb.
+  xsk: { place: 'xsk', reason: null, location: null },
   // enqueue_to_backlog(): qlen > netdev_max_backlog, or skb_flow_limit(): one reason for both.
   backlog: { place: 'backlog', reason: 'SKB_DROP_REASON_CPU_BACKLOG', location: 'enqueue_to_backlog' },
   flow_limit: { place: 'flow_limit', reason: 'SKB_DROP_REASON_CPU_BACKLOG', location: 'enqueue_to_backlog' },
@@ -107,6 +110,8 @@ export class RxAccounting {
   xdpTx = 0;
   /** Counted packets an XDP program redirected that wait in a cpumap bulk queue or ring: a term of their own until the kthread builds their skb. */
   xdpRedirect = 0;
+  /** Counted packets an AF_XDP socket received that wait in its RX ring for the application: a term of their own until it reads them. */
+  xsk = 0;
   /** Wire arrival to the application, and per stage. */
   readonly latency = new Histogram();
   readonly latencyRing = new Histogram();
@@ -174,7 +179,7 @@ export class RxAccounting {
     const pool = this.pool;
     const place = DROP_SITES[site].place;
     const placeIndex = PLACE_INDEX[place];
-    const direct = site === 'xdp_native';
+    const direct = site === 'xdp_native' || site === 'xsk';
     let counted = 0;
     // Each segment of the skb (forEachSegment, inlined: a drop is on the per-packet path of a flood).
     for (let r = row; r !== NIL;) {
@@ -227,6 +232,45 @@ export class RxAccounting {
       this.xdpRedirect--;
       this.inFlight++;
     }
+  }
+
+  /** __xsk_rcv / xsk_rcv_zc posted the frame on an AF_XDP socket's RX ring: it leaves the receive path. */
+  xskHold(row: number): void {
+    if (this.pool.counted[row]) {
+      this.xsk++;
+      this.inFlight--;
+    }
+  }
+
+  /**
+   * The AF_XDP application read the frame in `row` from its RX ring at `t` (on `cpu`): delivered,
+   * with its latency by stage (ring: to the poll; stack: to the RX ring post; socket: in the RX ring).
+   * The row goes; its UMEM frame is the application's.
+   */
+  xskConsumed(row: number, t: number): void {
+    const pool = this.pool;
+    const f = this.flows[pool.flow[row]!]!;
+    const size = pool.size[row]!;
+    f.windowDelivered++;
+    f.windowDeliveredBytes += size;
+    f.windowPayload += pool.payload[row]!;
+    if (pool.counted[row]) {
+      this.xsk--;
+      f.delivered++;
+      f.deliveredBytes += size;
+      const arrival = pool.arrival[row]!;
+      const polled = pool.tPoll[row]!;
+      const posted = pool.tSocket[row]!;
+      this.latency.record(t - arrival);
+      this.latencyRing.record(polled - arrival);
+      this.latencyStack.record(posted - polled);
+      this.latencySocket.record(t - posted);
+      f.stageSum[0]! += polled - arrival;
+      f.stageSum[1]! += posted - polled;
+      f.stageSum[2]! += t - posted;
+      f.stageSamples++;
+    }
+    pool.release(row);
   }
 
   /** The drop-reason table (skb drops only), most packets first. */

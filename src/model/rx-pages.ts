@@ -159,4 +159,8 @@ export interface RxBuffers {
   forEachHeld(f: (page: number) => void): void;
   /** References the posted buffers hold (a page_pool buffer holds one; ixgbe's halves are the driver's bias). */
   readonly postedRefs: number;
+  /** An AF_XDP zero-copy pool (nic/rx-xsk-pool.ts): how many of `n` descriptors get a buffer now (all, for pages). */
+  limit?(n: number): number;
+  /** An AF_XDP zero-copy pool: the end of the clean loop (need_wakeup); true when the poll must return the whole budget. */
+  endClean?(ringEmpty: boolean): boolean;
 }

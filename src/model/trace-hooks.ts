@@ -42,6 +42,13 @@ export interface TraceHooks {
   xdpCpumapKthread?(cpu: number, mapId: number, processed: number, drops: number, sched: number): void;
   /** trace_xdp_devmap_xmit(): one ndo_xdp_xmit on `cpu` of frames received on `from` to `to`: `sent` frames (`drops` refused). */
   xdpDevmapXmit?(cpu: number, from: string, to: string, sent: number, drops: number): void;
+  /**
+   * trace_xdp_redirect_map / trace_xdp_redirect_map_err from xdp_do_redirect into an xskmap: the
+   * frame on `dev` went to the AF_XDP socket at key `index` of map `mapId` (xsk_rcv in copy mode,
+   * xsk_rcv_zc in zero-copy); `err` 0, or the socket's error (-ENOBUFS: RX ring full; -ENOMEM: no
+   * fill-ring frame; -ENOSPC: larger than a chunk).
+   */
+  xdpRedirectXsk?(cpu: number, dev: string, mapId: number, index: number, zeroCopy: boolean, err: number): void;
   /** net_rps_send_ipi(): an IPI from `from` to `to` (to kick its backlog). */
   ipiSend?(from: number, to: number): void;
   /** The IPI's handler runs on `cpu`. */

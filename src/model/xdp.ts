@@ -20,8 +20,8 @@ import { FCS, type RxHook } from './nic/driver.ts';
  *   generic (xdpgeneric): __netif_receive_skb_core runs it on the skb (do_xdp_generic →
  *                         netif_receive_generic_xdp → bpf_prog_run_generic_xdp)
  *
- * XDP_REDIRECT is modelled for native programs into a cpumap (cpumap.ts); devmap and AF_XDP
- * (xskmap) are not.
+ * XDP_REDIRECT is modelled for native programs into a cpumap (cpumap.ts), a devmap (devmap.ts)
+ * and an xskmap of AF_XDP sockets (xskmap.ts, xsk.ts).
  */
 export const XDP_ABORTED = 0;
 export const XDP_DROP = 1;
@@ -111,6 +111,8 @@ interface CompiledRule {
   /** XDP_REDIRECT: the map index and key (XDP_KEY_RX_QUEUE, XDP_KEY_HASH or a number), else -1. */
   map: number;
   key: number;
+  /** XDP_REDIRECT: the action a failed lookup returns (bpf_redirect_map's flags). */
+  fallback: number;
 }
 
 /**
@@ -127,6 +129,7 @@ export class XdpProgram {
   /** For XDP_REDIRECT from the last run(): the map index and key of the rule. */
   lastMap = -1;
   lastKey = 0;
+  lastFallback = XDP_ABORTED;
   /** Does a rule redirect (the queues' stats then report XDP_REDIRECT)? */
   readonly redirects: boolean;
 
@@ -159,6 +162,7 @@ export class XdpProgram {
       this.lastCost = cost;
       this.lastMap = r.map;
       this.lastKey = r.key;
+      this.lastFallback = r.fallback;
       return r.action;
     }
     this.lastCost = cost;
@@ -188,6 +192,7 @@ function compileFor(rules: readonly ResolvedXdpRule[], f: ResolvedFlow): Compile
       queue: r.queue,
       map: r.redirect ? r.redirect.map : -1,
       key: r.redirect ? r.redirect.key : 0,
+      fallback: r.redirect ? XDP_ACTIONS.indexOf(r.redirect.fallback) : XDP_ABORTED,
     });
   }
   return out;
@@ -273,9 +278,10 @@ export class NativeXdp implements RxHook {
         this.out.cost = cost;
         return this.out;
       }
-      // bpf_redirect_map(map, key, 0) on a key without an entry returns the flags' low bits:
-      // XDP_ABORTED, which the driver handles as any abort (trace_xdp_exception, the page recycled).
-      action = XDP_ABORTED;
+      // bpf_redirect_map(map, key, flags) on a key without an entry returns the flags' low bits:
+      // with 0, XDP_ABORTED, which the driver handles as any abort (trace_xdp_exception, the page
+      // recycled); xdpsock's program passes XDP_PASS, so a queue without a socket goes to the stack.
+      action = this.prog.lastFallback;
     }
     this.stats.actions[action]!++;
     if (action === XDP_PASS) cost += c.build_skb;

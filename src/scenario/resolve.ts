@@ -177,6 +177,28 @@ export interface ResolvedApp {
   busyPollBudget: number;
   /** An event loop's epoll instance with its EPIOCSPARAMS (busy_poll_usecs 0: net.core.busy_poll; budget 0: BUSY_POLL_BUDGET), or null. */
   epoll: { busyPollUsecs: number; busyPollBudget: number; preferBusyPoll: boolean } | null;
+  /** af-xdp-reader: its AF_XDP socket, else null. */
+  xsk: ResolvedXsk | null;
+}
+
+/** An AF_XDP socket as bind(2) and its setsockopt calls leave it. */
+export interface ResolvedXsk {
+  /** The device (NIC index) and RX queue bound (sockaddr_xdp). */
+  nic: number;
+  queue: number;
+  /** The xskmap (index in xdp_maps) it is inserted into at key = queue. */
+  map: number;
+  /** XDP_ZEROCOPY (true) or copy mode, as the bind settled it. */
+  zeroCopy: boolean;
+  needWakeup: boolean;
+  frames: number;
+  frameSize: number;
+  fillSize: number;
+  rxSize: number;
+  /** xdpsock -p: poll() before each pass (else a busy loop on the ring). */
+  poll: boolean;
+  /** User-space work per frame, ns. */
+  workNs: number;
 }
 
 /** Ethernet header (14) + FCS (4): frame size = IP packet size + 18. */
@@ -261,7 +283,8 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
     const max = knob(cgroupKnobs.cpuMax, c['cpu.max'], ctx, name);
     return { name, parent: parentCgroup(name), cpus, quotaUs: max.quotaUs, periodUs: max.periodUs, weight: knob(cgroupKnobs.cpuWeight, c['cpu.weight'], ctx, name) };
   });
-  const apps = s.apps.map((a, i) => resolveApp(a, i, s));
+  const apps = s.apps.map((a, i) => resolveApp(a, i, s, nics));
+  checkXskBinds(apps, nics);
   const flows = s.flows.map((f, i) => resolveFlow(f, i, s, nics));
 
   return {
@@ -342,7 +365,7 @@ function adjustedWarnings(s: Scenario, nics: ResolvedNic[]): string[] {
 function idleReaderWarnings(apps: ResolvedApp[], flows: ResolvedFlow[]): string[] {
   const w: string[] = [];
   for (const a of apps) {
-    if (a.kind === 'cpu-hog') continue;
+    if (a.kind === 'cpu-hog' || a.kind === 'af-xdp-reader') continue;
     if (a.kind === 'stream-writer') {
       if (!flows.some((f) => f.sender === a.index)) w.push(`apps[${a.index}] "${a.name}": no veth-local flow names it as its sender; it sends nothing`);
       continue;
@@ -490,7 +513,7 @@ function effectiveCpuset(s: Scenario, name: string, ctx: ReturnType<typeof syste
   return both.length > 0 ? both : inherited;
 }
 
-function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
+function resolveApp(a: AppConfig, index: number, s: Scenario, nics: ResolvedNic[]): ResolvedApp {
   const p = `apps[${index}]`;
   const ctx = systemContext(s);
   const cpus = knob(appKnobs.cpus, a.cpus, ctx, index);
@@ -513,7 +536,9 @@ function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
   if (listen && listen.addrCount !== 1) throw new InputError(`${p}.listen`, 'a socket listens on one address');
   if (a.recv_size !== undefined && !appKnobs.recvSize.appKinds!.includes(a.kind))
     throw new InputError(`${p}.recv_size`, `only a stream-reader has recv_size (a ${a.kind} ${a.kind === 'udp-sink' ? 'reads whole datagrams; batch sets how many per recvmmsg' : 'reads no stream'})`);
-  if (a.batch !== undefined && !appKnobs.batch.appKinds!.includes(a.kind)) throw new InputError(`${p}.batch`, `only a udp-sink has batch (datagrams per recvmmsg)`);
+  if (a.batch !== undefined && !appKnobs.batch.appKinds!.includes(a.kind))
+    throw new InputError(`${p}.batch`, `only a udp-sink (datagrams per recvmmsg) or an af-xdp-reader (frames per pass) has batch`);
+  const xsk = resolveXsk(a, p, index, s, nics);
   for (const [key, k] of [
     ['busy_poll', appKnobs.busyPoll],
     ['prefer_busy_poll', appKnobs.preferBusyPoll],
@@ -546,7 +571,8 @@ function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
     listen,
     nice: knob(appKnobs.nice, a.nice, ctx, index),
     recvSize: knob(appKnobs.recvSize, a.recv_size, ctx, index),
-    batch: knob(appKnobs.batch, a.batch, ctx, index),
+    // xdpsock's default --batch-size is 64.
+    batch: a.kind === 'af-xdp-reader' && a.batch === undefined ? 64 : knob(appKnobs.batch, a.batch, ctx, index),
     rateBps: knob(appKnobs.rate, a.rate, ctx, index),
     userNsPerKb: a.user_ns_per_kb ?? 0,
     serviceNs: Math.round((a.service_us ?? 0) * 1000),
@@ -560,7 +586,79 @@ function resolveApp(a: AppConfig, index: number, s: Scenario): ResolvedApp {
           preferBusyPoll: knob(appKnobs.epollPreferBusyPoll, a.epoll_prefer_busy_poll, ctx, index),
         }
       : null,
+    xsk,
   };
+}
+
+/**
+ * An af-xdp-reader's socket: xsk_bind's checks (the device and queue exist: EINVAL; XDP_ZEROCOPY on a
+ * driver without zero-copy: EOPNOTSUPP) and xsk_map_update_elem's (the key within max_entries: E2BIG).
+ */
+function resolveXsk(a: AppConfig, p: string, index: number, s: Scenario, nics: ResolvedNic[]): ResolvedXsk | null {
+  const ctx = systemContext(s);
+  if (a.kind !== 'af-xdp-reader') {
+    if (a.xsk !== undefined) throw new InputError(`${p}.xsk`, `only an af-xdp-reader binds an AF_XDP socket (this app is a ${a.kind})`);
+    if (a.work_ns !== undefined) throw new InputError(`${p}.work_ns`, `only an af-xdp-reader has work_ns (per frame); a ${a.kind} takes user_ns_per_kb`);
+    for (const k of appKnobs.XSK_KNOBS) {
+      const key = k.name as 'xsk_mode';
+      if (a[key] !== undefined) throw new InputError(`${p}.${key}`, `only an af-xdp-reader has an AF_XDP socket (this app is a ${a.kind})`);
+    }
+    return null;
+  }
+  if (a.listen !== undefined) throw new InputError(`${p}.listen`, 'an af-xdp-reader reads an AF_XDP socket bound to a device queue (xsk), not an address');
+  for (const key of ['rate', 'user_ns_per_kb', 'recv_size', 'epoll'] as const) {
+    if (a[key] !== undefined) throw new InputError(`${p}.${key}`, `an af-xdp-reader does not take ${key} (its per-frame work is work_ns)`);
+  }
+  if (!a.xsk) throw new InputError(`${p}.xsk`, 'an af-xdp-reader binds a socket: give xsk {"dev", "queue", "map"}');
+  const devName = a.xsk.dev ?? nics[0]!.name;
+  const nic = nics.find((n) => n.name === devName);
+  if (!nic) {
+    const names = nics.map((n) => n.name);
+    throw new InputError(`${p}.xsk.dev`, `no device "${devName}" in nics${didYouMean(devName, names)}; devices: ${names.join(', ')}`);
+  }
+  // xsk_bind(): qid >= dev->real_num_rx_queues is EINVAL.
+  if (a.xsk.queue >= nic.queues) throw new InputError(`${p}.xsk.queue`, `queue ${a.xsk.queue} does not exist on ${nic.name} (${nic.queues} RX queues, 0-${nic.queues - 1}; bind: EINVAL)`);
+  const maps = Object.entries(s.xdp_maps);
+  const xskMaps = maps.filter(([, m]) => m.type === 'xskmap').map(([n]) => n);
+  const mapIndex = maps.findIndex(([n]) => n === a.xsk!.map);
+  const entry = maps[mapIndex]?.[1];
+  if (!entry || entry.type !== 'xskmap')
+    throw new InputError(
+      `${p}.xsk.map`,
+      `no xskmap "${a.xsk.map}" in xdp_maps${didYouMean(a.xsk.map, xskMaps)}${xskMaps.length ? `; xskmaps: ${xskMaps.join(', ')}` : ' (xdp_maps defines none: add {"type": "xskmap"})'}`,
+    );
+  // xsk_map_update_elem(): a key >= max_entries is E2BIG.
+  if (a.xsk.queue >= entry.max_entries) throw new InputError(`${p}.xsk.queue`, `key ${a.xsk.queue} is outside xskmap "${a.xsk.map}" (max_entries ${entry.max_entries}; E2BIG)`);
+  const mode = knob(appKnobs.xskMode, a.xsk_mode, ctx, index);
+  // xp_assign_dev(): XDP_ZEROCOPY needs ndo_bpf(XDP_SETUP_XSK_POOL) and ndo_xsk_wakeup; without
+  // them the bind fails (force_zc) or, without flags, falls back to copy mode.
+  if (mode === 'zerocopy' && !nic.driver.xskZeroCopy.supported)
+    throw new InputError(`${p}.xsk_mode`, `the ${nic.driver.name} driver has no AF_XDP zero-copy (bind with XDP_ZEROCOPY: EOPNOTSUPP); use "copy" or "auto"`);
+  return {
+    nic: nic.index,
+    queue: a.xsk.queue,
+    map: mapIndex,
+    zeroCopy: mode === 'zerocopy' || (mode === 'auto' && nic.driver.xskZeroCopy.supported),
+    needWakeup: knob(appKnobs.needWakeup, a.need_wakeup, ctx, index),
+    frames: knob(appKnobs.umemFrames, a.umem_frames, ctx, index),
+    frameSize: knob(appKnobs.frameSize, a.frame_size, ctx, index),
+    fillSize: knob(appKnobs.fillRing, a.fill_ring, ctx, index),
+    rxSize: knob(appKnobs.rxRing, a.rx_ring, ctx, index),
+    poll: knob(appKnobs.xskPoll, a.xsk_poll, ctx, index),
+    workNs: a.work_ns ?? 0,
+  };
+}
+
+/** xp_assign_dev(): a queue that already has a socket's buffer pool refuses a second bind with EBUSY (shared UMEM is not modelled). */
+function checkXskBinds(apps: ResolvedApp[], nics: ResolvedNic[]): void {
+  const seen = new Map<string, number>();
+  for (const a of apps) {
+    if (!a.xsk) continue;
+    const key = `${a.xsk.nic}/${a.xsk.queue}`;
+    const other = seen.get(key);
+    if (other !== undefined) throw new InputError(`apps[${a.index}].xsk.queue`, `queue ${a.xsk.queue} of ${nics[a.xsk.nic]!.name} already has the socket of apps[${other}] (bind: EBUSY)`);
+    seen.set(key, a.index);
+  }
 }
 
 function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNic[]): ResolvedFlow {

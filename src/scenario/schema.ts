@@ -95,6 +95,12 @@ const xdpRule = z.strictObject({
   action: xdpRuleAction,
   map: z.string().optional().describe('With action "redirect": the name of a map in xdp_maps.'),
   key: xdpRedirectKey.optional(),
+  fallback: z
+    .enum(['aborted', 'drop', 'pass', 'tx'])
+    .optional()
+    .describe(
+      'With action "redirect": the action when the key has no entry (bpf_redirect_map\'s flags, whose low bits are returned on a failed lookup: `bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS)`). Default "aborted" (flags 0).',
+    ),
   cost_ns: z.number().min(0).default(0).describe('Extra CPU time of evaluating this rule (a map lookup, more parsing), ns; charged for every frame that reaches the rule.'),
 });
 const cpumapEntry = z.strictObject({
@@ -120,8 +126,19 @@ const xdpMap = z
         .min(1)
         .describe("The devices of the map (BPF_MAP_TYPE_DEVMAP: key = the entry's index), in order."),
     }),
+    z.strictObject({
+      type: z.literal('xskmap'),
+      max_entries: z
+        .number()
+        .int()
+        .min(1)
+        .default(64)
+        .describe(
+          'BPF_MAP_TYPE_XSKMAP max_entries: the keys an AF_XDP socket can be stored under (xdpsock keys it by RX queue). The af-xdp-reader apps that name this map insert their socket at their queue (xsk_socket__update_xskmap).',
+        ),
+    }),
   ])
-  .describe('A BPF map an XDP program redirects into (bpf_redirect_map): a cpumap (kernel/bpf/cpumap.c) or a devmap (kernel/bpf/devmap.c).');
+  .describe('A BPF map an XDP program redirects into (bpf_redirect_map): a cpumap (kernel/bpf/cpumap.c), a devmap (kernel/bpf/devmap.c) or an xskmap of AF_XDP sockets (kernel/bpf/xskmap.c).');
 const xdpProgram = z.strictObject({
   program: z.array(xdpRule).default([]).describe('Ordered rules: the first that matches gives the action.'),
   default: xdpAction.default('pass').describe('The action when no rule matches.'),
@@ -218,7 +235,7 @@ const cgroup = z.strictObject({
   'cpu.weight': field('cpu.weight', cgroupKnobs.cpuWeight),
 });
 
-export const APP_KINDS = ['stream-reader', 'udp-sink', 'rr-server', 'cpu-hog', 'stream-writer'] as const;
+export const APP_KINDS = ['stream-reader', 'udp-sink', 'rr-server', 'cpu-hog', 'stream-writer', 'af-xdp-reader'] as const;
 
 const appSchema = z.strictObject({
   name: z.string().min(1),
@@ -237,8 +254,24 @@ const appSchema = z.strictObject({
   epoll_busy_poll_usecs: field('epoll_busy_poll_usecs', app.epollBusyPollUsecs),
   epoll_busy_poll_budget: field('epoll_busy_poll_budget', app.epollBusyPollBudget),
   epoll_prefer_busy_poll: field('epoll_prefer_busy_poll', app.epollPreferBusyPoll),
+  xsk_mode: field('xsk_mode', app.xskMode),
+  need_wakeup: field('need_wakeup', app.needWakeup),
+  umem_frames: field('umem_frames', app.umemFrames),
+  frame_size: field('frame_size', app.frameSize),
+  fill_ring: field('fill_ring', app.fillRing),
+  rx_ring: field('rx_ring', app.rxRing),
+  xsk_poll: field('xsk_poll', app.xskPoll),
   user_ns_per_kb: z.number().min(0).optional().describe('User-space work per KiB received (the application processing its data), ns. Default 0.'),
   service_us: z.number().min(0).optional().describe('rr-server: user-space time to serve one request (default 0).'),
+  xsk: z
+    .strictObject({
+      dev: z.string().optional().describe('The device (sockaddr_xdp.sxdp_ifindex), a name in nics. Default: the first.'),
+      queue: nonNegInt.default(0).describe('The RX queue (sxdp_queue_id).'),
+      map: z.string().describe('The xskmap in xdp_maps the socket is inserted into, at key = queue (xsk_socket__update_xskmap).'),
+    })
+    .optional()
+    .describe('af-xdp-reader: where its AF_XDP socket is bound (bind(2) with struct sockaddr_xdp) and the xskmap it joins.'),
+  work_ns: z.number().min(0).optional().describe('af-xdp-reader: user-space work per frame, ns (0: xdpsock --rxdrop, which only returns the frame to the fill ring).'),
 });
 
 const sizeMixEntry = z.strictObject({ size: z.number().int(), weight: z.number().positive() });

@@ -7,7 +7,7 @@ export const XDP_KEY_RX_QUEUE = -1;
 export const XDP_KEY_HASH = -2;
 
 /** A BPF map of xdp_maps, resolved: its id (from 1, in declaration order) and entries. */
-export type ResolvedXdpMap = ResolvedCpuMap | ResolvedDevMap;
+export type ResolvedXdpMap = ResolvedCpuMap | ResolvedDevMap | ResolvedXskMap;
 
 export interface ResolvedCpuMap {
   name: string;
@@ -26,6 +26,14 @@ export interface ResolvedDevMap {
   entries: { nic: number }[];
 }
 
+export interface ResolvedXskMap {
+  name: string;
+  id: number;
+  type: 'xskmap';
+  /** max_entries: keys 0..maxEntries-1 (xsk_map_update_elem refuses others with E2BIG). */
+  maxEntries: number;
+}
+
 /** An address prefix of a rule: the address bytes (4 or 16) and the prefix length. */
 export interface XdpPrefix {
   addr: Uint8Array;
@@ -42,8 +50,12 @@ export interface ResolvedXdpRule {
   /** RX queue, or -1 for any. */
   queue: number;
   action: 'drop' | 'pass' | 'tx' | 'aborted' | 'redirect';
-  /** XDP_REDIRECT's bpf_redirect_map(map, key, 0): the map's index in xdp_maps and the key (XDP_KEY_RX_QUEUE, XDP_KEY_HASH or a number). */
-  redirect: { map: number; key: number } | null;
+  /**
+   * XDP_REDIRECT's bpf_redirect_map(map, key, flags): the map's index in xdp_maps, the key
+   * (XDP_KEY_RX_QUEUE, XDP_KEY_HASH or a number) and the action the flags' low bits give when the
+   * key has no entry (0: XDP_ABORTED).
+   */
+  redirect: { map: number; key: number; fallback: 'aborted' | 'drop' | 'pass' | 'tx' } | null;
   costNs: number;
 }
 
@@ -82,6 +94,7 @@ function portRange(v: number | string | undefined, where: string): [number, numb
 /** xdp_maps resolved: ids from 1 in declaration order, each cpumap entry's CPU checked against the machine. */
 export function resolveXdpMaps(s: Scenario): ResolvedXdpMap[] {
   return Object.entries(s.xdp_maps).map(([name, m], i): ResolvedXdpMap => {
+    if (m.type === 'xskmap') return { name, id: i + 1, type: 'xskmap', maxEntries: m.max_entries };
     if (m.type === 'devmap') {
       const nics = s.nics.map((n) => n.name);
       const entries = m.entries.map((e, j) => {
@@ -108,6 +121,7 @@ function resolveRedirect(r: XdpRuleConfig, where: string, s: Scenario): Resolved
   if (r.action !== 'redirect') {
     if (r.map !== undefined) throw new InputError(`${where}.map`, `only a rule with action "redirect" names a map (this one is "${r.action}")`);
     if (r.key !== undefined) throw new InputError(`${where}.key`, `only a rule with action "redirect" has a key (this one is "${r.action}")`);
+    if (r.fallback !== undefined) throw new InputError(`${where}.fallback`, `only a rule with action "redirect" has a fallback (bpf_redirect_map's flags; this one is "${r.action}")`);
     return null;
   }
   const names = Object.keys(s.xdp_maps);
@@ -116,7 +130,7 @@ function resolveRedirect(r: XdpRuleConfig, where: string, s: Scenario): Resolved
   const map = names.indexOf(r.map);
   if (map < 0) throw new InputError(`${where}.map`, `no map "${r.map}" in xdp_maps${didYouMean(r.map, names)}${list}`);
   if (r.key === undefined) throw new InputError(`${where}.key`, 'a redirect has a key: a number (the CPU of a cpumap, the index of a devmap), "rx_queue" or "hash"');
-  return { map, key: r.key === 'rx_queue' ? XDP_KEY_RX_QUEUE : r.key === 'hash' ? XDP_KEY_HASH : r.key };
+  return { map, key: r.key === 'rx_queue' ? XDP_KEY_RX_QUEUE : r.key === 'hash' ? XDP_KEY_HASH : r.key, fallback: r.fallback ?? 'aborted' };
 }
 
 function resolveRule(r: XdpRuleConfig, where: string, queues: number, s: Scenario): ResolvedXdpRule {

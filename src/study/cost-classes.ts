@@ -27,6 +27,10 @@ export const COST_CLASSES = {
     'xdp_redirect',
     'cpumap_flush',
     'cpumap_produce',
+    'xsk_rcv',
+    'xsk_rcv_zc',
+    'xsk_buff_alloc',
+    'xsk_flush',
   ],
   /** The protocol stack per packet or skb: softirq dispatch, GRO, netif_receive_skb, IP, UDP/TCP, sockets, backlog, veth/bridge/VXLAN, skb frees, the transmit path. */
   stack: [
@@ -64,6 +68,8 @@ export const COST_CLASSES = {
     'xdp_generic',
     'cpumap_skb',
     'busy_poll_loop',
+    'xsk_ring_batch',
+    'xsk_ring_frame',
   ],
   /** Netfilter: hooks, rules, conntrack, NAT. */
   netfilter: ['nf_hook', 'nf_rule', 'conntrack_in', 'nat'],

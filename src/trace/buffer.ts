@@ -27,6 +27,10 @@ export const EV = {
   XDP_CPUMAP_ENQUEUE: 17, // a = processed, b = drops, c = to_cpu | map_id << 16
   XDP_CPUMAP_KTHREAD: 18, // a = processed, b = drops, c = sched | map_id << 16
   XDP_DEVMAP_XMIT: 19, // a = sent, b = drops, c = target device index | source device index << 16 (recorder.devs)
+  /** xdp:xdp_redirect (xdp:xdp_redirect_err when a < 0) of a frame into an AF_XDP socket in copy mode (xsk_rcv → __xsk_rcv): a = err, b = map index (key), c = device index | map_id << 16. */
+  XDP_REDIRECT_XSK: 20,
+  /** The same in zero-copy mode (xsk_rcv → xsk_rcv_zc). */
+  XDP_REDIRECT_XSK_ZC: 21,
 } as const;
 
 /** The events of the napi:napi_poll tracepoint: from net_rx_action or a NAPI thread, or from a busy poller. */

@@ -58,6 +58,11 @@ export function describeEvent(rec: TraceRecorder, e: TraceEvent, skb = 0): strin
     case EV.XDP_DEVMAP_XMIT:
       // TP_printk("ndo_xdp_xmit from_ifindex=%d to_ifindex=%d action=%s sent=%d drops=%d err=%d"); ifindex = device index + 2 as above
       return `xdp_devmap_xmit: ndo_xdp_xmit from_ifindex=${(c >> 16) + 2} to_ifindex=${(c & 0xffff) + 2} action=XDP_REDIRECT sent=${a} drops=${b} err=${b > 0 ? -6 : 0}`;
+    case EV.XDP_REDIRECT_XSK:
+    case EV.XDP_REDIRECT_XSK_ZC:
+      // include/trace/events/xdp.h (xdp_redirect_template): TP_printk("prog_id=%d action=%s ifindex=%d to_ifindex=%d err=%d map_type=%s map_id=%d map_index=%d");
+      // an xskmap target has no ifindex (0); a failed redirect is xdp_redirect_err.
+      return `${a < 0 ? 'xdp_redirect_err' : 'xdp_redirect'}: prog_id=1 action=XDP_REDIRECT ifindex=${(c & 0xffff) + 2} to_ifindex=0 err=${a} map_type=XSKMAP map_id=${c >> 16} map_index=${b}`;
     case EV.IPI_SEND:
       return `ipi_send_cpu: cpu=${a} callsite=net_rps_send_ipi callback=rps_trigger_softirq`;
     default:

@@ -70,6 +70,18 @@ export const KERNEL_SITES: Record<number, KernelSite> = {
     file: 'kernel/bpf/devmap.c',
     what: "xdp_do_flush at the end of a driver poll sent one devmap bulk queue (up to DEV_MAP_BULK_SIZE 16 redirected frames) with the target's ndo_xdp_xmit; drops: the device refused them (no XDP TX rings: -ENXIO)",
   },
+  [EV.XDP_REDIRECT_XSK]: {
+    tracepoint: 'xdp:xdp_redirect',
+    fn: 'xsk_rcv',
+    file: 'net/xdp/xsk.c',
+    what: "XDP_REDIRECT into an xskmap, copy mode: __xsk_rcv took a UMEM frame from the fill ring, copied the frame into it and reserved its descriptor on the socket's RX ring (err: -ENOBUFS RX ring full, -ENOMEM fill ring empty — xdp_redirect_err)",
+  },
+  [EV.XDP_REDIRECT_XSK_ZC]: {
+    tracepoint: 'xdp:xdp_redirect',
+    fn: 'xsk_rcv_zc',
+    file: 'net/xdp/xsk.c',
+    what: "XDP_REDIRECT into an xskmap, zero-copy: the NIC wrote the frame into a UMEM frame from the fill ring; xsk_rcv_zc only posts its descriptor on the socket's RX ring (err: -ENOBUFS RX ring full — xdp_redirect_err)",
+  },
   [EV.IPI_RECEIVE]: { tracepoint: 'csd:csd_function_entry', fn: 'rps_trigger_softirq', file: 'net/core/dev.c', what: 'the IPI schedules the backlog NAPI on this CPU' },
 };
 

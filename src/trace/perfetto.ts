@@ -105,6 +105,19 @@ export function toChromeTrace(rec: TraceRecorder, title: string): { traceEvents:
       case EV.XDP_CPUMAP_KTHREAD:
         out.push({ name: 'xdp_cpumap_kthread', cat: 'net', ph: 'i', s: 't', ts: us(t), pid: PID_CPUS, tid: kernelTid(cpu), args: { processed: a, sched: b.c[i]! & 0xffff } });
         break;
+      case EV.XDP_REDIRECT_XSK:
+      case EV.XDP_REDIRECT_XSK_ZC:
+        out.push({
+          name: a < 0 ? 'xdp_redirect_err' : 'xdp_redirect',
+          cat: 'net',
+          ph: 'i',
+          s: 't',
+          ts: us(t),
+          pid: PID_CPUS,
+          tid: kernelTid(cpu),
+          args: { err: a, map_index: bb, zero_copy: type === EV.XDP_REDIRECT_XSK_ZC },
+        });
+        break;
       case EV.XDP_DEVMAP_XMIT:
         out.push({ name: 'xdp_devmap_xmit', cat: 'net', ph: 'i', s: 't', ts: us(t), pid: PID_CPUS, tid: kernelTid(cpu), args: { sent: a, drops: bb, to: rec.devs[b.c[i]! & 0xffff] ?? '?' } });
         break;

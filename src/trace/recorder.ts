@@ -254,6 +254,15 @@ export class TraceRecorder implements Tracer {
     this.event(EV.XDP_DEVMAP_XMIT, cpu, t, sent, drops, index(to) | (index(from) << 16));
   }
 
+  /** trace_xdp_redirect_map(_err) into an xskmap: per packet, in the packet window. */
+  xdpRedirectXsk(cpu: number, dev: string, mapId: number, index: number, zeroCopy: boolean, err: number): void {
+    const t = this.now();
+    if (t < this.packetFrom || t >= this.packetTo) return;
+    let d = this.devs.indexOf(dev);
+    if (d < 0) d = this.devs.push(dev) - 1;
+    this.event(zeroCopy ? EV.XDP_REDIRECT_XSK_ZC : EV.XDP_REDIRECT_XSK, cpu, t, err, index, d | (mapId << 16));
+  }
+
   sched(cpu: number, prev: Task | null, next: Task | null): void {
     const t = this.now();
     const prevState = prev && prev.state === 'runnable' ? 0 : 1;

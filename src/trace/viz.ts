@@ -65,6 +65,8 @@ function stageOf(type: number, napiDev: string): Stage {
     case EV.XDP_CPUMAP_ENQUEUE:
     case EV.XDP_CPUMAP_KTHREAD:
     case EV.XDP_DEVMAP_XMIT:
+    case EV.XDP_REDIRECT_XSK:
+    case EV.XDP_REDIRECT_XSK_ZC:
       return 'stack';
     case EV.IPI_SEND:
     case EV.IPI_RECEIVE:

@@ -9,6 +9,7 @@ import type { RpsSockFlowTable } from '../rps.ts';
 import type { RxAccounting } from '../rx-accounting.ts';
 import type { Snmp } from '../snmp.ts';
 import type { EpollParams, EventPoll } from '../eventpoll.ts';
+import type { Napi } from '../napi.ts';
 import type { Socket } from '../socket.ts';
 import type { SocketTable } from '../socket-table.ts';
 import type { Task, TaskYield } from '../task.ts';
@@ -22,7 +23,7 @@ export interface AppHost {
   /** Start of the measurement window. */
   readonly warmupNs: number;
   readonly snmp: Snmp;
-  readonly accounting: Pick<RxAccounting, 'consumed'>;
+  readonly accounting: Pick<RxAccounting, 'consumed' | 'xskConsumed'>;
   readonly sockets: Pick<SocketTable, 'sockets' | 'rrClients' | 'localSenders'>;
   readonly sched: { sleepUntil(task: Task, atNs: number): void };
   readonly softirq: { localBhEnable(task: Task): Generator<TaskYield, void, void> };
@@ -41,6 +42,7 @@ export interface AppHost {
     beforeSleep(task: Task, socks: readonly Socket[]): Generator<TaskYield, void, void>;
     skBusyLoop(task: Task, sock: Socket): Generator<TaskYield, void, void>;
     initSocket(sock: Socket, app: ResolvedApp): void;
+    napiBusyLoop(task: Task, n: Napi, prefer: boolean, budget: number, socks: readonly Socket[], usec: number): Generator<TaskYield, void, void>;
   };
   /** epoll_create1, EPOLL_CTL_ADD of each socket, EPIOCSPARAMS (eventpoll.ts). */
   epollCreate(socks: readonly Socket[], params: EpollParams): EventPoll;

@@ -1,6 +1,7 @@
 import type { ResolvedApp } from '../../scenario/resolve.ts';
 import type { Task, TaskTable } from '../task.ts';
-import type { AppHost } from './host.ts';
+import type { XskSocket } from '../xsk.ts';
+import { afXdpReader, type XskAppHost } from './af-xdp-reader.ts';
 import { cpuHog } from './cpu-hog.ts';
 import type { LocalTcpSender } from '../local-sender.ts';
 import { rrServer } from './rr-server.ts';
@@ -13,7 +14,7 @@ import { udpSink } from './udp-sink.ts';
  * reaches its listen address) sleeps for ever, like a server nobody connects to; so does a
  * writer no flow names as its sender.
  */
-export function createAppTask(k: AppHost & { readonly tasks: TaskTable }, app: ResolvedApp): Task {
+export function createAppTask(k: XskAppHost & { readonly tasks: TaskTable; xskOf(app: number): XskSocket | undefined }, app: ResolvedApp): Task {
   const task = k.tasks.spawn(app.name, app.cpus, app.nice, 'app', app.cgroup);
   const socks = k.sockets.sockets.filter((s) => s.app === app.index);
   for (const s of socks) k.busyPoll.initSocket(s, app);
@@ -29,6 +30,7 @@ export function createAppTask(k: AppHost & { readonly tasks: TaskTable }, app: R
     );
   else if (app.kind === 'udp-sink') task.activity = udpSink(k, task, app, udp, ep);
   else if (app.kind === 'rr-server') task.activity = rrServer(k, task, app, udp, ep);
+  else if (app.kind === 'af-xdp-reader') task.activity = afXdpReader(k, task, app, k.xskOf(app.index)!);
   else
     task.activity = streamWriter(
       k,

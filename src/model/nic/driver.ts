@@ -109,11 +109,14 @@ export class RxRingPoller implements NapiPoller {
     const refillBatch = q.refillBatch;
     while (cleaned < limit) {
       if (q.unrefilled >= refillBatch) {
-        const n = q.refill(t0 + cost);
-        // ixgbe_alloc_rx_buffers: the buffers just posted are pages of this CPU's node.
-        q.bufferNode = k.ddio.nodeOf(cpu.id);
-        // Each descriptor's write, and the pages the driver had to find for the buffers it did not reuse.
-        cost += k.costs.refill_batch + n * k.costs.refill_buffer + this.buffers.refill(n, cpu.id);
+        const buffers = this.buffers;
+        if (buffers.limit === undefined) {
+          const n = q.refill(t0 + cost);
+          // ixgbe_alloc_rx_buffers: the buffers just posted are pages of this CPU's node.
+          q.bufferNode = k.ddio.nodeOf(cpu.id);
+          // Each descriptor's write, and the pages the driver had to find for the buffers it did not reuse.
+          cost += k.costs.refill_batch + n * k.costs.refill_buffer + this.buffers.refill(n, cpu.id);
+        } else cost += this.refillZc(q, t0 + cost, buffers.limit(q.unrefilled));
       }
       const row = q.clean(t0 + cost);
       if (row === NIL) break;
@@ -128,6 +131,17 @@ export class RxRingPoller implements NapiPoller {
     q.packets += cleaned;
     q.bytes += bytes;
     return { cleaned, bytes, cost };
+  }
+
+  /**
+   * ixgbe_alloc_rx_buffers_zc: descriptors posted with the UMEM buffers xsk_buff_alloc found
+   * (rx-xsk-pool.ts); one tail write if any were. The UMEM's node does not change.
+   */
+  private refillZc(q: RxQueue, t: number, got: number): number {
+    const c = this.k.costs;
+    if (got === 0) return c.xsk_buff_alloc; // the one xsk_buff_alloc that found nothing
+    q.refill(t, got);
+    return c.refill_batch + got * (c.refill_buffer + c.xsk_buff_alloc);
   }
 
   *poll(cpu: Cpu, budget: number, napi: Napi): Generator<number, number, void> {
@@ -161,7 +175,9 @@ export class RxRingPoller implements NapiPoller {
     }
     for (let h = 0; h < hooks.length; h++) groCost += hooks[h]!.endPoll?.(cpu) ?? 0;
     this.vector.moderation.countCleaned(r.cleaned, r.bytes);
-    const complete = r.cleaned < budget && txComplete;
+    // ixgbe_clean_rx_irq_zc: without need_wakeup a failed refill returns the budget (poll again).
+    const zcRepoll = this.buffers.endClean?.(this.queue.posted === 0 && this.queue.filled === 0) ?? false;
+    const complete = r.cleaned < budget && txComplete && !zcRepoll;
     yield* handUp(k.path, cpu, this.batch, r.cost + groCost + (complete ? c.napi_complete : 0));
     for (let h = 0; h < hooks.length; h++) hooks[h]!.afterPoll?.(cpu);
     if (!complete) return budget;

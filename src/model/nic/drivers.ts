@@ -74,6 +74,11 @@ export interface DriverProfile {
   rxPages: { kind: 'half-page-reuse' | 'page_pool'; failCounters: readonly string[]; source: string };
   /** Bytes of one RX buffer (the frag truesize of each buffer a frame fills). */
   rxBufferBytes: number;
+  /**
+   * AF_XDP zero-copy (XDP_ZEROCOPY): the driver has ndo_xsk_wakeup and an XSK buffer pool path
+   * for its RX rings (xp_assign_dev refuses XDP_ZEROCOPY with EOPNOTSUPP otherwise).
+   */
+  xskZeroCopy: { supported: boolean; source: string };
   /** Link speeds the hardware family supports, in Gbit/s (what `ethtool -s <dev> speed` accepts), and where they come from. */
   speedsGbps: readonly number[];
   speedsSource: string;
@@ -97,6 +102,7 @@ export interface DriverProfile {
 export const DRIVERS: Record<DriverName, DriverProfile> = {
   ixgbe: {
     name: 'ixgbe',
+    xskZeroCopy: { supported: true, source: 'ixgbe_xsk.c: ixgbe_xsk_pool_setup, ixgbe_clean_rx_irq_zc, ixgbe_xsk_wakeup' },
     ring: {
       default: 512,
       min: 64,
@@ -154,6 +160,7 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
   },
   ice: {
     name: 'ice',
+    xskZeroCopy: { supported: true, source: 'ice_xsk.c: ice_xsk_pool_setup, ice_clean_rx_irq_zc, ice_xsk_wakeup' },
     ring: {
       default: 2048, // ICE_DFLT_NUM_RX_DESC
       min: 64,
@@ -210,6 +217,7 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
   },
   generic: {
     name: 'generic',
+    xskZeroCopy: { supported: false, source: 'a generic driver without ndo_xsk_wakeup: copy mode only (xp_assign_dev: -EOPNOTSUPP for XDP_ZEROCOPY)' },
     ring: { default: 1024, min: 64, max: 4096, multiple: 1, belowMin: 'reject', source: 'a generic NAPI driver (no specific hardware)' },
     maxQueues: 64,
     indirSize: 128,

@@ -123,6 +123,14 @@ export class MsixVector implements WritebackListener {
     this.fireTimer.armNoLaterThan(Math.max(ready, m.earliestAfter(this.lastFire, tx), this.host.now()));
   }
 
+  /**
+   * A software-triggered interrupt (ixgbe_irq_rearm_queues: a write to EICS; ice_trigger_sw_intr):
+   * the cause set now, subject to moderation like any other; latched while the vector is masked.
+   */
+  softwareInterrupt(): void {
+    this.cause(this.host.now(), false);
+  }
+
   /** The moderation delay has passed: assert the interrupt (auto-mask, auto-clear the causes so far). */
   fire(): void {
     if (this.masked) return;

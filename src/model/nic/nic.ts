@@ -331,6 +331,21 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
     return this.txRings.length;
   }
 
+  /**
+   * ndo_xsk_wakeup (ixgbe_xsk_wakeup, ice_xsk_wakeup) for RX queue `q`: if the queue's NAPI is
+   * scheduled, napi_if_scheduled_mark_missed marks it to be polled again; otherwise a software
+   * interrupt on its vector (ixgbe_irq_rearm_queues) gets it polled. True if an interrupt was raised.
+   */
+  xskWakeup(q: number): boolean {
+    const napi = this.napis[q]!;
+    if (napi.sched) {
+      napi.missed = true;
+      return false;
+    }
+    this.vectors[q]!.softwareInterrupt();
+    return true;
+  }
+
   /** ixgbe_xdp_xmit / ice_xdp_xmit: XDP TX rings exist only while a native program is attached (else -ENXIO). */
   hasXdpRings(): boolean {
     return this.nativeXdp.length > 0;

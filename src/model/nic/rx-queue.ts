@@ -151,12 +151,15 @@ export class RxQueue {
     return this.ring.shift(Math.max(t, this.ring.lastChange));
   }
 
-  /** ixgbe_alloc_rx_buffers(cleaned_count) at `t`: give descriptors back; waiting frames then land. */
-  refill(t: number): number {
+  /**
+   * ixgbe_alloc_rx_buffers(cleaned_count) at `t`: give descriptors back (at most `max`: an AF_XDP
+   * zero-copy ring posts only the buffers its fill ring had); waiting frames then land.
+   */
+  refill(t: number, max = Infinity): number {
     this.advanceTo(t);
-    const n = this.unrefilled;
+    const n = Math.min(this.unrefilled, max);
     this.posted += n;
-    this.unrefilled = 0;
+    this.unrefilled -= n;
     this.refills++;
     if (this.pktbuf.length === 0 || this.posted === 0) return n;
     let drained = 0;

@@ -2,10 +2,14 @@ import { ValueError } from '../errors.ts';
 import * as limits from '../limits.ts';
 import { INT_MAX } from '../limits.ts';
 import { formatCpuList, parseCpuList, parseRate } from '../units.ts';
-import { bool, defineKnob, sint, text, uint, type SystemContext } from './types.ts';
+import { bool, defineKnob, oneOf, sint, text, uint, type SystemContext } from './types.ts';
 
 /** The app kinds that read a socket (pace their reads, busy poll it). */
 const READERS = ['stream-reader', 'udp-sink', 'rr-server'];
+/** The app kinds that can busy-poll: the socket readers and an AF_XDP reader (xsk_recvmsg → sk_busy_loop). */
+const BUSY_POLLERS = [...READERS, 'af-xdp-reader'];
+/** An AF_XDP reader's options. */
+const XSK = ['af-xdp-reader'];
 
 /**
  * Per-application settings: what the process asks of the kernel (its CPU affinity, its nice
@@ -76,15 +80,16 @@ export const batch = defineKnob<number, number, SystemContext>({
   type: batchType,
   unit: 'datagrams',
   default: 1,
+  defaultText: '1 (af-xdp-reader: 64, as xdpsock)',
   range: '1..1024',
-  appKinds: ['udp-sink'],
+  appKinds: ['udp-sink', 'af-xdp-reader'],
   check: (value) => {
     const n = batchType.check(value);
     // UIO_MAXIOV: do_recvmmsg takes at most 1024 messages per call.
     if (n > 1024) throw new ValueError(`batch ${n} is above 1024 (UIO_MAXIOV, the most recvmmsg takes)`);
     return n;
   },
-  description: 'udp-sink: datagrams per recvmmsg (MSG_WAITFORONE).',
+  description: 'udp-sink: datagrams per recvmmsg (MSG_WAITFORONE); af-xdp-reader: frames taken from the RX ring and given back to the fill ring per pass (xdpsock --batch-size).',
   source: 'net/socket.c: do_recvmmsg',
 });
 
@@ -120,7 +125,7 @@ export const busyPoll = defineKnob<number, number, SystemContext>({
   unit: 'µs',
   defaultText: 'net.core.busy_read (sock_init_data)',
   range: '0..2147483647',
-  appKinds: READERS,
+  appKinds: BUSY_POLLERS,
   check: (value) => {
     // sk_setsockopt(SO_BUSY_POLL): val < 0 is EINVAL (an int, so at most INT_MAX).
     if (!Number.isSafeInteger(value) || value < 0 || value > INT_MAX) throw new ValueError(`SO_BUSY_POLL ${value} is outside 0..${INT_MAX} (sk_setsockopt: EINVAL)`);
@@ -139,7 +144,7 @@ export const preferBusyPoll = defineKnob<boolean, boolean, SystemContext>({
   type: bool('prefer_busy_poll'),
   default: false,
   range: 'true or false',
-  appKinds: READERS,
+  appKinds: BUSY_POLLERS,
   check: (value) => value,
   description: 'sk_prefer_busy_poll: busy_poll_stop arms gro_flush_timeout instead of rescheduling the NAPI, so with napi_defer_hard_irqs the device interrupt stays masked while the app polls.',
   source: 'net/core/dev.c: busy_poll_stop',
@@ -156,7 +161,7 @@ export const busyPollBudget = defineKnob<number, number, SystemContext>({
   default: 0,
   defaultText: '0: BUSY_POLL_BUDGET (8)',
   range: '0..65535',
-  appKinds: READERS,
+  appKinds: BUSY_POLLERS,
   check: (value) => {
     // sk_setsockopt(SO_BUSY_POLL_BUDGET): val < 0 || val > U16_MAX is EINVAL.
     if (!Number.isSafeInteger(value) || value < 0 || value > U16_MAX) throw new ValueError(`SO_BUSY_POLL_BUDGET ${value} is outside 0..${U16_MAX} (sk_setsockopt: EINVAL)`);
@@ -165,6 +170,121 @@ export const busyPollBudget = defineKnob<number, number, SystemContext>({
   description: 'Budget of each napi->poll a busy-polling read makes (0: BUSY_POLL_BUDGET, 8).',
   source: 'include/net/busy_poll.h: sk_busy_loop',
 });
+
+/** XDP_UMEM_MIN_CHUNK_SIZE (include/net/xdp_sock.h) and PAGE_SIZE: the chunk sizes xdp_umem_reg takes. */
+const XDP_UMEM_MIN_CHUNK_SIZE = 2048;
+const PAGE_SIZE = 4096;
+const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
+
+export const xskMode = defineKnob<'auto' | 'copy' | 'zerocopy', 'auto' | 'copy' | 'zerocopy', SystemContext>({
+  name: 'xsk_mode',
+  kind: 'app',
+  path: 'apps[].xsk_mode',
+  where: 'bind(fd, struct sockaddr_xdp{.sxdp_flags = XDP_COPY or XDP_ZEROCOPY}) (xdpsock -c / -z)',
+  type: oneOf(['auto', 'copy', 'zerocopy']),
+  default: 'auto',
+  defaultText: 'auto: neither flag (zero-copy where the driver supports it, else copy)',
+  range: 'auto, copy, zerocopy',
+  appKinds: XSK,
+  check: (value) => value,
+  description:
+    "AF_XDP mode: copy (XDP_COPY: __xsk_rcv copies each frame into a UMEM frame) or zero-copy (XDP_ZEROCOPY: the driver's RX ring is filled from the fill ring and frames land in the UMEM); XDP_ZEROCOPY on a driver without ndo_xsk_wakeup fails the bind with EOPNOTSUPP.",
+  source: 'net/xdp/xsk_buff_pool.c: xp_assign_dev',
+});
+
+export const needWakeup = defineKnob<boolean, boolean, SystemContext>({
+  name: 'need_wakeup',
+  kind: 'app',
+  path: 'apps[].need_wakeup',
+  where: 'bind(… sxdp_flags |= XDP_USE_NEED_WAKEUP) (xdpsock: on unless -m/--no-need-wakeup)',
+  type: bool('XDP_USE_NEED_WAKEUP'),
+  default: true,
+  range: 'true or false',
+  appKinds: XSK,
+  check: (value) => value,
+  description:
+    "Zero-copy: the driver sets the fill ring's XDP_RING_NEED_WAKEUP flag when it ran out of buffers (or its ring is empty) and completes its NAPI; the app must then recvfrom()/poll() (ndo_xsk_wakeup) to have it polled again. Without it the driver keeps its NAPI polling while the fill ring is empty, and the app never makes a system call.",
+  source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_xsk.c: ixgbe_clean_rx_irq_zc',
+});
+
+const framesType = uint('UMEM frames', 1);
+export const umemFrames = defineKnob<number, number, SystemContext>({
+  name: 'umem_frames',
+  kind: 'app',
+  path: 'apps[].umem_frames',
+  where: 'setsockopt(fd, SOL_XDP, XDP_UMEM_REG, {.len = frames × frame_size}) (xdpsock NUM_FRAMES)',
+  type: framesType,
+  unit: 'frames',
+  default: 4096,
+  range: '>= 1',
+  appKinds: XSK,
+  check: (value) => framesType.check(value),
+  description: 'Frames in the UMEM: the app fills the fill ring with as many as it holds at start (xsk_populate_fill_ring) and gives each frame back after reading it.',
+  source: 'net/xdp/xdp_umem.c: xdp_umem_reg',
+});
+
+const frameSizeType = uint('chunk_size', XDP_UMEM_MIN_CHUNK_SIZE, PAGE_SIZE);
+export const frameSize = defineKnob<number, number, SystemContext>({
+  name: 'frame_size',
+  kind: 'app',
+  path: 'apps[].frame_size',
+  where: 'XDP_UMEM_REG .chunk_size (xdpsock -f; XSK_UMEM__DEFAULT_FRAME_SIZE)',
+  type: frameSizeType,
+  unit: 'bytes',
+  default: 4096,
+  range: '2048..4096, a power of two',
+  appKinds: XSK,
+  check: (value) => {
+    // xdp_umem_reg(): chunk_size < XDP_UMEM_MIN_CHUNK_SIZE || chunk_size > PAGE_SIZE, or not a power of two in aligned mode: EINVAL.
+    if (!Number.isSafeInteger(value) || value < XDP_UMEM_MIN_CHUNK_SIZE || value > PAGE_SIZE || !isPow2(value))
+      throw new ValueError(`chunk_size ${value} is not a power of two in ${XDP_UMEM_MIN_CHUNK_SIZE}..${PAGE_SIZE} (xdp_umem_reg: EINVAL)`);
+    return value;
+  },
+  description: 'UMEM chunk size: the largest frame one UMEM frame holds (a longer frame is dropped as rx_dropped by xsk_rcv_check).',
+  source: 'net/xdp/xdp_umem.c: xdp_umem_reg',
+});
+
+function ringKnob(name: 'fill_ring' | 'rx_ring', opt: string, deflt: string, what: string) {
+  const t = uint(`${opt} entries`, 1);
+  return defineKnob<number, number, SystemContext>({
+    name,
+    kind: 'app',
+    path: `apps[].${name}`,
+    where: `setsockopt(fd, SOL_XDP, ${opt}, &entries) (${deflt})`,
+    type: t,
+    unit: 'entries',
+    default: 2048,
+    range: 'a power of two',
+    appKinds: XSK,
+    check: (value) => {
+      // xsk_init_queue(): entries == 0 or not a power of two is EINVAL.
+      if (!Number.isSafeInteger(value) || !isPow2(value)) throw new ValueError(`${opt} ${value} is not a power of two (xsk_init_queue: EINVAL)`);
+      return value;
+    },
+    description: what,
+    source: 'net/xdp/xsk.c: xsk_init_queue',
+  });
+}
+
+export const fillRing = ringKnob('fill_ring', 'XDP_UMEM_FILL_RING', 'XSK_RING_PROD__DEFAULT_NUM_DESCS', 'Entries of the fill ring: UMEM frames the app hands the kernel to receive into.');
+export const rxRing = ringKnob('rx_ring', 'XDP_RX_RING', 'XSK_RING_CONS__DEFAULT_NUM_DESCS', 'Entries of the RX ring: received frames waiting for the app; a full ring drops (rx_ring_full).');
+
+export const xskPoll = defineKnob<boolean, boolean, SystemContext>({
+  name: 'xsk_poll',
+  kind: 'app',
+  path: 'apps[].xsk_poll',
+  where: 'xdpsock -p: poll(2) on the socket before each pass, instead of spinning on the RX ring',
+  type: bool('poll'),
+  default: false,
+  range: 'true or false',
+  appKinds: XSK,
+  check: (value) => value,
+  description: 'The app sleeps in poll() (xsk_poll) until the RX ring has frames (sock_def_readable from xsk_flush wakes it) instead of a busy loop on the ring in user space.',
+  source: 'net/xdp/xsk.c: xsk_poll',
+});
+
+/** An AF_XDP reader's socket options. */
+export const XSK_KNOBS = [xskMode, needWakeup, umemFrames, frameSize, fillRing, rxRing, xskPoll];
 
 /** The app kinds whose wait for data can be an epoll_wait (they read whole datagrams in a loop). */
 const EVENT_LOOPS = ['udp-sink', 'rr-server'];
@@ -243,4 +363,4 @@ export const epollPreferBusyPoll = defineKnob<boolean, boolean, SystemContext>({
 /** The EPIOCSPARAMS fields: only with `epoll` (an ioctl on an epoll fd). */
 export const EPOLL_PARAMS = [epollBusyPollUsecs, epollBusyPollBudget, epollPreferBusyPoll];
 
-export const APP_KNOBS = [cpus, nice, recvSize, batch, rate, busyPoll, preferBusyPoll, busyPollBudget, epoll, ...EPOLL_PARAMS];
+export const APP_KNOBS = [cpus, nice, recvSize, batch, rate, busyPoll, preferBusyPoll, busyPollBudget, epoll, ...EPOLL_PARAMS, ...XSK_KNOBS];
