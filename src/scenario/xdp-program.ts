@@ -146,18 +146,7 @@ export function resolveXdp(s: Scenario, index: number, queues: number): Resolved
     const names = Object.keys(s.xdp_programs);
     if (!named) throw new InputError(`${p}.prog`, `no program "${x.prog}" in xdp_programs${didYouMean(x.prog, names)}${names.length ? `; programs: ${names.join(', ')}` : ''}`);
     const where = `xdp_programs["${x.prog}"].program`;
-    return generic({ mode: x.mode, name: x.prog, rules: named.program.map((r, i) => resolveRule(r, `${where}[${i}]`, queues, s)), default: named.default }, `${p}.mode`);
+    return { mode: x.mode, name: x.prog, rules: named.program.map((r, i) => resolveRule(r, `${where}[${i}]`, queues, s)), default: named.default };
   }
-  return generic({ mode: x.mode, name: null, rules: (x.program ?? []).map((r, i) => resolveRule(r, `${p}.program[${i}]`, queues, s)), default: x.default ?? 'pass' }, `${p}.mode`);
-}
-
-/**
- * Generic XDP's redirect (do_xdp_generic → xdp_do_generic_redirect: cpu_map_generic_redirect,
- * xsk_generic_rcv, dev_map_generic_redirect) works on the skb and is not modelled: refused here
- * rather than run as something else.
- */
-function generic(x: ResolvedXdp, where: string): ResolvedXdp {
-  if (x.mode === 'generic' && x.rules.some((r) => r.action === 'redirect'))
-    throw new InputError(where, `a program with a "redirect" rule runs natively here ("native", ip link … xdpdrv): generic XDP's redirect (xdp_do_generic_redirect) is not modelled`);
-  return x;
+  return { mode: x.mode, name: null, rules: (x.program ?? []).map((r, i) => resolveRule(r, `${p}.program[${i}]`, queues, s)), default: x.default ?? 'pass' };
 }

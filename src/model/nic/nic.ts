@@ -351,6 +351,18 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
     this.post(queue, len, t, this.k.pages.take(row));
   }
 
+  /**
+   * generic_xdp_tx() of a redirected skb (dev_map_generic_redirect) from `cpu`: netdev_core_pick_tx
+   * with no socket — the CPU's XPS queue (get_xps_queue; several: reciprocal_scale of skb->hash),
+   * else skb_tx_hash, which takes a forwarded skb's recorded RX queue modulo the TX queues — and
+   * netdev_start_xmit; the page goes to the TX ring until the completion.
+   */
+  xmitGenericXdp(cpu: number, hash: number, rxQueue: number, len: number, t: number, row: number): void {
+    const map = this.xps[cpu]!;
+    const q = map.length === 1 ? map[0]! : map.length > 1 ? map[Math.floor(((hash >>> 0) * map.length) / 2 ** 32)]! : rxQueue % this.cfg.queues;
+    this.post(q, len, t, this.k.pages.take(row));
+  }
+
   /** The NIC fetches a posted frame (the DMA latency), sends it when the link's TX side is free and writes the completion back once it has left. */
   private post(q: number, len: number, at: number, page = -1): void {
     const start = Math.max(at + this.cfg.dmaLatencyNs, this.txWireFree);
