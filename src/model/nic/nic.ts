@@ -200,7 +200,10 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
       napi.deferHardIrqs = cfg.napiDeferHardIrqs;
       napi.groFlushTimeout = cfg.groFlushTimeoutNs;
       napi.irqSuspendTimeout = cfg.rxQueues[q]!.irqSuspendTimeoutNs; // napi_config of the queue's NAPI (netlink napi-set)
-      if (cfg.threaded) {
+      // napi_set_threaded: the queue's NAPI as netlink set it, else as the device's sysfs file did.
+      const threaded = cfg.rxQueues[q]!.threaded;
+      napi.threadedBusyPoll = threaded === 'busy-poll';
+      if (threaded !== 'disabled') {
         const task = k.tasks.spawn(
           `napi/${cfg.name}-${napi.id}`,
           k.cpus.map((c) => c.id),
