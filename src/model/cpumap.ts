@@ -155,6 +155,15 @@ export class CpuMap implements XdpRedirectMap {
     return key >= 0 && key < this.byCpu.length ? this.byCpu[key]! : -1;
   }
 
+  get id(): number {
+    return this.map.id;
+  }
+
+  /** A cpumap entry is a CPU, not a device. */
+  targetName(): string {
+    return '';
+  }
+
   /**
    * bq_enqueue(): the frame joins `cpu`'s bulk queue of the entry, which goes on this CPU's flush
    * list; a bulk queue already holding CPU_MAP_BULK_SIZE frames is flushed first

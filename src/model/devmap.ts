@@ -95,6 +95,15 @@ export class DevMap implements XdpRedirectMap {
     this.drops = new Float64Array(n);
   }
 
+  get id(): number {
+    return this.map.id;
+  }
+
+  /** The entry's device (xdp_redirect's to_ifindex). */
+  targetName(entry: number): string {
+    return this.k.xmitDevice(this.map.entries[entry]!.nic).name;
+  }
+
   /** __dev_map_lookup_elem(): the entry at index `key`, or -1. */
   lookup(key: number): number {
     return key >= 0 && key < this.keys.length ? key : -1;

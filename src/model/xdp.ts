@@ -34,6 +34,8 @@ export type XdpActionName = 'aborted' | 'drop' | 'pass' | 'tx' | 'redirect';
 export const XDP_ACTIONS: readonly XdpActionName[] = ['aborted', 'drop', 'pass', 'tx', 'redirect'];
 /** The action names the xdp:xdp_exception tracepoint and xdp_rxq_info print. */
 export const XDP_ACTION_NAMES = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT'] as const;
+/** ENOSPC (include/uapi/asm-generic/errno-base.h): ptr_ring_produce on a full ring. */
+const ENOSPC = 28;
 
 /** One queue's counts: the four actions always, XDP_REDIRECT for a program that can redirect. */
 export type XdpRxqReport = Record<Exclude<XdpActionName, 'redirect'>, number> & { redirect?: number };
@@ -65,6 +67,10 @@ export class XdpRxqStats {
 export interface XdpRedirectMap {
   /** Its entries in order (a "hash" key picks among them), as the keys they are stored under. */
   readonly keys: readonly number[];
+  /** The map's id (bpf_map->id), for the trace. */
+  readonly id: number;
+  /** The device an entry transmits on (a devmap's), '' for a cpumap entry: xdp_redirect's to_ifindex. */
+  targetName(entry: number): string;
   /** __cpu_map_lookup_elem(): the entry at `key`, or -1 if there is none. */
   lookup(key: number): number;
   /** xdp_do_redirect() → cpu_map_enqueue() → bq_enqueue(): the frame joins this CPU's bulk queue of entry `entry`; its cost. */
@@ -264,6 +270,8 @@ export class NativeXdp implements RxHook {
   private redirectInPoll = false;
   /** The verdict, reused (no allocation per frame). */
   private readonly out = { consumed: false, cost: 0 };
+  /** This poll's verdicts by enum xdp_action (for the trace's bpf_prog_run_xdp step). */
+  private readonly pollActions = new Int32Array(XDP_ACTIONS.length);
 
   constructor(
     private readonly k: XdpHost,
@@ -283,9 +291,12 @@ export class NativeXdp implements RxHook {
     let cost = c.xdp_run + this.prog.lastCost;
     if (action === XDP_REDIRECT) {
       const map = k.xdpMaps[this.prog.lastMap]!;
-      const entry = map.lookup(redirectKey(k, this.prog.lastKey, map, row, this.queue));
+      const index = redirectKey(k, this.prog.lastKey, map, row, this.queue);
+      const entry = map.lookup(index);
       if (entry >= 0) {
         this.stats.actions[XDP_REDIRECT]!++;
+        this.pollActions[XDP_REDIRECT]!++;
+        k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, 0, false); // _trace_xdp_redirect_map
         // xdp_do_redirect() → cpu_map_enqueue() → bq_enqueue(): the frame waits in this CPU's bulk queue.
         cost += c.xdp_redirect + map.enqueue(cpu, entry, row);
         this.redirectInPoll = true;
@@ -298,6 +309,7 @@ export class NativeXdp implements RxHook {
       action = XDP_ABORTED;
     }
     this.stats.actions[action]!++;
+    this.pollActions[action]!++;
     if (action === XDP_PASS) cost += c.build_skb;
     else if (action === XDP_TX) {
       cost += c.xdp_tx;
@@ -329,6 +341,11 @@ export class NativeXdp implements RxHook {
    * rest, in chunks of 8 — the kthread is only woken at xdp_do_flush() anyway.)
    */
   afterPoll(cpu: Cpu): void {
+    const runs = this.pollActions;
+    if (runs[XDP_DROP]! + runs[XDP_PASS]! + runs[XDP_TX]! + runs[XDP_REDIRECT]! + runs[XDP_ABORTED]! > 0) {
+      this.k.trace?.xdpRun?.(cpu.id, this.dev.name, this.queue, runs, false);
+      runs.fill(0);
+    }
     if (!this.redirectInPoll) return;
     this.redirectInPoll = false;
     for (const m of this.k.xdpMaps) m.flush(cpu);
@@ -350,6 +367,8 @@ export class NativeXdp implements RxHook {
 export class GenericXdp implements CoreHook {
   readonly stats: XdpRxqStats[];
   private readonly out = { consumed: false, cost: 0 };
+  /** One skb's verdict for the trace's bpf_prog_run_xdp step. */
+  private readonly runActions = new Int32Array(XDP_ACTIONS.length);
 
   constructor(
     private readonly k: XdpHost,
@@ -381,15 +400,18 @@ export class GenericXdp implements CoreHook {
     let cost = c.xdp_run + c.xdp_generic + this.prog.lastCost;
     if (action === XDP_REDIRECT) {
       const map = k.xdpMaps[this.prog.lastMap]!;
-      const entry = map.lookup(redirectKey(k, this.prog.lastKey, map, row, queue));
+      const index = redirectKey(k, this.prog.lastKey, map, row, queue);
+      const entry = map.lookup(index);
       if (entry >= 0) {
         this.stats[queue]!.actions[XDP_REDIRECT]!++;
+        this.traceRun(cpu, queue, XDP_REDIRECT);
         // do_xdp_generic → xdp_do_generic_redirect → xdp_do_generic_redirect_map: one skb, now.
         cost += c.xdp_redirect + map.genericCost(entry);
         if (!map.genericRedirect(cpu, entry, row, t + cost)) {
+          k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, -ENOSPC, true); // _trace_xdp_redirect_map_err
           cost += c.skb_free; // out_redir: kfree_skb_reason(skb, SKB_DROP_REASON_XDP)
           k.accounting.drop(row, 'xdp_generic_redirect', cpu.id);
-        }
+        } else k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, 0, true);
         out.consumed = true;
         out.cost = cost;
         return out;
@@ -398,11 +420,20 @@ export class GenericXdp implements CoreHook {
       action = XDP_ABORTED;
     }
     this.stats[queue]!.actions[action]!++;
+    this.traceRun(cpu, queue, action);
     if (action === XDP_TX)
       cost += c.xdp_tx + c.xdp_tx_tail; // generic_xdp_tx: one frame per netdev_start_xmit
     else if (action !== XDP_PASS) cost += c.skb_free; // kfree_skb() in netif_receive_generic_xdp
     out.consumed = xdpVerdict(k, this.dev, cpu, row, queue, action, t + cost, true, pool.size[row]! - FCS);
     out.cost = cost;
     return out;
+  }
+
+  /** bpf_prog_run_generic_xdp's verdict on one skb, for the trace. */
+  private traceRun(cpu: Cpu, queue: number, action: number): void {
+    if (!this.k.trace?.xdpRun) return;
+    this.runActions.fill(0);
+    this.runActions[action] = 1;
+    this.k.trace.xdpRun(cpu.id, this.dev.name, queue, this.runActions, true);
   }
 }
