@@ -351,7 +351,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
    * cleaned by that queue's poll.
    */
   xmitXdp(queue: number, len: number, t: number, row: number): void {
-    this.post(queue, len, t, this.k.pages.take(row));
+    this.post(queue, len, t, this.k.pages.take(row), true);
   }
 
   /**
@@ -367,11 +367,11 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
   }
 
   /** The NIC fetches a posted frame (the DMA latency), sends it when the link's TX side is free and writes the completion back once it has left. */
-  private post(q: number, len: number, at: number, page = -1): void {
+  private post(q: number, len: number, at: number, page = -1, xdp = false): void {
     const start = Math.max(at + this.cfg.dmaLatencyNs, this.txWireFree);
     const done = start + Math.ceil(((Math.max(len, ETH_ZLEN) + FCS_PREAMBLE_IFG) * 8) / this.cfg.speedGbps);
     this.txWireFree = done;
-    this.txRings[q]!.post(done, len, page);
+    this.txRings[q]!.post(done, len, page, xdp);
     this.vectors[q]!.onTxCompletion(done);
   }
 
@@ -547,9 +547,15 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
       e[d.queueStat(q.index, 'packets')] = q.packets;
       e[d.queueStat(q.index, 'bytes')] = q.bytes;
     }
+    // The per-queue TX stats walk the driver's TX rings, not its XDP TX rings: frames XDP sent
+    // (XDP_TX, ndo_xdp_xmit) count in tx_packets/tx_bytes (the netdev totals) only. No driver
+    // profile has XDP counters of its own in ethtool -S: ixgbe (ixgbe_gstrings_stats) and ice
+    // (ice_gstrings_vsi_stats, ice_gstrings_pf_stats) export none, and the generic driver
+    // stands for no real one (mlx5's rx_xdp_drop/rx_xdp_redirect/rx_xdp_tx_xmit are mlx5's);
+    // the program's own counts are in nics[].queues[].xdp, as xdp_rxq_info prints them.
     for (const t of this.txRings) {
-      e[d.queueStat(t.index, 'packets', 'tx')] = t.packets;
-      e[d.queueStat(t.index, 'bytes', 'tx')] = t.bytes;
+      e[d.queueStat(t.index, 'packets', 'tx')] = t.packets - t.xdpPackets;
+      e[d.queueStat(t.index, 'bytes', 'tx')] = t.bytes - t.xdpBytes;
     }
     return e;
   }
