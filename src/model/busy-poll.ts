@@ -17,8 +17,9 @@ import { Acct, COND_RESCHED, type Task, type TaskYield } from './task.ts';
  * SO_BUSY_POLL / net.core.busy_read µs, and a select()/poll() reader of several sockets
  * (do_select, sock_poll) for net.core.busy_poll µs; the NAPI ownership rules, busy_poll_stop and
  * prefer-busy-poll are in napi.ts; epoll_wait's busy loop (ep_busy_loop) and IRQ suspension in
- * eventpoll.ts, on napiBusyLoop here. Not modelled: threaded NAPI in busy-poll mode
- * (NAPI_STATE_THREADED_BUSY_POLL: commit c18d4b190a46, net-next 2025-11-03, is 6.19 material).
+ * eventpoll.ts, on napiBusyLoop here. Threaded NAPI in busy-poll mode (6.19:
+ * NAPI_STATE_THREADED_BUSY_POLL, commit c18d4b190a46) is the NAPI kthread's, in napi.ts
+ * (napiThreadActivity), not a socket's: it moves no TcpExtBusyPollRxPackets.
  */
 
 /** BUSY_POLL_BUDGET (include/net/busy_poll.h): the budget of each busy-poll napi->poll. */

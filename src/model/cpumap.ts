@@ -3,7 +3,7 @@ import type { SysctlValues } from '../scenario/sysctl.ts';
 import type { Cpu } from './cpu.ts';
 import { Gro } from './gro.ts';
 import { NAPI_POLL_WEIGHT, type NapiHost } from './napi.ts';
-import { PacketQueue, type PacketPool } from './packet.ts';
+import { PacketQueue, SKB_REDIRECTED, type PacketPool } from './packet.ts';
 import type { RxQueueRps } from './rps.ts';
 import type { RxAccounting } from './rx-accounting.ts';
 import { handUp, RxBatch, type RxPath } from './rx-batch.ts';
@@ -29,9 +29,17 @@ import type { XdpRedirectMap } from './xdp.ts';
  *                             NAPI_POLL_WEIGHT frames or when the ring is empty (only old
  *                             packets while it is not, HZ >= 1000), local_bh_enable.
  *
+ *   generic XDP, source CPU:  xdp_do_generic_redirect → cpu_map_generic_redirect: no bulk queue —
+ *                             the skb itself (marked skb->redirected, and bit 0 of its pointer)
+ *                             ptr_ring_produce'd onto the ring at once (full: -ENOSPC, freed by
+ *                             do_xdp_generic), trace_xdp_cpumap_enqueue(!ret, !!ret) and
+ *                             wake_up_process(kthread) for every skb. The kthread takes it with the
+ *                             frames, builds nothing for it and hands it to the same GRO.
+ *
  * A redirected frame leaves the driver's accounting for a term of its own (packets.xdp_redirect:
  * held in a bulk queue or a ring) until its kthread builds the skb; a full ring drops it at
- * `cpumap` (no skb, no drop reason: xdp_return_frame_rx_napi).
+ * `cpumap` (no skb, no drop reason: xdp_return_frame_rx_napi; a generic skb with
+ * SKB_DROP_REASON_XDP).
  */
 
 /** CPU_MAP_BULK_SIZE: frames a bulk queue holds before bq_flush_to_queue. */
@@ -147,6 +155,15 @@ export class CpuMap implements XdpRedirectMap {
     return key >= 0 && key < this.byCpu.length ? this.byCpu[key]! : -1;
   }
 
+  get id(): number {
+    return this.map.id;
+  }
+
+  /** A cpumap entry is a CPU, not a device. */
+  targetName(): string {
+    return '';
+  }
+
   /**
    * bq_enqueue(): the frame joins `cpu`'s bulk queue of the entry, which goes on this CPU's flush
    * list; a bulk queue already holding CPU_MAP_BULK_SIZE frames is flushed first
@@ -223,6 +240,34 @@ export class CpuMap implements XdpRedirectMap {
     k.trace?.xdpCpumapEnqueue?.(c, this.map.id, to - from, drops, e.cpu);
   }
 
+  /** cpu_map_generic_redirect's cost besides xdp_redirect: ptr_ring_produce under the ring's producer_lock, the tracepoint and wake_up_process — per skb, as one bulk queue's flush of one frame. */
+  genericCost(entry: number): number {
+    const c = this.k.costs;
+    const e = this.entries[entry]!;
+    return c.cpumap_flush + c.cpumap_produce + (e.kthread.state !== 'runnable' ? c.wakeup : 0);
+  }
+
+  /**
+   * cpu_map_generic_redirect() on `cpu` (kernel/bpf/cpumap.c): __skb_pull of the MAC header,
+   * skb_set_redirected(skb, false), __ptr_set_bit(0, &skb), ptr_ring_produce onto the entry's
+   * ring — -ENOSPC when it is full — then wake_up_process(kthread) on success and
+   * trace_xdp_cpumap_enqueue(map_id, !ret, !!ret, cpu) either way.
+   */
+  genericRedirect(cpu: Cpu, entry: number, row: number): boolean {
+    const k = this.k;
+    const e = this.entries[entry]!;
+    const ok = e.ring.length < e.qsize;
+    if (ok) {
+      k.pool.flags[row] = k.pool.flags[row]! | SKB_REDIRECTED;
+      e.ring.push(row, k.sim.now);
+      k.accounting.xdpRedirectHold(row);
+      e.enqueued++;
+      k.sched.wakeUp(e.kthread, cpu.id);
+    } else e.enqueueDrops++;
+    k.trace?.xdpCpumapEnqueue?.(cpu.id, this.map.id, ok ? 1 : 0, ok ? 0 : 1, e.cpu);
+    return ok;
+  }
+
   /** Frames the kthread round takes (__ptr_ring_consume_batched), into the shared batch array; they are back in the stack's accounting. */
   consume(e: CpuMapEntry): Int32Array {
     const n = Math.min(CPUMAP_BATCH, e.ring.length);
@@ -286,6 +331,9 @@ export function* cpuMapKthread(k: CpuMapHost, map: CpuMap, e: CpuMapEntry, task:
     task.bhDisabled = true; // local_bh_disable()
     for (let i = 0; i < n; i++) {
       const row = rows[i]!;
+      // An skb from generic XDP (__ptr_test_bit(0)) is only unmarked and listed: built on its
+      // own CPU, it keeps the NAPI id its driver gave it (__skb_mark_napi_id keeps a valid one).
+      if ((k.pool.flags[row]! & SKB_REDIRECTED) !== 0) continue;
       cost += c.cpumap_skb; // __xdp_build_skb_from_frame on this CPU
       k.pool.allocCpu[row] = cpu.id;
       k.pool.napiId[row] = 0; // gro_receive_skb() marks no NAPI id: the entry's gro_node has no napi

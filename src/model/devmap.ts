@@ -22,6 +22,12 @@ import type { XdpRedirectMap } from './xdp.ts';
  *
  * Sent frames leave the receive path as XDP_TX's do (packets.xdp_tx); until their bulk queue is
  * sent they are in packets.xdp_redirect.
+ *
+ * From generic XDP (xdp_do_generic_redirect → dev_map_generic_redirect) there is no bulk queue
+ * and no ndo_xdp_xmit: xdp_ok_fwd_dev (the device is up, the frame fits its MTU), skb->dev set to
+ * the target and generic_xdp_tx() — netdev_core_pick_tx and netdev_start_xmit of this one skb on
+ * the device's ordinary TX queues, which every device has (no XDP program needed on the target).
+ * trace_xdp_devmap_xmit does not fire (bq_xmit_all is not called), so the entry's xmit sums stay 0.
  */
 
 /** DEV_MAP_BULK_SIZE (include/net/xdp.h: XDP_BULK_QUEUE_SIZE). */
@@ -35,6 +41,8 @@ export interface XdpXmitDevice {
   hasXdpRings(): boolean;
   /** ndo_xdp_xmit of the frame in `row`: its page goes with it to the TX ring until the completion. */
   xmitXdp(queue: number, len: number, t: number, row: number): void;
+  /** generic_xdp_tx() of the skb in `row` sent from `cpu` (skb->hash `hash`, recorded RX queue `rxQueue`): netdev_core_pick_tx, then the TX ring; its page goes with it. */
+  xmitGenericXdp(cpu: number, hash: number, rxQueue: number, len: number, t: number, row: number): void;
 }
 
 export interface DevMapHost {
@@ -47,6 +55,8 @@ export interface DevMapHost {
   xmitDevice(nic: number): XdpXmitDevice;
   /** The device a frame was received on (bq->dev_rx). */
   rxDeviceName(row: number): string;
+  /** The RX queue the driver recorded on the skb of `row` (skb_record_rx_queue). */
+  recordedRxQueue(row: number): number;
 }
 
 /** An entry in the result: the device and trace_xdp_devmap_xmit's sums. */
@@ -83,6 +93,15 @@ export class DevMap implements XdpRedirectMap {
     this.calls = new Float64Array(n);
     this.sent = new Float64Array(n);
     this.drops = new Float64Array(n);
+  }
+
+  get id(): number {
+    return this.map.id;
+  }
+
+  /** The entry's device (xdp_redirect's to_ifindex). */
+  targetName(entry: number): string {
+    return this.k.xmitDevice(this.map.entries[entry]!.nic).name;
   }
 
   /** __dev_map_lookup_elem(): the entry at index `key`, or -1. */
@@ -154,6 +173,26 @@ export class DevMap implements XdpRedirectMap {
     if (ok) this.sent[e]! += n;
     else this.drops[e]! += n;
     if (k.trace?.xdpDevmapXmit) k.trace.xdpDevmapXmit(cpu.id, from0, dev.name, ok ? n : 0, ok ? 0 : n);
+  }
+
+  /** dev_map_generic_redirect's cost besides xdp_redirect: generic_xdp_tx, one netdev_start_xmit per skb (a descriptor and its own tail write, as generic XDP_TX). */
+  genericCost(): number {
+    return this.xmitCost(1);
+  }
+
+  /**
+   * dev_map_generic_redirect() (kernel/bpf/devmap.c): xdp_ok_fwd_dev passes (devices are up, no
+   * frame exceeds an MTU here), skb->dev = the entry's device, generic_xdp_tx(): the skb leaves
+   * on the queue netdev_core_pick_tx gives (a stopped queue, trace_xdp_exception and kfree_skb
+   * are not modelled: TX queues never stop here). Always succeeds.
+   */
+  genericRedirect(cpu: Cpu, entry: number, row: number, t: number): boolean {
+    const k = this.k;
+    const pool = k.pool;
+    const dev = k.xmitDevice(this.map.entries[entry]!.nic);
+    dev.xmitGenericXdp(cpu.id, pool.hash[row]!, k.recordedRxQueue(row), pool.size[row]! - FCS, t, row);
+    k.accounting.xdpTxed(row);
+    return true;
   }
 
   resetWindow(): void {

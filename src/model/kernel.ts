@@ -23,7 +23,7 @@ import { NapiTable, netRxAction } from './napi.ts';
 import { NetifReceive } from './netif-receive.ts';
 import { VectorTable } from './nic/msix.ts';
 import { MIN_NAPI_ID, Nic } from './nic/nic.ts';
-import { PacketPool, type PacketQueue } from './packet.ts';
+import { PacketPool, SKB_REDIRECTED, type PacketQueue } from './packet.ts';
 import { FlowLimit, type RxQueueRps } from './rps.ts';
 import { RpsSteering } from './rps-steering.ts';
 import { RxAccounting } from './rx-accounting.ts';
@@ -160,8 +160,9 @@ export class Kernel {
 
     this.sockets = new SocketTable(this, s);
     // The loader creates and fills its maps before attaching the program (their kthreads first).
-    // One GRO per entry: on unless a device that redirects has GRO off (netif_elide_gro).
-    const redirectGro = s.nics.filter((n) => n.xdp?.rules.some((r) => r.redirect !== null)).every((n) => n.gro);
+    // One GRO per entry: on unless a device that redirects has GRO off, or a generic program
+    // (dev->xdp_prog: netif_elide_gro in dev_gro_receive, for the skb->dev of its skbs).
+    const redirectGro = s.nics.filter((n) => n.xdp?.rules.some((r) => r.redirect !== null)).every((n) => n.gro && n.xdp?.mode !== 'generic');
     this.xdpMaps = s.xdpMaps.map((m) =>
       m.type === 'cpumap' ? new CpuMap(this, m, redirectGro, groTcpFlows) : m.type === 'devmap' ? new DevMap(this, m, s.cpus) : new XskMap(this, m, s.cpus, (row) => this.rxDeviceName(row)),
     );
@@ -275,14 +276,25 @@ export class Kernel {
     return this.nics[this.flows[flow]!.nic]!.softwareHash(flow, tuple);
   }
 
-  /** The RPS map of a cpumap-built skb's device: its first RX queue's (CpuMapHost). */
+  /**
+   * The RPS map get_rps_cpu() uses for an skb a cpumap kthread hands up (CpuMapHost): a frame's
+   * skb has no recorded RX queue (the device's first); a generic XDP skb keeps the one its driver
+   * recorded (cpu_map_generic_redirect leaves queue_mapping alone).
+   */
   deviceRps(row: number): RxQueueRps {
-    return this.nics[this.flows[this.pool.flow[row]!]!.nic]!.pollers[0]!.rps;
+    const nic = this.nics[this.flows[this.pool.flow[row]!]!.nic]!;
+    return nic.pollers[(this.pool.flags[row]! & SKB_REDIRECTED) !== 0 ? this.recordedRxQueue(row) : 0]!.rps;
   }
 
   /** The device a devmap entry transmits on (DevMapHost). */
   xmitDevice(nic: number): XdpXmitDevice {
     return this.nics[nic]!;
+  }
+
+  /** The RX queue the driver recorded on a frame's skb (DevMapHost, CpuMapHost). */
+  recordedRxQueue(row: number): number {
+    const f = this.flows[this.pool.flow[row]!]!;
+    return this.nics[f.nic]!.rxQueueOf(f.index, this.pool.tuple[row]!);
   }
 
   /** The device a frame was received on (DevMapHost). */

@@ -97,6 +97,8 @@ export class Napi {
   timerCpu = 0;
   /** The napi/<dev>-<id> kthread when threaded. */
   thread: Task | null = null;
+  /** NAPI_STATE_THREADED_BUSY_POLL (6.19, netlink napi-set threaded "busy-poll"): the kthread busy-polls. */
+  threadedBusyPoll = false;
 
   /** Polls, and a histogram of work per poll (0..weight, last bucket = weight). */
   polls = 0;
@@ -284,6 +286,13 @@ export function* netRxAction(k: NapiHost, cpu: Cpu): Generator<number, void, voi
  * irq_exit), sends RPS IPIs, then local_bh_enable() runs whatever softirqs became pending, in
  * this task; repolls after cond_resched() while the NAPI keeps its weight's worth of work,
  * sleeps when napi_complete_done released it.
+ *
+ * Threaded busy polling (6.19, commit c18d4b190a46: NAPI_STATE_THREADED_BUSY_POLL): once an
+ * interrupt has scheduled the NAPI, the kthread sets NAPI_STATE_IN_BUSY_POLL, so the driver's
+ * napi_complete_done() returns false — the interrupt stays masked and SCHED_THREADED stays set —
+ * and napi_thread_wait() never sleeps again: the thread polls on and on, flushing GRO's old
+ * packets after each poll (gro_flush_normal(HZ >= 1000), since napi_complete_done no longer
+ * does) and calling cond_resched() after every poll. Its CPU is 100 % busy.
  */
 export function* napiThreadActivity(k: NapiHost, n: Napi, task: Task): Generator<TaskYield, void, void> {
   for (;;) {
@@ -292,6 +301,9 @@ export function* napiThreadActivity(k: NapiHost, n: Napi, task: Task): Generator
       yield SLEEP;
       continue;
     }
+    // napi_threaded_poll(): want_busy_poll from NAPI_STATE_THREADED_BUSY_POLL, into IN_BUSY_POLL.
+    const busyPoll = n.threadedBusyPoll;
+    n.inBusyPoll = busyPoll;
     for (;;) {
       task.acct = Acct.SYS;
       yield k.costs.kthread_loop;
@@ -307,10 +319,12 @@ export function* napiThreadActivity(k: NapiHost, n: Napi, task: Task): Generator
       yield* k.rps.sendIpis(cpu);
       const freed = k.skbDefer.flush(cpu.id); // skb_defer_free_flush before local_bh_enable
       if (freed > 0) yield freed;
+      // napi_complete_done returned early under IN_BUSY_POLL: flush GRO's old packets here.
+      if (busyPoll) yield* n.poller.groFlush(cpu, k.jiffies.hz >= 1000);
       task.bhDisabled = false;
       yield* k.softirq.localBhEnable(task);
+      if (repoll.length > 0 || busyPoll) yield COND_RESCHED; // rcu_softirq_qs_periodic, cond_resched
       if (repoll.length === 0) break;
-      yield COND_RESCHED;
     }
   }
 }

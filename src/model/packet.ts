@@ -9,6 +9,12 @@ export const NIL = -1;
 /** pool.flags bits: TCP PSH, and an skb tcp_collapse already rewrote. */
 export const PSH = 1;
 export const COLLAPSED = 2;
+/**
+ * skb->redirected (skb_set_redirected), set by cpu_map_generic_redirect on an skb it queues to a
+ * cpumap entry: the ring tells it from an xdp_frame by it (__ptr_set_bit(0, &skb) on the pointer)
+ * and netif_receive_generic_xdp does not run the program on it again (skb_is_redirected).
+ */
+export const SKB_REDIRECTED = 4;
 
 export class PacketPool {
   /** Flow index. */

@@ -25,6 +25,9 @@ export const DROP_SITES = {
   // Generic XDP_DROP / XDP_ABORTED: netif_receive_generic_xdp() frees the skb with a plain
   // kfree_skb() (NOT_SPECIFIED); SKB_DROP_REASON_XDP is do_xdp_generic's for a failed redirect.
   xdp_generic: { place: 'xdp', reason: 'SKB_DROP_REASON_NOT_SPECIFIED', location: 'netif_receive_generic_xdp' },
+  // Generic XDP_REDIRECT the map refused (cpu_map_generic_redirect: the entry's ptr_ring is full,
+  // -ENOSPC): do_xdp_generic's out_redir frees the skb. Counted where native's full ring is.
+  xdp_generic_redirect: { place: 'cpumap', reason: 'SKB_DROP_REASON_XDP', location: 'do_xdp_generic' },
   // bq_flush_to_queue(): the cpumap entry's ptr_ring is full, xdp_return_frame_rx_napi() (no skb yet).
   cpumap: { place: 'cpumap', reason: null, location: null },
   // bq_xmit_all(): ndo_xdp_xmit refused the frames (a device without XDP TX rings: -ENXIO), xdp_return_frame_rx_napi().

@@ -49,6 +49,18 @@ export interface TraceHooks {
    * fill-ring frame; -ENOSPC: larger than a chunk).
    */
   xdpRedirectXsk?(cpu: number, dev: string, mapId: number, index: number, zeroCopy: boolean, err: number): void;
+  /**
+   * bpf_prog_run_xdp() on `dev` (RX queue `queue`): the program's verdicts, by enum xdp_action, for
+   * the frames of one driver poll (native) or for one skb (generic). No tracepoint fires here: step
+   * mode shows it, the ftrace export does not.
+   */
+  xdpRun?(cpu: number, dev: string, queue: number, actions: ArrayLike<number>, generic: boolean): void;
+  /**
+   * trace_xdp_redirect() (err 0) or trace_xdp_redirect_err() from xdp_do_redirect (native) or
+   * xdp_do_generic_redirect (generic): a frame of `dev` redirected into map `mapId` at `index`, to
+   * device `to` for a devmap ('' for a cpumap).
+   */
+  xdpRedirect?(cpu: number, dev: string, to: string, mapId: number, index: number, err: number, generic: boolean): void;
   /** net_rps_send_ipi(): an IPI from `from` to `to` (to kick its backlog). */
   ipiSend?(from: number, to: number): void;
   /** The IPI's handler runs on `cpu`. */

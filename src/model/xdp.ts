@@ -3,7 +3,7 @@ import { XDP_KEY_HASH, XDP_KEY_RX_QUEUE } from '../scenario/xdp-program.ts';
 import type { CostTable } from './costs.ts';
 import type { Cpu } from './cpu.ts';
 import { tupleFields } from './nic/flow-hashes.ts';
-import type { PacketPool } from './packet.ts';
+import { SKB_REDIRECTED, type PacketPool } from './packet.ts';
 import type { RxAccounting } from './rx-accounting.ts';
 import type { TraceHooks } from './trace-hooks.ts';
 import type { CoreHook } from './netif-receive.ts';
@@ -20,8 +20,10 @@ import { FCS, type RxHook } from './nic/driver.ts';
  *   generic (xdpgeneric): __netif_receive_skb_core runs it on the skb (do_xdp_generic →
  *                         netif_receive_generic_xdp → bpf_prog_run_generic_xdp)
  *
- * XDP_REDIRECT is modelled for native programs into a cpumap (cpumap.ts), a devmap (devmap.ts)
- * and an xskmap of AF_XDP sockets (xskmap.ts, xsk.ts).
+ * XDP_REDIRECT goes into a cpumap (cpumap.ts) or a devmap (devmap.ts): from a native program
+ * through xdp_do_redirect and the maps' bulk queues, from a generic one through
+ * xdp_do_generic_redirect, one skb at a time. An xskmap hands frames to AF_XDP
+ * sockets (xskmap.ts, xsk.ts), native programs only.
  */
 export const XDP_ABORTED = 0;
 export const XDP_DROP = 1;
@@ -33,6 +35,8 @@ export type XdpActionName = 'aborted' | 'drop' | 'pass' | 'tx' | 'redirect';
 export const XDP_ACTIONS: readonly XdpActionName[] = ['aborted', 'drop', 'pass', 'tx', 'redirect'];
 /** The action names the xdp:xdp_exception tracepoint and xdp_rxq_info print. */
 export const XDP_ACTION_NAMES = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT'] as const;
+/** ENOSPC (include/uapi/asm-generic/errno-base.h): ptr_ring_produce on a full ring. */
+const ENOSPC = 28;
 
 /** One queue's counts: the four actions always, XDP_REDIRECT for a program that can redirect. */
 export type XdpRxqReport = Record<Exclude<XdpActionName, 'redirect'>, number> & { redirect?: number };
@@ -64,6 +68,10 @@ export class XdpRxqStats {
 export interface XdpRedirectMap {
   /** Its entries in order (a "hash" key picks among them), as the keys they are stored under. */
   readonly keys: readonly number[];
+  /** The map's id (bpf_map->id), for the trace. */
+  readonly id: number;
+  /** The device an entry transmits on (a devmap's), '' for a cpumap entry: xdp_redirect's to_ifindex. */
+  targetName(entry: number): string;
   /** __cpu_map_lookup_elem(): the entry at `key`, or -1 if there is none. */
   lookup(key: number): number;
   /** xdp_do_redirect() → cpu_map_enqueue() → bq_enqueue(): the frame joins this CPU's bulk queue of entry `entry`; its cost. */
@@ -72,6 +80,25 @@ export interface XdpRedirectMap {
   flushCost(cpu: Cpu): number;
   /** xdp_do_flush() on `cpu`: the bulk queues go to their rings and the kthreads are woken (at the end of the poll). */
   flush(cpu: Cpu): void;
+  /** Generic XDP's redirect of the skb in `row` to `entry` (xdp_do_generic_redirect_map): its cost beyond the program and xdp_redirect, taken before genericRedirect(). */
+  genericCost(entry: number): number;
+  /**
+   * xdp_do_generic_redirect_map() on `cpu` at `t`: the skb goes to the entry at once, no bulk
+   * queue (cpu_map_generic_redirect, dev_map_generic_redirect). False if the map refused it
+   * (a full cpumap ring: -ENOSPC); the caller frees it then (do_xdp_generic's out_redir).
+   */
+  genericRedirect(cpu: Cpu, entry: number, row: number, t: number): boolean;
+}
+
+/**
+ * bpf_redirect_map's key for a frame of `row` on RX queue `queue`: the rule's number,
+ * ctx->rx_queue_index, or the frame's flow hash modulo the entries, taking the entry at that
+ * position (xdp_redirect_cpu's load balancers: cpu_idx = hash % cpus_count, cpus_available[cpu_idx]).
+ */
+function redirectKey(k: XdpHost, key: number, map: XdpRedirectMap, row: number, queue: number): number {
+  if (key === XDP_KEY_RX_QUEUE) return queue;
+  if (key !== XDP_KEY_HASH) return key;
+  return map.keys[k.softwareHash(k.pool.flow[row]!, k.pool.tuple[row]!) % map.keys.length]!;
 }
 
 /** The last four bytes of an address as an unsigned 32-bit number. */
@@ -249,6 +276,8 @@ export class NativeXdp implements RxHook {
   private redirectInPoll = false;
   /** The verdict, reused (no allocation per frame). */
   private readonly out = { consumed: false, cost: 0 };
+  /** This poll's verdicts by enum xdp_action (for the trace's bpf_prog_run_xdp step). */
+  private readonly pollActions = new Int32Array(XDP_ACTIONS.length);
 
   constructor(
     private readonly k: XdpHost,
@@ -268,9 +297,12 @@ export class NativeXdp implements RxHook {
     let cost = c.xdp_run + this.prog.lastCost;
     if (action === XDP_REDIRECT) {
       const map = k.xdpMaps[this.prog.lastMap]!;
-      const entry = map.lookup(this.redirectKey(map, row));
+      const index = redirectKey(k, this.prog.lastKey, map, row, this.queue);
+      const entry = map.lookup(index);
       if (entry >= 0) {
         this.stats.actions[XDP_REDIRECT]!++;
+        this.pollActions[XDP_REDIRECT]!++;
+        k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, 0, false); // _trace_xdp_redirect_map
         // xdp_do_redirect() → cpu_map_enqueue() → bq_enqueue(): the frame waits in this CPU's bulk queue.
         cost += c.xdp_redirect + map.enqueue(cpu, entry, row);
         this.redirectInPoll = true;
@@ -284,6 +316,7 @@ export class NativeXdp implements RxHook {
       action = this.prog.lastFallback;
     }
     this.stats.actions[action]!++;
+    this.pollActions[action]!++;
     if (action === XDP_PASS) cost += c.build_skb;
     else if (action === XDP_TX) {
       cost += c.xdp_tx;
@@ -292,19 +325,6 @@ export class NativeXdp implements RxHook {
     this.out.consumed = xdpVerdict(k, this.dev, cpu, row, this.queue, action, t + cost, false, pool.size[row]! - FCS);
     this.out.cost = cost;
     return this.out;
-  }
-
-  /**
-   * bpf_redirect_map's key: the rule's number, ctx->rx_queue_index, or the frame's flow hash
-   * modulo the entries, taking the entry at that position (xdp_redirect_cpu's load balancers:
-   * cpu_idx = hash % cpus_count, cpus_available[cpu_idx]).
-   */
-  private redirectKey(map: XdpRedirectMap, row: number): number {
-    const key = this.prog.lastKey;
-    if (key === XDP_KEY_RX_QUEUE) return this.queue;
-    if (key !== XDP_KEY_HASH) return key;
-    const pool = this.k.pool;
-    return map.keys[this.k.softwareHash(pool.flow[row]!, pool.tuple[row]!) % map.keys.length]!;
   }
 
   /**
@@ -328,6 +348,11 @@ export class NativeXdp implements RxHook {
    * rest, in chunks of 8 — the kthread is only woken at xdp_do_flush() anyway.)
    */
   afterPoll(cpu: Cpu): void {
+    const runs = this.pollActions;
+    if (runs[XDP_DROP]! + runs[XDP_PASS]! + runs[XDP_TX]! + runs[XDP_REDIRECT]! + runs[XDP_ABORTED]! > 0) {
+      this.k.trace?.xdpRun?.(cpu.id, this.dev.name, this.queue, runs, false);
+      runs.fill(0);
+    }
     if (!this.redirectInPoll) return;
     this.redirectInPoll = false;
     for (const m of this.k.xdpMaps) m.flush(cpu);
@@ -339,11 +364,18 @@ export class NativeXdp implements RxHook {
  * (NetifReceive.coreHooks) for skbs received on it (do_xdp_generic), after the skb was built.
  * netif_receive_generic_xdp() makes an xdp_buff of the skb's linear data (the extra cost of
  * xdp_generic), runs the program and applies the verdict to the skb: XDP_DROP and XDP_ABORTED
- * free it there (kfree_skb: SKB_DROP_REASON_NOT_SPECIFIED), XDP_TX sends it with generic_xdp_tx().
+ * free it there (kfree_skb: SKB_DROP_REASON_NOT_SPECIFIED), XDP_TX sends it with generic_xdp_tx(),
+ * XDP_REDIRECT hands the skb itself to xdp_do_generic_redirect() (net/core/filter.c): no bulk
+ * queue and no xdp_do_flush — a cpumap entry gets it on its ring at once and its kthread is woken
+ * (cpu_map_generic_redirect), a devmap entry's device sends it with generic_xdp_tx()
+ * (dev_map_generic_redirect). A redirect the map refuses frees the skb in do_xdp_generic
+ * (kfree_skb_reason(SKB_DROP_REASON_XDP)).
  */
 export class GenericXdp implements CoreHook {
   readonly stats: XdpRxqStats[];
   private readonly out = { consumed: false, cost: 0 };
+  /** One skb's verdict for the trace's bpf_prog_run_xdp step. */
+  private readonly runActions = new Int32Array(XDP_ACTIONS.length);
 
   constructor(
     private readonly k: XdpHost,
@@ -360,8 +392,10 @@ export class GenericXdp implements CoreHook {
     const pool = k.pool;
     const out = this.out;
     const flow = this.flows[pool.flow[row]!]!;
-    // Only skbs on this device: the first pass of a frame from its wire (skb->dev is the NIC).
-    if (pool.pass[row] !== 0 || flow.nic !== this.dev.index || flow.path === 'veth-local') {
+    // Only skbs on this device: the first pass of a frame from its wire (skb->dev is the NIC);
+    // netif_receive_generic_xdp() passes a redirected skb on without the program (skb_is_redirected:
+    // one a cpumap kthread brings back after cpu_map_generic_redirect).
+    if (pool.pass[row] !== 0 || flow.nic !== this.dev.index || flow.path === 'veth-local' || (pool.flags[row]! & SKB_REDIRECTED) !== 0) {
       out.consumed = false;
       out.cost = 0;
       return out;
@@ -369,14 +403,44 @@ export class GenericXdp implements CoreHook {
     const c = k.costs;
     // skb_get_rx_queue(): the queue the driver recorded (skb_record_rx_queue).
     const queue = this.dev.rxQueueOf(flow.index, pool.tuple[row]!);
-    const action = this.prog.run(flow.index, pool.tuple[row]!, queue);
-    this.stats[queue]!.actions[action]!++;
+    let action = this.prog.run(flow.index, pool.tuple[row]!, queue);
     let cost = c.xdp_run + c.xdp_generic + this.prog.lastCost;
+    if (action === XDP_REDIRECT) {
+      const map = k.xdpMaps[this.prog.lastMap]!;
+      const index = redirectKey(k, this.prog.lastKey, map, row, queue);
+      const entry = map.lookup(index);
+      if (entry >= 0) {
+        this.stats[queue]!.actions[XDP_REDIRECT]!++;
+        this.traceRun(cpu, queue, XDP_REDIRECT);
+        // do_xdp_generic → xdp_do_generic_redirect → xdp_do_generic_redirect_map: one skb, now.
+        cost += c.xdp_redirect + map.genericCost(entry);
+        if (!map.genericRedirect(cpu, entry, row, t + cost)) {
+          k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, -ENOSPC, true); // _trace_xdp_redirect_map_err
+          cost += c.skb_free; // out_redir: kfree_skb_reason(skb, SKB_DROP_REASON_XDP)
+          k.accounting.drop(row, 'xdp_generic_redirect', cpu.id);
+        } else k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, 0, true);
+        out.consumed = true;
+        out.cost = cost;
+        return out;
+      }
+      // bpf_redirect_map(map, key, 0) without an entry returns XDP_ABORTED (the flags' low bits).
+      action = XDP_ABORTED;
+    }
+    this.stats[queue]!.actions[action]!++;
+    this.traceRun(cpu, queue, action);
     if (action === XDP_TX)
       cost += c.xdp_tx + c.xdp_tx_tail; // generic_xdp_tx: one frame per netdev_start_xmit
     else if (action !== XDP_PASS) cost += c.skb_free; // kfree_skb() in netif_receive_generic_xdp
     out.consumed = xdpVerdict(k, this.dev, cpu, row, queue, action, t + cost, true, pool.size[row]! - FCS);
     out.cost = cost;
     return out;
+  }
+
+  /** bpf_prog_run_generic_xdp's verdict on one skb, for the trace. */
+  private traceRun(cpu: Cpu, queue: number, action: number): void {
+    if (!this.k.trace?.xdpRun) return;
+    this.runActions.fill(0);
+    this.runActions[action] = 1;
+    this.k.trace.xdpRun(cpu.id, this.dev.name, queue, this.runActions, true);
   }
 }

@@ -46,6 +46,24 @@ export class XskMap implements XdpRedirectMap {
     this.flushList = Array.from({ length: ncpus }, () => []);
   }
 
+  get id(): number {
+    return this.map.id;
+  }
+
+  /** An xskmap entry is a socket, not a device: xdp_redirect's to_ifindex is 0. */
+  targetName(): string {
+    return '';
+  }
+
+  /** Generic XDP into an xskmap (xsk_generic_rcv) is refused when the scenario loads (xdp-program.ts), so these are never reached. */
+  genericCost(): number {
+    throw new Error('xskmap: generic XDP redirect is not modelled');
+  }
+
+  genericRedirect(): boolean {
+    throw new Error('xskmap: generic XDP redirect is not modelled');
+  }
+
   /** xsk_map_update_elem(): the socket at `key` (the app's xsk_socket__update_xskmap). */
   insert(key: number, sock: XskSocket): void {
     this.slots[key] = sock;

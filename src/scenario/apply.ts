@@ -30,7 +30,7 @@ import type { NicConfig, Scenario } from './schema.ts';
  *   echo V > /proc/irq/<n>/smp_affinity|smp_affinity_list
  *   echo V > /sys/fs/cgroup/<path>/cpuset.cpus|cpu.max|cpu.weight   (<path>: kubepods/pod-a/web)
  *   taskset -c LIST <app>    (also taskset -pc LIST <app>)
- *   ynl --family netdev --do napi-set --json '{"id": N, "irq-suspend-timeout": NS}'
+ *   ynl --family netdev --do napi-set --json '{"id": N, "irq-suspend-timeout": NS, "threaded": "disabled"|"enabled"|"busy-poll"}'
  *
  * The grammar is strict: a command, option or argument it does not know is an error naming the
  * token, never ignored. Which files, parameters and sysctls exist, and how their values are
@@ -447,7 +447,8 @@ const NAPI_SET_ATTRS = ['id', 'irq-suspend-timeout', 'defer-hard-irqs', 'gro-flu
 /**
  * `ynl --family netdev --do napi-set --json '{"id": N, "irq-suspend-timeout": NS}'`: netlink's
  * per-NAPI configuration (netdev_nl_napi_set_doit, 6.13+). The id is a queue's NAPI id as rxsim
- * numbers them (napi-ids.ts); irq-suspend-timeout is that queue's `irq_suspend_timeout`.
+ * numbers them (napi-ids.ts); irq-suspend-timeout is that queue's `irq_suspend_timeout`, threaded
+ * its `threaded` ("busy-poll" only on a 6.19 kernel).
  */
 function ynl(ctx: Ctx, draft: Draft<Scenario>): void {
   const opts: Record<string, number> = {};
@@ -477,13 +478,21 @@ function ynl(ctx: Ctx, draft: Draft<Scenario>): void {
   if (id === undefined) ctx.fail(ji, 'napi-set needs "id", the NAPI id (netdev_nl_napi_set_doit: EINVAL without it)');
   const napi = napis.find((x) => x.id === id);
   if (!napi) ctx.fail(ji, `no NAPI with id ${JSON.stringify(id)}: this scenario's queue NAPIs are ${napis.map((x) => x.id).join(', ')} (the first NIC's rx-0 upward)`);
-  for (const key of ['defer-hard-irqs', 'gro-flush-timeout', 'threaded']) {
+  for (const key of ['defer-hard-irqs', 'gro-flush-timeout']) {
     if (a[key] !== undefined)
       ctx.fail(ji, `"${key}" per NAPI is not modelled: rxsim keeps it per device (echo V > /sys/class/net/<dev>/${key.replaceAll('-', '_').replace('defer_hard_irqs', 'napi_defer_hard_irqs')})`);
   }
-  const timeout = a['irq-suspend-timeout'];
-  if (timeout === undefined) return;
-  if (typeof timeout !== 'number') ctx.fail(ji, `"irq-suspend-timeout" is a number of ns (a netlink uint), not ${JSON.stringify(timeout)}`);
   const nic = draft.nics[napi.nic]!;
-  setKnob(ctx, draft, queueKnobs.irqSuspendTimeout, queueContext(nicContext(draft, nic), napi.queue), ji, String(timeout), [napi.nic, `rx-${napi.queue}`]);
+  const qctx = queueContext(nicContext(draft, nic), napi.queue);
+  const timeout = a['irq-suspend-timeout'];
+  if (timeout !== undefined) {
+    if (typeof timeout !== 'number') ctx.fail(ji, `"irq-suspend-timeout" is a number of ns (a netlink uint), not ${JSON.stringify(timeout)}`);
+    setKnob(ctx, draft, queueKnobs.irqSuspendTimeout, qctx, ji, String(timeout), [napi.nic, `rx-${napi.queue}`]);
+  }
+  // "threaded": enum napi-threaded by name (netdev_nl_napi_set_doit → napi_set_threaded).
+  const threaded = a['threaded'];
+  if (threaded !== undefined) {
+    if (typeof threaded !== 'string') ctx.fail(ji, `"threaded" is a name of enum napi-threaded ("disabled", "enabled" or "busy-poll"), not ${JSON.stringify(threaded)}`);
+    setKnob(ctx, draft, queueKnobs.threaded, qctx, ji, threaded, [napi.nic, `rx-${napi.queue}`]);
+  }
 }

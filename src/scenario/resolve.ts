@@ -11,6 +11,7 @@ import * as ethtool from './knobs/ethtool.ts';
 import * as irq from './knobs/irq.ts';
 import * as kernel from './knobs/kernel-config.ts';
 import * as queue from './knobs/queue.ts';
+import type { NapiThreaded } from './knobs/queue.ts';
 import { jsonPath, nicContext, queueContext, systemContext, valueOf } from './knobs/registry.ts';
 import type { Knob, SystemContext } from './knobs/types.ts';
 import { cgroupTree, parentCgroup } from './cgroup-tree.ts';
@@ -87,8 +88,8 @@ export interface ResolvedNic {
   udpHashPorts: { v4: boolean; v6: boolean };
   /** Allowed CPUs of each queue's vector (smp_affinity_list). */
   irqAffinity: number[][];
-  /** Per RX queue: RPS, RFS and (its NAPI's napi_config) irq_suspend_timeout in ns. */
-  rxQueues: { rpsCpus: number[]; rpsFlowCnt: number; irqSuspendTimeoutNs: number }[];
+  /** Per RX queue: RPS, RFS and its NAPI's napi_config: irq_suspend_timeout in ns, threaded (netlink's, else the device's). */
+  rxQueues: { rpsCpus: number[]; rpsFlowCnt: number; irqSuspendTimeoutNs: number; threaded: NapiThreaded }[];
   napiDeferHardIrqs: number;
   groFlushTimeoutNs: number;
   threaded: boolean;
@@ -445,10 +446,13 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
     if (q >= queues) throw new InputError(jsonPath(irq.smpAffinityList, index, key), `queue ${q} does not exist (${nic.name} has ${queues} queues, 0-${queues - 1})`);
     irqAffinity[q] = knob(irq.smpAffinityList, list, queueContext(ctx, q), index, key);
   }
-  const rxQueues = Array.from({ length: queues }, (_, q) => ({
+  // netif_napi_add: a NAPI starts as the device's threaded says (dev->threaded); napi-set changes one.
+  const deviceThreaded: NapiThreaded = knob(device.threaded, nic.threaded, ctx, index) ? 'enabled' : 'disabled';
+  const rxQueues: ResolvedNic['rxQueues'] = Array.from({ length: queues }, (_, q) => ({
     rpsCpus: valueOf(queue.rpsCpus, undefined, queueContext(ctx, q)),
     rpsFlowCnt: valueOf(queue.rpsFlowCnt, undefined, queueContext(ctx, q)),
     irqSuspendTimeoutNs: valueOf(queue.irqSuspendTimeout, undefined, queueContext(ctx, q)),
+    threaded: deviceThreaded,
   }));
   for (const [key, cfg] of Object.entries(nic.queues)) {
     const q = Number(key.slice(3));
@@ -458,6 +462,7 @@ function resolveNic(nic: NicConfig, index: number, s: Scenario): ResolvedNic {
       rpsCpus: knob(queue.rpsCpus, cfg.rps_cpus, qctx, index, key),
       rpsFlowCnt: knob(queue.rpsFlowCnt, cfg.rps_flow_cnt, qctx, index, key),
       irqSuspendTimeoutNs: knob(queue.irqSuspendTimeout, cfg.irq_suspend_timeout, qctx, index, key),
+      threaded: cfg.threaded === undefined ? deviceThreaded : knob(queue.threaded, cfg.threaded, qctx, index, key),
     };
   }
 

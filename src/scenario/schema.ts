@@ -41,6 +41,7 @@ const rxQueue = z.strictObject({
   rps_cpus: field('rps_cpus', queue.rpsCpus),
   rps_flow_cnt: field('rps_flow_cnt', queue.rpsFlowCnt),
   irq_suspend_timeout: field('irq_suspend_timeout', queue.irqSuspendTimeout),
+  threaded: field('threaded', queue.threaded),
 });
 
 const pause = z
@@ -213,6 +214,7 @@ const kernelSchema = z.strictObject({
   idle_exit_us: fieldWithDefault('idle_exit_us', kernel.idleExitUs),
   irq_time_accounting: fieldWithDefault('irq_time_accounting', kernel.irqTimeAccounting),
   sched_migration_cost_ns: fieldWithDefault('sched_migration_cost_ns', kernel.schedMigrationCostNs),
+  version: fieldWithDefault('version', kernel.version),
 });
 
 const machine = z

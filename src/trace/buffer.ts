@@ -28,9 +28,13 @@ export const EV = {
   XDP_CPUMAP_KTHREAD: 18, // a = processed, b = drops, c = sched | map_id << 16
   XDP_DEVMAP_XMIT: 19, // a = sent, b = drops, c = target device index | source device index << 16 (recorder.devs)
   /** xdp:xdp_redirect (xdp:xdp_redirect_err when a < 0) of a frame into an AF_XDP socket in copy mode (xsk_rcv → __xsk_rcv): a = err, b = map index (key), c = device index | map_id << 16. */
-  XDP_REDIRECT_XSK: 20,
+  XDP_REDIRECT_XSK: 22,
   /** The same in zero-copy mode (xsk_rcv → xsk_rcv_zc). */
-  XDP_REDIRECT_XSK_ZC: 21,
+  XDP_REDIRECT_XSK_ZC: 23,
+  /** bpf_prog_run_xdp over one poll (native) or one skb (generic): no tracepoint. a = frames, b = XDP_DROP | XDP_PASS << 7 | XDP_TX << 14 | XDP_REDIRECT << 21 (the rest aborted), c = device | queue << 10 | generic << 20. */
+  XDP_RUN: 20,
+  /** xdp:xdp_redirect (b = 0) or xdp:xdp_redirect_err (b = err): a = map index, c = device | (target device + 1) << 10 | generic << 20 | map id << 21. */
+  XDP_REDIRECT: 21,
 } as const;
 
 /** The events of the napi:napi_poll tracepoint: from net_rx_action or a NAPI thread, or from a busy poller. */

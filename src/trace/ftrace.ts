@@ -63,6 +63,18 @@ export function describeEvent(rec: TraceRecorder, e: TraceEvent, skb = 0): strin
       // include/trace/events/xdp.h (xdp_redirect_template): TP_printk("prog_id=%d action=%s ifindex=%d to_ifindex=%d err=%d map_type=%s map_id=%d map_index=%d");
       // an xskmap target has no ifindex (0); a failed redirect is xdp_redirect_err.
       return `${a < 0 ? 'xdp_redirect_err' : 'xdp_redirect'}: prog_id=1 action=XDP_REDIRECT ifindex=${(c & 0xffff) + 2} to_ifindex=0 err=${a} map_type=XSKMAP map_id=${c >> 16} map_index=${b}`;
+    case EV.XDP_RUN: {
+      // Not a tracepoint: what the program returned for the frames of one poll (or one skb).
+      const n = (shift: number) => (b >> shift) & 0x7f;
+      const aborted = a - n(0) - n(7) - n(14) - n(21);
+      return `bpf_prog_run_xdp: dev=${rec.devs[c & 0x3ff] ?? '?'} rxq=${(c >> 10) & 0x3ff}${c >> 20 ? ' generic' : ''} frames=${a} XDP_DROP=${n(0)} XDP_PASS=${n(7)} XDP_TX=${n(14)} XDP_REDIRECT=${n(21)} XDP_ABORTED=${aborted}`;
+    }
+    case EV.XDP_REDIRECT: {
+      // include/trace/events/xdp.h, xdp_redirect_template (as for the xskmap above); to_ifindex is
+      // a devmap target's (0 for a cpumap); ifindex = device index + 2 as above.
+      const to = (c >> 10) & 0x3ff;
+      return `${b === 0 ? 'xdp_redirect' : 'xdp_redirect_err'}: prog_id=1 action=XDP_REDIRECT ifindex=${(c & 0x3ff) + 2} to_ifindex=${to === 0 ? 0 : to + 1} err=${b} map_type=${to === 0 ? 'CPUMAP' : 'DEVMAP'} map_id=${c >>> 21} map_index=${a}`;
+    }
     case EV.IPI_SEND:
       return `ipi_send_cpu: cpu=${a} callsite=net_rps_send_ipi callback=rps_trigger_softirq`;
     default:
@@ -102,6 +114,8 @@ export function toFtrace(rec: TraceRecorder): string {
     else if (e.type === EV.SOFTIRQ_EXIT) soft[e.cpu] = 0;
     const ctx = hard[e.cpu] ? CTX_HARD : soft[e.cpu] ? CTX_SOFT : CTX_TASK;
     if (e.type === EV.IRQ_EXIT) hard[e.cpu] = 0;
+    // Lines without a tracepoint (bpf_prog_run_xdp) are step mode's, not a trace's.
+    if (e.type === EV.XDP_RUN) continue;
     const text = describeEvent(rec, e, e.type === EV.NETIF_RECEIVE_SKB ? skb++ : 0);
     if (text === null) continue;
     const task = `${comm(rec, curr[e.cpu]!, e.cpu)}-${curr[e.cpu]! < 0 ? 0 : curr[e.cpu]!}`;

@@ -82,6 +82,18 @@ export const KERNEL_SITES: Record<number, KernelSite> = {
     file: 'net/xdp/xsk.c',
     what: "XDP_REDIRECT into an xskmap, zero-copy: the NIC wrote the frame into a UMEM frame from the fill ring; xsk_rcv_zc only posts its descriptor on the socket's RX ring (err: -ENOBUFS RX ring full — xdp_redirect_err)",
   },
+  [EV.XDP_RUN]: {
+    tracepoint: '',
+    fn: 'bpf_prog_run_xdp',
+    file: 'include/net/xdp.h',
+    what: "the driver's clean loop ran the XDP program on each frame's xdp_buff before any skb (ixgbe_run_xdp); the verdicts of one poll (no tracepoint: counted as xdp_rxq_info counts them). Generic XDP: one skb at __netif_receive_skb_core (bpf_prog_run_generic_xdp)",
+  },
+  [EV.XDP_REDIRECT]: {
+    tracepoint: 'xdp:xdp_redirect',
+    fn: 'xdp_do_redirect',
+    file: 'net/core/filter.c',
+    what: "XDP_REDIRECT through bpf_redirect_map: the frame joins this CPU's bulk queue of the map entry (cpumap: bq_enqueue, to the entry's ring at xdp_do_flush; devmap: to ndo_xdp_xmit). Generic XDP (xdp_do_generic_redirect): the skb goes to the entry at once; xdp_redirect_err when the map refused it",
+  },
   [EV.IPI_RECEIVE]: { tracepoint: 'csd:csd_function_entry', fn: 'rps_trigger_softirq', file: 'net/core/dev.c', what: 'the IPI schedules the backlog NAPI on this CPU' },
 };
 

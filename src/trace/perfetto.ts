@@ -121,6 +121,9 @@ export function toChromeTrace(rec: TraceRecorder, title: string): { traceEvents:
       case EV.XDP_DEVMAP_XMIT:
         out.push({ name: 'xdp_devmap_xmit', cat: 'net', ph: 'i', s: 't', ts: us(t), pid: PID_CPUS, tid: kernelTid(cpu), args: { sent: a, drops: bb, to: rec.devs[b.c[i]! & 0xffff] ?? '?' } });
         break;
+      case EV.XDP_REDIRECT:
+        out.push({ name: bb === 0 ? 'xdp_redirect' : 'xdp_redirect_err', cat: 'net', ph: 'i', s: 't', ts: us(t), pid: PID_CPUS, tid: kernelTid(cpu), args: { map_index: a, err: bb } });
+        break;
       case EV.COUNTER: {
         const c = rec.counters[a]!;
         out.push({ name: c.name, ph: 'C', ts: us(t), pid: PID_QUEUES, args: { [c.unit]: bb } });

@@ -263,6 +263,29 @@ export class TraceRecorder implements Tracer {
     this.event(zeroCopy ? EV.XDP_REDIRECT_XSK_ZC : EV.XDP_REDIRECT_XSK, cpu, t, err, index, d | (mapId << 16));
   }
 
+  private devIndex(dev: string): number {
+    const d = this.devs.indexOf(dev);
+    return d < 0 ? this.devs.push(dev) - 1 : d;
+  }
+
+  /** bpf_prog_run_xdp's verdicts of one poll (native) or skb (generic), in the packet window: step mode only. */
+  xdpRun(cpu: number, dev: string, queue: number, actions: ArrayLike<number>, generic: boolean): void {
+    const t = this.now();
+    if (t < this.packetFrom || t >= this.packetTo) return;
+    let n = 0;
+    for (let i = 0; i < actions.length; i++) n += actions[i]!;
+    const packed = Math.min(actions[1]!, 127) | (Math.min(actions[2]!, 127) << 7) | (Math.min(actions[3]!, 127) << 14) | (Math.min(actions[4]!, 127) << 21);
+    this.event(EV.XDP_RUN, cpu, t, n, packed, this.devIndex(dev) | (queue << 10) | ((generic ? 1 : 0) << 20));
+  }
+
+  /** trace_xdp_redirect / trace_xdp_redirect_err: per frame, in the packet window. */
+  xdpRedirect(cpu: number, dev: string, to: string, mapId: number, index: number, err: number, generic: boolean): void {
+    const t = this.now();
+    if (t < this.packetFrom || t >= this.packetTo) return;
+    const target = to === '' ? 0 : this.devIndex(to) + 1;
+    this.event(EV.XDP_REDIRECT, cpu, t, index, err, this.devIndex(dev) | (target << 10) | ((generic ? 1 : 0) << 20) | (mapId << 21));
+  }
+
   sched(cpu: number, prev: Task | null, next: Task | null): void {
     const t = this.now();
     const prevState = prev && prev.state === 'runnable' ? 0 : 1;

@@ -51,8 +51,12 @@ export interface VizData {
   overwritten: number;
 }
 
-function stageOf(type: number, napiDev: string): Stage {
+function stageOf(type: number, napiDev: string, c: number): Stage {
   switch (type) {
+    case EV.XDP_RUN:
+    case EV.XDP_REDIRECT:
+      // Native XDP runs in the driver's poll; generic XDP at __netif_receive_skb_core.
+      return (c >> 20) & 1 ? 'stack' : 'napi';
     case EV.IRQ_ENTRY:
     case EV.IRQ_EXIT:
       return 'irq';
@@ -80,7 +84,8 @@ function stageOf(type: number, napiDev: string): Stage {
 }
 
 /** The kernel site of an event; an interrupt's depends on its vector (device, timer or IPI). */
-function siteOf(rec: TraceRecorder, type: number, a: number): KernelSite {
+function siteOf(rec: TraceRecorder, type: number, a: number, c: number): KernelSite {
+  if (type === EV.XDP_REDIRECT && (c >> 20) & 1) return { ...KERNEL_SITES[type]!, fn: 'xdp_do_generic_redirect' };
   if (type === EV.IRQ_ENTRY || type === EV.IRQ_EXIT) {
     const label = rec.machine.irqs[a]?.label;
     const arch = label === undefined ? undefined : ARCH_IRQ_SITES[label];
@@ -89,7 +94,7 @@ function siteOf(rec: TraceRecorder, type: number, a: number): KernelSite {
   return KERNEL_SITES[type]!;
 }
 
-/** Step-mode events: everything with a tracepoint, in print order, at most `max`. */
+/** Step-mode events: everything with a tracepoint, and bpf_prog_run_xdp's verdicts per poll, in print order, at most `max`. */
 export function stepEvents(rec: TraceRecorder, fromNs: number, toNs: number, max: number): StepEvent[] {
   const b = rec.buf;
   const out: StepEvent[] = [];
@@ -101,7 +106,7 @@ export function stepEvents(rec: TraceRecorder, fromNs: number, toNs: number, max
     if (t < fromNs || t >= toNs) continue;
     const line = describeEvent(rec, e, e.type === EV.NETIF_RECEIVE_SKB ? skb++ : 0);
     if (line === null) continue;
-    const site = siteOf(rec, e.type, e.a);
+    const site = siteOf(rec, e.type, e.a, e.c);
     const ring = isNapiPoll(e.type) ? rec.machine.napiRing.get(e.a) : e.type === EV.IRQ_ENTRY || e.type === EV.IRQ_EXIT ? rec.machine.irqRing.get(e.a) : undefined;
     out.push({
       t,
@@ -112,7 +117,7 @@ export function stepEvents(rec: TraceRecorder, fromNs: number, toNs: number, max
       fn: site.fn,
       file: site.file,
       what: site.what,
-      stage: stageOf(e.type, rec.machine.napis.get(e.a) ?? ''),
+      stage: stageOf(e.type, rec.machine.napis.get(e.a) ?? '', e.c),
       queues: ring ? [ring] : [],
     });
     if (out.length >= max) break;

@@ -264,7 +264,4 @@ describe('the grammar: one-line errors naming the JSON path and the nearest name
       'xdp_maps.cpu_map.type: "cpumpa" is not one of "cpumap", "devmap" (did you mean "cpumap"?)',
     );
   });
-  it('generic XDP with a redirect rule is refused (xdp_do_generic_redirect is not modelled)', () => {
-    expect(inputError(base({ mode: 'generic', ...rule({ map: 'cpu_map', key: 1 }) }))).toMatch(/^nics\[0\]\.xdp\.mode: .*generic XDP's redirect \(xdp_do_generic_redirect\) is not modelled$/);
-  });
 });

@@ -78,6 +78,19 @@ describe('native XDP (xdpdrv): in the driver clean loop, on the xdp_buff', () =>
     conserved(r);
   });
 
+  it.each(['ixgbe', 'ice', 'generic'])(
+    '%s: ethtool -S has no XDP counters of its own; XDP_TX frames count in tx_packets, not in the per-queue TX stats (the XDP TX ring is not among tx_rings)',
+    (driver) => {
+      const { result: r } = run({ nics: [{ ...ONE_QUEUE, driver, xdp: { mode: 'native', program: [], default: 'tx' } }], apps: SINK, flows: flood() });
+      const e = r.ethtool_S.eth0!;
+      expect(Object.keys(e).filter((k) => /xdp/i.test(k))).toEqual([]);
+      expect(e.tx_packets).toBeGreaterThan(r.packets.xdp_tx! - 100);
+      const perQueue = Object.entries(e).filter(([k]) => /^tx_?(queue_)?0_(packets|bytes)$/.test(k));
+      expect(perQueue.length).toBe(2);
+      for (const [, v] of perQueue) expect(v).toBe(0);
+    },
+  );
+
   it('XDP_ABORTED: a drop with the xdp:xdp_exception tracepoint', () => {
     const k = kernel({ nics: [{ ...ONE_QUEUE, xdp: { mode: 'native', program: [], default: 'aborted' } }], apps: SINK, flows: flood(), duration_ms: 1 });
     let exceptions = 0;

@@ -180,6 +180,40 @@ describe('step events of busy polling', () => {
   });
 });
 
+describe('step events of XDP', () => {
+  it('cpumap-steering: bpf_prog_run_xdp per poll in the driver, xdp_do_redirect per frame (xdp:xdp_redirect), cpu_map_kthread_run on the entry CPU', () => {
+    const s = resolved('cpumap-steering', 8, 2);
+    const rec = new TraceRecorder({ fromNs: s.warmupNs, packetFromNs: 3e6, packetToNs: 3.1e6 });
+    simulate(s, { trace: rec });
+    const steps = stepEvents(rec, 3e6, 3.1e6, 50000);
+    const fns = new Set(steps.map((x) => x.fn));
+    for (const fn of ['bpf_prog_run_xdp', 'xdp_do_redirect', 'cpu_map_kthread_run', 'bq_flush_to_queue']) expect(fns).toContain(fn);
+    const run = steps.find((x) => x.fn === 'bpf_prog_run_xdp')!;
+    expect([run.tracepoint, run.file, run.stage, run.cpu]).toEqual(['', 'include/net/xdp.h', 'napi', 0]);
+    expect(run.line).toMatch(/^bpf_prog_run_xdp: dev=eth0 rxq=0 frames=(\d+) XDP_DROP=0 XDP_PASS=0 XDP_TX=0 XDP_REDIRECT=\1 XDP_ABORTED=0$/);
+    const redirect = steps.find((x) => x.fn === 'xdp_do_redirect')!;
+    expect([redirect.tracepoint, redirect.file, redirect.cpu]).toEqual(['xdp:xdp_redirect', 'net/core/filter.c', 0]);
+    expect(redirect.line).toMatch(/^xdp_redirect: prog_id=1 action=XDP_REDIRECT ifindex=\d+ to_ifindex=0 err=0 map_id=1 map_index=[123]$/);
+    expect(steps.find((x) => x.fn === 'cpu_map_kthread_run')!.task).toMatch(/^cpumap\/[123]\/map:1$/);
+    // The ftrace export prints tracepoints only: xdp_redirect, never the program's run.
+    const text = toFtrace(rec);
+    expect(text).toMatch(/ xdp_redirect: prog_id=1 /);
+    expect(text).not.toMatch(/bpf_prog_run_xdp/);
+  });
+
+  it('generic XDP: the program per skb at __netif_receive_skb_core, xdp_do_generic_redirect', () => {
+    const s = resolved('cpumap-steering', 4, 0);
+    s.nics[0]!.xdp = { ...s.nics[0]!.xdp!, mode: 'generic' };
+    const rec = new TraceRecorder({ packetFromNs: 1e6, packetToNs: 1.05e6 });
+    simulate(s, { trace: rec });
+    const steps = stepEvents(rec, 1e6, 1.05e6, 50000);
+    const run = steps.find((x) => x.fn === 'bpf_prog_run_xdp')!;
+    expect(run.stage).toBe('stack');
+    expect(run.line).toMatch(/^bpf_prog_run_xdp: dev=eth0 rxq=0 generic frames=1 .*XDP_REDIRECT=1 /);
+    expect(steps.find((x) => x.fn === 'xdp_do_generic_redirect')!.tracepoint).toBe('xdp:xdp_redirect');
+  });
+});
+
 describe('ftrace export of a window that starts mid-run', () => {
   it('names the task that was running when the window opened: every sched_switch line runs as its prev', () => {
     const rec = new TraceRecorder({ fromNs: 5.3e6, toNs: 12e6 });

@@ -200,7 +200,10 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
       napi.deferHardIrqs = cfg.napiDeferHardIrqs;
       napi.groFlushTimeout = cfg.groFlushTimeoutNs;
       napi.irqSuspendTimeout = cfg.rxQueues[q]!.irqSuspendTimeoutNs; // napi_config of the queue's NAPI (netlink napi-set)
-      if (cfg.threaded) {
+      // napi_set_threaded: the queue's NAPI as netlink set it, else as the device's sysfs file did.
+      const threaded = cfg.rxQueues[q]!.threaded;
+      napi.threadedBusyPoll = threaded === 'busy-poll';
+      if (threaded !== 'disabled') {
         const task = k.tasks.spawn(
           `napi/${cfg.name}-${napi.id}`,
           k.cpus.map((c) => c.id),
@@ -363,15 +366,27 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
    * cleaned by that queue's poll.
    */
   xmitXdp(queue: number, len: number, t: number, row: number): void {
-    this.post(queue, len, t, this.k.pages.take(row));
+    this.post(queue, len, t, this.k.pages.take(row), true);
+  }
+
+  /**
+   * generic_xdp_tx() of a redirected skb (dev_map_generic_redirect) from `cpu`: netdev_core_pick_tx
+   * with no socket — the CPU's XPS queue (get_xps_queue; several: reciprocal_scale of skb->hash),
+   * else skb_tx_hash, which takes a forwarded skb's recorded RX queue modulo the TX queues — and
+   * netdev_start_xmit; the page goes to the TX ring until the completion.
+   */
+  xmitGenericXdp(cpu: number, hash: number, rxQueue: number, len: number, t: number, row: number): void {
+    const map = this.xps[cpu]!;
+    const q = map.length === 1 ? map[0]! : map.length > 1 ? map[Math.floor(((hash >>> 0) * map.length) / 2 ** 32)]! : rxQueue % this.cfg.queues;
+    this.post(q, len, t, this.k.pages.take(row));
   }
 
   /** The NIC fetches a posted frame (the DMA latency), sends it when the link's TX side is free and writes the completion back once it has left. */
-  private post(q: number, len: number, at: number, page = -1): void {
+  private post(q: number, len: number, at: number, page = -1, xdp = false): void {
     const start = Math.max(at + this.cfg.dmaLatencyNs, this.txWireFree);
     const done = start + Math.ceil(((Math.max(len, ETH_ZLEN) + FCS_PREAMBLE_IFG) * 8) / this.cfg.speedGbps);
     this.txWireFree = done;
-    this.txRings[q]!.post(done, len, page);
+    this.txRings[q]!.post(done, len, page, xdp);
     this.vectors[q]!.onTxCompletion(done);
   }
 
@@ -547,9 +562,15 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
       e[d.queueStat(q.index, 'packets')] = q.packets;
       e[d.queueStat(q.index, 'bytes')] = q.bytes;
     }
+    // The per-queue TX stats walk the driver's TX rings, not its XDP TX rings: frames XDP sent
+    // (XDP_TX, ndo_xdp_xmit) count in tx_packets/tx_bytes (the netdev totals) only. No driver
+    // profile has XDP counters of its own in ethtool -S: ixgbe (ixgbe_gstrings_stats) and ice
+    // (ice_gstrings_vsi_stats, ice_gstrings_pf_stats) export none, and the generic driver
+    // stands for no real one (mlx5's rx_xdp_drop/rx_xdp_redirect/rx_xdp_tx_xmit are mlx5's);
+    // the program's own counts are in nics[].queues[].xdp, as xdp_rxq_info prints them.
     for (const t of this.txRings) {
-      e[d.queueStat(t.index, 'packets', 'tx')] = t.packets;
-      e[d.queueStat(t.index, 'bytes', 'tx')] = t.bytes;
+      e[d.queueStat(t.index, 'packets', 'tx')] = t.packets - t.xdpPackets;
+      e[d.queueStat(t.index, 'bytes', 'tx')] = t.bytes - t.xdpBytes;
     }
     return e;
   }

@@ -18,15 +18,26 @@ export class TxRing {
   private lens = new Int32Array(64);
   /** An XDP_TX frame's RX page (its reference is held until the completion is cleaned), -1: an skb the host sent. */
   private pages = new Int32Array(64);
+  /** 1 for a frame XDP sent (the driver's XDP TX ring), 0 for an skb. */
+  private xdp = new Uint8Array(64);
   /** The pages of the XDP_TX frames the last clean() freed (xdp_return_frame), and how many. */
   freedPages = new Int32Array(64);
   freedPageCount = 0;
   private head = 0;
   private count = 0;
 
-  /** ethtool -S tx_queue_N_packets / _bytes: counted at clean, as ixgbe_clean_tx_irq updates ring->stats. */
+  /** Frames and bytes cleaned, as ixgbe_clean_tx_irq updates ring->stats: the host's skbs and the XDP frames together. */
   packets = 0;
   bytes = 0;
+  /**
+   * Of those, the frames XDP sent (XDP_TX, a devmap's ndo_xdp_xmit). On the hardware they go out on
+   * an XDP TX ring of their own (adapter->xdp_ring, vsi->xdp_rings), which the drivers' ethtool -S
+   * per-queue stats leave out (ixgbe_get_ethtool_stats walks tx_ring[], ice's
+   * ice_for_each_alloc_txq tx_rings[]) and their netdev totals include (ixgbe_get_stats64,
+   * ice_update_vsi_ring_stats).
+   */
+  xdpPackets = 0;
+  xdpBytes = 0;
   /** Bytes of the frames the last clean() freed (for the ring container's total_bytes). */
   lastBytes = 0;
 
@@ -49,13 +60,14 @@ export class TxRing {
     return this.count > 0 ? this.doneAt[this.head]! : Infinity;
   }
 
-  /** ixgbe_tx_map(): a frame of `len` bytes (skb->len) posted; its completion is written back at `doneAt`. `page`: an XDP_TX frame's RX page. */
-  post(doneAt: number, len: number, page = -1): void {
+  /** ixgbe_tx_map(): a frame of `len` bytes (skb->len) posted; its completion is written back at `doneAt`. `page`: an XDP_TX frame's RX page; `xdp`: sent by XDP (the XDP TX ring). */
+  post(doneAt: number, len: number, page = -1, xdp = false): void {
     if (this.count === this.doneAt.length) this.grow();
     const i = (this.head + this.count) & (this.doneAt.length - 1);
     this.doneAt[i] = doneAt;
     this.lens[i] = len;
     this.pages[i] = page;
+    this.xdp[i] = xdp ? 1 : 0;
     this.count++;
   }
 
@@ -73,6 +85,10 @@ export class TxRing {
     this.freedPageCount = 0;
     while (n < limit && this.count > 0 && this.doneAt[this.head]! <= t) {
       bytes += this.lens[this.head]!;
+      if (this.xdp[this.head] === 1) {
+        this.xdpPackets++;
+        this.xdpBytes += this.lens[this.head]!;
+      }
       const page = this.pages[this.head]!;
       if (page >= 0) {
         if (this.freedPageCount === this.freedPages.length) this.freedPages = grown(this.freedPages, this.freedPages.length * 2);
@@ -91,7 +107,7 @@ export class TxRing {
 
   /** Start of the measurement window: the queue's ethtool counters restart. */
   resetWindow(): void {
-    this.packets = this.bytes = 0;
+    this.packets = this.bytes = this.xdpPackets = this.xdpBytes = 0;
   }
 
   private grow(): void {
@@ -99,14 +115,17 @@ export class TxRing {
     const done = new Float64Array(n * 2);
     const lens = new Int32Array(n * 2);
     const pages = new Int32Array(n * 2);
+    const xdp = new Uint8Array(n * 2);
     for (let i = 0; i < this.count; i++) {
       done[i] = this.doneAt[(this.head + i) & (n - 1)]!;
       lens[i] = this.lens[(this.head + i) & (n - 1)]!;
       pages[i] = this.pages[(this.head + i) & (n - 1)]!;
+      xdp[i] = this.xdp[(this.head + i) & (n - 1)]!;
     }
     this.doneAt = done;
     this.lens = lens;
     this.pages = pages;
+    this.xdp = xdp;
     this.head = 0;
   }
 }

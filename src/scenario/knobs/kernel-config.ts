@@ -98,4 +98,29 @@ export const schedMigrationCostNs = defineKnob<number, number, SystemContext>({
   schemaDefault: true,
 });
 
-export const KERNEL_CONFIG_KNOBS = [hz, softirqMode, sched, idleExitUs, irqTimeAccounting, schedMigrationCostNs];
+/** The releases kernel.version takes: the one rxsim models, and the next, whose rules a knob may need. */
+export const KERNEL_VERSIONS = ['6.18', '6.19'] as const;
+export type KernelVersion = (typeof KERNEL_VERSIONS)[number];
+
+/** Is the scenario's kernel (SystemContext.version, 6.18 when absent) at least `v`? */
+export function kernelAtLeast(ctx: SystemContext, v: KernelVersion): boolean {
+  const [major, minor] = (ctx.version ?? '6.18').split('.').map(Number) as [number, number];
+  const [wantMajor, wantMinor] = v.split('.').map(Number) as [number, number];
+  return major > wantMajor || (major === wantMajor && minor >= wantMinor);
+}
+
+export const version = defineKnob<KernelVersion, KernelVersion, SystemContext>({
+  name: 'kernel version',
+  kind: 'kernel-config',
+  path: 'kernel.version',
+  where: 'uname -r (major.minor)',
+  type: oneOf(KERNEL_VERSIONS),
+  default: '6.18',
+  range: KERNEL_VERSIONS.join(', '),
+  check: (value) => value,
+  description: 'The release for the rules rxsim gates on a version: 6.19 adds threaded NAPI busy polling (napi-set threaded "busy-poll"). Older behaviour has knobs of its own (softirq_mode, sched).',
+  source: 'include/generated/uapi/linux/version.h: LINUX_VERSION_CODE',
+  schemaDefault: true,
+});
+
+export const KERNEL_CONFIG_KNOBS = [hz, softirqMode, sched, idleExitUs, irqTimeAccounting, schedMigrationCostNs, version];

@@ -1,6 +1,8 @@
 import * as limits from '../limits.ts';
 import { parseCpuMask } from '../units.ts';
-import { defineKnob, text, uint, type AnyKnob, type QueueContext } from './types.ts';
+import { ValueError } from '../errors.ts';
+import { kernelAtLeast } from './kernel-config.ts';
+import { defineKnob, oneOf, text, uint, type AnyKnob, type QueueContext } from './types.ts';
 
 /** Per-RX-queue sysfs files, /sys/class/net/<dev>/queues/rx-<n>/<attr> (net/core/net-sysfs.c). */
 
@@ -53,7 +55,30 @@ export const irqSuspendTimeout = defineKnob<number, number, QueueContext>({
   source: 'net/core/dev.c: napi_suspend_irqs',
 });
 
-export const QUEUE_KNOBS = [rpsCpus, rpsFlowCnt, irqSuspendTimeout];
+/** enum netdev_napi_threaded (include/uapi/linux/netdev.h) as netlink's napi-set names it. */
+export type NapiThreaded = 'disabled' | 'enabled' | 'busy-poll';
+export const threaded = defineKnob<NapiThreaded, NapiThreaded, QueueContext>({
+  name: 'threaded',
+  kind: 'queue',
+  path: 'nics[].queues["rx-<n>"].threaded',
+  where: 'netlink netdev napi-set threaded of the NAPI of rx-<n> (no sysfs file; the device-wide /sys/class/net/<dev>/threaded sets every NAPI to 0 or 1)',
+  command: `ynl --family netdev --do napi-set --json '{"id": {napi}, "threaded": "{value}"}'`,
+  type: oneOf(['disabled', 'enabled', 'busy-poll']),
+  default: 'disabled',
+  defaultText: 'the device\'s threaded (nics[].threaded: 0 "disabled", 1 "enabled")',
+  range: 'disabled, enabled, busy-poll (6.19+)',
+  // netdev-genl-gen.c: NETDEV_A_NAPI_THREADED is NLA_POLICY_MAX(NLA_U32, 1) in 6.18;
+  // NETDEV_NAPI_THREADED_BUSY_POLL (2) came with commit c18d4b190a46, in 6.19.
+  check: (value, ctx) => {
+    if (value === 'busy-poll' && !kernelAtLeast(ctx, '6.19'))
+      throw new ValueError(`"busy-poll" needs kernel ≥ 6.19 (NETDEV_NAPI_THREADED_BUSY_POLL; kernel.version is ${ctx.version ?? '6.18'}): "disabled" or "enabled"`);
+    return value;
+  },
+  description: 'This NAPI polled by its own napi/<dev>-<id> kthread ("enabled"), or by a kthread that busy-polls it without sleeping and keeps its interrupt masked ("busy-poll", 6.19+).',
+  source: 'net/core/dev.c: napi_threaded_poll',
+});
+
+export const QUEUE_KNOBS = [rpsCpus, rpsFlowCnt, irqSuspendTimeout, threaded];
 
 /** Per-NAPI settings with no sysfs file: only netlink's napi-set writes them. */
-export const NAPI_SET_KNOBS: readonly AnyKnob[] = [irqSuspendTimeout];
+export const NAPI_SET_KNOBS: readonly AnyKnob[] = [irqSuspendTimeout, threaded];

@@ -129,7 +129,7 @@ const NIC_KINDS: KnobKind[] = ['device', 'queue', 'ethtool', 'irq'];
 interface Machine {
   cpus: number;
   seed: number;
-  kernel: { hz: number };
+  kernel: { hz: number; version?: string | undefined };
 }
 interface NicLike {
   driver: string;
@@ -139,7 +139,7 @@ interface NicLike {
 }
 
 export function systemContext(s: Machine): SystemContext {
-  return { cpus: s.cpus, hz: s.kernel.hz, seed: s.seed };
+  return { cpus: s.cpus, hz: s.kernel.hz, seed: s.seed, ...(s.kernel.version === undefined ? {} : { version: s.kernel.version }) };
 }
 
 export function nicContext(s: Machine, nic: NicLike): NicContext {

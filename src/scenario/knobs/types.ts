@@ -20,6 +20,8 @@ export interface SystemContext {
   hz: number;
   /** The scenario's seed (netdev_rss_key is drawn from it). */
   seed: number;
+  /** kernel.version, the release whose version-gated rules apply ("6.18" when absent). */
+  version?: string;
 }
 
 /** For knobs of a NIC (device, queue, ethtool, irq). */
