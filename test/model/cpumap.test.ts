@@ -259,9 +259,10 @@ describe('the grammar: one-line errors naming the JSON path and the nearest name
     );
     expect(inputError(base(rule({ map: 'cpu_map', key: 1 }), cpumap([1, 1])))).toMatch(/^xdp_maps\.cpu_map\.entries\[1\]\.cpu: CPU 1 is already an entry/);
     expect(inputError(base(rule({ map: 'cpu_map', key: 1 }), cpumap([1], 20000)))).toMatch(/^xdp_maps\.cpu_map\.entries\[0\]\.qsize: /);
-    expect(inputError(base(rule({ map: 'cpu_map', key: 1 }), { cpu_map: { type: 'xskmap', entries: [] } }))).toBe('xdp_maps.cpu_map.type: "xskmap" is not one of "cpumap", "devmap"');
+    // An xskmap has max_entries, not entries (its sockets insert themselves).
+    expect(inputError(base(rule({ map: 'cpu_map', key: 1 }), { cpu_map: { type: 'xskmap', entries: [] } }))).toBe('xdp_maps.cpu_map.entries: unknown key "entries"');
     expect(inputError(base(rule({ map: 'cpu_map', key: 1 }), { cpu_map: { type: 'cpumpa', entries: [] } }))).toBe(
-      'xdp_maps.cpu_map.type: "cpumpa" is not one of "cpumap", "devmap" (did you mean "cpumap"?)',
+      'xdp_maps.cpu_map.type: "cpumpa" is not one of "cpumap", "devmap", "xskmap" (did you mean "cpumap"?)',
     );
   });
 });
