@@ -1,3 +1,4 @@
+import { IpForward, type EgressDevice } from './ip-forward.ts';
 import { RngStream } from '../engine/rng.ts';
 import { Simulator } from '../engine/simulator.ts';
 import type { ResolvedFlow, ResolvedScenario } from '../scenario/resolve.ts';
@@ -92,6 +93,8 @@ export class Kernel {
   /** icmp_send's rate limits (the replies to datagrams that found no socket). */
   readonly icmp: Icmp;
   readonly l4: TransportRcv;
+  /** ip_forward and ip_error: the route of skbs not for this host. */
+  readonly forwarding: IpForward;
   /** netif_receive_skb and the stack's passes: where pollers hand their skbs. */
   readonly path: NetifReceive;
   readonly veth: Veth;
@@ -133,6 +136,7 @@ export class Kernel {
     this.rps = new RpsSteering(this, s.cpus, s.sysctl['net.core.rps_sock_flow_entries']);
     this.icmp = new Icmp(this, s.flows);
     this.l4 = new TransportRcv(this);
+    this.forwarding = new IpForward(this, s.netfilter.host);
     this.path = new NetifReceive(this, s);
     // The flows whose frames GRO may merge (TCP), by flow index.
     const groTcpFlows = Uint8Array.from(s.flows, (f) => (f.proto === 'tcp' ? 1 : 0));
@@ -235,6 +239,11 @@ export class Kernel {
 
   /** The device a devmap entry transmits on (DevMapHost). */
   xmitDevice(nic: number): XdpXmitDevice {
+    return this.nics[nic]!;
+  }
+
+  /** The device a route leaves by (IpForwardHost). */
+  egressDevice(nic: number): EgressDevice {
     return this.nics[nic]!;
   }
 
