@@ -68,7 +68,8 @@ export interface FlowExplanation {
   flow: string;
   proto: string;
   path: string;
-  outcome: { offered_gbps: number; delivered_gbps: number; goodput_gbps: number; delivered_pct: number | null; line_gbps: number; transactions_per_sec?: number };
+  /** A "forward" flow's packets leave by another device: delivered_pct counts them (forwarded_pps their rate), as a delivery of this host's. */
+  outcome: { offered_gbps: number; delivered_gbps: number; goodput_gbps: number; delivered_pct: number | null; line_gbps: number; transactions_per_sec?: number; forwarded_pps?: number };
   limit: { kind: LimitKind; resource: string; summary: string; cpu?: number; place?: string; stage?: string };
   /** Mechanisms at work, as stable tags (tests and the browser key on them). */
   mechanisms: string[];
@@ -174,7 +175,8 @@ function lineGbps(cx: FlowContext): number {
 
 function explainFlow(cx: FlowContext): FlowExplanation {
   const { f } = cx;
-  const deliveredPct = f.offered > 0 ? round((100 * f.delivered) / f.offered, 2) : null;
+  const pct = deliveredPctOf(f);
+  const deliveredPct = pct === null ? null : round(pct, 2);
   const line = lineGbps(cx);
   const outcome: FlowExplanation['outcome'] = {
     offered_gbps: f.offered_gbps,
@@ -183,6 +185,7 @@ function explainFlow(cx: FlowContext): FlowExplanation {
     delivered_pct: deliveredPct,
     line_gbps: Number.isFinite(line) ? line : 0,
     ...(cx.rr ? { transactions_per_sec: cx.rr.transactions_per_sec } : {}),
+    ...(f.forwarded_pps !== undefined ? { forwarded_pps: f.forwarded_pps } : {}),
   };
   const waits = waitsOf(f);
   const losses = Object.entries(f.drops)
@@ -228,7 +231,8 @@ function classify(cx: FlowContext, losses: FlowExplanation['losses'], line: numb
   if (f.offered === 0) return plain('idle', 'nothing offered', `${f.name} offered no packets in the window.`, []);
   const readers = cx.readers.map((a) => a.name);
   const saturated = saturatedCpus(cx);
-  const rate = f.proto === 'tcp' ? f.goodput_gbps / tcpPayloadShare(cx) : f.delivered_gbps;
+  // A forwarded flow's rate: the offered L2 rate in the share that left by its route's device.
+  const rate = f.proto === 'tcp' ? f.goodput_gbps / tcpPayloadShare(cx) : f.forwarded !== undefined ? (f.offered_gbps * f.forwarded) / f.offered : f.delivered_gbps;
   const atLine = Number.isFinite(line) && rate >= AT_LINE * line;
   const dropped = losses.reduce((a, l) => a + l.packets, 0);
   const only = (place: string): boolean => dropped > 0 && (losses.find((l) => l.place === place)?.packets ?? 0) / dropped >= 0.99;
@@ -249,7 +253,8 @@ function classify(cx: FlowContext, losses: FlowExplanation['losses'], line: numb
   return withContext(cx, offeredVerdict(cx, saturated, losses), readers);
 }
 
-const deliveredPctOf = (f: FlowResult): number | null => (f.offered > 0 ? (100 * f.delivered) / f.offered : null);
+/** Packets of the flow the host took to their end — its socket, or (forwarded) the route's device — in per cent of those offered. */
+const deliveredPctOf = (f: FlowResult): number | null => (f.offered > 0 ? (100 * (f.delivered + (f.forwarded ?? 0))) / f.offered : null);
 
 /** Mechanisms on the flow's interrupt CPU that are at work although it does not limit the flow: who runs NET_RX and who is charged for it. */
 const CONTEXT_TAGS = ['ksoftirqd', 'threaded-napi', 'softirq-charged-to-task', 'hardirq-livelock'];
@@ -439,6 +444,9 @@ function placeText(place: string): string {
     tcp_dup: 'TCP (duplicate segments)',
     no_socket: 'the socket lookup (no socket: UdpNoPorts)',
     xdp: 'the XDP program',
+    route: 'the route (ip_error: not for this host and net.ipv4.ip_forward is 0; Ip InAddrErrors)',
+    ttl: 'ip_forward (TTL expired: Ip InHdrErrors, ICMP time exceeded)',
+    qdisc: "the egress device's qdisc (pfifo_fast at txqueuelen while the driver has stopped the TX queue)",
   };
   return names[place] ?? place;
 }
@@ -726,7 +734,9 @@ export function explanationText(e: Explanation): string {
     const o = f.outcome;
     lines.push(
       '',
-      `flow ${f.flow} (${f.proto}, ${f.path}): ${o.transactions_per_sec !== undefined ? `${o.transactions_per_sec} transactions/s, ` : ''}${o.delivered_gbps} of ${o.offered_gbps} Gbit/s offered delivered${o.delivered_pct !== null ? ` (${o.delivered_pct} % of packets)` : ''}`,
+      o.forwarded_pps !== undefined
+        ? `flow ${f.flow} (${f.proto}, ${f.path}): ${o.forwarded_pps} packets/s forwarded of ${o.offered_gbps} Gbit/s offered${o.delivered_pct !== null ? ` (${o.delivered_pct} % of packets)` : ''}`
+        : `flow ${f.flow} (${f.proto}, ${f.path}): ${o.transactions_per_sec !== undefined ? `${o.transactions_per_sec} transactions/s, ` : ''}${o.delivered_gbps} of ${o.offered_gbps} Gbit/s offered delivered${o.delivered_pct !== null ? ` (${o.delivered_pct} % of packets)` : ''}`,
     );
     lines.push(`  limit: ${f.limit.kind} — ${f.limit.summary}`);
     if (f.mechanisms.length > 0) lines.push(`  mechanisms: ${f.mechanisms.join(', ')}`);
