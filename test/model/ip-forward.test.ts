@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import type { Result } from '../../src/metrics/result.ts';
 import { checkRxPages, inputError, resolve, run } from '../helpers.ts';
 
@@ -165,4 +166,45 @@ describe('forwarding input', () => {
   it('net.ipv4.ip_forward is a registry sysctl (kernel default 0)', () => {
     expect(resolve().sysctl['net.ipv4.ip_forward']).toBe(0);
   });
+});
+
+describe('properties of forwarding', () => {
+  it('over rates, TTLs, forwarding on or off, egress speeds and queue counts: offered = forwarded + dropped + in flight; drained, nothing is left and the pages come back', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          rate: fc.constantFrom('300kpps', '1mpps', '3mpps'),
+          ttl: fc.constantFrom(1, 2, 64),
+          on: fc.boolean(),
+          egressGbps: fc.constantFrom(0.1, 1, 10),
+          queues: fc.constantFrom(1, 2),
+          sameNic: fc.boolean(),
+        }),
+        ({ rate, ttl, on, egressGbps, queues, sameNic }) => {
+          const over = {
+            duration_ms: 4,
+            warmup_ms: 1,
+            nics: [
+              { name: 'eth0', driver: 'ixgbe', channels: { combined: queues } },
+              { name: 'eth1', driver: 'ixgbe', channels: { combined: queues }, speed_gbps: egressGbps },
+            ],
+            routes: [{ dst: '10.1.0.0/16', dev: sameNic ? 'eth0' : 'eth1' }],
+            sysctl: { 'net.ipv4.ip_forward': on ? 1 : 0 },
+            flows: [flow({ rate, ttl, src: '10.0.0.0/28:1000' })],
+          };
+          const { result: r, kernel: k } = run(over);
+          conserved(r);
+          checkRxPages(k);
+          expect(r.nstat.IpForwDatagrams! + r.nstat.IpInHdrErrors! + r.nstat.IpInAddrErrors!).toBe(r.nstat.IpInReceives);
+          if (!on) expect(r.packets.forwarded).toBe(0);
+          if (on && ttl === 1) expect(r.packets.forwarded).toBe(0);
+          const d = run(over, { drain: true });
+          expect(d.result.packets.in_flight).toBe(0);
+          expect(d.kernel.pool.inUse).toBe(0);
+          checkRxPages(d.kernel);
+        },
+      ),
+      { numRuns: 12, seed: 2026 },
+    );
+  }, 120_000);
 });
