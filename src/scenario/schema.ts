@@ -296,7 +296,7 @@ const netns = z
 
 const explainClaim = z.strictObject({
   flow: z.string().min(1).describe('The flow, by name.'),
-  limit: z.enum(LIMIT_KINDS).describe('What limits it (rxsim explain: wire, offered-load, cpu, queue, receive-window, latency, no-listener, xdp-program, idle).'),
+  limit: z.enum(LIMIT_KINDS).describe('What limits it (rxsim explain: wire, offered-load, cpu, queue, receive-window, latency, no-listener, not-forwarded, xdp-program, idle).'),
   resource: z.string().min(1).optional().describe('The limiting resource as explain names it, e.g. "cpu 4", "cpus 0,1,2,3", "backlog".'),
   mechanisms: z.array(z.string().min(1)).default([]).describe('Mechanisms explain must find at work, e.g. "ksoftirqd", "softirq-and-reader-share-cpu", "rwnd-limited".'),
   why: z.string().optional().describe('What the claim shows (printed by rxsim check).'),

@@ -23,6 +23,7 @@ import type { ExplainClaim, Scenario } from '../scenario/schema.ts';
  *   receive-window  TCP: the receive window holds the sender back with no CPU saturated
  *   latency         a closed-loop (request/response) flow: its rate is its latency
  *   no-listener     nothing listens on the flow's port: every packet ends at the socket lookup
+ *   not-forwarded   a flow not for this host that every packet ends at the route: forwarding off (ip_error) or TTL expired
  *   xdp-program     an XDP program drops the flow, by design
  *   idle            the flow offered nothing in the window
  */
@@ -240,6 +241,7 @@ function classify(cx: FlowContext, losses: FlowExplanation['losses'], line: numb
   if (cx.rr) return latencyVerdict(cx, saturated, readers);
   if (only('xdp')) return withContext(cx, xdpVerdict(cx, losses), readers);
   if (f.delivered === 0 && only('no_socket')) return withContext(cx, noListenerVerdict(cx, losses, saturated, readers), readers);
+  if (f.forwarded === 0 && (only('route') || only('ttl'))) return withContext(cx, notForwardedVerdict(cx, losses, saturated, readers), readers);
   if (atLine) return withContext(cx, wireVerdict(cx, line, saturated, readers), readers);
   // A datagram flow the host delivers whole is not limited by a saturated CPU it crosses (TCP is
   // different: its sender slows down to what gets through, so "all delivered" says nothing).
@@ -655,6 +657,30 @@ function noListenerVerdict(cx: FlowContext, losses: FlowExplanation['losses'], s
     cpu: saturated.length > 0 ? cpuContexts(cx.r, saturated[0]!, readers) : null,
     chain,
     remedies: [],
+  };
+}
+
+/** A "forward" flow whose every packet ends at the route: ip_error with forwarding off, or ip_forward's TTL check. */
+function notForwardedVerdict(cx: FlowContext, losses: FlowExplanation['losses'], saturated: number[], readers: string[]): Verdict {
+  const off = (losses[0]?.place ?? 'route') === 'route';
+  const l = losses[0]!;
+  const chain: ChainLink[] = [
+    off
+      ? {
+          text: `${cx.sc.flows[cx.index]!.dst} is not an address of this host and net.ipv4.ip_forward is 0: ip_route_input_slow gives the packets an error route and ip_error frees them (InAddrErrors, SKB_DROP_REASON_IP_INADDRERRORS, no ICMP): ${l.packets} packets.`,
+          evidence: [ev(`flows[${cx.f.name}].drops.route`, l.packets, 'flows'), ev('nstat.IpInAddrErrors', cx.r.nstat.IpInAddrErrors ?? null, 'counters')],
+        }
+      : {
+          text: `The packets arrive with TTL 1: ip_forward's too_many_hops frees them (InHdrErrors, SKB_DROP_REASON_IP_INHDR) and answers ICMP time exceeded within the ICMP rate limits: ${l.packets} packets.`,
+          evidence: [ev(`flows[${cx.f.name}].drops.ttl`, l.packets, 'flows'), ev('nstat.IpInHdrErrors', cx.r.nstat.IpInHdrErrors ?? null, 'counters')],
+        },
+  ];
+  return {
+    limit: { kind: 'not-forwarded', resource: off ? 'ip_forward off' : 'TTL', summary: off ? `Forwarding is off: ${cx.f.name} ends at the route.` : `${cx.f.name}'s TTL expires here.`, place: l.place },
+    mechanisms: [off ? 'forwarding-off' : 'ttl-expired'],
+    cpu: saturated.length > 0 ? cpuContexts(cx.r, saturated[0]!, readers) : null,
+    chain,
+    remedies: off ? [{ name: 'turn forwarding on', why: 'devinet_sysctl_forward sets every device forwarding: ip_route_input_slow then builds a forwarding route and dst_input is ip_forward', command: 'sysctl -w net.ipv4.ip_forward=1' }] : [],
   };
 }
 

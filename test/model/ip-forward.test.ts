@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Result } from '../../src/metrics/result.ts';
-import { checkRxPages, inputError, resolve, run } from '../helpers.ts';
+import { collectResult } from '../../src/metrics/result.ts';
+import { simulate } from '../../src/model/simulate.ts';
+import { loadScenarioObject } from '../../src/scenario/load.ts';
+import { explain } from '../../src/study/explain.ts';
+import { remedyMetric } from '../../src/study/remedies.ts';
+import { checkRxPages, inputError, resolve, run, scenario } from '../helpers.ts';
 
 /**
  * IPv4 forwarding (net/ipv4/route.c ip_route_input_slow and ip_error, net/ipv4/ip_forward.c
@@ -207,4 +212,29 @@ describe('properties of forwarding', () => {
       { numRuns: 12, seed: 2026 },
     );
   }, 120_000);
+});
+
+describe('rxsim explain on forwarded flows', () => {
+  const explained = (over: Record<string, unknown>, flowOver: Record<string, unknown> = {}) => {
+    const l = loadScenarioObject(scenario({ duration_ms: 6, warmup_ms: 2, nics: TWO_NICS, routes: ROUTES, flows: [flow(flowOver)], ...over }));
+    return explain(collectResult(simulate(l.resolved), 0), l.scenario).flows[0]!;
+  };
+
+  it('forwarding off: limit not-forwarded (forwarding-off), the remedy turns it on, measured as forwarded_pps', () => {
+    const f = explained({});
+    expect([f.limit.kind, f.mechanisms, f.remedies.map((r) => r.command)]).toEqual(['not-forwarded', ['forwarding-off'], ['sysctl -w net.ipv4.ip_forward=1']]);
+    expect(remedyMetric(f)).toBe('flows[fwd].forwarded_pps');
+  });
+
+  it('TTL 1: limit not-forwarded (ttl-expired)', () => {
+    const f = explained({ sysctl: { 'net.ipv4.ip_forward': 1 } }, { ttl: 1 });
+    expect([f.limit.kind, f.mechanisms]).toEqual(['not-forwarded', ['ttl-expired']]);
+  });
+
+  it('forwarded whole: every packet counts as taken to its end (100 %), not as lost', () => {
+    const f = explained({ sysctl: { 'net.ipv4.ip_forward': 1 } });
+    expect(f.outcome.delivered_pct).toBeGreaterThan(99);
+    expect(f.outcome.forwarded_pps).toBeGreaterThan(190_000);
+    expect(f.limit.kind).toBe('offered-load');
+  });
 });
