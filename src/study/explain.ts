@@ -676,11 +676,24 @@ function notForwardedVerdict(cx: FlowContext, losses: FlowExplanation['losses'],
         },
   ];
   return {
-    limit: { kind: 'not-forwarded', resource: off ? 'ip_forward off' : 'TTL', summary: off ? `Forwarding is off: ${cx.f.name} ends at the route.` : `${cx.f.name}'s TTL expires here.`, place: l.place },
+    limit: {
+      kind: 'not-forwarded',
+      resource: off ? 'ip_forward off' : 'TTL',
+      summary: off ? `Forwarding is off: ${cx.f.name} ends at the route.` : `${cx.f.name}'s TTL expires here.`,
+      place: l.place,
+    },
     mechanisms: [off ? 'forwarding-off' : 'ttl-expired'],
     cpu: saturated.length > 0 ? cpuContexts(cx.r, saturated[0]!, readers) : null,
     chain,
-    remedies: off ? [{ name: 'turn forwarding on', why: 'devinet_sysctl_forward sets every device forwarding: ip_route_input_slow then builds a forwarding route and dst_input is ip_forward', command: 'sysctl -w net.ipv4.ip_forward=1' }] : [],
+    remedies: off
+      ? [
+          {
+            name: 'turn forwarding on',
+            why: 'devinet_sysctl_forward sets every device forwarding: ip_route_input_slow then builds a forwarding route and dst_input is ip_forward',
+            command: 'sysctl -w net.ipv4.ip_forward=1',
+          },
+        ]
+      : [],
   };
 }
 
