@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { basename, dirname, resolve } from 'node:path';
 import { InputError } from '../scenario/errors.ts';
 import { parseJson } from '../scenario/load.ts';
-import type { PreparedObservation } from '../study/calibrate.ts';
+import type { Observation, PreparedObservation } from '../study/calibrate.ts';
+import { measuredValues } from '../study/measure-observation.ts';
+import { parseSeriesCsv } from '../study/series-csv.ts';
 import { readText, writeAtomic } from './io.ts';
 
 /** Read a JSON file; a syntax error names the file, line and column. */
@@ -23,6 +25,18 @@ function profileName(out: string): string {
   return file.slice(0, -'.costs.json'.length);
 }
 
+/**
+ * An observation whose `measure` names a series CSV: the file read (relative to the observations
+ * file) and reduced to measured values over its window; values given in `measured` take precedence.
+ */
+function withMeasureFile(ob: Observation, dir: string, where: string): Observation {
+  if (!ob.measure) return ob;
+  const path = resolve(dir, ob.measure.file);
+  const table = parseSeriesCsv(readText(path, 'measure file'), `${where}.file ${ob.measure.file}`);
+  const values = measuredValues(table, { fromMs: ob.measure.from_ms, toMs: ob.measure.to_ms, metrics: ob.measure.metrics }, `${where}.file ${ob.measure.file}`);
+  return { ...ob, measured: { ...values, ...ob.measured } };
+}
+
 export function registerCalibrate(program: Command, version: string): void {
   program
     .command('calibrate')
@@ -37,7 +51,8 @@ export function registerCalibrate(program: Command, version: string): void {
       const observations = parseObservations(readJson(file, 'observations file'), file);
       const base = o.base !== undefined ? checkBase(o.base, `--base ${o.base}`) : checkBase(observations.base ?? 'baremetal-10g', `${file}: base`);
       const dir = dirname(resolve(file));
-      const prepared: PreparedObservation[] = observations.observations.map((ob, i) => {
+      const prepared: PreparedObservation[] = observations.observations.map((observed, i) => {
+        const ob = withMeasureFile(observed, dir, `${file}: observations[${i}].measure`);
         if (typeof ob.scenario !== 'string') return { o: ob, raw: ob.scenario };
         const raw = readJson(resolve(dir, ob.scenario), 'scenario file');
         if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(`${file}: observations[${i}].scenario`, `${ob.scenario} is not a scenario object`);

@@ -33,7 +33,7 @@ export function formatReport(r: Result, description = ''): string {
     .map(([place, n]) => `${place} ${int(n)}`);
   out.push('Packets that arrived in the window');
   out.push(
-    `  offered ${int(r.packets.offered)} = delivered ${int(r.packets.delivered)} + dropped ${int(sum(Object.values(r.packets.dropped)))} + in flight ${int(r.packets.in_flight)}${r.packets.xdp_tx !== undefined ? ` + XDP_TX ${int(r.packets.xdp_tx)}` : ''}${r.packets.xdp_redirect !== undefined ? ` + redirected, not yet in the stack ${int(r.packets.xdp_redirect)}` : ''}${r.packets.xsk !== undefined ? ` + in AF_XDP RX rings ${int(r.packets.xsk)}` : ''}`,
+    `  offered ${int(r.packets.offered)} = delivered ${int(r.packets.delivered)} + dropped ${int(sum(Object.values(r.packets.dropped)))} + in flight ${int(r.packets.in_flight)}${r.packets.xdp_tx !== undefined ? ` + XDP_TX ${int(r.packets.xdp_tx)}` : ''}${r.packets.xdp_redirect !== undefined ? ` + redirected, not yet in the stack ${int(r.packets.xdp_redirect)}` : ''}${r.packets.xsk !== undefined ? ` + in AF_XDP RX rings ${int(r.packets.xsk)}` : ''}${r.packets.forwarded !== undefined ? ` + forwarded ${int(r.packets.forwarded)}` : ''}`,
   );
   out.push(`  dropped by place: ${drops.length ? drops.join(', ') : 'none'}`);
   if (r.drop_reasons.length > 0) {

@@ -13,7 +13,7 @@ import type { Kernel } from '../model/kernel.ts';
 import type { NicResult } from '../model/nic/nic.ts';
 import { NAPI_POLL_WEIGHT } from '../model/napi.ts';
 import type { PacketQueue } from '../model/packet.ts';
-import { DROP_PLACES, type DropReasonRow, type FlowCounters } from '../model/rx-accounting.ts';
+import { DROP_PLACES, FORWARD_DROP_PLACES, type DropReasonRow, type FlowCounters } from '../model/rx-accounting.ts';
 import type { SocketResult } from '../model/socket.ts';
 import { MODELLED_SOFTIRQS, SOFTIRQ_NAMES } from '../model/softirq.ts';
 import type { SchedDomainResult } from '../model/load-balance.ts';
@@ -38,7 +38,8 @@ export interface Result {
   /** warmup_ns: where the window starts (the scenario's warmup_ms, or the one "auto" chose); simulated_ns − window_ns, so outside the digest. */
   sim: { events: number; simulated_ns: number; window_ns: number; wall_ms: number; peak_packets_in_flight: number; warmup_ns: number };
   /** xdp_tx (with an XDP program attached): packets an XDP program sent back out, a conservation term of their own. */
-  packets: { offered: number; delivered: number; in_flight: number; xdp_tx?: number; xdp_redirect?: number; xsk?: number; dropped: Record<string, number> };
+  /** forwarded (with a "forward" flow): packets the stack forwarded out of a device (ip_forward → dev_queue_xmit), a term of their own; xsk (with an xskmap): frames in AF_XDP RX rings, not yet read. */
+  packets: { offered: number; delivered: number; in_flight: number; xdp_tx?: number; xdp_redirect?: number; xsk?: number; forwarded?: number; dropped: Record<string, number> };
   /**
    * The skb drops of those packets by the kernel's drop reason and the function that freed them,
    * as `perf trace -e skb:kfree_skb` or dropwatch list them (skbs: events; packets: the segments
@@ -123,6 +124,9 @@ export interface FlowResult {
   offered: number;
   delivered: number;
   dropped: number;
+  /** A "forward" flow: its packets forwarded out of the route's device (per arrival cohort, as delivered) and their rate over the window. */
+  forwarded?: number;
+  forwarded_pps?: number;
   offered_gbps: number;
   delivered_gbps: number;
   /** Application payload delivered per second (what iperf3 reports). */
@@ -175,6 +179,8 @@ export function collectResult(k: Kernel, wallMs: number): Result {
   const maps = k.xdpMaps.length > 0;
   // packets.xsk and dropped.xsk appear with an xskmap.
   const xskmap = k.xdpMaps.some((m) => m instanceof XskMap);
+  // forwarded and the forwarding drop places appear with a "forward" flow.
+  const fwd = s.flows.some((f) => f.path === 'forward');
   const packets = {
     offered: tot.offered,
     delivered: tot.delivered,
@@ -182,7 +188,13 @@ export function collectResult(k: Kernel, wallMs: number): Result {
     ...(xdp ? { xdp_tx: st.xdpTx } : {}),
     ...(maps ? { xdp_redirect: st.xdpRedirect } : {}),
     ...(xskmap ? { xsk: st.xsk } : {}),
-    dropped: Object.fromEntries(DROP_PLACES.filter((p) => (xdp || p !== 'xdp') && (maps || (p !== 'cpumap' && p !== 'devmap')) && (xskmap || p !== 'xsk')).map((p) => [p, st.dropped[p]])),
+    ...(fwd ? { forwarded: st.forwarded } : {}),
+    dropped: Object.fromEntries(
+      DROP_PLACES.filter((p) => (xdp || p !== 'xdp') && (maps || (p !== 'cpumap' && p !== 'devmap')) && (xskmap || p !== 'xsk') && (fwd || !FORWARD_DROP_PLACES.includes(p))).map((p) => [
+        p,
+        st.dropped[p],
+      ]),
+    ),
   };
   const drop_reasons = st.dropReasons();
   // Rates count L2 bytes without the FCS (what rx_bytes counts), over the window.
@@ -205,6 +217,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
       offered: c.offered,
       delivered: c.delivered,
       dropped: c.dropped,
+      ...(f.path === 'forward' ? { forwarded: c.forwarded, forwarded_pps: windowS > 0 ? Math.round(c.windowForwarded / windowS) : 0 } : {}),
       offered_gbps: gbps(c.offeredBytes, c.offered),
       delivered_gbps: gbps(c.windowDeliveredBytes, c.windowDelivered),
       goodput_gbps: windowS > 0 ? r3((c.windowPayload * 8) / windowS / 1e9) : 0,

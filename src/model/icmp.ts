@@ -7,6 +7,8 @@ import type { Snmp } from './snmp.ts';
 
 /** ICMP_DEST_UNREACH. */
 const ICMP_DEST_UNREACH = 3;
+/** ICMP_TIME_EXCEEDED. */
+const ICMP_TIME_EXCEEDED = 11;
 /** Ethernet (14) + IPv4 (20) + ICMP (8) headers of the reply, without FCS (as the host transmits it). */
 const ICMP_REPLY_HEADERS = 42;
 /**
@@ -39,7 +41,8 @@ interface Peer {
 }
 
 /**
- * The sending of ICMP errors (net/ipv4/icmp.c __icmp_send) for a datagram that found no socket:
+ * The sending of ICMP errors (net/ipv4/icmp.c __icmp_send) for a datagram that found no socket, or
+ * that expired on its way through (time exceeded, from ip_forward):
  * icmp_send(skb, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0), called from __udp4_lib_rcv in softirq
  * on the CPU that ran the protocol, with the two rate limits of 6.12+ ("icmp: change the order of
  * rate limits") in their order:
@@ -93,8 +96,21 @@ export class Icmp {
    * most ICMP_QUOTE_MAX bytes of it. Returns the CPU time it took on the receiving CPU (ns).
    */
   portUnreach(flow: number, tuple: number, cpu: number, ipLen: number): number {
+    return this.send(ICMP_DEST_UNREACH, flow, tuple, cpu, ipLen);
+  }
+
+  /**
+   * icmp_send(skb, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0) from ip_forward (too_many_hops) for a
+   * datagram that arrived with TTL 1: the same limits (type 11 is in the default icmp_ratemask),
+   * the reply back out of the device it came in by, towards its source.
+   */
+  timeExceeded(flow: number, tuple: number, cpu: number, ipLen: number): number {
+    return this.send(ICMP_TIME_EXCEEDED, flow, tuple, cpu, ipLen);
+  }
+
+  private send(type: number, flow: number, tuple: number, cpu: number, ipLen: number): number {
     const k = this.k;
-    const limited = ((1 << ICMP_DEST_UNREACH) & k.sysctl['net.ipv4.icmp_ratemask']) !== 0; // icmpv4_mask_allow
+    const limited = ((1 << type) & k.sysctl['net.ipv4.icmp_ratemask']) !== 0; // icmpv4_mask_allow
     if (limited && !this.globalAllow()) {
       k.snmp.IcmpOutRateLimitGlobal++;
       return 0;
@@ -109,8 +125,13 @@ export class Icmp {
       this.globalConsume();
     }
     k.snmp.IcmpOutMsgs++;
-    k.snmp.IcmpOutDestUnreachs++;
-    k.snmp.IcmpMsgOutType3++;
+    if (type === ICMP_DEST_UNREACH) {
+      k.snmp.IcmpOutDestUnreachs++;
+      k.snmp.IcmpMsgOutType3++;
+    } else {
+      k.snmp.IcmpOutTimeExcds++;
+      k.snmp.IcmpMsgOutType11++;
+    }
     k.xmit(flow, cpu, ICMP_REPLY_HEADERS + Math.min(ipLen, ICMP_QUOTE_MAX));
     cost += k.costs.icmp_send;
     return cost;

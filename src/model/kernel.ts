@@ -1,3 +1,4 @@
+import { IpForward, type EgressDevice } from './ip-forward.ts';
 import { RngStream } from '../engine/rng.ts';
 import { Simulator } from '../engine/simulator.ts';
 import type { ResolvedFlow, ResolvedScenario } from '../scenario/resolve.ts';
@@ -96,6 +97,8 @@ export class Kernel {
   /** icmp_send's rate limits (the replies to datagrams that found no socket). */
   readonly icmp: Icmp;
   readonly l4: TransportRcv;
+  /** ip_forward and ip_error: the route of skbs not for this host. */
+  readonly forwarding: IpForward;
   /** netif_receive_skb and the stack's passes: where pollers hand their skbs. */
   readonly path: NetifReceive;
   readonly veth: Veth;
@@ -139,6 +142,7 @@ export class Kernel {
     this.rps = new RpsSteering(this, s.cpus, s.sysctl['net.core.rps_sock_flow_entries']);
     this.icmp = new Icmp(this, s.flows);
     this.l4 = new TransportRcv(this);
+    this.forwarding = new IpForward(this, s.netfilter.host);
     this.path = new NetifReceive(this, s);
     // The flows whose frames GRO may merge (TCP), by flow index.
     const groTcpFlows = Uint8Array.from(s.flows, (f) => (f.proto === 'tcp' ? 1 : 0));
@@ -295,6 +299,11 @@ export class Kernel {
   recordedRxQueue(row: number): number {
     const f = this.flows[this.pool.flow[row]!]!;
     return this.nics[f.nic]!.rxQueueOf(f.index, this.pool.tuple[row]!);
+  }
+
+  /** The device a route leaves by (IpForwardHost). */
+  egressDevice(nic: number): EgressDevice {
+    return this.nics[nic]!;
   }
 
   /** The device a frame was received on (DevMapHost). */

@@ -43,6 +43,8 @@ export interface NetifHost {
   /** veth_xmit on `cpu` (bridge → veth): returns its extra cost. */
   readonly veth: { xmit(cpu: Cpu, row: number): number };
   readonly l4: { deliver(cpu: Cpu, sock: Socket | null, row: number, t: number): number };
+  /** ip_rcv_finish's route for an skb not for this host: ip_forward or ip_error (ip-forward.ts). Returns its extra cost. */
+  readonly forwarding: { forward(cpu: Cpu, row: number): number };
   readonly sockets: { forFlow(flow: number): Socket | null };
   /** The name of the device a flow's frames arrive on from the wire. */
   nicName(nic: number): string;
@@ -62,6 +64,9 @@ export interface NetifHost {
  *                   ... second pass in the container: ip_rcv → PREROUTING → INPUT → L4 → socket
  *   vxlan-overlay:  ip_rcv → INPUT → udp_rcv/vxlan_rcv (decapsulation) → gro_cells (modelled as the
  *                   local backlog) → bridge → veth → backlog → container pass as above
+ *   forward:        ip_rcv → PREROUTING (conntrack, DNAT) → the route (fib_lookup) → ip_forward
+ *                   → FORWARD → ip_output → POSTROUTING → dev_queue_xmit on another device (or
+ *                   ip_error with forwarding off): ip-forward.ts
  */
 export class NetifReceive implements RxPath {
   /** CPU cost of each pass of each flow (stages fixed by path and netfilter config). */
@@ -141,11 +146,12 @@ export class NetifReceive implements RxPath {
         if (v.consumed) return hookCost;
       }
     }
-    const last = flow.path === 'host' || flow.path === 'veth-local' ? 0 : flow.path === 'veth-bridge' ? 1 : 2;
+    const last = flow.path === 'host' || flow.path === 'veth-local' || flow.path === 'forward' ? 0 : flow.path === 'veth-bridge' ? 1 : 2;
     // ip_rcv_core: IPSTATS_MIB_IN (InReceives) counts the skb once — a GRO aggregate is one —
     // while InNoECTPkts adds its gso_segs (max(1, gso_segs)).
     k.snmp.IpInReceives++;
     k.snmp.IpExtInNoECTPkts += segs;
+    if (flow.path === 'forward') return hookCost + k.forwarding.forward(cpu, row);
     if (p === last) return hookCost + k.l4.deliver(cpu, k.sockets.forFlow(flow.index), row, t);
     pool.pass[row] = p + 1;
     if (flow.path === 'vxlan-overlay' && p === 0) {
@@ -168,18 +174,14 @@ export class NetifReceive implements RxPath {
  */
 function passCost(c: CostTable, f: ResolvedFlow, pass: number, host: ResolvedNetns, container: ResolvedNetns, bound: boolean): number {
   const l4 = (f.proto === 'tcp' ? c.tcp_v4_rcv : c.udp_rcv) + (bound ? c.sock_enqueue + c.sk_data_ready : 0);
-  const hook = (ns: ResolvedNetns, chain: keyof ResolvedNetns['rules'], withConntrack: boolean, withNat: boolean): number => {
-    const rules = ns.rules[chain];
-    const ct = withConntrack && ns.conntrack ? c.conntrack_in : 0;
-    const nat = withNat && ns.nat ? c.nat : 0;
-    const any = rules > 0 || ct > 0 || nat > 0;
-    return any ? c.nf_hook + rules * c.nf_rule + ct + nat : 0;
-  };
+  const hook = (ns: ResolvedNetns, chain: keyof ResolvedNetns['rules'], withConntrack: boolean, withNat: boolean): number => nfHookCost(c, ns, chain, withConntrack, withNat);
   const local = (ns: ResolvedNetns): number => c.ip_rcv + hook(ns, 'PREROUTING', true, true) + hook(ns, 'INPUT', false, false) + l4;
   const forward = (ns: ResolvedNetns): number =>
     c.ip_rcv + hook(ns, 'PREROUTING', true, true) + c.ip_forward + hook(ns, 'FORWARD', false, false) + hook(ns, 'POSTROUTING', false, true) + c.bridge_forward + c.veth_xmit;
   const base = c.netif_receive_skb;
   if (f.path === 'host') return base + local(host);
+  // forward: up to the route; what follows depends on it (ip-forward.ts charges it).
+  if (f.path === 'forward') return base + c.ip_rcv + hook(host, 'PREROUTING', true, true) + c.fib_lookup;
   // veth-local: from the backlog straight into the receiving namespace.
   if (f.path === 'veth-local') return base + local(container);
   if (f.path === 'veth-bridge') return base + (pass === 0 ? forward(host) : local(container));
@@ -187,4 +189,13 @@ function passCost(c: CostTable, f: ResolvedFlow, pass: number, host: ResolvedNet
   if (pass === 0) return base + c.ip_rcv + hook(host, 'PREROUTING', true, false) + hook(host, 'INPUT', false, false) + c.vxlan_rcv;
   if (pass === 1) return base + c.bridge_forward + c.veth_xmit;
   return base + local(container);
+}
+
+/** One netfilter hook of namespace `ns` on chain `chain`: its rules, and conntrack and NAT where they hook in; 0 with nothing registered. */
+export function nfHookCost(c: CostTable, ns: ResolvedNetns, chain: keyof ResolvedNetns['rules'], withConntrack: boolean, withNat: boolean): number {
+  const rules = ns.rules[chain];
+  const ct = withConntrack && ns.conntrack ? c.conntrack_in : 0;
+  const nat = withNat && ns.nat ? c.nat : 0;
+  const any = rules > 0 || ct > 0 || nat > 0;
+  return any ? c.nf_hook + rules * c.nf_rule + ct + nat : 0;
 }

@@ -8,8 +8,27 @@ import { uncharge, type Socket } from './socket.ts';
  * how long it took. Packets count if they arrived inside the measurement window: offered =
  * delivered + Σ dropped + in flight holds exactly for that cohort, per segment.
  */
-export type DropPlace = 'wire' | 'nic_ring' | 'nic_missed' | 'xdp' | 'cpumap' | 'devmap' | 'xsk' | 'backlog' | 'flow_limit' | 'veth' | 'no_socket' | 'socket' | 'tcp_dup';
-export const DROP_PLACES: DropPlace[] = ['wire', 'nic_ring', 'nic_missed', 'xdp', 'cpumap', 'devmap', 'xsk', 'backlog', 'flow_limit', 'veth', 'no_socket', 'socket', 'tcp_dup'];
+export type DropPlace = 'wire' | 'nic_ring' | 'nic_missed' | 'xdp' | 'cpumap' | 'devmap' | 'xsk' | 'backlog' | 'flow_limit' | 'veth' | 'route' | 'ttl' | 'qdisc' | 'no_socket' | 'socket' | 'tcp_dup';
+export const DROP_PLACES: DropPlace[] = [
+  'wire',
+  'nic_ring',
+  'nic_missed',
+  'xdp',
+  'cpumap',
+  'devmap',
+  'xsk',
+  'backlog',
+  'flow_limit',
+  'veth',
+  'route',
+  'ttl',
+  'qdisc',
+  'no_socket',
+  'socket',
+  'tcp_dup',
+];
+/** The places only a forwarded packet can be dropped at (results without "forward" flows leave them out). */
+export const FORWARD_DROP_PLACES: readonly DropPlace[] = ['route', 'ttl', 'qdisc'];
 
 /**
  * Where the kernel drops a packet: the place rxsim counts it under, and — for a drop of an skb —
@@ -40,6 +59,12 @@ export const DROP_SITES = {
   flow_limit: { place: 'flow_limit', reason: 'SKB_DROP_REASON_CPU_BACKLOG', location: 'enqueue_to_backlog' },
   // veth_xdp_rx(): the peer's ptr_ring is full, dev_kfree_skb_any() (before 6.16's qdisc backpressure).
   veth: { place: 'veth', reason: 'SKB_DROP_REASON_NOT_SPECIFIED', location: 'veth_xdp_rx' },
+  // ip_error(): not for this host and the device does not forward (ip_route_input_slow's -EHOSTUNREACH): InAddrErrors, no ICMP.
+  ip_forward_off: { place: 'route', reason: 'SKB_DROP_REASON_IP_INADDRERRORS', location: 'ip_error' },
+  // ip_forward(): too_many_hops — TTL ≤ 1: InHdrErrors and ICMP time exceeded.
+  ttl_expired: { place: 'ttl', reason: 'SKB_DROP_REASON_IP_INHDR', location: 'ip_forward' },
+  // __dev_xmit_skb(): the egress queue's pfifo_fast is at its limit (txqueuelen) while the driver has stopped the TX queue.
+  qdisc: { place: 'qdisc', reason: 'SKB_DROP_REASON_QDISC_DROP', location: '__dev_xmit_skb' },
   // __udp4_lib_rcv(): no socket is bound to the destination (UdpNoPorts, ICMP port unreachable).
   udp_no_socket: { place: 'no_socket', reason: 'SKB_DROP_REASON_NO_SOCKET', location: '__udp4_lib_rcv' },
   // tcp_v4_rcv(): no connection and no listener (tcp_v4_send_reset answers).
@@ -75,6 +100,10 @@ export interface FlowCounters {
   delivered: number;
   deliveredBytes: number;
   dropped: number;
+  /** Packets forwarded out of another device (a "forward" flow's term instead of delivered; per arrival cohort). */
+  forwarded: number;
+  /** Packets forwarded inside the window, whenever they arrived (for rates). */
+  windowForwarded: number;
   /** Deliveries inside the window, whenever the packet arrived (for rates); payload bytes for goodput. */
   windowDelivered: number;
   windowDeliveredBytes: number;
@@ -92,6 +121,8 @@ const zeroFlow = (): FlowCounters => ({
   delivered: 0,
   deliveredBytes: 0,
   dropped: 0,
+  forwarded: 0,
+  windowForwarded: 0,
   windowDelivered: 0,
   windowDeliveredBytes: 0,
   windowPayload: 0,
@@ -111,6 +142,8 @@ export class RxAccounting {
   inFlight = 0;
   /** Counted packets XDP sent out (XDP_TX, or a devmap redirect's ndo_xdp_xmit): they leave the receive path (a conservation term of their own). */
   xdpTx = 0;
+  /** Counted packets the stack forwarded: handed to the egress device's queue (dev_queue_xmit), they leave the receive path (a conservation term of their own). */
+  forwarded = 0;
   /** Counted packets an XDP program redirected that wait in a cpumap bulk queue or ring: a term of their own until the kthread builds their skb. */
   xdpRedirect = 0;
   /** Counted packets an AF_XDP socket received that wait in its RX ring for the application: a term of their own until it reads them. */
@@ -134,7 +167,7 @@ export class RxAccounting {
   /** Start of the measurement window: rate counters and latencies restart (the cohort counters are per arrival time already). */
   resetWindow(): void {
     for (const f of this.flows) {
-      f.windowDelivered = f.windowDeliveredBytes = f.windowPayload = f.stageSamples = 0;
+      f.windowDelivered = f.windowDeliveredBytes = f.windowPayload = f.windowForwarded = f.stageSamples = 0;
       f.stageSum.fill(0);
     }
     for (const h of [this.latency, this.latencyRing, this.latencyStack, this.latencySocket]) h.reset();
@@ -216,6 +249,23 @@ export class RxAccounting {
         this.inFlight--;
       }
       if (pool.page[r]! >= 0) this.pages.putRow(r, -1, false, false); // a device that did not keep the page
+      pool.release(r);
+      r = next;
+    }
+  }
+
+  /** ip_forward → dev_queue_xmit: the skb went to the egress device's qdisc or TX ring, which took its page reference; its rows are freed. */
+  forwardedOut(row: number): void {
+    const pool = this.pool;
+    for (let r = row; r !== NIL;) {
+      const next = pool.frag[r]!;
+      const f = this.flows[pool.flow[r]!]!;
+      f.windowForwarded++;
+      if (pool.counted[r]) {
+        this.forwarded++;
+        f.forwarded++;
+        this.inFlight--;
+      }
       pool.release(r);
       r = next;
     }

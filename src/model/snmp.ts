@@ -8,6 +8,11 @@ export class Snmp {
   /** Segments received without ECN (per segment: ip_rcv_core adds an aggregate's gso_segs). */
   IpExtInNoECTPkts = 0;
   IpInDelivers = 0;
+  /** Forwarded datagrams that expired (ip_forward, too_many_hops: IPSTATS_MIB_INHDRERRORS, per skb). */
+  IpInHdrErrors = 0;
+  /** Datagrams not for this host with forwarding off (ip_error: IPSTATS_MIB_INADDRERRORS, per skb). */
+  IpInAddrErrors = 0;
+  /** Datagrams forwarded (ip_forward: IPSTATS_MIB_OUTFORWDATAGRAMS, per skb, before the FORWARD hook). */
   IpForwDatagrams = 0;
   TcpInSegs = 0;
   TcpOutSegs = 0;
@@ -36,8 +41,12 @@ export class Snmp {
   /** ICMP errors icmp_send refused: the host-wide bucket (icmp_msgs_per_sec) or the destination's (icmp_ratelimit). */
   IcmpOutRateLimitGlobal = 0;
   IcmpOutRateLimitHost = 0;
+  /** Time exceeded messages sent (ICMP_MIB_OUTTIMEEXCDS). */
+  IcmpOutTimeExcds = 0;
   /** The per-type count of the same sends (ICMPMSGOUT_INC_STATS, type 3). */
   IcmpMsgOutType3 = 0;
+  /** ... and of type 11, time exceeded. */
+  IcmpMsgOutType11 = 0;
 
   /** The counters by name. */
   report(): Record<string, number> {

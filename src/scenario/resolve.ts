@@ -19,6 +19,7 @@ import * as limits from './limits.ts';
 import { resolveMachine } from './machine.ts';
 import type { AppConfig, FlowConfig, NicConfig, Scenario } from './schema.ts';
 import { sysctlValues, type SysctlValues } from './sysctl.ts';
+import { lookupRoute, resolveRoutes, type ResolvedRoute } from './routes.ts';
 import { formatCpuList, MAX_TUPLES, parseCpuMask, parseEndpoint, parseRate, type Endpoint, type Rate } from './units.ts';
 
 export { netdevRssKey, queueCount } from './knobs/ethtool.ts';
@@ -61,6 +62,8 @@ export interface ResolvedScenario {
   veth: { gro: boolean; rpsCpus: number[] };
   /** xdp_maps: the BPF maps XDP_REDIRECT rules name (a rule's redirect.map indexes this list). */
   xdpMaps: ResolvedXdpMap[];
+  /** The main routing table's routes (`routes`): where "forward" flows leave. */
+  routes: ResolvedRoute[];
   /** Settings the scenario uses that the model does not act on yet (printed, and kept in the result). */
   warnings: string[];
 }
@@ -124,7 +127,11 @@ export interface ResolvedFlow {
   rttNs: number;
   /** 5-tuples the flow cycles through (port ranges): source port varies fastest. */
   tuples: number;
-  path: 'host' | 'veth-bridge' | 'vxlan-overlay' | 'veth-local';
+  path: 'host' | 'veth-bridge' | 'vxlan-overlay' | 'veth-local' | 'forward';
+  /** The IPv4 TTL its frames arrive with. */
+  ttl: number;
+  /** A "forward" flow: the NIC its route leaves by (fib_lookup at load); -1 for the others. */
+  egress: number;
   writeSize: number;
   /** veth-local: the index of the stream-writer app that sends it; else null. */
   sender: number | null;
@@ -286,7 +293,8 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
   });
   const apps = s.apps.map((a, i) => resolveApp(a, i, s, nics));
   checkXskBinds(apps, nics);
-  const flows = s.flows.map((f, i) => resolveFlow(f, i, s, nics));
+  const routes = resolveRoutes(s);
+  const flows = s.flows.map((f, i) => resolveFlow(f, i, s, nics, routes));
 
   return {
     warnings: [...unmodelledWarnings(s), ...adjustedWarnings(s, nics), ...idleReaderWarnings(apps, flows)],
@@ -316,6 +324,7 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
     flows,
     netfilter: { host: netns(s.netfilter.host), container: netns(s.netfilter.container) },
     xdpMaps,
+    routes,
     veth: { gro: s.veth.gro === 'on', rpsCpus: at('veth.rps_cpus', () => limits.existingCpus(parseCpuMask(s.veth.rps_cpus), s.cpus, 'rps_cpus')) },
   };
 }
@@ -666,7 +675,20 @@ function checkXskBinds(apps: ResolvedApp[], nics: ResolvedNic[]): void {
   }
 }
 
-function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNic[]): ResolvedFlow {
+/** A "forward" flow's route: UDP from the wire, its destination covered by one route of `routes` (the NIC it leaves by). */
+function forwardRoute(f: FlowConfig, p: string, dst: Endpoint, routes: readonly ResolvedRoute[]): number {
+  if (f.proto !== 'udp') throw new InputError(`${p}.proto`, 'a forwarded flow is modelled for UDP (a forwarded TCP flow would need the far end\'s ACKs); use "udp"');
+  if (f.rr) throw new InputError(`${p}.rr`, 'a forwarded flow has no server on this host; remove rr');
+  if (dst.family !== 4) throw new InputError(`${p}.dst`, 'rxsim forwards IPv4 (ip_forward) only');
+  const route = lookupRoute(routes, dst);
+  if (route === null) {
+    const known = routes.map((r) => r.text).join(', ');
+    throw new InputError(`${p}.dst`, `${f.dst} matches no single route; add one to routes (e.g. {"dst": "10.1.0.0/16", "dev": "eth1"})${known ? `; routes: ${known}` : ''}`);
+  }
+  return route.dev;
+}
+
+function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNic[], routes: readonly ResolvedRoute[]): ResolvedFlow {
   const p = `flows[${index}]`;
   const src = at(`${p}.src`, () => parseEndpoint(f.src));
   const dst = at(`${p}.dst`, () => parseEndpoint(f.dst));
@@ -740,6 +762,7 @@ function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNi
   } else if (f.sender !== undefined) {
     throw new InputError(`${p}.sender`, 'only a veth-local flow has a sender app (the others come from the wire)');
   }
+  const egress = f.path === 'forward' ? forwardRoute(f, p, dst, routes) : -1;
   const stopMs = f.stop_ms ?? s.duration_ms;
   if (stopMs <= f.start_ms) throw new InputError(`${p}.stop_ms`, `${stopMs} must be after start_ms (${f.start_ms})`);
   return {
@@ -759,6 +782,8 @@ function resolveFlow(f: FlowConfig, index: number, s: Scenario, nics: ResolvedNi
     rttNs: Math.round((f.rtt_us ?? 20) * 1000),
     tuples,
     path: f.path,
+    ttl: f.ttl ?? 64,
+    egress,
     writeSize: f.write_size ?? 131072,
     sender,
     rr: f.rr ? { concurrency: f.rr.concurrency, responseBytes: f.rr.response_size ?? null } : null,

@@ -297,11 +297,12 @@ const flow = z.strictObject({
   rtt_us: z.number().min(0).optional().describe('TCP: round-trip time to the sender (default 20).'),
   write_size: z.number().int().min(1).optional().describe('TCP: bytes per application write at the sender; its last segment carries PSH (default 131072, iperf3).'),
   path: z
-    .enum(['host', 'veth-bridge', 'vxlan-overlay', 'veth-local'])
+    .enum(['host', 'veth-bridge', 'vxlan-overlay', 'veth-local', 'forward'])
     .default('host')
     .describe(
-      '"host": to a socket of the host. "veth-bridge": routed to a container through a bridge and a veth pair (a second pass through the stack). "vxlan-overlay": VXLAN decapsulation, then the bridge and veth (three passes). "veth-local": from a stream-writer in another namespace of this host over a veth pair (no NIC): the sender\'s CPU does the receive processing.',
+      '"host": to a socket of the host. "veth-bridge": routed to a container through a bridge and a veth pair (a second pass through the stack). "vxlan-overlay": VXLAN decapsulation, then the bridge and veth (three passes). "veth-local": from a stream-writer in another namespace of this host over a veth pair (no NIC): the sender\'s CPU does the receive processing. "forward": dst is not an address of this host: ip_forward sends it out of the device of its route in `routes` when net.ipv4.ip_forward is 1 (UDP).',
     ),
+  ttl: z.number().int().min(1).max(255).optional().describe('IPv4 TTL of the frames as they arrive (default 64); a forwarded frame with TTL 1 expires (ICMP time exceeded).'),
   sender: z.string().optional().describe('veth-local: the stream-writer app (iperf3 -c) that sends this flow.'),
   rr: z
     .strictObject({
@@ -330,7 +331,7 @@ const netns = z
 
 const explainClaim = z.strictObject({
   flow: z.string().min(1).describe('The flow, by name.'),
-  limit: z.enum(LIMIT_KINDS).describe('What limits it (rxsim explain: wire, offered-load, cpu, queue, receive-window, latency, no-listener, xdp-program, idle).'),
+  limit: z.enum(LIMIT_KINDS).describe('What limits it (rxsim explain: wire, offered-load, cpu, queue, receive-window, latency, no-listener, not-forwarded, xdp-program, idle).'),
   resource: z.string().min(1).optional().describe('The limiting resource as explain names it, e.g. "cpu 4", "cpus 0,1,2,3", "backlog".'),
   mechanisms: z.array(z.string().min(1)).default([]).describe('Mechanisms explain must find at work, e.g. "ksoftirqd", "softirq-and-reader-share-cpu", "rwnd-limited".'),
   why: z.string().optional().describe('What the claim shows (printed by rxsim check).'),
@@ -422,6 +423,15 @@ export const scenarioSchema = z
         rps_cpus: hexMask.default('0').describe('rps_cpus of the container-side veth RX queue'),
       })
       .default({ gro: 'off', rps_cpus: '0' }),
+    routes: z
+      .array(
+        z.strictObject({
+          dst: z.string().describe('Destination prefix, "10.1.0.0/16", or "default" (0.0.0.0/0).'),
+          dev: z.string().describe('The NIC the route leaves by (ip route add <dst> dev <dev>).'),
+        }),
+      )
+      .default([])
+      .describe('The main routing table beyond the connected routes: where "forward" flows leave (fib_lookup, longest prefix).'),
     cgroups: z.record(z.string().regex(/^[\w.-]+(\/[\w.-]+)*$/, 'a cgroup name like "pod-a", or a path like "kubepods/pod-a/web" below /sys/fs/cgroup'), cgroup).default({}),
     apps: z.array(appSchema).default([]),
     flows: z.array(flow).default([]),

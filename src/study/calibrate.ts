@@ -8,7 +8,8 @@ import { didYouMean, InputError } from '../scenario/errors.ts';
 import { loadScenarioObject } from '../scenario/load.ts';
 import { firstIssueAsError } from '../scenario/zod-errors.ts';
 import { COST_CLASS_NAMES, COST_CLASSES, scaleByClass, type CostClass } from './cost-classes.ts';
-import { extractMetric, metricProblem } from './metrics.ts';
+import { observedMetric, perSecInner } from './measure-observation.ts';
+import { metricProblem } from './metrics.ts';
 import { PROBE_MS } from './sweep.ts';
 
 /**
@@ -25,17 +26,34 @@ const metricsRecord = z
   .refine((m) => Object.keys(m).length > 0, 'expected at least one measured value, e.g. {"flows[iperf3].goodput_gbps": 9.4}')
   .describe('Measured values by result metric path, as rxsim check reads them: flows[NAME].goodput_gbps, cpus[N].soft, cpus[N].sys (per cent), interrupts.per_sec, packets.dropped.*');
 
-const observationSchema = z.strictObject({
-  name: z.string().min(1).describe('A name for the run on the real machine'),
-  scenario: z
-    .union([z.string().min(1), z.record(z.string(), z.unknown())])
-    .describe('The scenario of the run: a file (relative to the observations file, e.g. from rxsim snapshot) or the scenario itself'),
-  apply: z.array(z.string()).default([]).describe('Commands applied for this run, as rxsim run --apply takes them'),
-  seed: z.number().int().min(0).optional(),
-  duration_ms: z.number().positive().optional().describe('Simulated length of each fitting run (shorter is faster; long enough for a steady state)'),
-  measured: metricsRecord,
-  weight: z.number().positive().default(1).describe("Weight of this observation's residuals"),
-});
+const observationSchema = z
+  .strictObject({
+    name: z.string().min(1).describe('A name for the run on the real machine'),
+    scenario: z
+      .union([z.string().min(1), z.record(z.string(), z.unknown())])
+      .describe('The scenario of the run: a file (relative to the observations file, e.g. from rxsim snapshot) or the scenario itself'),
+    apply: z.array(z.string()).default([]).describe('Commands applied for this run, as rxsim run --apply takes them'),
+    seed: z.number().int().min(0).optional(),
+    duration_ms: z.number().positive().optional().describe('Simulated length of each fitting run (shorter is faster; long enough for a steady state)'),
+    measured: metricsRecord.optional(),
+    measure: z
+      .strictObject({
+        file: z.string().min(1).describe('The series CSV rxsim measure --out wrote (relative to the observations file)'),
+        from_ms: z.number().optional().describe("Start of the measured window on the file's time axis (default: its start)"),
+        to_ms: z.number().optional().describe("End of the measured window (default: the file's end)"),
+        metrics: z
+          .array(z.string().min(1))
+          .min(1)
+          .optional()
+          .describe(
+            'The reduced values to fit, e.g. "cpus[0].soft", "interrupts.per_sec", "per_sec(nstat.IpInReceives)" (default: per-CPU usr/sys/irq/soft, interrupts/s and the packet rates the file has)',
+          ),
+      })
+      .optional()
+      .describe('A measure file as the measured values: reduced over its window to per-CPU shares, interrupts/s and packet rates (values in `measured` take precedence)'),
+    weight: z.number().positive().default(1).describe("Weight of this observation's residuals"),
+  })
+  .refine((o) => o.measured !== undefined || o.measure !== undefined, { message: 'expected "measured" (values by metric path) or "measure" (a measure file), or both', path: ['measured'] });
 
 export const observationsSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -112,8 +130,10 @@ export function checkObservations(prepared: PreparedObservation[], base: string)
       if (e instanceof InputError) throw new InputError(`observations[${i}].scenario: ${e.where}`, e.problem);
       throw e;
     }
-    for (const path of Object.keys(p.o.measured)) {
-      const problem = metricProblem(probe, path);
+    const measured = Object.keys(p.o.measured ?? {});
+    if (measured.length === 0) throw new InputError(`observations[${i}]`, 'has no measured value (its "measure" file was not read: rxsim calibrate reads it)');
+    for (const path of measured) {
+      const problem = metricProblem(probe, perSecInner(path) ?? path);
       if (problem) throw new InputError(`observations[${i}].measured["${path}"]`, problem);
     }
   });
@@ -193,7 +213,7 @@ class FitProblem {
     private readonly prepared: PreparedObservation[],
     private readonly base: string,
   ) {
-    this.points = prepared.flatMap((p) => Object.entries(p.o.measured).map(([metric, measured]) => ({ p, metric, measured, scale: measured !== 0 ? Math.abs(measured) : 1 })));
+    this.points = prepared.flatMap((p) => Object.entries(p.o.measured ?? {}).map(([metric, measured]) => ({ p, metric, measured, scale: measured !== 0 ? Math.abs(measured) : 1 })));
     this.target = this.points.map((pt) => pt.measured / pt.scale);
     this.weights = this.points.map((pt) => pt.p.o.weight);
   }
@@ -207,7 +227,7 @@ class FitProblem {
     for (const p of this.prepared) {
       const r = runObservation(p, this.base, factors);
       this.runs++;
-      for (const pt of this.points) if (pt.p === p) values.push((extractMetric(r, pt.metric) ?? NaN) / pt.scale);
+      for (const pt of this.points) if (pt.p === p) values.push((observedMetric(r, pt.metric) ?? NaN) / pt.scale);
     }
     this.cache.set(key, values);
     return values;

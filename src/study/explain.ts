@@ -23,6 +23,7 @@ import type { ExplainClaim, Scenario } from '../scenario/schema.ts';
  *   receive-window  TCP: the receive window holds the sender back with no CPU saturated
  *   latency         a closed-loop (request/response) flow: its rate is its latency
  *   no-listener     nothing listens on the flow's port: every packet ends at the socket lookup
+ *   not-forwarded   a flow not for this host that every packet ends at the route: forwarding off (ip_error) or TTL expired
  *   xdp-program     an XDP program drops the flow, by design
  *   idle            the flow offered nothing in the window
  */
@@ -68,7 +69,8 @@ export interface FlowExplanation {
   flow: string;
   proto: string;
   path: string;
-  outcome: { offered_gbps: number; delivered_gbps: number; goodput_gbps: number; delivered_pct: number | null; line_gbps: number; transactions_per_sec?: number };
+  /** A "forward" flow's packets leave by another device: delivered_pct counts them (forwarded_pps their rate), as a delivery of this host's. */
+  outcome: { offered_gbps: number; delivered_gbps: number; goodput_gbps: number; delivered_pct: number | null; line_gbps: number; transactions_per_sec?: number; forwarded_pps?: number };
   limit: { kind: LimitKind; resource: string; summary: string; cpu?: number; place?: string; stage?: string };
   /** Mechanisms at work, as stable tags (tests and the browser key on them). */
   mechanisms: string[];
@@ -174,7 +176,8 @@ function lineGbps(cx: FlowContext): number {
 
 function explainFlow(cx: FlowContext): FlowExplanation {
   const { f } = cx;
-  const deliveredPct = f.offered > 0 ? round((100 * f.delivered) / f.offered, 2) : null;
+  const pct = deliveredPctOf(f);
+  const deliveredPct = pct === null ? null : round(pct, 2);
   const line = lineGbps(cx);
   const outcome: FlowExplanation['outcome'] = {
     offered_gbps: f.offered_gbps,
@@ -183,6 +186,7 @@ function explainFlow(cx: FlowContext): FlowExplanation {
     delivered_pct: deliveredPct,
     line_gbps: Number.isFinite(line) ? line : 0,
     ...(cx.rr ? { transactions_per_sec: cx.rr.transactions_per_sec } : {}),
+    ...(f.forwarded_pps !== undefined ? { forwarded_pps: f.forwarded_pps } : {}),
   };
   const waits = waitsOf(f);
   const losses = Object.entries(f.drops)
@@ -228,7 +232,8 @@ function classify(cx: FlowContext, losses: FlowExplanation['losses'], line: numb
   if (f.offered === 0) return plain('idle', 'nothing offered', `${f.name} offered no packets in the window.`, []);
   const readers = cx.readers.map((a) => a.name);
   const saturated = saturatedCpus(cx);
-  const rate = f.proto === 'tcp' ? f.goodput_gbps / tcpPayloadShare(cx) : f.delivered_gbps;
+  // A forwarded flow's rate: the offered L2 rate in the share that left by its route's device.
+  const rate = f.proto === 'tcp' ? f.goodput_gbps / tcpPayloadShare(cx) : f.forwarded !== undefined ? (f.offered_gbps * f.forwarded) / f.offered : f.delivered_gbps;
   const atLine = Number.isFinite(line) && rate >= AT_LINE * line;
   const dropped = losses.reduce((a, l) => a + l.packets, 0);
   const only = (place: string): boolean => dropped > 0 && (losses.find((l) => l.place === place)?.packets ?? 0) / dropped >= 0.99;
@@ -236,6 +241,7 @@ function classify(cx: FlowContext, losses: FlowExplanation['losses'], line: numb
   if (cx.rr) return latencyVerdict(cx, saturated, readers);
   if (only('xdp')) return withContext(cx, xdpVerdict(cx, losses), readers);
   if (f.delivered === 0 && only('no_socket')) return withContext(cx, noListenerVerdict(cx, losses, saturated, readers), readers);
+  if (f.forwarded === 0 && (only('route') || only('ttl'))) return withContext(cx, notForwardedVerdict(cx, losses, saturated, readers), readers);
   if (atLine) return withContext(cx, wireVerdict(cx, line, saturated, readers), readers);
   // A datagram flow the host delivers whole is not limited by a saturated CPU it crosses (TCP is
   // different: its sender slows down to what gets through, so "all delivered" says nothing).
@@ -249,7 +255,8 @@ function classify(cx: FlowContext, losses: FlowExplanation['losses'], line: numb
   return withContext(cx, offeredVerdict(cx, saturated, losses), readers);
 }
 
-const deliveredPctOf = (f: FlowResult): number | null => (f.offered > 0 ? (100 * f.delivered) / f.offered : null);
+/** Packets of the flow the host took to their end — its socket, or (forwarded) the route's device — in per cent of those offered. */
+const deliveredPctOf = (f: FlowResult): number | null => (f.offered > 0 ? (100 * (f.delivered + (f.forwarded ?? 0))) / f.offered : null);
 
 /** Mechanisms on the flow's interrupt CPU that are at work although it does not limit the flow: who runs NET_RX and who is charged for it. */
 const CONTEXT_TAGS = ['ksoftirqd', 'threaded-napi', 'softirq-charged-to-task', 'hardirq-livelock'];
@@ -439,6 +446,9 @@ function placeText(place: string): string {
     tcp_dup: 'TCP (duplicate segments)',
     no_socket: 'the socket lookup (no socket: UdpNoPorts)',
     xdp: 'the XDP program',
+    route: 'the route (ip_error: not for this host and net.ipv4.ip_forward is 0; Ip InAddrErrors)',
+    ttl: 'ip_forward (TTL expired: Ip InHdrErrors, ICMP time exceeded)',
+    qdisc: "the egress device's qdisc (pfifo_fast at txqueuelen while the driver has stopped the TX queue)",
   };
   return names[place] ?? place;
 }
@@ -650,6 +660,43 @@ function noListenerVerdict(cx: FlowContext, losses: FlowExplanation['losses'], s
   };
 }
 
+/** A "forward" flow whose every packet ends at the route: ip_error with forwarding off, or ip_forward's TTL check. */
+function notForwardedVerdict(cx: FlowContext, losses: FlowExplanation['losses'], saturated: number[], readers: string[]): Verdict {
+  const off = (losses[0]?.place ?? 'route') === 'route';
+  const l = losses[0]!;
+  const chain: ChainLink[] = [
+    off
+      ? {
+          text: `${cx.sc.flows[cx.index]!.dst} is not an address of this host and net.ipv4.ip_forward is 0: ip_route_input_slow gives the packets an error route and ip_error frees them (InAddrErrors, SKB_DROP_REASON_IP_INADDRERRORS, no ICMP): ${l.packets} packets.`,
+          evidence: [ev(`flows[${cx.f.name}].drops.route`, l.packets, 'flows'), ev('nstat.IpInAddrErrors', cx.r.nstat.IpInAddrErrors ?? null, 'counters')],
+        }
+      : {
+          text: `The packets arrive with TTL 1: ip_forward's too_many_hops frees them (InHdrErrors, SKB_DROP_REASON_IP_INHDR) and answers ICMP time exceeded within the ICMP rate limits: ${l.packets} packets.`,
+          evidence: [ev(`flows[${cx.f.name}].drops.ttl`, l.packets, 'flows'), ev('nstat.IpInHdrErrors', cx.r.nstat.IpInHdrErrors ?? null, 'counters')],
+        },
+  ];
+  return {
+    limit: {
+      kind: 'not-forwarded',
+      resource: off ? 'ip_forward off' : 'TTL',
+      summary: off ? `Forwarding is off: ${cx.f.name} ends at the route.` : `${cx.f.name}'s TTL expires here.`,
+      place: l.place,
+    },
+    mechanisms: [off ? 'forwarding-off' : 'ttl-expired'],
+    cpu: saturated.length > 0 ? cpuContexts(cx.r, saturated[0]!, readers) : null,
+    chain,
+    remedies: off
+      ? [
+          {
+            name: 'turn forwarding on',
+            why: 'devinet_sysctl_forward sets every device forwarding: ip_route_input_slow then builds a forwarding route and dst_input is ip_forward',
+            command: 'sysctl -w net.ipv4.ip_forward=1',
+          },
+        ]
+      : [],
+  };
+}
+
 // ---- Remedies: what a kernel engineer would try, as commands ----
 
 /** CPUs with this much idle time (%) can take work. */
@@ -726,7 +773,9 @@ export function explanationText(e: Explanation): string {
     const o = f.outcome;
     lines.push(
       '',
-      `flow ${f.flow} (${f.proto}, ${f.path}): ${o.transactions_per_sec !== undefined ? `${o.transactions_per_sec} transactions/s, ` : ''}${o.delivered_gbps} of ${o.offered_gbps} Gbit/s offered delivered${o.delivered_pct !== null ? ` (${o.delivered_pct} % of packets)` : ''}`,
+      o.forwarded_pps !== undefined
+        ? `flow ${f.flow} (${f.proto}, ${f.path}): ${o.forwarded_pps} packets/s forwarded of ${o.offered_gbps} Gbit/s offered${o.delivered_pct !== null ? ` (${o.delivered_pct} % of packets)` : ''}`
+        : `flow ${f.flow} (${f.proto}, ${f.path}): ${o.transactions_per_sec !== undefined ? `${o.transactions_per_sec} transactions/s, ` : ''}${o.delivered_gbps} of ${o.offered_gbps} Gbit/s offered delivered${o.delivered_pct !== null ? ` (${o.delivered_pct} % of packets)` : ''}`,
     );
     lines.push(`  limit: ${f.limit.kind} — ${f.limit.summary}`);
     if (f.mechanisms.length > 0) lines.push(`  mechanisms: ${f.mechanisms.join(', ')}`);

@@ -26,6 +26,7 @@ export interface RemedyResult {
 /** The flow's measure of success, as a result path. */
 export function remedyMetric(f: FlowExplanation): string {
   if (f.outcome.transactions_per_sec !== undefined) return `rr[${f.flow}].transactions_per_sec`;
+  if (f.outcome.forwarded_pps !== undefined) return `flows[${f.flow}].forwarded_pps`;
   return f.proto === 'tcp' ? `flows[${f.flow}].goodput_gbps` : `flows[${f.flow}].delivered_gbps`;
 }
 

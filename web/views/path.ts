@@ -22,6 +22,7 @@ function boxes(r: Result): Box[] {
   const d = r.packets.dropped;
   const rx = Object.values(r.ethtool_S).reduce((a, c) => a + (c.rx_packets ?? 0), 0);
   const pod = r.flows.some((f) => f.path === 'veth-bridge' || f.path === 'vxlan-overlay');
+  const routed = r.packets.forwarded !== undefined;
   const ipis = r.ipis.reduce((a, c) => a + c.sent, 0);
   const lanes = r.nics.flatMap((n) =>
     n.queues.filter((q) => q.packets > 0 || q.drops > 0).map((q) => ({ label: `${n.name}/rx-${q.queue}`, value: `${fmt(q.packets)} pkts · ring ${q.ring_size} · peak ${q.ring_peak}`, drop: q.drops })),
@@ -75,7 +76,13 @@ function boxes(r: Result): Box[] {
       drop: { n: (d.backlog ?? 0) + (d.flow_limit ?? 0), why: 'backlog full / flow limit' },
       lanes: backlogLanes,
     },
-    { id: 'ip', title: 'IP / netfilter', lines: [`${fmt(r.nstat.IpInReceives ?? 0)} IpInReceives`, pod ? `${fmt(r.nstat.IpForwDatagrams ?? 0)} forwarded` : `${fmt(r.stack.processed)} passes`] },
+    {
+      id: 'ip',
+      title: routed ? 'IP / netfilter / ip_forward → egress qdisc' : 'IP / netfilter',
+      lines: [`${fmt(r.nstat.IpInReceives ?? 0)} IpInReceives`, pod || routed ? `${fmt(r.nstat.IpForwDatagrams ?? 0)} forwarded` : `${fmt(r.stack.processed)} passes`],
+      // Forwarded packets leave the path here, out of their route's device (packets.forwarded).
+      ...(routed ? { drop: { n: (d.route ?? 0) + (d.ttl ?? 0) + (d.qdisc ?? 0), why: 'ip_error (forwarding off) / TTL expired / egress qdisc full' } } : {}),
+    },
   ];
   if (pod) out.push({ id: 'veth', title: 'bridge → veth → pod stack', lines: [`passes/skb ${r.stack.passes_per_skb?.toFixed(2) ?? '–'}`], drop: { n: d.veth ?? 0, why: 'veth ring full' } });
   out.push(

@@ -27,6 +27,14 @@ export interface DriverProfile {
     /** ixgbe_set_ringparam clamps a size below the minimum; ice_set_ringparam rejects it. */
     belowMin: 'clamp' | 'reject';
     source: string;
+    /** TX descriptors per queue at probe (ethtool -G tx is not modelled: every TX ring has this size). */
+    txDefault: number;
+    /**
+     * The free descriptors below which the driver stops its TX queue after a transmit (ixgbe:
+     * DESC_NEEDED = MAX_SKB_FRAGS + 4 in ixgbe_maybe_stop_tx; ice: ICE_DESC_UNUSED threshold
+     * DESC_NEEDED likewise): room for a worst-case skb.
+     */
+    txStopBelow: number;
   };
   /** Most RSS queues (`ethtool -L combined`) the driver offers. */
   maxQueues: number;
@@ -109,7 +117,9 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
       max: 4096,
       multiple: 8,
       belowMin: 'clamp',
-      source: 'ixgbe.h IXGBE_DEFAULT_RXD/IXGBE_MIN_RXD/IXGBE_MAX_RXD; ixgbe_set_ringparam',
+      source: 'ixgbe.h IXGBE_DEFAULT_RXD/IXGBE_MIN_RXD/IXGBE_MAX_RXD, IXGBE_DEFAULT_TXD, DESC_NEEDED; ixgbe_set_ringparam',
+      txDefault: 512, // IXGBE_DEFAULT_TXD
+      txStopBelow: 21, // DESC_NEEDED: MAX_SKB_FRAGS (17) + 4
     },
     maxQueues: 16, // IXGBE_MAX_RSS_INDICES (82599; 63 on X550)
     indirSize: 128, // ixgbe_rss_indir_tbl_entries() for 82598/82599/X540
@@ -168,6 +178,8 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
       multiple: 32, // ICE_REQ_DESC_MULTIPLE
       belowMin: 'reject',
       source: 'ice.h; ice_set_ringparam',
+      txDefault: 256, // ICE_DFLT_NUM_TX_DESC
+      txStopBelow: 21, // ice_maybe_stop_tx(tx_ring, DESC_NEEDED) (UNVERIFIED: taken as ixgbe's MAX_SKB_FRAGS + 4)
     },
     maxQueues: 256,
     indirSize: 2048, // ICE_LUT_PF_SIZE
@@ -218,7 +230,7 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
   generic: {
     name: 'generic',
     xskZeroCopy: { supported: false, source: 'a generic driver without ndo_xsk_wakeup: copy mode only (xp_assign_dev: -EOPNOTSUPP for XDP_ZEROCOPY)' },
-    ring: { default: 1024, min: 64, max: 4096, multiple: 1, belowMin: 'reject', source: 'a generic NAPI driver (no specific hardware)' },
+    ring: { default: 1024, min: 64, max: 4096, multiple: 1, belowMin: 'reject', source: 'a generic NAPI driver (no specific hardware)', txDefault: 1024, txStopBelow: 21 },
     maxQueues: 64,
     indirSize: 128,
     rssKeyBytes: 40,

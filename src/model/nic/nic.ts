@@ -26,6 +26,7 @@ import { PagePoolRx } from './rx-page-pool.ts';
 import { PagePool } from '../page-pool.ts';
 import type { RxPages } from '../rx-pages.ts';
 import { TxRing } from './tx-ring.ts';
+import { PfifoFast } from '../qdisc.ts';
 import type { CoreHook } from '../netif-receive.ts';
 import { GenericXdp, NativeXdp, XdpProgram, type XdpRedirectMap, type XdpRxqReport, type XdpTxDevice } from '../xdp.ts';
 
@@ -70,6 +71,8 @@ export interface NicResult {
   }[];
   /** With an XDP program attached: its mode (xdpdrv or xdpgeneric) and name. */
   xdp?: { mode: 'native' | 'generic'; prog: string | null };
+  /** A NIC that forwarded flows leave by: its mq root's pfifo_fast children summed, as `tc -s qdisc` shows them (the backlog: its peak, packets). */
+  qdisc?: { kind: 'mq/pfifo_fast'; limit: number; sent_pkts: number; sent_bytes: number; dropped: number; backlog_peak: number };
   /** `ethtool -a` (the current mode, as ixgbe_get_pauseparam reports it) and SRRCTL.DROP_EN. */
   pause: { autoneg: string; rx: string; tx: string; drop_en: boolean };
 }
@@ -107,6 +110,10 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
   readonly queues: RxQueue[] = [];
   /** The TX ring of each queue pair. */
   readonly txRings: TxRing[] = [];
+  /** The mq root's pfifo_fast child of each TX ring (only a NIC that forwarded flows leave by reports them). */
+  readonly qdiscs: PfifoFast[] = [];
+  /** Some "forward" flow's route leaves by this NIC. */
+  private readonly egress: boolean;
   /** The XPS map (xps_cpus) of each CPU: the TX queues it transmits on, or none (skb_tx_hash). */
   private readonly xps: number[][] = [];
   /** The TX side of the link is busy until then (ns): frames leave one after the other. */
@@ -149,6 +156,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
     const pauseAhead = cfg.partnerHonoursPause && sendsPause(currentMode(cfg.pause, true)) ? pauseReactionNs(cfg.speedGbps) : Infinity;
     const ahead = Math.min(minRtt, pauseAhead);
     this.wire = new Wire(cfg.speedGbps, cfg.upstreamBufferBytes, this, ahead === Infinity ? undefined : () => k.sim.now + ahead, k.variability.wireJitterPs, k.seed);
+    this.egress = flows.some((f) => f.egress === cfg.index);
     const dissectorTable = new ToeplitzTable(new RngStream(k.seed, 'flow_dissector_key').bytes(40));
     const rssTable = new ToeplitzTable(cfg.rssKey);
     for (const f of flows) {
@@ -216,6 +224,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
       }
       this.queues.push(queue);
       this.txRings.push(txRing);
+      this.qdiscs.push(new PfifoFast(txRing, cfg.driver.ring.txDefault - cfg.driver.ring.txStopBelow));
       this.vectors.push(vector);
       this.pollers.push(poller);
       this.napis.push(napi);
@@ -306,17 +315,34 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
    * flow's received frames to this TX queue's RX queue), which is on by default on 82599.
    */
   xmit(cpu: number, flow: number, len: number, at: number): void {
-    this.post(this.pickTx(cpu, flow), len, at);
+    this.post(this.pickTx(cpu, flow, -1), len, at);
   }
 
-  /** netdev_pick_tx(): get_xps_queue() for the sending CPU, else skb_tx_hash(); reciprocal_scale of the skb hash. */
-  private pickTx(cpu: number, flow: number): number {
+  /**
+   * dev_queue_xmit() of a forwarded skb of `len` bytes (skb->len, no FCS) from CPU `cpu` at `at`,
+   * whose hash is `hash` (the RX hash it arrived with): netdev_pick_tx (XPS, else skb_tx_hash),
+   * then the TX queue's pfifo_fast (qdisc.ts): dropped when the driver has stopped the queue and
+   * the qdisc is at its limit (false), else posted, holding the skb's RX page until the completion
+   * is cleaned (napi_consume_skb → the page back to its ring's owner).
+   */
+  forwardXmit(cpu: number, hash: number, len: number, at: number, row: number): boolean {
+    const q = this.pickTx(cpu, -1, hash);
+    if (!this.qdiscs[q]!.enqueue(len)) return false;
+    this.post(q, len, at, this.k.pages.take(row));
+    return true;
+  }
+
+  /**
+   * netdev_pick_tx(): get_xps_queue() for the sending CPU, else skb_tx_hash(): reciprocal_scale of
+   * the skb's hash — `hash`, or (-1) flow `flow`'s own.
+   */
+  private pickTx(cpu: number, flow: number, skbHash: number): number {
     const n = this.cfg.queues;
     if (n === 1) return 0;
     const map = this.xps[cpu]!;
     if (map.length === 1) return map[0]!;
     // skb_get_hash: for a TCP socket sk_txhash (random per connection); the flow's dissector hash here.
-    const hash = this.rss[flow]!.sw(0) >>> 0;
+    const hash = skbHash >= 0 ? skbHash : this.rss[flow]!.sw(0) >>> 0;
     if (map.length > 1) return map[Math.floor((hash * map.length) / 2 ** 32)]!;
     return Math.floor((hash * n) / 2 ** 32);
   }
@@ -524,6 +550,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
     this.wire.bits = 0;
     for (const q of this.queues) q.resetWindow();
     for (const t of this.txRings) t.resetWindow();
+    for (const qd of this.qdiscs) qd.resetWindow();
     for (const v of this.vectors) {
       v.interrupts = 0;
       v.moderation.updates = 0;
@@ -602,12 +629,25 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
         };
       }),
       ...(this.cfg.xdp ? { xdp: { mode: this.cfg.xdp.mode, prog: this.cfg.xdp.name } } : {}),
+      ...(this.egress ? { qdisc: this.qdiscReport() } : {}),
       pause: {
         autoneg: this.cfg.pause.autoneg ? 'on' : 'off',
         rx: this.fc.mode === 'full' || this.fc.mode === 'rx_pause' ? 'on' : 'off',
         tx: this.fc.sendsPause ? 'on' : 'off',
         drop_en: this.dropEn,
       },
+    };
+  }
+
+  private qdiscReport(): NonNullable<NicResult['qdisc']> {
+    const sum = (f: (q: PfifoFast) => number) => this.qdiscs.reduce((a, q) => a + f(q), 0);
+    return {
+      kind: 'mq/pfifo_fast',
+      limit: this.qdiscs[0]!.limit,
+      sent_pkts: sum((q) => q.packets),
+      sent_bytes: sum((q) => q.bytes),
+      dropped: sum((q) => q.drops),
+      backlog_peak: Math.max(...this.qdiscs.map((q) => q.peakBacklog)),
     };
   }
 

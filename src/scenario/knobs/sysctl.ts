@@ -229,6 +229,16 @@ export const SYSCTL = sysctls({
     description: 'Largest SO_RCVBUF a user may set (4 MB since ≈6.18; 212992 before).',
     source: 'net/core/sock.c: sk_setsockopt',
   },
+  'net.ipv4.ip_forward': {
+    kind: 'int',
+    default: 0,
+    min: -(2 ** 31),
+    max: INT_MAX,
+    unit: 'boolean (nonzero: on)',
+    description:
+      "Forward IPv4 packets not addressed to this host (devinet_sysctl_forward → inet_forward_change sets every device's forwarding); 0 drops them in ip_error (Ip InAddrErrors, SKB_DROP_REASON_IP_INADDRERRORS).",
+    source: 'net/ipv4/route.c: ip_route_input_slow',
+  },
   'net.ipv4.icmp_msgs_per_sec': {
     kind: 'int',
     default: 1000,
