@@ -193,7 +193,7 @@ describe('step events of XDP', () => {
     expect(run.line).toMatch(/^bpf_prog_run_xdp: dev=eth0 rxq=0 frames=(\d+) XDP_DROP=0 XDP_PASS=0 XDP_TX=0 XDP_REDIRECT=\1 XDP_ABORTED=0$/);
     const redirect = steps.find((x) => x.fn === 'xdp_do_redirect')!;
     expect([redirect.tracepoint, redirect.file, redirect.cpu]).toEqual(['xdp:xdp_redirect', 'net/core/filter.c', 0]);
-    expect(redirect.line).toMatch(/^xdp_redirect: prog_id=1 action=XDP_REDIRECT ifindex=\d+ to_ifindex=0 err=0 map_id=1 map_index=[123]$/);
+    expect(redirect.line).toMatch(/^xdp_redirect: prog_id=1 action=XDP_REDIRECT ifindex=\d+ to_ifindex=0 err=0 map_type=CPUMAP map_id=1 map_index=[123]$/);
     expect(steps.find((x) => x.fn === 'cpu_map_kthread_run')!.task).toMatch(/^cpumap\/[123]\/map:1$/);
     // The ftrace export prints tracepoints only: xdp_redirect, never the program's run.
     const text = toFtrace(rec);
