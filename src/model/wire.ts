@@ -79,8 +79,18 @@ export class OpenLoopSource implements FrameSource {
     if (this.nextPs >= this.stopPs) this.nextPs = Infinity;
   }
 
-  /** Time between frame starts at the flow's rate, for a frame of `size` bytes (ps). */
+  /** Time between frame starts at the flow's rate, for a frame of `size` bytes (ps); the last size's is kept (a pure function of it). */
   private intervalPs(size: number): number {
+    if (size !== this.lastSize) {
+      this.lastSize = size;
+      this.lastIntervalPs = this.computeIntervalPs(size);
+    }
+    return this.lastIntervalPs;
+  }
+  private lastSize = -1;
+  private lastIntervalPs = 0;
+
+  private computeIntervalPs(size: number): number {
     const r = this.flow.rate;
     if (r.kind === 'packets') return Math.round(1e12 / r.perSec);
     const bps = r.kind === 'line' ? this.linkGbps * 1e9 : r.bitsPerSec;

@@ -7,7 +7,7 @@ import type { IrqTable } from '../irq.ts';
 import { Napi, napiSchedule, napiThreadActivity, type NapiHost, type NapiTable } from '../napi.ts';
 import { NetifReceive } from '../netif-receive.ts';
 import { NIL, PSH } from '../packet.ts';
-import type { RxAccounting } from '../rx-accounting.ts';
+import { SITE_INDEX, type RxAccounting } from '../rx-accounting.ts';
 import { RpsSteering } from '../rps-steering.ts';
 import { frameTruesize } from '../socket.ts';
 import type { TaskTable } from '../task.ts';
@@ -182,7 +182,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
         this.fc,
         cfg.driver.refillBatch,
         vector,
-        (row, missed) => k.accounting.drop(row, missed ? 'nic_missed' : 'nic_ring'),
+        (row, missed) => k.accounting.dropAt(row, missed ? SITE_INDEX.nic_missed : SITE_INDEX.nic_ring),
         (t) => this.generateUntil(t),
         (row) => k.accounting.offer(row, k.pool.arrival[row]! >= k.warmupNs),
         (row, bufferNode) => k.ddio.dmaWrite(row, k.pool.size[row]! - FCS, cfg.numaNode, bufferNode),
