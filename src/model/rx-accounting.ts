@@ -169,6 +169,23 @@ export class RxAccounting {
     this.inFlight++;
   }
 
+  /**
+   * A frame the NIC dropped at `site` (an index in SITE_INDEX) as it arrived, before it had a row
+   * (nic/rx-queue.ts dropOnArrival): offered and dropped at once, as `offer` then `dropAt`.
+   */
+  arriveDropped(flow: number, size: number, counted: boolean, site: number): void {
+    if (!counted) return;
+    const f = this.flows[flow]!;
+    const placeIndex = SITE_PLACE[site]!;
+    f.offered++;
+    f.offeredBytes += size;
+    f.dropped++;
+    f.droppedAt[placeIndex]!++;
+    this.droppedByPlace[placeIndex]!++;
+    this.siteSkbs[site]!++;
+    this.sitePackets[site]!++;
+  }
+
   /** A frame dropped before the NIC (upstream switch buffer); it never had a row. */
   upstreamDrop(flow: number, size: number, counted: boolean): void {
     if (!counted) return;

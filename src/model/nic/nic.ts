@@ -189,6 +189,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
         cfg.numaNode,
       );
       vector.queue = queue;
+      queue.onDropArriving = (flow, size, arrival, missed) => k.accounting.arriveDropped(flow, size, arrival >= k.warmupNs, missed ? SITE_INDEX.nic_missed : SITE_INDEX.nic_ring);
       const arfs = cfg.ntuple && cfg.driver.rxFlowSteer ? (row: number, cpu: number) => this.rxFlowSteer(row, cpu) : undefined;
       const rps = RpsSteering.queueRps(cfg.rxQueues[q]!.rpsCpus, cfg.rxQueues[q]!.rpsFlowCnt, arfs);
       const txRing = new TxRing(q);
@@ -394,8 +395,11 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
   frame(source: FrameSource, size: number, tuple: number, arrivalNs: number): void {
     const k = this.k;
     const pool = k.pool;
-    const row = pool.alloc();
     const rss = this.rss[source.flow.index]!;
+    const queue = this.queues[rss.queue(tuple)]!;
+    // Its queue is landing every frame up to this one's arrival: one its ring refuses is dropped now, without a row.
+    if (queue.landingTo >= arrivalNs && queue.dropOnArrival(source.flow.index, size, arrivalNs)) return;
+    const row = pool.alloc();
     pool.flow[row] = source.flow.index;
     pool.size[row] = size;
     pool.arrival[row] = arrivalNs;
@@ -417,7 +421,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
     }
     // skb->hash: the NIC's hash when rxhash is on (ixgbe_rx_hash), else unset until skb_get_hash().
     pool.hash[row] = this.cfg.rxhash ? rss.hash(tuple) : 0;
-    this.queues[rss.queue(tuple)]!.arrivals.push(row);
+    queue.arrivals.push(row);
   }
 
   /**
