@@ -236,6 +236,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
       }
     }
     // Without DROP_EN the queues share one packet buffer: they land in one arrival order.
+    this.landHeads = new Float64Array(this.queues.length);
     if (!dropEn && this.queues.length > 1) for (const q of this.queues) q.shared = (t) => this.landAll(t);
     // The drivers' default XPS map: each TX queue on the CPU its queue vector was spread to at
     // allocation (ixgbe_alloc_q_vector with ATR and more than one queue: cpumask_local_spread(v_idx),
@@ -269,21 +270,29 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
       this.generateUntil(t);
       this.landedTo = t;
     }
+    // A merge of the queues' arrivals (earliest first, ties to the lower queue). Landing a frame
+    // changes only its own queue's head: the wire was already asked for everything up to `t`.
     const queues = this.queues;
+    const n = queues.length;
+    const heads = this.landHeads;
+    for (let i = 0; i < n; i++) heads[i] = queues[i]!.headArrival;
     for (;;) {
-      let first: RxQueue | null = null;
+      let first = -1;
       let at = t;
-      for (const q of queues) {
-        const a = q.headArrival;
+      for (let i = 0; i < n; i++) {
+        const a = heads[i]!;
         if (a <= at) {
-          if (first === null || a < at) first = q;
+          if (first < 0 || a < at) first = i;
           at = a;
         }
       }
-      if (first === null) return;
-      first.landHead();
+      if (first < 0) return;
+      const q = queues[first]!;
+      q.landHead();
+      heads[first] = q.headArrival;
     }
   }
+  private landHeads = new Float64Array(0);
   private landedTo = -1;
 
   /** An XON reaches the partner at `t`: it sends again, and idle vectors look for their next frame. */
