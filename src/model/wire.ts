@@ -149,6 +149,7 @@ export class Wire {
     private readonly seed = 0,
   ) {
     this.maxQueuePs = Math.round((upstreamBufferBytes * 8 * 1000) / linkGbps);
+    this.jitterScale = jitterPs / 4294967296;
   }
 
   /**
@@ -161,8 +162,10 @@ export class Wire {
   private jitter(flow: number, desiredPs: number): number {
     if (this.jitterPs === 0) return 0;
     const hi = Math.floor(desiredPs / 4294967296);
-    return Math.floor(mix32(this.seed ^ Math.imul(hi, 0x9e3779b1), flow, desiredPs >>> 0) * (this.jitterPs / 4294967296));
+    return Math.floor(mix32(this.seed ^ Math.imul(hi, 0x9e3779b1), flow, desiredPs >>> 0) * this.jitterScale);
   }
+  /** jitterPs / 2^32: a 32-bit hash to [0, jitterPs) (the same quotient as computed per frame before). */
+  private readonly jitterScale: number;
 
   add(source: FrameSource): void {
     this.heap.push(source);
@@ -241,6 +244,7 @@ export class Wire {
 
   /** How long of [fromPs, toPs) the partner was paused (the backlog did not drain then). */
   private pausedWithin(fromPs: number, toPs: number): number {
+    if (this.pauseFromPs === Infinity) return 0; // never paused (what the expression below gives then)
     return Math.max(0, Math.min(toPs, this.pauseEndPs) - Math.max(fromPs, this.pauseFromPs));
   }
 
