@@ -1,15 +1,19 @@
 /**
  * `npm run bench`: speed figures, printed, never asserted (a benchmark, not a test).
  *
- *  1. Engine: a hold model with 10^4 pending events (each event schedules one more at an
- *     exponential distance), events per second, median of 5 runs after a warm-up run, each with
- *     a new simulator (as `rxsim check` runs one per scenario).
+ *  1. Engine: a hold model with 10^4 and with 10^6 pending events (each event schedules one more
+ *     at an exponential distance), events per second, median of 5 (10^4) or 3 (10^6) runs after a
+ *     warm-up run, each with a new simulator (as `rxsim check` runs one per scenario).
  *  2. Model: simulated packets (frames offered on the wire) per wall-clock second for
  *     (a) a 10 GbE 64-byte line-rate flood into one queue, and (b) 1518-byte frames at line
  *     rate over 4 queues, (c) one TCP flow at 10 GbE with GRO, read by a stream-reader on
  *     another CPU, (d) the seed lab (sim-scenarios/seed-lab-iperf3-on-irq-core.json: 10 CPUs,
- *     iperf3 in a pod behind the bridge, sharing the interrupt core); median of 5 runs of 100 ms
- *     simulated, after three warm-up runs of the same (the steady state, JIT compiled).
+ *     iperf3 in a pod behind the bridge, sharing the interrupt core), (f) a 100 GbE 64-byte
+ *     line-rate flood on ice over 8 queues from 64 source ports (64 5-tuples spread by RSS); median
+ *     of 5 runs of 100 ms simulated, after three warm-up runs of the same (the steady state, JIT
+ *     compiled; 10 ms for (f)). Each line prints its real-time factor — simulated packets/s ÷ the packets/s the
+ *     wire carried in the window, i.e. simulated seconds per wall-clock second — and whether
+ *     issue 18's target is met.
  *  3. Memory: heap in use after a run of 10 ms and of 100 ms simulated (flat = memory is bounded
  *     by packets in flight, not packets simulated); and (e) a flood from 2^20 source 5-tuples
  *     (a /14 of source addresses × 4 ports, over 4 queues: a DDoS), whose memory must not grow
@@ -34,7 +38,7 @@ import { executeRuns, SweepRunner } from './sweep.ts';
 import { runOne } from './sweep-worker.ts';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmtM = (x: number): string => `${(x / 1e6).toFixed(2)} M`;
+const fmtM = (x: number): string => `${(x / 1e6).toFixed(2)} M `;
 
 function hold(events: number, pending: number): number {
   const sim = new Simulator();
@@ -49,7 +53,7 @@ function hold(events: number, pending: number): number {
   return (sim.dispatched / (performance.now() - t0)) * 1000;
 }
 
-type Kind = 'flood' | 'mtu4' | 'tcp' | 'seedlab' | 'ddos';
+type Kind = 'flood' | 'mtu4' | 'tcp' | 'seedlab' | 'ddos' | 'ice100';
 
 function scenario(kind: Kind, durationMs: number) {
   if (kind === 'seedlab') {
@@ -76,6 +80,15 @@ function scenario(kind: Kind, durationMs: number) {
       flows: [{ name: 'f', proto: 'udp', src: '10.0.0.0/14:1000-1003', dst: '10.1.0.2:9', rate: 'line', size: 64 }],
     }).resolved;
   }
+  if (kind === 'ice100') {
+    return loadScenarioObject({
+      name: 'bench-ice100',
+      duration_ms: durationMs,
+      cpus: 8,
+      nics: [{ name: 'eth0', driver: 'ice', speed_gbps: 100, channels: { combined: 8 } }],
+      flows: [{ name: 'f', proto: 'udp', src: '10.0.0.1:1000-1063', dst: '10.0.0.2:9', rate: 'line', size: 64 }],
+    }).resolved;
+  }
   const flood = kind === 'flood';
   return loadScenarioObject({
     name: `bench-${kind}`,
@@ -87,19 +100,50 @@ function scenario(kind: Kind, durationMs: number) {
   }).resolved;
 }
 
-function modelRate(kind: Kind): { rate: number; packets: number; events: number } {
-  const s = scenario(kind, 100);
+interface ModelRun {
+  /** Simulated packets (frames the wire carried in the window) per wall-clock second. */
+  rate: number;
+  /** The packets/s the wire carried in the window (simulated time). */
+  wireRate: number;
+  packets: number;
+  events: number;
+}
+
+function modelRate(kind: Kind, durationMs = 100): ModelRun {
+  const s = scenario(kind, durationMs);
   for (let i = 0; i < 3; i++) simulate(s); // JIT warm-up: V8 needs about three runs to settle
-  const runs: { rate: number; packets: number; events: number }[] = [];
+  const runs: ModelRun[] = [];
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
     const k = simulate(s);
     const ms = performance.now() - t0;
     const packets = k.nics.reduce((a, n) => a + n.wire.frames, 0);
-    runs.push({ rate: (packets / ms) * 1000, packets, events: k.sim.dispatched });
+    const windowS = (k.sim.now - k.windowStart) / 1e9;
+    runs.push({ rate: (packets / ms) * 1000, wireRate: packets / windowS, packets, events: k.sim.dispatched });
   }
   return runs.sort((a, b) => a.rate - b.rate)[2]!;
 }
+
+/** Issue 18's targets: simulated packets/s, and the real-time factor (simulated s per wall s). */
+interface Target {
+  pps?: number;
+  rtf?: number;
+}
+
+/** "real-time factor 0.31×; target ≥ 15.00 M packets/s: not met (0.31 of it)". */
+function verdict(r: ModelRun, target: Target): string {
+  const rtf = r.rate / r.wireRate;
+  const parts: string[] = [];
+  if (target.pps !== undefined) parts.push(`≥ ${fmtM(target.pps)}packets/s`);
+  if (target.rtf !== undefined) parts.push(`≥ ${target.rtf}× real time`);
+  const met = (target.pps === undefined || r.rate >= target.pps) && (target.rtf === undefined || rtf >= target.rtf);
+  const short = Math.min(target.pps === undefined ? Infinity : r.rate / target.pps, target.rtf === undefined ? Infinity : rtf / target.rtf);
+  const goal = parts.length ? `; target ${parts.join(' and ')}: ${met ? 'met' : `not met (${short.toFixed(2)} of it)`}` : '';
+  return `real-time factor ${rtf.toFixed(2)}× (the wire: ${fmtM(r.wireRate)}packets/s)${goal}`;
+}
+
+/** The hold model's rate on main before issue 18 (README, 2026-11-30: 8.1–8.6 M events/s); the target is 1.5× it at 10^4 pending. */
+const HOLD_BEFORE = 8.1e6;
 
 function heapAfter(durationMs: number, kind: Kind = 'flood'): number {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -114,16 +158,24 @@ console.log('rxsim benchmark (Node', process.version + ')');
 console.log('');
 hold(1_000_000, 10_000);
 const holdRates = Array.from({ length: 5 }, () => hold(3_000_000, 10_000));
-console.log(`engine hold model, 10^4 pending: ${fmtM(median(holdRates))}events/s (median of 5; runs ${holdRates.map((r) => (r / 1e6).toFixed(2)).join(', ')})`);
+const hold4 = median(holdRates);
+console.log(
+  `engine hold model, 10^4 pending: ${fmtM(hold4)}events/s (median of 5; runs ${holdRates.map((r) => (r / 1e6).toFixed(2)).join(', ')}); target ≥ 1.5 × ${fmtM(HOLD_BEFORE)}= ${fmtM(1.5 * HOLD_BEFORE)}events/s: ${hold4 >= 1.5 * HOLD_BEFORE ? 'met' : `not met (${(hold4 / (1.5 * HOLD_BEFORE)).toFixed(2)} of it)`}`,
+);
+hold(1_000_000, 1_000_000);
+const holdRates6 = Array.from({ length: 3 }, () => hold(3_000_000, 1_000_000));
+console.log(`engine hold model, 10^6 pending: ${fmtM(median(holdRates6))}events/s (median of 3; runs ${holdRates6.map((r) => (r / 1e6).toFixed(2)).join(', ')}); target: no slower than before`);
 console.log('');
-for (const [kind, label] of [
-  ['flood', '(a) 10 GbE 64 B line-rate flood, one queue'],
-  ['mtu4', '(b) 10 GbE 1518 B line rate over 4 queues'],
-  ['tcp', '(c) one 10 GbE TCP flow, GRO on, iperf3 reading on another CPU'],
-  ['seedlab', '(d) the seed lab: iperf3 in a pod on the interrupt core, 10 CPUs'],
-] as const) {
-  const r = modelRate(kind);
-  console.log(`${label}: ${fmtM(r.rate)}simulated packets/s (${r.packets} packets, ${r.events} events per 100 ms simulated)`);
+for (const [kind, label, target] of [
+  ['flood', '(a) 10 GbE 64 B line-rate flood, one queue', { pps: 15e6, rtf: 1 }],
+  ['mtu4', '(b) 10 GbE 1518 B line rate over 4 queues', { pps: 8e6, rtf: 10 }],
+  ['tcp', '(c) one 10 GbE TCP flow, GRO on, iperf3 reading on another CPU', { pps: 8e6, rtf: 10 }],
+  ['seedlab', '(d) the seed lab: iperf3 in a pod on the interrupt core, 10 CPUs', { pps: 5e6 }],
+  ['ice100', '(f) 100 GbE 64 B line-rate flood, ice, 8 queues, 64 source ports', {}],
+] as const satisfies readonly (readonly [Kind, string, Target])[]) {
+  const ms = kind === 'ice100' ? 10 : 100; // 100 GbE: ten times the frames per simulated ms
+  const r = modelRate(kind, ms);
+  console.log(`${label}: ${fmtM(r.rate)}simulated packets/s (${r.packets} packets, ${r.events} events per ${ms} ms simulated); ${verdict(r, target)}`);
 }
 console.log('');
 const gcAvailable = typeof (globalThis as { gc?: unknown }).gc === 'function';
@@ -135,7 +187,7 @@ console.log(
 const ddos = modelRate('ddos');
 const hDdos = heapAfter(100, 'ddos');
 console.log(
-  `(e) 10 GbE 64 B flood from 2^20 source 5-tuples over 4 queues: ${fmtM(ddos.rate)}simulated packets/s; heap in use after 100 ms: ${(hDdos / 2 ** 20).toFixed(1)} MiB (${((hDdos - h100) / 2 ** 20).toFixed(1)} MiB more than the one-tuple flood)`,
+  `(e) 10 GbE 64 B flood from 2^20 source 5-tuples over 4 queues: ${fmtM(ddos.rate)}simulated packets/s (${verdict(ddos, {})}); heap in use after 100 ms: ${(hDdos / 2 ** 20).toFixed(1)} MiB (${((hDdos - h100) / 2 ** 20).toFixed(1)} MiB more than the one-tuple flood)`,
 );
 
 // 4. Sweep throughput: worker threads against the same runs in this thread.

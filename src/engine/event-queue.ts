@@ -1,79 +1,84 @@
 import { freeStack, grown } from './typed.ts';
 
-/** Slots are numbered below 2^21 so that (sequence, slot) packs exactly into one float64. */
-const SLOT_BITS = 21;
-const SLOT_SPACE = 2 ** SLOT_BITS;
-const SLOT_MASK = SLOT_SPACE - 1;
-/** Sequence numbers stay below 2^32 so that seq * 2^21 + slot < 2^53. */
-const SEQ_LIMIT = 2 ** 32;
+/** The lowest level: one bucket per time for the 2^12 times that share their higher bits with `last`. */
+const L0_BITS = 12;
+const L0 = 1 << L0_BITS;
+const L0_MASK = L0 - 1;
+/** Higher levels: 4-bit digits of bits 12..52 (11 digits, the last one partial), 16 buckets each. */
+const LEVELS = 11;
+const BUCKETS = L0 + LEVELS * 16;
 const TWO32 = 2 ** 32;
-/**
- * Buckets: 0 holds times equal to `last`; bucket 1 + 16·d + v holds times whose highest 4-bit
- * digit differing from `last` is digit d (0..13, covering 53 bits) and whose value there is v.
- */
-const LEVELS = 14;
-const BUCKETS = 1 + LEVELS * 16;
+/** The largest slot count (slots are rows of typed arrays). */
+const MAX_SLOTS = 2 ** 21;
 const NONE = -1;
 
 /**
- * Pending events, ordered by (time, insertion sequence): a radix heap.
+ * Pending events, ordered by (time, insertion order): a radix heap whose buckets are linked lists
+ * of slots.
  *
  * Simulated time never goes backwards (nothing is scheduled before the last event taken), which
- * is exactly when a radix heap works: each pending time sits in the bucket named by the highest
- * hexadecimal digit in which it differs from `last`, the last minimum taken, and by its value in
- * that digit. Bucket 0 (times equal to `last`) is consumed in order; when it is empty, the lowest
- * non-empty bucket is redistributed around its smallest time, which becomes the new `last`.
- * Entries only move to lower digits, so each moves about log16 of the pending time span times:
- * typed-array appends, no pairwise comparisons. (Binary digits, the textbook radix heap, moved
- * every entry about four times as often and measured slower.)
+ * is exactly when a radix heap works: each pending time sits in a bucket named by the highest
+ * digit in which it differs from `last` (a lower bound of every pending time) and by its value in
+ * that digit. The lowest digit is 12 bits wide and its buckets hold one time each: a time less
+ * than 4096 ns ahead within `last`'s 4096-ns block goes straight to its final bucket, found again
+ * by a bitmap of non-empty buckets. Times further ahead sit in 16-way buckets of 4-bit digits;
+ * when the lowest level is empty, the lowest non-empty bucket is redistributed around its
+ * smallest time, which becomes the new `last`. Entries only move to lower digits, and most
+ * events of a simulation are scheduled less than 4096 ns ahead: they never move. (A 16-way lowest
+ * level, the previous version, moved every entry about log16 of the pending span times; binary
+ * digits twice as often.)
  *
- * Ties: equal times always share a bucket, appends go to the end and redistribution keeps order,
- * so events at the same time come out in insertion order.
+ * Ties: equal times always share a bucket, a push appends at its end, redistribution walks a
+ * bucket in order and appends, so events at the same time come out in insertion order — a
+ * re-armed timer counts as inserted when re-armed.
  *
- * A pending event occupies a slot (time, handler kind, one numeric argument). A bucket entry is
- * `seq * 2^21 + slot`; it is live only while the slot still holds that same entry, so cancelling
- * or re-arming a timer just leaves the old entry stale (dropped when met, or by compaction when
- * stale entries dominate). Slots are one-shot (released when they fire) or owned by a timer.
+ * A pending event occupies a slot (time, handler kind, one numeric argument, its bucket and its
+ * neighbours there). Cancelling or re-arming a timer unlinks its slot at once (doubly linked), so
+ * nothing stale is ever left behind. Slots are one-shot (released when they fire) or owned by a
+ * timer.
  *
- * The hold model in `npm run bench` measures it; a binary heap in typed arrays (which beat a
- * 4-ary one) was slower here, and its speed depended on V8 specialising code for one instance.
+ * The hold model in `npm run bench` measures it.
  */
 export class EventQueue {
   private time: Float64Array;
-  /** The live bucket entry of each slot, or NONE. */
-  private live: Float64Array;
   private kindOf: Int32Array;
   private argOf: Float64Array;
+  /** The bucket of each queued slot, or NONE. */
+  private bucketOfSlot: Int32Array;
+  private next: Int32Array;
+  private prev: Int32Array;
   private freeSlots: Int32Array;
   private freeTop = 0;
   private capacity = 0;
-  private nextSeq = 0;
 
-  private readonly buckets: Float64Array[] = Array.from({ length: BUCKETS }, () => new Float64Array(64));
-  private readonly bucketLen = new Int32Array(BUCKETS);
+  private readonly head = new Int32Array(BUCKETS).fill(NONE);
+  private readonly tail = new Int32Array(BUCKETS).fill(NONE);
   /**
-   * A lower bound of each bucket's live times: the smallest time appended since the bucket was
+   * A lower bound of each higher bucket's times: the smallest time appended since the bucket was
    * last emptied. It may belong to an entry cancelled since; taking it as the next `last` is still
-   * correct (it is <= every live time in the bucket and shares their high bits), it only means
-   * bucket 0 can come out empty and the search goes on.
+   * correct (it is <= every time in the bucket and shares their high bits), it only means the
+   * lowest level can come out empty below `limit` and the search goes on.
    */
-  private readonly bucketLow = new Float64Array(BUCKETS).fill(Infinity);
-  /** Per level, bit v set when bucket 1 + 16·level + v may be non-empty; `levelMask` bit d when level d has any. */
+  private readonly low = new Float64Array(BUCKETS).fill(Infinity);
+  /** The lowest level's non-empty buckets, one bit each, and one bit per non-zero word of those. */
+  private readonly l0Bits = new Int32Array(L0 >> 5);
+  private readonly l0Words = new Int32Array(L0 >> 10);
+  /** Per higher level, bit v set when its bucket of digit v is non-empty; `levelMask` bit d when level d has any. */
   private readonly digitMask = new Int32Array(LEVELS);
   private levelMask = 0;
-  /** Next unread index of bucket 0. */
-  private head0 = 0;
-  /** The time of the last minimum taken: nothing may be pushed below it. */
+  /** The time of the last minimum taken (nothing may be pushed below it), and its lowest-level bucket. */
   private last = 0;
-  private stale = 0;
+  private cur = 0;
   /** Number of live (queued) events. */
   size = 0;
 
   constructor(initialCapacity = 1024) {
     this.time = new Float64Array(0);
-    this.live = new Float64Array(0);
     this.kindOf = new Int32Array(0);
     this.argOf = new Float64Array(0);
+    this.bucketOfSlot = new Int32Array(0);
+    this.next = new Int32Array(0);
+    this.prev = new Int32Array(0);
     this.freeSlots = new Int32Array(0);
     this.grow(Math.max(16, initialCapacity));
   }
@@ -90,7 +95,7 @@ export class EventQueue {
   }
 
   isQueued(slot: number): boolean {
-    return this.live[slot]! !== NONE;
+    return this.bucketOfSlot[slot]! !== NONE;
   }
 
   /** Time of a queued (or just popped) slot. */
@@ -111,23 +116,19 @@ export class EventQueue {
    * everything queued before it at the same time. A slot already queued is moved.
    */
   push(slot: number, time: number, kind: number, arg: number): void {
-    if (this.live[slot]! !== NONE) this.remove(slot);
-    if (this.nextSeq >= SEQ_LIMIT) this.renumber();
-    const entry = this.nextSeq++ * SLOT_SPACE + slot;
+    if (this.bucketOfSlot[slot]! !== NONE) this.unlink(slot);
+    else this.size++;
     this.time[slot] = time;
-    this.live[slot] = entry;
     this.kindOf[slot] = kind;
     this.argOf[slot] = arg;
-    this.append(this.bucketOf(time), entry, time);
-    this.size++;
+    this.append(this.bucketOf(time), slot, time);
   }
 
   /** Un-queue a slot if queued (the slot stays allocated). */
   remove(slot: number): void {
-    if (this.live[slot]! === NONE) return;
-    this.live[slot] = NONE;
+    if (this.bucketOfSlot[slot]! === NONE) return;
+    this.unlink(slot);
     this.size--;
-    if (++this.stale > 1024 && this.stale > 2 * this.size) this.compact();
   }
 
   /**
@@ -135,167 +136,178 @@ export class EventQueue {
    * NONE when the queue is empty or the earliest event is later than `limit`.
    */
   popUntil(limit: number): number {
-    const live = this.live;
+    const head = this.head;
     for (;;) {
-      const b0 = this.buckets[0]!;
-      const n0 = this.bucketLen[0]!;
-      while (this.head0 < n0) {
-        const entry = b0[this.head0]!;
-        const slot = entry & SLOT_MASK;
-        if (live[slot] === entry) {
-          if (this.last > limit) return NONE;
-          this.head0++;
-          live[slot] = NONE;
-          this.size--;
-          return slot;
-        }
-        this.head0++;
-        this.stale--;
+      const c = this.cur;
+      const slot = head[c]!;
+      if (slot !== NONE) {
+        if (this.last > limit) return NONE;
+        const n = this.next[slot]!;
+        head[c] = n;
+        if (n === NONE) {
+          this.tail[c] = NONE;
+          this.clearL0(c);
+        } else this.prev[n] = NONE;
+        this.bucketOfSlot[slot] = NONE;
+        this.size--;
+        return slot;
       }
-      this.bucketLen[0] = 0;
-      this.head0 = 0;
-      if (!this.refill(limit)) return NONE;
+      const j = this.nextL0(c + 1);
+      if (j !== NONE) {
+        const t = this.last - c + j;
+        if (t > limit) return NONE;
+        this.last = t;
+        this.cur = j;
+      } else if (!this.refill(limit)) return NONE;
     }
   }
 
   /** Earliest time, or Infinity when empty. Not on the hot path. */
   minTime(): number {
+    if (this.size === 0) return Infinity;
+    const c = this.cur;
+    const j = this.head[c]! !== NONE ? c : this.nextL0(c + 1);
+    if (j !== NONE) return this.last - c + j;
+    // The lowest non-empty higher bucket holds the minimum.
+    const d = 31 - Math.clz32(this.levelMask & -this.levelMask);
+    const dm = this.digitMask[d]!;
     let best = Infinity;
-    for (let b = 0; b < BUCKETS; b++) {
-      const bucket = this.buckets[b]!;
-      for (let k = b === 0 ? this.head0 : 0; k < this.bucketLen[b]!; k++) {
-        const entry = bucket[k]!;
-        const slot = entry & SLOT_MASK;
-        if (this.live[slot] === entry && this.time[slot]! < best) best = this.time[slot]!;
-      }
-      if (best !== Infinity) return best;
-    }
+    for (let s = this.head[L0 + 16 * d + (31 - Math.clz32(dm & -dm))]!; s !== NONE; s = this.next[s]!) best = Math.min(best, this.time[s]!);
     return best;
   }
 
   /**
-   * Bucket 0 is exhausted: take the lowest non-empty bucket and, if its low time is <= `limit`,
-   * make that the new `last` and redistribute the bucket. False if nothing was moved.
+   * The lowest level is empty: take the lowest non-empty higher bucket and, if its low time is
+   * <= `limit`, make that the new `last` and redistribute the bucket. False if nothing was moved.
    */
   private refill(limit: number): boolean {
     if (this.levelMask === 0) return false;
     const d = 31 - Math.clz32(this.levelMask & -this.levelMask);
     const dm = this.digitMask[d]!;
-    const b = 1 + 16 * d + (31 - Math.clz32(dm & -dm));
-    const m = this.bucketLow[b]!;
+    const b = L0 + 16 * d + (31 - Math.clz32(dm & -dm));
+    const m = this.low[b]!;
     if (m > limit) return false;
     this.last = m;
-    this.clearBucket(b);
-    const bucket = this.buckets[b]!;
-    const n = this.bucketLen[b]!;
-    this.bucketLen[b] = 0;
-    const live = this.live;
+    this.cur = m & L0_MASK;
+    let s = this.head[b]!;
+    this.head[b] = this.tail[b] = NONE;
+    this.clearHigh(b);
+    const next = this.next;
     const time = this.time;
-    for (let k = 0; k < n; k++) {
-      const entry = bucket[k]!;
-      const slot = entry & SLOT_MASK;
-      if (live[slot] === entry) {
-        const t = time[slot]!;
-        this.append(this.bucketOf(t), entry, t);
-      } else {
-        this.stale--;
-      }
+    while (s !== NONE) {
+      const n = next[s]!;
+      const t = time[s]!;
+      this.append(this.bucketOf(t), s, t);
+      s = n;
     }
     return true;
   }
 
+  /** The bucket of time `t` (>= last). */
   private bucketOf(t: number): number {
     const last = this.last;
-    if (t === last) return 0;
-    const tHi = (t / TWO32) >>> 0;
-    const xHi = (tHi ^ ((last / TWO32) >>> 0)) >>> 0;
-    if (xHi !== 0) {
-      const d = (63 - Math.clz32(xHi)) >> 2; // 8..13
-      return 1 + 16 * d + ((tHi >>> (4 * d - 32)) & 15);
-    }
+    if (t === last) return this.cur;
     const tLo = t >>> 0;
-    const d = (31 - Math.clz32((tLo ^ (last >>> 0)) >>> 0)) >> 2; // 0..7
-    return 1 + 16 * d + ((tLo >>> (4 * d)) & 15);
-  }
-
-  private append(b: number, entry: number, t: number): void {
-    let bucket = this.buckets[b]!;
-    const n = this.bucketLen[b]!;
-    if (n === bucket.length) {
-      const grown = new Float64Array(n * 2);
-      grown.set(bucket);
-      this.buckets[b] = bucket = grown;
+    const xHi = ((t / TWO32) >>> 0) ^ ((last / TWO32) >>> 0);
+    let p: number;
+    if (xHi !== 0) p = 63 - Math.clz32(xHi);
+    else {
+      const xLo = (tLo ^ (last >>> 0)) >>> 0;
+      if (xLo < L0) return tLo & L0_MASK;
+      p = 31 - Math.clz32(xLo);
     }
-    bucket[n] = entry;
-    this.bucketLen[b] = n + 1;
-    if (t < this.bucketLow[b]!) this.bucketLow[b] = t;
-    if (b === 0) return;
-    const d = (b - 1) >> 4;
-    this.digitMask[d]! |= 1 << ((b - 1) & 15);
-    this.levelMask |= 1 << d;
+    const d = (p - L0_BITS) >> 2;
+    const shift = L0_BITS + 4 * d;
+    const digit = shift < 32 ? (tLo >>> shift) & 15 : ((t / TWO32) >>> (shift - 32)) & 15;
+    return L0 + 16 * d + digit;
   }
 
-  private clearBucket(b: number): void {
-    this.bucketLow[b] = Infinity;
-    const d = (b - 1) >> 4;
-    const dm = this.digitMask[d]! & ~(1 << ((b - 1) & 15));
+  private append(b: number, slot: number, t: number): void {
+    const tl = this.tail[b]!;
+    this.prev[slot] = tl;
+    this.next[slot] = NONE;
+    this.tail[b] = slot;
+    this.bucketOfSlot[slot] = b;
+    if (tl !== NONE) this.next[tl] = slot;
+    else {
+      this.head[b] = slot;
+      if (b < L0) {
+        this.l0Bits[b >> 5]! |= 1 << (b & 31);
+        this.l0Words[b >> 10]! |= 1 << ((b >> 5) & 31);
+        return;
+      }
+      const d = (b - L0) >> 4;
+      this.digitMask[d]! |= 1 << ((b - L0) & 15);
+      this.levelMask |= 1 << d;
+    }
+    if (b >= L0 && t < this.low[b]!) this.low[b] = t;
+  }
+
+  private unlink(slot: number): void {
+    const b = this.bucketOfSlot[slot]!;
+    const p = this.prev[slot]!;
+    const n = this.next[slot]!;
+    if (p === NONE) this.head[b] = n;
+    else this.next[p] = n;
+    if (n === NONE) this.tail[b] = p;
+    else this.prev[n] = p;
+    this.bucketOfSlot[slot] = NONE;
+    if (this.head[b]! === NONE) {
+      if (b < L0) this.clearL0(b);
+      else this.clearHigh(b);
+    }
+  }
+
+  private clearL0(b: number): void {
+    const w = b >> 5;
+    const bits = this.l0Bits[w]! & ~(1 << (b & 31));
+    this.l0Bits[w] = bits;
+    if (bits === 0) this.l0Words[w >> 5]! &= ~(1 << (w & 31));
+  }
+
+  private clearHigh(b: number): void {
+    this.low[b] = Infinity;
+    const d = (b - L0) >> 4;
+    const dm = this.digitMask[d]! & ~(1 << ((b - L0) & 15));
     this.digitMask[d] = dm;
     if (dm === 0) this.levelMask &= ~(1 << d);
   }
 
-  /** Drop stale entries from every bucket, keeping the order of live ones. */
-  private compact(): void {
-    for (let b = 0; b < BUCKETS; b++) {
-      const bucket = this.buckets[b]!;
-      let w = 0;
-      for (let k = b === 0 ? this.head0 : 0; k < this.bucketLen[b]!; k++) {
-        const entry = bucket[k]!;
-        if (this.live[entry & SLOT_MASK] === entry) bucket[w++] = entry;
-      }
-      this.bucketLen[b] = w;
-    }
-    this.head0 = 0;
-    this.stale = 0;
-  }
-
-  /** Re-issue sequence numbers 0.. in insertion order (after 2^32 pushes); relative order is kept. */
-  private renumber(): void {
-    this.compact();
-    const entries: number[] = [];
-    for (let b = 0; b < BUCKETS; b++) {
-      for (let k = 0; k < this.bucketLen[b]!; k++) entries.push(this.buckets[b]![k]!);
-    }
-    entries.sort((x, y) => x - y);
-    const rank = new Map<number, number>();
-    entries.forEach((entry, i) => rank.set(entry, i));
-    for (let b = 0; b < BUCKETS; b++) {
-      const bucket = this.buckets[b]!;
-      for (let k = 0; k < this.bucketLen[b]!; k++) {
-        const entry = bucket[k]!;
-        const slot = entry & SLOT_MASK;
-        const renumbered = rank.get(entry)! * SLOT_SPACE + slot;
-        bucket[k] = renumbered;
-        this.live[slot] = renumbered;
+  /** The first non-empty lowest-level bucket at or after `from`, or NONE. */
+  private nextL0(from: number): number {
+    if (from >= L0) return NONE;
+    const w = from >> 5;
+    const bits = this.l0Bits[w]! & (-1 << (from & 31));
+    if (bits !== 0) return (w << 5) + ctz(bits);
+    // The words after w, through their summary bits.
+    const w1 = w + 1;
+    for (let g = w1 >> 5; g < L0 >> 10; g++) {
+      const words = g === w1 >> 5 ? this.l0Words[g]! & (-1 << (w1 & 31)) : this.l0Words[g]!;
+      if (words !== 0) {
+        const word = (g << 5) + ctz(words);
+        return (word << 5) + ctz(this.l0Bits[word]!);
       }
     }
-    this.nextSeq = entries.length;
+    return NONE;
   }
 
   private grow(capacity: number): void {
-    if (capacity > SLOT_SPACE) throw new RangeError(`more than ${SLOT_SPACE} pending events`);
+    if (capacity > MAX_SLOTS) throw new RangeError(`more than ${MAX_SLOTS} pending events`);
     const old = this.capacity;
     this.time = grown(this.time, capacity);
-    this.live = grown(this.live, capacity);
-    this.live.fill(NONE, old);
     this.kindOf = grown(this.kindOf, capacity);
     this.argOf = grown(this.argOf, capacity);
+    this.bucketOfSlot = grown(this.bucketOfSlot, capacity);
+    this.bucketOfSlot.fill(NONE, old);
+    this.next = grown(this.next, capacity);
+    this.prev = grown(this.prev, capacity);
     this.freeSlots = freeStack(old, capacity, this.freeSlots, this.freeTop);
     this.freeTop += capacity - old;
     this.capacity = capacity;
   }
+}
 
-  /** For tests: move the sequence counter close to its limit. */
-  setSequenceForTest(seq: number): void {
-    this.nextSeq = seq;
-  }
+/** Count of trailing zero bits of a non-zero 32-bit integer. */
+function ctz(x: number): number {
+  return 31 - Math.clz32(x & -x);
 }

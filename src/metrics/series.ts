@@ -140,7 +140,7 @@ export class SeriesRecorder {
     const t = k.sim.now;
     let o = 0;
     for (const f of k.accounting.flows) out[o++] = f.windowPayload;
-    for (const p of DROP_PLACES) out[o++] = k.accounting.dropped[p];
+    for (let i = 0; i < DROP_PLACES.length; i++) out[o++] = k.accounting.droppedIn(i);
     let irqs = 0;
     for (const counts of this.deviceIrqs) for (let c = 0; c < counts.length; c++) irqs += counts[c]!;
     out[o++] = irqs;

@@ -27,10 +27,25 @@ export class CostNoise {
   /** The time a chunk of `ns` of mean cost takes this time (at least 1 ns; 0 stays 0). */
   apply(ns: number): number {
     if (this.cv === 0 || ns <= 0) return ns;
+    if (ns !== this.lastNs) this.shape(ns);
+    const f = Math.exp(this.sigma * this.rng.normal() - this.halfS2);
+    return Math.max(1, Math.round(ns * f));
+  }
+
+  /**
+   * The lognormal's σ and σ²/2 for a chunk of `ns`: a pure function of `ns`, kept for the last
+   * one (a CPU charges the same step costs over and over), so a draw costs one normal and one exp.
+   */
+  private shape(ns: number): void {
     const c = ns > STEP_NS ? this.cv * Math.sqrt(STEP_NS / ns) : this.cv;
     // Lognormal with mean 1 and CV c: σ² = ln(1 + c²), μ = −σ²/2.
     const s2 = Math.log(1 + c * c);
-    const f = Math.exp(Math.sqrt(s2) * this.rng.normal() - s2 / 2);
-    return Math.max(1, Math.round(ns * f));
+    this.lastNs = ns;
+    this.sigma = Math.sqrt(s2);
+    this.halfS2 = s2 / 2;
   }
+
+  private lastNs = -1;
+  private sigma = 0;
+  private halfS2 = 0;
 }

@@ -137,6 +137,16 @@ export class PacketPool {
     this.inUse--;
   }
 
+  /** Count a row in use that no one needs to hold (a frame dropped as it arrived: rx-queue.ts dropOnArrival), for `inUse` and `peak`. */
+  reserve(): void {
+    if (++this.inUse > this.peak) this.peak = this.inUse;
+  }
+
+  /** The end of `n` reserved rows. */
+  unreserve(n: number): void {
+    this.inUse -= n;
+  }
+
   private grow(capacity: number): void {
     const old = this.capacity;
     this.flow = grown(this.flow, capacity);

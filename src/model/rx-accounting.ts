@@ -84,7 +84,8 @@ export const DROP_SITES = {
 } as const satisfies Record<string, { place: DropPlace; reason: string | null; location: string | null }>;
 export type DropSite = keyof typeof DROP_SITES;
 const DROP_SITE_NAMES = Object.keys(DROP_SITES) as DropSite[];
-const SITE_INDEX = Object.fromEntries(DROP_SITE_NAMES.map((s, i) => [s, i])) as Record<DropSite, number>;
+/** A drop site's index in DROP_SITE_NAMES: the per-packet path names a site by it (`dropAt`), not by a string key. */
+export const SITE_INDEX = Object.fromEntries(DROP_SITE_NAMES.map((s, i) => [s, i])) as Record<DropSite, number>;
 
 /** One row of the drop-reason table: kfree_skb events (skbs) and the packets (segments) they held. */
 export interface DropReasonRow {
@@ -132,9 +133,14 @@ const zeroFlow = (): FlowCounters => ({
 });
 /** A drop place's index in DROP_PLACES. */
 const PLACE_INDEX = Object.fromEntries(DROP_PLACES.map((p, i) => [p, i])) as Record<DropPlace, number>;
+/** Each site's place, as an index in DROP_PLACES. */
+const SITE_PLACE = Int32Array.from(DROP_SITE_NAMES, (s) => PLACE_INDEX[DROP_SITES[s].place]);
+const XDP_NATIVE = SITE_INDEX.xdp_native;
+const XSK = SITE_INDEX.xsk;
 
 export class RxAccounting {
-  readonly dropped = Object.fromEntries(DROP_PLACES.map((p) => [p, 0])) as Record<DropPlace, number>;
+  /** Dropped counted packets by place, in DROP_PLACES order (`dropped` names them). */
+  private readonly droppedByPlace = new Float64Array(DROP_PLACES.length);
   /** kfree_skb events and their packets by site, in DROP_SITE_NAMES order (counted packets, as `dropped`). */
   private readonly siteSkbs = new Float64Array(DROP_SITE_NAMES.length);
   private readonly sitePackets = new Float64Array(DROP_SITE_NAMES.length);
@@ -173,6 +179,16 @@ export class RxAccounting {
     for (const h of [this.latency, this.latencyRing, this.latencyStack, this.latencySocket]) h.reset();
   }
 
+  /** Dropped counted packets by place. */
+  get dropped(): Record<DropPlace, number> {
+    return Object.fromEntries(DROP_PLACES.map((p, i) => [p, this.droppedByPlace[i]!])) as Record<DropPlace, number>;
+  }
+
+  /** Dropped counted packets at the place of index `i` in DROP_PLACES. */
+  droppedIn(i: number): number {
+    return this.droppedByPlace[i]!;
+  }
+
   /** Totals over the flows (counted per flow only, so the per-segment path updates one set). */
   totals(): FlowCounters {
     const t = zeroFlow();
@@ -195,13 +211,30 @@ export class RxAccounting {
     this.inFlight++;
   }
 
+  /**
+   * A frame the NIC dropped at `site` (an index in SITE_INDEX) as it arrived, before it had a row
+   * (nic/rx-queue.ts dropOnArrival): offered and dropped at once, as `offer` then `dropAt`.
+   */
+  arriveDropped(flow: number, size: number, counted: boolean, site: number): void {
+    if (!counted) return;
+    const f = this.flows[flow]!;
+    const placeIndex = SITE_PLACE[site]!;
+    f.offered++;
+    f.offeredBytes += size;
+    f.dropped++;
+    f.droppedAt[placeIndex]!++;
+    this.droppedByPlace[placeIndex]!++;
+    this.siteSkbs[site]!++;
+    this.sitePackets[site]!++;
+  }
+
   /** A frame dropped before the NIC (upstream switch buffer); it never had a row. */
   upstreamDrop(flow: number, size: number, counted: boolean): void {
     if (!counted) return;
     const f = this.flows[flow]!;
     f.offered++;
     f.offeredBytes += size;
-    this.dropped.wire++;
+    this.droppedByPlace[PLACE_INDEX.wire]!++;
     f.dropped++;
     f.droppedAt[PLACE_INDEX.wire]!++;
   }
@@ -212,20 +245,23 @@ export class RxAccounting {
    * passes), or straight back from the driver's poll for a native XDP_DROP (xdp_return_buff).
    */
   drop(row: number, site: DropSite, cpu = -1): void {
+    this.dropAt(row, SITE_INDEX[site], cpu);
+  }
+
+  /** `drop` with the site as its index in SITE_INDEX (the per-packet callers hold it: no string key per packet). */
+  dropAt(row: number, site: number, cpu = -1): void {
     const pool = this.pool;
-    const place = DROP_SITES[site].place;
-    const placeIndex = PLACE_INDEX[place];
-    const direct = site === 'xdp_native' || site === 'xsk';
+    const placeIndex = SITE_PLACE[site]!;
+    // A native XDP_DROP and a frame an AF_XDP socket refused go straight back from the driver's poll.
+    const direct = site === XDP_NATIVE || site === XSK;
     let counted = 0;
     // Each segment of the skb (forEachSegment, inlined: a drop is on the per-packet path of a flood).
     for (let r = row; r !== NIL;) {
       const next = pool.frag[r]!;
       if (pool.counted[r]) {
-        this.dropped[place]++;
         const f = this.flows[pool.flow[r]!]!;
         f.dropped++;
         f.droppedAt[placeIndex]!++;
-        this.inFlight--;
         counted++;
       }
       if (pool.page[r]! >= 0) this.pages.putRow(r, cpu, true, direct);
@@ -233,9 +269,10 @@ export class RxAccounting {
       r = next;
     }
     if (counted > 0) {
-      const i = SITE_INDEX[site];
-      this.siteSkbs[i]!++;
-      this.sitePackets[i]! += counted;
+      this.droppedByPlace[placeIndex]! += counted;
+      this.inFlight -= counted;
+      this.siteSkbs[site]!++;
+      this.sitePackets[site]! += counted;
     }
   }
 

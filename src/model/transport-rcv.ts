@@ -5,7 +5,7 @@ import type { Cpu } from './cpu.ts';
 import type { Icmp } from './icmp.ts';
 import { LocalTcpSender } from './local-sender.ts';
 import { NIL, type PacketPool } from './packet.ts';
-import type { RxAccounting } from './rx-accounting.ts';
+import { SITE_INDEX, type RxAccounting } from './rx-accounting.ts';
 import type { Snmp } from './snmp.ts';
 import { SKB_STRUCT_BYTES, tcpAckSndCheck, tcpCompressedAckKick, tcpDataQueue, tcpEnterQuickack, tcpReleaseCb, tcpSendAck, udpEnqueue, type Socket } from './socket.ts';
 
@@ -115,7 +115,7 @@ export class TransportRcv {
     if (k.flows[flow]!.proto === 'udp') {
       k.snmp.UdpNoPorts++;
       cost = k.icmp.portUnreach(flow, pool.tuple[row]!, cpu.id, pool.size[row]! - ETH_HLEN_FCS);
-      k.accounting.drop(row, 'udp_no_socket', cpu.id);
+      k.accounting.dropAt(row, SITE_INDEX.udp_no_socket, cpu.id);
     } else {
       k.snmp.TcpInSegs++;
       k.snmp.TcpOutSegs++;
@@ -123,7 +123,7 @@ export class TransportRcv {
       k.sockets.tcpPeer(flow)?.reset(k.sim.now);
       k.xmit(flow, cpu.id, TCP_RST_BYTES);
       cost = k.costs.tcp_v4_send_reset;
-      k.accounting.drop(row, 'tcp_no_socket', cpu.id);
+      k.accounting.dropAt(row, SITE_INDEX.tcp_no_socket, cpu.id);
     }
     return cost;
   }

@@ -79,8 +79,18 @@ export class OpenLoopSource implements FrameSource {
     if (this.nextPs >= this.stopPs) this.nextPs = Infinity;
   }
 
-  /** Time between frame starts at the flow's rate, for a frame of `size` bytes (ps). */
+  /** Time between frame starts at the flow's rate, for a frame of `size` bytes (ps); the last size's is kept (a pure function of it). */
   private intervalPs(size: number): number {
+    if (size !== this.lastSize) {
+      this.lastSize = size;
+      this.lastIntervalPs = this.computeIntervalPs(size);
+    }
+    return this.lastIntervalPs;
+  }
+  private lastSize = -1;
+  private lastIntervalPs = 0;
+
+  private computeIntervalPs(size: number): number {
     const r = this.flow.rate;
     if (r.kind === 'packets') return Math.round(1e12 / r.perSec);
     const bps = r.kind === 'line' ? this.linkGbps * 1e9 : r.bitsPerSec;
@@ -139,6 +149,7 @@ export class Wire {
     private readonly seed = 0,
   ) {
     this.maxQueuePs = Math.round((upstreamBufferBytes * 8 * 1000) / linkGbps);
+    this.jitterScale = jitterPs / 4294967296;
   }
 
   /**
@@ -151,8 +162,10 @@ export class Wire {
   private jitter(flow: number, desiredPs: number): number {
     if (this.jitterPs === 0) return 0;
     const hi = Math.floor(desiredPs / 4294967296);
-    return Math.floor(mix32(this.seed ^ Math.imul(hi, 0x9e3779b1), flow, desiredPs >>> 0) * (this.jitterPs / 4294967296));
+    return Math.floor(mix32(this.seed ^ Math.imul(hi, 0x9e3779b1), flow, desiredPs >>> 0) * this.jitterScale);
   }
+  /** jitterPs / 2^32: a 32-bit hash to [0, jitterPs) (the same quotient as computed per frame before). */
+  private readonly jitterScale: number;
 
   add(source: FrameSource): void {
     this.heap.push(source);
@@ -231,6 +244,7 @@ export class Wire {
 
   /** How long of [fromPs, toPs) the partner was paused (the backlog did not drain then). */
   private pausedWithin(fromPs: number, toPs: number): number {
+    if (this.pauseFromPs === Infinity) return 0; // never paused (what the expression below gives then)
     return Math.max(0, Math.min(toPs, this.pauseEndPs) - Math.max(fromPs, this.pauseFromPs));
   }
 

@@ -168,20 +168,30 @@ describe('radix heap against a reference model (property)', () => {
     );
   });
 
-  it('keeps insertion order across sequence renumbering', () => {
+  it('keeps insertion order among many events at one time, across re-arms and every level', () => {
+    // Equal times share a bucket at every level: events pushed for one far time (a higher level),
+    // then re-armed timers and new events for it once it is near (the lowest level), come out in
+    // the order they were (last) queued.
     const q = new EventQueue(16);
-    q.setSequenceForTest(2 ** 32 - 3);
     const order: number[] = [];
-    for (let i = 0; i < 8; i++) q.push(q.allocSlot(), 7, 0, i);
+    const far = 2 ** 40 + 7;
+    const timers = [q.allocSlot(), q.allocSlot()];
+    for (let i = 0; i < 8; i++) q.push(q.allocSlot(), far, 0, i);
+    q.push(timers[0]!, far, 0, 100);
+    q.push(q.allocSlot(), far - 1, 0, -1);
+    order.push(q.arg(q.popUntil(Infinity))); // takes far - 1: far is now in the lowest level
+    q.push(timers[1]!, far, 0, 101);
+    q.push(timers[0]!, far, 0, 100); // re-armed: after 101
+    for (let i = 8; i < 12; i++) q.push(q.allocSlot(), far, 0, i);
     for (;;) {
       const s = q.popUntil(Infinity);
       if (s < 0) break;
       order.push(q.arg(s));
     }
-    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(order).toEqual([-1, 0, 1, 2, 3, 4, 5, 6, 7, 101, 100, 8, 9, 10, 11]);
   });
 
-  it('stays bounded when a timer is re-armed many times (stale entries are compacted)', () => {
+  it('stays bounded when a timer is re-armed many times (a re-armed slot is unlinked at once)', () => {
     const sim = new Simulator();
     const t = sim.timer(sim.on(() => {}));
     for (let i = 0; i < 100_000; i++) t.arm(1_000_000 - i);

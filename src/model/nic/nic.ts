@@ -7,7 +7,7 @@ import type { IrqTable } from '../irq.ts';
 import { Napi, napiSchedule, napiThreadActivity, type NapiHost, type NapiTable } from '../napi.ts';
 import { NetifReceive } from '../netif-receive.ts';
 import { NIL, PSH } from '../packet.ts';
-import type { RxAccounting } from '../rx-accounting.ts';
+import { SITE_INDEX, type RxAccounting } from '../rx-accounting.ts';
 import { RpsSteering } from '../rps-steering.ts';
 import { frameTruesize } from '../socket.ts';
 import type { TaskTable } from '../task.ts';
@@ -190,13 +190,14 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
         this.fc,
         cfg.driver.refillBatch,
         vector,
-        (row, missed) => k.accounting.drop(row, missed ? 'nic_missed' : 'nic_ring'),
+        (row, missed) => k.accounting.dropAt(row, missed ? SITE_INDEX.nic_missed : SITE_INDEX.nic_ring),
         (t) => this.generateUntil(t),
         (row) => k.accounting.offer(row, k.pool.arrival[row]! >= k.warmupNs),
         (row, bufferNode) => k.ddio.dmaWrite(row, k.pool.size[row]! - FCS, cfg.numaNode, bufferNode),
         cfg.numaNode,
       );
       vector.queue = queue;
+      queue.onDropArriving = (flow, size, arrival, missed) => k.accounting.arriveDropped(flow, size, arrival >= k.warmupNs, missed ? SITE_INDEX.nic_missed : SITE_INDEX.nic_ring);
       const arfs = cfg.ntuple && cfg.driver.rxFlowSteer ? (row: number, cpu: number) => this.rxFlowSteer(row, cpu) : undefined;
       const rps = RpsSteering.queueRps(cfg.rxQueues[q]!.rpsCpus, cfg.rxQueues[q]!.rpsFlowCnt, arfs);
       const txRing = new TxRing(q);
@@ -247,6 +248,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
       }
     }
     // Without DROP_EN the queues share one packet buffer: they land in one arrival order.
+    this.landHeads = new Float64Array(this.queues.length);
     if (!dropEn && this.queues.length > 1) for (const q of this.queues) q.shared = (t) => this.landAll(t);
     // The drivers' default XPS map: each TX queue on the CPU its queue vector was spread to at
     // allocation (ixgbe_alloc_q_vector with ATR and more than one queue: cpumask_local_spread(v_idx),
@@ -280,21 +282,29 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
       this.generateUntil(t);
       this.landedTo = t;
     }
+    // A merge of the queues' arrivals (earliest first, ties to the lower queue). Landing a frame
+    // changes only its own queue's head: the wire was already asked for everything up to `t`.
     const queues = this.queues;
+    const n = queues.length;
+    const heads = this.landHeads;
+    for (let i = 0; i < n; i++) heads[i] = queues[i]!.headArrival;
     for (;;) {
-      let first: RxQueue | null = null;
+      let first = -1;
       let at = t;
-      for (const q of queues) {
-        const a = q.headArrival;
+      for (let i = 0; i < n; i++) {
+        const a = heads[i]!;
         if (a <= at) {
-          if (first === null || a < at) first = q;
+          if (first < 0 || a < at) first = i;
           at = a;
         }
       }
-      if (first === null) return;
-      first.landHead();
+      if (first < 0) return;
+      const q = queues[first]!;
+      q.landHead();
+      heads[first] = q.headArrival;
     }
   }
+  private landHeads = new Float64Array(0);
   private landedTo = -1;
 
   /** An XON reaches the partner at `t`: it sends again, and idle vectors look for their next frame. */
@@ -450,8 +460,11 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
   frame(source: FrameSource, size: number, tuple: number, arrivalNs: number): void {
     const k = this.k;
     const pool = k.pool;
-    const row = pool.alloc();
     const rss = this.rss[source.flow.index]!;
+    const queue = this.queues[rss.queue(tuple)]!;
+    // Its queue is landing every frame up to this one's arrival: one its ring refuses is dropped now, without a row.
+    if (queue.landingTo >= arrivalNs && queue.dropOnArrival(source.flow.index, size, arrivalNs)) return;
+    const row = pool.alloc();
     pool.flow[row] = source.flow.index;
     pool.size[row] = size;
     pool.arrival[row] = arrivalNs;
@@ -473,7 +486,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
     }
     // skb->hash: the NIC's hash when rxhash is on (ixgbe_rx_hash), else unset until skb_get_hash().
     pool.hash[row] = this.cfg.rxhash ? rss.hash(tuple) : 0;
-    this.queues[rss.queue(tuple)]!.arrivals.push(row);
+    queue.arrivals.push(row);
   }
 
   /**

@@ -82,6 +82,16 @@ export class RxQueue {
    */
   shared: ((t: number) => void) | null = null;
 
+  /**
+   * Set by the NIC: a frame the ring refused as it arrived (drop place nic_missed or nic_ring),
+   * counted without a row (`dropOnArrival`).
+   */
+  onDropArriving: ((flow: number, size: number, arrival: number, missed: boolean) => void) | null = null;
+  /** While `landUntil(t)` has the wire generate up to `t`: `t` (frames arriving by then land at once), else -1. */
+  landingTo = -1;
+  /** Rows the frames dropped on arrival would have held until landed (see `dropOnArrival`). */
+  private unbuiltRows = 0;
+
   /** Land every frame that arrived by `t`. */
   advanceTo(t: number): void {
     if (this.shared) this.shared(t);
@@ -104,8 +114,14 @@ export class RxQueue {
   private landUntil(t: number): void {
     // No frame can appear later with an arrival before a time the wire was asked for.
     if (t > this.generatedTo) {
+      this.landingTo = this.onDropArriving ? t : -1;
       this.generate(t);
+      this.landingTo = -1;
       this.generatedTo = t;
+      if (this.unbuiltRows > 0) {
+        this.pool.unreserve(this.unbuiltRows);
+        this.unbuiltRows = 0;
+      }
     }
     const arrivals = this.arrivals;
     const pool = this.pool;
@@ -114,6 +130,28 @@ export class RxQueue {
       if (a > t) break;
       this.land(arrivals.shift(), a);
     }
+  }
+
+  /**
+   * A frame of `flow` generated while this queue lands up to `landingTo` would land as the next
+   * one (nothing waits ahead of it): if the ring refuses it — no descriptor, and DROP_EN or a full
+   * packet buffer, the two drops of `land` — it is counted and dropped now, without the row it
+   * would have held until the landing loop freed it (a flood into a full ring is mostly these).
+   * The queue's state is what `land` would see: the frames before it in this generation were
+   * dropped the same way, which changes nothing but counters. The row is still counted in use
+   * until the generation ends, as it would have been (pool.peak, the peak in flight, is a result).
+   */
+  dropOnArrival(flow: number, size: number, arrival: number): boolean {
+    if (arrival > this.landingTo || this.arrivals.head !== NIL) return false;
+    if (this.pktbuf.length === 0 && this.posted > 0) return false;
+    const missed = !this.dropEn;
+    if (missed && this.fc.bytes + size <= this.fc.capacityBytes) return false;
+    if (missed) this.missedDrops++;
+    else this.noDescDrops++;
+    this.pool.reserve();
+    this.unbuiltRows++;
+    this.onDropArriving!(flow, size, arrival, missed);
+    return true;
   }
 
   private land(row: number, t: number): void {
