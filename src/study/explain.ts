@@ -64,6 +64,14 @@ export interface Remedy {
   command: string;
 }
 
+/** A flow's drops at one place, with the `SKB_DROP_REASON_*` of those that were skbs (kfree_skb_reason). */
+export interface Loss {
+  place: string;
+  packets: number;
+  pct_of_offered: number;
+  reasons: { reason: string; packets: number }[];
+}
+
 export interface FlowExplanation {
   flow: string;
   proto: string;
@@ -74,7 +82,8 @@ export interface FlowExplanation {
   mechanisms: string[];
   /** Mean wait per stage of its delivered segments, and each stage's share of the total. */
   waits: { stage: 'ring' | 'stack' | 'socket'; mean_us: number; share_pct: number }[];
-  losses: { place: string; packets: number; pct_of_offered: number }[];
+  /** Where its packets were lost: by place, and within a place by the kernel's drop reason (skb drops only). */
+  losses: Loss[];
   cpu: CpuContexts | null;
   chain: ChainLink[];
   remedies: Remedy[];
@@ -186,12 +195,33 @@ function explainFlow(cx: FlowContext): FlowExplanation {
   };
   const waits = waitsOf(f);
   const losses = Object.entries(f.drops)
-    .map(([place, packets]) => ({ place, packets, pct_of_offered: f.offered > 0 ? round((100 * packets) / f.offered, 2) : 0 }))
+    .map(([place, packets]): Loss => ({ place, packets, pct_of_offered: f.offered > 0 ? round((100 * packets) / f.offered, 2) : 0, reasons: reasonsAt(f, place) }))
     .sort((a, b) => b.packets - a.packets);
   const base = { flow: f.name, proto: f.proto, path: f.path, outcome, waits, losses };
   const verdict = classify(cx, losses, line);
   return { ...base, ...verdict };
 }
+
+/** The flow's skb drops at `place` by kernel drop reason, most first. */
+function reasonsAt(f: FlowResult, place: string): Loss['reasons'] {
+  return Object.entries(f.drop_reasons?.[place] ?? {})
+    .map(([reason, packets]) => ({ reason, packets }))
+    .sort((a, b) => b.packets - a.packets || a.reason.localeCompare(b.reason));
+}
+
+/** The evidence of a loss: the flow's drops at the place, and each drop reason's count there. */
+function lossEvidence(cx: FlowContext, l: Loss): Evidence[] {
+  return [ev(`flows[${cx.f.name}].drops.${l.place}`, l.packets, 'flows'), ...l.reasons.map((r) => ev(`flows[${cx.f.name}].drop_reasons.${l.place}.${r.reason}`, r.packets, 'flows'))];
+}
+
+/** The drop reasons of a loss in words: kfree_skb_reason's reasons, or why there is none (no skb yet). */
+function reasonText(l: Loss): string {
+  if (l.reasons.length > 0) return `; kfree_skb reason ${l.reasons.map((r) => (l.reasons.length > 1 ? `${r.reason} ${r.packets}` : r.reason)).join(', ')}`;
+  return NO_SKB_PLACES.has(l.place) ? '; no skb was built, so kfree_skb_reason has no reason for it' : '';
+}
+
+/** Places where a frame is lost before an skb exists: the kernel has no skb_drop_reason for them. */
+const NO_SKB_PLACES = new Set(['wire', 'nic_ring', 'nic_missed', 'xdp', 'cpumap', 'devmap']);
 
 function waitsOf(f: FlowResult): FlowExplanation['waits'] {
   const s = f.stages_us;
@@ -223,7 +253,7 @@ function rpsCpus(cx: FlowContext): number[] {
   return [...new Set(out)];
 }
 
-function classify(cx: FlowContext, losses: FlowExplanation['losses'], line: number): Verdict {
+function classify(cx: FlowContext, losses: Loss[], line: number): Verdict {
   const { f } = cx;
   if (f.offered === 0) return plain('idle', 'nothing offered', `${f.name} offered no packets in the window.`, []);
   const readers = cx.readers.map((a) => a.name);
@@ -377,7 +407,7 @@ function cpuMechanisms(cx: FlowContext, cpu: number, ctx: CpuContexts): Finding[
   return found;
 }
 
-function cpuVerdict(cx: FlowContext, saturated: number[], readers: string[], losses: FlowExplanation['losses']): Verdict {
+function cpuVerdict(cx: FlowContext, saturated: number[], readers: string[], losses: Loss[]): Verdict {
   const cpu = saturated[0]!;
   const ctx = cpuContexts(cx.r, cpu, readers);
   // Several of the flow's queues, each on its own saturated CPU: the same limit on each.
@@ -405,8 +435,8 @@ function cpuVerdict(cx: FlowContext, saturated: number[], readers: string[], los
     if (l.place === 'no_socket' || l.place === 'xdp') continue;
     tags.push(`drops-${l.place}`);
     chain.push({
-      text: `What the CPU cannot take is lost at ${placeText(l.place)}: ${l.packets} packets (${l.pct_of_offered} % of offered).`,
-      evidence: [ev(`flows[${f.name}].drops.${l.place}`, l.packets, 'flows')],
+      text: `What the CPU cannot take is lost at ${placeText(l.place)}: ${l.packets} packets (${l.pct_of_offered} % of offered${reasonText(l)}).`,
+      evidence: lossEvidence(cx, l),
     });
   }
   const jobs = [
@@ -443,10 +473,10 @@ function placeText(place: string): string {
   return names[place] ?? place;
 }
 
-function queueVerdict(cx: FlowContext, loss: FlowExplanation['losses'][number]): Verdict {
+function queueVerdict(cx: FlowContext, loss: Loss): Verdict {
   const link: ChainLink = {
-    text: `Packets are lost at ${placeText(loss.place)}: ${loss.packets} (${loss.pct_of_offered} % of offered), while the CPUs that drain it still have idle time — the queue's length limit, not the CPU, decides under bursts.`,
-    evidence: [ev(`flows[${cx.f.name}].drops.${loss.place}`, loss.packets, 'flows'), ...cx.irqCpus.map((c) => cpuEv(cx, c, 'idle'))],
+    text: `Packets are lost at ${placeText(loss.place)}: ${loss.packets} (${loss.pct_of_offered} % of offered${reasonText(loss)}), while the CPUs that drain it still have idle time — the queue's length limit, not the CPU, decides under bursts.`,
+    evidence: [...lossEvidence(cx, loss), ...cx.irqCpus.map((c) => cpuEv(cx, c, 'idle'))],
   };
   return {
     limit: { kind: 'queue', resource: loss.place, summary: `The ${loss.place} queue's limit drops ${loss.pct_of_offered} % of the flow with CPU time to spare.`, place: loss.place },
@@ -490,7 +520,7 @@ function wireVerdict(cx: FlowContext, line: number, saturated: number[], readers
   return { limit: { kind: 'wire', resource: `${f.nic} link`, summary: `The wire: ${f.name} gets the link's rate.` }, mechanisms: tags, cpu, chain, remedies: [] };
 }
 
-function offeredVerdict(cx: FlowContext, saturated: number[], losses: FlowExplanation['losses']): Verdict {
+function offeredVerdict(cx: FlowContext, saturated: number[], losses: Loss[]): Verdict {
   const f = cx.f;
   const chain: ChainLink[] = [
     {
@@ -506,8 +536,8 @@ function offeredVerdict(cx: FlowContext, saturated: number[], losses: FlowExplan
   for (const l of losses) {
     tags.push(`drops-${l.place}`);
     chain.push({
-      text: `A few packets are lost at ${placeText(l.place)}: ${l.packets} (${l.pct_of_offered} % of offered), too few to limit the flow.`,
-      evidence: [ev(`flows[${f.name}].drops.${l.place}`, l.packets, 'flows')],
+      text: `A few packets are lost at ${placeText(l.place)}: ${l.packets} (${l.pct_of_offered} % of offered${reasonText(l)}), too few to limit the flow.`,
+      evidence: lossEvidence(cx, l),
     });
   }
   const dominant = dominantWait(f);
@@ -617,7 +647,7 @@ function busyPolling(cx: FlowContext): boolean {
   return cx.readers.some((a) => epollBusy(a) || (a.epoll !== true && (a.busy_poll === undefined ? global : a.busy_poll > 0)));
 }
 
-function xdpVerdict(cx: FlowContext, losses: FlowExplanation['losses']): Verdict {
+function xdpVerdict(cx: FlowContext, losses: Loss[]): Verdict {
   const l = losses.find((x) => x.place === 'xdp')!;
   return {
     limit: { kind: 'xdp-program', resource: `${cx.f.nic} XDP program`, summary: `An XDP program drops ${cx.f.name} in the driver, by design.`, place: 'xdp' },
@@ -625,20 +655,23 @@ function xdpVerdict(cx: FlowContext, losses: FlowExplanation['losses']): Verdict
     cpu: null,
     chain: [
       {
-        text: `The driver runs the XDP program on each frame before an skb exists and it returns XDP_DROP: ${l.packets} packets (${l.pct_of_offered} % of offered).`,
-        evidence: [ev(`flows[${cx.f.name}].drops.xdp`, l.packets, 'flows'), ...cx.irqCpus.map((c) => cpuEv(cx, c, 'idle'))],
+        text:
+          l.reasons.length > 0
+            ? `Generic XDP runs the program on each skb at __netif_receive_skb_core and it returns XDP_DROP: ${l.packets} packets (${l.pct_of_offered} % of offered${reasonText(l)}).`
+            : `The driver runs the XDP program on each frame before an skb exists and it returns XDP_DROP: ${l.packets} packets (${l.pct_of_offered} % of offered${reasonText(l)}).`,
+        evidence: [...lossEvidence(cx, l), ...cx.irqCpus.map((c) => cpuEv(cx, c, 'idle'))],
       },
     ],
     remedies: [],
   };
 }
 
-function noListenerVerdict(cx: FlowContext, losses: FlowExplanation['losses'], saturated: number[], readers: string[]): Verdict {
+function noListenerVerdict(cx: FlowContext, losses: Loss[], saturated: number[], readers: string[]): Verdict {
   const l = losses.find((x) => x.place === 'no_socket')!;
   const chain: ChainLink[] = [
     {
       text: `Nothing listens on ${cx.sc.flows[cx.index]!.dst}: __udp4_lib_rcv finds no socket and frees each datagram (UdpNoPorts, SKB_DROP_REASON_NO_SOCKET): ${l.packets} packets.`,
-      evidence: [ev(`flows[${cx.f.name}].drops.no_socket`, l.packets, 'flows'), ev('nstat.UdpNoPorts', cx.r.nstat.UdpNoPorts ?? null, 'counters')],
+      evidence: [...lossEvidence(cx, l), ev('nstat.UdpNoPorts', cx.r.nstat.UdpNoPorts ?? null, 'counters')],
     },
   ];
   return {
@@ -737,7 +770,7 @@ export function explanationText(e: Explanation): string {
       );
     }
     if (f.waits.length > 0) lines.push(`  waits (mean): ${f.waits.map((w) => `${w.stage} ${w.mean_us} µs (${w.share_pct} %)`).join(', ')}`);
-    if (f.losses.length > 0) lines.push(`  losses: ${f.losses.map((l) => `${l.place} ${l.packets} (${l.pct_of_offered} %)`).join(', ')}`);
+    if (f.losses.length > 0) lines.push(`  losses: ${f.losses.map((l) => `${l.place} ${l.packets} (${l.pct_of_offered} %${l.reasons.map((r) => `, ${r.reason} ${r.packets}`).join('')})`).join(', ')}`);
     lines.push('  why:');
     f.chain.forEach((link, i) => {
       lines.push(`   ${i + 1}. ${link.text}`);
