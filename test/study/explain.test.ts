@@ -21,8 +21,8 @@ describe('rxsim explain', () => {
     expect(f.limit.kind).toBe('cpu');
     expect(f.limit.resource).toBe('cpu 4');
     expect(f.mechanisms).toEqual(expect.arrayContaining(['softirq-and-reader-share-cpu', 'rwnd-limited']));
-    expect(f.remedies.map((r) => r.command)).toEqual(expect.arrayContaining([expect.stringMatching(/^taskset -c \d+ iperf3$/), expect.stringMatching(/smp_affinity_list$/)]));
-    const moved = run('seed-lab-iperf3-on-irq-core.json', [f.remedies.find((r) => r.command.startsWith('taskset'))!.command]).e.flows[0]!;
+    expect(f.remedies.flatMap((r) => r.commands)).toEqual(expect.arrayContaining([expect.stringMatching(/^taskset -c \d+ iperf3$/), expect.stringMatching(/smp_affinity_list$/)]));
+    const moved = run('seed-lab-iperf3-on-irq-core.json', f.remedies.find((r) => r.commands[0]!.startsWith('taskset'))!.commands).e.flows[0]!;
     expect(moved.limit.kind).toBe('wire');
   });
 
@@ -52,9 +52,9 @@ describe('rxsim explain', () => {
     const f = {
       flow: 'x',
       remedies: [
-        { name: 'a', why: '', command: 'a' },
-        { name: 'b', why: '', command: 'b' },
-        { name: 'c', why: '', command: 'c' },
+        { name: 'a', why: '', commands: ['a'] },
+        { name: 'b', why: '', commands: ['b'] },
+        { name: 'c', why: '', commands: ['c'] },
       ],
     } as never;
     const base = [5.6, 5.7, 5.8, 5.7, 5.6];
