@@ -36,8 +36,8 @@ let base = '';
 const scenarioText = (name: string) => readFileSync(join(ROOT, 'sim-scenarios', `${name}.json`), 'utf8');
 const shareUrl = (obj: unknown) => `${base}#s=${Buffer.from(JSON.stringify(obj)).toString('base64url')}`;
 
-async function open(url: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
+async function open(url: string, width = 1300): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width, height: 1000 } });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => {
@@ -151,7 +151,7 @@ describe('the Explain tab', () => {
   it.runIf(process.env.RXSIM_EXPLAIN_SHOT)(
     "the README's screenshot: the seed lab's remedies with seeds 1..5",
     async () => {
-      const p = await open(base);
+      const p = await open(base, 1080);
       await p.click('[data-testid=tab-explain]');
       await runRemedies(p, 'iperf3', '1..5');
       await p.locator('[data-testid=explain-step]').nth(1).click();
