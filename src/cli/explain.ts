@@ -57,13 +57,13 @@ async function runRemedies(file: string, e: Explanation, o: ExplainOptions): Pro
   if (wanted.length === 0) return [];
   const scenario = scenarioObject(parseJsonText(readText(file, 'scenario file'), file), file);
   const out: RemedyResult[] = [];
-  for (const f of wanted) out.push(...(await runFlowRemedies(file, scenario, f, o)));
+  for (const f of wanted) out.push(...(await runFlowRemedies(file, scenario, e, f, o)));
   return out;
 }
 
-async function runFlowRemedies(file: string, scenario: Record<string, unknown>, f: FlowExplanation, o: ExplainOptions): Promise<RemedyResult[]> {
+async function runFlowRemedies(file: string, scenario: Record<string, unknown>, e: Explanation, f: FlowExplanation, o: ExplainOptions): Promise<RemedyResult[]> {
   // One sweep: the scenario's apply list as it is, then with each remedy's commands (remedySweep).
-  const sweep = remedySweep(scenario, file, f, o.seeds);
+  const sweep = remedySweep(scenario, file, f, o.seeds, e);
   const runs = shardRuns(sweep);
   const jobs = Math.max(1, Math.min(o.jobs ?? availableParallelism(), runs.length));
   const runner = new SweepRunner(sweep, jobs);

@@ -709,11 +709,14 @@ const perQueue = (cx: FlowContext, file: string, value: string | number): string
 /** RFS: the global socket flow table (net.core.rps_sock_flow_entries, read by rps_record_sock_flow) and each queue's flow table (rps_flow_cnt, read by get_rps_cpu). */
 const rfsCommands = (cx: FlowContext): string[] => ['sysctl -w net.core.rps_sock_flow_entries=32768', ...perQueue(cx, 'rps_flow_cnt', 4096)];
 
-/** Does the flow's NIC driver implement ndo_rx_flow_steer (accelerated RFS)? */
-function hasRxFlowSteer(cx: FlowContext): boolean {
+/** The flow's NIC driver profile (none for a local flow). */
+function driverOf(cx: FlowContext): (typeof DRIVERS)[DriverName] | undefined {
   const d = cx.nic?.driver as DriverName | undefined;
-  return d !== undefined && d in DRIVERS && DRIVERS[d].rxFlowSteer;
+  return d !== undefined && d in DRIVERS ? DRIVERS[d] : undefined;
 }
+
+/** Does the flow's NIC driver implement ndo_rx_flow_steer (accelerated RFS)? */
+const hasRxFlowSteer = (cx: FlowContext): boolean => driverOf(cx)?.rxFlowSteer === true;
 
 function cpuRemedies(cx: FlowContext, cpu: number, ctx: CpuContexts, tags: readonly string[]): Remedy[] {
   const out: Remedy[] = [];
@@ -838,12 +841,22 @@ function queueRemedies(cx: FlowContext, place: string): Remedy[] {
 
 function latencyRemedies(cx: FlowContext): Remedy[] {
   const dev = cx.f.nic;
+  const ownBusyPoll = cx.readers.filter((a) => a.epoll !== true && a.busy_poll !== undefined).map((a) => a.name);
   return [
-    { name: 'interrupt right away', why: 'rx-usecs 0: no moderation delay before the interrupt', commands: [`ethtool -C ${dev} adaptive-rx off rx-usecs 0`] },
+    {
+      name: 'interrupt right away',
+      why: 'rx-usecs 0: no moderation delay before the interrupt',
+      // ixgbe has no adaptive-rx switch (ixgbe_set_coalesce: rx-usecs 1 is its adaptive mode, 0 turns EITR off).
+      commands: [driverOf(cx)?.moderation.kind === 'eitr' ? `ethtool -C ${dev} rx-usecs 0` : `ethtool -C ${dev} adaptive-rx off rx-usecs 0`],
+    },
     {
       name: 'busy polling',
       why: 'the reader polls the NAPI itself instead of waiting for the interrupt and a wake-up: net.core.busy_read is the SO_BUSY_POLL of every new socket (sock_init_data), net.core.busy_poll the budget of poll, select and epoll (ep_busy_loop)',
       commands: ['sysctl -w net.core.busy_read=50', 'sysctl -w net.core.busy_poll=50'],
+      // A reader that sets SO_BUSY_POLL itself (sk_setsockopt writes sk_ll_usec) keeps its own value: the sysctl is only the default.
+      ...(ownBusyPoll.length > 0
+        ? { leaves: `the SO_BUSY_POLL that ${ownBusyPoll.join(', ')} set${ownBusyPoll.length === 1 ? 's' : ''} itself (apps[].busy_poll): sk_setsockopt's value overrides the sysctl's default` }
+        : {}),
     },
   ];
 }

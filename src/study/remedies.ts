@@ -10,7 +10,7 @@
  * the Sweep tab's Web Worker pool; both summarize the same rows with `remedyResults`, so their
  * figures are the same for the same scenario and seeds.
  */
-import type { FlowExplanation } from './explain.ts';
+import type { Explanation, FlowExplanation } from './explain.ts';
 import { summarize, welch, type Summary, type WelchResult } from './stats.ts';
 import { prepareSweep, type Sweep } from './sweep.ts';
 import { alignedTable, fmtNumber } from './table.ts';
@@ -34,26 +34,34 @@ export interface RemedyResult {
   why_not?: string;
 }
 
-/** The flow's measure of success, as a result path. */
-export function remedyMetric(f: FlowExplanation): string {
+/**
+ * The flow's measure of success, as a result path. A UDP flood to a port nothing listens on
+ * delivers nothing by design: its measure is how many datagrams the stack got through to the
+ * socket lookup (__udp4_lib_rcv counts UdpNoPorts and frees them, SKB_DROP_REASON_NO_SOCKET), the
+ * receive path's throughput for it — when it is the run's only such flow, so that the counter
+ * (present in every result, unlike a flow's drops at a place) is its own.
+ */
+export function remedyMetric(f: FlowExplanation, e?: Explanation): string {
   if (f.outcome.transactions_per_sec !== undefined) return `rr[${f.flow}].transactions_per_sec`;
+  const closedPort = (g: FlowExplanation): boolean => g.losses.some((l) => l.place === 'no_socket');
+  if (f.proto === 'udp' && f.outcome.delivered_gbps === 0 && closedPort(f) && e !== undefined && e.flows.filter(closedPort).length === 1) return 'nstat.UdpNoPorts';
   return f.proto === 'tcp' ? `flows[${f.flow}].goodput_gbps` : `flows[${f.flow}].delivered_gbps`;
 }
 
 /** The metrics each remedy run records: the flow's measure of success, then the limiting CPU's idle share. */
-export function remedyMetrics(f: FlowExplanation): string[] {
-  return [remedyMetric(f), ...(f.limit.cpu !== undefined ? [`cpus[${f.limit.cpu}].idle`] : [])];
+export function remedyMetrics(f: FlowExplanation, e?: Explanation): string[] {
+  return [remedyMetric(f, e), ...(f.limit.cpu !== undefined ? [`cpus[${f.limit.cpu}].idle`] : [])];
 }
 
 /**
- * The sweep that proves a flow's remedies: axis `apply`, value 0 the scenario's own apply list, value
- * i + 1 that list and remedy i's commands; `seeds` for every value. Checked as every sweep is (each
+ * The sweep that proves a flow's remedies (of explanation `e`): axis `apply`, value 0 the scenario's
+ * own apply list, value i + 1 that list and remedy i's commands; `seeds` for every value. Checked as every sweep is (each
  * point loaded and probed), so a remedy the scenario cannot take is an InputError naming it.
  */
-export function remedySweep(scenario: Record<string, unknown>, label: string, f: FlowExplanation, seeds: number[]): Sweep {
+export function remedySweep(scenario: Record<string, unknown>, label: string, f: FlowExplanation, seeds: number[], e?: Explanation): Sweep {
   const own = Array.isArray(scenario.apply) ? (scenario.apply as unknown[]) : [];
   const values = [own, ...f.remedies.map((r) => [...own, ...r.commands])];
-  return prepareSweep({ scenario, scenarioLabel: label, axes: [{ kind: 'set', name: 'apply', values, source: `remedies of flow ${f.flow}` }], seeds, metrics: remedyMetrics(f) });
+  return prepareSweep({ scenario, scenarioLabel: label, axes: [{ kind: 'set', name: 'apply', values, source: `remedies of flow ${f.flow}` }], seeds, metrics: remedyMetrics(f, e) });
 }
 
 /** The remedies' results from the sweep's runs: `metricsOf(run)` is a run's metrics in the sweep's order (runs are point-major: the unchanged scenario's seeds first). */
@@ -62,7 +70,7 @@ export function remedyResults(f: FlowExplanation, sweep: Sweep, metricsOf: (run:
   const column = (point: number, m: number): (number | null)[] => Array.from({ length: n }, (_, s) => metricsOf(point * n + s)?.[m] ?? null);
   const results = summarizeRemedies(f, sweep.metrics[0]!, column(0, 0), (i) => column(i + 1, 0));
   const cpu = f.limit.cpu;
-  if (cpu === undefined || sweep.metrics.length < 2) return results;
+  if (cpu === undefined || sweep.metrics.length < 2) return results.map((r, i) => withWhyNot(f, r, i));
   const idle0 = summarize(column(0, 1)).mean;
   return results.map((r, i) => withWhyNot(f, { ...r, cpu_idle: { cpu, baseline: idle0, with_remedy: summarize(column(i + 1, 1)).mean } }, i));
 }
@@ -91,9 +99,10 @@ const pct = (x: number | null): string => (x === null ? '?' : `${fmtNumber(x, 3)
  * with what the remedy is known to leave in place (RPS: the driver's poll and GRO).
  */
 function withWhyNot(f: FlowExplanation, r: RemedyResult, i: number): RemedyResult {
-  if (r.verdict === 'helps' || !r.cpu_idle) return r;
-  const { cpu, baseline, with_remedy } = r.cpu_idle;
   const leaves = f.remedies[i]!.leaves;
+  if (r.verdict === 'helps') return r;
+  if (!r.cpu_idle) return leaves ? { ...r, why_not: `it leaves ${leaves}` } : r;
+  const { cpu, baseline, with_remedy } = r.cpu_idle;
   const still = with_remedy !== null && with_remedy <= SATURATED;
   const measured = still
     ? `CPU ${cpu} still has no idle time with it (cpus[${cpu}].idle ${pct(baseline)} → ${pct(with_remedy)})`

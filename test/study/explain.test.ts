@@ -6,7 +6,7 @@ import { simulate } from '../../src/model/simulate.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
 import { explain } from '../../src/study/explain.ts';
 import { measureRun } from '../../src/study/browser-sweep.ts';
-import { remedyResults, remedySweep, summarizeRemedies } from '../../src/study/remedies.ts';
+import { remedyMetric, remedyResults, remedySweep, summarizeRemedies } from '../../src/study/remedies.ts';
 import { shardRuns } from '../../src/study/sweep.ts';
 
 const dir = fileURLToPath(new URL('../../sim-scenarios', import.meta.url));
@@ -121,4 +121,33 @@ describe('rxsim explain', () => {
     expect(rps!.verdict).toBe('helps partly');
     expect(rps!.why_not).toMatch(/^CPU 4 still has no idle time with it .*; it leaves the driver's poll and GRO on CPU 4$/);
   }, 120_000);
+
+  // Every remedy must be a command the scenario takes: ixgbe has no adaptive-rx switch (its
+  // rx-usecs 1 is adaptive, 0 turns EITR off), so "interrupt right away" is rx-usecs 0 alone there.
+  it.each(['busy-poll-rr.json', 'rr-latency-idle.json'])('%s: every remedy applies to the scenario (ixgbe: rx-usecs 0 without adaptive-rx)', (file) => {
+    const text = readFileSync(`${dir}/${file}`, 'utf8');
+    const { e } = run(file);
+    const remedies = e.flows.flatMap((f) => f.remedies);
+    expect(remedies.length).toBeGreaterThan(0);
+    for (const r of remedies) expect(() => loadScenario(text, { apply: r.commands }), r.name).not.toThrow();
+    expect(remedies.find((r) => r.name === 'interrupt right away')!.commands).toEqual(['ethtool -C eth0 rx-usecs 0']);
+  });
+
+  it("busy polling through the sysctls says it leaves a reader's own SO_BUSY_POLL in place", () => {
+    const f = run('busy-poll-rr.json').e.flows.find((x) => x.flow === 'c-irq')!;
+    expect(f.remedies.find((r) => r.name === 'busy polling')!.leaves).toMatch(/^the SO_BUSY_POLL that irq sets itself/);
+  });
+
+  // A UDP flood to a closed port delivers nothing by design: its remedies are measured by what the stack gets through to the socket lookup.
+  it('measures a closed-port flood by UdpNoPorts, and a delivered flow by what it delivers', () => {
+    const squeeze = run('budget-squeeze.json').e;
+    expect(remedyMetric(squeeze.flows[0]!, squeeze)).toBe('nstat.UdpNoPorts');
+    const rr = run('rr-latency-under-flood.json').e;
+    expect(
+      remedyMetric(
+        rr.flows.find((x) => x.flow === 'flood')!,
+        rr,
+      ),
+    ).toBe('flows[flood].delivered_gbps');
+  });
 });

@@ -313,7 +313,7 @@ export class ExplainView {
     let sweep: Sweep;
     try {
       const seeds = parseSeeds(this.seeds.value.trim(), `seeds "${this.seeds.value}"`);
-      sweep = remedySweep(scenarioObject(parseJsonText(this.text, this.label), this.label), this.label, f, seeds);
+      sweep = remedySweep(scenarioObject(parseJsonText(this.text, this.label), this.label), this.label, f, seeds, this.explanation ?? undefined);
     } catch (e) {
       status.textContent = e instanceof InputError ? e.message : `cannot run the remedies: ${(e as Error).message}`;
       return;
