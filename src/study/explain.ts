@@ -766,6 +766,8 @@ function cpuRemedies(cx: FlowContext, cpu: number, ctx: CpuContexts, tags: reado
   }
   // The reader runs elsewhere: RFS steers the protocol pass to its CPU (get_rps_cpu with the
   // socket flow table); with ntuple filters and ndo_rx_flow_steer the NIC moves the whole flow.
+  // TCP only: an unconnected UDP socket never records its flow's hash (__udp_queue_rcv_skb calls
+  // sock_rps_save_rxhash only with inet_daddr set), so recvmsg's sock_rps_record_flow steers nothing.
   const readerElsewhere = cx.readerCpus.find((c) => !cx.irqCpus.includes(c));
   if (readerElsewhere !== undefined && nicFlow && irqHere && f.proto === 'tcp' && (cx.sc.sysctl?.['net.core.rps_sock_flow_entries'] ?? 0) === 0) {
     out.push({
