@@ -4,6 +4,7 @@ import { decodeScenario, download, encodeScenario, showSource } from './scenario
 import { History, type ScenarioObject } from './state.ts';
 import { el, fmt } from './views/colors.ts';
 import { renderCounters } from './views/counters.ts';
+import { ExplainView } from './views/explain.ts';
 import { renderLatency } from './views/latency.ts';
 import { renderPath } from './views/path.ts';
 import { renderQueues } from './views/queues.ts';
@@ -51,7 +52,10 @@ const tuning: TuningView = new TuningView($('view-tuning'), history, () => run()
 const sweep = new SweepView($('view-sweep'), () => ({ text: currentText(), label: typeof history.current.name === 'string' ? history.current.name : 'scenario' }));
 
 /** For the browser tests and for the curious: the last run and how long the views took. */
-const debug = { result: null as Result | null, viz: null as VizData | null, renderMs: 0, runs: 0, timeline, sweep };
+/** The Explain tab explains each run of the scenario text that produced it. */
+const explainView = new ExplainView($('view-explain'));
+let ranText = '';
+const debug = { result: null as Result | null, viz: null as VizData | null, renderMs: 0, runs: 0, timeline, sweep, explain: explainView };
 (window as unknown as { rxsim: typeof debug }).rxsim = debug;
 
 function load(text: string, label: string): void {
@@ -93,7 +97,8 @@ function run(stepFromNs?: number): void {
   errorBox.hidden = true;
   source.hidden = true;
   // The seed is part of the scenario (the seed field edits it), so a share or an export carries it.
-  const request: WorkerRequest = { id, type: 'run', text: currentText(), ...(stepFromNs === undefined ? {} : { stepFromNs }) };
+  ranText = currentText();
+  const request: WorkerRequest = { id, type: 'run', text: ranText, ...(stepFromNs === undefined ? {} : { stepFromNs }) };
   worker.postMessage(request);
 }
 
@@ -165,6 +170,7 @@ function show(r: Result, report: string, viz: VizData, stepFromNs: number): void
   renderCounters($('view-counters'), r);
   step.set(viz.steps, r, viz.series, stepFromNs);
   tuning.setResult(r);
+  explainView.set(r, ranText, typeof history.current.name === 'string' ? history.current.name : 'scenario', viz);
 }
 
 // ---- tabs ----

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { InputError } from '../scenario/errors.ts';
 import { explain, explanationText, type Explanation, type FlowExplanation } from '../study/explain.ts';
-import { remedyMetric, remedyTable, summarizeRemedies, type RemedyResult } from '../study/remedies.ts';
-import { prepareSweep, scenarioObject } from '../study/sweep.ts';
+import { remedyResults, remedySweep, remedyTable, type RemedyResult } from '../study/remedies.ts';
+import { scenarioObject, shardRuns } from '../study/sweep.ts';
 import { parseJobs, parseJsonText, parseSeeds } from '../study/values.ts';
 import { readText, writeAtomic } from './io.ts';
 import { integerOption } from './options.ts';
@@ -57,26 +57,20 @@ async function runRemedies(file: string, e: Explanation, o: ExplainOptions): Pro
   if (wanted.length === 0) return [];
   const scenario = scenarioObject(parseJsonText(readText(file, 'scenario file'), file), file);
   const out: RemedyResult[] = [];
-  for (const f of wanted) out.push(...(await runFlowRemedies(file, scenario, f, o)));
+  for (const f of wanted) out.push(...(await runFlowRemedies(file, scenario, e, f, o)));
   return out;
 }
 
-async function runFlowRemedies(file: string, scenario: Record<string, unknown>, f: FlowExplanation, o: ExplainOptions): Promise<RemedyResult[]> {
-  const metric = remedyMetric(f);
-  // One apply axis whose values are the remedies' commands: "{}" is the whole command.
-  const commands = f.remedies.map((r) => r.command);
-  const sweep = prepareSweep({ scenario, scenarioLabel: file, axes: [{ kind: 'apply', name: '{}', values: commands, source: `remedies of flow ${f.flow}` }], seeds: o.seeds, metrics: [metric] });
-  const jobs = Math.max(1, Math.min(o.jobs ?? availableParallelism(), sweep.runs + o.seeds.length));
+async function runFlowRemedies(file: string, scenario: Record<string, unknown>, e: Explanation, f: FlowExplanation, o: ExplainOptions): Promise<RemedyResult[]> {
+  // One sweep: the scenario's apply list as it is, then with each remedy's commands (remedySweep).
+  const sweep = remedySweep(scenario, file, f, o.seeds, e);
+  const runs = shardRuns(sweep);
+  const jobs = Math.max(1, Math.min(o.jobs ?? availableParallelism(), runs.length));
   const runner = new SweepRunner(sweep, jobs);
   try {
-    let run = 0;
-    const tasks = [
-      ...o.seeds.map((seed) => ({ run: run++, valueIndex: [] as number[], seed, baseline: true })),
-      ...f.remedies.flatMap((_, i) => o.seeds.map((seed) => ({ run: run++, valueIndex: [i], seed }))),
-    ];
-    const outcomes = await runner.run(tasks);
-    const values = outcomes.map((a) => ('metrics' in a ? a.metrics[0]! : null));
-    return summarizeRemedies(f, metric, values.slice(0, o.seeds.length), (i) => values.slice(o.seeds.length * (i + 1), o.seeds.length * (i + 2)));
+    const outcomes = await runner.run(runs.map((r) => ({ run: r.run, valueIndex: r.valueIndex, seed: r.seed })));
+    const byRun = new Map(outcomes.map((a) => [a.run, a.metrics]));
+    return remedyResults(f, sweep, (run) => byRun.get(run));
   } finally {
     await runner.close();
   }

@@ -142,6 +142,12 @@ export interface FlowResult {
   rwnd_limited_pct?: number;
   /** Its dropped packets by place (packets.dropped's places, the nonzero ones). */
   drops: Record<string, number>;
+  /**
+   * Its skb drops by place and kernel drop reason (`SKB_DROP_REASON_*`, as kfree_skb reports
+   * them): `{ socket: { SKB_DROP_REASON_PROTO_MEM: 12 } }`. Drops without an skb (the NIC's, a
+   * native XDP_DROP) have no reason and are only in `drops`.
+   */
+  drop_reasons: Record<string, Record<string, number>>;
   /** Mean wait of its delivered segments per stage (µs; latency_stages_us per flow), null when none was delivered in the window. */
   stages_us: { ring: number; stack: number; socket: number } | null;
 }
@@ -225,6 +231,7 @@ export function collectResult(k: Kernel, wallMs: number): Result {
       ...(sender ? { retransmits: sender.retransmits, rtos: sender.rtos } : {}),
       ...(remote && windowNs > 0 ? { rwnd_limited_pct: r2((100 * remote.rwndLimitedNs(k.sim.now)) / windowNs) } : {}),
       drops: dropsByPlace(c),
+      drop_reasons: st.flowDropReasons(f.index),
       stages_us: c.stageSamples > 0 ? { ring: r3(c.stageSum[0]! / c.stageSamples / 1e3), stack: r3(c.stageSum[1]! / c.stageSamples / 1e3), socket: r3(c.stageSum[2]! / c.stageSamples / 1e3) } : null,
     };
   });

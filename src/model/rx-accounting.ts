@@ -84,6 +84,7 @@ export const DROP_SITES = {
 } as const satisfies Record<string, { place: DropPlace; reason: string | null; location: string | null }>;
 export type DropSite = keyof typeof DROP_SITES;
 const DROP_SITE_NAMES = Object.keys(DROP_SITES) as DropSite[];
+const DROP_SITE_COUNT = DROP_SITE_NAMES.length;
 /** A drop site's index in DROP_SITE_NAMES: the per-packet path names a site by it (`dropAt`), not by a string key. */
 export const SITE_INDEX = Object.fromEntries(DROP_SITE_NAMES.map((s, i) => [s, i])) as Record<DropSite, number>;
 
@@ -111,6 +112,8 @@ export interface FlowCounters {
   windowPayload: number;
   /** Its dropped packets by place, in DROP_PLACES order (as `dropped`, per arrival cohort). */
   droppedAt: Float64Array;
+  /** Its dropped packets by drop site, in DROP_SITES order (the same cohort): the place and the skb_drop_reason of each. */
+  droppedSite: Float64Array;
   /** Over the window: segments delivered with a latency, and their summed wait per stage (ns: ring, stack, socket), for per-flow means. */
   stageSamples: number;
   stageSum: Float64Array;
@@ -128,6 +131,7 @@ const zeroFlow = (): FlowCounters => ({
   windowDeliveredBytes: 0,
   windowPayload: 0,
   droppedAt: new Float64Array(DROP_PLACES.length),
+  droppedSite: new Float64Array(DROP_SITE_COUNT),
   stageSamples: 0,
   stageSum: new Float64Array(3),
 });
@@ -193,8 +197,9 @@ export class RxAccounting {
   totals(): FlowCounters {
     const t = zeroFlow();
     for (const f of this.flows) {
-      for (const key of Object.keys(t) as (keyof FlowCounters)[]) if (key !== 'droppedAt' && key !== 'stageSum') t[key] += f[key];
+      for (const key of Object.keys(t) as (keyof FlowCounters)[]) if (key !== 'droppedAt' && key !== 'droppedSite' && key !== 'stageSum') t[key] += f[key];
       f.droppedAt.forEach((n, i) => (t.droppedAt[i]! += n));
+      f.droppedSite.forEach((n, i) => (t.droppedSite[i]! += n));
     }
     return t;
   }
@@ -223,6 +228,7 @@ export class RxAccounting {
     f.offeredBytes += size;
     f.dropped++;
     f.droppedAt[placeIndex]!++;
+    f.droppedSite[site]!++;
     this.droppedByPlace[placeIndex]!++;
     this.siteSkbs[site]!++;
     this.sitePackets[site]!++;
@@ -262,6 +268,7 @@ export class RxAccounting {
         const f = this.flows[pool.flow[r]!]!;
         f.dropped++;
         f.droppedAt[placeIndex]!++;
+        f.droppedSite[site]!++;
         counted++;
       }
       if (pool.page[r]! >= 0) this.pages.putRow(r, cpu, true, direct);
@@ -361,6 +368,24 @@ export class RxAccounting {
       f.stageSamples++;
     }
     pool.release(row);
+  }
+
+  /**
+   * One flow's skb drops by place and `enum skb_drop_reason` (packets, the cohort of `dropped`):
+   * what `perf trace -e skb:kfree_skb` filtered to the flow's 5-tuple would sum. Drops without an
+   * skb (the NIC's, a native XDP_DROP, a full cpumap or devmap queue) have no reason and are only
+   * in the flow's drops by place.
+   */
+  flowDropReasons(flow: number): Record<string, Record<string, number>> {
+    const counts = this.flows[flow]!.droppedSite;
+    const out: Record<string, Record<string, number>> = {};
+    DROP_SITE_NAMES.forEach((site, i) => {
+      const { place, reason } = DROP_SITES[site];
+      if (counts[i]! === 0 || reason === null) return;
+      const byReason = (out[place] ??= {});
+      byReason[reason] = (byReason[reason] ?? 0) + counts[i]!;
+    });
+    return out;
   }
 
   /** The drop-reason table (skb drops only), most packets first. */

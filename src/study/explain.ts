@@ -12,6 +12,7 @@
 import type { LimitKind } from '../metrics/limit-kinds.ts';
 import type { ExpectationOutcome } from '../metrics/expect.ts';
 import type { FlowResult, Result } from '../metrics/result.ts';
+import { DRIVERS, type DriverName } from '../model/nic/drivers.ts';
 import type { ExplainClaim, Scenario } from '../scenario/schema.ts';
 
 /**
@@ -61,8 +62,18 @@ export interface Remedy {
   name: string;
   /** What it changes in the kernel's terms, and what it should do. */
   why: string;
-  /** The one command that applies it, in the apply grammar (what a user would type). */
-  command: string;
+  /** The commands that apply it, in order, in the apply grammar (what a user would type): RFS needs the global table and each queue's, deferred interrupts need gro_flush_timeout too. */
+  commands: string[];
+  /** What it leaves in place, when that is the known reason it may help only partly (RPS leaves the driver and GRO on the interrupt's CPU). */
+  leaves?: string;
+}
+
+/** A flow's drops at one place, with the `SKB_DROP_REASON_*` of those that were skbs (kfree_skb_reason). */
+export interface Loss {
+  place: string;
+  packets: number;
+  pct_of_offered: number;
+  reasons: { reason: string; packets: number }[];
 }
 
 export interface FlowExplanation {
@@ -76,7 +87,8 @@ export interface FlowExplanation {
   mechanisms: string[];
   /** Mean wait per stage of its delivered segments, and each stage's share of the total. */
   waits: { stage: 'ring' | 'stack' | 'socket'; mean_us: number; share_pct: number }[];
-  losses: { place: string; packets: number; pct_of_offered: number }[];
+  /** Where its packets were lost: by place, and within a place by the kernel's drop reason (skb drops only). */
+  losses: Loss[];
   cpu: CpuContexts | null;
   chain: ChainLink[];
   remedies: Remedy[];
@@ -190,12 +202,33 @@ function explainFlow(cx: FlowContext): FlowExplanation {
   };
   const waits = waitsOf(f);
   const losses = Object.entries(f.drops)
-    .map(([place, packets]) => ({ place, packets, pct_of_offered: f.offered > 0 ? round((100 * packets) / f.offered, 2) : 0 }))
+    .map(([place, packets]): Loss => ({ place, packets, pct_of_offered: f.offered > 0 ? round((100 * packets) / f.offered, 2) : 0, reasons: reasonsAt(f, place) }))
     .sort((a, b) => b.packets - a.packets);
   const base = { flow: f.name, proto: f.proto, path: f.path, outcome, waits, losses };
   const verdict = classify(cx, losses, line);
-  return { ...base, ...verdict };
+  return { ...base, ...verdict, remedies: distinctRemedies(verdict.remedies) };
 }
+
+/** The flow's skb drops at `place` by kernel drop reason, most first. */
+function reasonsAt(f: FlowResult, place: string): Loss['reasons'] {
+  return Object.entries(f.drop_reasons?.[place] ?? {})
+    .map(([reason, packets]) => ({ reason, packets }))
+    .sort((a, b) => b.packets - a.packets || a.reason.localeCompare(b.reason));
+}
+
+/** The evidence of a loss: the flow's drops at the place, and each drop reason's count there. */
+function lossEvidence(cx: FlowContext, l: Loss): Evidence[] {
+  return [ev(`flows[${cx.f.name}].drops.${l.place}`, l.packets, 'flows'), ...l.reasons.map((r) => ev(`flows[${cx.f.name}].drop_reasons.${l.place}.${r.reason}`, r.packets, 'flows'))];
+}
+
+/** The drop reasons of a loss in words: kfree_skb_reason's reasons, or why there is none (no skb yet). */
+function reasonText(l: Loss): string {
+  if (l.reasons.length > 0) return `; kfree_skb reason ${l.reasons.map((r) => (l.reasons.length > 1 ? `${r.reason} ${r.packets}` : r.reason)).join(', ')}`;
+  return NO_SKB_PLACES.has(l.place) ? '; no skb was built, so kfree_skb_reason has no reason for it' : '';
+}
+
+/** Places where a frame is lost before an skb exists: the kernel has no skb_drop_reason for them. */
+const NO_SKB_PLACES = new Set(['wire', 'nic_ring', 'nic_missed', 'xdp', 'cpumap', 'devmap']);
 
 function waitsOf(f: FlowResult): FlowExplanation['waits'] {
   const s = f.stages_us;
@@ -227,7 +260,7 @@ function rpsCpus(cx: FlowContext): number[] {
   return [...new Set(out)];
 }
 
-function classify(cx: FlowContext, losses: FlowExplanation['losses'], line: number): Verdict {
+function classify(cx: FlowContext, losses: Loss[], line: number): Verdict {
   const { f } = cx;
   if (f.offered === 0) return plain('idle', 'nothing offered', `${f.name} offered no packets in the window.`, []);
   const readers = cx.readers.map((a) => a.name);
@@ -384,7 +417,7 @@ function cpuMechanisms(cx: FlowContext, cpu: number, ctx: CpuContexts): Finding[
   return found;
 }
 
-function cpuVerdict(cx: FlowContext, saturated: number[], readers: string[], losses: FlowExplanation['losses']): Verdict {
+function cpuVerdict(cx: FlowContext, saturated: number[], readers: string[], losses: Loss[]): Verdict {
   const cpu = saturated[0]!;
   const ctx = cpuContexts(cx.r, cpu, readers);
   // Several of the flow's queues, each on its own saturated CPU: the same limit on each.
@@ -412,8 +445,8 @@ function cpuVerdict(cx: FlowContext, saturated: number[], readers: string[], los
     if (l.place === 'no_socket' || l.place === 'xdp') continue;
     tags.push(`drops-${l.place}`);
     chain.push({
-      text: `What the CPU cannot take is lost at ${placeText(l.place)}: ${l.packets} packets (${l.pct_of_offered} % of offered).`,
-      evidence: [ev(`flows[${f.name}].drops.${l.place}`, l.packets, 'flows')],
+      text: `What the CPU cannot take is lost at ${placeText(l.place)}: ${l.packets} packets (${l.pct_of_offered} % of offered${reasonText(l)}).`,
+      evidence: lossEvidence(cx, l),
     });
   }
   const jobs = [
@@ -453,10 +486,10 @@ function placeText(place: string): string {
   return names[place] ?? place;
 }
 
-function queueVerdict(cx: FlowContext, loss: FlowExplanation['losses'][number]): Verdict {
+function queueVerdict(cx: FlowContext, loss: Loss): Verdict {
   const link: ChainLink = {
-    text: `Packets are lost at ${placeText(loss.place)}: ${loss.packets} (${loss.pct_of_offered} % of offered), while the CPUs that drain it still have idle time — the queue's length limit, not the CPU, decides under bursts.`,
-    evidence: [ev(`flows[${cx.f.name}].drops.${loss.place}`, loss.packets, 'flows'), ...cx.irqCpus.map((c) => cpuEv(cx, c, 'idle'))],
+    text: `Packets are lost at ${placeText(loss.place)}: ${loss.packets} (${loss.pct_of_offered} % of offered${reasonText(loss)}), while the CPUs that drain it still have idle time — the queue's length limit, not the CPU, decides under bursts.`,
+    evidence: [...lossEvidence(cx, loss), ...cx.irqCpus.map((c) => cpuEv(cx, c, 'idle'))],
   };
   return {
     limit: { kind: 'queue', resource: loss.place, summary: `The ${loss.place} queue's limit drops ${loss.pct_of_offered} % of the flow with CPU time to spare.`, place: loss.place },
@@ -478,7 +511,13 @@ function windowVerdict(cx: FlowContext): Verdict {
         evidence: [flowEv(cx, 'rwnd_limited_pct'), flowEv(cx, 'goodput_gbps')],
       },
     ],
-    remedies: [{ name: 'larger receive buffer', why: 'tcp_rmem[2] bounds the window the receiver can advertise', command: 'sysctl -w net.ipv4.tcp_rmem="4096 131072 33554432"' }],
+    remedies: [
+      {
+        name: 'larger receive buffer',
+        why: 'tcp_rmem[2] bounds the window the receiver can advertise (tcp_rcv_space_adjust grows sk_rcvbuf up to it)',
+        commands: ['sysctl -w net.ipv4.tcp_rmem="4096 131072 33554432"'],
+      },
+    ],
   };
 }
 
@@ -500,7 +539,7 @@ function wireVerdict(cx: FlowContext, line: number, saturated: number[], readers
   return { limit: { kind: 'wire', resource: `${f.nic} link`, summary: `The wire: ${f.name} gets the link's rate.` }, mechanisms: tags, cpu, chain, remedies: [] };
 }
 
-function offeredVerdict(cx: FlowContext, saturated: number[], losses: FlowExplanation['losses']): Verdict {
+function offeredVerdict(cx: FlowContext, saturated: number[], losses: Loss[]): Verdict {
   const f = cx.f;
   const chain: ChainLink[] = [
     {
@@ -516,8 +555,8 @@ function offeredVerdict(cx: FlowContext, saturated: number[], losses: FlowExplan
   for (const l of losses) {
     tags.push(`drops-${l.place}`);
     chain.push({
-      text: `A few packets are lost at ${placeText(l.place)}: ${l.packets} (${l.pct_of_offered} % of offered), too few to limit the flow.`,
-      evidence: [ev(`flows[${f.name}].drops.${l.place}`, l.packets, 'flows')],
+      text: `A few packets are lost at ${placeText(l.place)}: ${l.packets} (${l.pct_of_offered} % of offered${reasonText(l)}), too few to limit the flow.`,
+      evidence: lossEvidence(cx, l),
     });
   }
   const dominant = dominantWait(f);
@@ -627,7 +666,7 @@ function busyPolling(cx: FlowContext): boolean {
   return cx.readers.some((a) => epollBusy(a) || (a.epoll !== true && (a.busy_poll === undefined ? global : a.busy_poll > 0)));
 }
 
-function xdpVerdict(cx: FlowContext, losses: FlowExplanation['losses']): Verdict {
+function xdpVerdict(cx: FlowContext, losses: Loss[]): Verdict {
   const l = losses.find((x) => x.place === 'xdp')!;
   return {
     limit: { kind: 'xdp-program', resource: `${cx.f.nic} XDP program`, summary: `An XDP program drops ${cx.f.name} in the driver, by design.`, place: 'xdp' },
@@ -635,20 +674,23 @@ function xdpVerdict(cx: FlowContext, losses: FlowExplanation['losses']): Verdict
     cpu: null,
     chain: [
       {
-        text: `The driver runs the XDP program on each frame before an skb exists and it returns XDP_DROP: ${l.packets} packets (${l.pct_of_offered} % of offered).`,
-        evidence: [ev(`flows[${cx.f.name}].drops.xdp`, l.packets, 'flows'), ...cx.irqCpus.map((c) => cpuEv(cx, c, 'idle'))],
+        text:
+          l.reasons.length > 0
+            ? `Generic XDP runs the program on each skb at __netif_receive_skb_core and it returns XDP_DROP: ${l.packets} packets (${l.pct_of_offered} % of offered${reasonText(l)}).`
+            : `The driver runs the XDP program on each frame before an skb exists and it returns XDP_DROP: ${l.packets} packets (${l.pct_of_offered} % of offered${reasonText(l)}).`,
+        evidence: [...lossEvidence(cx, l), ...cx.irqCpus.map((c) => cpuEv(cx, c, 'idle'))],
       },
     ],
     remedies: [],
   };
 }
 
-function noListenerVerdict(cx: FlowContext, losses: FlowExplanation['losses'], saturated: number[], readers: string[]): Verdict {
+function noListenerVerdict(cx: FlowContext, losses: Loss[], saturated: number[], readers: string[]): Verdict {
   const l = losses.find((x) => x.place === 'no_socket')!;
   const chain: ChainLink[] = [
     {
       text: `Nothing listens on ${cx.sc.flows[cx.index]!.dst}: __udp4_lib_rcv finds no socket and frees each datagram (UdpNoPorts, SKB_DROP_REASON_NO_SOCKET): ${l.packets} packets.`,
-      evidence: [ev(`flows[${cx.f.name}].drops.no_socket`, l.packets, 'flows'), ev('nstat.UdpNoPorts', cx.r.nstat.UdpNoPorts ?? null, 'counters')],
+      evidence: [...lossEvidence(cx, l), ev('nstat.UdpNoPorts', cx.r.nstat.UdpNoPorts ?? null, 'counters')],
     },
   ];
   return {
@@ -690,7 +732,7 @@ function notForwardedVerdict(cx: FlowContext, losses: FlowExplanation['losses'],
           {
             name: 'turn forwarding on',
             why: 'devinet_sysctl_forward sets every device forwarding: ip_route_input_slow then builds a forwarding route and dst_input is ip_forward',
-            command: 'sysctl -w net.ipv4.ip_forward=1',
+            commands: ['sysctl -w net.ipv4.ip_forward=1'],
           },
         ]
       : [],
@@ -708,6 +750,21 @@ function idleCpus(cx: FlowContext, exclude: readonly number[]): number[] {
 
 const maskOf = (cpus: readonly number[]): string => cpus.reduce((m, c) => m | (1n << BigInt(c)), 0n).toString(16);
 
+/** One command per queue of the flow: `echo VALUE > /sys/class/net/DEV/queues/rx-Q/FILE`. */
+const perQueue = (cx: FlowContext, file: string, value: string | number): string[] => cx.f.rx_queues.map((q) => `echo ${value} > /sys/class/net/${cx.f.nic}/queues/rx-${q}/${file}`);
+
+/** RFS: the global socket flow table (net.core.rps_sock_flow_entries, read by rps_record_sock_flow) and each queue's flow table (rps_flow_cnt, read by get_rps_cpu). */
+const rfsCommands = (cx: FlowContext): string[] => ['sysctl -w net.core.rps_sock_flow_entries=32768', ...perQueue(cx, 'rps_flow_cnt', 4096)];
+
+/** The flow's NIC driver profile (none for a local flow). */
+function driverOf(cx: FlowContext): (typeof DRIVERS)[DriverName] | undefined {
+  const d = cx.nic?.driver as DriverName | undefined;
+  return d !== undefined && d in DRIVERS ? DRIVERS[d] : undefined;
+}
+
+/** Does the flow's NIC driver implement ndo_rx_flow_steer (accelerated RFS)? */
+const hasRxFlowSteer = (cx: FlowContext): boolean => driverOf(cx)?.rxFlowSteer === true;
+
 function cpuRemedies(cx: FlowContext, cpu: number, ctx: CpuContexts, tags: readonly string[]): Remedy[] {
   const out: Remedy[] = [];
   const f = cx.f;
@@ -717,53 +774,151 @@ function cpuRemedies(cx: FlowContext, cpu: number, ctx: CpuContexts, tags: reado
   const spare = idleCpus(cx, [cpu, ...cx.irqCpus, ...cx.readerCpus]);
   const target = spare[0];
   const reader = cx.readers[0];
-  if (target !== undefined && reader && ctx.reader >= SIGNIFICANT_PCT && cx.irqCpus.includes(cpu)) {
-    out.push({ name: `move the reader to CPU ${target}`, why: `${reader.name} and the interrupt's softirq stop sharing CPU ${cpu}`, command: `taskset -c ${target} ${reader.name}` });
+  const irqHere = cx.irqCpus.includes(cpu);
+  const nicFlow = f.path !== 'veth-local' && queue !== undefined;
+  if (target !== undefined && reader && ctx.reader >= SIGNIFICANT_PCT && irqHere) {
+    out.push({ name: `move the reader to CPU ${target}`, why: `${reader.name} and the interrupt's softirq stop sharing CPU ${cpu}`, commands: [`taskset -c ${target} ${reader.name}`] });
   }
-  if (target !== undefined && irq !== undefined && cx.irqCpus.includes(cpu)) {
+  if (target !== undefined && irq !== undefined && irqHere) {
     out.push({
       name: `move the interrupt to CPU ${target}`,
       why: `the hard interrupt, the driver's poll, GRO and the stack move to CPU ${target}`,
-      command: `echo ${target} > /proc/irq/${irq}/smp_affinity_list`,
+      commands: [`echo ${target} > /proc/irq/${irq}/smp_affinity_list`],
     });
   }
-  if (target !== undefined && queue !== undefined && cx.irqCpus.includes(cpu) && !tags.includes('rps')) {
+  // A third task on the CPU: moving one of the two receive jobs still leaves it beside the other.
+  if (spare.length >= 2 && irq !== undefined && reader && irqHere && ctx.reader >= SIGNIFICANT_PCT && ctx.other_tasks >= SIGNIFICANT_PCT) {
+    out.push({
+      name: `move the interrupt to CPU ${spare[0]} and the reader to CPU ${spare[1]}`,
+      why: `the receive softirq, ${reader.name} and the other tasks each get a CPU of their own`,
+      commands: [`echo ${spare[0]} > /proc/irq/${irq}/smp_affinity_list`, `taskset -c ${spare[1]} ${reader.name}`],
+    });
+  }
+  if (target !== undefined && nicFlow && irqHere && !tags.includes('rps')) {
     out.push({
       name: `RPS to CPU ${target}`,
-      why: `get_rps_cpu moves the protocol work (from __netif_receive_skb_core on) to CPU ${target}; the driver and GRO stay on CPU ${cpu}`,
-      command: `echo ${maskOf([target])} > /sys/class/net/${dev}/queues/rx-${queue}/rps_cpus`,
+      why: `get_rps_cpu moves the protocol work (from __netif_receive_skb_core on) to CPU ${target}`,
+      commands: perQueue(cx, 'rps_cpus', maskOf([target])),
+      leaves: `the driver's poll and GRO on CPU ${cpu}`,
     });
   }
-  if (tags.includes('softirq-bound') && spare.length >= 3 && queue !== undefined) {
+  if (tags.includes('softirq-bound') && spare.length >= 3 && nicFlow) {
     const spread = [cpu, ...spare.slice(0, 3)];
     out.push({
       name: `RPS over CPUs ${spread.join(',')}`,
       why: 'the stack work of one queue spread by the flow hash',
-      command: `echo ${maskOf(spread)} > /sys/class/net/${dev}/queues/rx-${queue}/rps_cpus`,
+      commands: perQueue(cx, 'rps_cpus', maskOf(spread)),
+      leaves: `the driver's poll and GRO on CPU ${cpu}, and each 5-tuple on one CPU`,
     });
   }
-  if (tags.includes('ksoftirqd') && ctx.reader + ctx.other_tasks >= SIGNIFICANT_PCT) {
-    out.push({ name: 'threaded NAPI', why: 'the poll runs in a kthread the scheduler places, not in ksoftirqd beside the task', command: `echo 1 > /sys/class/net/${dev}/threaded` });
+  // The reader runs elsewhere: RFS steers the protocol pass to its CPU (get_rps_cpu with the
+  // socket flow table); with ntuple filters and ndo_rx_flow_steer the NIC moves the whole flow.
+  // TCP only: an unconnected UDP socket never records its flow's hash (__udp_queue_rcv_skb calls
+  // sock_rps_save_rxhash only with inet_daddr set), so recvmsg's sock_rps_record_flow steers nothing.
+  const readerElsewhere = cx.readerCpus.find((c) => !cx.irqCpus.includes(c));
+  if (readerElsewhere !== undefined && nicFlow && irqHere && f.proto === 'tcp' && (cx.sc.sysctl?.['net.core.rps_sock_flow_entries'] ?? 0) === 0) {
+    out.push({
+      name: `RFS to the reader's CPU ${readerElsewhere}`,
+      why: `rps_record_sock_flow records the reader's CPU at recvmsg and get_rps_cpu sends the flow's skbs to that CPU's backlog`,
+      commands: rfsCommands(cx),
+      leaves: `the driver's poll and GRO on CPU ${cpu}, and adds an IPI per batch`,
+    });
+    if (hasRxFlowSteer(cx) && (cx.nicResult?.queues.length ?? 1) > 1) {
+      out.push({
+        name: `aRFS to the reader's CPU ${readerElsewhere}`,
+        why: `set_rps_cpu calls ndo_rx_flow_steer: the NIC installs a filter that steers the flow to the queue whose interrupt is on CPU ${readerElsewhere}`,
+        commands: [...rfsCommands(cx), `ethtool -K ${dev} ntuple on`],
+      });
+    }
   }
-  if (f.drops.backlog) out.push({ name: 'longer backlog', why: 'enqueue_to_backlog drops above net.core.netdev_max_backlog', command: 'sysctl -w net.core.netdev_max_backlog=10000' });
-  if (f.drops.nic_ring || f.drops.nic_missed) out.push({ name: 'larger RX ring', why: 'more descriptors absorb longer softirq gaps', command: `ethtool -G ${dev} rx 4096` });
+  // Several 5-tuples on fewer queues than CPUs: RSS spreads them over more queues (and vectors).
+  const queues = cx.nicResult?.queues.length ?? 0;
+  if (nicFlow && f.tuples > 1 && f.rx_queues.length === 1 && queues < cx.r.cpus.length && tags.includes('softirq-bound')) {
+    const n = Math.min(cx.r.cpus.length, Math.max(4, 2 * queues));
+    out.push({ name: `${n} queues`, why: `RSS spreads the flow's ${f.tuples} 5-tuples over ${n} RX queues, each with its own interrupt and NAPI`, commands: [`ethtool -L ${dev} combined ${n}`] });
+  }
+  if (tags.includes('ksoftirqd') && ctx.reader + ctx.other_tasks >= SIGNIFICANT_PCT && nicFlow && num(cx.nic?.threaded) === 0) {
+    out.push({ name: 'threaded NAPI', why: 'the poll runs in a kthread the scheduler places, not in ksoftirqd beside the task', commands: [`echo 1 > /sys/class/net/${dev}/threaded`] });
+  }
+  // Hard interrupts take a share of the CPU: keep the device interrupt masked while polls find work.
+  if (nicFlow && irqHere && ctx.hardirq >= SIGNIFICANT_PCT && num(cx.nic?.napi_defer_hard_irqs) === 0) {
+    out.push({
+      name: 'defer hard interrupts',
+      why: 'napi_complete_done arms the gro_flush_timeout hrtimer instead of re-enabling the interrupt while napi_defer_hard_irqs polls in a row find work',
+      commands: [`echo 2 > /sys/class/net/${dev}/napi_defer_hard_irqs`, `echo 20000 > /sys/class/net/${dev}/gro_flush_timeout`],
+    });
+  }
+  if (tags.includes('time-squeeze')) {
+    out.push({
+      name: 'larger NAPI budget',
+      why: 'net_rx_action polls longer before it gives the CPU back (time_squeeze)',
+      commands: ['sysctl -w net.core.netdev_budget=600', 'sysctl -w net.core.netdev_budget_usecs=8000'],
+      leaves: 'the work on the CPU as it was: a larger budget gives no time a saturated CPU does not have',
+    });
+  }
+  out.push(...xdpRemedies(cx, cpu));
+  if (f.drops.backlog) out.push(backlogRemedy());
+  if (f.drops.nic_ring || f.drops.nic_missed) out.push(ringRemedy(dev, 'more descriptors absorb longer softirq gaps'));
   return out;
 }
 
+/** An XDP program the scenario defines but the NIC does not run, where other flows on the CPU end unread (no socket): drop them in the driver. */
+function xdpRemedies(cx: FlowContext, cpu: number): Remedy[] {
+  const programs = Object.keys(cx.sc.xdp_programs ?? {});
+  if (programs.length === 0 || cx.nic?.xdp !== undefined || cx.f.path === 'veth-local') return [];
+  const unwanted = cx.r.flows.filter((g) => g.nic === cx.f.nic && g.name !== cx.f.name && (g.drops.no_socket ?? 0) > 0);
+  if (unwanted.length === 0) return [];
+  return [
+    {
+      name: `XDP filter ${programs[0]}`,
+      why: `the driver drops ${unwanted.map((g) => g.name).join(', ')} before an skb exists, so CPU ${cpu} spends no stack work on it`,
+      commands: [`ip link set dev ${cx.f.nic} xdpdrv obj ${programs[0]}`],
+    },
+  ];
+}
+
+const backlogRemedy = (): Remedy => ({ name: 'longer backlog', why: 'enqueue_to_backlog drops above net.core.netdev_max_backlog', commands: ['sysctl -w net.core.netdev_max_backlog=10000'] });
+const ringRemedy = (dev: string, why: string): Remedy => ({ name: 'larger RX ring', why, commands: [`ethtool -G ${dev} rx 4096`] });
+
 function queueRemedies(cx: FlowContext, place: string): Remedy[] {
   const dev = cx.f.nic;
-  if (place === 'backlog') return [{ name: 'longer backlog', why: 'enqueue_to_backlog drops above net.core.netdev_max_backlog', command: 'sysctl -w net.core.netdev_max_backlog=10000' }];
-  if (place === 'nic_ring' || place === 'nic_missed') return [{ name: 'larger RX ring', why: 'more descriptors absorb longer gaps between polls', command: `ethtool -G ${dev} rx 4096` }];
-  if (place === 'socket') return [{ name: 'larger socket buffer', why: 'sk_rcvbuf bounds what waits for the reader', command: 'sysctl -w net.core.rmem_default=4194304 net.core.rmem_max=4194304' }];
+  if (place === 'backlog') return [backlogRemedy()];
+  if (place === 'nic_ring' || place === 'nic_missed') return [ringRemedy(dev, 'more descriptors absorb longer gaps between polls')];
+  if (place === 'socket') return [{ name: 'larger socket buffer', why: 'sk_rcvbuf bounds what waits for the reader', commands: ['sysctl -w net.core.rmem_default=4194304 net.core.rmem_max=4194304'] }];
   return [];
 }
 
 function latencyRemedies(cx: FlowContext): Remedy[] {
   const dev = cx.f.nic;
+  const ownBusyPoll = cx.readers.filter((a) => a.epoll !== true && a.busy_poll !== undefined).map((a) => a.name);
   return [
-    { name: 'interrupt right away', why: 'rx-usecs 0: no moderation delay before the interrupt', command: `ethtool -C ${dev} adaptive-rx off rx-usecs 0` },
-    { name: 'busy polling', why: 'the reader polls the NAPI itself instead of waiting for the interrupt and a wake-up', command: 'sysctl -w net.core.busy_read=50' },
+    {
+      name: 'interrupt right away',
+      why: 'rx-usecs 0: no moderation delay before the interrupt',
+      // ixgbe has no adaptive-rx switch (ixgbe_set_coalesce: rx-usecs 1 is its adaptive mode, 0 turns EITR off).
+      commands: [driverOf(cx)?.moderation.kind === 'eitr' ? `ethtool -C ${dev} rx-usecs 0` : `ethtool -C ${dev} adaptive-rx off rx-usecs 0`],
+    },
+    {
+      name: 'busy polling',
+      why: 'the reader polls the NAPI itself instead of waiting for the interrupt and a wake-up: net.core.busy_read is the SO_BUSY_POLL of every new socket (sock_init_data), net.core.busy_poll the budget of poll, select and epoll (ep_busy_loop)',
+      commands: ['sysctl -w net.core.busy_read=50', 'sysctl -w net.core.busy_poll=50'],
+      // A reader that sets SO_BUSY_POLL itself (sk_setsockopt writes sk_ll_usec) keeps its own value: the sysctl is only the default.
+      ...(ownBusyPoll.length > 0
+        ? { leaves: `the SO_BUSY_POLL that ${ownBusyPoll.join(', ')} set${ownBusyPoll.length === 1 ? 's' : ''} itself (apps[].busy_poll): sk_setsockopt's value overrides the sysctl's default` }
+        : {}),
+    },
   ];
+}
+
+/** One remedy per set of commands (two causes can suggest the same change), in the order found. */
+function distinctRemedies(rs: readonly Remedy[]): Remedy[] {
+  const seen = new Set<string>();
+  return rs.filter((r) => {
+    const key = JSON.stringify(r.commands);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** The explanation as text: per flow the outcome, the limit, the chain with its evidence, the remedies. */
@@ -786,7 +941,7 @@ export function explanationText(e: Explanation): string {
       );
     }
     if (f.waits.length > 0) lines.push(`  waits (mean): ${f.waits.map((w) => `${w.stage} ${w.mean_us} µs (${w.share_pct} %)`).join(', ')}`);
-    if (f.losses.length > 0) lines.push(`  losses: ${f.losses.map((l) => `${l.place} ${l.packets} (${l.pct_of_offered} %)`).join(', ')}`);
+    if (f.losses.length > 0) lines.push(`  losses: ${f.losses.map((l) => `${l.place} ${l.packets} (${l.pct_of_offered} %${l.reasons.map((r) => `, ${r.reason} ${r.packets}`).join('')})`).join(', ')}`);
     lines.push('  why:');
     f.chain.forEach((link, i) => {
       lines.push(`   ${i + 1}. ${link.text}`);
@@ -794,7 +949,7 @@ export function explanationText(e: Explanation): string {
     });
     if (f.remedies.length > 0) {
       lines.push('  remedies to try:');
-      for (const r of f.remedies) lines.push(`   - ${r.name}: ${r.why}`, `       ${r.command}`);
+      for (const r of f.remedies) lines.push(`   - ${r.name}: ${r.why}${r.leaves ? ` (it leaves ${r.leaves})` : ''}`, ...r.commands.map((c) => `       ${c}`));
     }
   }
   return lines.join('\n');

@@ -21,6 +21,20 @@ describe('drop reasons', () => {
     ]);
   });
 
+  it("per flow, by place and reason: the flood's backlog drops under CPU_BACKLOG, its closed-port drops under NO_SOCKET", () => {
+    const r = shipped('rps-backlog-drops');
+    const f = r.flows[0]!;
+    expect(f.drops.backlog).toBeGreaterThan(0);
+    expect(f.drops.no_socket).toBeGreaterThan(0);
+    expect(f.drop_reasons).toEqual({ backlog: { SKB_DROP_REASON_CPU_BACKLOG: f.drops.backlog }, no_socket: { SKB_DROP_REASON_NO_SOCKET: f.drops.no_socket } });
+  });
+
+  it("per flow: the NIC's drops keep their place but have no reason", () => {
+    const f = shipped('budget-squeeze').flows[0]!;
+    expect(f.drops.nic_ring).toBeGreaterThan(0);
+    expect(f.drop_reasons.nic_ring).toBeUndefined();
+  });
+
   it('a full UDP receive buffer: SKB_DROP_REASON_SOCKET_RCVBUFF in udp_queue_rcv_one_skb, as many as UdpRcvbufErrors', () => {
     const r = shipped('udp-sink-starved-on-irq-core');
     const row = r.drop_reasons.find((d) => d.reason === 'SKB_DROP_REASON_SOCKET_RCVBUFF');

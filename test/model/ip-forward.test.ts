@@ -222,7 +222,7 @@ describe('rxsim explain on forwarded flows', () => {
 
   it('forwarding off: limit not-forwarded (forwarding-off), the remedy turns it on, measured as forwarded_pps', () => {
     const f = explained({});
-    expect([f.limit.kind, f.mechanisms, f.remedies.map((r) => r.command)]).toEqual(['not-forwarded', ['forwarding-off'], ['sysctl -w net.ipv4.ip_forward=1']]);
+    expect([f.limit.kind, f.mechanisms, f.remedies.map((r) => r.commands)]).toEqual(['not-forwarded', ['forwarding-off'], [['sysctl -w net.ipv4.ip_forward=1']]]);
     expect(remedyMetric(f)).toBe('flows[fwd].forwarded_pps');
   });
 

@@ -156,6 +156,20 @@ describe('properties over random scenarios', () => {
         const { wire = 0, nic_ring = 0, nic_missed = 0 } = r.packets.dropped;
         expect(r.drop_reasons.reduce((a, d) => a + d.packets, 0)).toBe(dropped - wire - nic_ring - nic_missed);
         for (const d of r.drop_reasons) expect(d.skbs).toBeLessThanOrEqual(d.packets);
+        // Per flow by place and reason: each place's reasons hold at most its drops (all of them
+        // past the NIC), and the flows' reasons add up to the table's, reason by reason.
+        const perFlow: Record<string, number> = {};
+        for (const f of r.flows) {
+          for (const [place, reasons] of Object.entries(f.drop_reasons)) {
+            const n = Object.values(reasons).reduce((a, b) => a + b, 0);
+            if (['wire', 'nic_ring', 'nic_missed'].includes(place)) expect(n).toBe(0);
+            else expect(n).toBeLessThanOrEqual(f.drops[place] ?? 0);
+            for (const [reason, k] of Object.entries(reasons)) perFlow[reason] = (perFlow[reason] ?? 0) + k;
+          }
+        }
+        const table: Record<string, number> = {};
+        for (const d of r.drop_reasons) table[d.reason] = (table[d.reason] ?? 0) + d.packets;
+        expect(perFlow).toEqual(table);
         if (r.packets.offered > 0) withTraffic++;
         // RX pages too: allocated − freed = held by rings and pools + held only by skbs, defer lists, XDP_TX descriptors.
         checkRxPages(k);

@@ -21,8 +21,8 @@ import { el } from './colors.ts';
 /** Workers in the pool: the browser's hardware concurrency, at least 1, at most this. */
 const MAX_WORKERS = 8;
 
-/** A pool of module workers, one run at a time each; `terminate` ends them all (cancel). */
-class Pool {
+/** A pool of module workers, one run at a time each; `terminate` ends them all (cancel). The Explain tab runs its remedies in one too. */
+export class Pool {
   private readonly workers: Worker[] = [];
   private queue: RunSpec[];
 
