@@ -86,7 +86,7 @@ function leafDiff(a: unknown, b: unknown, path: (string | number)[], out: (strin
     out.push(path);
     return;
   }
-  const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   for (const k of keys) {
     if (path.length === 0 && NOT_SETTINGS.has(k)) continue;
     const key = Array.isArray(a) ? Number(k) : k;
