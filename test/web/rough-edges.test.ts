@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { chooseScenario } from '../../web/scenario-choice.ts';
+import { lineOfError } from '../../web/scenario-io.ts';
 import { checkApplyList, checkNewCommand } from '../../web/views/apply-check.ts';
 import { compareTable, defaultRunName, settingsDiff } from '../../web/views/compare.ts';
 import { controls, parsed } from '../../web/views/knob-controls.ts';
@@ -48,6 +49,12 @@ describe('apply commands, checked as typed', () => {
     expect(checkNewCommand(raw, 'ethtol -C eth0 rx-usecs 5')).toMatch(/apply\[\d+\]: token "ethtol": unknown command \(did you mean "ethtool"\?\)/);
     expect(checkNewCommand(raw, 'sysctl -w net.core.netdev_budgt=5')).toMatch(/did you mean "net.core.netdev_budget"/);
     expect(checkNewCommand(raw, 'ethtool -C eth0 rx-usecs 5')).toBeNull();
+  });
+
+  it('an apply error from the run marks the line of that entry in the source', () => {
+    const text = JSON.stringify({ name: 'x', apply: ['ethtool -C eth0 rx-usecs 5', 'ethtol -C eth0 rx-usecs 5'] }, null, 2);
+    expect(text.split('\n')[lineOfError(text, 'apply[1]: token "ethtol"')!]).toMatch(/"ethtol -C eth0 rx-usecs 5"/);
+    expect(text.split('\n')[lineOfError(text, 'apply[0]: at the end')!]).toMatch(/"ethtool -C eth0 rx-usecs 5"/);
   });
 
   it("marks the bad line of the scenario's own apply list (and only it)", () => {
