@@ -1,14 +1,17 @@
 import type { Result } from '../src/metrics/result.ts';
 import type { VizData } from '../src/trace/viz.ts';
 import { decodeScenario, download, encodeScenario, showSource } from './scenario-io.ts';
+import { chooseScenario } from './scenario-choice.ts';
 import { History, type ScenarioObject } from './state.ts';
 import { el, fmt } from './views/colors.ts';
 import { renderCounters } from './views/counters.ts';
 import { ExplainView } from './views/explain.ts';
 import { renderLatency } from './views/latency.ts';
+import { showNotice } from './views/notice.ts';
 import { renderPath } from './views/path.ts';
 import { renderQueues } from './views/queues.ts';
 import { StepView } from './views/step.ts';
+import { markStale } from './views/stale.ts';
 import { SweepView } from './views/sweep.ts';
 import { Timeline } from './views/timeline.ts';
 import { TuningView } from './views/tuning.ts';
@@ -129,6 +132,10 @@ function onMessage(m: WorkerResponse): void {
     // The views still show the last valid run: say so rather than pass them off as this one.
     $('digest').textContent = '–';
     $('summary').innerHTML = '<div class="card"><div class="label">not run</div><div class="value">fix the scenario</div></div>';
+    markStale(
+      resultViews(),
+      debug.result ? `stale: these are the numbers of the last run that worked (${debug.result.scenario}, seed ${debug.result.seed}), not of this scenario` : 'not run: fix the scenario',
+    );
     errorBox.hidden = false;
     errorBox.textContent = m.error;
     showSource(source, currentText(), m.where, m.problem);
@@ -147,7 +154,11 @@ function card(label: string, value: string): string {
   return `<div class="card"><div class="label">${label}</div><div class="value">${value}</div></div>`;
 }
 
+/** The views that draw a run's result (not the editors: tuning, sweep). */
+const resultViews = () => [...document.querySelectorAll<HTMLElement>('.view')].filter((v) => v.id !== 'view-tuning' && v.id !== 'view-sweep');
+
 function show(r: Result, report: string, viz: VizData, stepFromNs: number): void {
+  markStale(resultViews(), null);
   debug.result = r;
   debug.viz = viz;
   const dropped = Object.values(r.packets.dropped).reduce((a, b) => a + b, 0);
@@ -239,17 +250,21 @@ if (hash.has('s') || hash.has('z')) {
   try {
     text = await decodeScenario(hash);
   } catch {
-    errorBox.hidden = false;
-    errorBox.textContent = 'the shared URL does not hold a valid scenario';
+    // A link cut short or mangled: say so, and open the default scenario so the page is usable.
+    showNotice(errorBox, `the shared URL does not hold a valid scenario (its #${hash.has('z') ? 'z' : 's'}= part does not decode); showing ${DEFAULT} instead`);
   }
   if (text) {
     load(text, 'restored from the URL');
     select.value = names.includes(String(history.current.name)) ? String(history.current.name) : '';
-    run();
+  } else {
+    select.value = DEFAULT;
+    load(textOf(DEFAULT), '');
   }
+  run();
 } else {
-  const name = query.get('scenario') ?? DEFAULT;
-  select.value = names.includes(name) ? name : names[0]!;
+  const choice = chooseScenario(query.get('scenario'), names, DEFAULT);
+  if (choice.error) showNotice(errorBox, choice.error);
+  select.value = choice.name;
   load(textOf(select.value), '');
   run();
 }

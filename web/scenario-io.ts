@@ -12,6 +12,8 @@ export function lineOfError(text: string, where: string): number | null {
   if (lc) return Number(lc[1]) - 1;
   const root = parseTree(text);
   if (!root || !where) return null;
+  // An apply command's error names the entry and then the token (`apply[2]: token "ethtol"`): the entry's line.
+  where = where.replace(/: (token "[^]*|at the end)$/, '');
   let parts: (string | number)[];
   try {
     parts = parsePathParts(where, where);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lineOfError } from '../../web/scenario-io.ts';
 import { History } from '../../web/state.ts';
-import { compareRows } from '../../web/views/tuning.ts';
+import { compareRows } from '../../web/views/compare.ts';
 import { run } from '../helpers.ts';
 
 describe("the browser app's logic (no DOM)", () => {

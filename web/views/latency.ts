@@ -2,6 +2,7 @@ import * as d3 from 'd3';
 import type { Result } from '../../src/metrics/result.ts';
 import type { VizData } from '../../src/trace/viz.ts';
 import { el, fmt } from './colors.ts';
+import { placeMarkerLabels } from './marker-labels.ts';
 
 /** Latency: the wire → application histogram with its percentiles, and where the time goes by stage. */
 export function renderLatency(container: HTMLElement, r: Result, viz: VizData): void {
@@ -54,12 +55,22 @@ export function renderLatency(container: HTMLElement, r: Result, viz: VizData): 
     .attr('y', (d) => y(d[2]))
     .attr('height', (d) => y(0) - y(d[2]))
     .attr('fill', '#2563eb');
+  const markers: [string, number][] = [];
   for (const [name, v] of [
     ['p50', l.p50],
     ['p99', l.p99],
     ['p99.9', l.p999],
   ] as const) {
-    if (v === null || v < lo) continue;
+    if (v !== null && v >= lo) markers.push([name, v]);
+  }
+  const texts = markers.map(([name, v]) => `${name} ${v.toFixed(1)} µs`);
+  const placed = placeMarkerLabels(
+    markers.map(([, v]) => x(v)),
+    texts,
+    width - m.r,
+  );
+  markers.forEach(([name, v], i) => {
+    const p = placed[i]!;
     svg
       .append('line')
       .attr('x1', x(v))
@@ -70,12 +81,14 @@ export function renderLatency(container: HTMLElement, r: Result, viz: VizData): 
       .attr('stroke-dasharray', '4 3');
     svg
       .append('text')
-      .attr('x', x(v) + 3)
-      .attr('y', m.t + 10)
+      .attr('x', p.x)
+      .attr('y', m.t + 10 + 13 * p.row)
+      .attr('text-anchor', p.anchor)
       .attr('fill', '#c62828')
       .attr('font-size', 11)
-      .text(`${name} ${v.toFixed(1)} µs`);
-  }
+      .attr('data-testid', `marker-${name}`)
+      .text(texts[i]!);
+  });
   const t = el('table', { class: 'counters', 'data-testid': 'latency-stages' });
   t.innerHTML = '<tr><th>stage</th><th>p50 µs</th><th>p99 µs</th><th>mean µs</th></tr>';
   const st = r.latency_stages_us;

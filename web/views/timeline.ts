@@ -1,6 +1,7 @@
 import * as d3 from 'd3';
 import { SPAN_CLASSES, type VizData } from '../../src/trace/viz.ts';
 import { SPAN_COLOURS } from './colors.ts';
+import { timeTicks } from './time-ticks.ts';
 
 /**
  * The CPU timeline: per CPU, hardirq / softirq / ksoftirqd / app / idle as coloured spans over
@@ -19,6 +20,8 @@ export class Timeline {
   /** How long each of the last draws took (ms): the frame rate the canvas could reach. */
   private drawTimes: number[] = [];
   private rowH = 40;
+  /** The time axis's labels as last drawn (for the browser tests: the canvas has no text nodes). */
+  tickLabels: string[] = [];
   private readonly tip: HTMLElement;
 
   constructor(
@@ -102,11 +105,18 @@ export class Timeline {
     for (let i = 0; i < viz.spans.cpu.length; i++) per[viz.spans.cpu[i]!]!.push(i);
     this.byCpu = per.map((a) => Int32Array.from(a));
     this.canvas.style.height = `${Math.max(140, Math.min(560, viz.cpus * 44 + 34))}px`;
+    // A new run starts unzoomed: forget the old run's span before resizing to it.
+    this.x = d3.scaleLinear().domain([viz.fromNs, viz.toNs]);
     this.resize();
     d3.select(this.canvas).call(this.zoom.transform, d3.zoomIdentity);
   }
 
+  /**
+   * The canvas changed size (window resize, tab shown): redraw at the new width showing the same
+   * span of time as before, so a zoomed-in view stays zoomed in.
+   */
   resize(): void {
+    const shown = this.viz ? (this.x.domain() as [number, number]) : null;
     const w = this.canvas.clientWidth || 1000;
     const h = this.canvas.clientHeight || 360;
     const dpr = window.devicePixelRatio || 1;
@@ -118,6 +128,14 @@ export class Timeline {
       .domain([this.viz.fromNs, this.viz.toNs])
       .range([70, w - 10]);
     this.x = this.x0.copy();
+    const [d0, d1] = shown ?? [this.viz.fromNs, this.viz.toNs];
+    if (shown && d1 > d0 && (d0 !== this.viz.fromNs || d1 !== this.viz.toNs)) {
+      // The zoom transform that maps the new full-width scale onto the span shown before.
+      const k = (this.x0(this.viz.toNs) - this.x0(this.viz.fromNs)) / (this.x0(d1) - this.x0(d0));
+      const tx = this.x0.range()[0]! - k * this.x0(d0);
+      d3.select(this.canvas).call(this.zoom.transform, d3.zoomIdentity.translate(tx, 0).scale(k));
+      return;
+    }
     this.draw();
   }
 
@@ -206,13 +224,15 @@ export class Timeline {
     const axisY = 4 + viz.cpus * rowH + 4;
     ctx.fillStyle = '#5b6475';
     ctx.strokeStyle = '#c9cfdb';
-    for (const tick of this.x.ticks(8)) {
-      const px = this.x(tick);
+    const ticks = timeTicks(t0, t1, 8);
+    this.tickLabels = ticks.map((t) => t.label);
+    for (const tick of ticks) {
+      const px = this.x(tick.ns);
       ctx.beginPath();
       ctx.moveTo(px, axisY - 4);
       ctx.lineTo(px, axisY);
       ctx.stroke();
-      ctx.fillText(fmtTime(tick), px - 18, axisY + 12);
+      ctx.fillText(tick.label, px - 18, axisY + 12);
     }
     this.rangeLabel.textContent = `showing ${fmtTime(t0)} – ${fmtTime(t1)} (${fmtTime(t1 - t0)})`;
     const now = performance.now();
