@@ -4,6 +4,9 @@ import { decodeScenario, download, encodeScenario, showSource } from './scenario
 import { History, type ScenarioObject } from './state.ts';
 import { el, fmt } from './views/colors.ts';
 import { renderCounters } from './views/counters.ts';
+import { cursor, focus } from './cursor.ts';
+import { LessonPanel } from './views/lesson.ts';
+import { Presenter } from './views/presenter.ts';
 import { renderLatency } from './views/latency.ts';
 import { renderPath } from './views/path.ts';
 import { renderQueues } from './views/queues.ts';
@@ -11,6 +14,7 @@ import { StepView } from './views/step.ts';
 import { SweepView } from './views/sweep.ts';
 import { Timeline } from './views/timeline.ts';
 import { TuningView } from './views/tuning.ts';
+import type { EventChoice } from '../src/lesson/schema.ts';
 import type { WorkerRequest, WorkerResponse } from './worker.ts';
 
 /** Every scenario shipped in sim-scenarios/, as text (the same files `rxsim check` runs). */
@@ -83,7 +87,7 @@ function startWorker(): void {
   worker.onmessage = (e: MessageEvent<WorkerResponse>) => onMessage(e.data);
 }
 
-function run(stepFromNs?: number): void {
+function run(stepFromNs?: number, seekEvent?: EventChoice): number {
   const id = nextId++;
   pending = id;
   runButton.disabled = true;
@@ -93,8 +97,9 @@ function run(stepFromNs?: number): void {
   errorBox.hidden = true;
   source.hidden = true;
   // The seed is part of the scenario (the seed field edits it), so a share or an export carries it.
-  const request: WorkerRequest = { id, type: 'run', text: currentText(), ...(stepFromNs === undefined ? {} : { stepFromNs }) };
+  const request: WorkerRequest = { id, type: 'run', text: currentText(), ...(stepFromNs === undefined ? {} : { stepFromNs }), ...(seekEvent ? { seekEvent } : {}) };
   worker.postMessage(request);
+  return id;
 }
 
 function cancel(): void {
@@ -104,6 +109,7 @@ function cancel(): void {
   runButton.disabled = false;
   cancelButton.disabled = true;
   status.textContent = 'cancelled';
+  settleLesson(null);
 }
 
 function onMessage(m: WorkerResponse): void {
@@ -127,6 +133,7 @@ function onMessage(m: WorkerResponse): void {
     errorBox.hidden = false;
     errorBox.textContent = m.error;
     showSource(source, currentText(), m.where, m.problem);
+    settleLesson(null);
     return;
   }
   progress.value = 1;
@@ -136,7 +143,44 @@ function onMessage(m: WorkerResponse): void {
   debug.runs++;
   status.textContent = `done: ${fmt(m.result.sim.events)} events in ${m.result.sim.wall_ms.toFixed(0)} ms; views drawn in ${debug.renderMs.toFixed(0)} ms`;
   $('traceinfo').textContent = `trace: ${fmt(m.viz.recorded)} events${m.viz.overwritten ? `, oldest ${fmt(m.viz.overwritten)} overwritten` : ''}`;
+  if (lessonRun?.id === m.id) settleLesson({ eventNs: m.eventNs });
 }
+
+// ---- lessons and presenter mode ----
+
+/** The run a lesson step waits for. */
+let lessonRun: { id: number; resolve: (r: { eventNs: number | null } | null) => void } | null = null;
+function settleLesson(r: { eventNs: number | null } | null): void {
+  lessonRun?.resolve(r);
+  lessonRun = null;
+}
+const tabButtons = (): HTMLButtonElement[] => [...document.querySelectorAll<HTMLButtonElement>('#tabs button')];
+const showView = (view: string): void =>
+  tabButtons()
+    .find((b) => b.dataset.view === view)
+    ?.click();
+const lessons = new LessonPanel(
+  $('lesson'),
+  {
+    run: (text, label, scenarioName, seekEvent) =>
+      new Promise((resolve) => {
+        settleLesson(null);
+        load(text, label);
+        select.value = scenarioName ?? '';
+        lessonRun = { id: run(undefined, seekEvent), resolve };
+      }),
+    showView,
+  },
+  (name) => (names.includes(name) ? textOf(name) : undefined),
+  names,
+  $<HTMLSelectElement>('lesson-select'),
+);
+const presenter = new Presenter($<HTMLButtonElement>('presenter'), lessons, {
+  views: () => tabButtons().map((b) => b.dataset.view!),
+  current: () => tabButtons().find((b) => b.classList.contains('active'))?.dataset.view ?? 'path',
+  showView,
+});
+Object.assign(debug, { lessons, presenter, cursor, focus });
 
 function card(label: string, value: string): string {
   return `<div class="card"><div class="label">${label}</div><div class="value">${value}</div></div>`;
@@ -228,7 +272,11 @@ async function share(): Promise<void> {
 startWorker();
 const hash = new URLSearchParams(location.hash.slice(1));
 const query = new URLSearchParams(location.search);
-if (hash.has('s') || hash.has('z')) {
+if (query.has('present')) presenter.toggle(true);
+if (query.has('lesson')) {
+  // ?lesson=NAME[&step=N] (N from 1) opens a lesson at a step; its scenario replaces the default.
+  void lessons.open(query.get('lesson')!, Math.max(0, Number(query.get('step') ?? 1) - 1 || 0));
+} else if (hash.has('s') || hash.has('z')) {
   let text: string | null = null;
   try {
     text = await decodeScenario(hash);

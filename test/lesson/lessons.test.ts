@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { findChoice, findEvent } from '../../src/lesson/event-selector.ts';
 import { loadLesson } from '../../src/lesson/load.ts';
 import { checkStep, runStepScenario, stepSubject, type StepRun } from '../../src/lesson/run-step.ts';
-import { lessonJsonSchema } from '../../src/lesson/schema.ts';
+import { lessonJsonSchema, type EventSelector } from '../../src/lesson/schema.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
 import { toFtrace, TraceRecorder } from '../../src/trace/index.ts';
@@ -132,10 +132,11 @@ describe('event selectors', () => {
     });
 
   it('find the event the ftrace text shows: its tracepoint, CPU, task, text, from a time, the nth', () => {
-    const cases = [
-      { tracepoint: 'irq_handler_entry' as const, contains: 'name=eth0', nth: 1 },
-      { tracepoint: 'napi_poll' as const, contains: 'device eth0', nth: 3 },
-      { tracepoint: 'softirq_entry' as const, task: 'swapper/0', nth: 2, after_ms: 3 },
+    const cases: EventSelector[] = [
+      { tracepoint: 'irq_handler_entry', contains: 'name=eth0', nth: 1 },
+      { tracepoint: 'irq_handler_entry', cpu: 0, nth: 2 },
+      { tracepoint: 'napi_poll', contains: 'device eth0', nth: 3 },
+      { tracepoint: 'softirq_entry', task: 'swapper/0', nth: 2, after_ms: 3 },
     ];
     for (const sel of cases) {
       const want = lines.filter(
