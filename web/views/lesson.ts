@@ -1,6 +1,7 @@
 import type { EventChoice, Lesson } from '../../src/lesson/schema.ts';
 import { loadLesson, type LoadedLesson, type ResolvedStep } from '../../src/lesson/load.ts';
 import { cursor, focus } from '../cursor.ts';
+import { nearest } from '../../src/scenario/errors.ts';
 import { el } from './colors.ts';
 
 /**
@@ -80,7 +81,8 @@ export class LessonPanel {
     const text = texts[`../../lessons/${name}.json`];
     this.container.hidden = false;
     if (text === undefined) {
-      this.body.replaceChildren(el('div', { class: 'error', 'data-testid': 'lesson-error' }, `no lesson "${name}"`));
+      const near = nearest(name, LESSON_NAMES);
+      this.body.replaceChildren(el('div', { class: 'error', 'data-testid': 'lesson-error' }, `no lesson "${name}"${near ? ` (did you mean "${near}"?)` : ''}; lessons: ${LESSON_NAMES.join(', ')}`));
       return;
     }
     try {
