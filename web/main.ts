@@ -162,12 +162,12 @@ const showView = (view: string): void =>
 const lessons = new LessonPanel(
   $('lesson'),
   {
-    run: (text, label, scenarioName, seekEvent) =>
+    run: (text, label, scenarioName, seekEvent, stepFromNs) =>
       new Promise((resolve) => {
         settleLesson(null);
         load(text, label);
         select.value = scenarioName ?? '';
-        lessonRun = { id: run(undefined, seekEvent), resolve };
+        lessonRun = { id: run(stepFromNs, seekEvent), resolve };
       }),
     showView,
   },
@@ -181,6 +181,9 @@ const presenter = new Presenter($<HTMLButtonElement>('presenter'), lessons, {
   showView,
 });
 Object.assign(debug, { lessons, presenter, cursor, focus });
+// Choosing or importing another scenario leaves the lesson.
+select.addEventListener('change', () => void lessons.open(''));
+$('import').addEventListener('change', () => void lessons.open(''));
 
 function card(label: string, value: string): string {
   return `<div class="card"><div class="label">${label}</div><div class="value">${value}</div></div>`;

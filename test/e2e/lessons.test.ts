@@ -237,6 +237,8 @@ describe('presenter mode', () => {
     await page.keyboard.press('PageDown');
     await stepReady(page, 1);
     expect(await page.textContent('[data-testid=lesson-counter]')).toBe('step 2 / 2');
+    // The address keeps the place (a reload or a shared link opens this step).
+    expect(new URL(page.url()).searchParams.get('step')).toBe('2');
     expect(await page.locator('[data-testid=lesson-explanation]').isVisible()).toBe(false);
     await page.keyboard.press(' ');
     expect(await page.locator('[data-testid=lesson-explanation]').isVisible()).toBe(true);

@@ -13,7 +13,7 @@ import { el } from './colors.ts';
  */
 export interface LessonHost {
   /** Load `text` into the editor, run it, and resolve with where the step's event is (ns, null if none). */
-  run(text: string, label: string, scenarioName: string | null, seekEvent: EventChoice | undefined): Promise<{ eventNs: number | null } | null>;
+  run(text: string, label: string, scenarioName: string | null, seekEvent: EventChoice | undefined, stepFromNs: number | undefined): Promise<{ eventNs: number | null } | null>;
   /** Open a view (a tab) by name. */
   showView(view: string): void;
 }
@@ -73,6 +73,12 @@ export class LessonPanel {
   async open(name: string, step = 0): Promise<void> {
     this.select.value = name;
     if (!name) {
+      if (this.loaded) {
+        const url = new URL(location.href);
+        url.searchParams.delete('lesson');
+        url.searchParams.delete('step');
+        history.replaceState(null, '', url);
+      }
       this.loaded = null;
       this.container.hidden = true;
       focus.clear('lesson');
@@ -99,13 +105,20 @@ export class LessonPanel {
     if (!this.loaded || i < 0 || i >= this.loaded.steps.length) return;
     const gen = ++this.generation;
     this.index = i;
+    // The address keeps the place: a reload or a shared link opens this step.
+    const url = new URL(location.href);
+    url.searchParams.set('lesson', this.loaded.lesson.name);
+    url.searchParams.set('step', String(i + 1));
+    history.replaceState(null, '', url);
     this.revealed = false;
     this.atNs = null;
     const s = this.loaded.steps[i]!;
     this.draw(s, 'running…');
     this.busy = true;
     const label = `lesson ${this.loaded.lesson.name}, step ${i + 1}`;
-    const out = await this.host.run(s.text, label, s.step.apply.length === 0 ? s.scenarioName : null, s.step.at_event);
+    // A step at a known time starts the Step view's per-packet window there.
+    const stepFrom = s.step.at_ms === undefined ? undefined : Math.round(s.step.at_ms * 1e6);
+    const out = await this.host.run(s.text, label, s.step.apply.length === 0 ? s.scenarioName : null, s.step.at_event, stepFrom);
     if (gen !== this.generation) return;
     this.busy = false;
     if (!out) {
