@@ -81,7 +81,10 @@ self.onmessage = (e: MessageEvent<WorkerRequest>) => {
     const result = collectResult(kernel, performance.now() - t0);
     last = { name: resolved.name, trace };
     const t1 = performance.now();
-    const viz = vizData(trace, kernel, { stepFromNs: stepFrom, stepToNs: stepFrom + STEP_WINDOW_NS, maxSteps: MAX_STEPS });
+    // A lesson step's event: step mode's list starts there (per poll; per packet only inside the recorded window).
+    const eventNs = seekEvent ? (findChoice(trace, seekEvent, resolved.warmupNs)?.ns ?? null) : null;
+    const stepAt = eventNs === null ? stepFrom : Math.max(resolved.warmupNs, Math.min(eventNs, resolved.durationNs - STEP_WINDOW_NS));
+    const viz = vizData(trace, kernel, { stepFromNs: stepAt, stepToNs: stepAt + STEP_WINDOW_NS, maxSteps: MAX_STEPS });
     const response: WorkerResponse = {
       id,
       type: 'result',
@@ -90,8 +93,8 @@ self.onmessage = (e: MessageEvent<WorkerRequest>) => {
       warnings: resolved.warnings,
       viz,
       traceMs: performance.now() - t1,
-      stepFromNs: stepFrom,
-      eventNs: seekEvent ? (findChoice(trace, seekEvent, resolved.warmupNs)?.ns ?? null) : null,
+      stepFromNs: stepAt,
+      eventNs,
     };
     const s = viz.spans;
     self.postMessage(response, [s.cpu.buffer, s.start.buffer, s.dur.buffer, s.cls.buffer, s.pid.buffer, ...viz.series.flatMap((x) => [x.t.buffer, x.v.buffer])]);

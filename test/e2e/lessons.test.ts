@@ -136,6 +136,10 @@ describe('lessons in the browser', () => {
     await stepReady(page, 1);
     expect((await state(page)).atNs).toBe(node);
     expect(await page.textContent('[data-testid=lesson-status]')).toBe(`at ${(node! / 1e6).toFixed(3)} ms`);
+    // Step mode's list starts at the event, not at the end of the warm-up.
+    const first = await page.evaluate(() => (window as unknown as { rxsim: { viz: { steps: { t: number }[] } } }).rxsim.viz.steps[0]!.t);
+    expect(first).toBeGreaterThanOrEqual(node!);
+    expect(first - node!).toBeLessThan(1e6);
     await page.close();
   }, 300_000);
 
