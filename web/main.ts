@@ -6,6 +6,9 @@ import { History, type ScenarioObject } from './state.ts';
 import { el, fmt } from './views/colors.ts';
 import { renderCounters } from './views/counters.ts';
 import { ExplainView } from './views/explain.ts';
+import { cursor, focus } from './cursor.ts';
+import { LessonPanel } from './views/lesson.ts';
+import { Presenter } from './views/presenter.ts';
 import { renderLatency } from './views/latency.ts';
 import { showNotice } from './views/notice.ts';
 import { renderPath } from './views/path.ts';
@@ -15,6 +18,7 @@ import { markStale } from './views/stale.ts';
 import { SweepView } from './views/sweep.ts';
 import { Timeline } from './views/timeline.ts';
 import { TuningView } from './views/tuning.ts';
+import type { EventChoice } from '../src/lesson/schema.ts';
 import type { WorkerRequest, WorkerResponse } from './worker.ts';
 
 /** Every scenario shipped in sim-scenarios/, as text (the same files `rxsim check` runs). */
@@ -90,7 +94,7 @@ function startWorker(): void {
   worker.onmessage = (e: MessageEvent<WorkerResponse>) => onMessage(e.data);
 }
 
-function run(stepFromNs?: number): void {
+function run(stepFromNs?: number, seekEvent?: EventChoice): number {
   const id = nextId++;
   pending = id;
   runButton.disabled = true;
@@ -101,8 +105,9 @@ function run(stepFromNs?: number): void {
   source.hidden = true;
   // The seed is part of the scenario (the seed field edits it), so a share or an export carries it.
   ranText = currentText();
-  const request: WorkerRequest = { id, type: 'run', text: ranText, ...(stepFromNs === undefined ? {} : { stepFromNs }) };
+  const request: WorkerRequest = { id, type: 'run', text: ranText, ...(stepFromNs === undefined ? {} : { stepFromNs }), ...(seekEvent ? { seekEvent } : {}) };
   worker.postMessage(request);
+  return id;
 }
 
 function cancel(): void {
@@ -112,6 +117,7 @@ function cancel(): void {
   runButton.disabled = false;
   cancelButton.disabled = true;
   status.textContent = 'cancelled';
+  settleLesson(null);
 }
 
 function onMessage(m: WorkerResponse): void {
@@ -139,6 +145,7 @@ function onMessage(m: WorkerResponse): void {
     errorBox.hidden = false;
     errorBox.textContent = m.error;
     showSource(source, currentText(), m.where, m.problem);
+    settleLesson(null);
     return;
   }
   progress.value = 1;
@@ -148,7 +155,47 @@ function onMessage(m: WorkerResponse): void {
   debug.runs++;
   status.textContent = `done: ${fmt(m.result.sim.events)} events in ${m.result.sim.wall_ms.toFixed(0)} ms; views drawn in ${debug.renderMs.toFixed(0)} ms`;
   $('traceinfo').textContent = `trace: ${fmt(m.viz.recorded)} events${m.viz.overwritten ? `, oldest ${fmt(m.viz.overwritten)} overwritten` : ''}`;
+  if (lessonRun?.id === m.id) settleLesson({ eventNs: m.eventNs });
 }
+
+// ---- lessons and presenter mode ----
+
+/** The run a lesson step waits for. */
+let lessonRun: { id: number; resolve: (r: { eventNs: number | null } | null) => void } | null = null;
+function settleLesson(r: { eventNs: number | null } | null): void {
+  lessonRun?.resolve(r);
+  lessonRun = null;
+}
+const tabButtons = (): HTMLButtonElement[] => [...document.querySelectorAll<HTMLButtonElement>('#tabs button')];
+const showView = (view: string): void =>
+  tabButtons()
+    .find((b) => b.dataset.view === view)
+    ?.click();
+const lessons = new LessonPanel(
+  $('lesson'),
+  {
+    run: (text, label, scenarioName, seekEvent, stepFromNs) =>
+      new Promise((resolve) => {
+        settleLesson(null);
+        load(text, label);
+        select.value = scenarioName ?? '';
+        lessonRun = { id: run(stepFromNs, seekEvent), resolve };
+      }),
+    showView,
+  },
+  (name) => (names.includes(name) ? textOf(name) : undefined),
+  names,
+  $<HTMLSelectElement>('lesson-select'),
+);
+const presenter = new Presenter($<HTMLButtonElement>('presenter'), lessons, {
+  views: () => tabButtons().map((b) => b.dataset.view!),
+  current: () => tabButtons().find((b) => b.classList.contains('active'))?.dataset.view ?? 'path',
+  showView,
+});
+Object.assign(debug, { lessons, presenter, cursor, focus });
+// Choosing or importing another scenario leaves the lesson.
+select.addEventListener('change', () => void lessons.open(''));
+$('import').addEventListener('change', () => void lessons.open(''));
 
 function card(label: string, value: string): string {
   return `<div class="card"><div class="label">${label}</div><div class="value">${value}</div></div>`;
@@ -245,7 +292,11 @@ async function share(): Promise<void> {
 startWorker();
 const hash = new URLSearchParams(location.hash.slice(1));
 const query = new URLSearchParams(location.search);
-if (hash.has('s') || hash.has('z')) {
+if (query.has('present')) presenter.toggle(true);
+if (query.has('lesson')) {
+  // ?lesson=NAME[&step=N] (N from 1) opens a lesson at a step; its scenario replaces the default.
+  void lessons.open(query.get('lesson')!, Math.max(0, Number(query.get('step') ?? 1) - 1 || 0));
+} else if (hash.has('s') || hash.has('z')) {
   let text: string | null = null;
   try {
     text = await decodeScenario(hash);

@@ -4,6 +4,8 @@ import { collectResult, type Result } from '../src/metrics/result.ts';
 import { simulate } from '../src/model/simulate.ts';
 import { InputError } from '../src/scenario/errors.ts';
 import { loadScenario } from '../src/scenario/load.ts';
+import { findChoice } from '../src/lesson/event-selector.ts';
+import type { EventChoice } from '../src/lesson/schema.ts';
 import { toChromeTrace, toFtrace, TraceRecorder, vizData, type VizData } from '../src/trace/index.ts';
 
 /**
@@ -12,11 +14,30 @@ import { toChromeTrace, toFtrace, TraceRecorder, vizData, type VizData } from '.
  * views draw. Cancelling terminates the worker (the page starts a new one).
  */
 export type WorkerRequest =
-  | { id: number; type: 'run'; text: string; seed?: number; /** Step mode's window start (default: the end of the warm-up). */ stepFromNs?: number }
+  | {
+      id: number;
+      type: 'run';
+      text: string;
+      seed?: number;
+      /** Step mode's window start (default: the end of the warm-up). */
+      stepFromNs?: number;
+      /** A lesson step's event: the result says when it happened (eventNs). */
+      seekEvent?: EventChoice;
+    }
   | { id: number; type: 'trace'; format: 'perfetto' | 'ftrace' };
 export type WorkerResponse =
   | { id: number; type: 'progress'; done: number; total: number }
-  | { id: number; type: 'result'; result: Result; report: string; warnings: string[]; viz: VizData; traceMs: number; stepFromNs: number }
+  | {
+      id: number;
+      type: 'result';
+      result: Result;
+      report: string;
+      warnings: string[];
+      viz: VizData;
+      traceMs: number;
+      stepFromNs: number;
+      /** The seekEvent's time (ns), null if it did not happen. */ eventNs: number | null;
+    }
   | { id: number; type: 'error'; error: string; where: string; problem: string }
   | { id: number; type: 'trace'; name: string; text: string };
 
@@ -37,7 +58,7 @@ self.onmessage = (e: MessageEvent<WorkerRequest>) => {
     self.postMessage({ id: m.id, type: 'trace', name: `${last.name}.${m.format === 'perfetto' ? 'perfetto.json' : 'ftrace.txt'}`, text } satisfies WorkerResponse);
     return;
   }
-  const { id, text, seed, stepFromNs } = m;
+  const { id, text, seed, stepFromNs, seekEvent } = m;
   try {
     const { resolved } = loadScenario(text, seed === undefined ? {} : { seed });
     // The trace starts at the end of the warm-up; so does the earliest step window.
@@ -60,7 +81,10 @@ self.onmessage = (e: MessageEvent<WorkerRequest>) => {
     const result = collectResult(kernel, performance.now() - t0);
     last = { name: resolved.name, trace };
     const t1 = performance.now();
-    const viz = vizData(trace, kernel, { stepFromNs: stepFrom, stepToNs: stepFrom + STEP_WINDOW_NS, maxSteps: MAX_STEPS });
+    // A lesson step's event: step mode's list starts there (per poll; per packet only inside the recorded window).
+    const eventNs = seekEvent ? (findChoice(trace, seekEvent, resolved.warmupNs)?.ns ?? null) : null;
+    const stepAt = eventNs === null ? stepFrom : Math.max(resolved.warmupNs, Math.min(eventNs, resolved.durationNs - STEP_WINDOW_NS));
+    const viz = vizData(trace, kernel, { stepFromNs: stepAt, stepToNs: stepAt + STEP_WINDOW_NS, maxSteps: MAX_STEPS });
     const response: WorkerResponse = {
       id,
       type: 'result',
@@ -69,7 +93,8 @@ self.onmessage = (e: MessageEvent<WorkerRequest>) => {
       warnings: resolved.warnings,
       viz,
       traceMs: performance.now() - t1,
-      stepFromNs: stepFrom,
+      stepFromNs: stepAt,
+      eventNs,
     };
     const s = viz.spans;
     self.postMessage(response, [s.cpu.buffer, s.start.buffer, s.dur.buffer, s.cls.buffer, s.pid.buffer, ...viz.series.flatMap((x) => [x.t.buffer, x.v.buffer])]);

@@ -21,6 +21,8 @@ import {
 } from '../study/baseline.ts';
 import { metricProblem } from '../study/metrics.ts';
 import { parseSeeds } from '../study/values.ts';
+import { isLessonText } from '../lesson/load.ts';
+import { checkLessons, loadLessonFile } from './check-lessons.ts';
 import { EXIT_FAILED, readText, scenarioFiles, writeAtomic } from './io.ts';
 import { collect, integerOption } from './options.ts';
 import { probeScenario, runFile } from './run-file.ts';
@@ -141,7 +143,7 @@ export function registerCheck(program: Command, scenarioDir: string, version: st
   program
     .command('check')
     .description('run scenarios and check their expectations, and optionally compare them with a baseline (exit 1 if any fails)')
-    .argument('[paths...]', 'scenario files or directories', [scenarioDir])
+    .argument('[paths...]', 'scenario or lesson files, or directories (sim-scenarios/, lessons/)', [scenarioDir])
     .option('--seed <n>', 'run each scenario with this seed instead of its own', integerOption('--seed'))
     .option('--seeds <n|list>', 'run each scenario with seeds 1..N or a list (1,5,9 / 6..10): every expectation must hold for each', (v: string) => parseSeeds(v))
     .option('--apply <cmd>', "apply a command after each scenario's own (repeatable)", collect, [])
@@ -154,8 +156,16 @@ export function registerCheck(program: Command, scenarioDir: string, version: st
     .option('--out <file>', 'write the report to a file (atomically) instead of stdout')
     .action((paths: string[], o: CheckOptions) => {
       checkOptions(o);
-      const files = scenarioFiles(paths);
-      if (files.length === 0) throw new InputError(paths.join(' '), 'no scenario files (*.json) found');
+      const all = scenarioFiles(paths);
+      if (all.length === 0) throw new InputError(paths.join(' '), 'no scenario files (*.json) found');
+      // Lessons (a `steps` list) are checked against their own claims, step by step.
+      const lessonFiles = all.filter((f) => isLessonText(readText(f, 'file')));
+      const files = all.filter((f) => !lessonFiles.includes(f));
+      if (lessonFiles.length > 0) {
+        const flag = o.baseline ? '--baseline' : o.apply.length > 0 ? '--apply' : o.set.length > 0 ? '--set' : null;
+        if (flag) throw new InputError(`${flag} with ${lessonFiles[0]}`, "lessons are checked against their own steps' claims: give scenario files only");
+      }
+      const lessons = lessonFiles.map((f) => loadLessonFile(f, scenarioDir));
       const baseline = o.baseline ? readBaseline(o) : null;
       const seeds = seedsToRun(o, baseline);
       // Before any scenario runs: every file loads, every expectation and baseline metric names a
@@ -192,11 +202,15 @@ export function registerCheck(program: Command, scenarioDir: string, version: st
         }
       }
       if (recorded) writeAtomic(o.baseline!, baselineText(recorded));
+      runs.push(...checkLessons(lessons, seeds));
 
       const total = runs.reduce((a, r) => a + r.outcomes.length, 0);
       const failed = runs.reduce((a, r) => a + r.outcomes.filter((x) => !x.pass).length, 0);
       const changed = checks.reduce((a, c) => a + baselineFailures(c), 0);
-      const lines = [`${total - failed}/${total} expectations passed in ${files.length} scenario${files.length === 1 ? '' : 's'}${several ? ` × ${seeds.length} seeds` : ''}`];
+      const inLessons =
+        lessons.length > 0 ? `${files.length > 0 ? ' and' : ''} ${lessons.length} lesson${lessons.length === 1 ? '' : 's'} (${lessons.reduce((a, l) => a + l.steps.length, 0)} steps)` : '';
+      const inScenarios = files.length > 0 || lessons.length === 0 ? ` ${files.length} scenario${files.length === 1 ? '' : 's'}` : '';
+      const lines = [`${total - failed}/${total} expectations passed in${inScenarios}${inLessons}${several ? ` × ${seeds.length} seeds` : ''}`];
       if (baseline && !recorded) {
         const compared = checks.reduce((a, c) => a + (o.exact ? c.digests.length : c.metrics.length), 0);
         lines.push(

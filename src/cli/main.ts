@@ -5,6 +5,7 @@ import { formatReport } from '../metrics/report.ts';
 import { seriesCsv } from '../metrics/series.ts';
 import { InputError } from '../scenario/errors.ts';
 import { knobList, knobTable, spliceKnobTable } from '../scenario/knobs/docs.ts';
+import { lessonJsonSchema } from '../lesson/schema.ts';
 import { scenarioJsonSchema } from '../scenario/schema.ts';
 import { baselineJsonSchema } from '../study/baseline.ts';
 import { sweepJsonSchema } from '../study/sweep.ts';
@@ -106,13 +107,24 @@ registerCheck(program, SCENARIO_DIR, packageVersion());
 
 program
   .command('schema')
-  .description('print the JSON Schema of scenario files (or, with --sweep, of sweep files; with --baseline, of baseline files; with --observations, of rxsim calibrate observations)')
+  .description(
+    'print the JSON Schema of scenario files (or, with --sweep, of sweep files; with --baseline, of baseline files; with --observations, of rxsim calibrate observations; with --lesson, of lesson files)',
+  )
   .option('--out <file>', 'write it to a file')
-  .addOption(new Option('--sweep', 'the JSON Schema of sweep files (rxsim sweep)').conflicts(['baseline', 'observations']))
-  .addOption(new Option('--baseline', 'the JSON Schema of baseline files (rxsim check --baseline)').conflicts('observations'))
-  .option('--observations', 'the JSON Schema of observations files (rxsim calibrate)')
-  .action(async (o: { out?: string; sweep?: boolean; baseline?: boolean; observations?: boolean }) => {
-    const schema = o.sweep ? sweepJsonSchema() : o.baseline ? baselineJsonSchema() : o.observations ? (await import('../study/calibrate.ts')).observationsJsonSchema() : scenarioJsonSchema();
+  .addOption(new Option('--sweep', 'the JSON Schema of sweep files (rxsim sweep)').conflicts(['baseline', 'observations', 'lesson']))
+  .addOption(new Option('--baseline', 'the JSON Schema of baseline files (rxsim check --baseline)').conflicts(['observations', 'lesson']))
+  .addOption(new Option('--observations', 'the JSON Schema of observations files (rxsim calibrate)').conflicts('lesson'))
+  .option('--lesson', 'the JSON Schema of lesson files (lessons/*.json)')
+  .action(async (o: { out?: string; sweep?: boolean; baseline?: boolean; observations?: boolean; lesson?: boolean }) => {
+    const schema = o.sweep
+      ? sweepJsonSchema()
+      : o.baseline
+        ? baselineJsonSchema()
+        : o.observations
+          ? (await import('../study/calibrate.ts')).observationsJsonSchema()
+          : o.lesson
+            ? lessonJsonSchema()
+            : scenarioJsonSchema();
     const text = `${JSON.stringify(schema, null, 2)}\n`;
     if (o.out) writeAtomic(o.out, text);
     else process.stdout.write(text);

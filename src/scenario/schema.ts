@@ -337,7 +337,8 @@ const explainClaim = z.strictObject({
   why: z.string().optional().describe('What the claim shows (printed by rxsim check).'),
 });
 
-const expectation = z
+/** One claim about a result: a metric path and exactly one comparison (scenarios' `expect`, lessons' steps). */
+export const expectationSchema = z
   .strictObject({
     metric: z
       .string()
@@ -445,7 +446,7 @@ export const scenarioSchema = z
       )
       .default([])
       .describe('Changes while the machine runs (a reader moved to another CPU, an IRQ re-pinned), in time order.'),
-    expect: z.array(expectation).default([]),
+    expect: z.array(expectationSchema).default([]),
     explain: z.array(explainClaim).default([]).describe("What `rxsim explain` must find for each named flow, in every seed: the narrative's limiting cause as a claim `rxsim check` verifies."),
   })
   .describe('An rxsim scenario.');
