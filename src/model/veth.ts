@@ -130,6 +130,8 @@ export class Veth {
     pool.truesize[head] = Math.ceil(bytes / 4096) * 4096 + SKB_OVERHEAD;
     if (endOfWrite) pool.flags[head] = PSH;
     conn.transmit(bytes, now);
+    const f = k.trace?.follow;
+    if (f && f.armed && f.flow === flow && now >= f.afterNs) f.pick(head, now);
     k.rps.netifRx(cpu, head, this.rps); // a local TSO skb is not eligible for veth GRO
   }
 }
