@@ -1,12 +1,14 @@
 import type { Result } from '../src/metrics/result.ts';
 import type { VizData } from '../src/trace/viz.ts';
 import { decodeScenario, download, encodeScenario, showSource } from './scenario-io.ts';
+import { cursor } from './cursor.ts';
 import { History, type ScenarioObject } from './state.ts';
 import { el, fmt } from './views/colors.ts';
 import { renderCounters } from './views/counters.ts';
 import { renderLatency } from './views/latency.ts';
 import { renderPath } from './views/path.ts';
 import { renderQueues } from './views/queues.ts';
+import { ReplayView } from './views/replay.ts';
 import { StepView } from './views/step.ts';
 import { SweepView } from './views/sweep.ts';
 import { Timeline } from './views/timeline.ts';
@@ -35,6 +37,7 @@ const textOf = (name: string): string => scenarios[`../sim-scenarios/${name}.jso
 
 const timeline = new Timeline($<HTMLCanvasElement>('timeline-canvas'), $('timeline-range'), $('timeline-legend'));
 const step = new StepView($('view-step'), (fromNs) => run(fromNs));
+const replay = new ReplayView($('replay'), $('view-path'), (flow, afterNs) => worker.postMessage({ id: nextId++, type: 'follow', flow, afterNs } satisfies WorkerRequest));
 /** Raw text to run instead of the history's object: an import that does not parse as JSON. */
 let rawText: string | null = null;
 const history = new History({}, (s) => {
@@ -51,7 +54,7 @@ const tuning: TuningView = new TuningView($('view-tuning'), history, () => run()
 const sweep = new SweepView($('view-sweep'), () => ({ text: currentText(), label: typeof history.current.name === 'string' ? history.current.name : 'scenario' }));
 
 /** For the browser tests and for the curious: the last run and how long the views took. */
-const debug = { result: null as Result | null, viz: null as VizData | null, renderMs: 0, runs: 0, timeline, sweep };
+const debug = { result: null as Result | null, viz: null as VizData | null, renderMs: 0, runs: 0, timeline, sweep, cursor };
 (window as unknown as { rxsim: typeof debug }).rxsim = debug;
 
 function load(text: string, label: string): void {
@@ -111,6 +114,10 @@ function onMessage(m: WorkerResponse): void {
     download(m.name, m.text);
     return;
   }
+  if (m.type === 'follow') {
+    replay.showFollowed(m.followed);
+    return;
+  }
   if (m.id !== pending) return;
   if (m.type === 'progress') {
     progress.value = m.done / m.total;
@@ -158,7 +165,8 @@ function show(r: Result, report: string, viz: VizData, stepFromNs: number): void
   ].join('');
   $('digest').textContent = r.digest;
   $('report').textContent = report;
-  renderPath($('view-path'), r);
+  renderPath($('view-path'), r, { live: viz });
+  replay.set(viz, r);
   timeline.set(viz);
   renderQueues($('view-queues'), viz);
   renderLatency($('view-latency'), r, viz);

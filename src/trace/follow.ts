@@ -92,7 +92,9 @@ export class PacketFollower implements FollowProbe {
     const when = Number.isNaN(t) ? Math.max(this.k!.sim.now, this.n > 0 ? this.times[this.n - 1]! : 0) : t;
     if (kind === FOLLOW.DMA) this.waitingRing = `${this.k!.nicName(this.k!.flows[this.flow]!.nic)}/rx-${b} ring`; // the recorder names rings so
     if (kind === FOLLOW.POLL) this.waitingRing = '';
-    this.record(kind, when, cpu, a, b, what);
+    // GRO and the socket backlog's coalescing run on the CPU of the stage before (the poll's, the protocol pass's).
+    const on = cpu < 0 && kind !== FOLLOW.DMA && this.n > 0 ? this.cpus[this.n - 1]! : cpu;
+    this.record(kind, when, on, a, b, what);
     if (kind === FOLLOW.GRO_MERGE || kind === FOLLOW.COALESCE) this.skb = a; // it rides in that skb now
     if (kind === FOLLOW.COPY || kind === FOLLOW.DROP) {
       this.ended = kind === FOLLOW.COPY ? 'copy' : 'drop';
