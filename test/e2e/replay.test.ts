@@ -78,6 +78,13 @@ async function scrubTo(page: Page, t: number): Promise<void> {
 
 const scrubberRange = (page: Page): Promise<[number, number]> =>
   page.locator('[data-testid=scrubber]').evaluate((el): [number, number] => [Number((el as HTMLInputElement).min), Number((el as HTMLInputElement).max)]);
+/** The replay bar down to the end of the path view (what the README shows). */
+async function shot(page: Page, name: string): Promise<void> {
+  const top = (await page.locator('[data-testid=replay]').boundingBox())!;
+  const view = (await page.locator('[data-testid=view-path]').boundingBox())!;
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, clip: { x: 0, y: top.y - 6, width: 1400, height: view.y + view.height - top.y + 12 } });
+}
+
 const cursorOf = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as { rxsim: { cursor: { value: number } } }).rxsim.cursor.value);
 
 beforeAll(async () => {
@@ -119,7 +126,8 @@ describe('replay', () => {
     // CPU 4 is doing something at most instants of the seed lab (softirq, ksoftirqd or iperf3).
     const states = await page.locator('[data-testid=replay-cpus] [data-testid^=cpu-]').evaluateAll((els) => els.map((e) => e.getAttribute('data-state')));
     expect(states).toHaveLength(10);
-    await page.screenshot({ path: join(SHOTS, 'replay-seed-lab.png') });
+    await scrubTo(page, Math.round(from + 0.45 * (to - from)));
+    await shot(page, 'replay-seed-lab');
 
     // Step to the next recorded change: the cursor moves forward.
     const before = await cursorOf(page);
@@ -188,7 +196,7 @@ describe('replay', () => {
     await page.locator('[data-testid=follow-stage][data-stage=poll]').click();
     await page.waitForTimeout(300);
     expect(await page.getAttribute('[data-testid=stage-napi]', 'class')).toMatch(/focus/);
-    await page.screenshot({ path: join(SHOTS, 'replay-follow.png') });
+    await shot(page, 'replay-follow');
     expect((page as unknown as { errors: string[] }).errors).toEqual([]);
   });
 });

@@ -374,7 +374,7 @@ export function replayFrame(container: HTMLElement, f: ReplayFrame, animateMs: n
       .transition()
       .duration(animateMs)
       .attr('width', (W - 14) * frac);
-    lane.select('text.value').text(q ? `${q.unit === 'bytes' ? `${fmt(v)} B` : fmt(v)} of ${fmt(q.limit)}${q.unit === 'bytes' ? ' B' : ''} at the cursor` : '');
+    lane.select('text.value').text(q ? `${fmt(v)} / ${fmt(q.limit)}${q.unit === 'bytes' ? ' B' : ''} at the cursor` : '');
   });
   // Stage totals for the tests and the curious: the fill summed over the stage's lanes.
   svg.selectAll<SVGGElement, { id: StageId }>('g.stage').each(function () {
