@@ -90,6 +90,10 @@ export const FOLLOW = {
   COPY: 12,
   /** kfree_skb with a drop reason (`what`: the drop site), or XDP consumed it (XDP_DROP, XDP_TX). */
   DROP: 13,
+  /** XDP_REDIRECT into a cpumap: bq_enqueue put the frame on this CPU's bulk queue for the entry of CPU `a` (b: frames then in it). */
+  CPUMAP_ENQUEUE: 14,
+  /** cpu_map_kthread_run took the frame off the entry's ptr_ring and built its skb (__xdp_build_skb_from_frame) on `cpu`. */
+  CPUMAP_KTHREAD: 15,
 } as const;
 
 /**

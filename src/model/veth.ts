@@ -160,6 +160,7 @@ export class VethRq implements NapiPoller {
     this.gro = new Gro(k.pool, k.costs, groTcpFlows, true, k.sysctl['net.core.gro_normal_batch'], (rows, t) => {
       for (const row of rows) k.path.steer(this.batch, rps, row, t);
     });
+    this.gro.follow = k.trace?.follow ?? null;
   }
 
   /** veth_xdp_rx + __veth_xdp_flush: queue and schedule the NAPI on this CPU. False if the ring was full. */

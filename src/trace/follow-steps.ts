@@ -7,6 +7,8 @@ export interface FollowStep extends FollowStage {
   waitNs: number;
   /** Why it waited (what the CPU that did this stage was busy with meanwhile), or ''. */
   why: string;
+  /** What the CPU ran when it did the stage (softirq, ksoftirqd, a task's name for a busy poll or the copy), or ''. */
+  context: string;
 }
 
 /**
@@ -17,7 +19,7 @@ export function followSteps(f: FollowedPacket, viz: VizData): FollowStep[] {
   return f.stages.map((s, i) => {
     const prev = i > 0 ? f.stages[i - 1]! : null;
     const waitNs = prev ? s.t - prev.t : 0;
-    return { ...s, waitNs, why: prev && waitNs >= 1000 && s.cpu >= 0 ? busyWith(viz, s.cpu, prev.t, s.t) : '' };
+    return { ...s, waitNs, why: prev && waitNs >= 1000 && s.cpu >= 0 ? busyWith(viz, s.cpu, prev.t, s.t) : '', context: s.cpu >= 0 ? contextAt(viz, s.cpu, s.t) : '' };
   });
 }
 
@@ -42,4 +44,19 @@ export function busyWith(viz: VizData, cpu: number, from: number, to: number): s
     .slice(0, 3)
     .map(([label, ns]) => `${Math.round((100 * ns) / total)} % ${label}`);
   return parts.length ? `CPU ${cpu} meanwhile: ${parts.join(', ')}` : '';
+}
+
+/** The context a CPU was in at t (the span containing it): `ksoftirqd`, `softirq`, or a task's comm; '' if none recorded. */
+export function contextAt(viz: VizData, cpu: number, t: number): string {
+  const s = viz.spans;
+  // A stage planned at the end of a span may sit on its boundary: take the span ending at t too.
+  for (let i = 0; i < s.cpu.length; i++) {
+    if (s.cpu[i] !== cpu || s.start[i]! > t || s.start[i]! + s.dur[i]! < t) continue;
+    const cls = SPAN_CLASSES[s.cls[i]!]!;
+    if (cls === 'idle' || cls === 'switch') continue;
+    const pid = s.pid[i]!;
+    if (cls === 'app') return viz.tasks.find((x) => x.pid === pid)?.comm ?? `pid ${pid}`;
+    return cls === 'softirq' ? 'softirq' : (viz.tasks.find((x) => x.pid === pid)?.comm ?? cls);
+  }
+  return '';
 }

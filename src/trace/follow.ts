@@ -11,10 +11,28 @@ import { FOLLOW, type FollowProbe } from '../model/trace-hooks.ts';
 const MAX_STAGES = 64;
 const NIL = -1;
 
-export type FollowStageName = 'wire' | 'dma' | 'irq' | 'poll' | 'gro-hold' | 'gro-merge' | 'gro-list' | 'backlog' | 'process_backlog' | 'netif' | 'socket' | 'coalesce' | 'copy' | 'drop';
+export type FollowStageName =
+  'wire' | 'dma' | 'irq' | 'poll' | 'gro-hold' | 'gro-merge' | 'gro-list' | 'backlog' | 'process_backlog' | 'netif' | 'socket' | 'coalesce' | 'copy' | 'drop' | 'cpumap-enqueue' | 'cpumap-kthread';
 
 /** FOLLOW kinds in order, by name. */
-const NAMES: FollowStageName[] = ['wire', 'dma', 'irq', 'poll', 'gro-hold', 'gro-merge', 'gro-list', 'backlog', 'process_backlog', 'netif', 'socket', 'coalesce', 'copy', 'drop'];
+const NAMES: FollowStageName[] = [
+  'wire',
+  'dma',
+  'irq',
+  'poll',
+  'gro-hold',
+  'gro-merge',
+  'gro-list',
+  'backlog',
+  'process_backlog',
+  'netif',
+  'socket',
+  'coalesce',
+  'copy',
+  'drop',
+  'cpumap-enqueue',
+  'cpumap-kthread',
+];
 
 /** The path-diagram stage (`stage-<id>`) each followed stage lights up. */
 export const FOLLOW_PATH_STAGE: Record<FollowStageName, string> = {
@@ -32,6 +50,8 @@ export const FOLLOW_PATH_STAGE: Record<FollowStageName, string> = {
   coalesce: 'socket',
   copy: 'app',
   drop: 'app',
+  'cpumap-enqueue': 'xdp',
+  'cpumap-kthread': 'cpumap',
 };
 
 export interface FollowStage {
@@ -66,6 +86,8 @@ export class PacketFollower implements FollowProbe {
   private readonly cpus = new Int16Array(MAX_STAGES);
   private readonly as = new Float64Array(MAX_STAGES);
   private readonly bs = new Float64Array(MAX_STAGES);
+  /** For a merge: when the skb it joined arrived (its head's wire time). */
+  private readonly heads = new Float64Array(MAX_STAGES);
   private readonly whats: string[] = [];
   private n = 0;
   private ended: FollowedPacket['end'] = 'in flight';
@@ -95,6 +117,7 @@ export class PacketFollower implements FollowProbe {
     // GRO and the socket backlog's coalescing run on the CPU of the stage before (the poll's, the protocol pass's).
     const on = cpu < 0 && kind !== FOLLOW.DMA && this.n > 0 ? this.cpus[this.n - 1]! : cpu;
     this.record(kind, when, on, a, b, what);
+    if (kind === FOLLOW.GRO_MERGE || kind === FOLLOW.COALESCE) this.heads[this.n - 1] = this.k!.pool.arrival[a]!;
     if (kind === FOLLOW.GRO_MERGE || kind === FOLLOW.COALESCE) this.skb = a; // it rides in that skb now
     if (kind === FOLLOW.COPY || kind === FOLLOW.DROP) {
       this.ended = kind === FOLLOW.COPY ? 'copy' : 'drop';
@@ -152,9 +175,9 @@ export class PacketFollower implements FollowProbe {
       case FOLLOW.GRO_HOLD:
         return { ...base, fn: 'dev_gro_receive', file: 'net/core/gro.c', detail: 'held as the head of a new GRO aggregate' };
       case FOLLOW.GRO_MERGE:
-        return { ...base, fn: 'skb_gro_receive', file: 'net/core/gro.c', detail: `merged into the held skb (now ${b} segments)` };
+        return { ...base, fn: 'skb_gro_receive', file: 'net/core/gro.c', detail: `merged into the skb GRO holds, whose head arrived ${fmtAgo(this.times[0]! - this.heads[i]!)} (now ${b} segments)` };
       case FOLLOW.GRO_LIST:
-        return { ...base, fn: 'gro_normal_one', file: 'include/net/gro.h', detail: `its skb (${a} segment${a === 1 ? '' : 's'}) joins the NAPI's rx_list` };
+        return { ...base, fn: 'gro_normal_one', file: 'include/net/gro.h', detail: `its skb (${a} segment${a === 1 ? '' : 's'}) joins the rx_list (gro_normal_list hands it up)` };
       case FOLLOW.BACKLOG:
         return {
           ...base,
@@ -174,13 +197,32 @@ export class PacketFollower implements FollowProbe {
           detail: `into the socket: ${fmtBytes(a)} already queued (sk_rmem_alloc)${b ? '; the reader owns the socket, so onto its backlog (tcp_add_backlog)' : ''}`,
         };
       case FOLLOW.COALESCE:
-        return { ...base, fn: 'skb_try_coalesce', file: 'net/core/skbuff.c', detail: `coalesced into the socket backlog's tail skb (now ${b} segments)` };
+        return {
+          ...base,
+          fn: 'skb_try_coalesce',
+          file: 'net/core/skbuff.c',
+          detail: `coalesced into the socket backlog's tail skb, whose head arrived ${fmtAgo(this.times[0]! - this.heads[i]!)} (now ${b} segments)`,
+        };
       case FOLLOW.COPY:
         return {
           ...base,
           fn: 'skb_copy_datagram_iter',
           file: 'net/core/datagram.c',
           detail: `${flow.proto === 'tcp' ? 'tcp_recvmsg' : 'udp_recvmsg'} copied its skb (${a} segment${a === 1 ? '' : 's'}) to the reader`,
+        };
+      case FOLLOW.CPUMAP_ENQUEUE:
+        return {
+          ...base,
+          fn: 'bq_enqueue',
+          file: 'kernel/bpf/cpumap.c',
+          detail: `XDP_REDIRECT (xdp_do_redirect → cpu_map_enqueue): onto this CPU's bulk queue for CPU ${a} (${b} of CPU_MAP_BULK_SIZE 8); xdp_do_flush moves it to the ptr_ring at the end of the poll`,
+        };
+      case FOLLOW.CPUMAP_KTHREAD:
+        return {
+          ...base,
+          fn: 'cpu_map_kthread_run',
+          file: 'kernel/bpf/cpumap.c',
+          detail: `the cpumap kthread took it off the ptr_ring (frame ${a + 1} of its batch) and built its skb here (__xdp_build_skb_from_frame)`,
         };
       default:
         return { ...base, ...dropSite(this.whats[i]!) };
@@ -196,6 +238,11 @@ function dropSite(site: string): Pick<FollowStage, 'fn' | 'file' | 'detail'> {
     return { fn: 'ixgbe_xmit_xdp_ring', file: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c', detail: 'XDP sent the frame back out (XDP_TX, or a devmap redirect): it leaves the receive path' };
   const d = DROP_SITES[site as DropSite];
   return { fn: 'kfree_skb_reason', file: 'net/core/skbuff.c', detail: `dropped: ${d?.reason ?? site} (${d?.location ?? site})` };
+}
+
+/** `12.3 µs before it` for a head that arrived before the followed frame. */
+function fmtAgo(ns: number): string {
+  return ns <= 0 ? 'with it' : `${ns >= 1000 ? `${(ns / 1000).toFixed(1)} µs` : `${Math.round(ns)} ns`} before it`;
 }
 
 function fmtBytes(n: number): string {

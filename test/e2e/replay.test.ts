@@ -179,7 +179,7 @@ describe('replay', () => {
     expect(names[1]).toBe('dma');
     expect(names.at(-1)).toBe('copy');
     // Path order: each stage appears in this sequence, in order (some may be skipped: no IRQ while NAPI polls on).
-    const order = ['wire', 'dma', 'irq', 'poll', 'gro-hold', 'gro-merge', 'gro-list', 'netif', 'backlog', 'process_backlog', 'netif', 'socket', 'coalesce', 'copy'];
+    const order = ['wire', 'dma', 'irq', 'poll', 'cpumap-enqueue', 'cpumap-kthread', 'gro-hold', 'gro-merge', 'gro-list', 'netif', 'backlog', 'process_backlog', 'netif', 'socket', 'coalesce', 'copy'];
     let j = 0;
     for (const n of names) {
       while (j < order.length && order[j] !== n) j++;

@@ -18,7 +18,25 @@ function follow(text: string, durationMs: number, flow: number, afterNs: number)
 }
 
 /** The path order of the stages: a followed packet's stages must appear as a subsequence of it. */
-const ORDER: FollowStageName[] = ['wire', 'dma', 'irq', 'poll', 'gro-hold', 'gro-merge', 'gro-list', 'netif', 'backlog', 'process_backlog', 'netif', 'socket', 'coalesce', 'copy', 'drop'];
+const ORDER: FollowStageName[] = [
+  'wire',
+  'dma',
+  'irq',
+  'poll',
+  'cpumap-enqueue',
+  'cpumap-kthread',
+  'gro-hold',
+  'gro-merge',
+  'gro-list',
+  'netif',
+  'backlog',
+  'process_backlog',
+  'netif',
+  'socket',
+  'coalesce',
+  'copy',
+  'drop',
+];
 
 function inPathOrder(stages: FollowStageName[]): boolean {
   let j = 0;
@@ -85,5 +103,22 @@ describe('following one packet (trace-hooks FollowProbe)', () => {
     expect(names).not.toContain('dma');
     expect(names.at(-1)).toBe('copy');
     expect(inPathOrder(names)).toBe(true);
+  });
+
+  it('an XDP_REDIRECT into a cpumap: bq_enqueue on the poll CPU, then the kthread builds the skb and runs the stack on the entry CPU; the run is unchanged', () => {
+    const text = file('cpumap-steering');
+    const plain = collectResult(simulate(resolvedOf(text, 8)), 0).digest;
+    const { f, digest } = follow(text, 8, 0, 4e6);
+    expect(digest).toBe(plain);
+    const names = f.stages.map((s) => s.stage);
+    expect(inPathOrder(names), names.join(' → ')).toBe(true);
+    const enqueue = f.stages.find((s) => s.stage === 'cpumap-enqueue')!;
+    const kthread = f.stages.find((s) => s.stage === 'cpumap-kthread')!;
+    const poll = f.stages.find((s) => s.stage === 'poll')!;
+    expect(enqueue.cpu).toBe(poll.cpu);
+    expect(enqueue.detail).toContain(`for CPU ${kthread.cpu}`);
+    expect(kthread.cpu).not.toBe(poll.cpu);
+    expect(f.stages.find((s) => s.stage === 'netif')!.cpu).toBe(kthread.cpu);
+    expect(f.end).toBe('copy');
   });
 });

@@ -162,7 +162,7 @@ export class ReplayView {
       li.append(
         el('span', { class: 'when' }, `+${fmtTime(s.t - t0)}`),
         el('code', { title: s.file }, s.fn),
-        el('span', { class: 'where' }, s.cpu >= 0 ? `CPU ${s.cpu}` : s.stage === 'wire' ? 'wire' : 'NIC'),
+        el('span', { class: 'where' }, s.cpu >= 0 ? `CPU ${s.cpu}${s.context ? ` (${s.context})` : ''}` : s.stage === 'wire' ? 'wire' : 'NIC'),
         el('span', { class: 'what' }, `${s.detail}${wait}`),
       );
       li.addEventListener('click', () => {
