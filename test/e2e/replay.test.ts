@@ -78,11 +78,12 @@ async function scrubTo(page: Page, t: number): Promise<void> {
 
 const scrubberRange = (page: Page): Promise<[number, number]> =>
   page.locator('[data-testid=scrubber]').evaluate((el): [number, number] => [Number((el as HTMLInputElement).min), Number((el as HTMLInputElement).max)]);
-/** The replay bar down to the end of the path view (what the README shows). */
-async function shot(page: Page, name: string): Promise<void> {
+/** The replay bar down to the end of the path view, or `belowView` px into it (what the README shows). */
+async function shot(page: Page, name: string, belowView?: number): Promise<void> {
   const top = (await page.locator('[data-testid=replay]').boundingBox())!;
   const view = (await page.locator('[data-testid=view-path]').boundingBox())!;
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, clip: { x: 0, y: top.y - 6, width: 1400, height: view.y + view.height - top.y + 12 } });
+  const bottom = view.y + (belowView ?? view.height + 12);
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, clip: { x: 0, y: top.y - 6, width: 1400, height: bottom - top.y + 6 } });
 }
 
 const cursorOf = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as { rxsim: { cursor: { value: number } } }).rxsim.cursor.value);
@@ -163,7 +164,7 @@ describe('replay', () => {
     expect(Math.abs(onTimeline - (from + 0.25 * (to - from))) / (to - from)).toBeLessThan(0.02);
     await page.click('[data-testid=tab-path]');
     expect((page as unknown as { errors: string[] }).errors).toEqual([]);
-  });
+  }, 180_000);
 
   it('follows one packet of the seed lab from the wire to the reader, in path order with monotone times', async () => {
     const [from, to] = await scrubberRange(page);
@@ -196,9 +197,9 @@ describe('replay', () => {
     await page.locator('[data-testid=follow-stage][data-stage=poll]').click();
     await page.waitForTimeout(300);
     expect(await page.getAttribute('[data-testid=stage-napi]', 'class')).toMatch(/focus/);
-    await shot(page, 'replay-follow');
+    await shot(page, 'replay-follow', 340); // the list and the path's first row
     expect((page as unknown as { errors: string[] }).errors).toEqual([]);
-  });
+  }, 180_000);
 });
 
 describe('the path diagram is built from the scenario', () => {
@@ -220,8 +221,18 @@ describe('the path diagram is built from the scenario', () => {
       expect(ids).toEqual(expected.map((s) => `stage-${s}`));
       for (const [stage, list] of Object.entries(cpus)) expect(await page.getAttribute(`[data-testid=stage-${stage}]`, 'data-cpus')).toBe(list);
       if (name === 'xdp-drop') expect(await page.textContent('[data-testid=stage-xdp]')).toMatch(/drop [\d,]+/);
+      if (name === 'cpumap-steering') {
+        // RPS IPIs from eth1's CPU cross to the backlogs: at some recorded instant the strip draws one.
+        const ipiAt = await page.evaluate(() => {
+          const viz = (window as unknown as { rxsim: { viz: { ipis: { t: Float64Array } } } }).rxsim.viz;
+          return viz.ipis.t[Math.floor(viz.ipis.t.length / 2)]!;
+        });
+        await scrubTo(page, Math.ceil(ipiAt));
+        expect(Number(await page.getAttribute('[data-testid=replay-cpus] g.ipis', 'data-count'))).toBeGreaterThan(0);
+      }
+      await page.screenshot({ path: join(SHOTS, `replay-path-${name}.png`), fullPage: true });
       expect((page as unknown as { errors: string[] }).errors).toEqual([]);
       await page.close();
-    });
+    }, 180_000);
   }
 });

@@ -162,8 +162,8 @@ export function renderPath(container: HTMLElement, r: Result, opts: PathOptions 
   const bs = boxes(r, live);
   const ids = new Set(bs.map((b) => b.id));
   const hotId = opts.highlight ? stepStage(opts.highlight, ids) : null;
-  // Rows left to right, at most six stages a row.
-  const perRow = Math.min(6, Math.ceil(bs.length / 2));
+  // Rows left to right: two rows, at most seven stages a row.
+  const perRow = Math.min(7, Math.ceil(bs.length / 2));
   const rows = Math.ceil(bs.length / perRow);
   const width = perRow * (W + GAP) + 10;
   const maxLanes = Math.min(6, Math.max(0, ...bs.map((b) => b.lanes?.length ?? 0)));

@@ -53,7 +53,9 @@ export class Timeline {
     canvas.addEventListener('mousemove', (e) => this.hover(e));
     // The shared time cursor: drawn as a line; a click (not a drag: d3.zoom swallows those) seeks.
     canvas.addEventListener('click', (e) => this.viz && cursor.seek(this.x.invert(e.clientX - canvas.getBoundingClientRect().left), 'timeline'));
-    cursor.subscribe(() => this.draw());
+    cursor.subscribe(() => {
+      if (this.canvas.offsetParent !== null) this.draw(); // hidden: the tab's resize() draws it when shown
+    });
     canvas.addEventListener('mouseleave', () => (this.tip.hidden = true));
   }
 
