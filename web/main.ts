@@ -13,6 +13,7 @@ import { renderLatency } from './views/latency.ts';
 import { showNotice } from './views/notice.ts';
 import { renderPath } from './views/path.ts';
 import { renderQueues } from './views/queues.ts';
+import { ReplayView } from './views/replay.ts';
 import { StepView } from './views/step.ts';
 import { markStale } from './views/stale.ts';
 import { SweepView } from './views/sweep.ts';
@@ -43,6 +44,7 @@ const textOf = (name: string): string => scenarios[`../sim-scenarios/${name}.jso
 
 const timeline = new Timeline($<HTMLCanvasElement>('timeline-canvas'), $('timeline-range'), $('timeline-legend'));
 const step = new StepView($('view-step'), (fromNs) => run(fromNs));
+const replay = new ReplayView($('replay'), $('view-path'), (flow, afterNs) => worker.postMessage({ id: nextId++, type: 'follow', flow, afterNs } satisfies WorkerRequest));
 /** Raw text to run instead of the history's object: an import that does not parse as JSON. */
 let rawText: string | null = null;
 const history = new History({}, (s) => {
@@ -62,7 +64,7 @@ const sweep = new SweepView($('view-sweep'), () => ({ text: currentText(), label
 /** The Explain tab explains each run of the scenario text that produced it. */
 const explainView = new ExplainView($('view-explain'));
 let ranText = '';
-const debug = { result: null as Result | null, viz: null as VizData | null, renderMs: 0, runs: 0, timeline, sweep, explain: explainView };
+const debug = { result: null as Result | null, viz: null as VizData | null, renderMs: 0, runs: 0, timeline, sweep, explain: explainView, cursor };
 (window as unknown as { rxsim: typeof debug }).rxsim = debug;
 
 function load(text: string, label: string): void {
@@ -123,6 +125,10 @@ function cancel(): void {
 function onMessage(m: WorkerResponse): void {
   if (m.type === 'trace') {
     download(m.name, m.text);
+    return;
+  }
+  if (m.type === 'follow') {
+    replay.showFollowed(m.followed);
     return;
   }
   if (m.id !== pending) return;
@@ -221,7 +227,8 @@ function show(r: Result, report: string, viz: VizData, stepFromNs: number): void
   ].join('');
   $('digest').textContent = r.digest;
   $('report').textContent = report;
-  renderPath($('view-path'), r);
+  renderPath($('view-path'), r, { live: viz });
+  replay.set(viz, r);
   timeline.set(viz);
   renderQueues($('view-queues'), viz);
   renderLatency($('view-latency'), r, viz);

@@ -6,7 +6,7 @@ import { InputError } from '../src/scenario/errors.ts';
 import { loadScenario } from '../src/scenario/load.ts';
 import { findChoice } from '../src/lesson/event-selector.ts';
 import type { EventChoice } from '../src/lesson/schema.ts';
-import { toChromeTrace, toFtrace, TraceRecorder, vizData, type VizData } from '../src/trace/index.ts';
+import { PacketFollower, toChromeTrace, toFtrace, TraceRecorder, vizData, type FollowedPacket, type VizData } from '../src/trace/index.ts';
 
 /**
  * The engine runs here, off the page's thread: load and validate the scenario, run it with a
@@ -24,7 +24,9 @@ export type WorkerRequest =
       /** A lesson step's event: the result says when it happened (eventNs). */
       seekEvent?: EventChoice;
     }
-  | { id: number; type: 'trace'; format: 'perfetto' | 'ftrace' };
+  | { id: number; type: 'trace'; format: 'perfetto' | 'ftrace' }
+  /** Follow the first packet of flow `flow` arriving at or after `afterNs`: the last run's scenario run again with the probe (it does not change the run). */
+  | { id: number; type: 'follow'; flow: number; afterNs: number };
 export type WorkerResponse =
   | { id: number; type: 'progress'; done: number; total: number }
   | {
@@ -39,7 +41,8 @@ export type WorkerResponse =
       /** The seekEvent's time (ns), null if it did not happen. */ eventNs: number | null;
     }
   | { id: number; type: 'error'; error: string; where: string; problem: string }
-  | { id: number; type: 'trace'; name: string; text: string };
+  | { id: number; type: 'trace'; name: string; text: string }
+  | { id: number; type: 'follow'; followed: FollowedPacket };
 
 /** Trace buffer size: a 100 ms 10 GbE run at per-poll detail fits (≈30 bytes per event). */
 const TRACE_EVENTS = 1 << 20;
@@ -48,7 +51,7 @@ const STEP_WINDOW_NS = 1_000_000;
 const MAX_STEPS = 4000;
 
 /** The last run's trace, kept for a download (Perfetto JSON or ftrace text) of exactly what the views show. */
-let last: { name: string; trace: TraceRecorder } | null = null;
+let last: { name: string; trace: TraceRecorder; text: string; seed: number | undefined } | null = null;
 
 self.onmessage = (e: MessageEvent<WorkerRequest>) => {
   const m = e.data;
@@ -56,6 +59,15 @@ self.onmessage = (e: MessageEvent<WorkerRequest>) => {
     if (!last) return;
     const text = m.format === 'perfetto' ? JSON.stringify(toChromeTrace(last.trace, last.name)) : toFtrace(last.trace);
     self.postMessage({ id: m.id, type: 'trace', name: `${last.name}.${m.format === 'perfetto' ? 'perfetto.json' : 'ftrace.txt'}`, text } satisfies WorkerResponse);
+    return;
+  }
+  if (m.type === 'follow') {
+    if (!last) return;
+    const { resolved } = loadScenario(last.text, last.seed === undefined ? {} : { seed: last.seed });
+    const follower = new PacketFollower(m.flow, m.afterNs);
+    // A recorder that keeps nothing: the probe needs only its hooks (irq_handler_entry).
+    simulate(resolved, { trace: new TraceRecorder({ capacity: 1, fromNs: Infinity, follow: follower }) });
+    self.postMessage({ id: m.id, type: 'follow', followed: follower.result() } satisfies WorkerResponse);
     return;
   }
   const { id, text, seed, stepFromNs, seekEvent } = m;
@@ -79,7 +91,7 @@ self.onmessage = (e: MessageEvent<WorkerRequest>) => {
       },
     });
     const result = collectResult(kernel, performance.now() - t0);
-    last = { name: resolved.name, trace };
+    last = { name: resolved.name, trace, text, seed };
     const t1 = performance.now();
     // A lesson step's event: step mode's list starts there (per poll; per packet only inside the recorded window).
     const eventNs = seekEvent ? (findChoice(trace, seekEvent, resolved.warmupNs)?.ns ?? null) : null;

@@ -8,6 +8,7 @@ import type { RxQueueRps } from './rps.ts';
 import type { RxAccounting } from './rx-accounting.ts';
 import { handUp, RxBatch, type RxPath } from './rx-batch.ts';
 import { Acct, COND_RESCHED, SLEEP, type Task, type TaskTable, type TaskYield } from './task.ts';
+import { FOLLOW } from './trace-hooks.ts';
 import type { XdpRedirectMap } from './xdp.ts';
 
 /**
@@ -101,6 +102,7 @@ export class CpuMapEntry {
     this.gro = new Gro(k.pool, k.costs, groTcpFlows, gro, k.sysctl['net.core.gro_normal_batch'], (rows, t) => {
       for (const row of rows) k.path.steer(this.batch, k.deviceRps(row), row, t);
     });
+    this.gro.follow = k.trace?.follow ?? null;
   }
 
   resetWindow(): void {
@@ -183,6 +185,8 @@ export class CpuMap implements XdpRedirectMap {
     }
     e.pending[c]!.push(row);
     e.bqCount[c]!++;
+    const follow = this.k.trace?.follow;
+    if (follow && follow.skb === row) follow.stage(FOLLOW.CPUMAP_ENQUEUE, NaN, c, e.cpu, e.bqCount[c]!);
     this.k.accounting.xdpRedirectHold(row);
     return cost;
   }
@@ -329,12 +333,14 @@ export function* cpuMapKthread(k: CpuMapHost, map: CpuMap, e: CpuMapEntry, task:
     // kthread loop bookkeeping, rcu_softirq_qs_periodic and kmem_cache_alloc_bulk for the batch.
     let cost = c.kthread_loop;
     task.bhDisabled = true; // local_bh_disable()
+    const follow = k.trace?.follow;
     for (let i = 0; i < n; i++) {
       const row = rows[i]!;
       // An skb from generic XDP (__ptr_test_bit(0)) is only unmarked and listed: built on its
       // own CPU, it keeps the NAPI id its driver gave it (__skb_mark_napi_id keeps a valid one).
       if ((k.pool.flags[row]! & SKB_REDIRECTED) !== 0) continue;
       cost += c.cpumap_skb; // __xdp_build_skb_from_frame on this CPU
+      if (follow && follow.skb === row) follow.stage(FOLLOW.CPUMAP_KTHREAD, now + cost, cpu.id, i, 0);
       k.pool.allocCpu[row] = cpu.id;
       k.pool.napiId[row] = 0; // gro_receive_skb() marks no NAPI id: the entry's gro_node has no napi
     }

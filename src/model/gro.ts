@@ -1,6 +1,7 @@
 import type { CostTable } from './costs.ts';
 import { NIL, PSH, type PacketPool } from './packet.ts';
 import { SKB_STRUCT_BYTES } from './socket.ts';
+import { FOLLOW, type FollowProbe } from './trace-hooks.ts';
 
 /**
  * Generic Receive Offload for one NAPI (struct gro_node; net/core/gro.c, net/ipv4/tcp_offload.c).
@@ -96,6 +97,9 @@ export class Gro {
     private readonly deliver: (rows: readonly number[], t: number) => void,
   ) {}
 
+  /** Follow one packet (trace-hooks.ts), or null. */
+  follow: FollowProbe | null = null;
+
   /** gro->bitmask != 0. */
   get holding(): boolean {
     return this.held > 0;
@@ -159,6 +163,8 @@ export class Gro {
       pool.truesize[p] = pool.truesize[p]! + pool.truesize[row]! - SKB_STRUCT_BYTES;
       pool.segs[p] = pool.segs[p]! + 1;
       if (psh) pool.flags[p] = pool.flags[p]! | PSH;
+      const f = this.follow;
+      if (f !== null && f.skb === row) f.stage(FOLLOW.GRO_MERGE, t, -1, p, pool.segs[p]);
       if (psh || len < mss) {
         if (psh) this.counters.flushPush++;
         else this.counters.flushMismatch++;
@@ -181,6 +187,8 @@ export class Gro {
       cost += this.complete(bucket, 0, t); // gro_flush_oldest
     }
     bucket.push(row);
+    const f = this.follow;
+    if (f !== null && f.skb === row) f.stage(FOLLOW.GRO_HOLD, t, -1, 0, 0);
     this.pool.groAge[row] = jiffies;
     this.pool.groMss[row] = len;
     this.held++;
@@ -199,6 +207,8 @@ export class Gro {
   /** gro_normal_one(): queue for list delivery; deliver once gro_normal_batch segments wait. */
   private normalOne(row: number, t: number): number {
     const segs = this.pool.segs[row]!;
+    const f = this.follow;
+    if (f !== null && f.skb === row) f.stage(FOLLOW.GRO_LIST, t, -1, segs, 0);
     this.counters.delivered++;
     this.counters.segsHist[Math.min(segs, 64)]! += 1;
     this.rxList.push(row);

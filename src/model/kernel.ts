@@ -130,6 +130,7 @@ export class Kernel {
     this.irqs = new IrqTable(s.cpus);
     this.smp = new Smp(this.sim, this.cpus);
     this.accounting = new RxAccounting(this.pool, s.flows.length, this.pages);
+    this.accounting.follow = trace?.follow ?? null;
     this.topology = s.machine;
     this.ddio = new Ddio(this.pool, s.machine);
     this.softirq = new Softirq(this, s.cpus, s.softirqMode === 'defer-to-ksoftirqd');

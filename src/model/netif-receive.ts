@@ -10,7 +10,7 @@ import type { Snmp } from './snmp.ts';
 import type { Socket } from './socket.ts';
 import { listenerOf } from './socket-lookup.ts';
 import type { SoftnetData } from './softnet.ts';
-import type { TraceHooks } from './trace-hooks.ts';
+import { FOLLOW, type TraceHooks } from './trace-hooks.ts';
 
 /** IPv4 (20) + UDP (8) + Ethernet (14) + FCS (4). */
 export const UDP_FRAME_OVERHEAD = 46;
@@ -138,6 +138,8 @@ export class NetifReceive implements RxPath {
     const p = pool.pass[row]!;
     const segs = pool.segs[row]!;
     if (k.trace?.netifReceiveSkb) k.trace.netifReceiveSkb(cpu.id, pool.len[row]!, segs, this.devName(flow, p));
+    const follow = k.trace?.follow;
+    if (follow && follow.skb === row) follow.stage(FOLLOW.NETIF, t, cpu.id, p, 0, this.devName(flow, p));
     let hookCost = 0;
     if (this.coreHooks.length > 0) {
       for (const hook of this.coreHooks) {

@@ -2,6 +2,7 @@ import { Histogram } from '../metrics/histogram.ts';
 import { NIL, type PacketPool } from './packet.ts';
 import type { RxPages } from './rx-pages.ts';
 import { uncharge, type Socket } from './socket.ts';
+import { FOLLOW, type FollowProbe } from './trace-hooks.ts';
 
 /**
  * The packet accounting of the receive path: what was offered, delivered and dropped where, and
@@ -150,6 +151,8 @@ export class RxAccounting {
   private readonly sitePackets = new Float64Array(DROP_SITE_NAMES.length);
   /** Counted packets currently held somewhere in the path. */
   inFlight = 0;
+  /** Follow one packet (trace-hooks.ts), or null. */
+  follow: FollowProbe | null = null;
   /** Counted packets XDP sent out (XDP_TX, or a devmap redirect's ndo_xdp_xmit): they leave the receive path (a conservation term of their own). */
   xdpTx = 0;
   /** Counted packets the stack forwarded: handed to the egress device's queue (dev_queue_xmit), they leave the receive path (a conservation term of their own). */
@@ -257,6 +260,8 @@ export class RxAccounting {
   /** `drop` with the site as its index in SITE_INDEX (the per-packet callers hold it: no string key per packet). */
   dropAt(row: number, site: number, cpu = -1): void {
     const pool = this.pool;
+    const follow = this.follow;
+    if (follow !== null && follow.skb === row) follow.stage(FOLLOW.DROP, NaN, cpu, 0, 0, DROP_SITE_NAMES[site]!);
     const placeIndex = SITE_PLACE[site]!;
     // A native XDP_DROP and a frame an AF_XDP socket refused go straight back from the driver's poll.
     const direct = site === XDP_NATIVE || site === XSK;
@@ -286,6 +291,8 @@ export class RxAccounting {
   /** XDP_TX: the frame leaves the receive path on the device's TX ring; its rows are freed (the TX ring keeps its length and page). */
   xdpTxed(row: number): void {
     const pool = this.pool;
+    const follow = this.follow;
+    if (follow !== null && follow.skb === row) follow.stage(FOLLOW.DROP, NaN, -1, 0, 0, 'xdp_tx');
     for (let r = row; r !== NIL;) {
       const next = pool.frag[r]!;
       if (pool.counted[r]) {
@@ -411,6 +418,8 @@ export class RxAccounting {
    */
   consumed(sock: Socket, row: number, t: number, cpu: number): void {
     const pool = this.pool;
+    const follow = this.follow;
+    if (follow !== null && follow.skb === row) follow.stage(FOLLOW.COPY, t, cpu, pool.segs[row]!, 0);
     const tSocket = pool.tSocket[row]!;
     uncharge(sock, pool, row);
     const f = this.flows[pool.flow[row]!]!; // an skb's segments are of one flow

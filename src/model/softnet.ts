@@ -7,6 +7,7 @@ import { Napi, noGroFlush, type NapiPoller } from './napi.ts';
 import { PacketQueue, type PacketPool } from './packet.ts';
 import type { FlowLimit } from './rps.ts';
 import { handUp, RxBatch, type RxPath } from './rx-batch.ts';
+import { FOLLOW, type TraceHooks } from './trace-hooks.ts';
 
 /** The backlog NAPIs are not in the napi_hash (no id there); rxsim numbers them -1 - cpu for traces. */
 const BACKLOG_NAPI_ID_BASE = -1;
@@ -14,6 +15,7 @@ const BACKLOG_NAPI_ID_BASE = -1;
 /** What a CPU's backlog needs from the rest of the machine. */
 export interface SoftnetHost {
   readonly sim: Simulator;
+  readonly trace: TraceHooks | null;
   readonly costs: CostTable;
   readonly sysctl: Pick<SysctlValues, 'net.core.netdev_max_backlog' | 'net.core.dev_weight' | 'net.core.dev_weight_rx_bias'>;
   readonly softnet: readonly SoftnetData[];
@@ -112,6 +114,8 @@ export class SoftnetData implements NapiPoller {
       this.backlog.sched = true;
       k.rps.scheduleBacklog(from, this);
     }
+    const f = k.trace?.follow;
+    if (f && f.skb === row) f.stage(FOLLOW.BACKLOG, t, this.cpu, qlen + this.processQueue.length, from.id);
     this.inputPktQueue.push(row, t);
     this.inputQueueTail++;
     return 'queued';
@@ -132,10 +136,12 @@ export class SoftnetData implements NapiPoller {
     const batch = this.batch;
     let cost = k.costs.process_backlog;
     let work = 0;
+    const follow = k.trace?.follow;
     for (;;) {
       while (this.processQueue.length > 0 && work < quota) {
         const row = this.processQueue.shift(t);
         cost += k.costs.backlog_packet;
+        if (follow && follow.skb === row) follow.stage(FOLLOW.BACKLOG_POLL, t + cost, cpu.id, work, 0);
         k.path.planPass(batch, row, t + cost + batch.cost);
         work++;
       }

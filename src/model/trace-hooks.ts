@@ -24,6 +24,8 @@ export interface TracedNapi {
  * with `trace?.`, so a run without tracing pays one null check per hook.
  */
 export interface TraceHooks {
+  /** Follow one packet (see FollowProbe); absent or null: no site reports anything. */
+  readonly follow?: FollowProbe | null;
   irqRaise(cpu: number, desc: number): void;
   irqEntry(cpu: number, desc: number): void;
   /** The handler returned (irq_handler_exit). */
@@ -72,4 +74,63 @@ export interface TraceHooks {
   napiPoll(cpu: number, napi: TracedNapi, work: number, budget: number, start: number, via?: number): void;
   sched(cpu: number, prev: Task | null, next: Task | null): void;
   wakeup(cpu: number, task: Task, from: number): void;
+}
+
+/**
+ * The stages a followed packet passes, in path order (FollowProbe.stage's `kind`). Each names the
+ * kernel function where the model records it.
+ */
+export const FOLLOW = {
+  /** The frame's last bit reached the port (or a local sender's tcp_sendmsg built the skb). a: -1. */
+  WIRE: 0,
+  /** DMA into a posted RX descriptor (the write-back the driver polls for). a: frames ahead in the ring; b: RX queue. */
+  DMA: 1,
+  /** irq_handler_entry of the queue's vector after the DMA (ixgbe_msix_clean_rings → napi_schedule). a: IRQ descriptor. */
+  IRQ: 2,
+  /** ixgbe_clean_rx_irq cleaned the descriptor in a NAPI poll (napi_build_skb). a: NAPI id; b: position in the poll. */
+  POLL: 3,
+  /** dev_gro_receive held the skb as the head of a new aggregate. */
+  GRO_HOLD: 4,
+  /** dev_gro_receive → skb_gro_receive merged the segment into the held skb `a` (b: segments then). */
+  GRO_MERGE: 5,
+  /** gro_normal_one: the skb (a: segments) joined the NAPI's rx list. */
+  GRO_LIST: 6,
+  /** enqueue_to_backlog queued the skb on CPU `cpu`'s input_pkt_queue (a: skbs ahead; b: the CPU that queued it). */
+  BACKLOG: 7,
+  /** process_backlog took the skb off the backlog (a: its position in the poll). */
+  BACKLOG_POLL: 8,
+  /** __netif_receive_skb_core: one pass through the stack (a: the pass, 0 from the NIC; `what`: the device). */
+  NETIF: 9,
+  /** tcp_v4_rcv / udp_rcv reached the socket (a: bytes already queued, sk_rmem_alloc; b: 1 if the reader owned it: tcp_add_backlog). */
+  SOCKET: 10,
+  /** tcp_add_backlog → skb_try_coalesce merged the skb into the backlog's tail `a`. */
+  COALESCE: 11,
+  /** The reader copied it out (tcp_recvmsg / udp_recvmsg → skb_copy_datagram_iter) on `cpu`. a: segments in the skb. */
+  COPY: 12,
+  /** kfree_skb with a drop reason (`what`: the drop site), or XDP consumed it (XDP_DROP, XDP_TX). */
+  DROP: 13,
+  /** XDP_REDIRECT into a cpumap: bq_enqueue put the frame on this CPU's bulk queue for the entry of CPU `a` (b: frames then in it). */
+  CPUMAP_ENQUEUE: 14,
+  /** cpu_map_kthread_run took the frame off the entry's ptr_ring and built its skb (__xdp_build_skb_from_frame) on `cpu`. */
+  CPUMAP_KTHREAD: 15,
+} as const;
+
+/**
+ * "Follow one packet": an opt-in probe a tracer may offer as `follow`. The model picks the first
+ * frame of `flow` arriving at or after `afterNs`, then reports each stage of the skb carrying it
+ * (`skb`, the row it rides in: its own, or the GRO aggregate's head after a merge). A site costs
+ * one comparison when a probe is set and nothing when none is; it only reads the run, so a
+ * followed run has the digest of an unfollowed one.
+ */
+export interface FollowProbe {
+  readonly flow: number;
+  readonly afterNs: number;
+  /** True until a frame is picked. */
+  armed: boolean;
+  /** The row of the skb carrying the packet (-1: not picked yet, or its path has ended). */
+  skb: number;
+  /** The frame `row` of `flow` arrived at `t`: follow it. */
+  pick(row: number, t: number): void;
+  /** The followed skb reached stage `kind` (FOLLOW) at `t` on `cpu` (-1: no CPU; NaN t: now). */
+  stage(kind: number, t: number, cpu: number, a: number, b: number, what?: string): void;
 }

@@ -17,9 +17,11 @@ const TCP_RST_BYTES = 54;
 /** MAX_SKB_FRAGS (CONFIG_MAX_SKB_FRAGS default 17): the pages one skb holds. */
 const MAX_SKB_FRAGS = 17;
 import type { Task } from './task.ts';
+import { FOLLOW, type TraceHooks } from './trace-hooks.ts';
 
 export interface TransportHost {
   readonly sim: Simulator;
+  readonly trace: TraceHooks | null;
   readonly costs: CostTable;
   readonly pool: PacketPool;
   readonly snmp: Snmp;
@@ -56,6 +58,8 @@ export class TransportRcv {
     if (sock === null) return this.noSocket(cpu, row);
     pool.tSocket[row] = t;
     pool.l4cpu[row] = cpu.id;
+    const follow = k.trace?.follow;
+    if (follow && follow.skb === row) follow.stage(FOLLOW.SOCKET, t, cpu.id, sock.rmem, sock.owned ? 1 : 0);
     if (sock.rxhash === 0) sock.rxhash = k.rps.hashOf(row);
     let extra = 0;
     if (sock.proto === 'udp') {
@@ -144,6 +148,8 @@ export class TransportRcv {
     // head becomes a frag too: up to MAX_SKB_FRAGS + 1 segments in all.
     if (pool.segs[tail]! + pool.segs[row]! > MAX_SKB_FRAGS + 1) return false;
     const delta = pool.truesize[row]! - SKB_STRUCT_BYTES;
+    const follow = this.k.trace?.follow;
+    if (follow && follow.skb === row) follow.stage(FOLLOW.COALESCE, NaN, -1, tail, pool.segs[tail]! + pool.segs[row]!);
     pool.frag[pool.lastFrag[tail]!] = row;
     pool.lastFrag[tail] = pool.lastFrag[row]!;
     pool.len[tail] = pool.len[tail]! + pool.len[row]!;

@@ -130,6 +130,8 @@ export class Veth {
     pool.truesize[head] = Math.ceil(bytes / 4096) * 4096 + SKB_OVERHEAD;
     if (endOfWrite) pool.flags[head] = PSH;
     conn.transmit(bytes, now);
+    const f = k.trace?.follow;
+    if (f && f.armed && f.flow === flow && now >= f.afterNs) f.pick(head, now);
     k.rps.netifRx(cpu, head, this.rps); // a local TSO skb is not eligible for veth GRO
   }
 }
@@ -158,6 +160,7 @@ export class VethRq implements NapiPoller {
     this.gro = new Gro(k.pool, k.costs, groTcpFlows, true, k.sysctl['net.core.gro_normal_batch'], (rows, t) => {
       for (const row of rows) k.path.steer(this.batch, rps, row, t);
     });
+    this.gro.follow = k.trace?.follow ?? null;
   }
 
   /** veth_xdp_rx + __veth_xdp_flush: queue and schedule the NAPI on this CPU. False if the ring was full. */

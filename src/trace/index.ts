@@ -6,3 +6,6 @@ export { toFtrace } from './ftrace.ts';
 export { vizData, stepEvents, SPAN_CLASSES, type VizData, type VizSeries, type StepEvent, type Stage } from './viz.ts';
 export { describeEvent } from './ftrace.ts';
 export { spanClass, comm, irqOf, napiDev, softirqName, type SpanClass } from './names.ts';
+export { PacketFollower, FOLLOW_PATH_STAGE, type FollowedPacket, type FollowStage, type FollowStageName } from './follow.ts';
+export { followSteps, busyWith, type FollowStep } from './follow-steps.ts';
+export { frameAt, seriesAt, spansByCpu, changeTimes, nextChange, prevChange, lastAtOrBefore, type ReplayFrame } from './replay.ts';

@@ -4,6 +4,7 @@ import type { Task } from '../model/task.ts';
 import { CPU_IDLE, POLL_BUSY, POLL_EP_BUSY, POLL_SOFTIRQ, type TracedNapi } from '../model/trace-hooks.ts';
 import type { Tracer } from '../model/simulate.ts';
 import { EV, TraceBuffer } from './buffer.ts';
+import type { PacketFollower } from './follow.ts';
 
 /** How much to record: per poll (interrupts, softirqs, polls, scheduling, queues) or also per packet. */
 export type TraceDetail = 'poll' | 'packet';
@@ -18,6 +19,8 @@ export interface TraceOptions {
   /** At 'poll' detail, still record per-packet events in [packetFromNs, packetToNs) (step mode). */
   packetFromNs?: number;
   packetToNs?: number;
+  /** Follow one packet (follow.ts): the model reports its stages to this probe. */
+  follow?: PacketFollower;
 }
 
 export interface TraceTask {
@@ -73,8 +76,11 @@ export class TraceRecorder implements Tracer {
   private readonly packetFrom: number;
   private readonly packetTo: number;
   private ipiPending: number[][] = [];
+  /** FollowProbe for the model (TraceHooks.follow), or null. */
+  readonly follow: PacketFollower | null;
 
   constructor(opts: TraceOptions = {}) {
+    this.follow = opts.follow ?? null;
     this.detail = opts.detail ?? 'poll';
     this.buf = new TraceBuffer(opts.capacity ?? 262144);
     this.from = opts.fromNs ?? 0;
@@ -86,6 +92,7 @@ export class TraceRecorder implements Tracer {
   /** Called by simulate() once the machine is built. */
   attach(k: Kernel): void {
     this.k = k;
+    this.follow?.attach(k);
     const n = k.cpus.length;
     this.spanStart = new Float64Array(n).fill(-1);
     this.spanEnd = new Float64Array(n);
@@ -180,6 +187,7 @@ export class TraceRecorder implements Tracer {
     const t = this.now();
     this.sample(t);
     this.event(EV.IRQ_ENTRY, cpu, t, desc);
+    if (this.follow) this.follow.irqEntry(cpu, this.machine.irqRing.get(desc), desc, t);
   }
 
   irqExit(cpu: number, desc: number): void {

@@ -47,6 +47,13 @@ export interface VizData {
   /** End-to-end latency histogram: [low µs, high µs, count]. */
   latency: [number, number, number][];
   steps: StepEvent[];
+  /** Device interrupts (irq_handler_entry) and RPS IPIs (net_rps_send_ipi) held in the buffer, for the replay. */
+  irqs: { t: Float64Array; cpu: Uint16Array; desc: Int32Array };
+  ipis: { t: Float64Array; from: Uint16Array; to: Uint16Array };
+  /** IRQ descriptor → the ring series its vector serves ('' for the tick and IPIs). */
+  irqRing: string[];
+  /** The earliest time the buffer still holds (later than fromNs once the oldest events were overwritten). */
+  heldFromNs: number;
   recorded: number;
   overwritten: number;
 }
@@ -132,8 +139,25 @@ export function vizData(rec: TraceRecorder, k: Kernel, opts: { stepFromNs: numbe
   const spans = { cpu: new Uint16Array(nSpans), start: new Float64Array(nSpans), dur: new Float64Array(nSpans), cls: new Uint8Array(nSpans), pid: new Int32Array(nSpans) };
   const seriesT: number[][] = rec.counters.map(() => []);
   const seriesV: number[][] = rec.counters.map(() => []);
+  const irqT: number[] = [];
+  const irqCpu: number[] = [];
+  const irqDesc: number[] = [];
+  const ipiT: number[] = [];
+  const ipiFrom: number[] = [];
+  const ipiTo: number[] = [];
+  let heldFromNs = Infinity;
   let j = 0;
   for (const e of b.events()) {
+    if (e.t < heldFromNs) heldFromNs = e.t;
+    if (e.type === EV.IRQ_ENTRY && rec.machine.irqRing.has(e.a)) {
+      irqT.push(e.t);
+      irqCpu.push(e.cpu);
+      irqDesc.push(e.a);
+    } else if (e.type === EV.IPI_SEND) {
+      ipiT.push(e.t);
+      ipiFrom.push(e.cpu);
+      ipiTo.push(e.a);
+    }
     if (e.type === EV.SPAN) {
       spans.cpu[j] = e.cpu;
       spans.start[j] = e.t;
@@ -155,6 +179,10 @@ export function vizData(rec: TraceRecorder, k: Kernel, opts: { stepFromNs: numbe
     series: rec.counters.map((c, i) => ({ name: c.name, kind: c.kind, limit: c.limit(), unit: c.unit, t: Float64Array.from(seriesT[i]!), v: Float64Array.from(seriesV[i]!) })),
     latency: k.accounting.latency.buckets().map(([lo, hi, n]) => [lo / 1000, hi / 1000, n] as [number, number, number]),
     steps: stepEvents(rec, opts.stepFromNs, opts.stepToNs, opts.maxSteps),
+    irqs: { t: Float64Array.from(irqT), cpu: Uint16Array.from(irqCpu), desc: Int32Array.from(irqDesc) },
+    ipis: { t: Float64Array.from(ipiT), from: Uint16Array.from(ipiFrom), to: Uint16Array.from(ipiTo) },
+    irqRing: rec.machine.irqs.map((_, d) => rec.machine.irqRing.get(d) ?? ''),
+    heldFromNs: b.overwritten > 0 && Number.isFinite(heldFromNs) ? Math.max(k.windowStart, heldFromNs) : k.windowStart,
     recorded: b.written,
     overwritten: b.overwritten,
   };

@@ -1,5 +1,6 @@
 import * as d3 from 'd3';
 import type { VizData, VizSeries } from '../../src/trace/viz.ts';
+import { cursor } from '../cursor.ts';
 import { fmtTime } from './timeline.ts';
 
 /**
@@ -13,8 +14,19 @@ const TITLES: Record<VizSeries['kind'], string> = {
   socket: 'socket receive memory (sk_rmem_alloc; limit: sk_rcvbuf)',
 };
 
+/** The charts drawn last, with their time scales: the shared cursor is a line on each, and a click seeks. */
+let cursorLines: { line: d3.Selection<SVGLineElement, unknown, null, undefined>; x: d3.ScaleLinear<number, number> }[] = [];
+cursor.subscribe((t) => {
+  for (const { line, x } of cursorLines)
+    line
+      .attr('x1', x(t))
+      .attr('x2', x(t))
+      .attr('opacity', t >= x.domain()[0]! && t <= x.domain()[1]! ? 1 : 0);
+});
+
 export function renderQueues(container: HTMLElement, viz: VizData): void {
   container.replaceChildren();
+  cursorLines = [];
   for (const kind of ['ring', 'backlog', 'socket'] as const) {
     const series = viz.series.filter((s) => s.kind === kind && s.v.some((v) => v > 0));
     const h3 = document.createElement('h3');
@@ -94,5 +106,20 @@ function chart(container: HTMLElement, viz: VizData, series: VizSeries[], kind: 
       .attr('fill', colour(String(i)))
       .attr('font-size', 11)
       .text(`${s.name} (limit ${d3.format('~s')(s.limit)})`);
+  });
+  const t = cursor.value;
+  const line = svg
+    .append('line')
+    .attr('class', 'cursor')
+    .attr('data-testid', `queues-${kind}-cursor`)
+    .attr('y1', m.t)
+    .attr('y2', height - m.b)
+    .attr('x1', x(t))
+    .attr('x2', x(t))
+    .attr('opacity', t >= viz.fromNs && t <= viz.toNs ? 1 : 0);
+  cursorLines.push({ line, x });
+  svg.on('click', (e: MouseEvent) => {
+    const px = d3.pointer(e)[0];
+    if (px >= m.l && px <= width - m.r) cursor.seek(x.invert(px), 'queues');
   });
 }

@@ -111,7 +111,7 @@ export class StepView {
       el('pre', {}, s.line),
       this.queuesAt(s),
     );
-    if (this.result) renderPath(this.diagram, this.result, s.stage);
+    if (this.result) renderPath(this.diagram, this.result, { highlight: s.stage });
   }
 
   /**

@@ -1,5 +1,6 @@
 import * as d3 from 'd3';
 import { SPAN_CLASSES, type VizData } from '../../src/trace/viz.ts';
+import { cursor } from '../cursor.ts';
 import { SPAN_COLOURS } from './colors.ts';
 import { timeTicks } from './time-ticks.ts';
 
@@ -53,6 +54,11 @@ export class Timeline {
     this.tip.hidden = true;
     canvas.parentElement!.append(this.tip);
     canvas.addEventListener('mousemove', (e) => this.hover(e));
+    // The shared time cursor: drawn as a line; a click (not a drag: d3.zoom swallows those) seeks.
+    canvas.addEventListener('click', (e) => this.viz && cursor.seek(this.x.invert(e.clientX - canvas.getBoundingClientRect().left), 'timeline'));
+    cursor.subscribe(() => {
+      if (this.canvas.offsetParent !== null) this.draw(); // hidden: the tab's resize() draws it when shown
+    });
     canvas.addEventListener('mouseleave', () => (this.tip.hidden = true));
   }
 
@@ -233,6 +239,16 @@ export class Timeline {
       ctx.lineTo(px, axisY);
       ctx.stroke();
       ctx.fillText(tick.label, px - 18, axisY + 12);
+    }
+    const cx = this.x(cursor.value);
+    if (cx >= px0 && cx <= px1) {
+      ctx.strokeStyle = '#1d2330';
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      ctx.moveTo(cx, 0);
+      ctx.lineTo(cx, axisY);
+      ctx.stroke();
+      ctx.lineWidth = 1;
     }
     this.rangeLabel.textContent = `showing ${fmtTime(t0)} – ${fmtTime(t1)} (${fmtTime(t1 - t0)})`;
     const now = performance.now();

@@ -7,6 +7,7 @@ import { NIL, type PacketPool } from '../packet.ts';
 import type { RpsChoice, RpsDevFlowTable, RxQueueRps } from '../rps.ts';
 import type { RxBuffers, RxPages } from '../rx-pages.ts';
 import { groFlushNormal, groNormalList, handUp, RxBatch, type RxPath } from '../rx-batch.ts';
+import { FOLLOW } from '../trace-hooks.ts';
 import type { MsixVector } from './msix.ts';
 import type { RxQueue } from './rx-queue.ts';
 import type { TxRing } from './tx-ring.ts';
@@ -89,6 +90,7 @@ export class RxRingPoller implements NapiPoller {
     this.gro = new Gro(k.pool, k.costs, groTcpFlows, groEnabled, k.sysctl['net.core.gro_normal_batch'], (rows, t) => {
       for (const row of rows) k.path.steer(this.batch, this.rps, row, t);
     });
+    this.gro.follow = k.trace?.follow ?? null;
   }
 
   /**
@@ -159,6 +161,7 @@ export class RxRingPoller implements NapiPoller {
     // hooks that run on the raw buffer, if any).
     const jiffies = k.jiffies.now();
     const hooks = this.rxHooks;
+    const follow = k.trace?.follow;
     let groCost = 0;
     for (let i = 0; i < r.cleaned; i++) {
       const row = this.outRows[i]!;
@@ -166,6 +169,7 @@ export class RxRingPoller implements NapiPoller {
       k.pool.tPoll[row] = t;
       k.pool.allocCpu[row] = cpu.id; // napi_build_skb: skb->alloc_cpu
       k.pool.napiId[row] = napi.id; // napi_gro_receive → skb_mark_napi_id
+      if (follow && follow.skb === row) follow.stage(FOLLOW.POLL, t, cpu.id, napi.id, i);
       if (hooks.length > 0) {
         const cost = this.runHooks(cpu, row, t);
         groCost += cost < 0 ? -1 - cost : cost;
@@ -240,6 +244,8 @@ export class RxRingPoller implements NapiPoller {
       const row = this.outRows[i]!;
       k.pool.tPoll[row] = this.outTimes[i]!;
       k.pool.allocCpu[row] = cpu.id;
+      const follow = k.trace?.follow;
+      if (follow && follow.skb === row) follow.stage(FOLLOW.POLL, this.outTimes[i]!, cpu.id, 0, i);
       // netif_rx_internal(): the RPS CPU's backlog, or this CPU's.
       const choice = k.rps.choice(this.rps, row);
       k.rps.enqueueBacklog(cpu, choice.cpu >= 0 ? choice.cpu : cpu.id, row, choice.flows, choice.slot, k.sim.now);

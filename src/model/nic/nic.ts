@@ -198,6 +198,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
       );
       vector.queue = queue;
       queue.onDropArriving = (flow, size, arrival, missed) => k.accounting.arriveDropped(flow, size, arrival >= k.warmupNs, missed ? SITE_INDEX.nic_missed : SITE_INDEX.nic_ring);
+      queue.follow = k.trace?.follow ?? null;
       const arfs = cfg.ntuple && cfg.driver.rxFlowSteer ? (row: number, cpu: number) => this.rxFlowSteer(row, cpu) : undefined;
       const rps = RpsSteering.queueRps(cfg.rxQueues[q]!.rpsCpus, cfg.rxQueues[q]!.rpsFlowCnt, arfs);
       const txRing = new TxRing(q);
@@ -487,6 +488,8 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
     // skb->hash: the NIC's hash when rxhash is on (ixgbe_rx_hash), else unset until skb_get_hash().
     pool.hash[row] = this.cfg.rxhash ? rss.hash(tuple) : 0;
     queue.arrivals.push(row);
+    const f = k.trace?.follow;
+    if (f && f.armed && f.flow === source.flow.index && arrivalNs >= f.afterNs) f.pick(row, arrivalNs);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { NIL, PacketQueue, RowFifo, type PacketPool } from '../packet.ts';
+import { FOLLOW, type FollowProbe } from '../trace-hooks.ts';
 import type { FlowControl } from './flow-control.ts';
 
 /** What the ring tells its interrupt logic: a descriptor was written back at time `ready`. */
@@ -170,10 +171,15 @@ export class RxQueue {
     }
   }
 
+  /** Follow one packet (trace-hooks.ts), or null. */
+  follow: FollowProbe | null = null;
+
   /** DMA into a posted descriptor at `t`; write-back completes dmaLatency later. */
   private write(row: number, t: number): void {
     this.posted--;
     this.onDma(row, this.bufferNode);
+    const f = this.follow;
+    if (f !== null && f.skb === row) f.stage(FOLLOW.DMA, t, -1, this.ring.length, this.index);
     this.ring.push(row, t);
     this.listener.onWriteback(t + this.dmaLatency);
   }
