@@ -261,7 +261,7 @@ export class RxAccounting {
   dropAt(row: number, site: number, cpu = -1): void {
     const pool = this.pool;
     const follow = this.follow;
-    if (follow !== null && follow.skb === row) follow.stage(FOLLOW.DROP, NaN, cpu, 0, 0, DROP_SITE_NAMES[site]!);
+    if (follow !== null && follow.skb === row) follow.stage(FOLLOW.DROP, NaN, cpu, 0, 0, DROP_SITE_NAMES[site]);
     const placeIndex = SITE_PLACE[site]!;
     // A native XDP_DROP and a frame an AF_XDP socket refused go straight back from the driver's poll.
     const direct = site === XDP_NATIVE || site === XSK;
