@@ -30,10 +30,14 @@ export function lastAtOrBefore(ts: Float64Array, t: number): number {
   return lo - 1;
 }
 
-/** A queue's length at t: its last recorded value at or before t (the recorder writes changes only); 0 before the first. */
+/**
+ * A queue's length at t: its last recorded value at or before t (the recorder writes changes
+ * only, sampled at interrupts, polls and context switches). NaN before the first: the window
+ * opens on a queue that may already hold frames, and its length is not known until it is sampled.
+ */
 export function seriesAt(s: VizSeries, t: number): number {
   const i = lastAtOrBefore(s.t, t);
-  return i < 0 ? 0 : s.v[i]!;
+  return i < 0 ? NaN : s.v[i]!;
 }
 
 /** Per CPU, its spans' indices in start order (built once per run). */

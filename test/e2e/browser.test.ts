@@ -124,6 +124,8 @@ describe('the browser app', () => {
     expect(colours, 'app').toContain('44,160,44');
     expect(colours.includes('255,127,14') || colours.includes('148,103,189'), 'softirq or ksoftirqd').toBe(true);
     // Hovering CPU 4's row names what ran there.
+    // Below the replay bar the canvas may start near the bottom of the window: bring CPU 4's row into view.
+    await page.evaluate(() => document.querySelector('[data-testid=timeline-canvas]')!.scrollIntoView({ block: 'start' }));
     const canvas = (await page.locator('[data-testid=timeline-canvas]').boundingBox())!;
     await page.mouse.move(canvas.x + canvas.width / 2, canvas.y + 4 + 4.5 * ((canvas.height - 30) / 10));
     expect(await page.textContent('[data-testid=timeline-tooltip]')).toMatch(/^CPU 4 · (softirq|ksoftirqd|app|hardirq|switch) · \S+ · /);

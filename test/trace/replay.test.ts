@@ -23,7 +23,7 @@ describe('replay frames (src/trace/replay.ts)', () => {
       const t = viz.fromNs + ((viz.toNs - viz.fromNs) * n) / 40 + 37;
       const f = frameAt(viz, byCpu, t, 10_000);
       rec.counters.forEach((c, i) => {
-        let v = 0;
+        let v = NaN; // not sampled yet in the window: unknown, not empty
         for (let j = 0; j < b.length; j++) {
           const s = b.slot(j);
           if (b.type[s] === EV.COUNTER && b.a[s] === i && b.t[s]! <= t) v = b.b[s]!; // written in time order
@@ -31,6 +31,18 @@ describe('replay frames (src/trace/replay.ts)', () => {
         expect(f.queues[i]!.value, `${c.name} at ${t}`).toBe(v);
       });
     }
+  });
+
+  it("a queue is unknown (NaN) at the opening of the window, before its first sample: the seed lab's ring already holds frames then", () => {
+    // Recorded from the end of the warm-up, as the browser's worker records (fromNs).
+    const { resolved } = loadScenario(file('seed-lab-iperf3-on-irq-core'), { durationMs: 12 });
+    const warm = new TraceRecorder({ detail: 'poll', capacity: 1 << 18, fromNs: resolved.warmupNs });
+    const w = vizData(warm, simulate(resolved, { trace: warm }), { stepFromNs: 0, stepToNs: 0, maxSteps: 0 });
+    const ring = w.series.findIndex((q) => q.name.endsWith('rx-4 ring'));
+    expect(ring).toBeGreaterThanOrEqual(0);
+    expect(frameAt(w, spansByCpu(w), w.fromNs, 10_000).queues[ring]!.value).toBeNaN();
+    // Once sampled, rx-4 is far from empty (the narrative's 230-330 of 512), not the 0 a default would have shown.
+    expect(frameAt(w, spansByCpu(w), w.fromNs + 1e6, 10_000).queues[ring]!.value).toBeGreaterThan(100);
   });
 
   it('a CPU at t runs what its span at t says, and device interrupts light up their ring', () => {

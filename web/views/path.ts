@@ -371,27 +371,31 @@ export function replayFrame(container: HTMLElement, f: ReplayFrame, animateMs: n
   svg.selectAll<SVGGElement, unknown>('g.lane[data-series]').each(function () {
     const lane = d3.select(this);
     const q = values.get(lane.attr('data-series'));
-    const v = q?.value ?? 0;
-    const frac = q && q.limit > 0 ? Math.min(1, v / q.limit) : 0;
-    lane.attr('data-fill', String(v));
+    const known = q !== undefined && !Number.isNaN(q.value);
+    const v = known ? q.value : 0;
+    const frac = known && q.limit > 0 ? Math.min(1, v / q.limit) : 0;
+    lane.attr('data-fill', known ? String(v) : '');
     lane
       .select('rect.fill')
       .classed('full', frac >= 0.95)
       .transition()
       .duration(animateMs)
       .attr('width', (W - 14) * frac);
-    lane.select('text.value').text(q ? `${fmt(v)} / ${fmt(q.limit)}${q.unit === 'bytes' ? ' B' : ''} at the cursor` : '');
+    lane.select('text.value').text(!q ? '' : known ? `${fmt(v)} / ${fmt(q.limit)}${q.unit === 'bytes' ? ' B' : ''} at the cursor` : 'not sampled yet at the cursor');
   });
   // Stage totals for the tests and the curious: the fill summed over the stage's lanes.
   svg.selectAll<SVGGElement, { id: StageId }>('g.stage').each(function () {
     const st = d3.select(this);
     let sum = 0;
     let any = false;
+    let unknown = false;
     st.selectAll<SVGGElement, unknown>('g.lane[data-series]').each(function () {
       any = true;
-      sum += Number(d3.select(this).attr('data-fill'));
+      const fill = d3.select(this).attr('data-fill');
+      if (fill === '') unknown = true;
+      sum += Number(fill);
     });
-    if (any) st.attr('data-fill', String(sum));
+    if (any) st.attr('data-fill', unknown ? '' : String(sum));
   });
   const firing = new Set(f.irqs.map((i) => i.cpu));
   svg
