@@ -7,25 +7,7 @@ import type { Result } from '../../src/metrics/result.ts';
  * kthreads, busy polling beside the softirq, RPS and the backlog when packets went through them,
  * VXLAN, the bridge and veth for pods.
  */
-export type StageId =
-  | 'wire'
-  | 'nic'
-  | 'irq'
-  | 'napi'
-  | 'xdp'
-  | 'cpumap'
-  // 'afxdp': an AF_XDP branch beside cpumap, once the result reports AF_XDP sockets.
-  | 'busypoll'
-  | 'gro'
-  | 'rps'
-  | 'vxlan'
-  | 'bridge'
-  | 'veth'
-  | 'backlog'
-  | 'ip'
-  | 'l4'
-  | 'socket'
-  | 'app';
+export type StageId = 'wire' | 'nic' | 'irq' | 'napi' | 'xdp' | 'cpumap' | 'afxdp' | 'busypoll' | 'gro' | 'rps' | 'vxlan' | 'bridge' | 'veth' | 'backlog' | 'ip' | 'l4' | 'socket' | 'app';
 
 export interface PathStage {
   id: StageId;
@@ -68,8 +50,12 @@ export function pathStages(r: Result): PathStage[] {
     r.nics.some((n) => n.xdp !== undefined),
   );
   add('cpumap', uniq(cpumaps), cpumaps.length > 0);
+  // AF_XDP: the frames leave in the driver for a socket's RX ring, read by the app pinned to its CPU.
+  const xskApps = new Set((r.xsks ?? []).map((x) => x.app));
+  add('afxdp', uniq(r.tasks.filter((t) => xskApps.has(t.comm)).map((t) => t.cpu)), xskApps.size > 0);
   add('busypoll', appCpus, (r.nstat.TcpExtBusyPollRxPackets ?? 0) > 0);
-  add('gro', irqCpus, hasNic);
+  // A driver whose every frame leaves through XDP (drop, AF_XDP) builds no skb: no GRO, no stack.
+  add('gro', irqCpus, hasNic && r.gro.received > 0);
   add(
     'rps',
     uniq(r.ipis.filter((i) => i.sent > 0).map((i) => i.cpu)),
@@ -79,8 +65,8 @@ export function pathStages(r: Result): PathStage[] {
   add('bridge', irqCpus, pod);
   add('veth', pod ? irqCpus : appCpus, pod || paths.has('veth-local'));
   add('backlog', backlogCpus, backlogCpus.length > 0 || (r.packets.dropped.backlog ?? 0) > 0);
-  add('ip', stack);
-  add('l4', stack);
+  add('ip', stack, stack.length > 0);
+  add('l4', stack, stack.length > 0);
   add('socket', stack, r.sockets.length > 0);
   add('app', appCpus, r.sockets.length > 0);
   return out;

@@ -111,6 +111,16 @@ function boxes(r: Result, viz: VizData | null): Box[] {
     napi: { title: 'NAPI poll (net_rx_action)', lines: [`${fmt(r.napi.polls)} polls`, `time_squeeze ${fmt(r.napi.time_squeeze.reduce((a, b) => a + b, 0))}`] },
     xdp: { title: 'XDP in the driver', lines: ['bpf_prog_run_xdp on the xdp_buff'], drop: { n: d.xdp ?? 0, why: 'XDP_DROP / XDP_ABORTED' }, lanes: xdpLanes },
     cpumap: { title: 'cpumap → kthreads', lines: [`${fmt(r.packets.xdp_redirect ?? 0)} redirected in flight`], drop: { n: d.cpumap ?? 0, why: 'cpumap ring full' }, lanes: cpumapLanes },
+    afxdp: {
+      title: 'AF_XDP socket → reader',
+      lines: [`${fmt((r.xsks ?? []).reduce((a, x) => a + x.app_packets, 0))} frames read`, `${fmt(r.packets.xsk ?? 0)} in RX rings`],
+      drop: { n: d.xsk ?? 0, why: 'RX ring full / fill ring empty' },
+      lanes: (r.xsks ?? []).map((x) => ({
+        label: `${x.app} · ${x.dev}/rx-${x.queue} · ${x.mode}`,
+        value: `${fmt(x.app_pps)}/s · full ${fmt(x.stats.rx_ring_full)} · no fill ${fmt(x.stats.rx_fill_ring_empty_descs)}`,
+        drop: x.stats.rx_dropped,
+      })),
+    },
     busypoll: { title: 'busy poll (napi_busy_loop)', lines: [`${fmt(r.nstat.TcpExtBusyPollRxPackets ?? 0)} BusyPollRxPackets`, 'in the reading task'] },
     gro: { title: 'GRO', lines: [`${fmt(r.gro.received)} → ${fmt(r.gro.delivered)} skbs`] },
     rps: { title: 'RPS (IPIs)', lines: [`${fmt(ipis)} RPS IPIs sent`] },
