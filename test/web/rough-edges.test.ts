@@ -6,6 +6,7 @@ import { checkApplyList, checkNewCommand } from '../../web/views/apply-check.ts'
 import { compareTable, defaultRunName, settingsDiff } from '../../web/views/compare.ts';
 import { controls, parsed } from '../../web/views/knob-controls.ts';
 import { placeMarkerLabels } from '../../web/views/marker-labels.ts';
+import { splitWhy } from '../../web/views/path.ts';
 import { timeTicks } from '../../web/views/time-ticks.ts';
 import { run } from '../helpers.ts';
 
@@ -130,5 +131,15 @@ describe('IRQ affinity and RPS knobs', () => {
     expect(new Set(rps).size).toBe(rps.length);
     expect(irq.length).toBe(rps.length);
     expect(new Set(irq).size).toBe(irq.length); // one vector per queue
+  });
+});
+
+describe('a path box drop label is not cut (rx_no_dma_resources / rx_mi…)', () => {
+  it('puts the cause beside the count and the counters on their own line, whole', () => {
+    expect(splitWhy('ring full (rx_no_dma_resources / rx_missed_errors)')).toEqual({ head: 'ring full', rest: 'rx_no_dma_resources / rx_missed_errors' });
+    expect(splitWhy('rcvbuf full (RcvbufErrors, TCPRcvQDrop)')).toEqual({ head: 'rcvbuf full', rest: 'RcvbufErrors, TCPRcvQDrop' });
+    expect(splitWhy('veth ring full')).toEqual({ head: '', rest: 'veth ring full' });
+    // The second line fits the 40 characters the label shows before it would cut.
+    expect(splitWhy('ring full (rx_no_dma_resources / rx_missed_errors)').rest.length).toBeLessThanOrEqual(40);
   });
 });

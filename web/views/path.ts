@@ -137,7 +137,7 @@ function boxes(r: Result, viz: VizData | null): Box[] {
       title: routed ? 'IP / netfilter / ip_forward → egress qdisc' : pod ? 'IP / netfilter (both passes)' : 'IP / netfilter',
       lines: [`${fmt(r.nstat.IpInReceives ?? 0)} IpInReceives`, routed ? `${fmt(r.nstat.IpForwDatagrams ?? 0)} forwarded` : `${fmt(r.stack.processed)} passes`],
       // Forwarded packets leave the path here, out of their route's device (packets.forwarded).
-      ...(routed ? { drop: { n: (d.route ?? 0) + (d.ttl ?? 0) + (d.qdisc ?? 0), why: 'ip_error (forwarding off) / TTL expired / egress qdisc full' } } : {}),
+      ...(routed ? { drop: { n: (d.route ?? 0) + (d.ttl ?? 0) + (d.qdisc ?? 0), why: 'ip_forward off / TTL expired / qdisc full' } } : {}),
     },
     l4: { title: 'TCP / UDP', lines: [`${fmt(r.nstat.TcpInSegs ?? 0)} TcpInSegs`, `${fmt(r.nstat.UdpInDatagrams ?? 0)} UdpInDatagrams`], drop: { n: d.tcp_dup ?? 0, why: 'duplicate segments' } },
     socket: {
@@ -297,6 +297,8 @@ export function renderPath(container: HTMLElement, r: Result, opts: PathOptions 
         .append('g')
         .attr('class', 'drop')
         .attr('data-testid', live ? `drop-${b.id}` : null);
+      // "ring full (rx_no_dma_resources / rx_missed_errors)": the cause beside the count, the counters below it, so neither is cut.
+      const why = splitWhy(b.drop.why);
       dg.append('line')
         .attr('x1', W - 30)
         .attr('y1', boxH)
@@ -307,13 +309,13 @@ export function renderPath(container: HTMLElement, r: Result, opts: PathOptions 
         .attr('x', W - 10)
         .attr('y', boxH + 46)
         .attr('text-anchor', 'end')
-        .text(`✕ ${fmt(b.drop.n)} dropped`);
+        .text(`✕ ${fmt(b.drop.n)} dropped${why.head ? ` · ${why.head}` : ''}`);
       dg.append('text')
         .attr('x', W - 10)
         .attr('y', boxH + 60)
         .attr('text-anchor', 'end')
         .attr('font-weight', 400)
-        .text(b.drop.why.length > 40 ? `${b.drop.why.slice(0, 38)}…` : b.drop.why)
+        .text(why.rest.length > 40 ? `${why.rest.slice(0, 38)}…` : why.rest)
         .append('title')
         .text(b.drop.why);
     }
@@ -438,4 +440,10 @@ export function replayFrame(container: HTMLElement, f: ReplayFrame, animateMs: n
       const b = centre(i.to);
       return `M${a.x},${a.y - 23}Q${(a.x + b.x) / 2},${Math.min(a.y, b.y) - 50} ${b.x},${b.y - 23}`;
     });
+}
+
+/** A drop's reason as a short cause and its detail in parentheses (the detail alone when there is none). */
+export function splitWhy(why: string): { head: string; rest: string } {
+  const m = /^(.{1,24}?) \((.+)\)$/.exec(why);
+  return m ? { head: m[1]!, rest: m[2]! } : { head: '', rest: why };
 }
