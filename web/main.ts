@@ -10,7 +10,7 @@ import { cursor, focus } from './cursor.ts';
 import { LessonPanel } from './views/lesson.ts';
 import { Presenter } from './views/presenter.ts';
 import { renderLatency } from './views/latency.ts';
-import { showNotice } from './views/notice.ts';
+import { clearNotices, showNotice } from './views/notice.ts';
 import { renderPath } from './views/path.ts';
 import { renderQueues } from './views/queues.ts';
 import { ReplayView } from './views/replay.ts';
@@ -257,6 +257,7 @@ for (const format of ['perfetto', 'ftrace'] as const) {
 
 for (const name of names) select.add(new Option(name, name));
 select.addEventListener('change', () => {
+  clearNotices();
   load(textOf(select.value), '');
   run();
 });
@@ -267,6 +268,7 @@ $<HTMLInputElement>('import').addEventListener('change', (e) => {
   const f = (e.target as HTMLInputElement).files?.[0];
   if (!f) return;
   void f.text().then((text) => {
+    clearNotices();
     load(text, `imported ${f.name}`);
     select.value = '';
     run();

@@ -71,6 +71,9 @@ describe('rough edges of the browser app (issue 17)', () => {
     expect(await page.isVisible('[data-testid=notice]')).toBe(true);
     expect(await page.inputValue('[data-testid=scenario-select]')).toBe(DEFAULT);
     expect(await page.textContent('[data-testid=digest]')).toMatch(/^[0-9a-f]{64}$/);
+    // Choosing a scenario answers the link: the notice goes.
+    await page.selectOption('[data-testid=scenario-select]', 'rx-usecs-10');
+    expect(await page.locator('[data-testid=notice]').count()).toBe(0);
     expect(errorsOf(page)).toEqual([]);
     await page.close();
   });

@@ -10,3 +10,8 @@ export function showNotice(before: HTMLElement, message: string): HTMLElement {
   before.before(box);
   return box;
 }
+
+/** The page now shows what the reader chose (another scenario, an import): the opening notice no longer applies. */
+export function clearNotices(root: ParentNode = document): void {
+  for (const n of root.querySelectorAll('[data-testid=notice]')) n.remove();
+}
