@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import type { Browser, Page } from 'playwright-core';
+import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launch, shutdown } from './harness.ts';
 import { loadLesson } from '../../src/lesson/load.ts';
 import { runStepScenario, stepSubject } from '../../src/lesson/run-step.ts';
 
@@ -15,7 +16,6 @@ import { runStepScenario, stepSubject } from '../../src/lesson/run-step.ts';
  * boxes, large type, AA contrast), and keyboard/clicker control. Screenshots go to
  * $RXSIM_SCREENSHOTS (default: a temporary directory).
  */
-const CHROMIUM = process.env.RXSIM_CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS = process.env.RXSIM_SCREENSHOTS ?? join(tmpdir(), 'rxsim-screenshots');
 const LESSONS = readdirSync(join(ROOT, 'lessons'))
@@ -76,20 +76,12 @@ async function open(url: string, viewport = { width: 1400, height: 1000 }, devic
 const errorsOf = (page: Page) => (page as unknown as { errors: string[] }).errors;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`browser tests need Chromium at ${CHROMIUM}: apt-get install -y chromium (or set RXSIM_CHROMIUM)`);
+  ({ server, browser, base } = await launch());
   mkdirSync(SHOTS, { recursive: true });
-  server = await createServer({ configFile: join(ROOT, 'vite.config.ts'), server: { host: '127.0.0.1', port: 0, strictPort: false }, logLevel: 'error' });
-  await server.listen();
-  base = server.resolvedUrls!.local[0]!;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  await shutdown({ browser, server });
 });
 
 describe('lessons in the browser', () => {

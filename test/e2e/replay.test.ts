@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import type { Browser, Page } from 'playwright-core';
+import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launch, shutdown } from './harness.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
 import { EV, TraceRecorder } from '../../src/trace/index.ts';
@@ -15,7 +16,6 @@ import { EV, TraceRecorder } from '../../src/trace/index.ts';
  * instant; following a packet ends at the reader's copy; the path diagram draws only the stages a
  * scenario uses. Screenshots go to $RXSIM_SCREENSHOTS (default: a temporary directory).
  */
-const CHROMIUM = process.env.RXSIM_CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS = process.env.RXSIM_SCREENSHOTS ?? join(tmpdir(), 'rxsim-screenshots');
 const SEED_LAB = 'seed-lab-iperf3-on-irq-core';
@@ -89,20 +89,12 @@ async function shot(page: Page, name: string, belowView?: number): Promise<void>
 const cursorOf = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as { rxsim: { cursor: { value: number } } }).rxsim.cursor.value);
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`browser tests need Chromium at ${CHROMIUM}: apt-get install -y chromium (or set RXSIM_CHROMIUM)`);
+  ({ server, browser, base } = await launch());
   mkdirSync(SHOTS, { recursive: true });
-  server = await createServer({ configFile: join(ROOT, 'vite.config.ts'), server: { host: '127.0.0.1', port: 0, strictPort: false }, logLevel: 'error' });
-  await server.listen();
-  base = server.resolvedUrls!.local[0]!;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  await shutdown({ browser, server });
 });
 
 describe('replay', () => {
