@@ -97,6 +97,13 @@ export interface DropReasonRow {
   packets: number;
 }
 
+/** One counted packet of a flow dropped at drop site `site` (at place `placeIndex`): the flow's drops, by place and by site (its drop reasons). */
+function countFlowDrop(f: FlowCounters, placeIndex: number, site: number): void {
+  f.dropped++;
+  f.droppedAt[placeIndex]!++;
+  f.droppedSite[site]!++;
+}
+
 export interface FlowCounters {
   offered: number;
   offeredBytes: number;
@@ -229,9 +236,7 @@ export class RxAccounting {
     const placeIndex = SITE_PLACE[site]!;
     f.offered++;
     f.offeredBytes += size;
-    f.dropped++;
-    f.droppedAt[placeIndex]!++;
-    f.droppedSite[site]!++;
+    countFlowDrop(f, placeIndex, site);
     this.droppedByPlace[placeIndex]!++;
     this.siteSkbs[site]!++;
     this.sitePackets[site]!++;
@@ -270,10 +275,7 @@ export class RxAccounting {
     for (let r = row; r !== NIL;) {
       const next = pool.frag[r]!;
       if (pool.counted[r]) {
-        const f = this.flows[pool.flow[r]!]!;
-        f.dropped++;
-        f.droppedAt[placeIndex]!++;
-        f.droppedSite[site]!++;
+        countFlowDrop(this.flows[pool.flow[r]!]!, placeIndex, site);
         counted++;
       }
       if (pool.page[r]! >= 0) this.pages.putRow(r, cpu, true, direct);
