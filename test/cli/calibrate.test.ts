@@ -8,20 +8,12 @@ import { scaleByClass } from '../../src/study/cost-classes.ts';
 import { measuredValues, observedMetric } from '../../src/study/measure-observation.ts';
 import { parseSeriesCsv } from '../../src/study/series-csv.ts';
 import { expectBadInput, rxsimIn } from './binary.ts';
+import { CALIBRATION_SCENARIOS } from '../fixtures/calibration-scenarios.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rxsim-calibrate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const xdp = {
-  name: 'cal-xdp',
-  duration_ms: 2,
-  warmup_ms: 0.5,
-  cpus: 1,
-  nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 1 }, irq_affinity: { '0': '0' } }],
-  xdp_programs: { 'drop-all': { program: [], default: 'drop' } },
-  apply: ['ethtool -A eth0 rx off tx off', 'ip link set dev eth0 xdpdrv obj drop-all'],
-  flows: [{ name: 'flood', proto: 'udp', src: '10.0.0.1:1000-1063', dst: '10.0.0.2:9', rate: 'line', size: 64 }],
-};
+const xdp = CALIBRATION_SCENARIOS.xdp!;
 const write = (name: string, json: unknown): string => {
   writeFileSync(join(dir, name), JSON.stringify(json, null, 2));
   return name;

@@ -6,42 +6,8 @@ import { loadScenarioObject } from '../../src/scenario/load.ts';
 import { calibrate, checkObservations, identifiability, observationsJsonSchema, parseObservations, type PreparedObservation } from '../../src/study/calibrate.ts';
 import { scaleByClass, unclassified, type CostClass } from '../../src/study/cost-classes.ts';
 import { extractMetric } from '../../src/study/metrics.ts';
+import { CALIBRATION_SCENARIOS } from '../fixtures/calibration-scenarios.ts';
 
-/**
- * Three short runs of three kinds: XDP drops at line rate (the driver alone), a UDP sink at line
- * rate (stack, copy, entry), one TCP flow at 10 GbE line rate with the reader on its own core (its
- * share is copy, recvmsg and syscalls; the softirq core's is driver and stack).
- */
-const SCENARIOS: Record<string, Record<string, unknown>> = {
-  xdp: {
-    name: 'cal-xdp',
-    duration_ms: 2,
-    warmup_ms: 0.5,
-    cpus: 1,
-    nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 1 }, irq_affinity: { '0': '0' } }],
-    xdp_programs: { 'drop-all': { program: [], default: 'drop' } },
-    apply: ['ethtool -A eth0 rx off tx off', 'ip link set dev eth0 xdpdrv obj drop-all'],
-    flows: [{ name: 'flood', proto: 'udp', src: '10.0.0.1:1000-1063', dst: '10.0.0.2:9', rate: 'line', size: 64 }],
-  },
-  udp: {
-    name: 'cal-udp',
-    duration_ms: 2,
-    warmup_ms: 0.5,
-    cpus: 2,
-    nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 1 }, irq_affinity: { '0': '0' } }],
-    apps: [{ name: 'sink', kind: 'udp-sink', listen: '10.0.0.2:9000', cpus: '1' }],
-    flows: [{ name: 'dgrams', proto: 'udp', src: '10.0.0.1:1000-1063', dst: '10.0.0.2:9000', rate: 'line', size: 64 }],
-  },
-  tcp: {
-    name: 'cal-tcp',
-    duration_ms: 4,
-    warmup_ms: 1.5,
-    cpus: 2,
-    nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 1 }, irq_affinity: { '0': '0' } }],
-    apps: [{ name: 'iperf3', kind: 'stream-reader', listen: '10.0.0.2:5201', cpus: '1' }],
-    flows: [{ name: 'iperf3', proto: 'tcp', src: '10.0.0.1:40001', dst: '10.0.0.2:5201', rtt_us: 20 }],
-  },
-};
 const METRICS: Record<string, string[]> = {
   xdp: ['cpus[0].soft'],
   udp: ['throughput.delivered_pps', 'cpus[0].soft'],
@@ -50,7 +16,7 @@ const METRICS: Record<string, string[]> = {
 
 /** "Measurements" of a machine whose costs are baremetal-10g scaled by `truth`: the model's own runs. */
 function observe(truth: Partial<Record<CostClass, number>>): PreparedObservation[] {
-  return Object.entries(SCENARIOS).map(([name, s]) => {
+  return Object.entries(CALIBRATION_SCENARIOS).map(([name, s]) => {
     const raw = { ...structuredClone(s), cost_overrides: scaleByClass(costTable('baremetal-10g', {}), truth) };
     const r = collectResult(simulate(loadScenarioObject(raw).resolved), 0);
     const measured = Object.fromEntries(METRICS[name]!.map((m) => [m, extractMetric(r, m)!]));
@@ -114,7 +80,7 @@ describe('rxsim calibrate', () => {
     expect(bad({ fit: ['drivers'], observations: [{ name: 'a', scenario: 'a.json', measured: { 'cpus[0].soft': 50 } }] })).toMatch(/^obs\.json: fit\[0\]: .*driver/);
     expect(bad({ observations: [{ name: 'a', scenario: 'a.json', measured: {} }] })).toMatch(/^obs\.json: observations\[0\]\.measured: expected at least one measured value/);
     expect(bad({ observations: [{ name: 'a', scenario: 'a.json', measured: { x: 1 }, seeds: 3 }] })).toMatch(/^obs\.json: observations\[0\]/);
-    const prepared: PreparedObservation[] = [{ o: { name: 'a', scenario: SCENARIOS.xdp!, apply: [], measured: { 'cpus[0].sofft': 50 }, weight: 1 }, raw: SCENARIOS.xdp! }];
+    const prepared: PreparedObservation[] = [{ o: { name: 'a', scenario: CALIBRATION_SCENARIOS.xdp!, apply: [], measured: { 'cpus[0].sofft': 50 }, weight: 1 }, raw: CALIBRATION_SCENARIOS.xdp! }];
     expect(() => checkObservations(prepared, 'baremetal-10g')).toThrow(/observations\[0\]\.measured\["cpus\[0\]\.sofft"\]: .*soft/);
   });
 
