@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /**
@@ -21,7 +22,9 @@ function start(args: string[], viaShell = false): { child: ChildProcess; out: ()
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, out: () => out, err: () => err, exit };
+  // Without escapes: where CI is set in the environment (as on a CI runner), Vite colours its URL
+  // and puts the port in bold (":\x1b[1m5173\x1b[22m/"); what a reader sees is ":5173/".
+  return { child, out: () => stripVTControlCharacters(out), err: () => stripVTControlCharacters(err), exit };
 }
 
 function listen(port = 0): Promise<Server> {
