@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,13 +9,30 @@ import { BIN, rxsimIn } from './binary.ts';
 const scenarios = new URL('../../sim-scenarios/', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'rxsim-long-'));
 
+/**
+ * Wait until a process has used `seconds` of CPU time (Linux: utime + stime in /proc/PID/stat, in
+ * USER_HZ = 100 ticks per second), up to 30 s of wall time. A wall-clock wait does not say how far
+ * a process got on a loaded machine; CPU time does: by 2 s rxsim has loaded (≈0.3 s compiled, ≈1.5 s
+ * through tsx) and is simulating, with its Ctrl-C handler in place.
+ */
+async function usedCpu(pid: number, seconds: number): Promise<boolean> {
+  for (const end = Date.now() + 30_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+    // Fields after the command name's closing parenthesis: state is the 3rd field, utime the 14th, stime the 15th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    if ((Number(fields[11]) + Number(fields[12])) / 100 >= seconds) return true;
+  }
+  return false;
+}
+
 describe('rxsim run, long', () => {
   it('Ctrl-C stops it cleanly: one line saying where, exit 130, no output file', async () => {
     const out = join(dir, 'never.txt');
     const child = spawn(process.execPath, [BIN, 'run', join(scenarios, 'flood-64b-rss-4-queues.json'), '--duration-ms', '10000', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Ctrl-C once rxsim listens for it: before that, Node's default action would kill it with the
+    // signal (no line, no exit 130), which on a loaded machine a fixed wait of 1.5 s did not always avoid.
+    expect(await usedCpu(child.pid!, 2)).toBe(true);
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('close', r));
     expect(code).toBe(130);
