@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, shutdown } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { afterRun, badRingScenario, errorsOf, importScenario, ROOT, rxsim, scenarioText, SEED_LAB, setKnob, SHOTS, useApp } from './harness.ts';
 import { collectResult } from '../../src/metrics/result.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { toFtrace, TraceRecorder } from '../../src/trace/index.ts';
@@ -18,25 +15,9 @@ import { scenario } from '../helpers.ts';
  * server serves web/, playwright-core drives the browser. Screenshots of every view go to
  * $RXSIM_SCREENSHOTS (default: a temporary directory); speed figures are printed, not asserted.
  */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SHOTS = process.env.RXSIM_SCREENSHOTS ?? join(tmpdir(), 'rxsim-screenshots');
-const DEFAULT = 'seed-lab-iperf3-on-irq-core';
-const BIN = join(ROOT, 'src/cli/rxsim.mjs');
+const app = useApp();
 
-/** Run the real `rxsim` binary; its stderr on failure. */
-function rxsim(cwd: string, ...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...args], { cwd }, (err, stdout, stderr) => (err ? reject(new Error(`rxsim ${args.join(' ')}: ${stderr}`)) : resolve(stdout)));
-  });
-}
-
-let server: ViteDevServer;
-let browser: Browser;
-let base = '';
-
-const scenarioText = (name: string) => readFileSync(join(ROOT, 'sim-scenarios', `${name}.json`), 'utf8');
 const nodeDigest = (text: string, seed?: number) => collectResult(simulate(loadScenario(text, seed === undefined ? {} : { seed }).resolved), 0).digest;
-/** When ksoftirqd/4 first gets CPU 4 in a scenario's run with `seed` (ms, from its ftrace), or null if it never does. */
 /** When ksoftirqd/4 first takes CPU 4 after the warm-up (step mode's earliest start), in ms; null if it never does. */
 function ksoftirqdTakesOverMs(text: string, seed: number): number | null {
   const { resolved } = loadScenario(text, { seed });
@@ -49,53 +30,21 @@ function ksoftirqdTakesOverMs(text: string, seed: number): number | null {
   return null;
 }
 
-/** The page's share format: base64url of the UTF-8 JSON, in the fragment. */
-const shareUrl = (obj: unknown) => `${base}#s=${Buffer.from(JSON.stringify(obj)).toString('base64url')}`;
-
-async function open(url: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  (page as unknown as { errors: string[] }).errors = errors;
-  await page.goto(url);
-  return page;
-}
-
-const runsOf = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as { rxsim?: { runs: number } }).rxsim?.runs ?? 0);
-
-/** Wait until the page has finished `runs` runs in all. */
-async function waitForRun(page: Page, runs = 1): Promise<void> {
-  await page.waitForFunction((n) => ((window as unknown as { rxsim?: { runs: number } }).rxsim?.runs ?? 0) >= n, runs, { timeout: 120_000 });
-}
-
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
-
-beforeAll(async () => {
-  ({ server, browser, base } = await launch());
-  mkdirSync(SHOTS, { recursive: true });
-}, 120_000);
-
-afterAll(async () => {
-  await shutdown({ browser, server });
-});
 
 describe('the browser app', () => {
   let page: Page;
 
   it('opens on the seed lab, runs it in a worker and shows the digest Node computes', async () => {
-    page = await open(base);
-    await waitForRun(page);
+    page = await app.openRun(app.base);
     const digest = await page.textContent('[data-testid=digest]');
-    expect(digest).toBe(nodeDigest(scenarioText(DEFAULT)));
-    expect(await page.inputValue('[data-testid=scenario-select]')).toBe(DEFAULT);
+    expect(digest).toBe(nodeDigest(scenarioText(SEED_LAB)));
+    expect(await page.inputValue('[data-testid=scenario-select]')).toBe(SEED_LAB);
     // The report is rxsim run's, with the steady-state check of the 1 ms series.
     expect(await page.textContent('[data-testid=report]')).toMatch(/Steady state \(MSER-5 on goodput per 1 ms interval/);
-    expect((page as unknown as { errors: string[] }).errors).toEqual([]);
+    expect(errorsOf(page)).toEqual([]);
   });
 
   it('draws every view with data (screenshots of each)', async () => {
@@ -124,7 +73,7 @@ describe('the browser app', () => {
     await shot(page, 'timeline');
     // The trace behind the timeline downloads for Perfetto and as ftrace text.
     const [perfetto] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=trace-perfetto]')]);
-    expect(perfetto.suggestedFilename()).toBe(`${DEFAULT}.perfetto.json`);
+    expect(perfetto.suggestedFilename()).toBe(`${SEED_LAB}.perfetto.json`);
     const chrome = JSON.parse(readFileSync(await perfetto.path(), 'utf8')) as { traceEvents: { name: string; ph: string }[] };
     expect(chrome.traceEvents.some((e) => e.ph === 'X' && e.name === 'napi_poll ens4f1')).toBe(true);
     const [ftrace] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=trace-ftrace]')]);
@@ -173,28 +122,25 @@ describe('the browser app', () => {
     // Record from just after ksoftirqd/4 first takes over, in a run where it does (the first
     // seed whose Node trace shows it; the scenario's own seed may keep the softirq inline): the
     // steps start there and show it.
-    const seed = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].find((s) => ksoftirqdTakesOverMs(scenarioText(DEFAULT), s) !== null)!;
-    const from = Math.ceil(ksoftirqdTakesOverMs(scenarioText(DEFAULT), seed)!);
+    const seed = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].find((s) => ksoftirqdTakesOverMs(scenarioText(SEED_LAB), s) !== null)!;
+    const from = Math.ceil(ksoftirqdTakesOverMs(scenarioText(SEED_LAB), seed)!);
     await page.fill('[data-testid=seed]', String(seed));
     await page.dispatchEvent('[data-testid=seed]', 'change');
-    const before = await runsOf(page);
-    await page.fill('[data-testid=step-from]', String(from));
-    await page.click('[data-testid=step-record]');
-    await waitForRun(page, before + 1);
+    await afterRun(page, async () => {
+      await page.fill('[data-testid=step-from]', String(from));
+      await page.click('[data-testid=step-record]');
+    });
     expect(await page.textContent('[data-testid=step-info]')).toMatch(new RegExp(`step 1 of \\d+ · ${from}\\.\\d+ ms`));
     expect(await page.textContent('[data-testid=step-list]')).toMatch(/ksoftirqd\/4/);
-    expect(await page.textContent('[data-testid=digest]')).toBe(nodeDigest(scenarioText(DEFAULT), seed)); // the same run
+    expect(await page.textContent('[data-testid=digest]')).toBe(nodeDigest(scenarioText(SEED_LAB), seed)); // the same run
     await shot(page, 'step');
   });
 
   it('compare: pin A, change a knob, run B, and both show side by side with the differences marked', async () => {
     await page.click('[data-testid=tab-tuning]');
     await page.click('[data-testid=pin-a]');
-    await page.locator('[data-knob="apps[0].cpus"]').fill('1');
-    await page.locator('[data-knob="apps[0].cpus"]').dispatchEvent('change');
-    const before = await runsOf(page);
-    await page.click('[data-testid=tuning-run]');
-    await waitForRun(page, before + 1);
+    await setKnob(page, 'apps[0].cpus', '1');
+    await afterRun(page, () => page.click('[data-testid=tuning-run]'));
     const table = page.locator('[data-testid=compare-table]');
     expect(await table.locator('tr').count()).toBeGreaterThan(8);
     const goodput = await table.locator('tr', { hasText: 'goodput' }).locator('td').allTextContents();
@@ -208,9 +154,7 @@ describe('the browser app', () => {
   });
 
   it('an imported scenario with a bad field shows the error next to that field', async () => {
-    const bad = JSON.parse(scenarioText('rx-usecs-10')) as { nics: { ring?: { rx: number } }[] };
-    bad.nics[0]!.ring = { rx: 99999 };
-    await page.setInputFiles('[data-testid=import]', { name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(bad, null, 2)) });
+    await importScenario(page, 'bad.json', badRingScenario());
     await page.waitForSelector('[data-testid=field-error]', { timeout: 60_000 });
     expect(await page.textContent('[data-testid=error]')).toMatch(/nics\[0\]\.ring\.rx/);
     expect(await page.textContent('[data-testid=error-line]')).toMatch(/"rx": 99999/);
@@ -218,22 +162,19 @@ describe('the browser app', () => {
   });
 
   it('a shared URL restores the scenario: the same digest in a fresh page', async () => {
-    let before = await runsOf(page);
-    await page.selectOption('[data-testid=scenario-select]', 'rr-latency-under-flood');
-    await waitForRun(page, before + 1);
+    await afterRun(page, () => page.selectOption('[data-testid=scenario-select]', 'rr-latency-under-flood'));
     // A run with another seed: the seed travels with the shared scenario.
-    before = await runsOf(page);
-    await page.fill('[data-testid=seed]', '7');
-    await page.locator('[data-testid=seed]').dispatchEvent('change');
-    await page.click('[data-testid=run]');
-    await waitForRun(page, before + 1);
+    await afterRun(page, async () => {
+      await page.fill('[data-testid=seed]', '7');
+      await page.locator('[data-testid=seed]').dispatchEvent('change');
+      await page.click('[data-testid=run]');
+    });
     await page.click('[data-testid=share]');
     await page.waitForSelector('[data-testid=share-url]');
     const url = await page.getAttribute('[data-testid=status]', 'data-url');
     expect(url).toMatch(/#z=[A-Za-z0-9_-]+$/); // deflate-raw compressed
-    expect(url!.length).toBeLessThan(0.5 * shareUrl(JSON.parse(scenarioText('rr-latency-under-flood'))).length);
-    const again = await open(url!);
-    await waitForRun(again);
+    expect(url!.length).toBeLessThan(0.5 * app.shareUrl(JSON.parse(scenarioText('rr-latency-under-flood'))).length);
+    const again = await app.openRun(url!);
     expect(await again.textContent('[data-testid=digest]')).toBe(nodeDigest(scenarioText('rr-latency-under-flood'), 7));
     expect(await again.inputValue('[data-testid=seed]')).toBe('7');
     expect(await again.textContent('[data-testid=digest]')).toBe(await page.textContent('[data-testid=digest]'));
@@ -246,15 +187,10 @@ describe('the browser app', () => {
       .map((f) => f.replace(/\.json$/, ''))
       .sort();
     expect(names.length).toBeGreaterThan(20);
-    const p = await open(`${base}?scenario=${names[0]}`);
-    await waitForRun(p);
+    const p = await app.openRun(`${app.base}?scenario=${names[0]}`);
     const mismatches: string[] = [];
     for (const [i, name] of names.entries()) {
-      if (i > 0) {
-        const before = await runsOf(p);
-        await p.selectOption('[data-testid=scenario-select]', name);
-        await waitForRun(p, before + 1);
-      }
+      if (i > 0) await afterRun(p, () => p.selectOption('[data-testid=scenario-select]', name));
       const browserDigest = await p.textContent('[data-testid=digest]');
       if (browserDigest !== nodeDigest(scenarioText(name))) mismatches.push(name);
     }
@@ -264,7 +200,7 @@ describe('the browser app', () => {
 
   it('cancel stops a long run (progress shown first); export downloads the edited scenario', async () => {
     const s = JSON.parse(scenarioText('flood-64b-one-queue')) as Record<string, unknown>;
-    const p = await open(shareUrl({ ...s, duration_ms: 5000 }));
+    const p = await app.open(app.shareUrl({ ...s, duration_ms: 5000 }));
     await p.waitForFunction(() => Number(document.querySelector<HTMLProgressElement>('[data-testid=progress]')!.value) > 0, null, { timeout: 60_000 });
     expect(await p.textContent('[data-testid=status]')).toMatch(/running… [\d.]+ of 5000 ms simulated/);
     await p.click('[data-testid=cancel]');
@@ -297,8 +233,7 @@ describe('the browser app', () => {
     writeFileSync(join(dir, 'tiny.json'), JSON.stringify(tiny, null, 2));
     // The CLI's file, while the browser works.
     const cli = rxsim(dir, 'sweep', 'tiny.json', '--vary', 'nics[0].coalesce.rx-usecs=10,50', '--vary-apply', 'sysctl -w net.core.netdev_budget={}=300,600', '--seeds', '2', '--out', 'cli.csv');
-    const p = await open(shareUrl(tiny));
-    await waitForRun(p);
+    const p = await app.openRun(app.shareUrl(tiny));
     await p.click('[data-testid=tab-sweep]');
     const axis = (i: number) => p.locator('[data-testid=sweep-axis]').nth(i);
     const axisError = (i: number) => p.locator('[data-testid=sweep-axis-error]').nth(i);
@@ -355,7 +290,7 @@ describe('the browser app', () => {
     expect(await p.locator('[data-testid=sweep-chart]').count()).toBe(metrics.length);
     expect(await p.locator('[data-testid=sweep-chart]').first().locator('circle.point').count()).toBe(4);
     expect(await p.locator('[data-testid=sweep-summary] tbody tr').count()).toBe(4 * metrics.length);
-    expect((p as unknown as { errors: string[] }).errors).toEqual([]);
+    expect(errorsOf(p)).toEqual([]);
     console.log(`browser sweep: 8 runs of 5 ms in ${ms} ms (${await p.textContent('[data-testid=sweep-progress]')})`);
     await shot(p, 'sweep');
     await p.close();
@@ -363,8 +298,7 @@ describe('the browser app', () => {
 
   it('speed: a 100 ms 10 GbE run with per-poll tracing, and zoom/pan of the timeline (figures printed)', async () => {
     const s = JSON.parse(scenarioText('tcp-10g-gro-on')) as Record<string, unknown>;
-    const p = await open(shareUrl({ ...s, duration_ms: 100 }));
-    await waitForRun(p);
+    const p = await app.openRun(app.shareUrl({ ...s, duration_ms: 100 }));
     const { renderMs, wallMs } = await p.evaluate(() => {
       const d = (window as unknown as { rxsim: { renderMs: number; result: { sim: { wall_ms: number } } } }).rxsim;
       return { renderMs: d.renderMs, wallMs: d.result.sim.wall_ms };

@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, shutdown } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { errorsOf, rxsim, scenarioText, SEED_LAB, useApp } from './harness.ts';
 import { collectResult } from '../../src/metrics/result.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
@@ -19,35 +16,9 @@ import { explain } from '../../src/study/explain.ts';
  * With RXSIM_EXPLAIN_SHOT=FILE it also runs the seed lab's remedies with seeds 1..5 and writes the
  * panel's screenshot there (the README's docs/screenshots/explain.png).
  */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'src/cli/rxsim.mjs');
-const SEED_LAB = 'seed-lab-iperf3-on-irq-core';
-
-function rxsim(cwd: string, ...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, maxBuffer: 1 << 26 }, (err, stdout, stderr) => (err ? reject(new Error(`rxsim ${args.join(' ')}: ${stderr}`)) : resolve(stdout)));
-  });
-}
-
-let server: ViteDevServer;
-let browser: Browser;
-let base = '';
-
-const scenarioText = (name: string) => readFileSync(join(ROOT, 'sim-scenarios', `${name}.json`), 'utf8');
-const shareUrl = (obj: unknown) => `${base}#s=${Buffer.from(JSON.stringify(obj)).toString('base64url')}`;
-
-async function open(url: string, width = 1300): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width, height: 1000 } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  (page as unknown as { errors: string[] }).errors = errors;
-  await page.goto(url);
-  await page.waitForFunction(() => ((window as unknown as { rxsim?: { runs: number } }).rxsim?.runs ?? 0) >= 1, undefined, { timeout: 120_000 });
-  return page;
-}
+const app = useApp();
+/** A page 1300 px wide unless told (the README's screenshot is 1080), once its first run has finished. */
+const open = (url: string, width = 1300) => app.openRun(url, { viewport: { width, height: 1000 } });
 
 /** The remedies the page ran for `flow`, as plain JSON. */
 const pageRemedies = (page: Page, flow: string) =>
@@ -59,19 +30,11 @@ async function runRemedies(page: Page, flow: string, seeds: string): Promise<voi
   await page.waitForSelector(`[data-testid=explain-remedies-${flow}] [data-testid=explain-remedy-table]`, { timeout: 300_000 });
 }
 
-beforeAll(async () => {
-  ({ server, browser, base } = await launch());
-}, 120_000);
-
-afterAll(async () => {
-  await shutdown({ browser, server });
-});
-
 describe('the Explain tab', () => {
   let page: Page;
 
   it("shows the seed lab's explanation as Node computes it: limit, CPU contexts, waits, steps with evidence", async () => {
-    page = await open(base);
+    page = await open(app.base);
     await page.click('[data-testid=tab-explain]');
     const l = loadScenario(scenarioText(SEED_LAB), {});
     const e = explain(collectResult(simulate(l.resolved), 0), l.scenario).flows[0]!;
@@ -80,7 +43,7 @@ describe('the Explain tab', () => {
     expect(await page.locator('[data-testid=explain-step]').allTextContents()).toEqual(e.chain.map((c) => c.text + c.evidence.map((x) => `${x.path} = ${x.value}`).join('')));
     expect(await page.locator('[data-testid=explain-cpu] .xseg').count()).toBeGreaterThanOrEqual(2);
     expect(await page.locator('[data-testid=explain-waits] .xseg').count()).toBe(3);
-    expect((page as unknown as { errors: string[] }).errors).toEqual([]);
+    expect(errorsOf(page)).toEqual([]);
   });
 
   it('a step moves the shared time cursor to when it shows in the trace and focuses its path stages', async () => {
@@ -128,7 +91,7 @@ describe('the Explain tab', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rxsim-e2e-explain-'));
     writeFileSync(join(dir, 'lab.json'), JSON.stringify(obj));
     const cli = rxsim(dir, 'explain', 'lab.json', '--json', '--seeds', '1..2', '--jobs', '1');
-    const p = await open(shareUrl(obj));
+    const p = await open(app.shareUrl(obj));
     await p.click('[data-testid=tab-explain]');
     await runRemedies(p, 'iperf3', '1..2');
     const fromCli = (JSON.parse(await cli) as { remedy_results: unknown[] }).remedy_results;
@@ -136,14 +99,14 @@ describe('the Explain tab', () => {
     expect(fromCli.length).toBeGreaterThan(2);
     expect(fromPage).toEqual(fromCli);
     expect(await p.locator('[data-testid=explain-remedy-table] tbody tr').count()).toBe(fromCli.length);
-    expect((p as unknown as { errors: string[] }).errors).toEqual([]);
+    expect(errorsOf(p)).toEqual([]);
     await p.close();
   }, 300_000);
 
   it.runIf(process.env.RXSIM_EXPLAIN_SHOT)(
     "the README's screenshot: the seed lab's remedies with seeds 1..5",
     async () => {
-      const p = await open(base, 1080);
+      const p = await open(app.base, 1080);
       await p.click('[data-testid=tab-explain]');
       await runRemedies(p, 'iperf3', '1..5');
       await p.locator('[data-testid=explain-step]').nth(1).click();

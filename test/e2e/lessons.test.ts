@@ -1,11 +1,8 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, shutdown } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { errorsOf, ROOT, scenarioText, SHOTS, useApp } from './harness.ts';
 import { loadLesson } from '../../src/lesson/load.ts';
 import { runStepScenario, stepSubject } from '../../src/lesson/run-step.ts';
 
@@ -16,8 +13,6 @@ import { runStepScenario, stepSubject } from '../../src/lesson/run-step.ts';
  * boxes, large type, AA contrast), and keyboard/clicker control. Screenshots go to
  * $RXSIM_SCREENSHOTS (default: a temporary directory).
  */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SHOTS = process.env.RXSIM_SCREENSHOTS ?? join(tmpdir(), 'rxsim-screenshots');
 const LESSONS = readdirSync(join(ROOT, 'lessons'))
   .filter((f) => f.endsWith('.json'))
   .map((f) => f.slice(0, -5))
@@ -25,12 +20,10 @@ const LESSONS = readdirSync(join(ROOT, 'lessons'))
 const scenarioNames = readdirSync(join(ROOT, 'sim-scenarios'))
   .filter((f) => f.endsWith('.json'))
   .map((f) => f.slice(0, -5));
-const scenarioText = (name: string) => (scenarioNames.includes(name) ? readFileSync(join(ROOT, 'sim-scenarios', `${name}.json`), 'utf8') : undefined);
-const lessonOf = (name: string) => loadLesson(readFileSync(join(ROOT, 'lessons', `${name}.json`), 'utf8'), scenarioText, scenarioNames);
+/** A lesson as `rxsim check` loads it: its scenarios are the shipped ones, by name. */
+const lessonOf = (name: string) => loadLesson(readFileSync(join(ROOT, 'lessons', `${name}.json`), 'utf8'), (s) => (scenarioNames.includes(s) ? scenarioText(s) : undefined), scenarioNames);
 
-let server: ViteDevServer;
-let browser: Browser;
-let base = '';
+const app = useApp();
 
 interface PanelState {
   busy: boolean;
@@ -62,34 +55,12 @@ async function stepReady(page: Page, index: number): Promise<void> {
   );
 }
 
-async function open(url: string, viewport = { width: 1400, height: 1000 }, deviceScaleFactor = 1): Promise<Page> {
-  const page = await browser.newPage({ viewport, deviceScaleFactor });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  (page as unknown as { errors: string[] }).errors = errors;
-  await page.goto(url);
-  return page;
-}
-const errorsOf = (page: Page) => (page as unknown as { errors: string[] }).errors;
-
-beforeAll(async () => {
-  ({ server, browser, base } = await launch());
-  mkdirSync(SHOTS, { recursive: true });
-}, 120_000);
-
-afterAll(async () => {
-  await shutdown({ browser, server });
-});
-
 describe('lessons in the browser', () => {
   it.each(LESSONS)(
     '%s runs through to its last step: each step loads, runs, seeks the cursor and publishes its focus',
     async (name) => {
       const { steps } = lessonOf(name);
-      const page = await open(`${base}?lesson=${name}`);
+      const page = await app.open(`${app.base}?lesson=${name}`);
       const panel = page.locator('[data-testid=lesson]');
       for (let i = 0; i < steps.length; i++) {
         if (i > 0) await page.click('[data-testid=lesson-next]');
@@ -124,7 +95,7 @@ describe('lessons in the browser', () => {
     const { steps } = lessonOf('5-ksoftirqd-seed-lab');
     const s = steps[1]!;
     const node = stepSubject(s, runStepScenario(s.text, undefined, true)).atNs;
-    const page = await open(`${base}?lesson=5-ksoftirqd-seed-lab&step=2`);
+    const page = await app.open(`${app.base}?lesson=5-ksoftirqd-seed-lab&step=2`);
     await stepReady(page, 1);
     expect((await state(page)).atNs).toBe(node);
     expect(await page.textContent('[data-testid=lesson-status]')).toBe(`at ${(node! / 1e6).toFixed(3)} ms`);
@@ -136,7 +107,7 @@ describe('lessons in the browser', () => {
   }, 300_000);
 
   it('a lesson that does not exist says so, naming the nearest', async () => {
-    const page = await open(`${base}?lesson=5-ksoftirqd-seedlab`);
+    const page = await app.open(`${app.base}?lesson=5-ksoftirqd-seedlab`);
     await expect.poll(() => page.textContent('[data-testid=lesson-error]')).toMatch(/no lesson "5-ksoftirqd-seedlab" \(did you mean "5-ksoftirqd-seed-lab"\?\)/);
     await page.close();
   });
@@ -194,7 +165,7 @@ function clippedStageText(): string[] {
 
 describe('presenter mode', () => {
   it('at 1280×720 to 1920×1080 and 100–200 % zoom: no horizontal overflow, no clipped path text, body ≥ 20 px, AA contrast', async () => {
-    const page = await open(`${base}?present&lesson=5-ksoftirqd-seed-lab`);
+    const page = await app.open(`${app.base}?present&lesson=5-ksoftirqd-seed-lab`);
     await stepReady(page, 0);
     expect(await page.evaluate(() => document.body.classList.contains('presenter'))).toBe(true);
     const views = await page.$$eval('#tabs button', (bs) => bs.map((b) => (b as HTMLButtonElement).dataset.view!));
@@ -224,7 +195,7 @@ describe('presenter mode', () => {
   }, 300_000);
 
   it('keys and a clicker: → / Space reveal then go on, ← / PageUp go back, p leaves; without a lesson the arrows change views', async () => {
-    const page = await open(`${base}?present&lesson=4-gro`, { width: 853, height: 480 }, 1.5);
+    const page = await app.open(`${app.base}?present&lesson=4-gro`, { viewport: { width: 853, height: 480 }, deviceScaleFactor: 1.5 });
     await stepReady(page, 0);
     await page.screenshot({ path: join(SHOTS, 'lesson-presenter-1280x720@150.png'), fullPage: true });
     await page.keyboard.press('ArrowRight');

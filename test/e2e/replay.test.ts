@@ -1,11 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, shutdown } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { errorsOf, scenarioText, SEED_LAB, SHOTS, useApp } from './harness.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
 import { EV, TraceRecorder } from '../../src/trace/index.ts';
@@ -16,16 +12,8 @@ import { EV, TraceRecorder } from '../../src/trace/index.ts';
  * instant; following a packet ends at the reader's copy; the path diagram draws only the stages a
  * scenario uses. Screenshots go to $RXSIM_SCREENSHOTS (default: a temporary directory).
  */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SHOTS = process.env.RXSIM_SCREENSHOTS ?? join(tmpdir(), 'rxsim-screenshots');
-const SEED_LAB = 'seed-lab-iperf3-on-irq-core';
 const RING = 'ens4f1/rx-4 ring';
-
-let server: ViteDevServer;
-let browser: Browser;
-let base = '';
-
-const scenarioText = (name: string) => readFileSync(join(ROOT, 'sim-scenarios', `${name}.json`), 'utf8');
+const app = useApp();
 
 /**
  * The ring's length at `t` as the trace says it, computed here from the flight recorder's own
@@ -53,19 +41,6 @@ function traceRingAt(text: string, ring: string, times: number[]): number[] {
   });
 }
 
-async function open(query: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  (page as unknown as { errors: string[] }).errors = errors;
-  await page.goto(`${base}${query}`);
-  await page.waitForFunction(() => ((window as unknown as { rxsim?: { runs: number } }).rxsim?.runs ?? 0) >= 1, null, { timeout: 120_000 });
-  return page;
-}
-
 /** Move the scrubber to `t` as a user would (the input event), and let the frame draw. */
 async function scrubTo(page: Page, t: number): Promise<void> {
   await page.locator('[data-testid=scrubber]').evaluate((el, v) => {
@@ -88,20 +63,11 @@ async function shot(page: Page, name: string, belowView?: number): Promise<void>
 
 const cursorOf = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as { rxsim: { cursor: { value: number } } }).rxsim.cursor.value);
 
-beforeAll(async () => {
-  ({ server, browser, base } = await launch());
-  mkdirSync(SHOTS, { recursive: true });
-}, 120_000);
-
-afterAll(async () => {
-  await shutdown({ browser, server });
-});
-
 describe('replay', () => {
   let page: Page;
 
   it('scrubbing: at time t the path shows the ring fill the trace gives at t, and every view shows the cursor', async () => {
-    page = await open(`?scenario=${SEED_LAB}`);
+    page = await app.openRun(`${app.base}?scenario=${SEED_LAB}`);
     const [from, to] = await scrubberRange(page);
     expect(to).toBeGreaterThan(from);
     const times = [0.05, 0.3, 0.55, 0.8, 0.97].map((f) => Math.round(from + f * (to - from)));
@@ -155,7 +121,7 @@ describe('replay', () => {
     const onTimeline = await cursorOf(page);
     expect(Math.abs(onTimeline - (from + 0.25 * (to - from))) / (to - from)).toBeLessThan(0.02);
     await page.click('[data-testid=tab-path]');
-    expect((page as unknown as { errors: string[] }).errors).toEqual([]);
+    expect(errorsOf(page)).toEqual([]);
   }, 180_000);
 
   it('follows one packet of the seed lab from the wire to the reader, in path order with monotone times', async () => {
@@ -190,7 +156,7 @@ describe('replay', () => {
     await page.waitForTimeout(300);
     expect(await page.getAttribute('[data-testid=stage-napi]', 'class')).toMatch(/focus/);
     await shot(page, 'replay-follow', 340); // the list and the path's first row
-    expect((page as unknown as { errors: string[] }).errors).toEqual([]);
+    expect(errorsOf(page)).toEqual([]);
   }, 180_000);
 });
 
@@ -210,7 +176,7 @@ describe('the path diagram is built from the scenario', () => {
   ];
   for (const [name, expected, cpus] of cases) {
     it(`${name}: ${expected.join(' → ')}`, async () => {
-      const page = name === SEED_LAB ? await open('') : await open(`?scenario=${name}`);
+      const page = name === SEED_LAB ? await app.openRun(app.base) : await app.openRun(`${app.base}?scenario=${name}`);
       const ids = await page.locator('[data-testid=path-svg] g.stage').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')));
       expect(ids).toEqual(expected.map((s) => `stage-${s}`));
       for (const [stage, list] of Object.entries(cpus)) expect(await page.getAttribute(`[data-testid=stage-${stage}]`, 'data-cpus')).toBe(list);
@@ -226,7 +192,7 @@ describe('the path diagram is built from the scenario', () => {
         expect(Number(await page.getAttribute('[data-testid=replay-cpus] g.ipis', 'data-count'))).toBeGreaterThan(0);
       }
       await page.screenshot({ path: join(SHOTS, `replay-path-${name}.png`), fullPage: true });
-      expect((page as unknown as { errors: string[] }).errors).toEqual([]);
+      expect(errorsOf(page)).toEqual([]);
       await page.close();
     }, 180_000);
   }

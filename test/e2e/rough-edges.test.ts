@@ -1,11 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, shutdown } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { afterRun, badRingScenario, errorsOf, importScenario, scenarioText, SEED_LAB, setKnob, SHOTS, useApp, waitForRun } from './harness.ts';
 
 /**
  * Issue 17's rough edges in the browser (the pure logic is in test/web/rough-edges.test.ts):
@@ -13,55 +9,17 @@ import { launch, shutdown } from './harness.ts';
  * resize, the apply box, the tuning grid at 1366 px, the latency labels, and Compare with
  * several named pins. Same setup as browser.test.ts: Vite on its own port, Debian's Chromium.
  */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SHOTS = process.env.RXSIM_SCREENSHOTS ?? join(tmpdir(), 'rxsim-screenshots');
-const DEFAULT = 'seed-lab-iperf3-on-irq-core';
+const app = useApp();
 
-let server: ViteDevServer;
-let browser: Browser;
-let base = '';
-
-const scenarioText = (name: string) => readFileSync(join(ROOT, 'sim-scenarios', `${name}.json`), 'utf8');
-
-async function open(url: string, width = 1400, height = 1000): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width, height } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  (page as unknown as { errors: string[] }).errors = errors;
-  await page.goto(url);
-  return page;
-}
-const errorsOf = (page: Page) => (page as unknown as { errors: string[] }).errors;
-const runsOf = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as { rxsim?: { runs: number } }).rxsim?.runs ?? 0);
-async function waitForRun(page: Page, runs = 1): Promise<void> {
-  await page.waitForFunction((n) => ((window as unknown as { rxsim?: { runs: number } }).rxsim?.runs ?? 0) >= n, runs, { timeout: 120_000 });
-}
-async function runAgain(page: Page, click = '[data-testid=tuning-run]'): Promise<void> {
-  const before = await runsOf(page);
-  await page.click(click);
-  await waitForRun(page, before + 1);
-}
-async function setKnob(page: Page, knob: string, value: string): Promise<void> {
-  await page.locator(`[data-knob='${knob}']`).fill(value);
-  await page.locator(`[data-knob='${knob}']`).dispatchEvent('change');
-}
-
-beforeAll(async () => {
-  ({ server, browser, base } = await launch());
-  mkdirSync(SHOTS, { recursive: true });
-}, 120_000);
-
-afterAll(async () => {
-  await shutdown({ browser, server });
-});
+/** Run the tuning tab's edited scenario and wait until that run has finished. */
+const runAgain = (page: Page) => afterRun(page, () => page.click('[data-testid=tuning-run]'));
 
 describe('rough edges of the browser app (issue 17)', () => {
   it('?scenario=<unknown> says so, names the nearest scenario, and runs the default', async () => {
-    const page = await open(`${base}?scenario=rx-usecs-1O`);
-    await waitForRun(page);
+    const page = await app.openRun(`${app.base}?scenario=rx-usecs-1O`);
     expect(await page.textContent('[data-testid=notice]')).toMatch(/\?scenario=rx-usecs-1O: no shipped scenario has that name \(the nearest is "rx-usecs-10"\)/);
     expect(await page.isVisible('[data-testid=notice]')).toBe(true);
-    expect(await page.inputValue('[data-testid=scenario-select]')).toBe(DEFAULT);
+    expect(await page.inputValue('[data-testid=scenario-select]')).toBe(SEED_LAB);
     expect(await page.textContent('[data-testid=digest]')).toMatch(/^[0-9a-f]{64}$/);
     // Choosing a scenario answers the link: the notice goes.
     await page.selectOption('[data-testid=scenario-select]', 'rx-usecs-10');
@@ -71,10 +29,9 @@ describe('rough edges of the browser app (issue 17)', () => {
   });
 
   it('a corrupt #z= share link shows an error line and the default scenario, still usable', async () => {
-    const page = await open(`${base}#z=not-a-valid-deflate-stream`);
-    await waitForRun(page);
+    const page = await app.openRun(`${app.base}#z=not-a-valid-deflate-stream`);
     expect(await page.textContent('[data-testid=notice]')).toMatch(/the shared URL does not hold a valid scenario/);
-    expect(await page.inputValue('[data-testid=scenario-select]')).toBe(DEFAULT);
+    expect(await page.inputValue('[data-testid=scenario-select]')).toBe(SEED_LAB);
     await page.selectOption('[data-testid=scenario-select]', 'rx-usecs-10');
     await waitForRun(page, 2);
     expect(await page.textContent('[data-testid=description]')).toBe((JSON.parse(scenarioText('rx-usecs-10')) as { narrative: string }).narrative);
@@ -84,11 +41,8 @@ describe('rough edges of the browser app (issue 17)', () => {
   let page: Page;
 
   it('after a failed import the views are marked stale, naming the run they show; a good run clears the mark', async () => {
-    page = await open(`${base}?scenario=rx-usecs-10`);
-    await waitForRun(page);
-    const bad = JSON.parse(scenarioText('rx-usecs-10')) as { nics: { ring?: { rx: number } }[] };
-    bad.nics[0]!.ring = { rx: 99999 };
-    await page.setInputFiles('[data-testid=import]', { name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(bad, null, 2)) });
+    page = await app.openRun(`${app.base}?scenario=rx-usecs-10`);
+    await importScenario(page, 'bad.json', badRingScenario());
     await page.waitForSelector('[data-testid=field-error]', { timeout: 60_000 });
     const note = page.locator('#view-path [data-testid=stale-note]');
     expect(await note.textContent()).toMatch(/stale: these are the numbers of the last run that worked \(rx-usecs-10, seed \d+\)/);
@@ -120,8 +74,7 @@ describe('rough edges of the browser app (issue 17)', () => {
   });
 
   it('an apply command is checked as it is typed: the box is marked with the reason and the nearest command; a bad line of the list is marked', async () => {
-    page = await open(`${base}?scenario=rx-usecs-10`);
-    await waitForRun(page);
+    page = await app.openRun(`${app.base}?scenario=rx-usecs-10`);
     await page.click('[data-testid=tab-tuning]');
     await page.fill('[data-testid=apply-input]', 'ethtol -C eth0 rx-usecs 50');
     expect(await page.textContent('[data-testid=apply-input-error]')).toMatch(/token "ethtol": unknown command \(did you mean "ethtool"\?\)/);
@@ -133,7 +86,7 @@ describe('rough edges of the browser app (issue 17)', () => {
     // An imported scenario whose own list has a bad command: that line is marked before any run.
     const s = JSON.parse(scenarioText('rx-usecs-10')) as { apply: string[] };
     s.apply = [...s.apply, 'sysctl -w net.core.netdev_budgt=600'];
-    await page.setInputFiles('[data-testid=import]', { name: 'apply.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(s, null, 2)) });
+    await importScenario(page, 'apply.json', s);
     await page.waitForSelector('[data-testid=apply-bad-line]');
     expect(await page.textContent('[data-testid=apply-bad-line]')).toBe(`apply[${s.apply.length - 1}]: sysctl -w net.core.netdev_budgt=600`);
     expect(await page.textContent('[data-testid=apply-line-error]')).toMatch(/did you mean "net.core.netdev_budget"/);
@@ -144,8 +97,7 @@ describe('rough edges of the browser app (issue 17)', () => {
   });
 
   it('the tuning grid at 1366 px: every control fits its value and overlaps no label; IRQ affinity and rps_cpus for every queue', async () => {
-    page = await open(base, 1366, 900);
-    await waitForRun(page);
+    page = await app.openRun(app.base, { viewport: { width: 1366, height: 900 } });
     await page.click('[data-testid=tab-tuning]');
     const problems = await page.evaluate(() => {
       const out: string[] = [];
@@ -211,9 +163,9 @@ describe('rough edges of the browser app (issue 17)', () => {
     await setKnob(page, 'nics[0].irq_affinity["4"]', '2');
     await runAgain(page);
     const table = page.locator('[data-testid=compare-table]');
-    expect(await page.inputValue('[data-testid=compare-name-A]')).toBe(`${DEFAULT} (seed 2020)`);
-    expect(await page.inputValue('[data-testid=compare-name-B]')).toBe(`${DEFAULT} + taskset -c 1 iperf3 (seed 2020)`);
-    expect(await page.inputValue('[data-testid=compare-name-C]')).toBe(`${DEFAULT} + echo 2 > /proc/irq/132/smp_affinity_list (seed 2020)`);
+    expect(await page.inputValue('[data-testid=compare-name-A]')).toBe(`${SEED_LAB} (seed 2020)`);
+    expect(await page.inputValue('[data-testid=compare-name-B]')).toBe(`${SEED_LAB} + taskset -c 1 iperf3 (seed 2020)`);
+    expect(await page.inputValue('[data-testid=compare-name-C]')).toBe(`${SEED_LAB} + echo 2 > /proc/irq/132/smp_affinity_list (seed 2020)`);
     expect(await page.textContent('[data-testid=compare-head-C]')).toMatch(/C \(latest run\)/);
     const settings = await page.textContent('[data-testid=compare-settings]');
     expect(settings).toMatch(/settings of B that differ from A.*taskset -c 1 iperf3/);
