@@ -68,10 +68,10 @@ export interface DriverProfile {
   txWorkLimit: number;
   /** Whether `ethtool -C tx-frames-irq` sets that limit (supported_coalesce_params: ETHTOOL_COALESCE_TX_MAX_FRAMES_IRQ). */
   txFramesIrq: boolean;
-  /** MSI-X vector name as /proc/interrupts shows it. */
+  /** MSI-X vector name as /proc/interrupts shows it, for queue `q` of netdev `dev`. */
   vectorName(dev: string, q: number): string;
-  /** Name of the non-queue ("other"/misc) vector, if the driver has one. */
-  otherVectorName(dev: string): string | null;
+  /** Name of the non-queue ("other"/misc) vector of netdev `dev` at PCI address `pci`; null: the driver has none. */
+  otherVectorName: ((dev: string, pci: string) => string) | null;
   /** The driver implements ndo_rx_flow_steer (accelerated RFS with ntuple on). */
   rxFlowSteer: boolean;
   /**
@@ -142,7 +142,7 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     txWorkLimit: 256, // IXGBE_DEFAULT_TX_WORK (adapter->tx_work_limit; ethtool -C tx-frames-irq)
     txFramesIrq: true,
     vectorName: (dev, q) => `${dev}-TxRx-${q}`, // ixgbe_request_msix_irqs
-    otherVectorName: (dev) => dev,
+    otherVectorName: (dev) => dev, // ixgbe_request_msix_irqs: ixgbe_msix_other under netdev->name
     rxFlowSteer: false, // ntuple enables Flow Director perfect filters, but ixgbe has no ndo_rx_flow_steer
     rxPages: {
       kind: 'half-page-reuse',
@@ -201,8 +201,9 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     queueStat: (q, what, dir = 'rx') => `${dir}_queue_${q}_${what}`,
     txWorkLimit: 256, // ICE_DFLT_IRQ_WORK (ice_clean_tx_irq's budget)
     txFramesIrq: false, // supported_coalesce_params: USECS | USE_ADAPTIVE | RX_USECS_HIGH
-    vectorName: (_dev, q) => `ice-0000:01:00.0-TxRx-${q}`, // "%s-%s-%d", basename, "TxRx", idx
-    otherVectorName: () => 'ice-0000:01:00.0:misc',
+    // ice_vsi_open: basename "%s-%s" (dev_driver_string, netdev->name); ice_vsi_req_irq_msix: "%s-%s-%d", basename, "TxRx", idx.
+    vectorName: (dev, q) => `ice-${dev}-TxRx-${q}`,
+    otherVectorName: (_dev, pci) => `ice-${pci}:misc`, // ice_req_irq_msix_misc: "%s-%s:misc", dev_driver_string, dev_name
     rxFlowSteer: true, // ice_rx_flow_steer (ice_arfs.c, CONFIG_RFS_ACCEL)
     rxPages: {
       // 6.18's ice still splits pages itself; "ice: switch to Page Pool" (libeth) came in 6.19.
@@ -252,7 +253,7 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     txWorkLimit: 128, // like mlx5e's MLX5E_TX_CQ_POLL_BUDGET (UNVERIFIED)
     txFramesIrq: false,
     vectorName: (dev, q) => `${dev}-rx-${q}`,
-    otherVectorName: () => null,
+    otherVectorName: null,
     rxFlowSteer: true, // like mlx5e_rx_flow_steer
     rxPages: {
       kind: 'page_pool',

@@ -27,6 +27,7 @@ import { PagePool } from '../page-pool.ts';
 import type { RxPages } from '../rx-pages.ts';
 import { TxRing } from './tx-ring.ts';
 import { PfifoFast } from '../qdisc.ts';
+import { pciAddress } from './pci.ts';
 import type { CoreHook } from '../netif-receive.ts';
 import { GenericXdp, NativeXdp, XdpProgram, type XdpRedirectMap, type XdpRxqReport, type XdpTxDevice } from '../xdp.ts';
 
@@ -230,7 +231,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
       this.vectors.push(vector);
       this.pollers.push(poller);
       this.napis.push(napi);
-      this.irqDesc.push(k.irqs.addDevice(cfg.driver.vectorName(cfg.name, q), `IR-PCI-MSIX-0000:0${cfg.index + 1}:00.0`, q, cfg.irqAffinity[q]!));
+      this.irqDesc.push(k.irqs.addDevice(cfg.driver.vectorName(cfg.name, q), `IR-PCI-MSIX-${pciAddress(cfg.index)}`, q, cfg.irqAffinity[q]!));
     }
     if (cfg.xdp) {
       const prog = new XdpProgram(cfg.xdp, flows);
