@@ -16,8 +16,28 @@ export type ModerationKind =
   /** Timer from the first frame (`rx-usecs`) or a frame count (`rx-frames`), whichever comes first. */
   | 'timer-frames';
 
+/** A kernel function of the driver, and its source file ('' when the profile is no real driver). */
+export interface DriverFunction {
+  fn: string;
+  file: string;
+}
+
+/** The driver functions a followed packet passes (src/trace/follow.ts names its stages with them). */
+export interface DriverFunctions {
+  /** The queue vector's MSI-X handler (request_irq's handler): it only schedules the vector's NAPI. */
+  msixHandler: DriverFunction;
+  /** The RX clean loop the NAPI poll calls: one descriptor per frame, the skb built there. */
+  cleanRx: DriverFunction;
+  /** Runs the native XDP program on a frame in the clean loop; XDP_DROP and XDP_ABORTED end there. */
+  runXdp: DriverFunction;
+  /** Posts an XDP_TX frame on the queue pair's XDP TX ring. */
+  xdpTx: DriverFunction;
+}
+
 export interface DriverProfile {
   name: DriverName;
+  /** Where in the driver's source the receive path runs. */
+  functions: DriverFunctions;
   ring: {
     default: number;
     min: number;
@@ -110,6 +130,12 @@ export interface DriverProfile {
 export const DRIVERS: Record<DriverName, DriverProfile> = {
   ixgbe: {
     name: 'ixgbe',
+    functions: {
+      msixHandler: { fn: 'ixgbe_msix_clean_rings', file: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c' },
+      cleanRx: { fn: 'ixgbe_clean_rx_irq', file: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c' },
+      runXdp: { fn: 'ixgbe_run_xdp', file: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c' },
+      xdpTx: { fn: 'ixgbe_xmit_xdp_ring', file: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c' }, // ixgbe_run_xdp's XDP_TX: xdp_convert_buff_to_frame, then this
+    },
     xskZeroCopy: { supported: true, source: 'ixgbe_xsk.c: ixgbe_xsk_pool_setup, ixgbe_clean_rx_irq_zc, ixgbe_xsk_wakeup' },
     ring: {
       default: 512,
@@ -170,6 +196,14 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
   },
   ice: {
     name: 'ice',
+    // 6.18, before libeth XDP (6.19): the handler is static in ice_lib.c; ice_run_xdp's XDP_TX calls
+    // __ice_xmit_xdp_ring directly (ice_xmit_xdp_ring, in ice_txrx.c, is ndo_xdp_xmit's wrapper of it).
+    functions: {
+      msixHandler: { fn: 'ice_msix_clean_rings', file: 'drivers/net/ethernet/intel/ice/ice_lib.c' },
+      cleanRx: { fn: 'ice_clean_rx_irq', file: 'drivers/net/ethernet/intel/ice/ice_txrx.c' },
+      runXdp: { fn: 'ice_run_xdp', file: 'drivers/net/ethernet/intel/ice/ice_txrx.c' },
+      xdpTx: { fn: '__ice_xmit_xdp_ring', file: 'drivers/net/ethernet/intel/ice/ice_txrx_lib.c' },
+    },
     xskZeroCopy: { supported: true, source: 'ice_xsk.c: ice_xsk_pool_setup, ice_clean_rx_irq_zc, ice_xsk_wakeup' },
     ring: {
       default: 2048, // ICE_DFLT_NUM_RX_DESC
@@ -230,6 +264,13 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
   },
   generic: {
     name: 'generic',
+    // No real driver: what each function does, not a name no kernel has.
+    functions: {
+      msixHandler: { fn: 'driver MSI-X handler (generic profile)', file: '' },
+      cleanRx: { fn: 'driver RX clean (generic profile)', file: '' },
+      runXdp: { fn: 'driver XDP run (generic profile)', file: '' },
+      xdpTx: { fn: 'driver XDP_TX transmit (generic profile)', file: '' },
+    },
     xskZeroCopy: { supported: false, source: 'a generic driver without ndo_xsk_wakeup: copy mode only (xp_assign_dev: -EOPNOTSUPP for XDP_ZEROCOPY)' },
     ring: { default: 1024, min: 64, max: 4096, multiple: 1, belowMin: 'reject', source: 'a generic NAPI driver (no specific hardware)', txDefault: 1024, txStopBelow: 21 },
     maxQueues: 64,

@@ -399,7 +399,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
 
   /**
    * XDP_TX of a frame of `len` bytes received on `queue`, at `t`: posted on the TX ring of the
-   * queue pair (the driver's XDP TX ring: ixgbe_xmit_xdp_ring, ice_xmit_xdp_ring — a ring of its
+   * queue pair (the driver's XDP TX ring: ixgbe_xmit_xdp_ring, __ice_xmit_xdp_ring — a ring of its
    * own on hardware, the pair's here), sent when the link's TX side is free, its completion
    * cleaned by that queue's poll.
    */
@@ -674,7 +674,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
   }
 }
 
-/** ixgbe_msix_clean_rings(): the vector's handler just schedules NAPI (the vector stays masked). */
+/** ixgbe_msix_clean_rings(), ice_msix_clean_rings(): the vector's handler just schedules NAPI (the vector stays masked). */
 function* msixCleanRings(k: NapiHost, cpu: Cpu, napi: Napi): Generator<number, void, void> {
   yield k.costs.hardirq_entry_exit + k.costs.irq_handler;
   napiSchedule(k, cpu, napi);
