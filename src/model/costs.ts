@@ -462,7 +462,7 @@ const BAREMETAL: Record<CostKey, CostEntry> = {
   },
   xdp_tx: {
     ns: 20,
-    what: "XDP_TX: posting the frame on the XDP TX ring (ixgbe_xmit_xdp_ring, ice_xmit_xdp_ring: a DMA sync and one descriptor; the page stays the RX ring's)",
+    what: "XDP_TX: posting the frame on the XDP TX ring (ixgbe_xmit_xdp_ring, __ice_xmit_xdp_ring: a DMA sync and one descriptor; the page stays the RX ring's)",
     source: 'assumption: one descriptor write and a DMA sync, the share of rx_descriptor spent on the descriptor; not measured',
   },
   xdp_tx_tail: {

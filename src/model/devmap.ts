@@ -165,7 +165,7 @@ export class DevMap implements XdpRedirectMap {
       k.accounting.xdpRedirectRelease(row);
       if (ok) {
         dev.xmitXdp(queue, k.pool.size[row]! - FCS, now, row);
-        k.accounting.xdpTxed(row);
+        k.accounting.xdpTxed(row, this.map.entries[e]!.nic, false);
       } else k.accounting.drop(row, 'devmap', cpu.id);
     }
     const n = to - from;
@@ -189,9 +189,9 @@ export class DevMap implements XdpRedirectMap {
   genericRedirect(cpu: Cpu, entry: number, row: number, t: number): boolean {
     const k = this.k;
     const pool = k.pool;
-    const dev = k.xmitDevice(this.map.entries[entry]!.nic);
-    dev.xmitGenericXdp(cpu.id, pool.hash[row]!, k.recordedRxQueue(row), pool.size[row]! - FCS, t, row);
-    k.accounting.xdpTxed(row);
+    const nic = this.map.entries[entry]!.nic;
+    k.xmitDevice(nic).xmitGenericXdp(cpu.id, pool.hash[row]!, k.recordedRxQueue(row), pool.size[row]! - FCS, t, row);
+    k.accounting.xdpTxed(row, nic, true);
     return true;
   }
 

@@ -176,7 +176,7 @@ export class Kernel {
       const source = (f: ResolvedFlow): FrameSource => this.sockets.wireSource(f.index) ?? new OpenLoopSource(f, nicCfg.speedGbps, this.seed);
       this.nics.push(new Nic(this, nicCfg, s.flows, napiId, source, groTcpFlows));
       napiId += nicCfg.queues;
-      if (nicCfg.driver.otherVectorName(nicCfg.name) !== null) this.irqs.reserve();
+      if (nicCfg.driver.otherVectorName !== null) this.irqs.reserve();
     }
     for (const app of s.apps) if (app.xsk) this.bindXsk(app.index, app.name, app.xsk);
     for (const app of s.apps) {

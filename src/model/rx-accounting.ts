@@ -290,11 +290,15 @@ export class RxAccounting {
     }
   }
 
-  /** XDP_TX: the frame leaves the receive path on the device's TX ring; its rows are freed (the TX ring keeps its length and page). */
-  xdpTxed(row: number): void {
+  /**
+   * XDP_TX or a devmap redirect: the frame leaves the receive path on NIC `nic`'s TX ring, by the
+   * driver's XDP TX ring or, from generic XDP, by generic_xdp_tx; its rows are freed (the TX ring
+   * keeps its length and page).
+   */
+  xdpTxed(row: number, nic: number, generic: boolean): void {
     const pool = this.pool;
     const follow = this.follow;
-    if (follow !== null && follow.skb === row) follow.stage(FOLLOW.DROP, NaN, -1, 0, 0, 'xdp_tx');
+    if (follow !== null && follow.skb === row) follow.stage(FOLLOW.DROP, NaN, -1, nic, 0, generic ? 'xdp_tx_generic' : 'xdp_tx');
     for (let r = row; r !== NIL;) {
       const next = pool.frag[r]!;
       if (pool.counted[r]) {

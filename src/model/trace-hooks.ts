@@ -36,8 +36,8 @@ export interface TraceHooks {
   softirqRaise?(cpu: number, vec: number): void;
   /** __netif_receive_skb_core: one pass of one skb (`segs` segments, `len` bytes). */
   netifReceiveSkb?(cpu: number, len: number, segs: number, dev: string): void;
-  /** trace_xdp_exception(): an XDP program on `dev` returned `action` (XDP_ABORTED, or an action the driver cannot carry out). */
-  xdpException?(cpu: number, dev: string, action: string): void;
+  /** trace_xdp_exception(): an XDP program on `dev` returned `action` (XDP_ABORTED, or an action the driver cannot carry out); generic: at netif_receive_generic_xdp, else in the driver. */
+  xdpException?(cpu: number, dev: string, action: string, generic?: boolean): void;
   /** trace_xdp_cpumap_enqueue(): one bq_flush_to_queue on `cpu` of `processed` frames (`drops` of them refused by a full ring) to the entry of `toCpu`. */
   xdpCpumapEnqueue?(cpu: number, mapId: number, processed: number, drops: number, toCpu: number): void;
   /** trace_xdp_cpumap_kthread(): one round of cpu_map_kthread_run on `cpu` took `processed` frames; `sched` if it had slept. */
@@ -85,9 +85,9 @@ export const FOLLOW = {
   WIRE: 0,
   /** DMA into a posted RX descriptor (the write-back the driver polls for). a: frames ahead in the ring; b: RX queue. */
   DMA: 1,
-  /** irq_handler_entry of the queue's vector after the DMA (ixgbe_msix_clean_rings → napi_schedule). a: IRQ descriptor. */
+  /** irq_handler_entry of the queue's vector after the DMA (the driver's MSI-X handler → napi_schedule). a: IRQ descriptor. */
   IRQ: 2,
-  /** ixgbe_clean_rx_irq cleaned the descriptor in a NAPI poll (napi_build_skb). a: NAPI id; b: position in the poll. */
+  /** The driver's RX clean loop cleaned the descriptor in a NAPI poll (napi_build_skb). a: NAPI id; b: position in the poll. */
   POLL: 3,
   /** dev_gro_receive held the skb as the head of a new aggregate. */
   GRO_HOLD: 4,
@@ -107,7 +107,7 @@ export const FOLLOW = {
   COALESCE: 11,
   /** The reader copied it out (tcp_recvmsg / udp_recvmsg → skb_copy_datagram_iter) on `cpu`. a: segments in the skb. */
   COPY: 12,
-  /** kfree_skb with a drop reason (`what`: the drop site), or XDP consumed it (XDP_DROP, XDP_TX). */
+  /** kfree_skb with a drop reason (`what`: the drop site), or XDP consumed it (XDP_DROP; XDP_TX or a devmap redirect: a = the NIC it left by). */
   DROP: 13,
   /** XDP_REDIRECT into a cpumap: bq_enqueue put the frame on this CPU's bulk queue for the entry of CPU `a` (b: frames then in it). */
   CPUMAP_ENQUEUE: 14,

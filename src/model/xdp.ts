@@ -237,9 +237,11 @@ export interface XdpHost {
   softwareHash(flow: number, tuple: number): number;
 }
 
-/** The device side of XDP_TX: post the frame of `row` on the TX ring of `queue` at `t` (ixgbe_xmit_xdp_ring; ice_xmit_xdp_ring); its page stays referenced until the completion is cleaned. */
+/** The device side of XDP_TX: post the frame of `row` on the TX ring of `queue` at `t` (ixgbe_xmit_xdp_ring; __ice_xmit_xdp_ring); its page stays referenced until the completion is cleaned. */
 export interface XdpTxDevice {
   readonly name: string;
+  /** The NIC's index (a followed packet sent back out names this NIC's driver). */
+  readonly index: number;
   xmitXdp(queue: number, len: number, t: number, row: number): void;
 }
 
@@ -254,10 +256,10 @@ export function xdpVerdict(k: XdpHost, dev: XdpTxDevice, cpu: Cpu, row: number, 
   if (action === XDP_PASS) return false;
   if (action === XDP_TX) {
     dev.xmitXdp(queue, len, t, row);
-    k.accounting.xdpTxed(row);
+    k.accounting.xdpTxed(row, dev.index, generic);
     return true;
   }
-  if (action === XDP_ABORTED) k.trace?.xdpException?.(cpu.id, dev.name, XDP_ACTION_NAMES[XDP_ABORTED]);
+  if (action === XDP_ABORTED) k.trace?.xdpException?.(cpu.id, dev.name, XDP_ACTION_NAMES[XDP_ABORTED], generic);
   k.accounting.drop(row, generic ? 'xdp_generic' : 'xdp_native', cpu.id);
   return true;
 }

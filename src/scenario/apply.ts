@@ -382,7 +382,7 @@ function echo(ctx: Ctx, draft: Draft<Scenario>): void {
   m = /^\/proc\/irq\/(\d+)\/([^/]+)$/.exec(path);
   if (m) {
     const irq = Number(m[1]);
-    const vectors = numberVectors(draft.nics.map((n) => ({ queues: queueCount(n, draft.cpus), hasOther: nicContext(draft, n).driver.otherVectorName(n.name) !== null })));
+    const vectors = numberVectors(draft.nics.map((n) => ({ queues: queueCount(n, draft.cpus), hasOther: nicContext(draft, n).driver.otherVectorName !== null })));
     const v = vectors.find((x) => x.irq === irq);
     if (!v) ctx.fail(pi, `no IRQ ${irq} in this scenario; NIC vectors are ${vectors.map((x) => x.irq).join(', ')} (see /proc/interrupts in the report)`);
     if (v.queue < 0) ctx.fail(pi, `IRQ ${irq} is the NIC's link/misc vector; rxsim models the queue vectors only`);

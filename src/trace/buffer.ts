@@ -19,7 +19,7 @@ export const EV = {
   COUNTER: 11, // a = counter index, b = value
   IPI_SEND: 12, // a = target CPU, b = flow id
   IPI_RECEIVE: 13, // b = flow id
-  XDP_EXCEPTION: 14, // a = enum xdp_action, c = device index (recorder.devs)
+  XDP_EXCEPTION: 14, // a = enum xdp_action, b = 1 for generic XDP, c = device index (recorder.devs)
   /** napi:napi_poll of a task's busy poll (napi_busy_loop: sk_busy_loop, do_select); a, b, c as NAPI_POLL. */
   BUSY_POLL: 15,
   /** napi:napi_poll of epoll_wait's busy poll (ep_busy_loop → napi_busy_loop); a, b, c as NAPI_POLL. */

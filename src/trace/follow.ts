@@ -1,4 +1,5 @@
 import type { Kernel } from '../model/kernel.ts';
+import type { DriverFunctions } from '../model/nic/drivers.ts';
 import { DROP_SITES, type DropSite } from '../model/rx-accounting.ts';
 import { FOLLOW, type FollowProbe } from '../model/trace-hooks.ts';
 
@@ -169,9 +170,9 @@ export class PacketFollower implements FollowProbe {
       case FOLLOW.DMA:
         return { ...base, fn: 'DMA write-back', file: 'NIC hardware', detail: `DMA into a posted descriptor of rx-${b}: ${a} frame${a === 1 ? '' : 's'} ahead of it in the ring` };
       case FOLLOW.IRQ:
-        return { ...base, fn: 'ixgbe_msix_clean_rings', file: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c', detail: `irq_handler_entry of IRQ descriptor ${a}: napi_schedule_irqoff raises NET_RX` };
+        return { ...base, ...this.driver().msixHandler, detail: `irq_handler_entry of IRQ descriptor ${a}: the handler schedules the vector's NAPI, which raises NET_RX` };
       case FOLLOW.POLL:
-        return { ...base, fn: 'ixgbe_clean_rx_irq', file: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c', detail: `cleaned as frame ${b + 1} of the poll (NAPI id ${a})` };
+        return { ...base, ...this.driver().cleanRx, detail: `cleaned as frame ${b + 1} of the poll (NAPI id ${a})` };
       case FOLLOW.GRO_HOLD:
         return { ...base, fn: 'dev_gro_receive', file: 'net/core/gro.c', detail: 'held as the head of a new GRO aggregate' };
       case FOLLOW.GRO_MERGE:
@@ -225,19 +226,28 @@ export class PacketFollower implements FollowProbe {
           detail: `the cpumap kthread took it off the ptr_ring (frame ${a + 1} of its batch) and built its skb here (__xdp_build_skb_from_frame)`,
         };
       default:
-        return { ...base, ...dropSite(this.whats[i]!) };
+        return { ...base, ...this.dropSite(this.whats[i]!, a) };
     }
   }
-}
 
-/** Where a drop site frees the packet: XDP verdicts in the driver (no skb), else kfree_skb_reason with the site's reason. */
-function dropSite(site: string): Pick<FollowStage, 'fn' | 'file' | 'detail'> {
-  if (site === 'xdp_native')
-    return { fn: 'ixgbe_run_xdp', file: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c', detail: 'the XDP program returned XDP_DROP (or XDP_ABORTED): the page is recycled, no skb was built' };
-  if (site === 'xdp_tx')
-    return { fn: 'ixgbe_xmit_xdp_ring', file: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c', detail: 'XDP sent the frame back out (XDP_TX, or a devmap redirect): it leaves the receive path' };
-  const d = DROP_SITES[site as DropSite];
-  return { fn: 'kfree_skb_reason', file: 'net/core/skbuff.c', detail: `dropped: ${d?.reason ?? site} (${d?.location ?? site})` };
+  /** The functions of NIC `nic`'s driver (each profile names its own, src/model/nic/drivers.ts); by default the followed flow's NIC. */
+  private driver(nic = this.k!.flows[this.flow]!.nic): DriverFunctions {
+    return this.k!.nics[nic]!.cfg.driver.functions;
+  }
+
+  /**
+   * Where a drop site frees the packet: XDP verdicts in the driver (no skb), a frame sent out of
+   * NIC `nic` (XDP_TX or a devmap redirect: that NIC's XDP TX ring, or generic_xdp_tx from generic
+   * XDP), else kfree_skb_reason with the site's reason.
+   */
+  private dropSite(site: string, nic: number): Pick<FollowStage, 'fn' | 'file' | 'detail'> {
+    if (site === 'xdp_native') return { ...this.driver().runXdp, detail: 'the XDP program returned XDP_DROP (or XDP_ABORTED): the page is recycled, no skb was built' };
+    const out = `XDP sent the frame out of ${this.k!.nicName(nic)} (XDP_TX, or a devmap redirect): it leaves the receive path`;
+    if (site === 'xdp_tx') return { ...this.driver(nic).xdpTx, detail: out };
+    if (site === 'xdp_tx_generic') return { fn: 'generic_xdp_tx', file: 'net/core/dev.c', detail: out };
+    const d = DROP_SITES[site as DropSite];
+    return { fn: 'kfree_skb_reason', file: 'net/core/skbuff.c', detail: `dropped: ${d?.reason ?? site} (${d?.location ?? site})` };
+  }
 }
 
 /** `12.3 µs before it` for a head that arrived before the followed frame. */

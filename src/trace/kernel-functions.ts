@@ -17,7 +17,7 @@ export const KERNEL_SITES: Record<number, KernelSite> = {
     tracepoint: 'irq:irq_handler_entry',
     fn: '__handle_irq_event_percpu',
     file: 'kernel/irq/handle.c',
-    what: 'a hard interrupt: the driver handler (ixgbe_msix_clean_rings → napi_schedule_irqoff) runs',
+    what: "a hard interrupt: the device's handler runs (a NIC queue vector's: its driver's MSI-X handler, named per driver in viz.ts siteOf)",
   },
   [EV.IRQ_EXIT]: { tracepoint: 'irq:irq_handler_exit', fn: '__handle_irq_event_percpu', file: 'kernel/irq/handle.c', what: 'the handler returned; irq_exit() will run pending softirqs' },
   [EV.SOFTIRQ_RAISE]: { tracepoint: 'irq:softirq_raise', fn: '__raise_softirq_irqoff', file: 'kernel/softirq.c', what: 'NET_RX marked pending (napi_schedule, or the backlog on an RPS IPI)' },
@@ -27,7 +27,7 @@ export const KERNEL_SITES: Record<number, KernelSite> = {
     tracepoint: 'napi:napi_poll',
     fn: '__napi_poll',
     file: 'net/core/dev.c',
-    what: 'net_rx_action polled one NAPI: the driver freed its TX completions (ixgbe_clean_tx_irq), then cleaned up to `budget` RX descriptors',
+    what: 'net_rx_action polled one NAPI: the driver freed its TX completions (ixgbe_clean_tx_irq, ice_clean_tx_irq), then cleaned up to `budget` RX descriptors',
   },
   [EV.BUSY_POLL]: {
     tracepoint: 'napi:napi_poll',
@@ -46,11 +46,12 @@ export const KERNEL_SITES: Record<number, KernelSite> = {
   [EV.NETIF_RECEIVE_SKB]: { tracepoint: 'net:netif_receive_skb', fn: '__netif_receive_skb_core', file: 'net/core/dev.c', what: 'one skb enters the protocol stack (one pass; a second after veth)' },
   [EV.COUNTER]: { tracepoint: '', fn: '', file: '', what: 'a queue length changed' },
   [EV.IPI_SEND]: { tracepoint: 'ipi:ipi_send_cpu', fn: 'net_rps_send_ipi', file: 'net/core/dev.c', what: 'RPS: kick the remote CPU whose backlog got packets' },
+  // Generic XDP's site; native XDP's is the device driver's XDP run function (viz.ts siteOf).
   [EV.XDP_EXCEPTION]: {
     tracepoint: 'xdp:xdp_exception',
-    fn: 'ixgbe_run_xdp',
-    file: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c',
-    what: 'an XDP program returned XDP_ABORTED: the frame is dropped (generic XDP: netif_receive_generic_xdp in net/core/dev.c)',
+    fn: 'netif_receive_generic_xdp',
+    file: 'net/core/dev.c',
+    what: 'an XDP program returned XDP_ABORTED: the frame is dropped',
   },
   [EV.XDP_CPUMAP_ENQUEUE]: {
     tracepoint: 'xdp:xdp_cpumap_enqueue',
@@ -86,7 +87,7 @@ export const KERNEL_SITES: Record<number, KernelSite> = {
     tracepoint: '',
     fn: 'bpf_prog_run_xdp',
     file: 'include/net/xdp.h',
-    what: "the driver's clean loop ran the XDP program on each frame's xdp_buff before any skb (ixgbe_run_xdp); the verdicts of one poll (no tracepoint: counted as xdp_rxq_info counts them). Generic XDP: one skb at __netif_receive_skb_core (bpf_prog_run_generic_xdp)",
+    what: "the driver's clean loop ran the XDP program on each frame's xdp_buff before any skb (its XDP run function: ixgbe_run_xdp, ice_run_xdp); the verdicts of one poll (no tracepoint: counted as xdp_rxq_info counts them). Generic XDP: one skb at __netif_receive_skb_core (bpf_prog_run_generic_xdp)",
   },
   [EV.XDP_REDIRECT]: {
     tracepoint: 'xdp:xdp_redirect',

@@ -1,4 +1,5 @@
 import type { Kernel } from '../model/kernel.ts';
+import type { DriverFunctions } from '../model/nic/drivers.ts';
 import { XDP_ACTION_NAMES } from '../model/xdp.ts';
 import type { Task } from '../model/task.ts';
 import { CPU_IDLE, POLL_BUSY, POLL_EP_BUSY, POLL_SOFTIRQ, type TracedNapi } from '../model/trace-hooks.ts';
@@ -48,6 +49,9 @@ export interface TraceMachine {
   /** The ring counter a NIC NAPI id or device IRQ descriptor works on. */
   napiRing: Map<number, string>;
   irqRing: Map<number, string>;
+  /** The driver functions of a NIC, by device name and by IRQ descriptor of its queue vectors (the sites step mode names). */
+  devDriver: Map<string, DriverFunctions>;
+  irqDriver: Map<number, DriverFunctions>;
 }
 
 /**
@@ -62,7 +66,7 @@ export class TraceRecorder implements Tracer {
   readonly detail: TraceDetail;
   readonly tasks = new Map<number, TraceTask>();
   counters: TraceCounter[] = [];
-  machine: TraceMachine = { cpus: 0, irqs: [], napis: new Map(), napiRing: new Map(), irqRing: new Map() };
+  machine: TraceMachine = { cpus: 0, irqs: [], napis: new Map(), napiRing: new Map(), irqRing: new Map(), devDriver: new Map(), irqDriver: new Map() };
   private readonly from: number;
   private readonly to: number;
   private k: Kernel | null = null;
@@ -105,15 +109,20 @@ export class TraceRecorder implements Tracer {
       napis: new Map(),
       napiRing: new Map(),
       irqRing: new Map(),
+      devDriver: new Map(),
+      irqDriver: new Map(),
     };
     const counters: TraceCounter[] = [];
-    for (const nic of k.nics)
+    for (const nic of k.nics) {
+      this.machine.devDriver.set(nic.cfg.name, nic.cfg.driver.functions);
+      for (const desc of nic.irqDesc) this.machine.irqDriver.set(desc, nic.cfg.driver.functions);
       nic.queues.forEach((q, i) => {
         const name = `${nic.cfg.name}/rx-${i} ring`;
         counters.push({ name, kind: 'ring', limit: () => nic.cfg.ringSize, unit: 'packets', read: () => q.ring.length });
         if (nic.napis[i]) this.machine.napiRing.set(nic.napis[i].id, name);
         if (nic.irqDesc[i] !== undefined) this.machine.irqRing.set(nic.irqDesc[i], name);
       });
+    }
     k.softnet.forEach((sd, cpu) =>
       counters.push({ name: `backlog/${cpu}`, kind: 'backlog', limit: () => k.sysctl['net.core.netdev_max_backlog'], unit: 'packets', read: () => sd.inputPktQueue.length }),
     );
@@ -229,12 +238,12 @@ export class TraceRecorder implements Tracer {
   }
 
   /** trace_xdp_exception(): per packet, so only in the packet window, as netif_receive_skb. */
-  xdpException(cpu: number, dev: string, action: string): void {
+  xdpException(cpu: number, dev: string, action: string, generic = false): void {
     const t = this.now();
     if (t < this.packetFrom || t >= this.packetTo) return;
     let d = this.devs.indexOf(dev);
     if (d < 0) d = this.devs.push(dev) - 1;
-    this.event(EV.XDP_EXCEPTION, cpu, t, XDP_ACTION_NAMES.indexOf(action as (typeof XDP_ACTION_NAMES)[number]), 0, d);
+    this.event(EV.XDP_EXCEPTION, cpu, t, XDP_ACTION_NAMES.indexOf(action as (typeof XDP_ACTION_NAMES)[number]), generic ? 1 : 0, d);
   }
 
   /** trace_xdp_cpumap_enqueue(): per bulk queue flushed (up to 8 frames), in the packet window. */

@@ -90,15 +90,25 @@ function stageOf(type: number, napiDev: string, c: number): Stage {
   }
 }
 
-/** The kernel site of an event; an interrupt's depends on its vector (device, timer or IPI). */
-function siteOf(rec: TraceRecorder, type: number, a: number, c: number): KernelSite {
-  if (type === EV.XDP_REDIRECT && (c >> 20) & 1) return { ...KERNEL_SITES[type]!, fn: 'xdp_do_generic_redirect' };
+/**
+ * The kernel site of an event; an interrupt's depends on its vector (a NIC's, whose driver names
+ * its handler, the timer or an IPI), an XDP exception's on the driver of its device.
+ */
+function siteOf(rec: TraceRecorder, type: number, a: number, b: number, c: number): KernelSite {
+  const site = KERNEL_SITES[type]!;
+  if (type === EV.XDP_REDIRECT && (c >> 20) & 1) return { ...site, fn: 'xdp_do_generic_redirect' };
+  if (type === EV.XDP_EXCEPTION) {
+    const driver = rec.machine.devDriver.get(rec.devs[c] ?? '');
+    if (b === 0 && driver) return { ...site, ...driver.runXdp };
+  }
   if (type === EV.IRQ_ENTRY || type === EV.IRQ_EXIT) {
     const label = rec.machine.irqs[a]?.label;
     const arch = label === undefined ? undefined : ARCH_IRQ_SITES[label];
-    if (arch) return { ...KERNEL_SITES[type]!, ...arch };
+    if (arch) return { ...site, ...arch };
+    const driver = rec.machine.irqDriver.get(a);
+    if (driver && type === EV.IRQ_ENTRY) return { ...site, what: `a hard interrupt: the driver handler (${driver.msixHandler.fn}) schedules the vector's NAPI` };
   }
-  return KERNEL_SITES[type]!;
+  return site;
 }
 
 /** Step-mode events: everything with a tracepoint, and bpf_prog_run_xdp's verdicts per poll, in print order, at most `max`. */
@@ -113,7 +123,7 @@ export function stepEvents(rec: TraceRecorder, fromNs: number, toNs: number, max
     if (t < fromNs || t >= toNs) continue;
     const line = describeEvent(rec, e, e.type === EV.NETIF_RECEIVE_SKB ? skb++ : 0);
     if (line === null) continue;
-    const site = siteOf(rec, e.type, e.a, e.c);
+    const site = siteOf(rec, e.type, e.a, e.b, e.c);
     const ring = isNapiPoll(e.type) ? rec.machine.napiRing.get(e.a) : e.type === EV.IRQ_ENTRY || e.type === EV.IRQ_EXIT ? rec.machine.irqRing.get(e.a) : undefined;
     out.push({
       t,

@@ -95,6 +95,31 @@ describe('following one packet (trace-hooks FollowProbe)', () => {
     expect(f.stages.at(-1)!.fn).toBe('ixgbe_run_xdp');
   });
 
+  it("names the functions of the followed packet's own driver: ice's on an ice NIC, none invented for the generic profile", () => {
+    const flows = [{ name: 'f', proto: 'udp', src: '10.0.0.1:1000', dst: '10.0.0.2:9', rate: '10kpps', size: 64 }];
+    const on = (driver: string) => follow(JSON.stringify(scenario({ nics: [{ name: 'eth0', driver, channels: { combined: 2 } }], flows })), 3, 0, 1e6).f.stages;
+    const ice = on('ice');
+    expect(ice.find((s) => s.stage === 'irq')).toMatchObject({ fn: 'ice_msix_clean_rings', file: 'drivers/net/ethernet/intel/ice/ice_lib.c' });
+    expect(ice.find((s) => s.stage === 'poll')).toMatchObject({ fn: 'ice_clean_rx_irq', file: 'drivers/net/ethernet/intel/ice/ice_txrx.c' });
+    const generic = on('generic');
+    expect(generic.find((s) => s.stage === 'poll')).toMatchObject({ fn: 'driver RX clean (generic profile)', file: '' });
+    expect(generic.map((s) => s.fn).join(' ')).not.toMatch(/ixgbe|ice_/);
+  });
+
+  it('XDP on an ice NIC: XDP_DROP ends in ice_run_xdp, XDP_TX in __ice_xmit_xdp_ring, out of the device it came in on', () => {
+    const onIce = (action: string) => {
+      const s = JSON.parse(file('xdp-drop')) as { nics: { driver: string }[]; xdp_programs: Record<string, { program: { action: string }[] }>; flows: { rate: string }[] };
+      s.nics[0]!.driver = 'ice';
+      s.xdp_programs['xdp-drop']!.program[0]!.action = action;
+      s.flows[0]!.rate = '100kpps'; // XDP_TX at line rate fills the ring: the frame would drop there
+      return follow(JSON.stringify(s), 8, 0, 4e6).f.stages.at(-1)!;
+    };
+    expect(onIce('drop')).toMatchObject({ stage: 'drop', fn: 'ice_run_xdp', file: 'drivers/net/ethernet/intel/ice/ice_txrx.c' });
+    const tx = onIce('tx');
+    expect(tx).toMatchObject({ stage: 'drop', fn: '__ice_xmit_xdp_ring', file: 'drivers/net/ethernet/intel/ice/ice_txrx_lib.c' });
+    expect(tx.detail).toContain('out of eth0');
+  });
+
   it('a veth-local flow starts at the writer (tcp_sendmsg) with no NIC stage', () => {
     const { f } = follow(file('pod-to-pod-veth'), 8, 0, 4e6);
     const names = f.stages.map((s) => s.stage);

@@ -4,7 +4,7 @@ import { collectResult } from '../../src/metrics/result.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
 import { EV, spanClass, stepEvents, toChromeTrace, toFtrace, TraceRecorder } from '../../src/trace/index.ts';
-import { run } from '../helpers.ts';
+import { resolve, run } from '../helpers.ts';
 
 const file = (name: string) => readFileSync(new URL(`../../sim-scenarios/${name}.json`, import.meta.url), 'utf8');
 /** A shipped scenario, shortened, without warm-up unless asked (counters then run from t = 0). */
@@ -199,6 +199,22 @@ describe('step events of XDP', () => {
     const text = toFtrace(rec);
     expect(text).toMatch(/ xdp_redirect: prog_id=1 /);
     expect(text).not.toMatch(/bpf_prog_run_xdp/);
+  });
+
+  it("xdp:xdp_exception and a queue vector's interrupt name the device's driver: ice_run_xdp and ice_msix_clean_rings on ice, netif_receive_generic_xdp for generic XDP", () => {
+    const steps = (mode: string) => {
+      const xdp = { mode, program: [], default: 'aborted' };
+      const flows = [{ name: 'f', proto: 'udp', src: '10.0.0.1:1000', dst: '10.0.0.2:9', rate: '1mpps', size: 64 }];
+      const rec = new TraceRecorder({ packetFromNs: 0.5e6, packetToNs: 0.6e6 });
+      simulate(resolve({ nics: [{ name: 'eth0', driver: 'ice', channels: { combined: 1 }, xdp }], flows, duration_ms: 1 }), { trace: rec });
+      return stepEvents(rec, 0.5e6, 0.6e6, 50000);
+    };
+    const native = steps('native');
+    const exception = native.find((x) => x.tracepoint === 'xdp:xdp_exception')!;
+    expect([exception.fn, exception.file]).toEqual(['ice_run_xdp', 'drivers/net/ethernet/intel/ice/ice_txrx.c']);
+    const irq = native.find((x) => x.tracepoint === 'irq:irq_handler_entry' && x.queues.length > 0)!;
+    expect([irq.fn, irq.what]).toEqual(['__handle_irq_event_percpu', expect.stringContaining('ice_msix_clean_rings')]);
+    expect(steps('generic').find((x) => x.tracepoint === 'xdp:xdp_exception')!.fn).toBe('netif_receive_generic_xdp');
   });
 
   it('generic XDP: the program per skb at __netif_receive_skb_core, xdp_do_generic_redirect', () => {

@@ -63,7 +63,7 @@ export function controls(s: Scenario | null): Control[] {
   add('sysctl', KIND_TITLES.sysctl, '', [], {});
   add('kernel-config', KIND_TITLES['kernel-config'], '', [], {});
   if (!s) return out;
-  const vectors = numberVectors(s.nics.map((n) => ({ queues: queueCount(n, s.cpus), hasOther: nicContext(s, n).driver.otherVectorName(n.name) !== null })));
+  const vectors = numberVectors(s.nics.map((n) => ({ queues: queueCount(n, s.cpus), hasOther: nicContext(s, n).driver.otherVectorName !== null })));
   const napis = numberNapis(s.nics.map((n) => queueCount(n, s.cpus)));
   s.nics.forEach((nic, i) => {
     const dev = { dev: nic.name };

@@ -16,8 +16,28 @@ export type ModerationKind =
   /** Timer from the first frame (`rx-usecs`) or a frame count (`rx-frames`), whichever comes first. */
   | 'timer-frames';
 
+/** A kernel function of the driver, and its source file ('' when the profile is no real driver). */
+export interface DriverFunction {
+  fn: string;
+  file: string;
+}
+
+/** The driver functions a followed packet passes (src/trace/follow.ts names its stages with them). */
+export interface DriverFunctions {
+  /** The queue vector's MSI-X handler (request_irq's handler): it only schedules the vector's NAPI. */
+  msixHandler: DriverFunction;
+  /** The RX clean loop the NAPI poll calls: one descriptor per frame, the skb built there. */
+  cleanRx: DriverFunction;
+  /** Runs the native XDP program on a frame in the clean loop; XDP_DROP and XDP_ABORTED end there. */
+  runXdp: DriverFunction;
+  /** Posts an XDP_TX frame on the queue pair's XDP TX ring. */
+  xdpTx: DriverFunction;
+}
+
 export interface DriverProfile {
   name: DriverName;
+  /** Where in the driver's source the receive path runs. */
+  functions: DriverFunctions;
   ring: {
     default: number;
     min: number;
@@ -68,10 +88,10 @@ export interface DriverProfile {
   txWorkLimit: number;
   /** Whether `ethtool -C tx-frames-irq` sets that limit (supported_coalesce_params: ETHTOOL_COALESCE_TX_MAX_FRAMES_IRQ). */
   txFramesIrq: boolean;
-  /** MSI-X vector name as /proc/interrupts shows it. */
+  /** MSI-X vector name as /proc/interrupts shows it, for queue `q` of netdev `dev`. */
   vectorName(dev: string, q: number): string;
-  /** Name of the non-queue ("other"/misc) vector, if the driver has one. */
-  otherVectorName(dev: string): string | null;
+  /** Name of the non-queue ("other"/misc) vector of netdev `dev` at PCI address `pci`; null: the driver has none. */
+  otherVectorName: ((dev: string, pci: string) => string) | null;
   /** The driver implements ndo_rx_flow_steer (accelerated RFS with ntuple on). */
   rxFlowSteer: boolean;
   /**
@@ -110,6 +130,12 @@ export interface DriverProfile {
 export const DRIVERS: Record<DriverName, DriverProfile> = {
   ixgbe: {
     name: 'ixgbe',
+    functions: {
+      msixHandler: { fn: 'ixgbe_msix_clean_rings', file: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c' },
+      cleanRx: { fn: 'ixgbe_clean_rx_irq', file: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c' },
+      runXdp: { fn: 'ixgbe_run_xdp', file: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c' },
+      xdpTx: { fn: 'ixgbe_xmit_xdp_ring', file: 'drivers/net/ethernet/intel/ixgbe/ixgbe_main.c' }, // ixgbe_run_xdp's XDP_TX: xdp_convert_buff_to_frame, then this
+    },
     xskZeroCopy: { supported: true, source: 'ixgbe_xsk.c: ixgbe_xsk_pool_setup, ixgbe_clean_rx_irq_zc, ixgbe_xsk_wakeup' },
     ring: {
       default: 512,
@@ -142,7 +168,7 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     txWorkLimit: 256, // IXGBE_DEFAULT_TX_WORK (adapter->tx_work_limit; ethtool -C tx-frames-irq)
     txFramesIrq: true,
     vectorName: (dev, q) => `${dev}-TxRx-${q}`, // ixgbe_request_msix_irqs
-    otherVectorName: (dev) => dev,
+    otherVectorName: (dev) => dev, // ixgbe_request_msix_irqs: ixgbe_msix_other under netdev->name
     rxFlowSteer: false, // ntuple enables Flow Director perfect filters, but ixgbe has no ndo_rx_flow_steer
     rxPages: {
       kind: 'half-page-reuse',
@@ -170,6 +196,14 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
   },
   ice: {
     name: 'ice',
+    // 6.18, before libeth XDP (6.19): the handler is static in ice_lib.c; ice_run_xdp's XDP_TX calls
+    // __ice_xmit_xdp_ring directly (ice_xmit_xdp_ring, in ice_txrx.c, is ndo_xdp_xmit's wrapper of it).
+    functions: {
+      msixHandler: { fn: 'ice_msix_clean_rings', file: 'drivers/net/ethernet/intel/ice/ice_lib.c' },
+      cleanRx: { fn: 'ice_clean_rx_irq', file: 'drivers/net/ethernet/intel/ice/ice_txrx.c' },
+      runXdp: { fn: 'ice_run_xdp', file: 'drivers/net/ethernet/intel/ice/ice_txrx.c' },
+      xdpTx: { fn: '__ice_xmit_xdp_ring', file: 'drivers/net/ethernet/intel/ice/ice_txrx_lib.c' },
+    },
     xskZeroCopy: { supported: true, source: 'ice_xsk.c: ice_xsk_pool_setup, ice_clean_rx_irq_zc, ice_xsk_wakeup' },
     ring: {
       default: 2048, // ICE_DFLT_NUM_RX_DESC
@@ -201,8 +235,9 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     queueStat: (q, what, dir = 'rx') => `${dir}_queue_${q}_${what}`,
     txWorkLimit: 256, // ICE_DFLT_IRQ_WORK (ice_clean_tx_irq's budget)
     txFramesIrq: false, // supported_coalesce_params: USECS | USE_ADAPTIVE | RX_USECS_HIGH
-    vectorName: (_dev, q) => `ice-0000:01:00.0-TxRx-${q}`, // "%s-%s-%d", basename, "TxRx", idx
-    otherVectorName: () => 'ice-0000:01:00.0:misc',
+    // ice_vsi_open: basename "%s-%s" (dev_driver_string, netdev->name); ice_vsi_req_irq_msix: "%s-%s-%d", basename, "TxRx", idx.
+    vectorName: (dev, q) => `ice-${dev}-TxRx-${q}`,
+    otherVectorName: (_dev, pci) => `ice-${pci}:misc`, // ice_req_irq_msix_misc: "%s-%s:misc", dev_driver_string, dev_name
     rxFlowSteer: true, // ice_rx_flow_steer (ice_arfs.c, CONFIG_RFS_ACCEL)
     rxPages: {
       // 6.18's ice still splits pages itself; "ice: switch to Page Pool" (libeth) came in 6.19.
@@ -229,6 +264,13 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
   },
   generic: {
     name: 'generic',
+    // No real driver: what each function does, not a name no kernel has.
+    functions: {
+      msixHandler: { fn: 'driver MSI-X handler (generic profile)', file: '' },
+      cleanRx: { fn: 'driver RX clean (generic profile)', file: '' },
+      runXdp: { fn: 'driver XDP run (generic profile)', file: '' },
+      xdpTx: { fn: 'driver XDP_TX transmit (generic profile)', file: '' },
+    },
     xskZeroCopy: { supported: false, source: 'a generic driver without ndo_xsk_wakeup: copy mode only (xp_assign_dev: -EOPNOTSUPP for XDP_ZEROCOPY)' },
     ring: { default: 1024, min: 64, max: 4096, multiple: 1, belowMin: 'reject', source: 'a generic NAPI driver (no specific hardware)', txDefault: 1024, txStopBelow: 21 },
     maxQueues: 64,
@@ -252,7 +294,7 @@ export const DRIVERS: Record<DriverName, DriverProfile> = {
     txWorkLimit: 128, // like mlx5e's MLX5E_TX_CQ_POLL_BUDGET (UNVERIFIED)
     txFramesIrq: false,
     vectorName: (dev, q) => `${dev}-rx-${q}`,
-    otherVectorName: () => null,
+    otherVectorName: null,
     rxFlowSteer: true, // like mlx5e_rx_flow_steer
     rxPages: {
       kind: 'page_pool',

@@ -27,6 +27,7 @@ import { PagePool } from '../page-pool.ts';
 import type { RxPages } from '../rx-pages.ts';
 import { TxRing } from './tx-ring.ts';
 import { PfifoFast } from '../qdisc.ts';
+import { pciAddress } from './pci.ts';
 import type { CoreHook } from '../netif-receive.ts';
 import { GenericXdp, NativeXdp, XdpProgram, type XdpRedirectMap, type XdpRxqReport, type XdpTxDevice } from '../xdp.ts';
 
@@ -230,7 +231,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
       this.vectors.push(vector);
       this.pollers.push(poller);
       this.napis.push(napi);
-      this.irqDesc.push(k.irqs.addDevice(cfg.driver.vectorName(cfg.name, q), `IR-PCI-MSIX-0000:0${cfg.index + 1}:00.0`, q, cfg.irqAffinity[q]!));
+      this.irqDesc.push(k.irqs.addDevice(cfg.driver.vectorName(cfg.name, q), `IR-PCI-MSIX-${pciAddress(cfg.index)}`, q, cfg.irqAffinity[q]!));
     }
     if (cfg.xdp) {
       const prog = new XdpProgram(cfg.xdp, flows);
@@ -398,7 +399,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
 
   /**
    * XDP_TX of a frame of `len` bytes received on `queue`, at `t`: posted on the TX ring of the
-   * queue pair (the driver's XDP TX ring: ixgbe_xmit_xdp_ring, ice_xmit_xdp_ring — a ring of its
+   * queue pair (the driver's XDP TX ring: ixgbe_xmit_xdp_ring, __ice_xmit_xdp_ring — a ring of its
    * own on hardware, the pair's here), sent when the link's TX side is free, its completion
    * cleaned by that queue's poll.
    */
@@ -673,7 +674,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
   }
 }
 
-/** ixgbe_msix_clean_rings(): the vector's handler just schedules NAPI (the vector stays masked). */
+/** ixgbe_msix_clean_rings(), ice_msix_clean_rings(): the vector's handler just schedules NAPI (the vector stays masked). */
 function* msixCleanRings(k: NapiHost, cpu: Cpu, napi: Napi): Generator<number, void, void> {
   yield k.costs.hardirq_entry_exit + k.costs.irq_handler;
   napiSchedule(k, cpu, napi);
