@@ -245,10 +245,25 @@ export class PacketFollower implements FollowProbe {
     const out = `XDP sent the frame out of ${this.k!.nicName(nic)} (XDP_TX, or a devmap redirect): it leaves the receive path`;
     if (site === 'xdp_tx') return { ...this.driver(nic).xdpTx, detail: out };
     if (site === 'xdp_tx_generic') return { fn: 'generic_xdp_tx', file: 'net/core/dev.c', detail: out };
+    const noSkb = NO_SKB_DROPS[site];
+    if (noSkb) return noSkb(this.k!.nics[this.k!.flows[this.flow]!.nic]!.cfg.driver.noDescriptorCounter);
     const d = DROP_SITES[site as DropSite];
     return { fn: 'kfree_skb_reason', file: 'net/core/skbuff.c', detail: `dropped: ${d?.reason ?? site} (${d?.location ?? site})` };
   }
 }
+
+/**
+ * Drops of a frame that never became an skb, so no kfree_skb_reason: the NIC's (the frame stays in
+ * its buffer: ethtool -S only) and the XDP redirect targets' (the frame goes back to its page pool
+ * or UMEM). `counter`: the driver's ethtool counter for a frame without a free descriptor.
+ */
+const NO_SKB_DROPS: Partial<Record<string, (counter: string) => Pick<FollowStage, 'fn' | 'file' | 'detail'>>> = {
+  nic_ring: (counter) => ({ fn: '(NIC hardware)', file: '', detail: `dropped by the NIC: no free descriptor in the RX ring, no skb was built (ethtool -S ${counter})` }),
+  nic_missed: () => ({ fn: '(NIC hardware)', file: '', detail: 'dropped by the NIC: its packet buffer was full, no skb was built (ethtool -S rx_missed_errors)' }),
+  cpumap: () => ({ fn: 'bq_flush_to_queue', file: 'kernel/bpf/cpumap.c', detail: "dropped: the cpumap entry's ptr_ring was full, the frame went back to its page pool (xdp_return_frame_rx_napi)" }),
+  devmap: () => ({ fn: 'bq_xmit_all', file: 'kernel/bpf/devmap.c', detail: 'dropped: the target device refused the frames (ndo_xdp_xmit), the frame went back to its page pool' }),
+  xsk: () => ({ fn: 'xsk_rcv', file: 'net/xdp/xsk.c', detail: "dropped: the AF_XDP socket's RX ring was full or its fill ring empty, the driver recycled the buffer" }),
+};
 
 /** `12.3 µs before it` for a head that arrived before the followed frame. */
 function fmtAgo(ns: number): string {

@@ -60,6 +60,13 @@ describe('following one packet (trace-hooks FollowProbe)', () => {
     expect(none.f.stages).toEqual([]);
   });
 
+  it('a frame the NIC drops as it arrives ends at the NIC, with the ethtool counter: no skb exists, so no kfree_skb_reason', () => {
+    const { f } = follow(file('flood-64b-rss-4-queues'), 8, 0, 4e6);
+    expect(f.stages.map((s) => s.stage)).toEqual(['wire', 'drop']);
+    expect(f.stages[1]).toMatchObject({ fn: '(NIC hardware)', file: '' });
+    expect(f.stages[1]!.detail).toMatch(/no skb was built \(ethtool -S (rx_no_dma_resources|rx_missed_errors)\)$/);
+  });
+
   it('follows a seed-lab segment from the wire to the reader: DMA, the poll on the IRQ CPU, GRO, both passes, the socket, the copy', () => {
     const { f, irqCpus } = follow(file('seed-lab-iperf3-on-irq-core'), 12, 0, 8e6);
     const names = f.stages.map((s) => s.stage);
