@@ -54,14 +54,21 @@ const windowS = (r: Result): number => r.sim.window_ns / 1e9;
 /**
  * Per-packet CPU time of a 64-byte frame from the driver to a netfilter verdict in the raw table
  * (PREROUTING), as the model charges it on a profile: the driver's clean loop (descriptor, the
- * refill amortised over its batch, the poll amortised over NAPI's weight of 64), GRO's bucket
- * scan, __netif_receive_skb_core, ip_rcv and one hook with one rule; conntrack adds nf_conntrack_in.
+ * refill amortised over its batch, the page_pool fast path for each half-page buffer, the poll
+ * with its softirq entry and net_rx_action amortised over NAPI's weight of 64 — a NAPI that used
+ * its weight goes on the repoll list, which net_rx_action leaves for the next NET_RX it raises, so
+ * a lone NAPI pays both for every poll: net/core/dev.c: net_rx_action), GRO's bucket scan, __netif_receive_skb_core,
+ * ip_rcv and one hook with one rule; conntrack adds nf_conntrack_in. test/model/cost-profiles.test.ts
+ * checks this sum against a run that takes the same path (ip_error after the hook) so that a
+ * step the model starts charging cannot be left out of it.
  */
 export function rawTableDropNs(profile: string, conntrack: boolean): number {
   const c = (k: CostKey): number => COST_PROFILES[profile]![k].ns;
   const refillBatch = DRIVERS.generic.refillBatch;
   const napiWeight = 64; // NAPI_POLL_WEIGHT (include/linux/netdevice.h)
-  const driver = c('rx_descriptor') + c('refill_batch') / refillBatch + c('refill_buffer') + c('napi_poll') / napiWeight;
+  const buffersPerPage = 2; // page_pool_alloc_frag_netmem: two 2048-byte buffers per 4 KiB page (rx-page-pool.ts)
+  const poll = (c('napi_poll') + c('softirq_entry') + c('net_rx_action')) / napiWeight;
+  const driver = c('rx_descriptor') + c('refill_batch') / refillBatch + c('refill_buffer') + c('page_pool_fast') / buffersPerPage + poll;
   return driver + c('gro_receive') + c('netif_receive_skb') + c('ip_rcv') + c('nf_hook') + c('nf_rule') + (conntrack ? c('conntrack_in') : 0);
 }
 
@@ -69,10 +76,10 @@ const XDP_PAPER = 'Høiland-Jørgensen et al., "The eXpress Data Path", CoNEXT 2
 const CAI = 'Cai et al., "Understanding Host Network Stack Overheads", SIGCOMM 2021, §3.1';
 const SEED_LAB = "the seed lab's notes of 2020-09-14 and 2020-09-26 (docs/seed-lab.md)";
 const NO_VERDICT =
-  "the model's netfilter counts the rules a packet evaluates but has no DROP verdict, so no scenario can drop in the raw table: the value is the per-packet cost the model charges for that path on this profile (driver, GRO, __netif_receive_skb_core, ip_rcv, one hook and rule), as one core's rate 1/cost";
+  "the model's netfilter counts the rules a packet evaluates but has no DROP verdict, so no scenario can drop in the raw table: the value is the per-packet cost the model charges for that path on this profile (driver with its page_pool and per-poll softirq work, GRO, __netif_receive_skb_core, ip_rcv, one hook and rule), as one core's rate 1/cost";
 
 const FORWARD_NOTE =
-  "flows[fwd].forwarded_pps: packets ip_forward handed to eth1's qdisc and TX ring per second of the window. Beyond the receive path to ip_rcv (the shares set from the paper's drop rates), the forwarding steps are assumptions, not fitted to this figure: fib_lookup 30, ip_forward 120, ip_output 40, dev_queue_xmit 50, ndo_start_xmit 140 (a tail write per packet) and tx_clean 60 ns, about 440 ns on top of ≈230 ns of receive path.";
+  "flows[fwd].forwarded_pps: packets ip_forward handed to eth1's qdisc and TX ring per second of the window. Beyond the receive path to ip_rcv (the shares set from the paper's drop rates), the forwarding steps are assumptions, not fitted to this figure: fib_lookup 30, ip_forward 120, ip_output 40, dev_queue_xmit 50, ndo_start_xmit 140 (a tail write per packet) and tx_clean 60 ns, about 440 ns on top of ≈190 ns of receive path (to ip_rcv and the route, as the model charges it on this profile).";
 
 export const EXPERIMENTS: Experiment[] = [
   {
