@@ -4,7 +4,8 @@ import { DRIVERS, DRIVER_NAMES, type DriverName } from '../../model/nic/drivers.
 import * as limits from '../limits.ts';
 import { ValueError } from '../errors.ts';
 import { formatHexKey, parseHexKey } from '../units.ts';
-import { defineKnob, oneOf, onOff, text, uint, type NicContext, type ValueType } from './types.ts';
+import { ethtoolKnob } from './kinds.ts';
+import { oneOf, onOff, text, uint, type NicContext, type ValueType } from './types.ts';
 
 /**
  * ethtool's settings of the receive path: -C (coalesce), -G (ring), -L (channels), -K (features),
@@ -95,13 +96,9 @@ const speedType: ValueType<number> = {
   format: (gbps) => String(Math.round(gbps * 1000)),
 };
 const gbpsList = (d: { speedsGbps: readonly number[] }): string => d.speedsGbps.join(', ');
-export const speed = defineKnob<number, number, NicContext>({
-  name: 'speed',
-  kind: 'ethtool',
-  ethtool: { option: '-s', param: 'speed' },
+export const speed = ethtoolKnob<number, number>('-s', 'speed', {
   path: 'nics[].speed_gbps',
   where: 'ethtool -s <dev> speed N (Mb/s)',
-  command: 'ethtool -s {dev} speed {value}',
   type: speedType,
   unit: 'Gbit/s (ethtool: Mb/s)',
   default: 10,
@@ -122,13 +119,7 @@ export const speed = defineKnob<number, number, NicContext>({
 // ---------------------------------------------------------------- -C
 
 const usecsType = uint('rx-usecs');
-export const rxUsecs = defineKnob<number, number, NicContext>({
-  name: 'rx-usecs',
-  kind: 'ethtool',
-  ethtool: { option: '-C', param: 'rx-usecs' },
-  path: 'nics[].coalesce.rx-usecs',
-  where: 'ethtool -C <dev> rx-usecs N',
-  command: 'ethtool -C {dev} rx-usecs {value}',
+export const rxUsecs = ethtoolKnob<number, number>('-C', 'rx-usecs', {
   type: usecsType,
   unit: 'µs',
   default: ({ driver }) => driver.moderation.rxUsecsDefault,
@@ -140,13 +131,7 @@ export const rxUsecs = defineKnob<number, number, NicContext>({
 });
 
 const framesType = uint('rx-frames');
-export const rxFrames = defineKnob<number, number, NicContext>({
-  name: 'rx-frames',
-  kind: 'ethtool',
-  ethtool: { option: '-C', param: 'rx-frames' },
-  path: 'nics[].coalesce.rx-frames',
-  where: 'ethtool -C <dev> rx-frames N',
-  command: 'ethtool -C {dev} rx-frames {value}',
+export const rxFrames = ethtoolKnob<number, number>('-C', 'rx-frames', {
   type: framesType,
   unit: 'frames',
   default: ({ driver }) => driver.moderation.rxFramesDefault,
@@ -162,13 +147,7 @@ export const rxFrames = defineKnob<number, number, NicContext>({
 });
 
 const txFramesIrqType = uint('tx-frames-irq');
-export const txFramesIrq = defineKnob<number, number, NicContext>({
-  name: 'tx-frames-irq',
-  kind: 'ethtool',
-  ethtool: { option: '-C', param: 'tx-frames-irq' },
-  path: 'nics[].coalesce.tx-frames-irq',
-  where: 'ethtool -C <dev> tx-frames-irq N',
-  command: 'ethtool -C {dev} tx-frames-irq {value}',
+export const txFramesIrq = ethtoolKnob<number, number>('-C', 'tx-frames-irq', {
   type: txFramesIrqType,
   unit: 'frames',
   default: ({ driver }) => driver.txWorkLimit,
@@ -188,13 +167,7 @@ function adaptiveDefault({ driver, rxUsecs: usecs }: Pick<NicContext, 'driver' |
   return driver.moderation.adaptiveDefault && (driver.moderation.kind !== 'eitr' || usecs === 1) ? 'on' : 'off';
 }
 
-export const adaptiveRx = defineKnob<'on' | 'off', boolean, NicContext>({
-  name: 'adaptive-rx',
-  kind: 'ethtool',
-  ethtool: { option: '-C', param: 'adaptive-rx' },
-  path: 'nics[].coalesce.adaptive-rx',
-  where: 'ethtool -C <dev> adaptive-rx on|off',
-  command: 'ethtool -C {dev} adaptive-rx {value}',
+export const adaptiveRx = ethtoolKnob<'on' | 'off', boolean>('-C', 'adaptive-rx', {
   type: onOff('adaptive-rx'),
   default: adaptiveDefault,
   defaultText: `${perDriver((d) => adaptiveDefault({ driver: d, rxUsecs: d.moderation.rxUsecsDefault }))} (ixgbe: on while rx-usecs is 1)`,
@@ -209,13 +182,7 @@ export const adaptiveRx = defineKnob<'on' | 'off', boolean, NicContext>({
 // ---------------------------------------------------------------- -G, -L
 
 const ringType = uint('the RX ring size', 1);
-export const ringRx = defineKnob<number, number, NicContext>({
-  name: 'rx',
-  kind: 'ethtool',
-  ethtool: { option: '-G', param: 'rx' },
-  path: 'nics[].ring.rx',
-  where: 'ethtool -G <dev> rx N',
-  command: 'ethtool -G {dev} rx {value}',
+export const ringRx = ethtoolKnob<number, number>('-G', 'rx', {
   type: ringType,
   unit: 'descriptors',
   default: ({ driver }) => driver.ring.default,
@@ -232,13 +199,7 @@ export function queueCount(nic: { driver: string; channels: { combined?: number 
 }
 
 const channelsType = uint('the number of combined channels', 1);
-export const combined = defineKnob<number, number, NicContext>({
-  name: 'combined',
-  kind: 'ethtool',
-  ethtool: { option: '-L', param: 'combined' },
-  path: 'nics[].channels.combined',
-  where: 'ethtool -L <dev> combined N',
-  command: 'ethtool -L {dev} combined {value}',
+export const combined = ethtoolKnob<number, number>('-L', 'combined', {
   type: channelsType,
   unit: 'queues',
   default: ({ driver, cpus }) => limits.defaultChannelCount(driver, cpus),
@@ -252,14 +213,8 @@ export const combined = defineKnob<number, number, NicContext>({
 // ---------------------------------------------------------------- -K
 
 function feature(name: 'gro' | 'rxhash' | 'ntuple', long: string, dflt: 'on' | 'off', description: string, source: string) {
-  return defineKnob<'on' | 'off', boolean, NicContext>({
-    name,
+  return ethtoolKnob<'on' | 'off', boolean>('-K', name, {
     aliases: [long],
-    kind: 'ethtool',
-    ethtool: { option: '-K', param: name },
-    path: `nics[].features.${name}`,
-    where: `ethtool -K <dev> ${name} on|off`,
-    command: `ethtool -K {dev} ${name} {value}`,
     type: onOff(name),
     default: dflt,
     range: 'on, off',
@@ -311,10 +266,8 @@ function checkIndir(value: IndirSpec, { driver, queues }: NicContext): IndirSpec
   return { table: limits.indirTable(value.table, driver, queues) };
 }
 
-export const indir = defineKnob<IndirSpec, IndirSpec, NicContext>({
+export const indir = ethtoolKnob<IndirSpec, IndirSpec>('-X', 'equal | weight | default', {
   name: 'indir',
-  kind: 'ethtool',
-  ethtool: { option: '-X', param: 'equal | weight | default' },
   path: 'nics[].rss.indir',
   where: 'ethtool -X <dev> equal N | weight W… | default',
   command: 'ethtool -X {dev} equal {value}',
@@ -332,13 +285,8 @@ export function netdevRssKey(seed: number): Uint8Array {
   return new RngStream(seed, 'netdev_rss_key').bytes(52);
 }
 
-export const hkey = defineKnob<string, Uint8Array, NicContext>({
-  name: 'hkey',
-  kind: 'ethtool',
-  ethtool: { option: '-X', param: 'hkey' },
-  path: 'nics[].rss.hkey',
+export const hkey = ethtoolKnob<string, Uint8Array>('-X', 'hkey', {
   where: 'ethtool -X <dev> hkey K',
-  command: 'ethtool -X {dev} hkey {value}',
   type: text('hex bytes'),
   default: ({ seed, driver }) => formatHexKey(netdevRssKey(seed).subarray(0, driver.rssKeyBytes)),
   defaultText: "netdev_rss_key (random per boot; here drawn from the seed), cut to the driver's length",
@@ -352,13 +300,8 @@ export const hkey = defineKnob<string, Uint8Array, NicContext>({
 // ---------------------------------------------------------------- -N
 
 function flowHash(flowType: 'udp4' | 'udp6') {
-  return defineKnob<'sd' | 'sdfn', boolean, NicContext>({
-    name: `rx-flow-hash ${flowType}`,
-    kind: 'ethtool',
-    ethtool: { option: '-N', param: 'rx-flow-hash' },
-    path: `nics[].rss.rx-flow-hash.${flowType}`,
-    where: `ethtool -N <dev> rx-flow-hash ${flowType} sd|sdfn`,
-    command: `ethtool -N {dev} rx-flow-hash ${flowType} {value}`,
+  return ethtoolKnob<'sd' | 'sdfn', boolean>('-N', 'rx-flow-hash', {
+    words: `rx-flow-hash ${flowType}`,
     type: oneOf(['sd', 'sdfn'], 'expected "sd" (addresses) or "sdfn" (addresses and ports)'),
     default: ({ driver }) => (driver.udpHashPortsDefault ? 'sdfn' : 'sd'),
     range: 'sd, sdfn',
@@ -389,13 +332,8 @@ function checkPauseAutoneg(value: 'on' | 'off', ctx: NicContext): boolean {
 
 function pauseParam(name: 'autoneg' | 'rx' | 'tx', description: string) {
   const dflt = ({ driver }: Pick<NicContext, 'driver'>): 'on' | 'off' => (driver.flowControl[name] ? 'on' : 'off');
-  return defineKnob<'on' | 'off', boolean, NicContext>({
+  return ethtoolKnob<'on' | 'off', boolean>('-A', name, {
     name: `pause ${name}`,
-    kind: 'ethtool',
-    ethtool: { option: '-A', param: name },
-    path: `nics[].pause.${name}`,
-    where: `ethtool -A <dev> ${name} on|off`,
-    command: `ethtool -A {dev} ${name} {value}`,
     type: onOff(name),
     default: dflt,
     defaultText: perDriver((d) => dflt({ driver: d })),
