@@ -1,8 +1,7 @@
 import { ValueError } from '../errors.ts';
-import * as limits from '../limits.ts';
 import { INT_MAX } from '../limits.ts';
-import { formatCpuList, parseCpuList, parseRate } from '../units.ts';
-import { appOption, bounded, choice, count, flag } from './kinds.ts';
+import { parseRate } from '../units.ts';
+import { appOption, bounded, choice, count, cpuList, flag } from './kinds.ts';
 import { sint, text, uint } from './types.ts';
 
 /** The app kinds that read a socket (pace their reads, busy poll it). */
@@ -21,16 +20,8 @@ const XSK = ['af-xdp-reader'];
 export const cpus = appOption<string, number[]>('cpus', {
   where: 'taskset -c LIST <app> (sched_setaffinity; Cpus_allowed_list in /proc/<pid>/status)',
   command: 'taskset -c {value} {app}',
-  type: text('cpu list'),
-  default: ({ cpus: n }) => formatCpuList(Array.from({ length: n }, (_, i) => i)),
+  ...cpuList('the CPU list', 'an empty CPU list (sched_setaffinity: EINVAL)'),
   defaultText: 'all CPUs',
-  range: 'existing CPUs, not empty',
-  check: (value, ctx) => {
-    const list = limits.existingCpus(parseCpuList(value), ctx.cpus, 'the CPU list');
-    if (list.length === 0) throw new ValueError('an empty CPU list (sched_setaffinity: EINVAL)');
-    return list;
-  },
-  store: (list) => formatCpuList(list),
   description: "CPUs the app's task may run on; the scheduler places it among them at each wake-up.",
   source: 'kernel/sched/core.c: sched_setaffinity',
   runtime: true,

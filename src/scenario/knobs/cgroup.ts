@@ -1,22 +1,13 @@
 import { ValueError } from '../errors.ts';
-import * as limits from '../limits.ts';
-import { formatCpuList, parseCpuList, parseCpuMax } from '../units.ts';
-import { cgroupFile } from './kinds.ts';
+import { parseCpuMax } from '../units.ts';
+import { cgroupFile, cpuList } from './kinds.ts';
 import { text, uint } from './types.ts';
 
 /** cgroup v2 files of the cpuset and cpu controllers, /sys/fs/cgroup/<path>/<file> (<path>: "pod-a", or nested as "kubepods/pod-a/web"). */
 
 export const cpusetCpus = cgroupFile<string, number[]>('cpuset.cpus', {
-  type: text('cpu list'),
-  default: ({ cpus }) => formatCpuList(Array.from({ length: cpus }, (_, i) => i)),
+  ...cpuList('cpuset.cpus', 'an empty cpuset has no CPU to run on'),
   defaultText: "the parent's (all CPUs)",
-  range: 'existing CPUs, not empty',
-  check: (value, ctx) => {
-    const cpus = limits.existingCpus(parseCpuList(value), ctx.cpus, 'cpuset.cpus');
-    if (cpus.length === 0) throw new ValueError('an empty cpuset has no CPU to run on');
-    return cpus;
-  },
-  store: (cpus) => formatCpuList(cpus),
   description: "CPUs the group's tasks may run on; narrows each task's own affinity (cpuset_cpus_allowed).",
   source: 'kernel/cgroup/cpuset.c: update_cpumask',
 });

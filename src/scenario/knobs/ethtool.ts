@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RngStream } from '../../engine/rng.ts';
-import { DRIVERS, DRIVER_NAMES, type DriverName } from '../../model/nic/drivers.ts';
+import { DRIVERS, DRIVER_NAMES, type DriverName, type DriverProfile } from '../../model/nic/drivers.ts';
 import * as limits from '../limits.ts';
 import { ValueError } from '../errors.ts';
 import { formatHexKey, parseHexKey } from '../units.ts';
@@ -116,48 +116,65 @@ export const speed = ethtoolKnob<number, number>('-s', 'speed', {
   source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c: ixgbe_set_link_ksettings',
 });
 
+/**
+ * A count the driver's callback limits: ethtool's u32 parsing (`what` in its message, at least
+ * `min`), then `limit` — the driver's EINVAL, or the value it keeps (a ring rounded up).
+ */
+function driverCount(what: string, limit: (driver: DriverProfile, n: number) => number, min = 0): { type: ValueType<number>; check: (value: number, ctx: NicContext) => number } {
+  const type = uint(what, min);
+  return { type, check: (value, ctx) => limit(ctx.driver, type.check(value)) };
+}
+
+/**
+ * A coalesce parameter only some drivers list in supported_coalesce_params: the others refuse it
+ * (`limit` throws for them even at 0), and its default is given for the drivers that have it.
+ */
+function someDriversCount(param: string, has: (d: DriverProfile) => boolean, dflt: (d: DriverProfile) => number, limit: (driver: DriverProfile, n: number) => number) {
+  return {
+    ...driverCount(param, limit),
+    default: ({ driver }: NicContext) => dflt(driver),
+    defaultText: `${DRIVER_NAMES.filter((n) => has(DRIVERS[n]))
+      .map((n) => `${n} ${dflt(DRIVERS[n])}`)
+      .join(', ')} (others: not supported)`,
+    supported: ({ driver }: NicContext) => void limit(driver, 0),
+    read: (value: number) => value,
+  };
+}
+
 // ---------------------------------------------------------------- -C
 
-const usecsType = uint('rx-usecs');
 export const rxUsecs = ethtoolKnob<number, number>('-C', 'rx-usecs', {
-  type: usecsType,
+  ...driverCount('rx-usecs', limits.rxUsecs),
   unit: 'µs',
   default: ({ driver }) => driver.moderation.rxUsecsDefault,
   range: (d) => `0..${d.moderation.rxUsecsMax}`,
-  check: (value, ctx) => limits.rxUsecs(ctx.driver, usecsType.check(value)),
   store: (kept) => kept,
   description: 'Interrupt moderation interval. ixgbe: minimum µs between interrupts (EITR), 0 = off, 1 = adaptive. ice: ITR in 2 µs steps. generic: µs from the first frame.',
   source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c: ixgbe_set_coalesce',
 });
 
-const framesType = uint('rx-frames');
 export const rxFrames = ethtoolKnob<number, number>('-C', 'rx-frames', {
-  type: framesType,
+  ...someDriversCount(
+    'rx-frames',
+    (d) => d.moderation.rxFrames,
+    (d) => d.moderation.rxFramesDefault,
+    limits.rxFrames,
+  ),
   unit: 'frames',
-  default: ({ driver }) => driver.moderation.rxFramesDefault,
-  defaultText: `${DRIVER_NAMES.filter((n) => DRIVERS[n].moderation.rxFrames)
-    .map((n) => `${n} ${DRIVERS[n].moderation.rxFramesDefault}`)
-    .join(', ')} (others: not supported)`,
   range: (d) => (d.moderation.rxFrames ? '0..' : 'not supported'),
-  supported: ({ driver }) => void limits.rxFrames(driver, 0),
-  check: (value, ctx) => limits.rxFrames(ctx.driver, framesType.check(value)),
-  read: (value) => value,
   description: 'Interrupt after this many frames (drivers that list it in supported_coalesce_params).',
   source: 'drivers/net/ethernet/mellanox/mlx5/core/en_ethtool.c: mlx5e_ethtool_set_coalesce',
 });
 
-const txFramesIrqType = uint('tx-frames-irq');
 export const txFramesIrq = ethtoolKnob<number, number>('-C', 'tx-frames-irq', {
-  type: txFramesIrqType,
+  ...someDriversCount(
+    'tx-frames-irq',
+    (d) => d.txFramesIrq,
+    (d) => d.txWorkLimit,
+    limits.txFramesIrq,
+  ),
   unit: 'frames',
-  default: ({ driver }) => driver.txWorkLimit,
-  defaultText: `${DRIVER_NAMES.filter((n) => DRIVERS[n].txFramesIrq)
-    .map((n) => `${n} ${DRIVERS[n].txWorkLimit}`)
-    .join(', ')} (others: not supported)`,
   range: (d) => (d.txFramesIrq ? '0..65535 (0: unchanged)' : 'not supported'),
-  supported: ({ driver }) => void limits.txFramesIrq(driver, 0),
-  check: (value, ctx) => limits.txFramesIrq(ctx.driver, txFramesIrqType.check(value)),
-  read: (value) => value,
   description: 'TX completions one NAPI poll frees at most (adapter->tx_work_limit, read by ixgbe_clean_tx_irq), apart from the RX budget; a poll that reaches it is not complete.',
   source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c: ixgbe_set_coalesce',
 });
@@ -181,13 +198,11 @@ export const adaptiveRx = ethtoolKnob<'on' | 'off', boolean>('-C', 'adaptive-rx'
 
 // ---------------------------------------------------------------- -G, -L
 
-const ringType = uint('the RX ring size', 1);
 export const ringRx = ethtoolKnob<number, number>('-G', 'rx', {
-  type: ringType,
+  ...driverCount('the RX ring size', limits.ringSize, 1),
   unit: 'descriptors',
   default: ({ driver }) => driver.ring.default,
   range: (d) => `${d.ring.min}..${d.ring.max}${d.ring.belowMin === 'clamp' ? ' (below: raised)' : ''}${d.ring.multiple > 1 ? `, rounded up to ×${d.ring.multiple}` : ''}`,
-  check: (value, ctx) => limits.ringSize(ctx.driver, ringType.check(value)),
   store: (kept) => kept,
   description: 'RX descriptors per queue: how many frames a queue holds before the NIC drops.',
   source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c: ixgbe_set_ringparam',

@@ -1,6 +1,5 @@
-import { ValueError } from '../errors.ts';
-import { buildOption, choice, count, flag, kernelOption } from './kinds.ts';
-import { decimal, oneOfNumbers, type SystemContext } from './types.ts';
+import { amount, buildOption, choice, count, flag, kernelOption } from './kinds.ts';
+import { oneOfNumbers, type SystemContext } from './types.ts';
 
 /**
  * The kernel itself: build options and version-dependent behaviour, the `kernel` section of a
@@ -35,17 +34,12 @@ export const sched = kernelOption<'eevdf' | 'cfs', 'eevdf' | 'cfs'>('sched', {
   source: 'kernel/sched/fair.c: pick_next_entity',
 });
 
-const exitType = decimal('idle_exit_us');
 export const idleExitUs = kernelOption<number, number>('idle_exit_us', {
   where: '/sys/devices/system/cpu/cpu<N>/cpuidle/state<K>/latency (the deepest state used)',
-  type: exitType,
+  ...amount('idle_exit_us'),
   unit: 'µs',
   default: 0,
   range: '>= 0',
-  check: (value) => {
-    if (!(value >= 0)) throw new ValueError('expected idle_exit_us (a number >= 0)');
-    return value;
-  },
   description: 'Exit latency of the idle state a CPU sleeps in (a C-state), paid by the first interrupt after idle. 0: polling idle.',
   source: 'drivers/cpuidle/cpuidle.c: cpuidle_enter_state',
 });

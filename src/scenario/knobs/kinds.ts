@@ -1,5 +1,7 @@
 import { ValueError } from '../errors.ts';
-import { bool, defineKnob, oneOf, uint, type Knob, type NicContext, type QueueContext, type SystemContext, type ValueType } from './types.ts';
+import * as limits from '../limits.ts';
+import { formatCpuList, parseCpuList } from '../units.ts';
+import { bool, decimal, defineKnob, oneOf, text, uint, type Knob, type NicContext, type QueueContext, type SystemContext, type ValueType } from './types.ts';
 
 /**
  * One declaration per kind of knob: where a knob of that kind lives follows from its name (the
@@ -106,6 +108,35 @@ export function ethtoolKnob<J, T>(option: string, param: string, spec: KnobSpec<
 export function count(what: string, min = 0, max?: number): { type: ReturnType<typeof uint>; check: (value: number) => number } {
   const type = uint(what, min, max);
   return { type, check: (value) => type.check(value) };
+}
+
+/** A number that may have a fraction (µs), at least 0, whose only check is that. */
+export function amount(what: string): { type: ValueType<number>; check: (value: number) => number } {
+  return {
+    type: decimal(what),
+    check: (value) => {
+      if (!(value >= 0)) throw new ValueError(`expected ${what} (a number >= 0)`);
+      return value;
+    },
+  };
+}
+
+/**
+ * A CPU list (`0-3,8`) of CPUs that exist, kept as the list the kernel prints; all CPUs unless
+ * set. `what` names it when a CPU does not exist; an empty list is refused with `emptyProblem`.
+ */
+export function cpuList(what: string, emptyProblem: string) {
+  return {
+    type: text('cpu list'),
+    default: ({ cpus }: SystemContext) => formatCpuList(Array.from({ length: cpus }, (_, i) => i)),
+    range: 'existing CPUs, not empty',
+    check: (value: string, ctx: SystemContext) => {
+      const list = limits.existingCpus(parseCpuList(value), ctx.cpus, what);
+      if (list.length === 0) throw new ValueError(emptyProblem);
+      return list;
+    },
+    store: (list: number[]) => formatCpuList(list),
+  };
 }
 
 /**
