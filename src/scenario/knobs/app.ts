@@ -1,7 +1,8 @@
 import { ValueError } from '../errors.ts';
 import { INT_MAX } from '../limits.ts';
 import { parseRate } from '../units.ts';
-import { appOption, bounded, choice, count, cpuList, flag } from './kinds.ts';
+import { appOption } from './kinds.ts';
+import { bounded, choice, count, cpuList, flag } from './values.ts';
 import { sint, text, uint } from './types.ts';
 
 /** The app kinds that read a socket (pace their reads, busy poll it). */

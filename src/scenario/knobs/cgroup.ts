@@ -1,6 +1,7 @@
 import { ValueError } from '../errors.ts';
 import { parseCpuMax } from '../units.ts';
-import { cgroupFile, cpuList } from './kinds.ts';
+import { cgroupFile } from './kinds.ts';
+import { cpuList } from './values.ts';
 import { text, uint } from './types.ts';
 
 /** cgroup v2 files of the cpuset and cpu controllers, /sys/fs/cgroup/<path>/<file> (<path>: "pod-a", or nested as "kubepods/pod-a/web"). */

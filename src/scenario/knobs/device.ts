@@ -1,6 +1,7 @@
 import { ValueError } from '../errors.ts';
 import * as limits from '../limits.ts';
-import { count, deviceFile } from './kinds.ts';
+import { deviceFile } from './kinds.ts';
+import { count } from './values.ts';
 import { oneOfNumbers, uint } from './types.ts';
 
 /**

@@ -1,4 +1,5 @@
-import { amount, buildOption, choice, count, flag, kernelOption } from './kinds.ts';
+import { buildOption, kernelOption } from './kinds.ts';
+import { amount, choice, count, flag } from './values.ts';
 import { oneOfNumbers, type SystemContext } from './types.ts';
 
 /**

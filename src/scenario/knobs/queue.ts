@@ -2,7 +2,8 @@ import * as limits from '../limits.ts';
 import { parseCpuMask } from '../units.ts';
 import { ValueError } from '../errors.ts';
 import { kernelAtLeast } from './kernel-config.ts';
-import { count, queueFile } from './kinds.ts';
+import { queueFile } from './kinds.ts';
+import { count } from './values.ts';
 import { oneOf, text, uint, type AnyKnob } from './types.ts';
 
 /** Per-RX-queue sysfs files, /sys/class/net/<dev>/queues/rx-<n>/<attr> (net/core/net-sysfs.c). */
