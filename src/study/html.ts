@@ -1,3 +1,4 @@
+import { d3Page, escapeHtml } from './page-html.ts';
 import { summaryCells, type Layout, type PointSummary } from './table.ts';
 
 /**
@@ -17,16 +18,6 @@ export interface HtmlInput {
   d3Source: string;
 }
 
-/** Text safe inside a <script> element. */
-export function scriptSafe(text: string): string {
-  return text.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
-}
-
-/** Text safe as HTML content or an attribute value. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
 export function sweepHtml(input: HtmlInput): string {
   const { layout, points } = input;
   const data = {
@@ -42,37 +33,23 @@ export function sweepHtml(input: HtmlInput): string {
   const table = `<table><thead><tr>${columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((c, i) => `<td${i >= layout.axes.length + 1 ? ' class="num"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`)
     .join('\n')}</tbody></table>`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(input.title)}</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
-h1 { font-size: 20px; margin: 0 0 4px; }
-h2 { font-size: 16px; margin: 28px 0 8px; font-family: ui-monospace, monospace; }
-.sub { color: #666; font-family: ui-monospace, monospace; font-size: 12px; }
-.charts { display: flex; flex-wrap: wrap; gap: 16px; }
-.chart { border: 1px solid #ddd; border-radius: 4px; padding: 6px; }
-.chart .axis-title { font: 12px ui-monospace, monospace; fill: #444; }
+  return d3Page({
+    title: input.title,
+    subtitle: input.subtitle,
+    monospaceHeadings: true,
+    styles: `.chart .axis-title { font: 12px ui-monospace, monospace; fill: #444; }
 .legend { font: 11px ui-monospace, monospace; }
 table { border-collapse: collapse; font: 12px ui-monospace, monospace; margin-top: 8px; }
 th, td { border-bottom: 1px solid #eee; padding: 2px 8px; text-align: left; white-space: nowrap; }
-td.num { text-align: right; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(input.title)}</h1>
-<div class="sub">${escapeHtml(input.subtitle)}</div>
-<div id="plots"></div>
+td.num { text-align: right; }`,
+    body: `<div id="plots"></div>
 <h2>summary (mean, sd and the 95 % confidence interval of the mean, Student t)</h2>
-${table}
-<script id="sweep-data" type="application/json">${scriptSafe(JSON.stringify(data))}</script>
-<script>${scriptSafe(input.d3Source)}</script>
-<script>${PAGE_SCRIPT}</script>
-</body>
-</html>
-`;
+${table}`,
+    dataId: 'sweep-data',
+    data,
+    d3Source: input.d3Source,
+    script: PAGE_SCRIPT,
+  });
 }
 
 const PAGE_SCRIPT = String.raw`

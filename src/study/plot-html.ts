@@ -1,9 +1,9 @@
-import { escapeHtml, scriptSafe } from './html.ts';
+import { d3Page } from './page-html.ts';
 import type { SeriesTable } from './series-csv.ts';
 
 /**
- * `rxsim plot --html`: one self-contained page (d3 and the data inlined, as the sweep page in
- * html.ts) drawing measured and simulated series on the same axes: per-CPU shares (the mean
+ * `rxsim plot --html`: one self-contained page (page-html.ts: d3 and the data inlined)
+ * drawing measured and simulated series on the same axes: per-CPU shares (the mean
  * usr/sys/irq/soft/idle of each run, stacked, one bar per run and CPU) and, for every other
  * metric, its rate against the time since the start of each run — one line per file, with each
  * run's mean as a dashed line across the chart (a 30 ms simulated window and a 10 s measurement
@@ -31,36 +31,21 @@ function pageData(files: PlotInput['files']): unknown {
 }
 
 export function plotHtml(input: PlotInput): string {
-  const labels = input.files.map((f) => f.label).join(' · ');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(input.title)}</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
-h1 { font-size: 20px; margin: 0 0 4px; }
-h2 { font-size: 16px; margin: 28px 0 8px; }
-.sub { color: #666; font-family: ui-monospace, monospace; font-size: 12px; }
-.charts { display: flex; flex-wrap: wrap; gap: 16px; }
-.chart { border: 1px solid #ddd; border-radius: 4px; padding: 6px; }
-.chart-title { font: 12px ui-monospace, monospace; fill: #222; }
-.legend, .tick text, .bar-label { font: 11px ui-monospace, monospace; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(input.title)}</h1>
-<div class="sub">${escapeHtml(labels)}</div>
-<h2>CPU shares (mean over each run, % as mpstat)</h2>
+  return d3Page({
+    title: input.title,
+    subtitle: input.files.map((f) => f.label).join(' · '),
+    monospaceHeadings: false,
+    styles: `.chart-title { font: 12px ui-monospace, monospace; fill: #222; }
+.legend, .tick text, .bar-label { font: 11px ui-monospace, monospace; }`,
+    body: `<h2>CPU shares (mean over each run, % as mpstat)</h2>
 <div id="shares"></div>
 <h2>Rates (per second; dashed: each run's mean)</h2>
-<div id="rates" class="charts"></div>
-<script id="plot-data" type="application/json">${scriptSafe(JSON.stringify(pageData(input.files)))}</script>
-<script>${scriptSafe(input.d3Source)}</script>
-<script>${PAGE_SCRIPT}</script>
-</body>
-</html>
-`;
+<div id="rates" class="charts"></div>`,
+    dataId: 'plot-data',
+    data: pageData(input.files),
+    d3Source: input.d3Source,
+    script: PAGE_SCRIPT,
+  });
 }
 
 const PAGE_SCRIPT = String.raw`

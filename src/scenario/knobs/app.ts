@@ -1,8 +1,9 @@
 import { ValueError } from '../errors.ts';
-import * as limits from '../limits.ts';
 import { INT_MAX } from '../limits.ts';
-import { formatCpuList, parseCpuList, parseRate } from '../units.ts';
-import { bool, defineKnob, oneOf, sint, text, uint, type SystemContext } from './types.ts';
+import { parseRate } from '../units.ts';
+import { appOption } from './kinds.ts';
+import { bounded, choice, count, cpuList, flag } from './values.ts';
+import { sint, text, uint } from './types.ts';
 
 /** The app kinds that read a socket (pace their reads, busy poll it). */
 const READERS = ['stream-reader', 'udp-sink', 'rr-server'];
@@ -17,31 +18,17 @@ const XSK = ['af-xdp-reader'];
  * Which app kinds take which option is checked with the app (resolve.ts).
  */
 
-export const cpus = defineKnob<string, number[], SystemContext>({
-  name: 'cpus',
-  kind: 'app',
-  path: 'apps[].cpus',
+export const cpus = appOption<string, number[]>('cpus', {
   where: 'taskset -c LIST <app> (sched_setaffinity; Cpus_allowed_list in /proc/<pid>/status)',
   command: 'taskset -c {value} {app}',
-  type: text('cpu list'),
-  default: ({ cpus: n }) => formatCpuList(Array.from({ length: n }, (_, i) => i)),
+  ...cpuList('the CPU list', 'an empty CPU list (sched_setaffinity: EINVAL)'),
   defaultText: 'all CPUs',
-  range: 'existing CPUs, not empty',
-  check: (value, ctx) => {
-    const list = limits.existingCpus(parseCpuList(value), ctx.cpus, 'the CPU list');
-    if (list.length === 0) throw new ValueError('an empty CPU list (sched_setaffinity: EINVAL)');
-    return list;
-  },
-  store: (list) => formatCpuList(list),
   description: "CPUs the app's task may run on; the scheduler places it among them at each wake-up.",
   source: 'kernel/sched/core.c: sched_setaffinity',
   runtime: true,
 });
 
-export const nice = defineKnob<number, number, SystemContext>({
-  name: 'nice',
-  kind: 'app',
-  path: 'apps[].nice',
+export const nice = appOption<number, number>('nice', {
   where: 'nice -n N <app> (setpriority)',
   type: sint('nice', -20, 19),
   default: 0,
@@ -55,27 +42,19 @@ export const nice = defineKnob<number, number, SystemContext>({
   schemaDefault: true,
 });
 
-const recvType = uint('recv_size', 1);
-export const recvSize = defineKnob<number, number, SystemContext>({
-  name: 'recv_size',
-  kind: 'app',
-  path: 'apps[].recv_size',
+export const recvSize = appOption<number, number>('recv_size', {
   where: 'the length each recvmsg asks for (iperf3 -l)',
-  type: recvType,
+  ...count('recv_size', 1),
   unit: 'bytes',
   default: 131072,
   range: '>= 1',
   appKinds: ['stream-reader'],
-  check: (value) => recvType.check(value),
   description: "stream-reader: bytes asked for per recvmsg (iperf3's 128 KiB).",
   source: 'net/ipv4/tcp.c: tcp_recvmsg',
 });
 
 const batchType = uint('batch', 1, 1024);
-export const batch = defineKnob<number, number, SystemContext>({
-  name: 'batch',
-  kind: 'app',
-  path: 'apps[].batch',
+export const batch = appOption<number, number>('batch', {
   where: 'vlen of recvmmsg (1: plain recvmsg)',
   type: batchType,
   unit: 'datagrams',
@@ -93,10 +72,7 @@ export const batch = defineKnob<number, number, SystemContext>({
   source: 'net/socket.c: do_recvmmsg',
 });
 
-export const rate = defineKnob<string, number, SystemContext>({
-  name: 'rate',
-  kind: 'app',
-  path: 'apps[].rate',
+export const rate = appOption<string, number>('rate', {
   where: 'how fast the app reads (a paced consumer)',
   type: text('bit rate'),
   unit: 'bit/s',
@@ -115,58 +91,35 @@ export const rate = defineKnob<string, number, SystemContext>({
 
 const U16_MAX = 65535;
 
-const busyPollType = uint('SO_BUSY_POLL in µs', 0, INT_MAX);
-export const busyPoll = defineKnob<number, number, SystemContext>({
-  name: 'busy_poll',
-  kind: 'app',
-  path: 'apps[].busy_poll',
+export const busyPoll = appOption<number, number>('busy_poll', {
   where: "setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &usecs) on the app's sockets",
-  type: busyPollType,
+  // sk_setsockopt(SO_BUSY_POLL): val < 0 is EINVAL (an int, so at most INT_MAX).
+  ...bounded('SO_BUSY_POLL', 0, INT_MAX, 'sk_setsockopt: EINVAL', 'SO_BUSY_POLL in µs'),
   unit: 'µs',
   defaultText: 'net.core.busy_read (sock_init_data)',
-  range: '0..2147483647',
   appKinds: BUSY_POLLERS,
-  check: (value) => {
-    // sk_setsockopt(SO_BUSY_POLL): val < 0 is EINVAL (an int, so at most INT_MAX).
-    if (!Number.isSafeInteger(value) || value < 0 || value > INT_MAX) throw new ValueError(`SO_BUSY_POLL ${value} is outside 0..${INT_MAX} (sk_setsockopt: EINVAL)`);
-    return value;
-  },
   read: () => -1,
   description: "sk_ll_usec: how long a read busy-polls the socket's NAPI before sleeping (-1 internally: the sysctl net.core.busy_read).",
   source: 'net/core/sock.c: sk_setsockopt',
 });
 
-export const preferBusyPoll = defineKnob<boolean, boolean, SystemContext>({
-  name: 'prefer_busy_poll',
-  kind: 'app',
-  path: 'apps[].prefer_busy_poll',
+export const preferBusyPoll = appOption<boolean, boolean>('prefer_busy_poll', {
   where: 'setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one)',
-  type: bool('prefer_busy_poll'),
-  default: false,
-  range: 'true or false',
+  ...flag('prefer_busy_poll'),
   appKinds: BUSY_POLLERS,
-  check: (value) => value,
   description: 'sk_prefer_busy_poll: busy_poll_stop arms gro_flush_timeout instead of rescheduling the NAPI, so with napi_defer_hard_irqs the device interrupt stays masked while the app polls.',
   source: 'net/core/dev.c: busy_poll_stop',
 });
 
-const budgetType = uint('SO_BUSY_POLL_BUDGET', 0, U16_MAX);
-export const busyPollBudget = defineKnob<number, number, SystemContext>({
-  name: 'busy_poll_budget',
-  kind: 'app',
-  path: 'apps[].busy_poll_budget',
+export const busyPollBudget = appOption<number, number>('busy_poll_budget', {
   where: 'setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &n)',
-  type: budgetType,
+  // sk_setsockopt(SO_BUSY_POLL_BUDGET): val < 0 || val > U16_MAX is EINVAL. 0 stays 0: sk_busy_loop
+  // reads it as BUSY_POLL_BUDGET (busy-poll.ts).
+  ...bounded('SO_BUSY_POLL_BUDGET', 0, U16_MAX, 'sk_setsockopt: EINVAL'),
   unit: 'packets',
   default: 0,
   defaultText: '0: BUSY_POLL_BUDGET (8)',
-  range: '0..65535',
   appKinds: BUSY_POLLERS,
-  check: (value) => {
-    // sk_setsockopt(SO_BUSY_POLL_BUDGET): val < 0 || val > U16_MAX is EINVAL.
-    if (!Number.isSafeInteger(value) || value < 0 || value > U16_MAX) throw new ValueError(`SO_BUSY_POLL_BUDGET ${value} is outside 0..${U16_MAX} (sk_setsockopt: EINVAL)`);
-    return value; // 0 stays 0: sk_busy_loop reads it as BUSY_POLL_BUDGET (busy-poll.ts)
-  },
   description: 'Budget of each napi->poll a busy-polling read makes (0: BUSY_POLL_BUDGET, 8).',
   source: 'include/net/busy_poll.h: sk_busy_loop',
 });
@@ -176,58 +129,39 @@ const XDP_UMEM_MIN_CHUNK_SIZE = 2048;
 const PAGE_SIZE = 4096;
 const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
 
-export const xskMode = defineKnob<'auto' | 'copy' | 'zerocopy', 'auto' | 'copy' | 'zerocopy', SystemContext>({
-  name: 'xsk_mode',
-  kind: 'app',
-  path: 'apps[].xsk_mode',
+export const xskMode = appOption<'auto' | 'copy' | 'zerocopy', 'auto' | 'copy' | 'zerocopy'>('xsk_mode', {
   where: 'bind(fd, struct sockaddr_xdp{.sxdp_flags = XDP_COPY or XDP_ZEROCOPY}) (xdpsock -c / -z)',
-  type: oneOf(['auto', 'copy', 'zerocopy']),
+  ...choice(['auto', 'copy', 'zerocopy']),
   default: 'auto',
   defaultText: 'auto: neither flag (zero-copy where the driver supports it, else copy)',
-  range: 'auto, copy, zerocopy',
   appKinds: XSK,
-  check: (value) => value,
   description:
     "AF_XDP mode: copy (XDP_COPY: __xsk_rcv copies each frame into a UMEM frame) or zero-copy (XDP_ZEROCOPY: the driver's RX ring is filled from the fill ring and frames land in the UMEM); XDP_ZEROCOPY on a driver without ndo_xsk_wakeup fails the bind with EOPNOTSUPP.",
   source: 'net/xdp/xsk_buff_pool.c: xp_assign_dev',
 });
 
-export const needWakeup = defineKnob<boolean, boolean, SystemContext>({
-  name: 'need_wakeup',
-  kind: 'app',
-  path: 'apps[].need_wakeup',
+export const needWakeup = appOption<boolean, boolean>('need_wakeup', {
   where: 'bind(… sxdp_flags |= XDP_USE_NEED_WAKEUP) (xdpsock: on unless -m/--no-need-wakeup)',
-  type: bool('XDP_USE_NEED_WAKEUP'),
-  default: true,
-  range: 'true or false',
+  ...flag('XDP_USE_NEED_WAKEUP', true),
   appKinds: XSK,
-  check: (value) => value,
   description:
     "Zero-copy: the driver sets the fill ring's XDP_RING_NEED_WAKEUP flag when it ran out of buffers (or its ring is empty) and completes its NAPI; the app must then recvfrom()/poll() (ndo_xsk_wakeup) to have it polled again. Without it the driver keeps its NAPI polling while the fill ring is empty, and the app never makes a system call.",
   source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_xsk.c: ixgbe_clean_rx_irq_zc',
 });
 
-const framesType = uint('UMEM frames', 1);
-export const umemFrames = defineKnob<number, number, SystemContext>({
-  name: 'umem_frames',
-  kind: 'app',
-  path: 'apps[].umem_frames',
+export const umemFrames = appOption<number, number>('umem_frames', {
   where: 'setsockopt(fd, SOL_XDP, XDP_UMEM_REG, {.len = frames × frame_size}) (xdpsock NUM_FRAMES)',
-  type: framesType,
+  ...count('UMEM frames', 1),
   unit: 'frames',
   default: 4096,
   range: '>= 1',
   appKinds: XSK,
-  check: (value) => framesType.check(value),
   description: 'Frames in the UMEM: the app fills the fill ring with as many as it holds at start (xsk_populate_fill_ring) and gives each frame back after reading it.',
   source: 'net/xdp/xdp_umem.c: xdp_umem_reg',
 });
 
 const frameSizeType = uint('chunk_size', XDP_UMEM_MIN_CHUNK_SIZE, PAGE_SIZE);
-export const frameSize = defineKnob<number, number, SystemContext>({
-  name: 'frame_size',
-  kind: 'app',
-  path: 'apps[].frame_size',
+export const frameSize = appOption<number, number>('frame_size', {
   where: 'XDP_UMEM_REG .chunk_size (xdpsock -f; XSK_UMEM__DEFAULT_FRAME_SIZE)',
   type: frameSizeType,
   unit: 'bytes',
@@ -246,10 +180,7 @@ export const frameSize = defineKnob<number, number, SystemContext>({
 
 function ringKnob(name: 'fill_ring' | 'rx_ring', opt: string, deflt: string, what: string) {
   const t = uint(`${opt} entries`, 1);
-  return defineKnob<number, number, SystemContext>({
-    name,
-    kind: 'app',
-    path: `apps[].${name}`,
+  return appOption<number, number>(name, {
     where: `setsockopt(fd, SOL_XDP, ${opt}, &entries) (${deflt})`,
     type: t,
     unit: 'entries',
@@ -269,16 +200,10 @@ function ringKnob(name: 'fill_ring' | 'rx_ring', opt: string, deflt: string, wha
 export const fillRing = ringKnob('fill_ring', 'XDP_UMEM_FILL_RING', 'XSK_RING_PROD__DEFAULT_NUM_DESCS', 'Entries of the fill ring: UMEM frames the app hands the kernel to receive into.');
 export const rxRing = ringKnob('rx_ring', 'XDP_RX_RING', 'XSK_RING_CONS__DEFAULT_NUM_DESCS', 'Entries of the RX ring: received frames waiting for the app; a full ring drops (rx_ring_full).');
 
-export const xskPoll = defineKnob<boolean, boolean, SystemContext>({
-  name: 'xsk_poll',
-  kind: 'app',
-  path: 'apps[].xsk_poll',
+export const xskPoll = appOption<boolean, boolean>('xsk_poll', {
   where: 'xdpsock -p: poll(2) on the socket before each pass, instead of spinning on the RX ring',
-  type: bool('poll'),
-  default: false,
-  range: 'true or false',
+  ...flag('poll'),
   appKinds: XSK,
-  check: (value) => value,
   description: 'The app sleeps in poll() (xsk_poll) until the RX ring has frames (sock_def_readable from xsk_flush wakes it) instead of a busy loop on the ring in user space.',
   source: 'net/xdp/xsk.c: xsk_poll',
 });
@@ -289,72 +214,43 @@ export const XSK_KNOBS = [xskMode, needWakeup, umemFrames, frameSize, fillRing, 
 /** The app kinds whose wait for data can be an epoll_wait (they read whole datagrams in a loop). */
 const EVENT_LOOPS = ['udp-sink', 'rr-server'];
 
-export const epoll = defineKnob<boolean, boolean, SystemContext>({
-  name: 'epoll',
-  kind: 'app',
-  path: 'apps[].epoll',
+export const epoll = appOption<boolean, boolean>('epoll', {
   where: 'the app waits in epoll_wait(2) on its sockets (an event loop, as memcached or nginx) instead of a blocking recvmsg or select',
-  type: bool('epoll'),
-  default: false,
-  range: 'true or false',
+  ...flag('epoll'),
   appKinds: EVENT_LOOPS,
-  check: (value) => value,
   description: "An epoll instance holds the app's sockets (level-triggered EPOLLIN) and ep_poll busy-polls the NAPI its sockets' data came from before it sleeps.",
   source: 'fs/eventpoll.c: ep_poll',
 });
 
-const epUsecsType = uint('busy_poll_usecs', 0, INT_MAX);
-export const epollBusyPollUsecs = defineKnob<number, number, SystemContext>({
-  name: 'epoll_busy_poll_usecs',
-  kind: 'app',
-  path: 'apps[].epoll_busy_poll_usecs',
+export const epollBusyPollUsecs = appOption<number, number>('epoll_busy_poll_usecs', {
   where: 'ioctl(epfd, EPIOCSPARAMS, {.busy_poll_usecs = N}) (6.9+)',
-  type: epUsecsType,
+  // ep_eventpoll_bp_ioctl: busy_poll_usecs > S32_MAX is EINVAL.
+  ...bounded('busy_poll_usecs', 0, INT_MAX, 'EPIOCSPARAMS: EINVAL'),
   unit: 'µs',
   default: 0,
   defaultText: '0: net.core.busy_poll',
-  range: '0..2147483647',
   appKinds: EVENT_LOOPS,
-  check: (value) => {
-    // ep_eventpoll_bp_ioctl: busy_poll_usecs > S32_MAX is EINVAL.
-    if (!Number.isSafeInteger(value) || value < 0 || value > INT_MAX) throw new ValueError(`busy_poll_usecs ${value} is outside 0..${INT_MAX} (EPIOCSPARAMS: EINVAL)`);
-    return value;
-  },
   description: 'How long ep_busy_loop polls before epoll_wait sleeps (busy_loop_ep_timeout; 0: net.core.busy_poll, and with that 0 too one pass). Needs epoll.',
   source: 'fs/eventpoll.c: busy_loop_ep_timeout',
 });
 
-const epBudgetType = uint('busy_poll_budget', 0, U16_MAX);
-export const epollBusyPollBudget = defineKnob<number, number, SystemContext>({
-  name: 'epoll_busy_poll_budget',
-  kind: 'app',
-  path: 'apps[].epoll_busy_poll_budget',
+export const epollBusyPollBudget = appOption<number, number>('epoll_busy_poll_budget', {
   where: 'ioctl(epfd, EPIOCSPARAMS, {.busy_poll_budget = N}) (6.9+)',
-  type: epBudgetType,
+  // struct epoll_params: __u16 busy_poll_budget; above NAPI_POLL_WEIGHT it needs CAP_NET_ADMIN (EPERM).
+  ...bounded('busy_poll_budget', 0, U16_MAX, 'a __u16 in struct epoll_params'),
+  range: '0..65535 (above 64 with CAP_NET_ADMIN, which rxsim apps have)',
   unit: 'packets',
   default: 0,
   defaultText: '0: BUSY_POLL_BUDGET (8)',
-  range: '0..65535 (above 64 with CAP_NET_ADMIN, which rxsim apps have)',
   appKinds: EVENT_LOOPS,
-  check: (value) => {
-    // struct epoll_params: __u16 busy_poll_budget; above NAPI_POLL_WEIGHT it needs CAP_NET_ADMIN (EPERM).
-    if (!Number.isSafeInteger(value) || value < 0 || value > U16_MAX) throw new ValueError(`busy_poll_budget ${value} is outside 0..${U16_MAX} (a __u16 in struct epoll_params)`);
-    return value;
-  },
   description: 'Budget of each napi->poll of ep_busy_loop (0: BUSY_POLL_BUDGET, 8). Needs epoll.',
   source: 'fs/eventpoll.c: ep_busy_loop',
 });
 
-export const epollPreferBusyPoll = defineKnob<boolean, boolean, SystemContext>({
-  name: 'epoll_prefer_busy_poll',
-  kind: 'app',
-  path: 'apps[].epoll_prefer_busy_poll',
+export const epollPreferBusyPoll = appOption<boolean, boolean>('epoll_prefer_busy_poll', {
   where: 'ioctl(epfd, EPIOCSPARAMS, {.prefer_busy_poll = 1}) (6.9+)',
-  type: bool('prefer_busy_poll'),
-  default: false,
-  range: 'true or false',
+  ...flag('prefer_busy_poll'),
   appKinds: EVENT_LOOPS,
-  check: (value) => value,
   description:
     "ep_busy_loop polls with NAPI_F_PREFER_BUSY_POLL, ep_poll suspends the NAPI's IRQs for irq_suspend_timeout while it returns events (napi_suspend_irqs) and resumes them when busy polling found none (napi_resume_irqs). Turns busy polling on by itself. Needs epoll.",
   source: 'fs/eventpoll.c: ep_suspend_napi_irqs',

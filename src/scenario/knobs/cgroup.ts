@@ -1,36 +1,19 @@
 import { ValueError } from '../errors.ts';
-import * as limits from '../limits.ts';
-import { formatCpuList, parseCpuList, parseCpuMax } from '../units.ts';
-import { defineKnob, text, uint, type SystemContext } from './types.ts';
+import { parseCpuMax } from '../units.ts';
+import { cgroupFile } from './kinds.ts';
+import { cpuList } from './values.ts';
+import { text, uint } from './types.ts';
 
 /** cgroup v2 files of the cpuset and cpu controllers, /sys/fs/cgroup/<path>/<file> (<path>: "pod-a", or nested as "kubepods/pod-a/web"). */
 
-export const cpusetCpus = defineKnob<string, number[], SystemContext>({
-  name: 'cpuset.cpus',
-  kind: 'cgroup',
-  path: 'cgroups["<name>"]["cpuset.cpus"]',
-  where: '/sys/fs/cgroup/<name>/cpuset.cpus',
-  command: 'echo {value} > /sys/fs/cgroup/{cgroup}/cpuset.cpus',
-  type: text('cpu list'),
-  default: ({ cpus }) => formatCpuList(Array.from({ length: cpus }, (_, i) => i)),
+export const cpusetCpus = cgroupFile<string, number[]>('cpuset.cpus', {
+  ...cpuList('cpuset.cpus', 'an empty cpuset has no CPU to run on'),
   defaultText: "the parent's (all CPUs)",
-  range: 'existing CPUs, not empty',
-  check: (value, ctx) => {
-    const cpus = limits.existingCpus(parseCpuList(value), ctx.cpus, 'cpuset.cpus');
-    if (cpus.length === 0) throw new ValueError('an empty cpuset has no CPU to run on');
-    return cpus;
-  },
-  store: (cpus) => formatCpuList(cpus),
   description: "CPUs the group's tasks may run on; narrows each task's own affinity (cpuset_cpus_allowed).",
   source: 'kernel/cgroup/cpuset.c: update_cpumask',
 });
 
-export const cpuMax = defineKnob<string, { quotaUs: number | null; periodUs: number }, SystemContext>({
-  name: 'cpu.max',
-  kind: 'cgroup',
-  path: 'cgroups["<name>"]["cpu.max"]',
-  where: '/sys/fs/cgroup/<name>/cpu.max',
-  command: 'echo {value} > /sys/fs/cgroup/{cgroup}/cpu.max',
+export const cpuMax = cgroupFile<string, { quotaUs: number | null; periodUs: number }>('cpu.max', {
   type: text('"quota period"'),
   unit: 'µs',
   default: 'max 100000',
@@ -41,12 +24,7 @@ export const cpuMax = defineKnob<string, { quotaUs: number | null; periodUs: num
 });
 
 const weightType = uint('cpu.weight', 0, 10000);
-export const cpuWeight = defineKnob<number, number, SystemContext>({
-  name: 'cpu.weight',
-  kind: 'cgroup',
-  path: 'cgroups["<name>"]["cpu.weight"]',
-  where: '/sys/fs/cgroup/<name>/cpu.weight',
-  command: 'echo {value} > /sys/fs/cgroup/{cgroup}/cpu.weight',
+export const cpuWeight = cgroupFile<number, number>('cpu.weight', {
   type: { ...weightType, jsonSchema: { minimum: 1, maximum: 10000 } },
   default: 100,
   range: '1..10000',

@@ -1,6 +1,8 @@
 import { ValueError } from '../errors.ts';
 import * as limits from '../limits.ts';
-import { defineKnob, oneOfNumbers, uint, type NicContext } from './types.ts';
+import { deviceFile } from './kinds.ts';
+import { count } from './values.ts';
+import { oneOfNumbers, uint } from './types.ts';
 
 /**
  * Per-device sysfs files, /sys/class/net/<dev>/<attr> (net/core/net-sysfs.c). Each store handler
@@ -12,12 +14,7 @@ import { defineKnob, oneOfNumbers, uint, type NicContext } from './types.ts';
 const S32_MAX = 2 ** 31 - 1;
 
 const deferType = uint('napi_defer_hard_irqs', 0, S32_MAX);
-export const napiDeferHardIrqs = defineKnob<number, number, NicContext>({
-  name: 'napi_defer_hard_irqs',
-  kind: 'device',
-  path: 'nics[].napi_defer_hard_irqs',
-  where: '/sys/class/net/<dev>/napi_defer_hard_irqs',
-  command: 'echo {value} > /sys/class/net/{dev}/napi_defer_hard_irqs',
+export const napiDeferHardIrqs = deviceFile<number, number>('napi_defer_hard_irqs', {
   type: deferType,
   unit: 'polls',
   default: 0,
@@ -33,29 +30,17 @@ export const napiDeferHardIrqs = defineKnob<number, number, NicContext>({
 });
 
 /** gro_flush_timeout is an unsigned long in ns; rxsim keeps integers exactly up to 2^53 - 1. */
-const timeoutType = uint('gro_flush_timeout in ns', 0, Number.MAX_SAFE_INTEGER);
-export const groFlushTimeout = defineKnob<number, number, NicContext>({
-  name: 'gro_flush_timeout',
-  kind: 'device',
-  path: 'nics[].gro_flush_timeout',
-  where: '/sys/class/net/<dev>/gro_flush_timeout',
-  command: 'echo {value} > /sys/class/net/{dev}/gro_flush_timeout',
-  type: timeoutType,
+export const groFlushTimeout = deviceFile<number, number>('gro_flush_timeout', {
+  ...count('gro_flush_timeout in ns', 0, Number.MAX_SAFE_INTEGER),
   unit: 'ns',
   default: 0,
   range: '0..ULONG_MAX',
-  check: (value) => timeoutType.check(value),
   description: 'hrtimer that repolls instead of re-enabling the IRQ when a poll completes (and holds GRO packets until then).',
   source: 'net/core/dev.c: napi_complete_done',
   schemaDefault: true,
 });
 
-export const threaded = defineKnob<0 | 1, boolean, NicContext>({
-  name: 'threaded',
-  kind: 'device',
-  path: 'nics[].threaded',
-  where: '/sys/class/net/<dev>/threaded',
-  command: 'echo {value} > /sys/class/net/{dev}/threaded',
+export const threaded = deviceFile<0 | 1, boolean>('threaded', {
   type: oneOfNumbers([0, 1], () => 'expected 0 or 1 for threaded'),
   default: 0,
   range: '0 or 1',
@@ -66,10 +51,7 @@ export const threaded = defineKnob<0 | 1, boolean, NicContext>({
 });
 
 const mtuType = uint('the MTU');
-export const mtu = defineKnob<number, number, NicContext>({
-  name: 'mtu',
-  kind: 'device',
-  path: 'nics[].mtu',
+export const mtu = deviceFile<number, number>('mtu', {
   where: '/sys/class/net/<dev>/mtu (ip link set dev <dev> mtu N)',
   command: 'ip link set dev {dev} mtu {value}',
   type: { ...mtuType, jsonSchema: { minimum: 68 } },

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { RngStream } from '../../engine/rng.ts';
-import { DRIVERS, DRIVER_NAMES, type DriverName } from '../../model/nic/drivers.ts';
+import { DRIVERS, DRIVER_NAMES, type DriverName, type DriverProfile } from '../../model/nic/drivers.ts';
 import * as limits from '../limits.ts';
 import { ValueError } from '../errors.ts';
 import { formatHexKey, parseHexKey } from '../units.ts';
-import { defineKnob, oneOf, onOff, text, uint, type NicContext, type ValueType } from './types.ts';
+import { ethtoolKnob } from './kinds.ts';
+import { oneOf, onOff, text, uint, type NicContext, type ValueType } from './types.ts';
 
 /**
  * ethtool's settings of the receive path: -C (coalesce), -G (ring), -L (channels), -K (features),
@@ -95,13 +96,9 @@ const speedType: ValueType<number> = {
   format: (gbps) => String(Math.round(gbps * 1000)),
 };
 const gbpsList = (d: { speedsGbps: readonly number[] }): string => d.speedsGbps.join(', ');
-export const speed = defineKnob<number, number, NicContext>({
-  name: 'speed',
-  kind: 'ethtool',
-  ethtool: { option: '-s', param: 'speed' },
+export const speed = ethtoolKnob<number, number>('-s', 'speed', {
   path: 'nics[].speed_gbps',
   where: 'ethtool -s <dev> speed N (Mb/s)',
-  command: 'ethtool -s {dev} speed {value}',
   type: speedType,
   unit: 'Gbit/s (ethtool: Mb/s)',
   default: 10,
@@ -119,66 +116,65 @@ export const speed = defineKnob<number, number, NicContext>({
   source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c: ixgbe_set_link_ksettings',
 });
 
+/**
+ * A count the driver's callback limits: ethtool's u32 parsing (`what` in its message, at least
+ * `min`), then `limit` — the driver's EINVAL, or the value it keeps (a ring rounded up).
+ */
+function driverCount(what: string, limit: (driver: DriverProfile, n: number) => number, min = 0): { type: ValueType<number>; check: (value: number, ctx: NicContext) => number } {
+  const type = uint(what, min);
+  return { type, check: (value, ctx) => limit(ctx.driver, type.check(value)) };
+}
+
+/**
+ * A coalesce parameter only some drivers list in supported_coalesce_params: the others refuse it
+ * (`limit` throws for them even at 0), and its default is given for the drivers that have it.
+ */
+function someDriversCount(param: string, has: (d: DriverProfile) => boolean, dflt: (d: DriverProfile) => number, limit: (driver: DriverProfile, n: number) => number) {
+  return {
+    ...driverCount(param, limit),
+    default: ({ driver }: NicContext) => dflt(driver),
+    defaultText: `${DRIVER_NAMES.filter((n) => has(DRIVERS[n]))
+      .map((n) => `${n} ${dflt(DRIVERS[n])}`)
+      .join(', ')} (others: not supported)`,
+    supported: ({ driver }: NicContext) => void limit(driver, 0),
+    read: (value: number) => value,
+  };
+}
+
 // ---------------------------------------------------------------- -C
 
-const usecsType = uint('rx-usecs');
-export const rxUsecs = defineKnob<number, number, NicContext>({
-  name: 'rx-usecs',
-  kind: 'ethtool',
-  ethtool: { option: '-C', param: 'rx-usecs' },
-  path: 'nics[].coalesce.rx-usecs',
-  where: 'ethtool -C <dev> rx-usecs N',
-  command: 'ethtool -C {dev} rx-usecs {value}',
-  type: usecsType,
+export const rxUsecs = ethtoolKnob<number, number>('-C', 'rx-usecs', {
+  ...driverCount('rx-usecs', limits.rxUsecs),
   unit: 'µs',
   default: ({ driver }) => driver.moderation.rxUsecsDefault,
   range: (d) => `0..${d.moderation.rxUsecsMax}`,
-  check: (value, ctx) => limits.rxUsecs(ctx.driver, usecsType.check(value)),
   store: (kept) => kept,
   description: 'Interrupt moderation interval. ixgbe: minimum µs between interrupts (EITR), 0 = off, 1 = adaptive. ice: ITR in 2 µs steps. generic: µs from the first frame.',
   source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c: ixgbe_set_coalesce',
 });
 
-const framesType = uint('rx-frames');
-export const rxFrames = defineKnob<number, number, NicContext>({
-  name: 'rx-frames',
-  kind: 'ethtool',
-  ethtool: { option: '-C', param: 'rx-frames' },
-  path: 'nics[].coalesce.rx-frames',
-  where: 'ethtool -C <dev> rx-frames N',
-  command: 'ethtool -C {dev} rx-frames {value}',
-  type: framesType,
+export const rxFrames = ethtoolKnob<number, number>('-C', 'rx-frames', {
+  ...someDriversCount(
+    'rx-frames',
+    (d) => d.moderation.rxFrames,
+    (d) => d.moderation.rxFramesDefault,
+    limits.rxFrames,
+  ),
   unit: 'frames',
-  default: ({ driver }) => driver.moderation.rxFramesDefault,
-  defaultText: `${DRIVER_NAMES.filter((n) => DRIVERS[n].moderation.rxFrames)
-    .map((n) => `${n} ${DRIVERS[n].moderation.rxFramesDefault}`)
-    .join(', ')} (others: not supported)`,
   range: (d) => (d.moderation.rxFrames ? '0..' : 'not supported'),
-  supported: ({ driver }) => void limits.rxFrames(driver, 0),
-  check: (value, ctx) => limits.rxFrames(ctx.driver, framesType.check(value)),
-  read: (value) => value,
   description: 'Interrupt after this many frames (drivers that list it in supported_coalesce_params).',
   source: 'drivers/net/ethernet/mellanox/mlx5/core/en_ethtool.c: mlx5e_ethtool_set_coalesce',
 });
 
-const txFramesIrqType = uint('tx-frames-irq');
-export const txFramesIrq = defineKnob<number, number, NicContext>({
-  name: 'tx-frames-irq',
-  kind: 'ethtool',
-  ethtool: { option: '-C', param: 'tx-frames-irq' },
-  path: 'nics[].coalesce.tx-frames-irq',
-  where: 'ethtool -C <dev> tx-frames-irq N',
-  command: 'ethtool -C {dev} tx-frames-irq {value}',
-  type: txFramesIrqType,
+export const txFramesIrq = ethtoolKnob<number, number>('-C', 'tx-frames-irq', {
+  ...someDriversCount(
+    'tx-frames-irq',
+    (d) => d.txFramesIrq,
+    (d) => d.txWorkLimit,
+    limits.txFramesIrq,
+  ),
   unit: 'frames',
-  default: ({ driver }) => driver.txWorkLimit,
-  defaultText: `${DRIVER_NAMES.filter((n) => DRIVERS[n].txFramesIrq)
-    .map((n) => `${n} ${DRIVERS[n].txWorkLimit}`)
-    .join(', ')} (others: not supported)`,
   range: (d) => (d.txFramesIrq ? '0..65535 (0: unchanged)' : 'not supported'),
-  supported: ({ driver }) => void limits.txFramesIrq(driver, 0),
-  check: (value, ctx) => limits.txFramesIrq(ctx.driver, txFramesIrqType.check(value)),
-  read: (value) => value,
   description: 'TX completions one NAPI poll frees at most (adapter->tx_work_limit, read by ixgbe_clean_tx_irq), apart from the RX budget; a poll that reaches it is not complete.',
   source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c: ixgbe_set_coalesce',
 });
@@ -188,13 +184,7 @@ function adaptiveDefault({ driver, rxUsecs: usecs }: Pick<NicContext, 'driver' |
   return driver.moderation.adaptiveDefault && (driver.moderation.kind !== 'eitr' || usecs === 1) ? 'on' : 'off';
 }
 
-export const adaptiveRx = defineKnob<'on' | 'off', boolean, NicContext>({
-  name: 'adaptive-rx',
-  kind: 'ethtool',
-  ethtool: { option: '-C', param: 'adaptive-rx' },
-  path: 'nics[].coalesce.adaptive-rx',
-  where: 'ethtool -C <dev> adaptive-rx on|off',
-  command: 'ethtool -C {dev} adaptive-rx {value}',
+export const adaptiveRx = ethtoolKnob<'on' | 'off', boolean>('-C', 'adaptive-rx', {
   type: onOff('adaptive-rx'),
   default: adaptiveDefault,
   defaultText: `${perDriver((d) => adaptiveDefault({ driver: d, rxUsecs: d.moderation.rxUsecsDefault }))} (ixgbe: on while rx-usecs is 1)`,
@@ -208,19 +198,11 @@ export const adaptiveRx = defineKnob<'on' | 'off', boolean, NicContext>({
 
 // ---------------------------------------------------------------- -G, -L
 
-const ringType = uint('the RX ring size', 1);
-export const ringRx = defineKnob<number, number, NicContext>({
-  name: 'rx',
-  kind: 'ethtool',
-  ethtool: { option: '-G', param: 'rx' },
-  path: 'nics[].ring.rx',
-  where: 'ethtool -G <dev> rx N',
-  command: 'ethtool -G {dev} rx {value}',
-  type: ringType,
+export const ringRx = ethtoolKnob<number, number>('-G', 'rx', {
+  ...driverCount('the RX ring size', limits.ringSize, 1),
   unit: 'descriptors',
   default: ({ driver }) => driver.ring.default,
   range: (d) => `${d.ring.min}..${d.ring.max}${d.ring.belowMin === 'clamp' ? ' (below: raised)' : ''}${d.ring.multiple > 1 ? `, rounded up to ×${d.ring.multiple}` : ''}`,
-  check: (value, ctx) => limits.ringSize(ctx.driver, ringType.check(value)),
   store: (kept) => kept,
   description: 'RX descriptors per queue: how many frames a queue holds before the NIC drops.',
   source: 'drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c: ixgbe_set_ringparam',
@@ -232,13 +214,7 @@ export function queueCount(nic: { driver: string; channels: { combined?: number 
 }
 
 const channelsType = uint('the number of combined channels', 1);
-export const combined = defineKnob<number, number, NicContext>({
-  name: 'combined',
-  kind: 'ethtool',
-  ethtool: { option: '-L', param: 'combined' },
-  path: 'nics[].channels.combined',
-  where: 'ethtool -L <dev> combined N',
-  command: 'ethtool -L {dev} combined {value}',
+export const combined = ethtoolKnob<number, number>('-L', 'combined', {
   type: channelsType,
   unit: 'queues',
   default: ({ driver, cpus }) => limits.defaultChannelCount(driver, cpus),
@@ -252,14 +228,8 @@ export const combined = defineKnob<number, number, NicContext>({
 // ---------------------------------------------------------------- -K
 
 function feature(name: 'gro' | 'rxhash' | 'ntuple', long: string, dflt: 'on' | 'off', description: string, source: string) {
-  return defineKnob<'on' | 'off', boolean, NicContext>({
-    name,
+  return ethtoolKnob<'on' | 'off', boolean>('-K', name, {
     aliases: [long],
-    kind: 'ethtool',
-    ethtool: { option: '-K', param: name },
-    path: `nics[].features.${name}`,
-    where: `ethtool -K <dev> ${name} on|off`,
-    command: `ethtool -K {dev} ${name} {value}`,
     type: onOff(name),
     default: dflt,
     range: 'on, off',
@@ -311,10 +281,8 @@ function checkIndir(value: IndirSpec, { driver, queues }: NicContext): IndirSpec
   return { table: limits.indirTable(value.table, driver, queues) };
 }
 
-export const indir = defineKnob<IndirSpec, IndirSpec, NicContext>({
+export const indir = ethtoolKnob<IndirSpec, IndirSpec>('-X', 'equal | weight | default', {
   name: 'indir',
-  kind: 'ethtool',
-  ethtool: { option: '-X', param: 'equal | weight | default' },
   path: 'nics[].rss.indir',
   where: 'ethtool -X <dev> equal N | weight W… | default',
   command: 'ethtool -X {dev} equal {value}',
@@ -332,13 +300,8 @@ export function netdevRssKey(seed: number): Uint8Array {
   return new RngStream(seed, 'netdev_rss_key').bytes(52);
 }
 
-export const hkey = defineKnob<string, Uint8Array, NicContext>({
-  name: 'hkey',
-  kind: 'ethtool',
-  ethtool: { option: '-X', param: 'hkey' },
-  path: 'nics[].rss.hkey',
+export const hkey = ethtoolKnob<string, Uint8Array>('-X', 'hkey', {
   where: 'ethtool -X <dev> hkey K',
-  command: 'ethtool -X {dev} hkey {value}',
   type: text('hex bytes'),
   default: ({ seed, driver }) => formatHexKey(netdevRssKey(seed).subarray(0, driver.rssKeyBytes)),
   defaultText: "netdev_rss_key (random per boot; here drawn from the seed), cut to the driver's length",
@@ -352,13 +315,8 @@ export const hkey = defineKnob<string, Uint8Array, NicContext>({
 // ---------------------------------------------------------------- -N
 
 function flowHash(flowType: 'udp4' | 'udp6') {
-  return defineKnob<'sd' | 'sdfn', boolean, NicContext>({
-    name: `rx-flow-hash ${flowType}`,
-    kind: 'ethtool',
-    ethtool: { option: '-N', param: 'rx-flow-hash' },
-    path: `nics[].rss.rx-flow-hash.${flowType}`,
-    where: `ethtool -N <dev> rx-flow-hash ${flowType} sd|sdfn`,
-    command: `ethtool -N {dev} rx-flow-hash ${flowType} {value}`,
+  return ethtoolKnob<'sd' | 'sdfn', boolean>('-N', 'rx-flow-hash', {
+    words: `rx-flow-hash ${flowType}`,
     type: oneOf(['sd', 'sdfn'], 'expected "sd" (addresses) or "sdfn" (addresses and ports)'),
     default: ({ driver }) => (driver.udpHashPortsDefault ? 'sdfn' : 'sd'),
     range: 'sd, sdfn',
@@ -389,13 +347,8 @@ function checkPauseAutoneg(value: 'on' | 'off', ctx: NicContext): boolean {
 
 function pauseParam(name: 'autoneg' | 'rx' | 'tx', description: string) {
   const dflt = ({ driver }: Pick<NicContext, 'driver'>): 'on' | 'off' => (driver.flowControl[name] ? 'on' : 'off');
-  return defineKnob<'on' | 'off', boolean, NicContext>({
+  return ethtoolKnob<'on' | 'off', boolean>('-A', name, {
     name: `pause ${name}`,
-    kind: 'ethtool',
-    ethtool: { option: '-A', param: name },
-    path: `nics[].pause.${name}`,
-    where: `ethtool -A <dev> ${name} on|off`,
-    command: `ethtool -A {dev} ${name} {value}`,
     type: onOff(name),
     default: dflt,
     defaultText: perDriver((d) => dflt({ driver: d })),

@@ -1,7 +1,8 @@
 import { ValueError } from '../errors.ts';
 import * as limits from '../limits.ts';
 import { formatCpuList, formatCpuMask, parseCpuList, parseCpuMask } from '../units.ts';
-import { defineKnob, text, type QueueContext } from './types.ts';
+import { irqFile } from './kinds.ts';
+import { text, type QueueContext } from './types.ts';
 
 /**
  * /proc/irq/<n>/smp_affinity and smp_affinity_list of the NIC's queue vectors: the CPUs the
@@ -17,41 +18,31 @@ function affinity(cpus: number[], ctx: QueueContext, file: string): number[] {
 }
 
 const DESCRIPTION = "CPUs the queue's MSI-X vector may interrupt; the vector-matrix allocator picks one of them.";
-const DEFAULT_TEXT = "queue i on CPU i % CPUs (the driver's affinity hint)";
 
-export const smpAffinityList = defineKnob<string, number[], QueueContext>({
-  name: 'smp_affinity_list',
-  kind: 'irq',
-  path: 'nics[].irq_affinity["<queue>"]',
-  where: '/proc/irq/<n>/smp_affinity_list',
-  command: 'echo {value} > /proc/irq/{irq}/smp_affinity_list',
+/** What both files share: the default in words, the range, the list the kernel keeps, the writer. */
+const AFFINITY = {
+  defaultText: "queue i on CPU i % CPUs (the driver's affinity hint)",
+  range: 'existing CPUs, not empty',
+  store: (cpus: number[]) => formatCpuList(cpus),
+  source: 'kernel/irq/proc.c: write_irq_affinity',
+  runtime: true,
+};
+
+export const smpAffinityList = irqFile<string, number[]>('smp_affinity_list', {
+  ...AFFINITY,
   type: text('cpu list'),
   default: ({ queue, cpus }) => String(queue % cpus),
-  defaultText: DEFAULT_TEXT,
-  range: 'existing CPUs, not empty',
   check: (value, ctx) => affinity(parseCpuList(value), ctx, 'smp_affinity_list'),
-  store: (cpus) => formatCpuList(cpus),
   description: DESCRIPTION,
-  source: 'kernel/irq/proc.c: write_irq_affinity',
-  runtime: true,
 });
 
-export const smpAffinity = defineKnob<string, number[], QueueContext>({
-  name: 'smp_affinity',
-  kind: 'irq',
+export const smpAffinity = irqFile<string, number[]>('smp_affinity', {
+  ...AFFINITY,
   sameFieldAs: 'smp_affinity_list',
-  path: 'nics[].irq_affinity["<queue>"]',
-  where: '/proc/irq/<n>/smp_affinity',
-  command: 'echo {value} > /proc/irq/{irq}/smp_affinity',
   type: text('hex cpumask'),
   default: ({ queue, cpus }) => formatCpuMask([queue % cpus], cpus),
-  defaultText: DEFAULT_TEXT,
-  range: 'existing CPUs, not empty',
   check: (value, ctx) => affinity(parseCpuMask(value), ctx, 'smp_affinity'),
-  store: (cpus) => formatCpuList(cpus),
   description: `${DESCRIPTION} The same setting as smp_affinity_list, as a hex bitmap.`,
-  source: 'kernel/irq/proc.c: write_irq_affinity',
-  runtime: true,
 });
 
 export const IRQ_KNOBS = [smpAffinityList, smpAffinity];

@@ -1,16 +1,15 @@
-import { ValueError } from '../errors.ts';
-import { bool, decimal, defineKnob, oneOf, oneOfNumbers, uint, type SystemContext } from './types.ts';
+import { buildOption, kernelOption } from './kinds.ts';
+import { amount, choice, count, flag } from './values.ts';
+import { oneOfNumbers, type SystemContext } from './types.ts';
 
 /**
  * The kernel itself: build options and version-dependent behaviour, the `kernel` section of a
  * scenario. Nothing changes them on a running machine, so they have no apply command.
  */
 
-export const hz = defineKnob<100 | 250 | 300 | 1000, number, SystemContext>({
+export const hz = kernelOption<100 | 250 | 300 | 1000, number>('hz', {
   name: 'CONFIG_HZ',
-  kind: 'kernel-config',
-  path: 'kernel.hz',
-  where: 'kernel build option (grep CONFIG_HZ= /boot/config-$(uname -r))',
+  where: buildOption('CONFIG_HZ'),
   type: oneOfNumbers([100, 250, 300, 1000]),
   unit: 'Hz',
   default: 1000,
@@ -18,84 +17,52 @@ export const hz = defineKnob<100 | 250 | 300 | 1000, number, SystemContext>({
   check: (value) => value,
   description: 'Timer interrupts per second: jiffies, the tick, MAX_SOFTIRQ_TIME and the netdev_budget_usecs default follow it.',
   source: 'include/asm-generic/param.h: HZ',
-  schemaDefault: true,
 });
 
-export const softirqMode = defineKnob<'inline' | 'defer-to-ksoftirqd', 'inline' | 'defer-to-ksoftirqd', SystemContext>({
-  name: 'softirq_mode',
-  kind: 'kernel-config',
-  path: 'kernel.softirq_mode',
+export const softirqMode = kernelOption<'inline' | 'defer-to-ksoftirqd', 'inline' | 'defer-to-ksoftirqd'>('softirq_mode', {
   where: 'kernel version: "inline" 6.5+, "defer-to-ksoftirqd" 4.9–6.4',
-  type: oneOf(['inline', 'defer-to-ksoftirqd']),
+  ...choice(['inline', 'defer-to-ksoftirqd']),
   default: 'inline',
-  range: 'inline, defer-to-ksoftirqd',
-  check: (value) => value,
   description: '"inline": softirqs run at irq_exit / local_bh_enable even when ksoftirqd is runnable (6.5+). "defer-to-ksoftirqd": the 4.9–6.4 rule "softirq: Let ksoftirqd do its job".',
   source: 'kernel/softirq.c: invoke_softirq',
-  schemaDefault: true,
 });
 
-export const sched = defineKnob<'eevdf' | 'cfs', 'eevdf' | 'cfs', SystemContext>({
-  name: 'sched',
-  kind: 'kernel-config',
-  path: 'kernel.sched',
+export const sched = kernelOption<'eevdf' | 'cfs', 'eevdf' | 'cfs'>('sched', {
   where: 'kernel version: EEVDF 6.6+, CFS before',
-  type: oneOf(['eevdf', 'cfs']),
+  ...choice(['eevdf', 'cfs']),
   default: 'eevdf',
-  range: 'eevdf, cfs',
-  check: (value) => value,
   description: 'The fair scheduler: "eevdf" (6.6+) or "cfs" (before 6.6).',
   source: 'kernel/sched/fair.c: pick_next_entity',
-  schemaDefault: true,
 });
 
-const exitType = decimal('idle_exit_us');
-export const idleExitUs = defineKnob<number, number, SystemContext>({
-  name: 'idle_exit_us',
-  kind: 'kernel-config',
-  path: 'kernel.idle_exit_us',
+export const idleExitUs = kernelOption<number, number>('idle_exit_us', {
   where: '/sys/devices/system/cpu/cpu<N>/cpuidle/state<K>/latency (the deepest state used)',
-  type: exitType,
+  ...amount('idle_exit_us'),
   unit: 'µs',
   default: 0,
   range: '>= 0',
-  check: (value) => {
-    if (!(value >= 0)) throw new ValueError('expected idle_exit_us (a number >= 0)');
-    return value;
-  },
   description: 'Exit latency of the idle state a CPU sleeps in (a C-state), paid by the first interrupt after idle. 0: polling idle.',
   source: 'drivers/cpuidle/cpuidle.c: cpuidle_enter_state',
-  schemaDefault: true,
 });
 
-export const irqTimeAccounting = defineKnob<boolean, boolean, SystemContext>({
+export const irqTimeAccounting = kernelOption<boolean, boolean>('irq_time_accounting', {
   name: 'CONFIG_IRQ_TIME_ACCOUNTING',
-  kind: 'kernel-config',
-  path: 'kernel.irq_time_accounting',
-  where: 'kernel build option (grep CONFIG_IRQ_TIME_ACCOUNTING= /boot/config-$(uname -r))',
-  type: bool('irq_time_accounting'),
-  default: false,
+  where: buildOption('CONFIG_IRQ_TIME_ACCOUNTING'),
+  ...flag('irq_time_accounting'),
   range: 'true, false',
-  check: (value) => value,
   description: 'Interrupt and softirq time is not charged to the interrupted task (its vruntime, its cgroup\'s cpu.max). Off: it is (the "Iron" effect).',
   source: 'kernel/sched/cputime.c: irqtime_account_irq',
-  schemaDefault: true,
 });
 
-const migrationCostType = uint('sched_migration_cost_ns');
-export const schedMigrationCostNs = defineKnob<number, number, SystemContext>({
+export const schedMigrationCostNs = kernelOption<number, number>('sched_migration_cost_ns', {
   name: 'migration_cost_ns',
-  kind: 'kernel-config',
-  path: 'kernel.sched_migration_cost_ns',
   where: '/sys/kernel/debug/sched/migration_cost_ns (debugfs since 5.13; sysctl kernel.sched_migration_cost_ns before)',
-  type: migrationCostType,
+  ...count('sched_migration_cost_ns'),
   unit: 'ns',
   default: 500_000,
   range: '>= 0',
-  check: (value) => migrationCostType.check(value),
   description: 'A queued task that ran less than this long ago is cache-hot: load balancing leaves it where it is until balancing has failed cache_nice_tries times. 0: no task is hot.',
   source: 'kernel/sched/fair.c: task_hot',
-  schemaDefault: true,
 });
 
 /** The releases kernel.version takes: the one rxsim models, and the next, whose rules a knob may need. */
@@ -109,18 +76,13 @@ export function kernelAtLeast(ctx: SystemContext, v: KernelVersion): boolean {
   return major > wantMajor || (major === wantMajor && minor >= wantMinor);
 }
 
-export const version = defineKnob<KernelVersion, KernelVersion, SystemContext>({
+export const version = kernelOption<KernelVersion, KernelVersion>('version', {
   name: 'kernel version',
-  kind: 'kernel-config',
-  path: 'kernel.version',
   where: 'uname -r (major.minor)',
-  type: oneOf(KERNEL_VERSIONS),
+  ...choice(KERNEL_VERSIONS),
   default: '6.18',
-  range: KERNEL_VERSIONS.join(', '),
-  check: (value) => value,
   description: 'The release for the rules rxsim gates on a version: 6.19 adds threaded NAPI busy polling (napi-set threaded "busy-poll"). Older behaviour has knobs of its own (softirq_mode, sched).',
   source: 'include/generated/uapi/linux/version.h: LINUX_VERSION_CODE',
-  schemaDefault: true,
 });
 
 export const KERNEL_CONFIG_KNOBS = [hz, softirqMode, sched, idleExitUs, irqTimeAccounting, schedMigrationCostNs, version];

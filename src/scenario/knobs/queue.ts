@@ -2,16 +2,13 @@ import * as limits from '../limits.ts';
 import { parseCpuMask } from '../units.ts';
 import { ValueError } from '../errors.ts';
 import { kernelAtLeast } from './kernel-config.ts';
-import { defineKnob, oneOf, text, uint, type AnyKnob, type QueueContext } from './types.ts';
+import { queueFile } from './kinds.ts';
+import { count } from './values.ts';
+import { oneOf, text, uint, type AnyKnob } from './types.ts';
 
 /** Per-RX-queue sysfs files, /sys/class/net/<dev>/queues/rx-<n>/<attr> (net/core/net-sysfs.c). */
 
-export const rpsCpus = defineKnob<string, number[], QueueContext>({
-  name: 'rps_cpus',
-  kind: 'queue',
-  path: 'nics[].queues["rx-<n>"].rps_cpus',
-  where: '/sys/class/net/<dev>/queues/rx-<n>/rps_cpus',
-  command: 'echo {value} > /sys/class/net/{dev}/queues/rx-{queue}/rps_cpus',
+export const rpsCpus = queueFile<string, number[]>('rps_cpus', {
   type: text('hex cpumask'),
   default: '0',
   range: 'existing CPUs',
@@ -22,12 +19,7 @@ export const rpsCpus = defineKnob<string, number[], QueueContext>({
 });
 
 const flowCntType = uint('rps_flow_cnt');
-export const rpsFlowCnt = defineKnob<number, number, QueueContext>({
-  name: 'rps_flow_cnt',
-  kind: 'queue',
-  path: 'nics[].queues["rx-<n>"].rps_flow_cnt',
-  where: '/sys/class/net/<dev>/queues/rx-<n>/rps_flow_cnt',
-  command: 'echo {value} > /sys/class/net/{dev}/queues/rx-{queue}/rps_flow_cnt',
+export const rpsFlowCnt = queueFile<number, number>('rps_flow_cnt', {
   type: flowCntType,
   unit: 'entries',
   default: 0,
@@ -38,18 +30,13 @@ export const rpsFlowCnt = defineKnob<number, number, QueueContext>({
 });
 
 /** irq_suspend_timeout is an unsigned long in ns (napi_config); rxsim keeps integers exactly up to 2^53 - 1. */
-const suspendType = uint('irq_suspend_timeout in ns', 0, Number.MAX_SAFE_INTEGER);
-export const irqSuspendTimeout = defineKnob<number, number, QueueContext>({
-  name: 'irq_suspend_timeout',
-  kind: 'queue',
-  path: 'nics[].queues["rx-<n>"].irq_suspend_timeout',
+export const irqSuspendTimeout = queueFile<number, number>('irq_suspend_timeout', {
   where: 'netlink netdev napi-set irq-suspend-timeout of the NAPI of rx-<n> (6.13+; no sysfs file)',
   command: `ynl --family netdev --do napi-set --json '{"id": {napi}, "irq-suspend-timeout": {value}}'`,
-  type: suspendType,
+  ...count('irq_suspend_timeout in ns', 0, Number.MAX_SAFE_INTEGER),
   unit: 'ns',
   default: 0,
   range: '0..ULONG_MAX',
-  check: (value) => suspendType.check(value),
   description:
     "How long this queue's NAPI keeps its interrupt suspended while an epoll busy poller with prefer_busy_poll finds events (napi_suspend_irqs); it replaces gro_flush_timeout and napi_defer_hard_irqs in napi_complete_done and busy_poll_stop while prefer-busy-poll is set.",
   source: 'net/core/dev.c: napi_suspend_irqs',
@@ -57,10 +44,7 @@ export const irqSuspendTimeout = defineKnob<number, number, QueueContext>({
 
 /** enum netdev_napi_threaded (include/uapi/linux/netdev.h) as netlink's napi-set names it. */
 export type NapiThreaded = 'disabled' | 'enabled' | 'busy-poll';
-export const threaded = defineKnob<NapiThreaded, NapiThreaded, QueueContext>({
-  name: 'threaded',
-  kind: 'queue',
-  path: 'nics[].queues["rx-<n>"].threaded',
+export const threaded = queueFile<NapiThreaded, NapiThreaded>('threaded', {
   where: 'netlink netdev napi-set threaded of the NAPI of rx-<n> (no sysfs file; the device-wide /sys/class/net/<dev>/threaded sets every NAPI to 0 or 1)',
   command: `ynl --family netdev --do napi-set --json '{"id": {napi}, "threaded": "{value}"}'`,
   type: oneOf(['disabled', 'enabled', 'busy-poll']),
