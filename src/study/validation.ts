@@ -162,7 +162,7 @@ export const EXPERIMENTS: Experiment[] = [
     scenario: 'validation/cai-single-flow.json',
     profile: 'cai-2021',
     value: (r) => metric(r, 'flows[iperf3].goodput_gbps') / (r.cpus.reduce((s, c) => s + (100 - c.idle), 0) / 100),
-    note: "iperf3's goodput divided by the receiver's busy cores (every CPU's 100 − idle, in cores).",
+    note: "iperf3's goodput divided by the receiver's busy cores (every CPU's 100 − idle, in cores). The socket's receive buffer starts at 1 MB, so the core, not the window, is the limit, as in the paper. Not an independent check: cai-2021 is fitted to this figure and to the copy's half of the core (test/model/cost-profiles.test.ts).",
   },
   {
     id: 'cai-remote-node',
