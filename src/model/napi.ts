@@ -87,9 +87,10 @@ export class Napi {
   groFlushTimeout = 0;
   deferHardIrqsCount = 0;
   /**
-   * irq_suspend_timeout (ns; 6.13+, per NAPI through netlink napi-set, 0: off): with
-   * PREFER_BUSY_POLL, napi_complete_done and busy_poll_stop arm the hrtimer for this long instead
-   * of gro_flush_timeout, and ep_poll re-arms it each time it returns events (napi_suspend_irqs).
+   * irq_suspend_timeout (ns; 6.13+, per NAPI through netlink napi-set, 0: off): ep_poll re-arms the
+   * hrtimer for this long each time it returns events (napi_suspend_irqs). Only that: in 6.18
+   * napi_complete_done and busy_poll_stop read gro_flush_timeout, so the interrupt stays masked
+   * between the loop's polls only with napi_defer_hard_irqs and gro_flush_timeout set too.
    */
   irqSuspendTimeout = 0;
   /** The hrtimer armed by napi_complete_done (fires napi_watchdog on `timerCpu`). */
@@ -166,13 +167,8 @@ export function* napiCompleteDone(k: NapiHost, cpu: Cpu, n: Napi, workDone: numb
     if (n.poller.groHeld()) timeout = n.groFlushTimeout;
     n.deferHardIrqsCount = n.deferHardIrqs;
   }
-  if (n.preferBusyPoll) {
-    // napi_prefer_busy_poll(n) (6.13+): a busy poller wants the NAPI, so the IRQ stays suspended
-    // for irq_suspend_timeout — which also replaces a GRO timeout set above, even when it is 0.
-    timeout = n.irqSuspendTimeout;
-    if (timeout > 0) ret = false;
-  }
-  if (ret && n.deferHardIrqsCount > 0) {
+  // Only the deferral count keeps the IRQ masked: irq_suspend_timeout is napi_suspend_irqs' alone.
+  if (n.deferHardIrqsCount > 0) {
     n.deferHardIrqsCount--;
     timeout = n.groFlushTimeout;
     if (timeout > 0) ret = false;
@@ -405,12 +401,12 @@ export function* napiBusyPollOnce(k: NapiHost, task: Task, n: Napi, budget: numb
 /**
  * busy_poll_stop() (net/core/dev.c, 6.18): give the NAPI back. MISSED and IN_BUSY_POLL are
  * cleared, then one more napi->poll whose napi_complete_done() now works as usual ("all we really
- * want here is to re-enable device interrupts"). With prefer-busy-poll the hrtimer is armed first,
- * so that poll's napi_complete_done() keeps the interrupt masked: for irq_suspend_timeout if the
- * NAPI has one, else — napi_defer_hard_irqs and gro_flush_timeout set — for gro_flush_timeout,
- * with defer_hard_irqs_count refilled. A poll that used
- * its whole budget is rescheduled (__busy_poll_stop) — or, with the timer armed, released with
- * old GRO packets flushed, for the timer to pick up.
+ * want here is to re-enable device interrupts"). With prefer-busy-poll, napi_defer_hard_irqs and
+ * gro_flush_timeout set, defer_hard_irqs_count is refilled and the hrtimer armed for
+ * gro_flush_timeout first, so that poll's napi_complete_done() keeps the interrupt masked;
+ * irq_suspend_timeout plays no part here (only napi_suspend_irqs reads it). A poll that used its
+ * whole budget is rescheduled (__busy_poll_stop) — or, with the timer armed, released with old GRO
+ * packets flushed, for the timer to pick up.
  */
 export function* busyPollStop(k: NapiHost, task: Task, n: Napi, prefer: boolean, budget: number, via = POLL_BUSY): Generator<TaskYield, void, void> {
   const cpu = k.cpus[task.cpu]!;
@@ -419,13 +415,9 @@ export function* busyPollStop(k: NapiHost, task: Task, n: Napi, prefer: boolean,
   task.inSoftirq = true; // local_bh_disable
   let skipSchedule = false;
   if (prefer) {
-    // 6.13+: irq_suspend_timeout first; only without it the deferral count and gro_flush_timeout.
-    let timeout = n.irqSuspendTimeout;
-    if (timeout === 0) {
-      n.deferHardIrqsCount = n.deferHardIrqs;
-      if (n.deferHardIrqsCount > 0) timeout = n.groFlushTimeout;
-    }
-    if (timeout > 0) {
+    n.deferHardIrqsCount = n.deferHardIrqs;
+    const timeout = n.groFlushTimeout;
+    if (n.deferHardIrqsCount > 0 && timeout > 0) {
       n.timerCpu = cpu.id;
       n.timer!.arm(k.sim.now + timeout); // hrtimer_start(&napi->timer, timeout, HRTIMER_MODE_REL_PINNED)
       skipSchedule = true;
@@ -480,8 +472,8 @@ export function napiSuspendIrqs(k: NapiHost, cpu: Cpu, n: Napi): void {
 /**
  * napi_resume_irqs() (net/core/dev.c, 6.13+), from ep_busy_loop when busy polling found nothing:
  * with irq_suspend_timeout set, napi_schedule() inside local_bh_disable/enable — the softirq polls
- * the NAPI at once, in this task's local_bh_enable, and its napi_complete_done (PREFER_BUSY_POLL
- * gone) hands the interrupt back to napi_defer_hard_irqs / gro_flush_timeout. The hrtimer stays
+ * the NAPI at once, in this task's local_bh_enable, and its napi_complete_done hands the
+ * interrupt back to napi_defer_hard_irqs / gro_flush_timeout. The hrtimer stays
  * armed and finds the NAPI idle or owned when it fires.
  */
 export function* napiResumeIrqs(k: NapiHost, task: Task, n: Napi): Generator<TaskYield, void, void> {

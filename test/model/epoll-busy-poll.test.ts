@@ -172,53 +172,70 @@ function drive<T>(gen: Generator<unknown, T, void>): T {
   }
 }
 
-describe('irq_suspend_timeout in napi_complete_done and busy_poll_stop (6.13+)', () => {
+describe('irq_suspend_timeout is read only by napi_suspend_irqs (6.18: not by napi_complete_done or busy_poll_stop)', () => {
   const k2 = () => kernel({ cpus: 2, nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 1 } }], apps: [] });
 
-  it('napi_complete_done under PREFER_BUSY_POLL keeps the interrupt masked for irq_suspend_timeout, without any deferral count', () => {
+  it('napi_complete_done under PREFER_BUSY_POLL ignores irq_suspend_timeout: with no deferral count the interrupt comes back', () => {
     const k = k2();
     const { n } = completing(k, 0);
     n.irqSuspendTimeout = 5_000_000;
     n.sched = true;
     n.preferBusyPoll = true;
-    expect(drive(napiCompleteDone(k, k.cpus[0]!, n, 3))).toBe(false);
-    expect(n.timer!.armed).toBe(true);
-    expect(n.timer!.when).toBe(k.sim.now + 5_000_000);
+    expect(drive(napiCompleteDone(k, k.cpus[0]!, n, 3))).toBe(true);
+    expect(n.timer!.armed).toBe(false);
     expect(n.preferBusyPoll).toBe(false); // cleared with SCHED
   });
 
-  it('irq_suspend_timeout 0 under PREFER_BUSY_POLL replaces even the GRO timeout: with no deferral the interrupt comes back', () => {
+  it("PREFER_BUSY_POLL leaves the GRO timeout alone: GRO's held packets keep the gro_flush_timeout timer", () => {
     const k = k2();
     const { n } = completing(k, 0);
     n.groFlushTimeout = 100_000;
     n.sched = true;
     n.preferBusyPoll = true;
     expect(drive(napiCompleteDone(k, k.cpus[0]!, n, 3))).toBe(true);
-    expect(n.timer!.armed).toBe(false);
-    // Without the preference GRO's packets keep the gro_flush_timeout timer (the IRQ is re-enabled too).
-    n.sched = true;
-    expect(drive(napiCompleteDone(k, k.cpus[0]!, n, 3))).toBe(true);
     expect(n.timer!.armed).toBe(true);
     expect(n.timer!.when).toBe(k.sim.now + 100_000);
   });
 
-  it('busy_poll_stop with prefer arms irq_suspend_timeout, not gro_flush_timeout, and leaves the deferral count alone', () => {
-    const { k, poller } = idleKernel({ napi_defer_hard_irqs: 2, gro_flush_timeout: 200_000 });
-    const napi = k.nics[0]!.napis[0]!;
-    napi.irqSuspendTimeout = 20_000_000;
-    let armedFor = -1;
+  /**
+   * A busy poller takes `n` and gives it back (busy_poll_stop with prefer). Right after: how far out
+   * the hrtimer is armed (-1: not) and defer_hard_irqs_count.
+   */
+  function stopWithPrefer(k: Kernel, poller: Task, n: Napi): { armedFor: number; count: number } {
+    const after = { armedFor: -1, count: -1 };
     runTask(k, poller, function* () {
       yield 100_000;
-      napi.deferHardIrqsCount = 0;
-      expect(napiBusyPollStart(napi, true)).toBe(true);
-      yield* busyPollStop(k, poller, napi, true, 8);
-      armedFor = napi.timer!.when - k.sim.now;
+      expect(napiBusyPollStart(n, true)).toBe(true);
+      yield* busyPollStop(k, poller, n, true, 8);
+      if (n.timer!.armed) after.armedFor = n.timer!.when - k.sim.now;
+      after.count = n.deferHardIrqsCount;
     });
-    // The final poll's napi_complete_done re-armed it (PREFER_BUSY_POLL still set) for the same time.
-    expect(armedFor).toBeGreaterThan(19_900_000);
-    expect(armedFor).toBeLessThanOrEqual(20_000_000);
-    expect(napi.deferHardIrqsCount).toBe(0);
-    expect(napi.sched).toBe(false);
+    return after;
+  }
+
+  it('busy_poll_stop with prefer, irq_suspend_timeout set and napi_defer_hard_irqs 0 re-enables the interrupt', () => {
+    const { k, poller } = idleKernel();
+    const { n, ret } = completing(k, 0);
+    n.irqSuspendTimeout = 20_000_000;
+    expect(stopWithPrefer(k, poller, n).armedFor).toBe(-1);
+    // The last poll's napi_complete_done tells the driver to unmask its vector.
+    expect(ret).toEqual([true]);
+    expect(n.sched).toBe(false);
+  });
+
+  it('busy_poll_stop with prefer arms gro_flush_timeout, not irq_suspend_timeout, and refills the deferral count', () => {
+    const { k, poller } = idleKernel();
+    const { n, ret } = completing(k, 0);
+    n.irqSuspendTimeout = 20_000_000;
+    n.deferHardIrqs = 2;
+    n.groFlushTimeout = 200_000;
+    const { armedFor, count } = stopWithPrefer(k, poller, n);
+    // Refilled to 2, then the last (empty) poll's napi_complete_done took one, kept the vector
+    // masked and re-armed the timer for gro_flush_timeout (it fires later: ret holds its polls too).
+    expect(ret[0]).toBe(false);
+    expect(count).toBe(1);
+    expect(armedFor).toBeGreaterThan(199_000);
+    expect(armedFor).toBeLessThanOrEqual(200_000);
   });
 
   it('napi_watchdog clears PREFER_BUSY_POLL when it takes the NAPI, so its softirq poll hands the interrupt back', () => {

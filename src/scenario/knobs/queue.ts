@@ -38,7 +38,7 @@ export const irqSuspendTimeout = queueFile<number, number>('irq_suspend_timeout'
   default: 0,
   range: '0..ULONG_MAX',
   description:
-    "How long this queue's NAPI keeps its interrupt suspended while an epoll busy poller with prefer_busy_poll finds events (napi_suspend_irqs); it replaces gro_flush_timeout and napi_defer_hard_irqs in napi_complete_done and busy_poll_stop while prefer-busy-poll is set.",
+    "How long this queue's NAPI keeps its interrupt suspended while an epoll busy poller with prefer_busy_poll finds events (napi_suspend_irqs); only that timer reads it (6.18): between the loop's polls the vector stays masked through napi_defer_hard_irqs and gro_flush_timeout, which must be set too.",
   source: 'net/core/dev.c: napi_suspend_irqs',
 });
 
