@@ -73,7 +73,7 @@ export class Napi {
   schedThreaded = false;
   /** NAPI_STATE_IN_BUSY_POLL: a task's napi_busy_loop owns it (SCHED is set too). */
   inBusyPoll = false;
-  /** NAPI_STATE_PREFER_BUSY_POLL: a busy poller with SO_PREFER_BUSY_POLL wants it (cleared by napi_complete_done). */
+  /** NAPI_STATE_PREFER_BUSY_POLL: a busy poller with SO_PREFER_BUSY_POLL found it owned and wants it (cleared by napi_complete_done and napi_watchdog). */
   preferBusyPoll = false;
   /**
    * napi->list_owner: the CPU whose poll list holds it (____napi_schedule), -1 once
@@ -361,8 +361,10 @@ export class NapiTable {
 /**
  * napi_busy_loop()'s ownership test (net/core/dev.c: __napi_busy_loop): a task takes a NAPI only
  * when neither the softirq, its thread nor another busy poller holds it (SCHED and IN_BUSY_POLL
- * clear). Otherwise it leaves it alone; with SO_PREFER_BUSY_POLL it sets PREFER_BUSY_POLL so the
- * owner's next full poll completes the NAPI (__napi_poll) instead of repolling it.
+ * clear). Otherwise it leaves it alone; with SO_PREFER_BUSY_POLL it sets PREFER_BUSY_POLL (the
+ * `goto count` paths) so the owner's next full poll completes the NAPI (__napi_poll) instead of
+ * repolling it. Taking it sets only IN_BUSY_POLL and SCHED (the cmpxchg): PREFER_BUSY_POLL is left
+ * as it was, so a NAPI that busy_poll_stop reschedules is repolled by the softirq like any other.
  */
 export function napiBusyPollStart(n: Napi, prefer: boolean): boolean {
   if (n.sched || n.inBusyPoll) {
@@ -371,7 +373,6 @@ export function napiBusyPollStart(n: Napi, prefer: boolean): boolean {
   }
   n.sched = true;
   n.inBusyPoll = true;
-  n.preferBusyPoll = prefer;
   return true;
 }
 

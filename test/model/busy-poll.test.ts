@@ -246,6 +246,24 @@ describe('__napi_poll with NAPI_STATE_PREFER_BUSY_POLL', () => {
     expect(napiBusyPollStart(n, true)).toBe(true);
   });
 
+  it('a busy poller that takes the NAPI does not set PREFER_BUSY_POLL: a full NAPI busy_poll_stop reschedules is repolled by the softirq', () => {
+    const k = kernel({ cpus: 2, nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 1 } }], apps: [] });
+    const n = new Napi(90_000, 'test', full);
+    k.napis.add(n);
+    // __napi_busy_loop's cmpxchg sets IN_BUSY_POLL | SCHED only; set_bit(PREFER_BUSY_POLL) is on the goto count paths.
+    expect(napiBusyPollStart(n, true)).toBe(true);
+    expect(n.preferBusyPoll).toBe(false);
+    // busy_poll_stop clears IN_BUSY_POLL; without IRQ deferral it arms no timer, so when its last poll
+    // uses the whole budget __busy_poll_stop keeps SCHED and __napi_schedule()s the NAPI for the softirq.
+    n.inBusyPoll = false;
+    const repoll: Napi[] = [];
+    expect(drive(napiPoll(k, k.cpus[0]!, n, repoll))).toBe(64);
+    // Full work and no preference: the softirq keeps it and repolls, the interrupt stays masked.
+    expect(repoll).toEqual([n]);
+    expect(n.sched).toBe(true);
+    expect(n.timer!.armed).toBe(false);
+  });
+
   it('without the preference the softirq keeps a full NAPI on its repoll list', () => {
     const k = kernel({ cpus: 2, nics: [{ name: 'eth0', driver: 'ixgbe', channels: { combined: 1 } }], apps: [] });
     const n = new Napi(90_000, 'test', full);
