@@ -16,7 +16,7 @@ const FCS = 4;
 
 /** The device a route leaves by: dev_queue_xmit of a forwarded skb (false: its qdisc dropped it). */
 export interface EgressDevice {
-  forwardXmit(cpu: number, hash: number, len: number, at: number, row: number): boolean;
+  forwardXmit(cpu: number, hash: number, rxQueue: number, len: number, at: number, row: number): boolean;
 }
 
 export interface IpForwardHost {
@@ -31,6 +31,8 @@ export interface IpForwardHost {
   readonly rps: { hashOf(row: number): number };
   /** NIC `nic` as the device a route leaves by. */
   egressDevice(nic: number): EgressDevice;
+  /** The RX queue the driver recorded on the skb (skb_record_rx_queue): skb_tx_hash's choice without XPS. */
+  recordedRxQueue(row: number): number;
 }
 
 /**
@@ -88,7 +90,7 @@ export class IpForward {
       return cost;
     }
     k.snmp.IpForwDatagrams++; // ip_forward: IPSTATS_MIB_OUTFORWDATAGRAMS per skb
-    if (!k.egressDevice(flow.egress).forwardXmit(cpu.id, k.rps.hashOf(row), pool.size[row]! - FCS, k.sim.now, row)) {
+    if (!k.egressDevice(flow.egress).forwardXmit(cpu.id, k.rps.hashOf(row), k.recordedRxQueue(row), pool.size[row]! - FCS, k.sim.now, row)) {
       k.accounting.drop(row, 'qdisc', cpu.id);
       return this.forwardCost;
     }

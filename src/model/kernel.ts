@@ -296,7 +296,7 @@ export class Kernel {
     return this.nics[nic]!;
   }
 
-  /** The RX queue the driver recorded on a frame's skb (DevMapHost, CpuMapHost). */
+  /** The RX queue the driver recorded on a frame's skb (DevMapHost, CpuMapHost, IpForwardHost). */
   recordedRxQueue(row: number): number {
     const f = this.flows[this.pool.flow[row]!]!;
     return this.nics[f.nic]!.rxQueueOf(f.index, this.pool.tuple[row]!);

@@ -77,6 +77,21 @@ describe('ip_forward on: out of the route’s device', () => {
     expect(soft(r)).toBeGreaterThan(soft(local));
   });
 
+  it('a CPU without an XPS map sends on the TX queue skb_tx_hash takes from the recorded RX queue (folded into the TX queues), not the flow hash', () => {
+    // eth0: 4 queues, RSS only to rx-2 or only to rx-3; eth1: 2 queues, XPS for CPUs 0 and 1 only.
+    const txOf = (weight: number[]) => {
+      const nics = [{ ...TWO_NICS[0]!, channels: { combined: 4 }, rss: { indir: { weight } } }, TWO_NICS[1]!];
+      const e = run({ duration_ms: 5, warmup_ms: 1, cpus: 4, nics, routes: ROUTES, sysctl: { 'net.ipv4.ip_forward': 1 }, flows: [flow()] }).result.ethtool_S.eth1!;
+      return [e.tx_queue_0_packets, e.tx_queue_1_packets];
+    };
+    const [q0, q1] = txOf([0, 0, 1, 0]); // rx-2 → 2 % 2 = tx-0
+    expect(q0).toBeGreaterThan(500);
+    expect(q1).toBe(0);
+    const [r0, r1] = txOf([0, 0, 0, 1]); // rx-3 → tx-1
+    expect(r0).toBe(0);
+    expect(r1).toBeGreaterThan(500);
+  });
+
   it('`sysctl -w net.ipv4.ip_forward=1` in apply turns it on', () => {
     const viaApply = run({ duration_ms: 10, warmup_ms: 2, nics: TWO_NICS, routes: ROUTES, apply: ['sysctl -w net.ipv4.ip_forward=1'], flows: [flow()] }).result;
     expect(viaApply.packets.forwarded).toBe(r.packets.forwarded);

@@ -332,13 +332,14 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
 
   /**
    * dev_queue_xmit() of a forwarded skb of `len` bytes (skb->len, no FCS) from CPU `cpu` at `at`,
-   * whose hash is `hash` (the RX hash it arrived with): netdev_pick_tx (XPS, else skb_tx_hash),
+   * whose hash is `hash` (the RX hash it arrived with) and recorded RX queue `rxQueue`:
+   * netdev_pick_tx (XPS, else skb_tx_hash on the recorded queue: pickRecordedTx),
    * then the TX queue's pfifo_fast (qdisc.ts): dropped when the driver has stopped the queue and
    * the qdisc is at its limit (false), else posted, holding the skb's RX page until the completion
    * is cleaned (napi_consume_skb → the page back to its ring's owner).
    */
-  forwardXmit(cpu: number, hash: number, len: number, at: number, row: number): boolean {
-    const q = this.pickTx(cpu, -1, hash);
+  forwardXmit(cpu: number, hash: number, rxQueue: number, len: number, at: number, row: number): boolean {
+    const q = this.pickRecordedTx(cpu, hash, rxQueue);
     if (!this.qdiscs[q]!.enqueue(len)) return false;
     this.post(q, len, at, this.k.pages.take(row));
     return true;
@@ -414,9 +415,20 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
    * netdev_start_xmit; the page goes to the TX ring until the completion.
    */
   xmitGenericXdp(cpu: number, hash: number, rxQueue: number, len: number, t: number, row: number): void {
+    this.post(this.pickRecordedTx(cpu, hash, rxQueue), len, t, this.k.pages.take(row));
+  }
+
+  /**
+   * netdev_pick_tx() for an skb the driver received (skb_record_rx_queue): the CPU's XPS queue
+   * (get_xps_queue), else skb_tx_hash(), which takes the recorded RX queue — folded into the TX
+   * queues (`while (hash >= qcount) hash -= qcount`) — rather than the flow hash
+   * (net/core/dev.c: skb_tx_hash, skb_rx_queue_recorded).
+   */
+  private pickRecordedTx(cpu: number, hash: number, rxQueue: number): number {
     const map = this.xps[cpu]!;
-    const q = map.length === 1 ? map[0]! : map.length > 1 ? map[Math.floor(((hash >>> 0) * map.length) / 2 ** 32)]! : rxQueue % this.cfg.queues;
-    this.post(q, len, t, this.k.pages.take(row));
+    if (map.length === 1) return map[0]!;
+    if (map.length > 1) return map[Math.floor(((hash >>> 0) * map.length) / 2 ** 32)]!;
+    return rxQueue % this.cfg.queues;
   }
 
   /** The NIC fetches a posted frame (the DMA latency), sends it when the link's TX side is free and writes the completion back once it has left. */
