@@ -103,6 +103,8 @@ export class XskSocket {
   wakeups = 0;
   readonly zeroCopy: boolean;
   readonly needWakeup: boolean;
+  /** The NAPI id of the RX queue the socket is bound to (set at bind): one per (device, queue), so it names xs->dev and xs->queue_id. */
+  rxqNapiId = -1;
 
   constructor(
     private readonly k: XskHost,
@@ -126,7 +128,17 @@ export class XskSocket {
     return this.k.pool.size[row]! - FCS <= this.cfg.frameSize - XDP_PACKET_HEADROOM;
   }
 
-  /** The error of the last refused rcv (-ENOBUFS, -ENOMEM, -ENOSPC), for the tracepoint. */
+  /**
+   * xsk_rcv_check: a frame received on another device or queue than the socket's
+   * (xs->dev != xdp->rxq->dev || xs->queue_id != xdp->rxq->queue_index) is refused with -EINVAL,
+   * no counter moved. The frame's rxq is the NAPI of the ring it was cleaned from (pool.napiId,
+   * set by the poller before XDP runs).
+   */
+  private boundTo(row: number): boolean {
+    return this.k.pool.napiId[row] === this.rxqNapiId;
+  }
+
+  /** The error of the last refused rcv (-EINVAL, -ENOBUFS, -ENOMEM, -ENOSPC), for the tracepoint. */
   lastErr = 0;
 
   /**
@@ -136,6 +148,11 @@ export class XskSocket {
   rcv(cpu: Cpu, row: number): number {
     const k = this.k;
     const c = k.costs;
+    if (!this.boundTo(row)) {
+      // Before any pool accounting: the buffer stays the driver's, which recycles it (out_failure).
+      this.lastErr = -EINVAL;
+      return -1;
+    }
     if (!this.fits(row)) {
       this.lastErr = -ENOSPC;
       this.rxDropped++;
@@ -225,6 +242,7 @@ export class XskSocket {
 
 /** errno values xsk_rcv returns (include/uapi/asm-generic/errno-base.h, errno.h). */
 const ENOMEM = 12;
+const EINVAL = 22;
 const ENOSPC = 28;
 const ENOBUFS = 105;
 

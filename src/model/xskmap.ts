@@ -13,8 +13,10 @@ import type { XskSocket } from './xsk.ts';
  * `bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS)`.
  *
  *   xdp_do_redirect → __xsk_map_redirect → xsk_rcv (xsk.ts): the frame goes into the socket's RX
- *   ring (copy or zero-copy), and the socket joins this CPU's flush list; an error (no room in the
- *   RX ring, no fill-ring frame in copy mode, a frame larger than a chunk) fails the redirect: the
+ *   ring (copy or zero-copy), and the socket joins this CPU's flush list; an error (a socket bound
+ *   to another device or queue than the frame's — xsk_rcv_check's -EINVAL, so a numeric or hash key
+ *   reaches only the socket of the frame's own queue —, no room in the RX ring, no fill-ring frame
+ *   in copy mode, a frame larger than a chunk) fails the redirect: the
  *   driver handles it as an aborted frame (ixgbe_run_xdp / ixgbe_run_xdp_zc: out_failure →
  *   trace_xdp_exception with XDP_REDIRECT, the buffer recycled or freed back to the pool);
  *   xdp_do_flush → __xsk_map_flush → xsk_flush for each socket on the list.

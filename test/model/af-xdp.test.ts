@@ -130,6 +130,43 @@ describe('AF_XDP: redirect into an xskmap', () => {
     expect(aborted.pass).toBe(0);
   });
 
+  it('a frame of another queue redirected to the socket (key 0 from queue 1): xsk_rcv_check refuses it with -EINVAL, no socket counter or UMEM frame moves', () => {
+    const k = kernel(
+      scenario({
+        cpus: 3,
+        duration_ms: 4,
+        warmup_ms: 1,
+        nics: [{ name: 'eth0', channels: { combined: 2 }, irq_affinity: { '0': '0', '1': '2' }, xdp: { mode: 'native', program: [{ action: 'redirect', map: 'xsks', key: 0, fallback: 'pass' }] } }],
+        xdp_maps: { xsks: { type: 'xskmap' } },
+        apps: [reader({ xsk_mode: 'zerocopy' })],
+        flows: flood('2mpps'),
+        apply: ['ethtool -N eth0 rx-flow-hash udp4 sdfn'], // RSS on the ports: both queues get frames
+      }),
+    );
+    const errs = new Map<number, number>();
+    let exceptions = 0;
+    k.trace = {
+      ...QUIET_TRACE,
+      xdpRedirectXsk: (_cpu, _dev, _mapId, _index, _zc, err) => void errs.set(err, (errs.get(err) ?? 0) + 1),
+      xdpException: () => void exceptions++,
+    } satisfies TraceHooks;
+    k.start();
+    k.sim.runUntil(4_000_000);
+    const r = collectResult(k, 0);
+    const q1 = r.nics[0]!.queues[1]!;
+    expect(q1.xdp!.redirect).toBeGreaterThan(1000); // the program redirected them: the entry exists
+    expect(errs.get(-22)).toBeGreaterThan(1000); // -EINVAL, one per frame of queue 1
+    expect(exceptions).toBe(errs.get(-22));
+    expect(r.packets.dropped.xsk).toBeGreaterThan(1000); // dropped as the driver does on a failed redirect (the window, after warm-up)
+    const x = r.xsks![0]!;
+    expect(x.rx_packets).toBeGreaterThan(1000); // queue 0's frames still arrive
+    expect(x.stats).toEqual({ rx_dropped: 0, rx_invalid_descs: 0, tx_invalid_descs: 0, rx_ring_full: 0, rx_fill_ring_empty_descs: 0, tx_ring_empty_descs: 0 });
+    // Every UMEM frame is in exactly one place (the refused frames were never the pool's).
+    const s = k.xskOf(0)!;
+    expect(s.fq + s.driverPosted + s.freeList + s.rx.length + s.appHeld).toBe(s.cfg.frames);
+    conserved(r);
+  });
+
   it('bind errors as the kernel gives them: XDP_ZEROCOPY without driver support (EOPNOTSUPP), a queue that does not exist (EINVAL), a ring size not a power of two', () => {
     expect(inputError(() => resolve(xsk({ xsk_mode: 'zerocopy' }, '1mpps', { nics: [NIC('generic')] })))).toMatch(/apps\[0\]\.xsk_mode.*EOPNOTSUPP/);
     expect(resolve(xsk({}, '1mpps', { nics: [NIC('generic')] })).apps[0]!.xsk!.zeroCopy).toBe(false);
