@@ -108,6 +108,22 @@ describe('AF_XDP: redirect into an xskmap', () => {
     conserved(busy);
   });
 
+  it('poll() (xdpsock -p): sock_poll busy-polls only with net.core.busy_poll set (POLL_BUSY_LOOP), and xsk_poll wakes the driver even with prefer-busy-poll', () => {
+    const nic = { ...NIC(), napi_defer_hard_irqs: 2, gro_flush_timeout: 200000 };
+    const polling = { xsk_mode: 'zerocopy', xsk_poll: true, busy_poll: 20, prefer_busy_poll: true, busy_poll_budget: 64 };
+    // SO_BUSY_POLL alone: do_poll does not ask sock_poll to busy-poll (net_busy_loop_on is false).
+    const socketOnly = runOf(xsk(polling, '2mpps', { nics: [nic] }));
+    expect(socketOnly.nstat.TcpExtBusyPollRxPackets).toBe(0);
+    expect(socketOnly.xsks![0]!.app_packets).toBeGreaterThan(5000);
+    const sysctl = runOf(xsk(polling, '2mpps', { nics: [nic], sysctl: { 'net.core.busy_poll': 50 } }));
+    expect(sysctl.nstat.TcpExtBusyPollRxPackets).toBeGreaterThan(0);
+    // need_wakeup with a UMEM the driver runs out of: xsk_poll's xsk_wakeup has no xsk_no_wakeup
+    // check, so prefer-busy-poll does not silence it and the reader keeps receiving.
+    const dry = runOf(xsk({ ...polling, umem_frames: 128, fill_ring: 128, need_wakeup: true }, '2mpps', { nics: [nic] })).xsks![0]!;
+    expect(dry.wakeups).toBeGreaterThan(10);
+    expect(dry.app_packets).toBeGreaterThan(5000);
+  });
+
   it('a queue without a socket takes the fallback (bpf_redirect_map flags): XDP_PASS to the stack; with flags 0, XDP_ABORTED', () => {
     const two = (fallback?: string) =>
       runOf(
