@@ -25,8 +25,10 @@ import type { TraceHooks } from './trace-hooks.ts';
  *     copied into it and its descriptor reserved on the RX ring (full: rx_queue_full), the
  *     driver's buffer is returned (xdp_return_buff);
  *   zero-copy (XDP_ZEROCOPY, xsk_rcv_zc): the frame is already in a UMEM frame the driver took from
- *     the fill ring when it refilled its ring (xsk-pool.ts); only the descriptor is posted (RX
- *     ring full: rx_queue_full, and the buffer goes to the pool's free list: xsk_buff_free).
+ *     the fill ring when it refilled its ring (rx-xsk-pool.ts); only the descriptor is posted (RX
+ *     ring full: rx_queue_full, and the buffer goes to the pool's free list: xsk_buff_free — or,
+ *     with need_wakeup, the driver stops its clean loop and leaves the frame on its descriptor:
+ *     IXGBE_XDP_EXIT, xskmap.ts).
  *
  * Descriptors are published to the application at xsk_flush (xdp_do_flush at the end of the poll:
  * xskq_prod_submit, sock_def_readable).
@@ -244,7 +246,7 @@ export class XskSocket {
 const ENOMEM = 12;
 const EINVAL = 22;
 const ENOSPC = 28;
-const ENOBUFS = 105;
+export const ENOBUFS = 105;
 
 /** XDP_PACKET_HEADROOM (include/uapi/linux/bpf.h): the UMEM frame's headroom before the packet. */
 export const XDP_PACKET_HEADROOM = 256;

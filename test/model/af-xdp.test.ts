@@ -73,6 +73,40 @@ describe('AF_XDP: redirect into an xskmap', () => {
     conserved(r);
   });
 
+  it('zero-copy RX ring full with need_wakeup: the driver stops its clean loop and leaves the frame on the NIC ring (IXGBE_XDP_EXIT); without need_wakeup it drops per frame', () => {
+    const slow = { xsk_mode: 'zerocopy', work_ns: 2000, rx_ring: 64 };
+    const k = kernel(xsk({ ...slow, need_wakeup: true }));
+    let redirectErrs = 0;
+    let exceptions = 0;
+    k.trace = {
+      ...QUIET_TRACE,
+      xdpRedirectXsk: (_cpu, _dev, _mapId, _index, _zc, err) => void (err === -105 && redirectErrs++),
+      xdpException: () => void exceptions++,
+    } satisfies TraceHooks;
+    k.start();
+    k.sim.runUntil(6_000_000);
+    const stop = collectResult(k, 0);
+    const x = stop.xsks![0]!;
+    // Nothing dropped at the socket: the frames wait in the NIC ring, which fills, and the NIC drops.
+    expect(stop.packets.dropped.xsk).toBe(0);
+    expect(stop.packets.dropped.nic_missed! + stop.packets.dropped.nic_ring!).toBeGreaterThan(1000);
+    expect(x.app_packets).toBeGreaterThan(1000);
+    // One -ENOBUFS per poll that met the full ring, each traced as xdp_redirect_err and xdp_exception.
+    expect(x.stats.rx_ring_full).toBeGreaterThan(10);
+    expect(x.stats.rx_ring_full).toBeLessThan(stop.packets.dropped.nic_missed! / 10);
+    expect(exceptions).toBe(redirectErrs);
+    expect(x.wakeups).toBeGreaterThan(10); // need_wakeup set on the failure: the reader's recvfrom wakes the driver
+    const s = k.xskOf(0)!;
+    expect(s.fq + s.driverPosted + s.freeList + s.rx.length + s.appHeld).toBe(s.cfg.frames);
+    expect(s.freeList).toBeGreaterThanOrEqual(0); // the refill sees only buffers XDP gave back, never one on its way to the socket
+    conserved(stop);
+    // Without need_wakeup ixgbe_run_xdp_zc keeps IXGBE_XDP_CONSUMED: dropped at the socket, counted per frame.
+    const drop = runOf(xsk({ ...slow, need_wakeup: false }));
+    expect(drop.packets.dropped.xsk).toBeGreaterThan(5000);
+    expect(drop.xsks![0]!.stats.rx_ring_full).toBeGreaterThan(5000);
+    conserved(drop);
+  });
+
   it('copy mode without a fill-ring frame: rx_dropped and rx_fill_ring_empty_descs', () => {
     const r = runOf(xsk({ xsk_mode: 'copy', work_ns: 2000, umem_frames: 128, fill_ring: 128 }));
     const x = r.xsks![0]!;
