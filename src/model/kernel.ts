@@ -197,6 +197,7 @@ export class Kernel {
   private bindXsk(app: number, name: string, cfg: NonNullable<ResolvedScenario['apps'][number]['xsk']>): void {
     const nic = this.nics[cfg.nic]!;
     const sock = new XskSocket(this, cfg, name, nic.cfg.name);
+    sock.rxqNapiId = nic.napis[cfg.queue]!.id; // xs->dev, xs->queue_id
     if (cfg.zeroCopy) {
       const poller = nic.pollers[cfg.queue]!;
       const q = nic.queues[cfg.queue]!;

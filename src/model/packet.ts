@@ -270,6 +270,22 @@ export class PacketQueue {
     return row;
   }
 
+  /**
+   * Put back at the head the packet that `shift(t)` removed last, as if it had never left (a
+   * driver leaving a descriptor for its next poll): its time since `t` goes back into the integral.
+   */
+  unshift(row: number, t: number): void {
+    const pool = this.pool;
+    this.area += this.lastChange - t;
+    pool.next[row] = this.head;
+    if (this.head === NIL) this.tail = row;
+    this.head = row;
+    this.length++;
+    this.bytes += pool.size[row]!;
+    this.departures--;
+    this.sojournSum -= t - pool.enqueued[row]!;
+  }
+
   /** Move every packet of `other` to the tail of this queue at time `t`, keeping their enqueue times. */
   spliceFrom(other: PacketQueue, t: number): void {
     if (other.length === 0) return;

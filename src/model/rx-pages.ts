@@ -163,4 +163,6 @@ export interface RxBuffers {
   limit?(n: number): number;
   /** An AF_XDP zero-copy pool: the end of the clean loop (need_wakeup); true when the poll must return the whole budget. */
   endClean?(ringEmpty: boolean): boolean;
+  /** An AF_XDP zero-copy pool: the frame just cleaned stays on its descriptor for the next poll (IXGBE_XDP_EXIT); undoes clean(). */
+  keep?(): void;
 }

@@ -76,6 +76,8 @@ export interface XdpRedirectMap {
   lookup(key: number): number;
   /** xdp_do_redirect() → cpu_map_enqueue() → bq_enqueue(): the frame joins this CPU's bulk queue of entry `entry`; its cost. */
   enqueue(cpu: Cpu, entry: number, row: number): number;
+  /** An xskmap: the last enqueue failed with the frame left on the driver's ring, and the clean loop must stop (IXGBE_XDP_EXIT: xskmap.ts). */
+  readonly exitLoop?: boolean;
   /** xdp_do_flush() → __cpu_map_flush() on `cpu`: its cost (before the poll hands up). */
   flushCost(cpu: Cpu): number;
   /** xdp_do_flush() on `cpu`: the bulk queues go to their rings and the kthreads are woken (at the end of the poll). */
@@ -277,7 +279,7 @@ export class NativeXdp implements RxHook {
   /** This poll redirected a frame (ixgbe's xdp_xmit & IXGBE_XDP_REDIR: xdp_do_flush() at its end). */
   private redirectInPoll = false;
   /** The verdict, reused (no allocation per frame). */
-  private readonly out = { consumed: false, cost: 0 };
+  private readonly out = { consumed: false, cost: 0, exit: false };
   /** This poll's verdicts by enum xdp_action (for the trace's bpf_prog_run_xdp step). */
   private readonly pollActions = new Int32Array(XDP_ACTIONS.length);
 
@@ -307,8 +309,10 @@ export class NativeXdp implements RxHook {
         k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, 0, false); // _trace_xdp_redirect_map
         // xdp_do_redirect() → cpu_map_enqueue() → bq_enqueue(): the frame waits in this CPU's bulk queue.
         cost += c.xdp_redirect + map.enqueue(cpu, entry, row);
-        this.redirectInPoll = true;
-        this.out.consumed = true;
+        // ixgbe_run_xdp_zc → IXGBE_XDP_EXIT: nothing redirected; the driver stops and keeps the frame.
+        this.out.exit = map.exitLoop === true;
+        if (!this.out.exit) this.redirectInPoll = true;
+        this.out.consumed = !this.out.exit;
         this.out.cost = cost;
         return this.out;
       }
@@ -326,6 +330,7 @@ export class NativeXdp implements RxHook {
     }
     this.out.consumed = xdpVerdict(k, this.dev, cpu, row, this.queue, action, t + cost, false, pool.size[row]! - FCS);
     this.out.cost = cost;
+    this.out.exit = false;
     return this.out;
   }
 

@@ -25,8 +25,10 @@ import type { TraceHooks } from './trace-hooks.ts';
  *     copied into it and its descriptor reserved on the RX ring (full: rx_queue_full), the
  *     driver's buffer is returned (xdp_return_buff);
  *   zero-copy (XDP_ZEROCOPY, xsk_rcv_zc): the frame is already in a UMEM frame the driver took from
- *     the fill ring when it refilled its ring (xsk-pool.ts); only the descriptor is posted (RX
- *     ring full: rx_queue_full, and the buffer goes to the pool's free list: xsk_buff_free).
+ *     the fill ring when it refilled its ring (rx-xsk-pool.ts); only the descriptor is posted (RX
+ *     ring full: rx_queue_full, and the buffer goes to the pool's free list: xsk_buff_free — or,
+ *     with need_wakeup, the driver stops its clean loop and leaves the frame on its descriptor:
+ *     IXGBE_XDP_EXIT, xskmap.ts).
  *
  * Descriptors are published to the application at xsk_flush (xdp_do_flush at the end of the poll:
  * xskq_prod_submit, sock_def_readable).
@@ -103,6 +105,8 @@ export class XskSocket {
   wakeups = 0;
   readonly zeroCopy: boolean;
   readonly needWakeup: boolean;
+  /** The NAPI id of the RX queue the socket is bound to (set at bind): one per (device, queue), so it names xs->dev and xs->queue_id. */
+  rxqNapiId = -1;
 
   constructor(
     private readonly k: XskHost,
@@ -126,7 +130,17 @@ export class XskSocket {
     return this.k.pool.size[row]! - FCS <= this.cfg.frameSize - XDP_PACKET_HEADROOM;
   }
 
-  /** The error of the last refused rcv (-ENOBUFS, -ENOMEM, -ENOSPC), for the tracepoint. */
+  /**
+   * xsk_rcv_check: a frame received on another device or queue than the socket's
+   * (xs->dev != xdp->rxq->dev || xs->queue_id != xdp->rxq->queue_index) is refused with -EINVAL,
+   * no counter moved. The frame's rxq is the NAPI of the ring it was cleaned from (pool.napiId,
+   * set by the poller before XDP runs).
+   */
+  private boundTo(row: number): boolean {
+    return this.k.pool.napiId[row] === this.rxqNapiId;
+  }
+
+  /** The error of the last refused rcv (-EINVAL, -ENOBUFS, -ENOMEM, -ENOSPC), for the tracepoint. */
   lastErr = 0;
 
   /**
@@ -136,6 +150,11 @@ export class XskSocket {
   rcv(cpu: Cpu, row: number): number {
     const k = this.k;
     const c = k.costs;
+    if (!this.boundTo(row)) {
+      // Before any pool accounting: the buffer stays the driver's, which recycles it (out_failure).
+      this.lastErr = -EINVAL;
+      return -1;
+    }
     if (!this.fits(row)) {
       this.lastErr = -ENOSPC;
       this.rxDropped++;
@@ -225,8 +244,9 @@ export class XskSocket {
 
 /** errno values xsk_rcv returns (include/uapi/asm-generic/errno-base.h, errno.h). */
 const ENOMEM = 12;
+const EINVAL = 22;
 const ENOSPC = 28;
-const ENOBUFS = 105;
+export const ENOBUFS = 105;
 
 /** XDP_PACKET_HEADROOM (include/uapi/linux/bpf.h): the UMEM frame's headroom before the packet. */
 export const XDP_PACKET_HEADROOM = 256;

@@ -5,7 +5,7 @@ import type { RxAccounting } from './rx-accounting.ts';
 import type { TraceHooks } from './trace-hooks.ts';
 import type { XdpRedirectMap } from './xdp.ts';
 import { XDP_ACTION_NAMES, XDP_REDIRECT } from './xdp.ts';
-import type { XskSocket } from './xsk.ts';
+import { ENOBUFS, type XskSocket } from './xsk.ts';
 
 /**
  * The xskmap (kernel/bpf/xskmap.c, BPF_MAP_TYPE_XSKMAP): AF_XDP sockets by key, which xdpsock
@@ -13,10 +13,16 @@ import type { XskSocket } from './xsk.ts';
  * `bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS)`.
  *
  *   xdp_do_redirect → __xsk_map_redirect → xsk_rcv (xsk.ts): the frame goes into the socket's RX
- *   ring (copy or zero-copy), and the socket joins this CPU's flush list; an error (no room in the
- *   RX ring, no fill-ring frame in copy mode, a frame larger than a chunk) fails the redirect: the
+ *   ring (copy or zero-copy), and the socket joins this CPU's flush list; an error (a socket bound
+ *   to another device or queue than the frame's — xsk_rcv_check's -EINVAL, so a numeric or hash key
+ *   reaches only the socket of the frame's own queue —, no room in the RX ring, no fill-ring frame
+ *   in copy mode, a frame larger than a chunk) fails the redirect: the
  *   driver handles it as an aborted frame (ixgbe_run_xdp / ixgbe_run_xdp_zc: out_failure →
- *   trace_xdp_exception with XDP_REDIRECT, the buffer recycled or freed back to the pool);
+ *   trace_xdp_exception with XDP_REDIRECT, the buffer recycled or freed back to the pool) — except
+ *   a zero-copy socket with need_wakeup whose RX ring is full (ixgbe_run_xdp_zc, since 5.18:
+ *   `xsk_uses_need_wakeup(pool) && err == -ENOBUFS` → IXGBE_XDP_EXIT, likewise ice and i40e): the
+ *   driver stops its clean loop and leaves the frame on the ring for the next poll, nothing dropped
+ *   (`exitLoop`, read by the driver's XDP hook);
  *   xdp_do_flush → __xsk_map_flush → xsk_flush for each socket on the list.
  *
  * A key without a socket fails the lookup (__xsk_map_lookup_elem returns NULL): bpf_redirect_map
@@ -76,15 +82,25 @@ export class XskMap implements XdpRedirectMap {
     return key >= 0 && key < this.slots.length && this.slots[key] !== null ? key : -1;
   }
 
-  /** __xsk_map_redirect(): xsk_rcv into the socket at `entry`; on an error the frame is dropped as the driver's out_failure does. */
+  /** The last enqueue left the frame to the driver's ring and asked it to stop its clean loop (IXGBE_XDP_EXIT). */
+  exitLoop = false;
+
+  /**
+   * __xsk_map_redirect(): xsk_rcv into the socket at `entry`; on an error the frame is dropped as
+   * the driver's out_failure does, or kept on the ring (exitLoop) as a zero-copy driver does with
+   * need_wakeup when the RX ring is full.
+   */
   enqueue(cpu: Cpu, entry: number, row: number): number {
     const sock = this.slots[entry]!;
     const cost = sock.rcv(cpu, row);
     // xdp_do_redirect: trace_xdp_redirect_map, or trace_xdp_redirect_map_err with the socket's error.
     if (this.k.trace?.xdpRedirectXsk) this.k.trace.xdpRedirectXsk(cpu.id, this.devName(row), this.map.id, entry, sock.zeroCopy, cost < 0 ? sock.lastErr : 0);
+    this.exitLoop = false;
     if (cost < 0) {
+      // ixgbe_run_xdp_zc: IXGBE_XDP_EXIT goes through out_failure too (trace_xdp_exception).
       this.k.trace?.xdpException?.(cpu.id, this.devName(row), XDP_ACTION_NAMES[XDP_REDIRECT]);
-      this.k.accounting.drop(row, 'xsk', cpu.id);
+      if (sock.zeroCopy && sock.needWakeup && sock.lastErr === -ENOBUFS) this.exitLoop = true;
+      else this.k.accounting.drop(row, 'xsk', cpu.id);
       return -1 - cost;
     }
     if (!sock.onFlushList) {

@@ -73,6 +73,40 @@ describe('AF_XDP: redirect into an xskmap', () => {
     conserved(r);
   });
 
+  it('zero-copy RX ring full with need_wakeup: the driver stops its clean loop and leaves the frame on the NIC ring (IXGBE_XDP_EXIT); without need_wakeup it drops per frame', () => {
+    const slow = { xsk_mode: 'zerocopy', work_ns: 2000, rx_ring: 64 };
+    const k = kernel(xsk({ ...slow, need_wakeup: true }));
+    let redirectErrs = 0;
+    let exceptions = 0;
+    k.trace = {
+      ...QUIET_TRACE,
+      xdpRedirectXsk: (_cpu, _dev, _mapId, _index, _zc, err) => void (err === -105 && redirectErrs++),
+      xdpException: () => void exceptions++,
+    } satisfies TraceHooks;
+    k.start();
+    k.sim.runUntil(6_000_000);
+    const stop = collectResult(k, 0);
+    const x = stop.xsks![0]!;
+    // Nothing dropped at the socket: the frames wait in the NIC ring, which fills, and the NIC drops.
+    expect(stop.packets.dropped.xsk).toBe(0);
+    expect(stop.packets.dropped.nic_missed! + stop.packets.dropped.nic_ring!).toBeGreaterThan(1000);
+    expect(x.app_packets).toBeGreaterThan(1000);
+    // One -ENOBUFS per poll that met the full ring, each traced as xdp_redirect_err and xdp_exception.
+    expect(x.stats.rx_ring_full).toBeGreaterThan(10);
+    expect(x.stats.rx_ring_full).toBeLessThan(stop.packets.dropped.nic_missed! / 10);
+    expect(exceptions).toBe(redirectErrs);
+    expect(x.wakeups).toBeGreaterThan(10); // need_wakeup set on the failure: the reader's recvfrom wakes the driver
+    const s = k.xskOf(0)!;
+    expect(s.fq + s.driverPosted + s.freeList + s.rx.length + s.appHeld).toBe(s.cfg.frames);
+    expect(s.freeList).toBeGreaterThanOrEqual(0); // the refill sees only buffers XDP gave back, never one on its way to the socket
+    conserved(stop);
+    // Without need_wakeup ixgbe_run_xdp_zc keeps IXGBE_XDP_CONSUMED: dropped at the socket, counted per frame.
+    const drop = runOf(xsk({ ...slow, need_wakeup: false }));
+    expect(drop.packets.dropped.xsk).toBeGreaterThan(5000);
+    expect(drop.xsks![0]!.stats.rx_ring_full).toBeGreaterThan(5000);
+    conserved(drop);
+  });
+
   it('copy mode without a fill-ring frame: rx_dropped and rx_fill_ring_empty_descs', () => {
     const r = runOf(xsk({ xsk_mode: 'copy', work_ns: 2000, umem_frames: 128, fill_ring: 128 }));
     const x = r.xsks![0]!;
@@ -108,6 +142,22 @@ describe('AF_XDP: redirect into an xskmap', () => {
     conserved(busy);
   });
 
+  it('poll() (xdpsock -p): sock_poll busy-polls only with net.core.busy_poll set (POLL_BUSY_LOOP), and xsk_poll wakes the driver even with prefer-busy-poll', () => {
+    const nic = { ...NIC(), napi_defer_hard_irqs: 2, gro_flush_timeout: 200000 };
+    const polling = { xsk_mode: 'zerocopy', xsk_poll: true, busy_poll: 20, prefer_busy_poll: true, busy_poll_budget: 64 };
+    // SO_BUSY_POLL alone: do_poll does not ask sock_poll to busy-poll (net_busy_loop_on is false).
+    const socketOnly = runOf(xsk(polling, '2mpps', { nics: [nic] }));
+    expect(socketOnly.nstat.TcpExtBusyPollRxPackets).toBe(0);
+    expect(socketOnly.xsks![0]!.app_packets).toBeGreaterThan(5000);
+    const sysctl = runOf(xsk(polling, '2mpps', { nics: [nic], sysctl: { 'net.core.busy_poll': 50 } }));
+    expect(sysctl.nstat.TcpExtBusyPollRxPackets).toBeGreaterThan(0);
+    // need_wakeup with a UMEM the driver runs out of: xsk_poll's xsk_wakeup has no xsk_no_wakeup
+    // check, so prefer-busy-poll does not silence it and the reader keeps receiving.
+    const dry = runOf(xsk({ ...polling, umem_frames: 128, fill_ring: 128, need_wakeup: true }, '2mpps', { nics: [nic] })).xsks![0]!;
+    expect(dry.wakeups).toBeGreaterThan(10);
+    expect(dry.app_packets).toBeGreaterThan(5000);
+  });
+
   it('a queue without a socket takes the fallback (bpf_redirect_map flags): XDP_PASS to the stack; with flags 0, XDP_ABORTED', () => {
     const two = (fallback?: string) =>
       runOf(
@@ -128,6 +178,43 @@ describe('AF_XDP: redirect into an xskmap', () => {
     const aborted = two().nics[0]!.queues[1]!.xdp!;
     expect(aborted.aborted).toBeGreaterThan(0);
     expect(aborted.pass).toBe(0);
+  });
+
+  it('a frame of another queue redirected to the socket (key 0 from queue 1): xsk_rcv_check refuses it with -EINVAL, no socket counter or UMEM frame moves', () => {
+    const k = kernel(
+      scenario({
+        cpus: 3,
+        duration_ms: 4,
+        warmup_ms: 1,
+        nics: [{ name: 'eth0', channels: { combined: 2 }, irq_affinity: { '0': '0', '1': '2' }, xdp: { mode: 'native', program: [{ action: 'redirect', map: 'xsks', key: 0, fallback: 'pass' }] } }],
+        xdp_maps: { xsks: { type: 'xskmap' } },
+        apps: [reader({ xsk_mode: 'zerocopy' })],
+        flows: flood('2mpps'),
+        apply: ['ethtool -N eth0 rx-flow-hash udp4 sdfn'], // RSS on the ports: both queues get frames
+      }),
+    );
+    const errs = new Map<number, number>();
+    let exceptions = 0;
+    k.trace = {
+      ...QUIET_TRACE,
+      xdpRedirectXsk: (_cpu, _dev, _mapId, _index, _zc, err) => void errs.set(err, (errs.get(err) ?? 0) + 1),
+      xdpException: () => void exceptions++,
+    } satisfies TraceHooks;
+    k.start();
+    k.sim.runUntil(4_000_000);
+    const r = collectResult(k, 0);
+    const q1 = r.nics[0]!.queues[1]!;
+    expect(q1.xdp!.redirect).toBeGreaterThan(1000); // the program redirected them: the entry exists
+    expect(errs.get(-22)).toBeGreaterThan(1000); // -EINVAL, one per frame of queue 1
+    expect(exceptions).toBe(errs.get(-22));
+    expect(r.packets.dropped.xsk).toBeGreaterThan(1000); // dropped as the driver does on a failed redirect (the window, after warm-up)
+    const x = r.xsks![0]!;
+    expect(x.rx_packets).toBeGreaterThan(1000); // queue 0's frames still arrive
+    expect(x.stats).toEqual({ rx_dropped: 0, rx_invalid_descs: 0, tx_invalid_descs: 0, rx_ring_full: 0, rx_fill_ring_empty_descs: 0, tx_ring_empty_descs: 0 });
+    // Every UMEM frame is in exactly one place (the refused frames were never the pool's).
+    const s = k.xskOf(0)!;
+    expect(s.fq + s.driverPosted + s.freeList + s.rx.length + s.appHeld).toBe(s.cfg.frames);
+    conserved(r);
   });
 
   it('bind errors as the kernel gives them: XDP_ZEROCOPY without driver support (EOPNOTSUPP), a queue that does not exist (EINVAL), a ring size not a power of two', () => {

@@ -1,4 +1,5 @@
 import type { ResolvedApp } from '../../scenario/resolve.ts';
+import type { SysctlValues } from '../../scenario/sysctl.ts';
 import type { Napi } from '../napi.ts';
 import { Acct, SLEEP, type Task, type TaskYield } from '../task.ts';
 import type { XskSocket } from '../xsk.ts';
@@ -17,6 +18,8 @@ export interface XskAppHost extends AppHost {
   xskWakeup(sock: XskSocket): boolean;
   /** The NAPI of the socket's queue (its busy polling). */
   xskNapi(sock: XskSocket): Napi;
+  /** net.core.busy_poll: poll()'s busy loop (net_busy_loop_on). */
+  readonly sysctl: Pick<SysctlValues, 'net.core.busy_poll'>;
 }
 
 /**
@@ -28,10 +31,9 @@ export interface XskAppHost extends AppHost {
  *     of buffers or found its ring empty and stopped polling): recvfrom(MSG_DONTWAIT) →
  *     xsk_recvmsg → xsk_wakeup → ndo_xsk_wakeup;
  *   - busy polling (SO_BUSY_POLL, SO_PREFER_BUSY_POLL, SO_BUSY_POLL_BUDGET: xdpsock -B):
- *     recvfrom → sk_busy_loop(sk, 1), one napi_busy_loop pass (busy-poll.ts); with prefer-busy-poll
- *     xsk_no_wakeup skips the wakeup;
- *   - with `xsk_poll` (xdpsock -p) it calls poll() before each pass (xsk_poll: the wakeup if the flag
- *     is set, then sleeps until xsk_flush's sock_def_readable).
+ *     recvfrom → __xsk_recvmsg → sk_busy_loop(sk, 1), one napi_busy_loop pass (busy-poll.ts); with
+ *     prefer-busy-poll xsk_no_wakeup skips the wakeup;
+ *   - with `xsk_poll` (xdpsock -p) it calls poll() before each pass instead (xskPoll below).
  * Without any of them (copy mode, or zero-copy without need_wakeup) it never makes a system call.
  */
 export function* afXdpReader(k: XskAppHost, task: Task, app: ResolvedApp, sock: XskSocket): Generator<TaskYield, void, void> {
@@ -42,19 +44,7 @@ export function* afXdpReader(k: XskAppHost, task: Task, app: ResolvedApp, sock: 
   // xsk_no_wakeup(): prefer-busy-poll with SO_BUSY_POLL set: recvfrom does not wake the driver.
   const noWakeup = busy && app.preferBusyPoll;
   for (;;) {
-    if (xsk.poll) {
-      task.acct = Acct.SYS;
-      yield c.syscall;
-      sock.syscalls++;
-      // xsk_poll(): sk_busy_loop first if the socket can, then the wakeup the flag asks for.
-      if (busy) yield* k.busyPoll.napiBusyLoop(task, k.xskNapi(sock), app.preferBusyPoll, app.busyPollBudget || 8, [], 0);
-      if (sock.zeroCopy && sock.needWakeupFlag && !noWakeup && k.xskWakeup(sock)) sock.wakeups++;
-      if (sock.rxVisible === 0) {
-        sock.waiter = task;
-        yield SLEEP;
-        sock.waiter = null;
-      }
-    }
+    if (xsk.poll) yield* xskPoll(k, task, app, sock, busy);
     const n = Math.min(app.batch, sock.rxVisible);
     if (n === 0) {
       if (busy || (sock.zeroCopy && sock.needWakeupFlag)) {
@@ -73,6 +63,38 @@ export function* afXdpReader(k: XskAppHost, task: Task, app: ResolvedApp, sock: 
     task.acct = Acct.USR;
     yield c.xsk_ring_batch + n * (c.xsk_ring_frame + xsk.workNs);
     readFrames(k, sock, n);
+  }
+}
+
+/**
+ * poll(2) on the socket (xdpsock -p): do_poll → sock_poll → xsk_poll. sock_poll busy-polls
+ * (sk_busy_loop(sk, 1)) only when do_poll asks for it with POLL_BUSY_LOOP, which it does only with
+ * net.core.busy_poll set (net_busy_loop_on) — SO_BUSY_POLL alone makes the socket able to, not
+ * poll() do it; do_poll then goes round until the ring has frames, need_resched, or busy_poll µs
+ * have passed. xsk_poll wakes the driver whenever the flag is set in zero-copy
+ * (pool->cached_need_wakeup: xsk_wakeup): it has no xsk_no_wakeup check, that is recvmsg's. With
+ * nothing to read the task sleeps until xsk_flush's sock_def_readable.
+ */
+function* xskPoll(k: XskAppHost, task: Task, app: ResolvedApp, sock: XskSocket, canBusyLoop: boolean): Generator<TaskYield, void, void> {
+  task.acct = Acct.SYS;
+  yield k.costs.syscall;
+  sock.syscalls++;
+  const usec = k.sysctl['net.core.busy_poll'];
+  const busyLoop = canBusyLoop && usec > 0;
+  let end = -1;
+  for (;;) {
+    if (busyLoop) yield* k.busyPoll.napiBusyLoop(task, k.xskNapi(sock), app.preferBusyPoll, app.busyPollBudget || 8, [], 0);
+    if (sock.zeroCopy && sock.needWakeupFlag && k.xskWakeup(sock)) sock.wakeups++;
+    if (!busyLoop || sock.rxVisible > 0 || k.cpus[task.cpu]!.needResched()) break;
+    // busy_loop_timeout(busy_start): busy_loop_current_time() is local_clock() >> 10.
+    const now = Math.floor(k.sim.now / 1024);
+    if (end < 0) end = now + usec;
+    else if (now > end) break;
+  }
+  if (sock.rxVisible === 0) {
+    sock.waiter = task;
+    yield SLEEP;
+    sock.waiter = null;
   }
 }
 

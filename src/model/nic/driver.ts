@@ -31,7 +31,8 @@ export interface DriverHost extends NapiHost {
  * it (drop: its rows freed; TX or redirect: queued elsewhere). `cost` is its CPU time for the frame.
  */
 export interface RxHook {
-  run(cpu: Cpu, row: number, t: number): { consumed: boolean; cost: number };
+  /** `exit`: the frame was not consumed and must stay on the ring, and the clean loop stop (an AF_XDP zero-copy driver's IXGBE_XDP_EXIT). */
+  run(cpu: Cpu, row: number, t: number): { consumed: boolean; cost: number; exit?: boolean };
   /** The end of the clean loop (native XDP's TX tail write, xdp_do_flush): its cost. */
   endPoll?(cpu: Cpu): number;
   /** After the poll's time is spent, before napi_complete_done (xdp_do_flush's effects: frames to the cpumap rings, kthreads woken). */
@@ -156,26 +157,19 @@ export class RxRingPoller implements NapiPoller {
     if (txCleaned > 0) this.vector.moderation.countTxCleaned(txCleaned, this.txRing.lastBytes);
     // ixgbe_clean_tx_irq() returns !!budget: work left when the work limit ran out.
     const txComplete = txCleaned < this.txWorkLimit;
-    const r = this.cleanRxIrq(cpu, budget, c.napi_poll + txCost, this.skbBuiltByHook ? c.rx_descriptor - c.build_skb : c.rx_descriptor);
-    // napi_gro_receive() for each frame, at the time the clean loop handed it up (after the
-    // hooks that run on the raw buffer, if any).
+    const perFrame = this.skbBuiltByHook ? c.rx_descriptor - c.build_skb : c.rx_descriptor;
     const jiffies = k.jiffies.now();
     const hooks = this.rxHooks;
-    const follow = k.trace?.follow;
+    let r: { cleaned: number; bytes: number; cost: number };
     let groCost = 0;
-    for (let i = 0; i < r.cleaned; i++) {
-      const row = this.outRows[i]!;
-      const t = this.outTimes[i]! + groCost;
-      k.pool.tPoll[row] = t;
-      k.pool.allocCpu[row] = cpu.id; // napi_build_skb: skb->alloc_cpu
-      k.pool.napiId[row] = napi.id; // napi_gro_receive → skb_mark_napi_id
-      if (follow && follow.skb === row) follow.stage(FOLLOW.POLL, t, cpu.id, napi.id, i);
-      if (hooks.length > 0) {
-        const cost = this.runHooks(cpu, row, t);
-        groCost += cost < 0 ? -1 - cost : cost;
-        if (cost < 0) continue; // consumed before the skb existed
-      }
-      groCost += this.gro.receive(row, t, jiffies);
+    if (this.buffers.limit !== undefined && hooks.length > 0) {
+      r = this.cleanRxIrqZc(cpu, budget, c.napi_poll + txCost, perFrame, napi, jiffies);
+      groCost = this.zcGroCost;
+    } else {
+      r = this.cleanRxIrq(cpu, budget, c.napi_poll + txCost, perFrame);
+      // napi_gro_receive() for each frame, at the time the clean loop handed it up (after the
+      // hooks that run on the raw buffer, if any).
+      for (let i = 0; i < r.cleaned; i++) groCost += this.receiveFrame(cpu, napi, this.outRows[i]!, i, this.outTimes[i]! + groCost, jiffies);
     }
     for (let h = 0; h < hooks.length; h++) groCost += hooks[h]!.endPoll?.(cpu) ?? 0;
     this.vector.moderation.countCleaned(r.cleaned, r.bytes);
@@ -190,6 +184,67 @@ export class RxRingPoller implements NapiPoller {
       this.vector.enable();
     }
     return Math.min(r.cleaned, budget - 1);
+  }
+
+  /**
+   * One cleaned frame handed up at `t` (the `i`-th of the poll): the hooks that run on the raw
+   * buffer (native XDP), then napi_gro_receive unless a hook consumed it. Its cost; `hookExit` set
+   * when a hook left it on the ring.
+   */
+  private receiveFrame(cpu: Cpu, napi: Napi, row: number, i: number, t: number, jiffies: number): number {
+    const k = this.k;
+    k.pool.tPoll[row] = t;
+    k.pool.allocCpu[row] = cpu.id; // napi_build_skb: skb->alloc_cpu
+    k.pool.napiId[row] = napi.id; // napi_gro_receive → skb_mark_napi_id
+    const follow = k.trace?.follow;
+    if (follow && follow.skb === row) follow.stage(FOLLOW.POLL, t, cpu.id, napi.id, i);
+    this.hookExit = false;
+    if (this.rxHooks.length > 0) {
+      const cost = this.runHooks(cpu, row, t);
+      if (cost < 0 || this.hookExit) return cost < 0 ? -1 - cost : cost; // consumed before the skb existed, or left on the ring
+      return cost + this.gro.receive(row, t, jiffies);
+    }
+    return this.gro.receive(row, t, jiffies);
+  }
+
+  /** The last receiveFrame() left its frame on the ring (IXGBE_XDP_EXIT). */
+  private hookExit = false;
+  /** cleanRxIrqZc's hook and GRO time. */
+  private zcGroCost = 0;
+
+  /**
+   * ixgbe_clean_rx_irq_zc (ice_clean_rx_irq_zc alike): on a ring of AF_XDP zero-copy buffers the
+   * program runs on each frame inside the clean loop, so the refill at the top of an iteration
+   * finds in the pool's free list only the buffers of the frames before it that XDP dropped or
+   * passed (xsk_buff_free), not those on their way to the socket. A frame the socket leaves to
+   * the driver (IXGBE_XDP_EXIT: RX ring full with need_wakeup) ends the loop: `failure` is set,
+   * the frame stays at next_to_clean and is not counted. The clean loop's own times are those of
+   * cleanRxIrq; the hooks' and GRO's time is in zcGroCost.
+   */
+  private cleanRxIrqZc(cpu: Cpu, budget: number, cost0: number, perFrame: number, napi: Napi, jiffies: number): { cleaned: number; bytes: number; cost: number } {
+    const q = this.queue;
+    let cost = cost0;
+    let groCost = 0;
+    let cleaned = 0;
+    let bytes = 0;
+    while (cleaned < budget) {
+      const one = this.cleanRxIrq(cpu, 1, cost, perFrame); // the refill at the top of the iteration, one descriptor
+      cost = one.cost;
+      if (one.cleaned === 0) break;
+      const row = this.outRows[0]!;
+      groCost += this.receiveFrame(cpu, napi, row, cleaned, this.outTimes[0]! + groCost, jiffies);
+      if (this.hookExit) {
+        q.unclean(row);
+        q.packets--;
+        q.bytes -= one.bytes;
+        this.buffers.keep!();
+        break;
+      }
+      cleaned++;
+      bytes += one.bytes;
+    }
+    this.zcGroCost = groCost;
+    return { cleaned, bytes, cost };
   }
 
   /** The XDP_TX frames whose completions were just cleaned give their pages back (xdp_return_frame). */
@@ -220,6 +275,10 @@ export class RxRingPoller implements NapiPoller {
       const v = hook.run(cpu, row, t);
       cost += v.cost;
       if (v.consumed) return -1 - cost;
+      if (v.exit === true) {
+        this.hookExit = true;
+        return cost;
+      }
     }
     return cost;
   }

@@ -192,7 +192,20 @@ export class RxQueue {
     this.unrefilled++;
     // With a shared packet buffer another queue's landing may have written this ring past `t`:
     // the ring's occupancy integral then records the departure there (one queue alone never does).
-    return this.ring.shift(Math.max(t, this.ring.lastChange));
+    this.lastCleanAt = Math.max(t, this.ring.lastChange);
+    return this.ring.shift(this.lastCleanAt);
+  }
+
+  /** When clean() last took a frame off the ring. */
+  private lastCleanAt = 0;
+
+  /**
+   * The frame clean() just returned stays at next_to_clean for the next poll (an AF_XDP zero-copy
+   * driver's IXGBE_XDP_EXIT): back at the head of the ring, its descriptor not counted cleaned.
+   */
+  unclean(row: number): void {
+    this.unrefilled--;
+    this.ring.unshift(row, this.lastCleanAt);
   }
 
   /**

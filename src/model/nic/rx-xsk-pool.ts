@@ -13,6 +13,8 @@ import type { XskSocket } from '../xsk.ts';
  * the fill ring's queue_empty_descs counts it (xp_alloc), the descriptors stay unposted — frames
  * that find none are the NIC's ring drops — and the clean loop does not try again in this poll
  * (ixgbe_clean_rx_irq_zc: `failure = failure || !ixgbe_alloc_rx_buffers_zc(…)`).
+ * With XDP_USE_NEED_WAKEUP a redirect the socket refuses for a full RX ring (-ENOBUFS) is a
+ * failure too: the loop stops and the frame stays on the ring (keep()).
  * At the end of the clean loop (ixgbe_clean_rx_irq_zc): with XDP_USE_NEED_WAKEUP the driver sets
  * the fill ring's need_wakeup flag on a failure or an empty ring (else clears it) and completes
  * normally; without it a failure returns the whole budget, so the NAPI keeps polling.
@@ -41,6 +43,17 @@ export class XskPoolBuffers implements RxBuffers {
   clean(_row: number, _cpu: number): void {
     this.sock.driverPosted--;
     this.sock.freeList++;
+  }
+
+  /**
+   * ixgbe_clean_rx_irq_zc on IXGBE_XDP_EXIT: the socket's RX ring was full (-ENOBUFS with
+   * need_wakeup), the loop breaks with `failure` set and the frame's buffer stays on its
+   * descriptor (bi->xdp kept, next_to_clean not moved) for the next poll to try again.
+   */
+  keep(): void {
+    this.sock.driverPosted++;
+    this.sock.freeList--;
+    this.failure = true;
   }
 
   /** xsk_buff_alloc for up to `n` descriptors: how many got a buffer (free list first, then the fill ring). */

@@ -198,13 +198,19 @@ function ringKnob(name: 'fill_ring' | 'rx_ring', opt: string, deflt: string, wha
 }
 
 export const fillRing = ringKnob('fill_ring', 'XDP_UMEM_FILL_RING', 'XSK_RING_PROD__DEFAULT_NUM_DESCS', 'Entries of the fill ring: UMEM frames the app hands the kernel to receive into.');
-export const rxRing = ringKnob('rx_ring', 'XDP_RX_RING', 'XSK_RING_CONS__DEFAULT_NUM_DESCS', 'Entries of the RX ring: received frames waiting for the app; a full ring drops (rx_ring_full).');
+export const rxRing = ringKnob(
+  'rx_ring',
+  'XDP_RX_RING',
+  'XSK_RING_CONS__DEFAULT_NUM_DESCS',
+  'Entries of the RX ring: received frames waiting for the app; a full ring drops (rx_ring_full), or in zero-copy with need_wakeup stops the driver, the frame left in the NIC ring (rx_ring_full once per poll).',
+);
 
 export const xskPoll = appOption<boolean, boolean>('xsk_poll', {
   where: 'xdpsock -p: poll(2) on the socket before each pass, instead of spinning on the RX ring',
   ...flag('poll'),
   appKinds: XSK,
-  description: 'The app sleeps in poll() (xsk_poll) until the RX ring has frames (sock_def_readable from xsk_flush wakes it) instead of a busy loop on the ring in user space.',
+  description:
+    'The app sleeps in poll() (xsk_poll) until the RX ring has frames (sock_def_readable from xsk_flush wakes it) instead of a busy loop on the ring in user space. xsk_poll wakes a zero-copy driver that set need_wakeup; poll() busy-polls the NAPI first only with net.core.busy_poll set and busy_poll on the socket.',
   source: 'net/xdp/xsk.c: xsk_poll',
 });
 
