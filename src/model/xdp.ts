@@ -378,6 +378,10 @@ export class GenericXdp implements CoreHook {
   private readonly out = { consumed: false, cost: 0 };
   /** One skb's verdict for the trace's bpf_prog_run_xdp step. */
   private readonly runActions = new Int32Array(XDP_ACTIONS.length);
+  /** decide()'s RX queue, and a redirect's map key and entry. */
+  private queue = 0;
+  private index = 0;
+  private entry = -1;
 
   constructor(
     private readonly k: XdpHost,
@@ -389,44 +393,68 @@ export class GenericXdp implements CoreHook {
     this.stats = Array.from({ length: queues }, () => new XdpRxqStats(prog.redirects));
   }
 
-  run(cpu: Cpu, row: number, t: number): { consumed: boolean; cost: number } {
+  /**
+   * The program's verdict on the skb in `row` (no effects): -1 for an skb the hook does not see,
+   * else the action with a redirect's lookup done — XDP_REDIRECT only with an entry (in
+   * this.entry, its key in this.index), a failed lookup's fallback otherwise. The queue is in
+   * this.queue, the rules' cost in prog.lastCost.
+   */
+  private decide(row: number): number {
     const k = this.k;
     const pool = k.pool;
-    const out = this.out;
     const flow = this.flows[pool.flow[row]!]!;
     // Only skbs on this device: the first pass of a frame from its wire (skb->dev is the NIC);
     // netif_receive_generic_xdp() passes a redirected skb on without the program (skb_is_redirected:
     // one a cpumap kthread brings back after cpu_map_generic_redirect).
-    if (pool.pass[row] !== 0 || flow.nic !== this.dev.index || flow.path === 'veth-local' || (pool.flags[row]! & SKB_REDIRECTED) !== 0) {
+    if (pool.pass[row] !== 0 || flow.nic !== this.dev.index || flow.path === 'veth-local' || (pool.flags[row]! & SKB_REDIRECTED) !== 0) return -1;
+    // skb_get_rx_queue(): the queue the driver recorded (skb_record_rx_queue).
+    const queue = this.dev.rxQueueOf(flow.index, pool.tuple[row]!);
+    this.queue = queue;
+    const action = this.prog.run(flow.index, pool.tuple[row]!, queue);
+    if (action !== XDP_REDIRECT) return action;
+    const map = k.xdpMaps[this.prog.lastMap]!;
+    this.index = redirectKey(k, this.prog.lastKey, map, row, queue);
+    this.entry = map.lookup(this.index);
+    if (this.entry >= 0) return XDP_REDIRECT;
+    // bpf_redirect_map(map, key, 0) without an entry returns XDP_ABORTED (the flags' low bits).
+    return XDP_ABORTED;
+  }
+
+  /** __netif_receive_skb_core goes on only for XDP_PASS (or an skb the program does not see). */
+  consumes(row: number): boolean {
+    const action = this.decide(row);
+    return action >= 0 && action !== XDP_PASS;
+  }
+
+  run(cpu: Cpu, row: number, t: number): { consumed: boolean; cost: number } {
+    const k = this.k;
+    const pool = k.pool;
+    const out = this.out;
+    const action = this.decide(row);
+    if (action < 0) {
       out.consumed = false;
       out.cost = 0;
       return out;
     }
     const c = k.costs;
-    // skb_get_rx_queue(): the queue the driver recorded (skb_record_rx_queue).
-    const queue = this.dev.rxQueueOf(flow.index, pool.tuple[row]!);
-    let action = this.prog.run(flow.index, pool.tuple[row]!, queue);
+    const queue = this.queue;
     let cost = c.xdp_run + c.xdp_generic + this.prog.lastCost;
     if (action === XDP_REDIRECT) {
       const map = k.xdpMaps[this.prog.lastMap]!;
-      const index = redirectKey(k, this.prog.lastKey, map, row, queue);
-      const entry = map.lookup(index);
-      if (entry >= 0) {
-        this.stats[queue]!.actions[XDP_REDIRECT]!++;
-        this.traceRun(cpu, queue, XDP_REDIRECT);
-        // do_xdp_generic → xdp_do_generic_redirect → xdp_do_generic_redirect_map: one skb, now.
-        cost += c.xdp_redirect + map.genericCost(entry);
-        if (!map.genericRedirect(cpu, entry, row, t + cost)) {
-          k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, -ENOSPC, true); // _trace_xdp_redirect_map_err
-          cost += c.skb_free; // out_redir: kfree_skb_reason(skb, SKB_DROP_REASON_XDP)
-          k.accounting.drop(row, 'xdp_generic_redirect', cpu.id);
-        } else k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, 0, true);
-        out.consumed = true;
-        out.cost = cost;
-        return out;
-      }
-      // bpf_redirect_map(map, key, 0) without an entry returns XDP_ABORTED (the flags' low bits).
-      action = XDP_ABORTED;
+      const entry = this.entry;
+      const index = this.index;
+      this.stats[queue]!.actions[XDP_REDIRECT]!++;
+      this.traceRun(cpu, queue, XDP_REDIRECT);
+      // do_xdp_generic → xdp_do_generic_redirect → xdp_do_generic_redirect_map: one skb, now.
+      cost += c.xdp_redirect + map.genericCost(entry);
+      if (!map.genericRedirect(cpu, entry, row, t + cost)) {
+        k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, -ENOSPC, true); // _trace_xdp_redirect_map_err
+        cost += c.skb_free; // out_redir: kfree_skb_reason(skb, SKB_DROP_REASON_XDP)
+        k.accounting.drop(row, 'xdp_generic_redirect', cpu.id);
+      } else k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, 0, true);
+      out.consumed = true;
+      out.cost = cost;
+      return out;
     }
     this.stats[queue]!.actions[action]!++;
     this.traceRun(cpu, queue, action);

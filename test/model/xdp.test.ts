@@ -180,6 +180,19 @@ describe('generic XDP (xdpgeneric): at __netif_receive_skb_core, after the skb',
     expect(per(generic)).toBeGreaterThan(per(native) + native.k.costs.build_skb + native.k.costs.xdp_generic);
   });
 
+  it("XDP_DROP ends the pass at do_xdp_generic: its cost does not depend on a bound socket and is below the stack's own drop", () => {
+    // __netif_receive_skb_core: `if (ret2 != XDP_PASS) { ret = NET_RX_DROP; goto out; }` — no
+    // ip_rcv, netfilter, udp_rcv, and no sock_enqueue/sk_data_ready for a socket that never sees it.
+    const line = { flows: flood('line'), duration_ms: 3 };
+    const bound = xdpRun({ mode: 'generic', program: [], default: 'drop' }, line);
+    const unbound = xdpRun({ mode: 'generic', program: [], default: 'drop' }, { ...line, apps: [] });
+    const per = (x: typeof bound) => soft0(x.k) / x.r.packets.dropped.xdp!;
+    expect(Math.abs(per(bound) - per(unbound))).toBeLessThan(2);
+    // The same flood to a closed port, dropped by udp_rcv after ip_rcv and the hooks.
+    const stack = xdpRun(null, { ...line, apps: [] });
+    expect(per(unbound)).toBeLessThan(soft0(stack.k) / stack.r.packets.dropped.no_socket!);
+  });
+
   it('netif_elide_gro: a device with a generic program does no GRO', () => {
     const tcp = {
       apps: [{ name: 'iperf3', kind: 'stream-reader', listen: '10.0.0.2:5201', cpus: '1' }],
