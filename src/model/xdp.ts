@@ -416,8 +416,9 @@ export class GenericXdp implements CoreHook {
     this.index = redirectKey(k, this.prog.lastKey, map, row, queue);
     this.entry = map.lookup(this.index);
     if (this.entry >= 0) return XDP_REDIRECT;
-    // bpf_redirect_map(map, key, 0) without an entry returns XDP_ABORTED (the flags' low bits).
-    return XDP_ABORTED;
+    // bpf_redirect_map(map, key, flags) without an entry returns the flags' low bits, in either
+    // mode (net/core/filter.c: __bpf_xdp_redirect_map): XDP_ABORTED with 0, XDP_PASS with XDP_PASS.
+    return this.prog.lastFallback;
   }
 
   /** __netif_receive_skb_core goes on only for XDP_PASS (or an skb the program does not see). */

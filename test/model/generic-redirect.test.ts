@@ -32,6 +32,25 @@ function cpumapRun(mode: 'native' | 'generic', over: Record<string, unknown> = {
 }
 
 describe('generic XDP_REDIRECT into a cpumap (cpu_map_generic_redirect)', () => {
+  it("a key without an entry returns bpf_redirect_map's flags in generic mode too: fallback pass goes to the stack, none aborts", () => {
+    const missing = (fallback?: string) =>
+      run({
+        cpus: 4,
+        nics: [{ ...ONE_QUEUE, xdp: { mode: 'generic', program: [{ match: { proto: 'udp' }, action: 'redirect', map: 'cpu_map', key: 1, ...(fallback ? { fallback } : {}) }] } }],
+        xdp_maps: cpumap([2]),
+        apps: SINK,
+        flows: flood(),
+      }).result;
+    const pass = missing('pass');
+    const q = pass.nics[0]!.queues[0]!;
+    expect(q.xdp!.pass).toBeGreaterThan(1000);
+    expect(q.xdp!.aborted).toBe(0);
+    expect(pass.packets.delivered).toBeGreaterThan(q.packets - 128);
+    const aborted = missing().nics[0]!.queues[0]!.xdp!;
+    expect(aborted.pass).toBe(0);
+    expect(aborted.aborted).toBeGreaterThan(1000);
+  });
+
   it('the skb built on the interrupt CPU is queued to the entry and received again on its CPU by cpumap/2/map:1; the program runs once per skb', () => {
     const { result: r, kernel: k } = cpumapRun('generic');
     const q = r.nics[0]!.queues[0]!;
