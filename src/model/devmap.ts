@@ -5,7 +5,7 @@ import { FCS } from './nic/driver.ts';
 import type { PacketPool } from './packet.ts';
 import type { RxAccounting } from './rx-accounting.ts';
 import type { TraceHooks } from './trace-hooks.ts';
-import type { XdpRedirectMap } from './xdp.ts';
+import { XDP_ACTION_NAMES, XDP_REDIRECT, type XdpRedirectMap } from './xdp.ts';
 
 /**
  * The devmap (kernel/bpf/devmap.c, BPF_MAP_TYPE_DEVMAP): XDP_REDIRECT of raw frames out of
@@ -16,9 +16,10 @@ import type { XdpRedirectMap } from './xdp.ts';
  *   xdp_do_flush → __dev_flush → bq_xmit_all: one ndo_xdp_xmit(dev, n, frames, XDP_XMIT_FLUSH) per
  *   bulk queue, trace_xdp_devmap_xmit(sent, drops). ixgbe_xdp_xmit / ice_xdp_xmit post the frames
  *   on the XDP TX ring of this CPU (ixgbe_determine_xdp_ring: smp_processor_id() modulo the
- *   rings; here the TX ring of that queue pair) and write the tail once; a device without an
- *   XDP program has no XDP TX rings and refuses them all (-ENXIO): every frame is dropped
- *   (xdp_return_frame_rx_napi, no skb).
+ *   rings; here the TX ring of that queue pair) and write the tail once. A device without an
+ *   XDP program does not advertise NETDEV_XDP_ACT_NDO_XMIT: __xdp_enqueue refuses each frame
+ *   (-EOPNOTSUPP) and the driver drops it as any failed redirect (no bulk queue, no
+ *   ndo_xdp_xmit; ixgbe_xdp_xmit's own -ENXIO for a missing ring is then never reached).
  *
  * Sent frames leave the receive path as XDP_TX's do (packets.xdp_tx); until their bulk queue is
  * sent they are in packets.xdp_redirect.
@@ -29,6 +30,9 @@ import type { XdpRedirectMap } from './xdp.ts';
  * the device's ordinary TX queues, which every device has (no XDP program needed on the target).
  * trace_xdp_devmap_xmit does not fire (bq_xmit_all is not called), so the entry's xmit sums stay 0.
  */
+
+/** EOPNOTSUPP (include/uapi/asm-generic/errno.h). */
+const EOPNOTSUPP = 95;
 
 /** DEV_MAP_BULK_SIZE (include/net/xdp.h: XDP_BULK_QUEUE_SIZE). */
 export const DEV_MAP_BULK_SIZE = 16;
@@ -77,6 +81,8 @@ export class DevMap implements XdpRedirectMap {
   private readonly calls: Float64Array;
   private readonly sent: Float64Array;
   private readonly drops: Float64Array;
+  /** The error of the last enqueue(): 0, or -EOPNOTSUPP for a target that cannot take XDP frames. */
+  lastErr = 0;
 
   constructor(
     private readonly k: DevMapHost,
@@ -109,8 +115,18 @@ export class DevMap implements XdpRedirectMap {
     return key >= 0 && key < this.keys.length ? key : -1;
   }
 
-  /** bq_enqueue(): a bulk queue already holding DEV_MAP_BULK_SIZE frames is sent first (its cost here; its frames leave at the end of the poll). */
+  /**
+   * __xdp_enqueue() (kernel/bpf/devmap.c): a device without NETDEV_XDP_ACT_NDO_XMIT refuses the
+   * frame (-EOPNOTSUPP) before bq_enqueue — ixgbe and ice set it only while a program is
+   * attached (xdp_features_set_redirect_target in ixgbe_xdp_setup, ice_xdp_setup_prog) — and
+   * xdp_do_redirect fails in the driver's loop: out_failure, trace_xdp_exception, the page
+   * recycled at once (returns -1 - cost, as a refused redirect does; the error in lastErr).
+   * Else bq_enqueue(): a bulk queue already holding DEV_MAP_BULK_SIZE frames is sent first (its
+   * cost here; its frames leave at the end of the poll).
+   */
   enqueue(cpu: Cpu, entry: number, row: number): number {
+    if (!this.k.xmitDevice(this.map.entries[entry]!.nic).hasXdpRings()) return this.refuse(cpu, row);
+    this.lastErr = 0;
     const slot = entry * this.ncpus + cpu.id;
     let cost = 0;
     if (this.bqCount[slot] === DEV_MAP_BULK_SIZE) {
@@ -125,6 +141,15 @@ export class DevMap implements XdpRedirectMap {
     this.bqCount[slot]!++;
     this.k.accounting.xdpRedirectHold(row);
     return cost;
+  }
+
+  /** ixgbe_run_xdp's out_failure for a redirect __xdp_enqueue refused: trace_xdp_exception and the frame dropped, no bulk queue. */
+  private refuse(cpu: Cpu, row: number): number {
+    const k = this.k;
+    this.lastErr = -EOPNOTSUPP;
+    k.trace?.xdpException?.(cpu.id, k.rxDeviceName(row), XDP_ACTION_NAMES[XDP_REDIRECT]);
+    k.accounting.drop(row, 'devmap', cpu.id);
+    return -1;
   }
 
   /** One ndo_xdp_xmit of `n` frames: a descriptor each and one tail write (XDP_XMIT_FLUSH). */

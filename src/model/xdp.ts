@@ -74,8 +74,14 @@ export interface XdpRedirectMap {
   targetName(entry: number): string;
   /** __cpu_map_lookup_elem(): the entry at `key`, or -1 if there is none. */
   lookup(key: number): number;
-  /** xdp_do_redirect() → cpu_map_enqueue() → bq_enqueue(): the frame joins this CPU's bulk queue of entry `entry`; its cost. */
+  /**
+   * xdp_do_redirect() → cpu_map_enqueue() → bq_enqueue(): the frame joins this CPU's bulk queue
+   * of entry `entry`; its cost, or -1 - cost if the map refused it (it has dropped the frame;
+   * xdp_do_redirect's error then in lastErr).
+   */
   enqueue(cpu: Cpu, entry: number, row: number): number;
+  /** The negative errno of the last refused enqueue() (a map that can refuse). */
+  readonly lastErr?: number;
   /** xdp_do_flush() → __cpu_map_flush() on `cpu`: its cost (before the poll hands up). */
   flushCost(cpu: Cpu): number;
   /** xdp_do_flush() on `cpu`: the bulk queues go to their rings and the kthreads are woken (at the end of the poll). */
@@ -304,10 +310,14 @@ export class NativeXdp implements RxHook {
       if (entry >= 0) {
         this.stats.actions[XDP_REDIRECT]!++;
         this.pollActions[XDP_REDIRECT]!++;
-        k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, 0, false); // _trace_xdp_redirect_map
-        // xdp_do_redirect() → cpu_map_enqueue() → bq_enqueue(): the frame waits in this CPU's bulk queue.
-        cost += c.xdp_redirect + map.enqueue(cpu, entry, row);
-        this.redirectInPoll = true;
+        // xdp_do_redirect() → cpu_map_enqueue() → bq_enqueue(): the frame waits in this CPU's bulk
+        // queue. Refused, the driver goes to out_failure (the map dropped it) and only a
+        // successful redirect sets IXGBE_XDP_REDIR for xdp_do_flush().
+        const enq = map.enqueue(cpu, entry, row);
+        const err = enq < 0 ? (map.lastErr ?? 0) : 0;
+        k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, err, false); // _trace_xdp_redirect_map{,_err}
+        cost += c.xdp_redirect + (enq < 0 ? -1 - enq : enq);
+        if (enq >= 0) this.redirectInPoll = true;
         this.out.consumed = true;
         this.out.cost = cost;
         return this.out;

@@ -10,7 +10,7 @@ import { QUIET_TRACE, inputError, kernel, resolve, run } from '../helpers.ts';
 /**
  * XDP_REDIRECT into a devmap (src/model/devmap.ts, kernel/bpf/devmap.c): frames leave on another
  * device's TX ring through ndo_xdp_xmit, in bulk queues of 16 sent by xdp_do_flush; a device
- * without XDP TX rings refuses them.
+ * without an XDP program refuses them at __xdp_enqueue.
  */
 
 const RX = { name: 'eth0', driver: 'ixgbe', channels: { combined: 1 }, irq_affinity: { '0': '0' } };
@@ -71,21 +71,40 @@ describe('XDP_REDIRECT into a devmap', () => {
     expect(perFrame).toBeLessThan(c.xdp_run + c.xdp_redirect + c.xdp_tx + c.xdp_tx_tail / 4 + c.rx_descriptor + c.napi_poll / 8);
   });
 
-  it('a target without an XDP program has no XDP TX rings: ndo_xdp_xmit refuses every frame (-ENXIO), dropped.devmap, no skb', () => {
+  it('a target without an XDP program lacks NETDEV_XDP_ACT_NDO_XMIT: __xdp_enqueue refuses each frame (-EOPNOTSUPP) in the driver loop, no bulk queue, no ndo_xdp_xmit', () => {
     const { result: r } = run(fwd(false));
-    expect(entry0(r).xmit.sent).toBe(0);
-    expect(entry0(r).xmit.drops).toBeGreaterThan(9000);
+    // bq_xmit_all never runs: trace_xdp_devmap_xmit's sums stay 0.
+    expect(entry0(r).xmit).toEqual({ calls: 0, sent: 0, drops: 0 });
     expect(r.packets.dropped.devmap).toBeGreaterThan(9000);
+    expect(r.packets.xdp_redirect).toBe(0);
     expect(r.ethtool_S.eth1!.tx_packets).toBe(0);
     expect(r.drop_reasons).toEqual([]);
     expect(r.packets.xdp_tx).toBe(0);
     conserved(r);
   });
 
-  it('rxsim trace prints xdp:xdp_devmap_xmit', () => {
-    const rec = new TraceRecorder({ detail: 'packet' });
-    simulate(resolve({ ...fwd(false), duration_ms: 1 }), { trace: rec });
-    expect(toFtrace(rec)).toMatch(/xdp_devmap_xmit: ndo_xdp_xmit from_ifindex=\d+ to_ifindex=\d+ action=XDP_REDIRECT sent=0 drops=\d+ err=-6/);
+  it('a refused redirect costs the RX CPU no descriptor and no tail write (nothing reaches ndo_xdp_xmit)', () => {
+    const per = (x: ReturnType<typeof run>) => x.kernel.cpus[0]!.time[Acct.SOFT]! / x.result.nics[0]!.queues[0]!.packets;
+    const sent = run(fwd(true));
+    const refused = run(fwd(false));
+    const c = sent.kernel.costs;
+    expect(per(sent) - per(refused)).toBeGreaterThan(c.xdp_tx);
+  });
+
+  it('rxsim trace: xdp_redirect_err with -EOPNOTSUPP and xdp_exception for a refused frame, xdp_redirect and xdp_devmap_xmit for a sent one', () => {
+    const ftrace = (targetXdp: boolean) => {
+      const rec = new TraceRecorder({ detail: 'packet' });
+      simulate(resolve({ ...fwd(targetXdp), duration_ms: 1 }), { trace: rec });
+      return toFtrace(rec);
+    };
+    const refused = ftrace(false);
+    expect(refused).toMatch(/xdp_redirect_err: prog_id=1 action=XDP_REDIRECT ifindex=\d+ to_ifindex=\d+ err=-95 map_type=DEVMAP/);
+    expect(refused).toMatch(/xdp_exception: prog_id=1 action=XDP_REDIRECT/);
+    expect(refused).not.toMatch(/xdp_devmap_xmit|xdp_redirect: /);
+    const sent = ftrace(true);
+    expect(sent).toMatch(/xdp_devmap_xmit: ndo_xdp_xmit from_ifindex=\d+ to_ifindex=\d+ action=XDP_REDIRECT sent=\d+ drops=0 err=0/);
+    expect(sent).toMatch(/xdp_redirect: prog_id=1 action=XDP_REDIRECT/);
+    expect(sent).not.toMatch(/xdp_redirect_err/);
   });
 
   it('a devmap entry names a device of nics, with the nearest name', () => {
