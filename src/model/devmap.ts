@@ -130,7 +130,9 @@ export class DevMap implements XdpRedirectMap {
     const slot = entry * this.ncpus + cpu.id;
     let cost = 0;
     if (this.bqCount[slot] === DEV_MAP_BULK_SIZE) {
-      cost = this.xmitCost(DEV_MAP_BULK_SIZE);
+      // bq_xmit_all(bq, 0): without XDP_XMIT_FLUSH the driver posts the descriptors and leaves
+      // the tail for __dev_flush (ixgbe_xdp_xmit, ice_xdp_xmit: `if (unlikely(flags & XDP_XMIT_FLUSH))`).
+      cost = this.xmitCost(DEV_MAP_BULK_SIZE, false);
       this.bqCount[slot] = 0;
     }
     if (this.onFlushList[slot] === 0) {
@@ -152,14 +154,15 @@ export class DevMap implements XdpRedirectMap {
     return -1;
   }
 
-  /** One ndo_xdp_xmit of `n` frames: a descriptor each and one tail write (XDP_XMIT_FLUSH). */
-  private xmitCost(n: number): number {
-    return this.k.costs.xdp_tx_tail + n * this.k.costs.xdp_tx;
+  /** One ndo_xdp_xmit of `n` frames: a descriptor each, and the tail write only with XDP_XMIT_FLUSH. */
+  private xmitCost(n: number, flush: boolean): number {
+    return (flush ? this.k.costs.xdp_tx_tail : 0) + n * this.k.costs.xdp_tx;
   }
 
+  /** __dev_flush(): bq_xmit_all(bq, XDP_XMIT_FLUSH) per bulk queue on this CPU's flush list — its frames and one tail write. */
   flushCost(cpu: Cpu): number {
     let cost = 0;
-    for (const e of this.flushList[cpu.id]!) cost += this.xmitCost(this.bqCount[e * this.ncpus + cpu.id]!);
+    for (const e of this.flushList[cpu.id]!) cost += this.xmitCost(this.bqCount[e * this.ncpus + cpu.id]!, true);
     return cost;
   }
 
@@ -202,7 +205,7 @@ export class DevMap implements XdpRedirectMap {
 
   /** dev_map_generic_redirect's cost besides xdp_redirect: generic_xdp_tx, one netdev_start_xmit per skb (a descriptor and its own tail write, as generic XDP_TX). */
   genericCost(): number {
-    return this.xmitCost(1);
+    return this.xmitCost(1, true);
   }
 
   /**

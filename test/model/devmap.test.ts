@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Result } from '../../src/metrics/result.ts';
-import { DEV_MAP_BULK_SIZE, type DevMapEntryResult } from '../../src/model/devmap.ts';
+import type { Cpu } from '../../src/model/cpu.ts';
+import { DEV_MAP_BULK_SIZE, DevMap, type DevMapEntryResult } from '../../src/model/devmap.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { Acct } from '../../src/model/task.ts';
 import type { TraceHooks } from '../../src/model/trace-hooks.ts';
@@ -63,12 +64,33 @@ describe('XDP_REDIRECT into a devmap', () => {
     expect(calls.filter((n) => n === 16).length).toBeGreaterThan(calls.length / 2);
   });
 
-  it("the RX CPU pays a descriptor per frame and one tail write per bulk queue (ndo_xdp_xmit with XDP_XMIT_FLUSH), far below the stack's cost", () => {
+  it("the RX CPU pays a descriptor per frame and one tail write per poll (__dev_flush's ndo_xdp_xmit with XDP_XMIT_FLUSH), far below the stack's cost", () => {
     const { result: r, kernel: k } = run(fwd());
     const c = k.costs;
     const perFrame = k.cpus[0]!.time[Acct.SOFT]! / r.nics[0]!.queues[0]!.packets;
     expect(perFrame).toBeGreaterThan(c.xdp_run + c.xdp_redirect + c.xdp_tx + c.xdp_tx_tail / DEV_MAP_BULK_SIZE);
     expect(perFrame).toBeLessThan(c.xdp_run + c.xdp_redirect + c.xdp_tx + c.xdp_tx_tail / 4 + c.rx_descriptor + c.napi_poll / 8);
+  });
+
+  it('a full bulk queue is sent mid-poll without XDP_XMIT_FLUSH: 64 frames cost 64 descriptors and one tail write, at __dev_flush', () => {
+    const costs = kernel(fwd()).costs;
+    const target = { name: 'eth1', txQueues: 1, hasXdpRings: () => true, xmitXdp: () => {}, xmitGenericXdp: () => {} };
+    const host = {
+      sim: { now: 0 },
+      pool: null as never,
+      costs,
+      accounting: { xdpRedirectHold: () => {} } as never,
+      trace: null,
+      xmitDevice: () => target,
+      rxDeviceName: () => 'eth0',
+      recordedRxQueue: () => 0,
+    };
+    const map = new DevMap(host, { name: 'tx_port', id: 1, entries: [{ nic: 1 }] } as never, 1);
+    const cpu = { id: 0 } as Cpu;
+    let cost = 0;
+    for (let row = 0; row < 4 * DEV_MAP_BULK_SIZE; row++) cost += map.enqueue(cpu, 0, row);
+    cost += map.flushCost(cpu);
+    expect(cost).toBe(4 * DEV_MAP_BULK_SIZE * costs.xdp_tx + costs.xdp_tx_tail);
   });
 
   it('a target without an XDP program lacks NETDEV_XDP_ACT_NDO_XMIT: __xdp_enqueue refuses each frame (-EOPNOTSUPP) in the driver loop, no bulk queue, no ndo_xdp_xmit', () => {
