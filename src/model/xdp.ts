@@ -395,7 +395,12 @@ export class GenericXdp implements CoreHook {
 
   constructor(
     private readonly k: XdpHost,
-    private readonly dev: XdpTxDevice & { readonly index: number; rxQueueOf(flow: number, tuple: number): number },
+    private readonly dev: XdpTxDevice & {
+      readonly index: number;
+      rxQueueOf(flow: number, tuple: number): number;
+      /** generic_xdp_tx() of the skb in `row` from `cpu` (skb->hash `hash`, recorded RX queue `rxQueue`): netdev_core_pick_tx, then the TX ring. */
+      xmitGenericXdp(cpu: number, hash: number, rxQueue: number, len: number, t: number, row: number): void;
+    },
     private readonly prog: XdpProgram,
     private readonly flows: readonly ResolvedFlow[],
     queues: number,
@@ -469,12 +474,28 @@ export class GenericXdp implements CoreHook {
     }
     this.stats[queue]!.actions[action]!++;
     this.traceRun(cpu, queue, action);
-    if (action === XDP_TX)
+    if (action === XDP_TX) {
       cost += c.xdp_tx + c.xdp_tx_tail; // generic_xdp_tx: one frame per netdev_start_xmit
-    else if (action !== XDP_PASS) cost += c.skb_free; // kfree_skb() in netif_receive_generic_xdp
+      this.xmit(cpu, row, queue, t + cost);
+      out.consumed = true;
+      out.cost = cost;
+      return out;
+    }
+    if (action !== XDP_PASS) cost += c.skb_free; // kfree_skb() in netif_receive_generic_xdp
     out.consumed = xdpVerdict(k, this.dev, cpu, row, queue, action, t + cost, true, pool.size[row]! - FCS);
     out.cost = cost;
     return out;
+  }
+
+  /**
+   * generic_xdp_tx() (net/core/dev.c) of the skb back out of its device: netdev_core_pick_tx and
+   * netdev_start_xmit on an ordinary TX queue — no XDP TX ring, so the frame counts in that
+   * queue's ethtool -S stats.
+   */
+  private xmit(cpu: Cpu, row: number, rxQueue: number, t: number): void {
+    const pool = this.k.pool;
+    this.dev.xmitGenericXdp(cpu.id, pool.hash[row]!, rxQueue, pool.size[row]! - FCS, t, row);
+    this.k.accounting.xdpTxed(row, this.dev.index, true);
   }
 
   /** bpf_prog_run_generic_xdp's verdict on one skb, for the trace. */

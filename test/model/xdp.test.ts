@@ -193,6 +193,15 @@ describe('generic XDP (xdpgeneric): at __netif_receive_skb_core, after the skb',
     expect(per(unbound)).toBeLessThan(soft0(stack.k) / stack.r.packets.dropped.no_socket!);
   });
 
+  it('XDP_TX leaves by generic_xdp_tx on an ordinary TX queue (netdev_core_pick_tx): it counts in the per-queue ethtool -S stats', () => {
+    const { r } = xdpRun({ mode: 'generic', program: [], default: 'tx' });
+    const e = r.ethtool_S.eth0!;
+    expect(r.packets.xdp_tx).toBeGreaterThan(4000);
+    expect(e.tx_packets).toBeGreaterThan(r.packets.xdp_tx! - 100);
+    expect(e.tx_queue_0_packets).toBe(e.tx_packets);
+    conserved(r);
+  });
+
   it('netif_elide_gro: a device with a generic program does no GRO', () => {
     const tcp = {
       apps: [{ name: 'iperf3', kind: 'stream-reader', listen: '10.0.0.2:5201', cpus: '1' }],
