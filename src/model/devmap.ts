@@ -5,7 +5,7 @@ import { FCS } from './nic/driver.ts';
 import type { PacketPool } from './packet.ts';
 import type { RxAccounting } from './rx-accounting.ts';
 import type { TraceHooks } from './trace-hooks.ts';
-import { XDP_ACTION_NAMES, XDP_REDIRECT, type XdpRedirectMap } from './xdp.ts';
+import { genericXdpTxDropped, XDP_ACTION_NAMES, XDP_REDIRECT, type XdpRedirectMap } from './xdp.ts';
 
 /**
  * The devmap (kernel/bpf/devmap.c, BPF_MAP_TYPE_DEVMAP): XDP_REDIRECT of raw frames out of
@@ -21,6 +21,8 @@ import { XDP_ACTION_NAMES, XDP_REDIRECT, type XdpRedirectMap } from './xdp.ts';
  *   (-EOPNOTSUPP) and the driver drops it as any failed redirect (no bulk queue, no
  *   ndo_xdp_xmit; ixgbe_xdp_xmit's own -ENXIO for a missing ring is then never reached).
  *
+ * An XDP TX ring holds the TX ring's size less one descriptor (ixgbe_xmit_xdp_ring refuses when
+ * !ixgbe_desc_unused): ndo_xdp_xmit sends what fits and bq_xmit_all frees the rest as drops.
  * Sent frames leave the receive path as XDP_TX's do (packets.xdp_tx); until their bulk queue is
  * sent they are in packets.xdp_redirect.
  *
@@ -43,10 +45,10 @@ export interface XdpXmitDevice {
   readonly txQueues: number;
   /** ixgbe/ice allocate XDP TX rings only with a program attached (adapter->xdp_prog). */
   hasXdpRings(): boolean;
-  /** ndo_xdp_xmit of the frame in `row`: its page goes with it to the TX ring until the completion. */
-  xmitXdp(queue: number, len: number, t: number, row: number): void;
-  /** generic_xdp_tx() of the skb in `row` sent from `cpu` (skb->hash `hash`, recorded RX queue `rxQueue`): netdev_core_pick_tx, then the TX ring; its page goes with it. */
-  xmitGenericXdp(cpu: number, hash: number, rxQueue: number, len: number, t: number, row: number): void;
+  /** ndo_xdp_xmit of the frame in `row`: its page goes with it to the TX ring until the completion. False: the XDP TX ring is full, nothing posted. */
+  xmitXdp(queue: number, len: number, t: number, row: number): boolean;
+  /** generic_xdp_tx() of the skb in `row` sent from `cpu` (skb->hash `hash`, recorded RX queue `rxQueue`): netdev_core_pick_tx, then the TX ring; its page goes with it. False: the queue is stopped, nothing posted. */
+  xmitGenericXdp(cpu: number, hash: number, rxQueue: number, len: number, t: number, row: number): boolean;
 }
 
 export interface DevMapHost {
@@ -180,27 +182,33 @@ export class DevMap implements XdpRedirectMap {
     list.length = 0;
   }
 
-  /** bq_xmit_all(): ndo_xdp_xmit on the entry's device; refused frames are dropped; trace_xdp_devmap_xmit. */
+  /**
+   * bq_xmit_all(): ndo_xdp_xmit on the entry's device. ixgbe_xdp_xmit / ice_xdp_xmit stop at the
+   * first frame the XDP TX ring has no room for and return how many they sent; bq_xmit_all frees
+   * the rest (xdp_return_frame_rx_napi) and reports them as drops in trace_xdp_devmap_xmit.
+   */
   private bqXmitAll(e: number, cpu: Cpu, rows: number[], from: number, to: number): void {
     const k = this.k;
-    const dev = k.xmitDevice(this.map.entries[e]!.nic);
-    const ok = dev.hasXdpRings();
+    const nic = this.map.entries[e]!.nic;
+    const dev = k.xmitDevice(nic);
     const queue = cpu.id % dev.txQueues;
     const now = k.sim.now;
     const from0 = k.trace?.xdpDevmapXmit ? k.rxDeviceName(rows[from]!) : ''; // before the rows are freed
+    let sent = 0;
     for (let i = from; i < to; i++) {
       const row = rows[i]!;
       k.accounting.xdpRedirectRelease(row);
-      if (ok) {
-        dev.xmitXdp(queue, k.pool.size[row]! - FCS, now, row);
-        k.accounting.xdpTxed(row, this.map.entries[e]!.nic, false);
+      // The ring only fills within one call (nothing is cleaned meanwhile): after a refusal every later frame is refused too.
+      if (sent === i - from && dev.xmitXdp(queue, k.pool.size[row]! - FCS, now, row)) {
+        k.accounting.xdpTxed(row, nic, false);
+        sent++;
       } else k.accounting.drop(row, 'devmap', cpu.id);
     }
     const n = to - from;
     this.calls[e]!++;
-    if (ok) this.sent[e]! += n;
-    else this.drops[e]! += n;
-    if (k.trace?.xdpDevmapXmit) k.trace.xdpDevmapXmit(cpu.id, from0, dev.name, ok ? n : 0, ok ? 0 : n);
+    this.sent[e]! += sent;
+    this.drops[e]! += n - sent;
+    if (k.trace?.xdpDevmapXmit) k.trace.xdpDevmapXmit(cpu.id, from0, dev.name, sent, n - sent);
   }
 
   /** dev_map_generic_redirect's cost besides xdp_redirect: generic_xdp_tx, one netdev_start_xmit per skb (a descriptor and its own tail write, as generic XDP_TX). */
@@ -211,15 +219,17 @@ export class DevMap implements XdpRedirectMap {
   /**
    * dev_map_generic_redirect() (kernel/bpf/devmap.c): xdp_ok_fwd_dev passes (devices are up, no
    * frame exceeds an MTU here), skb->dev = the entry's device, generic_xdp_tx(): the skb leaves
-   * on the queue netdev_core_pick_tx gives (a stopped queue, trace_xdp_exception and kfree_skb
-   * are not modelled: TX queues never stop here). Always succeeds.
+   * on the queue netdev_core_pick_tx gives, or — that queue stopped — generic_xdp_tx drops it
+   * itself (trace_xdp_exception, tx_dropped, kfree_skb). The redirect succeeded either way
+   * (generic_xdp_tx returns nothing): true.
    */
   genericRedirect(cpu: Cpu, entry: number, row: number, t: number): boolean {
     const k = this.k;
     const pool = k.pool;
     const nic = this.map.entries[entry]!.nic;
-    k.xmitDevice(nic).xmitGenericXdp(cpu.id, pool.hash[row]!, k.recordedRxQueue(row), pool.size[row]! - FCS, t, row);
-    k.accounting.xdpTxed(row, nic, true);
+    const dev = k.xmitDevice(nic);
+    if (dev.xmitGenericXdp(cpu.id, pool.hash[row]!, k.recordedRxQueue(row), pool.size[row]! - FCS, t, row)) k.accounting.xdpTxed(row, nic, true);
+    else genericXdpTxDropped(k, cpu, dev.name, row);
     return true;
   }
 

@@ -243,31 +243,32 @@ export interface XdpHost {
   softwareHash(flow: number, tuple: number): number;
 }
 
-/** The device side of XDP_TX: post the frame of `row` on the TX ring of `queue` at `t` (ixgbe_xmit_xdp_ring; __ice_xmit_xdp_ring); its page stays referenced until the completion is cleaned. */
+/** The device side of XDP_TX: post the frame of `row` on the TX ring of `queue` at `t` (ixgbe_xmit_xdp_ring; __ice_xmit_xdp_ring); its page stays referenced until the completion is cleaned. False: the ring is full, nothing posted. */
 export interface XdpTxDevice {
   readonly name: string;
   /** The NIC's index (a followed packet sent back out names this NIC's driver). */
   readonly index: number;
-  xmitXdp(queue: number, len: number, t: number, row: number): void;
+  xmitXdp(queue: number, len: number, t: number, row: number): boolean;
 }
 
 /**
  * What happens to a frame once the program returned `action` (the drivers' switch on the
- * verdict, ixgbe_run_xdp / ice_run_xdp, and bpf_prog_run_generic_xdp's callers): XDP_PASS goes on;
- * XDP_TX posts the frame back out of the same device; XDP_DROP frees it (native: the page is
+ * verdict, ixgbe_run_xdp / ice_run_xdp, and bpf_prog_run_generic_xdp's callers), XDP_TX aside
+ * (each hook sends its own way): XDP_PASS goes on; XDP_DROP frees it (native: the page is
  * recycled, there is no skb; generic: netif_receive_generic_xdp frees the skb); XDP_ABORTED is a drop after trace_xdp_exception().
  * Returns true when the frame was consumed.
  */
-export function xdpVerdict(k: XdpHost, dev: XdpTxDevice, cpu: Cpu, row: number, queue: number, action: number, t: number, generic: boolean, len: number): boolean {
+export function xdpVerdict(k: XdpHost, dev: XdpTxDevice, cpu: Cpu, row: number, action: number, generic: boolean): boolean {
   if (action === XDP_PASS) return false;
-  if (action === XDP_TX) {
-    dev.xmitXdp(queue, len, t, row);
-    k.accounting.xdpTxed(row, dev.index, generic);
-    return true;
-  }
   if (action === XDP_ABORTED) k.trace?.xdpException?.(cpu.id, dev.name, XDP_ACTION_NAMES[XDP_ABORTED], generic);
   k.accounting.drop(row, generic ? 'xdp_generic' : 'xdp_native', cpu.id);
   return true;
+}
+
+/** generic_xdp_tx() (net/core/dev.c) found the TX queue stopped: trace_xdp_exception(dev, XDP_TX), dev_core_stats_tx_dropped_inc (not reported: no netdev core stats here), kfree_skb. */
+export function genericXdpTxDropped(k: Pick<XdpHost, 'trace' | 'accounting'>, cpu: Cpu, dev: string, row: number): void {
+  k.trace?.xdpException?.(cpu.id, dev, XDP_ACTION_NAMES[XDP_TX], true);
+  k.accounting.drop(row, 'xdp_generic_tx', cpu.id);
 }
 
 /**
@@ -332,11 +333,30 @@ export class NativeXdp implements RxHook {
     if (action === XDP_PASS) cost += c.build_skb;
     else if (action === XDP_TX) {
       cost += c.xdp_tx;
-      this.txInPoll++;
+      if (this.xmit(cpu, row, t + cost)) this.txInPoll++;
+      this.out.consumed = true;
+      this.out.cost = cost;
+      return this.out;
     }
-    this.out.consumed = xdpVerdict(k, this.dev, cpu, row, this.queue, action, t + cost, false, pool.size[row]! - FCS);
+    this.out.consumed = xdpVerdict(k, this.dev, cpu, row, action, false);
     this.out.cost = cost;
     return this.out;
+  }
+
+  /**
+   * XDP_TX: the frame onto the XDP TX ring (ixgbe_xmit_xdp_ring). A full ring gives
+   * IXGBE_XDP_CONSUMED and ixgbe_run_xdp goes to out_failure: trace_xdp_exception, the page
+   * recycled, and no tail write for it (only IXGBE_XDP_TX sets it). False then.
+   */
+  private xmit(cpu: Cpu, row: number, t: number): boolean {
+    const k = this.k;
+    if (this.dev.xmitXdp(this.queue, k.pool.size[row]! - FCS, t, row)) {
+      k.accounting.xdpTxed(row, this.dev.index, false);
+      return true;
+    }
+    k.trace?.xdpException?.(cpu.id, this.dev.name, XDP_ACTION_NAMES[XDP_TX], false);
+    k.accounting.drop(row, 'xdp_native', cpu.id);
+    return false;
   }
 
   /**
@@ -399,7 +419,7 @@ export class GenericXdp implements CoreHook {
       readonly index: number;
       rxQueueOf(flow: number, tuple: number): number;
       /** generic_xdp_tx() of the skb in `row` from `cpu` (skb->hash `hash`, recorded RX queue `rxQueue`): netdev_core_pick_tx, then the TX ring. */
-      xmitGenericXdp(cpu: number, hash: number, rxQueue: number, len: number, t: number, row: number): void;
+      xmitGenericXdp(cpu: number, hash: number, rxQueue: number, len: number, t: number, row: number): boolean;
     },
     private readonly prog: XdpProgram,
     private readonly flows: readonly ResolvedFlow[],
@@ -444,7 +464,6 @@ export class GenericXdp implements CoreHook {
 
   run(cpu: Cpu, row: number, t: number): { consumed: boolean; cost: number } {
     const k = this.k;
-    const pool = k.pool;
     const out = this.out;
     const action = this.decide(row);
     if (action < 0) {
@@ -482,7 +501,7 @@ export class GenericXdp implements CoreHook {
       return out;
     }
     if (action !== XDP_PASS) cost += c.skb_free; // kfree_skb() in netif_receive_generic_xdp
-    out.consumed = xdpVerdict(k, this.dev, cpu, row, queue, action, t + cost, true, pool.size[row]! - FCS);
+    out.consumed = xdpVerdict(k, this.dev, cpu, row, action, true);
     out.cost = cost;
     return out;
   }
@@ -490,12 +509,13 @@ export class GenericXdp implements CoreHook {
   /**
    * generic_xdp_tx() (net/core/dev.c) of the skb back out of its device: netdev_core_pick_tx and
    * netdev_start_xmit on an ordinary TX queue — no XDP TX ring, so the frame counts in that
-   * queue's ethtool -S stats.
+   * queue's ethtool -S stats. On a stopped queue: trace_xdp_exception, tx_dropped (netdev core
+   * stats, not reported here) and kfree_skb.
    */
   private xmit(cpu: Cpu, row: number, rxQueue: number, t: number): void {
     const pool = this.k.pool;
-    this.dev.xmitGenericXdp(cpu.id, pool.hash[row]!, rxQueue, pool.size[row]! - FCS, t, row);
-    this.k.accounting.xdpTxed(row, this.dev.index, true);
+    if (this.dev.xmitGenericXdp(cpu.id, pool.hash[row]!, rxQueue, pool.size[row]! - FCS, t, row)) this.k.accounting.xdpTxed(row, this.dev.index, true);
+    else genericXdpTxDropped(this.k, cpu, this.dev.name, row);
   }
 
   /** bpf_prog_run_generic_xdp's verdict on one skb, for the trace. */

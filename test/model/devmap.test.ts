@@ -74,7 +74,7 @@ describe('XDP_REDIRECT into a devmap', () => {
 
   it('a full bulk queue is sent mid-poll without XDP_XMIT_FLUSH: 64 frames cost 64 descriptors and one tail write, at __dev_flush', () => {
     const costs = kernel(fwd()).costs;
-    const target = { name: 'eth1', txQueues: 1, hasXdpRings: () => true, xmitXdp: () => {}, xmitGenericXdp: () => {} };
+    const target = { name: 'eth1', txQueues: 1, hasXdpRings: () => true, xmitXdp: () => true, xmitGenericXdp: () => true };
     const host = {
       sim: { now: 0 },
       pool: null as never,
@@ -127,6 +127,29 @@ describe('XDP_REDIRECT into a devmap', () => {
     expect(sent).toMatch(/xdp_devmap_xmit: ndo_xdp_xmit from_ifindex=\d+ to_ifindex=\d+ action=XDP_REDIRECT sent=\d+ drops=0 err=0/);
     expect(sent).toMatch(/xdp_redirect: prog_id=1 action=XDP_REDIRECT/);
     expect(sent).not.toMatch(/xdp_redirect_err/);
+  });
+
+  it('two 10G ports redirected into one: the XDP TX rings fill, ndo_xdp_xmit sends what fits and bq_xmit_all drops the rest (xdp_devmap_xmit drops)', () => {
+    const port = (name: string, cpu: string) => ({ name, driver: 'ixgbe', channels: { combined: 1 }, irq_affinity: { '0': cpu }, xdp: FWD });
+    const line = (name: string, nic: string, src: string) => ({ name, nic, proto: 'udp', src, dst: '10.0.0.2:9', rate: 'line', size: 64 });
+    const { result: r, kernel: k } = run({
+      cpus: 3,
+      nics: [port('eth0', '0'), port('eth1', '1'), { name: 'eth2', driver: 'ixgbe', channels: { combined: 2 }, irq_affinity: { '0': '2', '1': '2' }, xdp: { program: [], default: 'pass' } }],
+      xdp_maps: { tx_port: { type: 'devmap', entries: [{ dev: 'eth2' }] } },
+      flows: [line('a', 'eth0', '10.0.0.1:1000-1063'), line('b', 'eth1', '10.0.1.1:1000-1063')],
+      duration_ms: 2,
+    });
+    const x = entry0(r).xmit;
+    const redirected = r.nics[0]!.queues[0]!.xdp!.redirect! + r.nics[1]!.queues[0]!.xdp!.redirect!;
+    // eth2's wire takes 14.88 Mpps of 64-byte frames, for 2 ms; its two XDP TX rings hold 511 each
+    // (IXGBE_DEFAULT_TXD, one descriptor kept free: ixgbe_xmit_xdp_ring's IXGBE_XDP_CONSUMED
+    // once !ixgbe_desc_unused). What neither takes (a poll's bulk queues aside) is dropped.
+    const room = 14.9e6 * 0.002 + 2 * 511;
+    expect(x.sent).toBeLessThan(room);
+    expect(x.drops).toBeGreaterThan(redirected - room - 2 * 64);
+    expect(r.packets.dropped.devmap).toBe(x.drops);
+    for (const ring of k.nics[2]!.txRings) expect(ring.pending).toBeLessThanOrEqual(511);
+    conserved(r);
   });
 
   it('a devmap entry names a device of nics, with the nearest name', () => {

@@ -119,7 +119,7 @@ describe('generic XDP_REDIRECT into a devmap (dev_map_generic_redirect)', () => 
   const MAP = { tx_port: { type: 'devmap', entries: [{ dev: 'eth1' }] } };
   const fwd = (mode: 'native' | 'generic') => ({ cpus: 2, nics: [{ ...RX, xdp: redirect(mode, 0, 'tx_port') }, TX], xdp_maps: MAP, flows: flood('1mpps') });
 
-  it('generic_xdp_tx sends each skb on the target without an XDP program there (native ndo_xdp_xmit refuses: -ENXIO)', () => {
+  it('generic_xdp_tx sends each skb on the target without an XDP program there (native __xdp_enqueue refuses: -EOPNOTSUPP)', () => {
     const { result: g } = run(fwd('generic'));
     const q = g.nics[0]!.queues[0]!;
     expect(Math.abs(q.xdp!.redirect! - q.packets)).toBeLessThanOrEqual(64);
@@ -135,6 +135,30 @@ describe('generic XDP_REDIRECT into a devmap (dev_map_generic_redirect)', () => 
     const { result: n } = run(fwd('native'));
     expect(n.packets.dropped.devmap).toBeGreaterThan(0);
     expect(n.packets.xdp_tx ?? 0).toBe(0);
+  });
+
+  it('into a slower port: once the driver stops the TX queue, generic_xdp_tx drops the skb (xdp_exception, kfree_skb in generic_xdp_tx)', () => {
+    const k = kernel({
+      ...fwd('generic'),
+      nics: [
+        { ...RX, xdp: redirect('generic', 0, 'tx_port') },
+        { ...TX, speed_gbps: 1 },
+      ],
+      flows: flood('3mpps'),
+    });
+    let exceptions = 0;
+    k.trace = { ...QUIET_TRACE, xdpException: (_cpu, dev, action, generic) => (expect([dev, action, generic]).toEqual(['eth1', 'XDP_TX', true]), exceptions++) } satisfies TraceHooks;
+    k.start();
+    k.sim.runUntil(5_000_000);
+    const r = collectResult(k, 0);
+    const dropped = r.drop_reasons.find((d) => d.location === 'generic_xdp_tx');
+    // A 1 Gbit/s wire sends 1.488 Mpps of 64-byte frames and the ring holds 512 − DESC_NEEDED
+    // before ixgbe stops the queue: what the CPU redirects beyond that finds it stopped.
+    expect(dropped?.reason).toBe('SKB_DROP_REASON_NOT_SPECIFIED');
+    expect(dropped!.packets).toBeGreaterThan(r.nics[0]!.queues[0]!.xdp!.redirect! - 1.488e6 * 0.005 - 512 - 64);
+    expect(exceptions).toBe(dropped!.packets);
+    // The ring never holds more than ixgbe lets it before stopping the queue (plus the skb that stopped it).
+    expect(k.nics[1]!.txRings[0]!.pending).toBeLessThanOrEqual(512);
   });
 });
 

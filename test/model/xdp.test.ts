@@ -112,6 +112,20 @@ describe('native XDP (xdpdrv): in the driver clean loop, on the xdp_buff', () =>
     expect(r.nics[0]!.queues[0]!.xdp!.aborted).toBe(exceptions);
   });
 
+  it('XDP_TX into a full XDP TX ring: IXGBE_XDP_CONSUMED → out_failure, xdp_exception(XDP_TX) and the page recycled (dropped.xdp)', () => {
+    const k = kernel({ nics: [{ ...ONE_QUEUE, xdp: { mode: 'native', program: [], default: 'tx' } }], apps: SINK, flows: flood(), duration_ms: 1 });
+    k.nics[0]!.xmitXdp = () => false; // every descriptor in use (ixgbe_desc_unused 0)
+    let exceptions = 0;
+    k.trace = { ...QUIET_TRACE, xdpException: (_cpu, dev, action) => (expect(`${dev} ${action}`).toBe('eth0 XDP_TX'), exceptions++) } satisfies TraceHooks;
+    k.start();
+    k.sim.runUntil(1_000_000);
+    const r = collectResult(k, 0);
+    expect(exceptions).toBeGreaterThan(500);
+    expect(r.packets.dropped.xdp).toBe(exceptions);
+    expect(r.nics[0]!.queues[0]!.xdp!.tx).toBe(exceptions); // xdp_rxq_info counts the program's verdict
+    expect(r.packets.xdp_tx).toBe(0);
+  });
+
   it('rxsim trace prints XDP_ABORTED as the xdp:xdp_exception tracepoint', () => {
     const rec = new TraceRecorder({ detail: 'packet' });
     const k = simulate(resolve({ nics: [{ ...ONE_QUEUE, xdp: { program: [], default: 'aborted' } }], apps: SINK, flows: flood(), duration_ms: 1 }), { trace: rec });
