@@ -5,7 +5,7 @@ import { FCS } from './nic/driver.ts';
 import type { PacketPool } from './packet.ts';
 import type { RxAccounting } from './rx-accounting.ts';
 import type { TraceHooks } from './trace-hooks.ts';
-import type { XdpRedirectMap } from './xdp.ts';
+import { genericXdpTxDropped, XDP_ACTION_NAMES, XDP_REDIRECT, type XdpRedirectMap } from './xdp.ts';
 
 /**
  * The devmap (kernel/bpf/devmap.c, BPF_MAP_TYPE_DEVMAP): XDP_REDIRECT of raw frames out of
@@ -16,10 +16,13 @@ import type { XdpRedirectMap } from './xdp.ts';
  *   xdp_do_flush → __dev_flush → bq_xmit_all: one ndo_xdp_xmit(dev, n, frames, XDP_XMIT_FLUSH) per
  *   bulk queue, trace_xdp_devmap_xmit(sent, drops). ixgbe_xdp_xmit / ice_xdp_xmit post the frames
  *   on the XDP TX ring of this CPU (ixgbe_determine_xdp_ring: smp_processor_id() modulo the
- *   rings; here the TX ring of that queue pair) and write the tail once; a device without an
- *   XDP program has no XDP TX rings and refuses them all (-ENXIO): every frame is dropped
- *   (xdp_return_frame_rx_napi, no skb).
+ *   rings; here the TX ring of that queue pair) and write the tail once. A device without an
+ *   XDP program does not advertise NETDEV_XDP_ACT_NDO_XMIT: __xdp_enqueue refuses each frame
+ *   (-EOPNOTSUPP) and the driver drops it as any failed redirect (no bulk queue, no
+ *   ndo_xdp_xmit; ixgbe_xdp_xmit's own -ENXIO for a missing ring is then never reached).
  *
+ * An XDP TX ring holds the TX ring's size less one descriptor (ixgbe_xmit_xdp_ring refuses when
+ * !ixgbe_desc_unused): ndo_xdp_xmit sends what fits and bq_xmit_all frees the rest as drops.
  * Sent frames leave the receive path as XDP_TX's do (packets.xdp_tx); until their bulk queue is
  * sent they are in packets.xdp_redirect.
  *
@@ -30,6 +33,9 @@ import type { XdpRedirectMap } from './xdp.ts';
  * trace_xdp_devmap_xmit does not fire (bq_xmit_all is not called), so the entry's xmit sums stay 0.
  */
 
+/** EOPNOTSUPP (include/uapi/asm-generic/errno.h). */
+const EOPNOTSUPP = 95;
+
 /** DEV_MAP_BULK_SIZE (include/net/xdp.h: XDP_BULK_QUEUE_SIZE). */
 export const DEV_MAP_BULK_SIZE = 16;
 
@@ -39,10 +45,10 @@ export interface XdpXmitDevice {
   readonly txQueues: number;
   /** ixgbe/ice allocate XDP TX rings only with a program attached (adapter->xdp_prog). */
   hasXdpRings(): boolean;
-  /** ndo_xdp_xmit of the frame in `row`: its page goes with it to the TX ring until the completion. */
-  xmitXdp(queue: number, len: number, t: number, row: number): void;
-  /** generic_xdp_tx() of the skb in `row` sent from `cpu` (skb->hash `hash`, recorded RX queue `rxQueue`): netdev_core_pick_tx, then the TX ring; its page goes with it. */
-  xmitGenericXdp(cpu: number, hash: number, rxQueue: number, len: number, t: number, row: number): void;
+  /** ndo_xdp_xmit of the frame in `row`: its page goes with it to the TX ring until the completion. False: the XDP TX ring is full, nothing posted. */
+  xmitXdp(queue: number, len: number, t: number, row: number): boolean;
+  /** generic_xdp_tx() of the skb in `row` sent from `cpu` (skb->hash `hash`, recorded RX queue `rxQueue`): netdev_core_pick_tx, then the TX ring; its page goes with it. False: the queue is stopped, nothing posted. */
+  xmitGenericXdp(cpu: number, hash: number, rxQueue: number, len: number, t: number, row: number): boolean;
 }
 
 export interface DevMapHost {
@@ -77,6 +83,8 @@ export class DevMap implements XdpRedirectMap {
   private readonly calls: Float64Array;
   private readonly sent: Float64Array;
   private readonly drops: Float64Array;
+  /** The error of the last enqueue(): 0, or -EOPNOTSUPP for a target that cannot take XDP frames. */
+  lastErr = 0;
 
   constructor(
     private readonly k: DevMapHost,
@@ -109,12 +117,24 @@ export class DevMap implements XdpRedirectMap {
     return key >= 0 && key < this.keys.length ? key : -1;
   }
 
-  /** bq_enqueue(): a bulk queue already holding DEV_MAP_BULK_SIZE frames is sent first (its cost here; its frames leave at the end of the poll). */
+  /**
+   * __xdp_enqueue() (kernel/bpf/devmap.c): a device without NETDEV_XDP_ACT_NDO_XMIT refuses the
+   * frame (-EOPNOTSUPP) before bq_enqueue — ixgbe and ice set it only while a program is
+   * attached (xdp_features_set_redirect_target in ixgbe_xdp_setup, ice_xdp_setup_prog) — and
+   * xdp_do_redirect fails in the driver's loop: out_failure, trace_xdp_exception, the page
+   * recycled at once (returns -1 - cost, as a refused redirect does; the error in lastErr).
+   * Else bq_enqueue(): a bulk queue already holding DEV_MAP_BULK_SIZE frames is sent first (its
+   * cost here; its frames leave at the end of the poll).
+   */
   enqueue(cpu: Cpu, entry: number, row: number): number {
+    if (!this.k.xmitDevice(this.map.entries[entry]!.nic).hasXdpRings()) return this.refuse(cpu, row);
+    this.lastErr = 0;
     const slot = entry * this.ncpus + cpu.id;
     let cost = 0;
     if (this.bqCount[slot] === DEV_MAP_BULK_SIZE) {
-      cost = this.xmitCost(DEV_MAP_BULK_SIZE);
+      // bq_xmit_all(bq, 0): without XDP_XMIT_FLUSH the driver posts the descriptors and leaves
+      // the tail for __dev_flush (ixgbe_xdp_xmit, ice_xdp_xmit: `if (unlikely(flags & XDP_XMIT_FLUSH))`).
+      cost = this.xmitCost(DEV_MAP_BULK_SIZE, false);
       this.bqCount[slot] = 0;
     }
     if (this.onFlushList[slot] === 0) {
@@ -127,14 +147,24 @@ export class DevMap implements XdpRedirectMap {
     return cost;
   }
 
-  /** One ndo_xdp_xmit of `n` frames: a descriptor each and one tail write (XDP_XMIT_FLUSH). */
-  private xmitCost(n: number): number {
-    return this.k.costs.xdp_tx_tail + n * this.k.costs.xdp_tx;
+  /** ixgbe_run_xdp's out_failure for a redirect __xdp_enqueue refused: trace_xdp_exception and the frame dropped, no bulk queue. */
+  private refuse(cpu: Cpu, row: number): number {
+    const k = this.k;
+    this.lastErr = -EOPNOTSUPP;
+    k.trace?.xdpException?.(cpu.id, k.rxDeviceName(row), XDP_ACTION_NAMES[XDP_REDIRECT]);
+    k.accounting.drop(row, 'devmap', cpu.id);
+    return -1;
   }
 
+  /** One ndo_xdp_xmit of `n` frames: a descriptor each, and the tail write only with XDP_XMIT_FLUSH. */
+  private xmitCost(n: number, flush: boolean): number {
+    return (flush ? this.k.costs.xdp_tx_tail : 0) + n * this.k.costs.xdp_tx;
+  }
+
+  /** __dev_flush(): bq_xmit_all(bq, XDP_XMIT_FLUSH) per bulk queue on this CPU's flush list — its frames and one tail write. */
   flushCost(cpu: Cpu): number {
     let cost = 0;
-    for (const e of this.flushList[cpu.id]!) cost += this.xmitCost(this.bqCount[e * this.ncpus + cpu.id]!);
+    for (const e of this.flushList[cpu.id]!) cost += this.xmitCost(this.bqCount[e * this.ncpus + cpu.id]!, true);
     return cost;
   }
 
@@ -152,46 +182,54 @@ export class DevMap implements XdpRedirectMap {
     list.length = 0;
   }
 
-  /** bq_xmit_all(): ndo_xdp_xmit on the entry's device; refused frames are dropped; trace_xdp_devmap_xmit. */
+  /**
+   * bq_xmit_all(): ndo_xdp_xmit on the entry's device. ixgbe_xdp_xmit / ice_xdp_xmit stop at the
+   * first frame the XDP TX ring has no room for and return how many they sent; bq_xmit_all frees
+   * the rest (xdp_return_frame_rx_napi) and reports them as drops in trace_xdp_devmap_xmit.
+   */
   private bqXmitAll(e: number, cpu: Cpu, rows: number[], from: number, to: number): void {
     const k = this.k;
-    const dev = k.xmitDevice(this.map.entries[e]!.nic);
-    const ok = dev.hasXdpRings();
+    const nic = this.map.entries[e]!.nic;
+    const dev = k.xmitDevice(nic);
     const queue = cpu.id % dev.txQueues;
     const now = k.sim.now;
     const from0 = k.trace?.xdpDevmapXmit ? k.rxDeviceName(rows[from]!) : ''; // before the rows are freed
+    let sent = 0;
     for (let i = from; i < to; i++) {
       const row = rows[i]!;
       k.accounting.xdpRedirectRelease(row);
-      if (ok) {
-        dev.xmitXdp(queue, k.pool.size[row]! - FCS, now, row);
-        k.accounting.xdpTxed(row, this.map.entries[e]!.nic, false);
+      // The ring only fills within one call (nothing is cleaned meanwhile): after a refusal every later frame is refused too.
+      if (sent === i - from && dev.xmitXdp(queue, k.pool.size[row]! - FCS, now, row)) {
+        k.accounting.xdpTxed(row, nic, false);
+        sent++;
       } else k.accounting.drop(row, 'devmap', cpu.id);
     }
     const n = to - from;
     this.calls[e]!++;
-    if (ok) this.sent[e]! += n;
-    else this.drops[e]! += n;
-    if (k.trace?.xdpDevmapXmit) k.trace.xdpDevmapXmit(cpu.id, from0, dev.name, ok ? n : 0, ok ? 0 : n);
+    this.sent[e]! += sent;
+    this.drops[e]! += n - sent;
+    if (k.trace?.xdpDevmapXmit) k.trace.xdpDevmapXmit(cpu.id, from0, dev.name, sent, n - sent);
   }
 
   /** dev_map_generic_redirect's cost besides xdp_redirect: generic_xdp_tx, one netdev_start_xmit per skb (a descriptor and its own tail write, as generic XDP_TX). */
   genericCost(): number {
-    return this.xmitCost(1);
+    return this.xmitCost(1, true);
   }
 
   /**
    * dev_map_generic_redirect() (kernel/bpf/devmap.c): xdp_ok_fwd_dev passes (devices are up, no
    * frame exceeds an MTU here), skb->dev = the entry's device, generic_xdp_tx(): the skb leaves
-   * on the queue netdev_core_pick_tx gives (a stopped queue, trace_xdp_exception and kfree_skb
-   * are not modelled: TX queues never stop here). Always succeeds.
+   * on the queue netdev_core_pick_tx gives, or — that queue stopped — generic_xdp_tx drops it
+   * itself (trace_xdp_exception, tx_dropped, kfree_skb). The redirect succeeded either way
+   * (generic_xdp_tx returns nothing): true.
    */
   genericRedirect(cpu: Cpu, entry: number, row: number, t: number): boolean {
     const k = this.k;
     const pool = k.pool;
     const nic = this.map.entries[entry]!.nic;
-    k.xmitDevice(nic).xmitGenericXdp(cpu.id, pool.hash[row]!, k.recordedRxQueue(row), pool.size[row]! - FCS, t, row);
-    k.accounting.xdpTxed(row, nic, true);
+    const dev = k.xmitDevice(nic);
+    if (dev.xmitGenericXdp(cpu.id, pool.hash[row]!, k.recordedRxQueue(row), pool.size[row]! - FCS, t, row)) k.accounting.xdpTxed(row, nic, true);
+    else genericXdpTxDropped(k, cpu, dev.name, row);
     return true;
   }
 

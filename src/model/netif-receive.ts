@@ -25,6 +25,8 @@ export const VXLAN_OVERHEAD = 50;
  */
 export interface CoreHook {
   run(cpu: Cpu, row: number, t: number): { consumed: boolean; cost: number };
+  /** Will run() consume the skb in `row`? Decided from the skb alone, without effects, when its pass is planned. */
+  consumes(row: number): boolean;
 }
 
 export interface NetifHost {
@@ -99,10 +101,23 @@ export class NetifReceive implements RxPath {
     else this.planPass(batch, row, t);
   }
 
-  /** __netif_receive_skb() here: one pass through the stack, costed now, run at commit. */
+  /**
+   * __netif_receive_skb() here: one pass through the stack, costed now, run at commit. An skb a
+   * core hook consumes costs __netif_receive_skb_core alone (plus the hook's own cost at commit):
+   * on a verdict other than XDP_PASS it goes to `out` (net/core/dev.c: __netif_receive_skb_core,
+   * `if (ret2 != XDP_PASS) { ret = NET_RX_DROP; goto out; }`), so ip_rcv, netfilter, L4 and the
+   * socket never see it.
+   */
   planPass(batch: RxBatch, row: number, t: number): void {
     const pool = this.k.pool;
-    batch.push(row, t, -1, null, -1, this.passCost[pool.flow[row]!]![pool.pass[row]!]!);
+    const cost = this.hookConsumes(row) ? this.k.costs.netif_receive_skb : this.passCost[pool.flow[row]!]![pool.pass[row]!]!;
+    batch.push(row, t, -1, null, -1, cost);
+  }
+
+  /** Does a core hook take the skb (the hooks before it pass it on)? */
+  private hookConsumes(row: number): boolean {
+    for (const hook of this.coreHooks) if (hook.consumes(row)) return true;
+    return false;
   }
 
   commit(cpu: Cpu, batch: RxBatch): number {

@@ -48,9 +48,13 @@ export const DROP_SITES = {
   // Generic XDP_REDIRECT the map refused (cpu_map_generic_redirect: the entry's ptr_ring is full,
   // -ENOSPC): do_xdp_generic's out_redir frees the skb. Counted where native's full ring is.
   xdp_generic_redirect: { place: 'cpumap', reason: 'SKB_DROP_REASON_XDP', location: 'do_xdp_generic' },
+  // generic_xdp_tx(): the TX queue netdev_core_pick_tx gave is stopped (generic XDP_TX, or a devmap's
+  // dev_map_generic_redirect): trace_xdp_exception, tx_dropped, kfree_skb.
+  xdp_generic_tx: { place: 'xdp', reason: 'SKB_DROP_REASON_NOT_SPECIFIED', location: 'generic_xdp_tx' },
   // bq_flush_to_queue(): the cpumap entry's ptr_ring is full, xdp_return_frame_rx_napi() (no skb yet).
   cpumap: { place: 'cpumap', reason: null, location: null },
-  // bq_xmit_all(): ndo_xdp_xmit refused the frames (a device without XDP TX rings: -ENXIO), xdp_return_frame_rx_napi().
+  // bq_xmit_all(): ndo_xdp_xmit sent fewer than asked (its XDP TX ring full), the rest xdp_return_frame_rx_napi();
+  // or __xdp_enqueue refused the frame (a device without NETDEV_XDP_ACT_NDO_XMIT), the driver's out_failure.
   devmap: { place: 'devmap', reason: null, location: null },
   // __xsk_map_redirect → xsk_rcv failed (RX ring full: rx_queue_full; copy mode without a fill-ring
   // frame: rx_dropped): the driver's out_failure recycles its buffer (or xsk_buff_free), no skb.

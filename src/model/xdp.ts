@@ -74,8 +74,14 @@ export interface XdpRedirectMap {
   targetName(entry: number): string;
   /** __cpu_map_lookup_elem(): the entry at `key`, or -1 if there is none. */
   lookup(key: number): number;
-  /** xdp_do_redirect() → cpu_map_enqueue() → bq_enqueue(): the frame joins this CPU's bulk queue of entry `entry`; its cost. */
+  /**
+   * xdp_do_redirect() → cpu_map_enqueue() → bq_enqueue(): the frame joins this CPU's bulk queue
+   * of entry `entry`; its cost, or -1 - cost if the map refused it (it has dropped the frame;
+   * xdp_do_redirect's error then in lastErr).
+   */
   enqueue(cpu: Cpu, entry: number, row: number): number;
+  /** The negative errno of the last refused enqueue() (a map that can refuse). */
+  readonly lastErr?: number;
   /** An xskmap: the last enqueue failed with the frame left on the driver's ring, and the clean loop must stop (IXGBE_XDP_EXIT: xskmap.ts). */
   readonly exitLoop?: boolean;
   /** xdp_do_flush() → __cpu_map_flush() on `cpu`: its cost (before the poll hands up). */
@@ -239,31 +245,32 @@ export interface XdpHost {
   softwareHash(flow: number, tuple: number): number;
 }
 
-/** The device side of XDP_TX: post the frame of `row` on the TX ring of `queue` at `t` (ixgbe_xmit_xdp_ring; __ice_xmit_xdp_ring); its page stays referenced until the completion is cleaned. */
+/** The device side of XDP_TX: post the frame of `row` on the TX ring of `queue` at `t` (ixgbe_xmit_xdp_ring; __ice_xmit_xdp_ring); its page stays referenced until the completion is cleaned. False: the ring is full, nothing posted. */
 export interface XdpTxDevice {
   readonly name: string;
   /** The NIC's index (a followed packet sent back out names this NIC's driver). */
   readonly index: number;
-  xmitXdp(queue: number, len: number, t: number, row: number): void;
+  xmitXdp(queue: number, len: number, t: number, row: number): boolean;
 }
 
 /**
  * What happens to a frame once the program returned `action` (the drivers' switch on the
- * verdict, ixgbe_run_xdp / ice_run_xdp, and bpf_prog_run_generic_xdp's callers): XDP_PASS goes on;
- * XDP_TX posts the frame back out of the same device; XDP_DROP frees it (native: the page is
+ * verdict, ixgbe_run_xdp / ice_run_xdp, and bpf_prog_run_generic_xdp's callers), XDP_TX aside
+ * (each hook sends its own way): XDP_PASS goes on; XDP_DROP frees it (native: the page is
  * recycled, there is no skb; generic: netif_receive_generic_xdp frees the skb); XDP_ABORTED is a drop after trace_xdp_exception().
  * Returns true when the frame was consumed.
  */
-export function xdpVerdict(k: XdpHost, dev: XdpTxDevice, cpu: Cpu, row: number, queue: number, action: number, t: number, generic: boolean, len: number): boolean {
+export function xdpVerdict(k: XdpHost, dev: XdpTxDevice, cpu: Cpu, row: number, action: number, generic: boolean): boolean {
   if (action === XDP_PASS) return false;
-  if (action === XDP_TX) {
-    dev.xmitXdp(queue, len, t, row);
-    k.accounting.xdpTxed(row, dev.index, generic);
-    return true;
-  }
   if (action === XDP_ABORTED) k.trace?.xdpException?.(cpu.id, dev.name, XDP_ACTION_NAMES[XDP_ABORTED], generic);
   k.accounting.drop(row, generic ? 'xdp_generic' : 'xdp_native', cpu.id);
   return true;
+}
+
+/** generic_xdp_tx() (net/core/dev.c) found the TX queue stopped: trace_xdp_exception(dev, XDP_TX), dev_core_stats_tx_dropped_inc (not reported: no netdev core stats here), kfree_skb. */
+export function genericXdpTxDropped(k: Pick<XdpHost, 'trace' | 'accounting'>, cpu: Cpu, dev: string, row: number): void {
+  k.trace?.xdpException?.(cpu.id, dev, XDP_ACTION_NAMES[XDP_TX], true);
+  k.accounting.drop(row, 'xdp_generic_tx', cpu.id);
 }
 
 /**
@@ -299,6 +306,7 @@ export class NativeXdp implements RxHook {
     let action = this.prog.run(pool.flow[row]!, pool.tuple[row]!, this.queue);
     // bpf_prog_run_xdp() with xdp_init_buff/xdp_prepare_buff, and the rules the program walked.
     let cost = c.xdp_run + this.prog.lastCost;
+    this.out.exit = false; // only an xskmap redirect that must keep the frame sets it (below)
     if (action === XDP_REDIRECT) {
       const map = k.xdpMaps[this.prog.lastMap]!;
       const index = redirectKey(k, this.prog.lastKey, map, row, this.queue);
@@ -306,12 +314,16 @@ export class NativeXdp implements RxHook {
       if (entry >= 0) {
         this.stats.actions[XDP_REDIRECT]!++;
         this.pollActions[XDP_REDIRECT]!++;
-        k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, 0, false); // _trace_xdp_redirect_map
-        // xdp_do_redirect() → cpu_map_enqueue() → bq_enqueue(): the frame waits in this CPU's bulk queue.
-        cost += c.xdp_redirect + map.enqueue(cpu, entry, row);
+        // xdp_do_redirect() → cpu_map_enqueue() → bq_enqueue(): the frame waits in this CPU's bulk
+        // queue. Refused, the driver goes to out_failure (the map dropped it) and only a
+        // successful redirect sets IXGBE_XDP_REDIR for xdp_do_flush().
+        const enq = map.enqueue(cpu, entry, row);
+        const err = enq < 0 ? (map.lastErr ?? 0) : 0;
+        k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, err, false); // _trace_xdp_redirect_map{,_err}
+        cost += c.xdp_redirect + (enq < 0 ? -1 - enq : enq);
         // ixgbe_run_xdp_zc → IXGBE_XDP_EXIT: nothing redirected; the driver stops and keeps the frame.
         this.out.exit = map.exitLoop === true;
-        if (!this.out.exit) this.redirectInPoll = true;
+        if (enq >= 0 && !this.out.exit) this.redirectInPoll = true;
         this.out.consumed = !this.out.exit;
         this.out.cost = cost;
         return this.out;
@@ -326,12 +338,30 @@ export class NativeXdp implements RxHook {
     if (action === XDP_PASS) cost += c.build_skb;
     else if (action === XDP_TX) {
       cost += c.xdp_tx;
-      this.txInPoll++;
+      if (this.xmit(cpu, row, t + cost)) this.txInPoll++;
+      this.out.consumed = true;
+      this.out.cost = cost;
+      return this.out;
     }
-    this.out.consumed = xdpVerdict(k, this.dev, cpu, row, this.queue, action, t + cost, false, pool.size[row]! - FCS);
+    this.out.consumed = xdpVerdict(k, this.dev, cpu, row, action, false);
     this.out.cost = cost;
-    this.out.exit = false;
     return this.out;
+  }
+
+  /**
+   * XDP_TX: the frame onto the XDP TX ring (ixgbe_xmit_xdp_ring). A full ring gives
+   * IXGBE_XDP_CONSUMED and ixgbe_run_xdp goes to out_failure: trace_xdp_exception, the page
+   * recycled, and no tail write for it (only IXGBE_XDP_TX sets it). False then.
+   */
+  private xmit(cpu: Cpu, row: number, t: number): boolean {
+    const k = this.k;
+    if (this.dev.xmitXdp(this.queue, k.pool.size[row]! - FCS, t, row)) {
+      k.accounting.xdpTxed(row, this.dev.index, false);
+      return true;
+    }
+    k.trace?.xdpException?.(cpu.id, this.dev.name, XDP_ACTION_NAMES[XDP_TX], false);
+    k.accounting.drop(row, 'xdp_native', cpu.id);
+    return false;
   }
 
   /**
@@ -383,10 +413,19 @@ export class GenericXdp implements CoreHook {
   private readonly out = { consumed: false, cost: 0 };
   /** One skb's verdict for the trace's bpf_prog_run_xdp step. */
   private readonly runActions = new Int32Array(XDP_ACTIONS.length);
+  /** decide()'s RX queue, and a redirect's map key and entry. */
+  private queue = 0;
+  private index = 0;
+  private entry = -1;
 
   constructor(
     private readonly k: XdpHost,
-    private readonly dev: XdpTxDevice & { readonly index: number; rxQueueOf(flow: number, tuple: number): number },
+    private readonly dev: XdpTxDevice & {
+      readonly index: number;
+      rxQueueOf(flow: number, tuple: number): number;
+      /** generic_xdp_tx() of the skb in `row` from `cpu` (skb->hash `hash`, recorded RX queue `rxQueue`): netdev_core_pick_tx, then the TX ring. */
+      xmitGenericXdp(cpu: number, hash: number, rxQueue: number, len: number, t: number, row: number): boolean;
+    },
     private readonly prog: XdpProgram,
     private readonly flows: readonly ResolvedFlow[],
     queues: number,
@@ -394,53 +433,94 @@ export class GenericXdp implements CoreHook {
     this.stats = Array.from({ length: queues }, () => new XdpRxqStats(prog.redirects));
   }
 
-  run(cpu: Cpu, row: number, t: number): { consumed: boolean; cost: number } {
+  /**
+   * The program's verdict on the skb in `row` (no effects): -1 for an skb the hook does not see,
+   * else the action with a redirect's lookup done — XDP_REDIRECT only with an entry (in
+   * this.entry, its key in this.index), a failed lookup's fallback otherwise. The queue is in
+   * this.queue, the rules' cost in prog.lastCost.
+   */
+  private decide(row: number): number {
     const k = this.k;
     const pool = k.pool;
-    const out = this.out;
     const flow = this.flows[pool.flow[row]!]!;
     // Only skbs on this device: the first pass of a frame from its wire (skb->dev is the NIC);
     // netif_receive_generic_xdp() passes a redirected skb on without the program (skb_is_redirected:
     // one a cpumap kthread brings back after cpu_map_generic_redirect).
-    if (pool.pass[row] !== 0 || flow.nic !== this.dev.index || flow.path === 'veth-local' || (pool.flags[row]! & SKB_REDIRECTED) !== 0) {
+    if (pool.pass[row] !== 0 || flow.nic !== this.dev.index || flow.path === 'veth-local' || (pool.flags[row]! & SKB_REDIRECTED) !== 0) return -1;
+    // skb_get_rx_queue(): the queue the driver recorded (skb_record_rx_queue).
+    const queue = this.dev.rxQueueOf(flow.index, pool.tuple[row]!);
+    this.queue = queue;
+    const action = this.prog.run(flow.index, pool.tuple[row]!, queue);
+    if (action !== XDP_REDIRECT) return action;
+    const map = k.xdpMaps[this.prog.lastMap]!;
+    this.index = redirectKey(k, this.prog.lastKey, map, row, queue);
+    this.entry = map.lookup(this.index);
+    if (this.entry >= 0) return XDP_REDIRECT;
+    // bpf_redirect_map(map, key, flags) without an entry returns the flags' low bits, in either
+    // mode (net/core/filter.c: __bpf_xdp_redirect_map): XDP_ABORTED with 0, XDP_PASS with XDP_PASS.
+    return this.prog.lastFallback;
+  }
+
+  /** __netif_receive_skb_core goes on only for XDP_PASS (or an skb the program does not see). */
+  consumes(row: number): boolean {
+    const action = this.decide(row);
+    return action >= 0 && action !== XDP_PASS;
+  }
+
+  run(cpu: Cpu, row: number, t: number): { consumed: boolean; cost: number } {
+    const k = this.k;
+    const out = this.out;
+    const action = this.decide(row);
+    if (action < 0) {
       out.consumed = false;
       out.cost = 0;
       return out;
     }
     const c = k.costs;
-    // skb_get_rx_queue(): the queue the driver recorded (skb_record_rx_queue).
-    const queue = this.dev.rxQueueOf(flow.index, pool.tuple[row]!);
-    let action = this.prog.run(flow.index, pool.tuple[row]!, queue);
+    const queue = this.queue;
     let cost = c.xdp_run + c.xdp_generic + this.prog.lastCost;
     if (action === XDP_REDIRECT) {
       const map = k.xdpMaps[this.prog.lastMap]!;
-      const index = redirectKey(k, this.prog.lastKey, map, row, queue);
-      const entry = map.lookup(index);
-      if (entry >= 0) {
-        this.stats[queue]!.actions[XDP_REDIRECT]!++;
-        this.traceRun(cpu, queue, XDP_REDIRECT);
-        // do_xdp_generic → xdp_do_generic_redirect → xdp_do_generic_redirect_map: one skb, now.
-        cost += c.xdp_redirect + map.genericCost(entry);
-        if (!map.genericRedirect(cpu, entry, row, t + cost)) {
-          k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, -ENOSPC, true); // _trace_xdp_redirect_map_err
-          cost += c.skb_free; // out_redir: kfree_skb_reason(skb, SKB_DROP_REASON_XDP)
-          k.accounting.drop(row, 'xdp_generic_redirect', cpu.id);
-        } else k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, 0, true);
-        out.consumed = true;
-        out.cost = cost;
-        return out;
-      }
-      // bpf_redirect_map(map, key, 0) without an entry returns XDP_ABORTED (the flags' low bits).
-      action = XDP_ABORTED;
+      const entry = this.entry;
+      const index = this.index;
+      this.stats[queue]!.actions[XDP_REDIRECT]!++;
+      this.traceRun(cpu, queue, XDP_REDIRECT);
+      // do_xdp_generic → xdp_do_generic_redirect → xdp_do_generic_redirect_map: one skb, now.
+      cost += c.xdp_redirect + map.genericCost(entry);
+      if (!map.genericRedirect(cpu, entry, row, t + cost)) {
+        k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, -ENOSPC, true); // _trace_xdp_redirect_map_err
+        cost += c.skb_free; // out_redir: kfree_skb_reason(skb, SKB_DROP_REASON_XDP)
+        k.accounting.drop(row, 'xdp_generic_redirect', cpu.id);
+      } else k.trace?.xdpRedirect?.(cpu.id, this.dev.name, map.targetName(entry), map.id, index, 0, true);
+      out.consumed = true;
+      out.cost = cost;
+      return out;
     }
     this.stats[queue]!.actions[action]!++;
     this.traceRun(cpu, queue, action);
-    if (action === XDP_TX)
+    if (action === XDP_TX) {
       cost += c.xdp_tx + c.xdp_tx_tail; // generic_xdp_tx: one frame per netdev_start_xmit
-    else if (action !== XDP_PASS) cost += c.skb_free; // kfree_skb() in netif_receive_generic_xdp
-    out.consumed = xdpVerdict(k, this.dev, cpu, row, queue, action, t + cost, true, pool.size[row]! - FCS);
+      this.xmit(cpu, row, queue, t + cost);
+      out.consumed = true;
+      out.cost = cost;
+      return out;
+    }
+    if (action !== XDP_PASS) cost += c.skb_free; // kfree_skb() in netif_receive_generic_xdp
+    out.consumed = xdpVerdict(k, this.dev, cpu, row, action, true);
     out.cost = cost;
     return out;
+  }
+
+  /**
+   * generic_xdp_tx() (net/core/dev.c) of the skb back out of its device: netdev_core_pick_tx and
+   * netdev_start_xmit on an ordinary TX queue — no XDP TX ring, so the frame counts in that
+   * queue's ethtool -S stats. On a stopped queue: trace_xdp_exception, tx_dropped (netdev core
+   * stats, not reported here) and kfree_skb.
+   */
+  private xmit(cpu: Cpu, row: number, rxQueue: number, t: number): void {
+    const pool = this.k.pool;
+    if (this.dev.xmitGenericXdp(cpu.id, pool.hash[row]!, rxQueue, pool.size[row]! - FCS, t, row)) this.k.accounting.xdpTxed(row, this.dev.index, true);
+    else genericXdpTxDropped(this.k, cpu, this.dev.name, row);
   }
 
   /** bpf_prog_run_generic_xdp's verdict on one skb, for the trace. */

@@ -56,8 +56,9 @@ export function describeEvent(rec: TraceRecorder, e: TraceEvent, skb = 0): strin
       // TP_printk("kthread cpu=%d map_id=%d action=%s processed=%u drops=%u sched=%d xdp_pass=%u xdp_drop=%u xdp_redirect=%u"): no program on the entry
       return `xdp_cpumap_kthread: kthread cpu=${cpu} map_id=${c >> 16} action=XDP_REDIRECT processed=${a} drops=${b} sched=${c & 0xffff} xdp_pass=0 xdp_drop=0 xdp_redirect=0`;
     case EV.XDP_DEVMAP_XMIT:
-      // TP_printk("ndo_xdp_xmit from_ifindex=%d to_ifindex=%d action=%s sent=%d drops=%d err=%d"); ifindex = device index + 2 as above
-      return `xdp_devmap_xmit: ndo_xdp_xmit from_ifindex=${(c >> 16) + 2} to_ifindex=${(c & 0xffff) + 2} action=XDP_REDIRECT sent=${a} drops=${b} err=${b > 0 ? -6 : 0}`;
+      // TP_printk("ndo_xdp_xmit from_ifindex=%d to_ifindex=%d action=%s sent=%d drops=%d err=%d"); ifindex = device index + 2 as above.
+      // err is 0: ixgbe_xdp_xmit / ice_xdp_xmit return the frames sent, and a device without XDP rings (-ENXIO) never gets here (__xdp_enqueue refused its frames).
+      return `xdp_devmap_xmit: ndo_xdp_xmit from_ifindex=${(c >> 16) + 2} to_ifindex=${(c & 0xffff) + 2} action=XDP_REDIRECT sent=${a} drops=${b} err=0`;
     case EV.XDP_REDIRECT_XSK:
     case EV.XDP_REDIRECT_XSK_ZC:
       // include/trace/events/xdp.h (xdp_redirect_template): TP_printk("prog_id=%d action=%s ifindex=%d to_ifindex=%d err=%d map_type=%s map_id=%d map_index=%d");

@@ -69,7 +69,7 @@ export const KERNEL_SITES: Record<number, KernelSite> = {
     tracepoint: 'xdp:xdp_devmap_xmit',
     fn: 'bq_xmit_all',
     file: 'kernel/bpf/devmap.c',
-    what: "xdp_do_flush at the end of a driver poll sent one devmap bulk queue (up to DEV_MAP_BULK_SIZE 16 redirected frames) with the target's ndo_xdp_xmit; drops: the device refused them (no XDP TX rings: -ENXIO)",
+    what: "xdp_do_flush at the end of a driver poll sent one devmap bulk queue (up to DEV_MAP_BULK_SIZE 16 redirected frames) with the target's ndo_xdp_xmit; drops: frames its XDP TX ring had no room for, freed by bq_xmit_all",
   },
   [EV.XDP_REDIRECT_XSK]: {
     tracepoint: 'xdp:xdp_redirect',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Result } from '../../src/metrics/result.ts';
-import { DEV_MAP_BULK_SIZE, type DevMapEntryResult } from '../../src/model/devmap.ts';
+import type { Cpu } from '../../src/model/cpu.ts';
+import { DEV_MAP_BULK_SIZE, DevMap, type DevMapEntryResult } from '../../src/model/devmap.ts';
 import { simulate } from '../../src/model/simulate.ts';
 import { Acct } from '../../src/model/task.ts';
 import type { TraceHooks } from '../../src/model/trace-hooks.ts';
@@ -10,7 +11,7 @@ import { QUIET_TRACE, inputError, kernel, resolve, run } from '../helpers.ts';
 /**
  * XDP_REDIRECT into a devmap (src/model/devmap.ts, kernel/bpf/devmap.c): frames leave on another
  * device's TX ring through ndo_xdp_xmit, in bulk queues of 16 sent by xdp_do_flush; a device
- * without XDP TX rings refuses them.
+ * without an XDP program refuses them at __xdp_enqueue.
  */
 
 const RX = { name: 'eth0', driver: 'ixgbe', channels: { combined: 1 }, irq_affinity: { '0': '0' } };
@@ -63,7 +64,7 @@ describe('XDP_REDIRECT into a devmap', () => {
     expect(calls.filter((n) => n === 16).length).toBeGreaterThan(calls.length / 2);
   });
 
-  it("the RX CPU pays a descriptor per frame and one tail write per bulk queue (ndo_xdp_xmit with XDP_XMIT_FLUSH), far below the stack's cost", () => {
+  it("the RX CPU pays a descriptor per frame and one tail write per poll (__dev_flush's ndo_xdp_xmit with XDP_XMIT_FLUSH), far below the stack's cost", () => {
     const { result: r, kernel: k } = run(fwd());
     const c = k.costs;
     const perFrame = k.cpus[0]!.time[Acct.SOFT]! / r.nics[0]!.queues[0]!.packets;
@@ -71,21 +72,84 @@ describe('XDP_REDIRECT into a devmap', () => {
     expect(perFrame).toBeLessThan(c.xdp_run + c.xdp_redirect + c.xdp_tx + c.xdp_tx_tail / 4 + c.rx_descriptor + c.napi_poll / 8);
   });
 
-  it('a target without an XDP program has no XDP TX rings: ndo_xdp_xmit refuses every frame (-ENXIO), dropped.devmap, no skb', () => {
+  it('a full bulk queue is sent mid-poll without XDP_XMIT_FLUSH: 64 frames cost 64 descriptors and one tail write, at __dev_flush', () => {
+    const costs = kernel(fwd()).costs;
+    const target = { name: 'eth1', txQueues: 1, hasXdpRings: () => true, xmitXdp: () => true, xmitGenericXdp: () => true };
+    const host = {
+      sim: { now: 0 },
+      pool: null as never,
+      costs,
+      accounting: { xdpRedirectHold: () => {} } as never,
+      trace: null,
+      xmitDevice: () => target,
+      rxDeviceName: () => 'eth0',
+      recordedRxQueue: () => 0,
+    };
+    const map = new DevMap(host, { name: 'tx_port', id: 1, entries: [{ nic: 1 }] } as never, 1);
+    const cpu = { id: 0 } as Cpu;
+    let cost = 0;
+    for (let row = 0; row < 4 * DEV_MAP_BULK_SIZE; row++) cost += map.enqueue(cpu, 0, row);
+    cost += map.flushCost(cpu);
+    expect(cost).toBe(4 * DEV_MAP_BULK_SIZE * costs.xdp_tx + costs.xdp_tx_tail);
+  });
+
+  it('a target without an XDP program lacks NETDEV_XDP_ACT_NDO_XMIT: __xdp_enqueue refuses each frame (-EOPNOTSUPP) in the driver loop, no bulk queue, no ndo_xdp_xmit', () => {
     const { result: r } = run(fwd(false));
-    expect(entry0(r).xmit.sent).toBe(0);
-    expect(entry0(r).xmit.drops).toBeGreaterThan(9000);
+    // bq_xmit_all never runs: trace_xdp_devmap_xmit's sums stay 0.
+    expect(entry0(r).xmit).toEqual({ calls: 0, sent: 0, drops: 0 });
     expect(r.packets.dropped.devmap).toBeGreaterThan(9000);
+    expect(r.packets.xdp_redirect).toBe(0);
     expect(r.ethtool_S.eth1!.tx_packets).toBe(0);
     expect(r.drop_reasons).toEqual([]);
     expect(r.packets.xdp_tx).toBe(0);
     conserved(r);
   });
 
-  it('rxsim trace prints xdp:xdp_devmap_xmit', () => {
-    const rec = new TraceRecorder({ detail: 'packet' });
-    simulate(resolve({ ...fwd(false), duration_ms: 1 }), { trace: rec });
-    expect(toFtrace(rec)).toMatch(/xdp_devmap_xmit: ndo_xdp_xmit from_ifindex=\d+ to_ifindex=\d+ action=XDP_REDIRECT sent=0 drops=\d+ err=-6/);
+  it('a refused redirect costs the RX CPU no descriptor and no tail write (nothing reaches ndo_xdp_xmit)', () => {
+    const per = (x: ReturnType<typeof run>) => x.kernel.cpus[0]!.time[Acct.SOFT]! / x.result.nics[0]!.queues[0]!.packets;
+    const sent = run(fwd(true));
+    const refused = run(fwd(false));
+    const c = sent.kernel.costs;
+    expect(per(sent) - per(refused)).toBeGreaterThan(c.xdp_tx);
+  });
+
+  it('rxsim trace: xdp_redirect_err with -EOPNOTSUPP and xdp_exception for a refused frame, xdp_redirect and xdp_devmap_xmit for a sent one', () => {
+    const ftrace = (targetXdp: boolean) => {
+      const rec = new TraceRecorder({ detail: 'packet' });
+      simulate(resolve({ ...fwd(targetXdp), duration_ms: 1 }), { trace: rec });
+      return toFtrace(rec);
+    };
+    const refused = ftrace(false);
+    expect(refused).toMatch(/xdp_redirect_err: prog_id=1 action=XDP_REDIRECT ifindex=\d+ to_ifindex=\d+ err=-95 map_type=DEVMAP/);
+    expect(refused).toMatch(/xdp_exception: prog_id=1 action=XDP_REDIRECT/);
+    expect(refused).not.toMatch(/xdp_devmap_xmit|xdp_redirect: /);
+    const sent = ftrace(true);
+    expect(sent).toMatch(/xdp_devmap_xmit: ndo_xdp_xmit from_ifindex=\d+ to_ifindex=\d+ action=XDP_REDIRECT sent=\d+ drops=0 err=0/);
+    expect(sent).toMatch(/xdp_redirect: prog_id=1 action=XDP_REDIRECT/);
+    expect(sent).not.toMatch(/xdp_redirect_err/);
+  });
+
+  it('two 10G ports redirected into one: the XDP TX rings fill, ndo_xdp_xmit sends what fits and bq_xmit_all drops the rest (xdp_devmap_xmit drops)', () => {
+    const port = (name: string, cpu: string) => ({ name, driver: 'ixgbe', channels: { combined: 1 }, irq_affinity: { '0': cpu }, xdp: FWD });
+    const line = (name: string, nic: string, src: string) => ({ name, nic, proto: 'udp', src, dst: '10.0.0.2:9', rate: 'line', size: 64 });
+    const { result: r, kernel: k } = run({
+      cpus: 3,
+      nics: [port('eth0', '0'), port('eth1', '1'), { name: 'eth2', driver: 'ixgbe', channels: { combined: 2 }, irq_affinity: { '0': '2', '1': '2' }, xdp: { program: [], default: 'pass' } }],
+      xdp_maps: { tx_port: { type: 'devmap', entries: [{ dev: 'eth2' }] } },
+      flows: [line('a', 'eth0', '10.0.0.1:1000-1063'), line('b', 'eth1', '10.0.1.1:1000-1063')],
+      duration_ms: 2,
+    });
+    const x = entry0(r).xmit;
+    const redirected = r.nics[0]!.queues[0]!.xdp!.redirect! + r.nics[1]!.queues[0]!.xdp!.redirect!;
+    // eth2's wire takes 14.88 Mpps of 64-byte frames, for 2 ms; its two XDP TX rings hold 511 each
+    // (IXGBE_DEFAULT_TXD, one descriptor kept free: ixgbe_xmit_xdp_ring's IXGBE_XDP_CONSUMED
+    // once !ixgbe_desc_unused). What neither takes (a poll's bulk queues aside) is dropped.
+    const room = 14.9e6 * 0.002 + 2 * 511;
+    expect(x.sent).toBeLessThan(room);
+    expect(x.drops).toBeGreaterThan(redirected - room - 2 * 64);
+    expect(r.packets.dropped.devmap).toBe(x.drops);
+    for (const ring of k.nics[2]!.txRings) expect(ring.pending).toBeLessThanOrEqual(511);
+    conserved(r);
   });
 
   it('a devmap entry names a device of nics, with the nearest name', () => {

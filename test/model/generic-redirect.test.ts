@@ -32,6 +32,25 @@ function cpumapRun(mode: 'native' | 'generic', over: Record<string, unknown> = {
 }
 
 describe('generic XDP_REDIRECT into a cpumap (cpu_map_generic_redirect)', () => {
+  it("a key without an entry returns bpf_redirect_map's flags in generic mode too: fallback pass goes to the stack, none aborts", () => {
+    const missing = (fallback?: string) =>
+      run({
+        cpus: 4,
+        nics: [{ ...ONE_QUEUE, xdp: { mode: 'generic', program: [{ match: { proto: 'udp' }, action: 'redirect', map: 'cpu_map', key: 1, ...(fallback ? { fallback } : {}) }] } }],
+        xdp_maps: cpumap([2]),
+        apps: SINK,
+        flows: flood(),
+      }).result;
+    const pass = missing('pass');
+    const q = pass.nics[0]!.queues[0]!;
+    expect(q.xdp!.pass).toBeGreaterThan(1000);
+    expect(q.xdp!.aborted).toBe(0);
+    expect(pass.packets.delivered).toBeGreaterThan(q.packets - 128);
+    const aborted = missing().nics[0]!.queues[0]!.xdp!;
+    expect(aborted.pass).toBe(0);
+    expect(aborted.aborted).toBeGreaterThan(1000);
+  });
+
   it('the skb built on the interrupt CPU is queued to the entry and received again on its CPU by cpumap/2/map:1; the program runs once per skb', () => {
     const { result: r, kernel: k } = cpumapRun('generic');
     const q = r.nics[0]!.queues[0]!;
@@ -100,7 +119,7 @@ describe('generic XDP_REDIRECT into a devmap (dev_map_generic_redirect)', () => 
   const MAP = { tx_port: { type: 'devmap', entries: [{ dev: 'eth1' }] } };
   const fwd = (mode: 'native' | 'generic') => ({ cpus: 2, nics: [{ ...RX, xdp: redirect(mode, 0, 'tx_port') }, TX], xdp_maps: MAP, flows: flood('1mpps') });
 
-  it('generic_xdp_tx sends each skb on the target without an XDP program there (native ndo_xdp_xmit refuses: -ENXIO)', () => {
+  it('generic_xdp_tx sends each skb on the target without an XDP program there (native __xdp_enqueue refuses: -EOPNOTSUPP)', () => {
     const { result: g } = run(fwd('generic'));
     const q = g.nics[0]!.queues[0]!;
     expect(Math.abs(q.xdp!.redirect! - q.packets)).toBeLessThanOrEqual(64);
@@ -116,6 +135,30 @@ describe('generic XDP_REDIRECT into a devmap (dev_map_generic_redirect)', () => 
     const { result: n } = run(fwd('native'));
     expect(n.packets.dropped.devmap).toBeGreaterThan(0);
     expect(n.packets.xdp_tx ?? 0).toBe(0);
+  });
+
+  it('into a slower port: once the driver stops the TX queue, generic_xdp_tx drops the skb (xdp_exception, kfree_skb in generic_xdp_tx)', () => {
+    const k = kernel({
+      ...fwd('generic'),
+      nics: [
+        { ...RX, xdp: redirect('generic', 0, 'tx_port') },
+        { ...TX, speed_gbps: 1 },
+      ],
+      flows: flood('3mpps'),
+    });
+    let exceptions = 0;
+    k.trace = { ...QUIET_TRACE, xdpException: (_cpu, dev, action, generic) => (expect([dev, action, generic]).toEqual(['eth1', 'XDP_TX', true]), exceptions++) } satisfies TraceHooks;
+    k.start();
+    k.sim.runUntil(5_000_000);
+    const r = collectResult(k, 0);
+    const dropped = r.drop_reasons.find((d) => d.location === 'generic_xdp_tx');
+    // A 1 Gbit/s wire sends 1.488 Mpps of 64-byte frames and the ring holds 512 − DESC_NEEDED
+    // before ixgbe stops the queue: what the CPU redirects beyond that finds it stopped.
+    expect(dropped?.reason).toBe('SKB_DROP_REASON_NOT_SPECIFIED');
+    expect(dropped!.packets).toBeGreaterThan(r.nics[0]!.queues[0]!.xdp!.redirect! - 1.488e6 * 0.005 - 512 - 64);
+    expect(exceptions).toBe(dropped!.packets);
+    // The ring never holds more than ixgbe lets it before stopping the queue (plus the skb that stopped it).
+    expect(k.nics[1]!.txRings[0]!.pending).toBeLessThanOrEqual(512);
   });
 });
 

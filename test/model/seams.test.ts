@@ -72,6 +72,7 @@ describe('hooks at __netif_receive_skb_core', () => {
         k.accounting.drop(row, 'udp_rcvbuf'); // any drop site: what a future hook (generic XDP) would count as its own
         return { consumed: true, cost: 0 };
       },
+      consumes: () => true,
     };
     k.path.coreHooks.push(hook);
     const r = run(k, 2_000_000);

@@ -112,6 +112,20 @@ describe('native XDP (xdpdrv): in the driver clean loop, on the xdp_buff', () =>
     expect(r.nics[0]!.queues[0]!.xdp!.aborted).toBe(exceptions);
   });
 
+  it('XDP_TX into a full XDP TX ring: IXGBE_XDP_CONSUMED → out_failure, xdp_exception(XDP_TX) and the page recycled (dropped.xdp)', () => {
+    const k = kernel({ nics: [{ ...ONE_QUEUE, xdp: { mode: 'native', program: [], default: 'tx' } }], apps: SINK, flows: flood(), duration_ms: 1 });
+    k.nics[0]!.xmitXdp = () => false; // every descriptor in use (ixgbe_desc_unused 0)
+    let exceptions = 0;
+    k.trace = { ...QUIET_TRACE, xdpException: (_cpu, dev, action) => (expect(`${dev} ${action}`).toBe('eth0 XDP_TX'), exceptions++) } satisfies TraceHooks;
+    k.start();
+    k.sim.runUntil(1_000_000);
+    const r = collectResult(k, 0);
+    expect(exceptions).toBeGreaterThan(500);
+    expect(r.packets.dropped.xdp).toBe(exceptions);
+    expect(r.nics[0]!.queues[0]!.xdp!.tx).toBe(exceptions); // xdp_rxq_info counts the program's verdict
+    expect(r.packets.xdp_tx).toBe(0);
+  });
+
   it('rxsim trace prints XDP_ABORTED as the xdp:xdp_exception tracepoint', () => {
     const rec = new TraceRecorder({ detail: 'packet' });
     const k = simulate(resolve({ nics: [{ ...ONE_QUEUE, xdp: { program: [], default: 'aborted' } }], apps: SINK, flows: flood(), duration_ms: 1 }), { trace: rec });
@@ -178,6 +192,28 @@ describe('generic XDP (xdpgeneric): at __netif_receive_skb_core, after the skb',
     const generic = xdpRun({ mode: 'generic', program: [], default: 'drop' }, line);
     const per = (x: typeof native) => soft0(x.k) / x.r.packets.dropped.xdp!;
     expect(per(generic)).toBeGreaterThan(per(native) + native.k.costs.build_skb + native.k.costs.xdp_generic);
+  });
+
+  it("XDP_DROP ends the pass at do_xdp_generic: its cost does not depend on a bound socket and is below the stack's own drop", () => {
+    // __netif_receive_skb_core: `if (ret2 != XDP_PASS) { ret = NET_RX_DROP; goto out; }` — no
+    // ip_rcv, netfilter, udp_rcv, and no sock_enqueue/sk_data_ready for a socket that never sees it.
+    const line = { flows: flood('line'), duration_ms: 3 };
+    const bound = xdpRun({ mode: 'generic', program: [], default: 'drop' }, line);
+    const unbound = xdpRun({ mode: 'generic', program: [], default: 'drop' }, { ...line, apps: [] });
+    const per = (x: typeof bound) => soft0(x.k) / x.r.packets.dropped.xdp!;
+    expect(Math.abs(per(bound) - per(unbound))).toBeLessThan(2);
+    // The same flood to a closed port, dropped by udp_rcv after ip_rcv and the hooks.
+    const stack = xdpRun(null, { ...line, apps: [] });
+    expect(per(unbound)).toBeLessThan(soft0(stack.k) / stack.r.packets.dropped.no_socket!);
+  });
+
+  it('XDP_TX leaves by generic_xdp_tx on an ordinary TX queue (netdev_core_pick_tx): it counts in the per-queue ethtool -S stats', () => {
+    const { r } = xdpRun({ mode: 'generic', program: [], default: 'tx' });
+    const e = r.ethtool_S.eth0!;
+    expect(r.packets.xdp_tx).toBeGreaterThan(4000);
+    expect(e.tx_packets).toBeGreaterThan(r.packets.xdp_tx! - 100);
+    expect(e.tx_queue_0_packets).toBe(e.tx_packets);
+    conserved(r);
   });
 
   it('netif_elide_gro: a device with a generic program does no GRO', () => {

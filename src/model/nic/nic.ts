@@ -388,7 +388,7 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
     return true;
   }
 
-  /** ixgbe_xdp_xmit / ice_xdp_xmit: XDP TX rings exist only while a native program is attached (else -ENXIO). */
+  /** NETDEV_XDP_ACT_NDO_XMIT: ixgbe and ice set it, and have XDP TX rings, only while a native program is attached (xdp_features_set_redirect_target). */
   hasXdpRings(): boolean {
     return this.nativeXdp.length > 0;
   }
@@ -402,20 +402,30 @@ export class Nic implements WireSink, VectorHost, XdpTxDevice {
    * XDP_TX of a frame of `len` bytes received on `queue`, at `t`: posted on the TX ring of the
    * queue pair (the driver's XDP TX ring: ixgbe_xmit_xdp_ring, __ice_xmit_xdp_ring — a ring of its
    * own on hardware, the pair's here), sent when the link's TX side is free, its completion
-   * cleaned by that queue's poll.
+   * cleaned by that queue's poll. False when the ring has no free descriptor: ixgbe_xmit_xdp_ring
+   * returns IXGBE_XDP_CONSUMED when `!ixgbe_desc_unused(ring)` (ring size − 1 in use; the XDP
+   * ring has the TX ring's size, tx_ring_count); the frame is not posted.
    */
-  xmitXdp(queue: number, len: number, t: number, row: number): void {
+  xmitXdp(queue: number, len: number, t: number, row: number): boolean {
+    if (this.txRings[queue]!.xdpPending >= this.cfg.driver.ring.txDefault - 1) return false;
     this.post(queue, len, t, this.k.pages.take(row), true);
+    return true;
   }
 
   /**
    * generic_xdp_tx() of a redirected skb (dev_map_generic_redirect) from `cpu`: netdev_core_pick_tx
    * with no socket — the CPU's XPS queue (get_xps_queue; several: reciprocal_scale of skb->hash),
    * else skb_tx_hash, which takes a forwarded skb's recorded RX queue modulo the TX queues — and
-   * netdev_start_xmit; the page goes to the TX ring until the completion.
+   * netdev_start_xmit; the page goes to the TX ring until the completion. False when the queue
+   * is stopped (netif_xmit_frozen_or_drv_stopped: the driver stopped it when fewer than
+   * DESC_NEEDED descriptors were free, as the qdisc sees it): not posted, the caller drops it.
    */
-  xmitGenericXdp(cpu: number, hash: number, rxQueue: number, len: number, t: number, row: number): void {
-    this.post(this.pickRecordedTx(cpu, hash, rxQueue), len, t, this.k.pages.take(row));
+  xmitGenericXdp(cpu: number, hash: number, rxQueue: number, len: number, t: number, row: number): boolean {
+    const q = this.pickRecordedTx(cpu, hash, rxQueue);
+    const ring = this.cfg.driver.ring;
+    if (this.txRings[q]!.skbPending >= ring.txDefault - ring.txStopBelow) return false;
+    this.post(q, len, t, this.k.pages.take(row));
+    return true;
   }
 
   /**

@@ -9,9 +9,10 @@ import { grown } from '../../engine/typed.ts';
  *
  * Completions are known at xmit (DMA plus the frame's turn on the TX wire), so the ring keeps
  * each posted frame's completion time and length in typed arrays, oldest first, and cleaning
- * reads them in order: no event per frame. The queue is never stopped (netif_tx_stop_queue when
- * fewer than DESC_NEEDED descriptors are free, and the qdisc holding packets meanwhile, are not
- * modelled): the arrays grow instead, which only a starved poll can make happen.
+ * reads them in order: no event per frame. The ring itself never refuses a post: the qdisc
+ * (qdisc.ts) stands for a stopped queue and its backlog, and the XDP senders check the room
+ * first (Nic.xmitXdp: the XDP TX ring's descriptors, xdpPending; Nic.xmitGenericXdp: a stopped
+ * queue, skbPending). The arrays grow as needed.
  */
 export class TxRing {
   private doneAt = new Float64Array(64);
@@ -25,6 +26,8 @@ export class TxRing {
   freedPageCount = 0;
   private head = 0;
   private count = 0;
+  /** Frames XDP sent, posted and not yet cleaned: the descriptors in use on the driver's XDP TX ring. */
+  xdpPending = 0;
 
   /** Frames and bytes cleaned, as ixgbe_clean_tx_irq updates ring->stats: the host's skbs and the XDP frames together. */
   packets = 0;
@@ -48,6 +51,11 @@ export class TxRing {
     return this.count;
   }
 
+  /** The host's skbs posted and not yet cleaned: the ordinary TX queue's descriptors in use. */
+  get skbPending(): number {
+    return this.count - this.xdpPending;
+  }
+
   /** XDP_TX frames posted and not yet cleaned that hold an RX page (for checks). */
   get pendingPages(): number {
     let n = 0;
@@ -68,6 +76,7 @@ export class TxRing {
     this.lens[i] = len;
     this.pages[i] = page;
     this.xdp[i] = xdp ? 1 : 0;
+    if (xdp) this.xdpPending++;
     this.count++;
   }
 
@@ -88,6 +97,7 @@ export class TxRing {
       if (this.xdp[this.head] === 1) {
         this.xdpPackets++;
         this.xdpBytes += this.lens[this.head]!;
+        this.xdpPending--;
       }
       const page = this.pages[this.head]!;
       if (page >= 0) {
