@@ -7,6 +7,7 @@ import { evaluateExplainClaims } from '../src/study/explain.ts';
 import { collectResult } from '../src/metrics/result.ts';
 import { simulate } from '../src/model/simulate.ts';
 import { loadScenario } from '../src/scenario/load.ts';
+import { scenarioJsonSchema } from '../src/scenario/schema.ts';
 
 /** Regression: every shipped scenario loads, teaches something, and meets its expectations. */
 const dir = fileURLToPath(new URL('../sim-scenarios', import.meta.url));
@@ -17,6 +18,11 @@ const files = readdirSync(dir)
 describe('sim-scenarios', () => {
   it('exist', () => {
     expect(files.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('scenario.schema.json, which they point at, is what `rxsim schema` prints (npm run schema rewrites it)', () => {
+    const committed = JSON.parse(readFileSync(fileURLToPath(new URL('../scenario.schema.json', import.meta.url)), 'utf8')) as unknown;
+    expect(committed).toEqual(JSON.parse(JSON.stringify(scenarioJsonSchema())));
   });
 
   describe.each(files)('%s', (file) => {
