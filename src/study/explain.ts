@@ -273,6 +273,8 @@ function classify(cx: FlowContext, losses: Loss[], line: number): Verdict {
 
   if (cx.rr) return latencyVerdict(cx, saturated, readers);
   if (only('xdp')) return withContext(cx, xdpVerdict(cx, losses), readers);
+  const devmapLoss = losses.find((l) => l.place === 'devmap' && l.pct_of_offered >= 1);
+  if (devmapLoss && saturated.length === 0) return withContext(cx, devmapVerdict(cx, devmapLoss), readers);
   if (f.delivered === 0 && only('no_socket')) return withContext(cx, noListenerVerdict(cx, losses, saturated, readers), readers);
   if (f.forwarded === 0 && (only('route') || only('ttl'))) return withContext(cx, notForwardedVerdict(cx, losses, saturated, readers), readers);
   if (atLine) return withContext(cx, wireVerdict(cx, line, saturated, readers), readers);
@@ -664,6 +666,68 @@ function busyPolling(cx: FlowContext): boolean {
   const epollBusy = (a: (typeof cx.readers)[number]): boolean =>
     a.epoll === true && (num(a.epoll_busy_poll_usecs) > 0 || a.epoll_prefer_busy_poll === true || num(sys['net.core.busy_poll'] as number) > 0);
   return cx.readers.some((a) => epollBusy(a) || (a.epoll !== true && (a.busy_poll === undefined ? global : a.busy_poll > 0)));
+}
+
+/** A devmap entry's counters (trace_xdp_devmap_xmit: bq_xmit_all's ndo_xdp_xmit calls, frames sent and dropped). */
+type DevmapEntry = { map: string; index: number; dev: string; xmit: { calls: number; sent: number; drops: number } };
+
+function devmapEntries(r: Result): DevmapEntry[] {
+  const out: DevmapEntry[] = [];
+  for (const m of r.xdp_maps ?? []) {
+    if (m.type !== 'devmap') continue;
+    (m.entries as { dev: string; xmit: DevmapEntry['xmit'] }[]).forEach((e, index) => out.push({ map: m.name, index, dev: e.dev, xmit: e.xmit }));
+  }
+  return out;
+}
+
+/**
+ * An XDP_REDIRECT through a devmap that loses frames while the RX CPUs have time: either the
+ * target device's XDP TX ring is full — bq_xmit_all sends what ndo_xdp_xmit takes and frees the
+ * rest (kernel/bpf/devmap.c), the ring drained only as fast as the target's wire sends — or the
+ * target has no XDP program, so __xdp_enqueue refuses every frame (-EOPNOTSUPP) before any bulk
+ * queue. Both end at the devmap; the first is the egress wire's limit, the second a setup error.
+ */
+function devmapVerdict(cx: FlowContext, loss: Loss): Verdict {
+  const entries = devmapEntries(cx.r);
+  const full = entries.filter((e) => e.xmit.drops > 0);
+  const lost = `${loss.packets} of its frames (${loss.pct_of_offered} % of offered) are dropped at the devmap`;
+  const idle = cx.irqCpus.map((c) => cpuEv(cx, c, 'idle'));
+  if (full.length === 0) {
+    return {
+      limit: { kind: 'queue', resource: 'devmap', summary: `The devmap refuses ${cx.f.name}: its target has no XDP program, so no XDP TX ring.`, place: 'devmap' },
+      mechanisms: ['drops-devmap', 'devmap-no-target'],
+      cpu: null,
+      chain: [
+        {
+          text: `${cx.f.name} is redirected by XDP into a devmap, and ${lost}: the target device has no XDP program (NETDEV_XDP_ACT_NDO_XMIT unset), so __xdp_enqueue refuses each frame with -EOPNOTSUPP (xdp_redirect_err, xdp_exception) and ndo_xdp_xmit is never called.`,
+          evidence: [...lossEvidence(cx, loss), ...entries.map((e) => ev(`xdp_maps[${e.map}].entries[${e.index}].xmit.calls`, e.xmit.calls, 'counters'))],
+        },
+      ],
+      remedies: [],
+    };
+  }
+  const windowS = cx.r.sim.window_ns / 1e9;
+  const chain: ChainLink[] = full.map((e) => {
+    const tx = cx.r.ethtool_S[e.dev]?.tx_packets ?? 0;
+    return {
+      text: `${cx.f.name} is redirected by XDP through devmap ${e.map} to ${e.dev}, and ${lost}: bq_xmit_all finds ${e.dev}'s XDP TX ring full and frees what ndo_xdp_xmit cannot take (${e.xmit.drops} frames, trace_xdp_devmap_xmit drops; ${e.xmit.sent} sent). The ring drains only as fast as ${e.dev}'s wire sends: ${round(tx / windowS / 1e6, 2)} Mpps left by it, while the RX CPUs have idle time.`,
+      evidence: [
+        ...lossEvidence(cx, loss),
+        ev(`xdp_maps[${e.map}].entries[${e.index}].xmit.drops`, e.xmit.drops, 'counters'),
+        ev(`xdp_maps[${e.map}].entries[${e.index}].xmit.sent`, e.xmit.sent, 'counters'),
+        ev(`ethtool_S.${e.dev}.tx_packets`, tx, 'counters'),
+        ...idle,
+      ],
+    };
+  });
+  const devs = [...new Set(full.map((e) => e.dev))].join(', ');
+  return {
+    limit: { kind: 'wire', resource: `${devs} link (egress)`, summary: `The egress wire: ${devs} sends slower than XDP redirects ${cx.f.name} to it, and the devmap drops the rest.`, place: 'devmap' },
+    mechanisms: ['drops-devmap', 'egress-wire'],
+    cpu: null,
+    chain,
+    remedies: [],
+  };
 }
 
 function xdpVerdict(cx: FlowContext, losses: Loss[]): Verdict {

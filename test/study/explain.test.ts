@@ -28,6 +28,23 @@ describe('rxsim explain', () => {
     expect(moved.limit.kind).toBe('wire');
   });
 
+  it('devmap drops with idle RX CPUs: the egress wire when the target sends at its line rate, the missing XDP program when it has none', () => {
+    const { r, e } = run('xdp-redirect-devmap-overload.json');
+    for (const f of e.flows) {
+      expect(f.limit.kind).toBe('wire');
+      expect(f.limit.resource).toBe('eth2 link (egress)');
+      expect(f.mechanisms).toEqual(expect.arrayContaining(['drops-devmap', 'egress-wire']));
+      expect(f.chain[0]!.text).toMatch(/bq_xmit_all finds eth2's XDP TX ring full/);
+    }
+    // The same frames' rate that left by eth2 is its line rate of 256-byte frames: 10e9 / ((256 + 20) × 8).
+    const txPps = r.ethtool_S.eth2!.tx_packets! / (r.sim.window_ns / 1e9);
+    expect(txPps / (10e9 / (276 * 8))).toBeGreaterThan(0.98);
+    const refused = run('xdp-redirect-devmap-overload.json', ['ip link set dev eth2 xdp off']).e.flows[0]!;
+    expect(refused.limit.kind).toBe('queue');
+    expect(refused.mechanisms).toEqual(expect.arrayContaining(['drops-devmap', 'devmap-no-target']));
+    expect(refused.chain[0]!.text).toMatch(/-EOPNOTSUPP/);
+  });
+
   // Every statement cites a number a reader can find: each evidence path resolves in the result to the value quoted.
   it.each(readdirSync(dir).filter((f) => f.endsWith('.json')))("%s: every piece of evidence is the result's own number", (file) => {
     const { r, e } = run(file);
