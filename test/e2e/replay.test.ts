@@ -171,6 +171,8 @@ describe('the path diagram is built from the scenario', () => {
     ['cpumap-steering', ['wire', 'nic', 'irq', 'napi', 'xdp', 'cpumap', 'gro', 'rps', 'backlog', 'ip', 'l4', 'socket', 'app'], { cpumap: '1,2,3' }],
     // The AF_XDP branch: frames leave in the driver for the sockets' RX rings; the readers have no ordinary socket.
     ['af-xdp-rxdrop', ['wire', 'nic', 'irq', 'napi', 'xdp', 'afxdp'], { afxdp: '1,3' }],
+    // The devmap branch: both ports' frames leave by eth2's XDP TX rings (bq_xmit_all in each RX CPU's poll).
+    ['xdp-redirect-devmap-overload', ['wire', 'nic', 'irq', 'napi', 'xdp', 'devmap'], { devmap: '0,1' }],
     // Busy polling beside the softirq.
     ['busy-poll-rr', ['wire', 'nic', 'irq', 'napi', 'busypoll', 'gro', 'ip', 'l4', 'socket', 'app'], {}],
   ];
@@ -181,6 +183,7 @@ describe('the path diagram is built from the scenario', () => {
       expect(ids).toEqual(expected.map((s) => `stage-${s}`));
       for (const [stage, list] of Object.entries(cpus)) expect(await page.getAttribute(`[data-testid=stage-${stage}]`, 'data-cpus')).toBe(list);
       if (name === 'xdp-drop') expect(await page.textContent('[data-testid=stage-xdp]')).toMatch(/drop [\d,]+/);
+      if (name === 'xdp-redirect-devmap-overload') expect(await page.textContent('[data-testid=stage-devmap]')).toMatch(/tx_port → eth2.*[\d,]+ sent/);
       if (name === 'af-xdp-rxdrop') expect(await page.textContent('[data-testid=stage-afxdp]')).toMatch(/zerocopy.*copy|copy.*zerocopy/);
       if (name === 'cpumap-steering') {
         // RPS IPIs from eth1's CPU cross to the backlogs: at some recorded instant the strip draws one.

@@ -4,10 +4,10 @@ import type { Result } from '../../src/metrics/result.ts';
  * Which stages of the receive path a run used, in path order, and the CPUs each ran on — read
  * from the result alone (no DOM), so the diagram draws only what the scenario's paths take:
  * no NIC for veth-local flows, XDP in the driver when a program is attached, the cpumap's
- * kthreads, busy polling beside the softirq, RPS and the backlog when packets went through them,
+ * kthreads, a devmap's XDP transmits, busy polling beside the softirq, RPS and the backlog when packets went through them,
  * VXLAN, the bridge and veth for pods.
  */
-export type StageId = 'wire' | 'nic' | 'irq' | 'napi' | 'xdp' | 'cpumap' | 'afxdp' | 'busypoll' | 'gro' | 'rps' | 'vxlan' | 'bridge' | 'veth' | 'backlog' | 'ip' | 'l4' | 'socket' | 'app';
+export type StageId = 'wire' | 'nic' | 'irq' | 'napi' | 'xdp' | 'cpumap' | 'devmap' | 'afxdp' | 'busypoll' | 'gro' | 'rps' | 'vxlan' | 'bridge' | 'veth' | 'backlog' | 'ip' | 'l4' | 'socket' | 'app';
 
 export interface PathStage {
   id: StageId;
@@ -50,6 +50,12 @@ export function pathStages(r: Result): PathStage[] {
     r.nics.some((n) => n.xdp !== undefined),
   );
   add('cpumap', uniq(cpumaps), cpumaps.length > 0);
+  // A devmap: bq_enqueue and bq_xmit_all run in the poll of the CPU that redirected.
+  add(
+    'devmap',
+    irqCpus,
+    (r.xdp_maps ?? []).some((m) => m.type === 'devmap'),
+  );
   // AF_XDP: the frames leave in the driver for a socket's RX ring, read by the app pinned to its CPU.
   const xskApps = new Set((r.xsks ?? []).map((x) => x.app));
   add('afxdp', uniq(r.tasks.filter((t) => xskApps.has(t.comm)).map((t) => t.cpu)), xskApps.size > 0);

@@ -87,6 +87,9 @@ function boxes(r: Result, viz: VizData | null): Box[] {
       ? m.entries.map((e) => ({ label: `${e.kthread} on CPU ${e.cpu}`, value: `${fmt(e.enqueue.processed)} enqueued · ${fmt(e.kthread_stats.processed)} built`, drop: e.enqueue.drops }))
       : [],
   );
+  const devmapLanes = (r.xdp_maps ?? []).flatMap((m) =>
+    m.type === 'devmap' ? m.entries.map((e) => ({ label: `${m.name} → ${e.dev}`, value: `${fmt(e.xmit.sent)} sent · ${fmt(e.xmit.calls)} xmits`, drop: e.xmit.drops })) : [],
+  );
   const sockets = r.sockets.slice(0, 6);
   const socketLanes = sockets.map((s, i) => ({
     label: `${s.app ?? 'socket'} (${s.proto})`,
@@ -111,6 +114,12 @@ function boxes(r: Result, viz: VizData | null): Box[] {
     napi: { title: 'NAPI poll (net_rx_action)', lines: [`${fmt(r.napi.polls)} polls`, `time_squeeze ${fmt(r.napi.time_squeeze.reduce((a, b) => a + b, 0))}`] },
     xdp: { title: 'XDP in the driver', lines: ['bpf_prog_run_xdp on the xdp_buff'], drop: { n: d.xdp ?? 0, why: 'XDP_DROP / XDP_ABORTED' }, lanes: xdpLanes },
     cpumap: { title: 'cpumap → kthreads', lines: [`${fmt(r.packets.xdp_redirect ?? 0)} redirected in flight`], drop: { n: d.cpumap ?? 0, why: 'cpumap ring full' }, lanes: cpumapLanes },
+    devmap: {
+      title: 'devmap → XDP TX',
+      lines: [`${fmt(r.packets.xdp_tx ?? 0)} sent (bq_xmit_all)`],
+      drop: { n: d.devmap ?? 0, why: 'target XDP TX ring full / no XDP program' },
+      lanes: devmapLanes,
+    },
     afxdp: {
       title: 'AF_XDP socket → reader',
       lines: [`${fmt((r.xsks ?? []).reduce((a, x) => a + x.app_packets, 0))} frames read`, `${fmt(r.packets.xsk ?? 0)} in RX rings`],
